@@ -1,0 +1,30 @@
+# Brisk top-level Makefile (non-recursive). Run ./configure first.
+#
+# Layout rules (see ../shared/DESIGN.md):
+#   lib/<name>/*.c             -> build/lib/libbrisk_<name>.a
+#   module/bdev/<name>/*.c     -> build/lib/libbrisk_bdev_<name>.a
+#   app/<name>/*.c             -> build/bin/<name>
+#   test/bench/<name>/*.c      -> build/bin/<name>   (*_dpdk.c only with the DPDK comparison)
+#   examples/<dir>/<name>.c    -> build/examples/<name>
+#   test/unit/<lib>/<x>_ut.c   -> build/test/unit/<lib>/<x>_ut
+# Adding a source file needs no Makefile change.
+
+ifeq ($(wildcard mk/config.mk),)
+$(error mk/config.mk is missing: run ./configure first)
+endif
+include mk/config.mk
+
+BUILD := build
+V ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
+
+# Link order matters for static archives: higher layers first.
+LIB_NAMES := event thread env util
+MODULE_NAMES := $(notdir $(wildcard module/bdev/*))
+
+include mk/flags.mk
+include mk/rules.mk

@@ -1,0 +1,80 @@
+/* Logging: levels, per-component debug flags, timestamps, stderr and syslog. */
+#ifndef BRISK_LOG_H
+#define BRISK_LOG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdarg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum brisk_log_level {
+	BRISK_LOG_DISABLED = -1,
+	BRISK_LOG_ERROR = 0,
+	BRISK_LOG_WARN,
+	BRISK_LOG_NOTICE,
+	BRISK_LOG_INFO,
+	BRISK_LOG_DEBUG,
+};
+
+/* A per-component debug flag, enabled with -L <name> or log_set_flag. */
+struct brisk_log_flag {
+	const char *name;
+	bool enabled;
+	struct brisk_log_flag *next; /* registry list, owned by lib/util */
+};
+
+/* Messages at or below the log level go to syslog (when opened). Default NOTICE. */
+void brisk_log_set_level(enum brisk_log_level level);
+enum brisk_log_level brisk_log_get_level(void);
+/* Messages at or below the print level go to stderr. Default NOTICE. */
+void brisk_log_set_print_level(enum brisk_log_level level);
+enum brisk_log_level brisk_log_get_print_level(void);
+/* "error", "warning"/"warn", "notice", "info", "debug", "disabled" (case-insensitive). */
+int brisk_log_level_from_string(const char *s, enum brisk_log_level *level);
+const char *brisk_log_level_to_string(enum brisk_log_level level);
+
+/* Opens syslog output with the given identity (NULL closes nothing). */
+void brisk_log_open_syslog(const char *ident);
+void brisk_log_close(void);
+/* Timestamps on stderr lines (default on). */
+void brisk_log_enable_timestamps(bool enable);
+
+void brisk_log_register_flag(struct brisk_log_flag *flag);
+/* Returns 0, or -EINVAL when no flag has that name. "all" sets/clears every flag. */
+int brisk_log_set_flag(const char *name);
+int brisk_log_clear_flag(const char *name);
+bool brisk_log_get_flag(const char *name);
+/* Iterate registered flags (sorted by name): first, then next until NULL. */
+struct brisk_log_flag *brisk_log_get_first_flag(void);
+struct brisk_log_flag *brisk_log_get_next_flag(struct brisk_log_flag *flag);
+
+void brisk_log(enum brisk_log_level level, const char *file, int line, const char *func,
+	       const char *format, ...) __attribute__((format(printf, 5, 6)));
+void brisk_vlog(enum brisk_log_level level, const char *file, int line, const char *func,
+		const char *format, va_list ap);
+
+/* Declares a debug flag in a .c file: BRISK_LOG_REGISTER_COMPONENT(thread) */
+#define BRISK_LOG_REGISTER_COMPONENT(FLAG) \
+	struct brisk_log_flag BRISK_LOG_##FLAG = { .name = #FLAG, .enabled = false, .next = NULL }; \
+	__attribute__((constructor)) static void brisk_log_flag_register_##FLAG(void) \
+	{ brisk_log_register_flag(&BRISK_LOG_##FLAG); }
+
+#define BRISK_ERRLOG(...) brisk_log(BRISK_LOG_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define BRISK_WARNLOG(...) brisk_log(BRISK_LOG_WARN, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define BRISK_NOTICELOG(...) brisk_log(BRISK_LOG_NOTICE, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define BRISK_INFOLOG(...) brisk_log(BRISK_LOG_INFO, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define BRISK_DEBUGLOG(FLAG, ...) \
+	do { \
+		extern struct brisk_log_flag BRISK_LOG_##FLAG; \
+		if (BRISK_LOG_##FLAG.enabled) { \
+			brisk_log(BRISK_LOG_DEBUG, __FILE__, __LINE__, __func__, __VA_ARGS__); \
+		} \
+	} while (0)
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,75 @@
+/*
+ * Private to lib/env: how memory reservation (env.c, memory.c), the heap
+ * (malloc.c), memzones (memzone.c), rings and mempools fit together.
+ *
+ * brisk_env_init reserves memory as one or more segments (one per NUMA node
+ * in use), each a contiguous virtual range. The first bytes of segment 0 hold
+ * struct env_shared; the rest of every segment is handed to that node's heap.
+ * Everything that must be found by a secondary process (heaps, the memzone
+ * table, rings, mempools) lives inside the segments, which secondaries map at
+ * the same virtual addresses, so plain pointers stay valid across processes.
+ */
+#ifndef BRISK_ENV_INTERNAL_H
+#define BRISK_ENV_INTERNAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <pthread.h>
+
+#include <brisk/env.h>
+
+#define ENV_SHARED_MAGIC 0x4b53495242454e56ull /* "VNEBRISK" */
+#define ENV_SHARED_VERSION 1
+#define ENV_MAX_SEGMENTS BRISK_ENV_MAX_NUMA_NODES
+#define ENV_PATH_MAX 256
+/* Virtual address where the primary tries to place its memory, so that a
+ * secondary is likely to find the same range free. */
+#define ENV_BASE_VIRTADDR 0x200000000000ull
+
+struct env_segment {
+	uint64_t va;
+	uint64_t len;
+	uint64_t page_size;
+	int socket_id;
+	char path[ENV_PATH_MAX]; /* backing file a secondary opens ("" if private) */
+};
+
+struct env_shared {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t num_segments;
+	int primary_pid;
+	int hugepages;                      /* 1 if the segments are hugepages */
+	uint64_t page_size;
+	struct env_segment segments[ENV_MAX_SEGMENTS];
+	struct env_heap *heaps[BRISK_ENV_MAX_NUMA_NODES]; /* by socket id; NULL = none */
+	struct env_memzone_table *memzones;  /* set by env_memzone_init */
+	pthread_mutex_t lock;                /* process-shared; guards heap and memzone changes */
+};
+
+/* The shared state; NULL before brisk_env_init. */
+extern struct env_shared *g_env_shared;
+
+/* ---- malloc.c ---- */
+/* Primary: create the heap of socket_id over [base, base + len) and record it in
+ * g_env_shared->heaps. 0 or -EINVAL. */
+int env_heap_create(int socket_id, void *base, size_t len);
+/* Allocate from one heap: align a power of two; the block never crosses a
+ * multiple of bound (0 = no bound). NULL with errno. Caller holds nothing. */
+void *env_heap_alloc(int socket_id, size_t size, size_t align, size_t bound);
+
+/* ---- memzone.c ---- */
+/* Primary: create the memzone table (in heap memory) and record it. 0 or -ENOMEM. */
+int env_memzone_init(void);
+
+/* ---- memory.c / vtophys.c ---- */
+/* Reserve (primary) or attach (secondary) the segments; fill g_env_shared. */
+int env_memory_init(const struct brisk_env_opts *opts, enum brisk_proc_type type);
+void env_memory_fini(void);
+int env_vtophys_init(void);
+void env_vtophys_fini(void);
+
+/* ---- cores.c ---- */
+int env_cores_init(const char *core_mask);
+
+#endif

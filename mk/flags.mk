@@ -1,0 +1,35 @@
+# Compiler and linker flags shared by every target.
+
+CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wmissing-prototypes -Wstrict-prototypes -Wshadow=local \
+	-fno-strict-aliasing -D_GNU_SOURCE -Iinclude -pthread
+ifeq ($(CONFIG_ARCH),x86_64)
+# Baseline x86-64-v2 (SSE4.2, POPCNT): the same binaries run in QEMU guests.
+CFLAGS += -march=x86-64-v2 -mtune=generic
+endif
+
+ifeq ($(CONFIG_DEBUG),y)
+CFLAGS += -O0 -DDEBUG
+else
+CFLAGS += -O2 -DNDEBUG
+endif
+
+SAN_FLAGS :=
+ifeq ($(CONFIG_ASAN),y)
+SAN_FLAGS += -fsanitize=address -fno-omit-frame-pointer
+endif
+ifeq ($(CONFIG_UBSAN),y)
+SAN_FLAGS += -fsanitize=undefined -fno-sanitize-recover=undefined
+endif
+CFLAGS += $(SAN_FLAGS)
+CFLAGS += $(shell pkg-config --cflags jansson numa uuid)
+CFLAGS += $(EXTRA_CFLAGS)
+
+LDFLAGS := -pthread $(SAN_FLAGS) $(EXTRA_LDFLAGS)
+SYS_LIBS := $(shell pkg-config --libs jansson numa uuid) -laio -lrt -lm
+CUNIT_LIBS := $(shell pkg-config --libs cunit)
+
+ifeq ($(CONFIG_DPDK_COMPARE),y)
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk) -Wno-error -Wno-missing-prototypes -Wno-shadow
+DPDK_LIBS := $(shell pkg-config --libs libdpdk)
+endif

@@ -1,0 +1,115 @@
+# Generic build rules; see the layout comment at the top of the Makefile.
+
+ALL_LIB_NAMES := $(addprefix bdev_,$(MODULE_NAMES)) $(LIB_NAMES)
+LIB_FILES := $(foreach l,$(ALL_LIB_NAMES),$(BUILD)/lib/libbrisk_$(l).a)
+
+# Source folder of a library name.
+lib_src_dir = $(if $(filter bdev_%,$(1)),module/bdev/$(patsubst bdev_%,%,$(1)),lib/$(1))
+
+define LIB_template
+$(1)_SRCS := $$(wildcard $$(call lib_src_dir,$(1))/*.c)
+$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$($(1)_SRCS))
+$(BUILD)/lib/libbrisk_$(1).a: $$($(1)_OBJS)
+	@mkdir -p $$(dir $$@)
+	@echo "  AR    $$@"
+	$(Q)rm -f $$@ && ar crs $$@ $$^
+ALL_OBJS += $$($(1)_OBJS)
+endef
+$(foreach l,$(ALL_LIB_NAMES),$(eval $(call LIB_template,$(l))))
+
+# Every Brisk archive is linked whole so that constructor-registered pieces
+# (log flags, subsystems, RPC methods, bdev modules) are never dropped.
+BRISK_LINK := -Wl,--whole-archive $(LIB_FILES) -Wl,--no-whole-archive $(SYS_LIBS)
+
+# Programs: app/<name> and test/bench/<name>.
+APP_DIRS := $(wildcard app/*) $(wildcard test/bench/*)
+define APP_template
+$(1)_NAME := $(notdir $(1))
+$(1)_ALL_SRCS := $$(wildcard $(1)/*.c)
+ifeq ($(CONFIG_DPDK_COMPARE),y)
+$(1)_SRCS := $$($(1)_ALL_SRCS)
+$(1)_EXTRA_LIBS := $$(if $$(filter %_dpdk.c,$$($(1)_SRCS)),$(DPDK_LIBS))
+else
+$(1)_SRCS := $$(filter-out %_dpdk.c,$$($(1)_ALL_SRCS))
+$(1)_EXTRA_LIBS :=
+endif
+$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$($(1)_SRCS))
+$(BUILD)/bin/$$($(1)_NAME): $$($(1)_OBJS) $(LIB_FILES)
+	@mkdir -p $$(dir $$@)
+	@echo "  LINK  $$@"
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$($(1)_OBJS) $(BRISK_LINK) $$($(1)_EXTRA_LIBS)
+ALL_OBJS += $$($(1)_OBJS)
+PROGRAMS += $(BUILD)/bin/$$($(1)_NAME)
+endef
+$(foreach d,$(APP_DIRS),$(eval $(call APP_template,$(d))))
+
+# Examples: one program per .c file.
+EXAMPLE_SRCS := $(wildcard examples/*/*.c)
+define ONE_FILE_PROGRAM
+$(2): $(BUILD)/obj/$(1:.c=.o) $(LIB_FILES)
+	@mkdir -p $$(dir $$@)
+	@echo "  LINK  $$@"
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$< $(BRISK_LINK) $(3)
+ALL_OBJS += $(BUILD)/obj/$(1:.c=.o)
+endef
+$(foreach s,$(EXAMPLE_SRCS),$(eval $(call ONE_FILE_PROGRAM,$(s),$(BUILD)/examples/$(notdir $(s:.c=)),)))
+EXAMPLES := $(foreach s,$(EXAMPLE_SRCS),$(BUILD)/examples/$(notdir $(s:.c=)))
+
+# Unit tests: one CUnit program per test/unit/<lib>/<x>_ut.c, linked with
+# <lib> and the libraries below it only (so a lower layer's tests build and
+# run while a higher layer is being changed). Other folders link everything.
+UT_SRCS := $(wildcard test/unit/*/*_ut.c)
+ut_dir = $(notdir $(patsubst %/,%,$(dir $(1))))
+ut_bin = $(BUILD)/test/unit/$(call ut_dir,$(1))/$(notdir $(1:.c=))
+ut_libs = $(if $(filter $(1),$(LIB_NAMES)),$(foreach l,$(wordlist $(shell i=0; for l in $(LIB_NAMES); do i=$$((i+1)); [ $$l = $(1) ] && echo $$i; done),$(words $(LIB_NAMES)),$(LIB_NAMES)),$(BUILD)/lib/libbrisk_$(l).a),$(LIB_FILES))
+define UT_template
+$(call ut_bin,$(1)): $(BUILD)/obj/$(1:.c=.o) $(call ut_libs,$(call ut_dir,$(1)))
+	@mkdir -p $$(dir $$@)
+	@echo "  LINK  $$@"
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$< -Wl,--whole-archive $(call ut_libs,$(call ut_dir,$(1))) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
+ALL_OBJS += $(BUILD)/obj/$(1:.c=.o)
+endef
+$(foreach s,$(UT_SRCS),$(eval $(call UT_template,$(s))))
+UNIT_TESTS := $(foreach s,$(UT_SRCS),$(call ut_bin,$(s)))
+
+$(BUILD)/obj/%_dpdk.o: %_dpdk.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) $(DPDK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+.DEFAULT_GOAL := all
+.PHONY: all libs programs unit examples test install uninstall clean help
+all: libs programs examples unit
+libs: $(LIB_FILES)
+programs: $(PROGRAMS)
+examples: $(EXAMPLES)
+unit: $(UNIT_TESTS)
+
+test: all
+	test/run_tests.sh
+
+install: all
+	@echo "  INSTALL $(DESTDIR)$(CONFIG_PREFIX)"
+	$(Q)install -d $(DESTDIR)$(CONFIG_PREFIX)/include/brisk $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig $(DESTDIR)$(CONFIG_PREFIX)/bin
+	$(Q)install -m 644 include/brisk/*.h $(DESTDIR)$(CONFIG_PREFIX)/include/brisk/
+	$(Q)install -m 644 $(LIB_FILES) $(DESTDIR)$(CONFIG_PREFIX)/lib/
+	$(Q)install -m 755 $(PROGRAMS) $(DESTDIR)$(CONFIG_PREFIX)/bin/
+	$(Q)scripts/gen_pc.sh "$(CONFIG_PREFIX)" "$(ALL_LIB_NAMES)" "$(SYS_LIBS)" > $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig/brisk.pc
+
+uninstall:
+	rm -rf $(DESTDIR)$(CONFIG_PREFIX)/include/brisk $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig/brisk.pc
+	rm -f $(foreach l,$(ALL_LIB_NAMES),$(DESTDIR)$(CONFIG_PREFIX)/lib/libbrisk_$(l).a)
+	rm -f $(foreach p,$(PROGRAMS),$(DESTDIR)$(CONFIG_PREFIX)/bin/$(notdir $(p)))
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make [all|libs|programs|examples|unit|test|install|uninstall|clean] [V=1]"
+
+-include $(ALL_OBJS:.o=.d)
