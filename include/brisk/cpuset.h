@@ -27,7 +27,8 @@ void brisk_cpuset_and(struct brisk_cpuset *dst, const struct brisk_cpuset *src);
 void brisk_cpuset_or(struct brisk_cpuset *dst, const struct brisk_cpuset *src);
 /* First cpu >= start in the set, or UINT32_MAX. */
 uint32_t brisk_cpuset_next(const struct brisk_cpuset *set, uint32_t start);
-/* Accepts a hex mask ("0x3", "3"), or a list ("0-1,4" or "[0-1,4]").
+/* Accepts a hex mask ("0x3", "3"; a bare number is hex, so "10" is cpu 4), or a
+ * decimal list ("0-1,4" or "[0-1,4]"; anything with ',' '-' or '[' is a list).
  * 0, or -EINVAL (malformed, empty set, cpu >= BRISK_CPUSET_SIZE); set unchanged on error. */
 int brisk_cpuset_parse(struct brisk_cpuset *set, const char *str);
 /* Hex mask without "0x" ("3"); returns buf. */

@@ -36,14 +36,16 @@ enum brisk_log_level brisk_log_get_print_level(void);
 int brisk_log_level_from_string(const char *s, enum brisk_log_level *level);
 const char *brisk_log_level_to_string(enum brisk_log_level level);
 
-/* Opens syslog output with the given identity (NULL closes nothing). */
+/* Opens syslog output (facility LOCAL7, with the pid) under the given identity;
+ * NULL keeps the previous identity (the program name the first time). */
 void brisk_log_open_syslog(const char *ident);
 void brisk_log_close(void);
 /* Timestamps on stderr lines (default on). */
 void brisk_log_enable_timestamps(bool enable);
 
 void brisk_log_register_flag(struct brisk_log_flag *flag);
-/* Returns 0, or -EINVAL when no flag has that name. "all" sets/clears every flag. */
+/* Returns 0, or -EINVAL when no flag has that name (names are case-insensitive).
+ * "all" sets/clears every flag. */
 int brisk_log_set_flag(const char *name);
 int brisk_log_clear_flag(const char *name);
 bool brisk_log_get_flag(const char *name);
@@ -51,6 +53,9 @@ bool brisk_log_get_flag(const char *name);
 struct brisk_log_flag *brisk_log_get_first_flag(void);
 struct brisk_log_flag *brisk_log_get_next_flag(struct brisk_log_flag *flag);
 
+/* One line per message (a trailing '\n' in the format is optional), written
+ * with a single write(2) so lines from several threads never interleave.
+ * errno is preserved. */
 void brisk_log(enum brisk_log_level level, const char *file, int line, const char *func,
 	       const char *format, ...) __attribute__((format(printf, 5, 6)));
 void brisk_vlog(enum brisk_log_level level, const char *file, int line, const char *func,

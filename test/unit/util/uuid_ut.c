@@ -1,0 +1,98 @@
+/* UUIDs: generate, parse (good and malformed), format, compare, null, copy. */
+#include <CUnit/Basic.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include <brisk/uuid.h>
+
+static void
+test_parse_fmt(void)
+{
+	struct brisk_uuid u;
+	char buf[BRISK_UUID_STRING_LEN];
+	static const uint8_t expect[16] = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+					    0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+
+	CU_ASSERT_EQUAL(brisk_uuid_parse(&u, "12345678-9ABC-DEF0-0123-456789abcdef"), 0);
+	CU_ASSERT(memcmp(u.u, expect, 16) == 0);
+	CU_ASSERT_EQUAL(brisk_uuid_fmt_lower(buf, sizeof(buf), &u), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "12345678-9abc-def0-0123-456789abcdef");
+
+	/* Buffer one byte short. */
+	CU_ASSERT_EQUAL(brisk_uuid_fmt_lower(buf, sizeof(buf) - 1, &u), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_uuid_fmt_lower(buf, 0, &u), -EINVAL);
+}
+
+static void
+test_parse_bad(void)
+{
+	static const char *const bad[] = {
+		"",
+		"12345678-9abc-def0-0123-456789abcde",   /* short */
+		"12345678-9abc-def0-0123-456789abcdef0", /* long */
+		"12345678-9abc-def0-0123-456789abcdeg",  /* not hex */
+		"123456789-abc-def0-0123-456789abcdef",  /* dash misplaced */
+		"12345678 9abc def0 0123 456789abcdef",
+		" 2345678-9abc-def0-0123-456789abcdef",
+	};
+	struct brisk_uuid u;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(brisk_uuid_parse(&u, bad[i]), -EINVAL);
+	}
+	CU_ASSERT_EQUAL(brisk_uuid_parse(&u, NULL), -EINVAL);
+}
+
+static void
+test_generate_compare_copy(void)
+{
+	struct brisk_uuid a, b, c, null;
+	char sa[BRISK_UUID_STRING_LEN];
+
+	memset(&null, 0, sizeof(null));
+	CU_ASSERT_TRUE(brisk_uuid_is_null(&null));
+
+	brisk_uuid_generate(&a);
+	brisk_uuid_generate(&b);
+	CU_ASSERT_FALSE(brisk_uuid_is_null(&a));
+	CU_ASSERT_NOT_EQUAL(brisk_uuid_compare(&a, &b), 0);
+	/* Antisymmetric. */
+	CU_ASSERT((brisk_uuid_compare(&a, &b) < 0) == (brisk_uuid_compare(&b, &a) > 0));
+	CU_ASSERT_EQUAL(brisk_uuid_compare(&a, &a), 0);
+	CU_ASSERT(brisk_uuid_compare(&null, &a) < 0);
+
+	brisk_uuid_copy(&c, &a);
+	CU_ASSERT_EQUAL(brisk_uuid_compare(&c, &a), 0);
+
+	/* Format then parse gives the same uuid back. */
+	CU_ASSERT_EQUAL(brisk_uuid_fmt_lower(sa, sizeof(sa), &a), 0);
+	CU_ASSERT_EQUAL(strlen(sa), 36);
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(brisk_uuid_parse(&c, sa), 0);
+	CU_ASSERT_EQUAL(brisk_uuid_compare(&c, &a), 0);
+	/* Random (version 4) or time-based (version 1) uuids from libuuid. */
+	CU_ASSERT(sa[14] == '4' || sa[14] == '1');
+}
+
+int
+main(void)
+{
+	CU_pSuite suite;
+	unsigned int failures;
+
+	if (CU_initialize_registry() != CUE_SUCCESS) {
+		return 1;
+	}
+	suite = CU_add_suite("uuid", NULL, NULL);
+	CU_add_test(suite, "parse_fmt", test_parse_fmt);
+	CU_add_test(suite, "parse_bad", test_parse_bad);
+	CU_add_test(suite, "generate_compare_copy", test_generate_compare_copy);
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures == 0 ? 0 : 1;
+}
