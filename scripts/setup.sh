@@ -4,7 +4,8 @@
 #   config (default)  reserve HUGEMEM MiB of 2 MiB pages (default 2048) and mount
 #                     hugetlbfs at HUGEDIR (default /dev/hugepages)
 #   reset             unmount what config mounted, release the pages, remove
-#                     leftover Brisk hugepage files
+#                     leftover Brisk hugepage files and /dev/shm files (stop
+#                     Brisk processes first: their shared memory goes too)
 #   status            show hugepages and mounts
 set -e
 HUGEMEM=${HUGEMEM:-2048}
@@ -18,6 +19,10 @@ status() {
 	awk '$3 == "hugetlbfs" {print "  " $2 " (" $4 ")"}' /proc/mounts
 	if ls "$HUGEDIR"/brisk* >/dev/null 2>&1; then
 		echo "Brisk files in $HUGEDIR:"; ls -l "$HUGEDIR"/brisk*
+	fi
+	if ls /dev/shm/brisk_* >/dev/null 2>&1; then
+		echo "Brisk files in /dev/shm (shared memory without hugepages, locks):"
+		ls -l /dev/shm/brisk_*
 	fi
 }
 
@@ -43,7 +48,7 @@ config)
 	;;
 reset)
 	need_root reset
-	rm -f "$HUGEDIR"/brisk* 2>/dev/null || true
+	rm -f "$HUGEDIR"/brisk* /dev/shm/brisk_* 2>/dev/null || true
 	if awk -v d="$HUGEDIR" '$2 == d && $3 == "hugetlbfs" {f=1} END {exit !f}' /proc/mounts; then
 		umount "$HUGEDIR" && echo "setup.sh: unmounted $HUGEDIR" || true
 	fi

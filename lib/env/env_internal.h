@@ -44,7 +44,8 @@ struct env_shared {
 	struct env_segment segments[ENV_MAX_SEGMENTS];
 	struct env_heap *heaps[BRISK_ENV_MAX_NUMA_NODES]; /* by socket id; NULL = none */
 	struct env_memzone_table *memzones;  /* set by env_memzone_init */
-	pthread_mutex_t lock;                /* process-shared; guards heap and memzone changes */
+	pthread_mutex_t lock;                /* process-shared and robust (set up by memory.c);
+					      * guards heap and memzone changes */
 };
 
 /* The shared state; NULL before brisk_env_init. */
@@ -66,10 +67,17 @@ int env_memzone_init(void);
 /* Reserve (primary) or attach (secondary) the segments; fill g_env_shared. */
 int env_memory_init(const struct brisk_env_opts *opts, enum brisk_proc_type type);
 void env_memory_fini(void);
+/* Primary: the heaps and memzone table are ready; lets secondaries attach. */
+void env_memory_publish(void);
+/* PRIMARY or SECONDARY once env_memory_init succeeded (AUTO resolved). */
+enum brisk_proc_type env_memory_get_proc_type(void);
+/* Page size of the reserved segment holding va, 0 if va is in none. */
+uint64_t env_memory_page_size_at(uint64_t va);
 int env_vtophys_init(void);
 void env_vtophys_fini(void);
 
 /* ---- cores.c ---- */
 int env_cores_init(const char *core_mask);
+void env_cores_fini(void);
 
 #endif

@@ -1,0 +1,85 @@
+/*
+ * JSON-RPC 2.0 server over a Unix socket, and the registry of methods.
+ * Methods are registered at load time (BRISK_RPC_REGISTER) and run on the
+ * thread that called brisk_rpc_listen (the app thread). A handler answers
+ * exactly once, immediately or later from that same thread.
+ */
+#ifndef BRISK_RPC_H
+#define BRISK_RPC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BRISK_DEFAULT_RPC_ADDR "/var/tmp/brisk.sock"
+
+/* States in which a method may run (SPDK's --wait-for-rpc model). */
+#define BRISK_RPC_STARTUP 0x1 /* before subsystems are initialised */
+#define BRISK_RPC_RUNTIME 0x2 /* after */
+
+/* JSON-RPC 2.0 error codes. */
+#define BRISK_JSONRPC_ERROR_PARSE_ERROR -32700
+#define BRISK_JSONRPC_ERROR_INVALID_REQUEST -32600
+#define BRISK_JSONRPC_ERROR_METHOD_NOT_FOUND -32601
+#define BRISK_JSONRPC_ERROR_INVALID_PARAMS -32602
+#define BRISK_JSONRPC_ERROR_INTERNAL_ERROR -32603
+#define BRISK_JSONRPC_ERROR_INVALID_STATE -1
+
+struct brisk_jsonrpc_request;
+
+/* params is NULL when the request had none; it is borrowed for the call only
+ * (json_incref it to keep it for an asynchronous answer). */
+typedef void (*brisk_rpc_method_handler)(struct brisk_jsonrpc_request *request, const json_t *params);
+
+void brisk_rpc_register_method(const char *method, brisk_rpc_method_handler func, uint32_t state_mask);
+/* Another name for an existing method (e.g. spdk_kill_instance). */
+void brisk_rpc_register_alias(const char *method, const char *alias);
+#define BRISK_RPC_REGISTER(method, func, state_mask) \
+	__attribute__((constructor)) static void brisk_rpc_register_##func(void) \
+	{ brisk_rpc_register_method(method, func, state_mask); }
+
+/* Current state (BRISK_RPC_STARTUP until the framework finishes init). */
+void brisk_rpc_set_state(uint32_t state);
+uint32_t brisk_rpc_get_state(void);
+/* 0 if method is registered and allowed in the current state, -ENOENT unknown,
+ * -EPERM not allowed now. */
+int brisk_rpc_is_method_allowed(const char *method, uint32_t state_mask);
+/* Iterate method names (sorted); state_mask filters (0 = all). */
+void brisk_rpc_for_each_method(uint32_t state_mask, void (*fn)(const char *name, void *ctx), void *ctx);
+
+/* Starts listening on a Unix socket path on the current brisk_thread (a
+ * poller serves clients; the listening and client fds wake a sleeping
+ * reactor). 0 or -errno (-EADDRINUSE if another live process listens there;
+ * a stale socket file is replaced). */
+int brisk_rpc_listen(const char *path);
+/* Stops listening, drops clients, removes the socket file. */
+void brisk_rpc_close(void);
+
+/* Answers: each takes ownership of result (may be NULL for JSON null).
+ * For notifications (no id) nothing is sent. Exactly one answer per request. */
+void brisk_jsonrpc_send_result(struct brisk_jsonrpc_request *request, json_t *result);
+void brisk_jsonrpc_send_bool_response(struct brisk_jsonrpc_request *request, bool value);
+void brisk_jsonrpc_send_error_response(struct brisk_jsonrpc_request *request, int code, const char *msg);
+void brisk_jsonrpc_send_error_response_fmt(struct brisk_jsonrpc_request *request, int code,
+					   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Convenience for handlers: invalid params with a message naming the field. */
+#define brisk_jsonrpc_invalid_params(req, ...) \
+	brisk_jsonrpc_send_error_response_fmt((req), BRISK_JSONRPC_ERROR_INVALID_PARAMS, __VA_ARGS__)
+
+/* Runs a method in-process as if a client had sent it (JSON config at start,
+ * load_config). cb runs once, when the method answers (possibly later):
+ * error_code 0 and result (borrowed) on success, else the code and message.
+ * Returns 0, -ENOENT (unknown method) or -EPERM (not allowed in this state);
+ * cb is not called then. Must be called on the RPC thread. */
+typedef void (*brisk_rpc_local_cb)(void *ctx, int error_code, const char *error_message,
+				   const json_t *result);
+int brisk_rpc_call_local(const char *method, const json_t *params, brisk_rpc_local_cb cb, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
