@@ -28,7 +28,7 @@ $(1)_NAME := $(notdir $(1))
 $(1)_ALL_SRCS := $$(wildcard $(1)/*.c)
 ifeq ($(CONFIG_DPDK_COMPARE),y)
 $(1)_SRCS := $$($(1)_ALL_SRCS)
-$(1)_EXTRA_LIBS := $$(if $$(filter %_dpdk.c,$$($(1)_SRCS)),$(DPDK_LIBS))
+$(1)_EXTRA_LIBS := $$(if $$(filter %_dpdk.c,$$($(1)_SRCS)),$$(DPDK_LIBS))
 else
 $(1)_SRCS := $$(filter-out %_dpdk.c,$$($(1)_ALL_SRCS))
 $(1)_EXTRA_LIBS :=
