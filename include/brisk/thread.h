@@ -42,6 +42,14 @@ typedef int (*brisk_interrupt_fn)(void *ctx);
  * the size of a scheduler context kept in each thread (brisk_thread_get_ctx).
  * Needs brisk_env_init first (message rings come from the env layer). */
 int brisk_thread_lib_init(brisk_new_thread_fn new_thread_fn, size_t ctx_sz);
+struct brisk_thread_lib_opts {
+	brisk_new_thread_fn new_thread_fn; /* may be NULL */
+	size_t ctx_sz;                     /* scheduler context per thread */
+	uint32_t msg_pool_size;            /* messages in flight, all threads; 0 = 262143 */
+};
+/* Same as brisk_thread_lib_init with every option spelled out (tests use a
+ * small message pool). 0, -EINVAL (bad option), -EALREADY, -ENOMEM. */
+int brisk_thread_lib_init_ext(const struct brisk_thread_lib_opts *opts);
 /* All threads must be destroyed first. */
 void brisk_thread_lib_fini(void);
 

@@ -1,0 +1,253 @@
+/*
+ * Messages between threads: {fn, arg} pairs taken from one global mempool
+ * and queued on the target's multi-producer/single-consumer ring, the
+ * critical-message slot for signal handlers, and brisk_for_each_thread.
+ *
+ * Ordering: one ring per target, so messages from one sender run in the
+ * order they were sent (the ring's multi-producer enqueue serialises
+ * senders; each sender's own enqueues are in program order).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include <brisk/log.h>
+#include <brisk/mempool.h>
+#include <brisk/ring.h>
+#include <brisk/ticks.h>
+
+#include "thread_internal.h"
+
+int brisk_thread_send_msg(const struct brisk_thread *cthread, brisk_msg_fn fn, void *ctx)
+{
+	/* The header keeps the thread const for callers; the ring is the one
+	 * part a sender writes, through the ring's own atomics. */
+	struct brisk_thread *thread = (struct brisk_thread *)cthread;
+	struct thread_msg *msg;
+	void *obj;
+
+	if (thread == NULL || fn == NULL) {
+		BRISK_ERRLOG("send msg: %s is NULL\n", thread ? "fn" : "thread");
+		return -EINVAL;
+	}
+	if (thread_get_state(thread) == THREAD_STATE_EXITED) {
+		return -EIO;
+	}
+	if (brisk_mempool_get(thread_msg_pool, &obj) != 0) {
+		return -ENOMEM;
+	}
+	msg = obj;
+	msg->fn = fn;
+	msg->arg = ctx;
+	/* The ring's enqueue publishes msg->fn/arg with release ordering on its tail. */
+	if (brisk_ring_enqueue(thread->msgs, msg) != 0) {
+		brisk_mempool_put(thread_msg_pool, msg);
+		return -ENOMEM;
+	}
+	thread_wake_if_asleep(thread);
+	return 0;
+}
+
+int brisk_thread_send_critical_msg(struct brisk_thread *thread, brisk_msg_fn fn)
+{
+	brisk_msg_fn expected = NULL;
+
+	/* No logging here: this runs in signal handlers (async-signal-safe only). */
+	if (thread == NULL || fn == NULL) {
+		return -EINVAL;
+	}
+	/* release: whatever the handler wrote before is visible to the thread
+	 * that takes fn out of the slot with acquire */
+	if (!__atomic_compare_exchange_n(&thread->critical_msg, &expected, fn, false,
+					 __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+		return -EIO;
+	}
+	thread_wake_if_asleep(thread);
+	return 0;
+}
+
+bool thread_msgs_pending(const struct brisk_thread *thread)
+{
+	/* relaxed: a hint; the thread re-checks on its next poll */
+	return __atomic_load_n(&thread->critical_msg, __ATOMIC_RELAXED) != NULL ||
+	       !brisk_ring_empty(thread->msgs);
+}
+
+uint32_t thread_msgs_run(struct brisk_thread *thread, uint32_t max_msgs)
+{
+	void *objs[THREAD_MSG_BURST];
+	brisk_msg_fn fns[THREAD_MSG_BURST];
+	void *args[THREAD_MSG_BURST];
+	brisk_msg_fn critical;
+	uint32_t ran = 0;
+	unsigned n, i;
+
+	/* relaxed check first so the common case costs no locked instruction;
+	 * acquire on the exchange pairs with the sender's release */
+	if (__atomic_load_n(&thread->critical_msg, __ATOMIC_RELAXED) != NULL) {
+		critical = __atomic_exchange_n(&thread->critical_msg, NULL, __ATOMIC_ACQUIRE);
+		if (critical != NULL) {
+			critical(NULL);
+			ran++;
+		}
+	}
+
+	while (ran < max_msgs) {
+		unsigned want = max_msgs - ran;
+
+		if (want > THREAD_MSG_BURST) {
+			want = THREAD_MSG_BURST;
+		}
+		n = brisk_ring_sc_dequeue_burst(thread->msgs, objs, want, NULL);
+		if (n == 0) {
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			struct thread_msg *msg = objs[i];
+
+			fns[i] = msg->fn;
+			args[i] = msg->arg;
+		}
+		/* Return the messages before running them, so a handler that
+		 * sends messages can reuse them. */
+		brisk_mempool_put_bulk(thread_msg_pool, objs, n);
+		for (i = 0; i < n; i++) {
+			fns[i](args[i]);
+		}
+		ran += n;
+		if (n < want) {
+			break;
+		}
+	}
+	return ran;
+}
+
+uint32_t thread_msgs_drop(struct brisk_thread *thread)
+{
+	void *objs[THREAD_MSG_BURST];
+	uint32_t dropped = 0;
+	unsigned n;
+
+	while ((n = brisk_ring_sc_dequeue_burst(thread->msgs, objs, THREAD_MSG_BURST, NULL)) > 0) {
+		brisk_mempool_put_bulk(thread_msg_pool, objs, n);
+		dropped += n;
+	}
+	if (__atomic_exchange_n(&thread->critical_msg, NULL, __ATOMIC_ACQUIRE) != NULL) {
+		dropped++;
+	}
+	return dropped;
+}
+
+int thread_send_msg_retry(const struct brisk_thread *thread, brisk_msg_fn fn, void *arg)
+{
+	uint64_t deadline = 0;
+	int rc;
+
+	for (;;) {
+		rc = brisk_thread_send_msg(thread, fn, arg);
+		if (rc != -ENOMEM) {
+			return rc;
+		}
+		/* Exhaustion is transient (targets drain their rings); give them
+		 * a second before reporting it. */
+		if (deadline == 0) {
+			deadline = brisk_get_ticks() + brisk_get_ticks_hz();
+		} else if (brisk_get_ticks() > deadline) {
+			BRISK_ERRLOG("send msg to '%s': message pool or ring still exhausted after 1 s\n",
+				     brisk_thread_get_name(thread));
+			return rc;
+		}
+		sched_yield();
+	}
+}
+
+/* ---- brisk_for_each_thread: hop from thread to thread by message ---- */
+
+struct for_each_thread_ctx {
+	brisk_msg_fn fn;
+	brisk_msg_fn cpl;
+	void *ctx;
+	uint64_t orig_thread_id;
+	uint64_t *ids;
+	uint32_t count;
+	uint32_t next; /* index in ids of the next thread to visit */
+};
+
+static void for_each_thread_visit(void *arg);
+
+static void for_each_thread_complete(void *arg)
+{
+	struct for_each_thread_ctx *c = arg;
+
+	c->cpl(c->ctx);
+	free(c->ids);
+	free(c);
+}
+
+/* Sends the walk to the next thread that still exists, or completes it. */
+static void for_each_thread_next(struct for_each_thread_ctx *c)
+{
+	struct brisk_thread *t;
+	int rc;
+
+	while (c->next < c->count) {
+		thread_list_lock();
+		t = thread_get_by_id_locked(c->ids[c->next++]);
+		/* Sent under the list lock so the target cannot be destroyed meanwhile. */
+		rc = t ? thread_send_msg_retry(t, for_each_thread_visit, c) : -ENODEV;
+		thread_list_unlock();
+		if (rc == 0) {
+			return;
+		}
+		/* Gone or exited since the walk started: skip it. */
+	}
+	thread_list_lock();
+	t = thread_get_by_id_locked(c->orig_thread_id);
+	rc = t ? thread_send_msg_retry(t, for_each_thread_complete, c) : -ENODEV;
+	thread_list_unlock();
+	if (rc != 0) {
+		BRISK_ERRLOG("for_each_thread: cannot return to the calling thread (%d); "
+			     "completion dropped\n", rc);
+		free(c->ids);
+		free(c);
+	}
+}
+
+static void for_each_thread_visit(void *arg)
+{
+	struct for_each_thread_ctx *c = arg;
+
+	c->fn(c->ctx);
+	for_each_thread_next(c);
+}
+
+void brisk_for_each_thread(brisk_msg_fn fn, void *ctx, brisk_msg_fn cpl)
+{
+	struct brisk_thread *self = brisk_get_thread();
+	struct for_each_thread_ctx *c;
+
+	if (fn == NULL || cpl == NULL) {
+		BRISK_ERRLOG("for_each_thread: %s is NULL\n", fn ? "cpl" : "fn");
+		return;
+	}
+	if (self == NULL) {
+		BRISK_ERRLOG("for_each_thread: must be called on a brisk_thread\n");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		BRISK_ERRLOG("for_each_thread: out of memory\n");
+		return;
+	}
+	c->fn = fn;
+	c->cpl = cpl;
+	c->ctx = ctx;
+	c->orig_thread_id = self->id;
+	c->ids = thread_snapshot_ids(&c->count);
+	if (c->ids == NULL) {
+		BRISK_ERRLOG("for_each_thread: out of memory\n");
+		free(c);
+		return;
+	}
+	for_each_thread_next(c);
+}

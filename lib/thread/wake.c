@@ -1,0 +1,249 @@
+/*
+ * Sleep/wake support for whoever owns a thread (a reactor): each thread has
+ * an epoll fd (its wake fd) holding
+ * - an eventfd that senders write only while the thread is marked asleep, and
+ * - fds that modules registered with brisk_interrupt_register (edge-triggered).
+ *
+ * The asleep flag and the message ring form a Dekker-style handshake:
+ *   sender:  enqueue msg;  fence(seq_cst);  if (asleep) write(eventfd)
+ *   sleeper: asleep = 1;   fence(seq_cst);  if (ring not empty) { asleep = 0; don't sleep }
+ * With both fences, at least one side sees the other's store: either the
+ * sender sees asleep and writes the eventfd, or the sleeper sees the message
+ * and stays awake. A message can never sit unnoticed behind a sleeping
+ * thread, and a busy thread (asleep == 0) costs senders no system call.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <brisk/log.h>
+
+#include "thread_internal.h"
+
+#define WAKE_MAX_EVENTS 32
+
+int thread_wake_init(struct brisk_thread *t)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	int rc;
+
+	t->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->epoll_fd < 0) {
+		rc = -errno;
+		BRISK_ERRLOG("thread '%s': epoll_create1 failed: %s\n", t->name, strerror(errno));
+		return rc;
+	}
+	t->msg_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (t->msg_fd < 0) {
+		rc = -errno;
+		BRISK_ERRLOG("thread '%s': eventfd failed: %s\n", t->name, strerror(errno));
+		return rc;
+	}
+	/* Level-triggered: the eventfd stays readable until end_sleep drains it,
+	 * so a wake-up can never be lost between two epoll_waits. data.ptr NULL
+	 * marks it apart from interrupts. */
+	if (epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, t->msg_fd, &ev) != 0) {
+		rc = -errno;
+		BRISK_ERRLOG("thread '%s': adding its eventfd to epoll failed: %s\n", t->name,
+			     strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+void thread_wake_fini(struct brisk_thread *t)
+{
+	if (t->msg_fd >= 0) {
+		close(t->msg_fd);
+		t->msg_fd = -1;
+	}
+	if (t->epoll_fd >= 0) {
+		close(t->epoll_fd);
+		t->epoll_fd = -1;
+	}
+}
+
+void thread_wake_if_asleep(struct brisk_thread *t)
+{
+	uint64_t one = 1;
+	ssize_t rc;
+
+	/* seq_cst: orders the caller's enqueue before the load of asleep (see top). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* The relaxed load keeps busy targets free of locked instructions; the
+	 * exchange lets only one of several concurrent senders pay the write. */
+	if (__atomic_load_n(&t->asleep, __ATOMIC_RELAXED) == 0 ||
+	    __atomic_exchange_n(&t->asleep, 0, __ATOMIC_RELAXED) == 0) {
+		return;
+	}
+	/* write(2) is async-signal-safe; EAGAIN only means the counter is
+	 * already huge, i.e. readable, which is all we need. */
+	do {
+		rc = write(t->msg_fd, &one, sizeof(one));
+	} while (rc < 0 && errno == EINTR);
+}
+
+int brisk_thread_get_wake_fd(struct brisk_thread *thread)
+{
+	return thread ? thread->epoll_fd : -1;
+}
+
+bool brisk_thread_prepare_sleep(struct brisk_thread *thread)
+{
+	if (thread == NULL) {
+		return false;
+	}
+	__atomic_store_n(&thread->asleep, 1, __ATOMIC_RELAXED);
+	/* seq_cst: orders the store of asleep before the ring check (see top). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (thread_msgs_pending(thread)) {
+		__atomic_store_n(&thread->asleep, 0, __ATOMIC_RELAXED);
+		return false;
+	}
+	return true;
+}
+
+static void drain_eventfd(int fd)
+{
+	uint64_t count;
+	ssize_t rc;
+
+	do {
+		rc = read(fd, &count, sizeof(count));
+	} while (rc < 0 && errno == EINTR);
+}
+
+int brisk_thread_end_sleep(struct brisk_thread *thread)
+{
+	struct epoll_event events[WAKE_MAX_EVENTS];
+	struct brisk_thread *prev;
+	struct brisk_interrupt *intr, *tmp;
+	int n, i;
+
+	if (thread == NULL) {
+		return -EINVAL;
+	}
+	/* relaxed: the thread polls next, which reads the ring with acquire */
+	__atomic_store_n(&thread->asleep, 0, __ATOMIC_RELAXED);
+
+	n = epoll_wait(thread->epoll_fd, events, WAKE_MAX_EVENTS, 0);
+	if (n <= 0) {
+		return n < 0 && errno != EINTR ? -errno : 0;
+	}
+	prev = brisk_get_thread();
+	brisk_set_thread(thread);
+	thread->in_end_sleep = true;
+	for (i = 0; i < n; i++) {
+		intr = events[i].data.ptr;
+		if (intr == NULL) {
+			drain_eventfd(thread->msg_fd);
+		} else if (!intr->dead && intr->fn != NULL) {
+			intr->fn(intr->ctx);
+		}
+	}
+	thread->in_end_sleep = false;
+	/* Interrupts unregistered by a callback above were kept until now
+	 * because a later event of this batch could still point at them. */
+	TAILQ_FOREACH_SAFE(intr, &thread->interrupts, link, tmp) {
+		if (intr->dead) {
+			TAILQ_REMOVE(&thread->interrupts, intr, link);
+			free(intr);
+		}
+	}
+	brisk_set_thread(prev);
+	return n;
+}
+
+struct brisk_interrupt *brisk_interrupt_register(int fd, brisk_interrupt_fn fn, void *ctx,
+						 const char *name)
+{
+	struct brisk_thread *t = brisk_get_thread();
+	struct brisk_interrupt *intr;
+	struct epoll_event ev;
+
+	if (t == NULL) {
+		BRISK_ERRLOG("interrupt register '%s': not called on a brisk_thread\n",
+			     name ? name : "(unnamed)");
+		return NULL;
+	}
+	if (fd < 0) {
+		BRISK_ERRLOG("interrupt register '%s': fd %d is invalid\n", name ? name : "(unnamed)",
+			     fd);
+		return NULL;
+	}
+	intr = calloc(1, sizeof(*intr));
+	if (intr == NULL) {
+		BRISK_ERRLOG("interrupt register: out of memory\n");
+		return NULL;
+	}
+	intr->thread = t;
+	intr->fd = fd;
+	intr->fn = fn;
+	intr->ctx = ctx;
+	if (name != NULL) {
+		snprintf(intr->name, sizeof(intr->name), "%s", name);
+	} else {
+		snprintf(intr->name, sizeof(intr->name), "fd_%d", fd);
+	}
+	/* Edge-triggered: the module drains its fd itself (in fn or a poller);
+	 * level-triggered would keep a sleeping reactor spinning until then. */
+	ev.events = EPOLLIN | EPOLLET;
+	ev.data.ptr = intr;
+	if (epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		BRISK_ERRLOG("interrupt register '%s': epoll_ctl(ADD, fd %d) failed: %s\n",
+			     intr->name, fd, strerror(errno));
+		free(intr);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&t->interrupts, intr, link);
+	return intr;
+}
+
+void brisk_interrupt_unregister(struct brisk_interrupt **pintr)
+{
+	struct brisk_interrupt *intr;
+	struct brisk_thread *t;
+
+	if (pintr == NULL || *pintr == NULL) {
+		return;
+	}
+	intr = *pintr;
+	t = intr->thread;
+	if (brisk_get_thread() != t && brisk_get_thread() != NULL) {
+		BRISK_ERRLOG("interrupt '%s': unregister must be called on its thread '%s'\n",
+			     intr->name, t->name);
+		return;
+	}
+	*pintr = NULL;
+	if (intr->dead) {
+		return;
+	}
+	/* The fd may already be closed by its owner, in which case the kernel
+	 * dropped it from the set; ENOENT/EBADF are therefore fine. */
+	if (epoll_ctl(t->epoll_fd, EPOLL_CTL_DEL, intr->fd, NULL) != 0 && errno != ENOENT &&
+	    errno != EBADF) {
+		BRISK_WARNLOG("interrupt '%s': epoll_ctl(DEL, fd %d) failed: %s\n", intr->name,
+			      intr->fd, strerror(errno));
+	}
+	if (t->in_end_sleep) {
+		intr->dead = true;
+		return;
+	}
+	TAILQ_REMOVE(&t->interrupts, intr, link);
+	free(intr);
+}
+
+void thread_interrupts_free_all(struct brisk_thread *t)
+{
+	struct brisk_interrupt *intr;
+
+	while ((intr = TAILQ_FIRST(&t->interrupts)) != NULL) {
+		BRISK_WARNLOG("thread '%s' destroyed with interrupt '%s' still registered\n",
+			      t->name, intr->name);
+		TAILQ_REMOVE(&t->interrupts, intr, link);
+		free(intr); /* the epoll fd closes with the thread */
+	}
+}
