@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,9 @@
  * the CPU: far longer than any unpreempted enqueue takes, short next to a
  * scheduler time slice. */
 #define RING_SPINS_BEFORE_YIELD 4096
+/* Yields that did not help before waiting sleeps instead (see wait_tail). */
+#define RING_YIELDS_BEFORE_SLEEP 16
+#define RING_SLEEP_NS 20000
 
 _Static_assert(sizeof(RING_MZ_PREFIX) - 1 + BRISK_RING_NAMESIZE <= BRISK_MEMZONE_NAMESIZE,
 	       "ring memzone name must fit in a memzone name");
@@ -91,16 +95,24 @@ static int ring_check_name(const char *name)
 void brisk_ring__wait_tail(struct brisk_ring_headtail *ht, uint32_t old_head)
 {
 	unsigned spins = 0;
+	unsigned yields = 0;
 
 	/* acquire: see brisk_ring__update_tail. */
 	while (__atomic_load_n(&ht->tail, __ATOMIC_ACQUIRE) != old_head) {
 		if (++spins < RING_SPINS_BEFORE_YIELD) {
 			brisk_ring__pause();
-		} else {
+			continue;
+		}
+		spins = 0;
+		if (++yields < RING_YIELDS_BEFORE_SLEEP) {
 			/* The thread we wait for is likely preempted, maybe on this
 			 * very core: let it run instead of burning our time slice. */
 			sched_yield();
-			spins = 0;
+		} else {
+			/* CFS may hand the core straight back to a yielding thread while
+			 * the preempted one waits; sleeping really gives it the core. */
+			struct timespec ts = { .tv_sec = 0, .tv_nsec = RING_SLEEP_NS };
+			nanosleep(&ts, NULL);
 		}
 	}
 }
