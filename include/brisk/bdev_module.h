@@ -1,0 +1,154 @@
+/*
+ * The interface between the generic bdev layer and bdev modules (malloc,
+ * null, aio, passthru ...).
+ *
+ * A module registers a brisk_bdev_module (BRISK_BDEV_MODULE_REGISTER), then
+ * registers each of its bdevs with brisk_bdev_register: a brisk_bdev it owns
+ * (usually embedded in its own struct), filled with geometry, a fn_table and
+ * ctxt. The module's submit_request gets I/O on the module channel of the
+ * submitting thread and completes it with brisk_bdev_io_complete on that same
+ * thread. BRISK_BDEV_IO_STATUS_NOMEM means "retry later": the layer queues the
+ * I/O and submits it again once other I/O of the channel has completed.
+ */
+#ifndef BRISK_BDEV_MODULE_H
+#define BRISK_BDEV_MODULE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/uio.h>
+
+#include <jansson.h>
+
+#include <brisk/bdev.h>
+#include <brisk/thread.h>
+#include <brisk/uuid.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct brisk_bdev_module {
+	const char *name;
+	/* 0 or -errno; with async_init it must call brisk_bdev_module_init_done. */
+	int (*module_init)(void);
+	/* Called after every module is initialised (may be NULL). */
+	void (*init_complete)(void);
+	/* Called before the bdevs are unregistered at finish (may be NULL). */
+	void (*fini_start)(void);
+	/* With async_fini it must call brisk_bdev_module_fini_done (may be NULL). */
+	void (*module_fini)(void);
+	/* Appends module-wide settings calls ({"method","params"}) for save_config. */
+	void (*config_json)(json_t *array);
+	/* Bytes of driver_ctx each brisk_bdev_io carries for this module. */
+	int (*get_ctx_size)(void);
+	/* Examine a newly registered bdev. examine_config runs first for every
+	 * module, synchronously; examine_disk may do I/O. Each call must end with
+	 * brisk_bdev_module_examine_done(module) (possibly later). */
+	void (*examine_config)(struct brisk_bdev *bdev);
+	void (*examine_disk)(struct brisk_bdev *bdev);
+	bool async_init;
+	bool async_fini;
+	TAILQ_ENTRY(brisk_bdev_module) link; /* owned by lib/bdev */
+	uint32_t action_in_progress;         /* owned by lib/bdev: examines not yet done */
+};
+
+void brisk_bdev_module_list_add(struct brisk_bdev_module *module);
+struct brisk_bdev_module *brisk_bdev_module_list_find(const char *name);
+#define BRISK_BDEV_MODULE_REGISTER(_name, _module) \
+	__attribute__((constructor)) static void brisk_bdev_module_register_##_name(void) \
+	{ brisk_bdev_module_list_add(_module); }
+void brisk_bdev_module_init_done(struct brisk_bdev_module *module);
+void brisk_bdev_module_fini_done(void);
+void brisk_bdev_module_examine_done(struct brisk_bdev_module *module);
+
+struct brisk_bdev_fn_table {
+	/* Frees the module's resources. 0 when done; > 0 when it will call
+	 * brisk_bdev_destruct_done later; < 0 on error. */
+	int (*destruct)(void *ctx);
+	void (*submit_request)(struct brisk_io_channel *ch, struct brisk_bdev_io *bdev_io);
+	bool (*io_type_supported)(void *ctx, enum brisk_bdev_io_type io_type);
+	struct brisk_io_channel *(*get_io_channel)(void *ctx);
+	/* Adds the module's keys to driver_specific (may be NULL). */
+	int (*dump_info_json)(void *ctx, json_t *driver_specific);
+	/* Appends the {"method","params"} object that recreates bdev (may be NULL). */
+	void (*write_config_json)(struct brisk_bdev *bdev, json_t *array);
+};
+
+struct bdev_state; /* private to lib/bdev */
+
+struct brisk_bdev {
+	/* Filled by the module before brisk_bdev_register. */
+	char *name;                   /* owned by the module */
+	const char *product_name;
+	struct brisk_uuid uuid;       /* generated at register when null */
+	uint32_t blocklen;            /* bytes, a multiple of 512 */
+	uint64_t blockcnt;
+	bool write_cache;
+	uint32_t optimal_io_boundary; /* blocks; I/O is split there if split_on_optimal_io_boundary */
+	bool split_on_optimal_io_boundary;
+	uint32_t max_transfer_size;   /* blocks per I/O, 0 = no limit */
+	uint32_t required_alignment;  /* bytes of buffer alignment, a power of two (0 = none) */
+	void *ctxt;                   /* passed to the fn_table calls */
+	const struct brisk_bdev_fn_table *fn_table;
+	struct brisk_bdev_module *module;
+
+	struct bdev_state *internal;  /* owned by lib/bdev */
+	TAILQ_ENTRY(brisk_bdev) link; /* owned by lib/bdev */
+};
+
+/* 0, -EINVAL (a bad field, named in the log), -EEXIST (name, alias or UUID
+ * taken; named in the log), -ENOMEM. Examine of the new bdev follows
+ * asynchronously. */
+int brisk_bdev_register(struct brisk_bdev *bdev);
+/* Tells every descriptor (REMOVE event), waits until they are closed and
+ * every channel is gone, calls destruct, then cb(cb_arg, rc) on the calling
+ * thread. cb may be NULL. */
+void brisk_bdev_unregister(struct brisk_bdev *bdev, brisk_bdev_unregister_cb cb, void *cb_arg);
+/* Unregister by name, only if the bdev belongs to module. -ENODEV otherwise. */
+int brisk_bdev_unregister_by_name(const char *bdev_name, struct brisk_bdev_module *module,
+				  brisk_bdev_unregister_cb cb, void *cb_arg);
+void brisk_bdev_destruct_done(struct brisk_bdev *bdev, int bdeverrno);
+/* Changes blockcnt and sends RESIZE to every descriptor. -EBUSY when
+ * shrinking a bdev that is open. */
+int brisk_bdev_notify_blockcnt_change(struct brisk_bdev *bdev, uint64_t size);
+
+/* 0, -EEXIST (name or alias taken), -EINVAL. */
+int brisk_bdev_alias_add(struct brisk_bdev *bdev, const char *alias);
+int brisk_bdev_alias_del(struct brisk_bdev *bdev, const char *alias);
+
+/* Exclusive claim: the descriptor (opened by the module) becomes a writer.
+ * -EPERM if another module holds it (the holder is named in the log). */
+int brisk_bdev_module_claim_bdev(struct brisk_bdev *bdev, struct brisk_bdev_desc *desc,
+				 struct brisk_bdev_module *module);
+void brisk_bdev_module_release_bdev(struct brisk_bdev *bdev);
+
+/* The part of an I/O a module sees. */
+struct brisk_bdev_io {
+	struct brisk_bdev *bdev;
+	enum brisk_bdev_io_type type;
+	struct {
+		struct iovec *iovs; /* READ/WRITE/COMPARE: data, any shape, total num_blocks * blocklen */
+		int iovcnt;
+		uint64_t offset_blocks;
+		uint64_t num_blocks;
+	} u;
+	/* The module's per-I/O context (get_ctx_size bytes). */
+	uint8_t driver_ctx[] __attribute__((aligned(16)));
+};
+
+/* status: a BRISK_BDEV_IO_STATUS_* value. On the thread of the channel the
+ * I/O was submitted on (another thread is detected and forwarded). */
+void brisk_bdev_io_complete(struct brisk_bdev_io *bdev_io, int status);
+struct brisk_bdev_io *brisk_bdev_io_from_ctx(void *driver_ctx);
+/* The module channel the I/O was submitted on. */
+struct brisk_io_channel *brisk_bdev_io_get_io_channel(struct brisk_bdev_io *bdev_io);
+struct brisk_thread *brisk_bdev_io_get_thread(struct brisk_bdev_io *bdev_io);
+/* Copies between an iovec array and a flat buffer; returns bytes copied. */
+size_t brisk_copy_iovs_to_buf(void *buf, size_t buf_len, const struct iovec *iovs, int iovcnt);
+size_t brisk_copy_buf_to_iovs(const struct iovec *iovs, int iovcnt, const void *buf, size_t buf_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

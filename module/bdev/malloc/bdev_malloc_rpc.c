@@ -1,0 +1,120 @@
+/*
+ * RPC methods of the malloc module (SPDK's names and parameters):
+ *   bdev_malloc_create {name, num_blocks, block_size, uuid, optimal_io_boundary} -> name
+ *   bdev_malloc_delete {name} -> true
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <brisk/bdev.h>
+#include <brisk/json.h>
+#include <brisk/rpc.h>
+
+#include "bdev_malloc.h"
+
+struct rpc_malloc_create {
+	char *name;
+	char *uuid;
+	uint64_t num_blocks;
+	uint32_t block_size;
+	uint32_t optimal_io_boundary;
+};
+
+static const struct brisk_json_object_decoder g_malloc_create_decoders[] = {
+	{"name", offsetof(struct rpc_malloc_create, name), brisk_json_decode_string, true},
+	{"num_blocks", offsetof(struct rpc_malloc_create, num_blocks), brisk_json_decode_uint64, false},
+	{"block_size", offsetof(struct rpc_malloc_create, block_size), brisk_json_decode_uint32, false},
+	{"uuid", offsetof(struct rpc_malloc_create, uuid), brisk_json_decode_string, true},
+	{"optimal_io_boundary", offsetof(struct rpc_malloc_create, optimal_io_boundary),
+	 brisk_json_decode_uint32, true},
+};
+
+static void rpc_bdev_malloc_create(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	struct rpc_malloc_create p = {0};
+	struct bdev_malloc_opts opts = {0};
+	struct brisk_bdev *bdev;
+	char err[256];
+	int rc;
+
+	if (brisk_json_decode_object(params, g_malloc_create_decoders, BRISK_COUNTOF(g_malloc_create_decoders), &p,
+				     err, sizeof(err)) != 0) {
+		brisk_jsonrpc_invalid_params(req, "%s", err);
+		goto out;
+	}
+	/* The checks the module makes, here with messages for the caller. */
+	if (p.block_size == 0 || p.block_size % 512 != 0) {
+		brisk_jsonrpc_invalid_params(req, "block_size %u must be a multiple of 512", p.block_size);
+		goto out;
+	}
+	if (p.num_blocks == 0) {
+		brisk_jsonrpc_invalid_params(req, "num_blocks must be greater than 0");
+		goto out;
+	}
+	if (p.name != NULL && p.name[0] == '\0') {
+		brisk_jsonrpc_invalid_params(req, "name must not be empty");
+		goto out;
+	}
+	if (p.name != NULL && brisk_bdev_get_by_name(p.name) != NULL) {
+		brisk_jsonrpc_send_error_response_fmt(req, -EEXIST, "bdev name '%s' already exists", p.name);
+		goto out;
+	}
+	if (p.uuid != NULL && brisk_uuid_parse(&opts.uuid, p.uuid) != 0) {
+		brisk_jsonrpc_invalid_params(req, "uuid '%s' is not a valid UUID", p.uuid);
+		goto out;
+	}
+	opts.name = p.name;
+	opts.num_blocks = p.num_blocks;
+	opts.block_size = p.block_size;
+	opts.optimal_io_boundary = p.optimal_io_boundary;
+	rc = bdev_malloc_create(&bdev, &opts);
+	if (rc != 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_malloc_create failed: %s%s", strerror(-rc),
+						      rc == -EEXIST ? " (name or uuid already used)" : "");
+		goto out;
+	}
+	brisk_jsonrpc_send_result(req, json_string(brisk_bdev_get_name(bdev)));
+out:
+	brisk_json_free_object(g_malloc_create_decoders, BRISK_COUNTOF(g_malloc_create_decoders), &p);
+}
+BRISK_RPC_REGISTER("bdev_malloc_create", rpc_bdev_malloc_create, BRISK_RPC_RUNTIME)
+
+struct rpc_malloc_delete {
+	char *name;
+};
+
+static const struct brisk_json_object_decoder g_malloc_delete_decoders[] = {
+	{"name", offsetof(struct rpc_malloc_delete, name), brisk_json_decode_string, false},
+};
+
+static void malloc_deleted(void *arg, int rc)
+{
+	struct brisk_jsonrpc_request *req = arg;
+
+	if (rc != 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_malloc_delete failed: %s", strerror(-rc));
+		return;
+	}
+	brisk_jsonrpc_send_bool_response(req, true);
+}
+
+static void rpc_bdev_malloc_delete(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	struct rpc_malloc_delete p = {0};
+	char err[256];
+	int rc;
+
+	if (brisk_json_decode_object(params, g_malloc_delete_decoders, BRISK_COUNTOF(g_malloc_delete_decoders), &p,
+				     err, sizeof(err)) != 0) {
+		brisk_jsonrpc_invalid_params(req, "%s", err);
+		goto out;
+	}
+	rc = bdev_malloc_delete(p.name, malloc_deleted, req);
+	if (rc != 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "No such device: malloc bdev '%s' does not exist",
+						      p.name);
+	}
+out:
+	brisk_json_free_object(g_malloc_delete_decoders, BRISK_COUNTOF(g_malloc_delete_decoders), &p);
+}
+BRISK_RPC_REGISTER("bdev_malloc_delete", rpc_bdev_malloc_delete, BRISK_RPC_RUNTIME)
