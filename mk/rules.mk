@@ -22,7 +22,8 @@ $(foreach l,$(ALL_LIB_NAMES),$(eval $(call LIB_template,$(l))))
 BRISK_LINK := -Wl,--whole-archive $(LIB_FILES) -Wl,--no-whole-archive $(SYS_LIBS)
 
 # Programs: app/<name> and test/bench/<name>.
-APP_DIRS := $(wildcard app/*) $(wildcard test/bench/*)
+# Only folders with C sources: scripts such as test/bench/bdev_bench.sh are not programs.
+APP_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard app/*/*.c) $(wildcard test/bench/*/*.c))))
 define APP_template
 $(1)_NAME := $(notdir $(1))
 $(1)_ALL_SRCS := $$(wildcard $(1)/*.c)

@@ -45,8 +45,8 @@ void brisk_rpc_register_alias(const char *method, const char *alias);
 /* Current state (BRISK_RPC_STARTUP until the framework finishes init). */
 void brisk_rpc_set_state(uint32_t state);
 uint32_t brisk_rpc_get_state(void);
-/* 0 if method is registered and allowed in the current state, -ENOENT unknown,
- * -EPERM not allowed now. */
+/* 0 if method (or an alias of it) is registered and allowed in every state of
+ * state_mask (0 = the current state), -ENOENT unknown, -EPERM not allowed. */
 int brisk_rpc_is_method_allowed(const char *method, uint32_t state_mask);
 /* Iterate method names (sorted); state_mask filters (0 = all). */
 void brisk_rpc_for_each_method(uint32_t state_mask, void (*fn)(const char *name, void *ctx), void *ctx);
@@ -73,8 +73,9 @@ void brisk_jsonrpc_send_error_response_fmt(struct brisk_jsonrpc_request *request
 /* Runs a method in-process as if a client had sent it (JSON config at start,
  * load_config). cb runs once, when the method answers (possibly later):
  * error_code 0 and result (borrowed) on success, else the code and message.
- * Returns 0, -ENOENT (unknown method) or -EPERM (not allowed in this state);
- * cb is not called then. Must be called on the RPC thread. */
+ * Returns 0, -ENOENT (unknown method), -EPERM (not allowed in this state),
+ * -EINVAL (params neither NULL, an object nor an array) or -ENOMEM; cb is not
+ * called then. cb may be NULL. Must be called on the RPC thread. */
 typedef void (*brisk_rpc_local_cb)(void *ctx, int error_code, const char *error_message,
 				   const json_t *result);
 int brisk_rpc_call_local(const char *method, const json_t *params, brisk_rpc_local_cb cb, void *ctx);

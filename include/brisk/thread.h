@@ -96,6 +96,7 @@ struct brisk_thread *brisk_thread_get_app_thread(void);
 struct brisk_thread_stats {
 	uint64_t busy_tsc; /* ticks spent in polls that did work */
 	uint64_t idle_tsc; /* ticks spent in polls that did nothing */
+	uint64_t sleep_count; /* times the owner slept on the wake fd */
 };
 int brisk_thread_get_stats(struct brisk_thread_stats *stats); /* of the current thread */
 const struct brisk_thread_stats *brisk_thread_get_stats_of(const struct brisk_thread *thread);

@@ -128,6 +128,7 @@ int brisk_thread_end_sleep(struct brisk_thread *thread)
 	}
 	/* relaxed: the thread polls next, which reads the ring with acquire */
 	__atomic_store_n(&thread->asleep, 0, __ATOMIC_RELAXED);
+	thread->stats.sleep_count++;
 
 	n = epoll_wait(thread->epoll_fd, events, WAKE_MAX_EVENTS, 0);
 	if (n <= 0) {

@@ -13,7 +13,7 @@
 #include <brisk/rpc.h>
 #include <brisk/ticks.h>
 
-#include "../bdev_internal.h"
+#include "bdev_internal.h"
 
 #define GET_BDEVS_POLL_US 1000
 

@@ -1,0 +1,627 @@
+/*
+ * bdevperf: runs I/O against bdevs and reports IOPS, bandwidth and latency.
+ *
+ *   bdevperf -c bdevs.json -q 128 -o 4k -w randread -t 10 [-m 0x3] [-T Malloc0] [-l]
+ *   bdevperf -z ...        waits for the perform_tests RPC (bdevs made over RPC)
+ *
+ * One job per core of the cpumask per bdev, each on its own brisk_thread
+ * pinned to its core. A test run, on the app thread, in order:
+ *   run_begin     wait for examine, so stacked bdevs are in place
+ *   run_create    a job per (bdev, core); each owns a slice of the bdev
+ *   run_started   every job set up: start their I/O, the progress and end timers
+ *   run_progress  once a second: IOPS and MiB/s of the last second
+ *   run_end       time is up (or shutdown): stop every job
+ *   run_job_done  the last job done: table, JSON, rc; the caller's done
+ *
+ * Exit status: 0 when every I/O succeeded and every read-back matched; 1 when
+ * any I/O failed (an error bdev's injections included), a verify read found
+ * other data, or the run could not start. The reset workload does not count
+ * I/O aborted by its own resets as failures (they are reported separately).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <brisk/env.h>
+#include <brisk/event.h>
+#include <brisk/log.h>
+#include <brisk/rpc.h>
+#include <brisk/string.h>
+#include <brisk/ticks.h>
+
+#include "bdevperf.h"
+
+#define MAX_BDEV_NAMES 64
+#define OPT_JSON_OUTPUT BRISK_APP_OPT_USER_BASE
+
+uint64_t g_ticks_hz;
+bool g_latency_pct;
+
+static struct bdevperf_params g_cmdline = {
+	.workload = WORKLOAD_COUNT, /* unset */
+	.rw_read_pct = -1,
+};
+static const char *g_bdev_names[MAX_BDEV_NAMES];
+static uint32_t g_num_bdev_names;
+static bool g_wait_for_tests;
+static const char *g_json_output;
+static bool g_shutdown;
+
+static const char *const g_workload_names[WORKLOAD_COUNT] = {
+	[WORKLOAD_READ] = "read", [WORKLOAD_WRITE] = "write", [WORKLOAD_RANDREAD] = "randread",
+	[WORKLOAD_RANDWRITE] = "randwrite", [WORKLOAD_RW] = "rw", [WORKLOAD_RANDRW] = "randrw",
+	[WORKLOAD_VERIFY] = "verify", [WORKLOAD_UNMAP] = "unmap", [WORKLOAD_FLUSH] = "flush",
+	[WORKLOAD_WRITE_ZEROES] = "write_zeroes", [WORKLOAD_RESET] = "reset",
+};
+
+const char *bdevperf_workload_name(enum bdevperf_workload w)
+{
+	return w < WORKLOAD_COUNT ? g_workload_names[w] : "(none)";
+}
+
+int bdevperf_workload_parse(const char *s, enum bdevperf_workload *out)
+{
+	for (int i = 0; i < WORKLOAD_COUNT; i++) {
+		if (strcmp(s, g_workload_names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int bdevperf_params_check(const struct bdevperf_params *p)
+{
+	if (p->queue_depth == 0) {
+		fprintf(stderr, "bdevperf: queue depth (-q) missing or 0: give a value >= 1\n");
+		return -EINVAL;
+	}
+	if (p->io_size == 0) {
+		fprintf(stderr, "bdevperf: I/O size (-o) missing or 0\n");
+		return -EINVAL;
+	}
+	if (p->workload >= WORKLOAD_COUNT) {
+		fprintf(stderr, "bdevperf: workload (-w) missing\n");
+		return -EINVAL;
+	}
+	if (p->time_sec == 0) {
+		fprintf(stderr, "bdevperf: run time (-t) missing or 0\n");
+		return -EINVAL;
+	}
+	if ((p->workload == WORKLOAD_RW || p->workload == WORKLOAD_RANDRW) &&
+	    (p->rw_read_pct < 0 || p->rw_read_pct > 100)) {
+		fprintf(stderr, "bdevperf: workload %s needs the read percentage -M (0..100)\n",
+			bdevperf_workload_name(p->workload));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const struct bdevperf_params *bdevperf_cmdline_params(void)
+{
+	return &g_cmdline;
+}
+
+/* ---- One test run ---- */
+
+struct bdevperf_run_ctx {
+	struct bdevperf_params params;
+	struct bdevperf_job **jobs;
+	uint32_t num_jobs;
+	uint32_t started;
+	uint32_t start_failed;
+	uint32_t done;
+	int rc;
+	bool ending;
+	struct brisk_poller *progress_poller;
+	struct brisk_poller *end_poller;
+	uint32_t seconds;
+	uint64_t last_ios, last_bytes, last_ticks;
+	bdevperf_done_fn done_fn;
+	void *done_ctx;
+};
+
+static struct bdevperf_run_ctx *g_run;
+
+bool bdevperf_is_running(void)
+{
+	return g_run != NULL;
+}
+
+static void run_finish(struct bdevperf_run_ctx *run, json_t *results)
+{
+	bdevperf_done_fn done_fn = run->done_fn;
+	void *done_ctx = run->done_ctx;
+	int rc = run->rc;
+
+	for (uint32_t i = 0; i < run->num_jobs; i++) {
+		bdevperf_job_free(run->jobs[i]);
+	}
+	free(run->jobs);
+	free(run);
+	g_run = NULL;
+	done_fn(rc, results, done_ctx);
+	if (g_shutdown && g_wait_for_tests) {
+		/* A shutdown request came during an RPC run: it was answered; now stop. */
+		brisk_app_stop(0);
+	}
+}
+
+static json_t *run_report(struct bdevperf_run_ctx *run)
+{
+	struct bdevperf_result *total;
+	json_t *out, *arr;
+	char title[96];
+
+	total = malloc(sizeof(*total));
+	out = json_object();
+	arr = json_array();
+	if (total == NULL || out == NULL || arr == NULL) {
+		free(total);
+		json_decref(out);
+		json_decref(arr);
+		return NULL;
+	}
+	bdevperf_result_init(total);
+	printf("\nResults: workload %s, queue depth %u, I/O size %" PRIu64 " bytes",
+	       bdevperf_workload_name(run->params.workload), run->params.queue_depth, run->params.io_size);
+	if (run->params.workload == WORKLOAD_RW || run->params.workload == WORKLOAD_RANDRW) {
+		printf(", %d%% reads", run->params.rw_read_pct);
+	}
+	printf("\n");
+	bdevperf_print_header(stdout);
+	for (uint32_t i = 0; i < run->num_jobs; i++) {
+		const struct bdevperf_result *r = bdevperf_job_result(run->jobs[i]);
+
+		bdevperf_print_row(stdout, bdevperf_job_name(run->jobs[i]), r);
+		bdevperf_result_add(total, r);
+		json_array_append_new(arr, bdevperf_result_json(bdevperf_job_name(run->jobs[i]),
+					bdevperf_job_bdev_name(run->jobs[i]), bdevperf_job_core(run->jobs[i]),
+					&run->params, r));
+	}
+	snprintf(title, sizeof(title), "Total (%u job%s)", run->num_jobs, run->num_jobs == 1 ? "" : "s");
+	bdevperf_print_row(stdout, title, total);
+	fflush(stdout);
+	json_object_set_new(out, "results", arr);
+	json_object_set_new(out, "total", bdevperf_result_json("total", NULL, 0, &run->params, total));
+	json_object_set_new(out, "core_count", json_integer(brisk_env_get_core_count()));
+	if (total->failed > 0) {
+		fprintf(stderr, "bdevperf: %" PRIu64 " I/O failed\n", total->failed);
+		run->rc = -EIO;
+	}
+	if (total->miscompares > 0) {
+		fprintf(stderr, "bdevperf: verify found %" PRIu64 " read-back(s) with other data\n",
+			total->miscompares);
+		run->rc = -EILSEQ;
+	}
+	if (g_shutdown && run->rc == 0) {
+		fprintf(stderr, "bdevperf: run cut short by a shutdown request\n");
+	}
+	free(total);
+	return out;
+}
+
+/* Once every job is gone: the report (if the run started) and the caller's done. */
+static void run_check_all_done(struct bdevperf_run_ctx *run)
+{
+	if (run->done < run->num_jobs) {
+		return;
+	}
+	brisk_poller_unregister(&run->progress_poller);
+	brisk_poller_unregister(&run->end_poller);
+	if (run->start_failed > 0) {
+		run_finish(run, NULL);
+		return;
+	}
+	run_finish(run, run_report(run));
+}
+
+static void run_job_done(struct bdevperf_job *job, int rc)
+{
+	(void)job;
+	(void)rc;
+	g_run->done++;
+	run_check_all_done(g_run);
+}
+
+static void run_end(struct bdevperf_run_ctx *run)
+{
+	if (run->ending) {
+		return;
+	}
+	run->ending = true;
+	brisk_poller_unregister(&run->progress_poller);
+	brisk_poller_unregister(&run->end_poller);
+	for (uint32_t i = 0; i < run->num_jobs; i++) {
+		bdevperf_job_stop(run->jobs[i]);
+	}
+}
+
+static int run_end_poll(void *arg)
+{
+	run_end(arg);
+	return BRISK_POLLER_BUSY;
+}
+
+static int run_progress_poll(void *arg)
+{
+	struct bdevperf_run_ctx *run = arg;
+	uint64_t ios = 0, bytes = 0, now = brisk_get_ticks();
+	double secs;
+
+	for (uint32_t i = 0; i < run->num_jobs; i++) {
+		uint64_t jios, jbytes;
+
+		bdevperf_job_progress(run->jobs[i], &jios, &jbytes);
+		ios += jios;
+		bytes += jbytes;
+	}
+	secs = (double)(now - run->last_ticks) / (double)g_ticks_hz;
+	run->seconds++;
+	if (secs > 0) {
+		printf("[%4u s] %12.2f IOPS, %10.2f MiB/s\n", run->seconds, (ios - run->last_ios) / secs,
+		       (bytes - run->last_bytes) / secs / (1024.0 * 1024.0));
+		fflush(stdout);
+	}
+	run->last_ios = ios;
+	run->last_bytes = bytes;
+	run->last_ticks = now;
+	return BRISK_POLLER_BUSY;
+}
+
+static void run_job_started(struct bdevperf_job *job, int rc)
+{
+	struct bdevperf_run_ctx *run = g_run;
+
+	(void)job;
+	if (rc != 0) {
+		run->start_failed++;
+		run->rc = rc;
+		run->done++; /* a job that failed to set up is already gone */
+	}
+	if (++run->started < run->num_jobs) {
+		return;
+	}
+	if (run->start_failed > 0 || g_shutdown) {
+		/* Stop the jobs that did set up; run_job_done finishes once all are gone. */
+		run->ending = true;
+		for (uint32_t i = 0; i < run->num_jobs; i++) {
+			bdevperf_job_stop(run->jobs[i]);
+		}
+		run_check_all_done(run); /* when no job had set up */
+		return;
+	}
+	printf("Running %s for %u s: %u job(s), queue depth %u, I/O size %" PRIu64 "\n",
+	       bdevperf_workload_name(run->params.workload), run->params.time_sec, run->num_jobs,
+	       run->params.queue_depth, run->params.io_size);
+	fflush(stdout);
+	run->last_ticks = brisk_get_ticks();
+	for (uint32_t i = 0; i < run->num_jobs; i++) {
+		bdevperf_job_go(run->jobs[i]);
+	}
+	run->progress_poller = brisk_poller_register_named(run_progress_poll, run, 1000000,
+							   "bdevperf_progress");
+	run->end_poller = brisk_poller_register_named(run_end_poll, run,
+						      (uint64_t)run->params.time_sec * 1000000, "bdevperf_end");
+	if (run->progress_poller == NULL || run->end_poller == NULL) {
+		BRISK_ERRLOG("bdevperf: cannot register the run's timers\n");
+		run->rc = -ENOMEM;
+		run_end(run);
+	}
+}
+
+/* Collects the bdevs to test: -T names (each must exist) or every leaf bdev. */
+static int run_collect_bdevs(struct brisk_bdev ***out, uint32_t *count)
+{
+	struct brisk_bdev **bdevs;
+	struct brisk_bdev *b;
+	uint32_t n = 0, cap = g_num_bdev_names;
+
+	if (g_num_bdev_names == 0) {
+		for (b = brisk_bdev_first_leaf(); b != NULL; b = brisk_bdev_next_leaf(b)) {
+			cap++;
+		}
+	}
+	if (cap == 0) {
+		fprintf(stderr, "bdevperf: no bdev to test: create one with the JSON config (-c) or "
+			"over RPC (-z)\n");
+		return -ENODEV;
+	}
+	bdevs = calloc(cap, sizeof(*bdevs));
+	if (bdevs == NULL) {
+		return -ENOMEM;
+	}
+	if (g_num_bdev_names > 0) {
+		for (uint32_t i = 0; i < g_num_bdev_names; i++) {
+			b = brisk_bdev_get_by_name(g_bdev_names[i]);
+			if (b == NULL) {
+				fprintf(stderr, "bdevperf: bdev '%s' (-T) does not exist\n", g_bdev_names[i]);
+				free(bdevs);
+				return -ENODEV;
+			}
+			bdevs[n++] = b;
+		}
+	} else {
+		for (b = brisk_bdev_first_leaf(); b != NULL && n < cap; b = brisk_bdev_next_leaf(b)) {
+			bdevs[n++] = b;
+		}
+	}
+	*out = bdevs;
+	*count = n;
+	return 0;
+}
+
+static int run_create(struct bdevperf_run_ctx *run)
+{
+	struct brisk_bdev **bdevs = NULL;
+	uint32_t num_bdevs = 0, ncores = brisk_env_get_core_count(), core;
+	int rc;
+
+	rc = run_collect_bdevs(&bdevs, &num_bdevs);
+	if (rc != 0) {
+		return rc;
+	}
+	run->jobs = calloc((size_t)num_bdevs * ncores, sizeof(*run->jobs));
+	if (run->jobs == NULL) {
+		free(bdevs);
+		return -ENOMEM;
+	}
+	for (uint32_t b = 0; b < num_bdevs; b++) {
+		uint32_t bs = brisk_bdev_get_block_size(bdevs[b]);
+		uint64_t io_blocks = run->params.io_size / bs;
+		uint64_t share, k = 0;
+
+		if (io_blocks == 0 || run->params.io_size % bs != 0) {
+			fprintf(stderr, "bdevperf: -o %" PRIu64 " is not a multiple of the block size %u "
+				"of bdev %s\n", run->params.io_size, bs, brisk_bdev_get_name(bdevs[b]));
+			free(bdevs);
+			return -EINVAL;
+		}
+		/* Jobs of one bdev get disjoint slices (whole I/O units), so verify
+		 * jobs never read back each other's writes. */
+		share = brisk_bdev_get_num_blocks(bdevs[b]) / ncores / io_blocks * io_blocks;
+		BRISK_ENV_FOREACH_CORE(core) {
+			struct bdevperf_job_info info = {
+				.bdev_name = brisk_bdev_get_name(bdevs[b]),
+				.core = core,
+				.index = run->num_jobs,
+				.first_block = share * k++,
+				.num_blocks = share,
+			};
+			struct bdevperf_job *job = bdevperf_job_create(&info, &run->params, &rc);
+
+			if (job == NULL) {
+				free(bdevs);
+				return rc;
+			}
+			run->jobs[run->num_jobs++] = job;
+		}
+	}
+	free(bdevs);
+	return 0;
+}
+
+static void run_begin(void *arg)
+{
+	struct bdevperf_run_ctx *run = arg;
+	uint32_t i;
+	int rc;
+
+	rc = run_create(run);
+	if (rc != 0) {
+		run->rc = rc;
+		run_finish(run, NULL);
+		return;
+	}
+	for (i = 0; i < run->num_jobs; i++) {
+		rc = bdevperf_job_start(run->jobs[i], run_job_started, run_job_done);
+		if (rc != 0) {
+			/* Count it and the jobs never started as failed starts. */
+			for (; i < run->num_jobs; i++) {
+				run_job_started(run->jobs[i], rc);
+			}
+			return;
+		}
+	}
+}
+
+int bdevperf_run(const struct bdevperf_params *params, bdevperf_done_fn done, void *ctx)
+{
+	struct bdevperf_run_ctx *run;
+	int rc;
+
+	if (g_run != NULL) {
+		return -EBUSY;
+	}
+	rc = bdevperf_params_check(params);
+	if (rc != 0) {
+		return rc;
+	}
+	run = calloc(1, sizeof(*run));
+	if (run == NULL) {
+		return -ENOMEM;
+	}
+	run->params = *params;
+	run->done_fn = done;
+	run->done_ctx = ctx;
+	g_run = run;
+	rc = brisk_bdev_wait_for_examine(run_begin, run);
+	if (rc != 0) {
+		g_run = NULL;
+		free(run);
+	}
+	return rc;
+}
+
+/* ---- Program ---- */
+
+void bdevperf_write_json_output(const json_t *results)
+{
+	if (g_json_output == NULL || results == NULL) {
+		return;
+	}
+	if (json_dump_file(results, g_json_output, JSON_INDENT(2)) != 0) {
+		fprintf(stderr, "bdevperf: cannot write results to %s (--json-output)\n", g_json_output);
+	}
+}
+
+static void cmdline_run_done(int rc, json_t *results, void *ctx)
+{
+	(void)ctx;
+	bdevperf_write_json_output(results);
+	json_decref(results);
+	if (rc != 0) {
+		fprintf(stderr, "bdevperf: run failed: %s\n", strerror(-rc));
+	}
+	brisk_app_stop(rc == 0 ? 0 : 1);
+}
+
+static void bdevperf_started(void *ctx)
+{
+	int rc;
+
+	(void)ctx;
+	g_ticks_hz = brisk_get_ticks_hz();
+	if (g_wait_for_tests) {
+		printf("bdevperf: waiting for the perform_tests RPC\n");
+		fflush(stdout);
+		return;
+	}
+	rc = bdevperf_run(&g_cmdline, cmdline_run_done, NULL);
+	if (rc != 0) {
+		brisk_app_stop(1);
+	}
+}
+
+static void bdevperf_shutdown(void)
+{
+	g_shutdown = true;
+	if (g_run != NULL) {
+		/* End the run now; its done callback prints results (and stops the app in cmdline mode). */
+		/* Jobs still setting up are stopped once all report (run_job_started). */
+		if (g_run->started == g_run->num_jobs && !g_run->ending) {
+			run_end(g_run);
+		}
+		return;
+	}
+	brisk_app_stop(0);
+}
+
+static void bdevperf_usage(void)
+{
+	printf("\nbdevperf options:\n"
+	       " -q <depth>               I/O queue depth per job (>= 1)\n"
+	       " -o <size>                I/O size in bytes (k/m suffixes), a multiple of the block size\n"
+	       " -w <workload>            read, write, randread, randwrite, rw, randrw, verify, unmap,\n"
+	       "                          flush, write_zeroes or reset\n"
+	       " -M <percent>             reads in rw/randrw (0..100)\n"
+	       " -t <seconds>             run time\n"
+	       " -T <bdev>                bdev to test (repeatable); default every unclaimed bdev\n"
+	       " -z                       wait for the perform_tests RPC instead of starting at once\n"
+	       " -l                       also report latency percentiles (p50, p99, p99.9)\n"
+	       "     --json-output <file> write the results as JSON to file\n"
+	       "One job runs per core of the cpumask (-m) per bdev. Exit status 1 when any I/O\n"
+	       "failed or a verify read-back differed.\n");
+}
+
+static int bdevperf_parse_u32_min1(const char *flag, const char *arg, uint32_t *out)
+{
+	if (brisk_parse_u32(arg, 10, out) != 0 || *out == 0) {
+		fprintf(stderr, "bdevperf: %s must be a whole number >= 1, not '%s'\n", flag, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int bdevperf_parse_arg(int ch, char *arg)
+{
+	uint64_t v;
+	int pct;
+
+	switch (ch) {
+	case 'q':
+		return bdevperf_parse_u32_min1("-q (queue depth)", arg, &g_cmdline.queue_depth);
+	case 'o':
+		if (brisk_parse_capacity(arg, &v, NULL) != 0 || v == 0 || v > (1ull << 30)) {
+			fprintf(stderr, "bdevperf: -o (I/O size) must be a size between 1 and 1G "
+				"(e.g. 4096, 4k, 1m), not '%s'\n", arg);
+			return -EINVAL;
+		}
+		g_cmdline.io_size = v;
+		return 0;
+	case 'w':
+		if (bdevperf_workload_parse(arg, &g_cmdline.workload) != 0) {
+			fprintf(stderr, "bdevperf: -w: unknown workload '%s' (read, write, randread, "
+				"randwrite, rw, randrw, verify, unmap, flush, write_zeroes, reset)\n", arg);
+			return -EINVAL;
+		}
+		return 0;
+	case 'M':
+		if (brisk_parse_int(arg, 10, &pct) != 0 || pct < 0 || pct > 100) {
+			fprintf(stderr, "bdevperf: -M (read percentage) must be 0..100, not '%s'\n", arg);
+			return -EINVAL;
+		}
+		g_cmdline.rw_read_pct = pct;
+		return 0;
+	case 't':
+		return bdevperf_parse_u32_min1("-t (seconds)", arg, &g_cmdline.time_sec);
+	case 'T':
+		if (g_num_bdev_names == MAX_BDEV_NAMES) {
+			fprintf(stderr, "bdevperf: at most %d -T names\n", MAX_BDEV_NAMES);
+			return -EINVAL;
+		}
+		g_bdev_names[g_num_bdev_names++] = arg;
+		return 0;
+	case 'z':
+		g_wait_for_tests = true;
+		return 0;
+	case 'l':
+		g_latency_pct = true;
+		return 0;
+	case OPT_JSON_OUTPUT:
+		g_json_output = arg;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option long_opts[] = {
+		{"json-output", required_argument, NULL, OPT_JSON_OUTPUT},
+		{NULL, 0, NULL, 0},
+	};
+	struct brisk_app_opts opts;
+	int rc;
+
+	brisk_app_opts_init(&opts);
+	opts.name = "bdevperf";
+	opts.shutdown_cb = bdevperf_shutdown;
+	switch (brisk_app_parse_args(argc, argv, &opts, "q:o:w:M:t:T:zl", long_opts, bdevperf_parse_arg,
+				     bdevperf_usage)) {
+	case BRISK_APP_PARSE_ARGS_SUCCESS:
+		break;
+	case BRISK_APP_PARSE_ARGS_HELP:
+		return EXIT_SUCCESS;
+	default:
+		return EXIT_FAILURE;
+	}
+	if (!g_wait_for_tests && bdevperf_params_check(&g_cmdline) != 0) {
+		return EXIT_FAILURE;
+	}
+	if (g_cmdline.rw_read_pct >= 0 && g_cmdline.workload != WORKLOAD_RW &&
+	    g_cmdline.workload != WORKLOAD_RANDRW && g_cmdline.workload != WORKLOAD_COUNT) {
+		fprintf(stderr, "bdevperf: -M is ignored by workload %s\n",
+			bdevperf_workload_name(g_cmdline.workload));
+	}
+	if (!g_wait_for_tests && opts.rpc_addr != NULL &&
+	    strcmp(opts.rpc_addr, BRISK_DEFAULT_RPC_ADDR) == 0) {
+		/* Without -z nobody talks to bdevperf: no socket to collide with another app's. */
+		opts.rpc_addr = NULL;
+	}
+	rc = brisk_app_start(&opts, bdevperf_started, NULL);
+	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

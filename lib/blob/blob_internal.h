@@ -1,0 +1,341 @@
+/* Blobstore internals shared by the files of lib/blob (see doc/blobstore_format.md). */
+#ifndef BRISK_BLOB_INTERNAL_H
+#define BRISK_BLOB_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <brisk/bit_array.h>
+#include <brisk/blob.h>
+#include <brisk/uuid.h>
+
+#define BLOB_FORMAT_VERSION 1
+#define BLOB_PAGE_SIZE 4096u
+#define BLOB_SUPER_MAGIC "BRISKBS"      /* 8 bytes with the NUL */
+#define BLOB_MD_MAGIC 0x444d4b42u       /* "BKMD" little-endian */
+#define BLOB_PAGE_CRC_OFF 4092u
+#define BLOB_MD_HDR_SIZE 48u
+#define BLOB_MD_NO_NEXT 0xFFFFFFFFu
+
+#define BLOB_MD_KIND_HEAD 1
+#define BLOB_MD_KIND_CHAIN 2
+#define BLOB_MD_PAGE_TOMBSTONE 0x01
+
+#define BLOB_DESC_END 0
+#define BLOB_DESC_BLOB 1
+#define BLOB_DESC_EXTENT_RUN 2
+#define BLOB_DESC_XATTR 3
+#define BLOB_DESC_XATTR_INTERNAL 4
+#define BLOB_DESC_EXTENT_PAGE 5
+
+#define BLOB_FLAG_THIN 0x1u
+#define BLOB_FLAG_READ_ONLY 0x2u
+#define BLOB_FLAGS_KNOWN (BLOB_FLAG_THIN | BLOB_FLAG_READ_ONLY)
+
+/* In memory only: a thin cluster whose metadata is not durable yet. */
+#define BLOB_CLUSTER_PENDING (1ull << 63)
+
+#define BLOB_XATTR_NAME_MAX 255u
+/* A descriptor never spans pages: header, name and value fit in one page. */
+#define BLOB_XATTR_VALUE_MAX (BLOB_PAGE_CRC_OFF - BLOB_MD_HDR_SIZE - 4 - 4 - BLOB_XATTR_NAME_MAX)
+
+/* ---- format.c: super block and metadata pages, pure encode/decode ---- */
+
+struct blob_mask_loc {
+	uint64_t start; /* page */
+	uint64_t len;   /* pages */
+	uint32_t crc;
+};
+
+struct blob_super {
+	uint32_t version;
+	bool clean;
+	uint64_t super_seq;
+	uint32_t page_size;
+	uint32_t io_unit_size;
+	uint32_t cluster_size;
+	uint32_t num_blob_ids;
+	uint8_t bstype[BRISK_BLOBSTORE_TYPE_LENGTH];
+	struct brisk_uuid uuid;
+	uint64_t size;
+	uint64_t md_start;
+	uint64_t md_len;
+	struct blob_mask_loc chain_mask;
+	struct blob_mask_loc cluster_mask;
+	struct blob_mask_loc id_mask;
+	uint64_t md_seq;
+};
+
+void blob_super_encode(const struct blob_super *sb, void *page);
+/* 0, -EILSEQ (not a super block: magic or CRC), -EPROTONOSUPPORT (version or
+ * page size), -EINVAL (a geometry field out of range for a device of
+ * dev_bytes; named in the log). */
+int blob_super_decode(struct blob_super *sb, const void *page, uint64_t dev_bytes);
+
+/* Bit count of each mask for a geometry. */
+uint64_t blob_super_num_clusters(const struct blob_super *sb);
+uint64_t blob_super_num_chain_pages(const struct blob_super *sb);
+
+struct blob_xattr {
+	TAILQ_ENTRY(blob_xattr) link;
+	char *name;
+	void *value;
+	uint16_t value_len;
+};
+TAILQ_HEAD(blob_xattr_list, blob_xattr);
+
+/* The metadata of one blob version, in memory. */
+struct blob_md {
+	uint64_t num_clusters;
+	uint64_t *clusters;      /* device cluster per blob cluster, 0 = not allocated */
+	uint64_t clusters_cap;
+	uint64_t clusters_filled; /* while decoding: clusters covered by extent runs so far */
+	uint64_t parent_id;
+	uint32_t flags;
+	uint8_t clear_method;
+	struct blob_xattr_list xattrs;
+	struct blob_xattr_list xattrs_internal;
+};
+
+void blob_md_init(struct blob_md *md);
+void blob_md_free(struct blob_md *md);
+/* 0 or -ENOMEM; grows the array (new entries 0), never shrinks it. */
+int blob_md_reserve_clusters(struct blob_md *md, uint64_t num_clusters);
+struct blob_xattr *blob_md_find_xattr(struct blob_xattr_list *list, const char *name);
+/* Replaces or adds. 0 or -ENOMEM. */
+int blob_md_set_xattr(struct blob_xattr_list *list, const char *name, const void *value,
+		      uint16_t value_len);
+
+/* Number of pages the md needs (>= 1). */
+uint32_t blob_md_count_pages(const struct blob_md *md);
+/* Fills npages pages (npages = blob_md_count_pages) for blob id at seq;
+ * chain_pages[i] is the metadata-region index of page i (i >= 1). */
+void blob_md_encode(const struct blob_md *md, uint64_t blobid, uint64_t seq,
+		    const struct brisk_uuid *uuid, const uint32_t *chain_pages, uint32_t npages,
+		    uint8_t *pages);
+void blob_md_encode_tombstone(uint64_t blobid, uint64_t seq, const struct brisk_uuid *uuid,
+			      void *page);
+
+struct blob_page_hdr {
+	uint8_t kind;
+	uint8_t flags;
+	uint64_t blobid;
+	uint64_t seq;
+	uint32_t index;
+	uint32_t next;
+};
+/* Checks magic, CRC and uuid. false when the page is not a metadata page of
+ * this store (no log: free pages look like that). */
+bool blob_page_check(const void *page, const struct brisk_uuid *uuid, struct blob_page_hdr *hdr);
+/* Adds the descriptors of one page to md. 0, -EPROTONOSUPPORT (unknown or
+ * reserved descriptor/flag), -EILSEQ (malformed), -ENOMEM. Logged with blobid. */
+int blob_md_decode_page(struct blob_md *md, const void *page, uint64_t blobid, bool head);
+/* After the last page: the extent runs must cover every cluster. 0 or -EILSEQ. */
+int blob_md_decode_finish(struct blob_md *md, uint64_t blobid);
+
+/* ---- The store ---- */
+
+struct brisk_blob_store {
+	struct brisk_bs_dev *dev;
+	struct brisk_thread *md_thread;
+	struct brisk_io_channel *md_channel; /* the md thread's bs channel */
+	struct brisk_bs_dev *zeroes_dev;
+	struct blob_super sb;
+	uint32_t io_unit;
+	uint64_t pages_per_cluster;
+	uint64_t io_units_per_cluster;
+	uint64_t num_clusters;
+	uint32_t num_chain_pages;
+	uint64_t md_seq;
+	struct brisk_bit_array *used_chain_pages;
+	struct brisk_bit_array *used_clusters;
+	struct brisk_bit_array *used_ids;
+	int8_t *id_slot;   /* per id index: slot holding the current head, -1 none */
+	uint32_t max_md_ops;
+	uint32_t max_channel_ops;
+	uint32_t md_ops;   /* in flight */
+	uint32_t retiring; /* old cluster arrays waiting for every channel's thread */
+	bool recovered;
+	bool unloading;
+	TAILQ_HEAD(, brisk_blob) open_blobs;
+	void *free_ctx; /* while the store is being freed */
+};
+
+struct blob_io;
+
+/* Per-thread channel context of a store. */
+struct blob_channel {
+	struct brisk_blob_store *bs;
+	struct brisk_io_channel *dev_ch;
+	struct brisk_io_channel *zeroes_ch;
+	struct blob_io *io_pool;   /* max_channel_ops requests */
+	struct blob_io *io_free;   /* free list, touched by this channel's thread only */
+};
+
+/* io.c: the channel's request pool. 0 or -ENOMEM. */
+int blob_channel_io_init(struct blob_channel *ch, uint32_t n);
+void blob_channel_io_fini(struct blob_channel *ch);
+
+struct blob_sync_waiter {
+	TAILQ_ENTRY(blob_sync_waiter) link;
+	brisk_blob_op_complete cb_fn;
+	void *cb_arg;
+};
+TAILQ_HEAD(blob_sync_waiters, blob_sync_waiter);
+
+struct blob_alloc_req;
+struct blob_open_ctx;
+TAILQ_HEAD(blob_alloc_reqs, blob_alloc_req);
+
+struct brisk_blob {
+	struct brisk_blob_store *bs;
+	brisk_blob_id id;
+	uint32_t refs;
+	uint32_t ro_refs;        /* handles opened read-only */
+	bool dirty;
+	bool deleting;
+	struct blob_open_ctx *opening; /* loading its metadata; later opens wait here */
+	struct blob_md md;
+	uint32_t *chain_pages;   /* of the current on-disk version */
+	uint32_t chain_len;
+	uint64_t *released;      /* clusters to free after the next sync */
+	uint64_t released_len, released_cap;
+	bool syncing;
+	bool sync_scheduled;     /* a message will start the next sync */
+	struct blob_sync_waiters sync_waiters;   /* served by the running sync */
+	struct blob_sync_waiters sync_queued;    /* need a sync after it */
+	struct blob_alloc_reqs alloc_reqs;       /* thin allocations in progress */
+	TAILQ_ENTRY(brisk_blob) link;
+};
+
+/* ---- md_io.c ---- */
+typedef void (*blob_md_io_cb)(void *ctx, int rc);
+/* Reads/writes count pages starting at page of the device on the md channel. */
+void blob_md_read_pages(struct brisk_blob_store *bs, uint64_t page, uint64_t count, void *buf,
+			blob_md_io_cb cb, void *ctx);
+void blob_md_write_pages(struct brisk_blob_store *bs, uint64_t page, uint64_t count, void *buf,
+			 blob_md_io_cb cb, void *ctx);
+void blob_md_flush(struct brisk_blob_store *bs, blob_md_io_cb cb, void *ctx);
+/* Device page of metadata-region page index. */
+static inline uint64_t blob_md_region_page(const struct brisk_blob_store *bs, uint64_t idx)
+{
+	return bs->sb.md_start + idx;
+}
+static inline uint64_t blob_head_slot_index(brisk_blob_id id, int slot)
+{
+	return (id - 1) * 2 + (uint64_t)slot;
+}
+static inline uint64_t blob_chain_index(const struct brisk_blob_store *bs, uint32_t chain_bit)
+{
+	return (uint64_t)bs->sb.num_blob_ids * 2 + chain_bit;
+}
+void *blob_page_buf_alloc(uint64_t pages);
+void blob_page_buf_free(void *buf);
+
+/* ---- alloc.c ---- */
+/* First free cluster, marked used; 0 when none. */
+uint64_t blob_alloc_cluster(struct brisk_blob_store *bs);
+void blob_free_cluster(struct brisk_blob_store *bs, uint64_t cluster);
+/* n chain pages marked used, in out[]; -ENOSPC leaves nothing marked. */
+int blob_alloc_chain_pages(struct brisk_blob_store *bs, uint32_t n, uint32_t *out);
+void blob_free_chain_pages(struct brisk_blob_store *bs, const uint32_t *pages, uint32_t n);
+/* Free blob id (marked used), or BRISK_BLOBID_INVALID. */
+brisk_blob_id blob_alloc_id(struct brisk_blob_store *bs);
+void blob_free_id(struct brisk_blob_store *bs, brisk_blob_id id);
+bool blob_id_valid(const struct brisk_blob_store *bs, brisk_blob_id id);
+
+/* ---- blob_md_load.c: reading the current version of a blob ---- */
+struct blob_loaded {
+	struct blob_md md;
+	uint32_t *chain_pages;
+	uint32_t chain_len;
+	int slot;          /* slot of the current head, -1 none */
+	bool present;      /* a current, non-tombstone version exists */
+	bool stale_other;  /* tombstone current, other slot has a valid live head */
+	uint64_t max_seq;  /* highest seq seen in either slot's pages */
+};
+typedef void (*blob_load_cb)(void *ctx, struct blob_loaded *res, int rc);
+/* Reads both head slots and the chain of the current version. rc < 0 only
+ * for I/O errors or an unreadable current version (-EPROTONOSUPPORT); res
+ * belongs to the caller (blob_loaded_free). */
+void blob_load_version(struct brisk_blob_store *bs, brisk_blob_id id, blob_load_cb cb, void *ctx);
+void blob_loaded_free(struct blob_loaded *res);
+
+/* ---- blob_sync.c ---- */
+/* Writes a new version of blob's md (chain first, then the head). */
+void blob_sync(struct brisk_blob *blob, brisk_blob_op_complete cb_fn, void *cb_arg);
+/* Tombstones both slots of id (non-current first). */
+void blob_write_tombstones(struct brisk_blob_store *bs, brisk_blob_id id, blob_md_io_cb cb,
+			   void *ctx);
+
+/* ---- recovery.c ---- */
+/* Rebuilds the masks from the metadata chains (dirty load). */
+void blob_recover(struct brisk_blob_store *bs, blob_md_io_cb cb, void *ctx);
+
+/* ---- blob.c ---- */
+/* Counts a metadata operation: -EINVAL off the md thread, -EBUSY past
+ * max_md_ops or while unloading (logged with what). */
+int blob_md_op_begin(struct brisk_blob_store *bs, const char *what);
+void blob_md_op_end(struct brisk_blob_store *bs);
+/* false (logged) when the blob or all its handles are read-only. */
+bool blob_handle_writable(struct brisk_blob *blob, const char *what);
+struct brisk_blob *blob_new(struct brisk_blob_store *bs, brisk_blob_id id);
+void blob_free_handle(struct brisk_blob *blob);
+/* Thick growth allocates; shrink releases clusters for after the next sync.
+ * 0, -ENOSPC, -ENOMEM; nothing changes on failure. */
+int blob_set_num_clusters(struct brisk_blob *blob, uint64_t num_clusters);
+int blob_check_xattr(const char *name, size_t value_len, const void *value, const char *what);
+
+/* ---- misc ---- */
+/* Completes a bs_dev operation later on the current thread (bs_dev_ram.c). */
+void blob_dev_complete(struct brisk_bs_dev_cb_args *args, int rc);
+/* Runs fn(arg) later on the current thread. */
+void blob_dev_complete_fn(void (*fn)(void *arg), void *arg);
+/* Runs cb(ctx, rc) later on the current thread (callbacks never run inside
+ * the public call). */
+void blob_defer_cb(brisk_blob_op_complete cb, void *ctx, int rc);
+void blob_defer_handle_cb(brisk_bs_op_with_handle_complete cb, void *ctx, int rc);
+bool blob_on_md_thread(struct brisk_blob_store *bs);
+
+/* ---- store.c ---- */
+struct brisk_blob_store *blob_bs_alloc(struct brisk_bs_dev *dev, const struct brisk_bs_opts *opts);
+/* Derived geometry and empty masks (md clusters reserved) from bs->sb. */
+int blob_bs_setup_from_super(struct brisk_blob_store *bs);
+void blob_reserve_md_clusters(struct brisk_blob_store *bs);
+/* Unregisters the io_device, frees the store, destroys the device, then cb. */
+void blob_bs_free(struct brisk_blob_store *bs, brisk_bs_op_complete cb, void *cb_arg, int rc);
+/* (masks, flush,) super A, flush, super B, flush. */
+void blob_bs_write_super(struct brisk_blob_store *bs, bool with_masks, blob_md_io_cb cb, void *ctx);
+struct brisk_blob *blob_find_open(struct brisk_blob_store *bs, brisk_blob_id id);
+
+static inline void blob_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
+}
+static inline void blob_put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void blob_put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t blob_get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t blob_get_le32(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+	return v;
+}
+static inline uint64_t blob_get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+	return v;
+}
+
+#endif

@@ -1,0 +1,244 @@
+/* Reading the current version of one blob: both head slots, then the chain
+ * of the newest valid head (doc/blobstore_format.md, "Blob ids and versions").
+ *
+ * Steps: read_slots -> pick_candidate -> (read_chain_page -> check_chain_page)*
+ *        -> finish. A candidate whose chain is broken gives way to the other
+ * slot; an unreadable newest version (unknown descriptor) is an error, never
+ * silently replaced by an older one. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <brisk/log.h>
+
+#include "blob_internal.h"
+
+struct load_ctx {
+	struct brisk_blob_store *bs;
+	brisk_blob_id id;
+	blob_load_cb cb;
+	void *cb_ctx;
+	uint8_t *slots;            /* 2 pages */
+	uint8_t *page;             /* 1 page for the chain */
+	struct blob_page_hdr hdr[2];
+	bool valid[2];
+	bool tried[2];
+	int cand;                  /* slot being followed */
+	uint32_t next;             /* next chain page */
+	uint32_t index;            /* its expected index */
+	uint32_t chain_cap;
+	struct blob_loaded *res;
+};
+
+static void load_pick_candidate(struct load_ctx *c);
+static void load_read_chain_page(struct load_ctx *c);
+
+static void load_finish(struct load_ctx *c, int rc)
+{
+	struct blob_loaded *res = c->res;
+
+	blob_page_buf_free(c->slots);
+	blob_page_buf_free(c->page);
+	c->cb(c->cb_ctx, res, rc);
+	free(c);
+}
+
+void blob_loaded_free(struct blob_loaded *res)
+{
+	if (res == NULL) {
+		return;
+	}
+	blob_md_free(&res->md);
+	free(res->chain_pages);
+	free(res);
+}
+
+static void load_reset_result(struct load_ctx *c)
+{
+	blob_md_free(&c->res->md);
+	c->res->chain_len = 0;
+	c->res->present = false;
+	c->res->stale_other = false;
+	c->res->slot = -1;
+}
+
+/* The candidate's chain is broken: try the other slot. */
+static void load_candidate_failed(struct load_ctx *c, const char *why)
+{
+	BRISK_WARNLOG("blob 0x%lx: head slot %d (seq %lu) unusable: %s; trying the other slot",
+		      c->id, c->cand, c->hdr[c->cand].seq, why);
+	load_reset_result(c);
+	load_pick_candidate(c);
+}
+
+static void load_chain_page_done(void *ctx, int rc)
+{
+	struct load_ctx *c = ctx;
+	struct blob_page_hdr h;
+	const struct blob_page_hdr *head = &c->hdr[c->cand];
+
+	if (rc != 0) {
+		load_finish(c, rc);
+		return;
+	}
+	if (!blob_page_check(c->page, &c->bs->sb.uuid, &h) || h.kind != BLOB_MD_KIND_CHAIN ||
+	    h.blobid != c->id || h.seq != head->seq || h.index != c->index) {
+		load_candidate_failed(c, "chain page missing or from another version");
+		return;
+	}
+	rc = blob_md_decode_page(&c->res->md, c->page, c->id, false);
+	if (rc == -EPROTONOSUPPORT || rc == -ENOMEM) {
+		load_finish(c, rc);
+		return;
+	}
+	if (rc != 0) {
+		load_candidate_failed(c, "malformed chain page");
+		return;
+	}
+	c->res->chain_pages[c->res->chain_len++] = c->next;
+	c->next = h.next;
+	c->index++;
+	load_read_chain_page(c);
+}
+
+/* Every allocated cluster must be a data cluster of this device. */
+static bool load_clusters_in_range(struct load_ctx *c)
+{
+	const struct blob_md *md = &c->res->md;
+	const struct blob_super *sb = &c->bs->sb;
+	uint64_t first_data = ((sb->md_start + sb->md_len) * BLOB_PAGE_SIZE + sb->cluster_size - 1) /
+			      sb->cluster_size;
+
+	for (uint64_t i = 0; i < md->num_clusters; i++) {
+		uint64_t cl = md->clusters[i];
+
+		if (cl != 0 && (cl < first_data || cl >= c->bs->num_clusters)) {
+			BRISK_ERRLOG("blob 0x%lx: cluster %lu at device cluster %lu, outside %lu..%lu",
+				     c->id, i, cl, first_data, c->bs->num_clusters - 1);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void load_read_chain_page(struct load_ctx *c)
+{
+	struct brisk_blob_store *bs = c->bs;
+	int rc;
+
+	if (c->next == BLOB_MD_NO_NEXT) {
+		rc = blob_md_decode_finish(&c->res->md, c->id);
+		if (rc != 0) {
+			load_candidate_failed(c, "extents do not cover the blob");
+			return;
+		}
+		if (!load_clusters_in_range(c)) {
+			load_candidate_failed(c, "an extent points outside the data clusters");
+			return;
+		}
+		c->res->present = true;
+		load_finish(c, 0);
+		return;
+	}
+	if (c->next >= bs->num_chain_pages || c->res->chain_len >= bs->num_chain_pages) {
+		load_candidate_failed(c, "chain points outside the metadata region");
+		return;
+	}
+	if (c->res->chain_len == c->chain_cap) {
+		uint32_t cap = c->chain_cap ? c->chain_cap * 2 : 4;
+		uint32_t *p = realloc(c->res->chain_pages, cap * sizeof(*p));
+
+		if (p == NULL) {
+			load_finish(c, -ENOMEM);
+			return;
+		}
+		c->res->chain_pages = p;
+		c->chain_cap = cap;
+	}
+	blob_md_read_pages(bs, blob_md_region_page(bs, blob_chain_index(bs, c->next)), 1, c->page,
+			   load_chain_page_done, c);
+}
+
+static void load_pick_candidate(struct load_ctx *c)
+{
+	int best = -1;
+	int rc;
+
+	for (int s = 0; s < 2; s++) {
+		if (c->valid[s] && !c->tried[s] && (best < 0 || c->hdr[s].seq > c->hdr[best].seq)) {
+			best = s;
+		}
+	}
+	if (best < 0) {
+		/* No usable version: the id is free. */
+		load_finish(c, 0);
+		return;
+	}
+	c->tried[best] = true;
+	c->cand = best;
+	c->res->slot = best;
+	if (c->hdr[best].flags & BLOB_MD_PAGE_TOMBSTONE) {
+		int o = 1 - best;
+
+		c->res->stale_other = c->valid[o] && !(c->hdr[o].flags & BLOB_MD_PAGE_TOMBSTONE);
+		load_finish(c, 0);
+		return;
+	}
+	rc = blob_md_decode_page(&c->res->md, c->slots + (uint64_t)best * BLOB_PAGE_SIZE, c->id, true);
+	if (rc == -EPROTONOSUPPORT || rc == -ENOMEM) {
+		load_finish(c, rc);
+		return;
+	}
+	if (rc != 0) {
+		load_candidate_failed(c, "malformed head page");
+		return;
+	}
+	c->next = c->hdr[best].next;
+	c->index = 1;
+	load_read_chain_page(c);
+}
+
+static void load_slots_done(void *ctx, int rc)
+{
+	struct load_ctx *c = ctx;
+
+	if (rc != 0) {
+		load_finish(c, rc);
+		return;
+	}
+	for (int s = 0; s < 2; s++) {
+		struct blob_page_hdr *h = &c->hdr[s];
+
+		c->valid[s] = blob_page_check(c->slots + (uint64_t)s * BLOB_PAGE_SIZE, &c->bs->sb.uuid, h) &&
+			      h->kind == BLOB_MD_KIND_HEAD && h->blobid == c->id && h->index == 0;
+		if (c->valid[s] && h->seq > c->res->max_seq) {
+			c->res->max_seq = h->seq;
+		}
+	}
+	load_pick_candidate(c);
+}
+
+void blob_load_version(struct brisk_blob_store *bs, brisk_blob_id id, blob_load_cb cb, void *ctx)
+{
+	struct load_ctx *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->res = calloc(1, sizeof(*c->res))) == NULL) {
+		free(c);
+		cb(ctx, NULL, -ENOMEM);
+		return;
+	}
+	c->bs = bs;
+	c->id = id;
+	c->cb = cb;
+	c->cb_ctx = ctx;
+	c->res->slot = -1;
+	blob_md_init(&c->res->md);
+	c->slots = blob_page_buf_alloc(2);
+	c->page = blob_page_buf_alloc(1);
+	if (c->slots == NULL || c->page == NULL) {
+		load_finish(c, -ENOMEM);
+		return;
+	}
+	blob_md_read_pages(bs, blob_md_region_page(bs, blob_head_slot_index(id, 0)), 2, c->slots,
+			   load_slots_done, c);
+}

@@ -1,0 +1,407 @@
+/* Load, unload and destroy of a store, and its statistics.
+ *
+ * load: read_super -> pick_copy -> setup -> (clean: read_masks -> check_masks)
+ *       | (dirty or bad masks: recover) -> mark_dirty (super with clean = 0) -> done
+ * unload: masks + super with clean = 1 (clean flag last) -> free
+ * destroy: erase both super block copies -> free */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <brisk/crc32c.h>
+#include <brisk/log.h>
+#include <brisk/thread.h>
+
+#include "blob_internal.h"
+
+struct bs_load_ctx {
+	struct brisk_blob_store *bs;
+	brisk_bs_op_with_handle_complete cb;
+	void *cb_arg;
+	struct brisk_bs_type want;
+	uint8_t *buf;
+};
+
+static void load_failed_freed(void *ctx, int rc)
+{
+	struct bs_load_ctx *c = ctx;
+
+	c->cb(c->cb_arg, NULL, rc);
+	free(c);
+}
+
+static void load_fail(struct bs_load_ctx *c, int rc)
+{
+	blob_page_buf_free(c->buf);
+	c->buf = NULL;
+	blob_bs_free(c->bs, load_failed_freed, c, rc);
+}
+
+static void load_done(void *ctx, int rc)
+{
+	struct bs_load_ctx *c = ctx;
+
+	if (rc != 0) {
+		load_fail(c, rc);
+		return;
+	}
+	blob_page_buf_free(c->buf);
+	c->cb(c->cb_arg, c->bs, 0);
+	free(c);
+}
+
+/* The store is in use from now on: clean = 0 on disk before anything changes. */
+static void load_mark_dirty(struct bs_load_ctx *c)
+{
+	c->bs->sb.clean = false;
+	blob_bs_write_super(c->bs, false, load_done, c);
+}
+
+static void load_recovered(void *ctx, int rc)
+{
+	struct bs_load_ctx *c = ctx;
+
+	if (rc != 0) {
+		load_fail(c, rc);
+		return;
+	}
+	load_mark_dirty(c);
+}
+
+static void load_recover(struct bs_load_ctx *c)
+{
+	c->bs->recovered = true;
+	blob_recover(c->bs, load_recovered, c);
+}
+
+static bool mask_crc_ok(struct bs_load_ctx *c, const struct blob_mask_loc *m, uint64_t nbits)
+{
+	const uint8_t *p = c->buf + (m->start - 2) * BLOB_PAGE_SIZE;
+
+	return brisk_crc32c(p, (nbits + 7) / 8) == m->crc;
+}
+
+static void load_masks_read(void *ctx, int rc)
+{
+	struct bs_load_ctx *c = ctx;
+	struct brisk_blob_store *bs = c->bs;
+	struct blob_super *sb = &bs->sb;
+
+	if (rc != 0) {
+		load_fail(c, rc);
+		return;
+	}
+	if (!mask_crc_ok(c, &sb->chain_mask, bs->num_chain_pages) ||
+	    !mask_crc_ok(c, &sb->cluster_mask, bs->num_clusters) ||
+	    !mask_crc_ok(c, &sb->id_mask, sb->num_blob_ids)) {
+		BRISK_WARNLOG("blobstore load: a mask fails its CRC; rebuilding from the metadata");
+		load_recover(c);
+		return;
+	}
+	brisk_bit_array_load_mask(bs->used_chain_pages, c->buf + (sb->chain_mask.start - 2) * BLOB_PAGE_SIZE);
+	brisk_bit_array_load_mask(bs->used_clusters, c->buf + (sb->cluster_mask.start - 2) * BLOB_PAGE_SIZE);
+	brisk_bit_array_load_mask(bs->used_ids, c->buf + (sb->id_mask.start - 2) * BLOB_PAGE_SIZE);
+	blob_reserve_md_clusters(bs);
+	bs->md_seq = sb->md_seq;
+	load_mark_dirty(c);
+}
+
+static void load_super_read(void *ctx, int rc)
+{
+	struct bs_load_ctx *c = ctx;
+	struct brisk_blob_store *bs = c->bs;
+	uint64_t dev_bytes = bs->dev->blockcnt * bs->dev->blocklen;
+	struct blob_super copy[2];
+	int crc[2], best = -1;
+	uint8_t zero[BRISK_BLOBSTORE_TYPE_LENGTH] = { 0 };
+
+	if (rc != 0) {
+		load_fail(c, rc);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		crc[i] = blob_super_decode(&copy[i], c->buf + (uint64_t)i * BLOB_PAGE_SIZE, dev_bytes);
+		if (crc[i] == 0 && (best < 0 || copy[i].super_seq > copy[best].super_seq)) {
+			best = i;
+		}
+	}
+	if (best < 0) {
+		/* Prefer the more telling error of the two copies. */
+		rc = crc[0] != -EILSEQ ? crc[0] : crc[1];
+		if (rc == -EILSEQ) {
+			BRISK_ERRLOG("blobstore load: no valid super block on the device (magic or "
+				     "CRC wrong in both copies)");
+		}
+		load_fail(c, rc);
+		return;
+	}
+	if (crc[1 - best] != 0) {
+		BRISK_WARNLOG("blobstore load: super block copy %c is damaged; using copy %c",
+			      best ? 'A' : 'B', best ? 'B' : 'A');
+	}
+	bs->sb = copy[best];
+	if (memcmp(c->want.bstype, zero, sizeof(zero)) != 0 &&
+	    memcmp(c->want.bstype, bs->sb.bstype, BRISK_BLOBSTORE_TYPE_LENGTH) != 0) {
+		BRISK_ERRLOG("blobstore load: bstype '%.16s' does not match the requested '%.16s'",
+			     (const char *)bs->sb.bstype, c->want.bstype);
+		load_fail(c, -EINVAL);
+		return;
+	}
+	if (bs->sb.io_unit_size != bs->io_unit) {
+		BRISK_ERRLOG("blobstore load: io unit size %u differs from the device block size %u",
+			     bs->sb.io_unit_size, bs->io_unit);
+		load_fail(c, -EINVAL);
+		return;
+	}
+	rc = blob_bs_setup_from_super(bs);
+	if (rc != 0) {
+		load_fail(c, rc);
+		return;
+	}
+	if (!bs->sb.clean) {
+		BRISK_NOTICELOG("blobstore load: not shut down cleanly; rebuilding the masks");
+		load_recover(c);
+		return;
+	}
+	blob_page_buf_free(c->buf);
+	c->buf = blob_page_buf_alloc(bs->sb.md_start - 2);
+	if (c->buf == NULL) {
+		load_fail(c, -ENOMEM);
+		return;
+	}
+	blob_md_read_pages(bs, 2, bs->sb.md_start - 2, c->buf, load_masks_read, c);
+}
+
+void brisk_bs_load(struct brisk_bs_dev *dev, const struct brisk_bs_opts *opts,
+		   brisk_bs_op_with_handle_complete cb_fn, void *cb_arg)
+{
+	struct brisk_bs_opts o;
+	struct bs_load_ctx *c;
+
+	if (cb_fn == NULL || dev == NULL) {
+		BRISK_ERRLOG("brisk_bs_load: %s is NULL", cb_fn == NULL ? "cb_fn" : "dev");
+		if (dev != NULL) {
+			dev->destroy(dev);
+		}
+		if (cb_fn != NULL) {
+			blob_defer_handle_cb(cb_fn, cb_arg, -EINVAL);
+		}
+		return;
+	}
+	if (opts != NULL) {
+		o = *opts;
+	} else {
+		brisk_bs_opts_init(&o);
+	}
+	if (dev->blocklen == 0 || dev->blocklen > BLOB_PAGE_SIZE || BLOB_PAGE_SIZE % dev->blocklen ||
+	    dev->blockcnt < 2 * BLOB_PAGE_SIZE / dev->blocklen) {
+		BRISK_ERRLOG("brisk_bs_load: device of %lu blocks of %u bytes cannot hold a store",
+			     dev->blockcnt, dev->blocklen);
+		dev->destroy(dev);
+		blob_defer_handle_cb(cb_fn, cb_arg, -EINVAL);
+		return;
+	}
+	if (o.max_md_ops == 0 || o.max_channel_ops == 0 || o.max_channel_ops > (1u << 20)) {
+		BRISK_ERRLOG("brisk_bs_load: max_md_ops (%u) must be > 0 and max_channel_ops (%u) "
+			     "1 .. 1048576", o.max_md_ops, o.max_channel_ops);
+		dev->destroy(dev);
+		blob_defer_handle_cb(cb_fn, cb_arg, -EINVAL);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->bs = blob_bs_alloc(dev, &o)) == NULL) {
+		free(c);
+		dev->destroy(dev);
+		blob_defer_handle_cb(cb_fn, cb_arg, -ENOMEM);
+		return;
+	}
+	c->cb = cb_fn;
+	c->cb_arg = cb_arg;
+	c->want = o.bstype;
+	c->buf = blob_page_buf_alloc(2);
+	if (c->buf == NULL) {
+		load_fail(c, -ENOMEM);
+		return;
+	}
+	blob_md_read_pages(c->bs, 0, 2, c->buf, load_super_read, c);
+}
+
+/* ---- Unload and destroy ---- */
+
+struct unload_ctx {
+	struct brisk_blob_store *bs;
+	brisk_bs_op_complete cb;
+	void *cb_arg;
+	uint8_t *page;
+	int step;
+};
+
+static void unload_written(void *ctx, int rc)
+{
+	struct unload_ctx *u = ctx;
+
+	if (rc != 0) {
+		/* The store stays dirty on disk; the next load recovers. */
+		BRISK_ERRLOG("blobstore unload: writing the clean state failed: %d", rc);
+	}
+	blob_bs_free(u->bs, u->cb, u->cb_arg, rc);
+	free(u);
+}
+
+static int unload_check(struct brisk_blob_store *bs, const char *what)
+{
+	struct brisk_blob *b;
+
+	if (!blob_on_md_thread(bs)) {
+		return -EINVAL;
+	}
+	if (bs->unloading) {
+		BRISK_ERRLOG("%s: already unloading", what);
+		return -EBUSY;
+	}
+	b = TAILQ_FIRST(&bs->open_blobs);
+	if (b != NULL) {
+		BRISK_ERRLOG("%s: blob 0x%lx is still open", what, b->id);
+		return -EBUSY;
+	}
+	if (bs->md_ops > 0 || bs->retiring > 0) {
+		BRISK_ERRLOG("%s: %u metadata operations are still running", what,
+			     bs->md_ops + bs->retiring);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void brisk_bs_unload(struct brisk_blob_store *bs, brisk_bs_op_complete cb_fn, void *cb_arg)
+{
+	struct unload_ctx *u;
+	int rc;
+
+	if (bs == NULL || cb_fn == NULL) {
+		BRISK_ERRLOG("brisk_bs_unload: %s is NULL", bs == NULL ? "bs" : "cb_fn");
+		if (cb_fn != NULL) {
+			blob_defer_cb(cb_fn, cb_arg, -EINVAL);
+		}
+		return;
+	}
+	rc = unload_check(bs, "brisk_bs_unload");
+	if (rc == 0 && (u = calloc(1, sizeof(*u))) == NULL) {
+		rc = -ENOMEM;
+	}
+	if (rc != 0) {
+		blob_defer_cb(cb_fn, cb_arg, rc);
+		return;
+	}
+	bs->unloading = true;
+	u->bs = bs;
+	u->cb = cb_fn;
+	u->cb_arg = cb_arg;
+	bs->sb.clean = true;
+	bs->sb.md_seq = bs->md_seq;
+	blob_bs_write_super(bs, true, unload_written, u);
+}
+
+static void destroy_step(void *ctx, int rc)
+{
+	struct unload_ctx *u = ctx;
+
+	if (rc != 0) {
+		BRISK_ERRLOG("blobstore destroy: erasing the super block failed: %d", rc);
+		goto done;
+	}
+	switch (u->step++) {
+	case 0:
+		blob_md_flush(u->bs, destroy_step, u);
+		return;
+	default:
+		break;
+	}
+done:
+	blob_page_buf_free(u->page);
+	blob_bs_free(u->bs, u->cb, u->cb_arg, rc);
+	free(u);
+}
+
+void brisk_bs_destroy(struct brisk_blob_store *bs, brisk_bs_op_complete cb_fn, void *cb_arg)
+{
+	struct unload_ctx *u = NULL;
+	int rc;
+
+	if (bs == NULL || cb_fn == NULL) {
+		BRISK_ERRLOG("brisk_bs_destroy: %s is NULL", bs == NULL ? "bs" : "cb_fn");
+		if (cb_fn != NULL) {
+			blob_defer_cb(cb_fn, cb_arg, -EINVAL);
+		}
+		return;
+	}
+	rc = unload_check(bs, "brisk_bs_destroy");
+	if (rc == 0 && ((u = calloc(1, sizeof(*u))) == NULL ||
+			(u->page = blob_page_buf_alloc(2)) == NULL)) {
+		free(u);
+		rc = -ENOMEM;
+	}
+	if (rc != 0) {
+		blob_defer_cb(cb_fn, cb_arg, rc);
+		return;
+	}
+	bs->unloading = true;
+	u->bs = bs;
+	u->cb = cb_fn;
+	u->cb_arg = cb_arg;
+	/* Both copies at once: a store without a valid super block is gone. */
+	blob_md_write_pages(bs, 0, 2, u->page, destroy_step, u);
+}
+
+/* ---- Properties ---- */
+
+uint64_t brisk_bs_get_cluster_size(struct brisk_blob_store *bs)
+{
+	return bs->sb.cluster_size;
+}
+
+uint64_t brisk_bs_get_page_size(struct brisk_blob_store *bs)
+{
+	(void)bs;
+	return BLOB_PAGE_SIZE;
+}
+
+uint64_t brisk_bs_get_io_unit_size(struct brisk_blob_store *bs)
+{
+	return bs->io_unit;
+}
+
+uint64_t brisk_bs_free_cluster_count(struct brisk_blob_store *bs)
+{
+	return brisk_bit_array_count_clear(bs->used_clusters);
+}
+
+uint64_t brisk_bs_total_data_cluster_count(struct brisk_blob_store *bs)
+{
+	uint64_t reserved = ((bs->sb.md_start + bs->sb.md_len) * BLOB_PAGE_SIZE +
+			     bs->sb.cluster_size - 1) / bs->sb.cluster_size;
+
+	return bs->num_clusters - reserved;
+}
+
+struct brisk_bs_type brisk_bs_get_bstype(struct brisk_blob_store *bs)
+{
+	struct brisk_bs_type t;
+
+	memcpy(t.bstype, bs->sb.bstype, sizeof(t.bstype));
+	return t;
+}
+
+int brisk_bs_get_stats(struct brisk_blob_store *bs, struct brisk_bs_stats *stats)
+{
+	if (bs == NULL || stats == NULL) {
+		BRISK_ERRLOG("brisk_bs_get_stats: %s is NULL", bs == NULL ? "bs" : "stats");
+		return -EINVAL;
+	}
+	stats->num_clusters = bs->num_clusters;
+	stats->free_clusters = brisk_bit_array_count_clear(bs->used_clusters);
+	stats->num_blobs = brisk_bit_array_count_set(bs->used_ids);
+	stats->max_blobs = bs->sb.num_blob_ids;
+	stats->free_md_pages = brisk_bit_array_count_clear(bs->used_chain_pages);
+	stats->recovered = bs->recovered;
+	return 0;
+}

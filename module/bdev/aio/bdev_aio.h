@@ -1,0 +1,33 @@
+/*
+ * The aio bdev module: a file or block device through libaio.
+ * Shared by bdev_aio.c, bdev_aio_rpc.c and unit tests.
+ */
+#ifndef BRISK_BDEV_AIO_H
+#define BRISK_BDEV_AIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <brisk/bdev.h>
+#include <brisk/uuid.h>
+
+struct bdev_aio_opts {
+	const char *filename;   /* required: a regular file or a block device */
+	const char *name;       /* required */
+	uint32_t block_size;    /* 0: detected; else a power of two >= 512 and >= the device's */
+	bool readonly;
+	bool fallocate;         /* unmap and write_zeroes through fallocate */
+	struct brisk_uuid uuid; /* null: generated */
+};
+
+/* 0, -EINVAL (a bad field, named in the log), -ENOENT/-EACCES (the path,
+ * named in the log), -EEXIST (name taken), -ENOMEM. Nothing is registered on
+ * failure. */
+int bdev_aio_create(struct brisk_bdev **bdev, const struct bdev_aio_opts *opts);
+/* -ENODEV when no aio bdev has that name; otherwise cb(cb_arg, rc) later. */
+int bdev_aio_delete(const char *name, brisk_bdev_unregister_cb cb, void *cb_arg);
+/* Re-reads the size of the file; open descriptors get a RESIZE event.
+ * 0, -ENODEV, -EIO (size unreadable), -EBUSY (shrinking an open bdev). */
+int bdev_aio_rescan(const char *name);
+
+#endif

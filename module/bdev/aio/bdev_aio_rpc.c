@@ -1,0 +1,150 @@
+/*
+ * RPC methods of the aio module (SPDK's names and parameters):
+ *   bdev_aio_create {filename, name, block_size?, readonly?, fallocate?, uuid?} -> name
+ *   bdev_aio_delete {name} -> true
+ *   bdev_aio_rescan {name} -> true
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <brisk/bdev.h>
+#include <brisk/json.h>
+#include <brisk/rpc.h>
+
+#include "bdev_aio.h"
+
+struct rpc_aio_create {
+	char *filename;
+	char *name;
+	char *uuid;
+	uint32_t block_size;
+	bool readonly;
+	bool fallocate;
+};
+
+static const struct brisk_json_object_decoder g_aio_create_decoders[] = {
+	{"filename", offsetof(struct rpc_aio_create, filename), brisk_json_decode_string, false},
+	{"name", offsetof(struct rpc_aio_create, name), brisk_json_decode_string, false},
+	{"block_size", offsetof(struct rpc_aio_create, block_size), brisk_json_decode_uint32, true},
+	{"readonly", offsetof(struct rpc_aio_create, readonly), brisk_json_decode_bool, true},
+	{"fallocate", offsetof(struct rpc_aio_create, fallocate), brisk_json_decode_bool, true},
+	{"uuid", offsetof(struct rpc_aio_create, uuid), brisk_json_decode_string, true},
+};
+
+static void rpc_bdev_aio_create(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	struct rpc_aio_create p = {0};
+	struct bdev_aio_opts opts = {0};
+	struct brisk_bdev *bdev;
+	char err[256];
+	int rc;
+
+	if (brisk_json_decode_object(params, g_aio_create_decoders, BRISK_COUNTOF(g_aio_create_decoders), &p,
+				     err, sizeof(err)) != 0) {
+		brisk_jsonrpc_invalid_params(req, "%s", err);
+		goto out;
+	}
+	if (p.name[0] == '\0' || p.filename[0] == '\0') {
+		brisk_jsonrpc_invalid_params(req, "%s must not be empty", p.name[0] == '\0' ? "name" : "filename");
+		goto out;
+	}
+	if (p.block_size != 0 && (p.block_size < 512 || (p.block_size & (p.block_size - 1)) != 0)) {
+		brisk_jsonrpc_invalid_params(req, "block_size %u must be a power of two >= 512", p.block_size);
+		goto out;
+	}
+	if (brisk_bdev_get_by_name(p.name) != NULL) {
+		brisk_jsonrpc_send_error_response_fmt(req, -EEXIST, "bdev name '%s' already exists", p.name);
+		goto out;
+	}
+	if (p.uuid != NULL && brisk_uuid_parse(&opts.uuid, p.uuid) != 0) {
+		brisk_jsonrpc_invalid_params(req, "uuid '%s' is not a valid UUID", p.uuid);
+		goto out;
+	}
+	opts.filename = p.filename;
+	opts.name = p.name;
+	opts.block_size = p.block_size;
+	opts.readonly = p.readonly;
+	opts.fallocate = p.fallocate;
+	rc = bdev_aio_create(&bdev, &opts);
+	if (rc == -ENOENT || rc == -EACCES || rc == -EPERM || rc == -EISDIR) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "cannot open filename '%s': %s", p.filename,
+						      strerror(-rc));
+	} else if (rc == -EINVAL) {
+		brisk_jsonrpc_invalid_params(req, "bdev_aio_create: bad block_size %u or filename '%s' "
+					     "(see the target's log)", p.block_size, p.filename);
+	} else if (rc != 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_aio_create failed: %s", strerror(-rc));
+	} else {
+		brisk_jsonrpc_send_result(req, json_string(brisk_bdev_get_name(bdev)));
+	}
+out:
+	brisk_json_free_object(g_aio_create_decoders, BRISK_COUNTOF(g_aio_create_decoders), &p);
+}
+BRISK_RPC_REGISTER("bdev_aio_create", rpc_bdev_aio_create, BRISK_RPC_RUNTIME)
+
+struct rpc_aio_name {
+	char *name;
+};
+
+static const struct brisk_json_object_decoder g_aio_name_decoders[] = {
+	{"name", offsetof(struct rpc_aio_name, name), brisk_json_decode_string, false},
+};
+
+static void aio_deleted(void *arg, int rc)
+{
+	struct brisk_jsonrpc_request *req = arg;
+
+	if (rc != 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_aio_delete failed: %s", strerror(-rc));
+		return;
+	}
+	brisk_jsonrpc_send_bool_response(req, true);
+}
+
+static void rpc_bdev_aio_delete(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	struct rpc_aio_name p = {0};
+	char err[256];
+	int rc;
+
+	if (brisk_json_decode_object(params, g_aio_name_decoders, BRISK_COUNTOF(g_aio_name_decoders), &p,
+				     err, sizeof(err)) != 0) {
+		brisk_jsonrpc_invalid_params(req, "%s", err);
+		goto out;
+	}
+	rc = bdev_aio_delete(p.name, aio_deleted, req);
+	if (rc != 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "No such device: aio bdev '%s' does not exist",
+						      p.name);
+	}
+out:
+	brisk_json_free_object(g_aio_name_decoders, BRISK_COUNTOF(g_aio_name_decoders), &p);
+}
+BRISK_RPC_REGISTER("bdev_aio_delete", rpc_bdev_aio_delete, BRISK_RPC_RUNTIME)
+
+static void rpc_bdev_aio_rescan(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	struct rpc_aio_name p = {0};
+	char err[256];
+	int rc;
+
+	if (brisk_json_decode_object(params, g_aio_name_decoders, BRISK_COUNTOF(g_aio_name_decoders), &p,
+				     err, sizeof(err)) != 0) {
+		brisk_jsonrpc_invalid_params(req, "%s", err);
+		goto out;
+	}
+	rc = bdev_aio_rescan(p.name);
+	if (rc == -ENODEV) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "No such device: aio bdev '%s' does not exist",
+						      p.name);
+	} else if (rc == -EBUSY) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "aio bdev '%s' is open: it cannot shrink", p.name);
+	} else if (rc != 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_aio_rescan failed: %s", strerror(-rc));
+	} else {
+		brisk_jsonrpc_send_bool_response(req, true);
+	}
+out:
+	brisk_json_free_object(g_aio_name_decoders, BRISK_COUNTOF(g_aio_name_decoders), &p);
+}
+BRISK_RPC_REGISTER("bdev_aio_rescan", rpc_bdev_aio_rescan, BRISK_RPC_RUNTIME)

@@ -1,0 +1,940 @@
+/*
+ * Blobstore failure paths on the RAM bs_dev: crash points (every write of a
+ * sequence dropped or torn, then reload and check: the store loads, masks
+ * match the metadata, each blob is all-old or all-new) for init,
+ * create+resize+sync, delete, xattr syncs with chain pages, shrink/grow,
+ * create with chain pages and thin first writes; corrupted metadata (bad
+ * CRC, unknown descriptors, double-claimed clusters, random bytes).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include <brisk/blob.h>
+#include <brisk/crc32c.h>
+#include <brisk/env.h>
+#include <brisk/thread.h>
+
+#include "../../common/test_env.h"
+
+#define BLOCKLEN 512
+#define DEV_BYTES (32ull * 1024 * 1024)
+#define DEV_BLOCKS (DEV_BYTES / BLOCKLEN)
+#define CLUSTER (1024 * 1024)
+#define UPC (CLUSTER / BLOCKLEN) /* io units per cluster */
+
+static struct brisk_thread *g_th[2];
+static struct brisk_blob_store *g_bs;
+static struct brisk_blob *g_blob;
+static brisk_blob_id g_id;
+static int g_rc;
+static int g_done;
+
+/* ---- Plumbing ---- */
+
+static void poll_all(void)
+{
+	int busy;
+
+	do {
+		busy = 0;
+		for (int i = 1; i >= 0; i--) {
+			busy += brisk_thread_poll(g_th[i], 0, 0);
+		}
+	} while (busy > 0);
+	brisk_set_thread(g_th[0]);
+}
+
+static void bs_cb(void *arg, struct brisk_blob_store *bs, int rc)
+{
+	(void)arg;
+	g_bs = bs;
+	g_rc = rc;
+	g_done++;
+}
+
+static void op_cb(void *arg, int rc)
+{
+	(void)arg;
+	g_rc = rc;
+	g_done++;
+}
+
+static void id_cb(void *arg, brisk_blob_id id, int rc)
+{
+	(void)arg;
+	g_id = id;
+	g_rc = rc;
+	g_done++;
+}
+
+static void blob_cb(void *arg, struct brisk_blob *blob, int rc)
+{
+	(void)arg;
+	g_blob = blob;
+	g_rc = rc;
+	g_done++;
+}
+
+/* Runs what was started and checks exactly one completion came. */
+static int finish(void)
+{
+	g_done = 0;
+	poll_all();
+	CU_ASSERT_EQUAL(g_done, 1);
+	return g_rc;
+}
+
+static struct brisk_bs_opts small_opts(void)
+{
+	struct brisk_bs_opts o;
+
+	brisk_bs_opts_init(&o);
+	o.cluster_sz = CLUSTER;
+	o.num_md_pages = 128; /* 32 ids, 64 chain pages */
+	memcpy(o.bstype.bstype, "brisk_ut", 8);
+	return o;
+}
+
+static struct brisk_bs_dev *g_last_dev;
+
+static int do_init(uint8_t *image, const struct brisk_bs_opts *o)
+{
+	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, image);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+	g_last_dev = dev;
+	g_bs = NULL;
+	brisk_bs_init(dev, o, bs_cb, NULL);
+	return finish();
+}
+
+static int do_load(uint8_t *image, const struct brisk_bs_opts *o)
+{
+	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, image);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+	g_last_dev = dev;
+	g_bs = NULL;
+	brisk_bs_load(dev, o, bs_cb, NULL);
+	return finish();
+}
+
+static int do_unload(void)
+{
+	brisk_bs_unload(g_bs, op_cb, NULL);
+	return finish();
+}
+
+static brisk_blob_id do_create(uint64_t clusters, bool thin)
+{
+	struct brisk_blob_opts o;
+
+	brisk_blob_opts_init(&o);
+	o.num_clusters = clusters;
+	o.thin_provision = thin;
+	g_id = BRISK_BLOBID_INVALID;
+	brisk_bs_create_blob_ext(g_bs, &o, id_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+	return g_id;
+}
+
+static struct brisk_blob *do_open(brisk_blob_id id)
+{
+	g_blob = NULL;
+	brisk_bs_open_blob(g_bs, id, blob_cb, NULL);
+	finish();
+	return g_blob;
+}
+
+static int do_close(struct brisk_blob *b)
+{
+	brisk_blob_close(b, op_cb, NULL);
+	return finish();
+}
+
+static int do_resize(struct brisk_blob *b, uint64_t n)
+{
+	brisk_blob_resize(b, n, op_cb, NULL);
+	return finish();
+}
+
+static int do_sync(struct brisk_blob *b)
+{
+	brisk_blob_sync_md(b, op_cb, NULL);
+	return finish();
+}
+
+static int do_delete(brisk_blob_id id)
+{
+	brisk_bs_delete_blob(g_bs, id, op_cb, NULL);
+	return finish();
+}
+
+static int do_io(bool write, struct brisk_blob *b, struct brisk_io_channel *ch, void *buf,
+		 uint64_t off, uint64_t len)
+{
+	if (write) {
+		brisk_blob_io_write(b, ch, buf, off, len, op_cb, NULL);
+	} else {
+		brisk_blob_io_read(b, ch, buf, off, len, op_cb, NULL);
+	}
+	return finish();
+}
+
+static uint8_t *new_image(void)
+{
+	uint8_t *img = calloc(1, DEV_BYTES);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
+	return img;
+}
+
+static void fill(uint8_t *buf, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		buf[i] = (uint8_t)((i * 31 + seed * 7 + (i >> 9)) & 0xff);
+	}
+}
+
+/* Super block copy A's field at off (little-endian u64). */
+static uint64_t sb_u64(const uint8_t *img, unsigned off)
+{
+	uint64_t v;
+
+	memcpy(&v, img + off, 8);
+	return v;
+}
+
+static void reseal_page(uint8_t *page)
+{
+	uint32_t crc = brisk_crc32c(page, 4092);
+
+	memcpy(page + 4092, &crc, 4);
+}
+
+/* Sum of allocated clusters over every blob + free + reserved must be the
+ * device's clusters: the masks match the metadata. Returns the blob count. */
+static uint64_t check_masks(void)
+{
+	struct brisk_bs_stats st;
+	uint64_t used = 0, n = 0;
+	struct brisk_blob *b;
+
+	CU_ASSERT_EQUAL(brisk_bs_get_stats(g_bs, &st), 0);
+	brisk_bs_iter_first(g_bs, blob_cb, NULL);
+	finish();
+	while (g_rc == 0) {
+		b = g_blob;
+		used += brisk_blob_get_num_allocated_clusters(b);
+		n++;
+		brisk_bs_iter_next(g_bs, b, blob_cb, NULL);
+		finish();
+	}
+	CU_ASSERT_EQUAL(g_rc, -ENOENT);
+	CU_ASSERT_PTR_NULL(g_blob);
+	CU_ASSERT_EQUAL(n, st.num_blobs);
+	CU_ASSERT_EQUAL(st.free_clusters + used, brisk_bs_total_data_cluster_count(g_bs));
+	return n;
+}
+
+static void xattr_get(void *ctx, const char *name, const void **value, size_t *len)
+{
+	(void)ctx;
+	*value = name;
+	*len = strlen(name);
+}
+
+/* Device page of blob id's head slot (from super block copy A). */
+static uint8_t *head_slot(uint8_t *img, brisk_blob_id id, int slot)
+{
+	uint64_t md_start = sb_u64(img, 80);
+
+	return img + (md_start + (id - 1) * 2 + (uint64_t)slot) * 4096;
+}
+
+static void test_corrupt_md(void)
+{
+	uint8_t *img = new_image(), *copy = new_image();
+	struct brisk_bs_opts o = small_opts();
+	struct brisk_blob *b;
+	brisk_blob_id a, c;
+	uint64_t free0;
+
+	CU_ASSERT_EQUAL(do_init(img, &o), 0);
+	free0 = brisk_bs_free_cluster_count(g_bs);
+	a = do_create(2, false);
+	c = do_create(3, false);
+	memcpy(copy, img, DEV_BYTES);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+
+	/* Bad CRC on blob a's head (slot 0 holds its only version). */
+	head_slot(img, a, 0)[200] ^= 1;
+	head_slot(copy, a, 0)[200] ^= 1;
+	/* Clean load: masks trusted, the blob cannot be opened (clear error). */
+	CU_ASSERT_EQUAL(do_load(img, &o), 0);
+	CU_ASSERT_PTR_NULL(do_open(a));
+	CU_ASSERT_EQUAL(g_rc, -ENOENT);
+	b = do_open(c);
+	CU_ASSERT_PTR_NOT_NULL(b);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	/* Dirty load: a is gone, its clusters free; c intact. */
+	CU_ASSERT_EQUAL(do_load(copy, &o), 0);
+	CU_ASSERT_EQUAL(check_masks(), 1);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0 - 3);
+	b = do_open(c);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_clusters(b), 3);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	memcpy(img, copy, DEV_BYTES); /* dirty again */
+	CU_ASSERT_EQUAL(do_unload(), 0);
+
+	/* An unknown descriptor with a valid CRC: the load refuses with a clear
+	 * error rather than free clusters it cannot account for. */
+	{
+		uint8_t *p = head_slot(img, c, 0);
+
+		CU_ASSERT_EQUAL(p[48], 1); /* BLOB descriptor first */
+		p[48 + 4 + 24] = 77;       /* the next descriptor's type */
+		reseal_page(p);
+		CU_ASSERT_EQUAL(do_load(img, &o), -EPROTONOSUPPORT);
+	}
+
+	/* Two blobs claiming one cluster: refused with -EUCLEAN. */
+	memcpy(img, copy, DEV_BYTES);
+	{
+		uint8_t *pa = head_slot(img, c, 0);
+		brisk_blob_id d;
+
+		CU_ASSERT_EQUAL(do_load(img, &o), 0); /* dirty load of a good image */
+		d = do_create(1, false);
+		memcpy(copy, img, DEV_BYTES);
+		CU_ASSERT_EQUAL(do_unload(), 0);
+		pa = head_slot(copy, c, 0);
+		/* c's first extent run: point it at d's cluster. */
+		{
+			uint8_t *pd = head_slot(copy, d, 0);
+			uint64_t dc;
+
+			CU_ASSERT_EQUAL(pd[48 + 28], 2); /* EXTENT_RUN after BLOB */
+			memcpy(&dc, pd + 48 + 28 + 4, 8);
+			memcpy(pa + 48 + 28 + 4, &dc, 8);
+			reseal_page(pa);
+		}
+		CU_ASSERT_EQUAL(do_load(copy, &o), -EUCLEAN);
+	}
+
+	/* Random bytes over the whole metadata region, valid CRC or not: the
+	 * load either works or fails cleanly. */
+	memcpy(copy, img, DEV_BYTES);
+	srand(7);
+	for (int round = 0; round < 20; round++) {
+		uint64_t md_start = sb_u64(copy, 80), md_len = sb_u64(copy, 88);
+		uint8_t *mdr = copy + md_start * 4096;
+		int rc;
+
+		for (int j = 0; j < 200; j++) {
+			uint64_t page = (uint64_t)rand() % md_len;
+			uint8_t *p = mdr + page * 4096;
+
+			p[rand() % 4092] = (uint8_t)rand();
+			if (rand() % 2) {
+				reseal_page(p);
+			}
+		}
+		copy[12] = 0; /* force the dirty path through the damage */
+		reseal_page(copy);
+		copy[4096 + 12] = 0;
+		reseal_page(copy + 4096);
+		rc = do_load(copy, &o);
+		CU_ASSERT(rc == 0 || rc == -EUCLEAN || rc == -EPROTONOSUPPORT);
+		if (rc == 0) {
+			check_masks();
+			CU_ASSERT_EQUAL(do_unload(), 0);
+		}
+	}
+	free(img);
+	free(copy);
+}
+
+/* ---- Crash points ---- */
+
+struct crash_case {
+	const char *name;
+	void (*prepare)(void);       /* on a fresh store, before the clean unload */
+	void (*run)(void);           /* the operations under test */
+	void (*verify)(bool complete); /* after reload; complete: no write was lost */
+};
+
+static brisk_blob_id g_case_id;
+static uint8_t g_big[3000];
+
+static void prep_none(void)
+{
+	g_case_id = BRISK_BLOBID_INVALID;
+}
+
+static void run_create_resize_sync(void)
+{
+	struct brisk_blob_opts bo;
+	char *names[] = { "name" };
+	struct brisk_blob *b;
+
+	brisk_blob_opts_init(&bo);
+	bo.num_clusters = 2;
+	bo.xattrs.count = 1;
+	bo.xattrs.names = names;
+	bo.xattrs.get_value = xattr_get;
+	brisk_bs_create_blob_ext(g_bs, &bo, id_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+	g_case_id = g_id;
+	b = do_open(g_case_id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(do_resize(b, 5), 0);
+	CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, "k", "v", 1), 0);
+	CU_ASSERT_EQUAL(do_sync(b), 0);
+	CU_ASSERT_EQUAL(do_resize(b, 1), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void verify_create_resize_sync(bool complete)
+{
+	const void *v;
+	size_t len;
+	uint64_t n = check_masks();
+	struct brisk_blob *b;
+
+	CU_ASSERT(n <= 1);
+	if (n == 0) {
+		CU_ASSERT_FALSE(complete);
+		return;
+	}
+	b = do_open(1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, "name", &v, &len), 0);
+	switch (brisk_blob_get_num_clusters(b)) {
+	case 2:
+		CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, "k", &v, &len), -ENOENT);
+		CU_ASSERT_FALSE(complete);
+		break;
+	case 5:
+		CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, "k", &v, &len), 0);
+		CU_ASSERT_FALSE(complete);
+		break;
+	case 1:
+		CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, "k", &v, &len), 0);
+		break;
+	default:
+		CU_FAIL("blob of an unexpected size");
+	}
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), brisk_blob_get_num_clusters(b));
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void prep_one_blob(void)
+{
+	struct brisk_blob *b;
+
+	g_case_id = do_create(3, false);
+	b = do_open(g_case_id);
+	CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, "keep", "me", 2), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void run_delete(void)
+{
+	CU_ASSERT_EQUAL(do_delete(g_case_id), 0);
+}
+
+static void verify_delete(bool complete)
+{
+	uint64_t n = check_masks();
+	struct brisk_blob *b;
+	const void *v;
+	size_t len;
+
+	if (n == 0) {
+		return;
+	}
+	CU_ASSERT_FALSE(complete);
+	b = do_open(g_case_id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_clusters(b), 3);
+	CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, "keep", &v, &len), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void run_xattr_chain(void)
+{
+	struct brisk_blob *b = do_open(g_case_id);
+	char name[8];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "big%d", i);
+		g_big[0] = (uint8_t)i;
+		CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, name, g_big, sizeof(g_big)), 0);
+	}
+	CU_ASSERT_EQUAL(do_sync(b), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "big%d", i);
+		CU_ASSERT_EQUAL(brisk_blob_remove_xattr(b, name), 0);
+	}
+	CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, "z", "z", 1), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void verify_xattr_chain(bool complete)
+{
+	struct brisk_blob *b;
+	const void *v;
+	size_t len;
+	char name[8];
+	int bigs = 0;
+	bool z;
+
+	CU_ASSERT_EQUAL(check_masks(), 1);
+	b = do_open(g_case_id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, "keep", &v, &len), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "big%d", i);
+		if (brisk_blob_get_xattr_value(b, name, &v, &len) == 0) {
+			g_big[0] = (uint8_t)i;
+			CU_ASSERT(len == sizeof(g_big) && memcmp(v, g_big, len) == 0);
+			bigs++;
+		}
+	}
+	z = brisk_blob_get_xattr_value(b, "z", &v, &len) == 0;
+	/* all old, first sync, or second sync: never a mix */
+	CU_ASSERT((bigs == 0 && !z) || (bigs == 3 && !z) || (bigs == 0 && z));
+	if (complete) {
+		CU_ASSERT(bigs == 0 && z);
+	}
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void prep_thin(void)
+{
+	g_case_id = do_create(4, true);
+}
+
+static void run_thin_write(void)
+{
+	struct brisk_blob *b = do_open(g_case_id);
+	struct brisk_io_channel *ch = brisk_bs_alloc_io_channel(g_bs);
+
+	fill(g_big, sizeof(g_big), 4);
+	CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, UPC + 8, 4), 0);
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void verify_thin_write(bool complete)
+{
+	struct brisk_blob *b;
+	struct brisk_io_channel *ch;
+	uint8_t *buf = malloc(CLUSTER);
+	uint64_t nz = 0;
+
+	CU_ASSERT_EQUAL(check_masks(), 1);
+	b = do_open(g_case_id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT(brisk_blob_get_num_allocated_clusters(b) <= 1);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	CU_ASSERT_EQUAL(do_io(false, b, ch, buf, UPC, UPC), 0);
+	/* Outside the written range the cluster reads zeroes, whatever happened. */
+	for (uint64_t i = 0; i < CLUSTER; i++) {
+		if (i < 8 * BLOCKLEN || i >= 12 * BLOCKLEN) {
+			nz += buf[i] != 0;
+		}
+	}
+	CU_ASSERT_EQUAL(nz, 0);
+	if (complete) {
+		CU_ASSERT_EQUAL(memcmp(buf + 8 * BLOCKLEN, g_big, 4 * BLOCKLEN), 0);
+	}
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	free(buf);
+}
+
+static void prep_four(void)
+{
+	g_case_id = do_create(4, false);
+}
+
+static void run_shrink_grow(void)
+{
+	struct brisk_blob *b = do_open(g_case_id);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(do_resize(b, 1), 0);
+	CU_ASSERT_EQUAL(do_sync(b), 0);
+	CU_ASSERT_EQUAL(do_resize(b, 6), 0);
+	CU_ASSERT_EQUAL(do_sync(b), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void verify_shrink_grow(bool complete)
+{
+	struct brisk_blob *b;
+	uint64_t n;
+
+	CU_ASSERT_EQUAL(check_masks(), 1);
+	b = do_open(g_case_id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	n = brisk_blob_get_num_clusters(b);
+	CU_ASSERT(n == 4 || n == 1 || n == 6);
+	CU_ASSERT(!complete || n == 6);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), n);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void big_get(void *ctx, const char *name, const void **value, size_t *len)
+{
+	(void)ctx;
+	g_big[0] = (uint8_t)name[1];
+	*value = g_big;
+	*len = sizeof(g_big);
+}
+
+static void run_create_chain(void)
+{
+	struct brisk_blob_opts bo;
+	char *names[] = { "b0", "b1", "b2" };
+
+	brisk_blob_opts_init(&bo);
+	bo.num_clusters = 1;
+	bo.thin_provision = true;
+	bo.xattrs.count = 3;
+	bo.xattrs.names = names;
+	bo.xattrs.get_value = big_get;
+	brisk_bs_create_blob_ext(g_bs, &bo, id_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+	g_case_id = g_id;
+}
+
+static void verify_create_chain(bool complete)
+{
+	struct brisk_blob *b;
+	const void *v;
+	size_t len;
+	char name[4];
+	uint64_t n = check_masks();
+
+	if (n == 0) {
+		CU_ASSERT_FALSE(complete);
+		return;
+	}
+	b = do_open(1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, name, &v, &len), 0);
+		g_big[0] = (uint8_t)name[1];
+		CU_ASSERT(len == sizeof(g_big) && memcmp(v, g_big, len) == 0);
+	}
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void run_thin_three(void)
+{
+	struct brisk_blob *b = do_open(g_case_id);
+	struct brisk_io_channel *ch = brisk_bs_alloc_io_channel(g_bs);
+
+	for (int c = 0; c < 3; c++) {
+		g_big[0] = (uint8_t)c;
+		CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, (uint64_t)(c == 0 ? 0 : c + 1) * UPC + 1, 2), 0);
+	}
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void verify_thin_three(bool complete)
+{
+	struct brisk_blob *b;
+	struct brisk_io_channel *ch;
+	uint8_t *buf = malloc(4 * CLUSTER);
+	uint64_t nz = 0;
+
+	CU_ASSERT_EQUAL(check_masks(), 1);
+	b = do_open(g_case_id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT(brisk_blob_get_num_allocated_clusters(b) <= 3);
+	CU_ASSERT(!complete || brisk_blob_get_num_allocated_clusters(b) == 3);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	CU_ASSERT_EQUAL(do_io(false, b, ch, buf, 0, 4 * UPC), 0);
+	for (int c = 0; c < 4; c++) {
+		uint8_t *cl = buf + (uint64_t)c * CLUSTER;
+
+		for (uint64_t i = 0; i < CLUSTER; i++) {
+			if (c == 1 || i < BLOCKLEN || i >= 3 * BLOCKLEN) {
+				nz += cl[i] != 0;
+			}
+		}
+		if (complete && c != 1) {
+			g_big[0] = (uint8_t)(c == 0 ? 0 : c - 1);
+			CU_ASSERT_EQUAL(memcmp(cl + BLOCKLEN, g_big, 2 * BLOCKLEN), 0);
+		}
+	}
+	CU_ASSERT_EQUAL(nz, 0);
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	free(buf);
+}
+
+/* A longer mixed sequence over three blobs. */
+static brisk_blob_id g_mix_a, g_mix_b;
+
+static void prep_mix(void)
+{
+	struct brisk_blob *b;
+
+	g_mix_a = do_create(2, false);
+	g_mix_b = do_create(3, true);
+	b = do_open(g_mix_a);
+	CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, "name", "A", 1), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void run_mix(void)
+{
+	struct brisk_io_channel *ch = brisk_bs_alloc_io_channel(g_bs);
+	struct brisk_blob *a, *b;
+	brisk_blob_id c;
+
+	c = do_create(1, false);
+	a = do_open(g_mix_a);
+	b = do_open(g_mix_b);
+	CU_ASSERT_EQUAL(do_resize(a, 4), 0);
+	CU_ASSERT_EQUAL(do_sync(a), 0);
+	fill(g_big, sizeof(g_big), 21);
+	CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, 0, 2), 0);
+	CU_ASSERT_EQUAL(brisk_blob_set_xattr(a, "gen", "1", 1), 0);
+	CU_ASSERT_EQUAL(do_sync(a), 0);
+	CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, 2 * UPC + 4, 2), 0);
+	CU_ASSERT_EQUAL(do_delete(c), 0);
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(a), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void verify_mix(bool complete)
+{
+	struct brisk_io_channel *ch;
+	struct brisk_blob *a, *b;
+	const void *v;
+	size_t len;
+	uint64_t n = check_masks(), nz = 0;
+	uint8_t *buf = malloc(3 * CLUSTER);
+	bool gen;
+
+	CU_ASSERT(n == 2 || n == 3);
+	CU_ASSERT(!complete || n == 2);
+	a = do_open(g_mix_a);
+	b = do_open(g_mix_b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(a, "name", &v, &len), 0);
+	gen = brisk_blob_get_xattr_value(a, "gen", &v, &len) == 0;
+	CU_ASSERT(brisk_blob_get_num_clusters(a) == 4 || (brisk_blob_get_num_clusters(a) == 2 && !gen));
+	CU_ASSERT(!complete || (gen && brisk_blob_get_num_clusters(a) == 4));
+	CU_ASSERT(brisk_blob_get_num_allocated_clusters(b) <= 2);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	CU_ASSERT_EQUAL(do_io(false, b, ch, buf, 0, 3 * UPC), 0);
+	for (uint64_t i = 0; i < 3 * CLUSTER; i++) {
+		bool written = i < 2 * BLOCKLEN ||
+			       (i >= 2 * CLUSTER + 4 * BLOCKLEN && i < 2 * CLUSTER + 6 * BLOCKLEN);
+
+		nz += !written && buf[i] != 0;
+	}
+	CU_ASSERT_EQUAL(nz, 0);
+	if (complete) {
+		CU_ASSERT_EQUAL(memcmp(buf, g_big, 2 * BLOCKLEN), 0);
+		CU_ASSERT_EQUAL(memcmp(buf + 2 * CLUSTER + 4 * BLOCKLEN, g_big, 2 * BLOCKLEN), 0);
+	}
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(a), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	free(buf);
+}
+
+static unsigned g_crash_points;
+
+static void crash_case_run(const struct crash_case *cc)
+{
+	struct brisk_bs_opts o = small_opts();
+	uint8_t *base = new_image(), *work = new_image();
+	uint64_t writes;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(base, &o), 0);
+	cc->prepare();
+	CU_ASSERT_EQUAL(do_unload(), 0);
+
+	/* Count the writes of the sequence. */
+	memcpy(work, base, DEV_BYTES);
+	CU_ASSERT_EQUAL_FATAL(do_load(work, &o), 0);
+	brisk_bs_dev_ram_set_crash(g_last_dev, BRISK_BS_DEV_RAM_CRASH_NONE, 0);
+	cc->run();
+	writes = brisk_bs_dev_ram_write_count(g_last_dev);
+	CU_ASSERT(writes > 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+
+	for (int mode = BRISK_BS_DEV_RAM_CRASH_DROP; mode <= BRISK_BS_DEV_RAM_CRASH_TEAR; mode++) {
+		for (uint64_t k = 0; k <= writes; k++) {
+			unsigned fails = CU_get_number_of_failures();
+			int rc;
+
+			memcpy(work, base, DEV_BYTES);
+			CU_ASSERT_EQUAL_FATAL(do_load(work, &o), 0);
+			brisk_bs_dev_ram_set_crash(g_last_dev, (enum brisk_bs_dev_ram_crash_mode)mode, k);
+			cc->run();
+			/* The unload's writes are lost too: the power is already gone. */
+			CU_ASSERT_EQUAL(do_unload(), 0);
+			rc = do_load(work, &o);
+			CU_ASSERT_EQUAL(rc, 0);
+			if (rc == 0) {
+				cc->verify(k == writes);
+				/* And the rebuilt masks survive a clean cycle. */
+				CU_ASSERT_EQUAL(do_unload(), 0);
+				CU_ASSERT_EQUAL(do_load(work, &o), 0);
+				check_masks();
+				CU_ASSERT_EQUAL(do_unload(), 0);
+			}
+			g_crash_points++;
+			if (CU_get_number_of_failures() != fails) {
+				fprintf(stderr, "crash case %s: mode %d, write %lu of %lu failed\n", cc->name,
+					mode, k, writes);
+			}
+		}
+	}
+	free(base);
+	free(work);
+}
+
+static void test_crash_points(void)
+{
+	static const struct crash_case cases[] = {
+		{ "create+resize+sync", prep_none, run_create_resize_sync, verify_create_resize_sync },
+		{ "delete", prep_one_blob, run_delete, verify_delete },
+		{ "xattr chain sync", prep_one_blob, run_xattr_chain, verify_xattr_chain },
+		{ "thin first write", prep_thin, run_thin_write, verify_thin_write },
+		{ "shrink+sync+grow+sync", prep_four, run_shrink_grow, verify_shrink_grow },
+		{ "create with chain pages", prep_none, run_create_chain, verify_create_chain },
+		{ "thin writes to three clusters", prep_thin, run_thin_three, verify_thin_three },
+		{ "mixed sequence over three blobs", prep_mix, run_mix, verify_mix },
+	};
+
+	fill(g_big, sizeof(g_big), 11);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		crash_case_run(&cases[i]);
+	}
+	printf("\n  crash points tried (with init): %u\n", g_crash_points);
+}
+
+/* Init interrupted at every write: the device then holds either no store
+ * (-EILSEQ) or an empty, consistent one. */
+static void test_crash_init(void)
+{
+	struct brisk_bs_opts o = small_opts();
+	uint8_t *img = new_image();
+	uint64_t writes;
+	struct brisk_bs_dev *dev;
+
+	dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, img);
+	brisk_bs_dev_ram_set_crash(dev, BRISK_BS_DEV_RAM_CRASH_NONE, 0);
+	brisk_bs_init(dev, &o, bs_cb, NULL);
+	CU_ASSERT_EQUAL_FATAL(finish(), 0);
+	writes = brisk_bs_dev_ram_write_count(dev);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	for (int mode = BRISK_BS_DEV_RAM_CRASH_DROP; mode <= BRISK_BS_DEV_RAM_CRASH_TEAR; mode++) {
+		for (uint64_t k = 0; k <= writes; k++) {
+			int rc;
+
+			memset(img, 0, DEV_BYTES);
+			dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, img);
+			brisk_bs_dev_ram_set_crash(dev, (enum brisk_bs_dev_ram_crash_mode)mode, k);
+			brisk_bs_init(dev, &o, bs_cb, NULL);
+			CU_ASSERT_EQUAL_FATAL(finish(), 0);
+			CU_ASSERT_EQUAL(do_unload(), 0);
+			rc = do_load(img, &o);
+			CU_ASSERT(rc == 0 || (rc == -EILSEQ && k < writes));
+			if (rc == 0) {
+				CU_ASSERT_EQUAL(check_masks(), 0);
+				CU_ASSERT_NOT_EQUAL(do_create(1, false), BRISK_BLOBID_INVALID);
+				CU_ASSERT_EQUAL(do_unload(), 0);
+			}
+			g_crash_points++;
+		}
+	}
+	free(img);
+}
+
+/* ---- main ---- */
+
+static int suite_init(void)
+{
+	g_th[0] = brisk_thread_create("md", NULL);
+	g_th[1] = brisk_thread_create("io", NULL);
+	if (g_th[0] == NULL || g_th[1] == NULL) {
+		return -1;
+	}
+	brisk_set_thread(g_th[0]);
+	return 0;
+}
+
+static int suite_fini(void)
+{
+	int rc = 0;
+
+	for (int i = 0; i < 2; i++) {
+		brisk_set_thread(g_th[i]);
+		brisk_thread_exit(g_th[i]);
+		for (int j = 0; j < 100 && !brisk_thread_is_exited(g_th[i]); j++) {
+			brisk_thread_poll(g_th[i], 0, 0);
+		}
+		if (!brisk_thread_is_exited(g_th[i])) {
+			rc = -1;
+		}
+		brisk_set_thread(NULL);
+		brisk_thread_destroy(g_th[i]);
+	}
+	return rc;
+}
+
+int main(void)
+{
+	struct brisk_thread_lib_opts opts = { .msg_pool_size = 65535 };
+	CU_pSuite suite;
+	unsigned failures;
+	int rc;
+
+	rc = brisk_test_env_init("blob_crash_ut", "0x1", 64);
+	if (rc != 0) {
+		fprintf(stderr, "env init failed: %d\n", rc);
+		return 1;
+	}
+	rc = brisk_thread_lib_init_ext(&opts);
+	if (rc != 0) {
+		fprintf(stderr, "thread lib init failed: %d\n", rc);
+		return 1;
+	}
+	CU_initialize_registry();
+	suite = CU_add_suite("blob", suite_init, suite_fini);
+	CU_ADD_TEST(suite, test_corrupt_md);
+	CU_ADD_TEST(suite, test_crash_init);
+	CU_ADD_TEST(suite, test_crash_points);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	if (brisk_thread_get_count() != 0) {
+		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
+		failures++;
+	}
+	brisk_thread_lib_fini();
+	brisk_env_fini();
+	return failures ? 1 : 0;
+}

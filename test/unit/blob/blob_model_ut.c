@@ -1,0 +1,506 @@
+/*
+ * Randomized model test: seeded random sequences of create, resize, write,
+ * read, xattr, delete and reload (clean, and dirty from a copy of the device
+ * taken mid-run as a crash would leave it), checked after every step against
+ * an in-memory model of what each blob holds. Every metadata change is synced
+ * right away, so a dirty reload must give back exactly the model.
+ *
+ * Blocks of thick clusters that were never written hold whatever the device
+ * had (clusters are not cleared on allocation): the model marks them unknown.
+ *
+ * Crash mode: the same sequences with the device losing power at write k
+ * (dropped or torn), k swept over the sequence. The run stops after the
+ * operation that contained write k; after a reload every blob the operation
+ * did not touch must equal the model, and the touched one must be in its
+ * state before or after the operation (block by block for data: a write is
+ * not atomic across blocks).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include <brisk/blob.h>
+#include <brisk/env.h>
+#include <brisk/thread.h>
+
+#include "../../common/test_env.h"
+
+#define BLOCKLEN 512
+#define DEV_BYTES (16ull * 1024 * 1024)
+#define CLUSTER (64 * 1024)
+#define UPC (CLUSTER / BLOCKLEN)
+#define MAX_BLOBS 8
+#define MAX_CLUSTERS 6
+#define MAX_BLOCKS (MAX_CLUSTERS * UPC)
+#define STEPS 400
+#define CRASH_STEPS 80
+
+struct model_blob {
+	bool exists;
+	brisk_blob_id id;
+	bool thin;
+	uint64_t clusters;
+	uint8_t data[MAX_BLOCKS * BLOCKLEN];
+	uint8_t known[MAX_BLOCKS]; /* 1: data[] holds what the blob must read */
+	char xattr[16];
+};
+
+static struct brisk_thread *g_th;
+static struct brisk_blob_store *g_bs;
+static struct brisk_blob *g_blob;
+static brisk_blob_id g_id;
+static int g_rc, g_done;
+static struct model_blob g_m[MAX_BLOBS];
+static uint8_t *g_img;
+static struct brisk_bs_opts g_opts;
+static uint8_t g_wbuf[UPC * 2 * BLOCKLEN], g_rbuf[MAX_BLOCKS * BLOCKLEN];
+static unsigned g_ops[8];
+
+static void poll_all(void)
+{
+	while (brisk_thread_poll(g_th, 0, 0) > 0) {
+	}
+}
+
+static int finish(void)
+{
+	g_done = 0;
+	poll_all();
+	CU_ASSERT_EQUAL(g_done, 1);
+	return g_rc;
+}
+
+static void bs_cb(void *a, struct brisk_blob_store *bs, int rc) { (void)a; g_bs = bs; g_rc = rc; g_done++; }
+static void op_cb(void *a, int rc) { (void)a; g_rc = rc; g_done++; }
+static void id_cb(void *a, brisk_blob_id id, int rc) { (void)a; g_id = id; g_rc = rc; g_done++; }
+static void blob_cb(void *a, struct brisk_blob *b, int rc) { (void)a; g_blob = b; g_rc = rc; g_done++; }
+
+/* Crash mode state. */
+static struct brisk_bs_dev *g_dev;
+static int g_crash_mode; /* 0: off; a crash run makes no reloads (one device) */
+
+static int load(uint8_t *img)
+{
+	g_dev = brisk_bs_dev_ram_create(DEV_BYTES / BLOCKLEN, BLOCKLEN, img);
+	brisk_bs_load(g_dev, &g_opts, bs_cb, NULL);
+	return finish();
+}
+
+static struct brisk_blob *open_blob(struct model_blob *m)
+{
+	g_blob = NULL;
+	brisk_bs_open_blob(g_bs, m->id, blob_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_blob);
+	return g_blob;
+}
+
+static void close_blob(struct brisk_blob *b)
+{
+	brisk_blob_close(b, op_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+}
+
+/* The blob reads back what the model says, and its sizes and xattr match. */
+static void check_blob(struct model_blob *m)
+{
+	struct brisk_blob *b = open_blob(m);
+	struct brisk_io_channel *ch = brisk_bs_alloc_io_channel(g_bs);
+	uint64_t blocks = m->clusters * UPC, bad = 0;
+	const void *v;
+	size_t len;
+
+	CU_ASSERT_EQUAL(brisk_blob_get_num_clusters(b), m->clusters);
+	CU_ASSERT_EQUAL(brisk_blob_is_thin_provisioned(b), m->thin);
+	CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, "x", &v, &len), 0);
+	CU_ASSERT(len == strlen(m->xattr) && memcmp(v, m->xattr, len) == 0);
+	if (blocks > 0) {
+		brisk_blob_io_read(b, ch, g_rbuf, 0, blocks, op_cb, NULL);
+		CU_ASSERT_EQUAL(finish(), 0);
+		for (uint64_t i = 0; i < blocks; i++) {
+			if (m->known[i] && memcmp(g_rbuf + i * BLOCKLEN, m->data + i * BLOCKLEN, BLOCKLEN)) {
+				bad++;
+			}
+		}
+		CU_ASSERT_EQUAL(bad, 0);
+	}
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	close_blob(b);
+}
+
+static void check_all(void)
+{
+	struct brisk_bs_stats st;
+	uint64_t n = 0, used = 0;
+
+	for (int i = 0; i < MAX_BLOBS; i++) {
+		if (g_m[i].exists) {
+			struct brisk_blob *b;
+
+			check_blob(&g_m[i]);
+			b = open_blob(&g_m[i]);
+			used += brisk_blob_get_num_allocated_clusters(b);
+			close_blob(b);
+			n++;
+		}
+	}
+	brisk_bs_get_stats(g_bs, &st);
+	CU_ASSERT_EQUAL(st.num_blobs, n);
+	CU_ASSERT_EQUAL(st.free_clusters + used, brisk_bs_total_data_cluster_count(g_bs));
+}
+
+static const char *g_create_xattr;
+
+static void create_xattr_get(void *ctx, const char *name, const void **value, size_t *len)
+{
+	(void)ctx;
+	(void)name;
+	*value = g_create_xattr;
+	*len = strlen(g_create_xattr);
+}
+
+static void op_create(struct model_blob *m)
+{
+	struct brisk_blob_opts o;
+	char xattr[16];
+	char *names[] = { "x" };
+
+	brisk_blob_opts_init(&o);
+	o.thin_provision = rand() % 2;
+	o.num_clusters = (uint64_t)rand() % 4;
+	snprintf(xattr, sizeof(xattr), "c%u", (unsigned)rand() % 1000);
+	/* The xattr comes with the create: one sync, all or nothing. */
+	g_create_xattr = xattr;
+	o.xattrs.count = 1;
+	o.xattrs.names = names;
+	o.xattrs.get_value = create_xattr_get;
+	brisk_bs_create_blob_ext(g_bs, &o, id_cb, NULL);
+	if (finish() != 0) {
+		CU_ASSERT_EQUAL(g_rc, -ENOSPC);
+		return;
+	}
+	memset(m, 0, sizeof(*m));
+	m->exists = true;
+	m->id = g_id;
+	m->thin = o.thin_provision;
+	m->clusters = o.num_clusters;
+	/* Thin holes read zeroes: known. Thick clusters: unknown until written. */
+	memset(m->known, m->thin ? 1 : 0, sizeof(m->known));
+	memcpy(m->xattr, xattr, sizeof(xattr));
+	g_ops[0]++;
+}
+
+static void op_resize(struct model_blob *m)
+{
+	struct brisk_blob *b = open_blob(m);
+	uint64_t n = (uint64_t)rand() % (MAX_CLUSTERS + 1);
+
+	brisk_blob_resize(b, n, op_cb, NULL);
+	if (finish() == 0) {
+		brisk_blob_sync_md(b, op_cb, NULL);
+		CU_ASSERT_EQUAL(finish(), 0);
+		if (n < m->clusters) {
+			/* Shrunk away: a later grow brings holes (thin) or unknown data. */
+			memset(m->data + n * UPC * BLOCKLEN, 0, (m->clusters - n) * UPC * BLOCKLEN);
+			memset(m->known + n * UPC, m->thin ? 1 : 0, (m->clusters - n) * UPC);
+		}
+		m->clusters = n;
+		g_ops[1]++;
+	} else {
+		CU_ASSERT_EQUAL(g_rc, -ENOSPC);
+	}
+	close_blob(b);
+}
+
+static void op_write(struct model_blob *m)
+{
+	struct brisk_blob *b;
+	struct brisk_io_channel *ch;
+	uint64_t blocks = m->clusters * UPC, off, len;
+
+	if (blocks == 0) {
+		return;
+	}
+	len = 1 + (uint64_t)rand() % (blocks < 2 * UPC ? blocks : 2 * UPC);
+	off = (uint64_t)rand() % (blocks - len + 1);
+	for (uint64_t i = 0; i < len * BLOCKLEN; i++) {
+		g_wbuf[i] = (uint8_t)rand();
+	}
+	b = open_blob(m);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	brisk_blob_io_write(b, ch, g_wbuf, off, len, op_cb, NULL);
+	if (finish() == 0) {
+		memcpy(m->data + off * BLOCKLEN, g_wbuf, len * BLOCKLEN);
+		memset(m->known + off, 1, len);
+		g_ops[2]++;
+	} else {
+		/* Thin blob, store full: nothing may have changed where it failed. */
+		CU_ASSERT_EQUAL(g_rc, -ENOSPC);
+		memset(m->known + off, 0, len);
+	}
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	close_blob(b);
+}
+
+static void op_xattr(struct model_blob *m)
+{
+	struct brisk_blob *b = open_blob(m);
+
+	snprintf(m->xattr, sizeof(m->xattr), "v%u", (unsigned)rand() % 100000);
+	CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, "x", m->xattr, (uint16_t)strlen(m->xattr)), 0);
+	close_blob(b); /* close syncs */
+	g_ops[3]++;
+}
+
+static void op_delete(struct model_blob *m)
+{
+	brisk_bs_delete_blob(g_bs, m->id, op_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+	m->exists = false;
+	g_ops[4]++;
+}
+
+static void op_reload(bool dirty)
+{
+	uint8_t *copy = NULL;
+	struct brisk_bs_stats st;
+
+	if (dirty) {
+		copy = malloc(DEV_BYTES);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+		memcpy(copy, g_img, DEV_BYTES); /* the device as a crash now leaves it */
+	}
+	brisk_bs_unload(g_bs, op_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+	if (dirty) {
+		memcpy(g_img, copy, DEV_BYTES);
+		free(copy);
+	}
+	CU_ASSERT_EQUAL_FATAL(load(g_img), 0);
+	brisk_bs_get_stats(g_bs, &st);
+	CU_ASSERT_EQUAL(st.recovered, dirty);
+	check_all();
+	g_ops[dirty ? 6 : 5]++;
+}
+
+/* After a crash: slot i is in state p (before the crash operation) or q
+ * (after it). Returns 1 if its blob exists on the store, 0 if not. */
+static int verify_either(const struct model_blob *p, const struct model_blob *q)
+{
+	const struct model_blob *m[2] = { p->exists ? p : NULL, q->exists ? q : NULL };
+	struct brisk_io_channel *ch;
+	struct brisk_blob *b;
+	uint64_t n, bad = 0;
+	const void *v;
+	size_t len;
+
+	if (m[0] == NULL && m[1] == NULL) {
+		return 0;
+	}
+	g_blob = NULL;
+	brisk_bs_open_blob(g_bs, m[0] ? m[0]->id : m[1]->id, blob_cb, NULL);
+	if (finish() != 0) {
+		CU_ASSERT_EQUAL(g_rc, -ENOENT);
+		CU_ASSERT(m[0] == NULL || m[1] == NULL); /* only a create or delete may vanish */
+		return 0;
+	}
+	b = g_blob;
+	n = brisk_blob_get_num_clusters(b);
+	CU_ASSERT((m[0] && m[0]->clusters == n) || (m[1] && m[1]->clusters == n));
+	CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, "x", &v, &len), 0);
+	CU_ASSERT((m[0] && len == strlen(m[0]->xattr) && memcmp(v, m[0]->xattr, len) == 0) ||
+		  (m[1] && len == strlen(m[1]->xattr) && memcmp(v, m[1]->xattr, len) == 0));
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	if (n > 0 && n <= MAX_CLUSTERS) {
+		brisk_blob_io_read(b, ch, g_rbuf, 0, n * UPC, op_cb, NULL);
+		CU_ASSERT_EQUAL(finish(), 0);
+		for (uint64_t i = 0; i < n * UPC; i++) {
+			bool ok = false;
+
+			for (int j = 0; j < 2 && !ok; j++) {
+				ok = m[j] != NULL && i < m[j]->clusters * UPC &&
+				     (!m[j]->known[i] ||
+				      memcmp(g_rbuf + i * BLOCKLEN, m[j]->data + i * BLOCKLEN, BLOCKLEN) == 0);
+			}
+			bad += !ok;
+		}
+		CU_ASSERT_EQUAL(bad, 0);
+	}
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	close_blob(b);
+	return 1;
+}
+
+static struct model_blob g_pre;   /* the crash operation's blob, before it */
+static struct model_blob *g_snap; /* the whole model right after it */
+
+/* One seeded sequence of steps. crash_mode: 0 for the plain model test
+ * (with reloads); otherwise the device loses power at write k (counted from
+ * the end of init) and the run stops after the operation containing it.
+ * Returns the writes the steps made (crash mode). */
+static uint64_t run_seed(unsigned seed, int steps, int crash_mode, uint64_t k)
+{
+	int touched = -1;
+	uint64_t writes = 0;
+
+	brisk_bs_opts_init(&g_opts);
+	g_opts.cluster_sz = CLUSTER;
+	g_opts.num_md_pages = 256;
+	memset(g_img, 0, DEV_BYTES);
+	memset(g_m, 0, sizeof(g_m));
+	g_dev = brisk_bs_dev_ram_create(DEV_BYTES / BLOCKLEN, BLOCKLEN, g_img);
+	brisk_bs_init(g_dev, &g_opts, bs_cb, NULL);
+	CU_ASSERT_EQUAL_FATAL(finish(), 0);
+	g_crash_mode = crash_mode;
+	if (crash_mode) {
+		brisk_bs_dev_ram_set_crash(g_dev, (enum brisk_bs_dev_ram_crash_mode)crash_mode, k);
+	}
+	srand(seed);
+	for (int step = 0; step < steps; step++) {
+		struct model_blob *m = &g_m[rand() % MAX_BLOBS];
+		int what = rand() % 20;
+
+		if (crash_mode) {
+			memcpy(&g_pre, m, sizeof(*m));
+		}
+		if (!m->exists) {
+			op_create(m);
+		} else if (what < 3) {
+			op_resize(m);
+		} else if (what < 11) {
+			op_write(m);
+		} else if (what < 13) {
+			op_xattr(m);
+		} else if (what < 15) {
+			op_delete(m);
+		} else if (what < 17 && !crash_mode) {
+			op_reload(what == 16);
+		} else {
+			check_blob(m);
+			g_ops[7]++;
+		}
+		if (crash_mode && brisk_bs_dev_ram_write_count(g_dev) > k) {
+			touched = (int)(m - g_m);
+			break;
+		}
+	}
+	if (!crash_mode) {
+		check_all();
+		brisk_bs_unload(g_bs, op_cb, NULL);
+		CU_ASSERT_EQUAL(finish(), 0);
+		return 0;
+	}
+	writes = brisk_bs_dev_ram_write_count(g_dev);
+	memcpy(g_snap, g_m, sizeof(g_m));
+	/* Power is gone: the unload's writes are lost too (unless k is past them). */
+	brisk_bs_unload(g_bs, op_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+	g_crash_mode = 0;
+	CU_ASSERT_EQUAL_FATAL(load(g_img), 0);
+	{
+		struct brisk_bs_stats st;
+		uint64_t n = 0, used = 0;
+		struct brisk_blob *b;
+
+		for (int i = 0; i < MAX_BLOBS; i++) {
+			n += verify_either(i == touched ? &g_pre : &g_snap[i], &g_snap[i]);
+		}
+		brisk_bs_get_stats(g_bs, &st);
+		CU_ASSERT_EQUAL(st.num_blobs, n); /* no orphan blob */
+		brisk_bs_iter_first(g_bs, blob_cb, NULL);
+		finish();
+		while (g_rc == 0) {
+			b = g_blob;
+			used += brisk_blob_get_num_allocated_clusters(b);
+			brisk_bs_iter_next(g_bs, b, blob_cb, NULL);
+			finish();
+		}
+		CU_ASSERT_EQUAL(st.free_clusters + used, brisk_bs_total_data_cluster_count(g_bs));
+	}
+	brisk_bs_unload(g_bs, op_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+	return writes;
+}
+
+static void test_model(void)
+{
+	for (unsigned seed = 1; seed <= 4; seed++) {
+		unsigned before = CU_get_number_of_failures();
+
+		run_seed(seed, STEPS, 0, 0);
+		if (CU_get_number_of_failures() != before) {
+			fprintf(stderr, "model test failed with seed %u\n", seed);
+		}
+	}
+	printf("\n  ops: %u create, %u resize, %u write, %u xattr, %u delete, %u clean reload, "
+	       "%u dirty reload, %u check\n", g_ops[0], g_ops[1], g_ops[2], g_ops[3], g_ops[4],
+	       g_ops[5], g_ops[6], g_ops[7]);
+}
+
+/* Every write of random sequences, dropped and torn. */
+static void test_model_crash(void)
+{
+	unsigned points = 0, failed = 0;
+
+	for (unsigned seed = 11; seed <= 15; seed++) {
+		uint64_t w = run_seed(seed, CRASH_STEPS, BRISK_BS_DEV_RAM_CRASH_DROP, UINT64_MAX);
+
+		for (int mode = BRISK_BS_DEV_RAM_CRASH_DROP; mode <= BRISK_BS_DEV_RAM_CRASH_TEAR; mode++) {
+			for (uint64_t k = 0; k <= w; k++) {
+				unsigned before = CU_get_number_of_failures();
+
+				run_seed(seed, CRASH_STEPS, mode, k);
+				points++;
+				if (CU_get_number_of_failures() != before) {
+					failed++;
+					fprintf(stderr, "model crash: seed %u mode %d write %lu of %lu failed\n",
+						seed, mode, k, w);
+				}
+			}
+		}
+	}
+	printf("\n  model crash points: %u tried, %u failed\n", points, failed);
+}
+
+int main(void)
+{
+	struct brisk_thread_lib_opts topts = { .msg_pool_size = 16383 };
+	CU_pSuite suite;
+	unsigned failures;
+
+	if (brisk_test_env_init("blob_model_ut", "0x1", 64) != 0 || brisk_thread_lib_init_ext(&topts) != 0) {
+		fprintf(stderr, "env/thread init failed\n");
+		return 1;
+	}
+	g_th = brisk_thread_create("model", NULL);
+	brisk_set_thread(g_th);
+	g_img = malloc(DEV_BYTES);
+	g_snap = malloc(sizeof(g_m));
+	if (g_th == NULL || g_img == NULL || g_snap == NULL) {
+		return 1;
+	}
+	CU_initialize_registry();
+	suite = CU_add_suite("blob_model", NULL, NULL);
+	CU_ADD_TEST(suite, test_model);
+	CU_ADD_TEST(suite, test_model_crash);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	free(g_img);
+	free(g_snap);
+	brisk_thread_exit(g_th);
+	for (int i = 0; i < 100 && !brisk_thread_is_exited(g_th); i++) {
+		brisk_thread_poll(g_th, 0, 0);
+	}
+	brisk_set_thread(NULL);
+	brisk_thread_destroy(g_th);
+	brisk_thread_lib_fini();
+	brisk_env_fini();
+	return failures ? 1 : 0;
+}
