@@ -337,7 +337,9 @@ conn_append_output(struct rpc_conn *conn, const char *data, size_t len)
 		char *grown;
 
 		/* Move unsent bytes to the front before growing. */
-		memmove(conn->out, conn->out + conn->out_off, pending);
+		if (pending > 0) { /* out is NULL before the first answer */
+			memmove(conn->out, conn->out + conn->out_off, pending);
+		}
 		conn->out_off = 0;
 		conn->out_len = pending;
 		cap = conn->out_cap ? conn->out_cap : 4096;
