@@ -1,6 +1,7 @@
 #!/bin/bash
 # Hybrid polling: brisk_tgt on two cores idle for 5 s uses under 1% of a
-# core; with --poll-mode both reactors spin (more than 150% of one core).
+# core; with --poll-mode both reactors spin (expected ~200%; the check asks
+# for more than 120% so that a busy CI neighbour does not fail it).
 # CPU time is utime + stime from /proc/<pid>/stat.
 source "$(dirname "$0")/app_common.sh"
 WINDOW=5
@@ -37,7 +38,7 @@ start_tgt -m 0x3 --poll-mode || finish
 rpc framework_wait_init >/dev/null || fail "framework_wait_init failed"
 busy=$(measure)
 echo "--poll-mode: $((busy / 100))% of a core over ${WINDOW}s"
-[ "$busy" -gt 15000 ] || fail "--poll-mode used only $((busy / 100))% CPU (expected > 150%)"
+[ "$busy" -gt 12000 ] || fail "--poll-mode used only $((busy / 100))% CPU (expected > 120%)"
 stop_tgt TERM
 
 finish
