@@ -23,7 +23,7 @@ Q :=
 endif
 
 # Link order matters for static archives: higher layers first.
-LIB_NAMES := event blob bdev rpc thread env util
+LIB_NAMES := event lvol blob bdev rpc thread env util
 MODULE_NAMES := $(notdir $(wildcard module/bdev/*))
 
 include mk/flags.mk

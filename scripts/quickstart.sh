@@ -1,8 +1,16 @@
 #!/bin/bash
 # The main job on an embedded default, on a fresh Debian 12 machine:
 # installs packages, reserves hugepages, builds Brisk, runs the env
-# self-check benchmark, then starts brisk_tgt and talks to it over JSON-RPC.
+# self-check benchmark, then starts brisk_tgt on a default that needs no
+# hardware: a file-backed aio bdev (created on the first run under the data
+# directory), an lvol store and a thin lvol on it. It then shows a user
+# session with rpc.py (list, create, snapshot, clone, resize, delete lvols),
+# stops the target, and starts it again to show that the lvols are found on
+# disk. Run it again later: the same lvstore and lvol are there.
+#
 # Usage: sudo scripts/quickstart.sh
+#   BRISK_DATA_DIR   where the backing file and config live (default /var/tmp/brisk)
+#   BRISK_DATA_MB    size of the backing file on first run (default 1024, sparse)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then
@@ -18,21 +26,74 @@ echo
 echo "=== env self-check: build/bin/env_perf --quick"
 build/bin/env_perf --quick
 
+DATA=${BRISK_DATA_DIR:-/var/tmp/brisk}
+IMG=$DATA/brisk0.img
+CONF=$DATA/brisk_tgt.json
 SOCK=/var/tmp/brisk_quickstart.sock
-echo
-echo "=== starting build/bin/brisk_tgt -m 0x3 -r $SOCK"
-build/bin/brisk_tgt -m 0x3 -r "$SOCK" &
-TGT=$!
-trap 'kill -TERM $TGT 2>/dev/null || true; wait $TGT 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+mkdir -p "$DATA"
+if [ ! -f "$IMG" ]; then
+	echo
+	echo "=== first run: creating the backing file $IMG (${BRISK_DATA_MB:-1024} MiB, sparse)"
+	truncate -s "${BRISK_DATA_MB:-1024}M" "$IMG"
+fi
+# The embedded default: one aio bdev on the file. The lvol store on it is
+# found by examine at start-up, so the config names nothing else.
+cat >"$CONF" <<JSON
+{"subsystems": [{"subsystem": "bdev", "config": [
+  {"method": "bdev_aio_create", "params": {"name": "Aio0", "filename": "$IMG", "block_size": 512}},
+  {"method": "bdev_wait_for_examine"}]}]}
+JSON
+
+TGT=""
+start_tgt() {
+	echo
+	echo "=== starting build/bin/brisk_tgt -m 0x3 -r $SOCK -c $CONF"
+	build/bin/brisk_tgt -m 0x3 -r "$SOCK" -c "$CONF" &
+	TGT=$!
+	for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	scripts/rpc.py -s "$SOCK" framework_wait_init >/dev/null
+}
+stop_tgt() {
+	echo
+	echo "=== stopping brisk_tgt (SIGTERM)"
+	kill -TERM "$TGT"
+	wait "$TGT" && echo "brisk_tgt exited cleanly"
+	TGT=""
+}
+trap '[ -z "$TGT" ] || { kill -TERM $TGT 2>/dev/null || true; wait $TGT 2>/dev/null || true; }' EXIT
 rpc() { echo "\$ scripts/rpc.py $*"; scripts/rpc.py -s "$SOCK" "$@"; }
-rpc framework_wait_init
+# try: a step that may be refused (shown, not fatal).
+try() { rpc "$@" || echo "(refused: see the error above)"; }
+
+start_tgt
+if ! scripts/rpc.py -s "$SOCK" bdev_lvol_get_lvstores -l lvs0 >/dev/null 2>&1; then
+	echo "=== no lvol store on $IMG yet: creating lvs0 and a thin lvol vol0"
+	rpc bdev_lvol_create_lvstore Aio0 lvs0
+	rpc bdev_lvol_create -l lvs0 -t vol0 256
+fi
 rpc framework_get_reactors
-rpc thread_get_stats
-rpc env_get_mem_stats
-rpc save_config
+rpc bdev_lvol_get_lvstores
+rpc bdev_lvol_get_lvols
+
 echo
-echo "=== stopping brisk_tgt (SIGTERM)"
-kill -TERM $TGT
-wait $TGT && echo "brisk_tgt exited cleanly"
+echo "=== a session: create, snapshot, clone, resize, delete"
+rpc bdev_lvol_create -l lvs0 demo 16
+try bdev_lvol_snapshot lvs0/demo demo_snap
+try bdev_lvol_clone lvs0/demo_snap demo_clone
+try bdev_lvol_resize lvs0/demo_clone 32
+rpc bdev_lvol_resize lvs0/demo 24
+rpc bdev_lvol_get_lvols -l lvs0
+try bdev_lvol_delete lvs0/demo_clone
+rpc bdev_lvol_delete lvs0/demo
+try bdev_lvol_delete lvs0/demo_snap
+rpc save_config
+stop_tgt
+
+echo
+echo "=== second start: the lvols are found on disk (only the aio bdev is configured)"
+start_tgt
+rpc bdev_lvol_get_lvols
+stop_tgt
 trap - EXIT
+echo
+echo "Data directory: $DATA (delete it to start from scratch)."

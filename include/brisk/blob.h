@@ -288,7 +288,12 @@ bool brisk_blob_is_snapshot(struct brisk_blob *blob);
 bool brisk_blob_is_clone(struct brisk_blob *blob);
 /* brisk_bs_delete_blob on a snapshot: -EBUSY with more than one clone; with
  * exactly one clone the snapshot's clusters pass to the clone, which takes
- * the snapshot's parent as its own. */
+ * the snapshot's parent as its own.
+ * STATE OF THIS BUILD (doc/blobstore_format.md "Snapshots, clones and
+ * parents"): clone, reads through parents, copy on first write, the
+ * queries and grow work; create_snapshot, inflate and decouple validate
+ * their arguments then fail with -ENOTSUP; deleting a blob that has any
+ * clone fails with -EBUSY. */
 
 /* ---- Growing and checking a store ---- */
 

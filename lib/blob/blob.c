@@ -81,6 +81,7 @@ void blob_free_handle(struct brisk_blob *b)
 	blob_md_free(&b->md);
 	free(b->chain_pages);
 	free(b->released);
+	free(b->backing);
 	free(b);
 }
 
@@ -330,6 +331,12 @@ static int create_validate(const struct brisk_blob_opts *o)
 void brisk_bs_create_blob_ext(struct brisk_blob_store *bs, const struct brisk_blob_opts *opts,
 			      brisk_blob_op_with_id_complete cb_fn, void *cb_arg)
 {
+	blob_create(bs, opts, 0, cb_fn, cb_arg);
+}
+
+void blob_create(struct brisk_blob_store *bs, const struct brisk_blob_opts *opts,
+		 brisk_blob_id parent_id, brisk_blob_op_with_id_complete cb_fn, void *cb_arg)
+{
 	struct brisk_blob_opts o;
 	struct create_ctx *c = NULL;
 	struct brisk_blob *b = NULL;
@@ -370,6 +377,7 @@ void brisk_bs_create_blob_ext(struct brisk_blob_store *bs, const struct brisk_bl
 	}
 	b->md.flags = o.thin_provision ? BLOB_FLAG_THIN : 0;
 	b->md.clear_method = (uint8_t)o.clear_method;
+	b->md.parent_id = parent_id;
 	for (size_t i = 0; i < o.xattrs.count; i++) {
 		const void *v = NULL;
 		size_t len = 0;
@@ -452,12 +460,13 @@ static void open_reply(struct open_waiter *w, struct brisk_blob *blob, int rc)
 	}
 }
 
+static void open_finish(void *ctx, int rc);
+
 static void open_loaded(void *ctx, struct blob_loaded *res, int rc)
 {
 	struct blob_open_ctx *oc = ctx;
 	struct brisk_blob *b = oc->blob;
 	struct brisk_blob_store *bs = b->bs;
-	struct open_waiter *w;
 
 	if (rc == 0 && !res->present) {
 		BRISK_ERRLOG("blob open: blob 0x%lx has no current version on disk", b->id);
@@ -478,6 +487,20 @@ static void open_loaded(void *ctx, struct blob_loaded *res, int rc)
 		bs->id_slot[b->id - 1] = (int8_t)res->slot;
 	}
 	blob_loaded_free(res);
+	if (rc == 0 && b->md.parent_id != 0) {
+		blob_backing_load(b, open_finish, oc);
+		return;
+	}
+	open_finish(oc, rc);
+}
+
+static void open_finish(void *ctx, int rc)
+{
+	struct blob_open_ctx *oc = ctx;
+	struct brisk_blob *b = oc->blob;
+	struct brisk_blob_store *bs = b->bs;
+	struct open_waiter *w;
+
 	b->opening = NULL;
 	if (rc != 0) {
 		TAILQ_REMOVE(&bs->open_blobs, b, link);

@@ -152,6 +152,15 @@ struct brisk_blob_store {
 	struct brisk_bit_array *used_clusters;
 	struct brisk_bit_array *used_ids;
 	int8_t *id_slot;   /* per id index: slot holding the current head, -1 none */
+	/* Snapshot/clone relations (relations.c), per id index (id - 1): the
+	 * parent id the current durable version of that blob records in its BLOB
+	 * descriptor (0 = none / free id). Filled at every load (clean: a scan
+	 * of the used ids' heads; dirty: by recovery), updated at each sync's
+	 * commit point and at delete. The clones of S are the ids i with
+	 * parent_of[i-1] == S (blob_for_each_clone / blob_count_clones); a blob
+	 * is a snapshot when it is read-only and has at least one clone. The
+	 * same parent id is in the open handle's md.parent_id. */
+	uint64_t *parent_of;
 	uint32_t max_md_ops;
 	uint32_t max_channel_ops;
 	uint32_t md_ops;   /* in flight */
@@ -206,6 +215,14 @@ struct brisk_blob {
 	struct blob_sync_waiters sync_waiters;   /* served by the running sync */
 	struct blob_sync_waiters sync_queued;    /* need a sync after it */
 	struct blob_alloc_reqs alloc_reqs;       /* thin allocations in progress */
+	/* Clones: for each blob cluster below backing_len, the device cluster
+	 * of the nearest ancestor (md.parent_id, its parent, ...) that has it,
+	 * 0 = zeroes. Built at open before the handle is published, constant
+	 * afterwards (ancestors are read-only and cannot be deleted while they
+	 * have clones), so I/O threads read it without ordering. NULL when the
+	 * blob has no parent. */
+	uint64_t *backing;
+	uint64_t backing_len;
 	TAILQ_ENTRY(brisk_blob) link;
 };
 
@@ -286,6 +303,22 @@ void blob_free_handle(struct brisk_blob *blob);
  * 0, -ENOSPC, -ENOMEM; nothing changes on failure. */
 int blob_set_num_clusters(struct brisk_blob *blob, uint64_t num_clusters);
 int blob_check_xattr(const char *name, size_t value_len, const void *value, const char *what);
+/* brisk_bs_create_blob_ext with a parent recorded in the first version. */
+void blob_create(struct brisk_blob_store *bs, const struct brisk_blob_opts *opts,
+		 brisk_blob_id parent_id, brisk_blob_op_with_id_complete cb_fn, void *cb_arg);
+
+/* ---- relations.c: snapshot/clone bookkeeping (see parent_of) ---- */
+uint32_t blob_count_clones(const struct brisk_blob_store *bs, brisk_blob_id parent);
+/* Builds blob->backing from its ancestors' current versions. 0, -ENOMEM,
+ * -EIO, -ENOENT (an ancestor is missing), -ELOOP (a parent cycle). */
+void blob_backing_load(struct brisk_blob *blob, blob_md_io_cb cb, void *ctx);
+/* Device cluster backing blob cluster index (0 = zeroes). */
+static inline uint64_t blob_backing_cluster(const struct brisk_blob *blob, uint64_t index)
+{
+	return index < blob->backing_len ? blob->backing[index] : 0;
+}
+/* Reads the parent id of every used blob into parent_of (clean load). */
+void blob_relations_scan(struct brisk_blob_store *bs, blob_md_io_cb cb, void *ctx);
 
 /* ---- misc ---- */
 /* Completes a bs_dev operation later on the current thread (bs_dev_ram.c). */

@@ -113,6 +113,8 @@ static void sync_commit(struct sync_ctx *c)
 		blob_free_cluster(bs, c->released[i]);
 	}
 	bs->id_slot[blob->id - 1] = (int8_t)c->slot;
+	/* Commit point passed: the durable version now records this parent. */
+	bs->parent_of[blob->id - 1] = blob->md.parent_id;
 	c->rc = 0;
 	sync_complete(c);
 }
@@ -319,6 +321,7 @@ static void tomb_flush_done(void *ctx, int rc)
 		return;
 	}
 	t->bs->id_slot[t->id - 1] = (int8_t)t->slot;
+	t->bs->parent_of[t->id - 1] = 0; /* the id is free: no relation left */
 	if (t->step == 1) {
 		tomb_done(t, 0);
 		return;

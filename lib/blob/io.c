@@ -59,6 +59,7 @@ struct blob_alloc_req {
 	struct brisk_blob *blob;
 	uint64_t index;             /* blob cluster */
 	uint64_t cluster;           /* device cluster being prepared */
+	void *copy_buf;             /* clone: the ancestor's cluster on its way */
 	struct blob_io *io;
 	int rc;
 	struct blob_alloc_req *leader; /* NULL: this one does the work */
@@ -254,6 +255,10 @@ static void alloc_zeroed(struct brisk_io_channel *ch, void *cb_arg, int rc)
 	struct brisk_blob *b = r->blob;
 
 	(void)ch;
+	if (r->copy_buf != NULL) {
+		blob_page_buf_free(r->copy_buf);
+		r->copy_buf = NULL;
+	}
 	if (rc != 0) {
 		BRISK_ERRLOG("blob 0x%lx: zeroing new cluster %lu failed: %d", b->id, r->cluster, rc);
 		blob_free_cluster(b->bs, r->cluster);
@@ -271,6 +276,44 @@ static void alloc_zeroed(struct brisk_io_channel *ch, void *cb_arg, int rc)
 	b->md.clusters[r->index] = r->cluster | BLOB_CLUSTER_PENDING;
 	b->dirty = true;
 	blob_sync(b, alloc_synced, r);
+}
+
+static void alloc_copy_read(struct brisk_io_channel *ch, void *cb_arg, int rc)
+{
+	struct blob_alloc_req *r = cb_arg;
+	struct brisk_blob_store *bs = r->blob->bs;
+	struct blob_channel *bch = brisk_io_channel_get_ctx(bs->md_channel);
+	uint64_t per = bs->io_units_per_cluster;
+
+	(void)ch;
+	if (rc != 0) {
+		alloc_zeroed(NULL, r, rc);
+		return;
+	}
+	r->args.cb_fn = alloc_zeroed;
+	r->args.cb_arg = r;
+	r->args.channel = bch->dev_ch;
+	bs->dev->write(bs->dev, bch->dev_ch, r->copy_buf, r->cluster * per, (uint32_t)per, &r->args);
+}
+
+/* Copy on first write of a clone: the new cluster starts as the ancestor's
+ * copy (read whole, then written whole), then continues as a zeroed one. */
+static void alloc_copy_from_ancestor(struct blob_alloc_req *r)
+{
+	struct brisk_blob_store *bs = r->blob->bs;
+	struct blob_channel *bch = brisk_io_channel_get_ctx(bs->md_channel);
+	uint64_t per = bs->io_units_per_cluster;
+
+	r->copy_buf = blob_page_buf_alloc(bs->pages_per_cluster);
+	if (r->copy_buf == NULL) {
+		alloc_zeroed(NULL, r, -ENOMEM);
+		return;
+	}
+	r->args.cb_fn = alloc_copy_read;
+	r->args.cb_arg = r;
+	r->args.channel = bch->dev_ch;
+	bs->dev->read(bs->dev, bch->dev_ch, r->copy_buf, blob_backing_cluster(r->blob, r->index) * per,
+		      (uint32_t)per, &r->args);
 }
 
 static void alloc_on_md_thread(void *ctx)
@@ -305,6 +348,10 @@ static void alloc_on_md_thread(void *ctx)
 	}
 	TAILQ_INIT(&r->followers);
 	TAILQ_INSERT_TAIL(&b->alloc_reqs, r, link);
+	if (blob_backing_cluster(b, r->index) != 0) {
+		alloc_copy_from_ancestor(r);
+		return;
+	}
 	/* The rest of the cluster must read zeroes, as it did before. */
 	r->args.cb_fn = alloc_zeroed;
 	r->args.cb_arg = r;
@@ -358,7 +405,10 @@ static void io_next_segment(struct blob_io *io)
 			io_request_alloc(io, index);
 			return;
 		}
-		if (io->type != BLOB_IO_READ) {
+		if (io->type == BLOB_IO_READ) {
+			/* A clone reads what its nearest ancestor has (or zeroes). */
+			cluster = blob_backing_cluster(io->blob, index);
+		} else {
 			/* Unmap / write zeroes of a hole: it reads zeroes already. */
 			io->args.cb_fn = io_segment_done;
 			io->args.cb_arg = io;

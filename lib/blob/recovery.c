@@ -83,6 +83,7 @@ static int recover_claim(struct recover_ctx *r, struct blob_loaded *res)
 		brisk_bit_array_set(bs->used_clusters, (uint32_t)c);
 	}
 	brisk_bit_array_set(bs->used_ids, id - 1);
+	bs->parent_of[id - 1] = res->md.parent_id;
 	r->blobs++;
 	return 0;
 }

@@ -177,6 +177,7 @@ static void bs_unregistered(void *io_device)
 	brisk_bit_array_free(&bs->used_clusters);
 	brisk_bit_array_free(&bs->used_ids);
 	free(bs->id_slot);
+	free(bs->parent_of);
 	bs->zeroes_dev->destroy(bs->zeroes_dev);
 	bs->dev->destroy(bs->dev);
 	free(bs);
@@ -241,7 +242,10 @@ int blob_bs_setup_from_super(struct brisk_blob_store *bs)
 	bs->used_clusters = brisk_bit_array_create((uint32_t)nclusters);
 	bs->used_ids = brisk_bit_array_create(bs->sb.num_blob_ids);
 	bs->id_slot = malloc(bs->sb.num_blob_ids);
-	if (!bs->used_chain_pages || !bs->used_clusters || !bs->used_ids || !bs->id_slot) {
+	free(bs->parent_of);
+	bs->parent_of = calloc(bs->sb.num_blob_ids, sizeof(uint64_t));
+	if (!bs->used_chain_pages || !bs->used_clusters || !bs->used_ids || !bs->id_slot ||
+	    !bs->parent_of) {
 		return -ENOMEM;
 	}
 	memset(bs->id_slot, -1, bs->sb.num_blob_ids);

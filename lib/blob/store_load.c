@@ -74,6 +74,17 @@ static void load_recover(struct bs_load_ctx *c)
 	blob_recover(c->bs, load_recovered, c);
 }
 
+static void load_relations_scanned(void *ctx, int rc)
+{
+	struct bs_load_ctx *c = ctx;
+
+	if (rc != 0) {
+		load_fail(c, rc);
+		return;
+	}
+	load_mark_dirty(c);
+}
+
 static bool mask_crc_ok(struct bs_load_ctx *c, const struct blob_mask_loc *m, uint64_t nbits)
 {
 	const uint8_t *p = c->buf + (m->start - 2) * BLOB_PAGE_SIZE;
@@ -103,7 +114,7 @@ static void load_masks_read(void *ctx, int rc)
 	brisk_bit_array_load_mask(bs->used_ids, c->buf + (sb->id_mask.start - 2) * BLOB_PAGE_SIZE);
 	blob_reserve_md_clusters(bs);
 	bs->md_seq = sb->md_seq;
-	load_mark_dirty(c);
+	blob_relations_scan(bs, load_relations_scanned, c);
 }
 
 static void load_super_read(void *ctx, int rc)

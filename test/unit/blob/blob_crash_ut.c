@@ -761,6 +761,97 @@ static void verify_mix(bool complete)
 	free(buf);
 }
 
+/* Clone of a read-only parent, then a first (copy-on-)write to the clone:
+ * after a crash the clone is absent or whole, its parent relation is
+ * durable with it, the parent is untouched, and the clone reads the
+ * parent's data with the written range all-old or all-new. */
+static brisk_blob_id g_clone_parent;
+
+static void prep_parent(void)
+{
+	struct brisk_blob *b;
+	struct brisk_io_channel *ch;
+
+	g_clone_parent = do_create(2, false);
+	b = do_open(g_clone_parent);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	for (int c = 0; c < 2; c++) {
+		fill(g_big, 4 * BLOCKLEN, 20 + (uint32_t)c);
+		CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, (uint64_t)c * UPC + 8, 4), 0);
+	}
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(brisk_blob_set_read_only(b), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	g_case_id = BRISK_BLOBID_INVALID;
+}
+
+static void run_clone_write(void)
+{
+	struct brisk_blob *b;
+	struct brisk_io_channel *ch;
+
+	brisk_bs_create_clone(g_bs, g_clone_parent, NULL, id_cb, NULL);
+	CU_ASSERT_EQUAL_FATAL(finish(), 0);
+	g_case_id = g_id;
+	b = do_open(g_case_id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	fill(g_big, 2 * BLOCKLEN, 30);
+	CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, UPC + 10, 2), 0);
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+}
+
+static void verify_clone_write(bool complete)
+{
+	uint64_t n = check_masks();
+	uint8_t *buf = malloc(CLUSTER), *want = malloc(CLUSTER), *mine = malloc(2 * BLOCKLEN);
+	struct brisk_io_channel *ch = brisk_bs_alloc_io_channel(g_bs);
+	struct brisk_blob *b;
+	brisk_blob_id ids[2];
+	size_t cnt = 2;
+
+	/* The parent is untouched. */
+	b = do_open(g_clone_parent);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(do_io(false, b, ch, want, UPC, UPC), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	fill(g_big, 4 * BLOCKLEN, 21);
+	CU_ASSERT_EQUAL(memcmp(want + 8 * BLOCKLEN, g_big, 4 * BLOCKLEN), 0);
+	CU_ASSERT_EQUAL(brisk_blob_get_clones(g_bs, g_clone_parent, ids, &cnt), 0);
+	CU_ASSERT_EQUAL(cnt, n - 1);
+	if (n == 1) {
+		CU_ASSERT_FALSE(complete);
+		goto out;
+	}
+	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, ids[0]), g_clone_parent);
+	b = do_open(ids[0]);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT(brisk_blob_get_num_allocated_clusters(b) <= 1);
+	CU_ASSERT_EQUAL(do_io(false, b, ch, buf, UPC, UPC), 0);
+	fill(mine, 2 * BLOCKLEN, 30);
+	/* Outside the write: the parent's bytes. Inside: all-old or all-new. */
+	CU_ASSERT_EQUAL(memcmp(buf, want, 10 * BLOCKLEN), 0);
+	CU_ASSERT_EQUAL(memcmp(buf + 12 * BLOCKLEN, want + 12 * BLOCKLEN, CLUSTER - 12 * BLOCKLEN), 0);
+	if (complete) {
+		CU_ASSERT_EQUAL(memcmp(buf + 10 * BLOCKLEN, mine, 2 * BLOCKLEN), 0);
+	} else {
+		/* A torn data write may land some of its blocks: each is old or new. */
+		for (int i = 0; i < 2; i++) {
+			CU_ASSERT(memcmp(buf + (10 + i) * BLOCKLEN, mine + i * BLOCKLEN, BLOCKLEN) == 0 ||
+				  memcmp(buf + (10 + i) * BLOCKLEN, want + (10 + i) * BLOCKLEN, BLOCKLEN) == 0);
+		}
+	}
+	CU_ASSERT_EQUAL(do_close(b), 0);
+out:
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	free(buf);
+	free(want);
+	free(mine);
+}
+
 static unsigned g_crash_points;
 
 static void crash_case_run(const struct crash_case *cc)
@@ -825,6 +916,7 @@ static void test_crash_points(void)
 		{ "create with chain pages", prep_none, run_create_chain, verify_create_chain },
 		{ "thin writes to three clusters", prep_thin, run_thin_three, verify_thin_three },
 		{ "mixed sequence over three blobs", prep_mix, run_mix, verify_mix },
+		{ "clone + first write to the clone", prep_parent, run_clone_write, verify_clone_write },
 	};
 
 	fill(g_big, sizeof(g_big), 11);

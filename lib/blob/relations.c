@@ -1,0 +1,229 @@
+/* Snapshot/clone relations: the store-wide parent_of table (see
+ * blob_internal.h) and the public queries over it.
+ *
+ * The parent of a blob is durable in its BLOB descriptor (parent id). A
+ * clean load trusts the masks but not any relation cache, so it scans the
+ * heads of the used ids here: scan_next (load the current version of id ->
+ * record its parent id) -> ... -> done. A dirty load gets the same table
+ * from recovery. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <brisk/log.h>
+
+#include "blob_internal.h"
+
+struct relations_scan_ctx {
+	struct brisk_blob_store *bs;
+	blob_md_io_cb cb;
+	void *cb_ctx;
+	brisk_blob_id id;
+	uint32_t unreadable;
+};
+
+static void scan_next(struct relations_scan_ctx *s);
+
+static void scan_loaded(void *ctx, struct blob_loaded *res, int rc)
+{
+	struct relations_scan_ctx *s = ctx;
+
+	if (rc == 0 && res->present) {
+		s->bs->parent_of[s->id - 1] = res->md.parent_id;
+	} else {
+		/* As for any clean load: a blob whose metadata cannot be read now
+		 * fails its open later; its clusters stay reserved. */
+		s->unreadable++;
+		BRISK_WARNLOG("blobstore load: blob 0x%lx has no readable current version (%d); "
+			      "its parent is unknown", s->id, rc);
+	}
+	blob_loaded_free(res);
+	s->id++;
+	scan_next(s);
+}
+
+static void scan_next(struct relations_scan_ctx *s)
+{
+	struct brisk_blob_store *bs = s->bs;
+
+	while (s->id <= bs->sb.num_blob_ids &&
+	       !brisk_bit_array_get(bs->used_ids, (uint32_t)(s->id - 1))) {
+		s->id++;
+	}
+	if (s->id > bs->sb.num_blob_ids) {
+		blob_md_io_cb cb = s->cb;
+		void *cb_ctx = s->cb_ctx;
+
+		free(s);
+		cb(cb_ctx, 0);
+		return;
+	}
+	blob_load_version(bs, s->id, scan_loaded, s);
+}
+
+void blob_relations_scan(struct brisk_blob_store *bs, blob_md_io_cb cb, void *ctx)
+{
+	struct relations_scan_ctx *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		cb(ctx, -ENOMEM);
+		return;
+	}
+	s->bs = bs;
+	s->cb = cb;
+	s->cb_ctx = ctx;
+	s->id = 1;
+	scan_next(s);
+}
+
+uint32_t blob_count_clones(const struct brisk_blob_store *bs, brisk_blob_id parent)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < bs->sb.num_blob_ids; i++) {
+		n += bs->parent_of[i] == parent;
+	}
+	return n;
+}
+
+static bool id_in_use(struct brisk_blob_store *bs, brisk_blob_id id)
+{
+	return blob_id_valid(bs, id) && brisk_bit_array_get(bs->used_ids, (uint32_t)(id - 1));
+}
+
+brisk_blob_id brisk_blob_get_parent_snapshot(struct brisk_blob_store *bs, brisk_blob_id blobid)
+{
+	if (bs == NULL || !id_in_use(bs, blobid)) {
+		return BRISK_BLOBID_INVALID;
+	}
+	return bs->parent_of[blobid - 1] != 0 ? bs->parent_of[blobid - 1] : BRISK_BLOBID_INVALID;
+}
+
+int brisk_blob_get_clones(struct brisk_blob_store *bs, brisk_blob_id blobid, brisk_blob_id *ids,
+			  size_t *count)
+{
+	size_t n = 0;
+
+	if (bs == NULL || count == NULL || (ids == NULL && *count > 0)) {
+		BRISK_ERRLOG("blob get_clones: %s is NULL", bs == NULL ? "bs" : count == NULL ? "count" : "ids");
+		return -EINVAL;
+	}
+	if (!id_in_use(bs, blobid)) {
+		return -ENOENT;
+	}
+	for (uint32_t i = 0; i < bs->sb.num_blob_ids; i++) {
+		if (bs->parent_of[i] != blobid) {
+			continue;
+		}
+		if (n < *count) {
+			ids[n] = (brisk_blob_id)i + 1;
+		}
+		n++;
+	}
+	if (n > *count) {
+		*count = n;
+		return -ENOMEM;
+	}
+	*count = n;
+	return 0;
+}
+
+bool brisk_blob_is_snapshot(struct brisk_blob *blob)
+{
+	return blob != NULL && (blob->md.flags & BLOB_FLAG_READ_ONLY) &&
+	       blob_count_clones(blob->bs, blob->id) > 0;
+}
+
+bool brisk_blob_is_clone(struct brisk_blob *blob)
+{
+	return blob != NULL && blob->md.parent_id != 0;
+}
+
+/* ---- The backing map of a clone: load ancestors one by one ---- */
+
+struct backing_ctx {
+	struct brisk_blob *blob;
+	brisk_blob_id next;   /* ancestor to load */
+	uint32_t depth;
+	blob_md_io_cb cb;
+	void *cb_ctx;
+};
+
+static void backing_done(struct backing_ctx *k, int rc)
+{
+	blob_md_io_cb cb = k->cb;
+	void *cb_ctx = k->cb_ctx;
+
+	if (rc != 0) {
+		free(k->blob->backing);
+		k->blob->backing = NULL;
+		k->blob->backing_len = 0;
+	}
+	free(k);
+	cb(cb_ctx, rc);
+}
+
+static void backing_step(struct backing_ctx *k);
+
+static void backing_loaded(void *ctx, struct blob_loaded *res, int rc)
+{
+	struct backing_ctx *k = ctx;
+	struct brisk_blob *b = k->blob;
+
+	if (rc == 0 && !res->present) {
+		BRISK_ERRLOG("blob open: ancestor 0x%lx of blob 0x%lx does not exist", k->next, b->id);
+		rc = -ENOENT;
+	}
+	if (rc != 0) {
+		blob_loaded_free(res);
+		backing_done(k, rc);
+		return;
+	}
+	/* Nearest ancestor first: fill only what closer ones left empty. */
+	for (uint64_t i = 0; i < b->backing_len && i < res->md.num_clusters; i++) {
+		if (b->backing[i] == 0) {
+			b->backing[i] = res->md.clusters[i];
+		}
+	}
+	k->next = res->md.parent_id;
+	blob_loaded_free(res);
+	backing_step(k);
+}
+
+static void backing_step(struct backing_ctx *k)
+{
+	struct brisk_blob_store *bs = k->blob->bs;
+
+	if (k->next == 0) {
+		backing_done(k, 0);
+		return;
+	}
+	if (!blob_id_valid(bs, k->next) || ++k->depth > bs->sb.num_blob_ids) {
+		BRISK_ERRLOG("blob open: blob 0x%lx has a bad ancestor 0x%lx (or a parent cycle)",
+			     k->blob->id, k->next);
+		backing_done(k, blob_id_valid(bs, k->next) ? -ELOOP : -ENOENT);
+		return;
+	}
+	blob_load_version(bs, k->next, backing_loaded, k);
+}
+
+void blob_backing_load(struct brisk_blob *blob, blob_md_io_cb cb, void *ctx)
+{
+	struct backing_ctx *k = calloc(1, sizeof(*k));
+	uint64_t n = blob->md.num_clusters;
+
+	free(blob->backing);
+	blob->backing = calloc(n > 0 ? n : 1, sizeof(uint64_t));
+	if (k == NULL || blob->backing == NULL) {
+		free(k);
+		free(blob->backing);
+		blob->backing = NULL;
+		cb(ctx, -ENOMEM);
+		return;
+	}
+	blob->backing_len = n;
+	k->blob = blob;
+	k->next = blob->md.parent_id;
+	k->cb = cb;
+	k->cb_ctx = ctx;
+	backing_step(k);
+}

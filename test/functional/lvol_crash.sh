@@ -1,0 +1,128 @@
+#!/bin/bash
+# Crash: an lvstore on an aio file; each round (at least 20)
+#   1. lvol_io checks the pattern the previous round wrote into lvs0/data
+#      (written and acknowledged before that round's kill) and writes a new one;
+#   2. bdevperf -z (the app framework with every module and RPC) loads the
+#      store, random writes run on a thin lvol (allocating clusters) while
+#      rpc.py creates, snapshots (when the blobstore has snapshots) and
+#      deletes lvols in a loop;
+#   3. kill -9 at a random moment.
+# The next start must load the store; every lvol whose create was
+# acknowledged (and whose delete was not) is there, every acknowledged
+# delete stays deleted. ROUNDS (default 24) sets the number of rounds.
+source "$(dirname "$0")/lvol_common.sh"
+
+ROUNDS=${ROUNDS:-24}
+IMG=$WORK/disk.img
+CONF=$WORK/conf.json
+BDEVPERF=$ROOT/build/bin/bdevperf
+aio_config "$CONF" "$IMG" 256
+ACKED=$WORK/acked      # lvol names whose create was acknowledged and delete was not
+DELETED=$WORK/deleted  # lvol names whose delete was acknowledged
+: >"$ACKED"
+: >"$DELETED"
+
+# start_perf: bdevperf waiting for perform_tests, on the test socket (as TGT_PID).
+start_perf() {
+	"$BDEVPERF" -z -r "$SOCK" -i "$SHM_ID" -s 256 -c "$CONF" -q 16 -o 4096 -w randwrite -t 30 \
+		-T lvs0/scratch >"$WORK/tgt.log" 2>&1 &
+	TGT_PID=$!
+	for _ in $(seq 1 200); do
+		[ -S "$SOCK" ] && return 0
+		kill -0 "$TGT_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "bdevperf -z did not create its socket"
+	tail -20 "$WORK/tgt.log" >&2
+	return 1
+}
+
+kill9() {
+	kill -KILL "$TGT_PID" 2>/dev/null
+	wait "$TGT_PID" 2>/dev/null
+	TGT_PID=""
+	rm -f "$SOCK" /dev/hugepages/brisk_${SHM_ID}_* /dev/shm/brisk_brisk_${SHM_ID}_* 2>/dev/null
+}
+
+# Set up: the store, a data lvol for patterns, a thin scratch lvol for random writes.
+start_tgt -s 128 -c "$CONF" || finish
+expect_ok "lvstore on aio" bdev_lvol_create_lvstore Aio0 lvs0 -c 1048576
+expect_ok "data lvol" bdev_lvol_create -l lvs0 data 4
+expect_ok "scratch lvol" bdev_lvol_create -l lvs0 -t scratch 64
+SNAPSHOTS=1
+rpcpy bdev_lvol_snapshot lvs0/data probe_snap >/dev/null 2>"$WORK/err" || SNAPSHOTS=0
+if [ $SNAPSHOTS = 1 ]; then
+	# Keep data a plain lvol: the snapshot goes again with its single clone's consent.
+	rpcpy bdev_lvol_inflate lvs0/data >/dev/null && rpcpy bdev_lvol_delete lvs0/probe_snap >/dev/null ||
+		fail "cannot undo the probe snapshot"
+else
+	echo "note: no snapshots in this blobstore build ($(cat "$WORK/err")); rounds create and delete only"
+fi
+stop_tgt
+
+prev=""
+seq_no=0
+for round in $(seq 1 "$ROUNDS"); do
+	byte=$(printf '0x%02x' $((round % 250 + 1)))
+	ops=()
+	[ -n "$prev" ] && ops+=("r:lvs0/data:0:4M:$prev")
+	ops+=("w:lvs0/data:0:4M:$byte" "r:lvs0/data:0:4M:$byte")
+	if ! lvol_io "$CONF" "${ops[@]}"; then
+		fail "round $round: data written before the last kill does not read back (or the store did not load)"
+		tail -5 "$WORK/lvol_io.log" >&2
+		break
+	fi
+	prev=$byte
+
+	start_perf || break
+	if ! rpcpy bdev_lvol_get_lvstores -l lvs0 >/dev/null 2>&1; then
+		fail "round $round: lvstore lvs0 did not load"
+		tail -20 "$WORK/tgt.log" >&2
+		break
+	fi
+	# Every acknowledged lvol is here, no acknowledged delete came back.
+	present=" $(lvol_aliases) "
+	while read -r n; do
+		[[ "$present" == *" lvs0/$n "* ]] || fail "round $round: acknowledged lvol $n is missing"
+	done <"$ACKED"
+	while read -r n; do
+		[[ "$present" == *" lvs0/$n "* ]] && fail "round $round: deleted lvol $n came back"
+	done <"$DELETED"
+
+	# Random writes in the background, metadata operations in the foreground.
+	(rpc perform_tests '{"time_in_sec": 20}' >/dev/null 2>&1 &) 2>/dev/null
+	deadline=$(python3 -c "import random; print(random.uniform(0.2, 1.5))")
+	(sleep "$deadline"; kill -KILL "$TGT_PID" 2>/dev/null) &
+	killer=$!
+	while kill -0 "$TGT_PID" 2>/dev/null; do
+		seq_no=$((seq_no + 1))
+		name=v$seq_no
+		if rpcpy bdev_lvol_create -l lvs0 -t "$name" 2 >/dev/null 2>&1; then
+			echo "$name" >>"$ACKED"
+		else
+			break
+		fi
+		if [ $SNAPSHOTS = 1 ] && rpcpy bdev_lvol_snapshot "lvs0/$name" "s$seq_no" >/dev/null 2>&1; then
+			echo "s$seq_no" >>"$ACKED"
+		fi
+		# Delete the oldest lvol that has no clone (a snapshot goes with its clone first).
+		old=$(head -1 "$ACKED")
+		if [ -n "$old" ] && [ $((seq_no % 2)) = 0 ]; then
+			if rpcpy bdev_lvol_delete "lvs0/$old" >/dev/null 2>&1; then
+				sed -i "1d" "$ACKED"
+				echo "$old" >>"$DELETED"
+			fi
+		fi
+	done
+	wait "$killer" 2>/dev/null
+	kill9
+done
+[ "$round" = "$ROUNDS" ] && pass "$ROUNDS rounds of kill -9: store loaded, acknowledged lvols present, data intact" ||
+	fail "stopped at round $round"
+
+# A final clean start: the store still checks out.
+start_tgt -s 128 -c "$CONF" || finish
+rpcpy bdev_lvol_get_lvstores -l lvs0 >/dev/null && pass "final load" || fail "final load"
+echo "lvols after the rounds: $(rpcpy bdev_lvol_get_lvols | grep -c '"alias"'); acknowledged deletes: $(wc -l <"$DELETED")"
+stop_tgt
+finish
