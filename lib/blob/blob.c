@@ -85,6 +85,76 @@ void blob_free_handle(struct brisk_blob *b)
 	free(b);
 }
 
+void blob_quarantine(struct brisk_blob *b)
+{
+	BRISK_ERRLOG("blob 0x%lx: kept out of use until the store is loaded again", b->id);
+	b->quarantined = true;
+	b->deleting = true;
+	b->refs = 0;
+	b->ro_refs = 0;
+}
+
+void blob_free_quarantined(struct brisk_blob_store *bs)
+{
+	struct brisk_blob *b, *tmp;
+
+	TAILQ_FOREACH_SAFE(b, &bs->open_blobs, link, tmp) {
+		if (b->quarantined) {
+			TAILQ_REMOVE(&bs->open_blobs, b, link);
+			blob_free_handle(b);
+		}
+	}
+}
+
+void blob_take_loaded(struct brisk_blob *b, struct blob_loaded *res)
+{
+	blob_md_free(&b->md);
+	b->md = res->md;
+	/* The lists moved with the struct copy: re-point their heads. */
+	TAILQ_INIT(&b->md.xattrs);
+	TAILQ_INIT(&b->md.xattrs_internal);
+	TAILQ_CONCAT(&b->md.xattrs, &res->md.xattrs, link);
+	TAILQ_CONCAT(&b->md.xattrs_internal, &res->md.xattrs_internal, link);
+	blob_md_init(&res->md);
+	free(b->chain_pages);
+	b->chain_pages = res->chain_pages;
+	b->chain_len = res->chain_len;
+	res->chain_pages = NULL;
+	res->chain_len = 0;
+	b->bs->id_slot[b->id - 1] = (int8_t)res->slot;
+}
+
+struct sync_free_ctx {
+	struct brisk_blob *blob;
+	blob_md_io_cb cb;
+	void *cb_ctx;
+};
+
+static void sync_free_done(void *ctx, int rc)
+{
+	struct sync_free_ctx *c = ctx;
+
+	blob_free_handle(c->blob);
+	c->cb(c->cb_ctx, rc);
+	free(c);
+}
+
+void blob_sync_and_free(struct brisk_blob *b, blob_md_io_cb cb, void *ctx)
+{
+	struct sync_free_ctx *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		blob_free_handle(b);
+		blob_defer_cb(cb, ctx, -ENOMEM);
+		return;
+	}
+	c->blob = b;
+	c->cb = cb;
+	c->cb_ctx = ctx;
+	b->dirty = true;
+	blob_sync(b, sync_free_done, c);
+}
+
 /* Clusters given up by a shrink or delete stay owned until the metadata
  * that drops them is durable. 0 or -ENOMEM. */
 static int release_cluster(struct brisk_blob *b, uint64_t cluster)
@@ -270,36 +340,6 @@ static void create_synced(void *ctx, int rc)
 	free(c);
 }
 
-struct id_cb_defer {
-	brisk_blob_op_with_id_complete cb;
-	void *cb_arg;
-	int rc;
-};
-
-static void id_cb_run(void *ctx)
-{
-	struct id_cb_defer *d = ctx;
-
-	d->cb(d->cb_arg, BRISK_BLOBID_INVALID, d->rc);
-	free(d);
-}
-
-static void fail_id_cb(brisk_blob_op_with_id_complete cb, void *cb_arg, int rc)
-{
-	struct id_cb_defer *d = malloc(sizeof(*d));
-
-	if (d != NULL) {
-		d->cb = cb;
-		d->cb_arg = cb_arg;
-		d->rc = rc;
-		if (brisk_thread_send_msg(brisk_get_thread(), id_cb_run, d) == 0) {
-			return;
-		}
-		free(d);
-	}
-	cb(cb_arg, BRISK_BLOBID_INVALID, rc);
-}
-
 static int create_validate(const struct brisk_blob_opts *o)
 {
 	if (o->clear_method > BRISK_BLOB_CLEAR_WITH_WRITE_ZEROES) {
@@ -346,7 +386,7 @@ void blob_create(struct brisk_blob_store *bs, const struct brisk_blob_opts *opts
 	if (bs == NULL || cb_fn == NULL) {
 		BRISK_ERRLOG("blob create: %s is NULL", bs == NULL ? "bs" : "cb_fn");
 		if (cb_fn != NULL) {
-			fail_id_cb(cb_fn, cb_arg, -EINVAL);
+			blob_defer_id_cb(cb_fn, cb_arg, -EINVAL);
 		}
 		return;
 	}
@@ -360,7 +400,7 @@ void blob_create(struct brisk_blob_store *bs, const struct brisk_blob_opts *opts
 		rc = blob_md_op_begin(bs, "blob create");
 	}
 	if (rc != 0) {
-		fail_id_cb(cb_fn, cb_arg, rc);
+		blob_defer_id_cb(cb_fn, cb_arg, rc);
 		return;
 	}
 	id = blob_alloc_id(bs);
@@ -417,7 +457,7 @@ fail:
 	}
 	free(c);
 	blob_md_op_end(bs);
-	fail_id_cb(cb_fn, cb_arg, rc);
+	blob_defer_id_cb(cb_fn, cb_arg, rc);
 }
 
 void brisk_bs_create_blob(struct brisk_blob_store *bs, brisk_blob_op_with_id_complete cb_fn,
@@ -466,25 +506,13 @@ static void open_loaded(void *ctx, struct blob_loaded *res, int rc)
 {
 	struct blob_open_ctx *oc = ctx;
 	struct brisk_blob *b = oc->blob;
-	struct brisk_blob_store *bs = b->bs;
 
 	if (rc == 0 && !res->present) {
 		BRISK_ERRLOG("blob open: blob 0x%lx has no current version on disk", b->id);
 		rc = -ENOENT;
 	}
 	if (rc == 0) {
-		blob_md_free(&b->md);
-		b->md = res->md;
-		/* The lists moved with the struct copy: re-point their heads. */
-		TAILQ_INIT(&b->md.xattrs);
-		TAILQ_INIT(&b->md.xattrs_internal);
-		TAILQ_CONCAT(&b->md.xattrs, &res->md.xattrs, link);
-		TAILQ_CONCAT(&b->md.xattrs_internal, &res->md.xattrs_internal, link);
-		blob_md_init(&res->md);
-		b->chain_pages = res->chain_pages;
-		b->chain_len = res->chain_len;
-		res->chain_pages = NULL;
-		bs->id_slot[b->id - 1] = (int8_t)res->slot;
+		blob_take_loaded(b, res);
 	}
 	blob_loaded_free(res);
 	if (rc == 0 && b->md.parent_id != 0) {

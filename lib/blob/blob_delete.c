@@ -1,8 +1,10 @@
 /* Delete of a blob and iteration over all blobs.
  *
- * delete: check -> load_version -> tombstones (commit) -> clear clusters ->
- *         free chain pages, clusters and id -> done. Until the tombstone
- * lands the blob is intact on disk; after it nothing refers to its clusters. */
+ * delete: check -> (the blob has clones: the delete of a snapshot into its
+ *         clone, snapshot_delete.c) -> load_version into a placeholder
+ *         handle -> tombstones (commit) -> clear clusters -> free chain
+ *         pages, clusters and id -> done. Until the tombstone lands the blob
+ *         is intact on disk; after it nothing refers to its clusters. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,48 +14,59 @@
 
 #include "blob_internal.h"
 
-struct delete_ctx {
+struct brisk_blob *blob_placeholder_new(struct brisk_blob_store *bs, brisk_blob_id id)
+{
+	struct brisk_blob *b = blob_new(bs, id);
+
+	if (b != NULL) {
+		b->deleting = true;
+		TAILQ_INSERT_TAIL(&bs->open_blobs, b, link);
+	}
+	return b;
+}
+
+/* ---- The end of every delete: tombstones -> clear -> free ---- */
+
+struct remove_ctx {
 	struct brisk_blob *blob;     /* placeholder in open_blobs, deleting = true */
-	struct blob_loaded *res;
-	brisk_blob_op_complete cb;
-	void *cb_arg;
+	blob_md_io_cb cb;
+	void *cb_ctx;
 	uint64_t next;               /* next blob cluster to clear */
 	struct brisk_bs_dev_cb_args args;
 };
 
-static void delete_clear_next(struct delete_ctx *c);
+static void remove_clear_next(struct remove_ctx *c);
 
-static void delete_done(struct delete_ctx *c, int rc)
+static void remove_done(struct remove_ctx *c, int rc)
 {
 	struct brisk_blob *b = c->blob;
-	struct brisk_blob_store *bs = b->bs;
+	blob_md_io_cb cb = c->cb;
+	void *cb_ctx = c->cb_ctx;
 
-	TAILQ_REMOVE(&bs->open_blobs, b, link);
+	TAILQ_REMOVE(&b->bs->open_blobs, b, link);
 	blob_free_handle(b);
-	blob_loaded_free(c->res);
-	blob_md_op_end(bs);
-	c->cb(c->cb_arg, rc);
 	free(c);
+	cb(cb_ctx, rc);
 }
 
-static void delete_free_all(struct delete_ctx *c)
+static void remove_free_all(struct remove_ctx *c)
 {
 	struct brisk_blob_store *bs = c->blob->bs;
-	struct blob_md *md = &c->res->md;
+	struct blob_md *md = &c->blob->md;
 
-	blob_free_chain_pages(bs, c->res->chain_pages, c->res->chain_len);
+	blob_free_chain_pages(bs, c->blob->chain_pages, c->blob->chain_len);
 	for (uint64_t i = 0; i < md->num_clusters; i++) {
 		if (md->clusters[i] != 0) {
 			blob_free_cluster(bs, md->clusters[i]);
 		}
 	}
 	blob_free_id(bs, c->blob->id);
-	delete_done(c, 0);
+	remove_done(c, 0);
 }
 
-static void delete_cleared(struct brisk_io_channel *ch, void *cb_arg, int rc)
+static void remove_cleared(struct brisk_io_channel *ch, void *cb_arg, int rc)
 {
-	struct delete_ctx *c = cb_arg;
+	struct remove_ctx *c = cb_arg;
 
 	(void)ch;
 	if (rc != 0) {
@@ -61,14 +74,14 @@ static void delete_cleared(struct brisk_io_channel *ch, void *cb_arg, int rc)
 		BRISK_WARNLOG("blob delete: clearing clusters of blob 0x%lx failed: %d", c->blob->id,
 			      rc);
 	}
-	delete_clear_next(c);
+	remove_clear_next(c);
 }
 
 /* One device operation per run of consecutive clusters. */
-static void delete_clear_next(struct delete_ctx *c)
+static void remove_clear_next(struct remove_ctx *c)
 {
 	struct brisk_blob_store *bs = c->blob->bs;
-	struct blob_md *md = &c->res->md;
+	struct blob_md *md = &c->blob->md;
 	struct blob_channel *bch = brisk_io_channel_get_ctx(bs->md_channel);
 	uint64_t first, n = 1, per = bs->io_units_per_cluster;
 
@@ -76,7 +89,7 @@ static void delete_clear_next(struct delete_ctx *c)
 		c->next++;
 	}
 	if (c->next >= md->num_clusters || md->clear_method == BRISK_BLOB_CLEAR_WITH_NONE) {
-		delete_free_all(c);
+		remove_free_all(c);
 		return;
 	}
 	first = md->clusters[c->next];
@@ -84,7 +97,7 @@ static void delete_clear_next(struct delete_ctx *c)
 		n++;
 	}
 	c->next += n;
-	c->args.cb_fn = delete_cleared;
+	c->args.cb_fn = remove_cleared;
 	c->args.cb_arg = c;
 	c->args.channel = bch->dev_ch;
 	if (md->clear_method == BRISK_BLOB_CLEAR_WITH_WRITE_ZEROES) {
@@ -94,36 +107,73 @@ static void delete_clear_next(struct delete_ctx *c)
 	}
 }
 
-static void delete_tombstoned(void *ctx, int rc)
+static void remove_tombstoned(void *ctx, int rc)
 {
-	struct delete_ctx *c = ctx;
+	struct remove_ctx *c = ctx;
 
 	if (rc != 0) {
 		/* Maybe deleted on disk, maybe not: keep everything reserved. */
 		BRISK_ERRLOG("blob delete: tombstone of blob 0x%lx failed (%d); its clusters stay "
 			     "reserved until the store is reloaded", c->blob->id, rc);
-		delete_done(c, rc);
+		remove_done(c, rc);
 		return;
 	}
-	delete_clear_next(c);
+	remove_clear_next(c);
+}
+
+void blob_remove_placeholder(struct brisk_blob *b, blob_md_io_cb cb, void *ctx)
+{
+	struct remove_ctx *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		TAILQ_REMOVE(&b->bs->open_blobs, b, link);
+		blob_free_handle(b);
+		blob_defer_cb(cb, ctx, -ENOMEM);
+		return;
+	}
+	c->blob = b;
+	c->cb = cb;
+	c->cb_ctx = ctx;
+	blob_write_tombstones(b->bs, b->id, remove_tombstoned, c);
+}
+
+/* ---- Delete of a blob without clones ---- */
+
+struct delete_ctx {
+	struct brisk_blob_store *bs;
+	struct brisk_blob *blob;     /* freed by blob_remove_placeholder */
+	brisk_blob_op_complete cb;
+	void *cb_arg;
+};
+
+static void delete_done(void *ctx, int rc)
+{
+	struct delete_ctx *c = ctx;
+
+	blob_md_op_end(c->bs);
+	c->cb(c->cb_arg, rc);
+	free(c);
 }
 
 static void delete_loaded(void *ctx, struct blob_loaded *res, int rc)
 {
 	struct delete_ctx *c = ctx;
-	struct brisk_blob_store *bs = c->blob->bs;
+	struct brisk_blob *b = c->blob;
 
-	c->res = res;
 	if (rc == 0 && !res->present) {
 		rc = -ENOENT;
 	}
 	if (rc != 0) {
-		BRISK_ERRLOG("blob delete: blob 0x%lx cannot be read: %d", c->blob->id, rc);
+		BRISK_ERRLOG("blob delete: blob 0x%lx cannot be read: %d", b->id, rc);
+		blob_loaded_free(res);
+		TAILQ_REMOVE(&b->bs->open_blobs, b, link);
+		blob_free_handle(b);
 		delete_done(c, rc);
 		return;
 	}
-	bs->id_slot[c->blob->id - 1] = (int8_t)res->slot;
-	blob_write_tombstones(bs, c->blob->id, delete_tombstoned, c);
+	blob_take_loaded(b, res);
+	blob_loaded_free(res);
+	blob_remove_placeholder(b, delete_done, c);
 }
 
 void brisk_bs_delete_blob(struct brisk_blob_store *bs, brisk_blob_id blobid,
@@ -156,11 +206,7 @@ void brisk_bs_delete_blob(struct brisk_blob_store *bs, brisk_blob_id blobid,
 		return;
 	}
 	if (blob_count_clones(bs, blobid) > 0) {
-		/* Passing a snapshot's clusters to its only clone is not in this
-		 * build yet: refuse rather than leave clones without a parent. */
-		BRISK_ERRLOG("blob delete: blob 0x%lx is the parent of %u clone(s)", blobid,
-			     blob_count_clones(bs, blobid));
-		blob_defer_cb(cb_fn, cb_arg, -EBUSY);
+		blob_delete_snapshot(bs, blobid, cb_fn, cb_arg);
 		return;
 	}
 	rc = blob_md_op_begin(bs, "blob delete");
@@ -169,16 +215,18 @@ void brisk_bs_delete_blob(struct brisk_blob_store *bs, brisk_blob_id blobid,
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	b = blob_new(bs, blobid);
+	b = blob_placeholder_new(bs, blobid);
 	if (c == NULL || b == NULL) {
 		free(c);
-		free(b);
+		if (b != NULL) {
+			TAILQ_REMOVE(&bs->open_blobs, b, link);
+			blob_free_handle(b);
+		}
 		blob_md_op_end(bs);
 		blob_defer_cb(cb_fn, cb_arg, -ENOMEM);
 		return;
 	}
-	b->deleting = true;
-	TAILQ_INSERT_TAIL(&bs->open_blobs, b, link);
+	c->bs = bs;
 	c->blob = b;
 	c->cb = cb_fn;
 	c->cb_arg = cb_arg;

@@ -10,6 +10,13 @@
 #include <brisk/blob.h>
 #include <brisk/uuid.h>
 
+/* glibc's sys/queue.h lacks the BSD _SAFE variant (removal while iterating). */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
+	for ((var) = TAILQ_FIRST((head)); (var) && ((tvar) = TAILQ_NEXT((var), field), 1); \
+	     (var) = (tvar))
+#endif
+
 #define BLOB_FORMAT_VERSION 1
 #define BLOB_PAGE_SIZE 4096u
 #define BLOB_SUPER_MAGIC "BRISKBS"      /* 8 bytes with the NUL */
@@ -35,6 +42,14 @@
 
 /* In memory only: a thin cluster whose metadata is not durable yet. */
 #define BLOB_CLUSTER_PENDING (1ull << 63)
+
+/* Internal xattr of a blob version written in the middle of a snapshot or
+ * of the delete of a snapshot into its clone (value: the partner's id, u64
+ * little-endian). Such a version stands only if the partner's current
+ * version names this blob as its parent, or the partner is gone; recovery
+ * decides before anything else claims clusters (doc/blobstore_format.md,
+ * "Snapshots, clones and parents"). */
+#define BLOB_XATTR_PENDING "brisk.pending_partner"
 
 #define BLOB_XATTR_NAME_MAX 255u
 /* A descriptor never spans pages: header, name and value fit in one page. */
@@ -106,6 +121,8 @@ struct blob_xattr *blob_md_find_xattr(struct blob_xattr_list *list, const char *
 /* Replaces or adds. 0 or -ENOMEM. */
 int blob_md_set_xattr(struct blob_xattr_list *list, const char *name, const void *value,
 		      uint16_t value_len);
+/* false when there was no such xattr. */
+bool blob_md_remove_xattr(struct blob_xattr_list *list, const char *name);
 
 /* Number of pages the md needs (>= 1). */
 uint32_t blob_md_count_pages(const struct blob_md *md);
@@ -165,6 +182,15 @@ struct brisk_blob_store {
 	uint32_t max_channel_ops;
 	uint32_t md_ops;   /* in flight */
 	uint32_t retiring; /* old cluster arrays waiting for every channel's thread */
+	uint32_t drain_msgs; /* atomic: blob_drain_msg messages on their way to the md thread */
+	/* An I/O error left the disk in a state memory does not know for sure
+	 * (a multi-write operation cut short): unload leaves clean = 0 so the
+	 * next load rebuilds everything from the metadata. */
+	bool needs_recovery;
+	/* Snapshot, clone, inflate, decouple and the delete of a snapshot run
+	 * one at a time, in order (relations.c). */
+	TAILQ_HEAD(, blob_relation_op) relation_ops;
+	bool relation_running;
 	bool recovered;
 	bool unloading;
 	TAILQ_HEAD(, brisk_blob) open_blobs;
@@ -180,11 +206,14 @@ struct blob_channel {
 	struct brisk_io_channel *zeroes_ch;
 	struct blob_io *io_pool;   /* max_channel_ops requests */
 	struct blob_io *io_free;   /* free list, touched by this channel's thread only */
+	TAILQ_HEAD(, blob_io) frozen_ios; /* started while their blob was frozen */
 };
 
 /* io.c: the channel's request pool. 0 or -ENOMEM. */
 int blob_channel_io_init(struct blob_channel *ch, uint32_t n);
 void blob_channel_io_fini(struct blob_channel *ch);
+/* Starts the channel's I/O held for blob (on the channel's thread). */
+void blob_channel_release_frozen(struct blob_channel *ch, struct brisk_blob *blob);
 
 struct blob_sync_waiter {
 	TAILQ_ENTRY(blob_sync_waiter) link;
@@ -193,8 +222,23 @@ struct blob_sync_waiter {
 };
 TAILQ_HEAD(blob_sync_waiters, blob_sync_waiter);
 
-struct blob_alloc_req;
 struct blob_open_ctx;
+struct freeze_ctx;
+
+/* A request to give a blob its own cluster at one index (cluster_alloc.c). */
+struct blob_alloc_req {
+	TAILQ_ENTRY(blob_alloc_req) link;
+	struct brisk_blob *blob;
+	uint64_t index;             /* blob cluster */
+	uint64_t cluster;           /* device cluster being prepared */
+	void *copy_buf;             /* the ancestor's cluster on its way */
+	int rc;
+	TAILQ_HEAD(, blob_alloc_req) followers; /* same index, waiting for this one */
+	struct brisk_bs_dev_cb_args args;
+	/* Runs on the metadata thread once the cluster is durable (0) or not. */
+	void (*done)(struct blob_alloc_req *r, int rc);
+	void *done_ctx;
+};
 TAILQ_HEAD(blob_alloc_reqs, blob_alloc_req);
 
 struct brisk_blob {
@@ -223,6 +267,18 @@ struct brisk_blob {
 	 * blob has no parent. */
 	uint64_t *backing;
 	uint64_t backing_len;
+	/* I/O freeze (freeze.c): while frozen > 0 new I/O waits on its channel;
+	 * io_inflight counts I/O started and not yet completed. Both atomic. */
+	uint32_t frozen;
+	uint64_t io_inflight;
+	struct freeze_ctx *drain_ctx;   /* a freeze waiting for io_inflight == 0 */
+	/* A snapshot/inflate/decouple/merge works on the blob: resize and
+	 * set_read_only are refused (-EBUSY) so its cluster map holds still. */
+	bool relation_busy;
+	/* Holds an id whose state on disk only the next load can settle (an
+	 * I/O error cut a snapshot or merge short): opens fail, deletes are
+	 * refused, unload frees it. Set with blob_quarantine. */
+	bool quarantined;
 	TAILQ_ENTRY(brisk_blob) link;
 };
 
@@ -299,6 +355,14 @@ void blob_md_op_end(struct brisk_blob_store *bs);
 bool blob_handle_writable(struct brisk_blob *blob, const char *what);
 struct brisk_blob *blob_new(struct brisk_blob_store *bs, brisk_blob_id id);
 void blob_free_handle(struct brisk_blob *blob);
+/* See brisk_blob.quarantined. */
+void blob_quarantine(struct brisk_blob *blob);
+/* Frees the quarantined handles (unload, destroy). */
+void blob_free_quarantined(struct brisk_blob_store *bs);
+/* Moves a loaded version (md, chain, slot) into a handle; res keeps nothing. */
+void blob_take_loaded(struct brisk_blob *blob, struct blob_loaded *res);
+/* Syncs a handle that is in no list (recovery) and frees it; cb(ctx, rc). */
+void blob_sync_and_free(struct brisk_blob *blob, blob_md_io_cb cb, void *ctx);
 /* Thick growth allocates; shrink releases clusters for after the next sync.
  * 0, -ENOSPC, -ENOMEM; nothing changes on failure. */
 int blob_set_num_clusters(struct brisk_blob *blob, uint64_t num_clusters);
@@ -307,18 +371,89 @@ int blob_check_xattr(const char *name, size_t value_len, const void *value, cons
 void blob_create(struct brisk_blob_store *bs, const struct brisk_blob_opts *opts,
 		 brisk_blob_id parent_id, brisk_blob_op_with_id_complete cb_fn, void *cb_arg);
 
+/* ---- cluster_alloc.c ---- */
+/* On the metadata thread; r->blob, index, done (and done_ctx) set. */
+void blob_cluster_alloc(struct blob_alloc_req *r);
+
+/* ---- freeze.c ---- */
+/* Holds new I/O of blob and waits for the I/O in flight; cb(ctx, 0). */
+void blob_freeze_io(struct brisk_blob *blob, blob_md_io_cb cb, void *ctx);
+/* Undoes one freeze; at the last one the held I/O starts. cb(ctx, 0). */
+void blob_unfreeze_io(struct brisk_blob *blob, blob_md_io_cb cb, void *ctx);
+/* Message to the md thread (ctx = store): some blob's I/O count hit 0. */
+void blob_drain_msg(void *ctx);
+
+/* ---- blob_delete.c ---- */
+/* A handle marked deleting, in open_blobs: keeps opens and deletes away. */
+struct brisk_blob *blob_placeholder_new(struct brisk_blob_store *bs, brisk_blob_id id);
+/* Deletes the blob whose current version the placeholder holds: tombstones
+ * (commit point), clears and frees its clusters, chain pages and id, frees
+ * the placeholder. cb(ctx, rc). */
+void blob_remove_placeholder(struct brisk_blob *b, blob_md_io_cb cb, void *ctx);
+
+/* ---- snapshot_delete.c ---- */
+/* brisk_bs_delete_blob of a blob that has clones. */
+void blob_delete_snapshot(struct brisk_blob_store *bs, brisk_blob_id snap_id,
+			  brisk_blob_op_complete cb_fn, void *cb_arg);
+
+/* ---- inflate.c: materialize ---- */
+/* true when blob cluster index must get a cluster of its own. */
+typedef bool (*blob_need_fn)(void *ctx, uint64_t index);
+/* Unallocated clusters of b for which need() holds. */
+uint64_t blob_materialize_count(struct brisk_blob *b, blob_need_fn need, void *need_ctx);
+/* Gives each of them a cluster holding what the blob reads there now (one
+ * sync per cluster, as a first write). cb(ctx, rc). */
+void blob_materialize(struct brisk_blob *b, blob_need_fn need, void *need_ctx, blob_md_io_cb cb,
+		      void *ctx);
+
+/* ---- snapshot.c: shared by the relation operations ---- */
+/* 0 when id names an existing blob of bs and we are on its md thread. */
+int blob_relation_check_id(struct brisk_blob_store *bs, brisk_blob_id id, const char *what);
+/* true (logged) while the store needs a reload after an I/O error. */
+bool blob_relation_op_refused(struct brisk_blob_store *bs, const char *what);
+/* A private copy of caller xattrs, usable as brisk_blob_xattr_opts. */
+struct blob_xattr_copy {
+	struct blob_xattr_list list;
+	char **names;
+	struct brisk_blob_xattr_opts opts;
+};
+int blob_xattr_copy_init(struct blob_xattr_copy *c, const struct brisk_blob_xattr_opts *x,
+			 const char *what);
+void blob_xattr_copy_fini(struct blob_xattr_copy *c);
+
 /* ---- relations.c: snapshot/clone bookkeeping (see parent_of) ---- */
 uint32_t blob_count_clones(const struct brisk_blob_store *bs, brisk_blob_id parent);
-/* Builds blob->backing from its ancestors' current versions. 0, -ENOMEM,
- * -EIO, -ENOENT (an ancestor is missing), -ELOOP (a parent cycle). */
+/* The backing map of a blob whose parent is first_parent: for each cluster
+ * index, the device cluster of the nearest ancestor that has it (0 =
+ * zeroes), as long as the largest ancestor. cb gets a malloc'ed array (NULL
+ * when first_parent is 0) and its length. rc: 0, -ENOMEM, -EIO, -ENOENT
+ * (an ancestor is missing), -ELOOP (a parent cycle). */
+typedef void (*blob_backing_cb)(void *ctx, uint64_t *backing, uint64_t len, int rc);
+void blob_backing_build(struct brisk_blob_store *bs, brisk_blob_id first_parent, blob_backing_cb cb,
+			void *ctx);
+/* Builds blob->backing from its ancestors (at open, before the handle is
+ * published). Same errors. */
 void blob_backing_load(struct brisk_blob *blob, blob_md_io_cb cb, void *ctx);
 /* Device cluster backing blob cluster index (0 = zeroes). */
 static inline uint64_t blob_backing_cluster(const struct brisk_blob *blob, uint64_t index)
 {
 	return index < blob->backing_len ? blob->backing[index] : 0;
 }
-/* Reads the parent id of every used blob into parent_of (clean load). */
-void blob_relations_scan(struct brisk_blob_store *bs, blob_md_io_cb cb, void *ctx);
+/* Reads the parent id of every used blob into parent_of (clean load).
+ * *pending is set when a version carries BLOB_XATTR_PENDING (an operation
+ * was cut short: the load must recover). */
+void blob_relations_scan(struct brisk_blob_store *bs, bool *pending, blob_md_io_cb cb, void *ctx);
+/* The pending partner of md (0 = none). */
+brisk_blob_id blob_md_pending_partner(const struct blob_md *md);
+
+/* Relation operations run one at a time per store: op->start runs (from a
+ * message) when every earlier one has called blob_relation_op_done. */
+struct blob_relation_op {
+	TAILQ_ENTRY(blob_relation_op) link;
+	void (*start)(struct blob_relation_op *op);
+};
+void blob_relation_op_queue(struct brisk_blob_store *bs, struct blob_relation_op *op);
+void blob_relation_op_done(struct brisk_blob_store *bs);
 
 /* ---- misc ---- */
 /* Completes a bs_dev operation later on the current thread (bs_dev_ram.c). */
@@ -329,6 +464,8 @@ void blob_dev_complete_fn(void (*fn)(void *arg), void *arg);
  * the public call). */
 void blob_defer_cb(brisk_blob_op_complete cb, void *ctx, int rc);
 void blob_defer_handle_cb(brisk_bs_op_with_handle_complete cb, void *ctx, int rc);
+/* Runs cb(ctx, BRISK_BLOBID_INVALID, rc) later on the current thread. */
+void blob_defer_id_cb(brisk_blob_op_with_id_complete cb, void *ctx, int rc);
 bool blob_on_md_thread(struct brisk_blob_store *bs);
 
 /* ---- store.c ---- */

@@ -146,6 +146,12 @@ void brisk_blob_resize(struct brisk_blob *blob, uint64_t num_clusters, brisk_blo
 		blob_defer_cb(cb_fn, cb_arg, -EPERM);
 		return;
 	}
+	if (blob->relation_busy) {
+		BRISK_ERRLOG("blob resize: blob 0x%lx is being snapshotted, inflated or decoupled",
+			     blob->id);
+		blob_defer_cb(cb_fn, cb_arg, -EBUSY);
+		return;
+	}
 	if (num_clusters > UINT32_MAX) {
 		BRISK_ERRLOG("blob resize: %lu clusters is more than a store can hold", num_clusters);
 		blob_defer_cb(cb_fn, cb_arg, -EINVAL);
@@ -200,6 +206,11 @@ int brisk_blob_set_read_only(struct brisk_blob *blob)
 {
 	if (!blob_call_ok(blob, "blob set_read_only")) {
 		return -EINVAL;
+	}
+	if (blob->relation_busy) {
+		BRISK_ERRLOG("blob set_read_only: blob 0x%lx is being snapshotted, inflated or "
+			     "decoupled", blob->id);
+		return -EBUSY;
 	}
 	if (!(blob->md.flags & BLOB_FLAG_READ_ONLY)) {
 		blob->md.flags |= BLOB_FLAG_READ_ONLY;
@@ -262,22 +273,16 @@ int brisk_blob_get_xattr_value(struct brisk_blob *blob, const char *name, const 
 
 int brisk_blob_remove_xattr(struct brisk_blob *blob, const char *name)
 {
-	struct blob_xattr *x;
-
 	if (!blob_call_ok(blob, "blob remove_xattr") || name == NULL) {
 		return -EINVAL;
 	}
-	x = blob_md_find_xattr(&blob->md.xattrs, name);
-	if (x == NULL) {
+	if (blob_md_find_xattr(&blob->md.xattrs, name) == NULL) {
 		return -ENOENT;
 	}
 	if (!blob_handle_writable(blob, "blob remove_xattr")) {
 		return -EPERM;
 	}
-	TAILQ_REMOVE(&blob->md.xattrs, x, link);
-	free(x->name);
-	free(x->value);
-	free(x);
+	blob_md_remove_xattr(&blob->md.xattrs, name);
 	blob->dirty = true;
 	return 0;
 }

@@ -251,6 +251,20 @@ int blob_md_set_xattr(struct blob_xattr_list *list, const char *name, const void
 	return 0;
 }
 
+bool blob_md_remove_xattr(struct blob_xattr_list *list, const char *name)
+{
+	struct blob_xattr *x = blob_md_find_xattr(list, name);
+
+	if (x == NULL) {
+		return false;
+	}
+	TAILQ_REMOVE(list, x, link);
+	free(x->name);
+	free(x->value);
+	free(x);
+	return true;
+}
+
 /* ---- Metadata page encoding ---- */
 
 /* Walks the descriptors of md in order, calling emit(type, payload, len).

@@ -32,6 +32,7 @@ enum blob_io_type { BLOB_IO_READ, BLOB_IO_WRITE, BLOB_IO_UNMAP, BLOB_IO_WRITE_ZE
  * nothing unless a caller passes more than BLOB_IO_INLINE_IOVS iovecs. */
 struct blob_io {
 	struct blob_io *next_free;
+	TAILQ_ENTRY(blob_io) frozen_link; /* held on its channel while the blob is frozen */
 	struct brisk_blob *blob;
 	struct brisk_io_channel *io_ch;
 	struct blob_channel *ch;
@@ -53,20 +54,6 @@ struct blob_io {
 	int rc;
 };
 
-/* A thin allocation of one cluster, on the metadata thread. */
-struct blob_alloc_req {
-	TAILQ_ENTRY(blob_alloc_req) link;
-	struct brisk_blob *blob;
-	uint64_t index;             /* blob cluster */
-	uint64_t cluster;           /* device cluster being prepared */
-	void *copy_buf;             /* clone: the ancestor's cluster on its way */
-	struct blob_io *io;
-	int rc;
-	struct blob_alloc_req *leader; /* NULL: this one does the work */
-	TAILQ_HEAD(, blob_alloc_req) followers;
-	struct brisk_bs_dev_cb_args args;
-};
-
 static void io_next_segment(struct blob_io *io);
 
 static void io_put(struct blob_io *io)
@@ -81,17 +68,33 @@ static void io_put(struct blob_io *io)
 static void io_complete_msg(void *ctx)
 {
 	struct blob_io *io = ctx;
+	struct brisk_blob *blob = io->blob;
 	brisk_blob_op_complete cb = io->cb;
 	void *cb_arg = io->cb_arg;
 	int rc = io->rc;
 
 	/* Back in the pool first: the callback may submit again at once. */
 	io_put(io);
+	/* acq_rel: this I/O's effects come before the count a freezing
+	 * metadata thread reads; frozen is read after our decrement. */
+	if (__atomic_sub_fetch(&blob->io_inflight, 1, __ATOMIC_ACQ_REL) == 0 &&
+	    __atomic_load_n(&blob->frozen, __ATOMIC_ACQUIRE) > 0) {
+		struct brisk_blob_store *bs = blob->bs;
+
+		/* A freeze may be waiting for the last I/O (freeze.c). */
+		__atomic_add_fetch(&bs->drain_msgs, 1, __ATOMIC_RELAXED);
+		if (brisk_thread_send_msg(bs->md_thread, blob_drain_msg, bs) != 0) {
+			BRISK_ERRLOG("blob 0x%lx: cannot tell the metadata thread its I/O drained",
+				     blob->id);
+			abort(); /* the freeze would wait forever */
+		}
+	}
 	cb(cb_arg, rc);
 }
 
 int blob_channel_io_init(struct blob_channel *ch, uint32_t n)
 {
+	TAILQ_INIT(&ch->frozen_ios);
 	ch->io_pool = calloc(n, sizeof(struct blob_io));
 	if (ch->io_pool == NULL) {
 		return -ENOMEM;
@@ -190,12 +193,12 @@ static void io_submit_segment(struct blob_io *io, uint64_t cluster)
 	}
 }
 
-/* ---- Thin allocation (metadata thread) ---- */
+/* ---- First writes: a cluster from the metadata thread (cluster_alloc.c) ---- */
 
 static void alloc_reply_msg(void *ctx)
 {
 	struct blob_alloc_req *r = ctx;
-	struct blob_io *io = r->io;
+	struct blob_io *io = r->done_ctx;
 	int rc = r->rc;
 
 	free(r);
@@ -207,156 +210,21 @@ static void alloc_reply_msg(void *ctx)
 	io_next_segment(io);
 }
 
-/* Back to the I/O's thread. */
-static void alloc_reply(struct blob_alloc_req *r, int rc)
+/* On the metadata thread: back to the I/O's thread. */
+static void alloc_done(struct blob_alloc_req *r, int rc)
 {
+	struct blob_io *io = r->done_ctx;
+
 	r->rc = rc;
-	if (brisk_thread_send_msg(r->io->thread, alloc_reply_msg, r) != 0) {
+	if (brisk_thread_send_msg(io->thread, alloc_reply_msg, r) != 0) {
 		BRISK_ERRLOG("blob I/O: cannot reply to an allocation request");
 		abort(); /* losing the request would hang the I/O forever */
 	}
 }
 
-static void alloc_leader_done(struct blob_alloc_req *r, int rc)
+static void alloc_start_msg(void *ctx)
 {
-	struct blob_alloc_req *f;
-
-	TAILQ_REMOVE(&r->blob->alloc_reqs, r, link);
-	while ((f = TAILQ_FIRST(&r->followers)) != NULL) {
-		TAILQ_REMOVE(&r->followers, f, link);
-		alloc_reply(f, rc);
-	}
-	alloc_reply(r, rc);
-}
-
-static void alloc_synced(void *ctx, int rc)
-{
-	struct blob_alloc_req *r = ctx;
-	struct brisk_blob *b = r->blob;
-
-	if (rc != 0) {
-		BRISK_ERRLOG("blob 0x%lx: metadata sync after allocating cluster %lu failed: %d",
-			     b->id, r->index, rc);
-		alloc_leader_done(r, rc);
-		return;
-	}
-	if (r->index < b->md.num_clusters &&
-	    b->md.clusters[r->index] == (r->cluster | BLOB_CLUSTER_PENDING)) {
-		/* release: the cluster's zeroes and metadata are durable before any
-		 * I/O thread that sees the number writes into it. */
-		__atomic_store_n(&b->md.clusters[r->index], r->cluster, __ATOMIC_RELEASE);
-	}
-	alloc_leader_done(r, 0);
-}
-
-static void alloc_zeroed(struct brisk_io_channel *ch, void *cb_arg, int rc)
-{
-	struct blob_alloc_req *r = cb_arg;
-	struct brisk_blob *b = r->blob;
-
-	(void)ch;
-	if (r->copy_buf != NULL) {
-		blob_page_buf_free(r->copy_buf);
-		r->copy_buf = NULL;
-	}
-	if (rc != 0) {
-		BRISK_ERRLOG("blob 0x%lx: zeroing new cluster %lu failed: %d", b->id, r->cluster, rc);
-		blob_free_cluster(b->bs, r->cluster);
-		alloc_leader_done(r, rc);
-		return;
-	}
-	if (r->index >= b->md.num_clusters || b->md.clusters[r->index] != 0) {
-		/* Shrunk meanwhile: give the cluster back. */
-		blob_free_cluster(b->bs, r->cluster);
-		alloc_leader_done(r, r->index >= b->md.num_clusters ? -EINVAL : 0);
-		return;
-	}
-	/* Serialized with the pending mark cleared (see blob_md_encode); I/O
-	 * threads still see it pending until the sync completes. */
-	b->md.clusters[r->index] = r->cluster | BLOB_CLUSTER_PENDING;
-	b->dirty = true;
-	blob_sync(b, alloc_synced, r);
-}
-
-static void alloc_copy_read(struct brisk_io_channel *ch, void *cb_arg, int rc)
-{
-	struct blob_alloc_req *r = cb_arg;
-	struct brisk_blob_store *bs = r->blob->bs;
-	struct blob_channel *bch = brisk_io_channel_get_ctx(bs->md_channel);
-	uint64_t per = bs->io_units_per_cluster;
-
-	(void)ch;
-	if (rc != 0) {
-		alloc_zeroed(NULL, r, rc);
-		return;
-	}
-	r->args.cb_fn = alloc_zeroed;
-	r->args.cb_arg = r;
-	r->args.channel = bch->dev_ch;
-	bs->dev->write(bs->dev, bch->dev_ch, r->copy_buf, r->cluster * per, (uint32_t)per, &r->args);
-}
-
-/* Copy on first write of a clone: the new cluster starts as the ancestor's
- * copy (read whole, then written whole), then continues as a zeroed one. */
-static void alloc_copy_from_ancestor(struct blob_alloc_req *r)
-{
-	struct brisk_blob_store *bs = r->blob->bs;
-	struct blob_channel *bch = brisk_io_channel_get_ctx(bs->md_channel);
-	uint64_t per = bs->io_units_per_cluster;
-
-	r->copy_buf = blob_page_buf_alloc(bs->pages_per_cluster);
-	if (r->copy_buf == NULL) {
-		alloc_zeroed(NULL, r, -ENOMEM);
-		return;
-	}
-	r->args.cb_fn = alloc_copy_read;
-	r->args.cb_arg = r;
-	r->args.channel = bch->dev_ch;
-	bs->dev->read(bs->dev, bch->dev_ch, r->copy_buf, blob_backing_cluster(r->blob, r->index) * per,
-		      (uint32_t)per, &r->args);
-}
-
-static void alloc_on_md_thread(void *ctx)
-{
-	struct blob_alloc_req *r = ctx;
-	struct brisk_blob *b = r->blob;
-	struct brisk_blob_store *bs = b->bs;
-	struct blob_alloc_req *l;
-	struct blob_channel *bch = brisk_io_channel_get_ctx(bs->md_channel);
-	uint64_t per = bs->io_units_per_cluster;
-
-	if (r->index >= b->md.num_clusters) {
-		alloc_reply(r, -EINVAL);
-		return;
-	}
-	if (b->md.clusters[r->index] != 0 && !(b->md.clusters[r->index] & BLOB_CLUSTER_PENDING)) {
-		alloc_reply(r, 0); /* allocated by an earlier request */
-		return;
-	}
-	TAILQ_FOREACH(l, &b->alloc_reqs, link) {
-		if (l->index == r->index) {
-			/* One allocation per cluster: wait for the one running. */
-			TAILQ_INSERT_TAIL(&l->followers, r, link);
-			return;
-		}
-	}
-	r->cluster = blob_alloc_cluster(bs);
-	if (r->cluster == 0) {
-		BRISK_ERRLOG("blob 0x%lx: no free cluster for a thin write", b->id);
-		alloc_reply(r, -ENOSPC);
-		return;
-	}
-	TAILQ_INIT(&r->followers);
-	TAILQ_INSERT_TAIL(&b->alloc_reqs, r, link);
-	if (blob_backing_cluster(b, r->index) != 0) {
-		alloc_copy_from_ancestor(r);
-		return;
-	}
-	/* The rest of the cluster must read zeroes, as it did before. */
-	r->args.cb_fn = alloc_zeroed;
-	r->args.cb_arg = r;
-	r->args.channel = bch->dev_ch;
-	bs->dev->write_zeroes(bs->dev, bch->dev_ch, r->cluster * per, per, &r->args);
+	blob_cluster_alloc(ctx);
 }
 
 static void io_request_alloc(struct blob_io *io, uint64_t index)
@@ -370,9 +238,9 @@ static void io_request_alloc(struct blob_io *io, uint64_t index)
 	}
 	r->blob = io->blob;
 	r->index = index;
-	r->io = io;
-	TAILQ_INIT(&r->followers);
-	if (brisk_thread_send_msg(bs->md_thread, alloc_on_md_thread, r) != 0) {
+	r->done = alloc_done;
+	r->done_ctx = io;
+	if (brisk_thread_send_msg(bs->md_thread, alloc_start_msg, r) != 0) {
 		free(r);
 		io_finish(io, -ENOMEM);
 	}
@@ -424,6 +292,8 @@ static void io_start_msg(void *ctx)
 {
 	io_next_segment(ctx);
 }
+
+static void io_go(struct blob_io *io);
 
 static void io_start(struct brisk_blob *blob, struct brisk_io_channel *ch, enum blob_io_type type,
 		     void *payload, struct iovec *iov, int iovcnt, uint64_t offset, uint64_t length,
@@ -501,10 +371,36 @@ static void io_start(struct brisk_blob *blob, struct brisk_io_channel *ch, enum 
 	io->left = length;
 	io->cb = cb_fn;
 	io->cb_arg = cb_arg;
-	/* Start from a message: the first segment may complete inline (holes). */
+	/* acquire: pairs with the release in blob_freeze_io/blob_unfreeze_io. */
+	if (__atomic_load_n(&blob->frozen, __ATOMIC_ACQUIRE) > 0) {
+		/* Held until the blob's cluster map is stable again. */
+		TAILQ_INSERT_TAIL(&bch->frozen_ios, io, frozen_link);
+		return;
+	}
+	io_go(io);
+}
+
+/* Counts the I/O as in flight and starts it from a message (the first
+ * segment may complete inline for holes). */
+static void io_go(struct blob_io *io)
+{
+	__atomic_add_fetch(&io->blob->io_inflight, 1, __ATOMIC_RELAXED);
 	if (brisk_thread_send_msg(io->thread, io_start_msg, io) != 0) {
-		io_put(io);
-		blob_defer_cb(cb_fn, cb_arg, -ENOMEM);
+		/* Completes through the normal path, so the count stays right. */
+		io->rc = -ENOMEM;
+		blob_dev_complete_fn(io_complete_msg, io);
+	}
+}
+
+void blob_channel_release_frozen(struct blob_channel *ch, struct brisk_blob *blob)
+{
+	struct blob_io *io, *tmp;
+
+	TAILQ_FOREACH_SAFE(io, &ch->frozen_ios, frozen_link, tmp) {
+		if (io->blob == blob) {
+			TAILQ_REMOVE(&ch->frozen_ios, io, frozen_link);
+			io_go(io);
+		}
 	}
 }
 

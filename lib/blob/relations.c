@@ -15,11 +15,26 @@
 
 struct relations_scan_ctx {
 	struct brisk_blob_store *bs;
+	bool *pending;
 	blob_md_io_cb cb;
 	void *cb_ctx;
 	brisk_blob_id id;
 	uint32_t unreadable;
 };
+
+brisk_blob_id blob_md_pending_partner(const struct blob_md *md)
+{
+	struct blob_xattr *x = blob_md_find_xattr((struct blob_xattr_list *)&md->xattrs_internal,
+						  BLOB_XATTR_PENDING);
+
+	if (x == NULL) {
+		return 0;
+	}
+	if (x->value_len != 8) {
+		return UINT64_MAX; /* malformed: names no blob, so recovery drops the version */
+	}
+	return blob_get_le64(x->value);
+}
 
 static void scan_next(struct relations_scan_ctx *s);
 
@@ -29,6 +44,11 @@ static void scan_loaded(void *ctx, struct blob_loaded *res, int rc)
 
 	if (rc == 0 && res->present) {
 		s->bs->parent_of[s->id - 1] = res->md.parent_id;
+		if (blob_md_pending_partner(&res->md) != 0) {
+			BRISK_NOTICELOG("blobstore load: blob 0x%lx is marked by an operation that did "
+					"not finish", s->id);
+			*s->pending = true;
+		}
 	} else {
 		/* As for any clean load: a blob whose metadata cannot be read now
 		 * fails its open later; its clusters stay reserved. */
@@ -60,7 +80,7 @@ static void scan_next(struct relations_scan_ctx *s)
 	blob_load_version(bs, s->id, scan_loaded, s);
 }
 
-void blob_relations_scan(struct brisk_blob_store *bs, blob_md_io_cb cb, void *ctx)
+void blob_relations_scan(struct brisk_blob_store *bs, bool *pending, blob_md_io_cb cb, void *ctx)
 {
 	struct relations_scan_ctx *s = calloc(1, sizeof(*s));
 
@@ -68,6 +88,8 @@ void blob_relations_scan(struct brisk_blob_store *bs, blob_md_io_cb cb, void *ct
 		cb(ctx, -ENOMEM);
 		return;
 	}
+	*pending = false;
+	s->pending = pending;
 	s->bs = bs;
 	s->cb = cb;
 	s->cb_ctx = ctx;
@@ -138,28 +160,33 @@ bool brisk_blob_is_clone(struct brisk_blob *blob)
 	return blob != NULL && blob->md.parent_id != 0;
 }
 
-/* ---- The backing map of a clone: load ancestors one by one ---- */
+/* ---- The backing map: load ancestors one by one, nearest first ---- */
 
 struct backing_ctx {
-	struct brisk_blob *blob;
+	struct brisk_blob_store *bs;
+	brisk_blob_id first;
 	brisk_blob_id next;   /* ancestor to load */
 	uint32_t depth;
-	blob_md_io_cb cb;
+	uint64_t *backing;
+	uint64_t len;
+	blob_backing_cb cb;
 	void *cb_ctx;
 };
 
 static void backing_done(struct backing_ctx *k, int rc)
 {
-	blob_md_io_cb cb = k->cb;
+	blob_backing_cb cb = k->cb;
 	void *cb_ctx = k->cb_ctx;
+	uint64_t *backing = k->backing;
+	uint64_t len = k->len;
 
 	if (rc != 0) {
-		free(k->blob->backing);
-		k->blob->backing = NULL;
-		k->blob->backing_len = 0;
+		free(backing);
+		backing = NULL;
+		len = 0;
 	}
 	free(k);
-	cb(cb_ctx, rc);
+	cb(cb_ctx, backing, len, rc);
 }
 
 static void backing_step(struct backing_ctx *k);
@@ -167,11 +194,24 @@ static void backing_step(struct backing_ctx *k);
 static void backing_loaded(void *ctx, struct blob_loaded *res, int rc)
 {
 	struct backing_ctx *k = ctx;
-	struct brisk_blob *b = k->blob;
 
 	if (rc == 0 && !res->present) {
-		BRISK_ERRLOG("blob open: ancestor 0x%lx of blob 0x%lx does not exist", k->next, b->id);
+		BRISK_ERRLOG("blobstore: ancestor 0x%lx (from parent 0x%lx) does not exist", k->next,
+			     k->first);
 		rc = -ENOENT;
+	}
+	if (rc == 0 && res->md.num_clusters > k->len) {
+		uint64_t *p = realloc(k->backing, res->md.num_clusters * sizeof(uint64_t));
+
+		if (p == NULL) {
+			rc = -ENOMEM;
+		} else {
+			for (uint64_t i = k->len; i < res->md.num_clusters; i++) {
+				p[i] = 0;
+			}
+			k->backing = p;
+			k->len = res->md.num_clusters;
+		}
 	}
 	if (rc != 0) {
 		blob_loaded_free(res);
@@ -179,9 +219,9 @@ static void backing_loaded(void *ctx, struct blob_loaded *res, int rc)
 		return;
 	}
 	/* Nearest ancestor first: fill only what closer ones left empty. */
-	for (uint64_t i = 0; i < b->backing_len && i < res->md.num_clusters; i++) {
-		if (b->backing[i] == 0) {
-			b->backing[i] = res->md.clusters[i];
+	for (uint64_t i = 0; i < res->md.num_clusters; i++) {
+		if (k->backing[i] == 0) {
+			k->backing[i] = res->md.clusters[i];
 		}
 	}
 	k->next = res->md.parent_id;
@@ -191,39 +231,105 @@ static void backing_loaded(void *ctx, struct blob_loaded *res, int rc)
 
 static void backing_step(struct backing_ctx *k)
 {
-	struct brisk_blob_store *bs = k->blob->bs;
+	struct brisk_blob_store *bs = k->bs;
 
 	if (k->next == 0) {
 		backing_done(k, 0);
 		return;
 	}
 	if (!blob_id_valid(bs, k->next) || ++k->depth > bs->sb.num_blob_ids) {
-		BRISK_ERRLOG("blob open: blob 0x%lx has a bad ancestor 0x%lx (or a parent cycle)",
-			     k->blob->id, k->next);
+		BRISK_ERRLOG("blobstore: parent chain from 0x%lx has a bad ancestor 0x%lx (or a cycle)",
+			     k->first, k->next);
 		backing_done(k, blob_id_valid(bs, k->next) ? -ELOOP : -ENOENT);
 		return;
 	}
 	blob_load_version(bs, k->next, backing_loaded, k);
 }
 
-void blob_backing_load(struct brisk_blob *blob, blob_md_io_cb cb, void *ctx)
+void blob_backing_build(struct brisk_blob_store *bs, brisk_blob_id first_parent, blob_backing_cb cb,
+			void *ctx)
 {
 	struct backing_ctx *k = calloc(1, sizeof(*k));
-	uint64_t n = blob->md.num_clusters;
 
-	free(blob->backing);
-	blob->backing = calloc(n > 0 ? n : 1, sizeof(uint64_t));
-	if (k == NULL || blob->backing == NULL) {
-		free(k);
-		free(blob->backing);
-		blob->backing = NULL;
-		cb(ctx, -ENOMEM);
+	if (k == NULL) {
+		cb(ctx, NULL, 0, -ENOMEM);
 		return;
 	}
-	blob->backing_len = n;
-	k->blob = blob;
-	k->next = blob->md.parent_id;
+	k->bs = bs;
+	k->first = first_parent;
+	k->next = first_parent;
 	k->cb = cb;
 	k->cb_ctx = ctx;
 	backing_step(k);
+}
+
+struct backing_attach_ctx {
+	struct brisk_blob *blob;
+	blob_md_io_cb cb;
+	void *cb_ctx;
+};
+
+static void backing_attach(void *ctx, uint64_t *backing, uint64_t len, int rc)
+{
+	struct backing_attach_ctx *a = ctx;
+	blob_md_io_cb cb = a->cb;
+	void *cb_ctx = a->cb_ctx;
+
+	if (rc != 0) {
+		BRISK_ERRLOG("blob open: blob 0x%lx cannot read its parent chain: %d", a->blob->id, rc);
+	} else {
+		free(a->blob->backing);
+		a->blob->backing = backing;
+		a->blob->backing_len = len;
+	}
+	free(a);
+	cb(cb_ctx, rc);
+}
+
+void blob_backing_load(struct brisk_blob *blob, blob_md_io_cb cb, void *ctx)
+{
+	struct backing_attach_ctx *a = calloc(1, sizeof(*a));
+
+	if (a == NULL) {
+		cb(ctx, -ENOMEM);
+		return;
+	}
+	a->blob = blob;
+	a->cb = cb;
+	a->cb_ctx = ctx;
+	blob_backing_build(blob->bs, blob->md.parent_id, backing_attach, a);
+}
+
+/* ---- One relation operation at a time ---- */
+
+static void relation_start_msg(void *ctx)
+{
+	struct brisk_blob_store *bs = ctx;
+	struct blob_relation_op *op = TAILQ_FIRST(&bs->relation_ops);
+
+	TAILQ_REMOVE(&bs->relation_ops, op, link);
+	op->start(op);
+}
+
+static void relation_kick(struct brisk_blob_store *bs)
+{
+	if (bs->relation_running || TAILQ_EMPTY(&bs->relation_ops)) {
+		return;
+	}
+	bs->relation_running = true;
+	/* From a message: start functions may complete at once, and no
+	 * callback runs inside the public call that queued the operation. */
+	blob_dev_complete_fn(relation_start_msg, bs);
+}
+
+void blob_relation_op_queue(struct brisk_blob_store *bs, struct blob_relation_op *op)
+{
+	TAILQ_INSERT_TAIL(&bs->relation_ops, op, link);
+	relation_kick(bs);
+}
+
+void blob_relation_op_done(struct brisk_blob_store *bs)
+{
+	bs->relation_running = false;
+	relation_kick(bs);
 }

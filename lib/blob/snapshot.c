@@ -1,54 +1,37 @@
-/* Snapshot, clone, inflate and decouple.
+/* Snapshots and clones (doc/blobstore_format.md, "Snapshots, clones and
+ * parents"). Both run as relation operations: one at a time per store.
  *
- * Clone is implemented. NOT IMPLEMENTED YET in this build: snapshot,
- * inflate and decouple validate their arguments, then fail with -ENOTSUP
- * and a log line saying so. The parent representation they
- * will use is in place (BLOB descriptor parent id, bs->parent_of, see
- * blob_internal.h), and doc/blobstore_format.md describes the planned
- * crash-safe ordering. */
+ * snapshot of B: open B -> freeze B's I/O -> write S's first version (B's
+ *   clusters, B's parent, read-only, marked pending with partner B) ->
+ *   write B's new version (no clusters, thin, parent S: the commit point)
+ *   -> write S again without the mark -> unfreeze B -> close both -> reply.
+ *   B keeps its id, its open handles and its I/O; only its cluster map and
+ *   parent change, while no I/O runs on it.
+ * clone of S: open S -> check it is read-only -> create a thin blob of S's
+ *   size whose parent is S (one metadata write: all or nothing) -> close S
+ *   -> reply.
+ *
+ * Errors after the first write leave the disk in a state memory cannot be
+ * sure of; the store is then marked for recovery at its next load and
+ * refuses further relation operations until then (relation_op_refused). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <brisk/log.h>
 #include <brisk/thread.h>
 
 #include "blob_internal.h"
 
-struct id_reply {
-	brisk_blob_op_with_id_complete cb;
-	void *cb_arg;
-	int rc;
-};
+/* ---- Shared by the relation operations ---- */
 
-static void id_reply_run(void *ctx)
-{
-	struct id_reply *r = ctx;
-
-	r->cb(r->cb_arg, BRISK_BLOBID_INVALID, r->rc);
-	free(r);
-}
-
-static void id_fail(brisk_blob_op_with_id_complete cb, void *cb_arg, int rc)
-{
-	struct id_reply *r = malloc(sizeof(*r));
-
-	if (r != NULL) {
-		r->cb = cb;
-		r->cb_arg = cb_arg;
-		r->rc = rc;
-		if (brisk_thread_send_msg(brisk_get_thread(), id_reply_run, r) == 0) {
-			return;
-		}
-		free(r);
-	}
-	cb(cb_arg, BRISK_BLOBID_INVALID, rc);
-}
-
-/* 0 when id names a blob of bs; logs the bad field otherwise. */
-static int check_id(struct brisk_blob_store *bs, brisk_blob_id id, const char *what)
+int blob_relation_check_id(struct brisk_blob_store *bs, brisk_blob_id id, const char *what)
 {
 	if (bs == NULL) {
 		BRISK_ERRLOG("%s: bs is NULL", what);
+		return -EINVAL;
+	}
+	if (!blob_on_md_thread(bs)) {
 		return -EINVAL;
 	}
 	if (!blob_id_valid(bs, id)) {
@@ -62,48 +45,454 @@ static int check_id(struct brisk_blob_store *bs, brisk_blob_id id, const char *w
 	return 0;
 }
 
-static int not_yet(const char *what)
+bool blob_relation_op_refused(struct brisk_blob_store *bs, const char *what)
 {
-	BRISK_ERRLOG("%s: not implemented in this build of the blobstore", what);
-	return -ENOTSUP;
+	if (bs->needs_recovery) {
+		BRISK_ERRLOG("%s: an earlier I/O error left the store uncertain; reload it first", what);
+		return true;
+	}
+	return false;
+}
+
+static void xattr_copy_get(void *ctx, const char *name, const void **value, size_t *value_len)
+{
+	struct blob_xattr *x = blob_md_find_xattr(ctx, name);
+
+	*value = x != NULL ? x->value : NULL;
+	*value_len = x != NULL ? x->value_len : 0;
+}
+
+int blob_xattr_copy_init(struct blob_xattr_copy *c, const struct brisk_blob_xattr_opts *x,
+			 const char *what)
+{
+	size_t n = 0;
+	struct blob_xattr *e;
+	int rc;
+
+	TAILQ_INIT(&c->list);
+	c->names = NULL;
+	if (x == NULL || x->count == 0) {
+		return 0;
+	}
+	if (x->names == NULL || x->get_value == NULL) {
+		BRISK_ERRLOG("%s: xattrs.count %zu without names/get_value", what, x->count);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < x->count; i++) {
+		const void *v = NULL;
+		size_t len = 0;
+
+		if (x->names[i] == NULL) {
+			BRISK_ERRLOG("%s: xattr name %zu is NULL", what, i);
+			rc = -EINVAL;
+			goto fail;
+		}
+		x->get_value(x->ctx, x->names[i], &v, &len);
+		rc = blob_check_xattr(x->names[i], len, v, what);
+		if (rc == 0) {
+			rc = blob_md_set_xattr(&c->list, x->names[i], v, (uint16_t)len);
+		}
+		if (rc != 0) {
+			goto fail;
+		}
+	}
+	TAILQ_FOREACH(e, &c->list, link) {
+		n++;
+	}
+	c->names = calloc(n, sizeof(char *));
+	if (c->names == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	n = 0;
+	TAILQ_FOREACH(e, &c->list, link) {
+		c->names[n++] = e->name;
+	}
+	c->opts.count = n;
+	c->opts.names = c->names;
+	c->opts.ctx = &c->list;
+	c->opts.get_value = xattr_copy_get;
+	return 0;
+fail:
+	blob_xattr_copy_fini(c);
+	return rc;
+}
+
+void blob_xattr_copy_fini(struct blob_xattr_copy *c)
+{
+	struct blob_xattr *e;
+
+	while ((e = TAILQ_FIRST(&c->list)) != NULL) {
+		blob_md_remove_xattr(&c->list, e->name);
+	}
+	free(c->names);
+	c->names = NULL;
+	memset(&c->opts, 0, sizeof(c->opts));
+}
+
+/* ---- Snapshot ---- */
+
+struct snapshot_ctx {
+	struct blob_relation_op op;
+	struct brisk_blob_store *bs;
+	brisk_blob_id origin_id;
+	struct brisk_blob *origin;   /* B */
+	struct brisk_blob *snap;     /* S */
+	brisk_blob_id snap_id;
+	struct blob_xattr_copy xattrs;
+	/* B before the switch, to undo it when its write fails */
+	uint64_t *old_clusters;
+	uint64_t *old_backing;
+	uint64_t old_backing_len;
+	uint32_t old_flags;
+	brisk_blob_id old_parent;
+	bool frozen;
+	int rc;
+	brisk_blob_op_with_id_complete cb;
+	void *cb_arg;
+};
+
+static void snap_finish(struct snapshot_ctx *c)
+{
+	struct brisk_blob_store *bs = c->bs;
+
+	if (c->rc == 0) {
+		BRISK_INFOLOG("blob snapshot: blob 0x%lx now reads through snapshot 0x%lx",
+			      c->origin_id, c->snap_id);
+	}
+	blob_relation_op_done(bs);
+	c->cb(c->cb_arg, c->rc == 0 ? c->snap_id : BRISK_BLOBID_INVALID, c->rc);
+	blob_xattr_copy_fini(&c->xattrs);
+	free(c->old_clusters);
+	free(c);
+}
+
+static void snap_origin_closed(void *ctx, int rc)
+{
+	struct snapshot_ctx *c = ctx;
+
+	if (rc != 0) {
+		BRISK_ERRLOG("blob snapshot: closing blob 0x%lx failed: %d", c->origin_id, rc);
+	}
+	snap_finish(c);
+}
+
+static void snap_close_origin(struct snapshot_ctx *c)
+{
+	if (c->origin == NULL) {
+		snap_finish(c);
+		return;
+	}
+	brisk_blob_close(c->origin, snap_origin_closed, c);
+}
+
+static void snap_snap_closed(void *ctx, int rc)
+{
+	struct snapshot_ctx *c = ctx;
+
+	if (rc != 0) {
+		BRISK_ERRLOG("blob snapshot: closing snapshot 0x%lx failed: %d", c->snap_id, rc);
+	}
+	snap_close_origin(c);
+}
+
+static void snap_unfrozen(void *ctx, int rc)
+{
+	struct snapshot_ctx *c = ctx;
+
+	(void)rc;
+	c->origin->relation_busy = false;
+	if (c->snap != NULL && !c->snap->quarantined) {
+		brisk_blob_close(c->snap, snap_snap_closed, c);
+		return;
+	}
+	snap_close_origin(c);
+}
+
+static void snap_unfreeze(struct snapshot_ctx *c)
+{
+	if (!c->frozen) {
+		snap_unfrozen(c, 0);
+		return;
+	}
+	blob_unfreeze_io(c->origin, snap_unfrozen, c);
+}
+
+static void snap_unmarked(void *ctx, int rc)
+{
+	struct snapshot_ctx *c = ctx;
+
+	if (rc != 0) {
+		/* The snapshot stands (B names it), marked or not on disk; the
+		 * next load settles the mark. */
+		BRISK_ERRLOG("blob snapshot: clearing the pending mark of snapshot 0x%lx failed: %d",
+			     c->snap_id, rc);
+		c->bs->needs_recovery = true;
+	}
+	snap_unfreeze(c);
+}
+
+/* B's new version could not be written: B goes on as before in memory; S
+ * may be the snapshot on disk or not, so it stays reserved (quarantined)
+ * until the next load decides. */
+static void snap_undo_origin(struct snapshot_ctx *c)
+{
+	struct brisk_blob *b = c->origin;
+
+	memcpy(b->md.clusters, c->old_clusters, b->md.num_clusters * sizeof(uint64_t));
+	b->md.parent_id = c->old_parent;
+	b->md.flags = c->old_flags;
+	free(b->backing);
+	b->backing = c->old_backing;
+	b->backing_len = c->old_backing_len;
+	b->dirty = true;
+	blob_quarantine(c->snap);
+	c->bs->needs_recovery = true;
+}
+
+static void snap_origin_written(void *ctx, int rc)
+{
+	struct snapshot_ctx *c = ctx;
+
+	if (rc != 0) {
+		BRISK_ERRLOG("blob snapshot: writing blob 0x%lx over snapshot 0x%lx failed: %d",
+			     c->origin_id, c->snap_id, rc);
+		snap_undo_origin(c);
+		c->rc = rc;
+		snap_unfreeze(c);
+		return;
+	}
+	free(c->old_backing);
+	c->old_backing = NULL;
+	/* Committed: the mark has done its job. */
+	blob_md_remove_xattr(&c->snap->md.xattrs_internal, BLOB_XATTR_PENDING);
+	c->snap->dirty = true;
+	blob_sync(c->snap, snap_unmarked, c);
+}
+
+/* B gives its clusters to S and reads through it from now on. */
+static void snap_switch_origin(struct snapshot_ctx *c)
+{
+	struct brisk_blob *b = c->origin;
+	struct brisk_blob *s = c->snap;
+	uint64_t n = b->md.num_clusters;
+	uint64_t len = n > b->backing_len ? n : b->backing_len;
+	uint64_t *backing = calloc(len > 0 ? len : 1, sizeof(uint64_t));
+
+	c->old_clusters = malloc((n > 0 ? n : 1) * sizeof(uint64_t));
+	if (backing == NULL || c->old_clusters == NULL) {
+		free(backing);
+		/* S is written but B is not: S is dropped by the next load. */
+		blob_quarantine(s);
+		c->bs->needs_recovery = true;
+		c->rc = -ENOMEM;
+		snap_unfreeze(c);
+		return;
+	}
+	memcpy(c->old_clusters, b->md.clusters, n * sizeof(uint64_t));
+	for (uint64_t i = 0; i < len; i++) {
+		backing[i] = i < n && s->md.clusters[i] != 0 ? s->md.clusters[i] :
+			     blob_backing_cluster(b, i);
+	}
+	c->old_backing = b->backing;
+	c->old_backing_len = b->backing_len;
+	c->old_parent = b->md.parent_id;
+	c->old_flags = b->md.flags;
+	/* Plain stores: B is frozen and drained (freeze.c). */
+	memset(b->md.clusters, 0, n * sizeof(uint64_t));
+	b->backing = backing;
+	b->backing_len = len;
+	b->md.parent_id = s->id;
+	b->md.flags |= BLOB_FLAG_THIN;
+	b->dirty = true;
+	blob_sync(b, snap_origin_written, c);
+}
+
+static void snap_snapshot_written(void *ctx, int rc)
+{
+	struct snapshot_ctx *c = ctx;
+	struct brisk_blob *s = c->snap;
+
+	if (rc != 0) {
+		/* Whatever landed names B as partner while B does not name it:
+		 * any load drops it, so the id can go back at once. */
+		BRISK_ERRLOG("blob snapshot: writing snapshot 0x%lx of blob 0x%lx failed: %d",
+			     c->snap_id, c->origin_id, rc);
+		TAILQ_REMOVE(&c->bs->open_blobs, s, link);
+		blob_free_id(c->bs, s->id);
+		blob_free_handle(s);
+		c->snap = NULL;
+		c->rc = rc;
+		snap_unfreeze(c);
+		return;
+	}
+	snap_switch_origin(c);
+}
+
+/* S in memory: B's clusters, parent and flags, read-only, marked pending. */
+static int snap_build(struct snapshot_ctx *c)
+{
+	struct brisk_blob_store *bs = c->bs;
+	struct brisk_blob *b = c->origin, *s;
+	uint8_t partner[8];
+	brisk_blob_id id;
+	int rc;
+
+	id = blob_alloc_id(bs);
+	if (id == BRISK_BLOBID_INVALID) {
+		BRISK_ERRLOG("blob snapshot: all %u blob ids are used", bs->sb.num_blob_ids);
+		return -ENOSPC;
+	}
+	s = blob_new(bs, id);
+	if (s == NULL) {
+		blob_free_id(bs, id);
+		return -ENOMEM;
+	}
+	rc = blob_md_reserve_clusters(&s->md, b->md.num_clusters);
+	blob_put_le64(partner, b->id);
+	if (rc == 0) {
+		rc = blob_md_set_xattr(&s->md.xattrs_internal, BLOB_XATTR_PENDING, partner, 8);
+	}
+	if (rc != 0) {
+		blob_free_id(bs, id);
+		blob_free_handle(s);
+		return rc;
+	}
+	memcpy(s->md.clusters, b->md.clusters, b->md.num_clusters * sizeof(uint64_t));
+	s->md.num_clusters = b->md.num_clusters;
+	s->md.parent_id = b->md.parent_id;
+	s->md.flags = BLOB_FLAG_READ_ONLY | (b->md.flags & BLOB_FLAG_THIN);
+	s->md.clear_method = b->md.clear_method;
+	TAILQ_CONCAT(&s->md.xattrs, &c->xattrs.list, link);
+	if (blob_md_count_pages(&s->md) - 1 > brisk_bit_array_count_clear(bs->used_chain_pages)) {
+		BRISK_ERRLOG("blob snapshot: not enough free metadata pages");
+		blob_free_id(bs, id);
+		blob_free_handle(s);
+		return -ENOSPC;
+	}
+	s->refs = 1;
+	s->dirty = true;
+	TAILQ_INSERT_TAIL(&bs->open_blobs, s, link);
+	c->snap = s;
+	c->snap_id = id;
+	return 0;
+}
+
+static void snap_frozen(void *ctx, int rc)
+{
+	struct snapshot_ctx *c = ctx;
+
+	if (rc != 0) {
+		c->rc = rc;
+		c->origin->relation_busy = false;
+		snap_close_origin(c);
+		return;
+	}
+	c->frozen = true;
+	c->rc = snap_build(c);
+	if (c->rc != 0) {
+		snap_unfreeze(c);
+		return;
+	}
+	blob_sync(c->snap, snap_snapshot_written, c);
+}
+
+static void snap_origin_opened(void *ctx, struct brisk_blob *blob, int rc)
+{
+	struct snapshot_ctx *c = ctx;
+
+	if (rc != 0) {
+		BRISK_ERRLOG("blob snapshot: cannot open blob 0x%lx: %d", c->origin_id, rc);
+		c->rc = rc;
+		snap_finish(c);
+		return;
+	}
+	c->origin = blob;
+	if (blob->md.flags & BLOB_FLAG_READ_ONLY) {
+		BRISK_ERRLOG("blob snapshot: blob 0x%lx is read-only (a snapshot already?)", blob->id);
+		c->rc = -EINVAL;
+		snap_close_origin(c);
+		return;
+	}
+	blob->relation_busy = true;
+	blob_freeze_io(blob, snap_frozen, c);
+}
+
+static void snap_start(struct blob_relation_op *op)
+{
+	struct snapshot_ctx *c = (struct snapshot_ctx *)op;
+
+	if (blob_relation_op_refused(c->bs, "blob snapshot")) {
+		c->rc = -EIO;
+		snap_finish(c);
+		return;
+	}
+	brisk_bs_open_blob(c->bs, c->origin_id, snap_origin_opened, c);
 }
 
 void brisk_bs_create_snapshot(struct brisk_blob_store *bs, brisk_blob_id blobid,
 			      const struct brisk_blob_xattr_opts *snapshot_xattrs,
 			      brisk_blob_op_with_id_complete cb_fn, void *cb_arg)
 {
+	struct snapshot_ctx *c;
 	int rc;
 
-	(void)snapshot_xattrs;
 	if (cb_fn == NULL) {
 		BRISK_ERRLOG("blob snapshot: cb_fn is NULL");
 		return;
 	}
-	rc = check_id(bs, blobid, "blob snapshot");
-	id_fail(cb_fn, cb_arg, rc != 0 ? rc : not_yet("blob snapshot"));
+	rc = blob_relation_check_id(bs, blobid, "blob snapshot");
+	if (rc != 0) {
+		blob_defer_id_cb(cb_fn, cb_arg, rc);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		blob_defer_id_cb(cb_fn, cb_arg, -ENOMEM);
+		return;
+	}
+	rc = blob_xattr_copy_init(&c->xattrs, snapshot_xattrs, "blob snapshot");
+	if (rc != 0) {
+		free(c);
+		blob_defer_id_cb(cb_fn, cb_arg, rc);
+		return;
+	}
+	c->bs = bs;
+	c->origin_id = blobid;
+	c->cb = cb_fn;
+	c->cb_arg = cb_arg;
+	c->op.start = snap_start;
+	blob_relation_op_queue(bs, &c->op);
 }
 
-/* Clone: open the snapshot -> check read-only -> create a thin blob of its
- * size recording it as parent (one atomic metadata write: a crash leaves
- * no clone or the whole clone) -> close the snapshot -> reply. */
+/* ---- Clone ---- */
+
 struct clone_ctx {
+	struct blob_relation_op op;
 	struct brisk_blob_store *bs;
+	brisk_blob_id snap_id;
 	struct brisk_blob *snap;
-	struct brisk_blob_xattr_opts xattrs;
-	bool has_xattrs;
+	struct blob_xattr_copy xattrs;
 	brisk_blob_id clone_id;
 	int rc;
 	brisk_blob_op_with_id_complete cb;
 	void *cb_arg;
 };
 
+static void clone_finish(struct clone_ctx *c)
+{
+	blob_relation_op_done(c->bs);
+	c->cb(c->cb_arg, c->rc == 0 ? c->clone_id : BRISK_BLOBID_INVALID, c->rc);
+	blob_xattr_copy_fini(&c->xattrs);
+	free(c);
+}
+
 static void clone_snap_closed(void *ctx, int rc)
 {
 	struct clone_ctx *c = ctx;
 
 	(void)rc; /* the snapshot is read-only: nothing to lose on close */
-	c->cb(c->cb_arg, c->rc == 0 ? c->clone_id : BRISK_BLOBID_INVALID, c->rc);
-	free(c);
+	clone_finish(c);
 }
 
 static void clone_created(void *ctx, brisk_blob_id id, int rc)
@@ -121,8 +510,8 @@ static void clone_snap_opened(void *ctx, struct brisk_blob *snap, int rc)
 	struct brisk_blob_opts o;
 
 	if (rc != 0) {
-		c->cb(c->cb_arg, BRISK_BLOBID_INVALID, rc);
-		free(c);
+		c->rc = rc;
+		clone_finish(c);
 		return;
 	}
 	c->snap = snap;
@@ -135,17 +524,27 @@ static void clone_snap_opened(void *ctx, struct brisk_blob *snap, int rc)
 	o.num_clusters = snap->md.num_clusters;
 	o.thin_provision = true;
 	o.clear_method = (enum brisk_blob_clear_method)snap->md.clear_method;
-	if (c->has_xattrs) {
-		o.xattrs = c->xattrs;
-	}
+	o.xattrs = c->xattrs.opts;
 	blob_create(c->bs, &o, snap->id, clone_created, c);
+}
+
+static void clone_start(struct blob_relation_op *op)
+{
+	struct clone_ctx *c = (struct clone_ctx *)op;
+	struct brisk_blob_open_opts oo = { .read_only = true };
+
+	if (blob_relation_op_refused(c->bs, "blob clone")) {
+		c->rc = -EIO;
+		clone_finish(c);
+		return;
+	}
+	brisk_bs_open_blob_ext(c->bs, c->snap_id, &oo, clone_snap_opened, c);
 }
 
 void brisk_bs_create_clone(struct brisk_blob_store *bs, brisk_blob_id snapshotid,
 			   const struct brisk_blob_xattr_opts *clone_xattrs,
 			   brisk_blob_op_with_id_complete cb_fn, void *cb_arg)
 {
-	struct brisk_blob_open_opts oo = { .read_only = true };
 	struct clone_ctx *c;
 	int rc;
 
@@ -153,58 +552,26 @@ void brisk_bs_create_clone(struct brisk_blob_store *bs, brisk_blob_id snapshotid
 		BRISK_ERRLOG("blob clone: cb_fn is NULL");
 		return;
 	}
-	rc = check_id(bs, snapshotid, "blob clone");
+	rc = blob_relation_check_id(bs, snapshotid, "blob clone");
 	if (rc != 0) {
-		id_fail(cb_fn, cb_arg, rc);
+		blob_defer_id_cb(cb_fn, cb_arg, rc);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		id_fail(cb_fn, cb_arg, -ENOMEM);
+		blob_defer_id_cb(cb_fn, cb_arg, -ENOMEM);
+		return;
+	}
+	rc = blob_xattr_copy_init(&c->xattrs, clone_xattrs, "blob clone");
+	if (rc != 0) {
+		free(c);
+		blob_defer_id_cb(cb_fn, cb_arg, rc);
 		return;
 	}
 	c->bs = bs;
+	c->snap_id = snapshotid;
 	c->cb = cb_fn;
 	c->cb_arg = cb_arg;
-	if (clone_xattrs != NULL) {
-		/* Copied: the caller's struct need not outlive this call (its
-		 * names and values must, as for blob create). */
-		c->xattrs = *clone_xattrs;
-		c->has_xattrs = true;
-	}
-	brisk_bs_open_blob_ext(bs, snapshotid, &oo, clone_snap_opened, c);
-}
-
-static void parent_op(struct brisk_blob_store *bs, struct brisk_io_channel *channel,
-		      brisk_blob_id blobid, brisk_blob_op_complete cb_fn, void *cb_arg,
-		      const char *what)
-{
-	int rc;
-
-	if (cb_fn == NULL) {
-		BRISK_ERRLOG("%s: cb_fn is NULL", what);
-		return;
-	}
-	rc = check_id(bs, blobid, what);
-	if (rc == 0 && channel == NULL) {
-		BRISK_ERRLOG("%s: channel is NULL", what);
-		rc = -EINVAL;
-	}
-	if (rc == 0 && bs->parent_of[blobid - 1] == 0) {
-		BRISK_ERRLOG("%s: blob 0x%lx has no parent", what, blobid);
-		rc = -EINVAL;
-	}
-	blob_defer_cb(cb_fn, cb_arg, rc != 0 ? rc : not_yet(what));
-}
-
-void brisk_bs_inflate_blob(struct brisk_blob_store *bs, struct brisk_io_channel *channel,
-			   brisk_blob_id blobid, brisk_blob_op_complete cb_fn, void *cb_arg)
-{
-	parent_op(bs, channel, blobid, cb_fn, cb_arg, "blob inflate");
-}
-
-void brisk_bs_blob_decouple_parent(struct brisk_blob_store *bs, struct brisk_io_channel *channel,
-				   brisk_blob_id blobid, brisk_blob_op_complete cb_fn, void *cb_arg)
-{
-	parent_op(bs, channel, blobid, cb_fn, cb_arg, "blob decouple");
+	c->op.start = clone_start;
+	blob_relation_op_queue(bs, &c->op);
 }

@@ -89,6 +89,37 @@ void blob_defer_handle_cb(brisk_bs_op_with_handle_complete cb, void *ctx, int rc
 	cb(ctx, NULL, rc);
 }
 
+struct defer_id_ctx {
+	brisk_blob_op_with_id_complete cb;
+	void *ctx;
+	int rc;
+};
+
+static void defer_id_run(void *arg)
+{
+	struct defer_id_ctx *d = arg;
+
+	d->cb(d->ctx, BRISK_BLOBID_INVALID, d->rc);
+	free(d);
+}
+
+void blob_defer_id_cb(brisk_blob_op_with_id_complete cb, void *ctx, int rc)
+{
+	struct defer_id_ctx *d = malloc(sizeof(*d));
+
+	if (d != NULL) {
+		d->cb = cb;
+		d->ctx = ctx;
+		d->rc = rc;
+		if (brisk_thread_send_msg(brisk_get_thread(), defer_id_run, d) == 0) {
+			return;
+		}
+		free(d);
+	}
+	BRISK_ERRLOG("blobstore: cannot defer a completion, completing inline");
+	cb(ctx, BRISK_BLOBID_INVALID, rc);
+}
+
 bool blob_on_md_thread(struct brisk_blob_store *bs)
 {
 	if (brisk_get_thread() != bs->md_thread) {
@@ -143,6 +174,7 @@ struct brisk_blob_store *blob_bs_alloc(struct brisk_bs_dev *dev, const struct br
 	bs->max_md_ops = opts->max_md_ops;
 	bs->max_channel_ops = opts->max_channel_ops;
 	TAILQ_INIT(&bs->open_blobs);
+	TAILQ_INIT(&bs->relation_ops);
 	bs->zeroes_dev = brisk_bs_dev_zeroes_create(UINT64_MAX / 2 / dev->blocklen, dev->blocklen);
 	if (bs->zeroes_dev == NULL) {
 		free(bs);

@@ -20,6 +20,7 @@ struct bs_load_ctx {
 	void *cb_arg;
 	struct brisk_bs_type want;
 	uint8_t *buf;
+	bool pending;      /* the relations scan found an unfinished operation */
 };
 
 static void load_failed_freed(void *ctx, int rc)
@@ -82,6 +83,12 @@ static void load_relations_scanned(void *ctx, int rc)
 		load_fail(c, rc);
 		return;
 	}
+	if (c->pending) {
+		/* Only recovery can settle a version marked pending. */
+		BRISK_NOTICELOG("blobstore load: an operation was cut short; rebuilding the masks");
+		load_recover(c);
+		return;
+	}
 	load_mark_dirty(c);
 }
 
@@ -114,7 +121,7 @@ static void load_masks_read(void *ctx, int rc)
 	brisk_bit_array_load_mask(bs->used_ids, c->buf + (sb->id_mask.start - 2) * BLOB_PAGE_SIZE);
 	blob_reserve_md_clusters(bs);
 	bs->md_seq = sb->md_seq;
-	blob_relations_scan(bs, load_relations_scanned, c);
+	blob_relations_scan(bs, &c->pending, load_relations_scanned, c);
 }
 
 static void load_super_read(void *ctx, int rc)
@@ -270,14 +277,16 @@ static int unload_check(struct brisk_blob_store *bs, const char *what)
 		BRISK_ERRLOG("%s: already unloading", what);
 		return -EBUSY;
 	}
-	b = TAILQ_FIRST(&bs->open_blobs);
-	if (b != NULL) {
-		BRISK_ERRLOG("%s: blob 0x%lx is still open", what, b->id);
-		return -EBUSY;
+	TAILQ_FOREACH(b, &bs->open_blobs, link) {
+		if (!b->quarantined) {
+			BRISK_ERRLOG("%s: blob 0x%lx is still open", what, b->id);
+			return -EBUSY;
+		}
 	}
-	if (bs->md_ops > 0 || bs->retiring > 0) {
-		BRISK_ERRLOG("%s: %u metadata operations are still running", what,
-			     bs->md_ops + bs->retiring);
+	/* acquire: pairs with the release in blob_drain_msg. */
+	if (bs->md_ops > 0 || bs->retiring > 0 || bs->relation_running ||
+	    !TAILQ_EMPTY(&bs->relation_ops) || __atomic_load_n(&bs->drain_msgs, __ATOMIC_ACQUIRE) > 0) {
+		BRISK_ERRLOG("%s: metadata operations are still running", what);
 		return -EBUSY;
 	}
 	return 0;
@@ -304,10 +313,17 @@ void brisk_bs_unload(struct brisk_blob_store *bs, brisk_bs_op_complete cb_fn, vo
 		return;
 	}
 	bs->unloading = true;
+	blob_free_quarantined(bs);
 	u->bs = bs;
 	u->cb = cb_fn;
 	u->cb_arg = cb_arg;
-	bs->sb.clean = true;
+	/* After an I/O error in the middle of an operation, memory may not
+	 * match the disk: let the next load rebuild from the metadata. */
+	bs->sb.clean = !bs->needs_recovery;
+	if (bs->needs_recovery) {
+		BRISK_WARNLOG("blobstore unload: an earlier I/O error left the store uncertain; "
+			      "the next load will run recovery");
+	}
 	bs->sb.md_seq = bs->md_seq;
 	blob_bs_write_super(bs, true, unload_written, u);
 }
@@ -356,6 +372,7 @@ void brisk_bs_destroy(struct brisk_blob_store *bs, brisk_bs_op_complete cb_fn, v
 		return;
 	}
 	bs->unloading = true;
+	blob_free_quarantined(bs);
 	u->bs = bs;
 	u->cb = cb_fn;
 	u->cb_arg = cb_arg;

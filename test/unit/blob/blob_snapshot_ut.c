@@ -1,196 +1,18 @@
 /*
- * Snapshots/clones and store growth on the RAM bs_dev (threads polled by hand).
+ * Snapshots, clones, inflate, decouple, the delete of a snapshot into its
+ * clone, and store growth, on the RAM bs_dev (threads polled by hand).
  *
- * Covers: clone of a read-only blob (relations queries, reads through the
- * parent, copy on first write leaving the parent intact, relations and data
- * after a clean and a dirty reload), delete refused while clones exist,
- * write/resize of the parent refused, bad input of clone/snapshot/inflate/
- * decouple/get_clones, growing a store onto a bigger device (persisted).
+ * Covers: clone of a read-only blob (relations, reads through the parent,
+ * copy on first write leaving the parent intact); snapshot of an open blob
+ * (it keeps its id and handle, reads the same, writes go to new clusters,
+ * the snapshot keeps the old data), also with I/O from the other thread in
+ * flight around it and chains of snapshots; inflate and decouple (same
+ * data, parent gone or moved up, the parent deletable afterwards); delete
+ * of a snapshot with one clone (clusters pass to the clone) and refused
+ * with two; everything after clean and dirty reloads; bad input of every
+ * call; growing a store onto a bigger device.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <CUnit/Basic.h>
-
-#include <brisk/blob.h>
-#include <brisk/env.h>
-#include <brisk/thread.h>
-
-#include "../../common/test_env.h"
-
-#define BLOCKLEN 512
-#define DEV_BYTES (32ull * 1024 * 1024)
-#define DEV_BLOCKS (DEV_BYTES / BLOCKLEN)
-#define CLUSTER (1024 * 1024)
-#define UPC (CLUSTER / BLOCKLEN) /* io units per cluster */
-
-static struct brisk_thread *g_th[2];
-static struct brisk_blob_store *g_bs;
-static struct brisk_blob *g_blob;
-static brisk_blob_id g_id;
-static int g_rc;
-static int g_done;
-
-/* ---- Plumbing ---- */
-
-static void poll_all(void)
-{
-	int busy;
-
-	do {
-		busy = 0;
-		for (int i = 1; i >= 0; i--) {
-			busy += brisk_thread_poll(g_th[i], 0, 0);
-		}
-	} while (busy > 0);
-	brisk_set_thread(g_th[0]);
-}
-
-static void bs_cb(void *arg, struct brisk_blob_store *bs, int rc)
-{
-	(void)arg;
-	g_bs = bs;
-	g_rc = rc;
-	g_done++;
-}
-
-static void op_cb(void *arg, int rc)
-{
-	(void)arg;
-	g_rc = rc;
-	g_done++;
-}
-
-static void id_cb(void *arg, brisk_blob_id id, int rc)
-{
-	(void)arg;
-	g_id = id;
-	g_rc = rc;
-	g_done++;
-}
-
-static void blob_cb(void *arg, struct brisk_blob *blob, int rc)
-{
-	(void)arg;
-	g_blob = blob;
-	g_rc = rc;
-	g_done++;
-}
-
-/* Runs what was started and checks exactly one completion came. */
-static int finish(void)
-{
-	g_done = 0;
-	poll_all();
-	CU_ASSERT_EQUAL(g_done, 1);
-	return g_rc;
-}
-
-static struct brisk_bs_opts small_opts(void)
-{
-	struct brisk_bs_opts o;
-
-	brisk_bs_opts_init(&o);
-	o.cluster_sz = CLUSTER;
-	o.num_md_pages = 128; /* 32 ids, 64 chain pages */
-	memcpy(o.bstype.bstype, "brisk_ut", 8);
-	return o;
-}
-
-static struct brisk_bs_dev *g_last_dev;
-
-static int do_init(uint8_t *image, const struct brisk_bs_opts *o)
-{
-	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, image);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
-	g_last_dev = dev;
-	g_bs = NULL;
-	brisk_bs_init(dev, o, bs_cb, NULL);
-	return finish();
-}
-
-static int do_load(uint8_t *image, const struct brisk_bs_opts *o)
-{
-	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, image);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
-	g_last_dev = dev;
-	g_bs = NULL;
-	brisk_bs_load(dev, o, bs_cb, NULL);
-	return finish();
-}
-
-static int do_unload(void)
-{
-	brisk_bs_unload(g_bs, op_cb, NULL);
-	return finish();
-}
-
-static brisk_blob_id do_create(uint64_t clusters, bool thin)
-{
-	struct brisk_blob_opts o;
-
-	brisk_blob_opts_init(&o);
-	o.num_clusters = clusters;
-	o.thin_provision = thin;
-	g_id = BRISK_BLOBID_INVALID;
-	brisk_bs_create_blob_ext(g_bs, &o, id_cb, NULL);
-	CU_ASSERT_EQUAL(finish(), 0);
-	return g_id;
-}
-
-static struct brisk_blob *do_open(brisk_blob_id id)
-{
-	g_blob = NULL;
-	brisk_bs_open_blob(g_bs, id, blob_cb, NULL);
-	finish();
-	return g_blob;
-}
-
-static int do_close(struct brisk_blob *b)
-{
-	brisk_blob_close(b, op_cb, NULL);
-	return finish();
-}
-
-static int do_resize(struct brisk_blob *b, uint64_t n)
-{
-	brisk_blob_resize(b, n, op_cb, NULL);
-	return finish();
-}
-
-static int do_sync(struct brisk_blob *b)
-{
-	brisk_blob_sync_md(b, op_cb, NULL);
-	return finish();
-}
-
-static int do_delete(brisk_blob_id id)
-{
-	brisk_bs_delete_blob(g_bs, id, op_cb, NULL);
-	return finish();
-}
-
-static int do_io(struct brisk_blob *b, struct brisk_io_channel *ch, bool write, void *buf,
-		 uint64_t off, uint64_t len)
-{
-	if (write) {
-		brisk_blob_io_write(b, ch, buf, off, len, op_cb, NULL);
-	} else {
-		brisk_blob_io_read(b, ch, buf, off, len, op_cb, NULL);
-	}
-	return finish();
-}
-
-static brisk_blob_id do_clone(brisk_blob_id snap)
-{
-	g_id = BRISK_BLOBID_INVALID;
-	brisk_bs_create_clone(g_bs, snap, NULL, id_cb, NULL);
-	g_rc = finish();
-	return g_id;
-}
+#include "bs_ut.h"
 
 /* Byte pattern of cluster c of generation gen. */
 static void fill(uint8_t *buf, uint64_t len, int c, int gen)
@@ -200,16 +22,30 @@ static void fill(uint8_t *buf, uint64_t len, int c, int gen)
 	}
 }
 
+/* Cluster c of b reads generation gen (0: zeroes). */
 static bool cluster_is(struct brisk_blob *b, struct brisk_io_channel *ch, int c, int gen)
 {
 	uint8_t *got = brisk_dma_zmalloc(CLUSTER, 4096, NULL), *want = malloc(CLUSTER);
 	bool ok;
 
-	fill(want, CLUSTER, c, gen);
+	if (gen == 0) {
+		memset(want, 0, CLUSTER);
+	} else {
+		fill(want, CLUSTER, c, gen);
+	}
 	ok = do_io(b, ch, false, got, (uint64_t)c * UPC, UPC) == 0 && memcmp(got, want, CLUSTER) == 0;
 	brisk_free(got);
 	free(want);
 	return ok;
+}
+
+static void write_gen(struct brisk_blob *b, struct brisk_io_channel *ch, int c, int gen)
+{
+	uint8_t *buf = brisk_dma_zmalloc(CLUSTER, 4096, NULL);
+
+	fill(buf, CLUSTER, c, gen);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, buf, (uint64_t)c * UPC, UPC), 0);
+	brisk_free(buf);
 }
 
 /* A thick 4-cluster blob with generation 1 data, made read-only. */
@@ -217,45 +53,68 @@ static brisk_blob_id make_parent(struct brisk_io_channel *ch)
 {
 	brisk_blob_id id = do_create(4, false);
 	struct brisk_blob *b = do_open(id);
-	uint8_t *buf = brisk_dma_zmalloc(CLUSTER, 4096, NULL);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	for (int c = 0; c < 4; c++) {
-		fill(buf, CLUSTER, c, 1);
-		CU_ASSERT_EQUAL(do_io(b, ch, true, buf, (uint64_t)c * UPC, UPC), 0);
+		write_gen(b, ch, c, 1);
 	}
-	brisk_free(buf);
 	CU_ASSERT_EQUAL(brisk_blob_set_read_only(b), 0);
 	CU_ASSERT_EQUAL(do_sync(b), 0);
 	CU_ASSERT_EQUAL(do_close(b), 0);
 	return id;
 }
 
-static void check_relations(brisk_blob_id snap, brisk_blob_id clone)
+/* parent of child is snap, and child is snap's only clone. */
+static void check_only_clone(brisk_blob_id snap, brisk_blob_id child)
 {
 	brisk_blob_id ids[4] = { 0 };
 	size_t n = 4;
 
-	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, clone), snap);
-	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, snap), BRISK_BLOBID_INVALID);
+	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, child), snap);
 	CU_ASSERT_EQUAL(brisk_blob_get_clones(g_bs, snap, ids, &n), 0);
 	CU_ASSERT_EQUAL(n, 1);
-	CU_ASSERT_EQUAL(ids[0], clone);
-	n = 0;
-	CU_ASSERT_EQUAL(brisk_blob_get_clones(g_bs, snap, NULL, &n), -ENOMEM);
-	CU_ASSERT_EQUAL(n, 1);
-	n = 4;
-	CU_ASSERT_EQUAL(brisk_blob_get_clones(g_bs, clone, ids, &n), 0);
-	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(ids[0], child);
+}
+
+static uint64_t clone_count(brisk_blob_id id)
+{
+	size_t n = 0;
+	int rc = brisk_blob_get_clones(g_bs, id, NULL, &n);
+
+	CU_ASSERT(rc == 0 || rc == -ENOMEM);
+	return n;
+}
+
+/* Unload and load again: clean (dirty false), or from a copy of the image
+ * taken while the store was in use (dirty: recovery runs). *image stays
+ * the image the store now works on. */
+static void reload(uint8_t **image, uint8_t **spare, bool dirty, struct brisk_io_channel **ch)
+{
+	struct brisk_bs_opts o = small_opts();
+
+	if (dirty) {
+		uint8_t *t;
+
+		memcpy(*spare, *image, DEV_BYTES);
+		t = *image;
+		*image = *spare;
+		*spare = t;
+	}
+	brisk_bs_free_io_channel(*ch);
+	poll_all();
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	CU_ASSERT_EQUAL_FATAL(do_load(*image, &o), 0);
+	*ch = brisk_bs_alloc_io_channel(g_bs);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(*ch);
 }
 
 /* The clone reads the parent, a first write copies the parent's cluster,
- * the parent stays intact; everything survives clean and dirty reloads. */
+ * the parent stays intact; deleting the parent passes its clusters on. */
 static void test_clone(void)
 {
 	struct brisk_bs_opts o = small_opts();
-	uint8_t *image = calloc(1, DEV_BYTES), *dirty = malloc(DEV_BYTES);
-	uint8_t *buf = brisk_dma_zmalloc(CLUSTER, 4096, NULL);
+	uint8_t *image = calloc(1, DEV_BYTES), *spare = malloc(DEV_BYTES);
+	uint8_t *buf = brisk_dma_zmalloc(CLUSTER, 4096, NULL), *want = malloc(CLUSTER);
 	struct brisk_io_channel *ch;
 	struct brisk_blob *snap, *clone;
 	brisk_blob_id sid, cid;
@@ -268,7 +127,9 @@ static void test_clone(void)
 	cid = do_clone(sid);
 	CU_ASSERT_EQUAL_FATAL(g_rc, 0);
 	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free_before); /* thin */
-	check_relations(sid, cid);
+	check_only_clone(sid, cid);
+	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, sid), BRISK_BLOBID_INVALID);
+	CU_ASSERT_EQUAL(clone_count(cid), 0);
 
 	clone = do_open(cid);
 	snap = do_open(sid);
@@ -292,56 +153,341 @@ static void test_clone(void)
 	CU_ASSERT_EQUAL(do_io(clone, ch, true, buf, 2 * UPC + 5, 1), 0);
 	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free_before - 1);
 	CU_ASSERT_EQUAL(do_io(clone, ch, false, buf, 2 * UPC, UPC), 0);
-	{
-		uint8_t *want = malloc(CLUSTER);
-
-		fill(want, CLUSTER, 2, 1);
-		memset(want + 5 * BLOCKLEN, 0xAB, BLOCKLEN);
-		CU_ASSERT_EQUAL(memcmp(buf, want, CLUSTER), 0);
-		free(want);
-	}
+	fill(want, CLUSTER, 2, 1);
+	memset(want + 5 * BLOCKLEN, 0xAB, BLOCKLEN);
+	CU_ASSERT_EQUAL(memcmp(buf, want, CLUSTER), 0);
 	CU_ASSERT_TRUE(cluster_is(snap, ch, 2, 1));
-	/* A whole-cluster overwrite of cluster 0. */
-	fill(buf, CLUSTER, 0, 2);
-	CU_ASSERT_EQUAL(do_io(clone, ch, true, buf, 0, UPC), 0);
+	write_gen(clone, ch, 0, 2);
 	CU_ASSERT_TRUE(cluster_is(clone, ch, 0, 2));
 	CU_ASSERT_TRUE(cluster_is(snap, ch, 0, 1));
 
-	/* Delete: refused while open, refused for a parent with a clone. */
+	/* Refused while open. */
 	CU_ASSERT_EQUAL(do_close(snap), 0);
-	CU_ASSERT_EQUAL(do_delete(sid), -EBUSY);
 	CU_ASSERT_EQUAL(do_close(clone), 0);
+	snap = do_open(sid);
 	CU_ASSERT_EQUAL(do_delete(sid), -EBUSY);
+	CU_ASSERT_EQUAL(do_close(snap), 0);
 
-	/* A dirty image (copy while in use) and a clean reload. */
-	memcpy(dirty, image, DEV_BYTES);
-	brisk_bs_free_io_channel(ch);
-	poll_all();
-	CU_ASSERT_EQUAL(do_unload(), 0);
+	/* Relations and data survive a clean and a dirty reload. */
 	for (int pass = 0; pass < 2; pass++) {
-		CU_ASSERT_EQUAL_FATAL(do_load(pass == 0 ? image : dirty, &o), 0);
-		ch = brisk_bs_alloc_io_channel(g_bs);
-		check_relations(sid, cid);
+		reload(&image, &spare, pass == 1, &ch);
+		check_only_clone(sid, cid);
 		clone = do_open(cid);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
 		CU_ASSERT_TRUE(cluster_is(clone, ch, 0, 2));
 		CU_ASSERT_TRUE(cluster_is(clone, ch, 1, 1));
 		CU_ASSERT_TRUE(cluster_is(clone, ch, 3, 1));
 		CU_ASSERT_EQUAL(do_close(clone), 0);
-		CU_ASSERT_EQUAL(do_delete(sid), -EBUSY);
-		if (pass == 1) {
-			/* Clone gone: the parent has no clone left and may go. */
-			CU_ASSERT_EQUAL(do_delete(cid), 0);
-			CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, cid), BRISK_BLOBID_INVALID);
-			CU_ASSERT_EQUAL(do_delete(sid), 0);
-		}
-		brisk_bs_free_io_channel(ch);
-		poll_all();
-		CU_ASSERT_EQUAL(do_unload(), 0);
 	}
+
+	/* Delete of the parent (one clone): the clone keeps reading the same
+	 * and owns the parent's clusters it had not copied; the copies the
+	 * clone made replace the parent's, whose originals are freed. */
+	free_before = brisk_bs_free_cluster_count(g_bs);
+	CU_ASSERT_EQUAL(do_delete(sid), 0);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free_before + 2);
+	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, cid), BRISK_BLOBID_INVALID);
+	clone = do_open(cid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+	CU_ASSERT_FALSE(brisk_blob_is_clone(clone));
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(clone), 4);
+	CU_ASSERT_TRUE(cluster_is(clone, ch, 0, 2));
+	CU_ASSERT_TRUE(cluster_is(clone, ch, 1, 1));
+	CU_ASSERT_TRUE(cluster_is(clone, ch, 3, 1));
+	CU_ASSERT_EQUAL(do_close(clone), 0);
+	reload(&image, &spare, true, &ch);
+	CU_ASSERT_PTR_NULL(do_open(sid));
+	clone = do_open(cid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+	CU_ASSERT_TRUE(cluster_is(clone, ch, 1, 1));
+	CU_ASSERT_EQUAL(do_close(clone), 0);
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	CU_ASSERT_EQUAL(do_unload(), 0);
 	brisk_free(buf);
+	free(want);
 	free(image);
-	free(dirty);
+	free(spare);
+}
+
+/* Snapshot of an open blob: same handle, same data; new writes go to new
+ * clusters while the snapshot keeps the old data. */
+static void test_snapshot(void)
+{
+	struct brisk_bs_opts o = small_opts();
+	uint8_t *image = calloc(1, DEV_BYTES), *spare = malloc(DEV_BYTES);
+	struct brisk_io_channel *ch;
+	struct brisk_blob *b, *s;
+	brisk_blob_id bid, sid;
+	uint64_t free_before;
+	const void *v;
+	size_t len;
+	char *names[] = { "name" };
+	struct brisk_blob_xattr_opts xo = {
+		.count = 1, .names = names, .ctx = NULL,
+	};
+
+	CU_ASSERT_EQUAL_FATAL(do_init(image, &o), 0);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	bid = do_create(4, false);
+	b = do_open(bid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (int c = 0; c < 4; c++) {
+		write_gen(b, ch, c, 1);
+	}
+	CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, "k", "v", 1), 0);
+	free_before = brisk_bs_free_cluster_count(g_bs);
+
+	xo.get_value = NULL;
+	brisk_bs_create_snapshot(g_bs, bid, &xo, id_cb, NULL); /* xattrs without get_value */
+	CU_ASSERT_EQUAL(finish(), -EINVAL);
+	sid = do_snapshot(bid);
+	CU_ASSERT_EQUAL_FATAL(g_rc, 0);
+	CU_ASSERT_NOT_EQUAL(sid, bid);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free_before); /* nothing copied */
+	check_only_clone(sid, bid);
+	CU_ASSERT_TRUE(brisk_blob_is_clone(b));
+	CU_ASSERT_TRUE(brisk_blob_is_thin_provisioned(b));
+	CU_ASSERT_FALSE(brisk_blob_is_read_only(b));
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 0);
+	CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, "k", &v, &len), 0); /* kept */
+	for (int c = 0; c < 4; c++) {
+		CU_ASSERT_TRUE(cluster_is(b, ch, c, 1));
+	}
+	write_gen(b, ch, 1, 2);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free_before - 1);
+	CU_ASSERT_TRUE(cluster_is(b, ch, 1, 2));
+	s = do_open(sid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_TRUE(brisk_blob_is_read_only(s));
+	CU_ASSERT_TRUE(brisk_blob_is_snapshot(s));
+	CU_ASSERT_FALSE(brisk_blob_is_thin_provisioned(s));
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(s), 4);
+	CU_ASSERT_TRUE(cluster_is(s, ch, 1, 1));
+	CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(s, "k", &v, &len), -ENOENT);
+	CU_ASSERT_EQUAL(do_close(s), 0);
+
+	/* A snapshot of a snapshot is refused; a second one of B chains. */
+	CU_ASSERT_EQUAL(do_snapshot(sid), BRISK_BLOBID_INVALID);
+	CU_ASSERT_EQUAL(g_rc, -EINVAL);
+	{
+		brisk_blob_id s2 = do_snapshot(bid);
+
+		CU_ASSERT_EQUAL_FATAL(g_rc, 0);
+		check_only_clone(s2, bid);
+		check_only_clone(sid, s2);
+		write_gen(b, ch, 3, 3);
+		CU_ASSERT_TRUE(cluster_is(b, ch, 0, 1));
+		CU_ASSERT_TRUE(cluster_is(b, ch, 1, 2));
+		CU_ASSERT_TRUE(cluster_is(b, ch, 3, 3));
+		CU_ASSERT_EQUAL(do_close(b), 0);
+
+		for (int pass = 0; pass < 2; pass++) {
+			reload(&image, &spare, pass == 1, &ch);
+			check_only_clone(s2, bid);
+			check_only_clone(sid, s2);
+			b = do_open(bid);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+			CU_ASSERT_TRUE(cluster_is(b, ch, 0, 1));
+			CU_ASSERT_TRUE(cluster_is(b, ch, 1, 2));
+			CU_ASSERT_TRUE(cluster_is(b, ch, 2, 1));
+			CU_ASSERT_TRUE(cluster_is(b, ch, 3, 3));
+			CU_ASSERT_EQUAL(do_close(b), 0);
+		}
+		/* Delete the middle snapshot (one clone: the newer snapshot, which
+		 * is read-only itself): B still reads the same. */
+		CU_ASSERT_EQUAL(do_delete(s2), 0);
+		check_only_clone(sid, bid);
+		b = do_open(bid);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_TRUE(cluster_is(b, ch, 1, 2));
+		CU_ASSERT_TRUE(cluster_is(b, ch, 2, 1));
+		CU_ASSERT_TRUE(cluster_is(b, ch, 3, 3));
+		CU_ASSERT_EQUAL(do_close(b), 0);
+	}
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	free(image);
+	free(spare);
+}
+
+struct inflight {
+	int submitted, completed, failed;
+};
+
+static void inflight_cb(void *arg, int rc)
+{
+	struct inflight *f = arg;
+
+	f->completed++;
+	f->failed += rc != 0;
+}
+
+/* Writes from the io thread keep coming while the snapshot runs on the md
+ * thread: every write completes, the blob reads the newest data, and the
+ * snapshot holds each cluster whole either before or after a write. */
+static void test_snapshot_io_in_flight(void)
+{
+	struct brisk_bs_opts o = small_opts();
+	uint8_t *image = calloc(1, DEV_BYTES);
+	uint8_t *bufs[4];
+	struct brisk_io_channel *md_ch, *io_ch;
+	struct brisk_blob *b, *s;
+	struct inflight f = { 0 };
+	brisk_blob_id bid;
+	int round = 0;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(image, &o), 0);
+	md_ch = brisk_bs_alloc_io_channel(g_bs);
+	bid = do_create(4, false);
+	b = do_open(bid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (int c = 0; c < 4; c++) {
+		write_gen(b, md_ch, c, 1);
+		bufs[c] = brisk_dma_zmalloc(CLUSTER, 4096, NULL);
+		fill(bufs[c], CLUSTER, c, 2);
+	}
+	brisk_set_thread(g_th[1]);
+	io_ch = brisk_bs_alloc_io_channel(g_bs);
+	brisk_set_thread(g_th[0]);
+	poll_all();
+
+	g_done = 0;
+	brisk_bs_create_snapshot(g_bs, bid, NULL, id_cb, NULL);
+	/* One write per cluster, whole, at a different step of the snapshot
+	 * each; then everything runs to the end. */
+	while (g_done == 0 && round < 10000) {
+		if (round % 3 == 0 && f.submitted < 4) {
+			brisk_set_thread(g_th[1]);
+			brisk_blob_io_write(b, io_ch, bufs[f.submitted], (uint64_t)f.submitted * UPC, UPC,
+					    inflight_cb, &f);
+			f.submitted++;
+		}
+		brisk_thread_poll(g_th[round % 2], 0, 0);
+		round++;
+	}
+	poll_all();
+	CU_ASSERT_EQUAL(g_done, 1);
+	CU_ASSERT_EQUAL_FATAL(g_rc, 0);
+	while (f.submitted < 4) {
+		brisk_set_thread(g_th[1]);
+		brisk_blob_io_write(b, io_ch, bufs[f.submitted], (uint64_t)f.submitted * UPC, UPC,
+				    inflight_cb, &f);
+		f.submitted++;
+	}
+	poll_all();
+	CU_ASSERT_EQUAL(f.completed, 4);
+	CU_ASSERT_EQUAL(f.failed, 0);
+	for (int c = 0; c < 4; c++) {
+		CU_ASSERT_TRUE(cluster_is(b, md_ch, c, 2));
+	}
+	s = do_open(g_id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (int c = 0; c < 4; c++) {
+		CU_ASSERT_TRUE(cluster_is(s, md_ch, c, 1) || cluster_is(s, md_ch, c, 2));
+	}
+	CU_ASSERT_EQUAL(do_close(s), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	brisk_set_thread(g_th[1]);
+	brisk_bs_free_io_channel(io_ch);
+	brisk_set_thread(g_th[0]);
+	brisk_bs_free_io_channel(md_ch);
+	poll_all();
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	for (int c = 0; c < 4; c++) {
+		brisk_free(bufs[c]);
+	}
+	free(image);
+}
+
+/* Inflate: every cluster allocated, no parent, same data; decouple moves
+ * the parent one step up. The parents become deletable. */
+static void test_inflate_decouple(void)
+{
+	struct brisk_bs_opts o = small_opts();
+	uint8_t *image = calloc(1, DEV_BYTES), *spare = malloc(DEV_BYTES);
+	struct brisk_io_channel *ch;
+	struct brisk_blob *b;
+	brisk_blob_id g, p, bid, other;
+	uint64_t free_before;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(image, &o), 0);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	/* G (gen 1, 4 clusters) <- P (cluster 1 gen 2, then snapshotted) <- B */
+	g = make_parent(ch);
+	bid = do_clone(g);
+	b = do_open(bid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	write_gen(b, ch, 1, 2);
+	p = do_snapshot(bid);
+	CU_ASSERT_EQUAL_FATAL(g_rc, 0);
+	write_gen(b, ch, 3, 3);
+	check_only_clone(p, bid);
+	check_only_clone(g, p);
+
+	/* Decouple B from P: B copies cluster 1 (P's), now reads through G. */
+	free_before = brisk_bs_free_cluster_count(g_bs);
+	CU_ASSERT_EQUAL(do_decouple(ch, bid), 0);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free_before - 1);
+	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, bid), g);
+	CU_ASSERT_EQUAL(clone_count(p), 0);
+	CU_ASSERT_EQUAL(clone_count(g), 2);
+	CU_ASSERT_TRUE(brisk_blob_is_thin_provisioned(b));
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 2);
+	CU_ASSERT_TRUE(cluster_is(b, ch, 0, 1));
+	CU_ASSERT_TRUE(cluster_is(b, ch, 1, 2));
+	CU_ASSERT_TRUE(cluster_is(b, ch, 2, 1));
+	CU_ASSERT_TRUE(cluster_is(b, ch, 3, 3));
+	CU_ASSERT_EQUAL(do_delete(p), 0); /* no clone left */
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	reload(&image, &spare, true, &ch);
+	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, bid), g);
+
+	/* Inflate B: all 4 clusters its own, no parent, not thin. */
+	b = do_open(bid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_TRUE(cluster_is(b, ch, 1, 2));
+	free_before = brisk_bs_free_cluster_count(g_bs);
+	CU_ASSERT_EQUAL(do_inflate(ch, bid), 0);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free_before - 2);
+	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, bid), BRISK_BLOBID_INVALID);
+	CU_ASSERT_FALSE(brisk_blob_is_thin_provisioned(b));
+	CU_ASSERT_FALSE(brisk_blob_is_clone(b));
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 4);
+	CU_ASSERT_TRUE(cluster_is(b, ch, 0, 1));
+	CU_ASSERT_TRUE(cluster_is(b, ch, 1, 2));
+	CU_ASSERT_TRUE(cluster_is(b, ch, 2, 1));
+	CU_ASSERT_TRUE(cluster_is(b, ch, 3, 3));
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	/* G has no clone left. */
+	CU_ASSERT_EQUAL(clone_count(g), 0);
+	CU_ASSERT_EQUAL(do_delete(g), 0);
+
+	/* Inflate of a thin blob without parent allocates zeroed clusters. */
+	other = do_create(3, true);
+	CU_ASSERT_EQUAL(do_inflate(ch, other), 0);
+	b = do_open(other);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 3);
+	CU_ASSERT_TRUE(cluster_is(b, ch, 2, 0));
+	CU_ASSERT_EQUAL(do_close(b), 0);
+
+	for (int pass = 0; pass < 2; pass++) {
+		reload(&image, &spare, pass == 1, &ch);
+		b = do_open(bid);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_FALSE(brisk_blob_is_clone(b));
+		CU_ASSERT_TRUE(cluster_is(b, ch, 0, 1));
+		CU_ASSERT_TRUE(cluster_is(b, ch, 1, 2));
+		CU_ASSERT_TRUE(cluster_is(b, ch, 3, 3));
+		CU_ASSERT_EQUAL(do_close(b), 0);
+	}
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	free(image);
+	free(spare);
 }
 
 static void test_bad_input(void)
@@ -349,7 +495,8 @@ static void test_bad_input(void)
 	struct brisk_bs_opts o = small_opts();
 	uint8_t *image = calloc(1, DEV_BYTES);
 	struct brisk_io_channel *ch;
-	brisk_blob_id plain, sid, cid;
+	brisk_blob_id plain, sid, cid, c2, big;
+	uint64_t free_before;
 	size_t n = 4;
 
 	CU_ASSERT_EQUAL_FATAL(do_init(image, &o), 0);
@@ -365,25 +512,45 @@ static void test_bad_input(void)
 	CU_ASSERT_EQUAL(g_rc, -EINVAL);
 	CU_ASSERT_EQUAL(do_clone(20), BRISK_BLOBID_INVALID);
 	CU_ASSERT_EQUAL(g_rc, -ENOENT);
-	/* Snapshot: bad ids; the operation itself is not in this build. */
-	brisk_bs_create_snapshot(g_bs, 0, NULL, id_cb, NULL);
+	brisk_bs_create_clone(NULL, sid, NULL, id_cb, NULL);
 	CU_ASSERT_EQUAL(finish(), -EINVAL);
-	brisk_bs_create_snapshot(g_bs, 20, NULL, id_cb, NULL);
-	CU_ASSERT_EQUAL(finish(), -ENOENT);
-	brisk_bs_create_snapshot(g_bs, plain, NULL, id_cb, NULL);
-	CU_ASSERT_EQUAL(finish(), -ENOTSUP);
-	/* Inflate / decouple: no parent, bad id, NULL channel. */
-	brisk_bs_inflate_blob(g_bs, ch, plain, op_cb, NULL);
+	/* Snapshot: bad ids, a read-only blob, NULL store. */
+	CU_ASSERT_EQUAL(do_snapshot(0), BRISK_BLOBID_INVALID);
+	CU_ASSERT_EQUAL(g_rc, -EINVAL);
+	CU_ASSERT_EQUAL(do_snapshot(20), BRISK_BLOBID_INVALID);
+	CU_ASSERT_EQUAL(g_rc, -ENOENT);
+	CU_ASSERT_EQUAL(do_snapshot(sid), BRISK_BLOBID_INVALID);
+	CU_ASSERT_EQUAL(g_rc, -EINVAL);
+	brisk_bs_create_snapshot(NULL, plain, NULL, id_cb, NULL);
 	CU_ASSERT_EQUAL(finish(), -EINVAL);
-	brisk_bs_blob_decouple_parent(g_bs, ch, 0, op_cb, NULL);
-	CU_ASSERT_EQUAL(finish(), -EINVAL);
+	/* Inflate / decouple: nothing to do, bad id, NULL channel, snapshot. */
+	CU_ASSERT_EQUAL(do_inflate(ch, plain), -EINVAL);  /* thick, no parent */
+	CU_ASSERT_EQUAL(do_decouple(ch, plain), -EINVAL); /* no parent */
+	CU_ASSERT_EQUAL(do_decouple(ch, 0), -EINVAL);
+	CU_ASSERT_EQUAL(do_inflate(ch, 20), -ENOENT);
 	cid = do_clone(sid);
 	CU_ASSERT_EQUAL(g_rc, 0);
-	brisk_bs_inflate_blob(g_bs, NULL, cid, op_cb, NULL);
-	CU_ASSERT_EQUAL(finish(), -EINVAL);
+	CU_ASSERT_EQUAL(do_inflate(NULL, cid), -EINVAL);
+	CU_ASSERT_EQUAL(do_inflate(ch, sid), -EPERM); /* read-only */
+	/* Inflate without the space for it: refused, nothing changes. */
+	big = do_create(30, true);
+	CU_ASSERT_NOT_EQUAL(do_snapshot(big), BRISK_BLOBID_INVALID);
+	free_before = brisk_bs_free_cluster_count(g_bs);
+	CU_ASSERT(free_before < 30);
+	CU_ASSERT_EQUAL(do_inflate(ch, big), -ENOSPC);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free_before);
+	CU_ASSERT_NOT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, big), BRISK_BLOBID_INVALID);
+	/* Delete of a snapshot with two clones. */
+	c2 = do_clone(sid);
+	CU_ASSERT_EQUAL(g_rc, 0);
+	CU_ASSERT_EQUAL(do_delete(sid), -EBUSY);
+	CU_ASSERT_EQUAL(clone_count(sid), 2);
 	/* Queries. */
 	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, 0), BRISK_BLOBID_INVALID);
 	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(NULL, cid), BRISK_BLOBID_INVALID);
+	n = 1;
+	CU_ASSERT_EQUAL(brisk_blob_get_clones(g_bs, sid, &c2, &n), -ENOMEM);
+	CU_ASSERT_EQUAL(n, 2);
 	n = 0;
 	CU_ASSERT_EQUAL(brisk_blob_get_clones(g_bs, 20, NULL, &n), -ENOENT);
 	CU_ASSERT_EQUAL(brisk_blob_get_clones(g_bs, sid, NULL, NULL), -EINVAL);
@@ -391,6 +558,57 @@ static void test_bad_input(void)
 	CU_ASSERT_FALSE(brisk_blob_is_snapshot(NULL));
 	brisk_bs_free_io_channel(ch);
 	poll_all();
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	free(image);
+}
+
+/* Resize and set_read_only of a blob while it is being snapshotted are
+ * refused (its cluster map must hold still); afterwards they work. */
+static int g_resize_rc;
+
+static void resize_cb(void *arg, int rc)
+{
+	(void)arg;
+	g_resize_rc = rc;
+}
+
+static void test_busy_during_snapshot(void)
+{
+	struct brisk_bs_opts o = small_opts();
+	uint8_t *image = calloc(1, DEV_BYTES);
+	struct brisk_blob *b;
+	brisk_blob_id bid;
+	bool seen_busy = false;
+	int round = 0;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(image, &o), 0);
+	bid = do_create(2, false);
+	b = do_open(bid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	g_done = 0;
+	brisk_bs_create_snapshot(g_bs, bid, NULL, id_cb, NULL);
+	/* A resize to the same size each step: harmless until the snapshot
+	 * holds the blob, refused while it does. */
+	while (g_done == 0 && round++ < 10000) {
+		g_resize_rc = 1;
+		brisk_blob_resize(b, 2, resize_cb, NULL);
+		while (g_resize_rc == 1) {
+			brisk_thread_poll(g_th[0], 0, 0);
+		}
+		if (g_resize_rc == -EBUSY && !seen_busy) {
+			seen_busy = true;
+			CU_ASSERT_EQUAL(brisk_blob_set_read_only(b), -EBUSY);
+		}
+		brisk_thread_poll(g_th[1], 0, 0);
+		brisk_thread_poll(g_th[0], 0, 0);
+	}
+	poll_all();
+	CU_ASSERT_TRUE(seen_busy);
+	CU_ASSERT_EQUAL(g_done, 1);
+	CU_ASSERT_EQUAL(g_rc, 0);
+	CU_ASSERT_FALSE(brisk_blob_is_read_only(b));
+	CU_ASSERT_EQUAL(do_resize(b, 5), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
 	CU_ASSERT_EQUAL(do_unload(), 0);
 	free(image);
 }
@@ -424,67 +642,19 @@ static void test_grow(void)
 	CU_ASSERT_EQUAL(do_unload(), 0);
 	free(image);
 }
-static int suite_init(void)
-{
-	g_th[0] = brisk_thread_create("md", NULL);
-	g_th[1] = brisk_thread_create("io", NULL);
-	if (g_th[0] == NULL || g_th[1] == NULL) {
-		return -1;
-	}
-	brisk_set_thread(g_th[0]);
-	return 0;
-}
 
-static int suite_fini(void)
+static void add_tests(CU_pSuite suite)
 {
-	int rc = 0;
-
-	for (int i = 0; i < 2; i++) {
-		brisk_set_thread(g_th[i]);
-		brisk_thread_exit(g_th[i]);
-		for (int j = 0; j < 100 && !brisk_thread_is_exited(g_th[i]); j++) {
-			brisk_thread_poll(g_th[i], 0, 0);
-		}
-		if (!brisk_thread_is_exited(g_th[i])) {
-			rc = -1;
-		}
-		brisk_set_thread(NULL);
-		brisk_thread_destroy(g_th[i]);
-	}
-	return rc;
+	CU_ADD_TEST(suite, test_clone);
+	CU_ADD_TEST(suite, test_snapshot);
+	CU_ADD_TEST(suite, test_snapshot_io_in_flight);
+	CU_ADD_TEST(suite, test_inflate_decouple);
+	CU_ADD_TEST(suite, test_busy_during_snapshot);
+	CU_ADD_TEST(suite, test_bad_input);
+	CU_ADD_TEST(suite, test_grow);
 }
 
 int main(void)
 {
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 65535 };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
-
-	rc = brisk_test_env_init("blob_snapshot_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("blob_snapshot", suite_init, suite_fini);
-	CU_ADD_TEST(suite, test_clone);
-	CU_ADD_TEST(suite, test_bad_input);
-	CU_ADD_TEST(suite, test_grow);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (brisk_thread_get_count() != 0) {
-		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
-		failures++;
-	}
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+	return bs_ut_main("blob_snapshot_ut", add_tests);
 }

@@ -1,0 +1,292 @@
+/*
+ * Shared by the blobstore unit tests: two brisk threads polled by hand (md
+ * = g_th[0], io = g_th[1]), a RAM device of DEV_BYTES, and one synchronous
+ * wrapper per call (start it, poll until nothing is left to do, check that
+ * exactly one completion came). Header-only, every helper static inline so
+ * each test uses what it needs.
+ */
+#ifndef BRISK_BS_UT_H
+#define BRISK_BS_UT_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include <brisk/blob.h>
+#include <brisk/env.h>
+#include <brisk/thread.h>
+
+#include "../../common/test_env.h"
+
+#define BLOCKLEN 512
+#define DEV_BYTES (32ull * 1024 * 1024)
+#define DEV_BLOCKS (DEV_BYTES / BLOCKLEN)
+#define CLUSTER (1024 * 1024)
+#define UPC (CLUSTER / BLOCKLEN) /* io units per cluster */
+
+static struct brisk_thread *g_th[2];
+static struct brisk_blob_store *g_bs;
+static struct brisk_blob *g_blob;
+static brisk_blob_id g_id;
+static int g_rc;
+static int g_done;
+static struct brisk_bs_dev *g_last_dev;
+
+static inline void poll_all(void)
+{
+	int busy;
+
+	do {
+		busy = 0;
+		for (int i = 1; i >= 0; i--) {
+			busy += brisk_thread_poll(g_th[i], 0, 0);
+		}
+	} while (busy > 0);
+	brisk_set_thread(g_th[0]);
+}
+
+static inline void bs_cb(void *arg, struct brisk_blob_store *bs, int rc)
+{
+	(void)arg;
+	g_bs = bs;
+	g_rc = rc;
+	g_done++;
+}
+
+static inline void op_cb(void *arg, int rc)
+{
+	(void)arg;
+	g_rc = rc;
+	g_done++;
+}
+
+static inline void id_cb(void *arg, brisk_blob_id id, int rc)
+{
+	(void)arg;
+	g_id = id;
+	g_rc = rc;
+	g_done++;
+}
+
+static inline void blob_cb(void *arg, struct brisk_blob *blob, int rc)
+{
+	(void)arg;
+	g_blob = blob;
+	g_rc = rc;
+	g_done++;
+}
+
+/* Runs what was started and checks exactly one completion came. */
+static inline int finish(void)
+{
+	g_done = 0;
+	poll_all();
+	CU_ASSERT_EQUAL(g_done, 1);
+	return g_rc;
+}
+
+static inline struct brisk_bs_opts small_opts(void)
+{
+	struct brisk_bs_opts o;
+
+	brisk_bs_opts_init(&o);
+	o.cluster_sz = CLUSTER;
+	o.num_md_pages = 128; /* 32 ids, 64 chain pages */
+	memcpy(o.bstype.bstype, "brisk_ut", 8);
+	return o;
+}
+
+static inline int do_init(uint8_t *image, const struct brisk_bs_opts *o)
+{
+	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, image);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+	g_last_dev = dev;
+	g_bs = NULL;
+	brisk_bs_init(dev, o, bs_cb, NULL);
+	return finish();
+}
+
+static inline int do_load(uint8_t *image, const struct brisk_bs_opts *o)
+{
+	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, image);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+	g_last_dev = dev;
+	g_bs = NULL;
+	brisk_bs_load(dev, o, bs_cb, NULL);
+	return finish();
+}
+
+static inline int do_unload(void)
+{
+	brisk_bs_unload(g_bs, op_cb, NULL);
+	return finish();
+}
+
+static inline brisk_blob_id do_create(uint64_t clusters, bool thin)
+{
+	struct brisk_blob_opts o;
+
+	brisk_blob_opts_init(&o);
+	o.num_clusters = clusters;
+	o.thin_provision = thin;
+	g_id = BRISK_BLOBID_INVALID;
+	brisk_bs_create_blob_ext(g_bs, &o, id_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+	return g_id;
+}
+
+static inline struct brisk_blob *do_open(brisk_blob_id id)
+{
+	g_blob = NULL;
+	brisk_bs_open_blob(g_bs, id, blob_cb, NULL);
+	finish();
+	return g_blob;
+}
+
+static inline int do_close(struct brisk_blob *b)
+{
+	brisk_blob_close(b, op_cb, NULL);
+	return finish();
+}
+
+static inline int do_resize(struct brisk_blob *b, uint64_t n)
+{
+	brisk_blob_resize(b, n, op_cb, NULL);
+	return finish();
+}
+
+static inline int do_sync(struct brisk_blob *b)
+{
+	brisk_blob_sync_md(b, op_cb, NULL);
+	return finish();
+}
+
+static inline int do_delete(brisk_blob_id id)
+{
+	brisk_bs_delete_blob(g_bs, id, op_cb, NULL);
+	return finish();
+}
+
+static inline int do_io(struct brisk_blob *b, struct brisk_io_channel *ch, bool write, void *buf,
+			uint64_t off, uint64_t len)
+{
+	if (write) {
+		brisk_blob_io_write(b, ch, buf, off, len, op_cb, NULL);
+	} else {
+		brisk_blob_io_read(b, ch, buf, off, len, op_cb, NULL);
+	}
+	return finish();
+}
+
+/* The new blob's id, or BRISK_BLOBID_INVALID with the error in g_rc. */
+static inline brisk_blob_id do_clone(brisk_blob_id snap)
+{
+	g_id = BRISK_BLOBID_INVALID;
+	brisk_bs_create_clone(g_bs, snap, NULL, id_cb, NULL);
+	g_rc = finish();
+	return g_id;
+}
+
+static inline brisk_blob_id do_snapshot(brisk_blob_id id)
+{
+	g_id = BRISK_BLOBID_INVALID;
+	brisk_bs_create_snapshot(g_bs, id, NULL, id_cb, NULL);
+	g_rc = finish();
+	return g_id;
+}
+
+static inline int do_inflate(struct brisk_io_channel *ch, brisk_blob_id id)
+{
+	brisk_bs_inflate_blob(g_bs, ch, id, op_cb, NULL);
+	return finish();
+}
+
+static inline int do_decouple(struct brisk_io_channel *ch, brisk_blob_id id)
+{
+	brisk_bs_blob_decouple_parent(g_bs, ch, id, op_cb, NULL);
+	return finish();
+}
+
+static inline void check_report(void *ctx, const char *problem)
+{
+	(void)ctx;
+	fprintf(stderr, "store check: %s\n", problem);
+}
+
+/* brisk_bs_check of the loaded store: 0 when consistent. */
+static inline int do_check(void)
+{
+	brisk_bs_check(g_bs, check_report, NULL, op_cb, NULL);
+	return finish();
+}
+
+static inline int bs_ut_suite_init(void)
+{
+	g_th[0] = brisk_thread_create("md", NULL);
+	g_th[1] = brisk_thread_create("io", NULL);
+	if (g_th[0] == NULL || g_th[1] == NULL) {
+		return -1;
+	}
+	brisk_set_thread(g_th[0]);
+	return 0;
+}
+
+static inline int bs_ut_suite_fini(void)
+{
+	int rc = 0;
+
+	for (int i = 0; i < 2; i++) {
+		brisk_set_thread(g_th[i]);
+		brisk_thread_exit(g_th[i]);
+		for (int j = 0; j < 100 && !brisk_thread_is_exited(g_th[i]); j++) {
+			brisk_thread_poll(g_th[i], 0, 0);
+		}
+		if (!brisk_thread_is_exited(g_th[i])) {
+			rc = -1;
+		}
+		brisk_set_thread(NULL);
+		brisk_thread_destroy(g_th[i]);
+	}
+	return rc;
+}
+
+/* Env and thread library up, one suite with add_tests' tests run; the exit
+ * status of the program. */
+static inline int bs_ut_main(const char *name, void (*add_tests)(CU_pSuite suite))
+{
+	struct brisk_thread_lib_opts opts = { .msg_pool_size = 65535 };
+	CU_pSuite suite;
+	unsigned failures;
+	int rc;
+
+	rc = brisk_test_env_init(name, "0x1", 64);
+	if (rc != 0) {
+		fprintf(stderr, "env init failed: %d\n", rc);
+		return 1;
+	}
+	rc = brisk_thread_lib_init_ext(&opts);
+	if (rc != 0) {
+		fprintf(stderr, "thread lib init failed: %d\n", rc);
+		return 1;
+	}
+	CU_initialize_registry();
+	suite = CU_add_suite(name, bs_ut_suite_init, bs_ut_suite_fini);
+	add_tests(suite);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	if (brisk_thread_get_count() != 0) {
+		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
+		failures++;
+	}
+	brisk_thread_lib_fini();
+	brisk_env_fini();
+	return failures ? 1 : 0;
+}
+
+#endif
