@@ -6,191 +6,9 @@
  * create with chain pages and thin first writes; corrupted metadata (bad
  * CRC, unknown descriptors, double-claimed clusters, random bytes).
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <CUnit/Basic.h>
-
-#include <brisk/blob.h>
 #include <brisk/crc32c.h>
-#include <brisk/env.h>
-#include <brisk/thread.h>
 
-#include "../../common/test_env.h"
-
-#define BLOCKLEN 512
-#define DEV_BYTES (32ull * 1024 * 1024)
-#define DEV_BLOCKS (DEV_BYTES / BLOCKLEN)
-#define CLUSTER (1024 * 1024)
-#define UPC (CLUSTER / BLOCKLEN) /* io units per cluster */
-
-static struct brisk_thread *g_th[2];
-static struct brisk_blob_store *g_bs;
-static struct brisk_blob *g_blob;
-static brisk_blob_id g_id;
-static int g_rc;
-static int g_done;
-
-/* ---- Plumbing ---- */
-
-static void poll_all(void)
-{
-	int busy;
-
-	do {
-		busy = 0;
-		for (int i = 1; i >= 0; i--) {
-			busy += brisk_thread_poll(g_th[i], 0, 0);
-		}
-	} while (busy > 0);
-	brisk_set_thread(g_th[0]);
-}
-
-static void bs_cb(void *arg, struct brisk_blob_store *bs, int rc)
-{
-	(void)arg;
-	g_bs = bs;
-	g_rc = rc;
-	g_done++;
-}
-
-static void op_cb(void *arg, int rc)
-{
-	(void)arg;
-	g_rc = rc;
-	g_done++;
-}
-
-static void id_cb(void *arg, brisk_blob_id id, int rc)
-{
-	(void)arg;
-	g_id = id;
-	g_rc = rc;
-	g_done++;
-}
-
-static void blob_cb(void *arg, struct brisk_blob *blob, int rc)
-{
-	(void)arg;
-	g_blob = blob;
-	g_rc = rc;
-	g_done++;
-}
-
-/* Runs what was started and checks exactly one completion came. */
-static int finish(void)
-{
-	g_done = 0;
-	poll_all();
-	CU_ASSERT_EQUAL(g_done, 1);
-	return g_rc;
-}
-
-static struct brisk_bs_opts small_opts(void)
-{
-	struct brisk_bs_opts o;
-
-	brisk_bs_opts_init(&o);
-	o.cluster_sz = CLUSTER;
-	o.num_md_pages = 128; /* 32 ids, 64 chain pages */
-	memcpy(o.bstype.bstype, "brisk_ut", 8);
-	return o;
-}
-
-static struct brisk_bs_dev *g_last_dev;
-
-static int do_init(uint8_t *image, const struct brisk_bs_opts *o)
-{
-	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, image);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
-	g_last_dev = dev;
-	g_bs = NULL;
-	brisk_bs_init(dev, o, bs_cb, NULL);
-	return finish();
-}
-
-static int do_load(uint8_t *image, const struct brisk_bs_opts *o)
-{
-	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, image);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
-	g_last_dev = dev;
-	g_bs = NULL;
-	brisk_bs_load(dev, o, bs_cb, NULL);
-	return finish();
-}
-
-static int do_unload(void)
-{
-	brisk_bs_unload(g_bs, op_cb, NULL);
-	return finish();
-}
-
-static brisk_blob_id do_create(uint64_t clusters, bool thin)
-{
-	struct brisk_blob_opts o;
-
-	brisk_blob_opts_init(&o);
-	o.num_clusters = clusters;
-	o.thin_provision = thin;
-	g_id = BRISK_BLOBID_INVALID;
-	brisk_bs_create_blob_ext(g_bs, &o, id_cb, NULL);
-	CU_ASSERT_EQUAL(finish(), 0);
-	return g_id;
-}
-
-static struct brisk_blob *do_open(brisk_blob_id id)
-{
-	g_blob = NULL;
-	brisk_bs_open_blob(g_bs, id, blob_cb, NULL);
-	finish();
-	return g_blob;
-}
-
-static int do_close(struct brisk_blob *b)
-{
-	brisk_blob_close(b, op_cb, NULL);
-	return finish();
-}
-
-static int do_resize(struct brisk_blob *b, uint64_t n)
-{
-	brisk_blob_resize(b, n, op_cb, NULL);
-	return finish();
-}
-
-static int do_sync(struct brisk_blob *b)
-{
-	brisk_blob_sync_md(b, op_cb, NULL);
-	return finish();
-}
-
-static int do_delete(brisk_blob_id id)
-{
-	brisk_bs_delete_blob(g_bs, id, op_cb, NULL);
-	return finish();
-}
-
-static int do_io(bool write, struct brisk_blob *b, struct brisk_io_channel *ch, void *buf,
-		 uint64_t off, uint64_t len)
-{
-	if (write) {
-		brisk_blob_io_write(b, ch, buf, off, len, op_cb, NULL);
-	} else {
-		brisk_blob_io_read(b, ch, buf, off, len, op_cb, NULL);
-	}
-	return finish();
-}
-
-static uint8_t *new_image(void)
-{
-	uint8_t *img = calloc(1, DEV_BYTES);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-	return img;
-}
+#include "bs_ut.h"
 
 static void fill(uint8_t *buf, size_t len, uint32_t seed)
 {
@@ -213,31 +31,6 @@ static void reseal_page(uint8_t *page)
 	uint32_t crc = brisk_crc32c(page, 4092);
 
 	memcpy(page + 4092, &crc, 4);
-}
-
-/* Sum of allocated clusters over every blob + free + reserved must be the
- * device's clusters: the masks match the metadata. Returns the blob count. */
-static uint64_t check_masks(void)
-{
-	struct brisk_bs_stats st;
-	uint64_t used = 0, n = 0;
-	struct brisk_blob *b;
-
-	CU_ASSERT_EQUAL(brisk_bs_get_stats(g_bs, &st), 0);
-	brisk_bs_iter_first(g_bs, blob_cb, NULL);
-	finish();
-	while (g_rc == 0) {
-		b = g_blob;
-		used += brisk_blob_get_num_allocated_clusters(b);
-		n++;
-		brisk_bs_iter_next(g_bs, b, blob_cb, NULL);
-		finish();
-	}
-	CU_ASSERT_EQUAL(g_rc, -ENOENT);
-	CU_ASSERT_PTR_NULL(g_blob);
-	CU_ASSERT_EQUAL(n, st.num_blobs);
-	CU_ASSERT_EQUAL(st.free_clusters + used, brisk_bs_total_data_cluster_count(g_bs));
-	return n;
 }
 
 static void xattr_get(void *ctx, const char *name, const void **value, size_t *len)
@@ -360,13 +153,6 @@ static void test_corrupt_md(void)
 }
 
 /* ---- Crash points ---- */
-
-struct crash_case {
-	const char *name;
-	void (*prepare)(void);       /* on a fresh store, before the clean unload */
-	void (*run)(void);           /* the operations under test */
-	void (*verify)(bool complete); /* after reload; complete: no write was lost */
-};
 
 static brisk_blob_id g_case_id;
 static uint8_t g_big[3000];
@@ -527,7 +313,7 @@ static void run_thin_write(void)
 	struct brisk_io_channel *ch = brisk_bs_alloc_io_channel(g_bs);
 
 	fill(g_big, sizeof(g_big), 4);
-	CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, UPC + 8, 4), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, g_big, UPC + 8, 4), 0);
 	brisk_bs_free_io_channel(ch);
 	CU_ASSERT_EQUAL(do_close(b), 0);
 }
@@ -544,7 +330,7 @@ static void verify_thin_write(bool complete)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT(brisk_blob_get_num_allocated_clusters(b) <= 1);
 	ch = brisk_bs_alloc_io_channel(g_bs);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, buf, UPC, UPC), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, buf, UPC, UPC), 0);
 	/* Outside the written range the cluster reads zeroes, whatever happened. */
 	for (uint64_t i = 0; i < CLUSTER; i++) {
 		if (i < 8 * BLOCKLEN || i >= 12 * BLOCKLEN) {
@@ -646,7 +432,7 @@ static void run_thin_three(void)
 
 	for (int c = 0; c < 3; c++) {
 		g_big[0] = (uint8_t)c;
-		CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, (uint64_t)(c == 0 ? 0 : c + 1) * UPC + 1, 2), 0);
+		CU_ASSERT_EQUAL(do_io(b, ch, true, g_big, (uint64_t)(c == 0 ? 0 : c + 1) * UPC + 1, 2), 0);
 	}
 	brisk_bs_free_io_channel(ch);
 	CU_ASSERT_EQUAL(do_close(b), 0);
@@ -665,7 +451,7 @@ static void verify_thin_three(bool complete)
 	CU_ASSERT(brisk_blob_get_num_allocated_clusters(b) <= 3);
 	CU_ASSERT(!complete || brisk_blob_get_num_allocated_clusters(b) == 3);
 	ch = brisk_bs_alloc_io_channel(g_bs);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, buf, 0, 4 * UPC), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, buf, 0, 4 * UPC), 0);
 	for (int c = 0; c < 4; c++) {
 		uint8_t *cl = buf + (uint64_t)c * CLUSTER;
 
@@ -711,10 +497,10 @@ static void run_mix(void)
 	CU_ASSERT_EQUAL(do_resize(a, 4), 0);
 	CU_ASSERT_EQUAL(do_sync(a), 0);
 	fill(g_big, sizeof(g_big), 21);
-	CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, 0, 2), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, g_big, 0, 2), 0);
 	CU_ASSERT_EQUAL(brisk_blob_set_xattr(a, "gen", "1", 1), 0);
 	CU_ASSERT_EQUAL(do_sync(a), 0);
-	CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, 2 * UPC + 4, 2), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, g_big, 2 * UPC + 4, 2), 0);
 	CU_ASSERT_EQUAL(do_delete(c), 0);
 	brisk_bs_free_io_channel(ch);
 	CU_ASSERT_EQUAL(do_close(a), 0);
@@ -743,7 +529,7 @@ static void verify_mix(bool complete)
 	CU_ASSERT(!complete || (gen && brisk_blob_get_num_clusters(a) == 4));
 	CU_ASSERT(brisk_blob_get_num_allocated_clusters(b) <= 2);
 	ch = brisk_bs_alloc_io_channel(g_bs);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, buf, 0, 3 * UPC), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, buf, 0, 3 * UPC), 0);
 	for (uint64_t i = 0; i < 3 * CLUSTER; i++) {
 		bool written = i < 2 * BLOCKLEN ||
 			       (i >= 2 * CLUSTER + 4 * BLOCKLEN && i < 2 * CLUSTER + 6 * BLOCKLEN);
@@ -778,7 +564,7 @@ static void prep_parent(void)
 	ch = brisk_bs_alloc_io_channel(g_bs);
 	for (int c = 0; c < 2; c++) {
 		fill(g_big, 4 * BLOCKLEN, 20 + (uint32_t)c);
-		CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, (uint64_t)c * UPC + 8, 4), 0);
+		CU_ASSERT_EQUAL(do_io(b, ch, true, g_big, (uint64_t)c * UPC + 8, 4), 0);
 	}
 	brisk_bs_free_io_channel(ch);
 	CU_ASSERT_EQUAL(brisk_blob_set_read_only(b), 0);
@@ -798,7 +584,7 @@ static void run_clone_write(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	ch = brisk_bs_alloc_io_channel(g_bs);
 	fill(g_big, 2 * BLOCKLEN, 30);
-	CU_ASSERT_EQUAL(do_io(true, b, ch, g_big, UPC + 10, 2), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, g_big, UPC + 10, 2), 0);
 	brisk_bs_free_io_channel(ch);
 	CU_ASSERT_EQUAL(do_close(b), 0);
 }
@@ -815,7 +601,7 @@ static void verify_clone_write(bool complete)
 	/* The parent is untouched. */
 	b = do_open(g_clone_parent);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, want, UPC, UPC), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, want, UPC, UPC), 0);
 	CU_ASSERT_EQUAL(do_close(b), 0);
 	fill(g_big, 4 * BLOCKLEN, 21);
 	CU_ASSERT_EQUAL(memcmp(want + 8 * BLOCKLEN, g_big, 4 * BLOCKLEN), 0);
@@ -829,7 +615,7 @@ static void verify_clone_write(bool complete)
 	b = do_open(ids[0]);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT(brisk_blob_get_num_allocated_clusters(b) <= 1);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, buf, UPC, UPC), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, buf, UPC, UPC), 0);
 	fill(mine, 2 * BLOCKLEN, 30);
 	/* Outside the write: the parent's bytes. Inside: all-old or all-new. */
 	CU_ASSERT_EQUAL(memcmp(buf, want, 10 * BLOCKLEN), 0);
@@ -850,59 +636,6 @@ out:
 	free(buf);
 	free(want);
 	free(mine);
-}
-
-static unsigned g_crash_points;
-
-static void crash_case_run(const struct crash_case *cc)
-{
-	struct brisk_bs_opts o = small_opts();
-	uint8_t *base = new_image(), *work = new_image();
-	uint64_t writes;
-
-	CU_ASSERT_EQUAL_FATAL(do_init(base, &o), 0);
-	cc->prepare();
-	CU_ASSERT_EQUAL(do_unload(), 0);
-
-	/* Count the writes of the sequence. */
-	memcpy(work, base, DEV_BYTES);
-	CU_ASSERT_EQUAL_FATAL(do_load(work, &o), 0);
-	brisk_bs_dev_ram_set_crash(g_last_dev, BRISK_BS_DEV_RAM_CRASH_NONE, 0);
-	cc->run();
-	writes = brisk_bs_dev_ram_write_count(g_last_dev);
-	CU_ASSERT(writes > 0);
-	CU_ASSERT_EQUAL(do_unload(), 0);
-
-	for (int mode = BRISK_BS_DEV_RAM_CRASH_DROP; mode <= BRISK_BS_DEV_RAM_CRASH_TEAR; mode++) {
-		for (uint64_t k = 0; k <= writes; k++) {
-			unsigned fails = CU_get_number_of_failures();
-			int rc;
-
-			memcpy(work, base, DEV_BYTES);
-			CU_ASSERT_EQUAL_FATAL(do_load(work, &o), 0);
-			brisk_bs_dev_ram_set_crash(g_last_dev, (enum brisk_bs_dev_ram_crash_mode)mode, k);
-			cc->run();
-			/* The unload's writes are lost too: the power is already gone. */
-			CU_ASSERT_EQUAL(do_unload(), 0);
-			rc = do_load(work, &o);
-			CU_ASSERT_EQUAL(rc, 0);
-			if (rc == 0) {
-				cc->verify(k == writes);
-				/* And the rebuilt masks survive a clean cycle. */
-				CU_ASSERT_EQUAL(do_unload(), 0);
-				CU_ASSERT_EQUAL(do_load(work, &o), 0);
-				check_masks();
-				CU_ASSERT_EQUAL(do_unload(), 0);
-			}
-			g_crash_points++;
-			if (CU_get_number_of_failures() != fails) {
-				fprintf(stderr, "crash case %s: mode %d, write %lu of %lu failed\n", cc->name,
-					mode, k, writes);
-			}
-		}
-	}
-	free(base);
-	free(work);
 }
 
 static void test_crash_points(void)
@@ -966,67 +699,14 @@ static void test_crash_init(void)
 
 /* ---- main ---- */
 
-static int suite_init(void)
+static void add_tests(CU_pSuite suite)
 {
-	g_th[0] = brisk_thread_create("md", NULL);
-	g_th[1] = brisk_thread_create("io", NULL);
-	if (g_th[0] == NULL || g_th[1] == NULL) {
-		return -1;
-	}
-	brisk_set_thread(g_th[0]);
-	return 0;
-}
-
-static int suite_fini(void)
-{
-	int rc = 0;
-
-	for (int i = 0; i < 2; i++) {
-		brisk_set_thread(g_th[i]);
-		brisk_thread_exit(g_th[i]);
-		for (int j = 0; j < 100 && !brisk_thread_is_exited(g_th[i]); j++) {
-			brisk_thread_poll(g_th[i], 0, 0);
-		}
-		if (!brisk_thread_is_exited(g_th[i])) {
-			rc = -1;
-		}
-		brisk_set_thread(NULL);
-		brisk_thread_destroy(g_th[i]);
-	}
-	return rc;
+	CU_ADD_TEST(suite, test_corrupt_md);
+	CU_ADD_TEST(suite, test_crash_init);
+	CU_ADD_TEST(suite, test_crash_points);
 }
 
 int main(void)
 {
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 65535 };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
-
-	rc = brisk_test_env_init("blob_crash_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("blob", suite_init, suite_fini);
-	CU_ADD_TEST(suite, test_corrupt_md);
-	CU_ADD_TEST(suite, test_crash_init);
-	CU_ADD_TEST(suite, test_crash_points);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (brisk_thread_get_count() != 0) {
-		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
-		failures++;
-	}
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+	return bs_ut_main("blob_crash_ut", add_tests);
 }

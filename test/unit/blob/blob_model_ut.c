@@ -1,9 +1,15 @@
 /*
  * Randomized model test: seeded random sequences of create, resize, write,
- * read, xattr, delete and reload (clean, and dirty from a copy of the device
- * taken mid-run as a crash would leave it), checked after every step against
- * an in-memory model of what each blob holds. Every metadata change is synced
- * right away, so a dirty reload must give back exactly the model.
+ * read, xattr, snapshot, clone, inflate, decouple, delete (of snapshots with
+ * one clone too, and refused with two) and reload (clean, and dirty from a
+ * copy of the device taken mid-run as a crash would leave it), checked after
+ * every step against an in-memory model of what each blob holds and of its
+ * parent. Every metadata change is synced right away, so a dirty reload must
+ * give back exactly the model.
+ *
+ * Where a blob with a parent grows, the new clusters read whatever its
+ * ancestors hold there: the model marks them unknown rather than follow
+ * the chain.
  *
  * Blocks of thick clusters that were never written hold whatever the device
  * had (clusters are not cleared on allocation): the model marks them unknown.
@@ -45,6 +51,8 @@ struct model_blob {
 	uint8_t data[MAX_BLOCKS * BLOCKLEN];
 	uint8_t known[MAX_BLOCKS]; /* 1: data[] holds what the blob must read */
 	char xattr[16];
+	bool ro;                   /* a snapshot (read-only) */
+	brisk_blob_id parent;      /* 0: none */
 };
 
 static struct brisk_thread *g_th;
@@ -56,7 +64,7 @@ static struct model_blob g_m[MAX_BLOBS];
 static uint8_t *g_img;
 static struct brisk_bs_opts g_opts;
 static uint8_t g_wbuf[UPC * 2 * BLOCKLEN], g_rbuf[MAX_BLOCKS * BLOCKLEN];
-static unsigned g_ops[8];
+static unsigned g_ops[14];
 
 static void poll_all(void)
 {
@@ -114,6 +122,8 @@ static void check_blob(struct model_blob *m)
 
 	CU_ASSERT_EQUAL(brisk_blob_get_num_clusters(b), m->clusters);
 	CU_ASSERT_EQUAL(brisk_blob_is_thin_provisioned(b), m->thin);
+	CU_ASSERT_EQUAL(brisk_blob_is_read_only(b), m->ro);
+	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, m->id), m->parent);
 	CU_ASSERT_EQUAL(brisk_blob_get_xattr_value(b, "x", &v, &len), 0);
 	CU_ASSERT(len == strlen(m->xattr) && memcmp(v, m->xattr, len) == 0);
 	if (blocks > 0) {
@@ -200,17 +210,21 @@ static void op_resize(struct model_blob *m)
 
 	brisk_blob_resize(b, n, op_cb, NULL);
 	if (finish() == 0) {
+		CU_ASSERT_FALSE(m->ro);
 		brisk_blob_sync_md(b, op_cb, NULL);
 		CU_ASSERT_EQUAL(finish(), 0);
 		if (n < m->clusters) {
 			/* Shrunk away: a later grow brings holes (thin) or unknown data. */
 			memset(m->data + n * UPC * BLOCKLEN, 0, (m->clusters - n) * UPC * BLOCKLEN);
 			memset(m->known + n * UPC, m->thin ? 1 : 0, (m->clusters - n) * UPC);
+		} else if (m->parent != 0) {
+			/* Grown: reads what the ancestors hold there. */
+			memset(m->known + m->clusters * UPC, 0, (n - m->clusters) * UPC);
 		}
 		m->clusters = n;
 		g_ops[1]++;
 	} else {
-		CU_ASSERT_EQUAL(g_rc, -ENOSPC);
+		CU_ASSERT_EQUAL(g_rc, m->ro ? -EPERM : -ENOSPC);
 	}
 	close_blob(b);
 }
@@ -232,7 +246,9 @@ static void op_write(struct model_blob *m)
 	b = open_blob(m);
 	ch = brisk_bs_alloc_io_channel(g_bs);
 	brisk_blob_io_write(b, ch, g_wbuf, off, len, op_cb, NULL);
-	if (finish() == 0) {
+	if (m->ro) {
+		CU_ASSERT_EQUAL(finish(), -EPERM);
+	} else if (finish() == 0) {
 		memcpy(m->data + off * BLOCKLEN, g_wbuf, len * BLOCKLEN);
 		memset(m->known + off, 1, len);
 		g_ops[2]++;
@@ -249,19 +265,181 @@ static void op_write(struct model_blob *m)
 static void op_xattr(struct model_blob *m)
 {
 	struct brisk_blob *b = open_blob(m);
+	char x[16];
 
-	snprintf(m->xattr, sizeof(m->xattr), "v%u", (unsigned)rand() % 100000);
-	CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, "x", m->xattr, (uint16_t)strlen(m->xattr)), 0);
+	snprintf(x, sizeof(x), "v%u", (unsigned)rand() % 100000);
+	if (m->ro) {
+		CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, "x", x, (uint16_t)strlen(x)), -EPERM);
+	} else {
+		memcpy(m->xattr, x, sizeof(x));
+		CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, "x", m->xattr, (uint16_t)strlen(m->xattr)), 0);
+		g_ops[3]++;
+	}
 	close_blob(b); /* close syncs */
-	g_ops[3]++;
+}
+
+/* The model blob whose parent is m, and how many there are. */
+static struct model_blob *model_clone_of(const struct model_blob *m, int *count)
+{
+	struct model_blob *found = NULL;
+
+	*count = 0;
+	for (int i = 0; i < MAX_BLOBS; i++) {
+		if (g_m[i].exists && g_m[i].parent == m->id) {
+			found = &g_m[i];
+			(*count)++;
+		}
+	}
+	return found;
 }
 
 static void op_delete(struct model_blob *m)
 {
+	int clones;
+	struct model_blob *c = model_clone_of(m, &clones);
+
 	brisk_bs_delete_blob(g_bs, m->id, op_cb, NULL);
+	if (clones > 1) {
+		CU_ASSERT_EQUAL(finish(), -EBUSY);
+		g_ops[12]++;
+		return;
+	}
 	CU_ASSERT_EQUAL(finish(), 0);
+	if (c != NULL) {
+		c->parent = m->parent; /* the clone takes over the snapshot's place */
+		g_ops[11]++;
+	}
 	m->exists = false;
 	g_ops[4]++;
+}
+
+/* The second blob an operation makes (crash mode: absent before it). */
+static struct model_blob *g_new_slot;
+
+static struct model_blob *free_slot(void)
+{
+	for (int i = 0; i < MAX_BLOBS; i++) {
+		if (!g_m[i].exists) {
+			return &g_m[i];
+		}
+	}
+	return NULL;
+}
+
+static void relation_xattr_get(void *ctx, const char *name, const void **value, size_t *len)
+{
+	(void)name;
+	*value = ctx;
+	*len = strlen(ctx);
+}
+
+static void op_snapshot(struct model_blob *m)
+{
+	struct model_blob *s = free_slot();
+	char *names[] = { "x" };
+	char x[16];
+	struct brisk_blob_xattr_opts xo = {
+		.count = 1, .names = names, .ctx = x, .get_value = relation_xattr_get,
+	};
+
+	if (s == NULL) {
+		return;
+	}
+	g_new_slot = s;
+	snprintf(x, sizeof(x), "s%u", (unsigned)rand() % 1000);
+	brisk_bs_create_snapshot(g_bs, m->id, &xo, id_cb, NULL);
+	if (m->ro) {
+		CU_ASSERT_EQUAL(finish(), -EINVAL);
+		return;
+	}
+	if (finish() != 0) {
+		CU_ASSERT_EQUAL(g_rc, -ENOSPC);
+		return;
+	}
+	memcpy(s, m, sizeof(*s));
+	s->id = g_id;
+	s->ro = true;
+	memcpy(s->xattr, x, sizeof(x));
+	m->parent = s->id;
+	m->thin = true;
+	g_ops[8]++;
+}
+
+static void op_clone(struct model_blob *m)
+{
+	struct model_blob *c = free_slot();
+	char *names[] = { "x" };
+	char x[16];
+	struct brisk_blob_xattr_opts xo = {
+		.count = 1, .names = names, .ctx = x, .get_value = relation_xattr_get,
+	};
+
+	if (c == NULL) {
+		return;
+	}
+	/* Mostly clone a snapshot (cloning a writable blob is refused). */
+	for (int i = 0; i < MAX_BLOBS && !m->ro && rand() % 4 != 0; i++) {
+		if (g_m[i].exists && g_m[i].ro) {
+			m = &g_m[i];
+		}
+	}
+	g_new_slot = c;
+	snprintf(x, sizeof(x), "k%u", (unsigned)rand() % 1000);
+	brisk_bs_create_clone(g_bs, m->id, &xo, id_cb, NULL);
+	if (!m->ro) {
+		CU_ASSERT_EQUAL(finish(), -EINVAL);
+		return;
+	}
+	if (finish() != 0) {
+		CU_ASSERT_EQUAL(g_rc, -ENOSPC);
+		return;
+	}
+	memcpy(c, m, sizeof(*c));
+	c->id = g_id;
+	c->ro = false;
+	c->thin = true;
+	c->parent = m->id;
+	memcpy(c->xattr, x, sizeof(x));
+	g_ops[9]++;
+}
+
+/* Inflate (decouple false) or decouple: nothing a blob reads changes. */
+static void op_unparent(struct model_blob *m, bool decouple)
+{
+	struct brisk_io_channel *ch = brisk_bs_alloc_io_channel(g_bs);
+	int want = 0;
+
+	if (m->ro) {
+		want = -EPERM;
+	} else if (m->parent == 0 && (decouple || !m->thin)) {
+		want = -EINVAL;
+	}
+	if (decouple) {
+		brisk_bs_blob_decouple_parent(g_bs, ch, m->id, op_cb, NULL);
+	} else {
+		brisk_bs_inflate_blob(g_bs, ch, m->id, op_cb, NULL);
+	}
+	if (want != 0) {
+		CU_ASSERT_EQUAL(finish(), want);
+	} else if (finish() != 0) {
+		CU_ASSERT_EQUAL(g_rc, -ENOSPC);
+	} else if (decouple) {
+		for (int i = 0; i < MAX_BLOBS; i++) {
+			if (g_m[i].exists && g_m[i].id == m->parent) {
+				m->parent = g_m[i].parent;
+				break;
+			}
+		}
+		g_ops[13]++;
+	} else {
+		m->parent = 0;
+		m->thin = false;
+		/* Thick from now on: clusters a later grow adds hold old data. */
+		memset(m->known + m->clusters * UPC, 0, (MAX_CLUSTERS - m->clusters) * UPC);
+		g_ops[10]++;
+	}
+	brisk_bs_free_io_channel(ch);
+	poll_all();
 }
 
 static void op_reload(bool dirty)
@@ -363,8 +541,9 @@ static uint64_t run_seed(unsigned seed, int steps, int crash_mode, uint64_t k)
 	srand(seed);
 	for (int step = 0; step < steps; step++) {
 		struct model_blob *m = &g_m[rand() % MAX_BLOBS];
-		int what = rand() % 20;
+		int what = rand() % 26;
 
+		g_new_slot = NULL;
 		if (crash_mode) {
 			memcpy(&g_pre, m, sizeof(*m));
 		}
@@ -380,6 +559,14 @@ static uint64_t run_seed(unsigned seed, int steps, int crash_mode, uint64_t k)
 			op_delete(m);
 		} else if (what < 17 && !crash_mode) {
 			op_reload(what == 16);
+		} else if (what < 19) {
+			op_snapshot(m);
+		} else if (what < 21) {
+			op_clone(m);
+		} else if (what < 22) {
+			op_unparent(m, false);
+		} else if (what < 23) {
+			op_unparent(m, true);
 		} else {
 			check_blob(m);
 			g_ops[7]++;
@@ -407,8 +594,15 @@ static uint64_t run_seed(unsigned seed, int steps, int crash_mode, uint64_t k)
 		uint64_t n = 0, used = 0;
 		struct brisk_blob *b;
 
+		static const struct model_blob absent;
+		int made = g_new_slot != NULL ? (int)(g_new_slot - g_m) : -1;
+
 		for (int i = 0; i < MAX_BLOBS; i++) {
-			n += verify_either(i == touched ? &g_pre : &g_snap[i], &g_snap[i]);
+			/* The operation's blob, and the one it made, may be as before it. */
+			const struct model_blob *before = i == touched ? &g_pre :
+							  i == made ? &absent : &g_snap[i];
+
+			n += verify_either(before, &g_snap[i]);
 		}
 		brisk_bs_get_stats(g_bs, &st);
 		CU_ASSERT_EQUAL(st.num_blobs, n); /* no orphan blob */
@@ -437,8 +631,10 @@ static void test_model(void)
 			fprintf(stderr, "model test failed with seed %u\n", seed);
 		}
 	}
-	printf("\n  ops: %u create, %u resize, %u write, %u xattr, %u delete, %u clean reload, "
-	       "%u dirty reload, %u check\n", g_ops[0], g_ops[1], g_ops[2], g_ops[3], g_ops[4],
+	printf("\n  ops: %u create, %u resize, %u write, %u xattr, %u delete (%u of a snapshot into "
+	       "its clone, %u refused: two clones), %u snapshot, %u clone, %u inflate, %u decouple, "
+	       "%u clean reload, %u dirty reload, %u check\n", g_ops[0], g_ops[1], g_ops[2],
+	       g_ops[3], g_ops[4], g_ops[11], g_ops[12], g_ops[8], g_ops[9], g_ops[10], g_ops[13],
 	       g_ops[5], g_ops[6], g_ops[7]);
 }
 
@@ -447,7 +643,7 @@ static void test_model_crash(void)
 {
 	unsigned points = 0, failed = 0;
 
-	for (unsigned seed = 11; seed <= 15; seed++) {
+	for (unsigned seed = 11; seed <= 20; seed++) {
 		uint64_t w = run_seed(seed, CRASH_STEPS, BRISK_BS_DEV_RAM_CRASH_DROP, UINT64_MAX);
 
 		for (int mode = BRISK_BS_DEV_RAM_CRASH_DROP; mode <= BRISK_BS_DEV_RAM_CRASH_TEAR; mode++) {
