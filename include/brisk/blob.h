@@ -264,17 +264,20 @@ void brisk_bs_create_snapshot(struct brisk_blob_store *bs, brisk_blob_id blobid,
 			      const struct brisk_blob_xattr_opts *snapshot_xattrs,
 			      brisk_blob_op_with_id_complete cb_fn, void *cb_arg);
 /* A thin, writable blob whose parent is the snapshot. -EINVAL when
- * snapshotid is not read-only. */
+ * snapshotid is not read-only. The xattrs are copied at the call. */
 void brisk_bs_create_clone(struct brisk_blob_store *bs, brisk_blob_id snapshotid,
 			   const struct brisk_blob_xattr_opts *clone_xattrs,
 			   brisk_blob_op_with_id_complete cb_fn, void *cb_arg);
 /* Allocates every cluster of the blob, copying what the parent chain holds
  * (zeroes elsewhere), and drops the parent: the blob stands alone and is no
- * longer thin. -ENOSPC when the free clusters do not suffice. */
+ * longer thin. -ENOSPC when the free clusters do not suffice (nothing
+ * changes), -EINVAL for a thick blob without parent, -EPERM for a read-only
+ * one. channel: a channel of the store (the copies use the store's own). */
 void brisk_bs_inflate_blob(struct brisk_blob_store *bs, struct brisk_io_channel *channel,
 			   brisk_blob_id blobid, brisk_blob_op_complete cb_fn, void *cb_arg);
 /* Copies only the clusters the immediate parent has allocated, then makes
- * the parent's parent (or nothing) the blob's parent. Stays thin. */
+ * the parent's parent (or nothing) the blob's parent. Stays thin. -EINVAL
+ * without a parent, -EPERM for a read-only blob, -ENOSPC. */
 void brisk_bs_blob_decouple_parent(struct brisk_blob_store *bs, struct brisk_io_channel *channel,
 				   brisk_blob_id blobid, brisk_blob_op_complete cb_fn, void *cb_arg);
 /* BRISK_BLOBID_INVALID when the blob has no parent (or is unknown). */
@@ -289,11 +292,11 @@ bool brisk_blob_is_clone(struct brisk_blob *blob);
 /* brisk_bs_delete_blob on a snapshot: -EBUSY with more than one clone; with
  * exactly one clone the snapshot's clusters pass to the clone, which takes
  * the snapshot's parent as its own.
- * STATE OF THIS BUILD (doc/blobstore_format.md "Snapshots, clones and
- * parents"): clone, reads through parents, copy on first write, the
- * queries and grow work; create_snapshot, inflate and decouple validate
- * their arguments then fail with -ENOTSUP; deleting a blob that has any
- * clone fails with -EBUSY. */
+ * Snapshot, clone, inflate, decouple and that delete run one at a time per
+ * store, in order; meanwhile resize and set_read_only of a blob they work
+ * on fail with -EBUSY. After an I/O error in the middle of one of them the
+ * store refuses the next ones (-EIO) until it is loaded again
+ * (doc/blobstore_format.md, "Snapshots, clones and parents"). */
 
 /* ---- Growing and checking a store ---- */
 

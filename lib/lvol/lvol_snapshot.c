@@ -11,31 +11,6 @@
 
 #include "lvol_internal.h"
 
-/* Until lib/blob provides snapshots in every build, these are weak: a
- * program links without them and the calls below report -ENOTSUP. */
-#pragma weak brisk_bs_create_snapshot
-#pragma weak brisk_bs_create_clone
-#pragma weak brisk_bs_inflate_blob
-#pragma weak brisk_bs_blob_decouple_parent
-#pragma weak brisk_blob_get_parent_snapshot
-#pragma weak brisk_blob_get_clones
-#pragma weak brisk_blob_is_snapshot
-#pragma weak brisk_blob_is_clone
-
-static bool lvol_snapshots_supported(const char *what, const char *name)
-{
-	if (brisk_bs_create_snapshot == NULL || brisk_bs_create_clone == NULL ||
-	    brisk_bs_inflate_blob == NULL || brisk_bs_blob_decouple_parent == NULL ||
-	    brisk_blob_get_parent_snapshot == NULL || brisk_blob_get_clones == NULL ||
-	    brisk_blob_is_snapshot == NULL || brisk_blob_is_clone == NULL) {
-		if (what != NULL) {
-			BRISK_ERRLOG("lvol %s: %s is not supported by this blobstore build\n", name, what);
-		}
-		return false;
-	}
-	return true;
-}
-
 /* ---- Snapshot and clone: check -> reserve name -> blob call -> open ---- */
 
 struct lvol_new_ctx {
@@ -114,10 +89,6 @@ void brisk_lvol_create_snapshot(struct brisk_lvol *lvol, const char *snapshot_na
 	struct lvol_new_ctx *c;
 	int rc;
 
-	if (!lvol_snapshots_supported("snapshot", lvol->name)) {
-		cb_fn(cb_arg, NULL, -ENOTSUP);
-		return;
-	}
 	if (lvol->blob != NULL && brisk_blob_is_read_only(lvol->blob)) {
 		BRISK_ERRLOG("lvol %s is read-only (a snapshot already?): cannot snapshot it\n", lvol->name);
 		cb_fn(cb_arg, NULL, -EINVAL);
@@ -139,10 +110,6 @@ void brisk_lvol_create_clone(struct brisk_lvol *snapshot, const char *clone_name
 	struct lvol_new_ctx *c;
 	int rc;
 
-	if (!lvol_snapshots_supported("clone", snapshot->name)) {
-		cb_fn(cb_arg, NULL, -ENOTSUP);
-		return;
-	}
 	if (snapshot->blob == NULL || !brisk_blob_is_read_only(snapshot->blob)) {
 		BRISK_ERRLOG("lvol %s is not a snapshot (not read-only): cannot clone it\n", snapshot->name);
 		cb_fn(cb_arg, NULL, -EINVAL);
@@ -186,10 +153,6 @@ static struct lvol_copy_ctx *lvol_copy_begin(struct brisk_lvol *lvol, const char
 	struct lvol_copy_ctx *c;
 
 	*rc = 0;
-	if (!lvol_snapshots_supported(what, lvol->name)) {
-		*rc = -ENOTSUP;
-		return NULL;
-	}
 	if (lvol->state != LVOL_READY || lvol->busy || lvol->lvs->busy) {
 		BRISK_ERRLOG("lvol %s: cannot %s: another operation is running on it\n", lvol->name, what);
 		*rc = -EBUSY;
@@ -235,10 +198,6 @@ void brisk_lvol_decouple_parent(struct brisk_lvol *lvol, brisk_lvol_op_complete 
 	struct lvol_copy_ctx *c;
 	int rc;
 
-	if (!lvol_snapshots_supported("decouple parent", lvol->name)) {
-		cb_fn(cb_arg, -ENOTSUP);
-		return;
-	}
 	if (brisk_blob_get_parent_snapshot(lvol->lvs->bs, lvol->blob_id) == BRISK_BLOBID_INVALID) {
 		BRISK_ERRLOG("lvol %s has no parent snapshot to decouple from\n", lvol->name);
 		cb_fn(cb_arg, -EINVAL);
@@ -256,21 +215,18 @@ void brisk_lvol_decouple_parent(struct brisk_lvol *lvol, brisk_lvol_op_complete 
 
 bool brisk_lvol_is_snapshot(const struct brisk_lvol *lvol)
 {
-	return lvol_snapshots_supported(NULL, NULL) && lvol->blob != NULL && brisk_blob_is_snapshot(lvol->blob);
+	return lvol->blob != NULL && brisk_blob_is_snapshot(lvol->blob);
 }
 
 bool brisk_lvol_is_clone(const struct brisk_lvol *lvol)
 {
-	return lvol_snapshots_supported(NULL, NULL) && lvol->blob != NULL && brisk_blob_is_clone(lvol->blob);
+	return lvol->blob != NULL && brisk_blob_is_clone(lvol->blob);
 }
 
 struct brisk_lvol *brisk_lvol_get_parent(const struct brisk_lvol *lvol)
 {
 	brisk_blob_id parent;
 
-	if (!lvol_snapshots_supported(NULL, NULL)) {
-		return NULL;
-	}
 	parent = brisk_blob_get_parent_snapshot(lvol->lvs->bs, lvol->blob_id);
 	return parent == BRISK_BLOBID_INVALID ? NULL : brisk_lvol_get_by_blob_id(lvol->lvs, parent);
 }
@@ -283,9 +239,6 @@ size_t brisk_lvol_get_clones(const struct brisk_lvol *lvol, struct brisk_lvol **
 	struct brisk_lvol *clone;
 	int rc;
 
-	if (!lvol_snapshots_supported(NULL, NULL)) {
-		return 0;
-	}
 	rc = brisk_blob_get_clones(lvol->lvs->bs, lvol->blob_id, p, &count);
 	if (rc == -ENOMEM) {
 		p = calloc(count, sizeof(*p));

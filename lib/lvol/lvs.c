@@ -20,10 +20,6 @@ BRISK_LOG_REGISTER_COMPONENT(lvol)
  * concurrent creates cannot take the same name. */
 static TAILQ_HEAD(, brisk_lvol_store) g_stores = TAILQ_HEAD_INITIALIZER(g_stores);
 
-/* Blob lib calls for growing: optional in this build of lib/blob (weak, so
- * a blobstore without them still links; the call then reports -ENOTSUP). */
-#pragma weak brisk_bs_grow_live
-
 void brisk_lvs_opts_init(struct brisk_lvs_opts *opts)
 {
 	memset(opts, 0, sizeof(*opts));
@@ -806,11 +802,6 @@ void brisk_lvs_grow_live(struct brisk_lvol_store *lvs, brisk_lvs_op_complete cb_
 {
 	struct lvs_grow_ctx *c;
 
-	if (brisk_bs_grow_live == NULL) {
-		BRISK_ERRLOG("lvstore %s: this blobstore build cannot grow a store\n", lvs->name);
-		cb_fn(cb_arg, -ENOTSUP);
-		return;
-	}
 	if (lvs->busy) {
 		BRISK_ERRLOG("lvstore %s: another operation is running on it\n", lvs->name);
 		cb_fn(cb_arg, -EBUSY);

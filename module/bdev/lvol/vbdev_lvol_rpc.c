@@ -446,8 +446,7 @@ static void rpc_new_lvol_done(void *arg, struct brisk_lvol *lvol, int rc)
 
 	if (rc != 0) {
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "%s%s", strerror(-rc),
-						      rc == -ENOSPC ? ": not enough free clusters in the lvstore" :
-						      rc == -ENOTSUP ? " by this blobstore build" : "");
+						      rc == -ENOSPC ? ": not enough free clusters in the lvstore" : "");
 		return;
 	}
 	brisk_jsonrpc_send_result(req, rpc_lvol_bdev_name(lvol));
