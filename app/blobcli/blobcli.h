@@ -61,6 +61,7 @@ struct cli {
 	struct brisk_io_channel *channel;
 	void *io_buf;
 	int status;                     /* exit status of the command */
+	bool interrupted;               /* SIGINT/SIGTERM: stop at the next step */
 };
 
 struct brisk_app_opts;

@@ -119,6 +119,11 @@ static void import_next(struct cli *cli)
 		cli_command_done(cli, 0);
 		return;
 	}
+	if (cli->interrupted) {
+		io_fail(cli, "interrupted after %" PRIu64 " of %" PRIu64 " bytes", g_io.offset,
+			g_io.length);
+		return;
+	}
 	n = read_full(cli->import_fd, cli->io_buf, want, (off_t)g_io.offset);
 	if (n < 0) {
 		io_fail(cli, "reading the file failed: %s", strerror(errno));
@@ -239,6 +244,11 @@ static void export_next(struct cli *cli)
 		printf("blob 0x%" PRIx64 ": exported %" PRIu64 " bytes to %s\n", cli->blobid,
 		       g_io.length, cli->args[1]);
 		cli_command_done(cli, 0);
+		return;
+	}
+	if (cli->interrupted) {
+		io_fail(cli, "interrupted after %" PRIu64 " of %" PRIu64 " bytes", g_io.offset,
+			g_io.length);
 		return;
 	}
 	g_io.chunk = want;

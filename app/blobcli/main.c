@@ -297,6 +297,11 @@ static int cli_split_command(int argc, char **argv, int *opt_argc, char ***opt_a
 	int n = 1;
 
 	cmd = cli_find_command(argv[1]);
+	if (cmd == NULL && argv[1][0] == '-') {
+		cli_error("the command comes first: blobcli <command> [arguments] [options], not "
+			  "option '%s' (see --help)", argv[1]);
+		return -EINVAL;
+	}
 	if (cmd == NULL) {
 		cli_error("unknown command '%s' (see --help)", argv[1]);
 		return -EINVAL;

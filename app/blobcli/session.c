@@ -156,6 +156,10 @@ static void session_store_ready(void *arg, struct brisk_blob_store *bs, int rc)
 		return;
 	}
 	cli->bs = bs;
+	if (cli->interrupted) {
+		cli_command_done(cli, CLI_EXIT_FAILURE);
+		return;
+	}
 	cli->cmd->run(cli);
 }
 
@@ -260,9 +264,27 @@ static void session_start(void *arg)
 	}
 }
 
+static struct cli *g_session_cli;
+
+/* SIGINT/SIGTERM: stopping the app at once would leave the store dirty.
+ * The command stops at its next step instead (import and export check
+ * between chunks; the others are a few metadata writes) and the store is
+ * unloaded as usual; the exit status says it did not finish. */
+static void session_shutdown(void)
+{
+	if (!g_session_cli->interrupted) {
+		cli_error("interrupted: stopping after the current step and unloading the store");
+	}
+	g_session_cli->interrupted = true;
+}
+
 int cli_session_run(struct cli *cli, struct brisk_app_opts *opts)
 {
-	int rc = brisk_app_start(opts, session_start, cli);
+	int rc;
+
+	g_session_cli = cli;
+	opts->shutdown_cb = session_shutdown;
+	rc = brisk_app_start(opts, session_start, cli);
 
 	if (rc < 0) {
 		/* Start-up itself failed (memory, config): the framework said why. */

@@ -296,6 +296,7 @@ ok check_again check "${B[@]}"
 # ---- Bad command lines ----
 bad no_command 2 "no command given" 
 bad unknown_command 2 "unknown command 'frobnicate'" frobnicate "${B[@]}"
+bad options_first 2 "the command comes first" -c "$CONF" -b Aio0 list
 bad unknown_option 2 "unknown option '--bogus'" list --bogus "${B[@]}"
 bad missing_bdev 2 "no bdev given" list -c "$CONF" "${MEM[@]}"
 bad no_such_bdev 1 "bdev 'Nope' \(-b\) does not exist" list -c "$CONF" -b Nope "${MEM[@]}"
