@@ -345,6 +345,24 @@ void brisk_blob_io_write_zeroes(struct brisk_blob *blob, struct brisk_io_channel
 				uint64_t offset, uint64_t length, brisk_blob_op_complete cb_fn,
 				void *cb_arg);
 
+/* ---- Inspection (blobcli) ---- */
+
+/* For FILE; here rather than at the top so this section stands alone. */
+#include <stdio.h>
+
+/* Prints the store on dev to out, human-readable, reading only (nothing is
+ * written and the store need not be loadable): both super block copies with
+ * their fields, the masks' bit counts and CRCs, then every non-empty page of
+ * the metadata region: each head slot, each valid head with the descriptors
+ * of its version decoded page by page along its chain, and the chain pages
+ * no head reaches. A damaged page is printed as such ("bad CRC", "not a
+ * metadata page", ...) and the dump goes on. Must run on a brisk_thread; dev
+ * is destroyed before cb runs (also on failure). cb gets 0, -EILSEQ (no
+ * valid super block copy: the copies are printed, nothing more), -EINVAL
+ * (NULL argument, or a block size that does not divide 4096), -ENOMEM or
+ * -EIO (a read failed; what was read is printed). */
+void brisk_bs_dump(struct brisk_bs_dev *dev, FILE *out, brisk_bs_op_complete cb_fn, void *cb_arg);
+
 #ifdef __cplusplus
 }
 #endif
