@@ -310,8 +310,9 @@ void brisk_bs_grow_live(struct brisk_blob_store *bs, brisk_bs_op_complete cb_fn,
  * reads back with good CRCs, no cluster owned twice, masks match what the
  * blobs own, no leaked cluster/page/id, parents exist and are read-only).
  * report is called once per problem found with a readable sentence. cb gets
- * 0 when the store is consistent, -EUCLEAN when report was called, or
- * another negative errno when the check itself could not run. */
+ * 0 when the store is consistent, -EUCLEAN when report was called, -EBUSY
+ * while a blob is open or a metadata operation runs (only a quiet store can
+ * be checked), or another negative errno when the check could not run. */
 void brisk_bs_check(struct brisk_blob_store *bs,
 		    void (*report)(void *report_ctx, const char *problem), void *report_ctx,
 		    brisk_bs_op_complete cb_fn, void *cb_arg);

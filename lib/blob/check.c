@@ -288,6 +288,13 @@ static void check_id_loaded(void *ctx, struct blob_loaded *res, int rc)
 					      "its metadata says 0x%" PRIx64, idx + 1, bs->parent_of[idx],
 					      res->md.parent_id);
 			}
+			if (blob_md_pending_partner(&res->md) != 0) {
+				/* Only a relation operation cut short leaves one; the next
+				 * load settles it. */
+				check_problem(c, "blob 0x%x carries the pending mark of a snapshot or "
+					      "snapshot delete that did not finish (partner 0x%" PRIx64 ")",
+					      idx + 1, blob_md_pending_partner(&res->md));
+			}
 			check_claim(c, res);
 		} else {
 			if (marked) {
@@ -381,7 +388,8 @@ void brisk_bs_check(struct brisk_blob_store *bs,
 	}
 	/* Unsynced changes of an open blob, or an operation half done, would
 	 * read as inconsistencies: only a quiet store can be checked. */
-	if (blob_on_md_thread(bs) && (!TAILQ_EMPTY(&bs->open_blobs) || bs->md_ops > 0)) {
+	if (blob_on_md_thread(bs) && (!TAILQ_EMPTY(&bs->open_blobs) || bs->md_ops > 0 ||
+				      bs->relation_running || !TAILQ_EMPTY(&bs->relation_ops))) {
 		BRISK_ERRLOG("brisk_bs_check: blobs are open or metadata operations are running");
 		blob_defer_cb(cb_fn, cb_arg, -EBUSY);
 		return;

@@ -141,6 +141,19 @@ static void check_blob(struct model_blob *m)
 	close_blob(b);
 }
 
+static void check_report(void *ctx, const char *problem)
+{
+	(void)ctx;
+	fprintf(stderr, "store check: %s\n", problem);
+}
+
+/* brisk_bs_check finds nothing wrong. */
+static void check_store(void)
+{
+	brisk_bs_check(g_bs, check_report, NULL, op_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), 0);
+}
+
 static void check_all(void)
 {
 	struct brisk_bs_stats st;
@@ -160,6 +173,7 @@ static void check_all(void)
 	brisk_bs_get_stats(g_bs, &st);
 	CU_ASSERT_EQUAL(st.num_blobs, n);
 	CU_ASSERT_EQUAL(st.free_clusters + used, brisk_bs_total_data_cluster_count(g_bs));
+	check_store();
 }
 
 static const char *g_create_xattr;
@@ -615,6 +629,7 @@ static uint64_t run_seed(unsigned seed, int steps, int crash_mode, uint64_t k)
 			finish();
 		}
 		CU_ASSERT_EQUAL(st.free_clusters + used, brisk_bs_total_data_cluster_count(g_bs));
+		check_store();
 	}
 	brisk_bs_unload(g_bs, op_cb, NULL);
 	CU_ASSERT_EQUAL(finish(), 0);

@@ -269,8 +269,8 @@ struct crash_case {
 static unsigned g_crash_points;
 
 /* Runs cc once to count its writes W, then for every k in 0..W and both
- * crash modes: crash at write k, load, verify, and check that the rebuilt
- * masks survive a clean unload and load. */
+ * crash modes: crash at write k, load, verify, brisk_bs_check, and check
+ * that the rebuilt masks survive a clean unload and load. */
 static inline void crash_case_run(const struct crash_case *cc)
 {
 	struct brisk_bs_opts o = small_opts();
@@ -305,6 +305,8 @@ static inline void crash_case_run(const struct crash_case *cc)
 			CU_ASSERT_EQUAL(rc, 0);
 			if (rc == 0) {
 				cc->verify(k == writes);
+				/* Every invariant: no cluster owned twice, masks match, no leak. */
+				CU_ASSERT_EQUAL(do_check(), 0);
 				/* And the rebuilt masks survive a clean cycle. */
 				CU_ASSERT_EQUAL(do_unload(), 0);
 				CU_ASSERT_EQUAL(do_load(work, &o), 0);
