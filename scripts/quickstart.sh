@@ -62,8 +62,6 @@ stop_tgt() {
 }
 trap '[ -z "$TGT" ] || { kill -TERM $TGT 2>/dev/null || true; wait $TGT 2>/dev/null || true; }' EXIT
 rpc() { echo "\$ scripts/rpc.py $*"; scripts/rpc.py -s "$SOCK" "$@"; }
-# try: a step that may be refused (shown, not fatal).
-try() { rpc "$@" || echo "(refused: see the error above)"; }
 
 start_tgt
 if ! scripts/rpc.py -s "$SOCK" bdev_lvol_get_lvstores -l lvs0 >/dev/null 2>&1; then
@@ -71,6 +69,10 @@ if ! scripts/rpc.py -s "$SOCK" bdev_lvol_get_lvstores -l lvs0 >/dev/null 2>&1; t
 	rpc bdev_lvol_create_lvstore Aio0 lvs0
 	rpc bdev_lvol_create -l lvs0 -t vol0 256
 fi
+# Left over by an earlier run that was interrupted: start the demo afresh.
+for n in demo_clone demo demo_snap; do
+	scripts/rpc.py -s "$SOCK" bdev_lvol_delete "lvs0/$n" >/dev/null 2>&1 || true
+done
 rpc framework_get_reactors
 rpc bdev_lvol_get_lvstores
 rpc bdev_lvol_get_lvols
@@ -78,14 +80,15 @@ rpc bdev_lvol_get_lvols
 echo
 echo "=== a session: create, snapshot, clone, resize, delete"
 rpc bdev_lvol_create -l lvs0 demo 16
-try bdev_lvol_snapshot lvs0/demo demo_snap
-try bdev_lvol_clone lvs0/demo_snap demo_clone
-try bdev_lvol_resize lvs0/demo_clone 32
+rpc bdev_lvol_snapshot lvs0/demo demo_snap
+rpc bdev_lvol_clone lvs0/demo_snap demo_clone
+rpc bdev_lvol_resize lvs0/demo_clone 32
 rpc bdev_lvol_resize lvs0/demo 24
 rpc bdev_lvol_get_lvols -l lvs0
-try bdev_lvol_delete lvs0/demo_clone
+rpc bdev_lvol_delete lvs0/demo_clone
+echo "(demo_snap has one clone left, demo: deleting it passes its clusters to demo)"
+rpc bdev_lvol_delete lvs0/demo_snap
 rpc bdev_lvol_delete lvs0/demo
-try bdev_lvol_delete lvs0/demo_snap
 rpc save_config
 stop_tgt
 
