@@ -18,7 +18,21 @@ struct bdev_dev {
 	struct brisk_bdev_desc *desc;
 	struct brisk_bdev *bdev;
 	bool claimed;
+	brisk_bdev_event_cb_t event_cb; /* the owner's */
+	void *event_ctx;
 };
+
+/* Keeps blockcnt current (brisk_bs_grow_live reads it), then tells the
+ * owner, which may destroy the device: nothing touches d after that. */
+static void bd_event(enum brisk_bdev_event_type type, struct brisk_bdev *bdev, void *ctx)
+{
+	struct bdev_dev *d = ctx;
+
+	if (type == BRISK_BDEV_EVENT_RESIZE) {
+		d->dev.blockcnt = brisk_bdev_get_num_blocks(bdev);
+	}
+	d->event_cb(type, bdev, d->event_ctx);
+}
 
 enum bdev_op { OP_READ, OP_WRITE, OP_READV, OP_WRITEV, OP_ZEROES, OP_UNMAP, OP_FLUSH };
 
@@ -210,7 +224,9 @@ int brisk_bdev_create_bs_dev_ext(const char *bdev_name, brisk_bdev_event_cb_t ev
 	if (d == NULL) {
 		return -ENOMEM;
 	}
-	rc = brisk_bdev_open_ext(bdev_name, true, event_cb, event_ctx, &d->desc);
+	d->event_cb = event_cb;
+	d->event_ctx = event_ctx;
+	rc = brisk_bdev_open_ext(bdev_name, true, bd_event, d, &d->desc);
 	if (rc != 0) {
 		BRISK_ERRLOG("bs_dev over bdev: cannot open '%s': %d", bdev_name, rc);
 		free(d);

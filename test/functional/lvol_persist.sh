@@ -3,7 +3,7 @@
 # renamed, resized, read-only, one deleted), write data, stop the target,
 # start it again with only the aio bdev in its config, and find every lvol
 # with its name, uuid, flags and data. A third start after an lvstore rename
-# finds the new name.
+# finds the new name; then the file grows and the lvstore with it.
 source "$(dirname "$0")/lvol_common.sh"
 
 IMG=$WORK/disk.img
@@ -65,5 +65,24 @@ rpc bdev_aio_create "{\"name\":\"Aio0\",\"filename\":\"$IMG\",\"block_size\":512
 for _ in $(seq 1 50); do [ -n "$(lvol_aliases)" ] && break; sleep 0.1; done
 [ "$(lvol_aliases)" = "lvs_new/after lvs_new/grower lvs_new/ro lvs_new/thick lvs_new/thin" ] &&
 	pass "base bdev added back at run time: examine loaded the store" || fail "after re-adding Aio0: $(lvol_aliases)"
+
+# Grow: the file doubles, the aio bdev is rescanned, the lvstore takes the
+# new space, and keeps it after a restart.
+clusters() {
+	rpcpy bdev_lvol_get_lvstores -l lvs_new |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["total_data_clusters"])'
+}
+before=$(clusters)
+truncate -s 256M "$IMG"
+rpc bdev_aio_rescan '{"name":"Aio0"}' >/dev/null && pass "rescan the grown file" || fail "bdev_aio_rescan"
+expect_ok "grow the lvstore" bdev_lvol_grow_lvstore -l lvs_new
+grown=$(clusters)
+[ "$grown" -ge $((before + 120)) ] && pass "lvstore grew from $before to $grown clusters" ||
+	fail "lvstore has $grown clusters (was $before)"
+expect_ok "a thick lvol in the new space" bdev_lvol_create -l lvs_new big 150
+stop_tgt
+start_tgt -s 128 -c "$CONF" || finish
+[ "$(clusters)" = "$grown" ] && pass "grown size persisted" || fail "after restart: $(clusters) clusters"
+[ -n "$(lvol_field lvs_new/big uuid)" ] && pass "lvol in the new space persisted" || fail "big missing"
 stop_tgt
 finish
