@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/queue.h>
 
 #include <brisk/bit_array.h>
@@ -478,6 +479,14 @@ void blob_bs_free(struct brisk_blob_store *bs, brisk_bs_op_complete cb, void *cb
 /* (masks, flush,) super A, flush, super B, flush. */
 void blob_bs_write_super(struct brisk_blob_store *bs, bool with_masks, blob_md_io_cb cb, void *ctx);
 struct brisk_blob *blob_find_open(struct brisk_blob_store *bs, brisk_blob_id id);
+
+/* Cluster maps of blobs with no clusters may be NULL: copy nothing then. */
+static inline void blob_clusters_copy(uint64_t *dst, const uint64_t *src, uint64_t n)
+{
+	if (n > 0) {
+		memcpy(dst, src, n * sizeof(uint64_t));
+	}
+}
 
 static inline void blob_put_le16(uint8_t *p, uint16_t v)
 {

@@ -239,7 +239,7 @@ static void snap_undo_origin(struct snapshot_ctx *c)
 {
 	struct brisk_blob *b = c->origin;
 
-	memcpy(b->md.clusters, c->old_clusters, b->md.num_clusters * sizeof(uint64_t));
+	blob_clusters_copy(b->md.clusters, c->old_clusters, b->md.num_clusters);
 	b->md.parent_id = c->old_parent;
 	b->md.flags = c->old_flags;
 	free(b->backing);
@@ -289,7 +289,7 @@ static void snap_switch_origin(struct snapshot_ctx *c)
 		snap_unfreeze(c);
 		return;
 	}
-	memcpy(c->old_clusters, b->md.clusters, n * sizeof(uint64_t));
+	blob_clusters_copy(c->old_clusters, b->md.clusters, n);
 	for (uint64_t i = 0; i < len; i++) {
 		backing[i] = i < n && s->md.clusters[i] != 0 ? s->md.clusters[i] :
 			     blob_backing_cluster(b, i);
@@ -299,7 +299,9 @@ static void snap_switch_origin(struct snapshot_ctx *c)
 	c->old_parent = b->md.parent_id;
 	c->old_flags = b->md.flags;
 	/* Plain stores: B is frozen and drained (freeze.c). */
-	memset(b->md.clusters, 0, n * sizeof(uint64_t));
+	for (uint64_t i = 0; i < n; i++) {
+		b->md.clusters[i] = 0;
+	}
 	b->backing = backing;
 	b->backing_len = len;
 	b->md.parent_id = s->id;
@@ -358,7 +360,7 @@ static int snap_build(struct snapshot_ctx *c)
 		blob_free_handle(s);
 		return rc;
 	}
-	memcpy(s->md.clusters, b->md.clusters, b->md.num_clusters * sizeof(uint64_t));
+	blob_clusters_copy(s->md.clusters, b->md.clusters, b->md.num_clusters);
 	s->md.num_clusters = b->md.num_clusters;
 	s->md.parent_id = b->md.parent_id;
 	s->md.flags = BLOB_FLAG_READ_ONLY | (b->md.flags & BLOB_FLAG_THIN);

@@ -111,7 +111,7 @@ static void snapdel_undo_clone(struct snapdel_ctx *c)
 			s->md.clusters[i] = cl->md.clusters[i];
 		}
 	}
-	memcpy(cl->md.clusters, c->old_clusters, cl->md.num_clusters * sizeof(uint64_t));
+	blob_clusters_copy(cl->md.clusters, c->old_clusters, cl->md.num_clusters);
 	cl->md.parent_id = c->old_parent;
 	c->new_backing = cl->backing;
 	cl->backing = c->old_backing;
@@ -156,7 +156,7 @@ static void snapdel_frozen(void *ctx, int rc)
 		blob_unfreeze_io(cl, snapdel_unfrozen, c);
 		return;
 	}
-	memcpy(c->old_clusters, cl->md.clusters, n * sizeof(uint64_t));
+	blob_clusters_copy(c->old_clusters, cl->md.clusters, n);
 	/* Plain stores: C is frozen and drained (freeze.c). */
 	for (uint64_t i = 0; i < n && i < smd->num_clusters; i++) {
 		if (cl->md.clusters[i] == 0 && smd->clusters[i] != 0) {
