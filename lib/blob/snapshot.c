@@ -130,16 +130,63 @@ void blob_xattr_copy_fini(struct blob_xattr_copy *c)
 	memset(&c->opts, 0, sizeof(c->opts));
 }
 
+/* ---- What snapshot and clone share: checks, the xattr copy, the queue ---- */
+
+/* First member of the context of an operation that makes a new blob. */
+struct new_blob_op {
+	struct blob_relation_op op;
+	struct brisk_blob_store *bs;
+	brisk_blob_id from;   /* the blob snapshotted, or the snapshot cloned */
+	struct blob_xattr_copy xattrs;
+	brisk_blob_op_with_id_complete cb;
+	void *cb_arg;
+};
+
+/* Validates, copies the xattrs and queues a zeroed context of size bytes
+ * that starts with a struct new_blob_op; errors go to cb_fn. */
+static void new_blob_op_queue(size_t size, struct brisk_blob_store *bs, brisk_blob_id from,
+			      const struct brisk_blob_xattr_opts *xattrs, const char *what,
+			      void (*start)(struct blob_relation_op *op),
+			      brisk_blob_op_with_id_complete cb_fn, void *cb_arg)
+{
+	struct new_blob_op *h;
+	int rc;
+
+	if (cb_fn == NULL) {
+		BRISK_ERRLOG("%s: cb_fn is NULL", what);
+		return;
+	}
+	rc = blob_relation_check_id(bs, from, what);
+	if (rc != 0) {
+		blob_defer_id_cb(cb_fn, cb_arg, rc);
+		return;
+	}
+	h = calloc(1, size);
+	if (h == NULL) {
+		blob_defer_id_cb(cb_fn, cb_arg, -ENOMEM);
+		return;
+	}
+	rc = blob_xattr_copy_init(&h->xattrs, xattrs, what);
+	if (rc != 0) {
+		free(h);
+		blob_defer_id_cb(cb_fn, cb_arg, rc);
+		return;
+	}
+	h->bs = bs;
+	h->from = from;
+	h->cb = cb_fn;
+	h->cb_arg = cb_arg;
+	h->op.start = start;
+	blob_relation_op_queue(bs, &h->op);
+}
+
 /* ---- Snapshot ---- */
 
 struct snapshot_ctx {
-	struct blob_relation_op op;
-	struct brisk_blob_store *bs;
-	brisk_blob_id origin_id;
+	struct new_blob_op h;        /* h.from: B */
 	struct brisk_blob *origin;   /* B */
 	struct brisk_blob *snap;     /* S */
 	brisk_blob_id snap_id;
-	struct blob_xattr_copy xattrs;
 	/* B before the switch, to undo it when its write fails */
 	uint64_t *old_clusters;
 	uint64_t *old_backing;
@@ -148,21 +195,19 @@ struct snapshot_ctx {
 	brisk_blob_id old_parent;
 	bool frozen;
 	int rc;
-	brisk_blob_op_with_id_complete cb;
-	void *cb_arg;
 };
 
 static void snap_finish(struct snapshot_ctx *c)
 {
-	struct brisk_blob_store *bs = c->bs;
+	struct brisk_blob_store *bs = c->h.bs;
 
 	if (c->rc == 0) {
 		BRISK_INFOLOG("blob snapshot: blob 0x%lx now reads through snapshot 0x%lx",
-			      c->origin_id, c->snap_id);
+			      c->h.from, c->snap_id);
 	}
 	blob_relation_op_done(bs);
-	c->cb(c->cb_arg, c->rc == 0 ? c->snap_id : BRISK_BLOBID_INVALID, c->rc);
-	blob_xattr_copy_fini(&c->xattrs);
+	c->h.cb(c->h.cb_arg, c->rc == 0 ? c->snap_id : BRISK_BLOBID_INVALID, c->rc);
+	blob_xattr_copy_fini(&c->h.xattrs);
 	free(c->old_clusters);
 	free(c);
 }
@@ -172,7 +217,7 @@ static void snap_origin_closed(void *ctx, int rc)
 	struct snapshot_ctx *c = ctx;
 
 	if (rc != 0) {
-		BRISK_ERRLOG("blob snapshot: closing blob 0x%lx failed: %d", c->origin_id, rc);
+		BRISK_ERRLOG("blob snapshot: closing blob 0x%lx failed: %d", c->h.from, rc);
 	}
 	snap_finish(c);
 }
@@ -227,7 +272,7 @@ static void snap_unmarked(void *ctx, int rc)
 		 * next load settles the mark. */
 		BRISK_ERRLOG("blob snapshot: clearing the pending mark of snapshot 0x%lx failed: %d",
 			     c->snap_id, rc);
-		c->bs->needs_recovery = true;
+		c->h.bs->needs_recovery = true;
 	}
 	snap_unfreeze(c);
 }
@@ -247,7 +292,7 @@ static void snap_undo_origin(struct snapshot_ctx *c)
 	b->backing_len = c->old_backing_len;
 	b->dirty = true;
 	blob_quarantine(c->snap);
-	c->bs->needs_recovery = true;
+	c->h.bs->needs_recovery = true;
 }
 
 static void snap_origin_written(void *ctx, int rc)
@@ -256,7 +301,7 @@ static void snap_origin_written(void *ctx, int rc)
 
 	if (rc != 0) {
 		BRISK_ERRLOG("blob snapshot: writing blob 0x%lx over snapshot 0x%lx failed: %d",
-			     c->origin_id, c->snap_id, rc);
+			     c->h.from, c->snap_id, rc);
 		snap_undo_origin(c);
 		c->rc = rc;
 		snap_unfreeze(c);
@@ -284,7 +329,7 @@ static void snap_switch_origin(struct snapshot_ctx *c)
 		free(backing);
 		/* S is written but B is not: S is dropped by the next load. */
 		blob_quarantine(s);
-		c->bs->needs_recovery = true;
+		c->h.bs->needs_recovery = true;
 		c->rc = -ENOMEM;
 		snap_unfreeze(c);
 		return;
@@ -319,9 +364,9 @@ static void snap_snapshot_written(void *ctx, int rc)
 		/* Whatever landed names B as partner while B does not name it:
 		 * any load drops it, so the id can go back at once. */
 		BRISK_ERRLOG("blob snapshot: writing snapshot 0x%lx of blob 0x%lx failed: %d",
-			     c->snap_id, c->origin_id, rc);
-		TAILQ_REMOVE(&c->bs->open_blobs, s, link);
-		blob_free_id(c->bs, s->id);
+			     c->snap_id, c->h.from, rc);
+		TAILQ_REMOVE(&c->h.bs->open_blobs, s, link);
+		blob_free_id(c->h.bs, s->id);
 		blob_free_handle(s);
 		c->snap = NULL;
 		c->rc = rc;
@@ -334,7 +379,7 @@ static void snap_snapshot_written(void *ctx, int rc)
 /* S in memory: B's clusters, parent and flags, read-only, marked pending. */
 static int snap_build(struct snapshot_ctx *c)
 {
-	struct brisk_blob_store *bs = c->bs;
+	struct brisk_blob_store *bs = c->h.bs;
 	struct brisk_blob *b = c->origin, *s;
 	uint8_t partner[8];
 	brisk_blob_id id;
@@ -365,7 +410,7 @@ static int snap_build(struct snapshot_ctx *c)
 	s->md.parent_id = b->md.parent_id;
 	s->md.flags = BLOB_FLAG_READ_ONLY | (b->md.flags & BLOB_FLAG_THIN);
 	s->md.clear_method = b->md.clear_method;
-	TAILQ_CONCAT(&s->md.xattrs, &c->xattrs.list, link);
+	TAILQ_CONCAT(&s->md.xattrs, &c->h.xattrs.list, link);
 	if (blob_md_count_pages(&s->md) - 1 > brisk_bit_array_count_clear(bs->used_chain_pages)) {
 		BRISK_ERRLOG("blob snapshot: not enough free metadata pages");
 		blob_free_id(bs, id);
@@ -404,7 +449,7 @@ static void snap_origin_opened(void *ctx, struct brisk_blob *blob, int rc)
 	struct snapshot_ctx *c = ctx;
 
 	if (rc != 0) {
-		BRISK_ERRLOG("blob snapshot: cannot open blob 0x%lx: %d", c->origin_id, rc);
+		BRISK_ERRLOG("blob snapshot: cannot open blob 0x%lx: %d", c->h.from, rc);
 		c->rc = rc;
 		snap_finish(c);
 		return;
@@ -424,68 +469,36 @@ static void snap_start(struct blob_relation_op *op)
 {
 	struct snapshot_ctx *c = (struct snapshot_ctx *)op;
 
-	if (blob_relation_op_refused(c->bs, "blob snapshot")) {
+	if (blob_relation_op_refused(c->h.bs, "blob snapshot")) {
 		c->rc = -EIO;
 		snap_finish(c);
 		return;
 	}
-	brisk_bs_open_blob(c->bs, c->origin_id, snap_origin_opened, c);
+	brisk_bs_open_blob(c->h.bs, c->h.from, snap_origin_opened, c);
 }
 
 void brisk_bs_create_snapshot(struct brisk_blob_store *bs, brisk_blob_id blobid,
 			      const struct brisk_blob_xattr_opts *snapshot_xattrs,
 			      brisk_blob_op_with_id_complete cb_fn, void *cb_arg)
 {
-	struct snapshot_ctx *c;
-	int rc;
-
-	if (cb_fn == NULL) {
-		BRISK_ERRLOG("blob snapshot: cb_fn is NULL");
-		return;
-	}
-	rc = blob_relation_check_id(bs, blobid, "blob snapshot");
-	if (rc != 0) {
-		blob_defer_id_cb(cb_fn, cb_arg, rc);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		blob_defer_id_cb(cb_fn, cb_arg, -ENOMEM);
-		return;
-	}
-	rc = blob_xattr_copy_init(&c->xattrs, snapshot_xattrs, "blob snapshot");
-	if (rc != 0) {
-		free(c);
-		blob_defer_id_cb(cb_fn, cb_arg, rc);
-		return;
-	}
-	c->bs = bs;
-	c->origin_id = blobid;
-	c->cb = cb_fn;
-	c->cb_arg = cb_arg;
-	c->op.start = snap_start;
-	blob_relation_op_queue(bs, &c->op);
+	new_blob_op_queue(sizeof(struct snapshot_ctx), bs, blobid, snapshot_xattrs, "blob snapshot",
+			  snap_start, cb_fn, cb_arg);
 }
 
 /* ---- Clone ---- */
 
 struct clone_ctx {
-	struct blob_relation_op op;
-	struct brisk_blob_store *bs;
-	brisk_blob_id snap_id;
+	struct new_blob_op h;        /* h.from: the snapshot */
 	struct brisk_blob *snap;
-	struct blob_xattr_copy xattrs;
 	brisk_blob_id clone_id;
 	int rc;
-	brisk_blob_op_with_id_complete cb;
-	void *cb_arg;
 };
 
 static void clone_finish(struct clone_ctx *c)
 {
-	blob_relation_op_done(c->bs);
-	c->cb(c->cb_arg, c->rc == 0 ? c->clone_id : BRISK_BLOBID_INVALID, c->rc);
-	blob_xattr_copy_fini(&c->xattrs);
+	blob_relation_op_done(c->h.bs);
+	c->h.cb(c->h.cb_arg, c->rc == 0 ? c->clone_id : BRISK_BLOBID_INVALID, c->rc);
+	blob_xattr_copy_fini(&c->h.xattrs);
 	free(c);
 }
 
@@ -526,8 +539,8 @@ static void clone_snap_opened(void *ctx, struct brisk_blob *snap, int rc)
 	o.num_clusters = snap->md.num_clusters;
 	o.thin_provision = true;
 	o.clear_method = (enum brisk_blob_clear_method)snap->md.clear_method;
-	o.xattrs = c->xattrs.opts;
-	blob_create(c->bs, &o, snap->id, clone_created, c);
+	o.xattrs = c->h.xattrs.opts;
+	blob_create(c->h.bs, &o, snap->id, clone_created, c);
 }
 
 static void clone_start(struct blob_relation_op *op)
@@ -535,45 +548,18 @@ static void clone_start(struct blob_relation_op *op)
 	struct clone_ctx *c = (struct clone_ctx *)op;
 	struct brisk_blob_open_opts oo = { .read_only = true };
 
-	if (blob_relation_op_refused(c->bs, "blob clone")) {
+	if (blob_relation_op_refused(c->h.bs, "blob clone")) {
 		c->rc = -EIO;
 		clone_finish(c);
 		return;
 	}
-	brisk_bs_open_blob_ext(c->bs, c->snap_id, &oo, clone_snap_opened, c);
+	brisk_bs_open_blob_ext(c->h.bs, c->h.from, &oo, clone_snap_opened, c);
 }
 
 void brisk_bs_create_clone(struct brisk_blob_store *bs, brisk_blob_id snapshotid,
 			   const struct brisk_blob_xattr_opts *clone_xattrs,
 			   brisk_blob_op_with_id_complete cb_fn, void *cb_arg)
 {
-	struct clone_ctx *c;
-	int rc;
-
-	if (cb_fn == NULL) {
-		BRISK_ERRLOG("blob clone: cb_fn is NULL");
-		return;
-	}
-	rc = blob_relation_check_id(bs, snapshotid, "blob clone");
-	if (rc != 0) {
-		blob_defer_id_cb(cb_fn, cb_arg, rc);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		blob_defer_id_cb(cb_fn, cb_arg, -ENOMEM);
-		return;
-	}
-	rc = blob_xattr_copy_init(&c->xattrs, clone_xattrs, "blob clone");
-	if (rc != 0) {
-		free(c);
-		blob_defer_id_cb(cb_fn, cb_arg, rc);
-		return;
-	}
-	c->bs = bs;
-	c->snap_id = snapshotid;
-	c->cb = cb_fn;
-	c->cb_arg = cb_arg;
-	c->op.start = clone_start;
-	blob_relation_op_queue(bs, &c->op);
+	new_blob_op_queue(sizeof(struct clone_ctx), bs, snapshotid, clone_xattrs, "blob clone",
+			  clone_start, cb_fn, cb_arg);
 }

@@ -6,8 +6,6 @@
  * create with chain pages and thin first writes; corrupted metadata (bad
  * CRC, unknown descriptors, double-claimed clusters, random bytes).
  */
-#include <brisk/crc32c.h>
-
 #include "bs_ut.h"
 
 static void fill(uint8_t *buf, size_t len, uint32_t seed)
@@ -24,13 +22,6 @@ static uint64_t sb_u64(const uint8_t *img, unsigned off)
 
 	memcpy(&v, img + off, 8);
 	return v;
-}
-
-static void reseal_page(uint8_t *page)
-{
-	uint32_t crc = brisk_crc32c(page, 4092);
-
-	memcpy(page + 4092, &crc, 4);
 }
 
 static void xattr_get(void *ctx, const char *name, const void **value, size_t *len)

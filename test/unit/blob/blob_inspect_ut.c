@@ -10,174 +10,21 @@
  * whose metadata pages were overwritten or bit-flipped (CRC fixed up or not),
  * nor does load + check on the same images.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "bs_ut.h"
 
-#include <CUnit/Basic.h>
-
-#include <brisk/blob.h>
-#include <brisk/crc32c.h>
-#include <brisk/env.h>
-#include <brisk/thread.h>
-
-#include "../../common/test_env.h"
-
-#define BLOCKLEN 512
-#define DEV_BYTES (32ull * 1024 * 1024)
-#define DEV_BLOCKS (DEV_BYTES / BLOCKLEN)
-#define CLUSTER (1024 * 1024)
 #define PAGE 4096
 #define FUZZ_ROUNDS 300
 
-static struct brisk_thread *g_th;
-static struct brisk_blob_store *g_bs;
-static struct brisk_blob *g_blob;
-static brisk_blob_id g_id;
-static int g_rc;
-static int g_done;
-/* Problems reported by the last check, one per line. */
-static char g_problems[16384];
-static size_t g_problems_len;
-static unsigned g_num_problems;
-
-/* ---- Plumbing ---- */
-
-static void poll_all(void)
-{
-	while (brisk_thread_poll(g_th, 0, 0) > 0) {
-	}
-}
-
-static void bs_cb(void *arg, struct brisk_blob_store *bs, int rc)
-{
-	(void)arg;
-	g_bs = bs;
-	g_rc = rc;
-	g_done++;
-}
-
-static void op_cb(void *arg, int rc)
-{
-	(void)arg;
-	g_rc = rc;
-	g_done++;
-}
-
-static void id_cb(void *arg, brisk_blob_id id, int rc)
-{
-	(void)arg;
-	g_id = id;
-	g_rc = rc;
-	g_done++;
-}
-
-static void blob_cb(void *arg, struct brisk_blob *blob, int rc)
-{
-	(void)arg;
-	g_blob = blob;
-	g_rc = rc;
-	g_done++;
-}
-
-/* Runs what was started; exactly one completion must come. */
-static int finish(void)
-{
-	g_done = 0;
-	poll_all();
-	CU_ASSERT_EQUAL(g_done, 1);
-	return g_rc;
-}
-
-static struct brisk_bs_opts small_opts(void)
-{
-	struct brisk_bs_opts o;
-
-	brisk_bs_opts_init(&o);
-	o.cluster_sz = CLUSTER;
-	o.num_md_pages = 128; /* 32 ids, 64 chain pages */
-	return o;
-}
-
-static uint8_t *new_image(void)
-{
-	uint8_t *img = calloc(1, DEV_BYTES);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-	return img;
-}
-
-static int do_init(uint8_t *img)
+static int init_store(uint8_t *img)
 {
 	struct brisk_bs_opts o = small_opts();
 
-	brisk_bs_init(brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, img), &o, bs_cb, NULL);
-	return finish();
+	return do_init(img, &o);
 }
 
-static int do_load(uint8_t *img)
+static int load_store(uint8_t *img)
 {
-	brisk_bs_load(brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, img), NULL, bs_cb, NULL);
-	return finish();
-}
-
-static int do_unload(void)
-{
-	brisk_bs_unload(g_bs, op_cb, NULL);
-	return finish();
-}
-
-static brisk_blob_id do_create(uint64_t clusters, bool thin)
-{
-	struct brisk_blob_opts o;
-
-	brisk_blob_opts_init(&o);
-	o.num_clusters = clusters;
-	o.thin_provision = thin;
-	brisk_bs_create_blob_ext(g_bs, &o, id_cb, NULL);
-	CU_ASSERT_EQUAL(finish(), 0);
-	return g_id;
-}
-
-static struct brisk_blob *do_open(brisk_blob_id id)
-{
-	g_blob = NULL;
-	brisk_bs_open_blob(g_bs, id, blob_cb, NULL);
-	finish();
-	return g_blob;
-}
-
-static int do_close(struct brisk_blob *b)
-{
-	brisk_blob_close(b, op_cb, NULL);
-	return finish();
-}
-
-static int do_sync(struct brisk_blob *b)
-{
-	brisk_blob_sync_md(b, op_cb, NULL);
-	return finish();
-}
-
-static void report_cb(void *ctx, const char *problem)
-{
-	(void)ctx;
-	g_num_problems++;
-	g_problems_len += (size_t)snprintf(g_problems + g_problems_len,
-					   sizeof(g_problems) - g_problems_len, "%s\n", problem);
-	if (g_problems_len >= sizeof(g_problems)) {
-		g_problems_len = sizeof(g_problems) - 1;
-	}
-}
-
-static int do_check(void)
-{
-	g_problems_len = 0;
-	g_problems[0] = '\0';
-	g_num_problems = 0;
-	brisk_bs_check(g_bs, report_cb, NULL, op_cb, NULL);
-	return finish();
+	return do_load(img, NULL);
 }
 
 /* Dumps img into a malloc'ed string (*out); the dump's rc. */
@@ -199,13 +46,6 @@ static uint64_t le64(const uint8_t *p)
 
 	memcpy(&v, p, 8);
 	return v;
-}
-
-static void reseal_page(uint8_t *page)
-{
-	uint32_t crc = brisk_crc32c(page, 4092);
-
-	memcpy(page + 4092, &crc, 4);
 }
 
 static uint8_t *head_slot(uint8_t *img, brisk_blob_id id, int slot)
@@ -240,7 +80,7 @@ static brisk_blob_id build_store(uint8_t *img, brisk_blob_id *clone)
 	char big[3000];
 	uint8_t *buf;
 
-	CU_ASSERT_EQUAL_FATAL(do_init(img), 0);
+	CU_ASSERT_EQUAL_FATAL(init_store(img), 0);
 	thick = do_create(3, false);
 	thin = do_create(5, true);
 	ro = do_create(2, false);
@@ -286,12 +126,12 @@ static void test_check_good(void)
 	memcpy(copy, img, DEV_BYTES);
 	CU_ASSERT_EQUAL(do_unload(), 0);
 
-	CU_ASSERT_EQUAL(do_load(img), 0); /* clean: masks from disk */
+	CU_ASSERT_EQUAL(load_store(img), 0); /* clean: masks from disk */
 	CU_ASSERT_EQUAL(do_check(), 0);
 	CU_ASSERT_EQUAL(g_num_problems, 0);
 	CU_ASSERT_EQUAL(do_unload(), 0);
 
-	CU_ASSERT_EQUAL(do_load(copy), 0); /* dirty: masks rebuilt */
+	CU_ASSERT_EQUAL(load_store(copy), 0); /* dirty: masks rebuilt */
 	CU_ASSERT_EQUAL(do_check(), 0);
 	CU_ASSERT_EQUAL(g_num_problems, 0);
 	CU_ASSERT_EQUAL(do_unload(), 0);
@@ -307,11 +147,11 @@ static void test_check_bad_args(void)
 
 	/* Errors come through the callback, never inside the call. */
 	g_done = 0;
-	brisk_bs_check(NULL, report_cb, NULL, op_cb, NULL);
+	brisk_bs_check(NULL, check_report, NULL, op_cb, NULL);
 	CU_ASSERT_EQUAL(g_done, 0);
 	CU_ASSERT_EQUAL(finish(), -EINVAL);
 
-	CU_ASSERT_EQUAL(do_init(img), 0);
+	CU_ASSERT_EQUAL(init_store(img), 0);
 	id = do_create(1, false);
 	b = do_open(id);
 	CU_ASSERT_EQUAL(do_check(), -EBUSY);
@@ -328,14 +168,14 @@ static void test_check_damaged_head(void)
 	uint8_t *img = new_image();
 	brisk_blob_id a, c;
 
-	CU_ASSERT_EQUAL(do_init(img), 0);
+	CU_ASSERT_EQUAL(init_store(img), 0);
 	a = do_create(2, false); /* created only: slot 0 is its one version */
 	c = do_create(3, false);
 	CU_ASSERT_EQUAL(do_unload(), 0);
 	memset(head_slot(img, a, 0) + 100, 0xee, 200);
 
 	/* A clean load trusts the masks: a's id and clusters stay used. */
-	CU_ASSERT_EQUAL(do_load(img), 0);
+	CU_ASSERT_EQUAL(load_store(img), 0);
 	CU_ASSERT_EQUAL(do_check(), -EUCLEAN);
 	CU_ASSERT_EQUAL(g_num_problems, 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_problems, "blob 0x1 is marked in use but has no valid"));
@@ -370,7 +210,7 @@ static void test_check_mask_mismatch(void)
 	struct brisk_blob *b;
 	uint64_t first;
 
-	CU_ASSERT_EQUAL(do_init(img), 0);
+	CU_ASSERT_EQUAL(init_store(img), 0);
 	a = do_create(2, false);
 	CU_ASSERT_EQUAL(do_unload(), 0);
 	/* a's first cluster: the EXTENT_RUN after the BLOB descriptor. */
@@ -378,7 +218,7 @@ static void test_check_mask_mismatch(void)
 	first = le64(head_slot(img, a, 0) + 48 + 28 + 4);
 	clear_cluster_bit(img, first);
 
-	CU_ASSERT_EQUAL(do_load(img), 0);
+	CU_ASSERT_EQUAL(load_store(img), 0);
 	b = do_open(a);
 	CU_ASSERT_PTR_NOT_NULL(b);
 	CU_ASSERT_EQUAL(do_close(b), 0);
@@ -408,7 +248,7 @@ static void test_check_parent_not_read_only(void)
 	memcpy(p + 48 + 4 + 16, &flags, 4);
 	reseal_page(p);
 
-	CU_ASSERT_EQUAL(do_load(img), 0);
+	CU_ASSERT_EQUAL(load_store(img), 0);
 	CU_ASSERT_EQUAL(do_check(), -EUCLEAN);
 	snprintf(want, sizeof(want), "blob 0x%lx names parent 0x%lx, which is not read-only",
 		 (unsigned long)clone, (unsigned long)ro);
@@ -534,7 +374,7 @@ static void test_dump_and_check_fuzz(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(out, "Super block copy B"));
 		free(out);
 		/* Load may refuse; when it loads, check must run to a verdict. */
-		if (do_load(img) == 0) {
+		if (load_store(img) == 0) {
 			loaded++;
 			rc = do_check();
 			CU_ASSERT(rc == 0 || rc == -EUCLEAN);
@@ -551,49 +391,8 @@ static void test_dump_and_check_fuzz(void)
 
 /* ---- main ---- */
 
-static int suite_init(void)
+static void add_tests(CU_pSuite suite)
 {
-	g_th = brisk_thread_create("md", NULL);
-	if (g_th == NULL) {
-		return -1;
-	}
-	brisk_set_thread(g_th);
-	return 0;
-}
-
-static int suite_fini(void)
-{
-	brisk_thread_exit(g_th);
-	for (int j = 0; j < 100 && !brisk_thread_is_exited(g_th); j++) {
-		brisk_thread_poll(g_th, 0, 0);
-	}
-	if (!brisk_thread_is_exited(g_th)) {
-		return -1;
-	}
-	brisk_set_thread(NULL);
-	brisk_thread_destroy(g_th);
-	return 0;
-}
-
-int main(void)
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 65535 };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
-
-	rc = brisk_test_env_init("blob_inspect_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("blob_inspect", suite_init, suite_fini);
 	CU_ADD_TEST(suite, test_check_good);
 	CU_ADD_TEST(suite, test_check_bad_args);
 	CU_ADD_TEST(suite, test_check_damaged_head);
@@ -602,15 +401,9 @@ int main(void)
 	CU_ADD_TEST(suite, test_dump_good);
 	CU_ADD_TEST(suite, test_dump_no_store);
 	CU_ADD_TEST(suite, test_dump_and_check_fuzz);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (brisk_thread_get_count() != 0) {
-		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
-		failures++;
-	}
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+}
+
+int main(void)
+{
+	return bs_ut_main("blob_inspect_ut", add_tests);
 }

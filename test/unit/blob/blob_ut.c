@@ -10,191 +10,7 @@
  * the masks, max_md_ops / max_channel_ops limits. Crash points and corrupted
  * metadata are in blob_crash_ut.c.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <CUnit/Basic.h>
-
-#include <brisk/blob.h>
-#include <brisk/crc32c.h>
-#include <brisk/env.h>
-#include <brisk/thread.h>
-
-#include "../../common/test_env.h"
-
-#define BLOCKLEN 512
-#define DEV_BYTES (32ull * 1024 * 1024)
-#define DEV_BLOCKS (DEV_BYTES / BLOCKLEN)
-#define CLUSTER (1024 * 1024)
-#define UPC (CLUSTER / BLOCKLEN) /* io units per cluster */
-
-static struct brisk_thread *g_th[2];
-static struct brisk_blob_store *g_bs;
-static struct brisk_blob *g_blob;
-static brisk_blob_id g_id;
-static int g_rc;
-static int g_done;
-
-/* ---- Plumbing ---- */
-
-static void poll_all(void)
-{
-	int busy;
-
-	do {
-		busy = 0;
-		for (int i = 1; i >= 0; i--) {
-			busy += brisk_thread_poll(g_th[i], 0, 0);
-		}
-	} while (busy > 0);
-	brisk_set_thread(g_th[0]);
-}
-
-static void bs_cb(void *arg, struct brisk_blob_store *bs, int rc)
-{
-	(void)arg;
-	g_bs = bs;
-	g_rc = rc;
-	g_done++;
-}
-
-static void op_cb(void *arg, int rc)
-{
-	(void)arg;
-	g_rc = rc;
-	g_done++;
-}
-
-static void id_cb(void *arg, brisk_blob_id id, int rc)
-{
-	(void)arg;
-	g_id = id;
-	g_rc = rc;
-	g_done++;
-}
-
-static void blob_cb(void *arg, struct brisk_blob *blob, int rc)
-{
-	(void)arg;
-	g_blob = blob;
-	g_rc = rc;
-	g_done++;
-}
-
-/* Runs what was started and checks exactly one completion came. */
-static int finish(void)
-{
-	g_done = 0;
-	poll_all();
-	CU_ASSERT_EQUAL(g_done, 1);
-	return g_rc;
-}
-
-static struct brisk_bs_opts small_opts(void)
-{
-	struct brisk_bs_opts o;
-
-	brisk_bs_opts_init(&o);
-	o.cluster_sz = CLUSTER;
-	o.num_md_pages = 128; /* 32 ids, 64 chain pages */
-	memcpy(o.bstype.bstype, "brisk_ut", 8);
-	return o;
-}
-
-static struct brisk_bs_dev *g_last_dev;
-
-static int do_init(uint8_t *image, const struct brisk_bs_opts *o)
-{
-	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, image);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
-	g_last_dev = dev;
-	g_bs = NULL;
-	brisk_bs_init(dev, o, bs_cb, NULL);
-	return finish();
-}
-
-static int do_load(uint8_t *image, const struct brisk_bs_opts *o)
-{
-	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(DEV_BLOCKS, BLOCKLEN, image);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
-	g_last_dev = dev;
-	g_bs = NULL;
-	brisk_bs_load(dev, o, bs_cb, NULL);
-	return finish();
-}
-
-static int do_unload(void)
-{
-	brisk_bs_unload(g_bs, op_cb, NULL);
-	return finish();
-}
-
-static brisk_blob_id do_create(uint64_t clusters, bool thin)
-{
-	struct brisk_blob_opts o;
-
-	brisk_blob_opts_init(&o);
-	o.num_clusters = clusters;
-	o.thin_provision = thin;
-	g_id = BRISK_BLOBID_INVALID;
-	brisk_bs_create_blob_ext(g_bs, &o, id_cb, NULL);
-	CU_ASSERT_EQUAL(finish(), 0);
-	return g_id;
-}
-
-static struct brisk_blob *do_open(brisk_blob_id id)
-{
-	g_blob = NULL;
-	brisk_bs_open_blob(g_bs, id, blob_cb, NULL);
-	finish();
-	return g_blob;
-}
-
-static int do_close(struct brisk_blob *b)
-{
-	brisk_blob_close(b, op_cb, NULL);
-	return finish();
-}
-
-static int do_resize(struct brisk_blob *b, uint64_t n)
-{
-	brisk_blob_resize(b, n, op_cb, NULL);
-	return finish();
-}
-
-static int do_sync(struct brisk_blob *b)
-{
-	brisk_blob_sync_md(b, op_cb, NULL);
-	return finish();
-}
-
-static int do_delete(brisk_blob_id id)
-{
-	brisk_bs_delete_blob(g_bs, id, op_cb, NULL);
-	return finish();
-}
-
-static int do_io(bool write, struct brisk_blob *b, struct brisk_io_channel *ch, void *buf,
-		 uint64_t off, uint64_t len)
-{
-	if (write) {
-		brisk_blob_io_write(b, ch, buf, off, len, op_cb, NULL);
-	} else {
-		brisk_blob_io_read(b, ch, buf, off, len, op_cb, NULL);
-	}
-	return finish();
-}
-
-static uint8_t *new_image(void)
-{
-	uint8_t *img = calloc(1, DEV_BYTES);
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-	return img;
-}
+#include "bs_ut.h"
 
 static void fill(uint8_t *buf, size_t len, uint32_t seed)
 {
@@ -202,40 +18,6 @@ static void fill(uint8_t *buf, size_t len, uint32_t seed)
 		buf[i] = (uint8_t)((i * 31 + seed * 7 + (i >> 9)) & 0xff);
 	}
 }
-
-static void reseal_page(uint8_t *page)
-{
-	uint32_t crc = brisk_crc32c(page, 4092);
-
-	memcpy(page + 4092, &crc, 4);
-}
-
-/* Sum of allocated clusters over every blob + free + reserved must be the
- * device's clusters: the masks match the metadata. Returns the blob count. */
-static uint64_t check_masks(void)
-{
-	struct brisk_bs_stats st;
-	uint64_t used = 0, n = 0;
-	struct brisk_blob *b;
-
-	CU_ASSERT_EQUAL(brisk_bs_get_stats(g_bs, &st), 0);
-	brisk_bs_iter_first(g_bs, blob_cb, NULL);
-	finish();
-	while (g_rc == 0) {
-		b = g_blob;
-		used += brisk_blob_get_num_allocated_clusters(b);
-		n++;
-		brisk_bs_iter_next(g_bs, b, blob_cb, NULL);
-		finish();
-	}
-	CU_ASSERT_EQUAL(g_rc, -ENOENT);
-	CU_ASSERT_PTR_NULL(g_blob);
-	CU_ASSERT_EQUAL(n, st.num_blobs);
-	CU_ASSERT_EQUAL(st.free_clusters + used, brisk_bs_total_data_cluster_count(g_bs));
-	return n;
-}
-
-/* ---- Store ---- */
 
 static void test_init_load_unload(void)
 {
@@ -787,9 +569,9 @@ static void test_io(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ch);
 	fill(wbuf, 3 * CLUSTER, 1);
 	/* Crosses two cluster boundaries. */
-	CU_ASSERT_EQUAL(do_io(true, b, ch, wbuf, 10, 2 * UPC + 5), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf, 10, 2 * UPC + 5), 0);
 	memset(rbuf, 0xee, 3 * CLUSTER);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, 10, 2 * UPC + 5), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 10, 2 * UPC + 5), 0);
 	CU_ASSERT_EQUAL(memcmp(rbuf, wbuf, (2 * UPC + 5) * BLOCKLEN), 0);
 	/* iovecs of odd shapes, crossing a boundary. */
 	iov[0].iov_base = rbuf;
@@ -809,7 +591,7 @@ static void test_io(void)
 	iov[1].iov_len = BLOCKLEN;
 	brisk_blob_io_writev(b, ch, iov, 2, UPC - 1, 2, op_cb, NULL);
 	CU_ASSERT_EQUAL(finish(), 0);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, UPC - 1, 2), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, UPC - 1, 2), 0);
 	CU_ASSERT_EQUAL(memcmp(rbuf, wbuf, BLOCKLEN), 0);
 	CU_ASSERT_EQUAL(memcmp(rbuf + BLOCKLEN, wbuf + 7 * BLOCKLEN, BLOCKLEN), 0);
 	/* write_zeroes and unmap (the RAM device reads unmapped blocks as zero). */
@@ -817,31 +599,31 @@ static void test_io(void)
 	CU_ASSERT_EQUAL(finish(), 0);
 	brisk_blob_io_unmap(b, ch, UPC + 1, UPC, op_cb, NULL);
 	CU_ASSERT_EQUAL(finish(), 0);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, 20, 3), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 20, 3), 0);
 	CU_ASSERT_EQUAL(rbuf[0] | rbuf[3 * BLOCKLEN - 1], 0);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, UPC + 1, UPC), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, UPC + 1, UPC), 0);
 	CU_ASSERT_EQUAL(rbuf[0] | rbuf[UPC * BLOCKLEN - 1], 0);
 	/* Bad input. */
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, 3 * UPC, 1), -EINVAL);
-	CU_ASSERT_EQUAL(do_io(true, b, ch, wbuf, 3 * UPC - 1, 2), -EINVAL);
-	CU_ASSERT_EQUAL(do_io(true, b, ch, wbuf, 0, 0), -EINVAL);
-	CU_ASSERT_EQUAL(do_io(true, b, ch, NULL, 0, 1), -EINVAL);
-	CU_ASSERT_EQUAL(do_io(true, NULL, ch, wbuf, 0, 1), -EINVAL);
-	CU_ASSERT_EQUAL(do_io(true, b, NULL, wbuf, 0, 1), -EINVAL);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, UINT64_MAX, 2), -EINVAL);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 3 * UPC, 1), -EINVAL);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf, 3 * UPC - 1, 2), -EINVAL);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf, 0, 0), -EINVAL);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, NULL, 0, 1), -EINVAL);
+	CU_ASSERT_EQUAL(do_io(NULL, ch, true, wbuf, 0, 1), -EINVAL);
+	CU_ASSERT_EQUAL(do_io(b, NULL, true, wbuf, 0, 1), -EINVAL);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, UINT64_MAX, 2), -EINVAL);
 	brisk_blob_io_readv(b, ch, iov, 0, 0, 1, op_cb, NULL);
 	CU_ASSERT_EQUAL(finish(), -EINVAL);
 	brisk_blob_io_unmap(b, ch, 0, 3 * UPC + 1, op_cb, NULL);
 	CU_ASSERT_EQUAL(finish(), -EINVAL);
 	/* Read-only. */
 	brisk_blob_set_read_only(b);
-	CU_ASSERT_EQUAL(do_io(true, b, ch, wbuf, 0, 1), -EPERM);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf, 0, 1), -EPERM);
 	brisk_blob_io_write_zeroes(b, ch, 0, 1, op_cb, NULL);
 	CU_ASSERT_EQUAL(finish(), -EPERM);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, 0, 1), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 0, 1), 0);
 	/* Device errors reach the caller. */
 	brisk_bs_dev_ram_set_fail(g_last_dev, true);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, 0, 1), -EIO);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 0, 1), -EIO);
 	brisk_bs_dev_ram_set_fail(g_last_dev, false);
 
 	brisk_bs_free_io_channel(ch);
@@ -852,7 +634,7 @@ static void test_io(void)
 	CU_ASSERT_EQUAL(do_load(img, &o), 0);
 	b = do_open(id);
 	ch = brisk_bs_alloc_io_channel(g_bs);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, 2 * UPC + 1, UPC - 1), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 2 * UPC + 1, UPC - 1), 0);
 	CU_ASSERT_EQUAL(memcmp(rbuf, wbuf + (2 * UPC + 1 - 10) * BLOCKLEN, 14 * BLOCKLEN), 0);
 	brisk_bs_free_io_channel(ch);
 	CU_ASSERT_EQUAL(do_close(b), 0);
@@ -882,7 +664,7 @@ static void test_thin(void)
 	ch = brisk_bs_alloc_io_channel(g_bs);
 	/* Holes read zeroes; unmap/write_zeroes of a hole allocate nothing. */
 	memset(rbuf, 0xee, 2 * CLUSTER);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, 0, 2 * UPC), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 0, 2 * UPC), 0);
 	CU_ASSERT_EQUAL(rbuf[0] | rbuf[2 * CLUSTER - 1] | rbuf[CLUSTER], 0);
 	brisk_blob_io_write_zeroes(b, ch, 0, UPC, op_cb, NULL);
 	CU_ASSERT_EQUAL(finish(), 0);
@@ -905,13 +687,13 @@ static void test_thin(void)
 	CU_ASSERT_EQUAL(g_rc, 0);
 	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 1);
 	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0 - 1);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, UPC, UPC), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, UPC, UPC), 0);
 	CU_ASSERT_EQUAL(memcmp(rbuf + 3 * BLOCKLEN, wbuf, 2 * BLOCKLEN), 0);
 	CU_ASSERT_EQUAL(memcmp(rbuf + 100 * BLOCKLEN, wbuf2, 4 * BLOCKLEN), 0);
 	/* The rest of the new cluster reads zeroes. */
 	CU_ASSERT_EQUAL(rbuf[0] | rbuf[2 * BLOCKLEN] | rbuf[50 * BLOCKLEN] | rbuf[CLUSTER - 1], 0);
 	/* A write across a hole and an allocated cluster. */
-	CU_ASSERT_EQUAL(do_io(true, b, ch, wbuf, 2 * UPC - 2, 4), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf, 2 * UPC - 2, 4), 0);
 	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 2);
 	brisk_set_thread(g_th[1]);
 	brisk_bs_free_io_channel(ch1);
@@ -930,7 +712,7 @@ static void test_thin(void)
 		b = do_open(id);
 		CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 2);
 		ch = brisk_bs_alloc_io_channel(g_bs);
-		CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, UPC + 3, 2), 0);
+		CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, UPC + 3, 2), 0);
 		CU_ASSERT_EQUAL(memcmp(rbuf, wbuf, 2 * BLOCKLEN), 0);
 		brisk_bs_free_io_channel(ch);
 		/* Delete frees the thin blob's clusters. */
@@ -948,8 +730,8 @@ static void test_thin(void)
 		CU_ASSERT_NOT_EQUAL(big, BRISK_BLOBID_INVALID);
 		b = do_open(id);
 		ch = brisk_bs_alloc_io_channel(g_bs);
-		CU_ASSERT_EQUAL(do_io(true, b, ch, wbuf, 0, 1), 0);
-		CU_ASSERT_EQUAL(do_io(true, b, ch, wbuf, 3 * UPC, 1), -ENOSPC);
+		CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf, 0, 1), 0);
+		CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf, 3 * UPC, 1), -ENOSPC);
 		brisk_bs_free_io_channel(ch);
 		CU_ASSERT_EQUAL(do_close(b), 0);
 	}
@@ -984,7 +766,7 @@ static void test_reload_many(void)
 		CU_ASSERT_EQUAL(brisk_blob_set_xattr(b, "name", val, (uint16_t)strlen(val)), 0);
 		if (i % 3 != 0) {
 			fill(buf, sizeof(buf), (uint32_t)i);
-			CU_ASSERT_EQUAL(do_io(true, b, ch, buf, (uint64_t)i, 1), 0);
+			CU_ASSERT_EQUAL(do_io(b, ch, true, buf, (uint64_t)i, 1), 0);
 		}
 		CU_ASSERT_EQUAL(do_close(b), 0);
 	}
@@ -1023,7 +805,7 @@ static void test_reload_many(void)
 			CU_ASSERT_EQUAL(brisk_blob_get_num_clusters(b), i == 1 ? 3 : (uint64_t)i % 3);
 			if (i % 3 != 0) {
 				fill(buf, sizeof(buf), (uint32_t)i);
-				CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, (uint64_t)i, 1), 0);
+				CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, (uint64_t)i, 1), 0);
 				CU_ASSERT_EQUAL(memcmp(rbuf, buf, BLOCKLEN), 0);
 			}
 			CU_ASSERT_EQUAL(do_close(b), 0);
@@ -1059,7 +841,7 @@ static void test_resize_with_io(void)
 	b = do_open(id);
 	ch = brisk_bs_alloc_io_channel(g_bs);
 	fill(wbuf, sizeof(wbuf), 3);
-	CU_ASSERT_EQUAL(do_io(true, b, ch, wbuf, UPC - 2, 4), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf, UPC - 2, 4), 0);
 	brisk_set_thread(g_th[1]);
 	ch1 = brisk_bs_alloc_io_channel(g_bs);
 	brisk_blob_io_read(b, ch1, rbuf, UPC - 2, 4, io_rc_cb, &rc1);
@@ -1067,7 +849,7 @@ static void test_resize_with_io(void)
 	CU_ASSERT_EQUAL(do_resize(b, 200), 0); /* array grows past its capacity */
 	CU_ASSERT_EQUAL(rc1, 0);
 	CU_ASSERT_EQUAL(memcmp(rbuf, wbuf, sizeof(wbuf)), 0);
-	CU_ASSERT_EQUAL(do_io(false, b, ch, rbuf, 150 * UPC, 1), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 150 * UPC, 1), 0);
 	CU_ASSERT_EQUAL(rbuf[0], 0);
 	/* A write in flight on the other thread when a shrink lands. */
 	brisk_set_thread(g_th[1]);
@@ -1134,55 +916,8 @@ static void test_limits(void)
 
 /* ---- main ---- */
 
-static int suite_init(void)
+static void add_tests(CU_pSuite suite)
 {
-	g_th[0] = brisk_thread_create("md", NULL);
-	g_th[1] = brisk_thread_create("io", NULL);
-	if (g_th[0] == NULL || g_th[1] == NULL) {
-		return -1;
-	}
-	brisk_set_thread(g_th[0]);
-	return 0;
-}
-
-static int suite_fini(void)
-{
-	int rc = 0;
-
-	for (int i = 0; i < 2; i++) {
-		brisk_set_thread(g_th[i]);
-		brisk_thread_exit(g_th[i]);
-		for (int j = 0; j < 100 && !brisk_thread_is_exited(g_th[i]); j++) {
-			brisk_thread_poll(g_th[i], 0, 0);
-		}
-		if (!brisk_thread_is_exited(g_th[i])) {
-			rc = -1;
-		}
-		brisk_set_thread(NULL);
-		brisk_thread_destroy(g_th[i]);
-	}
-	return rc;
-}
-
-int main(void)
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 65535 };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
-
-	rc = brisk_test_env_init("blob_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("blob", suite_init, suite_fini);
 	CU_ADD_TEST(suite, test_init_load_unload);
 	CU_ADD_TEST(suite, test_init_bad);
 	CU_ADD_TEST(suite, test_load_bad);
@@ -1196,15 +931,9 @@ int main(void)
 	CU_ADD_TEST(suite, test_reload_many);
 	CU_ADD_TEST(suite, test_resize_with_io);
 	CU_ADD_TEST(suite, test_limits);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (brisk_thread_get_count() != 0) {
-		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
-		failures++;
-	}
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+}
+
+int main(void)
+{
+	return bs_ut_main("blob_ut", add_tests);
 }

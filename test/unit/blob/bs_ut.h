@@ -9,12 +9,14 @@
 #define BRISK_BS_UT_H
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
 
 #include <brisk/blob.h>
+#include <brisk/crc32c.h>
 #include <brisk/env.h>
 #include <brisk/thread.h>
 
@@ -211,17 +213,39 @@ static inline int do_decouple(struct brisk_io_channel *ch, brisk_blob_id id)
 	return finish();
 }
 
+/* Problems the last do_check reported, one a line. */
+static char g_problems[16384];
+static size_t g_problems_len;
+static unsigned g_num_problems;
+
 static inline void check_report(void *ctx, const char *problem)
 {
 	(void)ctx;
 	fprintf(stderr, "store check: %s\n", problem);
+	g_num_problems++;
+	g_problems_len += (size_t)snprintf(g_problems + g_problems_len,
+					   sizeof(g_problems) - g_problems_len, "%s\n", problem);
+	if (g_problems_len >= sizeof(g_problems)) {
+		g_problems_len = sizeof(g_problems) - 1;
+	}
 }
 
 /* brisk_bs_check of the loaded store: 0 when consistent. */
 static inline int do_check(void)
 {
+	g_problems_len = 0;
+	g_problems[0] = '\0';
+	g_num_problems = 0;
 	brisk_bs_check(g_bs, check_report, NULL, op_cb, NULL);
 	return finish();
+}
+
+/* A metadata page changed on purpose gets a valid CRC again. */
+static inline void reseal_page(uint8_t *page)
+{
+	uint32_t crc = brisk_crc32c(page, 4092);
+
+	memcpy(page + 4092, &crc, 4);
 }
 
 /* ---- Crash points (on the RAM device's crash injection) ---- */
