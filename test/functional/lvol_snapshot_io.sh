@@ -1,0 +1,100 @@
+#!/bin/bash
+# Relation operations on an lvol under I/O: bdevperf runs a verify workload
+# on lvs0/vol from both reactors while rpc.py takes snapshots of it, deletes
+# older snapshots (each passes its clusters to its one clone), clones and
+# inflates. Every I/O must complete and every read must return what was
+# written (the blobstore freezes the lvol's I/O while its cluster map
+# changes); afterwards the lvstore loads and the lvols are as acknowledged.
+source "$(dirname "$0")/lvol_common.sh"
+
+IMG=$WORK/disk.img
+CONF=$WORK/conf.json
+BDEVPERF=$ROOT/build/bin/bdevperf
+SECS=${SECS:-8}
+aio_config "$CONF" "$IMG" 256
+
+start_tgt -s 128 -c "$CONF" || finish
+expect_ok "lvstore on aio" bdev_lvol_create_lvstore Aio0 lvs0 -c 1048576
+expect_ok "thick lvol" bdev_lvol_create -l lvs0 vol 32
+stop_tgt
+
+"$BDEVPERF" -z -m 0x3 -r "$SOCK" -i "$SHM_ID" -s 256 -c "$CONF" -q 16 -o 4096 -w verify \
+	-t "$SECS" -T lvs0/vol >"$WORK/tgt.log" 2>&1 &
+TGT_PID=$!
+for _ in $(seq 1 200); do
+	[ -S "$SOCK" ] && break
+	sleep 0.05
+done
+[ -S "$SOCK" ] || { fail "bdevperf -z did not create its socket"; tail -20 "$WORK/tgt.log" >&2; finish; }
+
+(rpc perform_tests >"$WORK/perf.json" 2>"$WORK/perf.err"; echo $? >"$WORK/perf.rc") &
+perf=$!
+sleep 1
+parent="" snaps=0 merges=0 clones=0 inflates=0 errors=0
+prev=""
+end=$((SECONDS + SECS - 2))
+n=0
+while [ $SECONDS -lt $end ]; do
+	n=$((n + 1))
+	if rpcpy bdev_lvol_snapshot lvs0/vol "snap$n" >/dev/null 2>"$WORK/err"; then
+		snaps=$((snaps + 1))
+		parent=snap$n
+	else
+		errors=$((errors + 1)); echo "snapshot $n: $(cat "$WORK/err")"
+	fi
+	# The previous snapshot has one clone now (the newer snapshot; none if
+	# vol was inflated since): delete it.
+	if [ -n "$prev" ]; then
+		if rpcpy bdev_lvol_delete "lvs0/$prev" >/dev/null 2>"$WORK/err"; then
+			merges=$((merges + 1))
+		else
+			errors=$((errors + 1)); echo "delete $prev: $(cat "$WORK/err")"
+		fi
+	fi
+	prev=snap$n
+	if [ $((n % 3)) = 0 ]; then
+		if rpcpy bdev_lvol_clone "lvs0/snap$n" "clone$n" >/dev/null 2>"$WORK/err" &&
+			rpcpy bdev_lvol_inflate "lvs0/clone$n" >/dev/null 2>>"$WORK/err" &&
+			rpcpy bdev_lvol_delete "lvs0/clone$n" >/dev/null 2>>"$WORK/err"; then
+			clones=$((clones + 1))
+		else
+			errors=$((errors + 1)); echo "clone $n: $(cat "$WORK/err")"
+		fi
+	fi
+	if [ $((n % 4)) = 0 ]; then
+		if rpcpy bdev_lvol_inflate lvs0/vol >/dev/null 2>"$WORK/err"; then
+			inflates=$((inflates + 1))
+			parent=""
+		else
+			errors=$((errors + 1)); echo "inflate: $(cat "$WORK/err")"
+		fi
+	fi
+done
+wait "$perf"
+echo "under I/O: $snaps snapshots, $merges deletes of the previous snapshot, $clones clone+inflate+delete, $inflates inflates"
+[ $errors = 0 ] && pass "every relation operation under I/O succeeded" || fail "$errors operations failed"
+[ $snaps -ge 3 ] && [ $merges -ge 2 ] && pass "enough operations ran during the workload" ||
+	fail "only $snaps snapshots and $merges merges"
+if [ "$(cat "$WORK/perf.rc")" = 0 ] && python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = r["total"]
+assert len(r["results"]) == 2, r["results"]           # a job on each reactor
+assert t["io_completed"] > 1000 and t["io_failed"] == 0 and t["miscompares"] == 0, t
+print("%d I/Os verified" % t["io_completed"])' "$WORK/perf.json"; then
+	pass "verify workload: every I/O completed and read back what was written"
+else
+	fail "verify workload failed: $(cat "$WORK/perf.err")"
+	tail -20 "$WORK/tgt.log" >&2
+fi
+kill -TERM "$TGT_PID" 2>/dev/null
+wait "$TGT_PID" 2>/dev/null
+TGT_PID=""
+
+start_tgt -s 128 -c "$CONF" || finish
+want="lvs0/$prev lvs0/vol"
+[ "$(lvol_aliases)" = "$want" ] && pass "after a restart: $want" || fail "lvols: $(lvol_aliases) (want $want)"
+[ "$(lvol_field lvs0/vol base_snapshot)" = "$parent" ] && pass "vol's parent is '$parent'" ||
+	fail "vol's parent: $(lvol_field lvs0/vol base_snapshot)"
+stop_tgt
+finish
