@@ -320,6 +320,16 @@ static void delay_base_event(enum brisk_bdev_event_type type, struct brisk_bdev 
 	}
 }
 
+static bool delay_latency_too_long(const char *field, uint64_t latency_us)
+{
+	if (latency_us <= BDEV_DELAY_MAX_LATENCY_US) {
+		return false;
+	}
+	BRISK_ERRLOG("delay: %s %" PRIu64 " us is above the limit of %llu us (one minute)\n", field, latency_us,
+		     BDEV_DELAY_MAX_LATENCY_US);
+	return true;
+}
+
 int bdev_delay_create(const struct bdev_delay_opts *opts)
 {
 	struct delay_disk *dd;
@@ -332,6 +342,12 @@ int bdev_delay_create(const struct bdev_delay_opts *opts)
 	}
 	if (opts->name == NULL || opts->name[0] == '\0') {
 		BRISK_ERRLOG("delay: name is missing\n");
+		return -EINVAL;
+	}
+	if (delay_latency_too_long("avg_read_latency", opts->avg_read_latency) ||
+	    delay_latency_too_long("p99_read_latency", opts->p99_read_latency) ||
+	    delay_latency_too_long("avg_write_latency", opts->avg_write_latency) ||
+	    delay_latency_too_long("p99_write_latency", opts->p99_write_latency)) {
 		return -EINVAL;
 	}
 	if (opts->p99_read_latency < opts->avg_read_latency) {
@@ -429,6 +445,9 @@ int bdev_delay_update_latency(const char *name, const char *latency_type, uint64
 	if (t == DELAY_NUM_LATENCY_TYPES) {
 		BRISK_ERRLOG("delay: latency_type '%s' is not one of avg_read, p99_read, avg_write, p99_write\n",
 			     latency_type ? latency_type : "(null)");
+		return -EINVAL;
+	}
+	if (delay_latency_too_long(names[t], latency_us)) {
 		return -EINVAL;
 	}
 	dd = bdev->ctxt;

@@ -12,6 +12,7 @@
 
 #include <brisk/bdev_module.h>
 #include <brisk/log.h>
+#include <brisk/string.h>
 #include <brisk/thread.h>
 
 #include "bdev_error.h"
@@ -313,23 +314,28 @@ int bdev_error_create(const char *base_name, const struct brisk_uuid *uuid)
 {
 	struct error_disk *ed;
 	struct brisk_bdev *base;
-	char name[300];
+	char *name;
 	int rc;
 
 	if (base_name == NULL || base_name[0] == '\0') {
 		BRISK_ERRLOG("error: base_name is missing\n");
 		return -EINVAL;
 	}
-	snprintf(name, sizeof(name), "EE_%s", base_name);
+	name = brisk_sprintf_alloc("EE_%s", base_name);
+	if (name == NULL) {
+		return -ENOMEM;
+	}
 	if (brisk_bdev_get_by_name(name) != NULL) {
 		BRISK_ERRLOG("error: bdev name '%s' already exists\n", name);
+		free(name);
 		return -EEXIST;
 	}
 	ed = calloc(1, sizeof(*ed));
-	if (ed == NULL || (ed->bdev.name = strdup(name)) == NULL) {
-		free(ed);
+	if (ed == NULL) {
+		free(name);
 		return -ENOMEM;
 	}
+	ed->bdev.name = name;
 	rc = brisk_bdev_open_ext(base_name, true, error_base_event, ed, &ed->base_desc);
 	if (rc != 0) {
 		BRISK_ERRLOG("error: cannot open base_name '%s': %s\n", base_name, strerror(-rc));

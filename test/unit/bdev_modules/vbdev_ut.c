@@ -238,6 +238,9 @@ static void test_delay(void)
 	CU_ASSERT_EQUAL(bdev_delay_create(&o), -EINVAL); /* p99 < avg */
 	CU_ASSERT_PTR_NULL(brisk_bdev_get_by_name("dl0"));
 	o.p99_read_latency = 20000;
+	o.p99_write_latency = BDEV_DELAY_MAX_LATENCY_US + 1; /* over a minute */
+	CU_ASSERT_EQUAL(bdev_delay_create(&o), -EINVAL);
+	o.p99_write_latency = 5000;
 	o.base_bdev_name = "nope";
 	CU_ASSERT_EQUAL(bdev_delay_create(&o), -ENODEV);
 	o.base_bdev_name = "dm0";
@@ -257,6 +260,8 @@ static void test_delay(void)
 
 	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "avg_read", 30000), -EINVAL); /* above p99 */
 	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "bogus", 1), -EINVAL);
+	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "p99_read", BDEV_DELAY_MAX_LATENCY_US + 1), -EINVAL);
+	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "p99_read", UINT64_MAX), -EINVAL);
 	CU_ASSERT_EQUAL(bdev_delay_update_latency("dm0", "avg_read", 1), -ENODEV);
 	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "avg_read", 0), 0);
 	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "p99_read", 0), 0);
@@ -284,6 +289,7 @@ static void test_split(void)
 {
 	uint8_t buf[BS], all[64 * BS];
 	struct opened part, base;
+	struct brisk_uuid uuids[4];
 	char name[16];
 
 	make_malloc("sm0", 64);
@@ -301,6 +307,9 @@ static void test_split(void)
 		snprintf(name, sizeof(name), "sm0p%d", i);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(brisk_bdev_get_by_name(name));
 		CU_ASSERT_EQUAL(brisk_bdev_get_num_blocks(brisk_bdev_get_by_name(name)), 16);
+		brisk_uuid_copy(&uuids[i], brisk_bdev_get_uuid(brisk_bdev_get_by_name(name)));
+		CU_ASSERT(i == 0 || brisk_uuid_compare(&uuids[i], &uuids[i - 1]) != 0);
+		CU_ASSERT(brisk_uuid_compare(&uuids[i], brisk_bdev_get_uuid(brisk_bdev_get_by_name("sm0"))) != 0);
 		CU_ASSERT_EQUAL(open_bdev(&part, name), 0);
 		memset(buf, 0xa0 + i, sizeof(buf));
 		CU_ASSERT_EQUAL(SYNC_IO(brisk_bdev_write_blocks(part.desc, part.ch, buf, 3, 1, io_done, c)), 1);
@@ -333,6 +342,19 @@ static void test_split(void)
 	CU_ASSERT_PTR_NULL(brisk_bdev_get_by_name("sm0p0"));
 	CU_ASSERT_PTR_NULL(brisk_bdev_get_by_name("sm0p3"));
 	CU_ASSERT_PTR_NULL(brisk_bdev_get_claim_module_name(brisk_bdev_get_by_name("sm0")));
+
+	/* Split again: each part gets the same UUID as before (derived from the
+	 * base's UUID and its index, so a restart keeps it). */
+	CU_ASSERT_EQUAL(bdev_split_create("sm0", 4, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "sm0p%d", i);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(brisk_bdev_get_by_name(name));
+		CU_ASSERT_EQUAL(brisk_uuid_compare(brisk_bdev_get_uuid(brisk_bdev_get_by_name(name)), &uuids[i]), 0);
+	}
+	g_del_done = 0;
+	CU_ASSERT_EQUAL(bdev_split_delete("sm0", del_done, NULL), 0);
+	poll_until(&g_del_done);
+	poll_idle();
 
 	/* split_size_mb form: 2 parts of 1 MiB on a 4 MiB base. */
 	make_malloc("sm1", 8192);
