@@ -16,6 +16,7 @@
 #include "bdev_internal.h"
 
 #define GET_BDEVS_POLL_US 1000
+#define QOS_MAX_MBYTES_PER_SEC (1ull << 40) /* what lib/bdev/bdev_qos.c accepts */
 
 static void send_no_such_bdev(struct brisk_jsonrpc_request *req, const char *name)
 {
@@ -476,6 +477,13 @@ static void rpc_bdev_set_qos_limit(struct brisk_jsonrpc_request *req, const json
 		brisk_jsonrpc_invalid_params(req, "rw_ios_per_sec %lu must be a multiple of %u",
 					     (unsigned long)iops, BRISK_BDEV_QOS_MIN_IOS_PER_SEC);
 		goto out;
+	}
+	for (int i = BRISK_BDEV_QOS_RW_BPS_RATE_LIMIT; i < BRISK_BDEV_QOS_NUM_RATE_LIMIT_TYPES; i++) {
+		if (p.limits[i] != BRISK_BDEV_QOS_LIMIT_NOT_DEFINED && p.limits[i] > QOS_MAX_MBYTES_PER_SEC) {
+			brisk_jsonrpc_invalid_params(req, "%s %lu is out of range (at most %llu)", g_qos_decoders[i + 1].name,
+						     (unsigned long)p.limits[i], QOS_MAX_MBYTES_PER_SEC);
+			goto out;
+		}
 	}
 	bdev = brisk_bdev_get_by_name(p.name);
 	if (bdev == NULL) {

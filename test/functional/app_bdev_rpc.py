@@ -403,6 +403,8 @@ def json_bad_cases(work):
         ('bdev_set_qos_limit', {'name': 'Pt0'}, INVALID, 'give at least one of'),
         ('bdev_set_qos_limit', {'name': 'Pt0', 'rw_ios_per_sec': 1500}, INVALID, 'multiple of 1000'),
         ('bdev_set_qos_limit', {'name': 'Pt0', 'rw_mbytes_per_sec': -1}, INVALID, "'rw_mbytes_per_sec'"),
+        ('bdev_set_qos_limit', {'name': 'Pt0', 'w_mbytes_per_sec': 1 << 41}, INVALID,
+         'w_mbytes_per_sec 2199023255552 is out of range'),
         ('bdev_set_qos_limit', {'name': 'Nope', 'rw_ios_per_sec': 1000}, None, "bdev 'Nope' does not exist"),
         ('bdev_set_qos_limit', {'rw_ios_per_sec': 1000}, INVALID, "missing parameter 'name'"),
         ('bdev_examine', {}, INVALID, "missing parameter 'name'"),
