@@ -15,7 +15,8 @@ through scripts/rpc.py and its client module.
   - save_config -> restart with -c -> the same bdevs and the same config;
   - deletes (a base's removal takes its virtual bdevs along);
   - --wait-for-rpc: bdev_set_options and bdev_examine with auto examine off;
-  - every stop is SIGTERM with exit 0 and no socket, shm or hugepage file left.
+  - every stop is SIGTERM with exit 0 and no socket, shm or hugepage file left,
+    also while a bdev_get_bdevs waits for a bdev with a long timeout.
 Bounded to 280 s; the target is killed (and its files removed) in every case.
 """
 import glob
@@ -501,7 +502,16 @@ def main():
                 cfgb = [e['method'] for s in c.call('save_config')['subsystems'] if s['subsystem'] == 'bdev'
                         for e in s['config']]
                 check('bdev_passthru_create' in cfgb, 'PtLater stays configured (it comes back with Later0)')
-            tgt.stop('target after the deletes')
+            # A bdev_get_bdevs waiting (up to 100 s) for a bdev does not hold up SIGTERM.
+            waiter = subprocess.Popen([sys.executable, RPC_PY, '-s', sock, '-t', '120', 'bdev_get_bdevs', '-b',
+                                       'Never', '-t', '100000'], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            start = time.monotonic()
+            tgt.stop('target after the deletes, with a bdev_get_bdevs -t 100000 waiting')
+            check(time.monotonic() - start < 10, f'SIGTERM does not wait for the get_bdevs timeout '
+                  f'({time.monotonic() - start:.1f} s)')
+            waiter.wait(30)
         else:
             print(tgt.tail(), file=sys.stderr)
 
