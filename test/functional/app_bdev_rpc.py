@@ -16,7 +16,8 @@ through scripts/rpc.py and its client module.
   - deletes (a base's removal takes its virtual bdevs along);
   - --wait-for-rpc: bdev_set_options and bdev_examine with auto examine off;
   - every stop is SIGTERM with exit 0 and no socket, shm or hugepage file left,
-    also while a bdev_get_bdevs waits for a bdev with a long timeout.
+    also while a bdev_get_bdevs waits for a bdev with a long timeout and while
+    reads are held by a "pending" error rule and a one-minute delay.
 Bounded to 280 s; the target is killed (and its files removed) in every case.
 """
 import glob
@@ -532,7 +533,21 @@ def main():
                         for e in s['config'] if e['method'] == 'bdev_set_options']
             check(opts and opts[0]['bdev_io_pool_size'] == 4095 and opts[0]['bdev_io_cache_size'] == 64 and
                   opts[0]['bdev_auto_examine'] is False, f'bdev_set_options is applied and saved ({opts})')
-            tgt.stop('target after --wait-for-rpc')
+            # Reads held by a "pending" error rule and by a one-minute delay
+            # (bdev_examine's reads of the bdevs on top) do not hold up SIGTERM.
+            cli_ok(sock, 'bdev_error_create', 'Malloc0')
+            cli_ok(sock, 'bdev_error_inject_error', 'EE_Malloc0', 'read', 'pending', '-n', '100')
+            cli_ok(sock, 'bdev_passthru_create', '-b', 'EE_Malloc0', '-p', 'PtHeld')
+            cli_ok(sock, 'bdev_malloc_create', '-b', 'Malloc1', '8', '512')
+            cli_ok(sock, 'bdev_delay_create', '-b', 'Malloc1', '-d', 'DelayMin', '-r', '60000000', '-t', '60000000',
+                   '-w', '1', '-n', '1')
+            for name in ('PtHeld', 'DelayMin'):
+                rpc_cli(sock, 'bdev_examine', '-b', name)
+            time.sleep(0.5)
+            start = time.monotonic()
+            tgt.stop('target after --wait-for-rpc, with reads held by error and delay bdevs')
+            check(time.monotonic() - start < 10, f'SIGTERM does not wait for held reads '
+                  f'({time.monotonic() - start:.1f} s)')
         else:
             print(tgt.tail(), file=sys.stderr)
         if FAILS:

@@ -49,10 +49,12 @@ struct error_channel {
 static TAILQ_HEAD(, error_disk) g_error_disks = TAILQ_HEAD_INITIALIZER(g_error_disks);
 
 static int error_get_ctx_size(void);
+static void error_fini_start(void);
 
 static struct brisk_bdev_module g_error_if = {
 	.name = "error",
 	.get_ctx_size = error_get_ctx_size,
+	.fini_start = error_fini_start,
 };
 BRISK_BDEV_MODULE_REGISTER(error, &g_error_if)
 
@@ -467,6 +469,19 @@ int bdev_error_inject_error(const char *name, const struct bdev_error_inject_opt
 		brisk_for_each_channel(ed, error_abort_channel, NULL, error_released_all);
 	}
 	return 0;
+}
+
+/* Shutdown: stop injecting and let the held (pending) I/O go, aborted, so
+ * that what sits on top can close; SIGTERM must not wait for a "pending"
+ * rule that nobody will clear. */
+static void error_fini_start(void)
+{
+	const struct bdev_error_inject_opts clear = { .io_type_mask = ~0u, .error_type = BDEV_ERROR_TYPE_NONE };
+	struct error_disk *ed;
+
+	TAILQ_FOREACH(ed, &g_error_disks, link) {
+		bdev_error_inject_error(ed->bdev.name, &clear);
+	}
 }
 
 int bdev_error_parse_io_type(const char *s, uint32_t *mask, bool *clear)

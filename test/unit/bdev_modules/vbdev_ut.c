@@ -4,7 +4,8 @@
  * hot-remove of the base), error (injected failures seen as failed I/O,
  * pending I/O released by clearing, corrupt data), delay (latency bounded
  * below by the configured figure, update at runtime, p99 >= avg checks) and
- * split (parts, offsets checked byte for byte, claim, delete).
+ * split (parts, offsets checked byte for byte, claim, delete). At the end,
+ * finishing the bdev layer releases I/O held by error and delay bdevs.
  */
 #include "ut_common.h"
 #include "../../../module/bdev/malloc/bdev_malloc.h"
@@ -367,6 +368,59 @@ static void test_split(void)
 	delete_malloc("sm0");
 }
 
+/* ---- shutdown with held I/O ---- */
+
+/* A read held by a "pending" rule of an error bdev and one held for a
+ * minute by a delay bdev: finishing the bdev layer releases both at once
+ * (the error read fails, the delay read succeeds), so whoever holds them can
+ * close and a SIGTERM does not wait. */
+static struct opened g_sh_ee, g_sh_dl;
+static struct cpl g_sh_err, g_sh_delay;
+static uint8_t g_sh_buf[2][BS];
+
+/* The last test: leaves the two reads held for main's finish. */
+static void test_hold_io_for_finish(void)
+{
+	struct bdev_error_inject_opts inj = {
+		.io_type_mask = 1u << BRISK_BDEV_IO_TYPE_READ, .error_type = BDEV_ERROR_TYPE_PENDING, .num = 1,
+	};
+	struct bdev_delay_opts o = {
+		.base_bdev_name = "sh1", .name = "shd",
+		.avg_read_latency = BDEV_DELAY_MAX_LATENCY_US, .p99_read_latency = BDEV_DELAY_MAX_LATENCY_US,
+	};
+
+	make_malloc("sh0", 64);
+	make_malloc("sh1", 64);
+	CU_ASSERT_EQUAL_FATAL(bdev_error_create("sh0", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(bdev_delay_create(&o), 0);
+	poll_idle(); /* examine of the new bdevs (the delay holds its reads too) */
+	CU_ASSERT_EQUAL_FATAL(bdev_error_inject_error("EE_sh0", &inj), 0);
+	CU_ASSERT_EQUAL_FATAL(open_bdev(&g_sh_ee, "EE_sh0"), 0);
+	CU_ASSERT_EQUAL_FATAL(open_bdev(&g_sh_dl, "shd"), 0);
+	CU_ASSERT_EQUAL(brisk_bdev_read_blocks(g_sh_ee.desc, g_sh_ee.ch, g_sh_buf[0], 0, 1, io_done, &g_sh_err), 0);
+	CU_ASSERT_EQUAL(brisk_bdev_read_blocks(g_sh_dl.desc, g_sh_dl.ch, g_sh_buf[1], 0, 1, io_done, &g_sh_delay), 0);
+	poll_idle();
+	CU_ASSERT_EQUAL(g_sh_err.done, 0);
+	CU_ASSERT_EQUAL(g_sh_delay.done, 0);
+}
+
+static int check_held_io_released(void)
+{
+	uint64_t end = now_ms() + 5000;
+
+	while ((g_sh_err.done == 0 || g_sh_delay.done == 0) && now_ms() < end) {
+		brisk_thread_poll(g_th, 0, 0);
+	}
+	close_bdev(&g_sh_ee);
+	close_bdev(&g_sh_dl);
+	if (g_sh_err.done != 1 || g_sh_err.success || g_sh_delay.done != 1 || !g_sh_delay.success) {
+		fprintf(stderr, "held I/O at finish: error read done %d success %d, delay read done %d success %d\n",
+			g_sh_err.done, g_sh_err.success, g_sh_delay.done, g_sh_delay.success);
+		return -1;
+	}
+	return 0;
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -381,11 +435,12 @@ int main(void)
 	CU_ADD_TEST(suite, test_error);
 	CU_ADD_TEST(suite, test_delay);
 	CU_ADD_TEST(suite, test_split);
+	CU_ADD_TEST(suite, test_hold_io_for_finish);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
-	if (ut_finish() != 0) {
+	if (ut_finish_with(check_held_io_released) != 0 || !g_fini) {
 		failures++;
 	}
 	return failures ? 1 : 0;
