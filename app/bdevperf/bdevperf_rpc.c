@@ -33,6 +33,29 @@ static int rpc_get_uint(struct brisk_jsonrpc_request *req, const json_t *params,
 	return 0;
 }
 
+/* A key that is not one of the parameters above (a typo must not be ignored). */
+static const char *rpc_unknown_key(const json_t *params)
+{
+	static const char *const known[] = {
+		"queue_depth", "time_in_sec", "workload_type", "io_size", "rw_percentage",
+	};
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach((json_t *)params, key, v) {
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+			if (strcmp(key, known[i]) == 0) {
+				break;
+			}
+		}
+		if (i == sizeof(known) / sizeof(known[0])) {
+			return key;
+		}
+	}
+	return NULL;
+}
+
 static void rpc_perform_tests_done(int rc, json_t *results, void *ctx)
 {
 	struct brisk_jsonrpc_request *req = ctx;
@@ -66,6 +89,10 @@ static void rpc_perform_tests(struct brisk_jsonrpc_request *req, const json_t *p
 		return;
 	}
 	if (params != NULL) {
+		if (rpc_unknown_key(params) != NULL) {
+			brisk_jsonrpc_invalid_params(req, "unknown parameter '%s'", rpc_unknown_key(params));
+			return;
+		}
 		if (rpc_get_uint(req, params, "queue_depth", UINT32_MAX, &v, &given) != 0) {
 			return;
 		}

@@ -17,6 +17,11 @@ struct brisk_uuid {
 #define BRISK_UUID_STRING_LEN 37 /* 36 characters and the NUL */
 
 void brisk_uuid_generate(struct brisk_uuid *uuid);
+/* Name-based (version 5, SHA-1) UUID: the same namespace and name always give
+ * the same UUID (a virtual bdev derived from another keeps its identity
+ * across restarts this way). */
+void brisk_uuid_generate_sha1(struct brisk_uuid *uuid, const struct brisk_uuid *ns, const char *name,
+			      size_t len);
 /* 0, or -EINVAL for a malformed string. */
 int brisk_uuid_parse(struct brisk_uuid *uuid, const char *str);
 /* Lower-case form; 0, or -EINVAL when size < BRISK_UUID_STRING_LEN. */

@@ -241,6 +241,11 @@ static int bdev_check_fields(const struct brisk_bdev *bdev)
 		BRISK_ERRLOG("bdev %s: block count must be > 0\n", bdev->name);
 		return -EINVAL;
 	}
+	if (bdev->blockcnt > UINT64_MAX / bdev->blocklen) {
+		BRISK_ERRLOG("bdev %s: %lu blocks of %u bytes do not fit in a 64-bit byte size\n", bdev->name,
+			     (unsigned long)bdev->blockcnt, bdev->blocklen);
+		return -EINVAL;
+	}
 	if (bdev->required_alignment > 1 &&
 	    (!is_pow2(bdev->required_alignment) || bdev->required_alignment > 4096)) {
 		BRISK_ERRLOG("bdev %s: required_alignment %u must be a power of two up to 4096\n",

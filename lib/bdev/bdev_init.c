@@ -309,6 +309,7 @@ void brisk_bdev_finish(brisk_bdev_fini_cb cb, void *cb_arg)
 
 	g_init.fini_cb = cb;
 	g_init.fini_arg = cb_arg;
+	bdev_rpc_fini();
 	if (!g_bdev_mgr.init_started) {
 		cb(cb_arg);
 		return;

@@ -176,6 +176,11 @@ void bdev_destruct(struct brisk_bdev *bdev);
 /* 0, or -EINVAL with a message naming the bad field in err. */
 int bdev_opts_check(const struct brisk_bdev_opts *opts, char *err, size_t errlen);
 
+/* bdev_rpc.c */
+/* Answers the bdev_get_bdevs calls still waiting for a bdev (the layer is
+ * finishing: shutdown must not wait for their timeouts). */
+void bdev_rpc_fini(void);
+
 /* bdev_examine.c */
 bool bdev_examine_allowed(const char *name);
 /* Examines bdev by a message to the current thread (counted as pending now). */

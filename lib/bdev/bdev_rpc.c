@@ -16,6 +16,7 @@
 #include "bdev_internal.h"
 
 #define GET_BDEVS_POLL_US 1000
+#define QOS_MAX_MBYTES_PER_SEC (1ull << 40) /* what lib/bdev/bdev_qos.c accepts */
 
 static void send_no_such_bdev(struct brisk_jsonrpc_request *req, const char *name)
 {
@@ -31,8 +32,11 @@ struct get_bdevs {
 	char *name;
 	uint64_t timeout_ms;
 	uint64_t deadline;
-	struct brisk_poller *poller;
+	struct brisk_poller *poller;  /* set while waiting; then on g_get_bdevs_waiting */
+	TAILQ_ENTRY(get_bdevs) link;
 };
+
+static TAILQ_HEAD(, get_bdevs) g_get_bdevs_waiting = TAILQ_HEAD_INITIALIZER(g_get_bdevs_waiting);
 
 static const struct brisk_json_object_decoder g_get_bdevs_decoders[] = {
 	{"name", offsetof(struct get_bdevs, name), brisk_json_decode_string, true},
@@ -41,6 +45,9 @@ static const struct brisk_json_object_decoder g_get_bdevs_decoders[] = {
 
 static void get_bdevs_free(struct get_bdevs *g)
 {
+	if (g->poller != NULL) {
+		TAILQ_REMOVE(&g_get_bdevs_waiting, g, link);
+	}
 	brisk_poller_unregister(&g->poller);
 	brisk_json_free_object(g_get_bdevs_decoders, BRISK_COUNTOF(g_get_bdevs_decoders), g);
 	free(g);
@@ -100,6 +107,23 @@ static void get_bdevs_examined(void *arg)
 	}
 	g->deadline = brisk_get_ticks() + brisk_us_to_ticks(g->timeout_ms * 1000, brisk_get_ticks_hz());
 	g->poller = brisk_poller_register_named(get_bdevs_poll, g, GET_BDEVS_POLL_US, "bdev_get_bdevs_wait");
+	if (g->poller == NULL) {
+		brisk_jsonrpc_send_error_response(g->req, BRISK_JSONRPC_ERROR_INTERNAL_ERROR, "out of memory");
+		get_bdevs_free(g);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&g_get_bdevs_waiting, g, link);
+}
+
+void bdev_rpc_fini(void)
+{
+	struct get_bdevs *g;
+
+	while ((g = TAILQ_FIRST(&g_get_bdevs_waiting)) != NULL) {
+		brisk_jsonrpc_send_error_response_fmt(g->req, -ESHUTDOWN, "No such device: bdev '%s' does not exist "
+						      "(the bdev layer is shutting down)", g->name);
+		get_bdevs_free(g);
+	}
 }
 
 static void rpc_bdev_get_bdevs(struct brisk_jsonrpc_request *req, const json_t *params)
@@ -476,6 +500,13 @@ static void rpc_bdev_set_qos_limit(struct brisk_jsonrpc_request *req, const json
 		brisk_jsonrpc_invalid_params(req, "rw_ios_per_sec %lu must be a multiple of %u",
 					     (unsigned long)iops, BRISK_BDEV_QOS_MIN_IOS_PER_SEC);
 		goto out;
+	}
+	for (int i = BRISK_BDEV_QOS_RW_BPS_RATE_LIMIT; i < BRISK_BDEV_QOS_NUM_RATE_LIMIT_TYPES; i++) {
+		if (p.limits[i] != BRISK_BDEV_QOS_LIMIT_NOT_DEFINED && p.limits[i] > QOS_MAX_MBYTES_PER_SEC) {
+			brisk_jsonrpc_invalid_params(req, "%s %lu is out of range (at most %llu)", g_qos_decoders[i + 1].name,
+						     (unsigned long)p.limits[i], QOS_MAX_MBYTES_PER_SEC);
+			goto out;
+		}
 	}
 	bdev = brisk_bdev_get_by_name(p.name);
 	if (bdev == NULL) {

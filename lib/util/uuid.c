@@ -13,6 +13,12 @@ brisk_uuid_generate(struct brisk_uuid *uuid)
 	uuid_generate(uuid->u);
 }
 
+void
+brisk_uuid_generate_sha1(struct brisk_uuid *uuid, const struct brisk_uuid *ns, const char *name, size_t len)
+{
+	uuid_generate_sha1(uuid->u, ns->u, name, len);
+}
+
 int
 brisk_uuid_parse(struct brisk_uuid *uuid, const char *str)
 {

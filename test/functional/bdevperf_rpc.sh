@@ -45,6 +45,7 @@ badp '{"rw_percentage": 101}' "rw_percentage"
 badp '{"io_size": "huge"}' "io_size"
 badp '{"io_size": 1000}' "Invalid argument"
 badp '[1, 2]' "object"
+badp '{"queue_depht": 4}' "unknown parameter 'queue_depht'"
 
 kill -0 "$BP_PID" 2>/dev/null || fail "bdevperf -z exited after the tests"
 grep -q "Results: workload randrw" "$WORK/z.log" || fail "no results table printed in -z mode"

@@ -3,7 +3,8 @@
 
 Starts build/bin/brisk_tgt on a private socket and shm id, then:
   - calls every logging/thread/env/framework method through rpc.py and
-    through the client module, checking the shape of each answer;
+    through the client module, checking the shape of each answer; every
+    method the target lists has an rpc.py subcommand;
   - rpc.py usage: exit codes, error text with code, missing socket, stdin
     command batches, load_config from stdin and -j;
   - abuse: bad JSON, unknown method, wrong/missing/unknown params on every
@@ -15,6 +16,8 @@ Starts build/bin/brisk_tgt on a private socket and shm id, then:
   - spdk_kill_instance SIGTERM stops the target cleanly (exit 0, socket gone).
 Bounded to 240 s; the target is killed in every case.
 """
+import argparse
+import glob
 import json
 import os
 import signal
@@ -49,6 +52,7 @@ def check(cond, what):
 class Target:
     def __init__(self, work, shm_id, sock, extra=()):
         self.sock = sock
+        self.shm_id = shm_id
         self.log_path = os.path.join(work, f'tgt{shm_id}.log')
         self.log = open(self.log_path, 'w')
         self.proc = subprocess.Popen([TGT, '-r', sock, '-i', str(shm_id), '-s', '64'] + list(extra),
@@ -66,10 +70,27 @@ class Target:
                 time.sleep(0.05)
         return False
 
+    def leftovers(self):
+        """Hugepage and shared-memory files of this target's shm id."""
+        return sorted(glob.glob(f'/dev/hugepages/brisk_{self.shm_id}_*') +
+                      glob.glob(f'/dev/shm/brisk_brisk_{self.shm_id}_*'))
+
+    def stop(self):
+        """SIGTERM; returns the exit code (None if it did not exit in 20 s)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            return None
+
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+            # A killed target cannot release its memory: do it here.
+            for path in self.leftovers():
+                os.unlink(path)
         self.log.close()
 
     def tail(self, n=20):
@@ -146,6 +167,12 @@ def test_methods_via_rpc_py(sock):
           f'rpc_get_methods lists every method (missing: {[m for m in expected if m not in methods]})')
     check(methods == sorted(methods), 'rpc_get_methods is sorted')
     check('spdk_kill_instance' not in methods, 'aliases are hidden by default')
+    parser = argparse.ArgumentParser()
+    subparsers = parser.add_subparsers()
+    for module in rpc.MODULES:
+        module.add_parsers(subparsers)
+    missing = [m for m in methods if m not in subparsers.choices]
+    check(rc == 0 and not missing, f'rpc.py has a subcommand for every method (missing: {missing})')
     rc, out, _ = rpc_cli(sock, 'rpc_get_methods', '--include-aliases')
     check(rc == 0 and 'spdk_kill_instance' in json.loads(out), 'rpc_get_methods --include-aliases')
     rc, out, _ = rpc_cli(sock, 'rpc_get_methods', '--current')
@@ -475,6 +502,9 @@ def test_poll_mode(work):
         periods = [p['period_ticks'] / pol['tick_rate'] for t in pol['threads']
                    for p in t['timed_pollers'] if p['name'] == 'rpc_server']
         check(periods and periods[0] < 0.05, f'--poll-mode: rpc_server poller stays fast ({periods})')
+        code = tgt.stop()
+        check(code == 0 and not tgt.leftovers(),
+              f'--poll-mode: SIGTERM exits 0 (exit {code}) leaving no files ({tgt.leftovers()})')
     finally:
         tgt.kill()
 
@@ -515,6 +545,7 @@ def main():
             code = None
         check(code == 0, f'target exits 0 after spdk_kill_instance (exit {code})')
         check(not os.path.exists(sock), 'socket file removed at exit')
+        check(not tgt.leftovers(), f'no hugepage or shm file left at exit ({tgt.leftovers()})')
         if FAILS:
             print(tgt.tail(40), file=sys.stderr)
         test_poll_mode(work)

@@ -338,9 +338,10 @@ static struct brisk_io_channel *bdev_aio_get_io_channel(void *ctx)
 static int bdev_aio_dump_info_json(void *ctx, json_t *driver_specific)
 {
 	struct aio_disk *disk = ctx;
+	uint32_t detected = disk->is_blockdev ? disk->min_block_size : AIO_DEFAULT_FILE_BLOCK_SIZE;
 
 	json_object_set_new(driver_specific, "aio", json_pack("{s:s, s:b, s:b, s:b}",
-			    "filename", disk->filename, "block_size_override", disk->bdev.blocklen != disk->min_block_size,
+			    "filename", disk->filename, "block_size_override", disk->bdev.blocklen != detected,
 			    "readonly", disk->readonly, "fallocate", disk->fallocate));
 	return 0;
 }
@@ -461,7 +462,7 @@ static int aio_detect_geometry(struct aio_disk *disk)
 	} else {
 		BRISK_ERRLOG("aio: filename '%s' is neither a regular file nor a block device\n",
 			     disk->filename);
-		return -EINVAL;
+		return -ENOTBLK;
 	}
 	return 0;
 }
@@ -539,7 +540,7 @@ int bdev_aio_create(struct brisk_bdev **bdev, const struct bdev_aio_opts *opts)
 	if (disk->bdev.blockcnt == 0) {
 		BRISK_ERRLOG("aio: filename '%s' is smaller than one block (%u bytes)\n", opts->filename,
 			     disk->bdev.blocklen);
-		rc = -EINVAL;
+		rc = -ERANGE;
 		goto fail;
 	}
 	disk->bdev.product_name = "AIO disk";

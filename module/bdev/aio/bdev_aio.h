@@ -20,9 +20,11 @@ struct bdev_aio_opts {
 	struct brisk_uuid uuid; /* null: generated */
 };
 
-/* 0, -EINVAL (a bad field, named in the log), -ENOENT/-EACCES (the path,
- * named in the log), -EEXIST (name taken), -ENOMEM. Nothing is registered on
- * failure. */
+/* 0, -EINVAL (a bad field, named in the log; for a good name and filename:
+ * block_size below the device's logical block size), -ENOENT/-EACCES/-EISDIR
+ * (the path, named in the log), -ENOTBLK (neither a regular file nor a block
+ * device), -ERANGE (smaller than one block), -EIO (geometry unreadable),
+ * -EEXIST (name taken), -ENOMEM. Nothing is registered on failure. */
 int bdev_aio_create(struct brisk_bdev **bdev, const struct bdev_aio_opts *opts);
 /* -ENODEV when no aio bdev has that name; otherwise cb(cb_arg, rc) later. */
 int bdev_aio_delete(const char *name, brisk_bdev_unregister_cb cb, void *cb_arg);

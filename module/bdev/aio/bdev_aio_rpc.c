@@ -69,9 +69,18 @@ static void rpc_bdev_aio_create(struct brisk_jsonrpc_request *req, const json_t 
 	if (rc == -ENOENT || rc == -EACCES || rc == -EPERM || rc == -EISDIR) {
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "cannot open filename '%s': %s", p.filename,
 						      strerror(-rc));
+	} else if (rc == -ENOTBLK) {
+		brisk_jsonrpc_invalid_params(req, "filename '%s' is neither a regular file nor a block device",
+					     p.filename);
+	} else if (rc == -ERANGE) {
+		brisk_jsonrpc_invalid_params(req, "filename '%s' is smaller than one block (block_size %u; 0 = "
+					     "detected, 4096 for a file)", p.filename, p.block_size);
 	} else if (rc == -EINVAL) {
-		brisk_jsonrpc_invalid_params(req, "bdev_aio_create: bad block_size %u or filename '%s' "
-					     "(see the target's log)", p.block_size, p.filename);
+		brisk_jsonrpc_invalid_params(req, "block_size %u is smaller than the logical block size of "
+					     "filename '%s'", p.block_size, p.filename);
+	} else if (rc == -EIO) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "cannot read the geometry of filename '%s'",
+						      p.filename);
 	} else if (rc != 0) {
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_aio_create failed: %s", strerror(-rc));
 	} else {

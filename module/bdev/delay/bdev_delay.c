@@ -49,11 +49,18 @@ struct delay_channel {
 
 static TAILQ_HEAD(, delay_disk) g_delay_disks = TAILQ_HEAD_INITIALIZER(g_delay_disks);
 
+/* Set when the bdev layer starts to finish (shutdown): from then on nothing
+ * is held. Written once on the app thread, read by I/O threads: relaxed (a
+ * completion held just before it shows is released by the flush below). */
+static bool g_delay_finishing;
+
 static int delay_get_ctx_size(void);
+static void delay_fini_start(void);
 
 static struct brisk_bdev_module g_delay_if = {
 	.name = "delay",
 	.get_ctx_size = delay_get_ctx_size,
+	.fini_start = delay_fini_start,
 };
 BRISK_BDEV_MODULE_REGISTER(delay, &g_delay_if)
 
@@ -125,7 +132,8 @@ static void delay_base_done(struct brisk_bdev_io *base_io, bool success, void *a
 
 	brisk_bdev_free_io(base_io);
 	dio->status = success ? BRISK_BDEV_IO_STATUS_SUCCESS : (status < 0 ? status : BRISK_BDEV_IO_STATUS_FAILED);
-	if (dio->due_tick == 0 || dio->due_tick <= brisk_get_ticks()) {
+	if (dio->due_tick == 0 || dio->due_tick <= brisk_get_ticks() ||
+	    __atomic_load_n(&g_delay_finishing, __ATOMIC_RELAXED)) {
 		brisk_bdev_io_complete(io, dio->status);
 		return;
 	}
@@ -267,6 +275,34 @@ static void delay_write_config_json(struct brisk_bdev *bdev, json_t *array)
 			      "p99_write_latency", (json_int_t)dd->latency_us[DELAY_P99_WRITE]));
 }
 
+/* ---- Shutdown: complete every held I/O now rather than at its due time ---- */
+
+static void delay_flush_channel(struct brisk_io_channel_iter *i)
+{
+	struct delay_channel *dch = brisk_io_channel_get_ctx(brisk_io_channel_iter_get_channel(i));
+	struct delay_io *dio;
+
+	while ((dio = TAILQ_FIRST(&dch->held)) != NULL) {
+		TAILQ_REMOVE(&dch->held, dio, link);
+		brisk_bdev_io_complete(brisk_bdev_io_from_ctx(dio), dio->status);
+	}
+	brisk_for_each_channel_continue(i, 0);
+}
+
+static void delay_flushed(struct brisk_io_channel_iter *i, int status)
+{
+}
+
+static void delay_fini_start(void)
+{
+	struct delay_disk *dd;
+
+	__atomic_store_n(&g_delay_finishing, true, __ATOMIC_RELAXED);
+	TAILQ_FOREACH(dd, &g_delay_disks, link) {
+		brisk_for_each_channel(dd, delay_flush_channel, NULL, delay_flushed);
+	}
+}
+
 /* ---- Teardown: channels gone -> release the base -> destruct done ---- */
 
 static void delay_close_base(void *arg)
@@ -320,6 +356,16 @@ static void delay_base_event(enum brisk_bdev_event_type type, struct brisk_bdev 
 	}
 }
 
+static bool delay_latency_too_long(const char *field, uint64_t latency_us)
+{
+	if (latency_us <= BDEV_DELAY_MAX_LATENCY_US) {
+		return false;
+	}
+	BRISK_ERRLOG("delay: %s %" PRIu64 " us is above the limit of %llu us (one minute)\n", field, latency_us,
+		     BDEV_DELAY_MAX_LATENCY_US);
+	return true;
+}
+
 int bdev_delay_create(const struct bdev_delay_opts *opts)
 {
 	struct delay_disk *dd;
@@ -332,6 +378,12 @@ int bdev_delay_create(const struct bdev_delay_opts *opts)
 	}
 	if (opts->name == NULL || opts->name[0] == '\0') {
 		BRISK_ERRLOG("delay: name is missing\n");
+		return -EINVAL;
+	}
+	if (delay_latency_too_long("avg_read_latency", opts->avg_read_latency) ||
+	    delay_latency_too_long("p99_read_latency", opts->p99_read_latency) ||
+	    delay_latency_too_long("avg_write_latency", opts->avg_write_latency) ||
+	    delay_latency_too_long("p99_write_latency", opts->p99_write_latency)) {
 		return -EINVAL;
 	}
 	if (opts->p99_read_latency < opts->avg_read_latency) {
@@ -429,6 +481,9 @@ int bdev_delay_update_latency(const char *name, const char *latency_type, uint64
 	if (t == DELAY_NUM_LATENCY_TYPES) {
 		BRISK_ERRLOG("delay: latency_type '%s' is not one of avg_read, p99_read, avg_write, p99_write\n",
 			     latency_type ? latency_type : "(null)");
+		return -EINVAL;
+	}
+	if (delay_latency_too_long(names[t], latency_us)) {
 		return -EINVAL;
 	}
 	dd = bdev->ctxt;

@@ -50,6 +50,15 @@ static void rpc_bdev_delay_create(struct brisk_jsonrpc_request *req, const json_
 		brisk_jsonrpc_invalid_params(req, "%s must not be empty", p.name[0] == '\0' ? "name" : "base_bdev_name");
 		goto out;
 	}
+	if (p.avg_read_latency > BDEV_DELAY_MAX_LATENCY_US || p.p99_read_latency > BDEV_DELAY_MAX_LATENCY_US ||
+	    p.avg_write_latency > BDEV_DELAY_MAX_LATENCY_US || p.p99_write_latency > BDEV_DELAY_MAX_LATENCY_US) {
+		brisk_jsonrpc_invalid_params(req, "%s must be at most %llu (us, one minute)",
+					     p.avg_read_latency > BDEV_DELAY_MAX_LATENCY_US ? "avg_read_latency" :
+					     p.p99_read_latency > BDEV_DELAY_MAX_LATENCY_US ? "p99_read_latency" :
+					     p.avg_write_latency > BDEV_DELAY_MAX_LATENCY_US ? "avg_write_latency" :
+					     "p99_write_latency", BDEV_DELAY_MAX_LATENCY_US);
+		goto out;
+	}
 	if (p.p99_read_latency < p.avg_read_latency) {
 		brisk_jsonrpc_invalid_params(req, "p99_read_latency must be >= avg_read_latency");
 		goto out;
@@ -148,14 +157,24 @@ static void rpc_bdev_delay_update_latency(struct brisk_jsonrpc_request *req, con
 		brisk_jsonrpc_invalid_params(req, "%s", err);
 		goto out;
 	}
+	if (strcmp(p.latency_type, "avg_read") != 0 && strcmp(p.latency_type, "p99_read") != 0 &&
+	    strcmp(p.latency_type, "avg_write") != 0 && strcmp(p.latency_type, "p99_write") != 0) {
+		brisk_jsonrpc_invalid_params(req, "latency_type '%s' is not one of avg_read, p99_read, avg_write, "
+					     "p99_write", p.latency_type);
+		goto out;
+	}
+	if (p.latency_us > BDEV_DELAY_MAX_LATENCY_US) {
+		brisk_jsonrpc_invalid_params(req, "latency_us %lu must be at most %llu (one minute)",
+					     (unsigned long)p.latency_us, BDEV_DELAY_MAX_LATENCY_US);
+		goto out;
+	}
 	rc = bdev_delay_update_latency(p.delay_bdev_name, p.latency_type, p.latency_us);
 	if (rc == -ENODEV) {
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "No such device: delay_bdev_name '%s' is not a delay "
 						      "bdev", p.delay_bdev_name);
 	} else if (rc == -EINVAL) {
-		brisk_jsonrpc_invalid_params(req, "latency_type '%s' / latency_us %lu: the type must be avg_read, "
-					     "p99_read, avg_write or p99_write and p99 must stay >= avg",
-					     p.latency_type, (unsigned long)p.latency_us);
+		brisk_jsonrpc_invalid_params(req, "latency_us %lu for %s would put a p99 latency below its average",
+					     (unsigned long)p.latency_us, p.latency_type);
 	} else if (rc != 0) {
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_delay_update_latency failed: %s", strerror(-rc));
 	} else {

@@ -12,6 +12,7 @@
 
 #include <brisk/bdev_module.h>
 #include <brisk/log.h>
+#include <brisk/string.h>
 #include <brisk/thread.h>
 
 #include "bdev_error.h"
@@ -48,10 +49,12 @@ struct error_channel {
 static TAILQ_HEAD(, error_disk) g_error_disks = TAILQ_HEAD_INITIALIZER(g_error_disks);
 
 static int error_get_ctx_size(void);
+static void error_fini_start(void);
 
 static struct brisk_bdev_module g_error_if = {
 	.name = "error",
 	.get_ctx_size = error_get_ctx_size,
+	.fini_start = error_fini_start,
 };
 BRISK_BDEV_MODULE_REGISTER(error, &g_error_if)
 
@@ -313,23 +316,28 @@ int bdev_error_create(const char *base_name, const struct brisk_uuid *uuid)
 {
 	struct error_disk *ed;
 	struct brisk_bdev *base;
-	char name[300];
+	char *name;
 	int rc;
 
 	if (base_name == NULL || base_name[0] == '\0') {
 		BRISK_ERRLOG("error: base_name is missing\n");
 		return -EINVAL;
 	}
-	snprintf(name, sizeof(name), "EE_%s", base_name);
+	name = brisk_sprintf_alloc("EE_%s", base_name);
+	if (name == NULL) {
+		return -ENOMEM;
+	}
 	if (brisk_bdev_get_by_name(name) != NULL) {
 		BRISK_ERRLOG("error: bdev name '%s' already exists\n", name);
+		free(name);
 		return -EEXIST;
 	}
 	ed = calloc(1, sizeof(*ed));
-	if (ed == NULL || (ed->bdev.name = strdup(name)) == NULL) {
-		free(ed);
+	if (ed == NULL) {
+		free(name);
 		return -ENOMEM;
 	}
+	ed->bdev.name = name;
 	rc = brisk_bdev_open_ext(base_name, true, error_base_event, ed, &ed->base_desc);
 	if (rc != 0) {
 		BRISK_ERRLOG("error: cannot open base_name '%s': %s\n", base_name, strerror(-rc));
@@ -461,6 +469,19 @@ int bdev_error_inject_error(const char *name, const struct bdev_error_inject_opt
 		brisk_for_each_channel(ed, error_abort_channel, NULL, error_released_all);
 	}
 	return 0;
+}
+
+/* Shutdown: stop injecting and let the held (pending) I/O go, aborted, so
+ * that what sits on top can close; SIGTERM must not wait for a "pending"
+ * rule that nobody will clear. */
+static void error_fini_start(void)
+{
+	const struct bdev_error_inject_opts clear = { .io_type_mask = ~0u, .error_type = BDEV_ERROR_TYPE_NONE };
+	struct error_disk *ed;
+
+	TAILQ_FOREACH(ed, &g_error_disks, link) {
+		bdev_error_inject_error(ed->bdev.name, &clear);
+	}
 }
 
 int bdev_error_parse_io_type(const char *s, uint32_t *mask, bool *clear)

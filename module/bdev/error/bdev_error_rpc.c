@@ -8,12 +8,13 @@
  *     error_type: failure|pending|corrupt_data|nomem
  */
 #include <errno.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <brisk/bdev.h>
 #include <brisk/json.h>
 #include <brisk/rpc.h>
+#include <brisk/string.h>
 
 #include "bdev_error.h"
 
@@ -31,7 +32,7 @@ static void rpc_bdev_error_create(struct brisk_jsonrpc_request *req, const json_
 {
 	struct rpc_error_create p = {0};
 	struct brisk_uuid uuid = {0};
-	char err[256], name[300];
+	char err[256], *name;
 	int rc;
 
 	if (brisk_json_decode_object(params, g_error_create_decoders, BRISK_COUNTOF(g_error_create_decoders), &p,
@@ -58,8 +59,9 @@ static void rpc_bdev_error_create(struct brisk_jsonrpc_request *req, const json_
 	} else if (rc != 0) {
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_error_create failed: %s", strerror(-rc));
 	} else {
-		snprintf(name, sizeof(name), "EE_%s", p.base_name);
-		brisk_jsonrpc_send_result(req, json_string(name));
+		name = brisk_sprintf_alloc("EE_%s", p.base_name);
+		brisk_jsonrpc_send_result(req, name != NULL ? json_string(name) : NULL);
+		free(name);
 	}
 out:
 	brisk_json_free_object(g_error_create_decoders, BRISK_COUNTOF(g_error_create_decoders), &p);

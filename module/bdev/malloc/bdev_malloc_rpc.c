@@ -51,6 +51,11 @@ static void rpc_bdev_malloc_create(struct brisk_jsonrpc_request *req, const json
 		brisk_jsonrpc_invalid_params(req, "num_blocks must be greater than 0");
 		goto out;
 	}
+	if (p.num_blocks > UINT64_MAX / p.block_size) {
+		brisk_jsonrpc_invalid_params(req, "num_blocks %lu x block_size %u bytes does not fit in 64 bits",
+					     (unsigned long)p.num_blocks, p.block_size);
+		goto out;
+	}
 	if (p.name != NULL && p.name[0] == '\0') {
 		brisk_jsonrpc_invalid_params(req, "name must not be empty");
 		goto out;

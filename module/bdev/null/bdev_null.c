@@ -151,6 +151,11 @@ int bdev_null_create(struct brisk_bdev **bdev, const struct bdev_null_opts *opts
 		BRISK_ERRLOG("num_blocks must be greater than 0\n");
 		return -EINVAL;
 	}
+	if (opts->num_blocks > UINT64_MAX / opts->block_size) {
+		BRISK_ERRLOG("num_blocks %lu x block_size %u overflows\n", (unsigned long)opts->num_blocks,
+			     opts->block_size);
+		return -EINVAL;
+	}
 	if (brisk_bdev_get_by_name(opts->name) != NULL) {
 		BRISK_ERRLOG("bdev name '%s' already exists\n", opts->name);
 		return -EEXIST;

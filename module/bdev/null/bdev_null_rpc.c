@@ -52,6 +52,11 @@ static void rpc_bdev_null_create(struct brisk_jsonrpc_request *req, const json_t
 		brisk_jsonrpc_invalid_params(req, "num_blocks must be greater than 0");
 		goto out;
 	}
+	if (p.num_blocks > UINT64_MAX / p.block_size) {
+		brisk_jsonrpc_invalid_params(req, "num_blocks %lu x block_size %u bytes does not fit in 64 bits",
+					     (unsigned long)p.num_blocks, p.block_size);
+		goto out;
+	}
 	if (brisk_bdev_get_by_name(p.name) != NULL) {
 		brisk_jsonrpc_send_error_response_fmt(req, -EEXIST, "bdev name '%s' already exists", p.name);
 		goto out;

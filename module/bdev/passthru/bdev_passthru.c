@@ -417,7 +417,10 @@ int bdev_passthru_delete(const char *name, brisk_bdev_unregister_cb cb, void *cb
 			break;
 		}
 	}
-	if (brisk_bdev_unregister_by_name(name, &g_pt_if, cb, cb_arg) == 0) {
+	/* A config still waiting for its base has no bdev to unregister (and
+	 * nothing to complain about in the log). */
+	if ((!had_config || brisk_bdev_get_by_name(name) != NULL) &&
+	    brisk_bdev_unregister_by_name(name, &g_pt_if, cb, cb_arg) == 0) {
 		return 0;
 	}
 	if (had_config) {

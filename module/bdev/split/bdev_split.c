@@ -12,6 +12,7 @@
 
 #include <brisk/bdev_module.h>
 #include <brisk/log.h>
+#include <brisk/string.h>
 #include <brisk/thread.h>
 
 #include "bdev_split.h"
@@ -284,15 +285,18 @@ static int split_register_part(struct split_base *sb, uint32_t i, uint64_t part_
 {
 	struct brisk_bdev *base = brisk_bdev_desc_get_bdev(sb->desc);
 	struct split_part *part;
-	char name[256];
+	char uuid_name[32];
 	int rc;
 
-	snprintf(name, sizeof(name), "%sp%u", sb->base_name, i);
 	part = calloc(1, sizeof(*part));
-	if (part == NULL || (part->bdev.name = strdup(name)) == NULL) {
+	if (part == NULL || (part->bdev.name = brisk_sprintf_alloc("%sp%u", sb->base_name, i)) == NULL) {
 		free(part);
 		return -ENOMEM;
 	}
+	/* Derived from the base's UUID and the index: the same part has the same
+	 * UUID after a restart (the config records only the split itself). */
+	snprintf(uuid_name, sizeof(uuid_name), "split part %u", i);
+	brisk_uuid_generate_sha1(&part->bdev.uuid, &base->uuid, uuid_name, strlen(uuid_name));
 	part->sb = sb;
 	part->offset_blocks = (uint64_t)i * part_blocks;
 	part->bdev.product_name = "Split Disk";
@@ -305,7 +309,7 @@ static int split_register_part(struct split_base *sb, uint32_t i, uint64_t part_
 	part->bdev.fn_table = &g_split_fn_table;
 	part->bdev.module = &g_split_if;
 	brisk_io_device_register(part, split_channel_create, split_channel_destroy,
-				 sizeof(struct split_channel), name);
+				 sizeof(struct split_channel), part->bdev.name);
 	sb->parts_alive++;
 	rc = brisk_bdev_register(&part->bdev);
 	if (rc != 0) {
@@ -321,7 +325,7 @@ static int split_build(struct split_base *sb)
 {
 	struct brisk_bdev *base;
 	uint64_t part_blocks;
-	char name[256];
+	char *name;
 	uint32_t i;
 	int rc;
 
@@ -351,10 +355,17 @@ static int split_build(struct split_base *sb)
 		}
 	}
 	for (i = 0; i < sb->split_count; i++) {
-		snprintf(name, sizeof(name), "%sp%u", sb->base_name, i);
-		if (brisk_bdev_get_by_name(name) != NULL) {
+		name = brisk_sprintf_alloc("%sp%u", sb->base_name, i);
+		if (name == NULL) {
+			rc = -ENOMEM;
+			goto close;
+		}
+		rc = brisk_bdev_get_by_name(name) != NULL ? -EEXIST : 0;
+		if (rc != 0) {
 			BRISK_ERRLOG("split: part name '%s' already exists\n", name);
-			rc = -EEXIST;
+		}
+		free(name);
+		if (rc != 0) {
 			goto close;
 		}
 	}

@@ -4,12 +4,13 @@
  *   bdev_split_delete {base_bdev} -> true
  */
 #include <errno.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <brisk/bdev.h>
 #include <brisk/json.h>
 #include <brisk/rpc.h>
+#include <brisk/string.h>
 
 #include "bdev_split.h"
 
@@ -28,7 +29,7 @@ static const struct brisk_json_object_decoder g_split_create_decoders[] = {
 static void rpc_bdev_split_create(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	struct rpc_split_create p = {0};
-	char err[256], name[300];
+	char err[256], *name;
 	json_t *names;
 	int rc;
 
@@ -59,10 +60,11 @@ static void rpc_bdev_split_create(struct brisk_jsonrpc_request *req, const json_
 	} else {
 		names = json_array();
 		for (uint32_t i = 0; i < p.split_count; i++) {
-			snprintf(name, sizeof(name), "%sp%u", p.base_bdev, i);
-			if (brisk_bdev_get_by_name(name) != NULL) {
+			name = brisk_sprintf_alloc("%sp%u", p.base_bdev, i);
+			if (name != NULL && brisk_bdev_get_by_name(name) != NULL) {
 				json_array_append_new(names, json_string(name));
 			}
+			free(name);
 		}
 		brisk_jsonrpc_send_result(req, names);
 	}

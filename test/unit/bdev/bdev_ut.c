@@ -349,6 +349,8 @@ static void test_register_bad_params(void)
 	d.bdev.blocklen = 512;
 	d.bdev.blockcnt = 0;
 	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
+	d.bdev.blockcnt = UINT64_MAX / 512 + 1; /* the size in bytes would overflow */
+	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
 	d.bdev.blockcnt = 16;
 	d.bdev.name = NULL;
 	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);

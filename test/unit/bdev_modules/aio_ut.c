@@ -13,6 +13,7 @@
 #include "../../../module/bdev/aio/bdev_aio.h"
 
 static char g_path[] = "/tmp/brisk_aio_ut_XXXXXX";
+static char g_tiny_path[] = "/tmp/brisk_aio_ut_tiny_XXXXXX";
 
 static int count_bdevs(void)
 {
@@ -41,7 +42,11 @@ static void test_bad_params(void)
 	CU_ASSERT_EQUAL(bdev_aio_create(&b, &o), -EINVAL);
 	o.name = "aio_bad";
 	o.filename = "/tmp";
-	CU_ASSERT(bdev_aio_create(&b, &o) < 0);
+	CU_ASSERT_EQUAL(bdev_aio_create(&b, &o), -EISDIR);
+	o.filename = "/dev/null";
+	CU_ASSERT_EQUAL(bdev_aio_create(&b, &o), -ENOTBLK);
+	o.filename = g_tiny_path; /* 1000 bytes: less than one block */
+	CU_ASSERT_EQUAL(bdev_aio_create(&b, &o), -ERANGE);
 	CU_ASSERT_PTR_NULL(b);
 	CU_ASSERT_EQUAL(count_bdevs(), before);
 	CU_ASSERT_EQUAL(bdev_aio_rescan("nope"), -ENODEV);
@@ -231,8 +236,16 @@ int main(void)
 		return 1;
 	}
 	close(fd);
+	fd = mkstemp(g_tiny_path);
+	if (fd < 0 || ftruncate(fd, 1000) != 0) {
+		perror("temp file");
+		unlink(g_path);
+		return 1;
+	}
+	close(fd);
 	if (ut_start("aio_ut") != 0) {
 		unlink(g_path);
+		unlink(g_tiny_path);
 		return 1;
 	}
 	CU_initialize_registry();
@@ -249,5 +262,6 @@ int main(void)
 		failures++;
 	}
 	unlink(g_path);
+	unlink(g_tiny_path);
 	return failures ? 1 : 0;
 }

@@ -139,9 +139,17 @@ static int ut_start(const char *name)
 	return 0;
 }
 
-static int ut_finish(void)
+/* Finishes the bdev layer (after_start, when not NULL, runs once the finish
+ * has started: it returns non-zero for a failed check), then the thread
+ * and env libraries. */
+static int ut_finish_with(int (*after_start)(void))
 {
+	int rc = 0;
+
 	brisk_bdev_finish(fini_done, NULL);
+	if (after_start != NULL) {
+		rc = after_start();
+	}
 	poll_until(&g_fini);
 	if (!g_fini) {
 		fprintf(stderr, "bdev finish did not complete\n");
@@ -155,7 +163,12 @@ static int ut_finish(void)
 	brisk_set_thread(NULL);
 	brisk_thread_lib_fini();
 	brisk_env_fini();
-	return 0;
+	return rc;
+}
+
+static inline int ut_finish(void)
+{
+	return ut_finish_with(NULL);
 }
 
 #endif

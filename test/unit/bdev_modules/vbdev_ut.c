@@ -4,7 +4,8 @@
  * hot-remove of the base), error (injected failures seen as failed I/O,
  * pending I/O released by clearing, corrupt data), delay (latency bounded
  * below by the configured figure, update at runtime, p99 >= avg checks) and
- * split (parts, offsets checked byte for byte, claim, delete).
+ * split (parts, offsets checked byte for byte, claim, delete). At the end,
+ * finishing the bdev layer releases I/O held by error and delay bdevs.
  */
 #include "ut_common.h"
 #include "../../../module/bdev/malloc/bdev_malloc.h"
@@ -238,6 +239,9 @@ static void test_delay(void)
 	CU_ASSERT_EQUAL(bdev_delay_create(&o), -EINVAL); /* p99 < avg */
 	CU_ASSERT_PTR_NULL(brisk_bdev_get_by_name("dl0"));
 	o.p99_read_latency = 20000;
+	o.p99_write_latency = BDEV_DELAY_MAX_LATENCY_US + 1; /* over a minute */
+	CU_ASSERT_EQUAL(bdev_delay_create(&o), -EINVAL);
+	o.p99_write_latency = 5000;
 	o.base_bdev_name = "nope";
 	CU_ASSERT_EQUAL(bdev_delay_create(&o), -ENODEV);
 	o.base_bdev_name = "dm0";
@@ -257,6 +261,8 @@ static void test_delay(void)
 
 	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "avg_read", 30000), -EINVAL); /* above p99 */
 	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "bogus", 1), -EINVAL);
+	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "p99_read", BDEV_DELAY_MAX_LATENCY_US + 1), -EINVAL);
+	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "p99_read", UINT64_MAX), -EINVAL);
 	CU_ASSERT_EQUAL(bdev_delay_update_latency("dm0", "avg_read", 1), -ENODEV);
 	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "avg_read", 0), 0);
 	CU_ASSERT_EQUAL(bdev_delay_update_latency("dl0", "p99_read", 0), 0);
@@ -284,6 +290,7 @@ static void test_split(void)
 {
 	uint8_t buf[BS], all[64 * BS];
 	struct opened part, base;
+	struct brisk_uuid uuids[4];
 	char name[16];
 
 	make_malloc("sm0", 64);
@@ -301,6 +308,9 @@ static void test_split(void)
 		snprintf(name, sizeof(name), "sm0p%d", i);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(brisk_bdev_get_by_name(name));
 		CU_ASSERT_EQUAL(brisk_bdev_get_num_blocks(brisk_bdev_get_by_name(name)), 16);
+		brisk_uuid_copy(&uuids[i], brisk_bdev_get_uuid(brisk_bdev_get_by_name(name)));
+		CU_ASSERT(i == 0 || brisk_uuid_compare(&uuids[i], &uuids[i - 1]) != 0);
+		CU_ASSERT(brisk_uuid_compare(&uuids[i], brisk_bdev_get_uuid(brisk_bdev_get_by_name("sm0"))) != 0);
 		CU_ASSERT_EQUAL(open_bdev(&part, name), 0);
 		memset(buf, 0xa0 + i, sizeof(buf));
 		CU_ASSERT_EQUAL(SYNC_IO(brisk_bdev_write_blocks(part.desc, part.ch, buf, 3, 1, io_done, c)), 1);
@@ -334,6 +344,19 @@ static void test_split(void)
 	CU_ASSERT_PTR_NULL(brisk_bdev_get_by_name("sm0p3"));
 	CU_ASSERT_PTR_NULL(brisk_bdev_get_claim_module_name(brisk_bdev_get_by_name("sm0")));
 
+	/* Split again: each part gets the same UUID as before (derived from the
+	 * base's UUID and its index, so a restart keeps it). */
+	CU_ASSERT_EQUAL(bdev_split_create("sm0", 4, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "sm0p%d", i);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(brisk_bdev_get_by_name(name));
+		CU_ASSERT_EQUAL(brisk_uuid_compare(brisk_bdev_get_uuid(brisk_bdev_get_by_name(name)), &uuids[i]), 0);
+	}
+	g_del_done = 0;
+	CU_ASSERT_EQUAL(bdev_split_delete("sm0", del_done, NULL), 0);
+	poll_until(&g_del_done);
+	poll_idle();
+
 	/* split_size_mb form: 2 parts of 1 MiB on a 4 MiB base. */
 	make_malloc("sm1", 8192);
 	CU_ASSERT_EQUAL(bdev_split_create("sm1", 2, 1), 0);
@@ -343,6 +366,59 @@ static void test_split(void)
 	delete_malloc("sm1");
 	CU_ASSERT_PTR_NULL(brisk_bdev_get_by_name("sm1p0"));
 	delete_malloc("sm0");
+}
+
+/* ---- shutdown with held I/O ---- */
+
+/* A read held by a "pending" rule of an error bdev and one held for a
+ * minute by a delay bdev: finishing the bdev layer releases both at once
+ * (the error read fails, the delay read succeeds), so whoever holds them can
+ * close and a SIGTERM does not wait. */
+static struct opened g_sh_ee, g_sh_dl;
+static struct cpl g_sh_err, g_sh_delay;
+static uint8_t g_sh_buf[2][BS];
+
+/* The last test: leaves the two reads held for main's finish. */
+static void test_hold_io_for_finish(void)
+{
+	struct bdev_error_inject_opts inj = {
+		.io_type_mask = 1u << BRISK_BDEV_IO_TYPE_READ, .error_type = BDEV_ERROR_TYPE_PENDING, .num = 1,
+	};
+	struct bdev_delay_opts o = {
+		.base_bdev_name = "sh1", .name = "shd",
+		.avg_read_latency = BDEV_DELAY_MAX_LATENCY_US, .p99_read_latency = BDEV_DELAY_MAX_LATENCY_US,
+	};
+
+	make_malloc("sh0", 64);
+	make_malloc("sh1", 64);
+	CU_ASSERT_EQUAL_FATAL(bdev_error_create("sh0", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(bdev_delay_create(&o), 0);
+	poll_idle(); /* examine of the new bdevs (the delay holds its reads too) */
+	CU_ASSERT_EQUAL_FATAL(bdev_error_inject_error("EE_sh0", &inj), 0);
+	CU_ASSERT_EQUAL_FATAL(open_bdev(&g_sh_ee, "EE_sh0"), 0);
+	CU_ASSERT_EQUAL_FATAL(open_bdev(&g_sh_dl, "shd"), 0);
+	CU_ASSERT_EQUAL(brisk_bdev_read_blocks(g_sh_ee.desc, g_sh_ee.ch, g_sh_buf[0], 0, 1, io_done, &g_sh_err), 0);
+	CU_ASSERT_EQUAL(brisk_bdev_read_blocks(g_sh_dl.desc, g_sh_dl.ch, g_sh_buf[1], 0, 1, io_done, &g_sh_delay), 0);
+	poll_idle();
+	CU_ASSERT_EQUAL(g_sh_err.done, 0);
+	CU_ASSERT_EQUAL(g_sh_delay.done, 0);
+}
+
+static int check_held_io_released(void)
+{
+	uint64_t end = now_ms() + 5000;
+
+	while ((g_sh_err.done == 0 || g_sh_delay.done == 0) && now_ms() < end) {
+		brisk_thread_poll(g_th, 0, 0);
+	}
+	close_bdev(&g_sh_ee);
+	close_bdev(&g_sh_dl);
+	if (g_sh_err.done != 1 || g_sh_err.success || g_sh_delay.done != 1 || !g_sh_delay.success) {
+		fprintf(stderr, "held I/O at finish: error read done %d success %d, delay read done %d success %d\n",
+			g_sh_err.done, g_sh_err.success, g_sh_delay.done, g_sh_delay.success);
+		return -1;
+	}
+	return 0;
 }
 
 int main(void)
@@ -359,11 +435,12 @@ int main(void)
 	CU_ADD_TEST(suite, test_error);
 	CU_ADD_TEST(suite, test_delay);
 	CU_ADD_TEST(suite, test_split);
+	CU_ADD_TEST(suite, test_hold_io_for_finish);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
-	if (ut_finish() != 0) {
+	if (ut_finish_with(check_held_io_released) != 0 || !g_fini) {
 		failures++;
 	}
 	return failures ? 1 : 0;

@@ -76,6 +76,26 @@ test_generate_compare_copy(void)
 	CU_ASSERT(sa[14] == '4' || sa[14] == '1');
 }
 
+/* Version 5 against the RFC 4122 example (DNS namespace, www.example.com). */
+static void
+test_generate_sha1(void)
+{
+	struct brisk_uuid ns, a, b;
+	char s[BRISK_UUID_STRING_LEN];
+
+	CU_ASSERT_EQUAL_FATAL(brisk_uuid_parse(&ns, "6ba7b810-9dad-11d1-80b4-00c04fd430c8"), 0);
+	brisk_uuid_generate_sha1(&a, &ns, "www.example.com", strlen("www.example.com"));
+	CU_ASSERT_EQUAL(brisk_uuid_fmt_lower(s, sizeof(s), &a), 0);
+	CU_ASSERT_STRING_EQUAL(s, "2ed6657d-e927-568b-95e1-2665a8aea6a2");
+	/* Deterministic; another name or namespace gives another UUID. */
+	brisk_uuid_generate_sha1(&b, &ns, "www.example.com", strlen("www.example.com"));
+	CU_ASSERT_EQUAL(brisk_uuid_compare(&a, &b), 0);
+	brisk_uuid_generate_sha1(&b, &ns, "www.example.org", strlen("www.example.org"));
+	CU_ASSERT_NOT_EQUAL(brisk_uuid_compare(&a, &b), 0);
+	brisk_uuid_generate_sha1(&b, &a, "www.example.com", strlen("www.example.com"));
+	CU_ASSERT_NOT_EQUAL(brisk_uuid_compare(&a, &b), 0);
+}
+
 int
 main(void)
 {
@@ -89,6 +109,7 @@ main(void)
 	CU_add_test(suite, "parse_fmt", test_parse_fmt);
 	CU_add_test(suite, "parse_bad", test_parse_bad);
 	CU_add_test(suite, "generate_compare_copy", test_generate_compare_copy);
+	CU_add_test(suite, "generate_sha1", test_generate_sha1);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
