@@ -74,7 +74,7 @@ clusters() {
 }
 before=$(clusters)
 truncate -s 256M "$IMG"
-rpc bdev_aio_rescan '{"name":"Aio0"}' >/dev/null && pass "rescan the grown file" || fail "bdev_aio_rescan"
+expect_ok "rescan the grown file" bdev_aio_rescan Aio0
 expect_ok "grow the lvstore" bdev_lvol_grow_lvstore -l lvs_new
 grown=$(clusters)
 [ "$grown" -ge $((before + 120)) ] && pass "lvstore grew from $before to $grown clusters" ||
