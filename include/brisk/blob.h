@@ -213,7 +213,8 @@ void brisk_bs_delete_blob(struct brisk_blob_store *bs, brisk_blob_id blobid,
 
 /* In memory until the next sync (a shrink's clusters are reused only once
  * that sync is durable). -ENOSPC (thick grow beyond the free clusters),
- * -EPERM (read-only blob or handle), -EINVAL (more than 2^32-1 clusters).
+ * -EPERM (read-only blob or handle), -EINVAL (more than 2^27 clusters),
+ * -EBUSY (a snapshot, inflate or decouple is working on the blob).
  * I/O on other threads may run meanwhile; I/O that a shrink cuts off fails. */
 void brisk_blob_resize(struct brisk_blob *blob, uint64_t num_clusters, brisk_blob_op_complete cb_fn,
 		       void *cb_arg);

@@ -342,6 +342,11 @@ static void create_synced(void *ctx, int rc)
 
 static int create_validate(const struct brisk_blob_opts *o)
 {
+	if (o->num_clusters > BLOB_MAX_CLUSTERS) {
+		BRISK_ERRLOG("blob create: %lu clusters is more than a blob can have (%llu)",
+			     o->num_clusters, BLOB_MAX_CLUSTERS);
+		return -EINVAL;
+	}
 	if (o->clear_method > BRISK_BLOB_CLEAR_WITH_WRITE_ZEROES) {
 		BRISK_ERRLOG("blob create: clear_method %d unknown", o->clear_method);
 		return -EINVAL;

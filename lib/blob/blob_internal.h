@@ -52,6 +52,11 @@
  * "Snapshots, clones and parents"). */
 #define BLOB_XATTR_PENDING "brisk.pending_partner"
 
+/* A blob's cluster map is one array in memory (8 bytes a cluster): at most
+ * 2^27 clusters (1 GiB of map; 128 TiB at 1 MiB clusters), so that a
+ * damaged size on disk cannot make a load allocate tens of GiB. */
+#define BLOB_MAX_CLUSTERS (1ull << 27)
+
 #define BLOB_XATTR_NAME_MAX 255u
 /* A descriptor never spans pages: header, name and value fit in one page. */
 #define BLOB_XATTR_VALUE_MAX (BLOB_PAGE_CRC_OFF - BLOB_MD_HDR_SIZE - 4 - 4 - BLOB_XATTR_NAME_MAX)

@@ -152,8 +152,9 @@ void brisk_blob_resize(struct brisk_blob *blob, uint64_t num_clusters, brisk_blo
 		blob_defer_cb(cb_fn, cb_arg, -EBUSY);
 		return;
 	}
-	if (num_clusters > UINT32_MAX) {
-		BRISK_ERRLOG("blob resize: %lu clusters is more than a store can hold", num_clusters);
+	if (num_clusters > BLOB_MAX_CLUSTERS) {
+		BRISK_ERRLOG("blob resize: %lu clusters is more than a blob can have (%llu)", num_clusters,
+			     BLOB_MAX_CLUSTERS);
 		blob_defer_cb(cb_fn, cb_arg, -EINVAL);
 		return;
 	}

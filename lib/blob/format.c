@@ -501,9 +501,9 @@ int blob_md_decode_page(struct blob_md *md, const void *page_buf, uint64_t blobi
 				return -EILSEQ;
 			}
 			md->num_clusters = blob_get_le64(d);
-			if (md->num_clusters > UINT32_MAX) {
-				BRISK_ERRLOG("blob 0x%lx: %lu clusters is more than a store can hold", blobid,
-					     md->num_clusters);
+			if (md->num_clusters > BLOB_MAX_CLUSTERS) {
+				BRISK_ERRLOG("blob 0x%lx: %lu clusters is more than a blob can have (%llu)",
+					     blobid, md->num_clusters, BLOB_MAX_CLUSTERS);
 				return -EILSEQ;
 			}
 			md->parent_id = blob_get_le64(d + 8);

@@ -110,6 +110,29 @@ static void test_corrupt_md(void)
 		CU_ASSERT_EQUAL(do_load(copy, &o), -EUCLEAN);
 	}
 
+	/* A size of 2^32-1 clusters (one hole run covering it), valid CRC: the
+	 * version is malformed (more than a blob may have), nothing huge is
+	 * allocated, and the dirty load goes on without it. */
+	memcpy(img, copy, DEV_BYTES);
+	{
+		uint8_t *p = head_slot(img, c, 0);
+		uint64_t huge = 0xFFFFFFFFull;
+		uint32_t n = 0xFFFFFFFFu;
+		uint64_t zero = 0;
+
+		CU_ASSERT_EQUAL(p[48], 1);      /* BLOB descriptor: num_clusters first */
+		memcpy(p + 48 + 4, &huge, 8);
+		CU_ASSERT_EQUAL(p[48 + 28], 2); /* EXTENT_RUN: one hole run */
+		memcpy(p + 48 + 28 + 4, &zero, 8);
+		memcpy(p + 48 + 28 + 12, &n, 4);
+		p[48 + 28 + 16] = 0;            /* no further descriptor */
+		reseal_page(p);
+		CU_ASSERT_EQUAL(do_load(img, &o), 0);
+		CU_ASSERT_PTR_NULL(do_open(c));
+		check_masks();
+		CU_ASSERT_EQUAL(do_unload(), 0);
+	}
+
 	/* Random bytes over the whole metadata region, valid CRC or not: the
 	 * load either works or fails cleanly. */
 	memcpy(copy, img, DEV_BYTES);

@@ -351,6 +351,18 @@ static void test_resize(void)
 	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0 - 10);
 	CU_ASSERT_EQUAL(do_resize(b, 1000), -ENOSPC);
 	CU_ASSERT_EQUAL(brisk_blob_get_num_clusters(b), 10);
+	/* Beyond what a blob's cluster map may hold (2^27), even thin. */
+	CU_ASSERT_EQUAL(do_resize(b, (1ull << 27) + 1), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_clusters(b), 10);
+	{
+		struct brisk_blob_opts bo;
+
+		brisk_blob_opts_init(&bo);
+		bo.thin_provision = true;
+		bo.num_clusters = (1ull << 27) + 1;
+		brisk_bs_create_blob_ext(g_bs, &bo, id_cb, NULL);
+		CU_ASSERT_EQUAL(finish(), -EINVAL);
+	}
 	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0 - 10);
 	/* Shrink: the clusters return only once the sync is durable. */
 	CU_ASSERT_EQUAL(do_resize(b, 3), 0);
