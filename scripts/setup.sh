@@ -11,6 +11,8 @@ set -e
 HUGEMEM=${HUGEMEM:-2048}
 HUGEDIR=${HUGEDIR:-/dev/hugepages}
 NR=/proc/sys/vm/nr_hugepages
+# Remembers the mounts config made, so reset leaves other mounts alone.
+MOUNTED=/run/brisk_setup_mounts
 
 status() {
 	echo "hugepage size:  $(awk '/Hugepagesize/ {print $2 " " $3}' /proc/meminfo)"
@@ -43,14 +45,20 @@ config)
 	if ! awk -v d="$HUGEDIR" '$2 == d && $3 == "hugetlbfs" {f=1} END {exit !f}' /proc/mounts; then
 		mkdir -p "$HUGEDIR"
 		mount -t hugetlbfs nodev "$HUGEDIR"
+		echo "$HUGEDIR" >>"$MOUNTED"
 		echo "setup.sh: mounted hugetlbfs at $HUGEDIR"
 	fi
 	;;
 reset)
 	need_root reset
 	rm -f "$HUGEDIR"/brisk* /dev/shm/brisk_* 2>/dev/null || true
-	if awk -v d="$HUGEDIR" '$2 == d && $3 == "hugetlbfs" {f=1} END {exit !f}' /proc/mounts; then
+	if grep -qxF "$HUGEDIR" "$MOUNTED" 2>/dev/null &&
+		awk -v d="$HUGEDIR" '$2 == d && $3 == "hugetlbfs" {f=1} END {exit !f}' /proc/mounts; then
 		umount "$HUGEDIR" && echo "setup.sh: unmounted $HUGEDIR" || true
+		grep -vxF "$HUGEDIR" "$MOUNTED" >"$MOUNTED.new" || true
+		mv "$MOUNTED.new" "$MOUNTED"
+	elif awk -v d="$HUGEDIR" '$2 == d && $3 == "hugetlbfs" {f=1} END {exit !f}' /proc/mounts; then
+		echo "setup.sh: $HUGEDIR was mounted before setup.sh config: left mounted"
 	fi
 	echo 0 > $NR
 	echo "setup.sh: released hugepages"
