@@ -83,8 +83,20 @@ if bad:
 print("ok: JSON has all %d rows with sane values" % len(want))
 EOF
 
+# The md phase over a delay bdev (a store on a device slower than RAM).
+if timeout -k 5 30 "$BP" --phases md -n 50 --md-qd1-count 10 --store-latency-us 10 \
+	--json-output "$WORK/lat.json" >"$WORK/lat.log" 2>&1 &&
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); ids=sorted(x["id"] for x in r["rows"]);
+assert r["options"]["store_latency_us"] == 10 and len(ids) == 8 and all(i.startswith(("md_", "load_")) for i in ids), ids
+assert [x for x in r["rows"] if x["id"] == "load_dirty"][0]["recovered"] is True' "$WORK/lat.json"; then
+	pass "md phase with --store-latency-us"
+else
+	fail "md phase with --store-latency-us"; tail -10 "$WORK/lat.log" >&2
+fi
+
 # Bad options name the flag and fail.
-for args in "-q 0" "-t 0" "--size 3000" "--phases io,bogus" "-R 99" "--io-side up" "--cluster-size 4k -o 8k"; do
+for args in "-q 0" "-t 0" "--size 3000" "--phases io,bogus" "-R 99" "--io-side up" "--cluster-size 4k -o 8k" \
+	"--store-latency-us 5"; do
 	# shellcheck disable=SC2086
 	if timeout 10 "$BP" $args >"$WORK/bad.log" 2>&1; then
 		fail "blob_perf $args exited 0"

@@ -318,9 +318,45 @@ static void setup_raw_bdev(void)
 
 static void setup_store_bdev(void)
 {
-	bp_progress("store bdev %s: %.0f MiB%s", BP_STORE_BDEV, (double)g_bp.store_size / MIB,
-		    g_bp.phase_io ? ", raw bdev " BP_RAW_BDEV " as large as the blob" : "");
-	create_malloc(BP_STORE_BDEV, g_bp.store_size);
+	bp_progress("store bdev %s: %.0f MiB%s%s", BP_STORE_BDEV, (double)g_bp.store_size / MIB,
+		    g_bp.phase_io ? ", raw bdev " BP_RAW_BDEV " as large as the blob" : "",
+		    g_bp.store_latency_us ? ", a delay bdev over malloc bdev " BP_STORE_BASE_BDEV : "");
+	create_malloc(g_bp.store_latency_us ? BP_STORE_BASE_BDEV : BP_STORE_BDEV, g_bp.store_size);
+}
+
+static void delay_created(void *ctx, int error_code, const char *error_message, const json_t *result)
+{
+	(void)ctx; (void)result;
+	if (error_code != 0) {
+		bp_fail(0, "bdev_delay_create %s: %s", BP_STORE_BDEV, error_message != NULL ? error_message : "failed");
+		return;
+	}
+	bp_next();
+}
+
+/* Every read and write of BpStore waits store_latency_us (avg = p99). */
+static void setup_store_delay(void)
+{
+	json_int_t us = g_bp.store_latency_us;
+	json_t *params;
+	int rc;
+
+	if (us == 0) {
+		bp_next();
+		return;
+	}
+	params = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "base_bdev_name", BP_STORE_BASE_BDEV, "name",
+			   BP_STORE_BDEV, "avg_read_latency", us, "p99_read_latency", us, "avg_write_latency", us,
+			   "p99_write_latency", us);
+	if (params == NULL) {
+		bp_fail(-ENOMEM, "bdev_delay_create params");
+		return;
+	}
+	rc = brisk_rpc_call_local("bdev_delay_create", params, delay_created, NULL);
+	json_decref(params);
+	if (rc != 0) {
+		bp_fail(rc, "bdev_delay_create %s", BP_STORE_BDEV);
+	}
 }
 
 /* ---- Teardown (end of the plan, or a failure) ---- */
@@ -480,7 +516,11 @@ static void print_results(void)
 		}
 	}
 	if (g_bp.phase_md) {
-		printf("\n== Metadata: a store with %u blobs (num_md_pages %u)\n", g_bp.blobs, g_bp.md_pages);
+		printf("\n== Metadata: a store with %u blobs (num_md_pages %u)", g_bp.blobs, g_bp.md_pages);
+		if (g_bp.store_latency_us) {
+			printf(", every store read and write delayed %u us", g_bp.store_latency_us);
+		}
+		printf("\n");
 		printf("%-52s %9s %11s %10s %10s\n", "operation", "ops", "ops/s", "us/op", "seconds");
 		for (i = 0; i < g_nrows; i++) {
 			r = &g_rows[i];
@@ -559,12 +599,13 @@ static int write_json(void)
 		return 0;
 	}
 	rows = json_array();
-	root = json_pack("{s:s, s:s, s:{s:f, s:i, s:i, s:I, s:I, s:I, s:i, s:i, s:I, s:i}, s:o}",
+	root = json_pack("{s:s, s:s, s:{s:f, s:i, s:i, s:I, s:I, s:I, s:i, s:i, s:I, s:i, s:i}, s:o}",
 			 "program", "blob_perf", "date", g_date, "options",
 			 "seconds", g_bp.secs, "qd", (int)g_bp.qd, "repeat", (int)g_bp.repeat,
 			 "size", (json_int_t)g_bp.size, "cluster_size", (json_int_t)g_bp.cluster_sz,
 			 "io_size", (json_int_t)g_bp.io_size, "blobs", (int)g_bp.blobs, "md_qd", (int)g_bp.md_qd,
 			 "store_size", (json_int_t)g_bp.store_size, "num_md_pages", (int)g_bp.md_pages,
+			 "store_latency_us", (int)g_bp.store_latency_us,
 			 "rows", rows);
 	if (root == NULL) {
 		fprintf(stderr, "blob_perf: out of memory building JSON\n");
@@ -594,6 +635,7 @@ static const struct bp_step g_setup_steps[] = {
 };
 static const struct bp_step g_store_bdev_step[] = {
 	{ "setup", "create store bdev", setup_store_bdev },
+	{ "setup", "create store delay bdev", setup_store_delay },
 };
 
 static void start(void *ctx)
@@ -603,7 +645,7 @@ static void start(void *ctx)
 	if (g_bp.phase_io) {
 		plan_add(g_setup_steps, 1);
 	}
-	plan_add(g_store_bdev_step, 1);
+	plan_add(g_store_bdev_step, 2);
 	if (g_bp.phase_io) {
 		plan_add(g_bp_io_steps, g_bp_io_nsteps);
 	}
@@ -626,6 +668,7 @@ enum {
 	OPT_PHASES,
 	OPT_JSON,
 	OPT_IO_SIDE,
+	OPT_STORE_LAT,
 };
 
 static const struct option g_long_opts[] = {
@@ -636,6 +679,7 @@ static const struct option g_long_opts[] = {
 	{ "phases", required_argument, NULL, OPT_PHASES },
 	{ "json-output", required_argument, NULL, OPT_JSON },
 	{ "io-side", required_argument, NULL, OPT_IO_SIDE },
+	{ "store-latency-us", required_argument, NULL, OPT_STORE_LAT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -653,6 +697,8 @@ static void usage(void)
 	       " --md-qd1-count N    blobs of the QD 1 create/delete rows (default %u)\n"
 	       " --phases LIST       comma list of io,thin,md (default all)\n"
 	       " --io-side SIDE      io phase: both (default), raw or blob only (to profile one side)\n"
+	       " --store-latency-us US  md phase only: the store's bdev is a delay bdev adding US\n"
+	       "                     to every read and write (a device slower than RAM)\n"
 	       " --json-output FILE  also write the results as JSON (- = stdout; --json is\n"
 	       "                     the framework's alias of -c, as in bdevperf)\n"
 	       " Memory (-s) defaults to what the bdevs need.\n",
@@ -742,6 +788,8 @@ static int parse_arg(int ch, char *arg)
 	case OPT_JSON:
 		g_bp.json_path = arg;
 		return 0;
+	case OPT_STORE_LAT:
+		return parse_u32_range("--store-latency-us", arg, 0, 1000000, &g_bp.store_latency_us);
 	case OPT_IO_SIDE:
 		if (strcmp(arg, "both") == 0 || strcmp(arg, "raw") == 0 || strcmp(arg, "blob") == 0) {
 			g_bp.io_side = arg[0] == 'b' && arg[1] == 'o' ? 0 : arg[0] == 'r' ? 1 : 2;
@@ -760,6 +808,10 @@ static int derive_sizes(struct brisk_app_opts *opts)
 {
 	uint64_t md_bytes, need, slack = 32ull << 20;
 
+	if (g_bp.store_latency_us != 0 && (g_bp.phase_io || g_bp.phase_thin)) {
+		fprintf(stderr, "blob_perf: --store-latency-us goes with --phases md only\n");
+		return -EINVAL;
+	}
 	if (g_bp.io_size > g_bp.cluster_sz || g_bp.cluster_sz % g_bp.io_size != 0 ||
 	    g_bp.size % g_bp.cluster_sz != 0) {
 		fprintf(stderr, "blob_perf: -o must divide --cluster-size, which must divide --size\n");

@@ -24,6 +24,7 @@
 #define BP_MAX_QD 256
 #define BP_RAW_BDEV "BpRaw"
 #define BP_STORE_BDEV "BpStore"
+#define BP_STORE_BASE_BDEV "BpStoreBase" /* under BpStore with --store-latency-us */
 
 /* ---- Options ---- */
 struct bp_opts {
@@ -37,6 +38,7 @@ struct bp_opts {
 	uint32_t md_qd;         /* --md-qd: metadata operations in flight */
 	uint32_t md_qd1_count;  /* blobs of the QD 1 metadata rows */
 	bool phase_io, phase_thin, phase_md; /* --phases */
+	uint32_t store_latency_us; /* --store-latency-us: BpStore is a delay bdev over malloc */
 	int io_side;            /* --io-side: 0 both, 1 raw only, 2 blob only (for profiling) */
 	const char *json_path;  /* --json-output FILE ("-" = stdout) */
 	uint64_t store_size;    /* derived: bytes of the store's bdev */
