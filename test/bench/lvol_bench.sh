@@ -1,15 +1,18 @@
 #!/bin/bash
 # Lvol benchmarks (figures, never pass/fail), one core, in one run:
 #  1. bdevperf 4 KiB randread and randwrite at queue depth 32 on a malloc
-#     bdev and on a thick lvol over another malloc bdev of the same size;
-#     prints the lvol's overhead in percent (runs alternate, REPEAT times,
-#     best of each kept to damp noise).
+#     bdev and on a thick lvol over another malloc bdev, both 448 MiB (the
+#     same working set); prints the lvol's overhead in percent (runs
+#     alternate, REPEAT times, best of each kept to damp noise; the range
+#     of the runs is printed too).
 #  2. First writes to a thin lvol (every write allocates its cluster): the
 #     whole lvol written once with 128 KiB writes at queue depth 32, against
-#     the same writes to a thick lvol (clusters already there) and to the
-#     malloc bdev itself.
+#     the same writes to a thick lvol (clusters already there), to the
+#     malloc bdev itself and to the thin lvol again (now allocated). A fresh
+#     process and lvstore each round, REPEAT rounds, best and range kept.
 # Usage: test/bench/lvol_bench.sh [seconds per bdevperf run, default 5]
-#   BENCH_CORE=N  core (default 0)   REPEAT=N  rounds of part 1 (default 2)
+#   BENCH_CORE=N  core (default 0)   REPEAT=N  rounds (default 2)
+#   BENCH_JSON=FILE  also write the figures as JSON to FILE
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -29,15 +32,15 @@ field() {
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); t=r.get("total"); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-echo "lvol benchmarks: $(date -u '+%F %T') UTC, $(nproc) cores, core $CORE, $SECS s a run"
+echo "lvol benchmarks: $(date -u '+%F %T') UTC, $(nproc) cores, core $CORE, $SECS s a run, $REPEAT rounds"
 echo "cpu: $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//')"
 
 # ---- 1. thick lvol vs malloc ----
-# Two malloc bdevs of 512 MiB (4 KiB blocks): Malloc0 raw, Malloc1 under an
-# lvstore (4 MiB clusters) with a 448 MiB thick lvol.
+# Malloc0 (448 MiB) raw; Malloc1 (512 MiB, 4 KiB blocks) under an lvstore
+# (4 MiB clusters) with a 448 MiB thick lvol: both runs cover 448 MiB.
 cat >"$WORK/conf.json" <<'EOF'
 {"subsystems": [{"subsystem": "bdev", "config": [
- {"method": "bdev_malloc_create", "params": {"name": "Malloc0", "num_blocks": 131072, "block_size": 4096}},
+ {"method": "bdev_malloc_create", "params": {"name": "Malloc0", "num_blocks": 114688, "block_size": 4096}},
  {"method": "bdev_malloc_create", "params": {"name": "Malloc1", "num_blocks": 131072, "block_size": 4096}},
  {"method": "bdev_lvol_create_lvstore", "params": {"bdev_name": "Malloc1", "lvs_name": "lvs0"}},
  {"method": "bdev_lvol_create", "params": {"lvs_name": "lvs0", "lvol_name": "thick", "size_in_mib": 448}}]}]}
@@ -50,21 +53,32 @@ bp() { # NAME TARGET WORKLOAD
 	fi
 	field "$WORK/$1.json" 't["iops"]'
 }
+# stats V1 V2 ...: "best min max" of the numbers
+stats() { python3 -c 'import sys; v=[float(x) for x in sys.argv[1:]]; print(max(v), min(v), max(v))' "$@"; }
+
 echo
-echo "== 4 KiB, QD 32: malloc bdev vs thick lvol on malloc (best of $REPEAT alternating runs)"
-printf '%-12s %14s %14s %10s\n' "workload" "malloc IOPS" "lvol IOPS" "overhead"
+echo "== 4 KiB, QD 32, 448 MiB: malloc bdev vs thick lvol on malloc (best of $REPEAT alternating runs)"
+printf '%-12s %12s %21s %12s %21s %10s\n' "workload" "malloc IOPS" "(range)" "lvol IOPS" "(range)" "overhead"
+JSON_P1=""
 for w in randread randwrite; do
-	best_m=0; best_l=0
+	ms=(); ls=()
 	for i in $(seq 1 "$REPEAT"); do
-		m=$(bp "m_${w}_$i" Malloc0 $w)
-		l=$(bp "l_${w}_$i" lvs0/thick $w)
-		best_m=$(python3 -c "print(max($best_m, $m))")
-		best_l=$(python3 -c "print(max($best_l, $l))")
+		# The order alternates so that drift on a shared machine hits both sides.
+		if [ $((i % 2)) = 1 ]; then
+			ms+=("$(bp "m_${w}_$i" Malloc0 $w)"); ls+=("$(bp "l_${w}_$i" lvs0/thick $w)")
+		else
+			ls+=("$(bp "l_${w}_$i" lvs0/thick $w)"); ms+=("$(bp "m_${w}_$i" Malloc0 $w)")
+		fi
 	done
-	ovh=$(python3 -c "m,l=$best_m,$best_l; print('%.1f%%' % ((m - l) / m * 100) if m > 0 else 'n/a')")
-	printf '%-12s %14.0f %14.0f %10s\n' "$w" "$best_m" "$best_l" "$ovh"
+	read -r best_m min_m max_m <<<"$(stats "${ms[@]}")"
+	read -r best_l min_l max_l <<<"$(stats "${ls[@]}")"
+	ovh=$(python3 -c "m,l=$best_m,$best_l; print('%.1f' % ((m - l) / m * 100) if m > 0 else 'null')")
+	printf '%-12s %12.0f %10.0f-%-10.0f %12.0f %10.0f-%-10.0f %9s%%\n' "$w" "$best_m" "$min_m" "$max_m" \
+		"$best_l" "$min_l" "$max_l" "$ovh"
+	JSON_P1+="${JSON_P1:+, }\"$w\": {\"malloc_iops\": $best_m, \"lvol_iops\": $best_l, \"overhead_pct\": $ovh, "
+	JSON_P1+="\"malloc_runs\": [$(IFS=,; echo "${ms[*]}")], \"lvol_runs\": [$(IFS=,; echo "${ls[*]}")]}"
 done
-echo "overhead = (malloc IOPS - lvol IOPS) / malloc IOPS"
+echo "overhead = (best malloc IOPS - best lvol IOPS) / best malloc IOPS"
 
 # ---- 2. thin lvol first writes ----
 # lvol_io writes each bdev once, 448 MiB in 128 KiB writes, QD 32, and times it.
@@ -79,15 +93,35 @@ cat >"$WORK/thin.json" <<'EOF'
  {"method": "bdev_lvol_create", "params": {"lvs_name": "lvs_thick", "lvol_name": "thick", "size_in_mib": 448}}]}]}
 EOF
 echo
-echo "== first write of 448 MiB, 128 KiB writes, QD 32"
-if timeout -k 5 120 "$LVOL_IO" -m "$MASK" -s 1800 -c "$WORK/thin.json" -q 32 -x w:lvs_thin/thin:0:448M:0x5a \
-	-x w:lvs_thick/thick:0:448M:0x5a -x w:Malloc0:0:448M:0x5a -x w:lvs_thin/thin:0:448M:0xa5 >"$WORK/thin.log" 2>&1; then
-	printf '%-40s %10s\n' "bdev" "MiB/s"
-	awk '/: ok/ {gsub(/[(,]/, ""); for (i = 1; i <= NF; i++) if ($i == "MiB/s") v = $(i-1); print $3 " " v}' "$WORK/thin.log" |
-		awk 'NR==1 {printf "%-40s %10s\n", "thin lvol, first write (allocates)", $2}
-		     NR==2 {printf "%-40s %10s\n", "thick lvol", $2}
-		     NR==3 {printf "%-40s %10s\n", "malloc bdev", $2}
-		     NR==4 {printf "%-40s %10s\n", "thin lvol, second write", $2}'
-else
-	echo "lvol_io failed:"; tail -5 "$WORK/thin.log"
+echo "== write of 448 MiB once, 128 KiB writes, QD 32 (lvstore clusters 4 MiB; best of $REPEAT fresh processes)"
+names=("thin lvol, first write (allocates)" "thick lvol" "malloc bdev" "thin lvol, second write")
+keys=(thin_first thick malloc thin_second)
+declare -a runs0=() runs1=() runs2=() runs3=()
+for i in $(seq 1 "$REPEAT"); do
+	if timeout -k 5 120 "$LVOL_IO" -m "$MASK" -s 1800 -c "$WORK/thin.json" -q 32 -x w:lvs_thin/thin:0:448M:0x5a \
+		-x w:lvs_thick/thick:0:448M:0x5a -x w:Malloc0:0:448M:0x5a -x w:lvs_thin/thin:0:448M:0xa5 \
+		>"$WORK/thin_$i.log" 2>&1; then
+		mapfile -t v < <(awk '/: ok/ {gsub(/[(,]/, ""); for (i = 1; i <= NF; i++) if ($i == "MiB/s") print $(i-1)}' \
+			"$WORK/thin_$i.log")
+		runs0+=("${v[0]}"); runs1+=("${v[1]}"); runs2+=("${v[2]}"); runs3+=("${v[3]}")
+	else
+		echo "lvol_io round $i failed:" >&2; tail -5 "$WORK/thin_$i.log" >&2
+	fi
+done
+JSON_P2=""
+if [ ${#runs0[@]} -gt 0 ]; then
+	printf '%-40s %10s %21s\n' "bdev" "MiB/s" "(range)"
+	for k in 0 1 2 3; do
+		eval "r=(\"\${runs$k[@]}\")"
+		read -r b lo hi <<<"$(stats "${r[@]}")"
+		printf '%-40s %10.1f %10.1f-%-10.1f\n' "${names[$k]}" "$b" "$lo" "$hi"
+		JSON_P2+="${JSON_P2:+, }\"${keys[$k]}\": {\"mib_per_s\": $b, \"runs\": [$(IFS=,; echo "${r[*]}")]}"
+	done
+	echo "(one pass of 448 MiB takes 20-40 ms: the spread between rounds is large on a shared machine)"
+fi
+
+if [ -n "${BENCH_JSON:-}" ]; then
+	echo "{\"date\": \"$(date -u '+%F %T') UTC\", \"seconds\": $SECS, \"core\": $CORE, \"repeat\": $REPEAT," \
+		"\"thick_vs_malloc_4k_qd32\": {$JSON_P1}, \"write_448m_128k_qd32\": {$JSON_P2}}" |
+		python3 -m json.tool >"$BENCH_JSON" || echo "could not write $BENCH_JSON" >&2
 fi
