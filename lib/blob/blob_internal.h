@@ -168,6 +168,7 @@ struct brisk_blob_store {
 	uint32_t io_unit;
 	uint64_t pages_per_cluster;
 	uint64_t io_units_per_cluster;
+	int upc_shift;     /* log2(io_units_per_cluster), -1 when not a power of two */
 	uint64_t num_clusters;
 	uint32_t num_chain_pages;
 	uint64_t md_seq;

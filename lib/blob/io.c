@@ -48,6 +48,7 @@ struct blob_io {
 	uint64_t left;              /* io units still to do */
 	uint64_t byte_pos;          /* position in the caller's buffers */
 	uint64_t seg_len;           /* io units of the current segment */
+	uint64_t seg_in;            /* where it starts in its cluster (io units) */
 	brisk_blob_op_complete cb;
 	void *cb_arg;
 	struct brisk_bs_dev_cb_args args;
@@ -161,8 +162,7 @@ static void io_slice(struct blob_io *io)
 static void io_submit_segment(struct blob_io *io, uint64_t cluster)
 {
 	struct brisk_blob_store *bs = io->blob->bs;
-	uint64_t upc = bs->io_units_per_cluster;
-	uint64_t lba = cluster * upc + io->offset % upc;
+	uint64_t lba = cluster * bs->io_units_per_cluster + io->seg_in;
 
 	io->args.cb_fn = io_segment_done;
 	io->args.cb_arg = io;
@@ -227,23 +227,32 @@ static void alloc_start_msg(void *ctx)
 	blob_cluster_alloc(ctx);
 }
 
+static void io_failed_later(struct brisk_io_channel *ch, void *cb_arg, int rc)
+{
+	(void)ch;
+	io_finish(cb_arg, rc);
+}
+
 static void io_request_alloc(struct blob_io *io, uint64_t index)
 {
 	struct blob_alloc_req *r = calloc(1, sizeof(*r));
 	struct brisk_blob_store *bs = io->blob->bs;
 
-	if (r == NULL) {
-		io_finish(io, -ENOMEM);
-		return;
-	}
-	r->blob = io->blob;
-	r->index = index;
-	r->done = alloc_done;
-	r->done_ctx = io;
-	if (brisk_thread_send_msg(bs->md_thread, alloc_start_msg, r) != 0) {
+	if (r != NULL) {
+		r->blob = io->blob;
+		r->index = index;
+		r->done = alloc_done;
+		r->done_ctx = io;
+		if (brisk_thread_send_msg(bs->md_thread, alloc_start_msg, r) == 0) {
+			return;
+		}
 		free(r);
-		io_finish(io, -ENOMEM);
 	}
+	/* Maybe inside the caller's submit: fail from a message. */
+	io->args.cb_fn = io_failed_later;
+	io->args.cb_arg = io;
+	io->args.channel = NULL;
+	blob_dev_complete(&io->args, -ENOMEM);
 }
 
 /* ---- Segments ---- */
@@ -258,8 +267,16 @@ static void io_next_segment(struct blob_io *io)
 		io_finish(io, 0);
 		return;
 	}
-	index = io->offset / upc;
-	in = io->offset % upc;
+	/* A shift when clusters hold a power of two of io units (the usual
+	 * case): this runs for every segment of every I/O. */
+	if (bs->upc_shift >= 0) {
+		index = io->offset >> bs->upc_shift;
+		in = io->offset & (upc - 1);
+	} else {
+		index = io->offset / upc;
+		in = io->offset % upc;
+	}
+	io->seg_in = in;
 	io->seg_len = upc - in < io->left ? upc - in : io->left;
 	/* acquire (both): the array pointer pairs with the release in
 	 * grow_cluster_array, the entry with the one in alloc_synced. */
@@ -286,11 +303,6 @@ static void io_next_segment(struct blob_io *io)
 		}
 	}
 	io_submit_segment(io, cluster);
-}
-
-static void io_start_msg(void *ctx)
-{
-	io_next_segment(ctx);
 }
 
 static void io_go(struct blob_io *io);
@@ -342,7 +354,11 @@ static void io_start(struct brisk_blob *blob, struct brisk_io_channel *ch, enum 
 	}
 	io = bch->io_free;
 	bch->io_free = io->next_free;
-	memset(io, 0, sizeof(*io));
+	/* Field by field, not a memset of the whole request: this is the hot
+	 * path, and everything else is set before it is read. */
+	io->byte_pos = 0;
+	io->rc = 0;
+	io->seg_iovcnt = 0;
 	io->blob = blob;
 	io->io_ch = ch;
 	io->ch = bch;
@@ -380,16 +396,13 @@ static void io_start(struct brisk_blob *blob, struct brisk_io_channel *ch, enum 
 	io_go(io);
 }
 
-/* Counts the I/O as in flight and starts it from a message (the first
- * segment may complete inline for holes). */
+/* Counts the I/O as in flight and starts its first segment. Nothing
+ * completes inside this call: devices (and hole completions) always call
+ * back later, and the allocation path fails through a deferred completion. */
 static void io_go(struct blob_io *io)
 {
 	__atomic_add_fetch(&io->blob->io_inflight, 1, __ATOMIC_RELAXED);
-	if (brisk_thread_send_msg(io->thread, io_start_msg, io) != 0) {
-		/* Completes through the normal path, so the count stays right. */
-		io->rc = -ENOMEM;
-		blob_dev_complete_fn(io_complete_msg, io);
-	}
+	io_next_segment(io);
 }
 
 void blob_channel_release_frozen(struct blob_channel *ch, struct brisk_blob *blob)

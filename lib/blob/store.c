@@ -263,6 +263,10 @@ int blob_bs_setup_from_super(struct brisk_blob_store *bs)
 	bs->num_chain_pages = (uint32_t)nchain;
 	bs->pages_per_cluster = bs->sb.cluster_size / BLOB_PAGE_SIZE;
 	bs->io_units_per_cluster = bs->sb.cluster_size / bs->io_unit;
+	bs->upc_shift = -1;
+	if ((bs->io_units_per_cluster & (bs->io_units_per_cluster - 1)) == 0) {
+		bs->upc_shift = __builtin_ctzll(bs->io_units_per_cluster);
+	}
 	reserved = ((bs->sb.md_start + bs->sb.md_len) * BLOB_PAGE_SIZE + bs->sb.cluster_size - 1) /
 		   bs->sb.cluster_size;
 	if (reserved >= nclusters) {

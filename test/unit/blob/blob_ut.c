@@ -926,6 +926,45 @@ static void test_limits(void)
 	free(img);
 }
 
+/* Clusters of 12 KiB (24 io units, not a power of two): I/O split at
+ * their boundaries still lands where it should, thin and thick. */
+static void test_io_odd_cluster(void)
+{
+	uint8_t *img = new_image();
+	struct brisk_bs_opts o = small_opts();
+	uint8_t *wbuf = brisk_dma_zmalloc(40 * BLOCKLEN, 4096, NULL);
+	uint8_t *rbuf = brisk_dma_zmalloc(72 * BLOCKLEN, 4096, NULL);
+	struct brisk_io_channel *ch;
+	struct brisk_blob *b;
+
+	o.cluster_sz = 12 * 1024;
+	CU_ASSERT_EQUAL_FATAL(do_init(img, &o), 0);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	for (int thin = 0; thin < 2; thin++) {
+		b = do_open(do_create(3, thin));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL(brisk_blob_get_num_io_units(b), 72);
+		fill(wbuf, 40 * BLOCKLEN, 5 + (uint32_t)thin);
+		/* io units 20..59: the end of cluster 0, all of 1, the start of 2 */
+		CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf, 20, 40), 0);
+		memset(rbuf, 0xee, 72 * BLOCKLEN);
+		CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 0, 72), 0);
+		CU_ASSERT_EQUAL(memcmp(rbuf + 20 * BLOCKLEN, wbuf, 40 * BLOCKLEN), 0);
+		if (thin) {
+			for (int i = 0; i < 20 * BLOCKLEN; i++) {
+				CU_ASSERT_EQUAL_FATAL(rbuf[i], 0);
+			}
+		}
+		CU_ASSERT_EQUAL(do_close(b), 0);
+	}
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	brisk_free(wbuf);
+	brisk_free(rbuf);
+	free(img);
+}
+
 /* ---- main ---- */
 
 static void add_tests(CU_pSuite suite)
@@ -943,6 +982,7 @@ static void add_tests(CU_pSuite suite)
 	CU_ADD_TEST(suite, test_reload_many);
 	CU_ADD_TEST(suite, test_resize_with_io);
 	CU_ADD_TEST(suite, test_limits);
+	CU_ADD_TEST(suite, test_io_odd_cluster);
 }
 
 int main(void)
