@@ -658,7 +658,7 @@ static void test_model_crash(void)
 {
 	unsigned points = 0, failed = 0;
 
-	for (unsigned seed = 11; seed <= 20; seed++) {
+	for (unsigned seed = 11; seed <= 22; seed++) {
 		uint64_t w = run_seed(seed, CRASH_STEPS, BRISK_BS_DEV_RAM_CRASH_DROP, UINT64_MAX);
 
 		for (int mode = BRISK_BS_DEV_RAM_CRASH_DROP; mode <= BRISK_BS_DEV_RAM_CRASH_TEAR; mode++) {
