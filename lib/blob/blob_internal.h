@@ -341,6 +341,14 @@ typedef void (*blob_load_cb)(void *ctx, struct blob_loaded *res, int rc);
  * belongs to the caller (blob_loaded_free). */
 void blob_load_version(struct brisk_blob_store *bs, brisk_blob_id id, blob_load_cb cb, void *ctx);
 void blob_loaded_free(struct blob_loaded *res);
+/* Loads the current version of every id (only those marked used when
+ * used_only), several at a time, and calls visit for each as it arrives, in
+ * any order; visit owns res. A non-zero return from visit stops the walk:
+ * done(ctx, that value) once the loads in flight have finished, else
+ * done(ctx, 0) after the last id (or -ENOMEM). */
+typedef int (*blob_version_visit)(void *ctx, brisk_blob_id id, struct blob_loaded *res, int rc);
+void blob_walk_versions(struct brisk_blob_store *bs, bool used_only, blob_version_visit visit,
+			blob_md_io_cb done, void *ctx);
 
 /* ---- blob_sync.c ---- */
 /* Writes a new version of blob's md (chain first, then the head). */

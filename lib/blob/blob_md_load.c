@@ -242,3 +242,98 @@ void blob_load_version(struct brisk_blob_store *bs, brisk_blob_id id, blob_load_
 	blob_md_read_pages(bs, blob_md_region_page(bs, blob_head_slot_index(id, 0)), 2, c->slots,
 			   load_slots_done, c);
 }
+
+/* ---- Walking every id, several loads in flight ---- */
+
+/* Loads in flight during a walk: enough to keep a device queue busy at
+ * load time (one read each) without tying up much memory. */
+#define BLOB_WALK_WINDOW 32
+
+struct walk_ctx {
+	struct brisk_blob_store *bs;
+	bool used_only;
+	blob_version_visit visit;
+	blob_md_io_cb done;
+	void *ctx;
+	brisk_blob_id next;
+	uint32_t inflight;
+	bool filling;  /* walk_fill is running: a load that fails at once comes back here */
+	int rc;
+};
+
+struct walk_one {
+	struct walk_ctx *w;
+	brisk_blob_id id;
+};
+
+static void walk_fill(struct walk_ctx *w);
+
+static void walk_loaded(void *ctx, struct blob_loaded *res, int rc)
+{
+	struct walk_one *o = ctx;
+	struct walk_ctx *w = o->w;
+	brisk_blob_id id = o->id;
+
+	free(o);
+	w->inflight--;
+	if (w->rc == 0) {
+		w->rc = w->visit(w->ctx, id, res, rc);
+	} else {
+		blob_loaded_free(res);
+	}
+	walk_fill(w);
+}
+
+static void walk_fill(struct walk_ctx *w)
+{
+	struct brisk_blob_store *bs = w->bs;
+
+	if (w->filling) {
+		return;
+	}
+	w->filling = true;
+	while (w->rc == 0 && w->inflight < BLOB_WALK_WINDOW && w->next <= bs->sb.num_blob_ids) {
+		struct walk_one *o;
+		brisk_blob_id id = w->next++;
+
+		if (w->used_only && !brisk_bit_array_get(bs->used_ids, (uint32_t)(id - 1))) {
+			continue;
+		}
+		o = malloc(sizeof(*o));
+		if (o == NULL) {
+			w->rc = -ENOMEM;
+			break;
+		}
+		o->w = w;
+		o->id = id;
+		w->inflight++;
+		blob_load_version(bs, id, walk_loaded, o);
+	}
+	w->filling = false;
+	if (w->inflight == 0 && (w->rc != 0 || w->next > bs->sb.num_blob_ids)) {
+		blob_md_io_cb done = w->done;
+		void *ctx = w->ctx;
+		int rc = w->rc;
+
+		free(w);
+		done(ctx, rc);
+	}
+}
+
+void blob_walk_versions(struct brisk_blob_store *bs, bool used_only, blob_version_visit visit,
+			blob_md_io_cb done, void *ctx)
+{
+	struct walk_ctx *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		blob_defer_cb(done, ctx, -ENOMEM);
+		return;
+	}
+	w->bs = bs;
+	w->used_only = used_only;
+	w->visit = visit;
+	w->done = done;
+	w->ctx = ctx;
+	w->next = 1;
+	walk_fill(w);
+}

@@ -1,8 +1,8 @@
 /* Dirty-load recovery: rebuild the masks from the current version of every
  * blob id (doc/blobstore_format.md, "Load, clean and dirty").
  *
- * scan_id (for each id: load its current version -> claim its chain pages
- * and clusters, or set it aside when it is marked pending) -> resolve each
+ * scan (every id, several at a time: load its current version -> claim its
+ * chain pages and clusters, or set it aside when it is marked pending) -> resolve each
  * pending version (keep: claim it and rewrite it without the mark; drop:
  * tombstone it) -> repair (tombstone stale heads of free ids) -> done.
  * Nothing is handed out twice: a cluster or chain page claimed by two blobs
@@ -21,7 +21,6 @@ struct recover_ctx {
 	struct brisk_blob_store *bs;
 	blob_md_io_cb cb;
 	void *cb_ctx;
-	brisk_blob_id id;            /* being scanned */
 	uint32_t *cluster_owner;     /* blob id owning each cluster, 0 none */
 	uint32_t *page_owner;        /* blob id owning each chain page, 0 none */
 	uint64_t max_seq;
@@ -34,7 +33,6 @@ struct recover_ctx {
 	uint32_t blobs;
 };
 
-static void recover_scan_id(struct recover_ctx *r);
 static void recover_resolve_next(struct recover_ctx *r);
 static void recover_repair_next(struct recover_ctx *r);
 
@@ -103,49 +101,46 @@ static int recover_claim(struct recover_ctx *r, brisk_blob_id blobid, struct blo
 	return 0;
 }
 
-static void recover_id_loaded(void *ctx, struct blob_loaded *res, int rc)
+/* One id's current version, as the walk delivers it (any order). */
+static int recover_visit(void *ctx, brisk_blob_id id, struct blob_loaded *res, int rc)
 {
 	struct recover_ctx *r = ctx;
 
 	if (rc != 0) {
 		BRISK_ERRLOG("blobstore recovery: blob 0x%lx cannot be read (%d); refusing to load "
-			     "rather than free clusters it may own", r->id, rc);
+			     "rather than free clusters it may own", id, rc);
 		blob_loaded_free(res);
-		recover_done(r, rc);
-		return;
+		return rc;
 	}
 	if (res->max_seq > r->max_seq) {
 		r->max_seq = res->max_seq;
 	}
-	r->bs->id_slot[r->id - 1] = (int8_t)res->slot;
+	r->bs->id_slot[id - 1] = (int8_t)res->slot;
 	if (res->present && blob_md_pending_partner(&res->md) != 0) {
-		r->pending[r->id - 1] = res; /* resolved once the others have claimed */
+		r->pending[id - 1] = res; /* resolved once the others have claimed */
 		r->npending++;
 		res = NULL;
 	} else if (res->present) {
-		rc = recover_claim(r, r->id, res);
+		rc = recover_claim(r, id, res);
 	} else if (res->stale_other) {
-		r->repair[r->nrepair++] = r->id;
+		r->repair[r->nrepair++] = id;
 	}
 	blob_loaded_free(res);
+	return rc;
+}
+
+static void recover_scanned(void *ctx, int rc)
+{
+	struct recover_ctx *r = ctx;
+
 	if (rc != 0) {
 		recover_done(r, rc);
 		return;
 	}
-	r->id++;
-	recover_scan_id(r);
-}
-
-static void recover_scan_id(struct recover_ctx *r)
-{
-	if (r->id > r->bs->sb.num_blob_ids) {
-		/* New versions must sort above everything on disk. */
-		r->bs->md_seq = r->max_seq;
-		r->resolve_next = 1;
-		recover_resolve_next(r);
-		return;
-	}
-	blob_load_version(r->bs, r->id, recover_id_loaded, r);
+	/* New versions must sort above everything on disk. */
+	r->bs->md_seq = r->max_seq;
+	r->resolve_next = 1;
+	recover_resolve_next(r);
 }
 
 /* ---- Pending versions ---- */
@@ -268,7 +263,6 @@ void blob_recover(struct brisk_blob_store *bs, blob_md_io_cb cb, void *ctx)
 	r->bs = bs;
 	r->cb = cb;
 	r->cb_ctx = ctx;
-	r->id = 1;
 	r->cluster_owner = calloc(bs->num_clusters, sizeof(uint32_t));
 	r->page_owner = calloc(bs->num_chain_pages, sizeof(uint32_t));
 	r->repair = calloc(bs->sb.num_blob_ids, sizeof(brisk_blob_id));
@@ -281,5 +275,5 @@ void blob_recover(struct brisk_blob_store *bs, blob_md_io_cb cb, void *ctx)
 	brisk_bit_array_clear_all(bs->used_clusters);
 	brisk_bit_array_clear_all(bs->used_ids);
 	blob_reserve_md_clusters(bs);
-	recover_scan_id(r);
+	blob_walk_versions(bs, false, recover_visit, recover_scanned, r);
 }

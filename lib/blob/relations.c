@@ -3,9 +3,9 @@
  *
  * The parent of a blob is durable in its BLOB descriptor (parent id). A
  * clean load trusts the masks but not any relation cache, so it scans the
- * heads of the used ids here: scan_next (load the current version of id ->
- * record its parent id) -> ... -> done. A dirty load gets the same table
- * from recovery. */
+ * heads of the used ids here (blob_walk_versions: several at a time; each
+ * records its parent id) -> done. A dirty load gets the same table from
+ * recovery. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -18,8 +18,6 @@ struct relations_scan_ctx {
 	bool *pending;
 	blob_md_io_cb cb;
 	void *cb_ctx;
-	brisk_blob_id id;
-	uint32_t unreadable;
 };
 
 brisk_blob_id blob_md_pending_partner(const struct blob_md *md)
@@ -36,48 +34,35 @@ brisk_blob_id blob_md_pending_partner(const struct blob_md *md)
 	return blob_get_le64(x->value);
 }
 
-static void scan_next(struct relations_scan_ctx *s);
-
-static void scan_loaded(void *ctx, struct blob_loaded *res, int rc)
+static int scan_visit(void *ctx, brisk_blob_id id, struct blob_loaded *res, int rc)
 {
 	struct relations_scan_ctx *s = ctx;
 
 	if (rc == 0 && res->present) {
-		s->bs->parent_of[s->id - 1] = res->md.parent_id;
+		s->bs->parent_of[id - 1] = res->md.parent_id;
 		if (blob_md_pending_partner(&res->md) != 0) {
 			BRISK_NOTICELOG("blobstore load: blob 0x%lx is marked by an operation that did "
-					"not finish", s->id);
+					"not finish", id);
 			*s->pending = true;
 		}
 	} else {
 		/* As for any clean load: a blob whose metadata cannot be read now
 		 * fails its open later; its clusters stay reserved. */
-		s->unreadable++;
 		BRISK_WARNLOG("blobstore load: blob 0x%lx has no readable current version (%d); "
-			      "its parent is unknown", s->id, rc);
+			      "its parent is unknown", id, rc);
 	}
 	blob_loaded_free(res);
-	s->id++;
-	scan_next(s);
+	return 0;
 }
 
-static void scan_next(struct relations_scan_ctx *s)
+static void scan_done(void *ctx, int rc)
 {
-	struct brisk_blob_store *bs = s->bs;
+	struct relations_scan_ctx *s = ctx;
+	blob_md_io_cb cb = s->cb;
+	void *cb_ctx = s->cb_ctx;
 
-	while (s->id <= bs->sb.num_blob_ids &&
-	       !brisk_bit_array_get(bs->used_ids, (uint32_t)(s->id - 1))) {
-		s->id++;
-	}
-	if (s->id > bs->sb.num_blob_ids) {
-		blob_md_io_cb cb = s->cb;
-		void *cb_ctx = s->cb_ctx;
-
-		free(s);
-		cb(cb_ctx, 0);
-		return;
-	}
-	blob_load_version(bs, s->id, scan_loaded, s);
+	free(s);
+	cb(cb_ctx, rc);
 }
 
 void blob_relations_scan(struct brisk_blob_store *bs, bool *pending, blob_md_io_cb cb, void *ctx)
@@ -93,8 +78,7 @@ void blob_relations_scan(struct brisk_blob_store *bs, bool *pending, blob_md_io_
 	s->bs = bs;
 	s->cb = cb;
 	s->cb_ctx = ctx;
-	s->id = 1;
-	scan_next(s);
+	blob_walk_versions(bs, true, scan_visit, scan_done, s);
 }
 
 uint32_t blob_count_clones(const struct brisk_blob_store *bs, brisk_blob_id parent)
