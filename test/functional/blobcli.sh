@@ -256,7 +256,7 @@ import sys
 with open(sys.argv[1], "r+b") as f:
     f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0x40]))
 PY
-pass "damaged pages: random bytes over device page $VPAGE (blob $VICTIM), a flipped byte in page $CPAGE (blob $CRCB)"
+echo "damaged: random bytes over device page $VPAGE (blob $VICTIM), a flipped byte in page $CPAGE (blob $CRCB)"
 bad check_damaged 1 "problem: blob $CRCB is marked in use but has no valid metadata" check "${BB[@]}"
 has check_damaged "problem: blob $VICTIM is marked in use but has no valid metadata" "check names the other damaged blob"
 has check_damaged "problem: 4 cluster\(s\) marked used belong to no blob" "check finds the 4 clusters the damaged blobs held"
