@@ -20,7 +20,6 @@ through scripts/rpc.py and its client module.
     reads are held by a "pending" error rule and a one-minute delay.
 Bounded to 280 s; the target is killed (and its files removed) in every case.
 """
-import glob
 import json
 import os
 import signal
@@ -30,82 +29,14 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-sys.path.insert(0, os.path.join(ROOT, 'scripts'))
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tgt_harness import FAILS, RPC_PY, TGT, Target, check, rpc_cli  # noqa: E402
+import rpc  # noqa: E402
 from rpc.client import JSONRPCClient, JSONRPCException  # noqa: E402
 
-TGT = os.path.join(ROOT, 'build', 'bin', 'brisk_tgt')
-RPC_PY = os.path.join(ROOT, 'scripts', 'rpc.py')
 UUID0 = '6d1e7b2a-3f4c-4a5b-9c8d-0e1f2a3b4c5d'
 UUID1 = '0b9c8d7e-6f5a-4b3c-8d2e-1f0a9b8c7d6e'
 INVALID = -32602
-FAILS = []
-
-
-def check(cond, what):
-    if cond:
-        print(f'ok: {what}')
-    else:
-        print(f'FAIL: {what}', file=sys.stderr)
-        FAILS.append(what)
-    return cond
-
-
-class Target:
-    def __init__(self, work, shm_id, sock, extra=()):
-        self.sock = sock
-        self.shm_id = shm_id
-        self.log_path = os.path.join(work, f'tgt{shm_id}.log')
-        self.log = open(self.log_path, 'a')
-        self.proc = subprocess.Popen([TGT, '-r', sock, '-i', str(shm_id), '-s', '256'] + list(extra),
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_socket(self, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                JSONRPCClient(self.sock, 2).close()
-                return True
-            except JSONRPCException:
-                time.sleep(0.05)
-        return False
-
-    def leftovers(self):
-        return sorted(glob.glob(f'/dev/hugepages/brisk_{self.shm_id}_*') +
-                      glob.glob(f'/dev/shm/brisk_brisk_{self.shm_id}_*') +
-                      ([self.sock] if os.path.exists(self.sock) else []))
-
-    def stop(self, what):
-        """SIGTERM: must exit 0 within 20 s and leave nothing behind."""
-        self.proc.terminate()
-        try:
-            code = self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            code = None
-        check(code == 0 and not self.leftovers(),
-              f'{what}: SIGTERM exits 0 (exit {code}), nothing left behind ({self.leftovers()})')
-        self.kill()
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-            for path in self.leftovers():  # a killed target cannot release them
-                os.unlink(path)
-        self.log.close()
-
-    def tail(self, n=30):
-        with open(self.log_path) as f:
-            return ''.join(f.readlines()[-n:])
-
-
-def rpc_cli(sock, *args, timeout=30):
-    p = subprocess.run([sys.executable, RPC_PY, '-s', sock, '-t', '20'] + [str(a) for a in args],
-                       capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
 
 
 def cli_ok(sock, *args):
@@ -460,7 +391,7 @@ def main():
     shm_id = 50000 + os.getpid() % 10000
     targets = []
     try:
-        tgt = Target(work, shm_id, sock)
+        tgt = Target(work, shm_id, sock, mem_mb=256)
         targets.append(tgt)
         if not check(tgt.wait_socket(), 'brisk_tgt starts'):
             print(tgt.tail(), file=sys.stderr)
@@ -476,8 +407,8 @@ def main():
         cfg = os.path.join(work, 'saved.json')
         with open(cfg, 'w') as f:
             json.dump(saved, f)
-        tgt.stop('target with every kind of bdev')
-        tgt = Target(work, shm_id, sock, ['-c', cfg])
+        tgt.stop_checked('target with every kind of bdev')
+        tgt = Target(work, shm_id, sock, ['-c', cfg], mem_mb=256)
         targets.append(tgt)
         if check(tgt.wait_socket(), 'brisk_tgt restarts with the saved config'):
             with JSONRPCClient(sock, 20) as c:
@@ -509,7 +440,7 @@ def main():
                                       stderr=subprocess.DEVNULL)
             time.sleep(0.5)
             start = time.monotonic()
-            tgt.stop('target after the deletes, with a bdev_get_bdevs -t 100000 waiting')
+            tgt.stop_checked('target after the deletes, with a bdev_get_bdevs -t 100000 waiting')
             check(time.monotonic() - start < 10, f'SIGTERM does not wait for the get_bdevs timeout '
                   f'({time.monotonic() - start:.1f} s)')
             waiter.wait(30)
@@ -517,7 +448,7 @@ def main():
             print(tgt.tail(), file=sys.stderr)
 
         # --wait-for-rpc: options before init, then examine by hand.
-        tgt = Target(work, shm_id, sock, ['--wait-for-rpc'])
+        tgt = Target(work, shm_id, sock, ['--wait-for-rpc'], mem_mb=256)
         targets.append(tgt)
         if check(tgt.wait_socket(), 'brisk_tgt --wait-for-rpc starts'):
             rc, _, err = rpc_cli(sock, 'bdev_set_options', '-p', '100', '-c', '200')
@@ -545,7 +476,7 @@ def main():
                 rpc_cli(sock, 'bdev_examine', '-b', name)
             time.sleep(0.5)
             start = time.monotonic()
-            tgt.stop('target after --wait-for-rpc, with reads held by error and delay bdevs')
+            tgt.stop_checked('target after --wait-for-rpc, with reads held by error and delay bdevs')
             check(time.monotonic() - start < 10, f'SIGTERM does not wait for held reads '
                   f'({time.monotonic() - start:.1f} s)')
         else:

@@ -17,7 +17,6 @@ Starts build/bin/brisk_tgt on a private socket and shm id, then:
 Bounded to 240 s; the target is killed in every case.
 """
 import argparse
-import glob
 import json
 import os
 import signal
@@ -28,80 +27,12 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-sys.path.insert(0, os.path.join(ROOT, 'scripts'))
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tgt_harness import FAILS, TGT, Target, check, rpc_cli  # noqa: E402
 import rpc  # noqa: E402
 from rpc.client import JSONRPCClient, JSONRPCException  # noqa: E402
 
-TGT = os.path.join(ROOT, 'build', 'bin', 'brisk_tgt')
-RPC_PY = os.path.join(ROOT, 'scripts', 'rpc.py')
 MAX_REQUEST = 32 * 1024 * 1024  # RPC_MAX_REQUEST_SIZE in lib/event/rpc_internal.h
-FAILS = []
-
-
-def check(cond, what):
-    if cond:
-        print(f'ok: {what}')
-    else:
-        print(f'FAIL: {what}', file=sys.stderr)
-        FAILS.append(what)
-    return cond
-
-
-class Target:
-    def __init__(self, work, shm_id, sock, extra=()):
-        self.sock = sock
-        self.shm_id = shm_id
-        self.log_path = os.path.join(work, f'tgt{shm_id}.log')
-        self.log = open(self.log_path, 'w')
-        self.proc = subprocess.Popen([TGT, '-r', sock, '-i', str(shm_id), '-s', '64'] + list(extra),
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_socket(self, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                JSONRPCClient(self.sock, 2).close()
-                return True
-            except JSONRPCException:
-                time.sleep(0.05)
-        return False
-
-    def leftovers(self):
-        """Hugepage and shared-memory files of this target's shm id."""
-        return sorted(glob.glob(f'/dev/hugepages/brisk_{self.shm_id}_*') +
-                      glob.glob(f'/dev/shm/brisk_brisk_{self.shm_id}_*'))
-
-    def stop(self):
-        """SIGTERM; returns the exit code (None if it did not exit in 20 s)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            return self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-            # A killed target cannot release its memory: do it here.
-            for path in self.leftovers():
-                os.unlink(path)
-        self.log.close()
-
-    def tail(self, n=20):
-        with open(self.log_path) as f:
-            return ''.join(f.readlines()[-n:])
-
-
-def rpc_cli(sock, *args, stdin=None, timeout=30):
-    p = subprocess.run([sys.executable, RPC_PY, '-s', sock, '-t', '10'] + list(args),
-                       input=stdin, capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
 
 
 def raw_exchange(sock_path, data, timeout=10.0):
