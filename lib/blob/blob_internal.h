@@ -189,7 +189,6 @@ struct brisk_blob_store {
 	uint32_t max_channel_ops;
 	uint32_t md_ops;   /* in flight */
 	uint32_t retiring; /* old cluster arrays waiting for every channel's thread */
-	uint32_t drain_msgs; /* atomic: blob_drain_msg messages on their way to the md thread */
 	/* An I/O error left the disk in a state memory does not know for sure
 	 * (a multi-write operation cut short): unload leaves clean = 0 so the
 	 * next load rebuilds everything from the metadata. */
@@ -214,6 +213,10 @@ struct blob_channel {
 	struct blob_io *io_pool;   /* max_channel_ops requests */
 	struct blob_io *io_free;   /* free list, touched by this channel's thread only */
 	TAILQ_HEAD(, blob_io) frozen_ios; /* started while their blob was frozen */
+	TAILQ_HEAD(, blob_io) inflight;   /* started and not completed */
+	/* A freeze waiting for this channel's I/O of drain_blob (freeze.c). */
+	struct brisk_blob *drain_blob;
+	struct brisk_io_channel_iter *drain_iter;
 };
 
 /* io.c: the channel's request pool. 0 or -ENOMEM. */
@@ -221,6 +224,8 @@ int blob_channel_io_init(struct blob_channel *ch, uint32_t n);
 void blob_channel_io_fini(struct blob_channel *ch);
 /* Starts the channel's I/O held for blob (on the channel's thread). */
 void blob_channel_release_frozen(struct blob_channel *ch, struct brisk_blob *blob);
+/* Whether the channel has I/O of blob in flight (on the channel's thread). */
+bool blob_channel_has_inflight(struct blob_channel *ch, struct brisk_blob *blob);
 
 struct blob_sync_waiter {
 	TAILQ_ENTRY(blob_sync_waiter) link;
@@ -230,7 +235,6 @@ struct blob_sync_waiter {
 TAILQ_HEAD(blob_sync_waiters, blob_sync_waiter);
 
 struct blob_open_ctx;
-struct freeze_ctx;
 
 /* A request to give a blob its own cluster at one index (cluster_alloc.c). */
 struct blob_alloc_req {
@@ -274,11 +278,9 @@ struct brisk_blob {
 	 * blob has no parent. */
 	uint64_t *backing;
 	uint64_t backing_len;
-	/* I/O freeze (freeze.c): while frozen > 0 new I/O waits on its channel;
-	 * io_inflight counts I/O started and not yet completed. Both atomic. */
+	/* I/O freeze (freeze.c): while frozen > 0 (atomic) new I/O of the blob
+	 * waits on its channel. */
 	uint32_t frozen;
-	uint64_t io_inflight;
-	struct freeze_ctx *drain_ctx;   /* a freeze waiting for io_inflight == 0 */
 	/* A snapshot/inflate/decouple/merge works on the blob: resize and
 	 * set_read_only are refused (-EBUSY) so its cluster map holds still. */
 	bool relation_busy;
@@ -395,8 +397,9 @@ void blob_cluster_alloc(struct blob_alloc_req *r);
 void blob_freeze_io(struct brisk_blob *blob, blob_md_io_cb cb, void *ctx);
 /* Undoes one freeze; at the last one the held I/O starts. cb(ctx, 0). */
 void blob_unfreeze_io(struct brisk_blob *blob, blob_md_io_cb cb, void *ctx);
-/* Message to the md thread (ctx = store): some blob's I/O count hit 0. */
-void blob_drain_msg(void *ctx);
+/* On a channel's thread, after an I/O of ch->drain_blob completed: lets the
+ * freeze go on once the channel has none of that blob's I/O in flight. */
+void blob_channel_check_drained(struct blob_channel *ch);
 
 /* ---- blob_delete.c ---- */
 /* A handle marked deleting, in open_blobs: keeps opens and deletes away. */

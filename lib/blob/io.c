@@ -32,7 +32,9 @@ enum blob_io_type { BLOB_IO_READ, BLOB_IO_WRITE, BLOB_IO_UNMAP, BLOB_IO_WRITE_ZE
  * nothing unless a caller passes more than BLOB_IO_INLINE_IOVS iovecs. */
 struct blob_io {
 	struct blob_io *next_free;
-	TAILQ_ENTRY(blob_io) frozen_link; /* held on its channel while the blob is frozen */
+	/* On its channel's in-flight list, or on its frozen list while the blob
+	 * is frozen (never both). */
+	TAILQ_ENTRY(blob_io) link;
 	struct brisk_blob *blob;
 	struct brisk_io_channel *io_ch;
 	struct blob_channel *ch;
@@ -66,36 +68,28 @@ static void io_put(struct blob_io *io)
 	io->ch->io_free = io;
 }
 
-static void io_complete_msg(void *ctx)
+static void io_complete(void *ctx)
 {
 	struct blob_io *io = ctx;
 	struct brisk_blob *blob = io->blob;
+	struct blob_channel *ch = io->ch;
 	brisk_blob_op_complete cb = io->cb;
 	void *cb_arg = io->cb_arg;
 	int rc = io->rc;
 
+	TAILQ_REMOVE(&ch->inflight, io, link);
+	if (ch->drain_blob == blob) {
+		blob_channel_check_drained(ch);
+	}
 	/* Back in the pool first: the callback may submit again at once. */
 	io_put(io);
-	/* acq_rel: this I/O's effects come before the count a freezing
-	 * metadata thread reads; frozen is read after our decrement. */
-	if (__atomic_sub_fetch(&blob->io_inflight, 1, __ATOMIC_ACQ_REL) == 0 &&
-	    __atomic_load_n(&blob->frozen, __ATOMIC_ACQUIRE) > 0) {
-		struct brisk_blob_store *bs = blob->bs;
-
-		/* A freeze may be waiting for the last I/O (freeze.c). */
-		__atomic_add_fetch(&bs->drain_msgs, 1, __ATOMIC_RELAXED);
-		if (brisk_thread_send_msg(bs->md_thread, blob_drain_msg, bs) != 0) {
-			BRISK_ERRLOG("blob 0x%lx: cannot tell the metadata thread its I/O drained",
-				     blob->id);
-			abort(); /* the freeze would wait forever */
-		}
-	}
 	cb(cb_arg, rc);
 }
 
 int blob_channel_io_init(struct blob_channel *ch, uint32_t n)
 {
 	TAILQ_INIT(&ch->frozen_ios);
+	TAILQ_INIT(&ch->inflight);
 	ch->io_pool = calloc(n, sizeof(struct blob_io));
 	if (ch->io_pool == NULL) {
 		return -ENOMEM;
@@ -119,7 +113,7 @@ static void io_finish(struct blob_io *io, int rc)
 {
 	io->rc = rc;
 	/* Runs from a device completion or a message, never inside the submit call. */
-	io_complete_msg(io);
+	io_complete(io);
 }
 
 static void io_segment_done(struct brisk_io_channel *ch, void *cb_arg, int rc)
@@ -390,28 +384,41 @@ static void io_start(struct brisk_blob *blob, struct brisk_io_channel *ch, enum 
 	/* acquire: pairs with the release in blob_freeze_io/blob_unfreeze_io. */
 	if (__atomic_load_n(&blob->frozen, __ATOMIC_ACQUIRE) > 0) {
 		/* Held until the blob's cluster map is stable again. */
-		TAILQ_INSERT_TAIL(&bch->frozen_ios, io, frozen_link);
+		TAILQ_INSERT_TAIL(&bch->frozen_ios, io, link);
 		return;
 	}
 	io_go(io);
 }
 
-/* Counts the I/O as in flight and starts its first segment. Nothing
- * completes inside this call: devices (and hole completions) always call
- * back later, and the allocation path fails through a deferred completion. */
+/* Puts the I/O on its channel's in-flight list and starts its first
+ * segment. Nothing completes inside this call: devices (and hole
+ * completions) always call back later, and the allocation path fails
+ * through a deferred completion. */
 static void io_go(struct blob_io *io)
 {
-	__atomic_add_fetch(&io->blob->io_inflight, 1, __ATOMIC_RELAXED);
+	TAILQ_INSERT_TAIL(&io->ch->inflight, io, link);
 	io_next_segment(io);
+}
+
+bool blob_channel_has_inflight(struct blob_channel *ch, struct brisk_blob *blob)
+{
+	struct blob_io *io;
+
+	TAILQ_FOREACH(io, &ch->inflight, link) {
+		if (io->blob == blob) {
+			return true;
+		}
+	}
+	return false;
 }
 
 void blob_channel_release_frozen(struct blob_channel *ch, struct brisk_blob *blob)
 {
 	struct blob_io *io, *tmp;
 
-	TAILQ_FOREACH_SAFE(io, &ch->frozen_ios, frozen_link, tmp) {
+	TAILQ_FOREACH_SAFE(io, &ch->frozen_ios, link, tmp) {
 		if (io->blob == blob) {
-			TAILQ_REMOVE(&ch->frozen_ios, io, frozen_link);
+			TAILQ_REMOVE(&ch->frozen_ios, io, link);
 			io_go(io);
 		}
 	}

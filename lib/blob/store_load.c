@@ -283,9 +283,8 @@ static int unload_check(struct brisk_blob_store *bs, const char *what)
 			return -EBUSY;
 		}
 	}
-	/* acquire: pairs with the release in blob_drain_msg. */
 	if (bs->md_ops > 0 || bs->retiring > 0 || bs->relation_running ||
-	    !TAILQ_EMPTY(&bs->relation_ops) || __atomic_load_n(&bs->drain_msgs, __ATOMIC_ACQUIRE) > 0) {
+	    !TAILQ_EMPTY(&bs->relation_ops)) {
 		BRISK_ERRLOG("%s: metadata operations are still running", what);
 		return -EBUSY;
 	}
