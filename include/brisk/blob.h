@@ -115,9 +115,15 @@ struct brisk_bs_type {
 	char bstype[BRISK_BLOBSTORE_TYPE_LENGTH];
 };
 
+/* Each blob id takes two head slots plus, on average, two chain pages. */
+#define BRISK_BS_MD_PAGES_PER_BLOB 4
+
 struct brisk_bs_opts {
 	uint32_t cluster_sz;      /* bytes, multiple of 4096; default 1 MiB */
-	uint32_t num_md_pages;    /* metadata region; default: one per cluster, at least 64 */
+	/* Metadata region in pages: BRISK_BS_MD_PAGES_PER_BLOB per blob id. Default:
+	 * one blob id per cluster (SPDK's count), at most a quarter of the device,
+	 * at least 64 pages. */
+	uint32_t num_md_pages;
 	uint32_t max_md_ops;      /* metadata operations in flight; default 32 */
 	uint32_t max_channel_ops; /* I/O in flight per channel; default 512 */
 	enum brisk_bs_clear_method clear_method; /* of the device at init; default unmap */

@@ -39,7 +39,10 @@ struct brisk_lvs_opts {
 	char name[BRISK_LVS_NAME_MAX];
 	uint32_t cluster_sz;                     /* bytes; default 4 MiB */
 	enum brisk_bs_clear_method clear_method; /* of the whole device at create; default unmap */
-	/* Metadata pages reserved per 100 clusters; default 100 (one per cluster). */
+	/* Blob ids (lvols and snapshots) per 100 clusters; default 100, one per
+	 * cluster. SPDK's name: there a blob takes at least one metadata page,
+	 * so the same ratio gives the same number of lvols. Each id reserves
+	 * BRISK_BS_MD_PAGES_PER_BLOB metadata pages. */
 	uint32_t num_md_pages_per_cluster_ratio;
 };
 

@@ -321,7 +321,16 @@ static int bs_init_geometry(struct brisk_blob_store *bs, const struct brisk_bs_o
 			     "(need 2 .. 2^32-2)", dev_bytes, nclusters, o->cluster_sz);
 		return nclusters < 2 ? -ENOSPC : -EINVAL;
 	}
-	md_pages = o->num_md_pages ? o->num_md_pages : nclusters;
+	md_pages = o->num_md_pages;
+	if (md_pages == 0) {
+		md_pages = nclusters * BRISK_BS_MD_PAGES_PER_BLOB;
+		if (md_pages > dev_bytes / BLOB_PAGE_SIZE / 4) {
+			md_pages = dev_bytes / BLOB_PAGE_SIZE / 4;
+		}
+		if (md_pages > UINT32_MAX) {
+			md_pages = UINT32_MAX;
+		}
+	}
 	if (md_pages < BS_MIN_MD_PAGES) {
 		if (o->num_md_pages != 0) {
 			BRISK_ERRLOG("blobstore init: num_md_pages %u is below the minimum %u",
@@ -331,7 +340,7 @@ static int bs_init_geometry(struct brisk_blob_store *bs, const struct brisk_bs_o
 		md_pages = BS_MIN_MD_PAGES;
 	}
 	/* Half of the region is head slots (two per id), half chain pages. */
-	ids = md_pages / 4;
+	ids = md_pages / BRISK_BS_MD_PAGES_PER_BLOB;
 	nchain = md_pages - 2 * ids;
 	memset(sb, 0, sizeof(*sb));
 	sb->version = BLOB_FORMAT_VERSION;

@@ -312,9 +312,10 @@ void brisk_lvs_init(struct brisk_bs_dev *bs_dev, const struct brisk_lvs_opts *op
 	bo.cluster_sz = opts->cluster_sz;
 	bo.clear_method = opts->clear_method;
 	clusters = bs_dev->blockcnt * bs_dev->blocklen / opts->cluster_sz;
-	/* Ratio is pages per 100 clusters (SPDK's meaning); the blobstore's own
+	/* Ratio is SPDK's md pages per 100 clusters, which is its lvol count per
+	 * 100 clusters: the same number of blob ids here. The blobstore's own
 	 * minimum applies when this comes out small. */
-	clusters = clusters * opts->num_md_pages_per_cluster_ratio / 100;
+	clusters = clusters * opts->num_md_pages_per_cluster_ratio / 100 * BRISK_BS_MD_PAGES_PER_BLOB;
 	bo.num_md_pages = clusters > UINT32_MAX ? UINT32_MAX : (uint32_t)clusters;
 	if (bo.num_md_pages < 64) {
 		bo.num_md_pages = 64;

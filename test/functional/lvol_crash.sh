@@ -9,7 +9,9 @@
 #   3. kill -9 at a random moment.
 # The next start must load the store; every lvol whose create was
 # acknowledged (and whose delete was not) is there, every acknowledged
-# delete stays deleted. ROUNDS (default 24) sets the number of rounds.
+# delete stays deleted. The one operation in flight at the kill may or may
+# not have taken effect: the next start settles which, and tracks the lvol
+# from then on. ROUNDS (default 24) sets the number of rounds.
 source "$(dirname "$0")/lvol_common.sh"
 
 ROUNDS=${ROUNDS:-24}
@@ -19,8 +21,28 @@ BDEVPERF=$ROOT/build/bin/bdevperf
 aio_config "$CONF" "$IMG" 256
 ACKED=$WORK/acked      # lvol names whose create was acknowledged and delete was not
 DELETED=$WORK/deleted  # lvol names whose delete was acknowledged
+INFLIGHT=$WORK/inflight # "create NAME" or "delete NAME": sent, not yet answered
 : >"$ACKED"
 : >"$DELETED"
+: >"$INFLIGHT"
+
+# settle_inflight PRESENT: the operation the kill cut off took effect or it did
+# not; both are correct. Record which, so later rounds check the outcome.
+settle_inflight() {
+	local present=$1 op name
+	read -r op name <"$INFLIGHT" || return 0
+	: >"$INFLIGHT"
+	if [[ "$present" == *" lvs0/$name "* ]]; then
+		echo "round $round: $op of $name was cut off by the kill; the lvol is there"
+		[ "$op" = create ] && echo "$name" >>"$ACKED"
+	else
+		echo "round $round: $op of $name was cut off by the kill; the lvol is not there"
+		if [ "$op" = delete ]; then
+			grep -vx "$name" "$ACKED" >"$ACKED.new"; mv "$ACKED.new" "$ACKED"
+			echo "$name" >>"$DELETED"
+		fi
+	fi
+}
 
 # start_perf: bdevperf waiting for perform_tests, on the test socket (as TGT_PID).
 start_perf() {
@@ -53,6 +75,7 @@ stop_tgt
 
 prev=""
 seq_no=0
+fails_before=$FAILS
 for round in $(seq 1 "$ROUNDS"); do
 	byte=$(printf '0x%02x' $((round % 250 + 1)))
 	ops=()
@@ -73,6 +96,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	fi
 	# Every acknowledged lvol is here, no acknowledged delete came back.
 	present=" $(lvol_aliases) "
+	settle_inflight "$present"
 	while read -r n; do
 		[[ "$present" == *" lvs0/$n "* ]] || fail "round $round: acknowledged lvol $n is missing"
 	done <"$ACKED"
@@ -88,30 +112,46 @@ for round in $(seq 1 "$ROUNDS"); do
 	while kill -0 "$TGT_PID" 2>/dev/null; do
 		seq_no=$((seq_no + 1))
 		name=v$seq_no
-		if rpcpy bdev_lvol_create -l lvs0 -t "$name" 2 >/dev/null 2>&1; then
+		echo "create $name" >"$INFLIGHT"
+		if rpcpy bdev_lvol_create -l lvs0 -t "$name" 2 >/dev/null 2>"$WORK/rpc.err"; then
 			echo "$name" >>"$ACKED"
+			: >"$INFLIGHT"
 		else
 			break
 		fi
-		if rpcpy bdev_lvol_snapshot "lvs0/$name" "s$seq_no" >/dev/null 2>&1; then
+		echo "create s$seq_no" >"$INFLIGHT"
+		if rpcpy bdev_lvol_snapshot "lvs0/$name" "s$seq_no" >/dev/null 2>"$WORK/rpc.err"; then
 			echo "s$seq_no" >>"$ACKED"
+			: >"$INFLIGHT"
+		else
+			break
 		fi
 		# Every other step delete the oldest or the second oldest lvol: a clone
 		# v<n>, or a snapshot s<n> with its one clone v<n> (a merge), or alone.
 		line=$(( (seq_no / 2) % 2 + 1 ))
 		old=$(sed -n "${line}p" "$ACKED")
 		if [ -n "$old" ] && [ $((seq_no % 2)) = 0 ]; then
-			if rpcpy bdev_lvol_delete "lvs0/$old" >/dev/null 2>&1; then
+			echo "delete $old" >"$INFLIGHT"
+			if rpcpy bdev_lvol_delete "lvs0/$old" >/dev/null 2>"$WORK/rpc.err"; then
 				sed -i "${line}d" "$ACKED"
 				echo "$old" >>"$DELETED"
+				: >"$INFLIGHT"
+			else
+				break
 			fi
 		fi
 	done
+	# The kill ends the loop by cutting the connection; an error answer means
+	# the target refused an operation while it ran.
+	if grep -q "(code -" "$WORK/rpc.err"; then
+		fail "round $round: $(cat "$INFLIGHT") refused: $(tr '\n' ' ' <"$WORK/rpc.err")"
+		: >"$INFLIGHT"
+	fi
 	wait "$killer" 2>/dev/null
 	kill9
 done
-[ "$round" = "$ROUNDS" ] && pass "$ROUNDS rounds of kill -9: store loaded, acknowledged lvols present, data intact" ||
-	fail "stopped at round $round"
+[ "$round" = "$ROUNDS" ] && [ "$FAILS" = "$fails_before" ] && pass "$ROUNDS rounds of kill -9: store loaded, acknowledged lvols present, data intact" ||
+	fail "$ROUNDS rounds of kill -9: stopped at round $round, $((FAILS - fails_before)) check(s) failed"
 
 # A final clean start: the store still checks out.
 start_tgt -s 128 -c "$CONF" || finish

@@ -119,6 +119,21 @@ expect_ok "delete lvstore" bdev_lvol_delete_lvstore -l lvs_m
 expect_ok "the base bdev is free again" bdev_lvol_create_lvstore Malloc0 lvs_m2
 LVS_M2=$(tr -d '"' <"$WORK/out")
 expect_err "delete an unknown lvstore" "No such lvstore" bdev_lvol_delete_lvstore -l lvs_m
+
+# A full store: 64 MiB with 4 MiB clusters has 16 blob ids, one is the
+# store's own. Thin lvols until create is refused, with the limit named.
+made=0
+while [ "$made" -lt 100 ] && rpcpy bdev_lvol_create -l lvs_m2 -t "f$made" 4 >/dev/null 2>"$WORK/err"; do
+	made=$((made + 1))
+done
+if grep -q "is full: it holds at most $made lvols" "$WORK/err"; then
+	pass "full lvstore refuses lvol $((made + 1)): $(cat "$WORK/err")"
+else
+	fail "full lvstore: after $made lvols: $(cat "$WORK/err")"
+fi
+expect_err "snapshot in a full lvstore" "is full" bdev_lvol_snapshot lvs_m2/f0 snap
+expect_ok "delete one of them" bdev_lvol_delete lvs_m2/f0
+expect_ok "then a create fits again" bdev_lvol_create -l lvs_m2 -t again 4
 expect_ok "delete lvstore by uuid" bdev_lvol_delete_lvstore -u "$LVS_M2"
 stop_tgt
 

@@ -113,6 +113,23 @@ static bool rpc_check_new_lvol_name(struct brisk_jsonrpc_request *req, struct br
 	return true;
 }
 
+/* A new lvol (create, snapshot, clone) needs a free blob id; the lvstore's
+ * own super blob takes one of them. */
+static bool rpc_check_lvs_room(struct brisk_jsonrpc_request *req, struct brisk_lvol_store *lvs)
+{
+	struct brisk_bs_stats st;
+
+	if (brisk_bs_get_stats(brisk_lvs_get_bs(lvs), &st) == 0 && st.num_blobs >= st.max_blobs) {
+		brisk_jsonrpc_send_error_response_fmt(req, -ENOSPC,
+						      "lvstore '%s' is full: it holds at most %llu lvols and snapshots "
+						      "(num_md_pages_per_cluster_ratio at bdev_lvol_create_lvstore sets this)",
+						      brisk_lvs_get_name(lvs),
+						      (unsigned long long)(st.max_blobs > 0 ? st.max_blobs - 1 : 0));
+		return false;
+	}
+	return true;
+}
+
 static int rpc_parse_lvol_clear(const char *s, enum brisk_blob_clear_method *out)
 {
 	if (s == NULL) {
@@ -446,7 +463,7 @@ static void rpc_new_lvol_done(void *arg, struct brisk_lvol *lvol, int rc)
 
 	if (rc != 0) {
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "%s%s", strerror(-rc),
-						      rc == -ENOSPC ? ": not enough free clusters in the lvstore" : "");
+						      rc == -ENOSPC ? ": no free clusters or metadata pages left in the lvstore" : "");
 		return;
 	}
 	brisk_jsonrpc_send_result(req, rpc_lvol_bdev_name(lvol));
@@ -467,7 +484,7 @@ static void rpc_bdev_lvol_create(struct brisk_jsonrpc_request *req, const json_t
 	}
 	lvs = rpc_find_lvs(req, p.uuid, p.lvs_name, "uuid");
 	if (lvs == NULL || !rpc_check_new_lvol_name(req, lvs, p.lvol_name, "lvol_name") ||
-	    !rpc_size_bytes(req, p.size, p.size_in_mib, &size)) {
+	    !rpc_check_lvs_room(req, lvs) || !rpc_size_bytes(req, p.size, p.size_in_mib, &size)) {
 		goto out;
 	}
 	if (rpc_parse_lvol_clear(p.clear_method, &clear) != 0) {
@@ -516,7 +533,8 @@ static void rpc_bdev_lvol_snapshot(struct brisk_jsonrpc_request *req, const json
 	}
 	lvol = rpc_find_lvol(req, p.lvol_name, "lvol_name");
 	if (lvol == NULL ||
-	    !rpc_check_new_lvol_name(req, brisk_lvol_get_lvs(lvol), p.snapshot_name, "snapshot_name")) {
+	    !rpc_check_new_lvol_name(req, brisk_lvol_get_lvs(lvol), p.snapshot_name, "snapshot_name") ||
+	    !rpc_check_lvs_room(req, brisk_lvol_get_lvs(lvol))) {
 		goto out;
 	}
 	if (brisk_lvol_is_read_only(lvol)) {
@@ -551,7 +569,8 @@ static void rpc_bdev_lvol_clone(struct brisk_jsonrpc_request *req, const json_t 
 		goto out;
 	}
 	snap = rpc_find_lvol(req, p.snapshot_name, "snapshot_name");
-	if (snap == NULL || !rpc_check_new_lvol_name(req, brisk_lvol_get_lvs(snap), p.clone_name, "clone_name")) {
+	if (snap == NULL || !rpc_check_new_lvol_name(req, brisk_lvol_get_lvs(snap), p.clone_name, "clone_name") ||
+	    !rpc_check_lvs_room(req, brisk_lvol_get_lvs(snap))) {
 		goto out;
 	}
 	if (!brisk_lvol_is_read_only(snap)) {
