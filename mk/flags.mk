@@ -22,10 +22,19 @@ ifeq ($(CONFIG_UBSAN),y)
 SAN_FLAGS += -fsanitize=undefined -fno-sanitize-recover=undefined
 endif
 CFLAGS += $(SAN_FLAGS)
+# Fat objects: the installed archives also link into programs built without LTO.
+LTO_FLAGS :=
+ifeq ($(CONFIG_LTO),y)
+LTO_FLAGS := -flto=auto -ffat-lto-objects
+endif
+CFLAGS += $(LTO_FLAGS)
+# Unit tests link the fat objects' ordinary code: an LTO link of the whole
+# library for each of ~50 test programs would multiply the build time.
+UT_NO_LTO := $(if $(LTO_FLAGS),-fno-lto)
 CFLAGS += $(shell pkg-config --cflags jansson numa uuid)
 CFLAGS += $(EXTRA_CFLAGS)
 
-LDFLAGS := -pthread $(SAN_FLAGS) $(EXTRA_LDFLAGS)
+LDFLAGS := -pthread $(SAN_FLAGS) $(if $(LTO_FLAGS),-flto=auto -O2) $(EXTRA_LDFLAGS)
 SYS_LIBS := $(shell pkg-config --libs jansson numa uuid) -laio -lrt -lm
 CUNIT_LIBS := $(shell pkg-config --libs cunit)
 

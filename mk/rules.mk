@@ -67,18 +67,20 @@ define UT_template
 $(call ut_bin,$(1)): $(BUILD)/obj/$(1:.c=.o) $(call ut_libs,$(call ut_dir,$(1)))
 	@mkdir -p $$(dir $$@)
 	@echo "  LINK  $$@"
-	$(Q)$(CC) $(LDFLAGS) -o $$@ $$< -Wl,--whole-archive $(call ut_libs,$(call ut_dir,$(1))) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(UT_NO_LTO) -o $$@ $$< -Wl,--whole-archive $(call ut_libs,$(call ut_dir,$(1))) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
 ALL_OBJS += $(BUILD)/obj/$(1:.c=.o)
 endef
 $(foreach s,$(UT_SRCS),$(eval $(call UT_template,$(s))))
 UNIT_TESTS := $(foreach s,$(UT_SRCS),$(call ut_bin,$(s)))
 
-$(BUILD)/obj/%_dpdk.o: %_dpdk.c
+# Every object depends on the configuration: re-running ./configure with
+# other options (debug, sanitizers, LTO) rebuilds everything.
+$(BUILD)/obj/%_dpdk.o: %_dpdk.c mk/config.mk
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	$(Q)$(CC) $(CFLAGS) $(DPDK_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c mk/config.mk
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<

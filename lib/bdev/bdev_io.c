@@ -83,14 +83,18 @@ void bdev_io_put(struct bdev_io_priv *p)
 {
 	struct bdev_mgmt_channel *m = p->submit_ch->mgmt;
 
-	bdev_io_buf_release(p);
+	if (p->buf_obj != NULL) {
+		bdev_io_buf_release(p);
+	}
 	if (m->io_cache_count < m->io_cache_size) {
 		STAILQ_INSERT_HEAD(&m->io_cache, p, cache_link);
 		m->io_cache_count++;
 	} else {
 		brisk_mempool_put(g_bdev_mgr.io_pool, p);
 	}
-	bdev_mgmt_wake_io_waiters(m);
+	if (!TAILQ_EMPTY(&m->io_wait_queue)) {
+		bdev_mgmt_wake_io_waiters(m);
+	}
 }
 
 void brisk_bdev_free_io(struct brisk_bdev_io *bdev_io)

@@ -6,7 +6,8 @@
  * eventfd is registered with the thread (brisk_interrupt_register) so a
  * sleeping reactor wakes when I/O completes; while I/O is in flight an active
  * poller reaps completions without blocking (io_getevents with a zero
- * timeout), and it costs nothing when the channel has nothing in flight.
+ * timeout). With nothing in flight the poller is paused: a reactor with an
+ * active poller never sleeps, so an idle aio channel would spin its core.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +54,11 @@ struct aio_channel {
 	int efd;
 	uint32_t inflight;
 	TAILQ_HEAD(, aio_task) retry; /* io_submit said EAGAIN: submitted again by the poller */
+	/* Runs only while I/O is in the kernel or queued for retry: an active
+	 * poller keeps the reactor from sleeping, and an idle channel is woken
+	 * by its eventfd anyway. */
 	struct brisk_poller *poller;
+	bool polling;
 	struct brisk_interrupt *intr;
 };
 
@@ -133,6 +138,10 @@ static int aio_poll(void *ctx)
 
 	if (!TAILQ_EMPTY(&ach->retry)) {
 		n += aio_retry_queued(ach);
+	}
+	if (ach->polling && ach->inflight == 0 && TAILQ_EMPTY(&ach->retry)) {
+		brisk_poller_pause(ach->poller);
+		ach->polling = false;
 	}
 	return n > 0 ? BRISK_POLLER_BUSY : BRISK_POLLER_IDLE;
 }
@@ -245,6 +254,10 @@ static void bdev_aio_submit_request(struct brisk_io_channel *ch, struct brisk_bd
 {
 	struct aio_channel *ach = brisk_io_channel_get_ctx(ch);
 
+	if (!ach->polling) {
+		brisk_poller_resume(ach->poller);
+		ach->polling = true;
+	}
 	switch (io->type) {
 	case BRISK_BDEV_IO_TYPE_READ:
 	case BRISK_BDEV_IO_TYPE_WRITE:
@@ -315,6 +328,7 @@ static int aio_channel_create(void *io_device, void *ctx_buf)
 		io_destroy(ach->ctx);
 		return -ENOMEM;
 	}
+	brisk_poller_pause(ach->poller); /* until the first I/O */
 	return 0;
 }
 
