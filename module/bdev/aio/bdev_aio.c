@@ -58,7 +58,7 @@ struct aio_channel {
 	 * poller keeps the reactor from sleeping, and an idle channel is woken
 	 * by its eventfd anyway. */
 	struct brisk_poller *poller;
-	bool polling;
+	bool poller_running;
 	struct brisk_interrupt *intr;
 };
 
@@ -139,9 +139,9 @@ static int aio_poll(void *ctx)
 	if (!TAILQ_EMPTY(&ach->retry)) {
 		n += aio_retry_queued(ach);
 	}
-	if (ach->polling && ach->inflight == 0 && TAILQ_EMPTY(&ach->retry)) {
+	if (ach->poller_running && ach->inflight == 0 && TAILQ_EMPTY(&ach->retry)) {
 		brisk_poller_pause(ach->poller);
-		ach->polling = false;
+		ach->poller_running = false;
 	}
 	return n > 0 ? BRISK_POLLER_BUSY : BRISK_POLLER_IDLE;
 }
@@ -254,9 +254,9 @@ static void bdev_aio_submit_request(struct brisk_io_channel *ch, struct brisk_bd
 {
 	struct aio_channel *ach = brisk_io_channel_get_ctx(ch);
 
-	if (!ach->polling) {
+	if (!ach->poller_running) {
 		brisk_poller_resume(ach->poller);
-		ach->polling = true;
+		ach->poller_running = true;
 	}
 	switch (io->type) {
 	case BRISK_BDEV_IO_TYPE_READ:
