@@ -89,6 +89,16 @@ void brisk_bs_dev_ram_set_crash(struct brisk_bs_dev *dev, enum brisk_bs_dev_ram_
 				uint64_t k);
 /* Writes seen since the last brisk_bs_dev_ram_set_crash (dropped ones too). */
 uint64_t brisk_bs_dev_ram_write_count(struct brisk_bs_dev *dev);
+/* Operations a RAM device was asked for since it was created, by kind, with
+ * their blocks (failed ones too): lets a test tell whether a step read,
+ * wrote or zeroed, and how much. */
+struct brisk_bs_dev_ram_counts {
+	uint64_t reads, read_blocks;     /* read, readv */
+	uint64_t writes, write_blocks;   /* write, writev */
+	uint64_t zeroes, zeroed_blocks;  /* write_zeroes, unmap */
+};
+/* All zero for a device that is not a RAM device (logged). */
+void brisk_bs_dev_ram_get_counts(struct brisk_bs_dev *dev, struct brisk_bs_dev_ram_counts *counts);
 /* Makes every following operation complete with -EIO (true) or work (false). */
 void brisk_bs_dev_ram_set_fail(struct brisk_bs_dev *dev, bool fail);
 

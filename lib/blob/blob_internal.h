@@ -243,6 +243,11 @@ struct blob_alloc_req {
 	uint64_t index;             /* blob cluster */
 	uint64_t cluster;           /* device cluster being prepared */
 	void *copy_buf;             /* the ancestor's cluster on its way */
+	/* A write covering the whole cluster (io.c): its data is the fill.
+	 * NULL: fill with the ancestor's copy or zeroes. */
+	struct iovec *data_iov;
+	int data_iovcnt;
+	bool data_in;               /* set: the cluster published is ours, with that data */
 	int rc;
 	TAILQ_HEAD(, blob_alloc_req) followers; /* same index, waiting for this one */
 	struct brisk_bs_dev_cb_args args;

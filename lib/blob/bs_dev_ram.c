@@ -18,6 +18,7 @@ struct ram_dev {
 	enum brisk_bs_dev_ram_crash_mode crash_mode;
 	uint64_t crash_at;
 	uint64_t writes;
+	struct brisk_bs_dev_ram_counts counts;
 	bool fail;
 };
 
@@ -138,6 +139,8 @@ static void ram_readv(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, str
 	uint64_t off = lba * dev->blocklen, left = (uint64_t)count * dev->blocklen;
 
 	(void)ch;
+	r->counts.reads++;
+	r->counts.read_blocks += count;
 	for (int i = 0; rc == 0 && i < iovcnt && left > 0; i++) {
 		uint64_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
 
@@ -156,6 +159,8 @@ static void ram_writev(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, st
 	uint64_t off = lba * dev->blocklen, left;
 
 	(void)ch;
+	r->counts.writes++;
+	r->counts.write_blocks += count;
 	if (rc == 0) {
 		uint64_t land = ram_blocks_landing(r, count) * dev->blocklen;
 
@@ -200,6 +205,8 @@ static void ram_zero(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint
 	int rc = ram_check(r, lba, count);
 
 	(void)ch;
+	r->counts.zeroes++;
+	r->counts.zeroed_blocks += count;
 	if (rc == 0) {
 		if (r->live != NULL) {
 			memset(r->live + lba * dev->blocklen, 0, count * dev->blocklen);
@@ -316,6 +323,17 @@ uint64_t brisk_bs_dev_ram_write_count(struct brisk_bs_dev *dev)
 	struct ram_dev *r = ram_from_dev(dev, "brisk_bs_dev_ram_write_count");
 
 	return r ? r->writes : 0;
+}
+
+void brisk_bs_dev_ram_get_counts(struct brisk_bs_dev *dev, struct brisk_bs_dev_ram_counts *counts)
+{
+	struct ram_dev *r = ram_from_dev(dev, "brisk_bs_dev_ram_get_counts");
+
+	if (r != NULL) {
+		*counts = r->counts;
+	} else {
+		memset(counts, 0, sizeof(*counts));
+	}
 }
 
 void brisk_bs_dev_ram_set_fail(struct brisk_bs_dev *dev, bool fail)

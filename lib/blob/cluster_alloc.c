@@ -2,15 +2,17 @@
  * the first write of a thin blob or clone, and inflate/decouple.
  *
  * alloc: (already allocated? done) -> (another request for the index?
- *        follow it) -> take a free cluster -> fill it (the nearest
- *        ancestor's copy: read whole, write whole; or zeroes) -> record it
- *        as pending -> sync the blob's metadata (commit point) -> publish
- *        -> done (this request and its followers).
+ *        follow it) -> take a free cluster -> fill it (the data of a write
+ *        that covers the whole cluster; else the nearest ancestor's copy:
+ *        read whole, write whole; or zeroes) -> record it as pending ->
+ *        sync the blob's metadata (commit point) -> publish -> done (this
+ *        request and its followers).
  *
  * A crash before the sync leaves the cluster unreferenced (free after
- * recovery); after it, the cluster holds the data the blob read there
- * before. Until the sync completes, I/O threads see the entry as pending
- * and treat it as unallocated. */
+ * recovery), and the write that filled it unacknowledged; after it, the
+ * cluster holds the data the blob read there before, or that write's.
+ * Until the sync completes, I/O threads see the entry as pending and treat
+ * it as unallocated (reads still get the old contents). */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -56,6 +58,7 @@ static void alloc_synced(void *ctx, int rc)
 		/* release: the cluster's contents and metadata are durable before
 		 * any I/O thread that sees the number uses it. */
 		__atomic_store_n(&b->md.clusters[r->index], r->cluster, __ATOMIC_RELEASE);
+		r->data_in = r->data_iov != NULL;
 	}
 	alloc_finish(r, 0);
 }
@@ -71,13 +74,16 @@ static void alloc_filled(struct brisk_io_channel *ch, void *cb_arg, int rc)
 		r->copy_buf = NULL;
 	}
 	if (rc != 0) {
-		BRISK_ERRLOG("blob 0x%lx: filling new cluster %lu failed: %d", b->id, r->cluster, rc);
+		BRISK_ERRLOG("blob 0x%lx: %s new cluster %lu failed: %d", b->id,
+			     r->data_iov != NULL ? "writing a whole-cluster write into" : "filling",
+			     r->cluster, rc);
 		blob_free_cluster(b->bs, r->cluster);
 		alloc_finish(r, rc);
 		return;
 	}
 	if (r->index >= b->md.num_clusters || b->md.clusters[r->index] != 0) {
-		/* Shrunk meanwhile, or given a cluster another way: give ours back. */
+		/* Shrunk meanwhile, or given a cluster another way: give ours back
+		 * (a write whose data was in it then goes to that cluster). */
 		blob_free_cluster(b->bs, r->cluster);
 		alloc_finish(r, r->index >= b->md.num_clusters ? -EINVAL : 0);
 		return;
@@ -116,6 +122,14 @@ static void alloc_fill(struct blob_alloc_req *r)
 
 	r->args.cb_arg = r;
 	r->args.channel = bch->dev_ch;
+	if (r->data_iov != NULL) {
+		/* The write overwrites every block of the cluster: nothing of the
+		 * copy or the zeroes would survive it, so its data is the fill. */
+		r->args.cb_fn = alloc_filled;
+		bs->dev->writev(bs->dev, bch->dev_ch, r->data_iov, r->data_iovcnt, r->cluster * per,
+				(uint32_t)per, &r->args);
+		return;
+	}
 	if (source == 0) {
 		/* The rest of the cluster must read zeroes, as it did before. */
 		r->args.cb_fn = alloc_filled;

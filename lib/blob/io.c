@@ -4,8 +4,11 @@
  * thread.
  *
  * A request runs its segments (one per cluster touched) one after another:
- * next_segment -> (alloc_request -> [md thread] alloc_cluster -> zero ->
+ * next_segment -> (alloc_request -> [md thread] alloc_cluster -> fill ->
  * sync -> publish -> [back] resume) -> submit -> segment_done -> ... -> complete.
+ * A write segment that covers its whole cluster is the fill itself: the
+ * md thread writes its data into the new cluster before the sync, and
+ * resume goes straight to segment_done.
  *
  * Cross-thread data: blob->md.clusters[] entries are written by the metadata
  * thread and read by I/O threads. A cluster being allocated carries
@@ -194,10 +197,16 @@ static void alloc_reply_msg(void *ctx)
 	struct blob_alloc_req *r = ctx;
 	struct blob_io *io = r->done_ctx;
 	int rc = r->rc;
+	bool data_in = r->data_in;
 
 	free(r);
 	if (rc != 0) {
 		io_finish(io, rc);
+		return;
+	}
+	if (data_in) {
+		/* The segment's data went in as the cluster's fill. */
+		io_segment_done(NULL, io, 0);
 		return;
 	}
 	/* Look again: the cluster is published now (or someone else's is). */
@@ -237,6 +246,17 @@ static void io_request_alloc(struct blob_io *io, uint64_t index)
 		r->index = index;
 		r->done = alloc_done;
 		r->done_ctx = io;
+		if (io->seg_in == 0 && io->seg_len == bs->io_units_per_cluster) {
+			/* The write covers the whole cluster: its data replaces the
+			 * fill (zeroes or the parent's copy) that it would overwrite at
+			 * once. Used only if this request does the allocation; as a
+			 * follower of another one it is written after the publish,
+			 * like any write. The md thread reads seg_iov while this I/O
+			 * waits for the reply. */
+			io_slice(io);
+			r->data_iov = io->seg_iov;
+			r->data_iovcnt = io->seg_iovcnt;
+		}
 		if (brisk_thread_send_msg(bs->md_thread, alloc_start_msg, r) == 0) {
 			return;
 		}

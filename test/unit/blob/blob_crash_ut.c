@@ -3,7 +3,8 @@
  * sequence dropped or torn, then reload and check: the store loads, masks
  * match the metadata, each blob is all-old or all-new) for init,
  * create+resize+sync, delete, xattr syncs with chain pages, shrink/grow,
- * create with chain pages and thin first writes; corrupted metadata (bad
+ * create with chain pages, thin and clone first writes (small and
+ * whole-cluster); corrupted metadata (bad
  * CRC, unknown descriptors, double-claimed clusters, random bytes).
  */
 #include "bs_ut.h"
@@ -652,6 +653,163 @@ out:
 	free(mine);
 }
 
+/* Whole-cluster first writes: the write's data is the new cluster's fill,
+ * committed by the sync after it. Write A covers cluster 0; write B the
+ * second half of cluster 1, clusters 2 and 3 whole and the start of
+ * cluster 4 (segments s1..s4, each committed on its own). On a thin blob
+ * (old data: zeroes) and on a clone of a parent with data in every
+ * cluster. g_fw_ack[i] is the number of writes issued when write i was
+ * acknowledged: all of them reached the image iff the crash came at write
+ * g_fw_ack[i] or later. */
+#define FW_CLUSTERS 5
+#define FW_B_OFF (UPC + UPC / 2)
+#define FW_B_LEN (UPC / 2 + 2 * UPC + 16)
+
+static uint8_t *g_fw_old, *g_fw_new; /* FW_CLUSTERS clusters each */
+static brisk_blob_id g_fw_parent;
+static uint64_t g_fw_ack[2];
+
+static void fw_patterns(bool with_parent)
+{
+	if (g_fw_old == NULL) {
+		g_fw_old = malloc(FW_CLUSTERS * CLUSTER);
+		g_fw_new = malloc(FW_CLUSTERS * CLUSTER);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(g_fw_old);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(g_fw_new);
+	}
+	/* Seeds 20 apart: no block of one pattern equals a block of the other. */
+	for (uint32_t c = 0; c < FW_CLUSTERS; c++) {
+		fill(g_fw_new + c * CLUSTER, CLUSTER, 60 + c);
+		if (with_parent) {
+			fill(g_fw_old + c * CLUSTER, CLUSTER, 40 + c);
+		} else {
+			memset(g_fw_old + c * CLUSTER, 0, CLUSTER);
+		}
+	}
+}
+
+static void prep_fw_thin(void)
+{
+	fw_patterns(false);
+	g_fw_parent = BRISK_BLOBID_INVALID;
+	g_case_id = do_create(FW_CLUSTERS, true);
+}
+
+static void prep_fw_clone(void)
+{
+	struct brisk_io_channel *ch = brisk_bs_alloc_io_channel(g_bs);
+	struct brisk_blob *b;
+
+	fw_patterns(true);
+	g_fw_parent = do_create(FW_CLUSTERS, false);
+	b = do_open(g_fw_parent);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, g_fw_old, 0, FW_CLUSTERS * UPC), 0);
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(brisk_blob_set_read_only(b), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	g_case_id = do_clone(g_fw_parent);
+	CU_ASSERT_EQUAL_FATAL(g_rc, 0);
+}
+
+static void run_fw(void)
+{
+	struct brisk_io_channel *ch = brisk_bs_alloc_io_channel(g_bs);
+	struct brisk_blob *b = do_open(g_case_id);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, g_fw_new, 0, UPC), 0);
+	g_fw_ack[0] = brisk_bs_dev_ram_write_count(g_last_dev);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, g_fw_new + FW_B_OFF * BLOCKLEN, FW_B_OFF, FW_B_LEN), 0);
+	g_fw_ack[1] = brisk_bs_dev_ram_write_count(g_last_dev);
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	/* Nothing is written after B's acknowledgement (so "complete" = both durable). */
+	CU_ASSERT_EQUAL(brisk_bs_dev_ram_write_count(g_last_dev), g_fw_ack[1]);
+}
+
+enum fw_state { FW_OLD, FW_NEW, FW_MIXED, FW_BAD };
+
+/* Blocks [from, to) of got against the old and new patterns: all old, all
+ * new, each block one or the other (MIXED: a torn write), or neither. */
+static enum fw_state fw_state(const uint8_t *got, uint64_t from, uint64_t to)
+{
+	bool any_old = false, any_new = false;
+
+	for (uint64_t blk = from; blk < to; blk++) {
+		uint64_t off = blk * BLOCKLEN;
+
+		if (memcmp(got + off, g_fw_old + off, BLOCKLEN) == 0) {
+			any_old = true;
+		} else if (memcmp(got + off, g_fw_new + off, BLOCKLEN) == 0) {
+			any_new = true;
+		} else {
+			return FW_BAD;
+		}
+	}
+	return any_old && any_new ? FW_MIXED : any_new ? FW_NEW : FW_OLD;
+}
+
+static void verify_fw(bool complete)
+{
+	bool a_durable = g_crash_k >= g_fw_ack[0], b_durable = g_crash_k >= g_fw_ack[1];
+	uint8_t *buf = malloc(FW_CLUSTERS * CLUSTER);
+	struct brisk_io_channel *ch = brisk_bs_alloc_io_channel(g_bs);
+	enum fw_state a, s1, s2, s3, s4;
+	struct brisk_blob *b;
+	uint64_t alloc, alloc_min;
+
+	CU_ASSERT(complete == b_durable);
+	CU_ASSERT_EQUAL(check_masks(), g_fw_parent != BRISK_BLOBID_INVALID ? 2 : 1);
+	if (g_fw_parent != BRISK_BLOBID_INVALID) {
+		/* The parent is untouched and still the clone's. */
+		CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, g_case_id), g_fw_parent);
+		b = do_open(g_fw_parent);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL(do_io(b, ch, false, buf, 0, FW_CLUSTERS * UPC), 0);
+		CU_ASSERT_EQUAL(memcmp(buf, g_fw_old, FW_CLUSTERS * CLUSTER), 0);
+		CU_ASSERT_EQUAL(do_close(b), 0);
+	}
+	b = do_open(g_case_id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, buf, 0, FW_CLUSTERS * UPC), 0);
+	/* A: all new once acknowledged with its writes on the image, all old
+	 * before (never a torn cluster: its data lands before the commit). */
+	a = fw_state(buf, 0, UPC);
+	CU_ASSERT_EQUAL(a, a_durable ? FW_NEW : FW_OLD);
+	/* B: outside its range, old. */
+	CU_ASSERT_EQUAL(fw_state(buf, UPC, FW_B_OFF), FW_OLD);
+	CU_ASSERT_EQUAL(fw_state(buf, FW_B_OFF + FW_B_LEN, FW_CLUSTERS * UPC), FW_OLD);
+	/* Its whole clusters are all old or all new; its partial ones, written
+	 * after their commit, may be torn block by block. */
+	s1 = fw_state(buf, FW_B_OFF, 2 * UPC);
+	s2 = fw_state(buf, 2 * UPC, 3 * UPC);
+	s3 = fw_state(buf, 3 * UPC, 4 * UPC);
+	s4 = fw_state(buf, 4 * UPC, 4 * UPC + 16);
+	CU_ASSERT(s1 != FW_BAD && s4 != FW_BAD);
+	CU_ASSERT(s2 == FW_OLD || s2 == FW_NEW);
+	CU_ASSERT(s3 == FW_OLD || s3 == FW_NEW);
+	/* The segments land in order, after A. */
+	CU_ASSERT(s1 == FW_OLD || a_durable);
+	CU_ASSERT(s2 == FW_OLD || s1 == FW_NEW);
+	CU_ASSERT(s3 == FW_OLD || s2 == FW_NEW);
+	CU_ASSERT(s4 == FW_OLD || s3 == FW_NEW);
+	if (b_durable) {
+		CU_ASSERT(s1 == FW_NEW && s2 == FW_NEW && s3 == FW_NEW && s4 == FW_NEW);
+	} else {
+		CU_ASSERT(s4 != FW_NEW);
+	}
+	/* A whole cluster reading old has no cluster of its own (its commit
+	 * did not land); a partial one may (committed, its data not written). */
+	alloc = brisk_blob_get_num_allocated_clusters(b);
+	alloc_min = (a == FW_NEW) + (s1 != FW_OLD) + (s2 == FW_NEW) + (s3 == FW_NEW) + (s4 != FW_OLD);
+	CU_ASSERT(alloc >= alloc_min && alloc <= alloc_min + (s1 == FW_OLD) + (s4 == FW_OLD));
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	free(buf);
+}
+
 static void test_crash_points(void)
 {
 	static const struct crash_case cases[] = {
@@ -664,13 +822,21 @@ static void test_crash_points(void)
 		{ "thin writes to three clusters", prep_thin, run_thin_three, verify_thin_three },
 		{ "mixed sequence over three blobs", prep_mix, run_mix, verify_mix },
 		{ "clone + first write to the clone", prep_parent, run_clone_write, verify_clone_write },
+		{ "full-cluster first writes on a thin blob", prep_fw_thin, run_fw, verify_fw },
+		{ "full-cluster first writes on a clone", prep_fw_clone, run_fw, verify_fw },
 	};
 
 	fill(g_big, sizeof(g_big), 11);
+	printf("\n");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned before = g_crash_points;
+
 		crash_case_run(&cases[i]);
+		printf("  %-45s %3u crash points\n", cases[i].name, g_crash_points - before);
 	}
-	printf("\n  crash points tried (with init): %u\n", g_crash_points);
+	printf("  crash points tried (with init): %u\n", g_crash_points);
+	free(g_fw_old);
+	free(g_fw_new);
 }
 
 /* Init interrupted at every write: the device then holds either no store

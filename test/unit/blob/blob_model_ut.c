@@ -1,7 +1,8 @@
 /*
- * Randomized model test: seeded random sequences of create, resize, write,
- * read, xattr, snapshot, clone, inflate, decouple, delete (of snapshots with
- * one clone too, and refused with two) and reload (clean, and dirty from a
+ * Randomized model test: seeded random sequences of create, resize, write
+ * (a quarter of them of one or two whole clusters), read, xattr, snapshot,
+ * clone, inflate, decouple, delete (of snapshots with one clone too, and
+ * refused with two) and reload (clean, and dirty from a
  * copy of the device taken mid-run as a crash would leave it), checked after
  * every step against an in-memory model of what each blob holds and of its
  * parent. Every metadata change is synced right away, so a dirty reload must
@@ -254,6 +255,12 @@ static void op_write(struct model_blob *m)
 	}
 	len = 1 + (uint64_t)rand() % (blocks < 2 * UPC ? blocks : 2 * UPC);
 	off = (uint64_t)rand() % (blocks - len + 1);
+	if (rand() % 4 == 0) {
+		/* Whole clusters (one or two), which a first write fills with its
+		 * own data rather than zeroes or a copy of the parent's. */
+		len = (blocks >= 2 * UPC && rand() % 2 == 0) ? 2 * UPC : UPC;
+		off = (uint64_t)rand() % ((blocks - len) / UPC + 1) * UPC;
+	}
 	for (uint64_t i = 0; i < len * BLOCKLEN; i++) {
 		g_wbuf[i] = (uint8_t)rand();
 	}

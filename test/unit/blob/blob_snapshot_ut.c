@@ -3,7 +3,8 @@
  * clone, and store growth, on the RAM bs_dev (threads polled by hand).
  *
  * Covers: clone of a read-only blob (relations, reads through the parent,
- * copy on first write leaving the parent intact); snapshot of an open blob
+ * copy on first write leaving the parent intact, no copy for a first write
+ * of a whole cluster); snapshot of an open blob
  * (it keeps its id and handle, reads the same, writes go to new clusters,
  * the snapshot keeps the old data), also with I/O from the other thread in
  * flight around it and chains of snapshots; inflate and decouple (same
@@ -210,6 +211,147 @@ static void test_clone(void)
 	free(spare);
 }
 
+#define DELTA(field) (c1.field - c0.field)
+
+/* A first write that covers a whole cluster of a clone: its data is the new
+ * cluster's fill (the parent's cluster is not read), also as whole-cluster
+ * slices of a longer write; a device error leaves the cluster free and the
+ * clone reading the parent; reads while the cluster is pending see the
+ * parent's data; the parent is never written. */
+static void test_clone_whole_cluster(void)
+{
+	struct brisk_bs_opts o = small_opts();
+	uint8_t *image = calloc(1, DEV_BYTES), *spare = malloc(DEV_BYTES);
+	uint8_t *buf = brisk_dma_zmalloc(4 * CLUSTER, 4096, NULL), *want = malloc(4 * CLUSTER);
+	uint8_t *old = malloc(CLUSTER);
+	struct brisk_io_channel *ch, *ch1;
+	struct brisk_bs_dev_ram_counts c0, c1;
+	struct brisk_blob *clone;
+	brisk_blob_id sid, cid, cid2;
+	uint64_t free0, len;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(image, &o), 0);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	sid = make_parent(ch);
+	cid = do_clone(sid);
+	CU_ASSERT_EQUAL_FATAL(g_rc, 0);
+	free0 = brisk_bs_free_cluster_count(g_bs);
+	clone = do_open(cid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+	brisk_set_thread(g_th[1]);
+	ch1 = brisk_bs_alloc_io_channel(g_bs);
+	brisk_set_thread(g_th[0]);
+
+	/* For comparison: a small first write reads the parent's cluster. */
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c0);
+	memset(buf, 0xAB, BLOCKLEN);
+	CU_ASSERT_EQUAL(do_io(clone, ch, true, buf, 7, 1), 0);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c1);
+	CU_ASSERT_EQUAL(DELTA(reads), 1);
+	CU_ASSERT_EQUAL(DELTA(read_blocks), UPC);
+
+	/* Cluster 3 whole, from the io thread: no read, no zeroes; the data
+	 * once, plus the metadata pages of the sync. */
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c0);
+	brisk_set_thread(g_th[1]);
+	write_gen(clone, ch1, 3, 2);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c1);
+	CU_ASSERT_EQUAL(DELTA(reads), 0);
+	CU_ASSERT_EQUAL(DELTA(zeroes), 0);
+	CU_ASSERT(DELTA(write_blocks) > UPC && DELTA(write_blocks) <= UPC + 4 * (4096 / BLOCKLEN));
+	CU_ASSERT_TRUE(cluster_is(clone, ch, 3, 2));
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(clone), 2);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0 - 2);
+
+	/* The data write fails: the write fails, the cluster is free again and
+	 * the clone still reads the parent there. */
+	brisk_bs_dev_ram_set_fail(g_last_dev, true);
+	brisk_set_thread(g_th[1]);
+	fill(buf, CLUSTER, 2, 3);
+	CU_ASSERT_EQUAL(do_io(clone, ch1, true, buf, 2 * UPC, UPC), -EIO);
+	brisk_bs_dev_ram_set_fail(g_last_dev, false);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(clone), 2);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0 - 2);
+	CU_ASSERT_TRUE(cluster_is(clone, ch, 2, 1));
+	CU_ASSERT_EQUAL(do_close(clone), 0);
+	CU_ASSERT_EQUAL(do_check(), 0);
+	clone = do_open(cid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+
+	/* Again, stepped: reads while the cluster is pending see the parent. */
+	fill(old, CLUSTER, 2, 1);
+	fill(buf, CLUSTER, 2, 3);
+	CU_ASSERT(stepped_first_write(clone, ch1, 2, old, buf, image) > 0);
+	CU_ASSERT_TRUE(cluster_is(clone, ch, 2, 3));
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(clone), 3);
+	CU_ASSERT_EQUAL(do_close(clone), 0);
+
+	/* A second clone, one write: the second half of cluster 0, clusters 1
+	 * and 2 whole, the start of cluster 3. Only the two partial clusters
+	 * are copied from the parent. */
+	cid2 = do_clone(sid);
+	CU_ASSERT_EQUAL_FATAL(g_rc, 0);
+	clone = do_open(cid2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+	for (int c = 0; c < 4; c++) {
+		fill(want + (uint64_t)c * CLUSTER, CLUSTER, c, 4);
+	}
+	len = UPC / 2 + 2 * UPC + 16;
+	memcpy(buf, want + CLUSTER / 2, len * BLOCKLEN);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c0);
+	CU_ASSERT_EQUAL(do_io(clone, ch, true, buf, UPC / 2, len), 0);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c1);
+	CU_ASSERT_EQUAL(DELTA(reads), 2);
+	CU_ASSERT_EQUAL(DELTA(read_blocks), 2 * UPC);
+	CU_ASSERT_EQUAL(DELTA(zeroes), 0);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(clone), 4);
+	fill(want, CLUSTER / 2, 0, 1);
+	fill(old, CLUSTER, 3, 1);
+	memcpy(want + 3 * CLUSTER + 16 * BLOCKLEN, old + 16 * BLOCKLEN, CLUSTER - 16 * BLOCKLEN);
+	CU_ASSERT_EQUAL(do_io(clone, ch, false, buf, 0, 4 * UPC), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, want, 4 * CLUSTER), 0);
+	CU_ASSERT_EQUAL(do_close(clone), 0);
+
+	/* The parent is untouched; everything survives a clean and a dirty
+	 * reload, and the store checks clean. */
+	brisk_set_thread(g_th[1]);
+	brisk_bs_free_io_channel(ch1);
+	brisk_set_thread(g_th[0]);
+	poll_all();
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass > 0) {
+			reload(&image, &spare, pass == 2, &ch);
+		}
+		CU_ASSERT_EQUAL(do_check(), 0);
+		CU_ASSERT_EQUAL(clone_count(sid), 2);
+		clone = do_open(sid);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+		for (int c = 0; c < 4; c++) {
+			CU_ASSERT_TRUE(cluster_is(clone, ch, c, 1));
+		}
+		CU_ASSERT_EQUAL(do_close(clone), 0);
+		clone = do_open(cid);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+		CU_ASSERT_TRUE(cluster_is(clone, ch, 1, 1));
+		CU_ASSERT_TRUE(cluster_is(clone, ch, 2, 3));
+		CU_ASSERT_TRUE(cluster_is(clone, ch, 3, 2));
+		CU_ASSERT_EQUAL(do_close(clone), 0);
+		clone = do_open(cid2);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+		CU_ASSERT_EQUAL(do_io(clone, ch, false, buf, 0, 4 * UPC), 0);
+		CU_ASSERT_EQUAL(memcmp(buf, want, 4 * CLUSTER), 0);
+		CU_ASSERT_EQUAL(do_close(clone), 0);
+	}
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	brisk_free(buf);
+	free(want);
+	free(old);
+	free(image);
+	free(spare);
+}
+
 /* Snapshot of an open blob: same handle, same data; new writes go to new
  * clusters while the snapshot keeps the old data. */
 static void test_snapshot(void)
@@ -403,12 +545,14 @@ static void test_snapshot_io_in_flight(void)
 
 /* A snapshot that finds a write in flight (a thin first write waiting for
  * its cluster on the md thread) waits for it: the write completes, and the
- * snapshot holds its data since it was acknowledged first. */
-static void test_snapshot_waits_for_inflight(void)
+ * snapshot holds its data since it was acknowledged first. Both kinds of
+ * first write: one of the whole cluster (its data goes in as the new
+ * cluster's fill, on the md thread) and a small one (zeroes, then the data). */
+static void snapshot_waits_for(uint64_t len)
 {
 	struct brisk_bs_opts o = small_opts();
 	uint8_t *image = calloc(1, DEV_BYTES);
-	uint8_t *buf = brisk_dma_zmalloc(CLUSTER, 4096, NULL);
+	uint8_t *buf = brisk_dma_zmalloc(CLUSTER, 4096, NULL), *want = calloc(1, CLUSTER);
 	struct brisk_io_channel *md_ch, *io_ch;
 	struct brisk_blob *b;
 	struct inflight f = { 0 };
@@ -425,8 +569,9 @@ static void test_snapshot_waits_for_inflight(void)
 	poll_all();
 
 	fill(buf, CLUSTER, 0, 4);
+	memcpy(want, buf, len * BLOCKLEN); /* the rest of the cluster reads zeroes */
 	brisk_set_thread(g_th[1]);
-	brisk_blob_io_write(b, io_ch, buf, 0, UPC, inflight_cb, &f); /* asks md for a cluster */
+	brisk_blob_io_write(b, io_ch, buf, 0, len, inflight_cb, &f); /* asks md for a cluster */
 	brisk_set_thread(g_th[0]);
 	g_done = 0;
 	brisk_bs_create_snapshot(g_bs, bid, NULL, id_cb, NULL);
@@ -444,20 +589,32 @@ static void test_snapshot_waits_for_inflight(void)
 	CU_ASSERT_EQUAL(f.failed, 0);
 	CU_ASSERT_EQUAL_FATAL(g_rc, 0);
 	sid = g_id;
-	CU_ASSERT_TRUE(cluster_is(b, md_ch, 0, 4));
-	CU_ASSERT_EQUAL(do_close(b), 0);
-	b = do_open(sid);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-	CU_ASSERT_TRUE(cluster_is(b, md_ch, 0, 4));
-	CU_ASSERT_EQUAL(do_close(b), 0);
+	/* The blob, then its snapshot. */
+	for (int pass = 0; pass < 2; pass++) {
+		CU_ASSERT_EQUAL(do_io(b, md_ch, false, buf, 0, UPC), 0);
+		CU_ASSERT_EQUAL(memcmp(buf, want, CLUSTER), 0);
+		CU_ASSERT_EQUAL(do_close(b), 0);
+		if (pass == 0) {
+			b = do_open(sid);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		}
+	}
 	brisk_set_thread(g_th[1]);
 	brisk_bs_free_io_channel(io_ch);
 	brisk_set_thread(g_th[0]);
 	brisk_bs_free_io_channel(md_ch);
 	poll_all();
+	CU_ASSERT_EQUAL(do_check(), 0);
 	CU_ASSERT_EQUAL(do_unload(), 0);
 	brisk_free(buf);
+	free(want);
 	free(image);
+}
+
+static void test_snapshot_waits_for_inflight(void)
+{
+	snapshot_waits_for(UPC);
+	snapshot_waits_for(8);
 }
 
 /* Inflate: every cluster allocated, no parent, same data; decouple moves
@@ -705,6 +862,7 @@ static void test_grow(void)
 static void add_tests(CU_pSuite suite)
 {
 	CU_ADD_TEST(suite, test_clone);
+	CU_ADD_TEST(suite, test_clone_whole_cluster);
 	CU_ADD_TEST(suite, test_snapshot);
 	CU_ADD_TEST(suite, test_snapshot_io_in_flight);
 	CU_ADD_TEST(suite, test_snapshot_waits_for_inflight);

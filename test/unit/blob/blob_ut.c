@@ -6,7 +6,8 @@
  * close/resize/sync/delete/xattrs/iteration and their bad input, I/O
  * (split at cluster boundaries, iovecs, thin allocation once per cluster
  * under concurrent first writes from two threads, zeroes for holes, bounds,
- * read-only), reload keeping blobs, xattrs and data, dirty load rebuilding
+ * read-only, whole-cluster first writes that skip the zeroing, with a
+ * device error, stepped, and mixed with small ones), reload keeping blobs, xattrs and data, dirty load rebuilding
  * the masks, max_md_ops / max_channel_ops limits. Crash points and corrupted
  * metadata are in blob_crash_ut.c.
  */
@@ -754,6 +755,192 @@ static void test_thin(void)
 	free(img);
 }
 
+/* Blocks of a RAM device operation, per kind, between two get_counts. */
+#define DELTA(field) (c1.field - c0.field)
+
+/* A first write that covers a whole cluster of a thin blob: its data is the
+ * new cluster's fill (no zeroing), also as whole-cluster slices of a longer
+ * write; a device error leaves the cluster free and the metadata as it was;
+ * reads while the cluster is pending see zeroes; with another first write to
+ * the same cluster in flight, the one that came first does the allocation. */
+static void test_thin_whole_cluster(void)
+{
+	uint8_t *img = new_image(), *copy = new_image();
+	struct brisk_bs_opts o = small_opts();
+	struct brisk_io_channel *ch, *ch1;
+	struct brisk_blob *b;
+	uint8_t *wbuf = malloc(4 * CLUSTER), *wbuf2 = malloc(CLUSTER), *rbuf = malloc(4 * CLUSTER);
+	uint8_t *zero = calloc(1, CLUSTER);
+	struct brisk_bs_dev_ram_counts c0, c1;
+	uint64_t free0, len;
+	brisk_blob_id id;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(img, &o), 0);
+	free0 = brisk_bs_free_cluster_count(g_bs);
+	id = do_create(10, true);
+	b = do_open(id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	brisk_set_thread(g_th[1]);
+	ch1 = brisk_bs_alloc_io_channel(g_bs);
+	brisk_set_thread(g_th[0]);
+
+	/* For comparison: a small first write zeroes its cluster. */
+	fill(wbuf, CLUSTER, 1);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c0);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf, 5, 2), 0);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c1);
+	CU_ASSERT_EQUAL(DELTA(zeroes), 1);
+	CU_ASSERT_EQUAL(DELTA(zeroed_blocks), UPC);
+
+	/* A whole cluster, from the io thread: no zeroes, no read; the data
+	 * once, plus the metadata pages of the sync. */
+	fill(wbuf, CLUSTER, 2);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c0);
+	brisk_set_thread(g_th[1]);
+	CU_ASSERT_EQUAL(do_io(b, ch1, true, wbuf, UPC, UPC), 0);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c1);
+	CU_ASSERT_EQUAL(DELTA(zeroes), 0);
+	CU_ASSERT_EQUAL(DELTA(reads), 0);
+	CU_ASSERT(DELTA(write_blocks) > UPC && DELTA(write_blocks) <= UPC + 4 * (4096 / BLOCKLEN));
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 2);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0 - 2);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, UPC, UPC), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf, wbuf, CLUSTER), 0);
+
+	/* One write: the second half of cluster 2, clusters 3 and 4 whole, the
+	 * start of cluster 5. Only the two partial clusters are zeroed. */
+	fill(wbuf, 4 * CLUSTER, 3);
+	len = UPC / 2 + 2 * UPC + 16;
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c0);
+	CU_ASSERT_EQUAL(do_io(b, ch, true, wbuf + CLUSTER / 2, 2 * UPC + UPC / 2, len), 0);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c1);
+	CU_ASSERT_EQUAL(DELTA(zeroes), 2);
+	CU_ASSERT_EQUAL(DELTA(zeroed_blocks), 2 * UPC);
+	CU_ASSERT_EQUAL(DELTA(reads), 0);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 6);
+	memset(rbuf, 0xee, 4 * CLUSTER);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 2 * UPC, 4 * UPC), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf, zero, CLUSTER / 2), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf + CLUSTER / 2, wbuf + CLUSTER / 2, len * BLOCKLEN), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf + 3 * CLUSTER + 16 * BLOCKLEN, zero, CLUSTER - 16 * BLOCKLEN), 0);
+
+	/* The data write fails: the write fails, the cluster is free again, the
+	 * blob still reads zeroes there, and its metadata did not change (a
+	 * dirty load of the image as it is now agrees). */
+	fill(wbuf, CLUSTER, 4);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c0);
+	brisk_bs_dev_ram_set_fail(g_last_dev, true);
+	brisk_set_thread(g_th[1]);
+	CU_ASSERT_EQUAL(do_io(b, ch1, true, wbuf, 6 * UPC, UPC), -EIO);
+	brisk_bs_dev_ram_set_fail(g_last_dev, false);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c1);
+	CU_ASSERT_EQUAL(DELTA(writes), 1); /* the data, and no sync after it */
+	CU_ASSERT_EQUAL(DELTA(zeroes), 0);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 6);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0 - 6);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 6 * UPC, UPC), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf, zero, CLUSTER), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0); /* the check wants no blob open */
+	CU_ASSERT_EQUAL(do_check(), 0);
+	memcpy(copy, img, DEV_BYTES);
+	b = do_open(id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+
+	/* Again, stepped: reads while the cluster is pending see zeroes. */
+	CU_ASSERT(stepped_first_write(b, ch1, 6, zero, wbuf, img) > 0);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 7);
+
+	/* A small first write, then a whole-cluster one to the same cluster,
+	 * both in flight: the small one allocates (and zeroes), the whole one
+	 * follows it and is written after the publish, as any write. */
+	fill(wbuf, CLUSTER, 5);
+	fill(wbuf2, CLUSTER, 6);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c0);
+	brisk_blob_io_write(b, ch, wbuf2, 7 * UPC + 9, 3, op_cb, NULL);
+	brisk_set_thread(g_th[1]);
+	brisk_blob_io_write(b, ch1, wbuf, 7 * UPC, UPC, op_cb, NULL);
+	g_done = 0;
+	poll_all();
+	CU_ASSERT_EQUAL(g_done, 2);
+	CU_ASSERT_EQUAL(g_rc, 0);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c1);
+	CU_ASSERT_EQUAL(DELTA(zeroes), 1);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 7 * UPC, UPC), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf, wbuf, 9 * BLOCKLEN), 0);
+	CU_ASSERT(memcmp(rbuf + 9 * BLOCKLEN, wbuf + 9 * BLOCKLEN, 3 * BLOCKLEN) == 0 ||
+		  memcmp(rbuf + 9 * BLOCKLEN, wbuf2, 3 * BLOCKLEN) == 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf + 12 * BLOCKLEN, wbuf + 12 * BLOCKLEN, CLUSTER - 12 * BLOCKLEN), 0);
+	/* The other way round: the whole one allocates with its data, the small
+	 * one follows and lands on top of it. */
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c0);
+	brisk_set_thread(g_th[1]);
+	brisk_blob_io_write(b, ch1, wbuf, 8 * UPC, UPC, op_cb, NULL);
+	brisk_set_thread(g_th[0]);
+	brisk_blob_io_write(b, ch, wbuf2, 8 * UPC + 9, 3, op_cb, NULL);
+	g_done = 0;
+	poll_all();
+	CU_ASSERT_EQUAL(g_done, 2);
+	CU_ASSERT_EQUAL(g_rc, 0);
+	brisk_bs_dev_ram_get_counts(g_last_dev, &c1);
+	CU_ASSERT_EQUAL(DELTA(zeroes), 0);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 8 * UPC, UPC), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf, wbuf, 9 * BLOCKLEN), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf + 9 * BLOCKLEN, wbuf2, 3 * BLOCKLEN), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf + 12 * BLOCKLEN, wbuf + 12 * BLOCKLEN, CLUSTER - 12 * BLOCKLEN), 0);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 9);
+
+	brisk_set_thread(g_th[1]);
+	brisk_bs_free_io_channel(ch1);
+	brisk_set_thread(g_th[0]);
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	CU_ASSERT_EQUAL(do_check(), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+
+	/* The image taken after the failed write: the blob as it was before it. */
+	CU_ASSERT_EQUAL_FATAL(do_load(copy, &o), 0);
+	CU_ASSERT_EQUAL(check_masks(), 1);
+	CU_ASSERT_EQUAL(do_check(), 0);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0 - 6);
+	b = do_open(id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 6);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 6 * UPC, UPC), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf, zero, CLUSTER), 0);
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+
+	/* The final image, clean: everything written is there. */
+	CU_ASSERT_EQUAL_FATAL(do_load(img, &o), 0);
+	CU_ASSERT_EQUAL(do_check(), 0);
+	b = do_open(id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(brisk_blob_get_num_allocated_clusters(b), 9);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	fill(wbuf, CLUSTER, 2);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, UPC, UPC), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf, wbuf, CLUSTER), 0);
+	fill(wbuf, 4 * CLUSTER, 3);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 2 * UPC, 4 * UPC), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf + CLUSTER / 2, wbuf + CLUSTER / 2, len * BLOCKLEN), 0);
+	fill(wbuf, CLUSTER, 4);
+	CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, 6 * UPC, UPC), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf, wbuf, CLUSTER), 0);
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	free(wbuf);
+	free(wbuf2);
+	free(rbuf);
+	free(zero);
+	free(img);
+	free(copy);
+}
+
 /* ---- Reload, dirty load, corruption ---- */
 
 static void test_reload_many(void)
@@ -979,6 +1166,7 @@ static void add_tests(CU_pSuite suite)
 	CU_ADD_TEST(suite, test_delete);
 	CU_ADD_TEST(suite, test_io);
 	CU_ADD_TEST(suite, test_thin);
+	CU_ADD_TEST(suite, test_thin_whole_cluster);
 	CU_ADD_TEST(suite, test_reload_many);
 	CU_ADD_TEST(suite, test_resize_with_io);
 	CU_ADD_TEST(suite, test_limits);

@@ -291,6 +291,11 @@ struct crash_case {
 };
 
 static unsigned g_crash_points;
+/* The crash point k of the run in progress (UINT64_MAX while the writes are
+ * counted): verify can tell from it which writes of run reached the image,
+ * with run noting brisk_bs_dev_ram_write_count(g_last_dev) as it goes (the
+ * writes are numbered the same in every run). */
+static uint64_t g_crash_k;
 
 /* Runs cc once to count its writes W, then for every k in 0..W and both
  * crash modes: crash at write k, load, verify, brisk_bs_check, and check
@@ -309,6 +314,7 @@ static inline void crash_case_run(const struct crash_case *cc)
 	memcpy(work, base, DEV_BYTES);
 	CU_ASSERT_EQUAL_FATAL(do_load(work, &o), 0);
 	brisk_bs_dev_ram_set_crash(g_last_dev, BRISK_BS_DEV_RAM_CRASH_NONE, 0);
+	g_crash_k = UINT64_MAX;
 	cc->run();
 	writes = brisk_bs_dev_ram_write_count(g_last_dev);
 	CU_ASSERT(writes > 0);
@@ -322,6 +328,7 @@ static inline void crash_case_run(const struct crash_case *cc)
 			memcpy(work, base, DEV_BYTES);
 			CU_ASSERT_EQUAL_FATAL(do_load(work, &o), 0);
 			brisk_bs_dev_ram_set_crash(g_last_dev, (enum brisk_bs_dev_ram_crash_mode)mode, k);
+			g_crash_k = k;
 			cc->run();
 			/* The unload's writes are lost too: the power is already gone. */
 			CU_ASSERT_EQUAL(do_unload(), 0);
@@ -346,6 +353,87 @@ static inline void crash_case_run(const struct crash_case *cc)
 	}
 	free(base);
 	free(work);
+}
+
+/* ---- A first write seen from the reads around it ---- */
+
+struct stepped_op {
+	uint8_t *buf;
+	bool data_on_dev; /* the write's data was on the device when this read started */
+	bool write_done;  /* the write had completed when this read started */
+	bool done;
+	int rc;
+};
+
+static inline void stepped_cb(void *arg, int rc)
+{
+	struct stepped_op *s = arg;
+
+	s->rc = rc;
+	s->done = true;
+}
+
+#define STEPPED_MAX_READS 64
+
+/* Whether some cluster of the device image holds data (CLUSTER bytes). */
+static inline bool image_has_cluster(const uint8_t *image, const uint8_t *data)
+{
+	for (uint64_t i = 0; i < DEV_BYTES / CLUSTER; i++) {
+		if (memcmp(image + i * CLUSTER, data, CLUSTER) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Writes new_data over the whole cluster c of b from the io thread (ch_io,
+ * a channel of g_th[1]) and runs the md thread one message at a time; before
+ * every step a read of the cluster starts on the io thread. Every read must
+ * get all of old or all of new_data (CLUSTER bytes each), and new_data once
+ * the write has completed. image is the RAM device's (do_init's) buffer,
+ * where a write lands when it is submitted. Returns how many reads got the
+ * old contents while new_data was already in a cluster of the device:
+ * reads of the cluster while it is pending, taken and filled with the
+ * write's data but its metadata not yet durable. */
+static inline unsigned stepped_first_write(struct brisk_blob *b, struct brisk_io_channel *ch_io,
+					   uint64_t c, const uint8_t *old, uint8_t *new_data,
+					   const uint8_t *image)
+{
+	struct stepped_op w = { 0 }, reads[STEPPED_MAX_READS];
+	unsigned n = 0, pending_old = 0;
+
+	memset(reads, 0, sizeof(reads));
+	CU_ASSERT_FALSE(image_has_cluster(image, new_data));
+	brisk_set_thread(g_th[1]);
+	brisk_blob_io_write(b, ch_io, new_data, c * UPC, UPC, stepped_cb, &w);
+	while (n < STEPPED_MAX_READS && (n == 0 || !reads[n - 1].write_done)) {
+		struct stepped_op *s = &reads[n++];
+
+		s->buf = malloc(CLUSTER);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s->buf);
+		s->data_on_dev = image_has_cluster(image, new_data);
+		s->write_done = w.done;
+		brisk_set_thread(g_th[1]);
+		brisk_blob_io_read(b, ch_io, s->buf, c * UPC, UPC, stepped_cb, s);
+		brisk_thread_poll(g_th[0], 1, 0);
+		brisk_thread_poll(g_th[1], 0, 0);
+	}
+	poll_all();
+	CU_ASSERT_TRUE(w.done);
+	CU_ASSERT_EQUAL(w.rc, 0);
+	CU_ASSERT_TRUE(reads[n - 1].write_done);
+	for (unsigned i = 0; i < n; i++) {
+		bool is_old = memcmp(reads[i].buf, old, CLUSTER) == 0;
+		bool is_new = memcmp(reads[i].buf, new_data, CLUSTER) == 0;
+
+		CU_ASSERT_TRUE(reads[i].done);
+		CU_ASSERT_EQUAL(reads[i].rc, 0);
+		CU_ASSERT_TRUE(is_old || is_new);
+		CU_ASSERT_TRUE(!reads[i].write_done || is_new);
+		pending_old += reads[i].data_on_dev && is_old;
+		free(reads[i].buf);
+	}
+	return pending_old;
 }
 
 static inline int bs_ut_suite_init(void)
