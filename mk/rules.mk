@@ -86,7 +86,7 @@ $(BUILD)/obj/%.o: %.c mk/config.mk
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 .DEFAULT_GOAL := all
-.PHONY: all libs programs unit examples test install uninstall clean help
+.PHONY: all libs programs unit examples test install uninstall clean help pc
 all: libs programs examples unit
 libs: $(LIB_FILES)
 programs: $(PROGRAMS)
@@ -96,13 +96,20 @@ unit: $(UNIT_TESTS)
 test: all
 	test/run_tests.sh
 
-install: all
+# The pkg-config file, written afresh each time (CONFIG_PREFIX may be given
+# on the command line). A sanitizer build's flags go in it: the archives call
+# into the sanitizer runtimes, so a program linking them needs -fsanitize too.
+pc:
+	@mkdir -p $(BUILD)
+	$(Q)scripts/gen_pc.sh "$(CONFIG_PREFIX)" "$(ALL_LIB_NAMES)" "$(SYS_LIBS)" "$(SAN_FLAGS)" > $(BUILD)/brisk.pc
+
+install: all pc
 	@echo "  INSTALL $(DESTDIR)$(CONFIG_PREFIX)"
 	$(Q)install -d $(DESTDIR)$(CONFIG_PREFIX)/include/brisk $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig $(DESTDIR)$(CONFIG_PREFIX)/bin
 	$(Q)install -m 644 include/brisk/*.h $(DESTDIR)$(CONFIG_PREFIX)/include/brisk/
 	$(Q)install -m 644 $(LIB_FILES) $(DESTDIR)$(CONFIG_PREFIX)/lib/
 	$(Q)install -m 755 $(PROGRAMS) $(DESTDIR)$(CONFIG_PREFIX)/bin/
-	$(Q)scripts/gen_pc.sh "$(CONFIG_PREFIX)" "$(ALL_LIB_NAMES)" "$(SYS_LIBS)" > $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig/brisk.pc
+	$(Q)install -m 644 $(BUILD)/brisk.pc $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig/
 
 uninstall:
 	rm -rf $(DESTDIR)$(CONFIG_PREFIX)/include/brisk $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig/brisk.pc
@@ -113,6 +120,6 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@echo "make [all|libs|programs|examples|unit|test|install|uninstall|clean] [V=1]"
+	@echo "make [all|libs|programs|examples|unit|test|pc|install|uninstall|clean] [V=1]"
 
 -include $(ALL_OBJS:.o=.d)

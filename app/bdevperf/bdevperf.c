@@ -10,13 +10,24 @@
  *   run_create    a job per (bdev, core); each owns a slice of the bdev
  *   run_started   every job set up: start their I/O, the progress and end timers
  *   run_progress  once a second: IOPS and MiB/s of the last second
- *   run_end       time is up (or shutdown): stop every job
- *   run_job_done  the last job done: table, JSON, rc; the caller's done
+ *   run_end       time is up (or shutdown): stop every job, start the drain deadline
+ *   run_job_done  every job done, or given up on its I/O: table, JSON, rc;
+ *                 the caller's done
+ *
+ * The wait for the I/O in flight at the stop is bounded (--drain-timeout):
+ * each job gives up on I/O still outstanding that long after its stop and
+ * reports its (frozen) results and how many I/O it left. Those I/O still
+ * use the job's tasks, buffers and channel, so such a run is never freed:
+ * it stays in g_run until they complete after all. The framework's clean
+ * stop cannot finish meanwhile (a bdev waits for its open descriptors, a
+ * thread for its channels), so bdevperf then leaves through
+ * brisk_app_exit_now: table and JSON out, RPC socket removed, _exit(1).
  *
  * Exit status: 0 when every I/O succeeded and every read-back matched; 1 when
  * any I/O failed (an error bdev's injections included), a verify read found
- * other data, or the run could not start. The reset workload does not count
- * I/O aborted by its own resets as failures (they are reported separately).
+ * other data, I/O did not complete within --drain-timeout after the stop, or
+ * the run could not start. The reset workload does not count I/O aborted by
+ * its own resets as failures (they are reported separately).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,9 +46,17 @@
 
 #define MAX_BDEV_NAMES 64
 #define OPT_JSON_OUTPUT BRISK_APP_OPT_USER_BASE
+/* SPDK's bdevperf has no such option: its -k is another thing (a per-I/O
+ * timeout during the run that counts, or with -X aborts, starved I/O). */
+#define OPT_DRAIN_TIMEOUT (BRISK_APP_OPT_USER_BASE + 1)
+#define DRAIN_TIMEOUT_DEFAULT_SEC 10
+/* The app thread's own deadline comes this much after the jobs' drain timers:
+ * it catches a job whose thread never answers. */
+#define DRAIN_DEADLINE_GRACE_SEC 2
 
 uint64_t g_ticks_hz;
 bool g_latency_pct;
+uint32_t g_drain_timeout_sec = DRAIN_TIMEOUT_DEFAULT_SEC;
 
 static struct bdevperf_params g_cmdline = {
 	.workload = WORKLOAD_COUNT, /* unset */
@@ -106,17 +125,27 @@ const struct bdevperf_params *bdevperf_cmdline_params(void)
 
 /* ---- One test run ---- */
 
+/* Where each job of a run is, as the app thread sees it. */
+enum run_job_state {
+	JOB_RUNNING = 0,  /* set up or running, or stopping with I/O in flight */
+	JOB_GONE,         /* done (or never set up): may be freed */
+	JOB_GAVE_UP,      /* gave up on its outstanding I/O: results final, not to be freed */
+	JOB_SILENT,       /* its thread did not answer by the drain deadline: results unread */
+};
+
 struct bdevperf_run_ctx {
 	struct bdevperf_params params;
 	struct bdevperf_job **jobs;
+	uint8_t *job_state;     /* enum run_job_state, one a job */
 	uint32_t num_jobs;
 	uint32_t started;
 	uint32_t start_failed;
-	uint32_t done;
 	int rc;
 	bool ending;
+	bool reported;          /* results and the caller's done went out */
 	struct brisk_poller *progress_poller;
 	struct brisk_poller *end_poller;
+	struct brisk_poller *drain_poller;
 	uint32_t seconds;
 	uint64_t last_ios, last_bytes, last_ticks;
 	bdevperf_done_fn done_fn;
@@ -130,21 +159,79 @@ bool bdevperf_is_running(void)
 	return g_run != NULL;
 }
 
+static uint32_t run_count(const struct bdevperf_run_ctx *run, enum run_job_state st)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < run->num_jobs; i++) {
+		n += run->job_state[i] == st;
+	}
+	return n;
+}
+
+bool bdevperf_io_left(uint64_t *ios)
+{
+	uint64_t n = 0;
+
+	if (g_run == NULL || !g_run->reported) {
+		return false;
+	}
+	for (uint32_t i = 0; i < g_run->num_jobs; i++) {
+		if (g_run->job_state[i] == JOB_GAVE_UP) {
+			n += bdevperf_job_outstanding(g_run->jobs[i]);
+		}
+	}
+	if (ios != NULL) {
+		*ios = n;
+	}
+	return true;
+}
+
+/* The clean stop would wait forever for the I/O a run left (see the top). */
+static void __attribute__((noreturn)) bdevperf_exit_with_io_left(void)
+{
+	uint64_t ios = 0;
+
+	bdevperf_io_left(&ios);
+	fprintf(stderr, "bdevperf: exiting with %" PRIu64 " I/O still outstanding (the clean "
+		"shutdown would wait for them forever)\n", ios);
+	brisk_app_exit_now(1);
+}
+
+/* Only once every job is gone: nothing else uses the jobs any more. */
+static void run_free(struct bdevperf_run_ctx *run)
+{
+	brisk_poller_unregister(&run->progress_poller);
+	brisk_poller_unregister(&run->end_poller);
+	brisk_poller_unregister(&run->drain_poller);
+	for (uint32_t i = 0; i < run->num_jobs; i++) {
+		bdevperf_job_free(run->jobs[i]);
+	}
+	free(run->jobs);
+	free(run->job_state);
+	free(run);
+	g_run = NULL;
+}
+
+/* The run is over: frees it unless some job still holds I/O, then the
+ * caller's done. */
 static void run_finish(struct bdevperf_run_ctx *run, json_t *results)
 {
 	bdevperf_done_fn done_fn = run->done_fn;
 	void *done_ctx = run->done_ctx;
 	int rc = run->rc;
+	bool io_left = run_count(run, JOB_GONE) < run->num_jobs;
 
-	for (uint32_t i = 0; i < run->num_jobs; i++) {
-		bdevperf_job_free(run->jobs[i]);
+	run->reported = true;
+	if (!io_left) {
+		run_free(run);
 	}
-	free(run->jobs);
-	free(run);
-	g_run = NULL;
 	done_fn(rc, results, done_ctx);
 	if (g_shutdown && g_wait_for_tests) {
 		/* A shutdown request came during an RPC run: it was answered; now stop. */
+		if (io_left) {
+			bdevperf_exit_with_io_left();
+		}
 		brisk_app_stop(0);
 	}
 }
@@ -152,7 +239,9 @@ static void run_finish(struct bdevperf_run_ctx *run, json_t *results)
 static json_t *run_report(struct bdevperf_run_ctx *run)
 {
 	struct bdevperf_result *total;
-	json_t *out, *arr;
+	json_t *out, *arr, *jt;
+	uint64_t outstanding = 0;
+	uint32_t silent = 0;
 	char title[96];
 
 	total = malloc(sizeof(*total));
@@ -165,6 +254,7 @@ static json_t *run_report(struct bdevperf_run_ctx *run)
 		return NULL;
 	}
 	bdevperf_result_init(total);
+	(void)fflush(stderr); /* the jobs' error lines before the table */
 	printf("\nResults: workload %s, queue depth %u, I/O size %" PRIu64 " bytes",
 	       bdevperf_workload_name(run->params.workload), run->params.queue_depth, run->params.io_size);
 	if (run->params.workload == WORKLOAD_RW || run->params.workload == WORKLOAD_RANDRW) {
@@ -173,19 +263,42 @@ static json_t *run_report(struct bdevperf_run_ctx *run)
 	printf("\n");
 	bdevperf_print_header(stdout);
 	for (uint32_t i = 0; i < run->num_jobs; i++) {
-		const struct bdevperf_result *r = bdevperf_job_result(run->jobs[i]);
+		struct bdevperf_job *job = run->jobs[i];
+		const struct bdevperf_result *r;
+		uint32_t left = 0;
+		json_t *jr;
 
-		bdevperf_print_row(stdout, bdevperf_job_name(run->jobs[i]), r);
+		if (run->job_state[i] == JOB_SILENT) {
+			/* Its thread may still write its results: they cannot be read. */
+			printf("%-28s (no answer from the job's thread: left out)\n", bdevperf_job_name(job));
+			silent++;
+			continue;
+		}
+		if (run->job_state[i] == JOB_GAVE_UP) {
+			left = bdevperf_job_outstanding(job);
+			outstanding += left;
+		}
+		r = bdevperf_job_result(job);
+		bdevperf_print_row(stdout, bdevperf_job_name(job), r);
+		if (left > 0) {
+			printf("%-28s %u I/O still outstanding (not counted)\n", "", left);
+		}
 		bdevperf_result_add(total, r);
-		json_array_append_new(arr, bdevperf_result_json(bdevperf_job_name(run->jobs[i]),
-					bdevperf_job_bdev_name(run->jobs[i]), bdevperf_job_core(run->jobs[i]),
-					&run->params, r));
+		jr = bdevperf_result_json(bdevperf_job_name(job), bdevperf_job_bdev_name(job),
+					  bdevperf_job_core(job), &run->params, r);
+		json_object_set_new(jr, "io_outstanding", json_integer(left));
+		json_array_append_new(arr, jr);
 	}
 	snprintf(title, sizeof(title), "Total (%u job%s)", run->num_jobs, run->num_jobs == 1 ? "" : "s");
 	bdevperf_print_row(stdout, title, total);
+	if (outstanding > 0) {
+		printf("%-28s %" PRIu64 " I/O still outstanding (not counted)\n", "", outstanding);
+	}
 	fflush(stdout);
 	json_object_set_new(out, "results", arr);
-	json_object_set_new(out, "total", bdevperf_result_json("total", NULL, 0, &run->params, total));
+	jt = bdevperf_result_json("total", NULL, 0, &run->params, total);
+	json_object_set_new(jt, "io_outstanding", json_integer((json_int_t)outstanding));
+	json_object_set_new(out, "total", jt);
 	json_object_set_new(out, "core_count", json_integer(brisk_env_get_core_count()));
 	if (total->failed > 0) {
 		fprintf(stderr, "bdevperf: %" PRIu64 " I/O failed\n", total->failed);
@@ -199,18 +312,35 @@ static json_t *run_report(struct bdevperf_run_ctx *run)
 	if (g_shutdown && run->rc == 0) {
 		fprintf(stderr, "bdevperf: run cut short by a shutdown request\n");
 	}
+	if (outstanding > 0 || silent > 0) {
+		fprintf(stderr, "bdevperf: %" PRIu64 " I/O did not complete within --drain-timeout (%u s) "
+			"after the stop%s; the results are those of the I/O that completed\n",
+			outstanding, g_drain_timeout_sec,
+			silent > 0 ? ", and some jobs did not answer" : "");
+		run->rc = -ETIMEDOUT;
+	}
 	free(total);
 	return out;
 }
 
-/* Once every job is gone: the report (if the run started) and the caller's done. */
+/* Once every job is gone or gave up: the report (if the run started) and the
+ * caller's done. A run that left I/O is freed when its last job is gone. */
 static void run_check_all_done(struct bdevperf_run_ctx *run)
 {
-	if (run->done < run->num_jobs) {
+	if (run_count(run, JOB_RUNNING) > 0) {
+		return;
+	}
+	if (run->reported) {
+		if (run_count(run, JOB_GONE) == run->num_jobs) {
+			BRISK_NOTICELOG("bdevperf: the I/O the last test left outstanding completed after "
+					"all\n");
+			run_free(run);
+		}
 		return;
 	}
 	brisk_poller_unregister(&run->progress_poller);
 	brisk_poller_unregister(&run->end_poller);
+	brisk_poller_unregister(&run->drain_poller);
 	if (run->start_failed > 0) {
 		run_finish(run, NULL);
 		return;
@@ -220,10 +350,57 @@ static void run_check_all_done(struct bdevperf_run_ctx *run)
 
 static void run_job_done(struct bdevperf_job *job, int rc)
 {
-	(void)job;
-	(void)rc;
-	g_run->done++;
-	run_check_all_done(g_run);
+	struct bdevperf_run_ctx *run = g_run; /* a run is freed only once all its jobs are gone */
+	uint8_t *st = &run->job_state[bdevperf_job_index(job)];
+
+	if (rc == 0) {
+		*st = JOB_GONE;
+	} else if (*st == JOB_RUNNING) {
+		*st = JOB_GAVE_UP;
+		BRISK_ERRLOG("bdevperf: job %s: %u I/O to bdev %s still outstanding %u s after the stop "
+			     "(--drain-timeout); giving up on them\n", bdevperf_job_name(job),
+			     bdevperf_job_outstanding(job), bdevperf_job_bdev_name(job),
+			     g_drain_timeout_sec);
+	}
+	run_check_all_done(run);
+}
+
+/* The app thread's deadline, past every job's own drain timer: a job still
+ * running now has a thread that does not answer. */
+static int run_drain_deadline(void *arg)
+{
+	struct bdevperf_run_ctx *run = arg;
+
+	brisk_poller_unregister(&run->drain_poller);
+	for (uint32_t i = 0; i < run->num_jobs; i++) {
+		if (run->job_state[i] == JOB_RUNNING) {
+			run->job_state[i] = JOB_SILENT;
+			BRISK_ERRLOG("bdevperf: job %s (bdev %s): no answer from its thread %u s after the "
+				     "stop; its results are left out\n", bdevperf_job_name(run->jobs[i]),
+				     bdevperf_job_bdev_name(run->jobs[i]),
+				     g_drain_timeout_sec + DRAIN_DEADLINE_GRACE_SEC);
+		}
+	}
+	run_check_all_done(run);
+	return BRISK_POLLER_BUSY;
+}
+
+/* Stops every job; the wait for their I/O is bounded by --drain-timeout. */
+static void run_stop_jobs(struct bdevperf_run_ctx *run)
+{
+	run->ending = true;
+	for (uint32_t i = 0; i < run->num_jobs; i++) {
+		bdevperf_job_stop(run->jobs[i]);
+	}
+	if (g_drain_timeout_sec > 0 && run->drain_poller == NULL) {
+		run->drain_poller = brisk_poller_register_named(run_drain_deadline, run,
+				    ((uint64_t)g_drain_timeout_sec + DRAIN_DEADLINE_GRACE_SEC) * 1000000,
+				    "bdevperf_drain_deadline");
+		if (run->drain_poller == NULL) {
+			BRISK_WARNLOG("bdevperf: cannot register the drain deadline; relying on the "
+				      "jobs' own timers\n");
+		}
+	}
 }
 
 static void run_end(struct bdevperf_run_ctx *run)
@@ -231,12 +408,9 @@ static void run_end(struct bdevperf_run_ctx *run)
 	if (run->ending) {
 		return;
 	}
-	run->ending = true;
 	brisk_poller_unregister(&run->progress_poller);
 	brisk_poller_unregister(&run->end_poller);
-	for (uint32_t i = 0; i < run->num_jobs; i++) {
-		bdevperf_job_stop(run->jobs[i]);
-	}
+	run_stop_jobs(run);
 }
 
 static int run_end_poll(void *arg)
@@ -275,21 +449,17 @@ static void run_job_started(struct bdevperf_job *job, int rc)
 {
 	struct bdevperf_run_ctx *run = g_run;
 
-	(void)job;
 	if (rc != 0) {
 		run->start_failed++;
 		run->rc = rc;
-		run->done++; /* a job that failed to set up is already gone */
+		run->job_state[bdevperf_job_index(job)] = JOB_GONE; /* failed to set up: already gone */
 	}
 	if (++run->started < run->num_jobs) {
 		return;
 	}
 	if (run->start_failed > 0 || g_shutdown) {
 		/* Stop the jobs that did set up; run_job_done finishes once all are gone. */
-		run->ending = true;
-		for (uint32_t i = 0; i < run->num_jobs; i++) {
-			bdevperf_job_stop(run->jobs[i]);
-		}
+		run_stop_jobs(run);
 		run_check_all_done(run); /* when no job had set up */
 		return;
 	}
@@ -364,7 +534,8 @@ static int run_create(struct bdevperf_run_ctx *run)
 		return rc;
 	}
 	run->jobs = calloc((size_t)num_bdevs * ncores, sizeof(*run->jobs));
-	if (run->jobs == NULL) {
+	run->job_state = calloc((size_t)num_bdevs * ncores, sizeof(*run->job_state));
+	if (run->jobs == NULL || run->job_state == NULL) {
 		free(bdevs);
 		return -ENOMEM;
 	}
@@ -412,6 +583,9 @@ static void run_begin(void *arg)
 	rc = run_create(run);
 	if (rc != 0) {
 		run->rc = rc;
+		for (i = 0; i < run->num_jobs; i++) {
+			run->job_state[i] = JOB_GONE; /* created, never started: no thread */
+		}
 		run_finish(run, NULL);
 		return;
 	}
@@ -472,8 +646,11 @@ static void cmdline_run_done(int rc, json_t *results, void *ctx)
 	(void)ctx;
 	bdevperf_write_json_output(results);
 	json_decref(results);
-	if (rc != 0) {
+	if (rc != 0 && rc != -ETIMEDOUT) { /* -ETIMEDOUT: run_report said what */
 		fprintf(stderr, "bdevperf: run failed: %s\n", strerror(-rc));
+	}
+	if (bdevperf_io_left(NULL)) {
+		bdevperf_exit_with_io_left();
 	}
 	brisk_app_stop(rc == 0 ? 0 : 1);
 }
@@ -498,6 +675,10 @@ static void bdevperf_started(void *ctx)
 static void bdevperf_shutdown(void)
 {
 	g_shutdown = true;
+	if (bdevperf_io_left(NULL)) {
+		/* -z: the last test left I/O outstanding; its answer went out long ago. */
+		bdevperf_exit_with_io_left();
+	}
 	if (g_run != NULL) {
 		/* End the run now; its done callback prints results (and stops the app in cmdline mode). */
 		/* Jobs still setting up are stopped once all report (run_job_started). */
@@ -522,8 +703,14 @@ static void bdevperf_usage(void)
 	       " -z                       wait for the perform_tests RPC instead of starting at once\n"
 	       " -l                       also report latency percentiles (p50, p99, p99.9)\n"
 	       "     --json-output <file> write the results as JSON to file\n"
+	       "     --drain-timeout <s>  when the run ends (-t, SIGINT/SIGTERM), wait at most s seconds\n"
+	       "                          for the I/O in flight (default %u; 0 = no limit); past it,\n"
+	       "                          name each job's outstanding I/O, print the results of the\n"
+	       "                          I/O that completed and exit 1 at once (-z: the call fails\n"
+	       "                          and later ones are refused until those I/O complete)\n"
 	       "One job runs per core of the cpumask (-m) per bdev. Exit status 1 when any I/O\n"
-	       "failed or a verify read-back differed.\n");
+	       "failed, a verify read-back differed or I/O was left outstanding.\n",
+	       DRAIN_TIMEOUT_DEFAULT_SEC);
 }
 
 static int bdevperf_parse_u32_min1(const char *flag, const char *arg, uint32_t *out)
@@ -583,6 +770,14 @@ static int bdevperf_parse_arg(int ch, char *arg)
 	case OPT_JSON_OUTPUT:
 		g_json_output = arg;
 		return 0;
+	case OPT_DRAIN_TIMEOUT:
+		if (brisk_parse_u32(arg, 10, &g_drain_timeout_sec) != 0 ||
+		    g_drain_timeout_sec > 7 * 24 * 3600) {
+			fprintf(stderr, "bdevperf: --drain-timeout must be a whole number of seconds from 0 "
+				"(no limit) to 604800, not '%s'\n", arg);
+			return -EINVAL;
+		}
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -592,6 +787,7 @@ int main(int argc, char **argv)
 {
 	static const struct option long_opts[] = {
 		{"json-output", required_argument, NULL, OPT_JSON_OUTPUT},
+		{"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
 		{NULL, 0, NULL, 0},
 	};
 	struct brisk_app_opts opts;

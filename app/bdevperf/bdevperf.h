@@ -93,6 +93,7 @@ struct bdevperf_job;
 /* ---- The test run (bdevperf.c) ---- */
 extern uint64_t g_ticks_hz;
 extern bool g_latency_pct;       /* -l */
+extern uint32_t g_drain_timeout_sec; /* --drain-timeout: seconds; 0 = wait without limit */
 const char *bdevperf_workload_name(enum bdevperf_workload w);
 int bdevperf_workload_parse(const char *s, enum bdevperf_workload *out);
 /* Checks params (messages name the flag); 0 or -EINVAL. */
@@ -103,6 +104,10 @@ typedef void (*bdevperf_done_fn)(int rc, json_t *results, void *ctx);
  * callee; NULL if nothing ran). -EBUSY if a test is running. */
 int bdevperf_run(const struct bdevperf_params *params, bdevperf_done_fn done, void *ctx);
 bool bdevperf_is_running(void);
+/* True when the last run gave up on I/O that is still outstanding (its jobs
+ * cannot be freed, so no other run can start); *ios (if not NULL) gets how
+ * many. Cleared if they complete after all. */
+bool bdevperf_io_left(uint64_t *ios);
 const struct bdevperf_params *bdevperf_cmdline_params(void);
 /* --json-output: writes results there (no-op without the option). */
 void bdevperf_write_json_output(const json_t *results);
@@ -119,8 +124,13 @@ struct bdevperf_job_info {
  * on error (*rc set). */
 struct bdevperf_job *bdevperf_job_create(const struct bdevperf_job_info *info,
 		const struct bdevperf_params *params, int *rc);
-/* Starts its thread and I/O; started(job, rc) and later done(job) run on the
- * app thread. */
+/* Starts its thread and I/O; started(job, rc) and later done(job, rc) run on
+ * the app thread. done(job, 0): the job is gone (its thread exited); free it.
+ * done(job, -ETIMEDOUT): after a stop, its I/O did not all complete within
+ * --drain-timeout and the job gave up on them: its results are final (they
+ * may be read), bdevperf_job_outstanding says how many I/O it left, and its
+ * thread keeps the channel, tasks and buffers those I/O use, so the job must
+ * not be freed. done(job, 0) follows if they complete after all. */
 typedef void (*bdevperf_job_cb)(struct bdevperf_job *job, int rc);
 int bdevperf_job_start(struct bdevperf_job *job, bdevperf_job_cb started, bdevperf_job_cb done);
 /* Starts the I/O of a job that reported started (app thread). */
@@ -128,12 +138,15 @@ void bdevperf_job_go(struct bdevperf_job *job);
 /* Asks the job to stop (from the app thread): no new I/O, wait for the I/O in
  * flight, release the channel and the thread, then done. */
 void bdevperf_job_stop(struct bdevperf_job *job);
-/* After done: closes the descriptor and frees the job (app thread). */
+/* After done(job, 0): closes the descriptor and frees the job (app thread). */
 void bdevperf_job_free(struct bdevperf_job *job);
 /* Progress counters, read while the job runs (approximate). */
 void bdevperf_job_progress(const struct bdevperf_job *job, uint64_t *ios, uint64_t *bytes);
 const struct bdevperf_result *bdevperf_job_result(const struct bdevperf_job *job);
 const char *bdevperf_job_name(const struct bdevperf_job *job);
+/* After done(job, -ETIMEDOUT): I/O (and resets) the job left in flight. */
+uint32_t bdevperf_job_outstanding(const struct bdevperf_job *job);
+uint32_t bdevperf_job_index(const struct bdevperf_job *job);
 const char *bdevperf_job_bdev_name(const struct bdevperf_job *job);
 uint32_t bdevperf_job_core(const struct bdevperf_job *job);
 

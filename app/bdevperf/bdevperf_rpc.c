@@ -61,6 +61,14 @@ static void rpc_perform_tests_done(int rc, json_t *results, void *ctx)
 	struct brisk_jsonrpc_request *req = ctx;
 
 	bdevperf_write_json_output(results);
+	if (rc == -ETIMEDOUT) {
+		brisk_jsonrpc_send_error_response_fmt(req, BRISK_JSONRPC_ERROR_INTERNAL_ERROR,
+						      "bdevperf failed: I/O did not complete within "
+						      "--drain-timeout (%u s) after the test; see the "
+						      "results in the program's output", g_drain_timeout_sec);
+		json_decref(results);
+		return;
+	}
 	if (rc != 0) {
 		brisk_jsonrpc_send_error_response_fmt(req, BRISK_JSONRPC_ERROR_INTERNAL_ERROR,
 						      "bdevperf failed with error %d (%s)%s", rc,
@@ -82,6 +90,13 @@ static void rpc_perform_tests(struct brisk_jsonrpc_request *req, const json_t *p
 
 	if (params != NULL && !json_is_object(params)) {
 		brisk_jsonrpc_invalid_params(req, "params must be an object");
+		return;
+	}
+	if (bdevperf_io_left(&v)) {
+		brisk_jsonrpc_send_error_response_fmt(req, -EBUSY, "the last test left %llu I/O "
+						      "outstanding that did not complete within "
+						      "--drain-timeout; restart bdevperf",
+						      (unsigned long long)v);
 		return;
 	}
 	if (bdevperf_is_running()) {

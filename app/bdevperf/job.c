@@ -10,9 +10,14 @@
  *   setup   (job thread)  channel, buffers; report "started" to the app thread
  *   go      (job thread)  submit every task (the app thread sends it once all
  *                         jobs are set up, so they start together)
- *   stop    (job thread)  no new I/O; the last completion calls job_finish
+ *   stop    (job thread)  no new I/O; the last completion calls job_finish;
+ *                         the drain timer (--drain-timeout) starts
+ *   give up (job thread)  the timer fired with I/O still in flight: results
+ *                         freeze, report "gave up" with the count; the
+ *                         channel, tasks and buffers stay for those I/O
  *   finish  (job thread)  release channel, buffers, thread; report "done"
  *   free    (app thread)  close the descriptor
+ * A job that gave up still finishes if its last I/O completes after all.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,6 +50,7 @@ struct bdevperf_job {
 	char name[64];
 	char *bdev_name;
 	uint32_t core;
+	uint32_t index;
 	struct bdevperf_params params;
 	struct brisk_bdev_desc *desc;
 	struct brisk_bdev *bdev;
@@ -64,8 +70,11 @@ struct bdevperf_job {
 	bool verify;
 	bool stopping;
 	bool finished;              /* job thread's view */
+	bool gave_up;               /* job thread: the drain timed out; results are frozen */
 	bool app_done;              /* app thread's view: the thread is gone, send nothing */
 	uint32_t outstanding;       /* tasks and resets in flight */
+	uint32_t left_outstanding;  /* outstanding when the job gave up (read by the app thread) */
+	struct brisk_poller *drain_poller;
 	uint32_t error_logs;
 	uint64_t start_ticks;
 	struct brisk_poller *reset_poller;
@@ -140,6 +149,7 @@ struct bdevperf_job *bdevperf_job_create(const struct bdevperf_job_info *info,
 	}
 	snprintf(job->name, sizeof(job->name), "%s_core%u", info->bdev_name, info->core);
 	job->core = info->core;
+	job->index = info->index;
 	job->params = *params;
 	job->app_thread = brisk_get_thread();
 	job->random = workload_is_random(params->workload);
@@ -332,7 +342,13 @@ static void task_submit(struct bdevperf_task *task);
 
 static void task_retry(void *arg)
 {
-	task_submit(arg);
+	struct bdevperf_task *task = arg;
+
+	if (task->job->gave_up) {
+		task_retire(task); /* do not start new I/O for a job that gave up */
+		return;
+	}
+	task_submit(task);
 }
 
 /* Issues the prepared I/O; waits for a free brisk_bdev_io on -ENOMEM. */
@@ -357,6 +373,10 @@ static void task_submit(struct bdevperf_task *task)
 		return;
 	}
 	/* Refused outright (bad range, read-only...): retrying would spin, so the task retires. */
+	if (job->gave_up) {
+		task_retire(task); /* results are frozen: nothing more is counted */
+		return;
+	}
 	job->result.failed++;
 	if (job->error_logs++ < JOB_MAX_ERROR_LOGS) {
 		BRISK_ERRLOG("bdevperf: job %s: submission of I/O type %d at block %" PRIu64
@@ -410,6 +430,11 @@ static void task_complete(struct brisk_bdev_io *bdev_io, bool success, void *cb_
 	int status = brisk_bdev_io_get_status(bdev_io);
 
 	brisk_bdev_free_io(bdev_io);
+	if (job->gave_up) {
+		/* The app thread has read the results: they are frozen. */
+		task_retire(task);
+		return;
+	}
 	if (!success) {
 		if (status == BRISK_BDEV_IO_STATUS_ABORTED && job->params.workload == WORKLOAD_RESET) {
 			job->result.aborted++; /* expected: a reset aborted it */
@@ -446,7 +471,9 @@ static void reset_complete(struct brisk_bdev_io *bdev_io, bool success, void *cb
 
 	brisk_bdev_free_io(bdev_io);
 	job->reset_in_flight = false;
-	if (success) {
+	if (job->gave_up) {
+		/* results frozen: not counted */
+	} else if (success) {
 		job->result.resets++;
 	} else {
 		job->result.failed++;
@@ -497,6 +524,13 @@ static void job_done_msg(void *arg)
 	job->done_cb(job, 0);
 }
 
+static void job_gave_up_msg(void *arg)
+{
+	struct bdevperf_job *job = arg;
+
+	job->done_cb(job, -ETIMEDOUT);
+}
+
 static void job_release(struct bdevperf_job *job)
 {
 	if (job->tasks != NULL) {
@@ -507,6 +541,7 @@ static void job_release(struct bdevperf_job *job)
 		}
 	}
 	brisk_poller_unregister(&job->reset_poller);
+	brisk_poller_unregister(&job->drain_poller);
 	if (job->ch != NULL) {
 		brisk_put_io_channel(job->ch);
 		job->ch = NULL;
@@ -586,6 +621,27 @@ static void job_finish(struct bdevperf_job *job)
 	brisk_thread_send_msg(job->app_thread, job_done_msg, job);
 }
 
+/* The drain timer: I/O still in flight --drain-timeout after the stop. The
+ * job gives up on them: its results freeze (the message to the app thread
+ * publishes them) and everything those I/O use stays allocated. */
+static int job_drain_timeout(void *arg)
+{
+	struct bdevperf_job *job = arg;
+
+	brisk_poller_unregister(&job->drain_poller);
+	if (job->finished || job->outstanding == 0) {
+		return BRISK_POLLER_IDLE;
+	}
+	job->gave_up = true;
+	job->left_outstanding = job->outstanding;
+	if (brisk_thread_send_msg(job->app_thread, job_gave_up_msg, job) != 0) {
+		/* The app thread's own deadline (bdevperf.c) names this job then. */
+		BRISK_ERRLOG("bdevperf: job %s: cannot report its %u outstanding I/O to the app thread\n",
+			     job->name, job->left_outstanding);
+	}
+	return BRISK_POLLER_BUSY;
+}
+
 static void job_stop_msg(void *arg)
 {
 	struct bdevperf_job *job = arg;
@@ -598,6 +654,15 @@ static void job_stop_msg(void *arg)
 	brisk_poller_unregister(&job->reset_poller);
 	if (job->outstanding == 0) {
 		job_finish(job);
+		return;
+	}
+	if (g_drain_timeout_sec > 0) {
+		job->drain_poller = brisk_poller_register_named(job_drain_timeout, job,
+				    (uint64_t)g_drain_timeout_sec * 1000000, "bdevperf_drain");
+		if (job->drain_poller == NULL) {
+			BRISK_WARNLOG("bdevperf: job %s: no drain timer: waiting for its I/O without a "
+				      "limit\n", job->name);
+		}
 	}
 }
 
@@ -661,6 +726,16 @@ const struct bdevperf_result *bdevperf_job_result(const struct bdevperf_job *job
 const char *bdevperf_job_name(const struct bdevperf_job *job)
 {
 	return job->name;
+}
+
+uint32_t bdevperf_job_outstanding(const struct bdevperf_job *job)
+{
+	return job->left_outstanding;
+}
+
+uint32_t bdevperf_job_index(const struct bdevperf_job *job)
+{
+	return job->index;
 }
 
 const char *bdevperf_job_bdev_name(const struct bdevperf_job *job)

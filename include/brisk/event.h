@@ -212,6 +212,17 @@ int brisk_app_start(const struct brisk_app_opts *opts, brisk_app_start_fn start_
 void brisk_app_stop(int rc);
 /* Graceful shutdown as on SIGTERM: opts.shutdown_cb or brisk_app_stop(0). Any thread. */
 void brisk_app_start_shutdown(void);
+/* Ends the process at once with exit status `status`, skipping the stop
+ * sequence. For a program that holds I/O that will never complete: the clean
+ * stop would wait for it forever (a bdev is not unregistered while a
+ * descriptor is open, a thread does not exit while it holds a channel, and
+ * neither may be given up while the I/O is in flight). Closes the RPC server
+ * (its socket file is removed; only on the app thread), flushes stdout and
+ * stderr, then calls _exit: no subsystem is finished, no thread exits and no
+ * memory is freed, so nothing that still holds the I/O can reach freed
+ * memory. Shared memory (-i) is left as a crashed primary leaves it, for the
+ * next primary with that id to remove. Does not return. */
+__attribute__((noreturn)) void brisk_app_exit_now(int status);
 /* The thread that runs start_fn, RPC methods and subsystem init/fini. */
 struct brisk_thread *brisk_app_get_thread(void);
 /* True once start-up (subsystems, JSON config, start_fn) has completed. */

@@ -16,11 +16,14 @@
  *   app_stop_reactors       every thread exits, reactors return
  * A stop requested while a start-up step is in flight waits for that step to
  * complete, so a subsystem is never finished while it is initialising.
+ * brisk_app_exit_now is the one way out that skips the stop sequence (for
+ * I/O that never completes): RPC server closed, then _exit.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -353,6 +356,21 @@ void brisk_app_start_shutdown(void)
 	} else if (brisk_thread_send_msg(g_app.thread, app_start_shutdown_msg, NULL) != 0) {
 		brisk_app_stop(0);
 	}
+}
+
+void brisk_app_exit_now(int status)
+{
+	if (app_on_app_thread()) {
+		app_stop_rpc();
+	} else if (g_app.rpc_listening) {
+		BRISK_ERRLOG("brisk_app_exit_now called off the app thread: the RPC socket %s is left "
+			     "behind\n", g_app.opts.rpc_addr);
+	}
+	BRISK_NOTICELOG("%s: exiting at once with status %d, without the clean stop\n",
+			g_app.opts.name != NULL ? g_app.opts.name : "brisk", status);
+	fflush(stdout);
+	fflush(stderr);
+	_exit(status);
 }
 
 static void app_signal_msg(void *ctx)

@@ -34,6 +34,8 @@ bad no_qd      "queue depth (-q) missing" -o 4k -w read -t 1
 bad no_bdev    "bdev 'Nope' (-T) does not exist" -q 4 -o 4k -w read -t 1 -T Nope
 bad unknown    "unknown option"          -q 4 -o 4k -w read -t 1 --bogus
 bad too_deep   "verify needs at least queue depth" -q 4096 -o 4k -w verify -t 1
+bad drain_text "--drain-timeout must be"  -q 4 -o 4k -w read -t 1 --drain-timeout soon
+bad drain_neg  "--drain-timeout must be"  -q 4 -o 4k -w read -t 1 --drain-timeout -1
 
 # No bdev at all (empty config).
 bdev_config "$WORK/empty.json"

@@ -61,3 +61,44 @@ cc -std=gnu11 -Wall -Werror $(pc --cflags) -o "$WORK/outside" "$WORK/outside.c" 
 echo "ok: outside program builds with pkg-config --cflags --libs brisk"
 timeout 60 "$WORK/outside" || fail "outside program exited $?"
 echo "ok: outside program runs"
+
+# brisk.pc carries the sanitizer flags of a sanitizer build, and only then:
+# instrumented archives need the sanitizer runtimes where they are linked.
+# First the installed file against this tree's configuration...
+pcfield() { sed -n "s/^$1: //p" "$2"; }
+want=""
+grep -q '^CONFIG_ASAN := y' mk/config.mk && want="$want -fsanitize=address"
+grep -q '^CONFIG_UBSAN := y' mk/config.mk && want="$want -fsanitize=undefined"
+for field in Cflags Libs; do
+	got=$(pcfield "$field" "$PCDIR/brisk.pc" | grep -o -- '-fsanitize=[a-z,]*' | sed 's/^/ /' | tr -d '\n')
+	[ "$got" = "$want" ] || fail "installed brisk.pc $field has sanitizer flags '$got', the build has '$want'"
+done
+echo "ok: installed brisk.pc has the build's sanitizer flags ('${want# }')"
+
+# ...then the file written by `make pc` after configure runs in a scratch copy
+# of the build files (no compiling: fast).
+mkdir -p "$WORK/cfg"
+cp -r configure Makefile mk scripts lib module "$WORK/cfg/"
+rm -f "$WORK/cfg/mk/config.mk"
+pc_of() { # configure args...: brisk.pc of that configuration in $WORK/cfg/build/brisk.pc
+	(cd "$WORK/cfg" && ./configure "$@" >"$WORK/configure.log" 2>&1 && make -s pc >>"$WORK/configure.log" 2>&1) ||
+		{ cat "$WORK/configure.log"; fail "configure $* && make pc"; }
+}
+pc_of
+cp "$WORK/cfg/build/brisk.pc" "$WORK/plain.pc"
+grep -q -- -fsanitize "$WORK/plain.pc" && fail "brisk.pc of a plain build has sanitizer flags: $(cat "$WORK/plain.pc")"
+pc_of --enable-asan --enable-ubsan
+san=$WORK/cfg/build/brisk.pc
+for field in Cflags Libs; do
+	for f in -fsanitize=address -fsanitize=undefined; do
+		pcfield "$field" "$san" | grep -q -- " $f\b" || fail "ASan+UBSan brisk.pc $field lacks $f: $(pcfield "$field" "$san")"
+	done
+done
+pcfield Cflags "$san" | grep -q -- "-fno-sanitize-recover=undefined" ||
+	fail "ASan+UBSan brisk.pc Cflags lack the build's -fno-sanitize-recover=undefined"
+[ "$(pcfield Libs "$san" | sed 's/ -fsanitize=[a-z]*//g')" = "$(pcfield Libs "$WORK/plain.pc")" ] ||
+	fail "ASan+UBSan brisk.pc Libs differ from the plain ones beyond the sanitizer flags"
+pc_of --enable-ubsan
+pcfield Libs "$WORK/cfg/build/brisk.pc" | grep -q -- "-fsanitize=address" && fail "UBSan-only brisk.pc asks for ASan"
+pcfield Libs "$WORK/cfg/build/brisk.pc" | grep -q -- "-fsanitize=undefined" || fail "UBSan-only brisk.pc lacks -fsanitize=undefined"
+echo "ok: brisk.pc of configure --enable-asan --enable-ubsan carries -fsanitize=address,undefined; plain and UBSan-only ones what they should"
