@@ -22,6 +22,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+source "$ROOT/test/functional/proc_wait.sh"
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -66,11 +67,7 @@ EOF
 start_tgt() {
 	"$TGT" -r "$SOCK" -i "$SHM_ID" -s 64 "$@" >"$WORK/tgt.log" 2>&1 &
 	TGT_PID=$!
-	for _ in $(seq 1 200); do
-		[ -S "$SOCK" ] && return 0
-		kill -0 "$TGT_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_for_socket "$SOCK" "$TGT_PID" && return 0
 	fail "brisk_tgt $* did not create its socket"
 	cat "$WORK/tgt.log" >&2
 	return 1

@@ -81,7 +81,7 @@ pass "SIGTERM: exit 0, nothing left behind"
 # ---- SIGINT, private memory, no hugepages ----
 "$TGT" -r "$SOCK" -s 64 --no-huge >"$WORK/tgt.log" 2>&1 &
 TGT_PID=$!
-for _ in $(seq 1 200); do [ -S "$SOCK" ] && break; sleep 0.05; done
+wait_for_socket "$SOCK" "$TGT_PID" || fail "brisk_tgt --no-huge did not create its socket"
 rpc framework_wait_init >/dev/null || fail "framework_wait_init (--no-huge) failed"
 stop_tgt INT
 pass "SIGINT with --no-huge and private memory"

@@ -19,6 +19,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+source "$ROOT/test/functional/proc_wait.sh"
 
 fail() {
 	echo "FAIL: $*" >&2

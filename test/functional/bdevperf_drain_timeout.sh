@@ -82,12 +82,7 @@ before=$FAILS
 timeout -k 5 60 "$BDEVPERF" -z -r "$SOCK" -s 256 -c "$WORK/rpc.json" -q 4 -o 4k -w randread -t 1 \
 	--drain-timeout 1 >"$WORK/rpc.log" 2>&1 &
 BP_PID=$!
-for _ in $(seq 1 200); do
-	[ -S "$SOCK" ] && break
-	kill -0 "$BP_PID" 2>/dev/null || break
-	sleep 0.05
-done
-[ -S "$SOCK" ] || { fail "rpc: bdevperf -z did not create its socket"; cat "$WORK/rpc.log" >&2; finish; }
+wait_for_socket "$SOCK" "$BP_PID" || { fail "rpc: bdevperf -z did not create its socket"; cat "$WORK/rpc.log" >&2; finish; }
 err=$(rpc "$SOCK" perform_tests 2>&1) && fail "rpc: perform_tests with held I/O succeeded"
 grep -q "did not complete within --drain-timeout" <<<"$err" || fail "rpc: error unclear: $err"
 grep -Eq "job Delay0_core0: [1-4] I/O to bdev Delay0 still outstanding" "$WORK/rpc.log" ||

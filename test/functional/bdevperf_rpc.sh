@@ -8,12 +8,7 @@ SOCK=$WORK/bp.sock
 
 "$BDEVPERF" -z -r "$SOCK" -s 256 -q 8 -o 4k -w verify -t 1 >"$WORK/z.log" 2>&1 &
 BP_PID=$!
-for _ in $(seq 1 200); do
-	[ -S "$SOCK" ] && break
-	kill -0 "$BP_PID" 2>/dev/null || break
-	sleep 0.05
-done
-[ -S "$SOCK" ] || { fail "bdevperf -z did not create its socket"; cat "$WORK/z.log" >&2; finish; }
+wait_for_socket "$SOCK" "$BP_PID" || { fail "bdevperf -z did not create its socket"; cat "$WORK/z.log" >&2; finish; }
 
 # Without a bdev the run cannot start.
 before=$FAILS
@@ -61,7 +56,7 @@ err=$(rpc "$SOCK" perform_tests 2>&1) && fail "a second perform_tests during a r
 grep -q "already running" <<<"$err" || fail "busy error unclear: $err"
 start=$SECONDS
 kill -TERM "$BP_PID"
-for _ in $(seq 1 200); do kill -0 "$BP_PID" 2>/dev/null || break; sleep 0.05; done
+wait_for_exit "$BP_PID"
 wait "$BP_PID"; rc=$?
 BP_PID=""
 [ $rc -eq 0 ] || { fail "bdevperf -z exited $rc on SIGTERM"; tail "$WORK/z.log" >&2; }

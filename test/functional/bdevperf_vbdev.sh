@@ -10,12 +10,7 @@ RPCPY="$ROOT/scripts/rpc.py -s $SOCK -t 30"
 
 "$BDEVPERF" -z -r "$SOCK" -s 256 -q 8 -o 4k -w verify -t 1 >"$WORK/z.log" 2>&1 &
 BP_PID=$!
-for _ in $(seq 1 200); do
-	[ -S "$SOCK" ] && break
-	kill -0 "$BP_PID" 2>/dev/null || break
-	sleep 0.05
-done
-[ -S "$SOCK" ] || { fail "bdevperf -z did not create its socket"; cat "$WORK/z.log" >&2; finish; }
+wait_for_socket "$SOCK" "$BP_PID" || { fail "bdevperf -z did not create its socket"; cat "$WORK/z.log" >&2; finish; }
 
 rpcpy() { # ARGS...: rpc.py on bdevperf's socket; fails the test on error
 	timeout 60 $RPCPY "$@" >"$WORK/rpcpy.out" 2>&1 || fail "rpc.py $*: $(cat "$WORK/rpcpy.out")"
@@ -62,7 +57,7 @@ PY
 [ "$FAILS" = "$before" ] && pass "5 write failures injected through rpc.py are counted and fail perform_tests"
 
 kill -TERM "$BP_PID"
-for _ in $(seq 1 200); do kill -0 "$BP_PID" 2>/dev/null || break; sleep 0.05; done
+wait_for_exit "$BP_PID"
 wait "$BP_PID"; rc=$?
 BP_PID=""
 [ $rc -eq 0 ] || { fail "bdevperf -z exited $rc on SIGTERM"; tail "$WORK/z.log" >&2; }

@@ -49,11 +49,7 @@ start_perf() {
 	"$BDEVPERF" -z -r "$SOCK" -i "$SHM_ID" -s 256 -c "$CONF" -q 16 -o 4096 -w randwrite -t 30 \
 		-T lvs0/scratch >"$WORK/tgt.log" 2>&1 &
 	TGT_PID=$!
-	for _ in $(seq 1 200); do
-		[ -S "$SOCK" ] && return 0
-		kill -0 "$TGT_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_for_socket "$SOCK" "$TGT_PID" && return 0
 	fail "bdevperf -z did not create its socket"
 	tail -20 "$WORK/tgt.log" >&2
 	return 1

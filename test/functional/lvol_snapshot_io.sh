@@ -21,11 +21,7 @@ stop_tgt
 "$BDEVPERF" -z -m 0x3 -r "$SOCK" -i "$SHM_ID" -s 256 -c "$CONF" -q 16 -o 4096 -w verify \
 	-t "$SECS" -T lvs0/vol >"$WORK/tgt.log" 2>&1 &
 TGT_PID=$!
-for _ in $(seq 1 200); do
-	[ -S "$SOCK" ] && break
-	sleep 0.05
-done
-[ -S "$SOCK" ] || { fail "bdevperf -z did not create its socket"; tail -20 "$WORK/tgt.log" >&2; finish; }
+wait_for_socket "$SOCK" "$TGT_PID" || { fail "bdevperf -z did not create its socket"; tail -20 "$WORK/tgt.log" >&2; finish; }
 
 (rpc perform_tests >"$WORK/perf.json" 2>"$WORK/perf.err"; echo $? >"$WORK/perf.rc") &
 perf=$!
