@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <brisk/env.h>
@@ -379,12 +380,31 @@ static void app_signal_msg(void *ctx)
 	app_start_shutdown_msg(NULL);
 }
 
-/* Async-signal-safe: only the critical message slot and _exit. */
+/* A second signal this soon after the first is the same request delivered
+ * twice (a wrapper such as timeout(1) forwards it to the process and to its
+ * group, systemd signals the whole cgroup), not a user who insists. */
+#define APP_SIGNAL_REPEAT_NS (1000ull * 1000 * 1000)
+
+static uint64_t app_signal_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Async-signal-safe: clock_gettime, the critical message slot and _exit. */
 static void app_signal_handler(int sig)
 {
+	static uint64_t first_ns;
+
 	if (g_signal_count++ > 0) {
-		_exit(1); /* second signal: the user insists */
+		if (app_signal_now_ns() - first_ns >= APP_SIGNAL_REPEAT_NS) {
+			_exit(1); /* a later signal: the user insists */
+		}
+		return;
 	}
+	first_ns = app_signal_now_ns();
 	if (brisk_thread_send_critical_msg(g_app.thread, app_signal_msg) != 0) {
 		_exit(1);
 	}

@@ -64,6 +64,34 @@ check_left sigint Delay0_core0 '[1-4]'
 check sigint '1 <= t["io_outstanding"] <= 4 and t["io_completed"] > 0' "sigint: JSON results"
 [ "$FAILS" = "$before" ] && pass "sigint: exit 1 $took s after SIGINT, $(grep -m1 -o 'job Delay0_core0: [0-9]* I/O.*' "$WORK/sigint.log")"
 
+# 2b. The same with a long --drain-timeout: a second SIGINT a second and more
+# after the first forces the exit (status 1) without waiting for the drain.
+before=$FAILS
+# Not under timeout(1), which would turn the signals into its own; a
+# watchdog bounds the run instead.
+"$BDEVPERF" -s 256 -c "$WORK/slow.json" -q 4 -o 4k -w randread -t 50 --drain-timeout 30 \
+	>"$WORK/force.log" 2>&1 &
+BP_PID=$!
+(
+	sleep 40 &
+	trap 'kill $!' TERM
+	wait $! && kill -KILL "$BP_PID" 2>/dev/null
+) &
+watchdog=$!
+for _ in $(seq 1 100); do grep -q "^\[   1 s\]" "$WORK/force.log" && break; sleep 0.05; done
+start=$SECONDS
+kill -INT "$BP_PID"
+sleep 1.5
+kill -INT "$BP_PID"
+wait "$BP_PID"; rc=$?
+took=$((SECONDS - start))
+BP_PID=""
+kill "$watchdog" 2>/dev/null
+wait "$watchdog" 2>/dev/null
+[ "$rc" -eq 1 ] || fail "force: exit $rc after a second SIGINT, want 1"
+[ "$took" -le 5 ] || fail "force: took $took s after two SIGINTs (--drain-timeout 30)"
+[ "$FAILS" = "$before" ] && pass "force: a second SIGINT 1.5 s later exits 1 after $took s"
+
 # 3. Slow but finite I/O (300 ms) within the timeout: a normal clean run.
 bdev_config "$WORK/finite.json" bdev_malloc_create "$malloc" bdev_delay_create "$(delay Delay0 300000 300000)"
 before=$FAILS
