@@ -5,6 +5,7 @@
 #   module/bdev/<name>/*.c     -> build/lib/libbrisk_bdev_<name>.a
 #   app/<name>/*.c             -> build/bin/<name>
 #   test/bench/<name>/*.c      -> build/bin/<name>   (*_dpdk.c only with the DPDK comparison)
+#   test/nvme/<name>/*.c       -> build/bin/<name>   (programs the QEMU NVMe tests run in the guest)
 #   examples/<dir>/<name>.c    -> build/examples/<name>
 #   test/unit/<lib>/<x>_ut.c   -> build/test/unit/<lib>/<x>_ut
 # Adding a source file needs no Makefile change.
@@ -23,7 +24,7 @@ Q :=
 endif
 
 # Link order matters for static archives: higher layers first.
-LIB_NAMES := event lvol blob bdev rpc thread env util
+LIB_NAMES := event lvol blob bdev nvme rpc thread env util
 MODULE_NAMES := $(notdir $(wildcard module/bdev/*))
 
 include mk/flags.mk

@@ -23,7 +23,7 @@ BRISK_LINK := -Wl,--whole-archive $(LIB_FILES) -Wl,--no-whole-archive $(SYS_LIBS
 
 # Programs: app/<name> and test/bench/<name>.
 # Only folders with C sources: scripts such as test/bench/bdev_bench.sh are not programs.
-APP_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard app/*/*.c) $(wildcard test/bench/*/*.c))))
+APP_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard app/*/*.c) $(wildcard test/bench/*/*.c) $(wildcard test/nvme/*/*.c))))
 define APP_template
 $(1)_NAME := $(notdir $(1))
 $(1)_ALL_SRCS := $$(wildcard $(1)/*.c)
