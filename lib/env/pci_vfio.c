@@ -424,6 +424,12 @@ void
 pci_vfio_detach(struct brisk_pci_device *dev)
 {
 	req_irq_disable(dev);
+	if (g_vfio.devices == 1 && dev->access == PCI_ACCESS_VFIO) {
+		/* Undo the IOMMU mappings while this device keeps its group in the
+		 * container: once its fd closes, a pending unbind completes and the
+		 * kernel may take the group's IOMMU away under us. */
+		container_stop_iommu();
+	}
 	if (dev->vfio_fd >= 0) {
 		close(dev->vfio_fd);
 		dev->vfio_fd = -1;
