@@ -17,6 +17,8 @@
 #                                     (waits for the kernel's namespace scan)
 # Checks:       ok MSG, fail MSG, check MSG CMD...  (CMD's output goes to the log)
 #               expect_fail MSG CMD...  (ok when CMD exits non-zero)
+#               run_logged OUT SECS CMD...  CMD under a timeout, its output in
+#                                     file OUT, then on the console
 # Host:         qmp JSON              asks the host to send JSON to QEMU's QMP
 #                                     socket (run_guest.sh --qmp)
 #               wait_gone BDF [SECS], wait_present BDF [SECS]
@@ -40,6 +42,18 @@ expect_fail() {
 	local msg=$1
 	shift
 	if "$@"; then fail "$msg (succeeded: $*)"; else ok "$msg"; fi
+}
+
+# Output goes to a file, not a pipe: a child stuck in the kernel past the
+# timeout would hold a pipe open and hang the caller.
+run_logged() { # out secs cmd...
+	local out=$1 secs=$2 rc
+	shift 2
+	timeout "$secs" "$@" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	[ $rc = 143 ] && echo "run_logged: $1 killed after $secs s"
+	return $rc
 }
 
 nvme_ctrls() {

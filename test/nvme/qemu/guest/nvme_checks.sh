@@ -62,3 +62,34 @@ ns_blockdev() {
 	done
 	return 1
 }
+
+# The host's QMP plumbing (run_guest.sh --qmp): controller I, a one-namespace
+# controller, leaves on device_del and comes back whole on device_add.
+selftest_hotplug() { # index
+	local b
+	b=$(ctrl_bdf "$1")
+	qmp "device_del nvme$1"
+	check "nvme$1: gone after QMP device_del" wait_gone "$b" 15
+	qmp "device_add nvme$1"
+	check "nvme$1: back after QMP device_add" wait_present "$b" 15
+	check "nvme$1: the returned controller binds to nvme" bind "$b" nvme
+	check "nvme$1: its namespace is back" ns_blockdev "$b" 1
+	bind "$b" none
+}
+
+# pci_probe (lib/env's PCI access) on every controller bound to MODE; under
+# vfio also the device-request interrupt when the kernel unbinds the device.
+pci_probe_check() { # uio|vfio
+	local n rc extra=""
+	n=$(nvme_ctrls | wc -l)
+	[ "$1" = vfio ] && extra=--unbind-test
+	bind_all "$1" || { fail "pci_probe ($1): binding every controller"; return; }
+	run_logged /tmp/pci_probe.out 60 pci_probe -s 64 $extra
+	rc=$?
+	if [ $rc = 0 ] && grep -q "pci_probe: PASS n=$n" /tmp/pci_probe.out; then
+		ok "pci_probe ($1$extra): $n controllers claimed, mapped, CAP/VS read"
+	else
+		fail "pci_probe ($1$extra): exit $rc, no 'pci_probe: PASS n=$n'"
+	fi
+	bind_all none
+}
