@@ -136,7 +136,7 @@ base_layer() {
 # Libraries as ldd resolves them on this host, under the same paths, and the
 # loader under the path the programs name (PT_INTERP).
 prog_libs() {
-	ldd "$@" 2>/dev/null | awk '/=> \// {print $3} /^[ \t]*\/[^ ]+ \(/ {print $1}' | sort -u
+	{ ldd "$@" 2>/dev/null || true; } | awk '/=> \// {print $3} /^[ \t]*\/[^ ]+ \(/ {print $1}' | sort -u
 }
 
 build_progs() {

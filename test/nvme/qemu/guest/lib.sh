@@ -15,6 +15,7 @@
 #               trid BDF              "trtype:PCIe traddr:BDF"
 #               nvme_blkdevs BDF      block devices of a controller bound to nvme
 #                                     (waits for the kernel's namespace scan)
+#               ns_blockdev BDF NSID  the block device of one namespace
 # Checks:       ok MSG, fail MSG, check MSG CMD...  (CMD's output goes to the log)
 #               expect_fail MSG CMD...  (ok when CMD exits non-zero)
 #               run_logged OUT SECS CMD...  CMD under a timeout, its output in
@@ -155,6 +156,16 @@ nvme_blkdevs() {
 		fi
 		sleep 0.1
 		i=$((i + 1))
+	done
+	return 1
+}
+
+# ns_blockdev BDF NSID: the kernel's block device of that namespace (the
+# disk's number need not be the controller's).
+ns_blockdev() {
+	local d
+	for d in $(nvme_blkdevs "$1"); do
+		[ "$(cat "/sys/block/${d#/dev/}/nsid" 2>/dev/null)" = "$2" ] && { echo "$d"; return 0; }
 	done
 	return 1
 }

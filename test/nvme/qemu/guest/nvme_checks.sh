@@ -54,15 +54,6 @@ selftest_namespaces() { # index bdf
 	done
 }
 
-# ns_blockdev BDF NSID: the kernel's block device of that namespace.
-ns_blockdev() {
-	local d
-	for d in $(nvme_blkdevs "$1"); do
-		[ "$(cat "/sys/block/${d#/dev/}/nsid" 2>/dev/null)" = "$2" ] && { echo "$d"; return 0; }
-	done
-	return 1
-}
-
 # The host's QMP plumbing (run_guest.sh --qmp): controller I, a one-namespace
 # controller, leaves on device_del and comes back whole on device_add.
 selftest_hotplug() { # index
