@@ -73,38 +73,41 @@ parse_args() {
 	[ -n "$NAME" ] || NAME=$(basename "$TEST" .sh)
 }
 
-# ns_args CTRL NS BS SIZE: a sparse disk and its block node. A controller with
-# one namespace carries it itself (drive=), so QMP can add it back in one
-# device_add; more namespaces are nvme-ns devices on the controller's bus.
+# disk_args CTRL NS SIZE: a sparse image, zero at boot, and its block node.
 disk_args() {
 	local img=$WORK/c$1n$2.img
-	truncate -s "$4" "$img" || die "--ctrl: bad size '$4'"
+	truncate -s "$3" "$img" || die "--ctrl: bad size '$3'"
 	QARGS+=(-blockdev "driver=raw,node-name=c$1n$2,file.driver=file,file.filename=$img")
 }
 
-ctrl_args() { # index spec
-	local i=$1 n=0 ns bs dev
+block_size() {
+	case "${1%%:*}" in
+	512|4096) echo "${1%%:*}" ;;
+	*) die "--ctrl: block size '${1%%:*}' (512 or 4096)" ;;
+	esac
+}
+
+# ctrl_args I SPEC: controller I on its own root port (hot-pluggable). With
+# one namespace the controller carries it (drive=), so QMP's device_add brings
+# it back in one command; several namespaces are nvme-ns devices on its bus.
+ctrl_args() {
+	local i=$1 n bs dev
 	local -a list
 	IFS=, read -ra list <<<"$2"
 	QARGS+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
+	for n in "${!list[@]}"; do disk_args "$i" "$n" "${list[n]#*:}"; done
 	dev="\"driver\":\"nvme\",\"id\":\"nvme$i\",\"bus\":\"rp$i\",\"serial\":\"brisk$i\""
-	for ns in "${list[@]}"; do
-		bs=${ns%%:*}
-		case "$bs" in 512|4096) ;; *) die "--ctrl: block size '$bs' (512 or 4096)" ;; esac
-		disk_args "$i" "$n" "$bs" "${ns#*:}"
-		n=$((n + 1))
-	done
-	if [ $n = 1 ]; then
+	if [ ${#list[@]} = 1 ]; then
+		bs=$(block_size "${list[0]}") || exit 3
 		dev="$dev,\"drive\":\"c${i}n0\",\"logical_block_size\":$bs,\"physical_block_size\":$bs"
-		QARGS+=(-device "$(json_to_opts "$dev")")
-	else
-		QARGS+=(-device "$(json_to_opts "$dev")")
-		for ((n = 0; n < ${#list[@]}; n++)); do
-			bs=${list[n]%%:*}
-			QARGS+=(-device "nvme-ns,bus=nvme$i,nsid=$((n + 1)),drive=c${i}n$n,logical_block_size=$bs,physical_block_size=$bs")
-		done
 	fi
+	QARGS+=(-device "$(json_to_opts "$dev")")
 	DEVICES="$DEVICES${DEVICES:+,}\"nvme$i\":{$dev}"
+	[ ${#list[@]} = 1 ] && return
+	for n in "${!list[@]}"; do
+		bs=$(block_size "${list[n]}") || exit 3
+		QARGS+=(-device "nvme-ns,bus=nvme$i,nsid=$((n + 1)),drive=c${i}n$n,logical_block_size=$bs,physical_block_size=$bs")
+	done
 }
 
 # "a":"b","c":1 -> b,c=1 (driver first, as -device wants it)
