@@ -153,8 +153,9 @@ static int nvme_ns_create(struct nvme_ctrlr *nctrlr, uint32_t nsid)
 	ns->ns = brisk_nvme_ctrlr_get_ns(nctrlr->ctrlr, nsid);
 	ns->bdev.name = brisk_sprintf_alloc("%sn%u", nctrlr->name, nsid);
 	if (ns->ns == NULL || ns->bdev.name == NULL) {
+		rc = ns->ns == NULL ? -ENODEV : -ENOMEM;
 		nvme_ns_free(ns);
-		return ns->ns == NULL ? -ENODEV : -ENOMEM;
+		return rc;
 	}
 	nvme_ns_fill_bdev(ns);
 	if (ns->bdev.blocklen < 512 || ns->bdev.blocklen % 512 != 0 || ns->bdev.blockcnt == 0) {
