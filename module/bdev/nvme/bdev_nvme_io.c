@@ -114,7 +114,7 @@ static void nvme_io_failed(struct nvme_io *io, const struct brisk_nvme_cpl *cpl)
 {
 	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
 
-	if (!io->ch->nctrlr->failed) {
+	if (!io->ch->nctrlr->failed && !nvme_cpl_is_miscompare(cpl)) {
 		BRISK_ERRLOG("nvme %s: I/O at block %lu failed: %s (sct %u sc 0x%x)\n", bdev_io->bdev->name,
 			     (unsigned long)bdev_io->u.offset_blocks,
 			     brisk_nvme_cpl_get_status_string(&cpl->status),
@@ -279,7 +279,7 @@ static int nvme_io_issue(struct nvme_io *io)
 	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
 	struct nvme_ns *ns = bdev_io->bdev->ctxt;
 
-	io->chunk = 0;
+	io->chunk = io->remaining; /* one command covers it all, but for unmap and write_zeroes */
 	switch (bdev_io->type) {
 	case BRISK_BDEV_IO_TYPE_READ:
 	case BRISK_BDEV_IO_TYPE_WRITE:

@@ -38,12 +38,19 @@ static void attach_cb(void *arg, int rc, struct nvme_ctrlr *nctrlr)
 	r->rc = rc;
 }
 
-/* Attaches name at PCI traddr; the completion comes later, never inside the call. */
+static void examined(void *arg)
+{
+	*(int *)arg = 1;
+}
+
+/* Attaches name at PCI traddr; the completion comes later, never inside the
+ * call. Returns once the new bdevs are examined (their reads logged no more). */
 static int attach(const char *name, const char *traddr)
 {
 	struct bdev_nvme_attach_opts o = { .name = name };
 	struct attach_res r = {0};
 	int rc;
+	int ex = 0;
 
 	o.trid.trtype = BRISK_NVME_TRANSPORT_PCIE;
 	snprintf(o.trid.traddr, sizeof(o.trid.traddr), "%s", traddr);
@@ -54,6 +61,8 @@ static int attach(const char *name, const char *traddr)
 	CU_ASSERT_EQUAL(r.done, 0);
 	poll_until(&r.done);
 	CU_ASSERT_EQUAL(r.done, 1);
+	CU_ASSERT_EQUAL(brisk_bdev_wait_for_examine(examined, &ex), 0);
+	poll_until(&ex);
 	return r.rc;
 }
 
@@ -369,9 +378,12 @@ static void test_reset_resubmits(void)
 	io_open(&x3, "Nvme0n3");
 	fill(w, 4096, 5);
 	g_mock_nlog = 0;
+	g_mock_hold = true; /* the write stays in flight through the reset */
 	CU_ASSERT_EQUAL(brisk_bdev_write_blocks(x3.desc, x3.ch, w, 7, 1, io_done, &wr), 0);
 	CU_ASSERT_EQUAL(SYNC_IO(brisk_bdev_reset(x1.desc, x1.ch, io_done, c)), 1);
 	CU_ASSERT_EQUAL(g_mock_devs[0].resets, resets + 1);
+	CU_ASSERT_EQUAL(wr.done, 0);
+	g_mock_hold = false;
 	poll_until(&wr.done);
 	CU_ASSERT(wr.done == 1 && wr.success);
 	CU_ASSERT_EQUAL(g_mock_nlog, 2); /* the write, aborted, then again */

@@ -6,7 +6,8 @@
  * brisk_nvme_qpair_process_completions (never inside the submitting call, as
  * the real driver). Every command is logged (g_mock_log) so tests can check
  * the mapping, and tests inject: a request limit per qpair (-ENOMEM), error
- * statuses for the next commands, a failed or removed controller.
+ * statuses for the next commands, commands held in flight, a failed or
+ * removed controller.
  */
 #ifndef BDEV_NVME_MOCK_H
 #define BDEV_NVME_MOCK_H
@@ -79,6 +80,7 @@ struct brisk_nvme_ctrlr {
 static struct brisk_nvme_ctrlr g_mock_devs[MOCK_MAX_DEVS];
 static bool g_mock_present[MOCK_MAX_DEVS];
 static uint32_t g_mock_qpair_limit = MOCK_MAX_REQS;
+static bool g_mock_hold; /* I/O commands stay in flight until cleared */
 static int g_mock_enomem_seen;
 
 struct mock_log_entry {
@@ -435,6 +437,9 @@ static void mock_copy(struct mock_req *r, bool to_ns, uint8_t *cmp_fail)
 	void *addr;
 	uint32_t len;
 
+	if (r->ns->data == NULL) {
+		return; /* a namespace without backing (examine reads it) */
+	}
 	r->reset_sgl(r->cb_arg, 0);
 	while (left > 0 && r->next_sge(r->cb_arg, &addr, &len) == 0) {
 		len = len < left ? len : left;
@@ -491,6 +496,9 @@ int32_t brisk_nvme_qpair_process_completions(struct brisk_nvme_qpair *q, uint32_
 	struct mock_req *r;
 	int32_t n = 0;
 
+	if (g_mock_hold && !q->ctrlr->failed) {
+		return 0;
+	}
 	STAILQ_CONCAT(&done, &q->queue);
 	while ((r = STAILQ_FIRST(&done)) != NULL) {
 		STAILQ_REMOVE_HEAD(&done, link);
