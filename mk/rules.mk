@@ -63,11 +63,15 @@ UT_SRCS := $(wildcard test/unit/*/*_ut.c)
 ut_dir = $(notdir $(patsubst %/,%,$(dir $(1))))
 ut_bin = $(BUILD)/test/unit/$(call ut_dir,$(1))/$(notdir $(1:.c=))
 ut_libs = $(if $(filter $(1),$(LIB_NAMES)),$(foreach l,$(wordlist $(shell i=0; for l in $(LIB_NAMES); do i=$$((i+1)); [ $$l = $(1) ] && echo $$i; done),$(words $(LIB_NAMES)),$(LIB_NAMES)),$(BUILD)/lib/libbrisk_$(l).a),$(LIB_FILES))
+# Unit tests that bring their own mock of the NVMe driver (brisk/nvme.h):
+# linked with every library but lib/nvme.
+UT_NVME_MOCK := test/unit/bdev_modules/bdev_nvme_ut.c
+ut_link_libs = $(if $(filter $(1),$(UT_NVME_MOCK)),$(filter-out $(BUILD)/lib/libbrisk_nvme.a,$(call ut_libs,$(call ut_dir,$(1)))),$(call ut_libs,$(call ut_dir,$(1))))
 define UT_template
-$(call ut_bin,$(1)): $(BUILD)/obj/$(1:.c=.o) $(call ut_libs,$(call ut_dir,$(1)))
+$(call ut_bin,$(1)): $(BUILD)/obj/$(1:.c=.o) $(call ut_link_libs,$(1))
 	@mkdir -p $$(dir $$@)
 	@echo "  LINK  $$@"
-	$(Q)$(CC) $(LDFLAGS) $(UT_NO_LTO) -o $$@ $$< -Wl,--whole-archive $(call ut_libs,$(call ut_dir,$(1))) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(UT_NO_LTO) -o $$@ $$< -Wl,--whole-archive $(call ut_link_libs,$(1)) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
 ALL_OBJS += $(BUILD)/obj/$(1:.c=.o)
 endef
 $(foreach s,$(UT_SRCS),$(eval $(call UT_template,$(s))))

@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include <brisk/nvme_spec.h>
 #include <brisk/uuid.h>
 
 #ifdef __cplusplus
@@ -45,6 +46,8 @@ enum brisk_bdev_io_type {
 	BRISK_BDEV_IO_TYPE_RESET,
 	BRISK_BDEV_IO_TYPE_WRITE_ZEROES,
 	BRISK_BDEV_IO_TYPE_COMPARE,
+	BRISK_BDEV_IO_TYPE_NVME_ADMIN, /* raw NVMe admin command (brisk_bdev_nvme_admin_passthru) */
+	BRISK_BDEV_IO_TYPE_NVME_IO,    /* raw NVMe I/O command (brisk_bdev_nvme_io_passthru) */
 	BRISK_BDEV_NUM_IO_TYPES
 };
 
@@ -178,6 +181,24 @@ int brisk_bdev_write_zeroes_blocks(struct brisk_bdev_desc *desc, struct brisk_io
  * device, then lets the held I/O go. */
 int brisk_bdev_reset(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch,
 		     brisk_bdev_io_completion_cb cb, void *cb_arg);
+
+/* NVMe passthrough, on bdevs that support BRISK_BDEV_IO_TYPE_NVME_ADMIN /
+ * BRISK_BDEV_IO_TYPE_NVME_IO (bdev_nvme): the command is copied; buf (nbytes,
+ * DMA-able, may be NULL with nbytes 0) carries the data in the direction the
+ * opcode gives. An I/O command goes to the bdev's namespace (the module sets
+ * nsid). Needs a descriptor opened for writing. Returns as the calls above;
+ * the NVMe completion status is read with brisk_bdev_io_get_nvme_status. */
+int brisk_bdev_nvme_admin_passthru(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch,
+				   const struct brisk_nvme_cmd *cmd, void *buf, size_t nbytes,
+				   brisk_bdev_io_completion_cb cb, void *cb_arg);
+int brisk_bdev_nvme_io_passthru(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch,
+				const struct brisk_nvme_cmd *cmd, void *buf, size_t nbytes,
+				brisk_bdev_io_completion_cb cb, void *cb_arg);
+/* The NVMe status of a completed I/O: what the controller returned for an
+ * I/O a module completed with brisk_bdev_io_complete_nvme_status; otherwise
+ * success (0/0) or INTERNAL DEVICE ERROR made up from the bdev status. */
+void brisk_bdev_io_get_nvme_status(const struct brisk_bdev_io *bdev_io, uint32_t *cdw0, int *sct,
+				   int *sc);
 
 /* In the completion callback: the data of a read (the layer's buffer when the
  * read was submitted without one). */

@@ -133,6 +133,12 @@ struct brisk_bdev_io {
 		uint64_t offset_blocks;
 		uint64_t num_blocks;
 	} u;
+	/* NVME_ADMIN / NVME_IO: the caller's command (a copy) and data buffer. */
+	struct {
+		struct brisk_nvme_cmd cmd;
+		void *buf;
+		size_t nbytes;
+	} nvme_passthru;
 	/* The module's per-I/O context (get_ctx_size bytes). */
 	uint8_t driver_ctx[] __attribute__((aligned(16)));
 };
@@ -141,6 +147,9 @@ struct brisk_bdev_io {
  * I/O was submitted on (another thread is detected and forwarded). */
 void brisk_bdev_io_complete(struct brisk_bdev_io *bdev_io, int status);
 struct brisk_bdev_io *brisk_bdev_io_from_ctx(void *driver_ctx);
+/* Completes with an NVMe status (kept for brisk_bdev_io_get_nvme_status):
+ * success for 0/0, MISCOMPARE for a compare failure, FAILED otherwise. */
+void brisk_bdev_io_complete_nvme_status(struct brisk_bdev_io *bdev_io, uint32_t cdw0, int sct, int sc);
 /* The module channel the I/O was submitted on. */
 struct brisk_io_channel *brisk_bdev_io_get_io_channel(struct brisk_bdev_io *bdev_io);
 struct brisk_thread *brisk_bdev_io_get_thread(struct brisk_bdev_io *bdev_io);

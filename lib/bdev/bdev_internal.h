@@ -10,6 +10,7 @@
  *   bdev_stats.c  per-channel and per-bdev statistics
  *   bdev_qos.c    IOPS and bandwidth limits
  *   bdev_json.c   bdev_get_bdevs info and save_config
+ *   bdev_nvme_passthru.c raw NVMe admin/I/O commands and their NVMe status
  *   bdev_rpc.c    the RPC methods
  */
 #ifndef BRISK_BDEV_INTERNAL_H
@@ -117,6 +118,10 @@ struct bdev_io_priv {
 	bool split_done;                       /* already checked/split: go straight to the module */
 	bool qos_done;                         /* went through QoS (or QoS is off) */
 	struct iovec iov;                      /* the single buffer of the buffer variants */
+	bool has_nvme_status;                  /* completed by brisk_bdev_io_complete_nvme_status */
+	uint32_t nvme_cdw0;
+	int nvme_sct;
+	int nvme_sc;
 	/* Data buffer from the pools (bounce or provided read buffer). */
 	void *buf_obj;
 	struct brisk_mempool *buf_pool;

@@ -178,6 +178,7 @@ void bdev_io_init(struct bdev_io_priv *p, struct brisk_bdev *bdev, struct bdev_c
 	p->orig_iovs = NULL;
 	p->orig_iovcnt = 0;
 	p->provided_buf = false;
+	p->has_nvme_status = false;
 	p->parent = NULL;
 	p->split_outstanding = 0;
 	p->split_remaining = 0;

@@ -19,6 +19,8 @@ static const char *const g_io_type_names[BRISK_BDEV_NUM_IO_TYPES] = {
 	[BRISK_BDEV_IO_TYPE_RESET] = "reset",
 	[BRISK_BDEV_IO_TYPE_WRITE_ZEROES] = "write_zeroes",
 	[BRISK_BDEV_IO_TYPE_COMPARE] = "compare",
+	[BRISK_BDEV_IO_TYPE_NVME_ADMIN] = "nvme_admin",
+	[BRISK_BDEV_IO_TYPE_NVME_IO] = "nvme_io",
 };
 
 static json_t *qos_limits_json(struct brisk_bdev *bdev)

@@ -200,6 +200,7 @@ void brisk_bdev_io_stat_dump_json(const struct brisk_bdev_io_stat *s, json_t *ob
 		[BRISK_BDEV_IO_TYPE_UNMAP] = "unmap", [BRISK_BDEV_IO_TYPE_FLUSH] = "flush",
 		[BRISK_BDEV_IO_TYPE_RESET] = "reset", [BRISK_BDEV_IO_TYPE_WRITE_ZEROES] = "write_zeroes",
 		[BRISK_BDEV_IO_TYPE_COMPARE] = "compare",
+		[BRISK_BDEV_IO_TYPE_NVME_ADMIN] = "nvme_admin", [BRISK_BDEV_IO_TYPE_NVME_IO] = "nvme_io",
 	};
 	json_t *err = json_object();
 

@@ -10,7 +10,7 @@
  * reads without a buffer, buffer pool exhaustion, io_wait under bdev_io pool
  * exhaustion, module NOMEM retries, reset with I/O in flight, hot-remove with
  * I/O in flight, resize events, emulated write_zeroes, statistics, QoS with a
- * fake clock, and JSON info.
+ * fake clock, JSON info, and NVMe passthrough with its status.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -670,6 +670,76 @@ static void test_rw_and_async_completion(void)
 	env_stop(&e);
 	free(wbuf);
 	free(rbuf);
+}
+
+static uint32_t g_pt_cdw0;
+static int g_pt_sct, g_pt_sc;
+
+static void pt_done(struct brisk_bdev_io *io, bool success, void *arg)
+{
+	brisk_bdev_io_get_nvme_status(io, &g_pt_cdw0, &g_pt_sct, &g_pt_sc);
+	io_done(io, success, arg);
+}
+
+/* NVMe passthrough: argument checks, the command reaching the module as a
+ * copy, completion never inside the call, and the NVMe status kept for the
+ * caller (or made up from the bdev status). */
+static void test_nvme_passthru(void)
+{
+	struct io_env e;
+	struct cpl c = {0};
+	struct brisk_nvme_cmd cmd = { .opc = BRISK_NVME_OPC_READ, .cdw10 = 7 };
+	struct brisk_bdev_desc *ro;
+	struct brisk_io_channel *roch;
+	struct ut_io *u;
+	uint8_t buf[512];
+
+	env_open(&e, "ut_pt", 512, 16);
+	env_start(&e);
+	CU_ASSERT_EQUAL(brisk_bdev_nvme_io_passthru(e.desc, e.ch[0], NULL, buf, 512, io_done, &c), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_bdev_nvme_io_passthru(e.desc, e.ch[0], &cmd, NULL, 512, io_done, &c), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_bdev_nvme_admin_passthru(e.desc, e.ch[0], &cmd, buf, 512, NULL, &c), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_bdev_open_ext("ut_pt", false, ev_cb, &e.ev, &ro), 0);
+	roch = brisk_bdev_get_io_channel(ro);
+	CU_ASSERT_EQUAL(brisk_bdev_nvme_io_passthru(ro, roch, &cmd, buf, 512, io_done, &c), -EBADF);
+	brisk_put_io_channel(roch);
+	poll_threads();
+	brisk_bdev_close(ro);
+
+	/* Succeeds with a status the module did not give: 0/0. */
+	reset_recs();
+	g_pt_sc = -1;
+	CU_ASSERT_EQUAL(brisk_bdev_nvme_io_passthru(e.desc, e.ch[0], &cmd, buf, 512, pt_done, &c), 0);
+	cmd.cdw10 = 99; /* the layer holds a copy */
+	CU_ASSERT_EQUAL(g_nrecs, 1);
+	CU_ASSERT_EQUAL(g_recs[0].type, BRISK_BDEV_IO_TYPE_NVME_IO);
+	u = TAILQ_FIRST(&g_pending);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	CU_ASSERT_EQUAL(brisk_bdev_io_from_ctx(u)->nvme_passthru.cmd.cdw10, 7);
+	CU_ASSERT_PTR_EQUAL(brisk_bdev_io_from_ctx(u)->nvme_passthru.buf, buf);
+	CU_ASSERT_EQUAL(c.calls, 0);
+	ut_complete(1, BRISK_BDEV_IO_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(c.calls, 1);
+	CU_ASSERT_TRUE(c.success);
+	CU_ASSERT_EQUAL(g_pt_sct, 0);
+	CU_ASSERT_EQUAL(g_pt_sc, 0);
+
+	/* The module's NVMe status: a compare failure is a MISCOMPARE. */
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(brisk_bdev_nvme_admin_passthru(e.desc, e.ch[0], &cmd, NULL, 0, pt_done, &c), 0);
+	u = TAILQ_FIRST(&g_pending);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	TAILQ_REMOVE(&g_pending, u, link);
+	g_npending--;
+	brisk_bdev_io_complete_nvme_status(brisk_bdev_io_from_ctx(u), 0x1234, BRISK_NVME_SCT_MEDIA_ERROR,
+					   BRISK_NVME_SC_COMPARE_FAILURE);
+	poll_threads();
+	CU_ASSERT_EQUAL(g_pt_cdw0, 0x1234);
+	CU_ASSERT_EQUAL(g_pt_sct, BRISK_NVME_SCT_MEDIA_ERROR);
+	CU_ASSERT_EQUAL(g_pt_sc, BRISK_NVME_SC_COMPARE_FAILURE);
+	CU_ASSERT_EQUAL(c.calls, 1);
+	CU_ASSERT_EQUAL(c.status, BRISK_BDEV_IO_STATUS_MISCOMPARE);
+	env_stop(&e);
 }
 
 /* Builds iovecs of the given lengths over one flat buffer. */
@@ -1471,6 +1541,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_examine_order);
 	CU_ADD_TEST(suite, test_unregister_before_examine);
 	CU_ADD_TEST(suite, test_rw_and_async_completion);
+	CU_ADD_TEST(suite, test_nvme_passthru);
 	CU_ADD_TEST(suite, test_split_boundary_odd_iovs);
 	CU_ADD_TEST(suite, test_split_many_iovs);
 	CU_ADD_TEST(suite, test_bounce_and_provided_buffers);

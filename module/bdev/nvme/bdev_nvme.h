@@ -1,0 +1,167 @@
+/*
+ * The NVMe bdev module (module/bdev/nvme), shared between its files:
+ *   bdev_nvme_ctrlr.c  controllers by name: attach, detach, failure and removal, admin poller
+ *   bdev_nvme_reset.c  controller reset with every channel paused, timeouts
+ *   bdev_nvme_ns.c     one bdev per active namespace (Nvme0n1), JSON of each bdev
+ *   bdev_nvme_io.c     per-thread channels (one I/O qpair per controller) and the I/O path
+ *   bdev_nvme_opts.c   bdev_nvme_set_options values, hotplug poller, module config_json
+ *   bdev_nvme_rpc.c    the RPC methods (SPDK's names and parameters)
+ *
+ * Threading: a controller belongs to the thread that attached it (its admin
+ * queue is polled there by a timed poller; resets, admin passthrough, aborts
+ * and detach run there). Each thread that does I/O gets a channel of the
+ * controller's io_device holding its own I/O qpair, polled by an active
+ * poller that is paused while nothing is in flight so an idle reactor can
+ * sleep.
+ */
+#ifndef BDEV_NVME_INTERNAL_H
+#define BDEV_NVME_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <brisk/bdev_module.h>
+#include <brisk/nvme.h>
+#include <brisk/thread.h>
+
+#define NVME_CTRLR_NAME_MAX 64
+/* Ranges one DSM range may cover (its length field is 32 bits). */
+#define NVME_DSM_RANGE_MAX_BLOCKS UINT32_MAX
+/* Write Zeroes takes a 16-bit 0's based block count. */
+#define NVME_WRITE_ZEROES_MAX_BLOCKS 65536u
+/* Dataset Management buffers per channel (one per unmap in flight). */
+#define NVME_CH_DSM_BUFS 8
+
+enum bdev_nvme_timeout_action {
+	BDEV_NVME_TIMEOUT_ACTION_NONE = 0,
+	BDEV_NVME_TIMEOUT_ACTION_RESET,
+	BDEV_NVME_TIMEOUT_ACTION_ABORT,
+};
+
+/* bdev_nvme_set_options: what the module applies. */
+struct bdev_nvme_opts {
+	enum bdev_nvme_timeout_action action_on_timeout;
+	uint64_t timeout_us;
+	uint64_t timeout_admin_us;
+	uint32_t keep_alive_timeout_ms;
+	uint64_t nvme_adminq_poll_period_us;
+	uint64_t nvme_ioq_poll_period_us;
+	uint32_t io_queue_requests; /* 0 = the driver's default */
+	int32_t bdev_retry_count;   /* retries of a failed I/O the controller allows (-1 = no limit) */
+};
+
+struct nvme_ctrlr;
+
+/* One bdev per active namespace. */
+struct nvme_ns {
+	struct brisk_bdev bdev;
+	struct nvme_ctrlr *nctrlr;
+	struct brisk_nvme_ns *ns;
+	uint32_t nsid;
+	TAILQ_ENTRY(nvme_ns) link;
+};
+
+typedef void (*bdev_nvme_done_cb)(void *cb_arg, int rc);
+
+struct nvme_reset_waiter {
+	bdev_nvme_done_cb cb;
+	void *cb_arg;
+	TAILQ_ENTRY(nvme_reset_waiter) link;
+};
+
+struct nvme_ctrlr {
+	char name[NVME_CTRLR_NAME_MAX];
+	struct brisk_nvme_ctrlr *ctrlr;
+	struct brisk_nvme_transport_id trid;
+	char hostnqn[BRISK_NVMF_NQN_MAX_LEN + 1];
+	bool hdgst;
+	bool ddgst;
+	bool from_hotplug;             /* attached by the hotplug poller, not saved in the config */
+	struct brisk_thread *thread;   /* attached on: admin queue, resets, detach */
+	struct brisk_poller *admin_poller;
+	TAILQ_HEAD(, nvme_ns) namespaces;
+	/* State, on the controller's thread. */
+	bool resetting;
+	bool failed;                   /* I/O completes with errors; the bdevs are going */
+	bool deleting;
+	int reset_rc;
+	uint32_t unregistering;        /* bdevs whose unregister has not called back */
+	TAILQ_HEAD(, nvme_reset_waiter) reset_waiters;
+	bdev_nvme_done_cb delete_cb;
+	void *delete_cb_arg;
+	TAILQ_ENTRY(nvme_ctrlr) link;
+};
+
+/* bdev_nvme_ctrlr.c */
+struct bdev_nvme_attach_opts {
+	const char *name;
+	struct brisk_nvme_transport_id trid;
+	const char *hostnqn;           /* NULL: the driver's */
+	bool hdgst;
+	bool ddgst;
+	bool from_hotplug;
+	uint32_t num_io_queues;        /* 0 = the driver's default */
+};
+/* Attaches (without blocking), then creates one bdev per active namespace;
+ * cb(cb_arg, 0 or -errno, nctrlr) on the calling thread, never inside the call.
+ * Returns 0, or -errno for bad input (named in the log), nothing started. */
+typedef void (*bdev_nvme_attach_cb)(void *cb_arg, int rc, struct nvme_ctrlr *nctrlr);
+int bdev_nvme_attach(const struct bdev_nvme_attach_opts *opts, bdev_nvme_attach_cb cb, void *cb_arg);
+/* Unregisters the bdevs, waits for every channel, detaches the controller.
+ * -ENODEV (no such name), -EBUSY (being deleted). */
+int bdev_nvme_detach(const char *name, bdev_nvme_done_cb cb, void *cb_arg);
+/* The controller failed or went away: everything completes with errors and
+ * the controller is deleted. On any thread. */
+void bdev_nvme_ctrlr_lost(struct nvme_ctrlr *nctrlr);
+/* Takes a controller the driver attached elsewhere (hotplug): 0, or -errno
+ * with the controller being detached. */
+int bdev_nvme_ctrlr_adopt(const char *name, struct brisk_nvme_ctrlr *ctrlr, bool from_hotplug);
+/* True while an attach of trid is in progress. */
+bool bdev_nvme_attach_pending(const struct brisk_nvme_transport_id *trid);
+void bdev_nvme_ctrlr_delete(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, void *cb_arg);
+struct nvme_ctrlr *bdev_nvme_ctrlr_get(const char *name);
+struct nvme_ctrlr *bdev_nvme_ctrlr_get_by_trid(const struct brisk_nvme_transport_id *trid);
+struct nvme_ctrlr *bdev_nvme_ctrlr_get_by_driver(struct brisk_nvme_ctrlr *ctrlr);
+struct nvme_ctrlr *bdev_nvme_ctrlr_first(void);
+struct nvme_ctrlr *bdev_nvme_ctrlr_next(struct nvme_ctrlr *prev);
+extern struct brisk_bdev_module g_nvme_if;
+
+/* bdev_nvme_reset.c */
+/* Pauses every channel, resets the controller, lets the channels go again;
+ * I/O aborted by the reset is submitted again. cb(cb_arg, 0 or -errno) on the
+ * calling thread. A reset asked during another joins it. */
+void bdev_nvme_reset(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, void *cb_arg);
+void bdev_nvme_register_timeout(struct nvme_ctrlr *nctrlr);
+
+/* bdev_nvme_ns.c */
+/* Registers a bdev per active namespace; 0 or -errno (those registered stay,
+ * the caller deletes the controller). */
+int bdev_nvme_ns_create_all(struct nvme_ctrlr *nctrlr);
+/* The bdev names as a JSON array. */
+json_t *bdev_nvme_ctrlr_bdev_names(struct nvme_ctrlr *nctrlr);
+/* {"trtype", "adrfam", "traddr", "trsvcid", "subnqn"} as SPDK writes a trid. */
+json_t *bdev_nvme_trid_json(const struct brisk_nvme_transport_id *trid);
+
+/* bdev_nvme_io.c */
+int bdev_nvme_channel_create(void *io_device, void *ctx_buf);
+void bdev_nvme_channel_destroy(void *io_device, void *ctx_buf);
+size_t bdev_nvme_channel_size(void);
+int bdev_nvme_io_ctx_size(void);
+void bdev_nvme_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_io *bdev_io);
+bool bdev_nvme_io_type_supported(void *ctx, enum brisk_bdev_io_type type);
+/* Reset support, on the channel's thread. */
+void bdev_nvme_channel_pause(struct brisk_io_channel *ch);
+void bdev_nvme_channel_resume(struct brisk_io_channel *ch);
+
+/* bdev_nvme_opts.c */
+extern struct bdev_nvme_opts g_bdev_nvme_opts;
+void bdev_nvme_get_default_opts(struct bdev_nvme_opts *opts);
+const char *bdev_nvme_timeout_action_str(enum bdev_nvme_timeout_action a);
+int bdev_nvme_set_hotplug(bool enable, uint64_t period_us);
+void bdev_nvme_hotplug_stop(void);
+void bdev_nvme_config_json(json_t *array);
+/* -EPERM once a controller exists (the options apply at attach). */
+int bdev_nvme_set_opts(const struct bdev_nvme_opts *opts);
+
+#endif

@@ -1,0 +1,550 @@
+/*
+ * The I/O path of the NVMe bdevs. Each thread has one channel per
+ * controller holding its own I/O qpair (nothing is shared, nothing locks);
+ * every namespace bdev of the controller submits through it. The qpair is
+ * polled by a poller that runs only while commands are in flight: an idle
+ * channel must let its reactor sleep.
+ *
+ * Mapping: read/write/compare walk the bdev_io iovecs through the driver's
+ * reset_sgl/next_sge callbacks; unmap becomes Dataset Management deallocate
+ * commands of up to 256 ranges, write_zeroes commands of up to 65536 blocks,
+ * issued one after the other; reset and admin passthrough go to the
+ * controller's thread. -ENOMEM from the driver becomes NOMEM (the bdev layer
+ * submits again later); commands aborted by a controller reset are submitted
+ * again; other NVMe errors fail the I/O (a compare failure is MISCOMPARE),
+ * after bdev_retry_count retries where the controller allows them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <brisk/env.h>
+#include <brisk/log.h>
+
+#include "bdev_nvme.h"
+
+struct nvme_channel {
+	struct nvme_ctrlr *nctrlr;
+	struct brisk_nvme_qpair *qpair;
+	struct brisk_poller *poller;
+	bool poller_running;
+	bool paused;                         /* a controller reset is in progress */
+	uint32_t inflight;                   /* commands in the driver */
+	TAILQ_HEAD(, nvme_io) held;          /* submitted while paused */
+	struct brisk_nvme_dsm_range *dsm_free[NVME_CH_DSM_BUFS];
+	uint32_t dsm_nfree;
+};
+
+/* The module's part of each brisk_bdev_io. */
+struct nvme_io {
+	struct nvme_channel *ch;
+	int iov_idx;                         /* data cursor for next_sge */
+	size_t iov_off;
+	uint64_t next_lba;                   /* unmap / write_zeroes: what is left */
+	uint64_t remaining;
+	uint64_t chunk;                      /* blocks the command in flight covers */
+	struct brisk_nvme_dsm_range *dsm;    /* unmap: a DMA buffer of the channel */
+	uint32_t retries;
+	TAILQ_ENTRY(nvme_io) link;
+};
+
+int bdev_nvme_io_ctx_size(void)
+{
+	return sizeof(struct nvme_io);
+}
+
+size_t bdev_nvme_channel_size(void)
+{
+	return sizeof(struct nvme_channel);
+}
+
+static inline struct brisk_bdev_io *nvme_io_bdev_io(struct nvme_io *io)
+{
+	return brisk_bdev_io_from_ctx(io);
+}
+
+static inline struct nvme_ns *nvme_io_ns(struct nvme_io *io)
+{
+	return nvme_io_bdev_io(io)->bdev->ctxt;
+}
+
+static void nvme_io_submit(struct nvme_io *io);
+
+/* ---- Completion ---- */
+
+static void nvme_io_release_dsm(struct nvme_io *io)
+{
+	if (io->dsm != NULL) {
+		io->ch->dsm_free[io->ch->dsm_nfree++] = io->dsm;
+		io->dsm = NULL;
+	}
+}
+
+static void nvme_io_complete(struct nvme_io *io, int status)
+{
+	nvme_io_release_dsm(io);
+	brisk_bdev_io_complete(nvme_io_bdev_io(io), status);
+}
+
+static bool nvme_cpl_is_aborted_by_reset(const struct brisk_nvme_cpl *cpl)
+{
+	return cpl->status.sct == BRISK_NVME_SCT_GENERIC &&
+	       cpl->status.sc == BRISK_NVME_SC_ABORTED_SQ_DELETION;
+}
+
+static bool nvme_cpl_is_miscompare(const struct brisk_nvme_cpl *cpl)
+{
+	return cpl->status.sct == BRISK_NVME_SCT_MEDIA_ERROR &&
+	       cpl->status.sc == BRISK_NVME_SC_COMPARE_FAILURE;
+}
+
+/* The controller allows a retry and retries are left. */
+static bool nvme_io_may_retry(struct nvme_io *io, const struct brisk_nvme_cpl *cpl)
+{
+	int32_t limit = g_bdev_nvme_opts.bdev_retry_count;
+
+	if (cpl->status.dnr || nvme_cpl_is_miscompare(cpl) || io->ch->nctrlr->failed ||
+	    nvme_io_bdev_io(io)->type == BRISK_BDEV_IO_TYPE_NVME_IO) {
+		return false;
+	}
+	return limit < 0 || io->retries < (uint32_t)limit;
+}
+
+static void nvme_io_failed(struct nvme_io *io, const struct brisk_nvme_cpl *cpl)
+{
+	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
+
+	if (!io->ch->nctrlr->failed && !nvme_cpl_is_miscompare(cpl)) {
+		BRISK_ERRLOG("nvme %s: I/O at block %lu failed: %s (sct %u sc 0x%x)\n", bdev_io->bdev->name,
+			     (unsigned long)bdev_io->u.offset_blocks,
+			     brisk_nvme_cpl_get_status_string(&cpl->status),
+			     (unsigned)cpl->status.sct, (unsigned)cpl->status.sc);
+	}
+	nvme_io_complete(io, nvme_cpl_is_miscompare(cpl) ? BRISK_BDEV_IO_STATUS_MISCOMPARE :
+			 cpl->status.sct == BRISK_NVME_SCT_GENERIC &&
+			 cpl->status.sc == BRISK_NVME_SC_ABORTED_BY_REQUEST ?
+			 BRISK_BDEV_IO_STATUS_ABORTED : BRISK_BDEV_IO_STATUS_FAILED);
+}
+
+static void nvme_io_done(void *cb_arg, const struct brisk_nvme_cpl *cpl)
+{
+	struct nvme_io *io = cb_arg;
+	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
+
+	io->ch->inflight--;
+	if (nvme_cpl_is_aborted_by_reset(cpl) && !io->ch->nctrlr->failed) {
+		nvme_io_submit(io); /* the same command again once the qpair is back */
+		return;
+	}
+	if (bdev_io->type == BRISK_BDEV_IO_TYPE_NVME_IO) {
+		brisk_bdev_io_complete_nvme_status(bdev_io, cpl->cdw0, cpl->status.sct, cpl->status.sc);
+		return;
+	}
+	if (brisk_nvme_cpl_is_error(cpl)) {
+		if (nvme_io_may_retry(io, cpl)) {
+			io->retries++;
+			nvme_io_submit(io);
+			return;
+		}
+		nvme_io_failed(io, cpl);
+		return;
+	}
+	io->next_lba += io->chunk;
+	io->remaining -= io->chunk;
+	if (io->remaining > 0) {
+		nvme_io_submit(io); /* the next command of an unmap or write_zeroes */
+		return;
+	}
+	nvme_io_complete(io, BRISK_BDEV_IO_STATUS_SUCCESS);
+}
+
+/* ---- Data through the bdev_io iovecs ---- */
+
+static void nvme_io_reset_sgl(void *cb_arg, uint32_t offset)
+{
+	struct nvme_io *io = cb_arg;
+	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
+	int i;
+
+	for (i = 0; i < bdev_io->u.iovcnt && offset >= bdev_io->u.iovs[i].iov_len; i++) {
+		offset -= (uint32_t)bdev_io->u.iovs[i].iov_len;
+	}
+	io->iov_idx = i;
+	io->iov_off = offset;
+}
+
+static int nvme_io_next_sge(void *cb_arg, void **address, uint32_t *length)
+{
+	struct nvme_io *io = cb_arg;
+	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
+	const struct iovec *iov;
+
+	if (io->iov_idx >= bdev_io->u.iovcnt) {
+		return -EINVAL;
+	}
+	iov = &bdev_io->u.iovs[io->iov_idx];
+	*address = (uint8_t *)iov->iov_base + io->iov_off;
+	*length = (uint32_t)(iov->iov_len - io->iov_off);
+	io->iov_idx++;
+	io->iov_off = 0;
+	return 0;
+}
+
+/* ---- Issuing one command ---- */
+
+static int nvme_io_issue_rw(struct nvme_io *io, struct nvme_ns *ns, struct brisk_bdev_io *bdev_io)
+{
+	uint64_t lba = bdev_io->u.offset_blocks;
+	uint32_t n = (uint32_t)bdev_io->u.num_blocks;
+	struct brisk_nvme_qpair *qp = io->ch->qpair;
+
+	io->iov_idx = 0;
+	io->iov_off = 0;
+	switch (bdev_io->type) {
+	case BRISK_BDEV_IO_TYPE_READ:
+		return brisk_nvme_ns_cmd_readv(ns->ns, qp, lba, n, nvme_io_done, io, 0, nvme_io_reset_sgl,
+					       nvme_io_next_sge);
+	case BRISK_BDEV_IO_TYPE_WRITE:
+		return brisk_nvme_ns_cmd_writev(ns->ns, qp, lba, n, nvme_io_done, io, 0, nvme_io_reset_sgl,
+						nvme_io_next_sge);
+	default:
+		return brisk_nvme_ns_cmd_comparev(ns->ns, qp, lba, n, nvme_io_done, io, 0,
+						  nvme_io_reset_sgl, nvme_io_next_sge);
+	}
+}
+
+/* Fills the DMA buffer with up to 256 ranges from next_lba; sets chunk. */
+static uint16_t nvme_io_fill_dsm(struct nvme_io *io)
+{
+	uint64_t lba = io->next_lba;
+	uint64_t left = io->remaining;
+	uint16_t n = 0;
+
+	while (left > 0 && n < BRISK_NVME_DSM_MAX_RANGES) {
+		uint64_t len = left < NVME_DSM_RANGE_MAX_BLOCKS ? left : NVME_DSM_RANGE_MAX_BLOCKS;
+
+		io->dsm[n].attributes = 0;
+		io->dsm[n].length = (uint32_t)len;
+		io->dsm[n].starting_lba = lba;
+		lba += len;
+		left -= len;
+		n++;
+	}
+	io->chunk = io->remaining - left;
+	return n;
+}
+
+static int nvme_io_issue_unmap(struct nvme_io *io, struct nvme_ns *ns)
+{
+	struct nvme_channel *ch = io->ch;
+	uint16_t n;
+
+	if (io->dsm == NULL) {
+		if (ch->dsm_nfree == 0) {
+			return -ENOMEM;
+		}
+		io->dsm = ch->dsm_free[--ch->dsm_nfree];
+	}
+	n = nvme_io_fill_dsm(io);
+	return brisk_nvme_ns_cmd_dataset_management(ns->ns, ch->qpair, BRISK_NVME_DSM_ATTR_DEALLOCATE,
+			io->dsm, n, nvme_io_done, io);
+}
+
+static int nvme_io_issue_write_zeroes(struct nvme_io *io, struct nvme_ns *ns)
+{
+	io->chunk = io->remaining < NVME_WRITE_ZEROES_MAX_BLOCKS ? io->remaining :
+		    NVME_WRITE_ZEROES_MAX_BLOCKS;
+	return brisk_nvme_ns_cmd_write_zeroes(ns->ns, io->ch->qpair, io->next_lba, (uint32_t)io->chunk,
+					      nvme_io_done, io, 0);
+}
+
+static int nvme_io_issue_passthru(struct nvme_io *io, struct nvme_ns *ns, struct brisk_bdev_io *bdev_io)
+{
+	uint32_t max = brisk_nvme_ctrlr_get_max_xfer_size(ns->nctrlr->ctrlr);
+
+	if (max != 0 && bdev_io->nvme_passthru.nbytes > max) {
+		BRISK_ERRLOG("nvme %s: passthrough of %zu bytes is over the controller's %u\n",
+			     bdev_io->bdev->name, bdev_io->nvme_passthru.nbytes, max);
+		return -EINVAL;
+	}
+	bdev_io->nvme_passthru.cmd.nsid = ns->nsid; /* the bdev's namespace only */
+	return brisk_nvme_ctrlr_cmd_io_raw(ns->nctrlr->ctrlr, io->ch->qpair, &bdev_io->nvme_passthru.cmd,
+					   bdev_io->nvme_passthru.buf,
+					   (uint32_t)bdev_io->nvme_passthru.nbytes, nvme_io_done, io);
+}
+
+/* Issues the command for io; 0 when the driver took it. */
+static int nvme_io_issue(struct nvme_io *io)
+{
+	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
+	struct nvme_ns *ns = bdev_io->bdev->ctxt;
+
+	io->chunk = io->remaining; /* one command covers it all, but for unmap and write_zeroes */
+	switch (bdev_io->type) {
+	case BRISK_BDEV_IO_TYPE_READ:
+	case BRISK_BDEV_IO_TYPE_WRITE:
+	case BRISK_BDEV_IO_TYPE_COMPARE:
+		return nvme_io_issue_rw(io, ns, bdev_io);
+	case BRISK_BDEV_IO_TYPE_UNMAP:
+		return nvme_io_issue_unmap(io, ns);
+	case BRISK_BDEV_IO_TYPE_WRITE_ZEROES:
+		return nvme_io_issue_write_zeroes(io, ns);
+	case BRISK_BDEV_IO_TYPE_FLUSH:
+		return brisk_nvme_ns_cmd_flush(ns->ns, io->ch->qpair, nvme_io_done, io);
+	case BRISK_BDEV_IO_TYPE_NVME_IO:
+		return nvme_io_issue_passthru(io, ns, bdev_io);
+	default:
+		return -ENOTSUP;
+	}
+}
+
+static void nvme_channel_start_poller(struct nvme_channel *ch)
+{
+	if (!ch->poller_running && !ch->paused) {
+		brisk_poller_resume(ch->poller);
+		ch->poller_running = true;
+	}
+}
+
+static void nvme_io_submit(struct nvme_io *io)
+{
+	struct nvme_channel *ch = io->ch;
+	int rc;
+
+	if (ch->paused) {
+		TAILQ_INSERT_TAIL(&ch->held, io, link); /* submitted when the reset is over */
+		return;
+	}
+	if (ch->nctrlr->failed) {
+		nvme_io_complete(io, BRISK_BDEV_IO_STATUS_FAILED);
+		return;
+	}
+	rc = nvme_io_issue(io);
+	if (rc == 0) {
+		ch->inflight++;
+		nvme_channel_start_poller(ch);
+		return;
+	}
+	if (rc == -ENOMEM) {
+		nvme_io_complete(io, BRISK_BDEV_IO_STATUS_NOMEM); /* the bdev layer retries */
+		return;
+	}
+	if (rc != -ENXIO) {
+		BRISK_ERRLOG("nvme %s: cannot submit I/O: %s\n", nvme_io_bdev_io(io)->bdev->name,
+			     strerror(-rc));
+	}
+	nvme_io_complete(io, BRISK_BDEV_IO_STATUS_FAILED);
+}
+
+/* ---- Work for the controller's thread: reset, admin passthrough ---- */
+
+static void nvme_reset_io_done(void *cb_arg, int rc)
+{
+	nvme_io_complete(cb_arg, rc == 0 ? BRISK_BDEV_IO_STATUS_SUCCESS : BRISK_BDEV_IO_STATUS_FAILED);
+}
+
+static void nvme_reset_io_msg(void *arg)
+{
+	struct nvme_io *io = arg;
+
+	bdev_nvme_reset(io->ch->nctrlr, nvme_reset_io_done, io);
+}
+
+static void nvme_admin_done(void *cb_arg, const struct brisk_nvme_cpl *cpl)
+{
+	brisk_bdev_io_complete_nvme_status(nvme_io_bdev_io(cb_arg), cpl->cdw0, cpl->status.sct,
+					   cpl->status.sc);
+}
+
+static void nvme_admin_io_msg(void *arg)
+{
+	struct nvme_io *io = arg;
+	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
+	struct nvme_ctrlr *nctrlr = io->ch->nctrlr;
+	int rc;
+
+	if (nctrlr->failed || nctrlr->resetting) {
+		brisk_bdev_io_complete(bdev_io, nctrlr->failed ? BRISK_BDEV_IO_STATUS_FAILED :
+				       BRISK_BDEV_IO_STATUS_NOMEM);
+		return;
+	}
+	rc = brisk_nvme_ctrlr_cmd_admin_raw(nctrlr->ctrlr, &bdev_io->nvme_passthru.cmd,
+					    bdev_io->nvme_passthru.buf,
+					    (uint32_t)bdev_io->nvme_passthru.nbytes, nvme_admin_done, io);
+	if (rc != 0) {
+		brisk_bdev_io_complete(bdev_io, rc == -ENOMEM ? BRISK_BDEV_IO_STATUS_NOMEM :
+				       BRISK_BDEV_IO_STATUS_FAILED);
+	}
+}
+
+static void nvme_io_to_ctrlr_thread(struct nvme_io *io, brisk_msg_fn fn)
+{
+	if (brisk_thread_send_msg(io->ch->nctrlr->thread, fn, io) != 0) {
+		nvme_io_complete(io, BRISK_BDEV_IO_STATUS_NOMEM);
+	}
+}
+
+void bdev_nvme_submit_request(struct brisk_io_channel *_ch, struct brisk_bdev_io *bdev_io)
+{
+	struct nvme_io *io = (struct nvme_io *)bdev_io->driver_ctx;
+	struct nvme_ns *ns = bdev_io->bdev->ctxt;
+
+	io->ch = brisk_io_channel_get_ctx(_ch);
+	io->retries = 0;
+	io->dsm = NULL;
+	io->next_lba = bdev_io->u.offset_blocks;
+	io->remaining = bdev_io->u.num_blocks;
+	switch (bdev_io->type) {
+	case BRISK_BDEV_IO_TYPE_RESET:
+		nvme_io_to_ctrlr_thread(io, nvme_reset_io_msg);
+		return;
+	case BRISK_BDEV_IO_TYPE_NVME_ADMIN:
+		nvme_io_to_ctrlr_thread(io, nvme_admin_io_msg);
+		return;
+	case BRISK_BDEV_IO_TYPE_FLUSH:
+		if (!brisk_nvme_ns_has_volatile_write_cache(ns->ns)) {
+			nvme_io_complete(io, BRISK_BDEV_IO_STATUS_SUCCESS); /* nothing is cached */
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	nvme_io_submit(io);
+}
+
+bool bdev_nvme_io_type_supported(void *ctx, enum brisk_bdev_io_type type)
+{
+	struct nvme_ns *ns = ctx;
+
+	switch (type) {
+	case BRISK_BDEV_IO_TYPE_READ:
+	case BRISK_BDEV_IO_TYPE_WRITE:
+	case BRISK_BDEV_IO_TYPE_FLUSH:
+	case BRISK_BDEV_IO_TYPE_RESET:
+	case BRISK_BDEV_IO_TYPE_NVME_ADMIN:
+	case BRISK_BDEV_IO_TYPE_NVME_IO:
+		return true;
+	case BRISK_BDEV_IO_TYPE_UNMAP:
+		return brisk_nvme_ns_supports_dsm(ns->ns);
+	case BRISK_BDEV_IO_TYPE_WRITE_ZEROES:
+		return brisk_nvme_ns_supports_write_zeroes(ns->ns);
+	case BRISK_BDEV_IO_TYPE_COMPARE:
+		return brisk_nvme_ns_supports_compare(ns->ns);
+	default:
+		return false;
+	}
+}
+
+/* ---- Channels ---- */
+
+static int nvme_channel_poll(void *arg)
+{
+	struct nvme_channel *ch = arg;
+	int32_t n;
+
+	if (ch->paused) {
+		return BRISK_POLLER_IDLE;
+	}
+	n = brisk_nvme_qpair_process_completions(ch->qpair, 0);
+	if (n < 0 && !ch->nctrlr->failed) {
+		bdev_nvme_ctrlr_lost(ch->nctrlr); /* its commands complete with errors meanwhile */
+	}
+	if (ch->inflight == 0 && ch->poller_running) {
+		brisk_poller_pause(ch->poller); /* idle: let the reactor sleep */
+		ch->poller_running = false;
+	}
+	return n > 0 ? BRISK_POLLER_BUSY : BRISK_POLLER_IDLE;
+}
+
+void bdev_nvme_channel_pause(struct brisk_io_channel *_ch)
+{
+	struct nvme_channel *ch = brisk_io_channel_get_ctx(_ch);
+
+	ch->paused = true;
+	if (ch->poller_running) {
+		brisk_poller_pause(ch->poller);
+		ch->poller_running = false;
+	}
+}
+
+void bdev_nvme_channel_resume(struct brisk_io_channel *_ch)
+{
+	struct nvme_channel *ch = brisk_io_channel_get_ctx(_ch);
+	TAILQ_HEAD(, nvme_io) held = TAILQ_HEAD_INITIALIZER(held);
+	struct nvme_io *io;
+
+	ch->paused = false;
+	/* Commands the reset aborted complete from the next poll. */
+	brisk_poller_resume(ch->poller);
+	ch->poller_running = true;
+	TAILQ_CONCAT(&held, &ch->held, link);
+	while ((io = TAILQ_FIRST(&held)) != NULL) {
+		TAILQ_REMOVE(&held, io, link);
+		nvme_io_submit(io);
+	}
+}
+
+static void nvme_channel_free_dsm(struct nvme_channel *ch)
+{
+	while (ch->dsm_nfree > 0) {
+		brisk_free(ch->dsm_free[--ch->dsm_nfree]);
+	}
+}
+
+static int nvme_channel_alloc_dsm(struct nvme_channel *ch)
+{
+	size_t len = BRISK_NVME_DSM_MAX_RANGES * sizeof(struct brisk_nvme_dsm_range);
+
+	for (int i = 0; i < NVME_CH_DSM_BUFS; i++) {
+		void *buf = brisk_dma_zmalloc(len, 4096, NULL);
+
+		if (buf == NULL) {
+			nvme_channel_free_dsm(ch);
+			return -ENOMEM;
+		}
+		ch->dsm_free[ch->dsm_nfree++] = buf;
+	}
+	return 0;
+}
+
+int bdev_nvme_channel_create(void *io_device, void *ctx_buf)
+{
+	struct nvme_channel *ch = ctx_buf;
+	struct brisk_nvme_io_qpair_opts qopts;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->nctrlr = io_device;
+	TAILQ_INIT(&ch->held);
+	brisk_nvme_ctrlr_get_default_io_qpair_opts(ch->nctrlr->ctrlr, &qopts);
+	if (g_bdev_nvme_opts.io_queue_requests != 0) {
+		qopts.io_queue_requests = g_bdev_nvme_opts.io_queue_requests;
+	}
+	ch->qpair = brisk_nvme_ctrlr_alloc_io_qpair(ch->nctrlr->ctrlr, &qopts);
+	if (ch->qpair == NULL) {
+		BRISK_ERRLOG("nvme %s: no I/O qpair for this thread\n", ch->nctrlr->name);
+		return -ENOMEM;
+	}
+	ch->poller = brisk_poller_register_named(nvme_channel_poll, ch,
+			 g_bdev_nvme_opts.nvme_ioq_poll_period_us, "bdev_nvme_ioq");
+	if (ch->poller == NULL || nvme_channel_alloc_dsm(ch) != 0) {
+		brisk_poller_unregister(&ch->poller);
+		brisk_nvme_ctrlr_free_io_qpair(ch->qpair);
+		return -ENOMEM;
+	}
+	brisk_poller_pause(ch->poller); /* until the first command */
+	return 0;
+}
+
+void bdev_nvme_channel_destroy(void *io_device, void *ctx_buf)
+{
+	struct nvme_channel *ch = ctx_buf;
+
+	if (ch->inflight != 0 || !TAILQ_EMPTY(&ch->held)) {
+		BRISK_ERRLOG("nvme %s: channel released with %u commands in flight\n", ch->nctrlr->name,
+			     ch->inflight);
+	}
+	brisk_poller_unregister(&ch->poller);
+	brisk_nvme_ctrlr_free_io_qpair(ch->qpair);
+	nvme_channel_free_dsm(ch);
+}
