@@ -58,6 +58,8 @@ void nvme_fake_set_hold(struct nvme_fake_dev *dev, bool on);
 /* Executes and completes held I/O commands, newest first if reverse. Count. */
 uint32_t nvme_fake_release(struct nvme_fake_dev *dev, bool reverse);
 uint32_t nvme_fake_num_held(struct nvme_fake_dev *dev);
+/* Admin commands with this opcode are held too (until a reset drops them). */
+void nvme_fake_hold_admin(struct nvme_fake_dev *dev, bool on, uint8_t opc);
 /* Aborts report "not aborted" (CDW0 bit 0) and leave the command held. */
 void nvme_fake_set_abort_fails(struct nvme_fake_dev *dev, bool on);
 /* Resizes namespace nsid (0 bytes detaches it) and raises a namespace
