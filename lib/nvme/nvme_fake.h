@@ -30,6 +30,7 @@ struct nvme_fake_params {
 	uint8_t cap_to;        /* CAP.TO, 500 ms units */
 	uint32_t ready_delay;  /* CSTS reads before RDY follows CC.EN */
 	bool no_data;          /* benchmark: do not move data */
+	bool no_active_list;   /* an NVMe 1.0 controller: no Identify CNS 02h */
 };
 
 struct nvme_fake_stats {
