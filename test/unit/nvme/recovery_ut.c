@@ -276,6 +276,28 @@ static void failed_common(struct ut_env *e, void (*make_fail)(struct ut_env *))
 	brisk_free(log);
 }
 
+/* Only the qpair is polled (no admin poller, no timeout): a controller
+ * that stops answering is still found failed. */
+static void test_failed_qpair_only(void)
+{
+	struct ut_env e;
+	struct ut_io io = { 0 };
+	uint64_t end;
+
+	env_up(&e, "qponly1", NULL);
+	nvme_fake_set_hold(e.dev, true);
+	CU_ASSERT_EQUAL(brisk_nvme_ns_cmd_read(e.ns, e.qpair, e.buf, 0, 1, ut_io_cb, &io, 0), 0);
+	nvme_fake_set_removed(e.dev, true);
+	end = brisk_get_time_us() + 2000000;
+	while (!io.done && brisk_get_time_us() < end) {
+		brisk_nvme_qpair_process_completions(e.qpair, 0);
+	}
+	CU_ASSERT(io.done);
+	CU_ASSERT(brisk_nvme_cpl_is_error(&io.cpl));
+	CU_ASSERT(brisk_nvme_ctrlr_is_failed(e.ctrlr));
+	env_down(&e);
+}
+
 static void fail_cfs(struct ut_env *e) { nvme_fake_set_cfs(e->dev, true); }
 static void fail_removed(struct ut_env *e) { nvme_fake_set_removed(e->dev, true); }
 static void fail_user(struct ut_env *e) { brisk_nvme_ctrlr_fail(e->ctrlr); }
@@ -321,6 +343,7 @@ int main(void)
 		{ "failed: CSTS.CFS", test_failed_cfs },
 		{ "failed: registers all ones", test_failed_removed },
 		{ "failed: by the user", test_failed_by_user },
+		{ "failed: found by a qpair's polls alone", test_failed_qpair_only },
 		CU_TEST_INFO_NULL,
 	};
 
