@@ -131,11 +131,17 @@ static int init_wait_ready(struct brisk_nvme_ctrlr *ctrlr, uint32_t want,
 		ctrlr_set_state(ctrlr, next, next_deadline);
 		return -EAGAIN;
 	}
-	if (ctrlr_deadline_passed(ctrlr)) {
-		return ctrlr_init_fail(ctrlr, -ETIMEDOUT, want ? "not ready within CAP.TO" :
-				       "still ready within CAP.TO of being disabled");
+	if (!ctrlr_deadline_passed(ctrlr)) {
+		return -EAGAIN;
 	}
-	return -EAGAIN;
+	if (ctrlr->state == NVME_CTRLR_STATE_DISABLE_WAIT_READY_1) {
+		/* Left enabling and never ready (a failed earlier attach): disable anyway. */
+		BRISK_WARNLOG("nvme %s: found enabled but never ready; disabling\n", ctrlr->trid.traddr);
+		ctrlr_set_state(ctrlr, NVME_CTRLR_STATE_DISABLE, false);
+		return -EAGAIN;
+	}
+	return ctrlr_init_fail(ctrlr, -ETIMEDOUT, want ? "not ready within CAP.TO" :
+			       "still ready within CAP.TO of being disabled");
 }
 
 static int init_disable(struct brisk_nvme_ctrlr *ctrlr)
