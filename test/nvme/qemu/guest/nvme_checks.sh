@@ -78,9 +78,9 @@ pci_probe_check() { # uio|vfio
 	run_logged /tmp/pci_probe.out 60 pci_probe -s 64 $extra
 	rc=$?
 	if [ $rc = 0 ] && grep -q "pci_probe: PASS n=$n" /tmp/pci_probe.out; then
-		ok "pci_probe ($1$extra): $n controllers claimed, mapped, CAP/VS read"
+		ok "pci_probe ($1 $extra): $n controllers claimed, mapped, CAP/VS read"
 	else
-		fail "pci_probe ($1$extra): exit $rc, no 'pci_probe: PASS n=$n'"
+		fail "pci_probe ($1 $extra): exit $rc, no 'pci_probe: PASS n=$n'"
 	fi
 	bind_all none
 }
