@@ -205,7 +205,7 @@ static void fake_identify(struct nvme_fake_dev *dev, const struct brisk_nvme_cmd
 		fake_identify_ns(dev, cmd->nsid, (void *)page);
 	} else if (cns == BRISK_NVME_IDENTIFY_NS_ID_DESCRIPTOR_LIST) {
 		fake_identify_descs(cmd->nsid, page);
-	} else if (cns == BRISK_NVME_IDENTIFY_ACTIVE_NS_LIST) {
+	} else if (cns == BRISK_NVME_IDENTIFY_ACTIVE_NS_LIST && !dev->params.no_active_list) {
 		fake_identify_active(dev, cmd->nsid < NVME_FAKE_MAX_NS ? cmd->nsid : NVME_FAKE_MAX_NS,
 				     (void *)page);
 	} else {

@@ -30,6 +30,7 @@ struct nvme_fake_params {
 	uint8_t cap_to;        /* CAP.TO, 500 ms units */
 	uint32_t ready_delay;  /* CSTS reads before RDY follows CC.EN */
 	bool no_data;          /* benchmark: do not move data */
+	bool no_active_list;   /* an NVMe 1.0 controller: no Identify CNS 02h */
 };
 
 struct nvme_fake_stats {
@@ -58,6 +59,8 @@ void nvme_fake_set_hold(struct nvme_fake_dev *dev, bool on);
 /* Executes and completes held I/O commands, newest first if reverse. Count. */
 uint32_t nvme_fake_release(struct nvme_fake_dev *dev, bool reverse);
 uint32_t nvme_fake_num_held(struct nvme_fake_dev *dev);
+/* Admin commands with this opcode are held too (until a reset drops them). */
+void nvme_fake_hold_admin(struct nvme_fake_dev *dev, bool on, uint8_t opc);
 /* Aborts report "not aborted" (CDW0 bit 0) and leave the command held. */
 void nvme_fake_set_abort_fails(struct nvme_fake_dev *dev, bool on);
 /* Resizes namespace nsid (0 bytes detaches it) and raises a namespace

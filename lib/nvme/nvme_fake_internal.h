@@ -56,6 +56,8 @@ struct nvme_fake_dev {
 	bool cfs;
 	bool removed;
 	bool hold;
+	bool hold_admin;
+	uint8_t hold_admin_opc;
 	bool abort_fails;
 	bool attached;
 	struct fake_sq sq[FAKE_MAX_Q];

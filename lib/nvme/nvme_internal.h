@@ -41,6 +41,10 @@
 /* How often admin polling reads CSTS to notice a fatal status or removal. */
 #define NVME_HEALTH_CHECK_US 10000u
 #define NVME_TIMEOUT_CHECK_US 1000u
+/* Polls of a qpair with commands outstanding and nothing completing after
+ * which it reads CSTS itself: a removed or fatal controller is found even
+ * when nobody polls the admin queue and no timeout is set. */
+#define NVME_IDLE_POLLS_HEALTH_CHECK 65536u
 /* Write Zeroes and reads carry a 16-bit 0's based block count. */
 #define NVME_MAX_BLOCKS_PER_CMD 65536u
 
@@ -119,6 +123,7 @@ struct brisk_nvme_qpair {
 	uint32_t num_deferred;
 
 	uint64_t next_timeout_check;
+	uint32_t idle_polls;
 	void *transport_ctx;
 	TAILQ_ENTRY(brisk_nvme_qpair) link;
 };

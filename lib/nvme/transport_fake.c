@@ -113,6 +113,12 @@ void nvme_fake_set_removed(struct nvme_fake_dev *dev, bool on) { dev->removed = 
 void nvme_fake_set_hold(struct nvme_fake_dev *dev, bool on) { dev->hold = on; }
 void nvme_fake_set_abort_fails(struct nvme_fake_dev *dev, bool on) { dev->abort_fails = on; }
 uint32_t nvme_fake_num_held(struct nvme_fake_dev *dev) { return dev->num_held; }
+
+void nvme_fake_hold_admin(struct nvme_fake_dev *dev, bool on, uint8_t opc)
+{
+	dev->hold_admin = on;
+	dev->hold_admin_opc = opc;
+}
 struct nvme_fake_stats *nvme_fake_get_stats(struct nvme_fake_dev *dev) { return &dev->stats; }
 uint32_t nvme_fake_get_cc(struct nvme_fake_dev *dev) { return dev->cc; }
 
@@ -211,6 +217,10 @@ static void fake_run_one(struct nvme_fake_dev *dev, uint16_t qid, const struct b
 		}
 	} else {
 		dev->stats.admin_cmds[cmd->opc]++;
+		if (dev->hold_admin && cmd->opc == dev->hold_admin_opc) {
+			fake_hold(dev, qid, cmd);
+			return;
+		}
 	}
 	fake_execute(dev, qid, cmd, &res);
 	if (!res.hold) {

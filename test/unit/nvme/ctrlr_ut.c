@@ -117,6 +117,27 @@ static void test_namespace_data(void)
 	ut_detach(ctrlr, dev);
 }
 
+/* Before NVMe 1.1 there is no active namespace list: every nsid up to NN is
+ * identified and those of size 0 are inactive. */
+static void test_no_active_list(void)
+{
+	struct nvme_fake_params params;
+	struct nvme_fake_dev *dev;
+	struct brisk_nvme_ctrlr *ctrlr;
+
+	nvme_fake_default_params(&params);
+	params.no_active_list = true;
+	params.num_ns = 2;
+	ctrlr = ut_attach("nolist0", &params, &dev, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ctrlr);
+	CU_ASSERT_EQUAL(brisk_nvme_ctrlr_get_first_active_ns(ctrlr), 1);
+	CU_ASSERT_EQUAL(brisk_nvme_ctrlr_get_next_active_ns(ctrlr, 1), 2);
+	CU_ASSERT_EQUAL(brisk_nvme_ctrlr_get_next_active_ns(ctrlr, 2), 0);
+	CU_ASSERT(!brisk_nvme_ctrlr_is_active_ns(ctrlr, 3));
+	CU_ASSERT_EQUAL(brisk_nvme_ns_get_size(brisk_nvme_ctrlr_get_ns(ctrlr, 2)), params.ns_bytes);
+	ut_detach(ctrlr, dev);
+}
+
 static void test_found_enabled(void)
 {
 	struct nvme_fake_params params;
@@ -332,6 +353,7 @@ int main(void)
 	static const CU_TestInfo tests[] = {
 		{ "asynchronous bring-up", test_bringup_async },
 		{ "namespace data", test_namespace_data },
+		{ "no active namespace list (NVMe 1.0)", test_no_active_list },
 		{ "controller found enabled", test_found_enabled },
 		{ "CAP.TO timeout", test_ready_timeout },
 		{ "CSTS.CFS and removal at bring-up", test_cfs_and_removed_at_bringup },

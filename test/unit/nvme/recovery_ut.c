@@ -121,6 +121,63 @@ static void test_timeout_abort_fails_reset(void)
 	env_down(&e);
 }
 
+/* An admin command that never completes: the driver resets the controller
+ * (no abort for admin commands) and the command completes aborted. */
+static void test_admin_timeout_reset(void)
+{
+	struct brisk_nvme_ctrlr_opts opts;
+	struct ut_env e;
+	struct ut_io io = { 0 };
+
+	brisk_nvme_ctrlr_get_default_opts(&opts);
+	opts.command_timeout_us = 20000;
+	env_up(&e, "admin_to0", &opts);
+	nvme_fake_hold_admin(e.dev, true, BRISK_NVME_OPC_GET_FEATURES);
+	CU_ASSERT_EQUAL(brisk_nvme_ctrlr_cmd_get_feature(e.ctrlr, BRISK_NVME_FEAT_ARBITRATION, 0, NULL,
+			0, ut_io_cb, &io), 0);
+	CU_ASSERT(poll_both(&e, &io, 2000));
+	CU_ASSERT_EQUAL(io.cpl.status.sc, BRISK_NVME_SC_ABORTED_SQ_DELETION);
+	CU_ASSERT_EQUAL(nvme_fake_get_stats(e.dev)->admin_cmds[BRISK_NVME_OPC_ABORT], 0);
+	CU_ASSERT(!brisk_nvme_ctrlr_is_failed(e.ctrlr));
+	/* Async events were sent again after the reset: AERL + 1 of them held. */
+	nvme_fake_hold_admin(e.dev, false, 0);
+	memset(&io, 0, sizeof(io));
+	CU_ASSERT_EQUAL(brisk_nvme_ctrlr_cmd_get_feature(e.ctrlr, BRISK_NVME_FEAT_ARBITRATION, 0, NULL,
+			0, ut_io_cb, &io), 0);
+	CU_ASSERT(poll_both(&e, &io, 1000));
+	CU_ASSERT(!brisk_nvme_cpl_is_error(&io.cpl));
+	env_down(&e);
+}
+
+static int g_removed;
+
+static void remove_cb(void *cb_ctx, struct brisk_nvme_ctrlr *ctrlr)
+{
+	g_removed++;
+	CU_ASSERT(brisk_nvme_ctrlr_is_failed(ctrlr));
+	brisk_nvme_detach(ctrlr);
+}
+
+/* A probe reports an attached controller whose device went away, once. */
+static void test_probe_remove(void)
+{
+	struct brisk_nvme_transport_id trid = { 0 };
+	struct nvme_fake_params p;
+	struct nvme_fake_dev *dev;
+	struct brisk_nvme_ctrlr *ctrlr;
+
+	nvme_fake_default_params(&p);
+	ctrlr = ut_attach("remove0", &p, &dev, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ctrlr);
+	brisk_nvme_transport_id_parse(&trid, "trtype:fake");
+	CU_ASSERT_EQUAL(brisk_nvme_probe(&trid, NULL, NULL, NULL, remove_cb), 0);
+	CU_ASSERT_EQUAL(g_removed, 0);
+	nvme_fake_set_removed(dev, true);
+	CU_ASSERT_EQUAL(brisk_nvme_probe(&trid, NULL, NULL, NULL, remove_cb), 0);
+	CU_ASSERT_EQUAL(g_removed, 1);
+	nvme_fake_dev_destroy(dev);
+}
+
 struct resub {
 	struct ut_env *e;
 	int lba;
@@ -219,6 +276,28 @@ static void failed_common(struct ut_env *e, void (*make_fail)(struct ut_env *))
 	brisk_free(log);
 }
 
+/* Only the qpair is polled (no admin poller, no timeout): a controller
+ * that stops answering is still found failed. */
+static void test_failed_qpair_only(void)
+{
+	struct ut_env e;
+	struct ut_io io = { 0 };
+	uint64_t end;
+
+	env_up(&e, "qponly1", NULL);
+	nvme_fake_set_hold(e.dev, true);
+	CU_ASSERT_EQUAL(brisk_nvme_ns_cmd_read(e.ns, e.qpair, e.buf, 0, 1, ut_io_cb, &io, 0), 0);
+	nvme_fake_set_removed(e.dev, true);
+	end = brisk_get_time_us() + 2000000;
+	while (!io.done && brisk_get_time_us() < end) {
+		brisk_nvme_qpair_process_completions(e.qpair, 0);
+	}
+	CU_ASSERT(io.done);
+	CU_ASSERT(brisk_nvme_cpl_is_error(&io.cpl));
+	CU_ASSERT(brisk_nvme_ctrlr_is_failed(e.ctrlr));
+	env_down(&e);
+}
+
 static void fail_cfs(struct ut_env *e) { nvme_fake_set_cfs(e->dev, true); }
 static void fail_removed(struct ut_env *e) { nvme_fake_set_removed(e->dev, true); }
 static void fail_user(struct ut_env *e) { brisk_nvme_ctrlr_fail(e->ctrlr); }
@@ -258,10 +337,13 @@ int main(void)
 		{ "timeout: user callback", test_timeout_callback },
 		{ "timeout: abort", test_timeout_abort },
 		{ "timeout: abort fails, reset", test_timeout_abort_fails_reset },
+		{ "admin command timeout: reset", test_admin_timeout_reset },
 		{ "reset with I/O in flight", test_reset_in_flight },
+		{ "probe reports a removed controller", test_probe_remove },
 		{ "failed: CSTS.CFS", test_failed_cfs },
 		{ "failed: registers all ones", test_failed_removed },
 		{ "failed: by the user", test_failed_by_user },
+		{ "failed: found by a qpair's polls alone", test_failed_qpair_only },
 		CU_TEST_INFO_NULL,
 	};
 
