@@ -72,8 +72,13 @@ part_selftest() { guest selftest; guest selftest_hotplug 1; }
 # (b) lib/env's PCI access: claim, map BAR0, read CAP/VS, DMA translation.
 part_pci_probe() { needs pci_probe && guest pci_probe_check "$1"; }
 
-PARTS_UIO="pci_probe"
-PARTS_VFIO="selftest pci_probe"
+# (e) the driver under load: nvme_perf on every namespace, and bdevperf's
+# verify workload through bdev_nvme on a bdev per namespace.
+part_nvme_perf() { needs nvme_perf && guest nvme_perf_check "$1"; }
+part_bdevperf() { needs bdevperf && guest bdevperf_verify_check "$1"; }
+
+PARTS_UIO="pci_probe nvme_perf bdevperf"
+PARTS_VFIO="selftest pci_probe nvme_perf bdevperf"
 
 run_boot() { # mode parts run_guest.sh options...
 	local mode=$1 parts=$2 p
