@@ -150,3 +150,55 @@ ns_bdev_names() {
 }
 
 ns_count() { ns_bdev_names | wc -l; }
+
+# Removal under load: bdevperf verifies every namespace, QMP's device_del takes
+# controller I away. Its I/O all completes (with errors), its bdev goes, the
+# other controllers' I/O is untouched and bdevperf ends by itself.
+hotplug_removal_check() { # uio|vfio index
+	local b pid rc res=/tmp/hotplug.json what="removal of nvme$2 ($1)"
+	bind_all "$1" || { fail "$what: binding every controller"; return; }
+	b=$(ctrl_bdf "$2")
+	bdev_nvme_config >/tmp/hotplug_conf.json
+	bdevperf -s 128 -c /tmp/hotplug_conf.json -q 32 -o 4096 -w verify -t 8 \
+		--json-output $res >/tmp/hotplug.out 2>&1 &
+	pid=$!
+	if ! wait_for_line /tmp/hotplug.out "IOPS," 60 $pid; then
+		bounded_wait $pid 1
+		cat /tmp/hotplug.out
+		fail "$what: bdevperf never reported I/O"
+		return
+	fi
+	qmp "device_del nvme$2"
+	check "$what: gone from the guest" wait_gone "$b" 30
+	check "$what: bdevperf still running" kill -0 $pid
+	bounded_wait $pid 60
+	rc=$?
+	cat /tmp/hotplug.out
+	check "$what: bdevperf ended by itself with exit 1 (failed I/O)" [ $rc = 1 ]
+	check "$what: Nvme$2n1's I/O failed" [ "$(job_field $res Nvme$2n1 io_failed)" -gt 0 ]
+	check "$what: Nvme$2n1's I/O all completed" [ "$(job_field $res Nvme$2n1 io_outstanding)" = 0 ]
+	check "$what: Nvme$2n1 removed" grep -q "bdev Nvme$2n1 is being removed" /tmp/hotplug.out
+	others_clean "$what" "$2" $res
+	bind_all none
+}
+
+# others_clean WHAT INDEX RESULTS: bdevs of other controllers completed I/O
+# with no failure or miscompare.
+others_clean() {
+	local n
+	for n in $(ns_bdev_names | grep -v "^Nvme$2n"); do
+		check "$1: $n completed I/O, none failed or miscompared" \
+			[ "$(job_field $3 $n io_completed)" -gt 0 -a "$(job_field $3 $n io_failed)" = 0 \
+			-a "$(job_field $3 $n miscompares)" = 0 ]
+	done
+}
+
+# job_field RESULTS BDEV KEY: KEY of BDEV's job in bdevperf's --json-output
+# (one object a job, "}" ends it, one key a line).
+job_field() {
+	awk -v RS='}' -v b="\"bdev\": \"$2\"" -v k="\"$3\":" 'index($0, b) {
+		n = split($0, l, "\n")
+		for (i = 1; i <= n; i++)
+			if (index(l[i], k)) { v = l[i]; sub(/.*: */, "", v); sub(/,.*/, "", v); print v; exit }
+	}' "$1"
+}
