@@ -389,6 +389,7 @@ struct brisk_nvme_ctrlr_data {
 	uint8_t vs[1024];      /* 3072 */
 };
 _Static_assert(sizeof(struct brisk_nvme_ctrlr_data) == 4096, "Identify Controller is 4096 bytes");
+_Static_assert(offsetof(struct brisk_nvme_ctrlr_data, ssvid) == 2, "SSVID at 2");
 _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, sn) == 4, "SN at 4");
 _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, mn) == 24, "MN at 24");
 _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, fr) == 64, "FR at 64");
@@ -496,6 +497,7 @@ struct brisk_nvme_ns_data {
 	uint8_t vs[3712];      /* 384 */
 };
 _Static_assert(sizeof(struct brisk_nvme_ns_data) == 4096, "Identify Namespace is 4096 bytes");
+_Static_assert(offsetof(struct brisk_nvme_ns_data, nsze) == 0, "NSZE at 0");
 _Static_assert(offsetof(struct brisk_nvme_ns_data, ncap) == 8, "NCAP at 8");
 _Static_assert(offsetof(struct brisk_nvme_ns_data, nuse) == 16, "NUSE at 16");
 _Static_assert(offsetof(struct brisk_nvme_ns_data, nsfeat) == 24, "NSFEAT at 24");
@@ -520,6 +522,8 @@ struct brisk_nvme_ns_id_desc {
 	uint8_t nid[];
 };
 _Static_assert(sizeof(struct brisk_nvme_ns_id_desc) == 4, "NS ID descriptor header is 4 bytes");
+_Static_assert(offsetof(struct brisk_nvme_ns_id_desc, nidl) == 1, "NIDL at 1");
+_Static_assert(offsetof(struct brisk_nvme_ns_id_desc, nid) == 4, "NID at 4");
 #define BRISK_NVME_NIDT_EUI64 0x1
 #define BRISK_NVME_NIDT_NGUID 0x2
 #define BRISK_NVME_NIDT_UUID 0x3
@@ -552,6 +556,7 @@ struct brisk_nvme_error_information_entry {
 };
 _Static_assert(sizeof(struct brisk_nvme_error_information_entry) == 64, "error entry is 64 bytes");
 _Static_assert(offsetof(struct brisk_nvme_error_information_entry, sqid) == 8, "SQID at 8");
+_Static_assert(offsetof(struct brisk_nvme_error_information_entry, cid) == 10, "CID at 10");
 _Static_assert(offsetof(struct brisk_nvme_error_information_entry, status) == 12, "status at 12");
 _Static_assert(offsetof(struct brisk_nvme_error_information_entry, lba) == 16, "LBA at 16");
 _Static_assert(offsetof(struct brisk_nvme_error_information_entry, nsid) == 24, "NSID at 24");
@@ -583,6 +588,8 @@ struct __attribute__((packed)) brisk_nvme_health_information_page {
 _Static_assert(sizeof(struct brisk_nvme_health_information_page) == 512, "health log is 512 bytes");
 _Static_assert(offsetof(struct brisk_nvme_health_information_page, temperature) == 1, "temperature at 1");
 _Static_assert(offsetof(struct brisk_nvme_health_information_page, available_spare) == 3, "spare at 3");
+_Static_assert(offsetof(struct brisk_nvme_health_information_page, available_spare_threshold) == 4,
+	       "spare threshold at 4");
 _Static_assert(offsetof(struct brisk_nvme_health_information_page, percentage_used) == 5, "used at 5");
 _Static_assert(offsetof(struct brisk_nvme_health_information_page, data_units_read) == 32, "DUR at 32");
 _Static_assert(offsetof(struct brisk_nvme_health_information_page, data_units_written) == 48, "DUW at 48");
@@ -606,6 +613,7 @@ struct brisk_nvme_firmware_page {
 	uint8_t rsvd64[448];
 };
 _Static_assert(sizeof(struct brisk_nvme_firmware_page) == 512, "firmware log is 512 bytes");
+_Static_assert(offsetof(struct brisk_nvme_firmware_page, afi) == 0, "AFI at 0");
 _Static_assert(offsetof(struct brisk_nvme_firmware_page, revision) == 8, "FRS1 at 8");
 
 /* Changed namespace list log (4096 bytes): up to 1024 nsids, 0-terminated;

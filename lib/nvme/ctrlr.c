@@ -67,9 +67,34 @@ static uint64_t ctrlr_ready_deadline(struct brisk_nvme_ctrlr *ctrlr)
 	return brisk_get_ticks() + nvme_ticks_from_us(to_ms * 1000);
 }
 
+static const char *ctrlr_state_name(enum nvme_ctrlr_state state)
+{
+	static const char *const names[] = {
+		[NVME_CTRLR_STATE_INIT] = "init",
+		[NVME_CTRLR_STATE_DISABLE_WAIT_READY_1] = "wait for ready before disabling",
+		[NVME_CTRLR_STATE_DISABLE] = "disable",
+		[NVME_CTRLR_STATE_DISABLE_WAIT_READY_0] = "wait for not ready",
+		[NVME_CTRLR_STATE_ENABLE_ADMIN_QUEUE] = "admin queue registers",
+		[NVME_CTRLR_STATE_ENABLE] = "enable",
+		[NVME_CTRLR_STATE_ENABLE_WAIT_READY_1] = "wait for ready",
+		[NVME_CTRLR_STATE_IDENTIFY] = "identify controller",
+		[NVME_CTRLR_STATE_SET_NUM_QUEUES] = "set number of queues",
+		[NVME_CTRLR_STATE_SCAN_NS] = "scan namespaces",
+		[NVME_CTRLR_STATE_CONFIGURE_AER] = "configure async events",
+		[NVME_CTRLR_STATE_SET_KEEP_ALIVE] = "keep-alive",
+		[NVME_CTRLR_STATE_READY] = "ready",
+		[NVME_CTRLR_STATE_ERROR] = "error",
+		[NVME_CTRLR_STATE_WAIT_ADMIN] = "wait for an admin command",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) && names[state] ? names[state] : "?";
+}
+
 static void ctrlr_set_state(struct brisk_nvme_ctrlr *ctrlr, enum nvme_ctrlr_state state,
 			    bool with_deadline)
 {
+	BRISK_DEBUGLOG(nvme, "nvme %s: %s -> %s\n", ctrlr->trid.traddr,
+		       ctrlr_state_name(ctrlr->state), ctrlr_state_name(state));
 	ctrlr->state = state;
 	ctrlr->state_deadline = with_deadline ? ctrlr_ready_deadline(ctrlr) : 0;
 }
@@ -131,11 +156,17 @@ static int init_wait_ready(struct brisk_nvme_ctrlr *ctrlr, uint32_t want,
 		ctrlr_set_state(ctrlr, next, next_deadline);
 		return -EAGAIN;
 	}
-	if (ctrlr_deadline_passed(ctrlr)) {
-		return ctrlr_init_fail(ctrlr, -ETIMEDOUT, want ? "not ready within CAP.TO" :
-				       "still ready within CAP.TO of being disabled");
+	if (!ctrlr_deadline_passed(ctrlr)) {
+		return -EAGAIN;
 	}
-	return -EAGAIN;
+	if (ctrlr->state == NVME_CTRLR_STATE_DISABLE_WAIT_READY_1) {
+		/* Left enabling and never ready (a failed earlier attach): disable anyway. */
+		BRISK_WARNLOG("nvme %s: found enabled but never ready; disabling\n", ctrlr->trid.traddr);
+		ctrlr_set_state(ctrlr, NVME_CTRLR_STATE_DISABLE, false);
+		return -EAGAIN;
+	}
+	return ctrlr_init_fail(ctrlr, -ETIMEDOUT, want ? "not ready within CAP.TO" :
+			       "still ready within CAP.TO of being disabled");
 }
 
 static int init_disable(struct brisk_nvme_ctrlr *ctrlr)

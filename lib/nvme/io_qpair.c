@@ -73,6 +73,20 @@ static uint32_t io_qpair_entries(struct brisk_nvme_ctrlr *ctrlr,
 	return n < 2 ? 2 : n;
 }
 
+/* The caller's options over the controller's: 0 means "the default". */
+static void io_qpair_opts_merge(struct brisk_nvme_ctrlr *ctrlr,
+				const struct brisk_nvme_io_qpair_opts *opts,
+				struct brisk_nvme_io_qpair_opts *o)
+{
+	brisk_nvme_ctrlr_get_default_io_qpair_opts(ctrlr, o);
+	if (opts != NULL && opts->io_queue_size != 0) {
+		o->io_queue_size = opts->io_queue_size;
+	}
+	if (opts != NULL && opts->io_queue_requests != 0) {
+		o->io_queue_requests = opts->io_queue_requests;
+	}
+}
+
 struct brisk_nvme_qpair *brisk_nvme_ctrlr_alloc_io_qpair(struct brisk_nvme_ctrlr *ctrlr,
 							 const struct brisk_nvme_io_qpair_opts *opts)
 {
@@ -81,16 +95,11 @@ struct brisk_nvme_qpair *brisk_nvme_ctrlr_alloc_io_qpair(struct brisk_nvme_ctrlr
 	uint32_t entries, requests;
 	int qid;
 
-	brisk_nvme_ctrlr_get_default_io_qpair_opts(ctrlr, &o);
-	if (opts != NULL) {
-		o.io_queue_size = opts->io_queue_size ? opts->io_queue_size : o.io_queue_size;
-		o.io_queue_requests = opts->io_queue_requests ? opts->io_queue_requests :
-				      o.io_queue_requests;
-	}
 	if (nvme_ctrlr_is_failed(ctrlr)) {
 		BRISK_ERRLOG("nvme %s: no qpair on a failed controller\n", ctrlr->trid.traddr);
 		return NULL;
 	}
+	io_qpair_opts_merge(ctrlr, opts, &o);
 	entries = io_qpair_entries(ctrlr, &o);
 	requests = o.io_queue_requests > entries ? o.io_queue_requests : entries;
 	pthread_mutex_lock(&ctrlr->lock);
@@ -123,10 +132,11 @@ static void io_qpair_delete_queues(struct brisk_nvme_qpair *qpair)
 	if (nvme_ctrlr_is_failed(ctrlr) || !qpair->is_enabled) {
 		return;
 	}
+	nvme_qpair_flush_sq(qpair);
 	if (nvme_admin_delete_io_sq(ctrlr, qpair, nvme_wait_cb, &w) == 0 &&
 	    nvme_wait_for(ctrlr, NULL, &w) == 0) {
-		/* Commands that finished before the SQ went are reported now. */
-		nvme_qpair_process(qpair, 0);
+		/* Commands that finished (or were aborted) before the SQ went. */
+		nvme_qpair_drain_cq(qpair);
 	}
 	w.done = false;
 	if (nvme_admin_delete_io_cq(ctrlr, qpair, nvme_wait_cb, &w) == 0) {

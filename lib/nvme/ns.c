@@ -22,6 +22,7 @@ struct nvme_ns_scan {
 	uint32_t count;
 	uint32_t cap;
 	uint32_t idx;      /* namespace being identified */
+	bool all_ids;      /* no active list (before NVMe 1.1): every nsid, nsze 0 = inactive */
 };
 
 static void scan_identify_next(struct nvme_ns_scan *scan);
@@ -159,6 +160,19 @@ void nvme_ns_free_all(struct brisk_nvme_ctrlr *ctrlr)
 
 /* ---- Scan, step by step ---- */
 
+/* Without an active list, identify marked inactive namespaces with 0. */
+static void scan_drop_inactive(struct nvme_ns_scan *scan)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < scan->count; i++) {
+		if (scan->ids[i] != 0) {
+			scan->ids[kept++] = scan->ids[i];
+		}
+	}
+	scan->count = kept;
+}
+
 static void scan_finish(struct nvme_ns_scan *scan, int rc)
 {
 	struct brisk_nvme_ctrlr *ctrlr = scan->ctrlr;
@@ -166,6 +180,7 @@ static void scan_finish(struct nvme_ns_scan *scan, int rc)
 	void *done_ctx = scan->done_ctx;
 
 	if (rc == 0) {
+		scan_drop_inactive(scan);
 		for (uint32_t i = 0; i < ctrlr->num_ns; i++) {
 			if (ctrlr->ns[i] != NULL) {
 				ctrlr->ns[i]->active = false;
@@ -228,6 +243,11 @@ static void scan_ns_data_done(void *arg, const struct brisk_nvme_cpl *cpl)
 	}
 	nvme_ns_set_data(ns, ctrlr->scratch);
 	ns->has_uuid = false;
+	if (scan->all_ids && ns->nsdata.nsze == 0) {
+		scan->ids[scan->idx++] = 0; /* not active */
+		scan_identify_next(scan);
+		return;
+	}
 	memset(ctrlr->scratch, 0, NVME_PAGE_SIZE);
 	rc = nvme_admin_identify(ctrlr, BRISK_NVME_IDENTIFY_NS_ID_DESCRIPTOR_LIST, nsid,
 				 ctrlr->scratch, scan_ns_descs_done, scan);
@@ -261,6 +281,24 @@ static int scan_list_from(struct nvme_ns_scan *scan, uint32_t start)
 				   scan->ctrlr->scratch, scan_list_done, scan);
 }
 
+/* Controllers before NVMe 1.1 have no active namespace list (CNS 02h):
+ * every nsid up to NN is identified instead. */
+static void scan_list_all(struct nvme_ns_scan *scan)
+{
+	uint32_t n = scan->ctrlr->num_ns < NVME_NS_LIST_ENTRIES ? scan->ctrlr->num_ns :
+		     NVME_NS_LIST_ENTRIES;
+
+	scan->count = 0;
+	scan->all_ids = true;
+	for (uint32_t nsid = 1; nsid <= n; nsid++) {
+		if (scan_add_id(scan, nsid) != 0) {
+			scan_finish(scan, -ENOMEM);
+			return;
+		}
+	}
+	scan_identify_next(scan);
+}
+
 static void scan_list_done(void *arg, const struct brisk_nvme_cpl *cpl)
 {
 	struct nvme_ns_scan *scan = arg;
@@ -268,7 +306,7 @@ static void scan_list_done(void *arg, const struct brisk_nvme_cpl *cpl)
 	uint32_t i;
 
 	if (brisk_nvme_cpl_is_error(cpl)) {
-		scan_finish(scan, -EIO);
+		scan_list_all(scan);
 		return;
 	}
 	for (i = 0; i < NVME_NS_LIST_ENTRIES && list[i] != 0; i++) {

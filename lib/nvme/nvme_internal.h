@@ -41,6 +41,10 @@
 /* How often admin polling reads CSTS to notice a fatal status or removal. */
 #define NVME_HEALTH_CHECK_US 10000u
 #define NVME_TIMEOUT_CHECK_US 1000u
+/* Polls of a qpair with commands outstanding and nothing completing after
+ * which it reads CSTS itself: a removed or fatal controller is found even
+ * when nobody polls the admin queue and no timeout is set. */
+#define NVME_IDLE_POLLS_HEALTH_CHECK 65536u
 /* Write Zeroes and reads carry a 16-bit 0's based block count. */
 #define NVME_MAX_BLOCKS_PER_CMD 65536u
 
@@ -119,6 +123,7 @@ struct brisk_nvme_qpair {
 	uint32_t num_deferred;
 
 	uint64_t next_timeout_check;
+	uint32_t idle_polls;
 	void *transport_ctx;
 	TAILQ_ENTRY(brisk_nvme_qpair) link;
 };
@@ -313,6 +318,8 @@ void nvme_qpair_abort_outstanding(struct brisk_nvme_qpair *qpair, uint16_t sct, 
 				  bool dnr);
 void nvme_qpair_abort_queued(struct brisk_nvme_qpair *qpair, uint16_t sct, uint16_t sc);
 void nvme_qpair_ring_sq(struct brisk_nvme_qpair *qpair);
+void nvme_qpair_flush_sq(struct brisk_nvme_qpair *qpair);
+void nvme_qpair_drain_cq(struct brisk_nvme_qpair *qpair);
 void nvme_request_complete_with(struct nvme_request *req, uint16_t sct, uint16_t sc, bool dnr);
 void nvme_qpair_check_timeouts(struct brisk_nvme_qpair *qpair);
 struct nvme_tracker *nvme_qpair_find_tracker(struct brisk_nvme_qpair *qpair, uint16_t cid);

@@ -78,6 +78,45 @@ static int prp_add_segment(struct brisk_nvme_ctrlr *ctrlr, struct prp_state *st,
 	return 0;
 }
 
+/* The common case: one buffer whose pages are contiguous for DMA, so every
+ * entry follows from the first translation. -EAGAIN when it is not. */
+static int prp_build_contig(struct brisk_nvme_qpair *qpair, struct nvme_tracker *tr)
+{
+	struct nvme_request *req = tr->req;
+	uint8_t *va = (uint8_t *)req->buf + req->payload_offset;
+	uint64_t len = req->payload_size, run = len;
+	uint64_t iova = nvme_vtophys(qpair->ctrlr, va, &run);
+	uint64_t *list = tr->list;
+	uint32_t first;
+
+	if (iova == BRISK_VTOPHYS_ERROR || run < len) {
+		return -EAGAIN;
+	}
+	if (iova & 3u) {
+		BRISK_ERRLOG("nvme: PRP data must be dword aligned (0x%llx)\n", (unsigned long long)iova);
+		return -EINVAL;
+	}
+	first = NVME_PAGE_SIZE - (uint32_t)(iova & NVME_PAGE_MASK);
+	req->cmd.psdt = BRISK_NVME_PSDT_PRP;
+	req->cmd.dptr.prp.prp1 = iova;
+	if (len <= first) {
+		req->cmd.dptr.prp.prp2 = 0;
+	} else if (len <= first + NVME_PAGE_SIZE) {
+		req->cmd.dptr.prp.prp2 = iova + first;
+	} else {
+		uint32_t n = (uint32_t)((len - first + NVME_PAGE_MASK) / NVME_PAGE_SIZE);
+
+		if (n > NVME_MAX_PRP_LIST_ENTRIES) {
+			return -EAGAIN; /* the general path says why */
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			list[i] = iova + first + (uint64_t)i * NVME_PAGE_SIZE;
+		}
+		req->cmd.dptr.prp.prp2 = tr->list_iova;
+	}
+	return 0;
+}
+
 int nvme_build_prps(struct brisk_nvme_qpair *qpair, struct nvme_tracker *tr)
 {
 	struct nvme_request *req = tr->req;
@@ -87,6 +126,12 @@ int nvme_build_prps(struct brisk_nvme_qpair *qpair, struct nvme_tracker *tr)
 	uint32_t len;
 	int rc;
 
+	if (req->payload_type == NVME_PAYLOAD_CONTIG) {
+		rc = prp_build_contig(qpair, tr);
+		if (rc != -EAGAIN) {
+			return rc;
+		}
+	}
 	nvme_payload_iter_init(&it, req);
 	while ((rc = nvme_payload_next(&it, &va, &len)) > 0) {
 		rc = prp_add_segment(qpair->ctrlr, &st, va, len);

@@ -439,6 +439,21 @@ static int32_t qpair_process_failed(struct brisk_nvme_qpair *qpair)
 	return -ENXIO;
 }
 
+/* Commands outstanding: their timeouts, and now and then the controller's
+ * health when nothing completes. */
+static void qpair_check_stalled(struct brisk_nvme_qpair *qpair, uint32_t completed)
+{
+	if (qpair->ctrlr->timeout_ticks != 0) {
+		nvme_qpair_check_timeouts(qpair);
+	}
+	if (completed != 0) {
+		qpair->idle_polls = 0;
+	} else if (++qpair->idle_polls == NVME_IDLE_POLLS_HEALTH_CHECK) {
+		qpair->idle_polls = 0;
+		nvme_ctrlr_check_health(qpair->ctrlr);
+	}
+}
+
 int32_t nvme_qpair_process(struct brisk_nvme_qpair *qpair, uint32_t max)
 {
 	uint32_t n;
@@ -459,10 +474,24 @@ int32_t nvme_qpair_process(struct brisk_nvme_qpair *qpair, uint32_t max)
 		qpair_submit_queued(qpair);
 	}
 	nvme_qpair_ring_sq(qpair);
-	if (qpair->ctrlr->timeout_ticks != 0 && qpair->num_outstanding != 0) {
-		nvme_qpair_check_timeouts(qpair);
+	if (qpair->num_outstanding != 0) {
+		qpair_check_stalled(qpair, n);
 	}
 	return (int32_t)n;
+}
+
+/* Before its SQ is deleted: the entries written go to the controller; after:
+ * the completions it posted are taken, and nothing new is submitted (a
+ * doorbell write to a deleted queue is an error on the controller). */
+void nvme_qpair_flush_sq(struct brisk_nvme_qpair *qpair)
+{
+	nvme_qpair_ring_sq(qpair);
+}
+
+void nvme_qpair_drain_cq(struct brisk_nvme_qpair *qpair)
+{
+	qpair_reap_cq(qpair, UINT32_MAX);
+	qpair_complete_deferred(qpair);
 }
 
 struct nvme_tracker *nvme_qpair_find_tracker(struct brisk_nvme_qpair *qpair, uint16_t cid)

@@ -128,19 +128,14 @@ static int trid_normalize(struct brisk_nvme_transport_id *trid)
 	return brisk_pci_addr_fmt(trid->traddr, sizeof(trid->traddr), &addr);
 }
 
-int brisk_nvme_transport_id_parse(struct brisk_nvme_transport_id *trid, const char *str)
+/* Each space-separated word in turn, into tmp. */
+static int trid_parse_words(struct brisk_nvme_transport_id *tmp, const char *p)
 {
-	struct brisk_nvme_transport_id tmp;
 	char val[BRISK_NVMF_TRADDR_MAX_LEN + 2];
-	const char *p = str;
-	int rc;
 
-	if (trid == NULL || str == NULL) {
-		return -EINVAL;
-	}
-	tmp = *trid;
 	while (*p != '\0') {
 		size_t len;
+		int rc;
 
 		while (isspace((unsigned char)*p)) {
 			p++;
@@ -149,23 +144,34 @@ int brisk_nvme_transport_id_parse(struct brisk_nvme_transport_id *trid, const ch
 		if (len == 0) {
 			break;
 		}
-		if (len > sizeof(val) + NVME_TRID_KEY_MAX) {
+		if (len - 1 >= sizeof(val)) {
 			BRISK_ERRLOG("transport ID: '%.20s...' is too long\n", p);
 			return -EINVAL;
 		}
-		if (len - 1 >= sizeof(val)) {
-			BRISK_ERRLOG("transport ID: value of '%.20s...' is too long\n", p);
-			return -EINVAL;
-		}
-		rc = trid_parse_word(&tmp, p, len, val);
+		rc = trid_parse_word(tmp, p, len, val);
 		if (rc != 0) {
 			return rc;
 		}
 		p += len;
 	}
-	rc = trid_normalize(&tmp);
+	return 0;
+}
+
+int brisk_nvme_transport_id_parse(struct brisk_nvme_transport_id *trid, const char *str)
+{
+	struct brisk_nvme_transport_id tmp;
+	int rc;
+
+	if (trid == NULL || str == NULL) {
+		return -EINVAL;
+	}
+	tmp = *trid;
+	rc = trid_parse_words(&tmp, str);
 	if (rc == 0) {
-		*trid = tmp;
+		rc = trid_normalize(&tmp);
+	}
+	if (rc == 0) {
+		*trid = tmp; /* all or nothing */
 	}
 	return rc;
 }

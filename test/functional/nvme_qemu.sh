@@ -72,8 +72,17 @@ part_selftest() { guest selftest; guest selftest_hotplug 1; }
 # (b) lib/env's PCI access: claim, map BAR0, read CAP/VS, DMA translation.
 part_pci_probe() { needs pci_probe && guest pci_probe_check "$1"; }
 
-PARTS_UIO="pci_probe"
-PARTS_VFIO="selftest pci_probe"
+# (e) the driver under load: nvme_perf on every namespace, and bdevperf's
+# verify workload through bdev_nvme on a bdev per namespace.
+part_nvme_perf() { needs nvme_perf && guest nvme_perf_check "$1"; }
+part_bdevperf() { needs bdevperf && guest bdevperf_verify_check "$1"; }
+
+# (f) removal under load: QMP device_del of nvme1 while bdevperf verifies
+# every namespace (last in a boot: nvme1 stays away).
+part_removal() { needs bdevperf && guest hotplug_removal_check "$1" 1; }
+
+PARTS_UIO="pci_probe nvme_perf bdevperf removal"
+PARTS_VFIO="selftest pci_probe nvme_perf bdevperf removal"
 
 run_boot() { # mode parts run_guest.sh options...
 	local mode=$1 parts=$2 p
@@ -86,7 +95,7 @@ run_boot() { # mode parts run_guest.sh options...
 main() {
 	local start=$SECONDS
 	skip_unless_qemu
-	run_boot uio "$PARTS_UIO" --driver none
+	run_boot uio "$PARTS_UIO" --driver none --qmp
 	run_boot vfio "$PARTS_VFIO" --driver none --iommu --qmp
 	echo "nvme_qemu: $FAILS failures in $((SECONDS - start)) s"
 	[ $FAILS = 0 ]

@@ -20,6 +20,10 @@
 #               expect_fail MSG CMD...  (ok when CMD exits non-zero)
 #               run_logged OUT SECS CMD...  CMD under a timeout, its output in
 #                                     file OUT, then on the console
+#               wait_for_line FILE TEXT SECS [PID]  until FILE has a line with
+#                                     TEXT (or PID exits)
+#               bounded_wait PID SECS  wait for a background PID, killing it
+#                                     past SECS; returns its exit status
 # Host:         qmp JSON              asks the host to send JSON to QEMU's QMP
 #                                     socket (run_guest.sh --qmp)
 #               wait_gone BDF [SECS], wait_present BDF [SECS]
@@ -54,6 +58,26 @@ run_logged() { # out secs cmd...
 	rc=$?
 	cat "$out"
 	[ $rc = 143 ] && echo "run_logged: $1 killed after $secs s"
+	return $rc
+}
+
+wait_for_line() { # file text secs [pid: give up when it exits]
+	local i=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		[ $i -ge $(($3 * 10)) ] && return 1
+		[ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+bounded_wait() { # pid secs
+	local dog rc
+	(sleep "$2"; kill -9 "$1" 2>/dev/null) &
+	dog=$!
+	wait "$1"
+	rc=$?
+	kill "$dog" 2>/dev/null
 	return $rc
 }
 

@@ -71,16 +71,134 @@ selftest_hotplug() { # index
 # pci_probe (lib/env's PCI access) on every controller bound to MODE; under
 # vfio also the device-request interrupt when the kernel unbinds the device.
 pci_probe_check() { # uio|vfio
-	local n rc extra=""
+	local n rc extra="" what=$1
 	n=$(nvme_ctrls | wc -l)
-	[ "$1" = vfio ] && extra=--unbind-test
+	[ "$1" = vfio ] && extra=--unbind-test what="vfio --unbind-test"
 	bind_all "$1" || { fail "pci_probe ($1): binding every controller"; return; }
 	run_logged /tmp/pci_probe.out 60 pci_probe -s 64 $extra
 	rc=$?
 	if [ $rc = 0 ] && grep -q "pci_probe: PASS n=$n" /tmp/pci_probe.out; then
-		ok "pci_probe ($1 $extra): $n controllers claimed, mapped, CAP/VS read"
+		ok "pci_probe ($what): $n controllers claimed, mapped, CAP/VS read"
 	else
-		fail "pci_probe ($1 $extra): exit $rc, no 'pci_probe: PASS n=$n'"
+		fail "pci_probe ($what): exit $rc, no 'pci_probe: PASS n=$n'"
 	fi
 	bind_all none
+}
+
+# nvme_perf: mixed random 4 KiB I/O on every namespace of every controller;
+# one line per namespace and a total with completed I/O.
+nvme_perf_check() { # uio|vfio
+	local want rc
+	want=$(ns_count)
+	bind_all "$1" || { fail "nvme_perf ($1): binding every controller"; return; }
+	run_logged /tmp/nvme_perf.out 90 nvme_perf -q 16 -o 4096 -w randrw -M 50 -t 2 -s 128
+	rc=$?
+	check "nvme_perf ($1): exit 0" [ $rc = 0 ]
+	check "nvme_perf ($1): a line for each of $want namespaces" \
+		[ "$(grep -c '^PCIE (.*) NSID [0-9]* from core' /tmp/nvme_perf.out)" = "$want" ]
+	check "nvme_perf ($1): I/O completed" \
+		awk '/^Total/ {sub(/.*:/, ""); found = $1 > 0} END {exit !found}' /tmp/nvme_perf.out
+	bind_all none
+}
+
+# bdevperf verify through bdev_nvme: a bdev per namespace (Nvme<i>n<ns>), each
+# written and read back at queue depth 32 with no failure or miscompare.
+bdevperf_verify_check() { # uio|vfio
+	local rc res=/tmp/bdevperf.json
+	bind_all "$1" || { fail "bdevperf ($1): binding every controller"; return; }
+	bdev_nvme_config >/tmp/bdev_nvme.json
+	run_logged /tmp/bdevperf.out 120 bdevperf -s 128 -c /tmp/bdev_nvme.json \
+		-q 32 -o 4096 -w verify -t 3 --json-output $res
+	rc=$?
+	check "bdevperf verify ($1): exit 0" [ $rc = 0 ]
+	for b in $(ns_bdev_names); do
+		check "bdevperf verify ($1): $b ran" grep -q "\"bdev\": \"$b\"" $res
+	done
+	check "bdevperf verify ($1): I/O completed, none failed or miscompared" bdevperf_total_ok $res
+	bind_all none
+}
+
+# The "total" object of bdevperf's --json-output: completed > 0, failed and
+# miscompares 0 (busybox has no JSON tool; the keys are on lines of their own).
+bdevperf_total_ok() {
+	sed -n '/"total"/,/}/p' "$1" | awk -F'[:,]' '
+		/"io_completed"/ {c = $2} /"io_failed"/ {f = $2} /"miscompares"/ {m = $2}
+		END {exit !(c > 0 && f == 0 && m == 0)}'
+}
+
+# bdev_nvme_attach_controller for every controller, as bdevperf's -c config.
+bdev_nvme_config() {
+	local i=0 sep=""
+	printf '{"subsystems":[{"subsystem":"bdev","config":['
+	while [ -n "$(ctrl_spec $i)" ]; do
+		printf '%s{"method":"bdev_nvme_attach_controller","params":' "$sep"
+		printf '{"name":"Nvme%d","trtype":"PCIe","traddr":"%s"}}' $i "$(ctrl_bdf $i)"
+		sep=,
+		i=$((i + 1))
+	done
+	echo ']}]}'
+}
+
+# Nvme<i>n<nsid> for every namespace run_guest.sh configured.
+ns_bdev_names() {
+	local i=0 n
+	while [ -n "$(ctrl_spec $i)" ]; do
+		n=$(ctrl_spec $i | tr , '\n' | wc -l)
+		seq 1 "$n" | sed "s/^/Nvme${i}n/"
+		i=$((i + 1))
+	done
+}
+
+ns_count() { ns_bdev_names | wc -l; }
+
+# Removal under load: bdevperf verifies every namespace, QMP's device_del takes
+# controller I away. Its I/O all completes (with errors), its bdev goes, the
+# other controllers' I/O is untouched and bdevperf ends by itself.
+hotplug_removal_check() { # uio|vfio index
+	local b pid rc res=/tmp/hotplug.json what="removal of nvme$2 ($1)"
+	bind_all "$1" || { fail "$what: binding every controller"; return; }
+	b=$(ctrl_bdf "$2")
+	bdev_nvme_config >/tmp/hotplug_conf.json
+	bdevperf -s 128 -c /tmp/hotplug_conf.json -q 32 -o 4096 -w verify -t 8 \
+		--json-output $res >/tmp/hotplug.out 2>&1 &
+	pid=$!
+	if ! wait_for_line /tmp/hotplug.out "IOPS," 60 $pid; then
+		bounded_wait $pid 1
+		cat /tmp/hotplug.out
+		fail "$what: bdevperf never reported I/O"
+		return
+	fi
+	qmp "device_del nvme$2"
+	check "$what: gone from the guest" wait_gone "$b" 30
+	check "$what: bdevperf still running" kill -0 $pid
+	bounded_wait $pid 60
+	rc=$?
+	cat /tmp/hotplug.out
+	check "$what: bdevperf ended by itself with exit 1 (failed I/O)" [ $rc = 1 ]
+	check "$what: Nvme$2n1's I/O failed" [ "$(job_field $res Nvme$2n1 io_failed)" -gt 0 ]
+	check "$what: Nvme$2n1's I/O all completed" [ "$(job_field $res Nvme$2n1 io_outstanding)" = 0 ]
+	check "$what: Nvme$2n1 removed" grep -q "bdev Nvme$2n1 is being removed" /tmp/hotplug.out
+	others_clean "$what" "$2" $res
+	bind_all none
+}
+
+# others_clean WHAT INDEX RESULTS: bdevs of other controllers completed I/O
+# with no failure or miscompare.
+others_clean() {
+	local n
+	for n in $(ns_bdev_names | grep -v "^Nvme$2n"); do
+		check "$1: $n completed I/O, none failed or miscompared" \
+			[ "$(job_field $3 $n io_completed)" -gt 0 -a "$(job_field $3 $n io_failed)" = 0 \
+			-a "$(job_field $3 $n miscompares)" = 0 ]
+	done
+}
+
+# job_field RESULTS BDEV KEY: KEY of BDEV's job in bdevperf's --json-output
+# (one object a job, "}" ends it, one key a line).
+job_field() {
+	awk -v RS='}' -v b="\"bdev\": \"$2\"" -v k="\"$3\":" 'index($0, b) {
+		n = split($0, l, "\n")
+		for (i = 1; i <= n; i++)
+			if (index(l[i], k)) { v = l[i]; sub(/.*: */, "", v); sub(/,.*/, "", v); print v; exit }
+	}' "$1"
 }
