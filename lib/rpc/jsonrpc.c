@@ -30,6 +30,10 @@
  * it lets the reactor run its other pollers. */
 #define RPC_BATCH_STEP_REQUESTS 64
 #define RPC_BATCH_STEP_US 1000
+/* Requests of one batch running at once: asynchronous methods would
+ * otherwise all start in one step and answer together, past the
+ * high-water mark and in one long burst of work. */
+#define RPC_BATCH_MAX_IN_FLIGHT 4
 
 struct brisk_jsonrpc_request {
 	struct rpc_slot *slot;     /* NULL for local calls */
@@ -127,6 +131,8 @@ batch_write_answer(struct rpc_slot *slot, json_t *response)
 	free(text);
 }
 
+static void batch_queue_step(struct rpc_slot *slot);
+
 /* Adds one response (owned) to the slot; when the slot is complete, or a
  * batch has new text, lets the connection send what it can. */
 static void
@@ -143,6 +149,12 @@ slot_add_response(struct rpc_slot *slot, json_t *response)
 		slot->response = response;
 	}
 	slot->pending--;
+	if (slot->is_batch) {
+		slot->in_flight--;
+		if (!slot->in_step) {
+			batch_queue_step(slot); /* room in the window again */
+		}
+	}
 	if (slot->pending == 0 && slot->opened &&
 	    rpc_text_append(&slot->text, "]", 1) != 0) {
 		BRISK_ERRLOG("RPC: out of memory closing a batch answer\n");
@@ -434,7 +446,7 @@ batch_abandon(struct rpc_slot *slot)
 {
 	size_t left = json_array_size(slot->batch) - slot->next;
 
-	BRISK_INFOLOG("RPC: client left; %zu requests of its batch dropped\n", left);
+	BRISK_NOTICELOG("RPC: client left; %zu requests of its batch dropped\n", left);
 	slot->next = json_array_size(slot->batch);
 	slot->pending -= (uint32_t)left;
 	if (slot->pending == 0) {
@@ -462,11 +474,15 @@ batch_run(struct rpc_slot *slot)
 		if (rpc_conn_over_high_water(slot->conn)) {
 			return true; /* rpc_conn_kick_batches resumes it once the client reads */
 		}
+		if (slot->in_flight >= RPC_BATCH_MAX_IN_FLIGHT) {
+			return true; /* the next answer queues the next step */
+		}
 		if (run >= RPC_BATCH_STEP_REQUESTS || brisk_get_ticks() > end) {
 			batch_queue_step(slot);
 			return true;
 		}
 		req = json_array_get(slot->batch, slot->next++);
+		slot->in_flight++;
 		if (slot->next == n) {
 			/* The last request's answer may complete and free the slot. */
 			dispatch_one(slot, req);

@@ -158,6 +158,7 @@ struct rpc_slot {
 	/* Batches only. */
 	json_t *batch;    /* the request array */
 	size_t next;      /* next request to start */
+	uint32_t in_flight; /* started, not answered yet */
 	bool step_queued; /* a message will run the next step */
 	bool in_step;     /* answers wait for the end of the step to be sent */
 	bool opened;      /* '[' written */
