@@ -139,7 +139,25 @@ class JSONRPCClient:
         try:
             self.sock.sendall(data)
         except OSError as err:
+            # A server that refuses a client answers why, then closes:
+            # report its answer rather than the broken pipe.
+            refusal = self._pending_error()
+            if refusal is not None:
+                raise refusal from None
             raise JSONRPCException(f'connection to {self.addr} lost while sending: {err}') from None
+
+    def _pending_error(self):
+        """The error answer already waiting on a closed connection, if any."""
+        try:
+            self.sock.settimeout(0.5)
+            data = self.sock.recv(1 << 16)
+            value = json.loads(data) if data.strip() else None
+        except (OSError, ValueError):
+            return None
+        if isinstance(value, dict) and isinstance(value.get('error'), dict):
+            err = value['error']
+            return JSONRPCException(err.get('message', ''), code=err.get('code'))
+        return None
 
     def recv(self, timeout=None):
         """Returns the next complete JSON value the server sends."""
