@@ -78,8 +78,7 @@ slot_new(struct rpc_conn *conn, bool is_batch, uint32_t pending)
 	slot->conn = conn;
 	slot->is_batch = is_batch;
 	slot->pending = pending;
-	rpc_conn_get(conn);
-	TAILQ_INSERT_TAIL(rpc_conn_slots(conn), slot, link);
+	rpc_conn_add_slot(conn, slot);
 	return slot;
 }
 

@@ -35,6 +35,8 @@
  * larger ones get an error and the connection is closed. */
 #define RPC_MAX_REQUEST_SIZE (32u * 1024 * 1024)
 #define RPC_MAX_METHOD_NAME 128
+/* Requests (or batches) of one client received and not yet answered. */
+#define RPC_MAX_PENDING_PER_CONN 128
 #define RPC_READ_CHUNK (64u * 1024)
 #define RPC_IDLE_BUF_CAP (1024u * 1024) /* shrink buffers above this once empty */
 
@@ -111,6 +113,8 @@ void rpc_conn_fatal_error(struct rpc_conn *conn, int code, const char *msg);
 bool rpc_conn_is_closed(const struct rpc_conn *conn);
 /* Queue of slots in request order (owned by jsonrpc.c, stored in the conn). */
 struct rpc_slot_queue *rpc_conn_slots(struct rpc_conn *conn);
+/* Appends a slot to the queue; it holds a reference on conn until freed. */
+void rpc_conn_add_slot(struct rpc_conn *conn, struct rpc_slot *slot);
 /* Appends raw bytes to the output (and a newline). 0 or -ENOMEM. */
 int rpc_conn_append_output(struct rpc_conn *conn, const char *data, size_t len, bool newline);
 /* Unsent output plus batch answers not yet handed to the output. */

@@ -66,7 +66,9 @@ struct rpc_conn {
 	size_t bytes_moved;     /* received + sent, for the memory trim */
 	uint64_t active_tsc;    /* connect, last complete request, or last response */
 	uint64_t recv_start_tsc; /* first byte of the request being received; 0 = none */
+	bool processing;        /* conn_process_input is on the stack */
 	struct rpc_slot_queue slots;
+	uint32_t slot_count;
 	TAILQ_ENTRY(rpc_conn) link;
 };
 TAILQ_HEAD(rpc_conn_list, rpc_conn);
@@ -109,6 +111,8 @@ static char g_listen_tag;
 
 static void conn_close(struct rpc_conn *conn);
 static void conn_send(struct rpc_conn *conn);
+static void conn_process_input(struct rpc_conn *conn);
+static void conn_process_values(struct rpc_conn *conn);
 static void server_resume_accept(void);
 
 static uint64_t
@@ -195,6 +199,14 @@ rpc_conn_slots(struct rpc_conn *conn)
 	return &conn->slots;
 }
 
+void
+rpc_conn_add_slot(struct rpc_conn *conn, struct rpc_slot *slot)
+{
+	rpc_conn_get(conn);
+	TAILQ_INSERT_TAIL(&conn->slots, slot, link);
+	conn->slot_count++;
+}
+
 bool
 rpc_conn_is_closed(const struct rpc_conn *conn)
 {
@@ -231,9 +243,19 @@ rpc_max_batch_size(void)
 	return g_server.opts.max_batch_size;
 }
 
+/* New requests are taken from a client only while it reads its answers
+ * (below the high-water mark) and has few enough requests unanswered: a
+ * client that pipelines without reading cannot make the server hold an
+ * unbounded number of answers. */
+static bool
+conn_may_take_requests(const struct rpc_conn *conn)
+{
+	return conn->slot_count < RPC_MAX_PENDING_PER_CONN && !rpc_conn_over_high_water(conn);
+}
+
 /* Sets the epoll interest to what the connection needs now: input unless
- * the client has finished sending or is not reading its responses, output
- * while responses wait. */
+ * the client has finished sending or may not send more now, output while
+ * responses wait. */
 static void
 conn_update_interest(struct rpc_conn *conn)
 {
@@ -243,7 +265,7 @@ conn_update_interest(struct rpc_conn *conn)
 	if (conn->fd < 0) {
 		return;
 	}
-	if (!conn->read_eof && !rpc_conn_over_high_water(conn)) {
+	if (!conn->read_eof && conn_may_take_requests(conn)) {
 		want |= EPOLLIN;
 	}
 	if (conn_out_pending(conn) > 0) {
@@ -356,6 +378,7 @@ rpc_conn_flush_slots(struct rpc_conn *conn)
 			break;
 		}
 		TAILQ_REMOVE(&conn->slots, slot, link);
+		conn->slot_count--;
 		if (conn->fd >= 0 && slot->response != NULL) {
 			conn_append_response(conn, slot->response);
 		} else if (conn->fd < 0 && slot->response != NULL) {
@@ -413,6 +436,13 @@ conn_send(struct rpc_conn *conn)
 	if (!rpc_conn_over_high_water(conn)) {
 		/* The client read enough: batches paused at the mark go on. */
 		rpc_conn_kick_batches(conn);
+	}
+	if (!conn->processing && rpc_framer_pending(&conn->in) > 0 && conn_may_take_requests(conn)) {
+		/* Requests that arrived while it was over its limits. */
+		conn_process_input(conn);
+		if (conn->fd < 0) {
+			return;
+		}
 	}
 	conn_update_interest(conn);
 	conn_close_if_finished(conn);
@@ -480,15 +510,26 @@ conn_close(struct rpc_conn *conn)
 	rpc_conn_put(conn); /* the socket's reference */
 }
 
-/* Handles every complete value buffered on conn. */
+/* Handles the complete values buffered on conn, while it may take them
+ * (conn_send comes back for the rest). */
 static void
 conn_process_input(struct rpc_conn *conn)
+{
+	rpc_conn_get(conn);
+	conn->processing = true;
+	conn_process_values(conn);
+	conn->processing = false;
+	rpc_conn_put(conn);
+}
+
+static void
+conn_process_values(struct rpc_conn *conn)
 {
 	const char *text;
 	size_t len;
 	char msg[128];
 
-	while (conn->fd >= 0) {
+	while (conn->fd >= 0 && conn_may_take_requests(conn)) {
 		switch (rpc_framer_next(&conn->in, RPC_MAX_REQUEST_SIZE, &text, &len)) {
 		case RPC_FRAME_VALUE:
 			conn->active_tsc = brisk_get_ticks();
@@ -547,7 +588,7 @@ conn_read_result(struct rpc_conn *conn, ssize_t n)
 static void
 conn_read(struct rpc_conn *conn)
 {
-	while (conn->fd >= 0 && !conn->read_eof && !rpc_conn_over_high_water(conn)) {
+	while (conn->fd >= 0 && !conn->read_eof && conn_may_take_requests(conn)) {
 		size_t avail;
 		char *dst = rpc_framer_reserve(&conn->in, RPC_READ_CHUNK, &avail);
 

@@ -1150,6 +1150,68 @@ test_socket_security(void)
 	expect_alive();
 }
 
+/* Holds requests until the test answers them (a slow asynchronous method). */
+#define MAX_HELD 512
+static struct brisk_jsonrpc_request *g_held[MAX_HELD];
+static int g_held_count;
+static int g_hold_calls;
+
+static void
+ut_hold(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	g_hold_calls++;
+	if (g_held_count < MAX_HELD) {
+		g_held[g_held_count++] = req;
+	} else {
+		brisk_jsonrpc_send_error_response(req, -1, "too many held");
+	}
+}
+BRISK_RPC_REGISTER("ut_hold", ut_hold, BRISK_RPC_STARTUP | BRISK_RPC_RUNTIME)
+
+/* Answers the held requests; an answer lets the server take the next
+ * waiting request, which may be held again meanwhile. */
+static void
+release_held(void)
+{
+	while (g_held_count > 0) {
+		struct brisk_jsonrpc_request *req = g_held[--g_held_count];
+
+		brisk_jsonrpc_send_result(req, json_integer(g_held_count));
+	}
+}
+
+/* A client that pipelines requests faster than they answer: the server
+ * takes at most RPC_MAX_PENDING_PER_CONN at a time, the rest wait in the
+ * socket, and all are answered in the end. */
+static void
+test_pending_limit(void)
+{
+	enum { N = 200 };
+	struct client c;
+	int answers = 0;
+	json_t *r;
+
+	g_hold_calls = 0;
+	client_connect(&c);
+	for (int i = 0; i < N; i++) {
+		client_send(&c, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ut_hold\"}");
+	}
+	pump_ms(50);
+	CU_ASSERT_EQUAL(g_held_count, RPC_MAX_PENDING_PER_CONN);
+	CU_ASSERT_EQUAL(g_hold_calls, RPC_MAX_PENDING_PER_CONN);
+	for (int round = 0; round < 10 && answers < N; round++) {
+		release_held();
+		while ((r = client_recv(&c, 100)) != NULL) {
+			answers++;
+			json_decref(r);
+		}
+	}
+	CU_ASSERT_EQUAL(g_hold_calls, N);
+	CU_ASSERT_EQUAL(answers, N);
+	client_close(&c);
+	pump_ms(10);
+}
+
 struct local_result {
 	int calls;
 	int code;
@@ -1323,6 +1385,7 @@ main(void)
 	CU_ADD_TEST(suite, test_connection_refused_when_busy);
 	CU_ADD_TEST(suite, test_timeouts);
 	CU_ADD_TEST(suite, test_batch_limits);
+	CU_ADD_TEST(suite, test_pending_limit);
 	CU_ADD_TEST(suite, test_socket_security);
 	CU_ADD_TEST(suite, test_call_local);
 	CU_ADD_TEST(suite, test_listen_errors);
