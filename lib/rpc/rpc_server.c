@@ -802,12 +802,26 @@ find_evictable(uint64_t now)
 	return best;
 }
 
+/* Every client busy for RPC_REFUSE_WAIT_MS: the waiting ones get an answer
+ * rather than a connection that hangs. */
+static void
+server_refuse_waiters(void)
+{
+	int fd;
+
+	BRISK_WARNLOG("RPC: too many connections (%u, all busy); refusing waiting clients\n",
+		      g_server.conn_count);
+	while ((fd = server_accept_fd()) >= 0) {
+		refuse_fd(fd, BRISK_JSONRPC_ERROR_TOO_MANY_CONNECTIONS,
+			  "Too many connections: every connection is busy; try again later");
+	}
+}
+
 /* Clients wait at the limit: make room, or after a while refuse them. */
 static void
 server_serve_waiters(uint64_t now)
 {
 	struct rpc_conn *victim;
-	int fd;
 
 	if (!g_server.accept_paused || !listen_has_waiters()) {
 		g_server.waiting_since_tsc = 0;
@@ -815,25 +829,16 @@ server_serve_waiters(uint64_t now)
 	}
 	victim = find_evictable(now);
 	if (victim != NULL) {
+		/* The close resumes accepting. */
 		rpc_conn_fatal_error(victim, BRISK_JSONRPC_ERROR_TOO_MANY_CONNECTIONS,
 				     "Connection closed: idle while other clients wait "
 				     "(too many connections)");
-		return; /* the close resumed accepting */
-	}
-	if (g_server.waiting_since_tsc == 0) {
+	} else if (g_server.waiting_since_tsc == 0) {
 		g_server.waiting_since_tsc = now;
-		return;
+	} else if (now - g_server.waiting_since_tsc >= ms_to_ticks(RPC_REFUSE_WAIT_MS)) {
+		server_refuse_waiters();
+		g_server.waiting_since_tsc = now;
 	}
-	if (now - g_server.waiting_since_tsc < ms_to_ticks(RPC_REFUSE_WAIT_MS)) {
-		return;
-	}
-	BRISK_WARNLOG("RPC: too many connections (%u, all busy); refusing waiting clients\n",
-		      g_server.conn_count);
-	while ((fd = server_accept_fd()) >= 0) {
-		refuse_fd(fd, BRISK_JSONRPC_ERROR_TOO_MANY_CONNECTIONS,
-			  "Too many connections: every connection is busy; try again later");
-	}
-	g_server.waiting_since_tsc = now;
 }
 
 /* Receive deadline and idle timeout of one client. */
