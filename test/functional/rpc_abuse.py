@@ -229,7 +229,7 @@ def test_batches(sock_path, tgt):
         worst = max(worst, ping_ms(sock_path, 5) or 1e9)
     check(peak - base < 200, f'batch of 256 x 1,000 bdevs unread: RSS {base:.0f} -> {peak:.0f} MB '
           '(bounded by the send high-water mark)')
-    check(worst < 1000, f'other clients answered meanwhile (worst {worst:.0f} ms)')
+    check(worst < 1000, f'other clients answered meanwhile (worst {worst:.1f} ms)')
     flood.settimeout(5)
     got = len(flood.recv(1 << 20))
     flood.close()  # leaves mid-batch
