@@ -31,6 +31,10 @@ IMG=$DATA/brisk0.img
 CONF=$DATA/brisk_tgt.json
 SOCK=/var/tmp/brisk_quickstart.sock
 mkdir -p "$DATA"
+# bdev_aio_create takes absolute paths only (doc/security.md).
+DATA=$(cd "$DATA" && pwd)
+IMG=$DATA/brisk0.img
+CONF=$DATA/brisk_tgt.json
 if [ ! -f "$IMG" ]; then
 	echo
 	echo "=== first run: creating the backing file $IMG (${BRISK_DATA_MB:-1024} MiB, sparse)"

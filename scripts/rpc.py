@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Command-line client for Brisk's JSON-RPC server (SPDK rpc.py spelling).
 
-    scripts/rpc.py [-s SOCK] [-t TIMEOUT] [-r RETRIES] [-v] METHOD [args]
+    scripts/rpc.py [-s SOCK] [-t TIMEOUT] [-r RETRIES] [-v] [--trust] METHOD [args]
 
 With no METHOD and stdin not a terminal, reads one command per line from
 stdin (e.g. "log_set_flag rpc") and runs them in order over one connection,
@@ -40,6 +40,9 @@ def build_parser():
                         help='retry connecting this many times, 0.2 s apart (default 0)')
     parser.add_argument('-v', '--verbose', action='store_true',
                         help='print each request and response')
+    parser.add_argument('--trust', action='store_true',
+                        help='talk to a socket owned by another non-root user (refused by '
+                             'default: it may be an impostor)')
     subparsers = parser.add_subparsers(dest='called_rpc_name', metavar='METHOD',
                                        parser_class=Parser)
     for module in rpc.MODULES:
@@ -99,7 +102,8 @@ def main(argv):
         parser.print_help(sys.stderr)
         return 2
     try:
-        client = JSONRPCClient(args.server_addr, args.timeout, args.conn_retries, args.verbose)
+        client = JSONRPCClient(args.server_addr, args.timeout, args.conn_retries, args.verbose,
+                               trust=args.trust)
     except JSONRPCException as err:
         print(f'error: {err}', file=sys.stderr)
         return 1

@@ -3,7 +3,9 @@
  * (reactors, subsystems, JSON config) and the JSON-RPC server; storage
  * subsystems and targets join as they are written.
  *
- *   brisk_tgt -m 0x3 -r /var/tmp/brisk.sock [-c config.json] [--wait-for-rpc]
+ *   brisk_tgt -m 0x3 [-r /path/to.sock] [-c config.json] [--wait-for-rpc]
+ *   (default socket: /var/run/brisk/brisk.sock for root, $XDG_RUNTIME_DIR/brisk.sock
+ *   for other users; see doc/security.md)
  */
 #include <stdio.h>
 #include <stdlib.h>

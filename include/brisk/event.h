@@ -166,6 +166,8 @@ struct brisk_app_opts {
 	const char *reactor_mask;     /* -m: "0x3" or "0-1"; default "0x1" */
 	const char *json_config_file; /* -c */
 	const char *rpc_addr;         /* -r: Unix socket; default BRISK_DEFAULT_RPC_ADDR; NULL = no RPC */
+	uint32_t rpc_socket_mode;     /* --rpc-socket-mode; default BRISK_RPC_DEFAULT_SOCKET_MODE */
+	int64_t rpc_socket_gid;       /* --rpc-socket-group; -1 = none (only root and this user) */
 	uint64_t mem_size_mb;         /* -s; 0 = BRISK_ENV_DEFAULT_MEM_MB */
 	bool no_huge;                 /* --no-huge */
 	const char *hugedir;          /* --huge-dir */

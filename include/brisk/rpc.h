@@ -15,7 +15,13 @@
 extern "C" {
 #endif
 
-#define BRISK_DEFAULT_RPC_ADDR "/var/tmp/brisk.sock"
+/* The default socket: for root BRISK_RPC_ROOT_RUNTIME_DIR "/brisk.sock" (the
+ * directory is created 0755, root's own), for other users
+ * $XDG_RUNTIME_DIR/brisk.sock, or /tmp/brisk-<uid>/brisk.sock (created 0700)
+ * without XDG_RUNTIME_DIR. scripts/rpc.py computes the same path. */
+#define BRISK_RPC_ROOT_RUNTIME_DIR "/var/run/brisk"
+const char *brisk_rpc_default_path(void);
+#define BRISK_DEFAULT_RPC_ADDR (brisk_rpc_default_path())
 
 /* States in which a method may run (SPDK's --wait-for-rpc model). */
 #define BRISK_RPC_STARTUP 0x1 /* before subsystems are initialised */
@@ -28,6 +34,32 @@ extern "C" {
 #define BRISK_JSONRPC_ERROR_INVALID_PARAMS -32602
 #define BRISK_JSONRPC_ERROR_INTERNAL_ERROR -32603
 #define BRISK_JSONRPC_ERROR_INVALID_STATE -1
+/* Server errors (JSON-RPC's -32000..-32099 range), sent with id null just
+ * before the server closes the connection. */
+#define BRISK_JSONRPC_ERROR_TOO_MANY_CONNECTIONS -32000
+#define BRISK_JSONRPC_ERROR_TIMEOUT -32001
+#define BRISK_JSONRPC_ERROR_PERMISSION_DENIED -32002
+
+/* Server options. Connection limits apply at once; the socket's mode and
+ * group apply at the next brisk_rpc_listen. */
+struct brisk_rpc_opts {
+	uint32_t max_connections;  /* clients served at once; more wait in the backlog */
+	uint32_t idle_timeout_ms;  /* close a client with no request running after this */
+	uint32_t recv_timeout_ms;  /* a request must arrive whole within this of its start */
+	uint32_t max_batch_size;   /* requests in one batch */
+	uint32_t socket_mode;      /* permission bits of the socket file (umask ignored) */
+	int64_t socket_gid;        /* group of the socket, whose members may connect; -1 = none */
+	size_t send_high_water;    /* unsent bytes per client above which work pauses */
+};
+#define BRISK_RPC_DEFAULT_MAX_CONNECTIONS 64
+#define BRISK_RPC_DEFAULT_IDLE_TIMEOUT_MS 60000
+#define BRISK_RPC_DEFAULT_RECV_TIMEOUT_MS 10000
+#define BRISK_RPC_DEFAULT_MAX_BATCH_SIZE 256
+#define BRISK_RPC_DEFAULT_SOCKET_MODE 0660
+#define BRISK_RPC_DEFAULT_SEND_HIGH_WATER (4u * 1024 * 1024)
+void brisk_rpc_get_opts(struct brisk_rpc_opts *opts);
+/* 0, or -EINVAL (a value out of range, logged naming it; nothing changed). */
+int brisk_rpc_set_opts(const struct brisk_rpc_opts *opts);
 
 struct brisk_jsonrpc_request;
 
@@ -51,10 +83,14 @@ int brisk_rpc_is_method_allowed(const char *method, uint32_t state_mask);
 /* Iterate method names (sorted); state_mask filters (0 = all). */
 void brisk_rpc_for_each_method(uint32_t state_mask, void (*fn)(const char *name, void *ctx), void *ctx);
 
-/* Starts listening on a Unix socket path on the current brisk_thread (a
- * poller serves clients; the listening and client fds wake a sleeping
- * reactor). 0 or -errno (-EADDRINUSE if another live process listens there;
- * a stale socket file is replaced). */
+/* Starts listening on a Unix socket path on the current brisk_thread (the
+ * listening and client fds wake the thread). The socket gets the configured
+ * mode and group whatever the umask; a directory that anyone may write
+ * without the sticky bit, or that another non-root user owns, is refused
+ * (-EPERM); the default path's directory is created. Clients other than
+ * root, this uid and members of the socket group are refused. 0 or -errno
+ * (-EADDRINUSE if another live process listens there; a stale socket file
+ * is replaced). */
 int brisk_rpc_listen(const char *path);
 /* Stops listening, drops clients, removes the socket file. */
 void brisk_rpc_close(void);

@@ -314,6 +314,17 @@ static void app_start_config(void)
 	brisk_json_config_apply(g_app.config, app_start_config_done, NULL);
 }
 
+/* The socket's mode and group, from the command line. */
+static int app_set_rpc_socket_opts(void)
+{
+	struct brisk_rpc_opts opts;
+
+	brisk_rpc_get_opts(&opts);
+	opts.socket_mode = g_app.opts.rpc_socket_mode;
+	opts.socket_gid = g_app.opts.rpc_socket_gid;
+	return brisk_rpc_set_opts(&opts);
+}
+
 static void app_start_rpc(void *ctx)
 {
 	int rc;
@@ -324,7 +335,10 @@ static void app_start_rpc(void *ctx)
 	}
 	brisk_rpc_set_state(BRISK_RPC_STARTUP);
 	if (g_app.opts.rpc_addr != NULL) {
-		rc = brisk_rpc_listen(g_app.opts.rpc_addr);
+		rc = app_set_rpc_socket_opts();
+		if (rc == 0) {
+			rc = brisk_rpc_listen(g_app.opts.rpc_addr);
+		}
 		if (rc != 0) {
 			BRISK_ERRLOG("cannot listen for JSON-RPC on %s: %s\n", g_app.opts.rpc_addr,
 				     strerror(-rc));

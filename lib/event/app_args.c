@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ enum app_long_opt {
 	APP_OPT_LOG_LEVEL,
 	APP_OPT_WAIT_FOR_RPC,
 	APP_OPT_POLL_MODE,
+	APP_OPT_RPC_SOCKET_MODE,
+	APP_OPT_RPC_SOCKET_GROUP,
 };
 
 static const struct option g_app_long_opts[] = {
@@ -48,6 +51,8 @@ static const struct option g_app_long_opts[] = {
 	{"log-level", required_argument, NULL, APP_OPT_LOG_LEVEL},
 	{"wait-for-rpc", no_argument, NULL, APP_OPT_WAIT_FOR_RPC},
 	{"poll-mode", no_argument, NULL, APP_OPT_POLL_MODE},
+	{"rpc-socket-mode", required_argument, NULL, APP_OPT_RPC_SOCKET_MODE},
+	{"rpc-socket-group", required_argument, NULL, APP_OPT_RPC_SOCKET_GROUP},
 };
 
 void brisk_app_opts_init(struct brisk_app_opts *opts)
@@ -59,6 +64,8 @@ void brisk_app_opts_init(struct brisk_app_opts *opts)
 	opts->mem_size_mb = 0;
 	opts->shm_id = -1;
 	opts->print_level = BRISK_LOG_NOTICE;
+	opts->rpc_socket_mode = BRISK_RPC_DEFAULT_SOCKET_MODE;
+	opts->rpc_socket_gid = -1;
 }
 
 void brisk_app_usage(FILE *f)
@@ -74,6 +81,10 @@ void brisk_app_usage(FILE *f)
 		" -m, --cpumask <mask>     cores to run reactors on: a hex mask (0x3) or a list\n"
 		"                          ([0-1,4]); the first is the main core; default 0x1\n"
 		" -r, --rpc-socket <path>  JSON-RPC Unix socket; default %s\n"
+		"     --rpc-socket-mode <octal>  the socket's permissions, whatever the umask\n"
+		"                          (default 0660; must include 0600)\n"
+		"     --rpc-socket-group <group> group (name or id) of the socket whose members\n"
+		"                          may send RPCs; default: only root and this user\n"
 		" -s, --mem-size <MB>      memory to reserve in MB; default %u\n"
 		" -L, --logflag <flag>     enable a debug log flag (repeatable; 'all' for every flag)\n"
 		"     --no-huge            use ordinary locked pages instead of hugepages\n"
@@ -151,6 +162,42 @@ static int app_parse_pci_opt(const char *prog, int ch, const char *arg)
 		fprintf(stderr, "%s: %s: cannot add '%s': %s\n", prog, flag, arg, strerror(-rc));
 	}
 	return rc;
+}
+
+/* --rpc-socket-mode: octal permission bits including the owner's rw. */
+static int app_parse_socket_mode(const char *prog, const char *arg, struct brisk_app_opts *opts)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 8);
+	if (arg[0] < '0' || arg[0] > '7' || errno != 0 || *end != '\0' || v > 0777 ||
+	    (v & 0600) != 0600) {
+		fprintf(stderr, "%s: --rpc-socket-mode: '%s' is not an octal mode from 0600 to 0777 "
+			"that includes 0600\n", prog, arg);
+		return -EINVAL;
+	}
+	opts->rpc_socket_mode = (uint32_t)v;
+	return 0;
+}
+
+/* --rpc-socket-group: a group name, or a numeric id. */
+static int app_parse_socket_group(const char *prog, const char *arg, struct brisk_app_opts *opts)
+{
+	struct group *gr = getgrnam(arg);
+	uint64_t v;
+
+	if (gr != NULL) {
+		opts->rpc_socket_gid = gr->gr_gid;
+		return 0;
+	}
+	if (app_parse_u64(arg, &v) == 0 && v < UINT32_MAX) {
+		opts->rpc_socket_gid = (int64_t)v;
+		return 0;
+	}
+	fprintf(stderr, "%s: --rpc-socket-group: there is no group '%s'\n", prog, arg);
+	return -EINVAL;
 }
 
 /* One framework option; 0 or -EINVAL with a message naming it. */
@@ -239,6 +286,10 @@ static int app_parse_framework_opt(const char *prog, int ch, char *arg, struct b
 	case APP_OPT_POLL_MODE:
 		opts->poll_mode = true;
 		return 0;
+	case APP_OPT_RPC_SOCKET_MODE:
+		return app_parse_socket_mode(prog, arg, opts);
+	case APP_OPT_RPC_SOCKET_GROUP:
+		return app_parse_socket_group(prog, arg, opts);
 	default:
 		return -ENOENT; /* not a framework option */
 	}

@@ -21,8 +21,19 @@
 
 #include <brisk/log.h>
 #include <brisk/rpc.h>
+#include <brisk/thread.h>
+#include <brisk/ticks.h>
 
 #include "rpc_internal.h"
+
+/* A batch step runs at most this many requests, or for this long, before
+ * it lets the reactor run its other pollers. */
+#define RPC_BATCH_STEP_REQUESTS 64
+#define RPC_BATCH_STEP_US 1000
+/* Requests of one batch running at once: asynchronous methods would
+ * otherwise all start in one step and answer together, past the
+ * high-water mark and in one long burst of work. */
+#define RPC_BATCH_MAX_IN_FLIGHT 4
 
 struct brisk_jsonrpc_request {
 	struct rpc_slot *slot;     /* NULL for local calls */
@@ -67,20 +78,62 @@ slot_new(struct rpc_conn *conn, bool is_batch, uint32_t pending)
 	slot->conn = conn;
 	slot->is_batch = is_batch;
 	slot->pending = pending;
-	if (is_batch) {
-		slot->response = json_array();
-		if (slot->response == NULL) {
-			free(slot);
-			return NULL;
-		}
-	}
-	rpc_conn_get(conn);
-	TAILQ_INSERT_TAIL(rpc_conn_slots(conn), slot, link);
+	rpc_conn_add_slot(conn, slot);
 	return slot;
 }
 
-/* Adds one response (owned) to the slot; when the slot is complete, lets the
- * connection send whatever is now at the head of its queue. */
+int
+rpc_text_append(struct rpc_text *t, const char *data, size_t len)
+{
+	if (t->cap - t->len < len) {
+		size_t cap = t->cap ? t->cap : 4096;
+		char *grown;
+
+		while (cap - t->len < len) {
+			cap *= 2;
+		}
+		grown = realloc(t->buf, cap);
+		if (grown == NULL) {
+			return -ENOMEM;
+		}
+		t->buf = grown;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, data, len);
+	t->len += len;
+	return 0;
+}
+
+void
+rpc_text_reset(struct rpc_text *t)
+{
+	t->len = 0;
+	if (t->cap > RPC_IDLE_BUF_CAP) {
+		free(t->buf);
+		t->buf = NULL;
+		t->cap = 0;
+	}
+}
+
+/* Writes one batch answer (owned) as text: '[' or ',' then the object. */
+static void
+batch_write_answer(struct rpc_slot *slot, json_t *response)
+{
+	char *text = json_dumps(response, JSON_COMPACT);
+
+	json_decref(response);
+	if (text == NULL || rpc_text_append(&slot->text, slot->opened ? "," : "[", 1) != 0 ||
+	    rpc_text_append(&slot->text, text, strlen(text)) != 0) {
+		BRISK_ERRLOG("RPC: out of memory writing a batch answer; answer dropped\n");
+	}
+	slot->opened = true;
+	free(text);
+}
+
+static void batch_queue_step(struct rpc_slot *slot);
+
+/* Adds one response (owned) to the slot; when the slot is complete, or a
+ * batch has new text, lets the connection send what it can. */
 static void
 slot_add_response(struct rpc_slot *slot, json_t *response)
 {
@@ -89,20 +142,25 @@ slot_add_response(struct rpc_slot *slot, json_t *response)
 		json_decref(response);
 		return;
 	}
-	if (response != NULL) {
-		if (slot->is_batch) {
-			json_array_append_new(slot->response, response);
-		} else {
-			slot->response = response;
-		}
+	if (response != NULL && slot->is_batch) {
+		batch_write_answer(slot, response);
+	} else if (response != NULL) {
+		slot->response = response;
 	}
 	slot->pending--;
-	if (slot->pending == 0) {
-		if (slot->is_batch && json_array_size(slot->response) == 0) {
-			/* A batch of notifications gets no response at all. */
-			json_decref(slot->response);
-			slot->response = NULL;
+	if (slot->is_batch) {
+		slot->in_flight--;
+		if (!slot->in_step) {
+			batch_queue_step(slot); /* room in the window again */
 		}
+	}
+	if (slot->pending == 0 && slot->opened &&
+	    rpc_text_append(&slot->text, "]", 1) != 0) {
+		BRISK_ERRLOG("RPC: out of memory closing a batch answer\n");
+	}
+	/* A batch of notifications only gets no response at all. */
+	if (slot->pending == 0 || (slot->is_batch && !slot->in_step &&
+				   slot == TAILQ_FIRST(rpc_conn_slots(slot->conn)))) {
 		rpc_conn_flush_slots(slot->conn);
 	}
 }
@@ -361,13 +419,157 @@ dispatch_one(struct rpc_slot *slot, const json_t *obj)
 	request_run(req, m, params);
 }
 
+static void batch_step_msg(void *arg);
+
+/* Queues the next step of a batch as a message: steps never nest inside
+ * an answer, and the reactor runs its other pollers between them. */
+static void
+batch_queue_step(struct rpc_slot *slot)
+{
+	if (slot->step_queued || slot->next >= json_array_size(slot->batch)) {
+		return;
+	}
+	if (brisk_thread_send_msg(brisk_get_thread(), batch_step_msg, slot) != 0) {
+		/* The message pool is exhausted; the sweep of the next answer or
+		 * send will try again. */
+		BRISK_WARNLOG("RPC: cannot queue the next step of a batch; retrying later\n");
+		return;
+	}
+	slot->step_queued = true;
+}
+
+/* The client is gone: the requests not started are dropped unrun. Returns
+ * false if that completed (and freed) the slot. */
+static bool
+batch_abandon(struct rpc_slot *slot)
+{
+	size_t left = json_array_size(slot->batch) - slot->next;
+
+	BRISK_NOTICELOG("RPC: client left; %zu requests of its batch dropped\n", left);
+	slot->next = json_array_size(slot->batch);
+	slot->pending -= (uint32_t)left;
+	if (slot->pending == 0) {
+		rpc_conn_flush_slots(slot->conn); /* frees the slot */
+		return false;
+	}
+	return true;
+}
+
+/* Starts requests until the batch is done, the client is gone or reads too
+ * slowly (high-water mark), or the step's budget is spent. Returns false
+ * when the slot is gone (its last answer came). */
+static bool
+batch_run(struct rpc_slot *slot)
+{
+	size_t n = json_array_size(slot->batch);
+	uint64_t end = brisk_get_ticks() + brisk_us_to_ticks(RPC_BATCH_STEP_US, brisk_get_ticks_hz());
+
+	for (uint32_t run = 0; slot->next < n; run++) {
+		const json_t *req;
+
+		if (rpc_conn_is_closed(slot->conn)) {
+			return batch_abandon(slot);
+		}
+		if (rpc_conn_over_high_water(slot->conn)) {
+			return true; /* rpc_conn_kick_batches resumes it once the client reads */
+		}
+		if (slot->in_flight >= RPC_BATCH_MAX_IN_FLIGHT) {
+			return true; /* the next answer queues the next step */
+		}
+		if (run >= RPC_BATCH_STEP_REQUESTS || brisk_get_ticks() > end) {
+			batch_queue_step(slot);
+			return true;
+		}
+		req = json_array_get(slot->batch, slot->next++);
+		slot->in_flight++;
+		if (slot->next == n) {
+			/* The last request's answer may complete and free the slot. */
+			dispatch_one(slot, req);
+			return false;
+		}
+		dispatch_one(slot, req);
+	}
+	return true;
+}
+
+/* One step; the answers it wrote go out together at its end (one send,
+ * not one per answer). */
+static void
+batch_step(struct rpc_slot *slot)
+{
+	struct rpc_conn *conn = slot->conn;
+
+	slot->in_step = true;
+	if (!batch_run(slot)) {
+		return;
+	}
+	slot->in_step = false;
+	if (slot == TAILQ_FIRST(rpc_conn_slots(conn))) {
+		rpc_conn_flush_slots(conn);
+	}
+}
+
+static void
+batch_step_msg(void *arg)
+{
+	struct rpc_slot *slot = arg;
+
+	slot->step_queued = false;
+	batch_step(slot);
+}
+
+void
+rpc_conn_kick_batches(struct rpc_conn *conn)
+{
+	struct rpc_slot *slot;
+
+	TAILQ_FOREACH(slot, rpc_conn_slots(conn), link) {
+		if (slot->is_batch) {
+			batch_queue_step(slot);
+		}
+	}
+}
+
+/* A batch: refused past the size limit, else run in steps. */
+static void
+handle_batch(struct rpc_conn *conn, json_t *value)
+{
+	size_t n = json_array_size(value);
+	struct rpc_slot *slot;
+	char msg[160];
+
+	if (n == 0 || n > rpc_max_batch_size()) {
+		slot = slot_new(conn, false, 1);
+		if (slot == NULL) {
+			rpc_conn_fatal_error(conn, BRISK_JSONRPC_ERROR_INTERNAL_ERROR, "out of memory");
+			return;
+		}
+		if (n == 0) {
+			snprintf(msg, sizeof(msg), "Invalid request: empty batch");
+		} else {
+			snprintf(msg, sizeof(msg), "Invalid request: batch of %zu requests is over the "
+				 "limit of %u (rpc_set_options max_batch_size)", n, rpc_max_batch_size());
+		}
+		slot_add_response(slot, rpc_error_response(NULL, BRISK_JSONRPC_ERROR_INVALID_REQUEST, msg));
+		return;
+	}
+	slot = slot_new(conn, true, (uint32_t)n);
+	if (slot == NULL) {
+		rpc_conn_fatal_error(conn, BRISK_JSONRPC_ERROR_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	/* The slot holds a reference on conn and on the array until its last
+	 * request has answered (or was dropped). */
+	slot->batch = json_incref(value);
+	batch_step(slot);
+}
+
 void
 rpc_conn_handle_value(struct rpc_conn *conn, const char *text, size_t len)
 {
 	json_error_t error;
 	struct rpc_slot *slot;
 	json_t *value;
-	size_t n;
 
 	value = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
 	if (value == NULL) {
@@ -378,31 +580,8 @@ rpc_conn_handle_value(struct rpc_conn *conn, const char *text, size_t len)
 		rpc_conn_fatal_error(conn, BRISK_JSONRPC_ERROR_PARSE_ERROR, msg);
 		return;
 	}
-
 	if (json_is_array(value)) {
-		n = json_array_size(value);
-		if (n == 0) {
-			slot = slot_new(conn, false, 1);
-			if (slot == NULL) {
-				rpc_conn_fatal_error(conn, BRISK_JSONRPC_ERROR_INTERNAL_ERROR, "out of memory");
-			} else {
-				slot_add_response(slot, rpc_error_response(NULL, BRISK_JSONRPC_ERROR_INVALID_REQUEST,
-						  "Invalid request: empty batch"));
-			}
-			json_decref(value);
-			return;
-		}
-		slot = slot_new(conn, true, (uint32_t)n);
-		if (slot == NULL) {
-			rpc_conn_fatal_error(conn, BRISK_JSONRPC_ERROR_INTERNAL_ERROR, "out of memory");
-			json_decref(value);
-			return;
-		}
-		/* The slot holds a reference on conn, and each request answers into
-		 * it, so the batch completes even if the client leaves meanwhile. */
-		for (size_t i = 0; i < n; i++) {
-			dispatch_one(slot, json_array_get(value, i));
-		}
+		handle_batch(conn, value);
 	} else {
 		slot = slot_new(conn, false, 1);
 		if (slot == NULL) {
@@ -418,6 +597,8 @@ void
 rpc_slot_free(struct rpc_slot *slot)
 {
 	json_decref(slot->response);
+	json_decref(slot->batch);
+	free(slot->text.buf);
 	free(slot);
 }
 

@@ -2,11 +2,14 @@
  * Private to the JSON-RPC server: how the registry (rpc_registry.c), the
  * request layer (jsonrpc.c) and the socket layer (rpc_server.c) fit together.
  *
- *   rpc_server.c   accepts clients, reads bytes, finds where each JSON value
- *                  ends (rpc_framer), writes responses.
+ *   rpc_server.c   accepts clients, reads bytes, writes responses, enforces
+ *                  the connection limit and the timeouts.
+ *   rpc_framer.c   finds where each JSON value ends in the byte stream.
+ *   rpc_socket.c   the socket's path, lock file, mode, group and peer checks.
  *   jsonrpc.c      turns one JSON value (request or batch) into calls of
  *                  registered handlers, and answers into response objects,
- *                  queued per connection so they leave in request order.
+ *                  queued per connection so they leave in request order; runs
+ *                  batches step by step under the send high-water mark.
  *   rpc_registry.c the method table: names, aliases, state masks.
  *
  * Everything runs on the one brisk_thread that called brisk_rpc_listen (or
@@ -31,16 +34,11 @@
 /* Largest request (one JSON value, a batch counts as one) a client may send;
  * larger ones get an error and the connection is closed. */
 #define RPC_MAX_REQUEST_SIZE (32u * 1024 * 1024)
-/* Stop reading a client whose unread responses exceed this, until it reads. */
-#define RPC_SEND_HIGH_WATER (16u * 1024 * 1024)
-#define RPC_MAX_CONNECTIONS 64
 #define RPC_MAX_METHOD_NAME 128
-/* Periods of the fallback poller that serves clients while the reactor does
- * not sleep (a sleeping reactor is woken by the sockets themselves): fast
- * while the reactor keeps polling, slow once it is seen sleeping, because
- * then each expiry is a wake-up that costs idle CPU for nothing. */
-#define RPC_POLL_PERIOD_US 2000
-#define RPC_IDLE_POLL_PERIOD_US 1000000
+/* Requests (or batches) of one client received and not yet answered. */
+#define RPC_MAX_PENDING_PER_CONN 128
+#define RPC_READ_CHUNK (64u * 1024)
+#define RPC_IDLE_BUF_CAP (1024u * 1024) /* shrink buffers above this once empty */
 
 /* ---- rpc_registry.c ---- */
 struct rpc_method {
@@ -115,19 +113,60 @@ void rpc_conn_fatal_error(struct rpc_conn *conn, int code, const char *msg);
 bool rpc_conn_is_closed(const struct rpc_conn *conn);
 /* Queue of slots in request order (owned by jsonrpc.c, stored in the conn). */
 struct rpc_slot_queue *rpc_conn_slots(struct rpc_conn *conn);
+/* Appends a slot to the queue; it holds a reference on conn until freed. */
+void rpc_conn_add_slot(struct rpc_conn *conn, struct rpc_slot *slot);
+/* Appends raw bytes to the output (and a newline). 0 or -ENOMEM. */
+int rpc_conn_append_output(struct rpc_conn *conn, const char *data, size_t len, bool newline);
+/* Unsent output plus batch answers not yet handed to the output. */
+size_t rpc_conn_queued_bytes(const struct rpc_conn *conn);
+/* Queued bytes at or above the send high-water mark: work pauses. */
+bool rpc_conn_over_high_water(const struct rpc_conn *conn);
+uint32_t rpc_max_batch_size(void);
+
+/* ---- rpc_socket.c ---- */
+/* Directory checks (and the default directory created): 0 or -errno. */
+int rpc_socket_check_path(const char *path);
+/* The lock file, opened without following links: fd or -errno. */
+int rpc_socket_open_lock(const char *lock_path);
+/* Binds fd to path with the options' mode and group. 0 or -errno. */
+int rpc_socket_bind(int fd, const char *path, const struct brisk_rpc_opts *opts);
+/* 0 if the client on fd may talk to the server, -EACCES (logged) if not. */
+int rpc_socket_check_peer(int fd, const struct brisk_rpc_opts *opts);
 
 /* ---- jsonrpc.c ---- */
+/* A growable byte buffer. */
+struct rpc_text {
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+int rpc_text_append(struct rpc_text *t, const char *data, size_t len);
+void rpc_text_reset(struct rpc_text *t); /* empties it and frees a large buffer */
+
 /*
  * A slot keeps the place of one request (or one batch) in the connection's
- * response order. Its answer is complete when every request in it has
- * answered; then it is serialised and freed.
+ * response order. A single request's answer is kept until the slot reaches
+ * the head of the queue. A batch runs a few requests per step and writes
+ * each answer as text at once ('[' a ',' b ... ']'); the head slot's text
+ * is handed to the output as it grows, so a batch never holds more than the
+ * send high-water mark of answers. It pauses at the mark and goes on when
+ * the client reads; when the client leaves, its remaining requests are
+ * dropped unrun.
  */
 struct rpc_slot {
 	TAILQ_ENTRY(rpc_slot) link;
 	struct rpc_conn *conn;
-	json_t *response; /* object, array (batch), or NULL when nothing to send */
-	uint32_t pending; /* requests not yet answered */
+	json_t *response; /* single request: its answer, or NULL when nothing to send */
+	uint32_t pending; /* answers still to come (a batch's unstarted requests too) */
 	bool is_batch;
+	/* Batches only. */
+	json_t *batch;    /* the request array */
+	size_t next;      /* next request to start */
+	uint32_t in_flight; /* started, not answered yet */
+	bool step_queued; /* a message will run the next step */
+	bool in_step;     /* answers wait for the end of the step to be sent */
+	bool opened;      /* '[' written */
+	struct rpc_text text;
 };
 TAILQ_HEAD(rpc_slot_queue, rpc_slot);
 
@@ -135,6 +174,8 @@ TAILQ_HEAD(rpc_slot_queue, rpc_slot);
 void rpc_conn_handle_value(struct rpc_conn *conn, const char *text, size_t len);
 /* Frees a slot (and its response); the caller has unlinked it. */
 void rpc_slot_free(struct rpc_slot *slot);
+/* The client read or left: queue a step of every batch still running. */
+void rpc_conn_kick_batches(struct rpc_conn *conn);
 /* Builds {"jsonrpc":"2.0","id":id,"error":{code,message}}. */
 json_t *rpc_error_response(const json_t *id, int code, const char *msg);
 

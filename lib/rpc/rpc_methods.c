@@ -79,6 +79,83 @@ rpc_get_methods(struct brisk_jsonrpc_request *req, const json_t *params)
 }
 BRISK_RPC_REGISTER("rpc_get_methods", rpc_get_methods, ANY_STATE)
 
+/* ---- rpc_set_options / rpc_get_options (Brisk's, in SPDK's
+ * <area>_set_options style): the server's connection limits. The socket's
+ * mode and group are start-up flags (--rpc-socket-mode/-group): a client
+ * must not be able to widen who may connect. ---- */
+
+struct rpc_options_params {
+	uint32_t max_connections;
+	uint32_t idle_timeout_ms;
+	uint32_t recv_timeout_ms;
+	uint32_t max_batch_size;
+};
+
+static const struct brisk_json_object_decoder rpc_options_decoders[] = {
+	{ "max_connections", offsetof(struct rpc_options_params, max_connections),
+	  brisk_json_decode_uint32, true },
+	{ "idle_timeout_ms", offsetof(struct rpc_options_params, idle_timeout_ms),
+	  brisk_json_decode_uint32, true },
+	{ "recv_timeout_ms", offsetof(struct rpc_options_params, recv_timeout_ms),
+	  brisk_json_decode_uint32, true },
+	{ "max_batch_size", offsetof(struct rpc_options_params, max_batch_size),
+	  brisk_json_decode_uint32, true },
+};
+
+static void
+rpc_set_options(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	struct brisk_rpc_opts o;
+	struct rpc_options_params p;
+
+	brisk_rpc_get_opts(&o);
+	p.max_connections = o.max_connections;
+	p.idle_timeout_ms = o.idle_timeout_ms;
+	p.recv_timeout_ms = o.recv_timeout_ms;
+	p.max_batch_size = o.max_batch_size;
+	if (!decode_params(req, params, rpc_options_decoders, BRISK_COUNTOF(rpc_options_decoders), &p)) {
+		return;
+	}
+	if (p.max_connections == 0 || p.max_connections > 65536) {
+		brisk_jsonrpc_invalid_params(req, "Invalid parameters: 'max_connections' must be 1 to 65536");
+		return;
+	}
+	if (p.max_batch_size == 0 || p.max_batch_size > 1000000) {
+		brisk_jsonrpc_invalid_params(req, "Invalid parameters: 'max_batch_size' must be 1 to 1000000");
+		return;
+	}
+	o.max_connections = p.max_connections;
+	o.idle_timeout_ms = p.idle_timeout_ms;
+	o.recv_timeout_ms = p.recv_timeout_ms;
+	o.max_batch_size = p.max_batch_size;
+	if (brisk_rpc_set_opts(&o) != 0) {
+		brisk_jsonrpc_invalid_params(req, "Invalid parameters: rejected (see the log)");
+		return;
+	}
+	brisk_jsonrpc_send_bool_response(req, true);
+}
+BRISK_RPC_REGISTER("rpc_set_options", rpc_set_options, ANY_STATE)
+
+static void
+rpc_get_options(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	struct brisk_rpc_opts o;
+
+	if (!expect_no_params(req, params)) {
+		return;
+	}
+	brisk_rpc_get_opts(&o);
+	brisk_jsonrpc_send_result(req, json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:I}",
+			"max_connections", (int)o.max_connections,
+			"idle_timeout_ms", (int)o.idle_timeout_ms,
+			"recv_timeout_ms", (int)o.recv_timeout_ms,
+			"max_batch_size", (int)o.max_batch_size,
+			"socket_mode", (json_int_t)o.socket_mode,
+			"socket_gid", (json_int_t)o.socket_gid,
+			"send_high_water", (json_int_t)o.send_high_water));
+}
+BRISK_RPC_REGISTER("rpc_get_options", rpc_get_options, ANY_STATE)
+
 /* ---- logging ---- */
 
 /* SPDK spells levels in capitals ("NOTICE"); parsing is case-insensitive. */

@@ -385,6 +385,7 @@ int brisk_thread_poll(struct brisk_thread *thread, uint32_t max_msgs, uint64_t n
 	work += thread_msgs_run(thread, max_msgs ? max_msgs : THREAD_DEFAULT_MAX_MSGS);
 	work += thread_pollers_run_active(thread);
 	work += thread_pollers_run_timed(thread, now);
+	work += thread_interrupts_poll(thread, start);
 
 	if (thread_get_state(thread) == THREAD_STATE_EXITING) {
 		thread_check_exit(thread);

@@ -33,6 +33,8 @@
 #define THREAD_EXIT_WARN_SEC 5       /* warn when a thread stays exiting this long */
 #define THREAD_POLLER_NAME_MAX 64
 #define THREAD_DEVICE_NAME_MAX 64
+/* How often a thread that never sleeps still looks at its interrupt fds. */
+#define THREAD_INTR_BUSY_CHECK_US 500
 #define THREAD_MAX_PERIOD_US (365ull * 24 * 3600 * 1000000) /* one year */
 
 struct brisk_ring;
@@ -129,7 +131,8 @@ struct brisk_thread {
 	struct thread_io_channel_list io_channels;
 
 	struct thread_interrupt_list interrupts;
-	bool in_end_sleep;           /* interrupt unregister must defer the free */
+	bool in_dispatch;            /* interrupt unregister must defer the free */
+	uint64_t intr_checked_tsc;   /* last look at the wake fd (sleep or busy poll) */
 
 	uint64_t tsc_last;           /* `now` of the latest poll: base for new timed pollers */
 	struct brisk_thread_stats stats;
@@ -186,5 +189,8 @@ void thread_wake_fini(struct brisk_thread *thread);
  * thread is marked asleep. Async-signal-safe. */
 void thread_wake_if_asleep(struct brisk_thread *thread);
 void thread_interrupts_free_all(struct brisk_thread *thread);
+/* From a poll at tick now: runs the callbacks of interrupts that fired, at
+ * most every THREAD_INTR_BUSY_CHECK_US. Returns 1 if any event was seen. */
+uint32_t thread_interrupts_poll(struct brisk_thread *thread, uint64_t now);
 
 #endif

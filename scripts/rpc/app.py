@@ -11,6 +11,17 @@ def rpc_get_methods(client, current=None, include_aliases=None):
                        or None)
 
 
+def rpc_set_options(client, max_connections=None, idle_timeout_ms=None, recv_timeout_ms=None,
+                    max_batch_size=None):
+    return client.call('rpc_set_options', strip_none(
+        max_connections=max_connections, idle_timeout_ms=idle_timeout_ms,
+        recv_timeout_ms=recv_timeout_ms, max_batch_size=max_batch_size))
+
+
+def rpc_get_options(client):
+    return client.call('rpc_get_options')
+
+
 def framework_wait_init(client):
     return client.call('framework_wait_init')
 
@@ -65,6 +76,19 @@ def add_parsers(subparsers):
     p.add_argument('-i', '--include-aliases', action='store_true', default=None,
                    help='include RPC aliases')
     p.set_defaults(func=lambda a: print_json(rpc_get_methods(a.client, a.current, a.include_aliases)))
+
+    p = subparsers.add_parser('rpc_set_options', help="Set the RPC server's connection limits")
+    p.add_argument('--max-connections', type=int, help='clients served at once (others wait)')
+    p.add_argument('--idle-timeout-ms', type=int,
+                   help='close a client with no request running after this (0 = never)')
+    p.add_argument('--recv-timeout-ms', type=int,
+                   help='a request must arrive whole within this (0 = no limit)')
+    p.add_argument('--max-batch-size', type=int, help='requests allowed in one batch')
+    p.set_defaults(func=lambda a: print_json(rpc_set_options(
+        a.client, a.max_connections, a.idle_timeout_ms, a.recv_timeout_ms, a.max_batch_size)))
+
+    p = subparsers.add_parser('rpc_get_options', help="Show the RPC server's options")
+    p.set_defaults(func=lambda a: print_json(rpc_get_options(a.client)))
 
     p = subparsers.add_parser('framework_wait_init', help='Block until subsystems have been initialized')
     p.set_defaults(func=lambda a: print_json(framework_wait_init(a.client)))

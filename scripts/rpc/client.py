@@ -1,11 +1,15 @@
 """JSON-RPC 2.0 client for Brisk's Unix socket (standard library only).
 
     from rpc import client
-    c = client.JSONRPCClient('/var/tmp/brisk.sock', timeout=60.0)
+    c = client.JSONRPCClient(client.default_socket(), timeout=60.0)
     print(c.call('rpc_get_methods', {'current': True}))
 
 call() returns the result or raises JSONRPCException (server error, with
 .code and .message) or JSONRPCConnectError (cannot reach the server).
+
+Before connecting, the client checks who owns the socket: one owned by
+another user that is not root may be an impostor listening in the target's
+place, and is refused unless trust=True (rpc.py --trust).
 """
 import codecs
 import errno
@@ -14,7 +18,22 @@ import os
 import socket
 import time
 
-DEFAULT_SOCKET = '/var/tmp/brisk.sock'
+ROOT_RUNTIME_DIR = '/var/run/brisk'
+
+
+def default_socket():
+    """The target's default socket for this user (lib/rpc/rpc_socket.c):
+    root's under /var/run/brisk, others' under $XDG_RUNTIME_DIR or
+    /tmp/brisk-<uid>."""
+    if os.geteuid() == 0:
+        return os.path.join(ROOT_RUNTIME_DIR, 'brisk.sock')
+    xdg = os.environ.get('XDG_RUNTIME_DIR', '')
+    if xdg.startswith('/') and len(xdg) + len('/brisk.sock') < 108:
+        return os.path.join(xdg, 'brisk.sock')
+    return f'/tmp/brisk-{os.geteuid()}/brisk.sock'
+
+
+DEFAULT_SOCKET = default_socket()
 
 
 class JSONRPCException(Exception):
@@ -50,10 +69,26 @@ def _connect_error(addr, err):
     return JSONRPCConnectError(f'cannot connect to {addr}: {why}; is brisk_tgt running?')
 
 
+def check_socket_owner(addr):
+    """Raises JSONRPCConnectError if the socket at addr belongs to a user
+    other than root and this one (nothing to check if it does not exist)."""
+    try:
+        st = os.lstat(addr)
+    except OSError:
+        return
+    if st.st_uid not in (0, os.geteuid()):
+        raise JSONRPCConnectError(
+            f'refusing to talk to {addr}: it is owned by uid {st.st_uid}, neither root nor you '
+            f'(uid {os.geteuid()}); it may not be the target (use --trust to connect anyway)')
+
+
 class JSONRPCClient:
     """One connection to the server; requests are answered in order."""
 
-    def __init__(self, addr=DEFAULT_SOCKET, timeout=60.0, conn_retries=0, verbose=False):
+    def __init__(self, addr=DEFAULT_SOCKET, timeout=60.0, conn_retries=0, verbose=False,
+                 trust=False):
+        if not trust:
+            check_socket_owner(addr)
         self.addr = addr
         self.timeout = float(timeout)
         self.verbose = verbose
@@ -104,7 +139,25 @@ class JSONRPCClient:
         try:
             self.sock.sendall(data)
         except OSError as err:
+            # A server that refuses a client answers why, then closes:
+            # report its answer rather than the broken pipe.
+            refusal = self._pending_error()
+            if refusal is not None:
+                raise refusal from None
             raise JSONRPCException(f'connection to {self.addr} lost while sending: {err}') from None
+
+    def _pending_error(self):
+        """The error answer already waiting on a closed connection, if any."""
+        try:
+            self.sock.settimeout(0.5)
+            data = self.sock.recv(1 << 16)
+            value = json.loads(data) if data.strip() else None
+        except (OSError, ValueError):
+            return None
+        if isinstance(value, dict) and isinstance(value.get('error'), dict):
+            err = value['error']
+            return JSONRPCException(err.get('message', ''), code=err.get('code'))
+        return None
 
     def recv(self, timeout=None):
         """Returns the next complete JSON value the server sends."""
@@ -142,6 +195,11 @@ class JSONRPCClient:
             req['params'] = params
         self.send(req)
         resp = self.recv()
+        if isinstance(resp, dict) and resp.get('id') is None and 'error' in resp:
+            # The server closes the connection with this (timeout, limit).
+            err = resp['error']
+            raise JSONRPCException(err.get('message', ''), code=err.get('code'), method=method,
+                                   request=req)
         if not isinstance(resp, dict) or resp.get('id') != req['id']:
             raise JSONRPCException(f'unexpected response: {json.dumps(resp)}', method=method)
         if 'error' in resp:

@@ -246,6 +246,9 @@ def json_bad_cases(work):
         ('bdev_aio_create', w(a, filename='/dev/null'), INVALID, 'neither a regular file nor a block device'),
         ('bdev_aio_create', w(a, filename=tiny), INVALID, 'smaller than one block'),
         ('bdev_aio_create', w(a, filename=''), INVALID, 'filename must not be empty'),
+        # Relative paths would resolve against the target's working directory.
+        ('bdev_aio_create', w(a, filename='../../../etc/passwd'), INVALID, 'must be an absolute path'),
+        ('bdev_aio_create', w(a, filename=os.path.basename(tiny)), INVALID, 'must be an absolute path'),
         ('bdev_aio_create', w(a, filename=DROP), INVALID, "missing parameter 'filename'"),
         ('bdev_aio_create', w(a, name=DROP), INVALID, "missing parameter 'name'"),
         ('bdev_aio_create', w(a, block_size=1000), INVALID, 'block_size 1000 must be a power of two'),

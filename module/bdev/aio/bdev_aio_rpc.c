@@ -1,6 +1,7 @@
 /*
  * RPC methods of the aio module (SPDK's names and parameters):
  *   bdev_aio_create {filename, name, block_size?, readonly?, fallocate?, uuid?} -> name
+ *     (filename must be absolute: see doc/security.md)
  *   bdev_aio_delete {name} -> true
  *   bdev_aio_rescan {name} -> true
  */
@@ -46,6 +47,13 @@ static void rpc_bdev_aio_create(struct brisk_jsonrpc_request *req, const json_t 
 	}
 	if (p.name[0] == '\0' || p.filename[0] == '\0') {
 		brisk_jsonrpc_invalid_params(req, "%s must not be empty", p.name[0] == '\0' ? "name" : "filename");
+		goto out;
+	}
+	if (p.filename[0] != '/') {
+		/* A relative name would resolve against the target's working
+		 * directory, which the client neither sees nor controls. */
+		brisk_jsonrpc_invalid_params(req, "filename '%s' must be an absolute path (starting "
+					     "with '/'); relative paths are refused", p.filename);
 		goto out;
 	}
 	if (p.block_size != 0 && (p.block_size < 512 || (p.block_size & (p.block_size - 1)) != 0)) {

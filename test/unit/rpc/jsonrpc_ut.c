@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -726,6 +728,10 @@ test_malformed_closes(void)
 	expect_alive();
 }
 
+static void set_opts(uint32_t max_conns, uint32_t idle_ms, uint32_t recv_ms, uint32_t batch,
+		     size_t high_water);
+static void default_opts(void);
+
 static void
 test_oversized(void)
 {
@@ -740,6 +746,10 @@ test_oversized(void)
 	memset(big, 'x', total);
 	memcpy(big, head, strlen(head));
 	big[total] = '\0';
+	/* 33 MB may take longer than the receive deadline under a sanitizer:
+	 * the size limit is what is tested here. */
+	set_opts(BRISK_RPC_DEFAULT_MAX_CONNECTIONS, BRISK_RPC_DEFAULT_IDLE_TIMEOUT_MS, 0,
+		 BRISK_RPC_DEFAULT_MAX_BATCH_SIZE, BRISK_RPC_DEFAULT_SEND_HIGH_WATER);
 	client_connect(&c);
 	/* Send until the server gives up on us. */
 	while (off < total) {
@@ -762,6 +772,7 @@ test_oversized(void)
 	CU_ASSERT(client_wait_eof(&c, 2000));
 	client_close(&c);
 	free(big);
+	default_opts();
 	expect_alive();
 }
 
@@ -818,37 +829,396 @@ test_many_clients(void)
 }
 
 static void
+set_opts(uint32_t max_conns, uint32_t idle_ms, uint32_t recv_ms, uint32_t batch, size_t high_water)
+{
+	struct brisk_rpc_opts o;
+
+	brisk_rpc_get_opts(&o);
+	o.max_connections = max_conns;
+	o.idle_timeout_ms = idle_ms;
+	o.recv_timeout_ms = recv_ms;
+	o.max_batch_size = batch;
+	o.send_high_water = high_water;
+	CU_ASSERT_EQUAL(brisk_rpc_set_opts(&o), 0);
+}
+
+static void
+default_opts(void)
+{
+	set_opts(BRISK_RPC_DEFAULT_MAX_CONNECTIONS, BRISK_RPC_DEFAULT_IDLE_TIMEOUT_MS,
+		 BRISK_RPC_DEFAULT_RECV_TIMEOUT_MS, BRISK_RPC_DEFAULT_MAX_BATCH_SIZE,
+		 BRISK_RPC_DEFAULT_SEND_HIGH_WATER);
+}
+
+#define ECHO_REQ "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ut_echo\"}"
+
+/* The error a closing server sends (id null), then EOF. */
+static void
+expect_closed_with(struct client *c, int code, const char *part, int timeout_ms)
+{
+	json_t *r = client_recv(c, timeout_ms);
+
+	CU_ASSERT_PTR_NOT_NULL(r);
+	CU_ASSERT_EQUAL(error_code(r), code);
+	CU_ASSERT_PTR_NOT_NULL(strstr(error_message(r), part));
+	if (r != NULL && (error_code(r) != code || strstr(error_message(r), part) == NULL)) {
+		fprintf(stderr, "\n  got %d '%s'\n", error_code(r), error_message(r));
+	}
+	json_decref(r);
+	CU_ASSERT(client_wait_eof(c, timeout_ms));
+}
+
+static void
 test_connection_limit(void)
 {
-	struct client *c = calloc(RPC_MAX_CONNECTIONS + 1, sizeof(*c));
+	enum { MAX = BRISK_RPC_DEFAULT_MAX_CONNECTIONS };
+	struct client *c = calloc(MAX + 1, sizeof(*c));
 	json_t *r;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	for (int i = 0; i < RPC_MAX_CONNECTIONS; i++) {
+	for (int i = 0; i < MAX; i++) {
 		client_connect(&c[i]);
 	}
 	pump_ms(20);
-	/* One too many: accepted and closed at once. */
-	client_connect(&c[RPC_MAX_CONNECTIONS]);
-	CU_ASSERT(client_wait_eof(&c[RPC_MAX_CONNECTIONS], 2000));
-	client_close(&c[RPC_MAX_CONNECTIONS]);
-	/* The others still work; after one leaves, a new client is served. */
-	client_send(&c[RPC_MAX_CONNECTIONS - 1], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ut_echo\"}");
-	r = client_recv(&c[RPC_MAX_CONNECTIONS - 1], 2000);
+	/* One too many waits in the backlog (not closed without a word)... */
+	client_connect(&c[MAX]);
+	client_send(&c[MAX], ECHO_REQ);
+	CU_ASSERT_PTR_NULL(client_recv(&c[MAX], 300));
+	CU_ASSERT_FALSE(c[MAX].eof);
+	/* ...until the longest-idle client is closed, with an error, to make room. */
+	expect_closed_with(&c[0], BRISK_JSONRPC_ERROR_TOO_MANY_CONNECTIONS, "too many connections",
+			   3000);
+	r = client_recv(&c[MAX], 2000);
 	CU_ASSERT_PTR_NOT_NULL(r);
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(r, "result"));
 	json_decref(r);
-	client_close(&c[0]);
-	pump_ms(20);
-	client_connect(&c[0]);
-	client_send(&c[0], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ut_echo\"}");
-	r = client_recv(&c[0], 2000);
-	CU_ASSERT_PTR_NOT_NULL(r);
-	json_decref(r);
-	for (int i = 0; i < RPC_MAX_CONNECTIONS; i++) {
+	for (int i = 0; i <= MAX; i++) {
 		client_close(&c[i]);
 	}
 	pump_ms(20);
 	free(c);
+}
+
+/* Every client busy with a request: a waiting one is refused, with an error. */
+static void
+test_connection_refused_when_busy(void)
+{
+	struct client a, b;
+
+	set_opts(1, 60000, 10000, 256, BRISK_RPC_DEFAULT_SEND_HIGH_WATER);
+	g_async_count = 0;
+	client_connect(&a);
+	client_send(&a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ut_async\"}");
+	pump_ms(20);
+	CU_ASSERT_EQUAL(g_async_count, 1);
+	client_connect(&b);
+	client_send(&b, ECHO_REQ);
+	CU_ASSERT_PTR_NULL(client_recv(&b, 300));
+	expect_closed_with(&b, BRISK_JSONRPC_ERROR_TOO_MANY_CONNECTIONS, "Too many connections", 3000);
+	answer_async(0, 5);
+	json_decref(client_recv(&a, 2000));
+	client_close(&a);
+	client_close(&b);
+	default_opts();
+	pump_ms(20);
+}
+
+static void
+test_timeouts(void)
+{
+	struct client idle, slow, busy;
+	uint64_t start;
+
+	set_opts(64, 300, 300, 256, BRISK_RPC_DEFAULT_SEND_HIGH_WATER);
+	client_connect(&idle);
+	client_connect(&slow);
+	client_connect(&busy);
+	g_async_count = 0;
+	client_send(&busy, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ut_async\"}");
+	client_send(&slow, "{\"jsonrpc\":");
+	start = brisk_get_time_us();
+	expect_closed_with(&slow, BRISK_JSONRPC_ERROR_TIMEOUT, "did not arrive whole", 2000);
+	expect_closed_with(&idle, BRISK_JSONRPC_ERROR_TIMEOUT, "Idle timeout", 2000);
+	CU_ASSERT(brisk_get_time_us() - start >= 250000);
+	/* A client waiting for its answer is not idle. */
+	CU_ASSERT_FALSE(busy.eof);
+	answer_async(0, 1);
+	json_decref(client_recv(&busy, 2000));
+	client_close(&idle);
+	client_close(&slow);
+	client_close(&busy);
+	default_opts();
+	pump_ms(20);
+}
+
+static int g_counted;
+static void
+ut_tally(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	g_counted++;
+	brisk_jsonrpc_send_result(req, json_string("0123456789012345678901234567890123456789"));
+}
+BRISK_RPC_REGISTER("ut_tally", ut_tally, BRISK_RPC_STARTUP | BRISK_RPC_RUNTIME)
+
+/* "[" + n requests of ut_tally + "]" (caller frees). */
+static char *
+count_batch(int n)
+{
+	const char *one = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ut_tally\"}";
+	char *s = malloc((size_t)n * (strlen(one) + 1) + 3);
+	size_t off = 0;
+
+	s[off++] = '[';
+	for (int i = 0; i < n; i++) {
+		off += (size_t)sprintf(s + off, "%s%s", i ? "," : "", one);
+	}
+	s[off++] = ']';
+	s[off] = '\0';
+	return s;
+}
+
+/* Reads one whole (large) response line straight from the socket, pumping
+ * the server meanwhile; parsed, or NULL after timeout_ms. */
+static json_t *
+client_recv_big(struct client *c, int timeout_ms)
+{
+	uint64_t end = brisk_get_time_us() + (uint64_t)timeout_ms * 1000;
+	size_t len = 0, cap = 1 << 20;
+	char *buf = malloc(cap);
+	json_t *v = NULL;
+
+	while (brisk_get_time_us() < end) {
+		ssize_t n;
+
+		if (cap - len < 65536) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+		}
+		n = recv(c->fd, buf + len, cap - len, 0);
+		if (n > 0) {
+			len += (size_t)n;
+			if (buf[len - 1] == '\n') {
+				v = json_loadb(buf, len - 1, 0, NULL);
+				break;
+			}
+		} else if (n == 0) {
+			break;
+		} else {
+			pump_once(1);
+		}
+	}
+	free(buf);
+	return v;
+}
+
+static void
+test_batch_limits(void)
+{
+	struct client c;
+	char *batch;
+	json_t *r;
+
+	set_opts(64, 60000, 10000, 3, BRISK_RPC_DEFAULT_SEND_HIGH_WATER);
+	batch = count_batch(4);
+	g_counted = 0;
+	expect_error(batch, BRISK_JSONRPC_ERROR_INVALID_REQUEST, "over the limit of 3");
+	CU_ASSERT_EQUAL(g_counted, 0);
+	free(batch);
+
+	/* Answers past the high-water mark wait for the client to read: the
+	 * batch pauses, then completes as it reads. */
+	set_opts(64, 60000, 10000, 100000, 4096);
+	batch = count_batch(20000);
+	g_counted = 0;
+	client_connect(&c);
+	client_send(&c, batch);
+	pump_ms(200);
+	CU_ASSERT(g_counted > 0 && g_counted < 20000);
+	printf("(paused after %d of 20000) ", g_counted);
+	r = client_recv_big(&c, 10000);
+	CU_ASSERT_PTR_NOT_NULL(r);
+	CU_ASSERT_EQUAL(json_array_size(r), 20000);
+	CU_ASSERT_EQUAL(g_counted, 20000);
+	json_decref(r);
+	client_close(&c);
+
+	/* A client that leaves mid-batch: the rest is not run. */
+	g_counted = 0;
+	client_connect(&c);
+	client_send(&c, batch);
+	pump_ms(50);
+	client_close(&c);
+	pump_ms(100);
+	CU_ASSERT(g_counted < 20000);
+	printf("(abandoned after %d) ", g_counted);
+	free(batch);
+	default_opts();
+	expect_alive();
+}
+
+/* Child side of the credential check: connects as uid/gid 65534 and exits
+ * 0 if the server answered "permission denied" and closed. */
+static void
+nobody_client(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char buf[512];
+	ssize_t n, len = 0;
+	int fd;
+
+	if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
+		_exit(3);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		_exit(4);
+	}
+	if (send(fd, ECHO_REQ, strlen(ECHO_REQ), MSG_NOSIGNAL) < 0) {
+		/* refused before the request went out: still read the answer */
+	}
+	while ((n = recv(fd, buf + len, sizeof(buf) - 1 - (size_t)len, 0)) > 0) {
+		len += n;
+	}
+	buf[len] = '\0';
+	_exit(strstr(buf, "-32002") != NULL && strstr(buf, "Permission denied") != NULL ? 0 : 5);
+}
+
+static void
+test_socket_security(void)
+{
+	char path[100], target[100], dir[100];
+	struct brisk_rpc_opts o;
+	struct stat st;
+	mode_t old;
+	pid_t pid;
+	int status = -1;
+
+	/* The socket's mode does not follow the umask. */
+	brisk_rpc_close();
+	old = umask(0);
+	CU_ASSERT_EQUAL_FATAL(brisk_rpc_listen(g_sock), 0);
+	umask(old);
+	CU_ASSERT_EQUAL(stat(g_sock, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0660);
+
+	/* A symlink at the lock path is not followed. */
+	brisk_rpc_close();
+	snprintf(path, sizeof(path), "%s/s.sock", g_dir);
+	snprintf(target, sizeof(target), "%s/victim", g_dir);
+	snprintf(dir, sizeof(dir), "%s/s.sock.lock", g_dir);
+	CU_ASSERT_EQUAL(symlink(target, dir), 0);
+	CU_ASSERT_EQUAL(brisk_rpc_listen(path), -ELOOP);
+	CU_ASSERT_EQUAL(access(target, F_OK), -1);
+	unlink(dir);
+
+	/* A world-writable directory without the sticky bit is refused; with
+	 * it, fine; one owned by another non-root user is refused. */
+	snprintf(dir, sizeof(dir), "%s/pub", g_dir);
+	snprintf(path, sizeof(path), "%s/pub/s.sock", g_dir);
+	CU_ASSERT_EQUAL(mkdir(dir, 0777), 0);
+	CU_ASSERT_EQUAL(chmod(dir, 0777), 0);
+	CU_ASSERT_EQUAL(brisk_rpc_listen(path), -EPERM);
+	CU_ASSERT_EQUAL(chmod(dir, 01777), 0);
+	if (geteuid() == 0) {
+		CU_ASSERT_EQUAL(chown(dir, 65534, 65534), 0);
+		CU_ASSERT_EQUAL(brisk_rpc_listen(path), -EPERM);
+		CU_ASSERT_EQUAL(chown(dir, 0, 0), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(brisk_rpc_listen(path), 0);
+
+	/* Another user that can reach the socket is still refused, by its
+	 * credentials (root only: it needs a second uid). */
+	if (geteuid() == 0) {
+		brisk_rpc_close();
+		brisk_rpc_get_opts(&o);
+		o.socket_mode = 0666;
+		CU_ASSERT_EQUAL(brisk_rpc_set_opts(&o), 0);
+		CU_ASSERT_EQUAL_FATAL(brisk_rpc_listen(path), 0);
+		chmod(g_dir, 0711);
+		pid = fork();
+		if (pid == 0) {
+			nobody_client(path);
+		}
+		for (int i = 0; i < 3000 && waitpid(pid, &status, WNOHANG) == 0; i++) {
+			pump_once(1);
+		}
+		CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "\n  nobody client: status %d\n", status);
+		}
+		chmod(g_dir, 0700);
+		o.socket_mode = BRISK_RPC_DEFAULT_SOCKET_MODE;
+		CU_ASSERT_EQUAL(brisk_rpc_set_opts(&o), 0);
+	} else {
+		printf("(not root: peer credential check not exercised) ");
+	}
+	brisk_rpc_close();
+	rmdir(dir);
+	CU_ASSERT_EQUAL(brisk_rpc_listen(g_sock), 0);
+	expect_alive();
+}
+
+/* Holds requests until the test answers them (a slow asynchronous method). */
+#define MAX_HELD 512
+static struct brisk_jsonrpc_request *g_held[MAX_HELD];
+static int g_held_count;
+static int g_hold_calls;
+
+static void
+ut_hold(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	g_hold_calls++;
+	if (g_held_count < MAX_HELD) {
+		g_held[g_held_count++] = req;
+	} else {
+		brisk_jsonrpc_send_error_response(req, -1, "too many held");
+	}
+}
+BRISK_RPC_REGISTER("ut_hold", ut_hold, BRISK_RPC_STARTUP | BRISK_RPC_RUNTIME)
+
+/* Answers the held requests; an answer lets the server take the next
+ * waiting request, which may be held again meanwhile. */
+static void
+release_held(void)
+{
+	while (g_held_count > 0) {
+		struct brisk_jsonrpc_request *req = g_held[--g_held_count];
+
+		brisk_jsonrpc_send_result(req, json_integer(g_held_count));
+	}
+}
+
+/* A client that pipelines requests faster than they answer: the server
+ * takes at most RPC_MAX_PENDING_PER_CONN at a time, the rest wait in the
+ * socket, and all are answered in the end. */
+static void
+test_pending_limit(void)
+{
+	enum { N = 200 };
+	struct client c;
+	int answers = 0;
+	json_t *r;
+
+	g_hold_calls = 0;
+	client_connect(&c);
+	for (int i = 0; i < N; i++) {
+		client_send(&c, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ut_hold\"}");
+	}
+	pump_ms(50);
+	CU_ASSERT_EQUAL(g_held_count, RPC_MAX_PENDING_PER_CONN);
+	CU_ASSERT_EQUAL(g_hold_calls, RPC_MAX_PENDING_PER_CONN);
+	for (int round = 0; round < 10 && answers < N; round++) {
+		release_held();
+		while ((r = client_recv(&c, 100)) != NULL) {
+			answers++;
+			json_decref(r);
+		}
+	}
+	CU_ASSERT_EQUAL(g_hold_calls, N);
+	CU_ASSERT_EQUAL(answers, N);
+	client_close(&c);
+	pump_ms(10);
 }
 
 struct local_result {
@@ -1021,6 +1391,11 @@ main(void)
 	CU_ADD_TEST(suite, test_double_answer);
 	CU_ADD_TEST(suite, test_many_clients);
 	CU_ADD_TEST(suite, test_connection_limit);
+	CU_ADD_TEST(suite, test_connection_refused_when_busy);
+	CU_ADD_TEST(suite, test_timeouts);
+	CU_ADD_TEST(suite, test_batch_limits);
+	CU_ADD_TEST(suite, test_pending_limit);
+	CU_ADD_TEST(suite, test_socket_security);
 	CU_ADD_TEST(suite, test_call_local);
 	CU_ADD_TEST(suite, test_listen_errors);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

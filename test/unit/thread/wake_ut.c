@@ -2,7 +2,8 @@
  * Sleep/wake support: prepare_sleep refuses with work pending; a message or
  * critical message to a thread marked asleep makes its wake fd readable; a
  * busy thread's senders do not write the eventfd; registered interrupt fds
- * wake the thread and their callbacks run in end_sleep (on the thread); a
+ * wake the thread and their callbacks run in end_sleep (on the thread), and
+ * also from the polls of a thread that never sleeps (within a few ms); a
  * sleeper/sender stress run never loses a wake-up.
  */
 #include <errno.h>
@@ -283,6 +284,45 @@ static void test_interrupt_bad_input(void)
 	close(efd);
 }
 
+/* A thread kept busy by an active poller never sleeps; its interrupts must
+ * still be served by its polls, within a few ms (the RPC server's socket
+ * went unserved for up to a second under I/O load). */
+static int busy_poller(void *arg)
+{
+	return BRISK_POLLER_BUSY;
+}
+
+static void test_interrupt_served_while_busy(void)
+{
+	struct intr_ctx c = { .efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) };
+	struct brisk_interrupt *intr;
+	struct brisk_poller *busy;
+	uint64_t start, hz = brisk_get_ticks_hz();
+
+	CU_ASSERT_FATAL(c.efd >= 0);
+	brisk_set_thread(g_t);
+	intr = brisk_interrupt_register(c.efd, on_interrupt, &c, "busy_efd");
+	busy = brisk_poller_register_named(busy_poller, NULL, 0, "busy");
+	brisk_set_thread(NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(intr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
+	brisk_thread_poll(g_t, 0, 0);
+	kick(c.efd);
+	CU_ASSERT_EQUAL(c.calls, 0); /* not inside the write */
+	start = brisk_get_ticks();
+	while (c.calls == 0 && brisk_get_ticks() - start < hz / 20) {
+		brisk_thread_poll(g_t, 0, 0);
+	}
+	CU_ASSERT_EQUAL(c.calls, 1);
+	CU_ASSERT(brisk_get_ticks() - start < hz / 100); /* within 10 ms */
+	CU_ASSERT_PTR_EQUAL(c.ran_on, g_t);
+	brisk_set_thread(g_t);
+	brisk_poller_unregister(&busy);
+	brisk_interrupt_unregister(&intr);
+	brisk_set_thread(NULL);
+	close(c.efd);
+}
+
 /* ---- Stress: a real sleeper and a sender on two OS threads ---- */
 
 #define STRESS_MSGS 5000
@@ -384,6 +424,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_interrupt_without_callback);
 	CU_ADD_TEST(suite, test_interrupt_unregister_in_callback);
 	CU_ADD_TEST(suite, test_interrupt_bad_input);
+	CU_ADD_TEST(suite, test_interrupt_served_while_busy);
 	CU_ADD_TEST(suite, test_no_lost_wakeup);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
