@@ -418,19 +418,93 @@ static const struct brisk_bdev_fn_table g_aio_fn_table = {
 	.write_config_json = bdev_aio_write_config_json,
 };
 
+const char *bdev_aio_mode_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFBLK: return "a block device";
+	case S_IFDIR: return "a directory";
+	case S_IFCHR: return "a character device";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFLNK: return "a symbolic link";
+	default: return "a special file";
+	}
+}
+
+const char *bdev_aio_file_type(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	/* O_PATH opens nothing for I/O: no driver open, no FIFO wait. */
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	return bdev_aio_mode_name(st.st_mode);
+}
+
+/* Only a regular file or a block device may be opened for I/O: the open of
+ * anything else may block the reactor (a FIFO waits for its other end) or
+ * have side effects (some character devices act on open). Checked through
+ * O_PATH before the real open. */
+static int aio_check_file_type(const char *path)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		BRISK_ERRLOG("aio: cannot open filename '%s': %s\n", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+	} else if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+	} else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		rc = -ENOTBLK;
+	}
+	close(fd);
+	if (rc == -EISDIR || rc == -ENOTBLK) {
+		BRISK_ERRLOG("aio: filename '%s' is %s, not a regular file or a block device\n", path,
+			     bdev_aio_mode_name(st.st_mode));
+	}
+	return rc;
+}
+
+/* The real open: O_NONBLOCK so that a path swapped for a FIFO after the
+ * check cannot block either (aio_detect_geometry checks the type of what was
+ * opened); the flag is cleared once the type is known. */
+static int aio_open_flags(const char *path, int flags)
+{
+	return open(path, flags | O_NONBLOCK);
+}
+
 /* Opens the path, with O_DIRECT when the file system accepts it. */
 static int aio_open(struct aio_disk *disk, const char *path)
 {
 	int flags = (disk->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	int rc = aio_check_file_type(path);
 
-	disk->fd = open(path, flags | O_DIRECT);
+	if (rc != 0) {
+		return rc;
+	}
+	disk->fd = aio_open_flags(path, flags | O_DIRECT);
 	if (disk->fd >= 0) {
 		disk->direct = true;
 		return 0;
 	}
 	if (errno == EINVAL) {
 		BRISK_NOTICELOG("aio: '%s' does not support O_DIRECT: using buffered I/O\n", path);
-		disk->fd = open(path, flags);
+		disk->fd = aio_open_flags(path, flags);
 		if (disk->fd >= 0) {
 			return 0;
 		}
@@ -474,9 +548,13 @@ static int aio_detect_geometry(struct aio_disk *disk)
 		 * device may need up to 4096, hence 4096 as the default below. */
 		disk->min_block_size = 512;
 	} else {
-		BRISK_ERRLOG("aio: filename '%s' is neither a regular file nor a block device\n",
-			     disk->filename);
+		BRISK_ERRLOG("aio: filename '%s' is %s, not a regular file or a block device\n",
+			     disk->filename, bdev_aio_mode_name(st.st_mode));
 		return -ENOTBLK;
+	}
+	/* The type is known: back to blocking mode (aio ignores it; fdatasync does not). */
+	if (fcntl(disk->fd, F_SETFL, fcntl(disk->fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		return -errno;
 	}
 	return 0;
 }

@@ -70,8 +70,10 @@ static void rpc_bdev_aio_create(struct brisk_jsonrpc_request *req, const json_t 
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "cannot open filename '%s': %s", p.filename,
 						      strerror(-rc));
 	} else if (rc == -ENOTBLK) {
-		brisk_jsonrpc_invalid_params(req, "filename '%s' is neither a regular file nor a block device",
-					     p.filename);
+		const char *type = bdev_aio_file_type(p.filename);
+
+		brisk_jsonrpc_invalid_params(req, "filename '%s' is %s%snot a regular file or a block device",
+					     p.filename, type != NULL ? type : "", type != NULL ? ", " : "");
 	} else if (rc == -ERANGE) {
 		brisk_jsonrpc_invalid_params(req, "filename '%s' is smaller than one block (block_size %u; 0 = "
 					     "detected, 4096 for a file)", p.filename, p.block_size);
