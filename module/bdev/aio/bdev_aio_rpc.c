@@ -24,7 +24,7 @@ struct rpc_aio_create {
 
 static const struct brisk_json_object_decoder g_aio_create_decoders[] = {
 	{"filename", offsetof(struct rpc_aio_create, filename), brisk_json_decode_string, false},
-	{"name", offsetof(struct rpc_aio_create, name), brisk_json_decode_string, false},
+	{"name", offsetof(struct rpc_aio_create, name), brisk_json_decode_name, false},
 	{"block_size", offsetof(struct rpc_aio_create, block_size), brisk_json_decode_uint32, true},
 	{"readonly", offsetof(struct rpc_aio_create, readonly), brisk_json_decode_bool, true},
 	{"fallocate", offsetof(struct rpc_aio_create, fallocate), brisk_json_decode_bool, true},

@@ -163,7 +163,7 @@ struct rpc_create_lvs {
 
 static const struct brisk_json_object_decoder g_create_lvs_dec[] = {
 	{"bdev_name", offsetof(struct rpc_create_lvs, bdev_name), brisk_json_decode_string, false},
-	{"lvs_name", offsetof(struct rpc_create_lvs, lvs_name), brisk_json_decode_string, false},
+	{"lvs_name", offsetof(struct rpc_create_lvs, lvs_name), brisk_json_decode_name, false},
 	{"cluster_sz", offsetof(struct rpc_create_lvs, cluster_sz), brisk_json_decode_uint32, true},
 	{"clear_method", offsetof(struct rpc_create_lvs, clear_method), brisk_json_decode_string, true},
 	{"num_md_pages_per_cluster_ratio", offsetof(struct rpc_create_lvs, num_md_pages_per_cluster_ratio),
@@ -346,7 +346,7 @@ struct rpc_rename {
 
 static const struct brisk_json_object_decoder g_rename_dec[] = {
 	{"old_name", offsetof(struct rpc_rename, old_name), brisk_json_decode_string, false},
-	{"new_name", offsetof(struct rpc_rename, new_name), brisk_json_decode_string, false},
+	{"new_name", offsetof(struct rpc_rename, new_name), brisk_json_decode_name, false},
 };
 
 static void rpc_rename_lvs_done(void *arg, int rc) { rpc_lvol_done(arg, rc, "bdev_lvol_rename_lvstore"); }
@@ -423,7 +423,7 @@ struct rpc_create_lvol {
 };
 
 static const struct brisk_json_object_decoder g_create_lvol_dec[] = {
-	{"lvol_name", offsetof(struct rpc_create_lvol, lvol_name), brisk_json_decode_string, false},
+	{"lvol_name", offsetof(struct rpc_create_lvol, lvol_name), brisk_json_decode_name, false},
 	{"size", offsetof(struct rpc_create_lvol, size), brisk_json_decode_int64, true},
 	{"size_in_mib", offsetof(struct rpc_create_lvol, size_in_mib), brisk_json_decode_int64, true},
 	{"thin_provision", offsetof(struct rpc_create_lvol, thin_provision), brisk_json_decode_bool, true},
@@ -517,7 +517,7 @@ struct rpc_snapshot {
 
 static const struct brisk_json_object_decoder g_snapshot_dec[] = {
 	{"lvol_name", offsetof(struct rpc_snapshot, lvol_name), brisk_json_decode_string, false},
-	{"snapshot_name", offsetof(struct rpc_snapshot, snapshot_name), brisk_json_decode_string, false},
+	{"snapshot_name", offsetof(struct rpc_snapshot, snapshot_name), brisk_json_decode_name, false},
 };
 
 static void rpc_bdev_lvol_snapshot(struct brisk_jsonrpc_request *req, const json_t *params)
@@ -555,7 +555,7 @@ struct rpc_clone {
 
 static const struct brisk_json_object_decoder g_clone_dec[] = {
 	{"snapshot_name", offsetof(struct rpc_clone, snapshot_name), brisk_json_decode_string, false},
-	{"clone_name", offsetof(struct rpc_clone, clone_name), brisk_json_decode_string, false},
+	{"clone_name", offsetof(struct rpc_clone, clone_name), brisk_json_decode_name, false},
 };
 
 static void rpc_bdev_lvol_clone(struct brisk_jsonrpc_request *req, const json_t *params)

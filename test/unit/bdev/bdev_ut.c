@@ -354,6 +354,8 @@ static void test_register_bad_params(void)
 	d.bdev.blockcnt = 16;
 	d.bdev.name = NULL;
 	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
+	d.bdev.name = "ut_bad\n[ts] forged line";
+	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
 	d.bdev.name = "ut_bad";
 	d.bdev.required_alignment = 3;
 	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
@@ -369,6 +371,7 @@ static void test_register_bad_params(void)
 	CU_ASSERT_EQUAL(brisk_bdev_register(&dup.bdev), -EEXIST);
 	/* Alias clashes. */
 	CU_ASSERT_EQUAL(brisk_bdev_alias_add(&d.bdev, "ut_bad"), -EEXIST);
+	CU_ASSERT_EQUAL(brisk_bdev_alias_add(&d.bdev, "ut_bad\ralias"), -EINVAL);
 	CU_ASSERT_EQUAL(brisk_bdev_alias_add(&d.bdev, "ut_bad_alias"), 0);
 	CU_ASSERT_PTR_EQUAL(brisk_bdev_get_by_name("ut_bad_alias"), &d.bdev);
 	CU_ASSERT_EQUAL(count_bdevs(), before + 1);
