@@ -39,6 +39,8 @@ struct aio_disk {
 	bool fallocate;
 	bool is_blockdev;
 	uint32_t min_block_size; /* the device's logical block size */
+	/* A full or failing file fails every I/O: one log site, rate-limited. */
+	struct brisk_log_ratelimit err_log;
 	TAILQ_ENTRY(aio_disk) link;
 };
 
@@ -85,6 +87,28 @@ static void aio_task_done(struct aio_task *task, int status)
 	brisk_bdev_io_complete(brisk_bdev_io_from_ctx(task), status);
 }
 
+/* Fails the I/O with its errno (the user sees -ENOSPC, not a bare failure). */
+static void aio_task_failed(struct aio_disk *disk, struct aio_task *task, int err, const char *what)
+{
+	BRISK_ERRLOG_RATELIMIT(&disk->err_log, "aio %s: %s failed: %s\n", disk->bdev.name, what,
+			       strerror(-err));
+	brisk_bdev_io_complete_aio_status(brisk_bdev_io_from_ctx(task), err);
+}
+
+/* The errno of a completion: the kernel's, or for a short transfer -ENOSPC
+ * (a write that ran out of room part way; the kernel reports the bytes
+ * written instead of the error) or -EIO (a read past the end of the file). */
+static int aio_result_errno(const struct aio_task *task, long res)
+{
+	if (res < 0) {
+		return (int)res;
+	}
+	if ((uint64_t)res == task->expected) {
+		return 0;
+	}
+	return task->iocb.aio_lio_opcode == IO_CMD_PWRITEV ? -ENOSPC : -EIO;
+}
+
 static int aio_reap(struct aio_channel *ach)
 {
 	struct io_event events[32];
@@ -100,16 +124,14 @@ static int aio_reap(struct aio_channel *ach)
 	}
 	for (i = 0; i < n; i++) {
 		struct aio_task *task = (struct aio_task *)events[i].obj;
-		long res = (long)events[i].res;
-		int status = BRISK_BDEV_IO_STATUS_SUCCESS;
+		int err = aio_result_errno(task, (long)events[i].res);
 
-		if (res < 0 || (uint64_t)res != task->expected) {
-			BRISK_ERRLOG("aio %s: I/O failed: res %ld, expected %lu\n", ach->disk->bdev.name, res,
-				     (unsigned long)task->expected);
-			status = BRISK_BDEV_IO_STATUS_FAILED;
-		}
 		ach->inflight--;
-		aio_task_done(task, status);
+		if (err != 0) {
+			aio_task_failed(ach->disk, task, err, "I/O");
+		} else {
+			aio_task_done(task, BRISK_BDEV_IO_STATUS_SUCCESS);
+		}
 	}
 	return n;
 }
@@ -198,8 +220,7 @@ static void aio_submit_rw(struct aio_channel *ach, struct brisk_bdev_io *io)
 	}
 	rc = aio_submit_iocb(ach, task);
 	if (rc != 0 && rc != -EAGAIN) {
-		BRISK_ERRLOG("aio %s: io_submit: %s\n", ach->disk->bdev.name, strerror(-rc));
-		aio_task_done(task, BRISK_BDEV_IO_STATUS_FAILED);
+		aio_task_failed(ach->disk, task, rc, "io_submit");
 	}
 }
 
@@ -216,15 +237,18 @@ static void aio_submit_flush(struct aio_channel *ach, struct brisk_bdev_io *io)
 			return;
 		}
 		if (rc != -EINVAL) {
-			aio_task_done(task, BRISK_BDEV_IO_STATUS_FAILED);
+			aio_task_failed(ach->disk, task, rc, "fdsync");
 			return;
 		}
 		g_fdsync_unsupported = true;
 		BRISK_WARNLOG("the kernel has no asynchronous fdsync: flushes use fdatasync "
 			      "in the submitting thread\n");
 	}
-	rc = fdatasync(ach->disk->fd);
-	aio_task_done(task, rc == 0 ? BRISK_BDEV_IO_STATUS_SUCCESS : BRISK_BDEV_IO_STATUS_FAILED);
+	if (fdatasync(ach->disk->fd) != 0) {
+		aio_task_failed(ach->disk, task, -errno, "fdatasync");
+		return;
+	}
+	aio_task_done(task, BRISK_BDEV_IO_STATUS_SUCCESS);
 }
 
 /* Unmap and write_zeroes through fallocate (synchronous: the file system
@@ -245,9 +269,10 @@ static void aio_submit_fallocate(struct aio_channel *ach, struct brisk_bdev_io *
 		rc = fallocate(ach->disk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 	}
 	if (rc != 0) {
-		BRISK_ERRLOG("aio %s: fallocate: %s\n", ach->disk->bdev.name, strerror(errno));
+		aio_task_failed(ach->disk, task, -errno, "fallocate");
+		return;
 	}
-	aio_task_done(task, rc == 0 ? BRISK_BDEV_IO_STATUS_SUCCESS : BRISK_BDEV_IO_STATUS_FAILED);
+	aio_task_done(task, BRISK_BDEV_IO_STATUS_SUCCESS);
 }
 
 static void bdev_aio_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_io *io)
@@ -275,7 +300,7 @@ static void bdev_aio_submit_request(struct brisk_io_channel *ch, struct brisk_bd
 		aio_task_done((struct aio_task *)io->driver_ctx, BRISK_BDEV_IO_STATUS_SUCCESS);
 		break;
 	default:
-		aio_task_done((struct aio_task *)io->driver_ctx, BRISK_BDEV_IO_STATUS_FAILED);
+		brisk_bdev_io_complete_aio_status(io, -ENOTSUP);
 		break;
 	}
 }
@@ -378,6 +403,7 @@ static void bdev_aio_write_config_json(struct brisk_bdev *bdev, json_t *array)
 
 static void aio_disk_free(struct aio_disk *disk)
 {
+	brisk_log_ratelimit_flush(&disk->err_log, BRISK_LOG_ERROR);
 	if (disk->fd >= 0) {
 		close(disk->fd);
 	}
@@ -604,6 +630,7 @@ int bdev_aio_create(struct brisk_bdev **bdev, const struct bdev_aio_opts *opts)
 		return -ENOMEM;
 	}
 	disk->fd = -1;
+	disk->err_log = (struct brisk_log_ratelimit)BRISK_LOG_RATELIMIT_DEFAULT;
 	disk->readonly = opts->readonly;
 	disk->fallocate = opts->fallocate;
 	disk->filename = strdup(opts->filename);
