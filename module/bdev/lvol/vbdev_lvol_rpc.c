@@ -463,7 +463,8 @@ static void rpc_new_lvol_done(void *arg, struct brisk_lvol *lvol, int rc)
 
 	if (rc != 0) {
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "%s%s", strerror(-rc),
-						      rc == -ENOSPC ? ": no free clusters or metadata pages left in the lvstore" : "");
+						      rc == -ENOSPC ? ": no room left in the lvstore (clusters, metadata "
+						      "pages) or on the storage under it" : "");
 		return;
 	}
 	brisk_jsonrpc_send_result(req, rpc_lvol_bdev_name(lvol));
