@@ -23,6 +23,9 @@ umount_and_cleanup() {
 	cleanup
 }
 trap umount_and_cleanup EXIT
+# The EXIT trap runs on a signal only when the signal has a trap of its own.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 mkdir -p "$MNT"
 mount -t tmpfs -o size=4m brisk_enospc "$MNT" || { fail "cannot mount a tmpfs on $MNT (needs root)"; finish; }

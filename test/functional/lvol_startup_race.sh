@@ -23,6 +23,9 @@ kill_extra() {
 	cleanup
 }
 trap kill_extra EXIT
+# The EXIT trap runs on a signal only when the signal has a trap of its own.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # ---- set up: a store on Aio0 through a delay bdev (no latency yet) ----
 start_tgt -s 128 -c "$WORK/aio.json" || finish
