@@ -504,6 +504,10 @@ brisk_log_ratelimit(struct brisk_log_ratelimit *rl, enum brisk_log_level level, 
 		/* The thread that moves the window prints the summary once. */
 		if (__atomic_compare_exchange_n(&rl->start_ms, &start, now, false, __ATOMIC_RELAXED,
 						__ATOMIC_RELAXED)) {
+			/* The site, for a flush's summary (atomic: read by any thread). */
+			__atomic_store_n(&rl->file, file, __ATOMIC_RELAXED);
+			__atomic_store_n(&rl->line, line, __ATOMIC_RELAXED);
+			__atomic_store_n(&rl->func, func, __ATOMIC_RELAXED);
 			__atomic_store_n(&rl->count, 0, __ATOMIC_RELAXED);
 			dropped = __atomic_exchange_n(&rl->suppressed, 0, __ATOMIC_RELAXED);
 			if (dropped > 0) {
@@ -511,9 +515,6 @@ brisk_log_ratelimit(struct brisk_log_ratelimit *rl, enum brisk_log_level level, 
 			}
 		}
 	}
-	rl->file = file;
-	rl->line = line;
-	rl->func = func;
 	if (__atomic_fetch_add(&rl->count, 1, __ATOMIC_RELAXED) < rl->burst) {
 		return true;
 	}
@@ -527,6 +528,8 @@ brisk_log_ratelimit_flush(struct brisk_log_ratelimit *rl, enum brisk_log_level l
 	uint64_t dropped = __atomic_exchange_n(&rl->suppressed, 0, __ATOMIC_RELAXED);
 
 	if (dropped > 0) {
-		ratelimit_summary(rl, level, dropped, rl->file, rl->line, rl->func);
+		ratelimit_summary(rl, level, dropped, __atomic_load_n(&rl->file, __ATOMIC_RELAXED),
+				  __atomic_load_n(&rl->line, __ATOMIC_RELAXED),
+				  __atomic_load_n(&rl->func, __ATOMIC_RELAXED));
 	}
 }
