@@ -236,6 +236,49 @@ static void run_finish(struct bdevperf_run_ctx *run, json_t *results)
 	}
 }
 
+/* The first job that lost its bdev, read back other data or failed I/O: what
+ * went wrong, said in words (results "error", the RPC answer, stderr) and as
+ * run->rc (-ENODEV, -EILSEQ, or the errno of the failed I/O). */
+static void run_failure_message(struct bdevperf_run_ctx *run, char *msg, size_t len)
+{
+	const struct bdevperf_result *r;
+	struct bdevperf_job *job;
+
+	msg[0] = '\0';
+	for (uint32_t i = 0; i < run->num_jobs && msg[0] == '\0'; i++) {
+		job = run->jobs[i];
+		if (run->job_state[i] == JOB_SILENT) {
+			continue;
+		}
+		r = bdevperf_job_result(job);
+		if (bdevperf_job_bdev_removed(job)) {
+			snprintf(msg, len, "bdev %s was removed during the test", bdevperf_job_bdev_name(job));
+			run->rc = -ENODEV;
+		} else if (r->miscompares > 0) {
+			snprintf(msg, len, "data miscompare at offset %" PRIu64 " on bdev %s (%" PRIu64
+				 " read-back(s) differed)", r->first_miscompare_offset,
+				 bdevperf_job_bdev_name(job), r->miscompares);
+			run->rc = -EILSEQ;
+		} else if (r->failed > 0) {
+			snprintf(msg, len, "%" PRIu64 " I/O failed on bdev %s: %s (the first at offset %"
+				 PRIu64 ")", r->failed, bdevperf_job_bdev_name(job),
+				 strerror(-r->first_errno), r->first_error_offset);
+			run->rc = r->first_errno;
+		}
+	}
+}
+
+static void run_set_failure(struct bdevperf_run_ctx *run, json_t *out)
+{
+	char msg[256];
+
+	run_failure_message(run, msg, sizeof(msg));
+	if (msg[0] != '\0') {
+		fprintf(stderr, "bdevperf: %s\n", msg);
+		json_object_set_new(out, "error", json_string(msg));
+	}
+}
+
 static json_t *run_report(struct bdevperf_run_ctx *run)
 {
 	struct bdevperf_result *total;
@@ -300,15 +343,7 @@ static json_t *run_report(struct bdevperf_run_ctx *run)
 	json_object_set_new(jt, "io_outstanding", json_integer((json_int_t)outstanding));
 	json_object_set_new(out, "total", jt);
 	json_object_set_new(out, "core_count", json_integer(brisk_env_get_core_count()));
-	if (total->failed > 0) {
-		fprintf(stderr, "bdevperf: %" PRIu64 " I/O failed\n", total->failed);
-		run->rc = -EIO;
-	}
-	if (total->miscompares > 0) {
-		fprintf(stderr, "bdevperf: verify found %" PRIu64 " read-back(s) with other data\n",
-			total->miscompares);
-		run->rc = -EILSEQ;
-	}
+	run_set_failure(run, out);
 	if (g_shutdown && run->rc == 0) {
 		fprintf(stderr, "bdevperf: run cut short by a shutdown request\n");
 	}
@@ -645,10 +680,13 @@ static void cmdline_run_done(int rc, json_t *results, void *ctx)
 {
 	(void)ctx;
 	bdevperf_write_json_output(results);
-	json_decref(results);
 	if (rc != 0 && rc != -ETIMEDOUT) { /* -ETIMEDOUT: run_report said what */
-		fprintf(stderr, "bdevperf: run failed: %s\n", strerror(-rc));
+		json_t *error = json_object_get(results, "error");
+
+		fprintf(stderr, "bdevperf: run failed: %s\n",
+			json_is_string(error) ? json_string_value(error) : strerror(-rc));
 	}
+	json_decref(results);
 	if (bdevperf_io_left(NULL)) {
 		bdevperf_exit_with_io_left();
 	}

@@ -81,6 +81,9 @@ struct bdevperf_result {
 	uint64_t aborted;       /* aborted by a reset (reset workload only) */
 	uint64_t miscompares;
 	uint64_t resets;
+	int first_errno;             /* errno of the first failed I/O; 0: none failed */
+	uint64_t first_error_offset; /* its byte offset on the bdev */
+	uint64_t first_miscompare_offset; /* bdev byte offset of the first differing byte */
 	uint64_t lat_sum;       /* ticks, successful I/O */
 	uint64_t lat_min;
 	uint64_t lat_max;
@@ -148,6 +151,8 @@ const char *bdevperf_job_name(const struct bdevperf_job *job);
 uint32_t bdevperf_job_outstanding(const struct bdevperf_job *job);
 uint32_t bdevperf_job_index(const struct bdevperf_job *job);
 const char *bdevperf_job_bdev_name(const struct bdevperf_job *job);
+/* The bdev went away while the job ran (app thread). */
+bool bdevperf_job_bdev_removed(const struct bdevperf_job *job);
 uint32_t bdevperf_job_core(const struct bdevperf_job *job);
 
 /* ---- Verify patterns (verify.c) ---- */
@@ -156,10 +161,11 @@ uint32_t bdevperf_job_core(const struct bdevperf_job *job);
  * number and seed, then words derived from both. */
 void bdevperf_pattern_fill(void *buf, uint64_t len, uint32_t block_size, uint64_t offset_blocks,
 			   uint64_t seed);
-/* Compares buf with the pattern; 0 if equal, else -EILSEQ and a message
- * naming bdev, byte offset, expected and found values. */
+/* Compares buf with the pattern; 0 if equal, else -EILSEQ, the bdev byte
+ * offset of the first differing byte in *bad_offset (may be NULL) and a
+ * message naming bdev, byte offset, expected and found values. */
 int bdevperf_pattern_check(const char *bdev_name, const void *buf, uint64_t len, uint32_t block_size,
-			   uint64_t offset_blocks, uint64_t seed);
+			   uint64_t offset_blocks, uint64_t seed, uint64_t *bad_offset);
 
 /* ---- Statistics and output (stats.c) ---- */
 void bdevperf_result_init(struct bdevperf_result *r);

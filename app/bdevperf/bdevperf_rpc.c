@@ -5,7 +5,9 @@
  *   queue_depth (int), time_in_sec (int), workload_type (string),
  *   io_size (int or string with k/m suffix), rw_percentage (int 0..100)
  * Answer: {"results": [per job], "total": {...}, "core_count": N}, or an error
- * when the run could not start or any I/O failed / a verify read differed.
+ * when the run could not start or any I/O failed / a verify read differed /
+ * the bdev was removed: the error code is the errno (-ENOSPC, -EILSEQ,
+ * -ENODEV ...) and the message says what happened.
  */
 #include <errno.h>
 #include <string.h>
@@ -70,10 +72,20 @@ static void rpc_perform_tests_done(int rc, json_t *results, void *ctx)
 		return;
 	}
 	if (rc != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, BRISK_JSONRPC_ERROR_INTERNAL_ERROR,
-						      "bdevperf failed with error %d (%s)%s", rc,
-						      strerror(-rc), results != NULL ?
-						      ": see the results in the program's output" : "");
+		json_t *error = json_object_get(results, "error");
+
+		if (json_is_string(error)) {
+			/* What went wrong in words: "... No space left on device", "data
+			 * miscompare at offset X", "bdev X was removed during the test". */
+			brisk_jsonrpc_send_error_response_fmt(req, rc, "bdevperf failed: %s; see the "
+							      "results in the program's output",
+							      json_string_value(error));
+		} else {
+			brisk_jsonrpc_send_error_response_fmt(req, BRISK_JSONRPC_ERROR_INTERNAL_ERROR,
+							      "bdevperf failed with error %d (%s)%s", rc,
+							      strerror(-rc), results != NULL ?
+							      ": see the results in the program's output" : "");
+		}
 		json_decref(results);
 		return;
 	}

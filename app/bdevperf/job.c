@@ -72,6 +72,7 @@ struct bdevperf_job {
 	bool finished;              /* job thread's view */
 	bool gave_up;               /* job thread: the drain timed out; results are frozen */
 	bool app_done;              /* app thread's view: the thread is gone, send nothing */
+	bool bdev_removed;          /* app thread: the REMOVE event came during the run */
 	uint32_t outstanding;       /* tasks and resets in flight */
 	uint32_t left_outstanding;  /* outstanding when the job gave up (read by the app thread) */
 	struct brisk_poller *drain_poller;
@@ -89,6 +90,15 @@ struct bdevperf_job {
 	bdevperf_job_cb done_cb;
 	int setup_rc;
 };
+
+/* A failed I/O: counted, and the first one's errno kept for the report. */
+static void job_record_error(struct bdevperf_job *job, const struct bdevperf_task *task, int err)
+{
+	if (job->result.failed++ == 0) {
+		job->result.first_errno = err < 0 ? err : -EIO;
+		job->result.first_error_offset = task->offset_blocks * job->block_size;
+	}
+}
 
 static uint64_t job_rand(struct bdevperf_job *job)
 {
@@ -108,6 +118,7 @@ static void job_event_cb(enum brisk_bdev_event_type type, struct brisk_bdev *bde
 	if (type == BRISK_BDEV_EVENT_REMOVE) {
 		BRISK_WARNLOG("bdevperf: bdev %s is being removed: stopping job %s\n",
 			      brisk_bdev_get_name(bdev), job->name);
+		job->bdev_removed = true;
 		bdevperf_job_stop(job);
 	}
 }
@@ -377,7 +388,7 @@ static void task_submit(struct bdevperf_task *task)
 		task_retire(task); /* results are frozen: nothing more is counted */
 		return;
 	}
-	job->result.failed++;
+	job_record_error(job, task, rc);
 	if (job->error_logs++ < JOB_MAX_ERROR_LOGS) {
 		BRISK_ERRLOG("bdevperf: job %s: submission of I/O type %d at block %" PRIu64
 			     " failed: %s\n", job->name, task->io_type, task->offset_blocks, strerror(-rc));
@@ -428,6 +439,8 @@ static void task_complete(struct brisk_bdev_io *bdev_io, bool success, void *cb_
 	struct bdevperf_job *job = task->job;
 	uint64_t now = brisk_get_ticks();
 	int status = brisk_bdev_io_get_status(bdev_io);
+	int err = brisk_bdev_io_get_errno(bdev_io);
+	uint64_t bad = 0;
 
 	brisk_bdev_free_io(bdev_io);
 	if (job->gave_up) {
@@ -439,11 +452,11 @@ static void task_complete(struct brisk_bdev_io *bdev_io, bool success, void *cb_
 		if (status == BRISK_BDEV_IO_STATUS_ABORTED && job->params.workload == WORKLOAD_RESET) {
 			job->result.aborted++; /* expected: a reset aborted it */
 		} else {
-			job->result.failed++;
+			job_record_error(job, task, err);
 			if (job->error_logs++ < JOB_MAX_ERROR_LOGS) {
 				BRISK_ERRLOG("bdevperf: job %s: I/O type %d at block %" PRIu64 " (%" PRIu64
-					     " blocks) failed with status %d\n", job->name, task->io_type,
-					     task->offset_blocks, job->io_blocks, status);
+					     " blocks) failed: %s\n", job->name, task->io_type,
+					     task->offset_blocks, job->io_blocks, strerror(-err));
 			}
 		}
 		task_next(task);
@@ -459,8 +472,10 @@ static void task_complete(struct brisk_bdev_io *bdev_io, bool success, void *cb_
 	}
 	if (job->verify &&
 	    bdevperf_pattern_check(brisk_bdev_get_name(job->bdev), task->check_buf, job->params.io_size,
-				   job->block_size, task->offset_blocks, task->seed) != 0) {
-		job->result.miscompares++;
+				   job->block_size, task->offset_blocks, task->seed, &bad) != 0) {
+		if (job->result.miscompares++ == 0) {
+			job->result.first_miscompare_offset = bad;
+		}
 	}
 	task_next(task);
 }
@@ -741,6 +756,11 @@ uint32_t bdevperf_job_index(const struct bdevperf_job *job)
 const char *bdevperf_job_bdev_name(const struct bdevperf_job *job)
 {
 	return job->bdev_name;
+}
+
+bool bdevperf_job_bdev_removed(const struct bdevperf_job *job)
+{
+	return job->bdev_removed;
 }
 
 uint32_t bdevperf_job_core(const struct bdevperf_job *job)

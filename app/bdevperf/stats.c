@@ -21,6 +21,13 @@ void bdevperf_result_add(struct bdevperf_result *dst, const struct bdevperf_resu
 	dst->bytes += src->bytes;
 	dst->failed += src->failed;
 	dst->aborted += src->aborted;
+	if (dst->first_errno == 0 && src->first_errno != 0) {
+		dst->first_errno = src->first_errno;
+		dst->first_error_offset = src->first_error_offset;
+	}
+	if (dst->miscompares == 0 && src->miscompares > 0) {
+		dst->first_miscompare_offset = src->first_miscompare_offset;
+	}
 	dst->miscompares += src->miscompares;
 	dst->resets += src->resets;
 	dst->lat_sum += src->lat_sum;
@@ -154,6 +161,15 @@ json_t *bdevperf_result_json(const char *name, const char *bdev, uint32_t core,
 	if (bdev != NULL) {
 		json_object_set_new(o, "bdev", json_string(bdev));
 		json_object_set_new(o, "core", json_integer(core));
+	}
+	if (r->first_errno != 0) {
+		json_object_set_new(o, "first_error", json_pack("{s:i, s:s, s:I}", "errno", -r->first_errno,
+				    "message", strerror(-r->first_errno),
+				    "offset", (json_int_t)r->first_error_offset));
+	}
+	if (r->miscompares > 0) {
+		json_object_set_new(o, "first_miscompare_offset",
+				    json_integer((json_int_t)r->first_miscompare_offset));
 	}
 	if (p->workload == WORKLOAD_RW || p->workload == WORKLOAD_RANDRW) {
 		json_object_set_new(o, "rw_percentage", json_integer(p->rw_read_pct));

@@ -38,7 +38,7 @@ void bdevperf_pattern_fill(void *buf, uint64_t len, uint32_t block_size, uint64_
 }
 
 int bdevperf_pattern_check(const char *bdev_name, const void *buf, uint64_t len, uint32_t block_size,
-			   uint64_t offset_blocks, uint64_t seed)
+			   uint64_t offset_blocks, uint64_t seed, uint64_t *bad_offset)
 {
 	uint64_t words = block_size / sizeof(uint64_t);
 	const uint64_t *w = buf;
@@ -61,6 +61,9 @@ int bdevperf_pattern_check(const char *bdev_name, const void *buf, uint64_t len,
 					     "; expected seed 0x%" PRIx64 ")\n",
 					     bdev_name, block * block_size + byte, block, byte,
 					     i * sizeof(uint64_t), want, w[i], w[0], w[1], seed);
+				if (bad_offset != NULL) {
+					*bad_offset = block * block_size + byte;
+				}
 				return -EILSEQ;
 			}
 		}

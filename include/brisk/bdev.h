@@ -51,7 +51,10 @@ enum brisk_bdev_io_type {
 	BRISK_BDEV_NUM_IO_TYPES
 };
 
-/* Status of a completed I/O (brisk_bdev_io_get_status). */
+/* Status of a completed I/O (brisk_bdev_io_get_status). AIO_ERROR: failed
+ * with a specific errno (brisk_bdev_io_get_errno says which: -ENOSPC from a
+ * full backing file, ...). */
+#define BRISK_BDEV_IO_STATUS_AIO_ERROR (-8)
 #define BRISK_BDEV_IO_STATUS_ABORTED (-7)
 #define BRISK_BDEV_IO_STATUS_MISCOMPARE (-5)
 #define BRISK_BDEV_IO_STATUS_NOMEM (-4)
@@ -204,6 +207,10 @@ void brisk_bdev_io_get_nvme_status(const struct brisk_bdev_io *bdev_io, uint32_t
  * read was submitted without one). */
 void brisk_bdev_io_get_iovec(struct brisk_bdev_io *bdev_io, struct iovec **iovs, int *iovcnt);
 int brisk_bdev_io_get_status(const struct brisk_bdev_io *bdev_io);
+/* The failure as a negative errno: 0 on success, the module's errno for
+ * AIO_ERROR (-ENOSPC, -EROFS ...), -EIO for a plain failure, -EILSEQ for a
+ * miscompare, -ECANCELED when aborted, -ENOMEM. */
+int brisk_bdev_io_get_errno(const struct brisk_bdev_io *bdev_io);
 enum brisk_bdev_io_type brisk_bdev_io_get_type(const struct brisk_bdev_io *bdev_io);
 void brisk_bdev_free_io(struct brisk_bdev_io *bdev_io);
 

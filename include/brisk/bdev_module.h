@@ -146,6 +146,13 @@ struct brisk_bdev_io {
 /* status: a BRISK_BDEV_IO_STATUS_* value. On the thread of the channel the
  * I/O was submitted on (another thread is detected and forwarded). */
 void brisk_bdev_io_complete(struct brisk_bdev_io *bdev_io, int status);
+/* Completes with the errno of the failure (negative; 0 is success), so that
+ * the user sees -ENOSPC rather than a bare failure (status AIO_ERROR). */
+void brisk_bdev_io_complete_aio_status(struct brisk_bdev_io *bdev_io, int aio_result);
+/* For a module stacked on another bdev: completes bdev_io with the status
+ * (and errno) base_io completed with. */
+void brisk_bdev_io_complete_base_io_status(struct brisk_bdev_io *bdev_io,
+		const struct brisk_bdev_io *base_io);
 struct brisk_bdev_io *brisk_bdev_io_from_ctx(void *driver_ctx);
 /* Completes with an NVMe status (kept for brisk_bdev_io_get_nvme_status):
  * success for 0/0, MISCOMPARE for a compare failure, FAILED otherwise. */

@@ -89,6 +89,12 @@ struct brisk_subsystem {
 	/* Appends {"method": ..., "params": {...}} objects that recreate the
 	 * subsystem's current state (save_config). NULL = no configuration. */
 	void (*write_config_json)(json_t *config_array);
+	/* Once the start-up configuration ran: calls done(ctx) (later, on the app
+	 * thread) when the work the configuration started in the background is
+	 * over (the bdev subsystem: examine, which loads lvol stores). Start-up
+	 * completes only then, so that "start-up complete" and framework_wait_init
+	 * mean the configured state is there. NULL = nothing to wait for. */
+	void (*settle)(void (*done)(void *ctx), void *ctx);
 	struct brisk_subsystem *next; /* registry, owned by lib/event */
 };
 

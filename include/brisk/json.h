@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -41,7 +42,11 @@ extern "C" {
 
 /* A decoder converts val into *out and returns 0, or a negative errno when
  * val has the wrong type or is out of range (it must leave *out unchanged
- * then). */
+ * then). Two errors of string decoders get their own message:
+ * BRISK_JSON_ERR_NUL "contains a NUL character" and BRISK_JSON_ERR_CONTROL
+ * "must not contain control characters". */
+#define BRISK_JSON_ERR_NUL (-EILSEQ)
+#define BRISK_JSON_ERR_CONTROL (-EBADMSG)
 typedef int (*brisk_json_decode_fn)(const json_t *val, void *out);
 
 struct brisk_json_object_decoder {
@@ -61,12 +66,14 @@ struct brisk_json_object_decoder {
 int brisk_json_decode_object(const json_t *obj, const struct brisk_json_object_decoder *d, size_t n,
 			     void *out, char *err, size_t errlen);
 
-/* Frees every field of out that owns memory (decoded by brisk_json_decode_string
- * or brisk_json_decode_json) and sets it to NULL. Safe on a zeroed struct. */
+/* Frees every field of out that owns memory (decoded by brisk_json_decode_string,
+ * brisk_json_decode_name or brisk_json_decode_json) and sets it to NULL. Safe on a zeroed struct. */
 void brisk_json_free_object(const struct brisk_json_object_decoder *d, size_t n, void *out);
 
 /* Element decoders (out points to the field's type). */
 int brisk_json_decode_string(const json_t *val, void *out);   /* char ** (strdup; frees an old value) */
+/* A name (bdev, lvstore, lvol): a string without control characters. char **. */
+int brisk_json_decode_name(const json_t *val, void *out);
 int brisk_json_decode_bool(const json_t *val, void *out);     /* bool * */
 int brisk_json_decode_int32(const json_t *val, void *out);    /* int32_t * */
 int brisk_json_decode_uint8(const json_t *val, void *out);    /* uint8_t * */

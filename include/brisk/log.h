@@ -3,6 +3,7 @@
 #define BRISK_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdarg.h>
 
@@ -60,6 +61,38 @@ void brisk_log(enum brisk_log_level level, const char *file, int line, const cha
 	       const char *format, ...) __attribute__((format(printf, 5, 6)));
 void brisk_vlog(enum brisk_log_level level, const char *file, int line, const char *func,
 		const char *format, va_list ap);
+
+/* Rate limit of one message site (an I/O error repeated for every failed
+ * I/O): at most burst lines per interval_ms; the lines dropped are counted
+ * and told in one "last message repeated N more times" line when the next
+ * interval begins (or at brisk_log_ratelimit_flush). Any thread; no lock. */
+struct brisk_log_ratelimit {
+	uint32_t burst;
+	uint32_t interval_ms;
+	/* Internal. */
+	uint64_t start_ms;
+	uint32_t count;
+	uint64_t suppressed;
+	const char *file; /* the site, for the summary of a flush */
+	int line;
+	const char *func;
+};
+#define BRISK_LOG_RATELIMIT_INIT(BURST, INTERVAL_MS) \
+	{ .burst = (BURST), .interval_ms = (INTERVAL_MS) }
+/* Default for I/O error sites: 10 lines a second. */
+#define BRISK_LOG_RATELIMIT_DEFAULT BRISK_LOG_RATELIMIT_INIT(10, 1000)
+/* True when the caller may log now (prints the summary of the last interval first). */
+bool brisk_log_ratelimit(struct brisk_log_ratelimit *rl, enum brisk_log_level level, const char *file,
+			 int line, const char *func);
+/* Prints the pending summary, if any (a device that stopped failing, a channel going away). */
+void brisk_log_ratelimit_flush(struct brisk_log_ratelimit *rl, enum brisk_log_level level);
+
+#define BRISK_ERRLOG_RATELIMIT(RL, ...) \
+	do { \
+		if (brisk_log_ratelimit((RL), BRISK_LOG_ERROR, __FILE__, __LINE__, __func__)) { \
+			brisk_log(BRISK_LOG_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__); \
+		} \
+	} while (0)
 
 /* Declares a debug flag in a .c file: BRISK_LOG_REGISTER_COMPONENT(thread) */
 #define BRISK_LOG_REGISTER_COMPONENT(FLAG) \

@@ -32,6 +32,14 @@ size_t brisk_strlcpy(char *dst, const char *src, size_t size);
 void brisk_strcpy_pad(void *dst, const char *src, size_t size, int pad);
 /* Trims leading and trailing whitespace in place; returns s. */
 char *brisk_str_trim(char *s);
+/* True when s holds a byte below 0x20 or 0x7f (newline, tab, escape ...):
+ * names with them are refused, since they forge log lines or terminal output. */
+bool brisk_str_has_control_chars(const char *s);
+/* Copies len bytes of src (NULs included) into dst with every control byte
+ * written as an escape: \n \t \r, others \xHH. Always NUL-terminates
+ * (size > 0) and never splits an escape; returns the length the whole
+ * escaped text needs (like snprintf). */
+size_t brisk_str_escape_control_chars(char *dst, size_t size, const char *src, size_t len);
 
 #ifdef __cplusplus
 }

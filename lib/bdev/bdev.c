@@ -172,6 +172,10 @@ int brisk_bdev_alias_add(struct brisk_bdev *bdev, const char *alias)
 		BRISK_ERRLOG("alias must be a non-empty string\n");
 		return -EINVAL;
 	}
+	if (brisk_str_has_control_chars(alias)) {
+		BRISK_ERRLOG("alias '%s' contains control characters\n", alias);
+		return -EINVAL;
+	}
 	pthread_mutex_lock(&g_bdev_mgr.lock);
 	if (bdev_find_locked(alias) != NULL) {
 		pthread_mutex_unlock(&g_bdev_mgr.lock);
@@ -220,6 +224,10 @@ static int bdev_check_fields(const struct brisk_bdev *bdev)
 {
 	if (bdev->name == NULL || bdev->name[0] == '\0') {
 		BRISK_ERRLOG("bdev name is missing\n");
+		return -EINVAL;
+	}
+	if (brisk_str_has_control_chars(bdev->name)) {
+		BRISK_ERRLOG("bdev name '%s' contains control characters\n", bdev->name);
 		return -EINVAL;
 	}
 	if (bdev->module == NULL) {

@@ -113,6 +113,7 @@ struct bdev_io_priv {
 	struct bdev_channel *ch;               /* channel the module got it on (QoS may differ) */
 	struct brisk_bdev_desc *desc;
 	int status;
+	int io_errno;                          /* status AIO_ERROR: the negative errno */
 	uint64_t submit_tsc;
 	bool in_submit;                        /* inside the module's submit_request */
 	bool split_done;                       /* already checked/split: go straight to the module */
@@ -136,6 +137,7 @@ struct bdev_io_priv {
 	uint64_t split_remaining;
 	uint32_t split_outstanding;
 	int split_status;
+	int split_errno;                       /* errno of the first failed child */
 	int split_iov_idx;                     /* parent iovec cursor */
 	size_t split_iov_off;
 	struct brisk_bdev_io_wait_entry split_wait;

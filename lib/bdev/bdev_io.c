@@ -169,6 +169,7 @@ void bdev_io_init(struct bdev_io_priv *p, struct brisk_bdev *bdev, struct bdev_c
 	p->ch = ch;
 	p->desc = NULL;
 	p->status = BRISK_BDEV_IO_STATUS_PENDING;
+	p->io_errno = 0;
 	p->submit_tsc = 0;
 	p->in_submit = false;
 	p->split_done = false;
@@ -431,6 +432,50 @@ void brisk_bdev_io_get_iovec(struct brisk_bdev_io *bdev_io, struct iovec **iovs,
 int brisk_bdev_io_get_status(const struct brisk_bdev_io *bdev_io)
 {
 	return bdev_io_priv((struct brisk_bdev_io *)bdev_io)->status;
+}
+
+static int bdev_status_to_errno(int status, int io_errno)
+{
+	switch (status) {
+	case BRISK_BDEV_IO_STATUS_SUCCESS: return 0;
+	case BRISK_BDEV_IO_STATUS_AIO_ERROR: return io_errno < 0 ? io_errno : -EIO;
+	case BRISK_BDEV_IO_STATUS_MISCOMPARE: return -EILSEQ;
+	case BRISK_BDEV_IO_STATUS_ABORTED: return -ECANCELED;
+	case BRISK_BDEV_IO_STATUS_NOMEM: return -ENOMEM;
+	default: return -EIO;
+	}
+}
+
+int brisk_bdev_io_get_errno(const struct brisk_bdev_io *bdev_io)
+{
+	const struct bdev_io_priv *p = bdev_io_priv((struct brisk_bdev_io *)bdev_io);
+
+	return bdev_status_to_errno(p->status, p->io_errno);
+}
+
+void brisk_bdev_io_complete_aio_status(struct brisk_bdev_io *bdev_io, int aio_result)
+{
+	if (aio_result == 0) {
+		brisk_bdev_io_complete(bdev_io, BRISK_BDEV_IO_STATUS_SUCCESS);
+		return;
+	}
+	/* Set before completing: a completion forwarded to another thread
+	 * carries the whole priv, errno included. */
+	bdev_io_priv(bdev_io)->io_errno = aio_result < 0 ? aio_result : -aio_result;
+	brisk_bdev_io_complete(bdev_io, BRISK_BDEV_IO_STATUS_AIO_ERROR);
+}
+
+void brisk_bdev_io_complete_base_io_status(struct brisk_bdev_io *bdev_io,
+		const struct brisk_bdev_io *base_io)
+{
+	const struct bdev_io_priv *b = bdev_io_priv((struct brisk_bdev_io *)base_io);
+
+	if (b->status == BRISK_BDEV_IO_STATUS_AIO_ERROR) {
+		brisk_bdev_io_complete_aio_status(bdev_io, b->io_errno);
+		return;
+	}
+	brisk_bdev_io_complete(bdev_io, b->status == BRISK_BDEV_IO_STATUS_PENDING ?
+			       BRISK_BDEV_IO_STATUS_FAILED : b->status);
 }
 
 enum brisk_bdev_io_type brisk_bdev_io_get_type(const struct brisk_bdev_io *bdev_io)

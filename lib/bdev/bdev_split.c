@@ -136,6 +136,7 @@ static void parent_advance(struct bdev_io_priv *parent, size_t len)
 static void split_parent_done(struct bdev_io_priv *p)
 {
 	p->status = p->split_status;
+	p->io_errno = p->split_errno;
 	bdev_io_complete_user(p);
 }
 
@@ -241,6 +242,7 @@ void bdev_io_split(struct bdev_io_priv *p)
 	p->split_remaining = p->io.u.num_blocks;
 	p->split_outstanding = 0;
 	p->split_status = BRISK_BDEV_IO_STATUS_SUCCESS;
+	p->split_errno = 0;
 	p->split_iov_idx = 0;
 	p->split_iov_off = 0;
 	if (is_emulated_zeroes(p) && p->io.bdev->blocklen > BDEV_ZERO_BUF_SIZE) {
@@ -256,6 +258,7 @@ void bdev_io_split_child_done(struct bdev_io_priv *child, int status)
 	if (status != BRISK_BDEV_IO_STATUS_SUCCESS) {
 		if (p->split_status == BRISK_BDEV_IO_STATUS_SUCCESS) {
 			p->split_status = status;
+			p->split_errno = child->io_errno;
 		}
 		p->split_remaining = 0; /* no new children after a failure */
 	}

@@ -59,9 +59,11 @@ static void req_done(struct brisk_bdev_io *bdev_io, bool success, void *cb_arg)
 {
 	struct bdev_req *r = cb_arg;
 	struct brisk_bs_dev_cb_args *args = r->args;
+	int bserrno = success ? 0 : brisk_bdev_io_get_errno(bdev_io);
 
 	brisk_bdev_free_io(bdev_io);
-	args->cb_fn(args->channel, args->cb_arg, success ? 0 : -EIO);
+	/* The bdev's errno, not a bare -EIO: a full backing file says -ENOSPC. */
+	args->cb_fn(args->channel, args->cb_arg, bserrno);
 }
 
 static void req_retry(void *arg)

@@ -15,6 +15,7 @@
  * it as unallocated (reads still get the old contents). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <brisk/log.h>
 #include <brisk/thread.h>
@@ -33,6 +34,10 @@ static void alloc_finish(struct blob_alloc_req *r, int rc)
 	r->done(r, rc);
 }
 
+/* A full store or device fails every write to a new cluster: one log site
+ * for all of them, rate-limited. */
+static struct brisk_log_ratelimit g_alloc_err_log = BRISK_LOG_RATELIMIT_DEFAULT;
+
 static void alloc_synced(void *ctx, int rc)
 {
 	struct blob_alloc_req *r = ctx;
@@ -41,8 +46,8 @@ static void alloc_synced(void *ctx, int rc)
 		    b->md.clusters[r->index] == (r->cluster | BLOB_CLUSTER_PENDING);
 
 	if (rc != 0) {
-		BRISK_ERRLOG("blob 0x%lx: metadata sync after allocating cluster %lu failed: %d",
-			     b->id, r->index, rc);
+		BRISK_ERRLOG_RATELIMIT(&g_alloc_err_log, "blob 0x%lx: metadata sync after allocating "
+				       "cluster %lu failed: %s", b->id, r->index, strerror(-rc));
 		if (ours) {
 			/* The version naming the cluster may be on disk or not: keep
 			 * the cluster reserved (the next load decides) but stop using
@@ -74,9 +79,9 @@ static void alloc_filled(struct brisk_io_channel *ch, void *cb_arg, int rc)
 		r->copy_buf = NULL;
 	}
 	if (rc != 0) {
-		BRISK_ERRLOG("blob 0x%lx: %s new cluster %lu failed: %d", b->id,
-			     r->data_iov != NULL ? "writing a whole-cluster write into" : "filling",
-			     r->cluster, rc);
+		BRISK_ERRLOG_RATELIMIT(&g_alloc_err_log, "blob 0x%lx: %s new cluster %lu failed: %s", b->id,
+				       r->data_iov != NULL ? "writing a whole-cluster write into" : "filling",
+				       r->cluster, strerror(-rc));
 		blob_free_cluster(b->bs, r->cluster);
 		alloc_finish(r, rc);
 		return;
@@ -170,7 +175,8 @@ void blob_cluster_alloc(struct blob_alloc_req *r)
 	}
 	r->cluster = blob_alloc_cluster(b->bs);
 	if (r->cluster == 0) {
-		BRISK_ERRLOG("blob 0x%lx: no free cluster for cluster %lu", b->id, r->index);
+		BRISK_ERRLOG_RATELIMIT(&g_alloc_err_log, "blob 0x%lx: no free cluster for cluster %lu",
+				       b->id, r->index);
 		r->done(r, -ENOSPC);
 		return;
 	}

@@ -9,6 +9,8 @@
  *   (--wait-for-rpc: wait for framework_start_init)
  *   app_start_subsystems    subsystems in dependency order
  *   app_start_runtime       RPC state RUNTIME, RUNTIME methods of the config
+ *   app_start_settle        each subsystem's background start-up work ends
+ *                           (bdev examine: lvol stores loaded)
  *   app_start_done          start_fn(ctx); framework_wait_init answers
  * Stop, on the app thread:
  *   app_stop_rpc            server closed (socket file removed)
@@ -211,6 +213,14 @@ static void app_start_done(void)
 	}
 }
 
+static void app_start_settled(void *ctx)
+{
+	if (app_step_done_check_stop()) {
+		return;
+	}
+	app_start_done();
+}
+
 static void app_start_runtime_config_done(int rc, const char *errmsg, void *ctx)
 {
 	if (app_step_done_check_stop()) {
@@ -220,7 +230,10 @@ static void app_start_runtime_config_done(int rc, const char *errmsg, void *ctx)
 		app_start_failed(rc, "JSON configuration");
 		return;
 	}
-	app_start_done();
+	/* app_start_settle: what the configuration started in the background
+	 * (bdev examine loading lvol stores) ends before start-up completes. */
+	g_app.step_in_flight = true;
+	event_subsystem_settle(app_start_settled, NULL);
 }
 
 static void app_start_subsystems_done(int rc, void *ctx)

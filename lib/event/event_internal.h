@@ -58,6 +58,8 @@ int event_subsystem_sort(void);
 void event_subsystem_clear_registry(void);
 /* True once every subsystem has been initialised. */
 bool event_subsystem_all_initialized(void);
+/* Runs every subsystem's settle step in init order, then cb(ctx). */
+void event_subsystem_settle(brisk_msg_fn cb, void *ctx);
 
 /* ---- JSON config ---- */
 /* Frees what an apply in STARTUP kept for RUNTIME (start-up stopped first). */

@@ -5,7 +5,8 @@
  * part of save_config: bdev_set_options, module settings, the calls that
  * recreate each bdev, QoS limits, then bdev_wait_for_examine so that a
  * loaded configuration waits for examine (lvol stores, partitions) before
- * the next subsystem runs.
+ * the next subsystem runs. Its settle step holds "start-up complete" until
+ * the bdevs the configuration created are examined.
  */
 #include <brisk/bdev.h>
 #include <brisk/event.h>
@@ -35,10 +36,20 @@ static void bdev_subsystem_write_config_json(json_t *config_array)
 	brisk_bdev_subsystem_config_json(config_array);
 }
 
+/* The configuration created bdevs; their examine (lvol stores loading, a
+ * dirty one replaying) may still run: start-up is not complete before it ends. */
+static void bdev_subsystem_settle(void (*done)(void *ctx), void *ctx)
+{
+	if (brisk_bdev_wait_for_examine(done, ctx) != 0) {
+		done(ctx);
+	}
+}
+
 static struct brisk_subsystem g_bdev_subsystem = {
 	.name = "bdev",
 	.init = bdev_subsystem_init,
 	.fini = bdev_subsystem_fini,
 	.write_config_json = bdev_subsystem_write_config_json,
+	.settle = bdev_subsystem_settle,
 };
 BRISK_SUBSYSTEM_REGISTER(g_bdev_subsystem)

@@ -297,6 +297,41 @@ void brisk_subsystem_init(brisk_subsystem_init_fn cb, void *ctx)
 	subsystem_init_next(NULL);
 }
 
+/* ---- Settling, in order, after the start-up configuration ---- */
+
+static struct brisk_subsystem *g_settling;
+static brisk_msg_fn g_settle_cb;
+static void *g_settle_ctx;
+
+static void subsystem_settle_next(void *ctx)
+{
+	struct brisk_subsystem *s = g_settling == NULL ? g_subsystems : g_settling->next;
+	brisk_msg_fn cb = g_settle_cb;
+
+	while (s != NULL && s->settle == NULL) {
+		s = s->next;
+	}
+	g_settling = s;
+	if (s == NULL) {
+		g_settle_cb = NULL;
+		cb(g_settle_ctx);
+		return;
+	}
+	BRISK_INFOLOG("waiting for subsystem %s to settle\n", s->name);
+	s->settle(subsystem_settle_next, NULL);
+}
+
+void event_subsystem_settle(brisk_msg_fn cb, void *ctx)
+{
+	g_settle_cb = cb;
+	g_settle_ctx = ctx;
+	g_settling = NULL;
+	/* By message: the caller's step must return before cb runs. */
+	if (brisk_thread_send_msg(brisk_get_thread(), subsystem_settle_next, NULL) != 0) {
+		subsystem_settle_next(NULL);
+	}
+}
+
 /* ---- Finishing, in reverse ---- */
 
 /* The k-th subsystem of the list (0-based). */

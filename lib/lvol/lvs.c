@@ -41,6 +41,11 @@ int lvol_check_name(const char *name, size_t max, const char *what)
 		BRISK_ERRLOG("%s name '%.20s...' is too long (at most %zu characters)\n", what, name, max - 1);
 		return -EINVAL;
 	}
+	if (brisk_str_has_control_chars(name)) {
+		/* A newline or escape in a name would forge log lines and terminal output. */
+		BRISK_ERRLOG("%s name '%s' must not contain control characters\n", what, name);
+		return -EINVAL;
+	}
 	if (strchr(name, '/') != NULL) {
 		/* The bdev alias is lvs_name/lvol_name: a '/' would make it ambiguous. */
 		BRISK_ERRLOG("%s name '%s' must not contain '/'\n", what, name);

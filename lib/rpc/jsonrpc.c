@@ -324,9 +324,12 @@ validate_request(const json_t *obj, const json_t **id, const char **method,
 		snprintf(msg, msglen, "Invalid request: 'method' must be a non-empty string");
 		return BRISK_JSONRPC_ERROR_INVALID_REQUEST;
 	}
-	if (json_string_length(name) >= RPC_MAX_METHOD_NAME ||
-	    strlen(json_string_value(name)) != json_string_length(name)) {
-		snprintf(msg, msglen, "Method not found: method name too long or not text");
+	if (strlen(json_string_value(name)) != json_string_length(name)) {
+		snprintf(msg, msglen, "Invalid request: 'method' contains a NUL character");
+		return BRISK_JSONRPC_ERROR_INVALID_REQUEST;
+	}
+	if (json_string_length(name) >= RPC_MAX_METHOD_NAME) {
+		snprintf(msg, msglen, "Method not found: method name too long");
 		return BRISK_JSONRPC_ERROR_METHOD_NOT_FOUND;
 	}
 	*method = json_string_value(name);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <brisk/json.h>
+#include <brisk/string.h>
 
 int
 brisk_json_decode_string(const json_t *val, void *out)
@@ -22,7 +23,7 @@ brisk_json_decode_string(const json_t *val, void *out)
 	/* json_string_value stops at an embedded NUL; reject such strings rather
 	 * than silently truncating a name. */
 	if (strlen(json_string_value(val)) != json_string_length(val)) {
-		return -EINVAL;
+		return BRISK_JSON_ERR_NUL;
 	}
 	copy = strdup(json_string_value(val));
 	if (copy == NULL) {
@@ -31,6 +32,16 @@ brisk_json_decode_string(const json_t *val, void *out)
 	free(*str);
 	*str = copy;
 	return 0;
+}
+
+int
+brisk_json_decode_name(const json_t *val, void *out)
+{
+	if (json_is_string(val) && strlen(json_string_value(val)) == json_string_length(val) &&
+	    brisk_str_has_control_chars(json_string_value(val))) {
+		return BRISK_JSON_ERR_CONTROL;
+	}
+	return brisk_json_decode_string(val, out);
 }
 
 int
@@ -166,6 +177,7 @@ static const struct {
 	const char *expects;
 } g_decoder_names[] = {
 	{ brisk_json_decode_string, "a string" },
+	{ brisk_json_decode_name, "a string" },
 	{ brisk_json_decode_bool, "a boolean" },
 	{ brisk_json_decode_int32, "a 32-bit integer" },
 	{ brisk_json_decode_int64, "a 64-bit integer" },
@@ -193,6 +205,20 @@ set_error(char *err, size_t errlen, const char *fmt, const char *name, const cha
 {
 	if (err != NULL && errlen > 0) {
 		snprintf(err, errlen, fmt, name, extra);
+	}
+}
+
+static void
+decode_error(const struct brisk_json_object_decoder *d, int rc, char *err, size_t errlen)
+{
+	if (rc == BRISK_JSON_ERR_NUL) {
+		set_error(err, errlen, "parameter '%s' contains a NUL character%s", d->name, "");
+	} else if (rc == BRISK_JSON_ERR_CONTROL) {
+		set_error(err, errlen, "parameter '%s' must not contain control characters%s", d->name,
+			  " (newline, tab, escape...)");
+	} else {
+		set_error(err, errlen, "parameter '%s' must be %s", d->name,
+			  brisk_json_decoder_expects(d->decode));
 	}
 }
 
@@ -248,8 +274,7 @@ brisk_json_decode_object(const json_t *obj, const struct brisk_json_object_decod
 			return -EINVAL;
 		}
 		if (rc != 0) {
-			set_error(err, errlen, "parameter '%s' must be %s", d[i].name,
-				  brisk_json_decoder_expects(d[i].decode));
+			decode_error(&d[i], rc, err, errlen);
 			return -EINVAL;
 		}
 	}
@@ -262,7 +287,7 @@ brisk_json_free_object(const struct brisk_json_object_decoder *d, size_t n, void
 	for (size_t i = 0; i < n; i++) {
 		void *field = (char *)out + d[i].offset;
 
-		if (d[i].decode == brisk_json_decode_string) {
+		if (d[i].decode == brisk_json_decode_string || d[i].decode == brisk_json_decode_name) {
 			free(*(char **)field);
 			*(char **)field = NULL;
 		} else if (d[i].decode == brisk_json_decode_json) {

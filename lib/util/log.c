@@ -1,8 +1,12 @@
 /*
  * Logging: one line per message on stderr (with a timestamp) and, once
  * opened, on syslog. Levels and flags may be read and changed from any thread.
+ * Control characters in a message (a user's name with a newline, an escape
+ * sequence) are written as escapes, so no input can forge a log line; and
+ * brisk_log_ratelimit keeps a failing device from flooding the log.
  */
 #include <brisk/log.h>
+#include <brisk/string.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -345,6 +349,47 @@ log_to_stderr(enum brisk_log_level level, const char *file, int line, const char
 	}
 }
 
+static bool
+has_control_byte(const char *msg, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] == 0x7f) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* msg with its control characters escaped (a new malloc'ed buffer; msg is
+ * freed unless it is the caller's stack buffer). On allocation failure the
+ * control bytes are replaced by '?' in place: still one line. */
+static char *
+log_escape(char *msg, size_t *len, char *stack)
+{
+	size_t need;
+	char *esc;
+
+	if (!has_control_byte(msg, *len)) {
+		return msg;
+	}
+	need = brisk_str_escape_control_chars(NULL, 0, msg, *len);
+	esc = malloc(need + 1);
+	if (esc == NULL) {
+		for (size_t i = 0; i < *len; i++) {
+			if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] == 0x7f) {
+				msg[i] = '?';
+			}
+		}
+		return msg;
+	}
+	brisk_str_escape_control_chars(esc, need + 1, msg, *len);
+	if (msg != stack) {
+		free(msg);
+	}
+	*len = need;
+	return esc;
+}
+
 void
 brisk_vlog(enum brisk_log_level level, const char *file, int line, const char *func,
 	   const char *format, va_list ap)
@@ -397,6 +442,7 @@ brisk_vlog(enum brisk_log_level level, const char *file, int line, const char *f
 	while (len > 0 && msg[len - 1] == '\n') {
 		len--;
 	}
+	msg = log_escape(msg, &len, stack);
 
 	if (to_stderr) {
 		log_to_stderr(level, file, line, func, msg, len);
@@ -420,4 +466,70 @@ brisk_log(enum brisk_log_level level, const char *file, int line, const char *fu
 	va_start(ap, format);
 	brisk_vlog(level, file, line, func, format, ap);
 	va_end(ap);
+}
+
+/* ---- Rate limiting ----
+ * Lock-free: the fields are touched with relaxed atomics. Two threads racing
+ * at an interval boundary may both print, or one summary may count a line of
+ * the next interval; the counts stay approximate by a line or two, which is
+ * all a flood summary needs, and the I/O path takes no lock. */
+
+static uint64_t
+ratelimit_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+ratelimit_summary(struct brisk_log_ratelimit *rl, enum brisk_log_level level, uint64_t dropped,
+		  const char *file, int line, const char *func)
+{
+	brisk_log(level, file, line, func, "last message repeated %lu more times "
+		  "(rate-limited to %u per %u ms)", (unsigned long)dropped, rl->burst,
+		  rl->interval_ms);
+}
+
+bool
+brisk_log_ratelimit(struct brisk_log_ratelimit *rl, enum brisk_log_level level, const char *file,
+		    int line, const char *func)
+{
+	uint64_t now = ratelimit_now_ms();
+	uint64_t start = __atomic_load_n(&rl->start_ms, __ATOMIC_RELAXED);
+	uint64_t dropped;
+
+	if (start == 0 || now - start >= rl->interval_ms) {
+		/* The thread that moves the window prints the summary once. */
+		if (__atomic_compare_exchange_n(&rl->start_ms, &start, now, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			/* The site, for a flush's summary (atomic: read by any thread). */
+			__atomic_store_n(&rl->file, file, __ATOMIC_RELAXED);
+			__atomic_store_n(&rl->line, line, __ATOMIC_RELAXED);
+			__atomic_store_n(&rl->func, func, __ATOMIC_RELAXED);
+			__atomic_store_n(&rl->count, 0, __ATOMIC_RELAXED);
+			dropped = __atomic_exchange_n(&rl->suppressed, 0, __ATOMIC_RELAXED);
+			if (dropped > 0) {
+				ratelimit_summary(rl, level, dropped, file, line, func);
+			}
+		}
+	}
+	if (__atomic_fetch_add(&rl->count, 1, __ATOMIC_RELAXED) < rl->burst) {
+		return true;
+	}
+	__atomic_fetch_add(&rl->suppressed, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+void
+brisk_log_ratelimit_flush(struct brisk_log_ratelimit *rl, enum brisk_log_level level)
+{
+	uint64_t dropped = __atomic_exchange_n(&rl->suppressed, 0, __ATOMIC_RELAXED);
+
+	if (dropped > 0) {
+		ratelimit_summary(rl, level, dropped, __atomic_load_n(&rl->file, __ATOMIC_RELAXED),
+				  __atomic_load_n(&rl->line, __ATOMIC_RELAXED),
+				  __atomic_load_n(&rl->func, __ATOMIC_RELAXED));
+	}
 }

@@ -269,3 +269,62 @@ brisk_str_trim(char *s)
 	s[len] = '\0';
 	return s;
 }
+
+static bool
+is_control_byte(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+bool
+brisk_str_has_control_chars(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		if (is_control_byte((unsigned char)*s)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The escape of one byte into esc (at most 4 chars + NUL); returns its length. */
+static size_t
+escape_byte(unsigned char c, char esc[5])
+{
+	switch (c) {
+	case '\n': memcpy(esc, "\\n", 3); return 2;
+	case '\t': memcpy(esc, "\\t", 3); return 2;
+	case '\r': memcpy(esc, "\\r", 3); return 2;
+	default:
+		if (!is_control_byte(c)) {
+			esc[0] = (char)c;
+			esc[1] = '\0';
+			return 1;
+		}
+		snprintf(esc, 5, "\\x%02x", c);
+		return 4;
+	}
+}
+
+size_t
+brisk_str_escape_control_chars(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t out = 0, n;
+	bool full = size == 0;
+	char esc[5];
+
+	for (size_t i = 0; i < len; i++) {
+		n = escape_byte((unsigned char)src[i], esc);
+		if (!full && out + n < size) {
+			memcpy(dst + out, esc, n);
+		} else if (!full) {
+			dst[out] = '\0';
+			full = true;
+		}
+		out += n;
+	}
+	if (!full) {
+		dst[out] = '\0';
+	}
+	return out;
+}

@@ -164,7 +164,7 @@ def cli_bad_cases(sock, work):
         (('bdev_malloc_create', '-b', 'MallocX', 'big', '512'), 2, 'total_size'),
         (('bdev_null_create', 'NullX', '16', '0'), 1, 'block_size 0'),
         (('bdev_aio_create', os.path.join(work, 'missing.img'), 'AioX'), 1, 'No such file'),
-        (('bdev_aio_create', '/dev/null', 'AioX'), 1, 'neither a regular file nor a block device'),
+        (('bdev_aio_create', '/dev/null', 'AioX'), 1, 'is a character device, not a regular file or a block device'),
         (('bdev_passthru_create', '-b', 'Malloc0', '-p', 'PtX'), 1, 'already claimed'),
         (('bdev_delay_create', '-b', 'Malloc2', '-d', 'DelayX', '-r', '1', '-t', '1', '-w', '1'), 2, '-n'),
         (('bdev_split_create', 'Null0', '2'), 1, 'already split'),
@@ -243,7 +243,7 @@ def json_bad_cases(work):
         # aio
         ('bdev_aio_create', w(a, filename=os.path.join(work, 'missing.img')), None, 'No such file'),
         ('bdev_aio_create', w(a, filename=work), None, 'Is a directory'),
-        ('bdev_aio_create', w(a, filename='/dev/null'), INVALID, 'neither a regular file nor a block device'),
+        ('bdev_aio_create', w(a, filename='/dev/null'), INVALID, 'is a character device, not a regular file or a block device'),
         ('bdev_aio_create', w(a, filename=tiny), INVALID, 'smaller than one block'),
         ('bdev_aio_create', w(a, filename=''), INVALID, 'filename must not be empty'),
         # Relative paths would resolve against the target's working directory.

@@ -3,7 +3,8 @@
 # then verified by perform_tests: a passthru over malloc and the two parts of
 # a split malloc all read back what was written; deleting the passthru takes
 # it out of the next run; write failures injected into an error bdev over
-# RPC are counted by bdevperf and fail the call.
+# RPC are counted by bdevperf and fail the call; a bdev deleted while a test
+# runs on it makes perform_tests say so.
 source "$(dirname "$0")/bdevperf_common.sh"
 SOCK=$WORK/bp.sock
 RPCPY="$ROOT/scripts/rpc.py -s $SOCK -t 30"
@@ -55,6 +56,18 @@ log = open(sys.argv[1]).read()
 sys.exit(0 if re.search(r"\b5 I/O failed\b", log) else 1)
 PY
 [ "$FAILS" = "$before" ] && pass "5 write failures injected through rpc.py are counted and fail perform_tests"
+
+# A bdev deleted while perform_tests runs on it: the answer says so.
+rpcpy bdev_error_delete EE_Malloc1
+rpcpy bdev_malloc_delete Malloc1
+rpc "$SOCK" perform_tests '{"workload_type": "randread", "time_in_sec": 4}' >/dev/null 2>"$WORK/rm.err" &
+pt=$!
+sleep 1
+rpcpy bdev_malloc_delete Malloc0
+wait "$pt" && fail "perform_tests on a bdev deleted mid-run succeeded"
+grep -q "error -19: bdevperf failed: bdev Malloc0 was removed during the test" "$WORK/rm.err" &&
+	pass "bdev deleted mid-run: $(head -c 150 "$WORK/rm.err")" ||
+	fail "perform_tests on a bdev deleted mid-run: $(cat "$WORK/rm.err")"
 
 kill -TERM "$BP_PID"
 wait_for_exit "$BP_PID"

@@ -12,7 +12,33 @@
 # delete stays deleted. The one operation in flight at the kill may or may
 # not have taken effect: the next start settles which, and tracks the lvol
 # from then on. ROUNDS (default 24) sets the number of rounds.
+# Every process it starts is ended on every exit path: the target (cleanup in
+# app_common.sh), and the background helpers of a round (the killer and the
+# perform_tests client, with their children), also on SIGINT/SIGTERM.
 source "$(dirname "$0")/lvol_common.sh"
+
+BG_PIDS=() # background helpers of the current round
+
+# end_bg: ends the round's helpers: their children first (sleep; timeout,
+# which passes TERM on to its python), then the helper itself.
+end_bg() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		pkill -TERM -P "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	BG_PIDS=()
+}
+
+crash_cleanup() {
+	end_bg
+	cleanup
+}
+trap crash_cleanup EXIT
+# The EXIT trap runs on a signal only when the signal has a trap of its own.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 ROUNDS=${ROUNDS:-24}
 IMG=$WORK/disk.img
@@ -101,10 +127,12 @@ for round in $(seq 1 "$ROUNDS"); do
 	done <"$DELETED"
 
 	# Random writes in the background, metadata operations in the foreground.
-	(rpc perform_tests '{"time_in_sec": 20}' >/dev/null 2>&1 &) 2>/dev/null
+	rpc perform_tests '{"time_in_sec": 20}' >/dev/null 2>&1 &
+	BG_PIDS+=($!)
 	deadline=$(python3 -c "import random; print(random.uniform(0.2, 1.5))")
 	(sleep "$deadline"; kill -KILL "$TGT_PID" 2>/dev/null) &
 	killer=$!
+	BG_PIDS+=("$killer")
 	while kill -0 "$TGT_PID" 2>/dev/null; do
 		seq_no=$((seq_no + 1))
 		name=v$seq_no
@@ -145,6 +173,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	fi
 	wait "$killer" 2>/dev/null
 	kill9
+	end_bg # the perform_tests client lost its connection with the kill
 done
 [ "$round" = "$ROUNDS" ] && [ "$FAILS" = "$fails_before" ] && pass "$ROUNDS rounds of kill -9: store loaded, acknowledged lvols present, data intact" ||
 	fail "$ROUNDS rounds of kill -9: stopped at round $round, $((FAILS - fails_before)) check(s) failed"

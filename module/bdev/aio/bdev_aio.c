@@ -39,6 +39,8 @@ struct aio_disk {
 	bool fallocate;
 	bool is_blockdev;
 	uint32_t min_block_size; /* the device's logical block size */
+	/* A full or failing file fails every I/O: one log site, rate-limited. */
+	struct brisk_log_ratelimit err_log;
 	TAILQ_ENTRY(aio_disk) link;
 };
 
@@ -85,6 +87,28 @@ static void aio_task_done(struct aio_task *task, int status)
 	brisk_bdev_io_complete(brisk_bdev_io_from_ctx(task), status);
 }
 
+/* Fails the I/O with its errno (the user sees -ENOSPC, not a bare failure). */
+static void aio_task_failed(struct aio_disk *disk, struct aio_task *task, int err, const char *what)
+{
+	BRISK_ERRLOG_RATELIMIT(&disk->err_log, "aio %s: %s failed: %s\n", disk->bdev.name, what,
+			       strerror(-err));
+	brisk_bdev_io_complete_aio_status(brisk_bdev_io_from_ctx(task), err);
+}
+
+/* The errno of a completion: the kernel's, or for a short transfer -ENOSPC
+ * (a write that ran out of room part way; the kernel reports the bytes
+ * written instead of the error) or -EIO (a read past the end of the file). */
+static int aio_result_errno(const struct aio_task *task, long res)
+{
+	if (res < 0) {
+		return (int)res;
+	}
+	if ((uint64_t)res == task->expected) {
+		return 0;
+	}
+	return task->iocb.aio_lio_opcode == IO_CMD_PWRITEV ? -ENOSPC : -EIO;
+}
+
 static int aio_reap(struct aio_channel *ach)
 {
 	struct io_event events[32];
@@ -100,16 +124,14 @@ static int aio_reap(struct aio_channel *ach)
 	}
 	for (i = 0; i < n; i++) {
 		struct aio_task *task = (struct aio_task *)events[i].obj;
-		long res = (long)events[i].res;
-		int status = BRISK_BDEV_IO_STATUS_SUCCESS;
+		int err = aio_result_errno(task, (long)events[i].res);
 
-		if (res < 0 || (uint64_t)res != task->expected) {
-			BRISK_ERRLOG("aio %s: I/O failed: res %ld, expected %lu\n", ach->disk->bdev.name, res,
-				     (unsigned long)task->expected);
-			status = BRISK_BDEV_IO_STATUS_FAILED;
-		}
 		ach->inflight--;
-		aio_task_done(task, status);
+		if (err != 0) {
+			aio_task_failed(ach->disk, task, err, "I/O");
+		} else {
+			aio_task_done(task, BRISK_BDEV_IO_STATUS_SUCCESS);
+		}
 	}
 	return n;
 }
@@ -198,8 +220,7 @@ static void aio_submit_rw(struct aio_channel *ach, struct brisk_bdev_io *io)
 	}
 	rc = aio_submit_iocb(ach, task);
 	if (rc != 0 && rc != -EAGAIN) {
-		BRISK_ERRLOG("aio %s: io_submit: %s\n", ach->disk->bdev.name, strerror(-rc));
-		aio_task_done(task, BRISK_BDEV_IO_STATUS_FAILED);
+		aio_task_failed(ach->disk, task, rc, "io_submit");
 	}
 }
 
@@ -216,15 +237,18 @@ static void aio_submit_flush(struct aio_channel *ach, struct brisk_bdev_io *io)
 			return;
 		}
 		if (rc != -EINVAL) {
-			aio_task_done(task, BRISK_BDEV_IO_STATUS_FAILED);
+			aio_task_failed(ach->disk, task, rc, "fdsync");
 			return;
 		}
 		g_fdsync_unsupported = true;
 		BRISK_WARNLOG("the kernel has no asynchronous fdsync: flushes use fdatasync "
 			      "in the submitting thread\n");
 	}
-	rc = fdatasync(ach->disk->fd);
-	aio_task_done(task, rc == 0 ? BRISK_BDEV_IO_STATUS_SUCCESS : BRISK_BDEV_IO_STATUS_FAILED);
+	if (fdatasync(ach->disk->fd) != 0) {
+		aio_task_failed(ach->disk, task, -errno, "fdatasync");
+		return;
+	}
+	aio_task_done(task, BRISK_BDEV_IO_STATUS_SUCCESS);
 }
 
 /* Unmap and write_zeroes through fallocate (synchronous: the file system
@@ -245,9 +269,10 @@ static void aio_submit_fallocate(struct aio_channel *ach, struct brisk_bdev_io *
 		rc = fallocate(ach->disk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 	}
 	if (rc != 0) {
-		BRISK_ERRLOG("aio %s: fallocate: %s\n", ach->disk->bdev.name, strerror(errno));
+		aio_task_failed(ach->disk, task, -errno, "fallocate");
+		return;
 	}
-	aio_task_done(task, rc == 0 ? BRISK_BDEV_IO_STATUS_SUCCESS : BRISK_BDEV_IO_STATUS_FAILED);
+	aio_task_done(task, BRISK_BDEV_IO_STATUS_SUCCESS);
 }
 
 static void bdev_aio_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_io *io)
@@ -275,7 +300,7 @@ static void bdev_aio_submit_request(struct brisk_io_channel *ch, struct brisk_bd
 		aio_task_done((struct aio_task *)io->driver_ctx, BRISK_BDEV_IO_STATUS_SUCCESS);
 		break;
 	default:
-		aio_task_done((struct aio_task *)io->driver_ctx, BRISK_BDEV_IO_STATUS_FAILED);
+		brisk_bdev_io_complete_aio_status(io, -ENOTSUP);
 		break;
 	}
 }
@@ -378,6 +403,7 @@ static void bdev_aio_write_config_json(struct brisk_bdev *bdev, json_t *array)
 
 static void aio_disk_free(struct aio_disk *disk)
 {
+	brisk_log_ratelimit_flush(&disk->err_log, BRISK_LOG_ERROR);
 	if (disk->fd >= 0) {
 		close(disk->fd);
 	}
@@ -418,19 +444,93 @@ static const struct brisk_bdev_fn_table g_aio_fn_table = {
 	.write_config_json = bdev_aio_write_config_json,
 };
 
+const char *bdev_aio_mode_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFBLK: return "a block device";
+	case S_IFDIR: return "a directory";
+	case S_IFCHR: return "a character device";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFLNK: return "a symbolic link";
+	default: return "a special file";
+	}
+}
+
+const char *bdev_aio_file_type(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	/* O_PATH opens nothing for I/O: no driver open, no FIFO wait. */
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	return bdev_aio_mode_name(st.st_mode);
+}
+
+/* Only a regular file or a block device may be opened for I/O: the open of
+ * anything else may block the reactor (a FIFO waits for its other end) or
+ * have side effects (some character devices act on open). Checked through
+ * O_PATH before the real open. */
+static int aio_check_file_type(const char *path)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		BRISK_ERRLOG("aio: cannot open filename '%s': %s\n", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+	} else if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+	} else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		rc = -ENOTBLK;
+	}
+	close(fd);
+	if (rc == -EISDIR || rc == -ENOTBLK) {
+		BRISK_ERRLOG("aio: filename '%s' is %s, not a regular file or a block device\n", path,
+			     bdev_aio_mode_name(st.st_mode));
+	}
+	return rc;
+}
+
+/* The real open: O_NONBLOCK so that a path swapped for a FIFO after the
+ * check cannot block either (aio_detect_geometry checks the type of what was
+ * opened); the flag is cleared once the type is known. */
+static int aio_open_flags(const char *path, int flags)
+{
+	return open(path, flags | O_NONBLOCK);
+}
+
 /* Opens the path, with O_DIRECT when the file system accepts it. */
 static int aio_open(struct aio_disk *disk, const char *path)
 {
 	int flags = (disk->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	int rc = aio_check_file_type(path);
 
-	disk->fd = open(path, flags | O_DIRECT);
+	if (rc != 0) {
+		return rc;
+	}
+	disk->fd = aio_open_flags(path, flags | O_DIRECT);
 	if (disk->fd >= 0) {
 		disk->direct = true;
 		return 0;
 	}
 	if (errno == EINVAL) {
 		BRISK_NOTICELOG("aio: '%s' does not support O_DIRECT: using buffered I/O\n", path);
-		disk->fd = open(path, flags);
+		disk->fd = aio_open_flags(path, flags);
 		if (disk->fd >= 0) {
 			return 0;
 		}
@@ -474,9 +574,13 @@ static int aio_detect_geometry(struct aio_disk *disk)
 		 * device may need up to 4096, hence 4096 as the default below. */
 		disk->min_block_size = 512;
 	} else {
-		BRISK_ERRLOG("aio: filename '%s' is neither a regular file nor a block device\n",
-			     disk->filename);
+		BRISK_ERRLOG("aio: filename '%s' is %s, not a regular file or a block device\n",
+			     disk->filename, bdev_aio_mode_name(st.st_mode));
 		return -ENOTBLK;
+	}
+	/* The type is known: back to blocking mode (aio ignores it; fdatasync does not). */
+	if (fcntl(disk->fd, F_SETFL, fcntl(disk->fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		return -errno;
 	}
 	return 0;
 }
@@ -526,6 +630,7 @@ int bdev_aio_create(struct brisk_bdev **bdev, const struct bdev_aio_opts *opts)
 		return -ENOMEM;
 	}
 	disk->fd = -1;
+	disk->err_log = (struct brisk_log_ratelimit)BRISK_LOG_RATELIMIT_DEFAULT;
 	disk->readonly = opts->readonly;
 	disk->fallocate = opts->fallocate;
 	disk->filename = strdup(opts->filename);

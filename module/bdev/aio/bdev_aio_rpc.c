@@ -25,7 +25,7 @@ struct rpc_aio_create {
 
 static const struct brisk_json_object_decoder g_aio_create_decoders[] = {
 	{"filename", offsetof(struct rpc_aio_create, filename), brisk_json_decode_string, false},
-	{"name", offsetof(struct rpc_aio_create, name), brisk_json_decode_string, false},
+	{"name", offsetof(struct rpc_aio_create, name), brisk_json_decode_name, false},
 	{"block_size", offsetof(struct rpc_aio_create, block_size), brisk_json_decode_uint32, true},
 	{"readonly", offsetof(struct rpc_aio_create, readonly), brisk_json_decode_bool, true},
 	{"fallocate", offsetof(struct rpc_aio_create, fallocate), brisk_json_decode_bool, true},
@@ -78,8 +78,10 @@ static void rpc_bdev_aio_create(struct brisk_jsonrpc_request *req, const json_t 
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "cannot open filename '%s': %s", p.filename,
 						      strerror(-rc));
 	} else if (rc == -ENOTBLK) {
-		brisk_jsonrpc_invalid_params(req, "filename '%s' is neither a regular file nor a block device",
-					     p.filename);
+		const char *type = bdev_aio_file_type(p.filename);
+
+		brisk_jsonrpc_invalid_params(req, "filename '%s' is %s%snot a regular file or a block device",
+					     p.filename, type != NULL ? type : "", type != NULL ? ", " : "");
 	} else if (rc == -ERANGE) {
 		brisk_jsonrpc_invalid_params(req, "filename '%s' is smaller than one block (block_size %u; 0 = "
 					     "detected, 4096 for a file)", p.filename, p.block_size);

@@ -34,10 +34,23 @@ struct delay_io {
 	struct brisk_io_channel *ch;
 	uint64_t due_tick;
 	int status;
+	int io_errno;       /* the base's errno when status is AIO_ERROR */
 	TAILQ_ENTRY(delay_io) link;
 };
 
 TAILQ_HEAD(delay_io_list, delay_io);
+
+/* Completes with what the base I/O completed with, errno included. */
+static void delay_io_complete(struct delay_io *dio)
+{
+	struct brisk_bdev_io *io = brisk_bdev_io_from_ctx(dio);
+
+	if (dio->status == BRISK_BDEV_IO_STATUS_AIO_ERROR) {
+		brisk_bdev_io_complete_aio_status(io, dio->io_errno);
+		return;
+	}
+	brisk_bdev_io_complete(io, dio->status);
+}
 
 struct delay_channel {
 	struct brisk_io_channel *base_ch;
@@ -80,7 +93,7 @@ static int delay_poll(void *ctx)
 
 	while ((dio = TAILQ_FIRST(&dch->held)) != NULL && dio->due_tick <= now) {
 		TAILQ_REMOVE(&dch->held, dio, link);
-		brisk_bdev_io_complete(brisk_bdev_io_from_ctx(dio), dio->status);
+		delay_io_complete(dio);
 		n++;
 	}
 	if (TAILQ_EMPTY(&dch->held) && dch->poller_running) {
@@ -130,11 +143,12 @@ static void delay_base_done(struct brisk_bdev_io *base_io, bool success, void *a
 	struct delay_io *dio = (struct delay_io *)io->driver_ctx;
 	int status = brisk_bdev_io_get_status(base_io);
 
+	dio->io_errno = brisk_bdev_io_get_errno(base_io);
 	brisk_bdev_free_io(base_io);
 	dio->status = success ? BRISK_BDEV_IO_STATUS_SUCCESS : (status < 0 ? status : BRISK_BDEV_IO_STATUS_FAILED);
 	if (dio->due_tick == 0 || dio->due_tick <= brisk_get_ticks() ||
 	    __atomic_load_n(&g_delay_finishing, __ATOMIC_RELAXED)) {
-		brisk_bdev_io_complete(io, dio->status);
+		delay_io_complete(dio);
 		return;
 	}
 	delay_hold(brisk_io_channel_get_ctx(dio->ch), dio);
@@ -284,7 +298,7 @@ static void delay_flush_channel(struct brisk_io_channel_iter *i)
 
 	while ((dio = TAILQ_FIRST(&dch->held)) != NULL) {
 		TAILQ_REMOVE(&dch->held, dio, link);
-		brisk_bdev_io_complete(brisk_bdev_io_from_ctx(dio), dio->status);
+		delay_io_complete(dio);
 	}
 	brisk_for_each_channel_continue(i, 0);
 }

@@ -26,7 +26,7 @@ struct rpc_delay_create {
 
 static const struct brisk_json_object_decoder g_delay_create_decoders[] = {
 	{"base_bdev_name", offsetof(struct rpc_delay_create, base_bdev_name), brisk_json_decode_string, false},
-	{"name", offsetof(struct rpc_delay_create, name), brisk_json_decode_string, false},
+	{"name", offsetof(struct rpc_delay_create, name), brisk_json_decode_name, false},
 	{"avg_read_latency", offsetof(struct rpc_delay_create, avg_read_latency), brisk_json_decode_uint64, false},
 	{"p99_read_latency", offsetof(struct rpc_delay_create, p99_read_latency), brisk_json_decode_uint64, false},
 	{"avg_write_latency", offsetof(struct rpc_delay_create, avg_write_latency), brisk_json_decode_uint64, false},

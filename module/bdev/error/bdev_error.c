@@ -102,15 +102,13 @@ static void error_base_done(struct brisk_bdev_io *base_io, bool success, void *a
 	struct brisk_bdev_io *io = arg;
 	struct error_io *eio = (struct error_io *)io->driver_ctx;
 	struct error_channel *ech = brisk_io_channel_get_ctx(eio->ch);
-	int status = brisk_bdev_io_get_status(base_io);
 
-	brisk_bdev_free_io(base_io);
 	ech->inflight--;
 	if (success && eio->corrupt != NULL) {
 		error_corrupt(io, eio->corrupt);
 	}
-	brisk_bdev_io_complete(io, success ? BRISK_BDEV_IO_STATUS_SUCCESS :
-			       (status < 0 ? status : BRISK_BDEV_IO_STATUS_FAILED));
+	brisk_bdev_io_complete_base_io_status(io, base_io);
+	brisk_bdev_free_io(base_io);
 }
 
 static void error_retry(void *arg)

@@ -44,16 +44,14 @@ static int lvol_get_ctx_size(void)
 static void lvol_io_done(void *arg, int bserrno)
 {
 	struct brisk_bdev_io *io = arg;
-	int status;
 
-	if (bserrno == 0) {
-		status = BRISK_BDEV_IO_STATUS_SUCCESS;
-	} else if (bserrno == -ENOMEM) {
-		status = BRISK_BDEV_IO_STATUS_NOMEM; /* channel full: the bdev layer retries */
-	} else {
-		status = BRISK_BDEV_IO_STATUS_FAILED;
+	if (bserrno == -ENOMEM) {
+		/* channel full: the bdev layer retries */
+		brisk_bdev_io_complete(io, BRISK_BDEV_IO_STATUS_NOMEM);
+		return;
 	}
-	brisk_bdev_io_complete(io, status);
+	/* The blobstore's errno (the base bdev's: -ENOSPC ...) reaches the user. */
+	brisk_bdev_io_complete_aio_status(io, bserrno);
 }
 
 static void lvol_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_io *io)

@@ -14,7 +14,8 @@
  *   bdev_lvol_set_read_only / bdev_lvol_inflate / bdev_lvol_decouple_parent /
  *   bdev_lvol_delete {name} -> true
  *   bdev_lvol_get_lvols {lvs_uuid? | lvs_name?} -> [lvol]
- * Lvols are named by bdev name (UUID), alias "lvs/lvol", or UUID.
+ * Lvols are named by bdev name (UUID), alias "lvs/lvol", or UUID. Every
+ * method answers once no bdev examine is in progress (stores loading).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,6 +30,48 @@
 #define MIB (1024ull * 1024)
 
 /* ---- Shared helpers ---- */
+
+/* Lvol stores are found by examine, which loads them in the background when
+ * a bdev appears (at start-up, after a crash, a dirty store replays first).
+ * Asked meanwhile, these methods would answer that the store is not there:
+ * each one runs once no examine is in progress (LVOL_RPC_REGISTER). */
+struct rpc_examine_wait {
+	struct brisk_jsonrpc_request *req;
+	json_t *params;
+	brisk_rpc_method_handler fn;
+};
+
+static void rpc_after_examine_run(void *arg)
+{
+	struct rpc_examine_wait *w = arg;
+
+	w->fn(w->req, w->params);
+	json_decref(w->params);
+	free(w);
+}
+
+static void rpc_after_examine(struct brisk_jsonrpc_request *req, const json_t *params,
+			      brisk_rpc_method_handler fn)
+{
+	struct rpc_examine_wait *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		brisk_jsonrpc_send_error_response(req, -ENOMEM, "out of memory");
+		return;
+	}
+	w->req = req;
+	w->fn = fn;
+	/* The request keeps params alive only while its handler runs. */
+	w->params = params != NULL ? json_incref((json_t *)params) : NULL;
+	if (brisk_bdev_wait_for_examine(rpc_after_examine_run, w) != 0) {
+		rpc_after_examine_run(w);
+	}
+}
+
+#define LVOL_RPC_REGISTER(NAME, FN) \
+	static void FN##_after_examine(struct brisk_jsonrpc_request *req, const json_t *params) \
+	{ rpc_after_examine(req, params, FN); } \
+	BRISK_RPC_REGISTER(NAME, FN##_after_examine, BRISK_RPC_RUNTIME)
 
 static void rpc_lvol_done(void *arg, int rc, const char *what)
 {
@@ -163,7 +206,7 @@ struct rpc_create_lvs {
 
 static const struct brisk_json_object_decoder g_create_lvs_dec[] = {
 	{"bdev_name", offsetof(struct rpc_create_lvs, bdev_name), brisk_json_decode_string, false},
-	{"lvs_name", offsetof(struct rpc_create_lvs, lvs_name), brisk_json_decode_string, false},
+	{"lvs_name", offsetof(struct rpc_create_lvs, lvs_name), brisk_json_decode_name, false},
 	{"cluster_sz", offsetof(struct rpc_create_lvs, cluster_sz), brisk_json_decode_uint32, true},
 	{"clear_method", offsetof(struct rpc_create_lvs, clear_method), brisk_json_decode_string, true},
 	{"num_md_pages_per_cluster_ratio", offsetof(struct rpc_create_lvs, num_md_pages_per_cluster_ratio),
@@ -239,7 +282,7 @@ static void rpc_bdev_lvol_create_lvstore(struct brisk_jsonrpc_request *req, cons
 out:
 	brisk_json_free_object(g_create_lvs_dec, BRISK_COUNTOF(g_create_lvs_dec), &p);
 }
-BRISK_RPC_REGISTER("bdev_lvol_create_lvstore", rpc_bdev_lvol_create_lvstore, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_create_lvstore", rpc_bdev_lvol_create_lvstore)
 
 /* ---- Store by uuid or name: delete, grow, get ---- */
 
@@ -283,13 +326,13 @@ static void rpc_bdev_lvol_delete_lvstore(struct brisk_jsonrpc_request *req, cons
 {
 	rpc_lvs_sel_call(req, params, false);
 }
-BRISK_RPC_REGISTER("bdev_lvol_delete_lvstore", rpc_bdev_lvol_delete_lvstore, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_delete_lvstore", rpc_bdev_lvol_delete_lvstore)
 
 static void rpc_bdev_lvol_grow_lvstore(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	rpc_lvs_sel_call(req, params, true);
 }
-BRISK_RPC_REGISTER("bdev_lvol_grow_lvstore", rpc_bdev_lvol_grow_lvstore, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_grow_lvstore", rpc_bdev_lvol_grow_lvstore)
 
 static json_t *rpc_lvs_json(struct brisk_lvol_store *lvs)
 {
@@ -335,7 +378,7 @@ static void rpc_bdev_lvol_get_lvstores(struct brisk_jsonrpc_request *req, const 
 out:
 	brisk_json_free_object(g_lvs_sel_dec, BRISK_COUNTOF(g_lvs_sel_dec), &p);
 }
-BRISK_RPC_REGISTER("bdev_lvol_get_lvstores", rpc_bdev_lvol_get_lvstores, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_get_lvstores", rpc_bdev_lvol_get_lvstores)
 
 /* ---- Renames (store and lvol share the parameter shape) ---- */
 
@@ -346,7 +389,7 @@ struct rpc_rename {
 
 static const struct brisk_json_object_decoder g_rename_dec[] = {
 	{"old_name", offsetof(struct rpc_rename, old_name), brisk_json_decode_string, false},
-	{"new_name", offsetof(struct rpc_rename, new_name), brisk_json_decode_string, false},
+	{"new_name", offsetof(struct rpc_rename, new_name), brisk_json_decode_name, false},
 };
 
 static void rpc_rename_lvs_done(void *arg, int rc) { rpc_lvol_done(arg, rc, "bdev_lvol_rename_lvstore"); }
@@ -382,7 +425,7 @@ static void rpc_bdev_lvol_rename_lvstore(struct brisk_jsonrpc_request *req, cons
 out:
 	brisk_json_free_object(g_rename_dec, BRISK_COUNTOF(g_rename_dec), &p);
 }
-BRISK_RPC_REGISTER("bdev_lvol_rename_lvstore", rpc_bdev_lvol_rename_lvstore, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_rename_lvstore", rpc_bdev_lvol_rename_lvstore)
 
 static void rpc_rename_lvol_done(void *arg, int rc) { rpc_lvol_done(arg, rc, "bdev_lvol_rename"); }
 
@@ -408,7 +451,7 @@ static void rpc_bdev_lvol_rename(struct brisk_jsonrpc_request *req, const json_t
 out:
 	brisk_json_free_object(g_rename_dec, BRISK_COUNTOF(g_rename_dec), &p);
 }
-BRISK_RPC_REGISTER("bdev_lvol_rename", rpc_bdev_lvol_rename, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_rename", rpc_bdev_lvol_rename)
 
 /* ---- bdev_lvol_create ---- */
 
@@ -423,7 +466,7 @@ struct rpc_create_lvol {
 };
 
 static const struct brisk_json_object_decoder g_create_lvol_dec[] = {
-	{"lvol_name", offsetof(struct rpc_create_lvol, lvol_name), brisk_json_decode_string, false},
+	{"lvol_name", offsetof(struct rpc_create_lvol, lvol_name), brisk_json_decode_name, false},
 	{"size", offsetof(struct rpc_create_lvol, size), brisk_json_decode_int64, true},
 	{"size_in_mib", offsetof(struct rpc_create_lvol, size_in_mib), brisk_json_decode_int64, true},
 	{"thin_provision", offsetof(struct rpc_create_lvol, thin_provision), brisk_json_decode_bool, true},
@@ -463,7 +506,8 @@ static void rpc_new_lvol_done(void *arg, struct brisk_lvol *lvol, int rc)
 
 	if (rc != 0) {
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "%s%s", strerror(-rc),
-						      rc == -ENOSPC ? ": no free clusters or metadata pages left in the lvstore" : "");
+						      rc == -ENOSPC ? ": no room left in the lvstore (clusters, metadata "
+						      "pages) or on the storage under it" : "");
 		return;
 	}
 	brisk_jsonrpc_send_result(req, rpc_lvol_bdev_name(lvol));
@@ -506,7 +550,7 @@ static void rpc_bdev_lvol_create(struct brisk_jsonrpc_request *req, const json_t
 out:
 	brisk_json_free_object(g_create_lvol_dec, BRISK_COUNTOF(g_create_lvol_dec), &p);
 }
-BRISK_RPC_REGISTER("bdev_lvol_create", rpc_bdev_lvol_create, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_create", rpc_bdev_lvol_create)
 
 /* ---- Snapshot and clone ---- */
 
@@ -517,7 +561,7 @@ struct rpc_snapshot {
 
 static const struct brisk_json_object_decoder g_snapshot_dec[] = {
 	{"lvol_name", offsetof(struct rpc_snapshot, lvol_name), brisk_json_decode_string, false},
-	{"snapshot_name", offsetof(struct rpc_snapshot, snapshot_name), brisk_json_decode_string, false},
+	{"snapshot_name", offsetof(struct rpc_snapshot, snapshot_name), brisk_json_decode_name, false},
 };
 
 static void rpc_bdev_lvol_snapshot(struct brisk_jsonrpc_request *req, const json_t *params)
@@ -546,7 +590,7 @@ static void rpc_bdev_lvol_snapshot(struct brisk_jsonrpc_request *req, const json
 out:
 	brisk_json_free_object(g_snapshot_dec, BRISK_COUNTOF(g_snapshot_dec), &p);
 }
-BRISK_RPC_REGISTER("bdev_lvol_snapshot", rpc_bdev_lvol_snapshot, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_snapshot", rpc_bdev_lvol_snapshot)
 
 struct rpc_clone {
 	char *snapshot_name;
@@ -555,7 +599,7 @@ struct rpc_clone {
 
 static const struct brisk_json_object_decoder g_clone_dec[] = {
 	{"snapshot_name", offsetof(struct rpc_clone, snapshot_name), brisk_json_decode_string, false},
-	{"clone_name", offsetof(struct rpc_clone, clone_name), brisk_json_decode_string, false},
+	{"clone_name", offsetof(struct rpc_clone, clone_name), brisk_json_decode_name, false},
 };
 
 static void rpc_bdev_lvol_clone(struct brisk_jsonrpc_request *req, const json_t *params)
@@ -582,7 +626,7 @@ static void rpc_bdev_lvol_clone(struct brisk_jsonrpc_request *req, const json_t 
 out:
 	brisk_json_free_object(g_clone_dec, BRISK_COUNTOF(g_clone_dec), &p);
 }
-BRISK_RPC_REGISTER("bdev_lvol_clone", rpc_bdev_lvol_clone, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_clone", rpc_bdev_lvol_clone)
 
 /* ---- Resize ---- */
 
@@ -634,7 +678,7 @@ static void rpc_bdev_lvol_resize(struct brisk_jsonrpc_request *req, const json_t
 out:
 	brisk_json_free_object(g_resize_dec, BRISK_COUNTOF(g_resize_dec), &p);
 }
-BRISK_RPC_REGISTER("bdev_lvol_resize", rpc_bdev_lvol_resize, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_resize", rpc_bdev_lvol_resize)
 
 /* ---- {name} methods ---- */
 
@@ -686,7 +730,7 @@ static void rpc_bdev_lvol_set_read_only(struct brisk_jsonrpc_request *req, const
 		vbdev_lvol_set_read_only(lvol, rpc_ro_done, req);
 	}
 }
-BRISK_RPC_REGISTER("bdev_lvol_set_read_only", rpc_bdev_lvol_set_read_only, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_set_read_only", rpc_bdev_lvol_set_read_only)
 
 static void rpc_bdev_lvol_inflate(struct brisk_jsonrpc_request *req, const json_t *params)
 {
@@ -696,7 +740,7 @@ static void rpc_bdev_lvol_inflate(struct brisk_jsonrpc_request *req, const json_
 		brisk_lvol_inflate(lvol, rpc_inflate_done, req);
 	}
 }
-BRISK_RPC_REGISTER("bdev_lvol_inflate", rpc_bdev_lvol_inflate, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_inflate", rpc_bdev_lvol_inflate)
 
 static void rpc_bdev_lvol_decouple_parent(struct brisk_jsonrpc_request *req, const json_t *params)
 {
@@ -706,7 +750,7 @@ static void rpc_bdev_lvol_decouple_parent(struct brisk_jsonrpc_request *req, con
 		brisk_lvol_decouple_parent(lvol, rpc_decouple_done, req);
 	}
 }
-BRISK_RPC_REGISTER("bdev_lvol_decouple_parent", rpc_bdev_lvol_decouple_parent, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_decouple_parent", rpc_bdev_lvol_decouple_parent)
 
 static void rpc_bdev_lvol_delete(struct brisk_jsonrpc_request *req, const json_t *params)
 {
@@ -725,7 +769,7 @@ static void rpc_bdev_lvol_delete(struct brisk_jsonrpc_request *req, const json_t
 	}
 	vbdev_lvol_delete(lvol, rpc_delete_done, req);
 }
-BRISK_RPC_REGISTER("bdev_lvol_delete", rpc_bdev_lvol_delete, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_delete", rpc_bdev_lvol_delete)
 
 /* ---- bdev_lvol_get_lvols ---- */
 
@@ -805,4 +849,4 @@ static void rpc_bdev_lvol_get_lvols(struct brisk_jsonrpc_request *req, const jso
 out:
 	brisk_json_free_object(g_get_lvols_dec, BRISK_COUNTOF(g_get_lvols_dec), &p);
 }
-BRISK_RPC_REGISTER("bdev_lvol_get_lvols", rpc_bdev_lvol_get_lvols, BRISK_RPC_RUNTIME)
+LVOL_RPC_REGISTER("bdev_lvol_get_lvols", rpc_bdev_lvol_get_lvols)

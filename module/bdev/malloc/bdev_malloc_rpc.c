@@ -21,7 +21,7 @@ struct rpc_malloc_create {
 };
 
 static const struct brisk_json_object_decoder g_malloc_create_decoders[] = {
-	{"name", offsetof(struct rpc_malloc_create, name), brisk_json_decode_string, true},
+	{"name", offsetof(struct rpc_malloc_create, name), brisk_json_decode_name, true},
 	{"num_blocks", offsetof(struct rpc_malloc_create, num_blocks), brisk_json_decode_uint64, false},
 	{"block_size", offsetof(struct rpc_malloc_create, block_size), brisk_json_decode_uint32, false},
 	{"uuid", offsetof(struct rpc_malloc_create, uuid), brisk_json_decode_string, true},

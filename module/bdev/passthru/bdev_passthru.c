@@ -68,11 +68,10 @@ static void pt_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_io 
 static void pt_base_done(struct brisk_bdev_io *base_io, bool success, void *arg)
 {
 	struct brisk_bdev_io *io = arg;
-	int status = brisk_bdev_io_get_status(base_io);
 
+	/* The base's status and errno (-ENOSPC ...) pass up unchanged. */
+	brisk_bdev_io_complete_base_io_status(io, base_io);
 	brisk_bdev_free_io(base_io);
-	brisk_bdev_io_complete(io, success ? BRISK_BDEV_IO_STATUS_SUCCESS :
-			       (status < 0 ? status : BRISK_BDEV_IO_STATUS_FAILED));
 }
 
 static void pt_retry(void *arg)

@@ -20,7 +20,7 @@ struct rpc_pt_create {
 
 static const struct brisk_json_object_decoder g_pt_create_decoders[] = {
 	{"base_bdev_name", offsetof(struct rpc_pt_create, base_bdev_name), brisk_json_decode_string, false},
-	{"name", offsetof(struct rpc_pt_create, name), brisk_json_decode_string, false},
+	{"name", offsetof(struct rpc_pt_create, name), brisk_json_decode_name, false},
 	{"uuid", offsetof(struct rpc_pt_create, uuid), brisk_json_decode_string, true},
 };
 

@@ -102,10 +102,17 @@ static void ut_apply(struct brisk_bdev_io *io, int *status)
 	}
 }
 
+/* The errno a completion with BRISK_BDEV_IO_STATUS_AIO_ERROR carries. */
+static int g_ut_errno = -ENOSPC;
+
 static void ut_complete_io(struct brisk_bdev_io *io, int status)
 {
 	if (status == BRISK_BDEV_IO_STATUS_SUCCESS) {
 		ut_apply(io, &status);
+	}
+	if (status == BRISK_BDEV_IO_STATUS_AIO_ERROR) {
+		brisk_bdev_io_complete_aio_status(io, g_ut_errno);
+		return;
 	}
 	brisk_bdev_io_complete(io, status);
 }
@@ -254,6 +261,7 @@ struct cpl {
 	int calls;
 	bool success;
 	int status;
+	int err;           /* brisk_bdev_io_get_errno */
 	struct brisk_thread *thread;
 	bool free_io;
 	struct iovec data; /* copy of a provided-buffer read */
@@ -268,6 +276,7 @@ static void io_done(struct brisk_bdev_io *io, bool success, void *arg)
 	c->calls++;
 	c->success = success;
 	c->status = brisk_bdev_io_get_status(io);
+	c->err = brisk_bdev_io_get_errno(io);
 	c->thread = brisk_get_thread();
 	if (c->data.iov_base != NULL) {
 		brisk_bdev_io_get_iovec(io, &iovs, &iovcnt);
@@ -354,6 +363,8 @@ static void test_register_bad_params(void)
 	d.bdev.blockcnt = 16;
 	d.bdev.name = NULL;
 	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
+	d.bdev.name = "ut_bad\n[ts] forged line";
+	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
 	d.bdev.name = "ut_bad";
 	d.bdev.required_alignment = 3;
 	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
@@ -369,6 +380,7 @@ static void test_register_bad_params(void)
 	CU_ASSERT_EQUAL(brisk_bdev_register(&dup.bdev), -EEXIST);
 	/* Alias clashes. */
 	CU_ASSERT_EQUAL(brisk_bdev_alias_add(&d.bdev, "ut_bad"), -EEXIST);
+	CU_ASSERT_EQUAL(brisk_bdev_alias_add(&d.bdev, "ut_bad\ralias"), -EINVAL);
 	CU_ASSERT_EQUAL(brisk_bdev_alias_add(&d.bdev, "ut_bad_alias"), 0);
 	CU_ASSERT_PTR_EQUAL(brisk_bdev_get_by_name("ut_bad_alias"), &d.bdev);
 	CU_ASSERT_EQUAL(count_bdevs(), before + 1);
@@ -667,6 +679,38 @@ static void test_rw_and_async_completion(void)
 	poll_threads();
 	CU_ASSERT_EQUAL(c.calls, 1);
 	CU_ASSERT_FALSE(c.success);
+	CU_ASSERT_EQUAL(c.err, -EIO);
+
+	/* A module's errno reaches the caller as it is (a full file: -ENOSPC). */
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(brisk_bdev_write_blocks(e.desc, e.ch[0], wbuf, 0, 1, io_done, &c), 0);
+	ut_complete(1, BRISK_BDEV_IO_STATUS_AIO_ERROR);
+	poll_threads();
+	CU_ASSERT_EQUAL(c.calls, 1);
+	CU_ASSERT_FALSE(c.success);
+	CU_ASSERT_EQUAL(c.status, BRISK_BDEV_IO_STATUS_AIO_ERROR);
+	CU_ASSERT_EQUAL(c.err, -ENOSPC);
+	/* Completed from another thread: forwarded with its errno. */
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(brisk_bdev_write_blocks(e.desc, e.ch[0], wbuf, 0, 1, io_done, &c), 0);
+	{
+		struct ut_io *u = TAILQ_FIRST(&g_pending);
+
+		u->thread = g_th[1];
+	}
+	g_ut_errno = -EROFS;
+	ut_complete(1, BRISK_BDEV_IO_STATUS_AIO_ERROR);
+	g_ut_errno = -ENOSPC;
+	poll_threads();
+	CU_ASSERT_EQUAL(c.calls, 1);
+	CU_ASSERT_EQUAL(c.err, -EROFS);
+	CU_ASSERT_PTR_EQUAL(c.thread, g_th[0]);
+	/* Success and miscompare have their own values. */
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(brisk_bdev_flush_blocks(e.desc, e.ch[0], 0, 128, io_done, &c), 0);
+	ut_complete(1, BRISK_BDEV_IO_STATUS_SUCCESS);
+	poll_threads();
+	CU_ASSERT_EQUAL(c.err, 0);
 	env_stop(&e);
 	free(wbuf);
 	free(rbuf);
@@ -816,6 +860,21 @@ static void test_split_boundary_odd_iovs(void)
 	poll_threads();
 	CU_ASSERT_EQUAL(c.calls, 1);
 	CU_ASSERT_FALSE(c.success);
+	CU_ASSERT_EQUAL(c.err, -EIO);
+
+	/* The parent carries the errno of its failed child. */
+	reset_recs();
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(brisk_bdev_readv_blocks(e.desc, e.ch[0], riov, 3, 5, 20, io_done, &c), 0);
+	ut_complete(2, BRISK_BDEV_IO_STATUS_SUCCESS);
+	ut_complete(1, BRISK_BDEV_IO_STATUS_AIO_ERROR);
+	ut_complete(100, BRISK_BDEV_IO_STATUS_SUCCESS);
+	poll_threads();
+	ut_complete(100, BRISK_BDEV_IO_STATUS_SUCCESS);
+	poll_threads();
+	CU_ASSERT_EQUAL(c.calls, 1);
+	CU_ASSERT_FALSE(c.success);
+	CU_ASSERT_EQUAL(c.err, -ENOSPC);
 	env_stop(&e);
 	free(wbuf);
 	free(rbuf);

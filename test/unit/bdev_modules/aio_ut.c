@@ -3,10 +3,16 @@
  * unmap and write_zeroes (fallocate) reading back zeroes, flush, growing the
  * file then rescan (resize event), a missing path and bad block sizes
  * (nothing registered), and the completion eventfd waking the thread's wake
- * fd so a sleeping reactor would wake.
+ * fd so a sleeping reactor would wake. A FIFO or a socket is refused at once
+ * (an open of a FIFO for reading would block the reactor until a writer
+ * came).
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "ut_common.h"
@@ -51,6 +57,53 @@ static void test_bad_params(void)
 	CU_ASSERT_EQUAL(count_bdevs(), before);
 	CU_ASSERT_EQUAL(bdev_aio_rescan("nope"), -ENODEV);
 	CU_ASSERT_EQUAL(bdev_aio_delete("nope", NULL, NULL), -ENODEV);
+}
+
+static void alarm_fired(int sig)
+{
+	(void)sig; /* only interrupts a blocking open(2), which then fails with EINTR */
+}
+
+/* A FIFO (read-only and read-write) and a socket: -ENOTBLK at once, never a
+ * blocked open. The alarm turns a hang of the old code into a failure. */
+static void test_special_files(void)
+{
+	char dir[] = "/tmp/brisk_aio_ut_dir_XXXXXX";
+	struct sigaction sa = { .sa_handler = alarm_fired }, old;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct bdev_aio_opts o = { .name = "aio_special" };
+	struct brisk_bdev *b = NULL;
+	char fifo[64], sock[64];
+	int before = count_bdevs(), sfd;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+	sfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	CU_ASSERT_EQUAL_FATAL(bind(sfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	sigaction(SIGALRM, &sa, &old); /* no SA_RESTART: the open returns EINTR */
+	alarm(2);
+	o.filename = fifo;
+	o.readonly = true;
+	CU_ASSERT_EQUAL(bdev_aio_create(&b, &o), -ENOTBLK);
+	o.readonly = false;
+	CU_ASSERT_EQUAL(bdev_aio_create(&b, &o), -ENOTBLK);
+	o.filename = sock;
+	CU_ASSERT_EQUAL(bdev_aio_create(&b, &o), -ENOTBLK);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	CU_ASSERT_STRING_EQUAL(bdev_aio_file_type(fifo), "a FIFO");
+	CU_ASSERT_STRING_EQUAL(bdev_aio_file_type(sock), "a socket");
+	CU_ASSERT_STRING_EQUAL(bdev_aio_file_type("/dev/null"), "a character device");
+	CU_ASSERT_STRING_EQUAL(bdev_aio_file_type(dir), "a directory");
+	CU_ASSERT_PTR_NULL(b);
+	CU_ASSERT_EQUAL(count_bdevs(), before);
+	close(sfd);
+	unlink(sock);
+	unlink(fifo);
+	rmdir(dir);
 }
 
 static void test_io_and_rescan(void)
@@ -251,6 +304,7 @@ int main(void)
 	CU_initialize_registry();
 	suite = CU_add_suite("bdev_aio", NULL, NULL);
 	CU_ADD_TEST(suite, test_bad_params);
+	CU_ADD_TEST(suite, test_special_files);
 	CU_ADD_TEST(suite, test_io_and_rescan);
 	CU_ADD_TEST(suite, test_deep_queue);
 	CU_ADD_TEST(suite, test_explicit_block_size);

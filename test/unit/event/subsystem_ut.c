@@ -1,6 +1,7 @@
 /*
  * Unit tests for lib/event/subsystem.c: dependency order, asynchronous init,
- * reverse fini, failures part-way, missing dependencies and cycles.
+ * reverse fini, failures part-way, missing dependencies and cycles, and the
+ * settle steps that hold start-up complete until background work ends.
  * The test polls its own brisk_thread (no reactors).
  */
 #include <errno.h>
@@ -166,6 +167,67 @@ static void test_dependency_order(void)
 	run_fini();
 	CU_ASSERT_STRING_EQUAL(g_trace, "-c -b -d -a");
 	CU_ASSERT_FALSE(event_subsystem_all_initialized());
+}
+
+/* ---- settle ---- */
+
+static void (*g_settle_done)(void *ctx); /* b's settle, waiting for the test */
+static void *g_settle_done_ctx;
+static bool g_settled;
+
+static void settle_a(void (*done)(void *ctx), void *ctx)
+{
+	trace('=', "a");
+	done(ctx); /* at once: the sequence must still not call back inside the call */
+}
+
+static void settle_b(void (*done)(void *ctx), void *ctx)
+{
+	trace('=', "b");
+	g_settle_done = done; /* later: background work (an examine) still running */
+	g_settle_done_ctx = ctx;
+}
+
+static void settled_cb(void *ctx)
+{
+	g_settled = true;
+}
+
+static bool settled(void)
+{
+	return g_settled;
+}
+
+/* Settle steps run in init order, one after the other; subsystems without
+ * one are passed over; the callback comes last, never inside the call. */
+static void test_settle(void)
+{
+	reset();
+	g_a.settle = settle_a;
+	g_b.settle = settle_b;
+	brisk_subsystem_register(&g_c);
+	brisk_subsystem_register(&g_b);
+	brisk_subsystem_register(&g_a);
+	brisk_subsystem_add_depend(&g_dep_b_a);
+	brisk_subsystem_add_depend(&g_dep_c_b);
+	run_init();
+	CU_ASSERT_EQUAL_FATAL(g_init_rc, 0);
+	g_trace[0] = '\0';
+	g_settled = false;
+	event_subsystem_settle(settled_cb, NULL);
+	CU_ASSERT_FALSE(g_settled);
+	CU_ASSERT_STRING_EQUAL(g_trace, "");
+	poll_until(settled);
+	/* b's examine is still running: not settled. */
+	CU_ASSERT_FALSE(g_settled);
+	CU_ASSERT_STRING_EQUAL(g_trace, "=a =b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_settle_done);
+	g_settle_done(g_settle_done_ctx);
+	CU_ASSERT_TRUE(g_settled);
+	g_a.settle = NULL;
+	g_b.settle = NULL;
+	g_settle_done = NULL;
+	run_fini();
 }
 
 static void collect_depend(const char *name, void *ctx)
@@ -354,6 +416,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_init_twice_refused);
 	CU_ADD_TEST(suite, test_fini_during_async_init);
 	CU_ADD_TEST(suite, test_write_config);
+	CU_ADD_TEST(suite, test_settle);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures();

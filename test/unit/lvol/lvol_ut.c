@@ -173,6 +173,9 @@ static void test_lvs_bad_input(void)
 	longname[BRISK_LVS_NAME_MAX] = '\0'; /* 64 characters: one too many */
 	CU_ASSERT(lvs_init_named(longname, CLUSTER) == -EINVAL);
 	CU_ASSERT(lvs_init_named("a/b", CLUSTER) == -EINVAL);
+	/* Control characters would forge log lines: refused. */
+	CU_ASSERT(lvs_init_named("lvs\nforged", CLUSTER) == -EINVAL);
+	CU_ASSERT(lvs_init_named("lvs\x1b[2J", CLUSTER) == -EINVAL);
 	CU_ASSERT(lvs_init_named("lvs", 1000) == -EINVAL);
 	CU_ASSERT(brisk_lvs_first() == NULL);
 	/* Nothing was written: no store to load. */
@@ -242,6 +245,8 @@ static void test_lvol_lifecycle(void)
 
 	/* Bad input: each refused, nothing changes. */
 	CU_ASSERT(lvol_create("thick", CLUSTER, false) == -EEXIST);
+	CU_ASSERT(lvol_create("v\nforged", CLUSTER, false) == -EINVAL);
+	CU_ASSERT(lvol_create("v\t", CLUSTER, true) == -EINVAL);
 	CU_ASSERT(lvol_create("big", 1000ull * CLUSTER, false) == -ENOSPC);
 	CU_ASSERT(lvol_create("zero", 0, false) == -EINVAL);
 	CU_ASSERT(lvol_create("", CLUSTER, false) == -EINVAL);

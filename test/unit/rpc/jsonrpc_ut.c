@@ -435,6 +435,8 @@ test_invalid_requests(void)
 	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no_such_method\"}",
 		     BRISK_JSONRPC_ERROR_METHOD_NOT_FOUND, "Method not found: no_such_method");
 	expect_error("[]", BRISK_JSONRPC_ERROR_INVALID_REQUEST, "empty batch");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ut_echo\\u0000x\"}",
+		     BRISK_JSONRPC_ERROR_INVALID_REQUEST, "'method' contains a NUL character");
 
 	/* The id of a rejected request is kept when it is usable. */
 	json_t *r = roundtrip("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"nope\"}");

@@ -12,7 +12,7 @@ static json_t *
 parse(const char *text)
 {
 	json_error_t error;
-	json_t *v = json_loads(text, JSON_DECODE_ANY, &error);
+	json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
 	return v;
@@ -41,7 +41,7 @@ test_decode_string(void)
 
 	/* An embedded NUL would silently truncate the name: rejected. */
 	v = json_stringn("ab\0cd", 5);
-	CU_ASSERT_EQUAL(brisk_json_decode_string(v, &s), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_json_decode_string(v, &s), BRISK_JSON_ERR_NUL);
 	json_decref(v);
 
 	CU_ASSERT_EQUAL(brisk_json_decode_string(json_null(), &s), -EINVAL);
@@ -246,6 +246,12 @@ test_decode_object_errors(void)
 	CU_ASSERT_STRING_EQUAL(err, "parameter 'delta' must be a 32-bit integer");
 	brisk_json_free_object(g_sample_decoders, BRISK_COUNTOF(g_sample_decoders), &p);
 
+	/* A string with an embedded NUL is a string: say what is wrong with it. */
+	CU_ASSERT_EQUAL(decode_sample("{\"name\": \"a\\u0000b\", \"size\": 1}", &p, err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "parameter 'name' contains a NUL character");
+	brisk_json_free_object(g_sample_decoders, BRISK_COUNTOF(g_sample_decoders), &p);
+
 	CU_ASSERT_EQUAL(decode_sample("[1, 2]", &p, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "params must be an object");
 
@@ -286,6 +292,51 @@ test_decoder_expects(void)
 	CU_ASSERT_STRING_EQUAL(brisk_json_decoder_expects(NULL), "a valid value");
 }
 
+struct name_params {
+	char *name;
+};
+
+static const struct brisk_json_object_decoder g_name_decoders[] = {
+	{ "name", offsetof(struct name_params, name), brisk_json_decode_name, false },
+};
+
+static int
+decode_name_text(const char *text, struct name_params *p, char *err, size_t errlen)
+{
+	json_t *v = parse(text);
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	rc = brisk_json_decode_object(v, g_name_decoders, 1, p, err, errlen);
+	json_decref(v);
+	return rc;
+}
+
+/* Names (bdevs, lvstores, lvols) refuse control characters: they would
+ * forge log lines and terminal output. */
+static void
+test_decode_name(void)
+{
+	struct name_params p;
+	char err[128];
+
+	CU_ASSERT_EQUAL(decode_name_text("{\"name\": \"lvs0/v\\u00e9-1\"}", &p, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(p.name, "lvs0/v\xc3\xa9-1");
+	brisk_json_free_object(g_name_decoders, 1, &p);
+	CU_ASSERT_PTR_NULL(p.name);
+
+	CU_ASSERT_EQUAL(decode_name_text("{\"name\": \"evil\\n[ts] forged\"}", &p, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "parameter 'name' must not contain control characters "
+			       "(newline, tab, escape...)");
+	CU_ASSERT_PTR_NULL(p.name);
+	CU_ASSERT_EQUAL(decode_name_text("{\"name\": \"a\\u001b[31m\"}", &p, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(decode_name_text("{\"name\": \"a\\u007f\"}", &p, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(decode_name_text("{\"name\": \"a\\u0000\"}", &p, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "parameter 'name' contains a NUL character");
+	CU_ASSERT_EQUAL(decode_name_text("{\"name\": 7}", &p, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "parameter 'name' must be a string");
+}
+
 int
 main(void)
 {
@@ -305,6 +356,7 @@ main(void)
 	CU_add_test(suite, "decode_object_errors", test_decode_object_errors);
 	CU_add_test(suite, "decode_object_all_optional", test_decode_object_all_optional);
 	CU_add_test(suite, "decoder_expects", test_decoder_expects);
+	CU_add_test(suite, "decode_name", test_decode_name);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -458,6 +458,85 @@ test_syslog(void)
 	free(out);
 }
 
+/* A name with a newline cannot forge a second log line: control characters
+ * are written as escapes, the line stays one line. */
+static void
+test_control_chars_escaped(void)
+{
+	char *out;
+
+	capture_begin();
+	BRISK_ERRLOG("bdev '%s' gone\n", "evil\n[2026-01-01 00:00:00.000000] app.c:1:f: *NOTICE*: forged");
+	BRISK_ERRLOG("tab\there, cr\r, esc\x1b[31m, del\x7f, bell\a, utf8 \xc3\xa9\n");
+	out = capture_end();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(count_char(out, '\n'), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "bdev 'evil\\n[2026-01-01"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "tab\\there, cr\\r, esc\\x1b[31m, del\\x7f, bell\\x07, "
+				      "utf8 \xc3\xa9\n"));
+	CU_ASSERT_PTR_NULL(strchr(out, '\r'));
+	CU_ASSERT_PTR_NULL(strchr(out, '\x1b'));
+	free(out);
+}
+
+static void
+log_burst(struct brisk_log_ratelimit *rl, int n)
+{
+	for (int i = 0; i < n; i++) {
+		BRISK_ERRLOG_RATELIMIT(rl, "I/O error %d\n", i);
+	}
+}
+
+/* 10,000 identical errors in a burst: `burst` lines, then (once the
+ * interval is over) one "repeated N times" line with the exact count. */
+static void
+test_ratelimit(void)
+{
+	struct brisk_log_ratelimit rl = BRISK_LOG_RATELIMIT_INIT(5, 200);
+	char *out;
+
+	capture_begin();
+	log_burst(&rl, 10000);
+	out = capture_end();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(count_char(out, '\n'), 5);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "I/O error 4"));
+	CU_ASSERT_PTR_NULL(strstr(out, "I/O error 5"));
+	free(out);
+
+	usleep(250 * 1000);
+	capture_begin();
+	log_burst(&rl, 1);
+	out = capture_end();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(count_char(out, '\n'), 2);
+	CU_ASSERT(matches(out, "\\*ERROR\\*: last message repeated 9995 more times"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "I/O error 0"));
+	free(out);
+
+	/* Nothing suppressed in the last interval: no summary. */
+	usleep(250 * 1000);
+	capture_begin();
+	log_burst(&rl, 1);
+	out = capture_end();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(count_char(out, '\n'), 1);
+	CU_ASSERT_PTR_NULL(strstr(out, "repeated"));
+	free(out);
+
+	/* A flush prints what is pending (a device that stopped failing). */
+	log_burst(&rl, 5);
+	capture_begin();
+	log_burst(&rl, 7);
+	brisk_log_ratelimit_flush(&rl, BRISK_LOG_ERROR);
+	brisk_log_ratelimit_flush(&rl, BRISK_LOG_ERROR);
+	out = capture_end();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(count_char(out, '\n'), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "repeated 8 more times"));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -476,6 +555,8 @@ main(void)
 	CU_add_test(suite, "long_line_and_errno", test_long_line_and_errno);
 	CU_add_test(suite, "threads_single_write", test_threads_single_write);
 	CU_add_test(suite, "syslog", test_syslog);
+	CU_add_test(suite, "control_chars_escaped", test_control_chars_escaped);
+	CU_add_test(suite, "ratelimit", test_ratelimit);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

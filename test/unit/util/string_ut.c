@@ -283,6 +283,35 @@ test_trim(void)
 	CU_ASSERT_PTR_NULL(brisk_str_trim(NULL));
 }
 
+static void
+test_has_control_chars(void)
+{
+	CU_ASSERT_FALSE(brisk_str_has_control_chars("lvs0/vol-1_a.b"));
+	CU_ASSERT_FALSE(brisk_str_has_control_chars("caf\xc3\xa9"));
+	CU_ASSERT_FALSE(brisk_str_has_control_chars(""));
+	CU_ASSERT_TRUE(brisk_str_has_control_chars("a\nb"));
+	CU_ASSERT_TRUE(brisk_str_has_control_chars("a\tb"));
+	CU_ASSERT_TRUE(brisk_str_has_control_chars("\x1b[31m"));
+	CU_ASSERT_TRUE(brisk_str_has_control_chars("del\x7f"));
+}
+
+static void
+test_escape_control_chars(void)
+{
+	char buf[64];
+
+	CU_ASSERT_EQUAL(brisk_str_escape_control_chars(buf, sizeof(buf), "plain", 5), 5);
+	CU_ASSERT_STRING_EQUAL(buf, "plain");
+	CU_ASSERT_EQUAL(brisk_str_escape_control_chars(buf, sizeof(buf), "a\nb\tc\rd\x01\x7f", 9), 18);
+	CU_ASSERT_STRING_EQUAL(buf, "a\\nb\\tc\\rd\\x01\\x7f");
+	/* Truncation never splits an escape; the return is the full length. */
+	CU_ASSERT_EQUAL(brisk_str_escape_control_chars(buf, 3, "a\nb", 3), 4);
+	CU_ASSERT_STRING_EQUAL(buf, "a");
+	/* Stops at len, not at a NUL: an embedded NUL is shown too. */
+	CU_ASSERT_EQUAL(brisk_str_escape_control_chars(buf, sizeof(buf), "x\0y", 3), 6);
+	CU_ASSERT_STRING_EQUAL(buf, "x\\x00y");
+}
+
 int
 main(void)
 {
@@ -302,6 +331,8 @@ main(void)
 	CU_add_test(suite, "strlcpy", test_strlcpy);
 	CU_add_test(suite, "strcpy_pad", test_strcpy_pad);
 	CU_add_test(suite, "trim", test_trim);
+	CU_add_test(suite, "has_control_chars", test_has_control_chars);
+	CU_add_test(suite, "escape_control_chars", test_escape_control_chars);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
