@@ -92,6 +92,12 @@ void brisk_pci_device_unclaim(struct brisk_pci_device *dev);
  * future) into the IOMMU. Claims the device first if the caller has not. */
 int brisk_pci_device_attach(struct brisk_pci_device *dev);
 void brisk_pci_device_detach(struct brisk_pci_device *dev);
+/* In a secondary process (env.h's multi-process model): opens a device its
+ * primary claimed and attached, without claiming it or touching its command
+ * register, so that its BARs can be mapped here. uio_pci_generic only:
+ * -ENOTSUP under vfio-pci, -ENODEV for other drivers, -EINVAL in a primary.
+ * Undone by detach or free. */
+int brisk_pci_device_attach_secondary(struct brisk_pci_device *dev);
 bool brisk_pci_device_is_vfio(const struct brisk_pci_device *dev);
 
 /* Maps BAR bar (0-5) of an attached device: *vaddr, its *size and its bus

@@ -6,6 +6,7 @@
  *   pci_claim.c  lock files that keep two processes off one device
  *   pci_uio.c    access through uio_pci_generic (sysfs config and resourceN)
  *   pci_vfio.c   access through vfio-pci (container, groups, IOMMU DMA map)
+ *   pci_mp.c     a secondary process's access to a device its primary claimed
  *
  * Everything that changes a device's attach state runs under g_pci_lock, so
  * attach/detach from several threads cannot race on the shared VFIO container.

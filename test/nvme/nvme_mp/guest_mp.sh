@@ -1,0 +1,109 @@
+# Guest side of test/functional/nvme_mp_qemu.sh (busybox ash, sourced after
+# test/nvme/qemu/guest/lib.sh): lib/nvme's multi-process use of one
+# controller. A primary nvme_mp does verified I/O on LBAs 0-1023 while:
+#   - secondary A (LBAs 2048-3071) runs to its end and exits cleanly;
+#   - secondary B (LBAs 4096-5119) and secondary C (6144-7167) run at once;
+#     B is killed with SIGKILL mid-I/O: the primary must delete B's queue
+#     and carry on; C must finish unharmed;
+#   - secondary D runs after B's death (its queue id is reused);
+#   - a vfio-pci controller is refused cleanly to a secondary (mp_vfio).
+# The primary then stops (stop file) and must report PASS with no
+# secondary queue left.
+
+MP_SHM=7
+
+# In the foreground, bounded; in the background call nvme_mp directly so that
+# $! is nvme_mp itself (a function would run in a subshell).
+mp_secondary() { # name lba seconds
+	timeout 120 nvme_mp --secondary -i $MP_SHM -r "$(trid $MP_BDF)" --lba "$2" --count 1024 \
+		--seconds "$3" --seed "$2" >/tmp/mp_$1.log 2>&1
+}
+
+# Waits until the primary's progress line reports N secondary qpairs.
+mp_wait_qpairs() { # n secs
+	local i=0
+	while [ $i -lt $(($2 * 10)) ]; do
+		tail -n 1 /tmp/mp_primary.log | grep -q ", $1 secondary qpairs" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+mp_uio() {
+	local p b c
+	MP_BDF=$(ctrl_bdf 0)
+	check "mp: nvme0 $MP_BDF bound to uio" bind "$MP_BDF" uio
+	rm -f /tmp/mp_stop
+	nvme_mp --primary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 0 --count 1024 --seconds 300 \
+		--stop-file /tmp/mp_stop --seed 1 >/tmp/mp_primary.log 2>&1 &
+	p=$!
+	if ! wait_for_line /tmp/mp_primary.log "primary ready" 60 $p; then
+		cat /tmp/mp_primary.log
+		fail "mp: the primary starts"
+		kill -9 $p 2>/dev/null
+		return
+	fi
+	ok "mp: the primary starts and shares the controller"
+
+	mp_secondary A 2048 5
+	cat /tmp/mp_A.log
+	check "mp: secondary A: verified I/O beside the primary, clean exit" \
+		grep -q "^nvme_mp: secondary PASS" /tmp/mp_A.log
+	check "mp: the primary deleted A's queue at its exit" mp_wait_qpairs 0 20
+
+	nvme_mp --secondary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 4096 --count 1024 \
+		--seconds 300 --seed 4096 >/tmp/mp_B.log 2>&1 &
+	b=$!
+	nvme_mp --secondary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 6144 --count 1024 \
+		--seconds 15 --seed 6144 >/tmp/mp_C.log 2>&1 &
+	c=$!
+	if wait_for_line /tmp/mp_B.log "verified" 60 $b && wait_for_line /tmp/mp_C.log "verified" 60 $c; then
+		ok "mp: secondaries B and C do I/O at once"
+	else
+		fail "mp: secondaries B and C do I/O at once"
+	fi
+	sleep 2
+	kill -9 $b 2>/dev/null
+	wait $b 2>/dev/null
+	cat /tmp/mp_B.log
+	check "mp: secondary C finishes after B was killed" bounded_wait $c 90
+	cat /tmp/mp_C.log
+	check "mp: secondary C PASS" grep -q "^nvme_mp: secondary PASS" /tmp/mp_C.log
+	check "mp: the primary deleted the killed B's queue" mp_wait_qpairs 0 20
+	grep -q "deleting its I/O queue" /tmp/mp_primary.log && ok "mp: the primary logged B's removal" ||
+		fail "mp: the primary logged B's removal"
+
+	mp_secondary D 2048 4
+	cat /tmp/mp_D.log
+	check "mp: secondary D after the kill: PASS" grep -q "^nvme_mp: secondary PASS" /tmp/mp_D.log
+
+	touch /tmp/mp_stop
+	check "mp: the primary stops" bounded_wait $p 60
+	tail -n 5 /tmp/mp_primary.log
+	check "mp: the primary carried on: PASS" grep -q "^nvme_mp: primary PASS" /tmp/mp_primary.log
+	check "mp: the primary never saw an I/O error" sh -c "! grep -qE 'I/O error|mismatch' /tmp/mp_primary.log"
+	bind "$MP_BDF" none
+}
+
+# Under vfio-pci a secondary is refused with a clear message (not supported yet).
+mp_vfio() {
+	local p
+	MP_BDF=$(ctrl_bdf 0)
+	check "mp vfio: nvme0 bound to vfio" bind "$MP_BDF" vfio
+	rm -f /tmp/mp_stop
+	nvme_mp --primary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 0 --count 64 --seconds 120 \
+		--stop-file /tmp/mp_stop >/tmp/mp_primary.log 2>&1 &
+	p=$!
+	if wait_for_line /tmp/mp_primary.log "primary ready" 60 $p; then
+		expect_fail "mp vfio: a secondary is refused" mp_secondary V 2048 2
+		cat /tmp/mp_V.log
+		check "mp vfio: the refusal names vfio-pci" grep -q "cannot share a vfio-pci device" /tmp/mp_V.log
+	else
+		cat /tmp/mp_primary.log
+		fail "mp vfio: the primary starts"
+	fi
+	touch /tmp/mp_stop
+	check "mp vfio: the primary stops with PASS" bounded_wait $p 60
+	bind "$MP_BDF" none
+}
