@@ -5,7 +5,7 @@
 #   - secondary B (LBAs 4096-5119) and secondary C (6144-7167) run at once;
 #     B is killed with SIGKILL mid-I/O: the primary must delete B's queue
 #     and carry on; C must finish unharmed;
-#   - secondary D runs after B's death (its queue id is reused);
+#   - secondary D, after B's death, reads back what A wrote (--verify-only);
 #   - a vfio-pci controller is refused cleanly to a secondary (mp_vfio).
 # The primary then stops (stop file) and must report PASS with no
 # secondary queue left.
@@ -74,9 +74,14 @@ mp_uio() {
 	grep -q "deleting its I/O queue" /tmp/mp_primary.log && ok "mp: the primary logged B's removal" ||
 		fail "mp: the primary logged B's removal"
 
-	mp_secondary D 2048 4
+	# D reads back what A wrote (A's seed is its first LBA) on a queue id
+	# freed by the kill.
+	timeout 120 nvme_mp --secondary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 2048 --count 1024 \
+		--seconds 4 --seed 2048 --verify-only >/tmp/mp_D.log 2>&1
 	cat /tmp/mp_D.log
-	check "mp: secondary D after the kill: PASS" grep -q "^nvme_mp: secondary PASS" /tmp/mp_D.log
+	check "mp: secondary D after the kill reads A's data: PASS" \
+		grep -q "^nvme_mp: secondary PASS" /tmp/mp_D.log
+	check "mp: the primary deleted D's queue" mp_wait_qpairs 0 20
 
 	touch /tmp/mp_stop
 	check "mp: the primary stops" bounded_wait $p 60

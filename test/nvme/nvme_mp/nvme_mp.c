@@ -5,7 +5,8 @@
  * (--secondary, same -i shm id) connects to the primary's controller, gets
  * an I/O qpair from it and does verified I/O on a range of its own. Verified
  * I/O: QD 8, each slot writes a block with a pattern of (seed, LBA) and
- * reads it back and compares, over and over. Every second a progress line;
+ * reads it back and compares, over and over (--verify-only: reads and
+ * compares what another run wrote). Every second a progress line;
  * at the end "nvme_mp: <role> PASS" or "nvme_mp: <role> FAIL <why>".
  */
 #include <errno.h>
@@ -26,6 +27,7 @@ struct mp_opts {
 	struct brisk_nvme_transport_id trid;
 	bool primary;
 	bool secondary;
+	bool verify_only;   /* read and compare what an earlier run wrote */
 	int shm_id;
 	uint64_t lba;
 	uint64_t count;
@@ -107,9 +109,13 @@ static void slot_start(struct mp_slot *s)
 	struct mp_run *r = s->run;
 
 	s->lba = r->o->lba + (r->next++ % r->o->count);
-	s->reading = false;
+	s->reading = r->o->verify_only;
 	pattern_fill(s->wbuf, r->bs, s->lba, r->o->seed);
-	if (brisk_nvme_ns_cmd_write(r->ns, r->qpair, s->wbuf, s->lba, 1, slot_done, s, 0) == 0) {
+	if (s->reading) {
+		memset(s->rbuf, 0, r->bs);
+	}
+	if ((s->reading ? brisk_nvme_ns_cmd_read(r->ns, r->qpair, s->rbuf, s->lba, 1, slot_done, s, 0) :
+	     brisk_nvme_ns_cmd_write(r->ns, r->qpair, s->wbuf, s->lba, 1, slot_done, s, 0)) == 0) {
 		r->outstanding++;
 	} else {
 		r->errors++;
@@ -213,10 +219,11 @@ static void run_teardown(struct mp_run *r)
 static void usage(const char *prog)
 {
 	printf("Usage: %s --primary|--secondary -i SHM_ID -r TRID --lba L --count N\n"
-	       "          [--seconds S] [--stop-file FILE] [--seed X] [-s MB]\n"
+	       "          [--seconds S] [--stop-file FILE] [--seed X] [--verify-only] [-s MB]\n"
 	       "Verified I/O on LBAs L..L+N-1 of the first namespace for S seconds (default 10)\n"
 	       "or until FILE exists. The primary shares the controller with secondaries of\n"
-	       "the same shm id and serves them while it runs.\n", prog);
+	       "the same shm id and serves them while it runs. --verify-only reads and compares\n"
+	       "what a run with the same --seed wrote, without writing.\n", prog);
 }
 
 static int parse_u64(const char *what, const char *s, uint64_t *v)
@@ -252,7 +259,8 @@ static int parse_args(int argc, char **argv, struct mp_opts *o)
 		{ "lba", required_argument, NULL, 'l' }, { "count", required_argument, NULL, 'c' },
 		{ "seconds", required_argument, NULL, 't' }, { "seed", required_argument, NULL, 'e' },
 		{ "stop-file", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
-		{ "mem-size", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 },
+		{ "mem-size", required_argument, NULL, 's' },
+		{ "verify-only", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
 	};
 	uint64_t v = 0;
 	int c, rc = 0;
@@ -272,6 +280,7 @@ static int parse_args(int argc, char **argv, struct mp_opts *o)
 		case 'e': rc = parse_u64("--seed", optarg, &o->seed); break;
 		case 's': rc = parse_u64("-s", optarg, &o->mem_mb); break;
 		case 'f': o->stop_file = optarg; break;
+		case 'v': o->verify_only = true; break;
 		case 'h': usage(argv[0]); exit(0);
 		default: usage(argv[0]); return -EINVAL;
 		}
