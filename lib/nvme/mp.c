@@ -4,8 +4,9 @@
  * secondary needs (CAP, VS, Identify data, the active namespaces) in a
  * memzone "nvme_mp_<traddr>" and opens a request channel (mp_channel.c).
  * A secondary's brisk_nvme_connect finds the memzone, maps BAR0 itself
- * (lib/env's attach_secondary), and builds a controller view without an
- * admin queue. Its I/O qpairs live in shared DMA memory; the primary creates
+ * (lib/env's attach_secondary; under vfio-pci with the device descriptor
+ * the primary's admin polling hands over), and builds a controller view
+ * without an admin queue. Its I/O qpairs live in shared DMA memory; the primary creates
  * and deletes their queues on the controller (Create/Delete I/O CQ/SQ) when
  * asked through the channel, from its admin poller. The primary records the
  * pid owning each such queue and deletes the queues of a secondary that is
@@ -32,6 +33,7 @@
 #define NVME_MP_MAX_NS 16u
 #define NVME_MP_REAP_CHECK_US 100000u
 #define NVME_MP_PRIMARY_CHECK_US 100000u
+#define NVME_MP_SERVE_CHECK_US 10000u /* a secondary waits for its VFIO device */
 #define NVME_MP_CALL_TIMEOUT_US (10u * 1000 * 1000)
 #define NVME_MP_DRAIN_TIMEOUT_US (2u * 1000 * 1000)
 
@@ -57,6 +59,7 @@ struct nvme_mp_primary {
 	uint32_t num_qpairs;                 /* queues that secondaries own */
 	uint32_t in_flight;                  /* requests with admin commands outstanding */
 	uint64_t next_reap_check;
+	uint64_t next_serve_check;
 };
 
 struct nvme_mp_secondary {
@@ -425,6 +428,10 @@ static void mp_primary_poll(struct brisk_nvme_ctrlr *ctrlr)
 		mp_serve(ctrlr, m);
 	}
 	now = brisk_get_ticks();
+	if (now >= p->next_serve_check) {
+		p->next_serve_check = now + nvme_ticks_from_us(NVME_MP_SERVE_CHECK_US);
+		nvme_pcie_ctrlr_serve_secondaries(ctrlr);
+	}
 	if (now >= p->next_reap_check) {
 		p->next_reap_check = now + nvme_ticks_from_us(NVME_MP_REAP_CHECK_US);
 		mp_reap(ctrlr);

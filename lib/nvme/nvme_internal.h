@@ -264,6 +264,8 @@ extern const struct nvme_transport_ops nvme_pcie_ops;
 /* A secondary process's PCIe controller: BAR0 mapped, nothing else set up. */
 struct brisk_nvme_ctrlr *nvme_pcie_ctrlr_construct_secondary(const struct brisk_nvme_transport_id *trid,
 							     const struct brisk_nvme_ctrlr_opts *opts);
+/* The primary's side of that: hands the VFIO device to secondaries asking. */
+void nvme_pcie_ctrlr_serve_secondaries(struct brisk_nvme_ctrlr *ctrlr);
 
 /* ---- Probe ---- */
 void nvme_probe_found(struct brisk_nvme_probe_ctx *ctx, const struct brisk_nvme_transport_id *trid,

@@ -174,6 +174,11 @@ static struct brisk_nvme_ctrlr *pcie_ctrlr_construct(const struct brisk_nvme_tra
 	return pcie_construct(trid, opts, dev, false);
 }
 
+void nvme_pcie_ctrlr_serve_secondaries(struct brisk_nvme_ctrlr *ctrlr)
+{
+	brisk_pci_device_serve_secondaries(pcie_ctrlr(ctrlr)->pci);
+}
+
 struct brisk_nvme_ctrlr *nvme_pcie_ctrlr_construct_secondary(const struct brisk_nvme_transport_id *trid,
 							     const struct brisk_nvme_ctrlr_opts *opts)
 {

@@ -1,10 +1,11 @@
 #!/bin/bash
 # lib/nvme's multi-process use in a QEMU guest (guest side:
 # test/nvme/nvme_mp/guest_mp.sh): a primary nvme_mp shares a controller
-# bound to uio_pci_generic; secondaries of the same shm id get I/O qpairs
+# bound to uio_pci_generic (one boot) or vfio-pci behind the emulated IOMMU
+# (another); secondaries of the same shm id get I/O qpairs
 # from it and do verified I/O on their own LBA ranges at the same time as
 # the primary; one is killed mid-I/O and the primary deletes its queue and
-# carries on. Under vfio-pci a secondary is refused (not supported yet).
+# carries on; another reads back what the first secondary wrote.
 # Skips (exit 0) only when QEMU cannot run.
 set -u
 cd "$(dirname "$0")/../.."
@@ -35,7 +36,7 @@ boot() { # name guest-call run_guest.sh options...
 }
 
 start=$SECONDS
-boot uio mp_uio --driver none --ctrl 512:16M
-boot vfio mp_vfio --driver none --iommu --ctrl 512:16M
+boot uio "mp_run uio" --driver none --ctrl 512:16M
+boot vfio "mp_run vfio" --driver none --iommu --ctrl 512:16M
 echo "nvme_mp_qemu: $FAILS failures in $((SECONDS - start)) s"
 [ $FAILS = 0 ]

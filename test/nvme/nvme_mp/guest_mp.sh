@@ -1,12 +1,12 @@
 # Guest side of test/functional/nvme_mp_qemu.sh (busybox ash, sourced after
 # test/nvme/qemu/guest/lib.sh): lib/nvme's multi-process use of one
-# controller. A primary nvme_mp does verified I/O on LBAs 0-1023 while:
+# controller, bound to uio_pci_generic or (with the IOMMU) vfio-pci. A
+# primary nvme_mp does verified I/O on LBAs 0-1023 while:
 #   - secondary A (LBAs 2048-3071) runs to its end and exits cleanly;
 #   - secondary B (LBAs 4096-5119) and secondary C (6144-7167) run at once;
 #     B is killed with SIGKILL mid-I/O: the primary must delete B's queue
 #     and carry on; C must finish unharmed;
 #   - secondary D, after B's death, reads back what A wrote (--verify-only);
-#   - a vfio-pci controller is refused cleanly to a secondary (mp_vfio).
 # The primary then stops (stop file) and must report PASS with no
 # secondary queue left.
 
@@ -30,27 +30,27 @@ mp_wait_qpairs() { # n secs
 	return 1
 }
 
-mp_uio() {
+mp_run() { # uio|vfio
 	local p b c
 	MP_BDF=$(ctrl_bdf 0)
-	check "mp: nvme0 $MP_BDF bound to uio" bind "$MP_BDF" uio
+	check "mp $1: nvme0 $MP_BDF bound to $1" bind "$MP_BDF" "$1"
 	rm -f /tmp/mp_stop
 	nvme_mp --primary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 0 --count 1024 --seconds 300 \
 		--stop-file /tmp/mp_stop --seed 1 >/tmp/mp_primary.log 2>&1 &
 	p=$!
 	if ! wait_for_line /tmp/mp_primary.log "primary ready" 60 $p; then
 		cat /tmp/mp_primary.log
-		fail "mp: the primary starts"
+		fail "mp $1: the primary starts"
 		kill -9 $p 2>/dev/null
 		return
 	fi
-	ok "mp: the primary starts and shares the controller"
+	ok "mp $1: the primary starts and shares the controller"
 
 	mp_secondary A 2048 5
 	cat /tmp/mp_A.log
-	check "mp: secondary A: verified I/O beside the primary, clean exit" \
+	check "mp $1: secondary A: verified I/O beside the primary, clean exit" \
 		grep -q "^nvme_mp: secondary PASS" /tmp/mp_A.log
-	check "mp: the primary deleted A's queue at its exit" mp_wait_qpairs 0 20
+	check "mp $1: the primary deleted A's queue at its exit" mp_wait_qpairs 0 20
 
 	nvme_mp --secondary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 4096 --count 1024 \
 		--seconds 300 --seed 4096 >/tmp/mp_B.log 2>&1 &
@@ -59,56 +59,35 @@ mp_uio() {
 		--seconds 15 --seed 6144 >/tmp/mp_C.log 2>&1 &
 	c=$!
 	if wait_for_line /tmp/mp_B.log "verified" 60 $b && wait_for_line /tmp/mp_C.log "verified" 60 $c; then
-		ok "mp: secondaries B and C do I/O at once"
+		ok "mp $1: secondaries B and C do I/O at once"
 	else
-		fail "mp: secondaries B and C do I/O at once"
+		fail "mp $1: secondaries B and C do I/O at once"
 	fi
 	sleep 2
 	kill -9 $b 2>/dev/null
 	wait $b 2>/dev/null
 	cat /tmp/mp_B.log
-	check "mp: secondary C finishes after B was killed" bounded_wait $c 90
+	check "mp $1: secondary C finishes after B was killed" bounded_wait $c 90
 	cat /tmp/mp_C.log
-	check "mp: secondary C PASS" grep -q "^nvme_mp: secondary PASS" /tmp/mp_C.log
-	check "mp: the primary deleted the killed B's queue" mp_wait_qpairs 0 20
-	grep -q "deleting its I/O queue" /tmp/mp_primary.log && ok "mp: the primary logged B's removal" ||
-		fail "mp: the primary logged B's removal"
+	check "mp $1: secondary C PASS" grep -q "^nvme_mp: secondary PASS" /tmp/mp_C.log
+	check "mp $1: the primary deleted the killed B's queue" mp_wait_qpairs 0 20
+	grep -q "deleting its I/O queue" /tmp/mp_primary.log && ok "mp $1: the primary logged B's removal" ||
+		fail "mp $1: the primary logged B's removal"
 
 	# D reads back what A wrote (A's seed is its first LBA) on a queue id
 	# freed by the kill.
 	timeout 120 nvme_mp --secondary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 2048 --count 1024 \
 		--seconds 4 --seed 2048 --verify-only >/tmp/mp_D.log 2>&1
 	cat /tmp/mp_D.log
-	check "mp: secondary D after the kill reads A's data: PASS" \
+	check "mp $1: secondary D after the kill reads A's data: PASS" \
 		grep -q "^nvme_mp: secondary PASS" /tmp/mp_D.log
-	check "mp: the primary deleted D's queue" mp_wait_qpairs 0 20
+	check "mp $1: the primary deleted D's queue" mp_wait_qpairs 0 20
 
 	touch /tmp/mp_stop
-	check "mp: the primary stops" bounded_wait $p 60
+	check "mp $1: the primary stops" bounded_wait $p 60
 	tail -n 5 /tmp/mp_primary.log
-	check "mp: the primary carried on: PASS" grep -q "^nvme_mp: primary PASS" /tmp/mp_primary.log
-	check "mp: the primary never saw an I/O error" sh -c "! grep -qE 'I/O error|mismatch' /tmp/mp_primary.log"
+	check "mp $1: the primary carried on: PASS" grep -q "^nvme_mp: primary PASS" /tmp/mp_primary.log
+	check "mp $1: the primary never saw an I/O error" sh -c "! grep -qE 'I/O error|mismatch' /tmp/mp_primary.log"
 	bind "$MP_BDF" none
 }
 
-# Under vfio-pci a secondary is refused with a clear message (not supported yet).
-mp_vfio() {
-	local p
-	MP_BDF=$(ctrl_bdf 0)
-	check "mp vfio: nvme0 bound to vfio" bind "$MP_BDF" vfio
-	rm -f /tmp/mp_stop
-	nvme_mp --primary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 0 --count 64 --seconds 120 \
-		--stop-file /tmp/mp_stop >/tmp/mp_primary.log 2>&1 &
-	p=$!
-	if wait_for_line /tmp/mp_primary.log "primary ready" 60 $p; then
-		expect_fail "mp vfio: a secondary is refused" mp_secondary V 2048 2
-		cat /tmp/mp_V.log
-		check "mp vfio: the refusal names vfio-pci" grep -q "cannot share a vfio-pci device" /tmp/mp_V.log
-	else
-		cat /tmp/mp_primary.log
-		fail "mp vfio: the primary starts"
-	fi
-	touch /tmp/mp_stop
-	check "mp vfio: the primary stops with PASS" bounded_wait $p 60
-	bind "$MP_BDF" none
-}
