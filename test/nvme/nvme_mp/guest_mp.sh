@@ -7,6 +7,7 @@
 #     B is killed with SIGKILL mid-I/O: the primary must delete B's queue
 #     and carry on; C must finish unharmed;
 #   - secondary D, after B's death, reads back what A wrote (--verify-only);
+#   - malformed requests on the channel get the right errors (--bad-requests).
 # The primary then stops (stop file) and must report PASS with no
 # secondary queue left.
 
@@ -82,6 +83,11 @@ mp_run() { # uio|vfio
 	check "mp $1: secondary D after the kill reads A's data: PASS" \
 		grep -q "^nvme_mp: secondary PASS" /tmp/mp_D.log
 	check "mp $1: the primary deleted D's queue" mp_wait_qpairs 0 20
+
+	timeout 60 nvme_mp --secondary -i $MP_SHM -r "$(trid $MP_BDF)" --count 1 --bad-requests \
+		>/tmp/mp_bad.log 2>&1
+	cat /tmp/mp_bad.log
+	check "mp $1: the primary refuses malformed requests" grep -q "^nvme_mp: bad requests PASS" /tmp/mp_bad.log
 
 	touch /tmp/mp_stop
 	check "mp $1: the primary stops" bounded_wait $p 60

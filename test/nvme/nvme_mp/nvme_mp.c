@@ -8,6 +8,7 @@
  * reads it back and compares, over and over (--verify-only: reads and
  * compares what another run wrote). Every second a progress line;
  * at the end "nvme_mp: <role> PASS" or "nvme_mp: <role> FAIL <why>".
+ * --bad-requests sends malformed requests to the primary and checks its answers.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,8 @@
 #include <brisk/nvme.h>
 #include <brisk/ticks.h>
 
+#include "../../../lib/nvme/nvme_mp.h"
+
 #define MP_QD 8u
 
 struct mp_opts {
@@ -28,6 +31,7 @@ struct mp_opts {
 	bool primary;
 	bool secondary;
 	bool verify_only;   /* read and compare what an earlier run wrote */
+	bool bad_requests;  /* send malformed requests on the channel instead */
 	int shm_id;
 	uint64_t lba;
 	uint64_t count;
@@ -216,6 +220,60 @@ static void run_teardown(struct mp_run *r)
 	}
 }
 
+/* ---- --bad-requests: the primary's checks of what a secondary sends ---- */
+
+static int bad_call(struct nvme_mp_channel *ch, struct nvme_mp_msg *m)
+{
+	uint64_t end = brisk_get_time_us() + 10000000;
+	struct nvme_mp_msg *slot;
+	int rc = nvme_mp_channel_send(ch, m, &slot);
+
+	if (rc != 0) {
+		return rc;
+	}
+	while ((rc = nvme_mp_channel_result(ch, slot, m)) == -EAGAIN && brisk_get_time_us() < end) {
+	}
+	return rc == 0 ? m->rc : -ETIMEDOUT;
+}
+
+static int bad_expect(struct nvme_mp_channel *ch, const char *what, struct nvme_mp_msg m, int want)
+{
+	int rc = bad_call(ch, &m);
+
+	printf("nvme_mp: bad request %s: %d (%s), want %d: %s\n", what, rc, strerror(-rc), want,
+	       rc == want ? "ok" : "WRONG");
+	return rc == want ? 0 : 1;
+}
+
+static int run_bad_requests(const struct mp_opts *o)
+{
+	struct nvme_mp_channel ch;
+	int bad = 0;
+
+	if (nvme_mp_channel_lookup(&ch, o->trid.traddr) != 0) {
+		printf("nvme_mp: no channel for %s\n", o->trid.traddr);
+		return 1;
+	}
+	bad += bad_expect(&ch, "nop", (struct nvme_mp_msg) { .op = NVME_MP_OP_NOP }, 0);
+	bad += bad_expect(&ch, "unknown op", (struct nvme_mp_msg) { .op = 99 }, -EINVAL);
+	bad += bad_expect(&ch, "queue of 1 entry", (struct nvme_mp_msg) {
+		.op = NVME_MP_OP_CREATE_QPAIR, .num_entries = 1, .sq_iova = 0x1000, .cq_iova = 0x2000 }, -EINVAL);
+	bad += bad_expect(&ch, "queue of 2^20 entries", (struct nvme_mp_msg) {
+		.op = NVME_MP_OP_CREATE_QPAIR, .num_entries = 1u << 20, .sq_iova = 0x1000, .cq_iova = 0x2000 }, -EINVAL);
+	bad += bad_expect(&ch, "unaligned SQ", (struct nvme_mp_msg) {
+		.op = NVME_MP_OP_CREATE_QPAIR, .num_entries = 16, .sq_iova = 0x1008, .cq_iova = 0x2000 }, -EINVAL);
+	bad += bad_expect(&ch, "no CQ address", (struct nvme_mp_msg) {
+		.op = NVME_MP_OP_CREATE_QPAIR, .num_entries = 16, .sq_iova = 0x1000 }, -EINVAL);
+	bad += bad_expect(&ch, "delete the primary's queue 1", (struct nvme_mp_msg) {
+		.op = NVME_MP_OP_DELETE_QPAIR, .qid = 1 }, -EPERM);
+	bad += bad_expect(&ch, "delete queue 0", (struct nvme_mp_msg) {
+		.op = NVME_MP_OP_DELETE_QPAIR, .qid = 0 }, -EPERM);
+	bad += bad_expect(&ch, "delete queue 70000", (struct nvme_mp_msg) {
+		.op = NVME_MP_OP_DELETE_QPAIR, .qid = 70000 }, -EPERM);
+	nvme_mp_channel_destroy(&ch);
+	return bad;
+}
+
 static void usage(const char *prog)
 {
 	printf("Usage: %s --primary|--secondary -i SHM_ID -r TRID --lba L --count N\n"
@@ -223,7 +281,8 @@ static void usage(const char *prog)
 	       "Verified I/O on LBAs L..L+N-1 of the first namespace for S seconds (default 10)\n"
 	       "or until FILE exists. The primary shares the controller with secondaries of\n"
 	       "the same shm id and serves them while it runs. --verify-only reads and compares\n"
-	       "what a run with the same --seed wrote, without writing.\n", prog);
+	       "what a run with the same --seed wrote, without writing. --bad-requests (with\n"
+	       "--secondary) sends malformed requests to the primary and checks its answers.\n", prog);
 }
 
 static int parse_u64(const char *what, const char *s, uint64_t *v)
@@ -260,7 +319,8 @@ static int parse_args(int argc, char **argv, struct mp_opts *o)
 		{ "seconds", required_argument, NULL, 't' }, { "seed", required_argument, NULL, 'e' },
 		{ "stop-file", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
 		{ "mem-size", required_argument, NULL, 's' },
-		{ "verify-only", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 },
+		{ "verify-only", no_argument, NULL, 'v' },
+		{ "bad-requests", no_argument, NULL, 'B' }, { NULL, 0, NULL, 0 },
 	};
 	uint64_t v = 0;
 	int c, rc = 0;
@@ -281,6 +341,7 @@ static int parse_args(int argc, char **argv, struct mp_opts *o)
 		case 's': rc = parse_u64("-s", optarg, &o->mem_mb); break;
 		case 'f': o->stop_file = optarg; break;
 		case 'v': o->verify_only = true; break;
+		case 'B': o->bad_requests = true; break;
 		case 'h': usage(argv[0]); exit(0);
 		default: usage(argv[0]); return -EINVAL;
 		}
@@ -307,6 +368,12 @@ int main(int argc, char **argv)
 	if (brisk_env_init(&env) != 0) {
 		printf("nvme_mp: %s FAIL environment\n", r.role);
 		return 1;
+	}
+	if (o.secondary && o.bad_requests) {
+		rc = run_bad_requests(&o);
+		brisk_env_fini();
+		printf("nvme_mp: bad requests %s\n", rc == 0 ? "PASS" : "FAIL");
+		return rc == 0 ? 0 : 1;
 	}
 	rc = run_setup(&r);
 	if (rc == 0) {
