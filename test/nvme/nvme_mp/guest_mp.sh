@@ -97,3 +97,24 @@ mp_run() { # uio|vfio
 	bind "$MP_BDF" none
 }
 
+
+# nvme_perf -i: a primary and a secondary nvme_perf on one controller at once
+# (randread; nvme_perf exits non-zero on any I/O error).
+mp_perf() { # uio|vfio
+	local p t
+	MP_BDF=$(ctrl_bdf 0)
+	t=$(trid "$MP_BDF")
+	check "perf $1: nvme0 bound to $1" bind "$MP_BDF" "$1"
+	nvme_perf -i 9 -r "$t" -q 8 -o 4096 -w randread -t 12 -s 64 >/tmp/perf_p.log 2>&1 &
+	p=$!
+	if wait_for_line /tmp/perf_p.log "controllers shared" 60 $p; then
+		run_logged /tmp/perf_s.log 60 nvme_perf -i 9 -r "$t" -q 8 -o 4096 -w randread -t 3
+		check "perf $1: the secondary nvme_perf runs beside the primary" \
+			grep -q "^Total" /tmp/perf_s.log
+	else
+		fail "perf $1: the primary nvme_perf starts"
+	fi
+	check "perf $1: the primary nvme_perf finishes without errors" bounded_wait $p 60
+	cat /tmp/perf_p.log
+	bind "$MP_BDF" none
+}
