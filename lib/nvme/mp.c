@@ -137,6 +137,32 @@ static int mp_share_check(struct brisk_nvme_ctrlr *ctrlr)
 	return 0;
 }
 
+/* The channel and the shared memzone; NULL on error (logged). */
+static struct nvme_mp_primary *mp_primary_create(struct brisk_nvme_ctrlr *ctrlr)
+{
+	struct nvme_mp_primary *p = calloc(1, sizeof(*p));
+	int rc = p == NULL ? -ENOMEM : 0;
+
+	if (rc == 0) {
+		mp_zone_name(&ctrlr->trid, p->zone, sizeof(p->zone));
+		rc = nvme_mp_channel_create(&p->ch, ctrlr->trid.traddr);
+	}
+	if (rc == 0) {
+		p->shared = brisk_memzone_reserve(p->zone, sizeof(*p->shared), BRISK_ENV_SOCKET_ID_ANY, 0);
+		rc = p->shared == NULL ? -errno : 0;
+	}
+	if (rc != 0) {
+		BRISK_ERRLOG("nvme %s: cannot share with secondary processes: %s\n",
+			     ctrlr->trid.traddr, strerror(-rc));
+		if (p != NULL) {
+			nvme_mp_channel_destroy(&p->ch);
+		}
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
 int brisk_nvme_ctrlr_share(struct brisk_nvme_ctrlr *ctrlr)
 {
 	struct nvme_mp_primary *p;
@@ -149,22 +175,9 @@ int brisk_nvme_ctrlr_share(struct brisk_nvme_ctrlr *ctrlr)
 	if (rc != 0) {
 		return rc;
 	}
-	p = calloc(1, sizeof(*p));
+	p = mp_primary_create(ctrlr);
 	if (p == NULL) {
 		return -ENOMEM;
-	}
-	mp_zone_name(&ctrlr->trid, p->zone, sizeof(p->zone));
-	rc = nvme_mp_channel_create(&p->ch, ctrlr->trid.traddr);
-	if (rc == 0) {
-		p->shared = brisk_memzone_reserve(p->zone, sizeof(*p->shared), BRISK_ENV_SOCKET_ID_ANY, 0);
-		rc = p->shared == NULL ? -errno : 0;
-	}
-	if (rc != 0) {
-		BRISK_ERRLOG("nvme %s: cannot share with secondary processes: %s\n",
-			     ctrlr->trid.traddr, strerror(-rc));
-		nvme_mp_channel_destroy(&p->ch);
-		free(p);
-		return rc;
 	}
 	memset(p->shared, 0, sizeof(*p->shared));
 	mp_fill_shared(ctrlr, p->shared);
@@ -408,7 +421,7 @@ static void mp_reap(struct brisk_nvme_ctrlr *ctrlr)
 		BRISK_NOTICELOG("nvme %s: process %d is gone: deleting its I/O queue %u\n",
 				ctrlr->trid.traddr, p->owner[qid], qid);
 		op->ctrlr = ctrlr;
-	op->p = ctrlr->mp;
+		op->p = ctrlr->mp;
 		op->shadow.id = (uint16_t)qid;
 		p->in_flight++;
 		mp_delete_start(op);
@@ -438,18 +451,16 @@ static void mp_primary_poll(struct brisk_nvme_ctrlr *ctrlr)
 	}
 }
 
-/* Stops sharing: no new secondary finds it, every secondary queue is deleted. */
-static void mp_unshare(struct brisk_nvme_ctrlr *ctrlr)
+/* Deletes every secondary queue, waiting (bounded) for the commands. */
+static void mp_delete_all(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_primary *p)
 {
-	struct nvme_mp_primary *p = ctrlr->mp;
 	uint64_t end = brisk_get_time_us() + NVME_MP_DRAIN_TIMEOUT_US;
 	struct nvme_mp_work *op;
 
-	__atomic_store_n(&p->shared->magic, 0, __ATOMIC_RELEASE);
 	for (uint32_t qid = 1; qid <= NVME_MAX_IO_QUEUES && !nvme_ctrlr_is_failed(ctrlr); qid++) {
 		if (p->owner[qid] > 0 && (op = calloc(1, sizeof(*op))) != NULL) {
 			op->ctrlr = ctrlr;
-	op->p = ctrlr->mp;
+			op->p = p;
 			op->shadow.id = (uint16_t)qid;
 			p->in_flight++;
 			mp_delete_start(op);
@@ -460,6 +471,15 @@ static void mp_unshare(struct brisk_nvme_ctrlr *ctrlr)
 		nvme_ctrlr_poll_admin_locked(ctrlr);
 		pthread_mutex_unlock(&ctrlr->lock);
 	}
+}
+
+/* Stops sharing: no new secondary finds it, every secondary queue is deleted. */
+static void mp_unshare(struct brisk_nvme_ctrlr *ctrlr)
+{
+	struct nvme_mp_primary *p = ctrlr->mp;
+
+	__atomic_store_n(&p->shared->magic, 0, __ATOMIC_RELEASE);
+	mp_delete_all(ctrlr, p);
 	pthread_mutex_lock(&ctrlr->lock);
 	ctrlr->mp = NULL;
 	pthread_mutex_unlock(&ctrlr->lock);
