@@ -29,7 +29,7 @@
 #define PERF_MAX_TRIDS 16
 #define PERF_MAX_CTRLRS 32
 
-struct perf_config g_cfg = { .read_pct = -1, .mem_mb = 0 };
+struct perf_config g_cfg = { .read_pct = -1, .mem_mb = 0, .shm_id = -1 };
 volatile bool g_perf_stop;
 
 static struct brisk_nvme_transport_id g_trids[PERF_MAX_TRIDS];
@@ -56,6 +56,9 @@ static void usage(FILE *f)
 		"  -L, --enable-sw-latency-tracking  print latency percentiles\n"
 		"  -s, --mem-size MB        memory to reserve (default %d)\n"
 		"      --no-huge            ordinary pages instead of hugepages\n"
+		"  -i, --shm-id ID          multi-process: the first process of an id is the primary\n"
+		"                           and shares its controllers; later ones (secondaries,\n"
+		"                           -r needed) run I/O on qpairs the primary creates\n"
 		"  -h, --help               this text\n", BRISK_ENV_DEFAULT_MEM_MB);
 }
 
@@ -143,14 +146,15 @@ static int parse_args(int argc, char **argv)
 		{"rwmixread", required_argument, NULL, 'M'}, {"time", required_argument, NULL, 't'},
 		{"core-mask", required_argument, NULL, 'c'}, {"mem-size", required_argument, NULL, 's'},
 		{"enable-sw-latency-tracking", no_argument, NULL, 'L'}, {"no-huge", no_argument, NULL, OPT_NO_HUGE},
+		{"shm-id", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
-	uint32_t depth = 0, size = 0, secs = 0, mix = 0, mem = 0;
+	uint32_t depth = 0, size = 0, secs = 0, mix = 0, mem = 0, shm = 0;
 	bool mix_given = false;
 	int c, rc = 0;
 
 	g_cfg.core_mask = "0x1";
-	while (rc == 0 && (c = getopt_long(argc, argv, "r:q:o:w:M:t:c:s:Lh", longopts, NULL)) != -1) {
+	while (rc == 0 && (c = getopt_long(argc, argv, "r:q:o:w:M:t:c:s:i:Lh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': rc = add_trid(optarg); break;
 		case 'q': rc = parse_u32_arg(optarg, "-q", 1, &depth); break;
@@ -161,6 +165,7 @@ static int parse_args(int argc, char **argv)
 		case 'c': g_cfg.core_mask = optarg; break;
 		case 's': rc = parse_u32_arg(optarg, "-s", 16, &mem); break;
 		case 'L': g_cfg.latency = true; break;
+		case 'i': rc = parse_u32_arg(optarg, "-i", 0, &shm); g_cfg.shm_id = (int)shm; break;
 		case OPT_NO_HUGE: g_cfg.no_huge = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -244,8 +249,30 @@ static void attach_cb(void *ctx, const struct brisk_nvme_transport_id *trid,
 	g_ctrlrs[g_num_ctrlrs++] = ctrlr;
 }
 
+/* -i: a primary shares every controller it attached with secondaries. */
+static int share_controllers(void)
+{
+	if (g_cfg.shm_id < 0 || brisk_env_get_proc_type() != BRISK_PROC_PRIMARY) {
+		return 0;
+	}
+	for (int i = 0; i < g_num_ctrlrs; i++) {
+		if (brisk_nvme_ctrlr_share(g_ctrlrs[i]) != 0) {
+			fprintf(stderr, "nvme_perf: cannot share %s with secondary processes\n",
+				brisk_nvme_ctrlr_get_transport_id(g_ctrlrs[i])->traddr);
+			return -EIO;
+		}
+	}
+	printf("Primary process of shm id %d: controllers shared\n", g_cfg.shm_id);
+	return 0;
+}
+
 static int attach_controllers(void)
 {
+	if (g_num_trids == 0 && brisk_env_get_proc_type() == BRISK_PROC_SECONDARY) {
+		fprintf(stderr, "nvme_perf: a secondary process (-i %d) needs -r for each controller\n",
+			g_cfg.shm_id);
+		return -EINVAL;
+	}
 	if (g_num_trids == 0) {
 		if (brisk_nvme_probe(NULL, NULL, probe_cb, attach_cb, NULL) != 0) {
 			fprintf(stderr, "nvme_perf: probing NVMe devices failed\n");
@@ -272,7 +299,22 @@ static int attach_controllers(void)
 		fprintf(stderr, "nvme_perf: no usable namespace\n");
 		return -ENODEV;
 	}
-	return 0;
+	return share_controllers();
+}
+
+/* Admin polling for a second: serves secondaries (primary), notices the
+ * primary's end (secondary), health checks. */
+static void poll_admin_for_a_second(void)
+{
+	/* By the clock: a 1 ms sleep may last much longer beside busy workers. */
+	uint64_t end = brisk_get_time_us() + 1000000;
+
+	while (brisk_get_time_us() < end && !g_perf_stop) {
+		for (int i = 0; i < g_num_ctrlrs; i++) {
+			brisk_nvme_ctrlr_process_admin_completions(g_ctrlrs[i]);
+		}
+		usleep(1000);
+	}
 }
 
 /* ---- Run ---- */
@@ -316,7 +358,7 @@ static void run_progress(void)
 	for (uint32_t s = 1; s <= g_cfg.seconds && !g_perf_stop; s++) {
 		uint64_t now;
 
-		sleep(1);
+		poll_admin_for_a_second();
 		now = progress_total();
 		printf("[%3us] %10.2f IOPS, %8.2f MiB/s\n", s, (double)(now - last),
 		       (double)(now - last) * g_cfg.io_size / (1024.0 * 1024.0));
@@ -391,6 +433,7 @@ int main(int argc, char **argv)
 	opts.core_mask = g_cfg.core_mask;
 	opts.no_huge = g_cfg.no_huge;
 	opts.mem_size_mb = g_cfg.mem_mb;
+	opts.shm_id = g_cfg.shm_id;
 	if (brisk_env_init(&opts) != 0) {
 		fprintf(stderr, "nvme_perf: cannot initialise the environment (core mask '%s')\n",
 			g_cfg.core_mask);

@@ -31,6 +31,7 @@ struct perf_config {
 	const char *core_mask;
 	bool no_huge;
 	uint64_t mem_mb;
+	int shm_id;            /* -i: -1, or shared with other processes of that id */
 };
 
 /* A namespace under test. */

@@ -124,6 +124,18 @@ struct brisk_nvme_ctrlr *brisk_nvme_connect(const struct brisk_nvme_transport_id
  * (the caller must have freed its I/O qpairs, or they are freed with it). */
 int brisk_nvme_detach(struct brisk_nvme_ctrlr *ctrlr);
 
+/* Multi-process (env.h's primary/secondary model, same shm id): the primary
+ * shares a PCIe controller it attached; a secondary's brisk_nvme_connect to
+ * the same traddr then gets a view of it (BAR0 mapped there, namespaces as
+ * the primary found them, no admin queue) whose I/O qpairs the primary
+ * creates and deletes from its admin polling. The primary deletes the
+ * queues of a secondary that exits or is killed. uio_pci_generic only.
+ * 0, -EINVAL (not a primary), -ENOTSUP (not PCIe), -EALREADY, -ENOMEM. */
+int brisk_nvme_ctrlr_share(struct brisk_nvme_ctrlr *ctrlr);
+/* Primary: I/O queues on the controller that secondaries own now. */
+uint32_t brisk_nvme_ctrlr_get_num_secondary_qpairs(struct brisk_nvme_ctrlr *ctrlr);
+bool brisk_nvme_ctrlr_is_secondary(struct brisk_nvme_ctrlr *ctrlr);
+
 /* ---- Controller ---- */
 const struct brisk_nvme_transport_id *brisk_nvme_ctrlr_get_transport_id(struct brisk_nvme_ctrlr *ctrlr);
 /* Identify Controller data (struct brisk_nvme_ctrlr_data in nvme_spec.h). */

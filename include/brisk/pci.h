@@ -92,6 +92,19 @@ void brisk_pci_device_unclaim(struct brisk_pci_device *dev);
  * future) into the IOMMU. Claims the device first if the caller has not. */
 int brisk_pci_device_attach(struct brisk_pci_device *dev);
 void brisk_pci_device_detach(struct brisk_pci_device *dev);
+/* In a secondary process (env.h's multi-process model): opens a device its
+ * primary claimed and attached, without claiming it or touching its command
+ * register, so that its BARs can be mapped here. uio_pci_generic: through
+ * sysfs; vfio-pci: with the device descriptor the primary hands over (it must
+ * poll brisk_pci_device_serve_secondaries; IOVA = VA then holds here too).
+ * 0, -ENODEV (other driver, no primary serving), -EINVAL in a primary.
+ * Undone by detach or free. */
+int brisk_pci_device_attach_secondary(struct brisk_pci_device *dev);
+/* In the primary, polled: hands the VFIO device descriptor to secondary
+ * processes of the same user that asked for it (a Unix socket, opened on the
+ * first call, closed by detach). 0 (also for uio devices: nothing to hand),
+ * -EINVAL (not attached), -errno (socket). Never blocks. */
+int brisk_pci_device_serve_secondaries(struct brisk_pci_device *dev);
 bool brisk_pci_device_is_vfio(const struct brisk_pci_device *dev);
 
 /* Maps BAR bar (0-5) of an attached device: *vaddr, its *size and its bus

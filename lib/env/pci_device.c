@@ -145,6 +145,7 @@ detach_locked(struct brisk_pci_device *dev)
 		return;
 	}
 	unmap_all_bars(dev);
+	pci_mp_serve_stop(dev);
 	if (dev->access == PCI_ACCESS_VFIO) {
 		pci_vfio_detach(dev);
 	} else {

@@ -6,6 +6,7 @@
  *   pci_claim.c  lock files that keep two processes off one device
  *   pci_uio.c    access through uio_pci_generic (sysfs config and resourceN)
  *   pci_vfio.c   access through vfio-pci (container, groups, IOMMU DMA map)
+ *   pci_mp.c     a secondary process's access to a device its primary claimed
  *
  * Everything that changes a device's attach state runs under g_pci_lock, so
  * attach/detach from several threads cannot race on the shared VFIO container.
@@ -70,6 +71,10 @@ struct brisk_pci_device {
 	uint64_t vfio_cfg_offset;                /* vfio: config region offset in vfio_fd */
 	uint64_t vfio_bar_offset[PCI_NUM_BARS];
 	uint32_t vfio_bar_flags[PCI_NUM_BARS];
+	bool vfio_secondary;                     /* vfio_fd came from the primary (pci_mp.c) */
+
+	/* pci_mp.c: the primary's socket handing the VFIO device fd to secondaries */
+	int mp_listen_fd;                        /* -1 when not serving */
 };
 
 extern pthread_mutex_t g_pci_lock;
@@ -110,5 +115,12 @@ int pci_vfio_cfg_rw(struct brisk_pci_device *dev, void *buf, uint32_t len, uint3
 bool pci_vfio_req_pending(struct brisk_pci_device *dev);
 /* True while some device is attached through VFIO (IOVA = VA in force). */
 bool pci_vfio_in_use(void);
+/* A secondary's device fd received from its primary: checks it, reads its
+ * regions, and turns on IOVA = VA (the primary's container maps the shared
+ * memory at the addresses this process sees). Takes fd; 0 or -ENODEV. */
+int pci_vfio_attach_fd(struct brisk_pci_device *dev, int fd);
+
+/* pci_mp.c (g_pci_lock held) */
+void pci_mp_serve_stop(struct brisk_pci_device *dev);
 
 #endif

@@ -187,6 +187,7 @@ device_new(const struct brisk_pci_addr *addr, struct brisk_pci_device **out)
 	dev->lock_fd = -1;
 	dev->cfg_fd = -1;
 	dev->vfio_fd = -1;
+	dev->mp_listen_fd = -1;
 	dev->vfio_req_fd = -1;
 	dev->vfio_group = -1;
 	read_ids(dev);

@@ -420,9 +420,41 @@ pci_vfio_attach(struct brisk_pci_device *dev)
 	return 0;
 }
 
+int
+pci_vfio_attach_fd(struct brisk_pci_device *dev, int fd)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	dev->vfio_fd = fd;
+	if (ioctl(fd, VFIO_DEVICE_GET_INFO, &info) != 0 || (info.flags & VFIO_DEVICE_FLAGS_PCI) == 0 ||
+	    info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX || read_regions(dev) != 0) {
+		BRISK_ERRLOG("PCI %s: the primary's descriptor is not a VFIO PCI device\n",
+			     dev->addr_str);
+		close(fd);
+		dev->vfio_fd = -1;
+		return -ENODEV;
+	}
+	dev->vfio_secondary = true;
+	dev->access = PCI_ACCESS_VFIO;
+	if (g_vfio.devices++ == 0) {
+		env_vtophys_set_iova_va(true);
+	}
+	return 0;
+}
+
 void
 pci_vfio_detach(struct brisk_pci_device *dev)
 {
+	if (dev->vfio_secondary) {
+		/* No container or group here: the primary's hold the mappings. */
+		close(dev->vfio_fd);
+		dev->vfio_fd = -1;
+		dev->vfio_secondary = false;
+		if (--g_vfio.devices == 0) {
+			env_vtophys_set_iova_va(false);
+		}
+		return;
+	}
 	req_irq_disable(dev);
 	if (g_vfio.devices == 1 && dev->access == PCI_ACCESS_VFIO) {
 		/* Undo the IOMMU mappings while this device keeps its group in the

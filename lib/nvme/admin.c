@@ -19,6 +19,10 @@ int nvme_admin_submit(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme_cm
 	struct nvme_request *req;
 	int rc;
 
+	if (ctrlr->mp_secondary) {
+		BRISK_ERRLOG("nvme %s: admin commands are the primary process's\n", ctrlr->trid.traddr);
+		return -ENOTSUP;
+	}
 	pthread_mutex_lock(&ctrlr->lock);
 	if (nvme_ctrlr_is_failed(ctrlr)) {
 		pthread_mutex_unlock(&ctrlr->lock);

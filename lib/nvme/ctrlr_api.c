@@ -12,6 +12,7 @@
 #include <brisk/ticks.h>
 
 #include "nvme_internal.h"
+#include "nvme_mp.h"
 
 BRISK_LOG_REGISTER_COMPONENT(nvme)
 
@@ -234,6 +235,9 @@ int32_t brisk_nvme_ctrlr_process_admin_completions(struct brisk_nvme_ctrlr *ctrl
 	pthread_mutex_lock(&ctrlr->lock);
 	n = nvme_ctrlr_poll_admin_locked(ctrlr);
 	ctrlr_keep_alive(ctrlr);
+	if (ctrlr->mp != NULL) {
+		nvme_mp_poll_locked(ctrlr);
+	}
 	pthread_mutex_unlock(&ctrlr->lock);
 	return nvme_ctrlr_is_failed(ctrlr) ? -ENXIO : n;
 }

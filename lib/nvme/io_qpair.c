@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "nvme_internal.h"
+#include "nvme_mp.h"
 
 void brisk_nvme_ctrlr_get_default_io_qpair_opts(struct brisk_nvme_ctrlr *ctrlr,
 					       struct brisk_nvme_io_qpair_opts *opts)
@@ -15,7 +16,7 @@ void brisk_nvme_ctrlr_get_default_io_qpair_opts(struct brisk_nvme_ctrlr *ctrlr,
 	opts->io_queue_requests = ctrlr->opts.io_queue_requests;
 }
 
-static int qid_alloc(struct brisk_nvme_ctrlr *ctrlr)
+int nvme_ctrlr_qid_alloc(struct brisk_nvme_ctrlr *ctrlr)
 {
 	for (uint32_t qid = 1; qid <= ctrlr->max_io_queues; qid++) {
 		if (!(ctrlr->qid_used[qid / 8] & (1u << (qid % 8)))) {
@@ -26,7 +27,7 @@ static int qid_alloc(struct brisk_nvme_ctrlr *ctrlr)
 	return -ENOSPC;
 }
 
-static void qid_free(struct brisk_nvme_ctrlr *ctrlr, uint16_t qid)
+void nvme_ctrlr_qid_free(struct brisk_nvme_ctrlr *ctrlr, uint16_t qid)
 {
 	ctrlr->qid_used[qid / 8] &= (uint8_t)~(1u << (qid % 8));
 }
@@ -102,8 +103,11 @@ struct brisk_nvme_qpair *brisk_nvme_ctrlr_alloc_io_qpair(struct brisk_nvme_ctrlr
 	io_qpair_opts_merge(ctrlr, opts, &o);
 	entries = io_qpair_entries(ctrlr, &o);
 	requests = o.io_queue_requests > entries ? o.io_queue_requests : entries;
+	if (ctrlr->mp_secondary) {
+		return nvme_mp_alloc_io_qpair(ctrlr, entries, requests);
+	}
 	pthread_mutex_lock(&ctrlr->lock);
-	qid = qid_alloc(ctrlr);
+	qid = nvme_ctrlr_qid_alloc(ctrlr);
 	pthread_mutex_unlock(&ctrlr->lock);
 	if (qid < 0) {
 		BRISK_ERRLOG("nvme %s: all %u I/O queues are in use\n", ctrlr->trid.traddr,
@@ -114,7 +118,7 @@ struct brisk_nvme_qpair *brisk_nvme_ctrlr_alloc_io_qpair(struct brisk_nvme_ctrlr
 	if (qpair == NULL || nvme_ctrlr_create_io_queues(qpair) != 0) {
 		nvme_qpair_destroy(qpair);
 		pthread_mutex_lock(&ctrlr->lock);
-		qid_free(ctrlr, (uint16_t)qid);
+		nvme_ctrlr_qid_free(ctrlr, (uint16_t)qid);
 		pthread_mutex_unlock(&ctrlr->lock);
 		return NULL;
 	}
@@ -130,6 +134,10 @@ static void io_qpair_delete_queues(struct brisk_nvme_qpair *qpair)
 	struct nvme_wait w = { 0 };
 
 	if (nvme_ctrlr_is_failed(ctrlr) || !qpair->is_enabled) {
+		return;
+	}
+	if (ctrlr->mp_secondary) {
+		nvme_mp_delete_io_queues(qpair);
 		return;
 	}
 	nvme_qpair_flush_sq(qpair);
@@ -160,7 +168,7 @@ int brisk_nvme_ctrlr_free_io_qpair(struct brisk_nvme_qpair *qpair)
 	nvme_qpair_process(qpair, 0); /* runs those completions */
 	pthread_mutex_lock(&ctrlr->lock);
 	TAILQ_REMOVE(&ctrlr->io_qpairs, qpair, link);
-	qid_free(ctrlr, qpair->id);
+	nvme_ctrlr_qid_free(ctrlr, qpair->id);
 	pthread_mutex_unlock(&ctrlr->lock);
 	nvme_qpair_destroy(qpair);
 	return 0;

@@ -212,6 +212,11 @@ struct brisk_nvme_ctrlr {
 	bool needs_reset;
 	bool is_shutdown;
 
+	/* Multi-process (mp.c): the primary's sharing state, or the secondary's
+	 * view of its primary; NULL in a single-process use. */
+	void *mp;
+	bool mp_secondary;                /* no admin queue here: the primary's */
+
 	brisk_nvme_aer_cb aer_cb;
 	void *aer_cb_arg;
 	uint32_t num_aers;
@@ -256,6 +261,11 @@ void nvme_transport_register(const struct nvme_transport_ops *ops);
 const struct nvme_transport_ops *nvme_transport_get(enum brisk_nvme_transport_type trtype);
 const struct nvme_transport_ops *nvme_transport_get_by_name(const char *name);
 extern const struct nvme_transport_ops nvme_pcie_ops;
+/* A secondary process's PCIe controller: BAR0 mapped, nothing else set up. */
+struct brisk_nvme_ctrlr *nvme_pcie_ctrlr_construct_secondary(const struct brisk_nvme_transport_id *trid,
+							     const struct brisk_nvme_ctrlr_opts *opts);
+/* The primary's side of that: hands the VFIO device to secondaries asking. */
+void nvme_pcie_ctrlr_serve_secondaries(struct brisk_nvme_ctrlr *ctrlr);
 
 /* ---- Probe ---- */
 void nvme_probe_found(struct brisk_nvme_probe_ctx *ctx, const struct brisk_nvme_transport_id *trid,
@@ -276,6 +286,9 @@ bool nvme_ctrlr_check_health(struct brisk_nvme_ctrlr *ctrlr);
 int32_t nvme_ctrlr_poll_admin_locked(struct brisk_nvme_ctrlr *ctrlr);
 void nvme_ctrlr_apply_cdata(struct brisk_nvme_ctrlr *ctrlr);
 int nvme_ctrlr_create_io_queues(struct brisk_nvme_qpair *qpair);
+/* I/O queue ids (controller lock held): id or -ENOSPC; free. */
+int nvme_ctrlr_qid_alloc(struct brisk_nvme_ctrlr *ctrlr);
+void nvme_ctrlr_qid_free(struct brisk_nvme_ctrlr *ctrlr, uint16_t qid);
 void nvme_ctrlr_submit_aers(struct brisk_nvme_ctrlr *ctrlr);
 int nvme_ctrlr_reset_locked(struct brisk_nvme_ctrlr *ctrlr);
 uint64_t nvme_ticks_from_us(uint64_t us);

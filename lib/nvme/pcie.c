@@ -83,14 +83,15 @@ static void pcie_ring_unused(struct brisk_nvme_qpair *qpair, uint16_t value)
 	/* MMIO doorbells are written directly by qpair.c. */
 }
 
-static int pcie_map(struct nvme_pcie_ctrlr *p)
+/* A secondary process maps the BAR of a device its primary attached. */
+static int pcie_map(struct nvme_pcie_ctrlr *p, bool secondary)
 {
 	union brisk_nvme_cap_register cap;
 	uint64_t phys = 0;
 	void *va = NULL;
 	int rc;
 
-	rc = brisk_pci_device_attach(p->pci);
+	rc = secondary ? brisk_pci_device_attach_secondary(p->pci) : brisk_pci_device_attach(p->pci);
 	if (rc != 0) {
 		return rc;
 	}
@@ -134,9 +135,9 @@ static void pcie_free(struct nvme_pcie_ctrlr *p)
 	free(p);
 }
 
-static struct brisk_nvme_ctrlr *pcie_ctrlr_construct(const struct brisk_nvme_transport_id *trid,
-						     const struct brisk_nvme_ctrlr_opts *opts,
-						     void *dev)
+static struct brisk_nvme_ctrlr *pcie_construct(const struct brisk_nvme_transport_id *trid,
+					       const struct brisk_nvme_ctrlr_opts *opts, void *dev,
+					       bool secondary)
 {
 	struct nvme_pcie_ctrlr *p = calloc(1, sizeof(*p));
 	int rc;
@@ -152,7 +153,7 @@ static struct brisk_nvme_ctrlr *pcie_ctrlr_construct(const struct brisk_nvme_tra
 		return NULL;
 	}
 	p->pci = dev;
-	rc = pcie_map(p);
+	rc = pcie_map(p, secondary);
 	if (rc == 0) {
 		rc = nvme_ctrlr_construct(&p->ctrlr, trid, opts, &nvme_pcie_ops);
 	}
@@ -164,6 +165,24 @@ static struct brisk_nvme_ctrlr *pcie_ctrlr_construct(const struct brisk_nvme_tra
 	/* PCIe has no keep-alive (NVMe Base 7.12: a fabrics mechanism). */
 	p->ctrlr.opts.keep_alive_timeout_ms = 0;
 	return &p->ctrlr;
+}
+
+static struct brisk_nvme_ctrlr *pcie_ctrlr_construct(const struct brisk_nvme_transport_id *trid,
+						     const struct brisk_nvme_ctrlr_opts *opts,
+						     void *dev)
+{
+	return pcie_construct(trid, opts, dev, false);
+}
+
+void nvme_pcie_ctrlr_serve_secondaries(struct brisk_nvme_ctrlr *ctrlr)
+{
+	brisk_pci_device_serve_secondaries(pcie_ctrlr(ctrlr)->pci);
+}
+
+struct brisk_nvme_ctrlr *nvme_pcie_ctrlr_construct_secondary(const struct brisk_nvme_transport_id *trid,
+							     const struct brisk_nvme_ctrlr_opts *opts)
+{
+	return pcie_construct(trid, opts, NULL, true);
 }
 
 static void pcie_ctrlr_destruct(struct brisk_nvme_ctrlr *ctrlr)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "nvme_internal.h"
+#include "nvme_mp.h"
 
 struct brisk_nvme_probe_ctx {
 	struct brisk_nvme_transport_id trid;
@@ -217,6 +218,13 @@ struct brisk_nvme_ctrlr *brisk_nvme_connect(const struct brisk_nvme_transport_id
 		BRISK_ERRLOG("nvme %s: already attached\n", trid->traddr);
 		return NULL;
 	}
+	if (trid->trtype == BRISK_NVME_TRANSPORT_PCIE && nvme_mp_is_shared(trid)) {
+		ctrlr = nvme_mp_connect_secondary(trid, opts);
+		if (ctrlr != NULL) {
+			probe_attached_add(ctrlr);
+		}
+		return ctrlr;
+	}
 	ctrlr = ops->ctrlr_construct(trid, opts, NULL);
 	if (ctrlr == NULL) {
 		return NULL;
@@ -240,10 +248,17 @@ int brisk_nvme_detach(struct brisk_nvme_ctrlr *ctrlr)
 	pthread_mutex_lock(&g_attached_lock);
 	TAILQ_REMOVE(&g_attached, ctrlr, link);
 	pthread_mutex_unlock(&g_attached_lock);
+	if (!ctrlr->mp_secondary) {
+		nvme_mp_detach(ctrlr); /* secondaries' queues go before the primary's */
+	}
 	while ((qpair = TAILQ_FIRST(&ctrlr->io_qpairs)) != NULL) {
 		brisk_nvme_ctrlr_free_io_qpair(qpair);
 	}
-	nvme_ctrlr_shutdown(ctrlr);
+	if (ctrlr->mp_secondary) {
+		nvme_mp_detach(ctrlr); /* the controller stays the primary's: no shutdown */
+	} else {
+		nvme_ctrlr_shutdown(ctrlr);
+	}
 	ctrlr->ops->ctrlr_destruct(ctrlr);
 	return 0;
 }

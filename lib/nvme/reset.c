@@ -68,6 +68,11 @@ int brisk_nvme_ctrlr_reset(struct brisk_nvme_ctrlr *ctrlr)
 	if (ctrlr == NULL) {
 		return -EINVAL;
 	}
+	if (ctrlr->mp_secondary) {
+		BRISK_ERRLOG("nvme %s: only the primary process resets the controller\n",
+			     ctrlr->trid.traddr);
+		return -ENOTSUP;
+	}
 	pthread_mutex_lock(&ctrlr->lock);
 	rc = nvme_ctrlr_reset_locked(ctrlr);
 	pthread_mutex_unlock(&ctrlr->lock);

@@ -1,0 +1,277 @@
+/*
+ * lib/nvme's multi-process request channel (lib/nvme/mp_channel.c): create
+ * and lookup by name, a request's round trip (not answered until the primary
+ * replies), a full channel, a sender that gives up or dies (its slot comes
+ * back), pointers that are not slots (dropped), and the round trip between
+ * two processes: this program re-runs itself as a secondary with the same
+ * shm id, which sends requests that the primary answers.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include <brisk/env.h>
+#include <brisk/log.h>
+#include <brisk/ring.h>
+#include <brisk/ticks.h>
+
+#include "../../../lib/nvme/nvme_mp.h"
+
+#define SHM_PREFIX "nvmempch_ut"
+#define KEY "0000:09:00.0"
+#define CHILD_REQUESTS 200
+#define TIMEOUT_US (30u * 1000 * 1000)
+
+static int g_shm_id;
+static struct nvme_mp_channel g_ch;
+
+static int env_start(enum brisk_proc_type type, int shm_id)
+{
+	struct brisk_env_opts opts;
+	const char *no_huge = getenv("BRISK_TEST_NO_HUGE");
+
+	brisk_env_opts_init(&opts);
+	opts.name = type == BRISK_PROC_PRIMARY ? "mp_channel_ut" : "mp_channel_ut_secondary";
+	opts.mem_size_mb = 32;
+	opts.no_huge = no_huge != NULL && strcmp(no_huge, "1") == 0;
+	opts.shm_id = shm_id;
+	opts.shm_prefix = SHM_PREFIX;
+	opts.proc_type = type;
+	if (getenv("BRISK_TEST_VERBOSE") == NULL) {
+		brisk_log_set_print_level(BRISK_LOG_ERROR);
+	}
+	return brisk_env_init(&opts);
+}
+
+static void test_create_lookup(void)
+{
+	struct nvme_mp_channel other;
+
+	CU_ASSERT_EQUAL(nvme_mp_channel_lookup(&other, KEY), 0);
+	CU_ASSERT_PTR_EQUAL(other.slots, g_ch.slots);
+	CU_ASSERT_PTR_EQUAL(other.req, g_ch.req);
+	CU_ASSERT_FALSE(other.owner);
+	nvme_mp_channel_destroy(&other); /* not the owner: forgets only */
+	CU_ASSERT_EQUAL(nvme_mp_channel_lookup(&other, KEY), 0);
+	CU_ASSERT_EQUAL(nvme_mp_channel_create(&other, KEY), -EEXIST);
+	CU_ASSERT_EQUAL(nvme_mp_channel_lookup(&other, "0000:0a:00.0"), -ENOENT);
+	CU_ASSERT_EQUAL(nvme_mp_channel_create(&other, ""), -EINVAL);
+	CU_ASSERT_EQUAL(nvme_mp_channel_create(&other, "123456789012345678901"), -EINVAL);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+}
+
+static void test_round_trip(void)
+{
+	struct nvme_mp_msg msg = { .op = NVME_MP_OP_CREATE_QPAIR, .num_entries = 64,
+				   .sq_iova = 0x1000, .cq_iova = 0x2000 }, out, *slot, *got;
+
+	CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_send(&g_ch, &msg, &slot), 0);
+	CU_ASSERT_EQUAL(slot->pid, getpid());
+	CU_ASSERT_EQUAL(nvme_mp_channel_result(&g_ch, slot, &out), -EAGAIN); /* not done yet */
+	got = nvme_mp_channel_next(&g_ch);
+	CU_ASSERT_PTR_EQUAL_FATAL(got, slot);
+	CU_ASSERT_EQUAL(got->num_entries, 64);
+	CU_ASSERT_EQUAL(got->sq_iova, 0x1000);
+	CU_ASSERT_PTR_NULL(nvme_mp_channel_next(&g_ch));
+	CU_ASSERT_EQUAL(nvme_mp_channel_result(&g_ch, slot, &out), -EAGAIN);
+	got->qid = 5;
+	nvme_mp_channel_reply(&g_ch, got, -ENOSPC);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS - 1);
+	CU_ASSERT_EQUAL(nvme_mp_channel_result(&g_ch, slot, &out), 0);
+	CU_ASSERT_EQUAL(out.rc, -ENOSPC);
+	CU_ASSERT_EQUAL(out.qid, 5);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+}
+
+static void test_full(void)
+{
+	struct nvme_mp_msg msg = { .op = NVME_MP_OP_NOP }, out, *slots[NVME_MP_CHANNEL_SLOTS], *s;
+	unsigned i;
+
+	for (i = 0; i < NVME_MP_CHANNEL_SLOTS; i++) {
+		CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_send(&g_ch, &msg, &slots[i]), 0);
+	}
+	CU_ASSERT_EQUAL(nvme_mp_channel_send(&g_ch, &msg, &s), -EBUSY);
+	for (i = 0; i < NVME_MP_CHANNEL_SLOTS; i++) {
+		s = nvme_mp_channel_next(&g_ch);
+		CU_ASSERT_PTR_EQUAL_FATAL(s, slots[i]); /* in order */
+		nvme_mp_channel_reply(&g_ch, s, 0);
+	}
+	for (i = 0; i < NVME_MP_CHANNEL_SLOTS; i++) {
+		CU_ASSERT_EQUAL(nvme_mp_channel_result(&g_ch, slots[i], &out), 0);
+	}
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+}
+
+static void test_abandon(void)
+{
+	struct nvme_mp_msg msg = { .op = NVME_MP_OP_NOP }, out, *slot, *got;
+
+	/* Given up before the answer: the primary frees the slot. */
+	CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_send(&g_ch, &msg, &slot), 0);
+	CU_ASSERT_EQUAL(nvme_mp_channel_abandon(&g_ch, slot), 0);
+	got = nvme_mp_channel_next(&g_ch);
+	CU_ASSERT_PTR_EQUAL_FATAL(got, slot);
+	nvme_mp_channel_reply(&g_ch, got, 0);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+	/* The answer came first: abandon refuses, the answer is read. */
+	CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_send(&g_ch, &msg, &slot), 0);
+	nvme_mp_channel_reply(&g_ch, nvme_mp_channel_next(&g_ch), 7);
+	CU_ASSERT_EQUAL(nvme_mp_channel_abandon(&g_ch, slot), -EALREADY);
+	CU_ASSERT_EQUAL(nvme_mp_channel_result(&g_ch, slot, &out), 0);
+	CU_ASSERT_EQUAL(out.rc, 7);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+}
+
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+static void test_dead_sender(void)
+{
+	struct nvme_mp_msg msg = { .op = NVME_MP_OP_NOP }, *slot, *got;
+
+	CU_ASSERT_FALSE(nvme_mp_pid_alive(0));
+	CU_ASSERT_TRUE(nvme_mp_pid_alive(getpid()));
+	CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_send(&g_ch, &msg, &slot), 0);
+	slot->pid = dead_pid();
+	CU_ASSERT_FALSE(nvme_mp_pid_alive(slot->pid));
+	got = nvme_mp_channel_next(&g_ch);
+	CU_ASSERT_PTR_EQUAL_FATAL(got, slot);
+	nvme_mp_channel_reply(&g_ch, got, 0);
+	CU_ASSERT_EQUAL(slot->state, NVME_MP_SLOT_FREE);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+}
+
+static void test_bad_pointers(void)
+{
+	struct nvme_mp_msg msg = { .op = NVME_MP_OP_NOP }, out, stray = { .state = NVME_MP_SLOT_SENT };
+	struct nvme_mp_msg *slot;
+
+	CU_ASSERT_EQUAL(brisk_ring_enqueue(g_ch.req, &stray), 0);
+	CU_ASSERT_EQUAL(brisk_ring_enqueue(g_ch.req, (uint8_t *)g_ch.slots + 8), 0);
+	CU_ASSERT_PTR_NULL(nvme_mp_channel_next(&g_ch)); /* both dropped */
+	/* A slot queued twice is answered once. */
+	CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_send(&g_ch, &msg, &slot), 0);
+	CU_ASSERT_EQUAL(brisk_ring_enqueue(g_ch.req, slot), 0);
+	nvme_mp_channel_reply(&g_ch, nvme_mp_channel_next(&g_ch), 0);
+	CU_ASSERT_PTR_NULL(nvme_mp_channel_next(&g_ch));
+	CU_ASSERT_EQUAL(nvme_mp_channel_result(&g_ch, slot, &out), 0);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+}
+
+/* ---- Two processes ---- */
+
+static int secondary_main(int shm_id)
+{
+	struct nvme_mp_channel ch;
+	struct nvme_mp_msg msg, *slot;
+	uint64_t end;
+	int bad = 0;
+
+	if (env_start(BRISK_PROC_SECONDARY, shm_id) != 0 || nvme_mp_channel_lookup(&ch, KEY) != 0) {
+		return 2;
+	}
+	for (uint32_t i = 0; i < CHILD_REQUESTS && bad == 0; i++) {
+		memset(&msg, 0, sizeof(msg));
+		msg.op = NVME_MP_OP_CREATE_QPAIR;
+		msg.num_entries = i + 2;
+		end = brisk_get_time_us() + TIMEOUT_US;
+		if (nvme_mp_channel_send(&ch, &msg, &slot) != 0) {
+			bad = 3;
+			break;
+		}
+		while (nvme_mp_channel_result(&ch, slot, &msg) == -EAGAIN && brisk_get_time_us() < end) {
+		}
+		/* The primary answers qid = num_entries + 1, rc = -num_entries. */
+		bad = msg.qid == i + 3 && msg.rc == -(int)(i + 2) ? 0 : 4;
+	}
+	nvme_mp_channel_destroy(&ch);
+	brisk_env_fini();
+	return bad;
+}
+
+static pid_t spawn_secondary(void)
+{
+	char id[32];
+	pid_t pid;
+
+	snprintf(id, sizeof(id), "%d", g_shm_id);
+	pid = fork();
+	if (pid == 0) {
+		execl("/proc/self/exe", "mp_channel_ut", "--secondary", id, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void test_two_processes(void)
+{
+	uint64_t end = brisk_get_time_us() + TIMEOUT_US;
+	struct nvme_mp_msg *m;
+	int status = 0, answered = 0;
+	pid_t child = spawn_secondary(), w = 0;
+
+	CU_ASSERT_FATAL(child > 0);
+	while (brisk_get_time_us() < end && (w = waitpid(child, &status, WNOHANG)) == 0) {
+		while ((m = nvme_mp_channel_next(&g_ch)) != NULL) {
+			CU_ASSERT_EQUAL(m->pid, child);
+			m->qid = m->num_entries + 1;
+			nvme_mp_channel_reply(&g_ch, m, -(int)m->num_entries);
+			answered++;
+		}
+	}
+	if (w == 0) {
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+	}
+	CU_ASSERT_EQUAL(w, child);
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CU_ASSERT_EQUAL(answered, CHILD_REQUESTS);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+}
+
+int main(int argc, char **argv)
+{
+	CU_pSuite suite;
+	unsigned failures;
+
+	if (argc == 3 && strcmp(argv[1], "--secondary") == 0) {
+		return secondary_main(atoi(argv[2]));
+	}
+	g_shm_id = 3000 + (int)(getpid() % 100000) * 2; /* unlikely to collide with a parallel run */
+	if (env_start(BRISK_PROC_PRIMARY, g_shm_id) != 0 || nvme_mp_channel_create(&g_ch, KEY) != 0) {
+		fprintf(stderr, "mp_channel_ut: cannot set up the env and the channel\n");
+		return 1;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS) {
+		return 1;
+	}
+	suite = CU_add_suite("nvme_mp_channel", NULL, NULL);
+	CU_add_test(suite, "create_lookup", test_create_lookup);
+	CU_add_test(suite, "round_trip", test_round_trip);
+	CU_add_test(suite, "full", test_full);
+	CU_add_test(suite, "abandon", test_abandon);
+	CU_add_test(suite, "dead_sender", test_dead_sender);
+	CU_add_test(suite, "bad_pointers", test_bad_pointers);
+	CU_add_test(suite, "two_processes", test_two_processes);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	nvme_mp_channel_destroy(&g_ch);
+	brisk_env_fini();
+	return failures == 0 ? 0 : 1;
+}
