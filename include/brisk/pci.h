@@ -52,6 +52,11 @@ int brisk_pci_addr_compare(const struct brisk_pci_addr *a, const struct brisk_pc
 int brisk_pci_allow(const char *addr);
 int brisk_pci_block(const char *addr);
 bool brisk_pci_addr_allowed(const struct brisk_pci_addr *addr);
+/* Empties both lists (every device allowed again). */
+void brisk_pci_lists_reset(void);
+/* Entries in each list (the app refuses -A and -B together, as SPDK does). */
+size_t brisk_pci_allowed_count(void);
+size_t brisk_pci_blocked_count(void);
 
 struct brisk_pci_device; /* opaque; owned by lib/env until brisk_pci_device_free */
 

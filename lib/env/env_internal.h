@@ -12,6 +12,7 @@
 #ifndef BRISK_ENV_INTERNAL_H
 #define BRISK_ENV_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <pthread.h>
@@ -75,6 +76,12 @@ enum brisk_proc_type env_memory_get_proc_type(void);
 uint64_t env_memory_page_size_at(uint64_t va);
 int env_vtophys_init(void);
 void env_vtophys_fini(void);
+/* pci_vfio.c: devices see IOVA = VA (on) or physical addresses (off). */
+void env_vtophys_set_iova_va(bool on);
+bool env_vtophys_iova_is_va(void);
+/* mem_map.c: tells map (REGISTER) about every registered region again, so
+ * that it recomputes its translations. 0 or the first callback error. */
+int env_mem_map_refresh(struct brisk_mem_map *map);
 
 /* ---- cores.c ---- */
 int env_cores_init(const char *core_mask);

@@ -277,6 +277,20 @@ brisk_mem_map_alloc(uint64_t default_translation, const struct brisk_mem_map_ops
 	return map;
 }
 
+int
+env_mem_map_refresh(struct brisk_mem_map *map)
+{
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&g_registry_mutex);
+	for (i = 0; i < g_region_count && rc == 0; i++) {
+		rc = map_notify(map, BRISK_MEM_MAP_NOTIFY_REGISTER, &g_regions[i]);
+	}
+	pthread_mutex_unlock(&g_registry_mutex);
+	return rc;
+}
+
 void
 brisk_mem_map_free(struct brisk_mem_map **pmap)
 {

@@ -3,8 +3,9 @@
  *
  * Physical addresses come from /proc/self/pagemap (readable with
  * CAP_SYS_ADMIN; without it the kernel reports PFN 0 and we return
- * BRISK_VTOPHYS_ERROR). With VFIO and an active IOMMU the device address is
- * the virtual address itself (IOVA = VA).
+ * BRISK_VTOPHYS_ERROR). While a device is attached through vfio-pci, all
+ * registered memory is in its IOMMU and the device address is the virtual
+ * address itself (IOVA = VA).
  *
  * A brisk_mem_map is the cache: when memory is registered, each 2 MiB page of
  * hugepage memory gets its physical address (a hugepage never moves and is
@@ -12,7 +13,6 @@
  * its pages are not contiguous and may be moved by the kernel, so every call
  * asks pagemap afresh. Unregistered memory translates to BRISK_VTOPHYS_ERROR.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -83,7 +83,7 @@ translation_of_2mb(uint64_t va)
 {
 	uint64_t entry, phys;
 
-	if (g_iova_is_va) {
+	if (__atomic_load_n(&g_iova_is_va, __ATOMIC_RELAXED)) {
 		return va;
 	}
 	if (env_memory_page_size_at(va) < VTOPHYS_2MB) {
@@ -205,29 +205,31 @@ brisk_vtophys(const void *buf, uint64_t *size)
 	return t + (va & VTOPHYS_2MB_MASK);
 }
 
-/* VFIO with an IOMMU: devices see IOVA = VA. */
-static bool
-iommu_active(void)
+/*
+ * lib/env's VFIO code switches modes when the first device is attached through
+ * vfio-pci (all registered memory is then in the IOMMU at IOVA = VA) and back
+ * when the last one is detached. The map's translations are recomputed in
+ * place: a concurrent reader sees the old or the new address of each page.
+ */
+void
+env_vtophys_set_iova_va(bool on)
 {
-	DIR *d;
-	struct dirent *e;
-	bool found = false;
+	if (__atomic_load_n(&g_iova_is_va, __ATOMIC_RELAXED) == on) {
+		return;
+	}
+	/* Relaxed: the refresh below takes the registry mutex, which orders it. */
+	__atomic_store_n(&g_iova_is_va, on, __ATOMIC_RELAXED);
+	if (g_vtophys_map != NULL) {
+		env_mem_map_refresh(g_vtophys_map);
+	}
+	BRISK_INFOLOG("address translation: %s\n", on ? "IOVA = VA (VFIO with IOMMU)" :
+		      "physical addresses from /proc/self/pagemap");
+}
 
-	if (access("/dev/vfio/vfio", F_OK) != 0) {
-		return false;
-	}
-	d = opendir("/sys/kernel/iommu_groups");
-	if (d == NULL) {
-		return false;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] != '.') {
-			found = true;
-			break;
-		}
-	}
-	closedir(d);
-	return found;
+bool
+env_vtophys_iova_is_va(void)
+{
+	return __atomic_load_n(&g_iova_is_va, __ATOMIC_RELAXED);
 }
 
 int
@@ -241,12 +243,10 @@ env_vtophys_init(void)
 	uint32_t i;
 	int rc;
 
-	g_iova_is_va = iommu_active();
-	if (!g_iova_is_va) {
-		g_pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-		if (g_pagemap_fd < 0) {
-			BRISK_WARNLOG("cannot open /proc/self/pagemap: %s\n", strerror(errno));
-		}
+	/* Opened even under VFIO: the last device's detach returns to physical addresses. */
+	g_pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (g_pagemap_fd < 0) {
+		BRISK_WARNLOG("cannot open /proc/self/pagemap: %s\n", strerror(errno));
 	}
 	g_vtophys_map = brisk_mem_map_alloc(BRISK_VTOPHYS_ERROR, &ops, NULL);
 	if (g_vtophys_map == NULL) {

@@ -14,11 +14,12 @@
 #include <brisk/env.h>
 #include <brisk/event.h>
 #include <brisk/log.h>
+#include <brisk/pci.h>
 #include <brisk/rpc.h>
 
 #include "event_internal.h"
 
-#define APP_GETOPT_STR "c:hi:m:r:s:L:"
+#define APP_GETOPT_STR "A:B:c:hi:m:r:s:L:"
 #define APP_MAX_GETOPT_STR 256
 #define APP_MAX_LONG_OPTS 64
 #define APP_COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -32,6 +33,8 @@ enum app_long_opt {
 };
 
 static const struct option g_app_long_opts[] = {
+	{"pci-allowed", required_argument, NULL, 'A'},
+	{"pci-blocked", required_argument, NULL, 'B'},
 	{"config", required_argument, NULL, 'c'},
 	{"json", required_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
@@ -61,6 +64,9 @@ void brisk_app_opts_init(struct brisk_app_opts *opts)
 void brisk_app_usage(FILE *f)
 {
 	fprintf(f,
+		" -A, --pci-allowed <addr> only drive this PCI device (DDDD:BB:DD.F or BB:DD.F;\n"
+		"                          repeatable); default: every device not blocked\n"
+		" -B, --pci-blocked <addr> never drive this PCI device (repeatable; not with -A)\n"
 		" -c, --config <file>      JSON configuration applied at start-up (--json also works)\n"
 		" -h, --help               show this usage and exit\n"
 		" -i, --shm-id <id>        shared memory id (>= 0) for multi-process sharing;\n"
@@ -123,6 +129,30 @@ static bool app_log_flag_exists(const char *name)
 	return false;
 }
 
+/* -A / -B: the app's PCI allow and block lists (lib/env), as SPDK's apps take them. */
+static int app_parse_pci_opt(const char *prog, int ch, const char *arg)
+{
+	const char *flag = ch == 'A' ? "-A (--pci-allowed)" : "-B (--pci-blocked)";
+	struct brisk_pci_addr addr;
+	int rc;
+
+	if (brisk_pci_addr_parse(&addr, arg) != 0) {
+		fprintf(stderr, "%s: %s: '%s' is not a PCI address (DDDD:BB:DD.F, BB:DD.F or "
+			"DDDD.BB.DD.F)\n", prog, flag, arg);
+		return -EINVAL;
+	}
+	if ((ch == 'A' ? brisk_pci_blocked_count() : brisk_pci_allowed_count()) != 0) {
+		fprintf(stderr, "%s: -A (--pci-allowed) and -B (--pci-blocked) cannot be used "
+			"together\n", prog);
+		return -EINVAL;
+	}
+	rc = ch == 'A' ? brisk_pci_allow(arg) : brisk_pci_block(arg);
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s: cannot add '%s': %s\n", prog, flag, arg, strerror(-rc));
+	}
+	return rc;
+}
+
 /* One framework option; 0 or -EINVAL with a message naming it. */
 static int app_parse_framework_opt(const char *prog, int ch, char *arg, struct brisk_app_opts *opts)
 {
@@ -131,6 +161,9 @@ static int app_parse_framework_opt(const char *prog, int ch, char *arg, struct b
 	uint64_t v;
 
 	switch (ch) {
+	case 'A':
+	case 'B':
+		return app_parse_pci_opt(prog, ch, arg) == 0 ? 0 : -EINVAL;
 	case 'c':
 		if (arg[0] == '\0') {
 			fprintf(stderr, "%s: -c (--config): the file name is empty\n", prog);
@@ -312,6 +345,7 @@ enum brisk_app_parse_args_rvals brisk_app_parse_args(int argc, char **argv, stru
 		opts->name = prog;
 	}
 
+	brisk_pci_lists_reset(); /* the command line is the lists' one source */
 	opterr = 0;  /* we print our own messages, naming the flag */
 	optind = 0;  /* 0 = full reset in glibc, so parsing can run again (tests) */
 	while ((idx = -1, ch = getopt_long(argc, argv, optstr, long_opts, &idx)) != -1) {

@@ -17,6 +17,7 @@
 #include <brisk/log.h>
 
 #include "../../common/test_env.h"
+#include "../../../lib/env/env_internal.h"
 
 #define MB2 (2ull * 1024 * 1024)
 #define PG 4096ull
@@ -178,6 +179,38 @@ test_user_registration(void)
 	munmap(raw, 3 * MB2);
 }
 
+/* What VFIO attach/detach do (lib/env/pci_vfio.c): IOVA = VA for all
+ * registered memory, present and future, then back to physical addresses. */
+static void
+test_iova_va_switch(void)
+{
+	uint8_t *buf = brisk_dma_zmalloc(8192, 4096, NULL), *raw, *region;
+	uint64_t before, size;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	before = brisk_vtophys(buf, NULL);
+	CU_ASSERT_FALSE(env_vtophys_iova_is_va());
+	env_vtophys_set_iova_va(true);
+	CU_ASSERT_TRUE(env_vtophys_iova_is_va());
+	CU_ASSERT_EQUAL(brisk_vtophys(buf, NULL), (uint64_t)(uintptr_t)buf);
+	size = 8192;
+	CU_ASSERT_EQUAL(brisk_vtophys(buf + 10, &size), (uint64_t)(uintptr_t)buf + 10);
+	CU_ASSERT_EQUAL(size, 8192); /* virtually contiguous is contiguous */
+	/* Memory registered later is VA too; unregistered memory is still an error. */
+	raw = mmap(NULL, 3 * MB2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(raw != MAP_FAILED);
+	region = (uint8_t *)(((uintptr_t)raw + MB2 - 1) & ~(uintptr_t)(MB2 - 1));
+	CU_ASSERT_EQUAL(brisk_vtophys(region, NULL), BRISK_VTOPHYS_ERROR);
+	CU_ASSERT_EQUAL(brisk_mem_register(region, MB2), 0);
+	CU_ASSERT_EQUAL(brisk_vtophys(region + 64, NULL), (uint64_t)(uintptr_t)region + 64);
+	CU_ASSERT_EQUAL(brisk_mem_unregister(region, MB2), 0);
+	munmap(raw, 3 * MB2);
+	env_vtophys_set_iova_va(false);
+	CU_ASSERT_FALSE(env_vtophys_iova_is_va());
+	CU_ASSERT_EQUAL(brisk_vtophys(buf, NULL), before);
+	brisk_free(buf);
+}
+
 static void
 test_after_fini(void)
 {
@@ -227,6 +260,7 @@ main(void)
 	CU_ADD_TEST(s, test_small_page_runs);
 	CU_ADD_TEST(s, test_unregistered_memory);
 	CU_ADD_TEST(s, test_user_registration);
+	CU_ADD_TEST(s, test_iova_va_switch);
 	CU_ADD_TEST(s, test_after_fini);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

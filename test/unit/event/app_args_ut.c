@@ -11,6 +11,7 @@
 #include <CUnit/Basic.h>
 
 #include <brisk/event.h>
+#include <brisk/pci.h>
 #include <brisk/rpc.h>
 
 #define MAX_ARGS 32
@@ -183,7 +184,8 @@ static void test_usage_lists_every_option(void)
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
 	const char *expected[] = {"--config", "--help", "--shm-id", "--cpumask", "--rpc-socket",
 				  "--mem-size", "--logflag", "--no-huge", "--huge-dir",
-				  "--log-level", "--wait-for-rpc", "--poll-mode"};
+				  "--log-level", "--wait-for-rpc", "--poll-mode", "--pci-allowed",
+				  "--pci-blocked"};
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	brisk_app_usage(f);
@@ -191,6 +193,43 @@ static void test_usage_lists_every_option(void)
 	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
 		CU_ASSERT_PTR_NOT_NULL(strstr(buf, expected[i]));
 	}
+}
+
+/* -A / -B fill lib/env's PCI lists; each parse starts them afresh. */
+static void test_pci_lists(void)
+{
+	struct brisk_app_opts opts;
+	struct brisk_pci_addr a4, a5, a6;
+
+	brisk_pci_addr_parse(&a4, "0000:00:04.0");
+	brisk_pci_addr_parse(&a5, "0000:00:05.0");
+	brisk_pci_addr_parse(&a6, "0000:00:06.0");
+	set_args("-A", "0000:00:04.0", "--pci-allowed", "00:05.0", NULL);
+	CU_ASSERT_EQUAL(parse_fw(&opts), BRISK_APP_PARSE_ARGS_SUCCESS);
+	CU_ASSERT_EQUAL(brisk_pci_allowed_count(), 2);
+	CU_ASSERT_TRUE(brisk_pci_addr_allowed(&a4));
+	CU_ASSERT_TRUE(brisk_pci_addr_allowed(&a5));
+	CU_ASSERT_FALSE(brisk_pci_addr_allowed(&a6));
+
+	set_args("-B", "0000:00:04.0", "--pci-blocked", "0000.00.06.0", NULL);
+	CU_ASSERT_EQUAL(parse_fw(&opts), BRISK_APP_PARSE_ARGS_SUCCESS);
+	CU_ASSERT_EQUAL(brisk_pci_allowed_count(), 0);
+	CU_ASSERT_EQUAL(brisk_pci_blocked_count(), 2);
+	CU_ASSERT_FALSE(brisk_pci_addr_allowed(&a4));
+	CU_ASSERT_TRUE(brisk_pci_addr_allowed(&a5));
+	CU_ASSERT_FALSE(brisk_pci_addr_allowed(&a6));
+
+	set_args(NULL);
+	CU_ASSERT_EQUAL(parse_fw(&opts), BRISK_APP_PARSE_ARGS_SUCCESS);
+	CU_ASSERT_EQUAL(brisk_pci_blocked_count(), 0);
+
+	EXPECT_ERROR("-A", "0000:00:04.0", "-B", "0000:00:05.0");
+	EXPECT_ERROR("-B", "0000:00:04.0", "-A", "0000:00:05.0");
+	EXPECT_ERROR("-A", "0000:00:20.0");
+	EXPECT_ERROR("--pci-blocked", "nvme0");
+	EXPECT_ERROR("-B", "");
+	EXPECT_ERROR("-A");
+	brisk_pci_lists_reset();
 }
 
 /* ---- Program options ---- */
@@ -313,6 +352,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_bad_syntax);
 	CU_ADD_TEST(suite, test_help);
 	CU_ADD_TEST(suite, test_usage_lists_every_option);
+	CU_ADD_TEST(suite, test_pci_lists);
 	CU_ADD_TEST(suite, test_program_options);
 	CU_ADD_TEST(suite, test_program_option_collisions);
 	CU_ADD_TEST(suite, test_log_flag_limit);

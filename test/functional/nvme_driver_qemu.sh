@@ -1,0 +1,58 @@
+#!/bin/bash
+# lib/nvme's PCIe driver against QEMU's emulated NVMe controller, in guests
+# booted by test/nvme/qemu/run_guest.sh (guest side: test/nvme/nvme_io/
+# guest_checks.sh). Two controllers (512 B + 4 KiB namespaces, and a 512 B
+# one): nvme_identify and nvme_io's checks on every namespace through
+# uio_pci_generic and through vfio-pci behind the emulated IOMMU, then the
+# cross-check with the kernel's nvme driver (each reads what the other
+# wrote). Skips (exit 0) only when QEMU cannot run here at all.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+RUN_GUEST=$ROOT/test/nvme/qemu/run_guest.sh
+GUEST=$ROOT/test/nvme/nvme_io/guest_checks.sh
+WORK=$(mktemp -d /tmp/brisk_nvme_driver_qemu.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+FAILS=0
+CTRLS=(--ctrl 512:64M,4096:64M --ctrl 512:32M)
+PROGS=()
+
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+
+skip_unless_qemu() {
+	if ! command -v qemu-system-x86_64 >/dev/null; then
+		echo "nvme_driver_qemu: qemu-system-x86_64 is not installed (scripts/pkgdep.sh installs it)"
+		echo "nvme_driver_qemu: skipped"
+		exit 0
+	fi
+}
+
+need_programs() {
+	local p
+	for p in nvme_identify nvme_io; do
+		[ -x "build/bin/$p" ] || { fail "build/bin/$p is missing (run make)"; return 1; }
+		PROGS+=(--prog "build/bin/$p")
+	done
+}
+
+boot() { # name guest-call run_guest.sh options...
+	local name=$1 call=$2
+	shift 2
+	echo ". ./guest_checks.sh; $call" >"$WORK/$name.sh"
+	echo "--- boot $name: $call"
+	"$RUN_GUEST" --name "nvme_driver_$name" --timeout 400 --file "$GUEST" "${PROGS[@]}" \
+		"$@" "$WORK/$name.sh" || fail "boot $name (see the lines above)"
+}
+
+main() {
+	local start=$SECONDS
+	skip_unless_qemu
+	need_programs || exit 1
+	boot uio "io_checks uio" --driver none "${CTRLS[@]}"
+	boot vfio "io_checks vfio" --driver none --iommu "${CTRLS[@]}"
+	boot cross "cross_check" --driver none --ctrl 512:64M,4096:64M
+	echo "nvme_driver_qemu: $FAILS failures in $((SECONDS - start)) s"
+	[ $FAILS = 0 ]
+}
+
+main

@@ -1,0 +1,95 @@
+#!/bin/bash
+# Brisk's PCIe NVMe stack against QEMU's emulated NVMe controller, in guests
+# booted by test/nvme/qemu/run_guest.sh. One boot per user-space driver mode,
+# each running several parts (guest functions in test/nvme/qemu/guest/
+# nvme_checks.sh) on two controllers: 512 B + 4 KiB namespaces, and a 4 KiB one.
+# Skips (exit 0) only when QEMU cannot run here at all; every other problem,
+# a missing kernel or program included, is a failure.
+#
+# Adding a part: a function part_NAME MODE that calls `needs PROG...` for the
+# programs it runs and `guest CALL` for the guest function, and its name in
+# PARTS_UIO / PARTS_VFIO.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+QEMU_DIR=$ROOT/test/nvme/qemu
+BIN=$ROOT/build/bin
+WORK=$(mktemp -d /tmp/brisk_nvme_qemu.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+FAILS=0
+CTRLS=(--ctrl 512:64M,4096:32M --ctrl 4096:16M)
+
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+
+skip_unless_qemu() {
+	local why=""
+	if ! command -v qemu-system-x86_64 >/dev/null; then
+		why="qemu-system-x86_64 is not installed (scripts/pkgdep.sh installs it)"
+	elif ! timeout 20 qemu-system-x86_64 -accel help 2>/dev/null | grep -qx tcg; then
+		why="qemu-system-x86_64 offers no TCG accelerator"
+	fi
+	[ -z "$why" ] && return 0
+	echo "nvme_qemu: $why"
+	echo "nvme_qemu: skipped"
+	exit 0
+}
+
+# A boot collects guest calls and programs from its parts, then runs once.
+boot_begin() { # name
+	BOOT=$1
+	BOOT_ARGS=(--file "$QEMU_DIR/guest/nvme_checks.sh")
+	echo ". ./nvme_checks.sh" >"$WORK/$BOOT.sh"
+}
+
+guest() { echo "$*" >>"$WORK/$BOOT.sh"; }
+
+# needs PROG...: the part runs these build/bin programs in the guest. A missing
+# one fails the part (the Makefile builds every program in the tree).
+needs() {
+	local p
+	for p in "$@"; do
+		if [ ! -x "$BIN/$p" ]; then
+			fail "$BOOT: build/bin/$p is missing (run make)"
+			return 1
+		fi
+		BOOT_ARGS+=(--prog "$BIN/$p")
+	done
+}
+
+boot_run() { # run_guest.sh options
+	echo "--- boot $BOOT: $*"
+	"$QEMU_DIR/run_guest.sh" --name "nvme_qemu_$BOOT" --timeout 240 "${BOOT_ARGS[@]}" "$@" \
+		"${CTRLS[@]}" "$WORK/$BOOT.sh" || fail "boot $BOOT (see the lines above)"
+}
+
+# --- parts -----------------------------------------------------------------
+
+# (a) the harness: controllers found, bound to uio_pci_generic, vfio-pci and
+# nvme in turn with their device nodes, BARs and namespaces; QMP removal and
+# re-add of the one-namespace controller.
+part_selftest() { guest selftest; guest selftest_hotplug 1; }
+
+# (b) lib/env's PCI access: claim, map BAR0, read CAP/VS, DMA translation.
+part_pci_probe() { needs pci_probe && guest pci_probe_check "$1"; }
+
+PARTS_UIO="pci_probe"
+PARTS_VFIO="selftest pci_probe"
+
+run_boot() { # mode parts run_guest.sh options...
+	local mode=$1 parts=$2 p
+	shift 2
+	boot_begin "$mode"
+	for p in $parts; do "part_$p" "$mode"; done
+	boot_run "$@"
+}
+
+main() {
+	local start=$SECONDS
+	skip_unless_qemu
+	run_boot uio "$PARTS_UIO" --driver none
+	run_boot vfio "$PARTS_VFIO" --driver none --iommu --qmp
+	echo "nvme_qemu: $FAILS failures in $((SECONDS - start)) s"
+	[ $FAILS = 0 ]
+}
+
+main
