@@ -64,11 +64,12 @@ struct brisk_fio_req {
 	struct brisk_bdev_io_wait_entry wait;
 };
 
-/* Creates the job's Brisk thread on the next reactor (round-robin), opens
- * every bdev for writing and gets its channels there. depth: the most
- * requests in flight. NULL with *rc set (the failure is logged). */
+/* Creates the job's Brisk thread on the next reactor (round-robin), or with
+ * inline_poll one that the calling OS thread (fio's job thread) polls
+ * itself; opens every bdev for writing and gets its channels there. depth:
+ * the most requests in flight. NULL with *rc set (the failure is logged). */
 struct brisk_fio_job *brisk_fio_job_create(const char *const *names, uint32_t count,
-					   uint32_t depth, int *rc);
+					   uint32_t depth, bool inline_poll, int *rc);
 /* From the fio job's OS thread: hands req to the job's Brisk thread. 0, or
  * -EAGAIN when the message ring is full (try after reaping). */
 int brisk_fio_job_submit(struct brisk_fio_job *job, struct brisk_fio_req *req);

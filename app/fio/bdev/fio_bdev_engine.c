@@ -35,6 +35,7 @@ struct bdev_options {
 	unsigned int mem_size_mb;
 	unsigned int no_huge;
 	char *log_flags;
+	unsigned int inline_poll;
 };
 
 /* Per fio job. */
@@ -91,6 +92,17 @@ static struct fio_option g_options[] = {
 		.type = FIO_OPT_STR_STORE,
 		.off1 = offsetof(struct bdev_options, log_flags),
 		.help = "comma-separated Brisk log flags to enable (debug output)",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "inline_poll",
+		.lname = "fio's job thread polls its Brisk thread",
+		.type = FIO_OPT_BOOL,
+		.off1 = offsetof(struct bdev_options, inline_poll),
+		.def = "0",
+		.help = "1: each job's Brisk thread is polled by fio's job thread itself (no hop to a "
+			"reactor, as SPDK's plugin does); 0: it runs on a reactor",
 		.category = FIO_OPT_C_ENGINE,
 		.group = FIO_OPT_G_INVALID,
 	},
@@ -184,7 +196,8 @@ static struct brisk_fio_job *bdev_create_job(struct thread_data *td)
 		for_each_file(td, f, i) {
 			names[i] = f->file_name;
 		}
-		job = brisk_fio_job_create(names, td->files_index, td->o.iodepth, &rc);
+		job = brisk_fio_job_create(names, td->files_index, td->o.iodepth,
+					   ((struct bdev_options *)td->eo)->inline_poll != 0, &rc);
 	}
 	free(names);
 	if (job == NULL) {

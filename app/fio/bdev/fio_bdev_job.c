@@ -13,6 +13,11 @@
  *               (so a busy job pays no system call per I/O).
  * Set-up and tear-down (job_open, job_close) also run on the Brisk thread;
  * fio's thread waits for them on a semaphore.
+ *
+ * With inline polling (the engine's inline_poll option, SPDK's plugin's model)
+ * the job's Brisk thread is on no reactor: fio's job thread is its current
+ * thread and polls it, submit calls job_submit directly and reap polls until
+ * enough completions are in the ring. No hop, no wake-up, one OS thread.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,6 +56,7 @@ struct brisk_fio_job {
 	atomic_bool waiting;          /* the reaper sleeps (or is about to) on efd */
 	sem_t done;                   /* job_open / job_close finished */
 	int rc;
+	bool inline_poll;             /* fio's thread polls `thread` itself */
 };
 
 static atomic_uint g_next_job;
@@ -143,6 +149,10 @@ static void job_submit(void *ctx)
 int brisk_fio_job_submit(struct brisk_fio_job *job, struct brisk_fio_req *req)
 {
 	req->job = job;
+	if (job->inline_poll) {
+		job_submit(req); /* fio's thread is the job's Brisk thread */
+		return 0;
+	}
 	return brisk_thread_send_msg(job->thread, job_submit, req) == -ENOMEM ? -EAGAIN : 0;
 }
 
@@ -187,6 +197,9 @@ uint32_t brisk_fio_job_reap(struct brisk_fio_job *job, struct brisk_fio_req **re
 	uint32_t n = 0;
 
 	for (;;) {
+		if (job->inline_poll) {
+			brisk_thread_poll(job->thread, 0, 0); /* completions land in the ring */
+		}
 		n += brisk_ring_sc_dequeue_burst(job->cpl, (void **)reqs + n, max - n, NULL);
 		if (n >= min || n == max) {
 			return n;
@@ -194,6 +207,9 @@ uint32_t brisk_fio_job_reap(struct brisk_fio_job *job, struct brisk_fio_req **re
 		now = brisk_get_ticks();
 		if (now >= deadline) {
 			return n;
+		}
+		if (job->inline_poll) {
+			continue;
 		}
 		if (spin_end == 0) {
 			spin_end = now + brisk_get_ticks_hz() * JOB_SPIN_US / 1000000;
@@ -349,6 +365,33 @@ static int job_alloc_parts(struct brisk_fio_job *job, const char *const *names, 
 	return job->cpl == NULL || job->efd < 0 ? -ENOMEM : 0;
 }
 
+/* Inline: the thread's exit was started; poll it to the end and free it. */
+static void job_inline_finish(struct brisk_fio_job *job)
+{
+	while (!brisk_thread_is_exited(job->thread)) {
+		brisk_thread_poll(job->thread, 0, 0);
+	}
+	brisk_thread_destroy(job->thread);
+	brisk_set_thread(NULL);
+	job->thread = NULL;
+}
+
+static int job_start_inline(struct brisk_fio_job *job, const char *name)
+{
+	job->thread = brisk_thread_create_unscheduled(name, NULL);
+	if (job->thread == NULL) {
+		BRISK_ERRLOG("brisk_bdev: cannot create the job's Brisk thread\n");
+		return -ENOMEM;
+	}
+	brisk_set_thread(job->thread);
+	job_open(job);
+	job_wait_done(job);
+	if (job->rc != 0) {
+		job_inline_finish(job);
+	}
+	return job->rc;
+}
+
 static int job_start_thread(struct brisk_fio_job *job, uint32_t id)
 {
 	struct brisk_cpuset mask;
@@ -357,6 +400,9 @@ static int job_start_thread(struct brisk_fio_job *job, uint32_t id)
 	brisk_cpuset_zero(&mask);
 	brisk_cpuset_set_cpu(&mask, job_pick_core(id), true);
 	snprintf(name, sizeof(name), "fio_job_%u", id);
+	if (job->inline_poll) {
+		return job_start_inline(job, name);
+	}
 	job->thread = brisk_thread_create(name, &mask);
 	if (job->thread == NULL) {
 		BRISK_ERRLOG("brisk_bdev: cannot create the job's Brisk thread\n");
@@ -370,7 +416,7 @@ static int job_start_thread(struct brisk_fio_job *job, uint32_t id)
 }
 
 struct brisk_fio_job *brisk_fio_job_create(const char *const *names, uint32_t count,
-					   uint32_t depth, int *rc)
+					   uint32_t depth, bool inline_poll, int *rc)
 {
 	uint32_t id = atomic_fetch_add(&g_next_job, 1);
 	struct brisk_fio_job *job = calloc(1, sizeof(*job));
@@ -380,6 +426,7 @@ struct brisk_fio_job *brisk_fio_job_create(const char *const *names, uint32_t co
 		return NULL;
 	}
 	job->count = count;
+	job->inline_poll = inline_poll;
 	job->efd = -1;
 	sem_init(&job->done, 0, 0);
 	*rc = job_alloc_parts(job, names, depth, id);
@@ -395,6 +442,13 @@ struct brisk_fio_job *brisk_fio_job_create(const char *const *names, uint32_t co
 
 void brisk_fio_job_destroy(struct brisk_fio_job *job)
 {
+	if (job->inline_poll) {
+		job_close(job);
+		job_wait_done(job);
+		job_inline_finish(job);
+		job_free(job);
+		return;
+	}
 	if (brisk_thread_send_msg(job->thread, job_close, job) != 0) {
 		BRISK_ERRLOG("brisk_bdev: cannot reach the job's Brisk thread to close its bdevs\n");
 		return; /* leaked rather than freed under the thread */
