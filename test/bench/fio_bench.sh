@@ -6,9 +6,11 @@
 #     vs fio's own `null` engine (fio's cost alone, no storage stack at all);
 #  2. an aio bdev over a file: fio + brisk_bdev vs bdevperf, and vs fio's own
 #     libaio and io_uring engines (O_DIRECT) on the same file.
-# Placement: bdevperf runs on core A; with brisk_bdev, Brisk's reactor runs on
-# core A and fio's job thread on core B (the engine hands I/O between them);
-# fio's own engines run on core A. So brisk_bdev uses two cores, the others one.
+# Placement: bdevperf runs on core A; with brisk_bdev (default, the job's Brisk
+# thread on a reactor) Brisk's reactor runs on core A and fio's job thread on
+# core B, the engine handing I/O between them: two cores. With inline_poll=1
+# fio's job thread polls its own Brisk thread on core A (the reactor idles
+# there, asleep). fio's own engines run on core A.
 # Usage: test/bench/fio_bench.sh [seconds per run, default 5]
 #   BENCH_DIR=/path   folder for the aio file (default /var/tmp)
 #   BENCH_CORES=A,B   cores (default 0,1)
@@ -62,17 +64,25 @@ brisk() {
 		--spdk_mem=512 --reactor_mask="$MASK_A" --cpus_allowed="$CB" --filename="$bdev" "$@"
 }
 
+# inline NAME DIR CONFIG BDEV ARGS...: fio + brisk_bdev with inline_poll=1, all on core A.
+inline() {
+	local name=$1 dir=$2 conf=$3 bdev=$4; shift 4
+	fio_run "$name" "$dir" --ioengine=external:"$ENGINE" --thread=1 --spdk_json_conf="$conf" \
+		--spdk_mem=512 --reactor_mask="$MASK_A" --inline_poll=1 --cpus_allowed="$CA" \
+		--filename="$bdev" "$@"
+}
+
 BASE_IOPS=0
 row() { # workload tool "IOPS LAT"
 	local iops=${3% *} lat=${3#* }
 	[ "$2" = bdevperf ] && BASE_IOPS=$iops
-	printf '%-26s %-22s %12.0f %10.2f %8s\n' "$1" "$2" "$iops" "$lat" \
+	printf '%-26s %-24s %12.0f %10.2f %8s\n' "$1" "$2" "$iops" "$lat" \
 		"$(python3 -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print("%.2f" % (a/b) if b > 0 else "n/a")' "$iops" "$BASE_IOPS")"
 }
 
 echo "fio engine benchmarks: $(date -u '+%F %T') UTC, $(nproc) cores (A=$CA, B=$CB), $SECS s a run, 4 KiB QD 32"
 echo "cpu: $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//'); $(fio --version)"
-printf '%-26s %-22s %12s %10s %8s\n' "workload" "tool" "IOPS" "avg(us)" "ratio"
+printf '%-26s %-24s %12s %10s %8s\n' "workload" "tool" "IOPS" "avg(us)" "ratio"
 
 cat >"$WORK/mem.json" <<'JSON'
 {"subsystems": [{"subsystem": "bdev", "config": [
@@ -83,9 +93,11 @@ for w in randread randwrite; do
 	dir=${w#rand}
 	row "malloc 32 MiB $w" bdevperf "$(bp "malloc_$w" -c "$WORK/mem.json" -T Malloc0 -w $w)"
 	row "malloc 32 MiB $w" "fio brisk_bdev" "$(brisk "fmalloc_$w" "$dir" "$WORK/mem.json" Malloc0 --rw=$w)"
+	row "malloc 32 MiB $w" "fio brisk_bdev inline" "$(inline "fimalloc_$w" "$dir" "$WORK/mem.json" Malloc0 --rw=$w)"
 done
 row "null randread" bdevperf "$(bp null -c "$WORK/mem.json" -T Null0 -w randread)"
 row "null randread" "fio brisk_bdev" "$(brisk fnull read "$WORK/mem.json" Null0 --rw=randread)"
+row "null randread" "fio brisk_bdev inline" "$(inline finull read "$WORK/mem.json" Null0 --rw=randread)"
 row "null randread" "fio null engine" "$(fio_run fionull read --ioengine=null --size=1G --rw=randread --cpus_allowed="$CA")"
 
 # Written in full so reads hit real blocks, not holes.
@@ -99,6 +111,7 @@ for w in randread randwrite; do
 	dir=${w#rand}
 	row "aio 1 GiB $fs $w" bdevperf "$(bp "aio_$w" -c "$WORK/aio.json" -w $w)"
 	row "aio 1 GiB $fs $w" "fio brisk_bdev" "$(brisk "faio_$w" "$dir" "$WORK/aio.json" Aio0 --rw=$w)"
+	row "aio 1 GiB $fs $w" "fio brisk_bdev inline" "$(inline "fiaio_$w" "$dir" "$WORK/aio.json" Aio0 --rw=$w)"
 	for e in libaio io_uring; do
 		row "aio 1 GiB $fs $w" "fio $e" "$(fio_run "f${e}_$w" "$dir" --ioengine=$e --direct=1 \
 			--filename="$FILE" --rw=$w --cpus_allowed="$CA")"
