@@ -132,10 +132,11 @@ static void io_qpair_delete_queues(struct brisk_nvme_qpair *qpair)
 	if (nvme_ctrlr_is_failed(ctrlr) || !qpair->is_enabled) {
 		return;
 	}
+	nvme_qpair_flush_sq(qpair);
 	if (nvme_admin_delete_io_sq(ctrlr, qpair, nvme_wait_cb, &w) == 0 &&
 	    nvme_wait_for(ctrlr, NULL, &w) == 0) {
-		/* Commands that finished before the SQ went are reported now. */
-		nvme_qpair_process(qpair, 0);
+		/* Commands that finished (or were aborted) before the SQ went. */
+		nvme_qpair_drain_cq(qpair);
 	}
 	w.done = false;
 	if (nvme_admin_delete_io_cq(ctrlr, qpair, nvme_wait_cb, &w) == 0) {

@@ -36,6 +36,7 @@ struct nvme_fake_params {
 struct nvme_fake_stats {
 	uint64_t sq_doorbells;
 	uint64_t cq_doorbells;
+	uint64_t bad_doorbells; /* written for a queue that does not exist */
 	uint64_t io_cmds;
 	uint64_t admin_cmds[256];
 	uint64_t io_opc[256];

@@ -318,6 +318,8 @@ void nvme_qpair_abort_outstanding(struct brisk_nvme_qpair *qpair, uint16_t sct, 
 				  bool dnr);
 void nvme_qpair_abort_queued(struct brisk_nvme_qpair *qpair, uint16_t sct, uint16_t sc);
 void nvme_qpair_ring_sq(struct brisk_nvme_qpair *qpair);
+void nvme_qpair_flush_sq(struct brisk_nvme_qpair *qpair);
+void nvme_qpair_drain_cq(struct brisk_nvme_qpair *qpair);
 void nvme_request_complete_with(struct nvme_request *req, uint16_t sct, uint16_t sc, bool dnr);
 void nvme_qpair_check_timeouts(struct brisk_nvme_qpair *qpair);
 struct nvme_tracker *nvme_qpair_find_tracker(struct brisk_nvme_qpair *qpair, uint16_t cid);

@@ -480,6 +480,20 @@ int32_t nvme_qpair_process(struct brisk_nvme_qpair *qpair, uint32_t max)
 	return (int32_t)n;
 }
 
+/* Before its SQ is deleted: the entries written go to the controller; after:
+ * the completions it posted are taken, and nothing new is submitted (a
+ * doorbell write to a deleted queue is an error on the controller). */
+void nvme_qpair_flush_sq(struct brisk_nvme_qpair *qpair)
+{
+	nvme_qpair_ring_sq(qpair);
+}
+
+void nvme_qpair_drain_cq(struct brisk_nvme_qpair *qpair)
+{
+	qpair_reap_cq(qpair, UINT32_MAX);
+	qpair_complete_deferred(qpair);
+}
+
 struct nvme_tracker *nvme_qpair_find_tracker(struct brisk_nvme_qpair *qpair, uint16_t cid)
 {
 	if (cid >= qpair->num_trackers || qpair->trackers[cid].req == NULL) {

@@ -234,7 +234,11 @@ static void fake_sq_doorbell(struct nvme_fake_dev *dev, uint16_t qid, uint16_t t
 	uint32_t outstanding;
 
 	dev->stats.sq_doorbells++;
-	if (!sq->exists || dev->removed || dev->cfs) {
+	if (!sq->exists) {
+		dev->stats.bad_doorbells++;
+		return;
+	}
+	if (dev->removed || dev->cfs) {
 		return;
 	}
 	outstanding = (tail + sq->size - sq->head) % sq->size;

@@ -442,6 +442,19 @@ static void test_free_qpair_outstanding(void)
 	e.qpair = NULL;
 	CU_ASSERT(io.done);
 	CU_ASSERT_EQUAL(io.cpl.status.sc, BRISK_NVME_SC_ABORTED_SQ_DELETION);
+	CU_ASSERT_EQUAL(nvme_fake_get_stats(e.dev)->bad_doorbells, 0);
+
+	/* Written but not rung yet: sent before the SQ goes, and completed. */
+	nvme_fake_set_hold(e.dev, false);
+	e.qpair = brisk_nvme_ctrlr_alloc_io_qpair(e.ctrlr, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e.qpair);
+	memset(&io, 0, sizeof(io));
+	CU_ASSERT_EQUAL(brisk_nvme_ns_cmd_read(e.ns, e.qpair, e.buf, 0, 1, ut_io_cb, &io, 0), 0);
+	CU_ASSERT_EQUAL(brisk_nvme_ctrlr_free_io_qpair(e.qpair), 0);
+	e.qpair = NULL;
+	CU_ASSERT(io.done);
+	CU_ASSERT(!brisk_nvme_cpl_is_error(&io.cpl));
+	CU_ASSERT_EQUAL(nvme_fake_get_stats(e.dev)->bad_doorbells, 0);
 	ut_env_down(&e);
 }
 
