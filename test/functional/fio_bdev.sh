@@ -101,6 +101,27 @@ run_fio lvol --thread=1 --spdk_mem=160 "${VERIFY[@]}" --brisk_json_conf="$WORK/l
 fio_check lvol "len(jobs) == 2 and ${ALL_VERIFIED//SIZE/16 << 20}" \
 	"thin lvol verify: 2 jobs, randwrite 4k QD16 (--brisk_json_conf, hugepages)"
 
+# SIGINT mid-run (fio owns the signal): fio stops its job, the engine closes
+# the bdev and stops Brisk, and the process is gone within seconds
+timeout -k 5 90 fio --ioengine=external:"$FIO_BDEV" "${MEM[@]}" --spdk_json_conf="$WORK/malloc.json" \
+	--name=s --filename=Null0 --rw=randread --bs=4k --iodepth=8 --time_based --runtime=60 \
+	--output-format=json --output="$WORK/sigint.out.json" >"$WORK/sigint.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q "start-up complete" "$WORK/sigint.log" && break; sleep 0.2; done
+sleep 1
+kill -INT $pid
+for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.2; done
+if kill -0 $pid 2>/dev/null; then
+	fail "SIGINT: fio still running 20 s later"
+	kill -KILL $pid
+	wait $pid
+else
+	wait $pid
+	FIO_RC=0 # fio's status after SIGINT is not 0; what counts is a clean, prompt stop with results
+	fio_check sigint 'jobs[0]["read"]["total_ios"] > 0 and jobs[0]["job_runtime"] < 30000' \
+		"SIGINT mid-run: fio stops promptly with its results"
+fi
+
 # refusals: fio exits non-zero with a message that names the problem
 run_fio bad_name "${MEM[@]}" --spdk_json_conf="$WORK/malloc.json" --name=b --filename=Nope0 \
 	--rw=read --bs=4k --size=1M
@@ -119,4 +140,10 @@ fio_refused no_thread "add --thread=1" "jobs as processes refused (--thread=1 mi
 run_fio bad_bs "${MEM[@]}" --spdk_json_conf="$WORK/malloc.json" --name=b --filename=Malloc1 \
 	--rw=read --bs=512 --size=1M
 fio_refused bad_bs "not a multiple of bdev 'Malloc1''s block size 4096" "bs below the block size refused"
+bdev_config "$WORK/claimed.json" \
+	bdev_malloc_create '{"name": "Malloc0", "num_blocks": 8192, "block_size": 4096}' \
+	bdev_lvol_create_lvstore '{"bdev_name": "Malloc0", "lvs_name": "lvs0"}'
+run_fio claimed "${MEM[@]}" --spdk_json_conf="$WORK/claimed.json" --name=c --filename=Malloc0 \
+	--rw=write --bs=4k --size=1M
+fio_refused claimed "claimed by the lvol module" "a bdev claimed by an lvstore refused for writing"
 finish

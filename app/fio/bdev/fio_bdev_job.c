@@ -190,6 +190,19 @@ static void job_sleep(struct brisk_fio_job *job, uint64_t deadline)
 	atomic_store_explicit(&job->waiting, false, memory_order_relaxed);
 }
 
+/* Between two looks at the ring (reactor placement): spin a while, then sleep. */
+static void job_wait(struct brisk_fio_job *job, uint64_t now, uint64_t deadline, uint64_t *spin_end)
+{
+	if (*spin_end == 0) {
+		*spin_end = now + brisk_get_ticks_hz() * JOB_SPIN_US / 1000000;
+	}
+	if (now < *spin_end) {
+		job_cpu_relax();
+	} else {
+		job_sleep(job, deadline);
+	}
+}
+
 uint32_t brisk_fio_job_reap(struct brisk_fio_job *job, struct brisk_fio_req **reqs, uint32_t min,
 			    uint32_t max, const struct timespec *timeout)
 {
@@ -201,24 +214,13 @@ uint32_t brisk_fio_job_reap(struct brisk_fio_job *job, struct brisk_fio_req **re
 			brisk_thread_poll(job->thread, 0, 0); /* completions land in the ring */
 		}
 		n += brisk_ring_sc_dequeue_burst(job->cpl, (void **)reqs + n, max - n, NULL);
-		if (n >= min || n == max) {
-			return n;
-		}
 		now = brisk_get_ticks();
-		if (now >= deadline) {
+		if (n >= min || n == max || now >= deadline) {
 			return n;
 		}
-		if (job->inline_poll) {
-			continue;
+		if (!job->inline_poll) {
+			job_wait(job, now, deadline, &spin_end);
 		}
-		if (spin_end == 0) {
-			spin_end = now + brisk_get_ticks_hz() * JOB_SPIN_US / 1000000;
-		}
-		if (now < spin_end) {
-			job_cpu_relax();
-			continue;
-		}
-		job_sleep(job, deadline);
 	}
 }
 
