@@ -8,7 +8,7 @@ source "$(dirname "$0")/fio_common.sh"
 
 # Small, ordinary memory: the tests share the machine's hugepages with others.
 MEM=(--thread=1 --no_huge=1 --spdk_mem=192)
-VERIFY=(--verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting=0)
+VERIFY=(--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0)
 # every job wrote and read its whole region back, and no job saw an error
 ALL_VERIFIED='all(j["error"] == 0 and j["write"]["io_bytes"] >= SIZE and j["read"]["io_bytes"] >= SIZE for j in jobs)'
 
@@ -36,6 +36,7 @@ filename=Malloc0
 verify=md5
 do_verify=1
 verify_fatal=1
+verify_state_save=0
 size=2M
 [qd1]
 rw=write

@@ -62,8 +62,9 @@ PY
 # as JSON in $WORK/NAME.json, messages in $WORK/NAME.log, status in FIO_RC.
 run_fio() {
 	local name=$1; shift
-	timeout -k 5 90 fio --ioengine=external:"$FIO_BDEV" --output-format=json \
-		--output="$WORK/$name.out.json" "$@" >"$WORK/$name.log" 2>&1
+	# from $WORK: fio may leave files (verify state) in its working folder
+	(cd "$WORK" && timeout -k 5 90 fio --ioengine=external:"$FIO_BDEV" --output-format=json \
+		--output="$WORK/$name.out.json" "$@") >"$WORK/$name.log" 2>&1
 	FIO_RC=$?
 }
 
