@@ -82,14 +82,14 @@ run_fio aio "${MEM[@]}" "${VERIFY[@]}" --spdk_json_conf="$WORK/aio.json" --name=
 	--rw=randwrite --bs=8k --iodepth=32 --numjobs=2 --size=8M --offset_increment=8M
 fio_check aio "len(jobs) == 2 and ${ALL_VERIFIED//SIZE/8 << 20}" "aio verify: 2 jobs, randwrite 8k QD32"
 
-# inline_poll: each fio job thread polls its own Brisk thread (no reactor hop)
-run_fio aio_inline "${MEM[@]}" "${VERIFY[@]}" --spdk_json_conf="$WORK/aio.json" --inline_poll=1 \
+# inline_poll=0: each job's Brisk thread runs on a reactor (the default polls inline)
+run_fio aio_inline "${MEM[@]}" "${VERIFY[@]}" --spdk_json_conf="$WORK/aio.json" --inline_poll=0 \
 	--name=a --filename=Aio0 --rw=randrw --bs=4k --iodepth=16 --numjobs=2 --size=8M --offset_increment=8M
 fio_check aio_inline "len(jobs) == 2 and all(j['error'] == 0 and j['read']['io_bytes'] >= 8 << 20 for j in jobs)" \
-	"aio verify with inline_poll=1: 2 jobs, randrw 4k QD16"
-run_fio malloc_inline "${MEM[@]}" "${VERIFY[@]}" --spdk_json_conf="$WORK/malloc.json" --inline_poll=1 \
+	"aio verify with inline_poll=0 (reactors): 2 jobs, randrw 4k QD16"
+run_fio malloc_inline "${MEM[@]}" "${VERIFY[@]}" --spdk_json_conf="$WORK/malloc.json" --inline_poll=0 \
 	--name=m --filename=Malloc0:Malloc1 --rw=randwrite --bs=4k --iodepth=32 --size=16M
-fio_check malloc_inline "${ALL_VERIFIED//SIZE/16 << 20}" "two malloc bdevs verify with inline_poll=1, QD32"
+fio_check malloc_inline "${ALL_VERIFIED//SIZE/16 << 20}" "two malloc bdevs verify with inline_poll=0 (reactors), QD32"
 
 # lvol on malloc, config made with SPDK's lvol methods; this run on hugepages
 bdev_config "$WORK/lvol.json" \

@@ -100,9 +100,9 @@ static struct fio_option g_options[] = {
 		.lname = "fio's job thread polls its Brisk thread",
 		.type = FIO_OPT_BOOL,
 		.off1 = offsetof(struct bdev_options, inline_poll),
-		.def = "0",
-		.help = "1: each job's Brisk thread is polled by fio's job thread itself (no hop to a "
-			"reactor, as SPDK's plugin does); 0: it runs on a reactor",
+		.def = "1",
+		.help = "1 (default): each job's Brisk thread is polled by fio's job thread itself "
+			"(no hop to a reactor, as SPDK's plugin does); 0: it runs on a reactor",
 		.category = FIO_OPT_C_ENGINE,
 		.group = FIO_OPT_G_INVALID,
 	},
