@@ -61,7 +61,8 @@ print(j["iops"], j["lat_ns"]["mean"] / 1000.0)' "$WORK/$name.json" "$dir"
 brisk() {
 	local name=$1 dir=$2 conf=$3 bdev=$4; shift 4
 	fio_run "$name" "$dir" --ioengine=external:"$ENGINE" --thread=1 --spdk_json_conf="$conf" \
-		--spdk_mem=512 --reactor_mask="$MASK_A" --cpus_allowed="$CB" --filename="$bdev" "$@"
+		--spdk_mem=512 --reactor_mask="$MASK_A" --inline_poll=0 --cpus_allowed="$CB" \
+		--filename="$bdev" "$@"
 }
 
 # inline NAME DIR CONFIG BDEV ARGS...: fio + brisk_bdev with inline_poll=1, all on core A.
