@@ -29,3 +29,4 @@ MODULE_NAMES := $(notdir $(wildcard module/bdev/*))
 
 include mk/flags.mk
 include mk/rules.mk
+include mk/fio.mk

@@ -1,17 +1,24 @@
 #!/bin/sh
 # Installs the Debian packages Brisk needs to build and test.
-# Usage: sudo scripts/pkgdep.sh [--optional]   (--optional adds peers used by benchmarks)
+# Usage: sudo scripts/pkgdep.sh [--fio|--optional]
+#   --fio       adds fio and its matching source (scripts/fio_src.sh), for the
+#               fio ioengines (build/fio/*.so), their tests and benchmarks
+#   --optional  adds every peer used by benchmarks (DPDK, fio and its source)
 set -e
 if [ "$(id -u)" != 0 ]; then
 	echo "pkgdep.sh: run as root (sudo scripts/pkgdep.sh)" >&2
 	exit 1
 fi
 REQUIRED="build-essential pkg-config python3 libnuma-dev libaio-dev uuid-dev libjansson-dev libcunit1-dev procps util-linux qemu-system-x86 busybox-static cpio xz-utils kmod"
-OPTIONAL="libdpdk-dev fio"
+# dpkg-dev: dpkg-source unpacks fio's source package
+FIO_PKGS="fio dpkg-dev"
+OPTIONAL="libdpdk-dev $FIO_PKGS"
 pkgs=$REQUIRED
+fio_src=n
 case "${1:-}" in
---optional) pkgs="$REQUIRED $OPTIONAL" ;;
--h|--help) echo "Usage: sudo scripts/pkgdep.sh [--optional]"; exit 0 ;;
+--optional) pkgs="$REQUIRED $OPTIONAL"; fio_src=y ;;
+--fio) pkgs="$REQUIRED $FIO_PKGS"; fio_src=y ;;
+-h|--help) echo "Usage: sudo scripts/pkgdep.sh [--fio|--optional]"; exit 0 ;;
 "") ;;
 *) echo "pkgdep.sh: unknown option '$1'" >&2; exit 1 ;;
 esac
@@ -21,10 +28,15 @@ for p in $pkgs; do
 done
 if [ -z "$missing" ]; then
 	echo "pkgdep.sh: all packages present"
-	exit 0
+else
+	echo "pkgdep.sh: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
 fi
-echo "pkgdep.sh: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-# shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing
+# The fio engines build against the installed fio's own source (Debian ships
+# no headers). Without it they are not built and their tests say "skipped".
+if [ "$fio_src" = y ] && ! "$(dirname "$0")/fio_src.sh" >/dev/null; then
+	echo "pkgdep.sh: warning: fio's source could not be fetched; the fio engines will not be built" >&2
+fi

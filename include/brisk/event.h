@@ -183,6 +183,9 @@ struct brisk_app_opts {
 	uint32_t num_log_flags;
 	bool wait_for_rpc;            /* --wait-for-rpc: init waits for framework_start_init */
 	bool poll_mode;               /* --poll-mode: reactors never sleep */
+	/* The host program owns SIGINT/SIGTERM (a plugin inside fio): the framework
+	 * installs no handlers and the host stops it with brisk_app_stop. */
+	bool no_signal_handlers;
 	/* Called (on the app thread) for SIGINT/SIGTERM and brisk_app_start_shutdown;
 	 * must end with brisk_app_stop. NULL = brisk_app_stop(0). */
 	void (*shutdown_cb)(void);

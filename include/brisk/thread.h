@@ -56,6 +56,11 @@ void brisk_thread_lib_fini(void);
 /* ---- Threads ---- */
 /* cpumask NULL = every core of the app. NULL on failure (errno set). */
 struct brisk_thread *brisk_thread_create(const char *name, const struct brisk_cpuset *cpumask);
+/* The same, but the scheduler (new_thread_fn) is not told: the caller owns
+ * the thread and polls it from one OS thread at a time until it has exited,
+ * then destroys it. For a host program that brings its own threads (fio's
+ * jobs polling their Brisk thread, as SPDK's plugin does) while reactors run. */
+struct brisk_thread *brisk_thread_create_unscheduled(const char *name, const struct brisk_cpuset *cpumask);
 /* Starts the asynchronous exit of the calling/owning thread: it completes once
  * all its pollers are unregistered and its io_channels released (pending
  * messages still run). brisk_thread_is_exited() then turns true. */

@@ -441,6 +441,9 @@ static int app_install_signals(void)
 {
 	struct sigaction sa;
 
+	if (g_app.opts.no_signal_handlers) {
+		return 0;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = app_signal_handler;
 	sigemptyset(&sa.sa_mask);
@@ -454,6 +457,9 @@ static int app_install_signals(void)
 
 static void app_restore_signals(void)
 {
+	if (g_app.opts.no_signal_handlers) {
+		return;
+	}
 	sigaction(SIGINT, &g_old_sigint, NULL);
 	sigaction(SIGTERM, &g_old_sigterm, NULL);
 }

@@ -207,7 +207,8 @@ static struct brisk_thread *thread_alloc(const char *name, const struct brisk_cp
 	return t;
 }
 
-struct brisk_thread *brisk_thread_create(const char *name, const struct brisk_cpuset *cpumask)
+static struct brisk_thread *thread_create(const char *name, const struct brisk_cpuset *cpumask,
+					  bool schedule)
 {
 	struct brisk_thread *t;
 	int rc;
@@ -247,7 +248,7 @@ struct brisk_thread *brisk_thread_create(const char *name, const struct brisk_cp
 	}
 	thread_list_unlock();
 
-	if (g_new_thread_fn != NULL) {
+	if (schedule && g_new_thread_fn != NULL) {
 		rc = g_new_thread_fn(t);
 		if (rc != 0) {
 			BRISK_ERRLOG("thread create '%s': the scheduler refused it: %s\n", t->name,
@@ -266,6 +267,16 @@ struct brisk_thread *brisk_thread_create(const char *name, const struct brisk_cp
 	}
 	BRISK_DEBUGLOG(thread, "created thread '%s' (id %" PRIu64 ")\n", t->name, t->id);
 	return t;
+}
+
+struct brisk_thread *brisk_thread_create(const char *name, const struct brisk_cpuset *cpumask)
+{
+	return thread_create(name, cpumask, true);
+}
+
+struct brisk_thread *brisk_thread_create_unscheduled(const char *name, const struct brisk_cpuset *cpumask)
+{
+	return thread_create(name, cpumask, false);
 }
 
 int brisk_thread_exit(struct brisk_thread *thread)

@@ -123,6 +123,23 @@ static void test_scheduler_refuses(void)
 	CU_ASSERT_EQUAL(brisk_thread_get_count(), base);
 }
 
+static void test_create_unscheduled(void)
+{
+	uint32_t base = brisk_thread_get_count();
+	int calls = g_new_thread_calls;
+	struct brisk_thread *t;
+
+	g_new_thread_rc = -EBUSY; /* would refuse it: the scheduler is not asked */
+	t = brisk_thread_create_unscheduled("own", NULL);
+	g_new_thread_rc = 0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(g_new_thread_calls, calls);
+	CU_ASSERT_EQUAL(brisk_thread_get_count(), base + 1);
+	CU_ASSERT(brisk_thread_is_running(t));
+	exit_and_destroy(t);
+	CU_ASSERT_EQUAL(brisk_thread_get_count(), base);
+}
+
 static void test_bad_input(void)
 {
 	struct brisk_cpuset empty;
@@ -395,6 +412,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_lib_init_twice);
 	CU_ADD_TEST(suite, test_create_and_registry);
 	CU_ADD_TEST(suite, test_scheduler_refuses);
+	CU_ADD_TEST(suite, test_create_unscheduled);
 	CU_ADD_TEST(suite, test_bad_input);
 	CU_ADD_TEST(suite, test_destroy_running_refused);
 	CU_ADD_TEST(suite, test_exit_waits_for_pollers);
