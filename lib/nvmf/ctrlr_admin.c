@@ -4,6 +4,7 @@
  * Request (with Namespace Attribute Changed notices), Keep Alive and Abort.
  * A discovery controller takes only what a discovery host sends.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <brisk/log.h>
@@ -101,6 +102,51 @@ static void admin_identify(struct nvmf_req *req, struct nvmf_ctrlr *c)
 
 /* ---- Get Log Page ---- */
 
+/* The discovery log reads the subsystem lists, which belong to the app
+ * thread: it is built there and the command completes back here. */
+struct disc_ctx {
+	struct nvmf_req *req;
+	struct brisk_thread *thread;
+	uint64_t offset;
+};
+
+static void discovery_log_done(void *arg)
+{
+	struct disc_ctx *d = arg;
+
+	d->req->conn->outstanding--;
+	admin_done(d->req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_SUCCESS);
+	free(d);
+}
+
+static void discovery_log_on_app_thread(void *arg)
+{
+	struct disc_ctx *d = arg;
+
+	nvmf_discovery_log_build(d->req->conn->ctrlr ? d->req->conn->ctrlr->hostnqn : "", d->req->buf,
+				 d->offset, d->req->length);
+	brisk_thread_send_msg(d->thread, discovery_log_done, d);
+}
+
+static void discovery_log(struct nvmf_req *req, struct nvmf_ctrlr *c, uint64_t offset)
+{
+	struct disc_ctx *d = calloc(1, sizeof(*d));
+
+	if (d == NULL) {
+		admin_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INTERNAL_DEVICE_ERROR);
+		return;
+	}
+	d->req = req;
+	d->thread = brisk_get_thread();
+	d->offset = offset;
+	req->conn->outstanding++; /* the connection outlives the round trip */
+	if (brisk_thread_send_msg(g_nvmf_tgt.app_thread, discovery_log_on_app_thread, d) != 0) {
+		req->conn->outstanding--;
+		free(d);
+		admin_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INTERNAL_DEVICE_ERROR);
+	}
+}
+
 static uint64_t fill_health(uint8_t *page)
 {
 	struct brisk_nvme_health_information_page *h = (void *)page;
@@ -148,8 +194,7 @@ static void admin_get_log_page(struct nvmf_req *req, struct nvmf_ctrlr *c)
 	}
 	req->length = (uint32_t)(numd * 4);
 	if (lid == BRISK_NVME_LOG_DISCOVERY && disc) {
-		nvmf_discovery_log_build(c->hostnqn, req->buf, offset, req->length);
-		admin_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_SUCCESS);
+		discovery_log(req, c, offset);
 		return;
 	}
 	switch (disc ? 0 : lid) {

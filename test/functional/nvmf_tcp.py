@@ -178,6 +178,44 @@ def status_checks(io):
     check(io.command(nh.sqe(0x7E, io.next_cid(), 1))[0].sc == 0x01, 'unknown I/O opcode: Invalid Opcode')
 
 
+def discovery_checks(port):
+    disc = 'nqn.2014-08.org.nvmexpress.discovery'
+    for host, want in ((HOST, 1), (BAD_HOST, 0)):
+        h, cqe = nh.connect_admin(ADDR, port, disc, host)
+        h.enable()
+        ctype = h.identify(1)[1][111]
+        cqe, d = h.admin(0x02, data_in=4096, cdw10=0x70 | (1023 << 16))
+        genctr, numrec = struct.unpack_from('<QQ', d, 0)
+        e = d[1024:2048]
+        entry_ok = want == 0 or (e[0] == 3 and e[1] == 1 and e[256:256 + len(NQN)] == NQN.encode() and
+                                 e[512:521] == b'127.0.0.1' and e[32:32 + len(str(port))] == str(port).encode())
+        check(cqe.ok and ctype == 2 and numrec == want and entry_ok,
+              f'discovery controller: log page lists {want} entry for {"an allowed" if want else "another"} host')
+        h.close()
+
+
+def ns_events(t, admin, io):
+    check(admin.admin(0x09, cdw10=0x0B, cdw11=1 << 8)[0].ok, 'Set Features async event configuration')
+    aer_cid = admin.next_cid()
+    admin.send(admin.pdu(nh.PDU_CMD, nh.sqe(0x0C, aer_cid)))
+    time.sleep(0.2)
+    t.rpc('bdev_malloc_create', '-b', 'Malloc2', '8', '512')
+    t.rpc('nvmf_subsystem_add_ns', NQN, 'Malloc2', '-n', '2')
+    admin.sock.settimeout(5)
+    _, _, hdr, _ = admin.recv_pdu()
+    cqe = nh.Cqe(hdr[8:24])
+    check(cqe.cid == aer_cid and cqe.ok and cqe.cdw0 == 0x00040002,
+          f'namespace hot add: Namespace Attribute Changed event ({cqe})')
+    cqe, d = admin.admin(0x02, data_in=4096, cdw10=0x04 | (1023 << 16))
+    check(cqe.ok and struct.unpack_from('<I', d, 0)[0] == 0xFFFFFFFF, 'changed namespace list log page')
+    check(io.read(2, 0, 1)[0].ok, 'I/O to the added namespace 2')
+    t.rpc('nvmf_subsystem_remove_ns', NQN, '2')
+    time.sleep(0.3)
+    check(io.read(2, 0, 1)[0].sc == 0x0B, 'namespace hot remove: its I/O gets Invalid Namespace')
+    check(io.read(1, 16, 1)[0].ok, 'namespace 1 unaffected')
+    t.rpc('bdev_malloc_delete', 'Malloc2')
+
+
 def refused_host(port):
     h, cqe = nh.connect_admin(ADDR, port, NQN, BAD_HOST)
     check(cqe.sct == 1 and cqe.sc == 0x84, f'a host not on the allow list: Connect Invalid Host ({cqe})')
@@ -295,6 +333,8 @@ def main():
         io = io_checks(port, cntlid)
         io_checks(port, cntlid, True, True, 'digests: ').close()
         status_checks(io)
+        discovery_checks(port)
+        ns_events(t, admin, io)
         refused_host(port)
         robustness(port, admin, io)
         ctrls = t.json('nvmf_subsystem_get_controllers', NQN)
