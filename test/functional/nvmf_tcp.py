@@ -39,7 +39,7 @@ class Tgt:
     def __init__(self, work, name, config=None):
         self.sock = os.path.join(work, name + '.sock')
         self.log = open(os.path.join(work, name + '.log'), 'w')
-        args = [TGT, '--no-huge', '-s', '128', '-r', self.sock] + (['-c', config] if config else [])
+        args = [TGT, '--no-huge', '-s', '128', '-m', '0x3', '-r', self.sock] + (['-c', config] if config else [])
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.sock) and time.monotonic() < deadline and self.proc.poll() is None:
@@ -342,8 +342,11 @@ def main():
               'nvmf_subsystem_get_controllers')
         qp = t.json('nvmf_subsystem_get_qpairs', NQN)
         check(qp and {q['qid'] for q in qp} >= {0, 1}, 'nvmf_subsystem_get_qpairs')
+        check(qp and len({q['thread'] for q in qp}) == 2,
+              'two cores: connections spread over both poll groups (%s)' % sorted({q['thread'] for q in qp}))
         st = t.json('nvmf_get_stats')
-        check(st and st['poll_groups'][0]['current_io_qpairs'] >= 1, 'nvmf_get_stats')
+        check(st and len(st['poll_groups']) == 2 and
+              sum(p['current_io_qpairs'] for p in st['poll_groups']) >= 1, 'nvmf_get_stats: 2 poll groups')
         idle_and_keepalive(t, port)
         admin.close()
         io.close()
