@@ -49,6 +49,10 @@ static void req_dispatch(struct nvmf_req *req)
 	}
 	if (c->ctrlr == NULL) {
 		req_fail(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_COMMAND_SEQUENCE_ERROR);
+	} else if (req->cmd.fuse != BRISK_NVME_FUSE_NONE) {
+		/* Identify reports no fused operation (FUSES 0): refuse rather
+		 * than run the pair as two commands, which would not be atomic. */
+		req_fail(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_FIELD);
 	} else if (c->qid == 0) {
 		nvmf_ctrlr_admin_cmd(req);
 	} else {
@@ -67,6 +71,10 @@ static int req_prepare_data(struct nvmf_req *req)
 
 	if (xfer == 0 || xfer == 3 || sgl->length == 0) {
 		return icd == 0 ? 0 : (req_fail(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_FIELD), -1);
+	}
+	if (req->cmd.psdt != BRISK_NVME_PSDT_SGL_MPTR_CONTIG) {
+		req_fail(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_FIELD); /* fabrics use SGLs only */
+		return -1;
 	}
 	if (sgl->length > req->buf_cap) {
 		req_fail(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_DATA_SGL_LENGTH_INVALID);

@@ -176,6 +176,10 @@ def status_checks(io):
     check(io.command(dsm, struct.pack('<IIQ', 0, 8, 1024))[0].ok, 'Dataset Management deallocate')
     check(io.command(nh.sqe(0x00, io.next_cid(), 1))[0].ok, 'Flush')
     check(io.command(nh.sqe(0x7E, io.next_cid(), 1))[0].sc == 0x01, 'unknown I/O opcode: Invalid Opcode')
+    fused = nh.sqe(0x05, io.next_cid(), 1, cdw10=16, cdw12=0, sgl=nh.sgl_icd(512), flags=0x41)
+    check(io.command(fused, bytes(512))[0].sc == 0x02, 'fused command (not supported): Invalid Field')
+    prp = nh.sqe(0x02, io.next_cid(), 1, cdw10=16, cdw12=0, sgl=nh.sgl_transport(512), flags=0x00)
+    check(io.command(prp, data_in=512)[0].sc == 0x02, 'PRP data pointer on a fabric: Invalid Field')
 
 
 def discovery_checks(port):
