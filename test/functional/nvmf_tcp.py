@@ -220,6 +220,23 @@ def ns_events(t, admin, io):
     t.rpc('bdev_malloc_delete', 'Malloc2')
 
 
+def ipv6_listener(t):
+    port6 = free_port()
+    r = t.rpc('nvmf_subsystem_add_listener', NQN, '-t', 'tcp', '-f', 'ipv6', '-a', '::1', '-s', str(port6),
+              expect_ok=False)
+    if r.returncode != 0 and 'Address family' in r.stderr:
+        print('ok: IPv6 listener skipped: no IPv6 on this machine')
+        return
+    try:
+        h, cqe = nh.connect_admin('::1', port6, NQN, HOST)
+        check(r.returncode == 0 and cqe.ok, f'IPv6 listener [::1]:{port6}: admin Connect ({cqe})')
+        h.close()
+    except OSError as err:
+        check(False, f'IPv6 listener [::1]:{port6}: {err}')
+    check(t.rpc('nvmf_subsystem_remove_listener', NQN, '-t', 'tcp', '-f', 'ipv6', '-a', '::1',
+                '-s', str(port6)).returncode == 0, 'IPv6 listener removed')
+
+
 def refused_host(port):
     h, cqe = nh.connect_admin(ADDR, port, NQN, BAD_HOST)
     check(cqe.sct == 1 and cqe.sc == 0x84, f'a host not on the allow list: Connect Invalid Host ({cqe})')
@@ -339,6 +356,7 @@ def main():
         status_checks(io)
         discovery_checks(port)
         ns_events(t, admin, io)
+        ipv6_listener(t)
         refused_host(port)
         robustness(port, admin, io)
         ctrls = t.json('nvmf_subsystem_get_controllers', NQN)
