@@ -135,7 +135,8 @@ enum nvmf_req_state {
 
 /* One outgoing PDU: header (+ header digest) in hdr, optional data and digest. */
 struct nvmf_out_pdu {
-	uint8_t hdr[sizeof(struct brisk_nvme_tcp_term_req) + BRISK_NVME_TCP_TERM_REQ_MAX_DATA + 8];
+	uint8_t hdr[sizeof(struct brisk_nvme_tcp_term_req) + BRISK_NVME_TCP_TERM_REQ_MAX_DATA + 8]
+	__attribute__((aligned(8)));
 	uint32_t hdr_len;
 	void *data;
 	uint32_t data_len;
@@ -192,7 +193,8 @@ struct nvmf_conn {
 	struct nvmf_tcp_limits lim;
 	/* receive */
 	enum nvmf_rx_state rx_state;
-	uint8_t rx_hdr[sizeof(struct brisk_nvme_tcp_ic_req) + BRISK_NVME_TCP_DIGEST_LEN];
+	/* aligned: read through the PDU header structs (64-bit fields) */
+	uint8_t rx_hdr[sizeof(struct brisk_nvme_tcp_ic_req) + BRISK_NVME_TCP_DIGEST_LEN] __attribute__((aligned(8)));
 	uint32_t rx_got, rx_need;
 	uint8_t *rx_dst;
 	uint32_t rx_data_len;
