@@ -10,8 +10,11 @@
 #include <unistd.h>
 
 #include <brisk/log.h>
+#include <brisk/ticks.h>
 
 #include "nvmf_internal.h"
+
+#define NVMF_OUT_STALL_SEC 30u
 
 static int conn_on_fd(void *ctx)
 {
@@ -109,6 +112,29 @@ void nvmf_conn_free(struct nvmf_conn *c)
 	free(c);
 }
 
+/* A host that stops reading keeps our output queued and its poll group
+ * polling: after NVMF_OUT_STALL_SEC without progress the connection ends. */
+static bool conn_out_stalled(struct nvmf_conn *c, int tx)
+{
+	uint64_t now;
+
+	if (tx > 0 || TAILQ_EMPTY(&c->out)) {
+		c->out_stall_tick = 0;
+		return false;
+	}
+	now = brisk_get_ticks();
+	if (c->out_stall_tick == 0) {
+		c->out_stall_tick = now;
+		return false;
+	}
+	if (now - c->out_stall_tick < NVMF_OUT_STALL_SEC * brisk_get_ticks_hz()) {
+		return false;
+	}
+	BRISK_ERRLOG("nvmf: connection %s: host has not read for %u s: disconnecting\n", c->peer,
+		     NVMF_OUT_STALL_SEC);
+	return true;
+}
+
 /* One pass: read, then write. true if anything moved. */
 bool nvmf_conn_poll(struct nvmf_conn *c)
 {
@@ -124,7 +150,7 @@ bool nvmf_conn_poll(struct nvmf_conn *c)
 		return true;
 	}
 	tx = nvmf_conn_flush(c);
-	if (tx < 0 || (c->closing && TAILQ_EMPTY(&c->out))) {
+	if (tx < 0 || (c->closing && TAILQ_EMPTY(&c->out)) || conn_out_stalled(c, tx)) {
 		nvmf_conn_disconnect(c);
 		return true;
 	}

@@ -206,6 +206,7 @@ struct nvmf_conn {
 	TAILQ_HEAD(, nvmf_out_pdu) out;
 	uint32_t out_off;       /* bytes of the head PDU already sent */
 	struct nvmf_out_pdu ctrl_pdu; /* ICResp / C2HTermReq */
+	uint64_t out_stall_tick; /* when output last stopped moving (0: moving) */
 	bool closing;           /* stop after the queue drains (TermReq) */
 	bool dead;
 	/* queue pair */
