@@ -237,6 +237,38 @@ def ipv6_listener(t):
                 '-s', str(port6)).returncode == 0, 'IPv6 listener removed')
 
 
+def subsystem_lifecycle(t, port):
+    nqn2 = 'nqn.2016-06.io.brisk:cnode2'
+    ok = [t.rpc('nvmf_create_subsystem', nqn2, '-i', '10', '-I', '20').returncode == 0,
+          t.rpc('nvmf_subsystem_add_listener', nqn2, '-t', 'tcp', '-a', ADDR, '-s', str(port)).returncode == 0,
+          t.rpc('nvmf_subsystem_add_host', nqn2, BAD_HOST).returncode == 0]
+    h, cqe = nh.connect_admin(ADDR, port, nqn2, BAD_HOST)
+    check(all(ok) and cqe.ok and 10 <= cqe.cdw0 <= 20,
+          f'second subsystem on the same listener, cntlid within min/max_cntlid ({cqe})')
+    check(t.rpc('nvmf_delete_subsystem', nqn2, expect_ok=False).returncode != 0,
+          'nvmf_delete_subsystem refuses while a host is connected')
+    h.close()
+    time.sleep(0.3)
+    t.rpc('nvmf_subsystem_remove_host', nqn2, BAD_HOST)
+    h, cqe = nh.connect_admin(ADDR, port, nqn2, BAD_HOST)
+    check(cqe.sc == 0x84, 'after nvmf_subsystem_remove_host the host is refused')
+    h.close()
+    t.rpc('nvmf_subsystem_allow_any_host', nqn2, '-e')
+    h, cqe = nh.connect_admin(ADDR, port, nqn2, BAD_HOST)
+    check(cqe.ok, 'after nvmf_subsystem_allow_any_host -e any host connects')
+    h.close()
+    time.sleep(0.3)
+    t.rpc('nvmf_subsystem_remove_listener', nqn2, '-t', 'tcp', '-a', ADDR, '-s', str(port))
+    h, cqe = nh.connect_admin(ADDR, port, nqn2, BAD_HOST)
+    check(cqe.sc == 0x82, 'after nvmf_subsystem_remove_listener the subsystem is not reachable there')
+    h.close()
+    deadline = time.monotonic() + 10  # the closed controllers go away asynchronously
+    while t.rpc('nvmf_delete_subsystem', nqn2, expect_ok=False).returncode != 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    check(t.rpc('nvmf_get_subsystems', nqn2, expect_ok=False).returncode != 0,
+          'nvmf_delete_subsystem once its hosts are gone')
+
+
 def refused_host(port):
     h, cqe = nh.connect_admin(ADDR, port, NQN, BAD_HOST)
     check(cqe.sct == 1 and cqe.sc == 0x84, f'a host not on the allow list: Connect Invalid Host ({cqe})')
@@ -357,6 +389,7 @@ def main():
         discovery_checks(port)
         ns_events(t, admin, io)
         ipv6_listener(t)
+        subsystem_lifecycle(t, port)
         refused_host(port)
         robustness(port, admin, io)
         ctrls = t.json('nvmf_subsystem_get_controllers', NQN)
