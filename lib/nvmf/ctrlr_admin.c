@@ -166,16 +166,24 @@ static uint64_t fill_firmware(uint8_t *page)
 	return sizeof(*f);
 }
 
+static void aer_post_ns_changed(struct nvmf_ctrlr *c);
+
+/* Reading it (without Retain Asynchronous Event) clears the list and
+ * unmasks the notice. */
 static uint64_t fill_changed_ns(struct nvmf_ctrlr *c, uint8_t *page, bool rae)
 {
 	struct brisk_nvme_ns_list *l = (void *)page;
 
-	/* Changes are not tracked one by one: "more than 1024" asks for a rescan. */
-	if (c->ns_changed) {
+	if (c->changed_overflow) {
 		l->ns_list[0] = 0xffffffff;
+	} else {
+		memcpy(l->ns_list, c->changed_ns, c->num_changed * sizeof(uint32_t));
 	}
 	if (!rae) {
-		c->ns_changed = false;
+		c->num_changed = 0;
+		c->changed_overflow = false;
+		c->aen_masked = false;
+		aer_post_ns_changed(c);
 	}
 	return sizeof(*l);
 }
@@ -313,9 +321,12 @@ static void aer_post_ns_changed(struct nvmf_ctrlr *c)
 	union brisk_nvme_async_event_completion ev = { .raw = 0 };
 	struct nvmf_req *req;
 
-	if (!c->ns_changed || c->num_aer == 0 || !(c->aec & BRISK_NVME_AEC_NS_ATTR_NOTICES) || c->admin == NULL) {
+	if (!c->aen_pending || c->aen_masked || c->num_aer == 0 || !(c->aec & BRISK_NVME_AEC_NS_ATTR_NOTICES) ||
+	    c->admin == NULL) {
 		return;
 	}
+	c->aen_pending = false;
+	c->aen_masked = true;
 	req = c->aer[--c->num_aer];
 	ev.bits.async_event_type = BRISK_NVME_ASYNC_EVENT_TYPE_NOTICE;
 	ev.bits.async_event_info = BRISK_NVME_ASYNC_EVENT_NS_ATTR_CHANGED;
@@ -334,27 +345,59 @@ static void admin_aer(struct nvmf_req *req, struct nvmf_ctrlr *c)
 	aer_post_ns_changed(c);
 }
 
-static void ns_changed_on_ctrlr_thread(void *arg)
-{
-	struct nvmf_ctrlr *c = arg;
+struct ns_change {
+	struct nvmf_ctrlr *c;
+	uint32_t nsid;
+};
 
-	c->ns_changed = true;
-	aer_post_ns_changed(c);
-	nvmf_ctrlr_put(c);
+static void changed_list_add(struct nvmf_ctrlr *c, uint32_t nsid)
+{
+	uint32_t i = 0;
+
+	while (i < c->num_changed && c->changed_ns[i] < nsid) {
+		i++;
+	}
+	if (i < c->num_changed && c->changed_ns[i] == nsid) {
+		return;
+	}
+	if (c->num_changed == 1024) {
+		c->changed_overflow = true;
+		return;
+	}
+	memmove(&c->changed_ns[i + 1], &c->changed_ns[i], (c->num_changed - i) * sizeof(uint32_t));
+	c->changed_ns[i] = nsid; /* kept in increasing order, as the log lists them */
+	c->num_changed++;
 }
 
-/* App thread: every controller of s learns of a namespace change. */
-void nvmf_ctrlr_notify_ns_changed(struct nvmf_subsystem *s)
+static void ns_changed_on_ctrlr_thread(void *arg)
+{
+	struct ns_change *nc = arg;
+
+	changed_list_add(nc->c, nc->nsid);
+	nc->c->aen_pending = true;
+	aer_post_ns_changed(nc->c);
+	nvmf_ctrlr_put(nc->c);
+	free(nc);
+}
+
+/* App thread: every controller of s learns of a change of namespace nsid. */
+void nvmf_ctrlr_notify_ns_changed(struct nvmf_subsystem *s, uint32_t nsid)
 {
 	struct nvmf_ctrlr *c;
+	struct ns_change *nc;
 
 	TAILQ_FOREACH(c, &s->ctrlrs, link) {
-		if (atomic_load(&c->dead)) {
+		nc = malloc(sizeof(*nc));
+		if (atomic_load(&c->dead) || nc == NULL) {
+			free(nc);
 			continue;
 		}
+		nc->c = c;
+		nc->nsid = nsid;
 		atomic_fetch_add(&c->refs, 1);
-		if (brisk_thread_send_msg(c->thread, ns_changed_on_ctrlr_thread, c) != 0) {
+		if (brisk_thread_send_msg(c->thread, ns_changed_on_ctrlr_thread, nc) != 0) {
 			nvmf_ctrlr_put(c);
+			free(nc);
 		}
 	}
 }

@@ -70,7 +70,7 @@ int nvmf_ns_add(struct nvmf_subsystem *s, uint32_t nsid, const char *bdev_name, 
 	ns->nguid_set = nguid != NULL;
 	s->ns[nsid - 1] = ns;
 	*out_nsid = nsid;
-	nvmf_ctrlr_notify_ns_changed(s);
+	nvmf_ctrlr_notify_ns_changed(s, nsid);
 	return 0;
 }
 
@@ -106,7 +106,7 @@ int nvmf_ns_remove(struct nvmf_subsystem *s, uint32_t nsid)
 		return -ENOENT;
 	}
 	s->ns[nsid - 1] = NULL;
-	nvmf_ctrlr_notify_ns_changed(s);
+	nvmf_ctrlr_notify_ns_changed(s, nsid);
 	if (g_nvmf_tgt.num_pgs == 0) {
 		ns_release_done(ns); /* stopping: every connection is gone */
 		return 0;

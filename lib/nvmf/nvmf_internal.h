@@ -119,7 +119,12 @@ struct nvmf_ctrlr {
 	uint32_t num_aer;
 	uint64_t last_ka_tick;
 	struct brisk_poller *ka_poller;
-	bool ns_changed;               /* a changed-namespace notice is waiting */
+	/* Changed Namespace List log: NSIDs since the host last read it. */
+	uint32_t changed_ns[1024];
+	uint32_t num_changed;
+	bool changed_overflow;         /* more than 1024: the log says FFFFFFFFh */
+	bool aen_pending;              /* a Namespace Attribute Changed notice to send */
+	bool aen_masked;               /* sent; no more until the log is read */
 	uint64_t error_count;
 	TAILQ_ENTRY(nvmf_ctrlr) link;  /* in subsys->ctrlrs (app thread) */
 };
@@ -314,7 +319,7 @@ void nvmf_ctrlr_set_kato(struct nvmf_ctrlr *c, uint32_t kato_ms);
 
 /* ctrlr_admin.c */
 void nvmf_ctrlr_admin_cmd(struct nvmf_req *req);
-void nvmf_ctrlr_notify_ns_changed(struct nvmf_subsystem *s);
+void nvmf_ctrlr_notify_ns_changed(struct nvmf_subsystem *s, uint32_t nsid);
 void nvmf_ctrlr_fill_identify(const struct nvmf_ctrlr *ctrlr, struct brisk_nvme_ctrlr_data *cd);
 void nvmf_ctrlr_fill_identify_ns(const struct nvmf_ns *ns, struct brisk_nvme_ns_data *nd);
 uint32_t nvmf_ctrlr_fill_ns_descs(const struct nvmf_ns *ns, uint8_t *buf, uint32_t len);
