@@ -181,9 +181,11 @@ static void connect_finish(void *arg)
 
 	conn->outstanding--;
 	conn->connecting = false;
-	if (cc->ctrlr != NULL && conn->dead) {
+	if (cc->ctrlr != NULL && conn->dead) { /* the host left during the round trip */
 		if (cc->qid == 0) {
 			atomic_store(&cc->ctrlr->dead, true);
+		} else {
+			atomic_fetch_sub(&cc->ctrlr->num_io_qpairs, 1);
 		}
 		nvmf_ctrlr_put(cc->ctrlr);
 	} else if (cc->ctrlr != NULL) {
