@@ -15,6 +15,10 @@
 #   --module NAME                one more kernel module in the initramfs
 #   --qmp                        QMP socket; the host carries out the guest's
 #                                `qmp "device_del nvme0"` / `qmp "device_add nvme0"`
+#   --nic                        a virtio NIC on QEMU's user network: the guest
+#                                (10.0.2.15 once the script sets it) reaches the
+#                                host's 127.0.0.1 as 10.0.2.2; pass
+#                                --module virtio_pci --module virtio_net too
 #   --mem MB (1024) --smp N (1) --hugepages N (256) --timeout S (120)
 #   --append ARGS                more kernel command line
 #   --name NAME                  log name (default: the script's name)
@@ -30,11 +34,11 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-DRIVER=uio IOMMU=0 QMP=0 MEM=1024 SMP=1 HUGEPAGES=256 TIMEOUT=120 APPEND="" NAME=""
+DRIVER=uio IOMMU=0 QMP=0 NIC=0 MEM=1024 SMP=1 HUGEPAGES=256 TIMEOUT=120 APPEND="" NAME=""
 CTRLS=() MKARGS=() TEST=""
 WORK="" QEMU_PID="" WATCH_PID=""
 
-usage() { sed -n '6,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-3}"; }
+usage() { sed -n '6,33p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-3}"; }
 die() { echo "run_guest.sh: $*" >&2; exit 3; }
 
 cleanup() {
@@ -53,6 +57,7 @@ parse_args() {
 		--ctrl) CTRLS+=("$2"); shift ;;
 		--prog|--file|--module) MKARGS+=("$1" "$2"); shift ;;
 		--qmp) QMP=1 ;;
+		--nic) NIC=1 ;;
 		--mem) MEM=$2; shift ;;
 		--smp) SMP=$2; shift ;;
 		--hugepages) HUGEPAGES=$2; shift ;;
@@ -128,6 +133,7 @@ build_qemu_args() {
 	QARGS+=(-machine "$machine")
 	for i in "${!CTRLS[@]}"; do ctrl_args "$i" "${CTRLS[i]}"; done
 	echo "{$DEVICES}" >"$WORK/devices.json"
+	[ $NIC = 1 ] && QARGS+=(-nic user,model=virtio-net-pci)
 	[ $QMP = 1 ] && QARGS+=(-qmp "unix:$WORK/qmp.sock,server=on,wait=off")
 	QARGS+=(-kernel "$KERNEL" -initrd "$WORK/initrd.gz"
 		-append "console=ttyS0 quiet panic=-1 mitigations=off$APPEND")

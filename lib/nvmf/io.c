@@ -1,0 +1,215 @@
+/*
+ * NVM I/O commands on a namespace's bdev: Read, Write, Compare, Write
+ * Zeroes, Flush and Dataset Management (deallocate ranges, one unmap after
+ * the other). Each I/O connection gets its I/O channel of a namespace on
+ * first use. A bdev out of brisk_bdev_io objects queues the command
+ * (brisk_bdev_queue_io_wait) instead of failing it; bdev errors come back
+ * as the NVMe status the bdev layer gives.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <brisk/log.h>
+
+#include "nvmf_internal.h"
+
+static void io_submit(struct nvmf_req *req);
+
+/* Every command counted in conn->outstanding (from nvmf_io_cmd) ends here. */
+static void io_done(struct nvmf_req *req, int sct, int sc)
+{
+	req->conn->outstanding--;
+	nvmf_req_set_status(req, sct, sc);
+	nvmf_req_complete(req);
+}
+
+static struct brisk_io_channel *io_channel(struct nvmf_conn *c, struct nvmf_ns *ns)
+{
+	uint32_t i = ns->nsid - 1;
+
+	if (i >= c->num_ns_ch || c->ns_ch == NULL) {
+		return NULL;
+	}
+	if (c->ns_ch[i] == NULL) {
+		c->ns_ch[i] = brisk_bdev_get_io_channel(ns->desc);
+	}
+	return c->ns_ch[i];
+}
+
+void nvmf_io_release_ns(struct nvmf_conn *c, uint32_t nsid)
+{
+	if (nsid - 1 < c->num_ns_ch && c->ns_ch[nsid - 1] != NULL) {
+		brisk_put_io_channel(c->ns_ch[nsid - 1]);
+		c->ns_ch[nsid - 1] = NULL;
+	}
+}
+
+static void io_complete_cb(struct brisk_bdev_io *bdev_io, bool success, void *arg);
+
+static void io_retry(void *arg)
+{
+	io_submit(arg);
+}
+
+/* Starting LBA and block count of a read/write/compare/write zeroes. */
+static int io_range(struct nvmf_req *req, uint64_t *slba, uint32_t *nlb)
+{
+	uint64_t blocks = brisk_bdev_get_num_blocks(req->ns->bdev);
+
+	*slba = req->cmd.cdw10 | ((uint64_t)req->cmd.cdw11 << 32);
+	*nlb = (req->cmd.cdw12 & 0xffff) + 1;
+	if (*slba >= blocks || *nlb > blocks - *slba) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_LBA_OUT_OF_RANGE);
+		return -1;
+	}
+	return 0;
+}
+
+static int io_rw(struct nvmf_req *req, struct brisk_io_channel *ch)
+{
+	struct brisk_bdev_desc *d = req->ns->desc;
+	uint64_t slba, bytes;
+	uint32_t nlb;
+	bool is_read = req->cmd.opc == BRISK_NVME_OPC_READ;
+
+	if (io_range(req, &slba, &nlb) != 0) {
+		return 0;
+	}
+	bytes = (uint64_t)nlb * brisk_bdev_get_block_size(req->ns->bdev);
+	if (bytes > req->length || req->c2h != is_read) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_DATA_SGL_LENGTH_INVALID);
+		return 0;
+	}
+	req->length = (uint32_t)bytes;
+	switch (req->cmd.opc) {
+	case BRISK_NVME_OPC_READ:
+		return brisk_bdev_read_blocks(d, ch, req->buf, slba, nlb, io_complete_cb, req);
+	case BRISK_NVME_OPC_WRITE:
+		return brisk_bdev_write_blocks(d, ch, req->buf, slba, nlb, io_complete_cb, req);
+	default:
+		return brisk_bdev_compare_blocks(d, ch, req->buf, slba, nlb, io_complete_cb, req);
+	}
+}
+
+static int io_write_zeroes(struct nvmf_req *req, struct brisk_io_channel *ch)
+{
+	uint64_t slba;
+	uint32_t nlb;
+
+	if (io_range(req, &slba, &nlb) != 0) {
+		return 0;
+	}
+	return brisk_bdev_write_zeroes_blocks(req->ns->desc, ch, slba, nlb, io_complete_cb, req);
+}
+
+static int io_flush(struct nvmf_req *req, struct brisk_io_channel *ch)
+{
+	if (!brisk_bdev_io_type_supported(req->ns->bdev, BRISK_BDEV_IO_TYPE_FLUSH)) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_SUCCESS); /* nothing is cached */
+		return 0;
+	}
+	return brisk_bdev_flush_blocks(req->ns->desc, ch, 0, brisk_bdev_get_num_blocks(req->ns->bdev),
+				       io_complete_cb, req);
+}
+
+/* The next deallocate range, or completion after the last one. */
+static int io_dsm(struct nvmf_req *req, struct brisk_io_channel *ch)
+{
+	uint32_t nr = (req->cmd.cdw10 & 0xff) + 1;
+	const struct brisk_nvme_dsm_range *r = (const void *)req->buf;
+	uint64_t blocks = brisk_bdev_get_num_blocks(req->ns->bdev);
+
+	if (req->c2h || req->length < nr * sizeof(*r)) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_DATA_SGL_LENGTH_INVALID);
+		return 0;
+	}
+	while (req->dsm_next < nr && r[req->dsm_next].length == 0) {
+		req->dsm_next++;
+	}
+	if (!(req->cmd.cdw11 & BRISK_NVME_DSM_ATTR_DEALLOCATE) || req->dsm_next >= nr ||
+	    !brisk_bdev_io_type_supported(req->ns->bdev, BRISK_BDEV_IO_TYPE_UNMAP)) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_SUCCESS); /* deallocation is advisory */
+		return 0;
+	}
+	r += req->dsm_next;
+	if (r->starting_lba >= blocks || r->length > blocks - r->starting_lba) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_LBA_OUT_OF_RANGE);
+		return 0;
+	}
+	return brisk_bdev_unmap_blocks(req->ns->desc, ch, r->starting_lba, r->length, io_complete_cb, req);
+}
+
+static int io_start(struct nvmf_req *req, struct brisk_io_channel *ch)
+{
+	switch (req->cmd.opc) {
+	case BRISK_NVME_OPC_READ:
+	case BRISK_NVME_OPC_WRITE:
+	case BRISK_NVME_OPC_COMPARE:
+		return io_rw(req, ch);
+	case BRISK_NVME_OPC_WRITE_ZEROES:
+		return io_write_zeroes(req, ch);
+	case BRISK_NVME_OPC_FLUSH:
+		return io_flush(req, ch);
+	case BRISK_NVME_OPC_DATASET_MANAGEMENT:
+		return io_dsm(req, ch);
+	default:
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_OPCODE);
+		return 0;
+	}
+}
+
+/* Submits (or resubmits after -ENOMEM); started/finished I/O counted in
+ * conn->outstanding so the connection outlives it. */
+static void io_submit(struct nvmf_req *req)
+{
+	struct nvmf_conn *c = req->conn;
+	struct brisk_io_channel *ch = io_channel(c, req->ns);
+	int rc;
+
+	if (c->dead || ch == NULL || c->ns_ch == NULL) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_ABORTED_SQ_DELETION);
+		return;
+	}
+	rc = io_start(req, ch); /* 0: submitted, or already completed */
+	if (rc == -ENOMEM) {
+		req->wait.bdev = req->ns->bdev;
+		req->wait.cb_fn = io_retry;
+		req->wait.cb_arg = req;
+		rc = brisk_bdev_queue_io_wait(req->ns->bdev, ch, &req->wait);
+	}
+	if (rc != 0) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INTERNAL_DEVICE_ERROR);
+	}
+}
+
+static void io_complete_cb(struct brisk_bdev_io *bdev_io, bool success, void *arg)
+{
+	struct nvmf_req *req = arg;
+	uint32_t cdw0 = 0;
+	int sct = BRISK_NVME_SCT_GENERIC, sc = BRISK_NVME_SC_SUCCESS;
+
+	if (!success) {
+		brisk_bdev_io_get_nvme_status(bdev_io, &cdw0, &sct, &sc);
+	}
+	brisk_bdev_free_io(bdev_io);
+	if (success && req->cmd.opc == BRISK_NVME_OPC_DATASET_MANAGEMENT) {
+		req->dsm_next++;
+		io_submit(req);
+		return;
+	}
+	io_done(req, sct, sc);
+}
+
+void nvmf_io_cmd(struct nvmf_req *req)
+{
+	struct nvmf_conn *c = req->conn;
+
+	c->outstanding++;
+	req->ns = nvmf_subsystem_get_ns(c->ctrlr->subsys, req->cmd.nsid);
+	req->dsm_next = 0;
+	if (req->ns == NULL) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
+		return;
+	}
+	io_submit(req);
+}

@@ -1,0 +1,116 @@
+/*
+ * Namespaces (app thread): a bdev opened for writing under an NSID, with
+ * its NGUID and UUID (the bdev's UUID unless given). Removal first drops the
+ * namespace from the subsystem, then has every thread release its I/O
+ * channels of it (brisk_for_each_thread), then closes the bdev and raises a
+ * Namespace Attribute Changed notice on the subsystem's controllers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <brisk/log.h>
+
+#include "nvmf_internal.h"
+
+static void ns_bdev_event(enum brisk_bdev_event_type type, struct brisk_bdev *bdev, void *ctx)
+{
+	struct nvmf_ns *ns = ctx;
+
+	if (type == BRISK_BDEV_EVENT_REMOVE) {
+		BRISK_NOTICELOG("nvmf: bdev %s removed: removing namespace %u of %s\n", brisk_bdev_get_name(bdev),
+				ns->nsid, ns->subsys->nqn);
+		nvmf_ns_remove(ns->subsys, ns->nsid);
+	}
+}
+
+static uint32_t ns_first_free(const struct nvmf_subsystem *s)
+{
+	for (uint32_t i = 0; i < s->max_nsid; i++) {
+		if (s->ns[i] == NULL) {
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+int nvmf_ns_add(struct nvmf_subsystem *s, uint32_t nsid, const char *bdev_name, const uint8_t *nguid,
+		const struct brisk_uuid *uuid, uint32_t *out_nsid)
+{
+	struct nvmf_ns *ns;
+	int rc;
+
+	if (nsid == 0) {
+		nsid = ns_first_free(s);
+		if (nsid == 0) {
+			return -ENOSPC;
+		}
+	}
+	if (nsid > s->max_nsid) {
+		return -ERANGE;
+	}
+	if (s->ns[nsid - 1] != NULL) {
+		return -EEXIST;
+	}
+	ns = calloc(1, sizeof(*ns));
+	if (ns == NULL) {
+		return -ENOMEM;
+	}
+	ns->nsid = nsid;
+	ns->subsys = s;
+	rc = brisk_bdev_open_ext(bdev_name, true, ns_bdev_event, ns, &ns->desc);
+	if (rc != 0) {
+		free(ns);
+		return rc;
+	}
+	ns->bdev = brisk_bdev_desc_get_bdev(ns->desc);
+	brisk_uuid_copy(&ns->uuid, uuid ? uuid : brisk_bdev_get_uuid(ns->bdev));
+	ns->uuid_set = uuid != NULL;
+	memcpy(ns->nguid, nguid ? nguid : ns->uuid.u, sizeof(ns->nguid));
+	ns->nguid_set = nguid != NULL;
+	s->ns[nsid - 1] = ns;
+	*out_nsid = nsid;
+	nvmf_ctrlr_notify_ns_changed(s, nsid);
+	return 0;
+}
+
+static void ns_release_on_thread(void *ctx)
+{
+	struct nvmf_ns *ns = ctx;
+	struct nvmf_poll_group *pg = nvmf_poll_group_current();
+	struct nvmf_conn *c;
+
+	if (pg == NULL) {
+		return;
+	}
+	TAILQ_FOREACH(c, &pg->conns, link) {
+		if (c->ctrlr != NULL && c->ctrlr->subsys == ns->subsys) {
+			nvmf_io_release_ns(c, ns->nsid);
+		}
+	}
+}
+
+static void ns_release_done(void *ctx)
+{
+	struct nvmf_ns *ns = ctx;
+
+	brisk_bdev_close(ns->desc);
+	free(ns);
+}
+
+int nvmf_ns_remove(struct nvmf_subsystem *s, uint32_t nsid)
+{
+	struct nvmf_ns *ns = nvmf_subsystem_get_ns(s, nsid);
+
+	if (ns == NULL) {
+		return -ENOENT;
+	}
+	s->ns[nsid - 1] = NULL;
+	nvmf_ctrlr_notify_ns_changed(s, nsid);
+	if (g_nvmf_tgt.num_pgs == 0) {
+		ns_release_done(ns); /* stopping: every connection is gone */
+		return 0;
+	}
+	brisk_for_each_thread(ns_release_on_thread, ns, ns_release_done);
+	return 0;
+}
