@@ -171,6 +171,13 @@ static void delete_loaded(void *ctx, struct blob_loaded *res, int rc)
 	if (rc == 0 && !res->present) {
 		rc = -ENOENT;
 	}
+	if (rc == 0 && (res->md.flags & BLOB_FLAG_READ_ONLY) && b->bs->num_missing > 0) {
+		/* Its clones are unknown while a blob is missing: it may be the
+		 * snapshot the missing one reads through. */
+		BRISK_ERRLOG("blob delete: blob 0x%lx is read-only and may be the snapshot of one of "
+			     "the %u missing blob(s); delete those first", b->id, b->bs->num_missing);
+		rc = -EBUSY;
+	}
 	if (rc != 0) {
 		BRISK_ERRLOG("blob delete: blob 0x%lx cannot be read: %d", b->id, rc);
 		blob_loaded_free(res);

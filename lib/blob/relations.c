@@ -24,6 +24,7 @@ struct relations_scan_ctx {
 	void *cb_ctx;
 	uint32_t *cluster_owner;      /* blob id per device cluster, 0 none */
 	uint32_t *page_owner;         /* blob id per chain page, 0 none */
+	uint64_t max_seq;             /* highest seq of a valid page seen */
 	struct blob_loaded **repair;  /* recover_damaged: versions to rewrite, by id index */
 };
 
@@ -99,6 +100,9 @@ static int scan_visit(void *ctx, brisk_blob_id id, struct blob_loaded *res, int 
 	struct relations_scan_ctx *s = ctx;
 	struct brisk_blob_store *bs = s->bs;
 
+	if (rc == 0 && res->max_seq > s->max_seq) {
+		s->max_seq = res->max_seq;
+	}
 	if (rc == 0 && res->present) {
 		bs->parent_of[id - 1] = res->md.parent_id;
 		if (blob_md_pending_partner(&res->md) != 0) {
@@ -165,9 +169,41 @@ static void scan_free(struct relations_scan_ctx *s, int rc)
 	cb(cb_ctx, rc);
 }
 
+/* recover_damaged, no blob missing: what no readable version names (the
+ * storage of the versions that were lost) goes back to the free pool. */
+static void scan_free_unowned(struct relations_scan_ctx *s)
+{
+	struct brisk_blob_store *bs = s->bs;
+	uint64_t first = ((bs->sb.md_start + bs->sb.md_len) * BLOB_PAGE_SIZE + bs->sb.cluster_size - 1) /
+			 bs->sb.cluster_size;
+	uint64_t clusters = 0, pages = 0;
+
+	for (uint64_t c = first; c < bs->num_clusters; c++) {
+		if (s->cluster_owner[c] == 0 && brisk_bit_array_get(bs->used_clusters, (uint32_t)c)) {
+			blob_free_cluster(bs, c);
+			clusters++;
+		}
+	}
+	for (uint32_t p = 0; p < bs->num_chain_pages; p++) {
+		if (s->page_owner[p] == 0 && brisk_bit_array_get(bs->used_chain_pages, p)) {
+			blob_free_chain_pages(bs, &p, 1);
+			pages++;
+		}
+	}
+	if (clusters + pages > 0) {
+		BRISK_NOTICELOG("blobstore load: recover_damaged: freed %lu cluster(s) and %lu metadata "
+				"page(s) no readable blob owns", clusters, pages);
+	}
+}
+
 static void scan_repaired(void *ctx, int rc)
 {
-	scan_free(ctx, rc);
+	struct relations_scan_ctx *s = ctx;
+
+	if (rc == 0 && s->bs->num_missing == 0) {
+		scan_free_unowned(s);
+	}
+	scan_free(s, rc);
 }
 
 static void scan_done(void *ctx, int rc)
@@ -175,6 +211,13 @@ static void scan_done(void *ctx, int rc)
 	struct relations_scan_ctx *s = ctx;
 	struct blob_loaded **repair = s->repair;
 
+	if (rc == 0 && s->max_seq > s->bs->md_seq) {
+		/* A clean unload records the highest seq written: a page above it
+		 * was edited. New versions must still sort above it. */
+		BRISK_ERRLOG("blobstore load: a metadata page has seq %lu, above the %lu the clean "
+			     "unload recorded", s->max_seq, s->bs->md_seq);
+		s->bs->md_seq = s->max_seq;
+	}
 	if (rc == 0) {
 		scan_parents(s);
 		rc = blob_orphans_collect(s->bs, s->cluster_owner, s->bs->used_clusters);
