@@ -554,13 +554,31 @@ static void open_finish(void *ctx, int rc);
 /* A version that may not be the newest is served read-only and flagged,
  * never as if nothing happened. Damage that appeared after the load is
  * flagged the same way. */
+static brisk_blob_id open_damaged_ancestor(struct brisk_blob_store *bs, brisk_blob_id p)
+{
+	for (uint32_t depth = 0; p != 0 && blob_id_valid(bs, p) && depth < bs->sb.num_blob_ids; depth++) {
+		if (bs->id_flags[p - 1] & BLOB_ID_DAMAGED) {
+			return p;
+		}
+		p = bs->parent_of[p - 1];
+	}
+	return 0;
+}
+
 static void open_judge(struct brisk_blob *b, struct blob_loaded *res)
 {
 	uint8_t *flags = &b->bs->id_flags[b->id - 1];
+	brisk_blob_id anc = open_damaged_ancestor(b->bs, res->md.parent_id);
 
 	if (res->damaged && !(*flags & BLOB_ID_DAMAGED)) {
 		BRISK_ERRLOG("blob 0x%lx: damaged metadata: %s", b->id, res->why);
 		*flags |= BLOB_ID_DAMAGED;
+	}
+	if (anc != 0) {
+		/* It reads through a version that may be stale. */
+		BRISK_WARNLOG("blob open: blob 0x%lx reads through snapshot 0x%lx, whose metadata is "
+			      "damaged: opened read-only; its data may be stale", b->id, anc);
+		b->degraded = true;
 	}
 	if (*flags & BLOB_ID_DAMAGED) {
 		BRISK_WARNLOG("blob open: blob 0x%lx is degraded (damaged metadata): opened read-only; "
@@ -600,6 +618,7 @@ static void open_finish(void *ctx, int rc)
 
 	b->opening = NULL;
 	if (rc != 0) {
+		BRISK_ERRLOG("blob open: blob 0x%lx cannot be opened: %s", b->id, strerror(-rc));
 		TAILQ_REMOVE(&bs->open_blobs, b, link);
 		blob_free_handle(b);
 		b = NULL;

@@ -167,6 +167,11 @@ static void load_read_chain_page(struct load_ctx *c)
 			   load_chain_page_done, c);
 }
 
+static bool load_pairs(const struct load_ctx *c)
+{
+	return (c->bs->sb.features & BLOB_FEATURE_HEAD_PAIRS) != 0;
+}
+
 static void load_pick_candidate(struct load_ctx *c)
 {
 	int best = -1;
@@ -191,6 +196,13 @@ static void load_pick_candidate(struct load_ctx *c)
 		int o = 1 - best;
 
 		c->res->stale_other = c->valid[o] && !(c->hdr[o].flags & BLOB_MD_PAGE_TOMBSTONE);
+		if (c->res->stale_other && load_pairs(c) &&
+		    c->hdr[best].prev16 != (uint16_t)c->hdr[o].seq) {
+			/* A delete's tombstone names the version it ends: this one
+			 * does not, so it does not end the live head next to it. */
+			load_candidate_failed(c, "a tombstone that does not follow the live version");
+			return;
+		}
 		load_judge(c);
 		load_finish(c, 0);
 		return;
@@ -237,7 +249,8 @@ static void load_taken(struct load_ctx *c, char *buf, size_t size)
 	}
 }
 
-/* A page of this store's id in slot s whose CRC fails: *seq is its seq field
+/* A page of this store in slot s that is not a head of this id: its CRC
+ * fails, or it names another id, kind or index. *seq is its seq field
  * (unverified). Zeroed or foreign pages are not "damaged", only absent. */
 static bool load_slot_damaged(struct load_ctx *c, int s, uint64_t *seq)
 {
@@ -251,13 +264,28 @@ static bool load_slot_damaged(struct load_ctx *c, int s, uint64_t *seq)
 	return true;
 }
 
-/* HEAD_PAIRS: a live current head's other slot holds the page it replaced. */
+static const char *load_slot_damage_kind(struct load_ctx *c, int s)
+{
+	struct blob_page_hdr h;
+
+	if (!blob_page_check(c->slots + (uint64_t)s * BLOB_PAGE_SIZE, &c->bs->sb.uuid, &h)) {
+		return "bad CRC";
+	}
+	return h.blobid != c->id ? "a page of another blob id" : "not a head page";
+}
+
+/* HEAD_PAIRS: a live current head's other slot holds the page it replaced,
+ * and that page does not claim to have replaced the current one (an edited
+ * seq can make the newer page look older; the pages' own links still tell
+ * which came first. 16 bits of prev: a false alarm needs the other page's
+ * predecessor to sit an exact multiple of 65536 seqs below the current). */
 static bool load_pair_ok(struct load_ctx *c)
 {
 	int cur = c->res->slot, o = 1 - cur;
 
 	return c->valid[o] && c->hdr[o].seq < c->hdr[cur].seq &&
-	       (uint16_t)c->hdr[o].seq == c->hdr[cur].prev16;
+	       (uint16_t)c->hdr[o].seq == c->hdr[cur].prev16 &&
+	       c->hdr[o].prev16 != (uint16_t)c->hdr[cur].seq;
 }
 
 static void load_judge(struct load_ctx *c)
@@ -275,14 +303,20 @@ static void load_judge(struct load_ctx *c)
 	for (int s = 0; s < 2; s++) {
 		if (s != c->res->slot && load_slot_damaged(c, s, &raw) &&
 		    (c->res->slot < 0 || raw > c->res->seq)) {
-			load_damaged(c, "head slot %d holds a damaged page (bad CRC, seq %lu unverified); "
-				     "found %s", s, raw, taken);
+			load_damaged(c, "head slot %d holds a damaged page (%s, seq %lu unverified); "
+				     "found %s", s, load_slot_damage_kind(c, s), raw, taken);
 			return;
 		}
 	}
-	if ((c->bs->sb.features & BLOB_FEATURE_HEAD_PAIRS) && c->res->present && !load_pair_ok(c)) {
+	if (load_pairs(c) && c->res->present && !load_pair_ok(c)) {
 		load_damaged(c, "head slot %d does not hold the version (seq ...%u) that %s replaced: "
 			     "a newer version may have been lost", o, c->hdr[c->res->slot].prev16, taken);
+	} else if (load_pairs(c) && !c->res->present && c->res->slot >= 0 && !c->valid[o] &&
+		   c->hdr[c->res->slot].prev16 == 0) {
+		/* The tombstone a first version writes before its head: the head
+		 * never landed (a crash) or was lost. */
+		load_damaged(c, "the first version of a blob under this id is not in head slot %d "
+			     "(a create cut short, or its head was lost); found %s", o, taken);
 	}
 }
 

@@ -122,27 +122,38 @@ static int recover_claim(struct recover_ctx *r, brisk_blob_id blobid, struct blo
 /* After a crash, a head the crash tore explains a version that is not the
  * newest: said, not flagged. An id the last clean masks marked used with no
  * page left at all is missing. */
-static void recover_note(struct recover_ctx *r, brisk_blob_id id, const struct blob_loaded *res)
+static bool recover_note(struct recover_ctx *r, brisk_blob_id id, const struct blob_loaded *res)
 {
 	const struct blob_recover_hint *h = r->hint;
 
-	if (res->damaged && res->present) {
+	if (res->damaged && res->present && r->bs->sb.clean) {
+		/* Recovery of a clean store (a pending mark, or masks rebuilt on
+		 * request): no crash explains it. */
+		blob_note_damaged(r->bs, id, res->why);
+	} else if (res->damaged && res->present) {
 		BRISK_ERRLOG("blobstore recovery: blob 0x%lx: %s; the store was not unloaded cleanly, "
 			     "so this is taken for a write the crash cut short", id, res->why);
 	} else if (res->damaged) {
-		BRISK_WARNLOG("blobstore recovery: blob id 0x%lx: %s (a create the crash cut short?)",
-			      id, res->why);
+		/* An error: if the create had completed, its blob is gone. */
+		BRISK_ERRLOG("blobstore recovery: blob id 0x%lx: %s; the id is left free", id,
+			     res->why);
 	}
-	if (!res->present && res->slot < 0 && h->ids != NULL &&
-	    brisk_bit_array_get(h->ids, (uint32_t)(id - 1))) {
+	/* Used at the last clean unload, and no live version since: either
+	 * nothing valid is left, or the tombstone found predates that unload
+	 * (a delete after it would have written a newer one). */
+	if (!res->present && h->ids != NULL && brisk_bit_array_get(h->ids, (uint32_t)(id - 1)) &&
+	    (res->slot < 0 || res->seq <= r->bs->sb.md_seq)) {
 		r->missing[r->nmissing++] = id;
+		return true;
 	}
+	return false;
 }
 
 /* One id's current version, as the walk delivers it (any order). */
 static int recover_visit(void *ctx, brisk_blob_id id, struct blob_loaded *res, int rc)
 {
 	struct recover_ctx *r = ctx;
+	bool missing;
 
 	if (rc != 0) {
 		BRISK_ERRLOG("blobstore recovery: blob 0x%lx cannot be read (%d); refusing to load "
@@ -156,18 +167,19 @@ static int recover_visit(void *ctx, brisk_blob_id id, struct blob_loaded *res, i
 	r->bs->id_slot[id - 1] = (int8_t)res->slot;
 	r->bs->id_seq[id - 1] = res->seq;
 	r->ids_with_pages += res->slot >= 0;
-	recover_note(r, id, res);
+	missing = recover_note(r, id, res);
 	if (res->present && blob_md_pending_partner(&res->md) != 0) {
 		r->pending[id - 1] = res; /* resolved once the others have claimed */
 		r->npending++;
 		res = NULL;
 	} else if (res->present) {
 		rc = recover_claim(r, id, res);
-		if (rc == 0 && res->damaged) {
+		if (rc == 0 && res->damaged && (!r->bs->sb.clean || r->bs->recover_damaged)) {
 			r->rewrite[id - 1] = res;
 			res = NULL;
 		}
-	} else if (res->stale_other) {
+	} else if (res->stale_other || (res->damaged && !missing)) {
+		/* Both slots tombstoned: the next load does not say it again. */
 		r->repair[r->nrepair++] = id;
 	}
 	blob_loaded_free(res);
@@ -233,6 +245,12 @@ static void recover_keep(struct recover_ctx *r, brisk_blob_id id, struct blob_lo
 
 	if (rc != 0) {
 		recover_done(r, rc);
+		return;
+	}
+	if (r->bs->id_flags[id - 1] & BLOB_ID_DAMAGED && !r->bs->recover_damaged) {
+		/* Rewriting would make the damaged version look sound: it keeps
+		 * its mark, and the next load settles it again. */
+		recover_resolve_next(r);
 		return;
 	}
 	b = blob_new(r->bs, id);

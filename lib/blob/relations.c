@@ -361,6 +361,13 @@ static void backing_loaded(void *ctx, struct blob_loaded *res, int rc)
 			     k->first);
 		rc = -ENOENT;
 	}
+	if (rc == 0 && !(res->md.flags & BLOB_FLAG_READ_ONLY)) {
+		/* Only a read-only blob can be a parent: the parent id that
+		 * leads here is damaged. */
+		BRISK_ERRLOG("blobstore: ancestor 0x%lx (from parent 0x%lx) is not read-only: a parent "
+			     "id on that chain is damaged", k->next, k->first);
+		rc = -EUCLEAN;
+	}
 	if (rc == 0 && res->md.num_clusters > k->len) {
 		uint64_t *p = realloc(k->backing, res->md.num_clusters * sizeof(uint64_t));
 
