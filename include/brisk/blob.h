@@ -238,6 +238,10 @@ void brisk_blob_close(struct brisk_blob *blob, brisk_blob_op_complete cb_fn, voi
 void brisk_bs_delete_blob(struct brisk_blob_store *bs, brisk_blob_id blobid,
 			  brisk_blob_op_complete cb_fn, void *cb_arg);
 
+/* A blob has at most this many clusters (its cluster map is one array in
+ * memory); a resize or create past it fails with -EINVAL. */
+#define BRISK_BLOB_MAX_CLUSTERS (1ull << 27)
+
 /* In memory until the next sync (a shrink's clusters are reused only once
  * that sync is durable). -ENOSPC (thick grow beyond the free clusters),
  * -EPERM (read-only blob or handle), -EINVAL (more than 2^27 clusters),

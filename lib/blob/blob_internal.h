@@ -55,7 +55,7 @@
 /* A blob's cluster map is one array in memory (8 bytes a cluster): at most
  * 2^27 clusters (1 GiB of map; 128 TiB at 1 MiB clusters), so that a
  * damaged size on disk cannot make a load allocate tens of GiB. */
-#define BLOB_MAX_CLUSTERS (1ull << 27)
+#define BLOB_MAX_CLUSTERS BRISK_BLOB_MAX_CLUSTERS
 
 #define BLOB_XATTR_NAME_MAX 255u
 /* A descriptor never spans pages: header, name and value fit in one page. */
