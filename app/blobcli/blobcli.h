@@ -51,6 +51,7 @@ struct cli {
 	uint32_t md_pages;              /* init; 0 = the store's default */
 	uint64_t export_bytes;          /* export --bytes; valid when have_export_bytes */
 	bool have_export_bytes;
+	bool recover;                   /* --recover: load with recover_damaged */
 	/* Positional arguments, parsed. */
 	brisk_blob_id blobid;
 	uint64_t clusters;

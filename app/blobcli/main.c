@@ -28,6 +28,7 @@ enum {
 	OPT_CLUSTER_SIZE,
 	OPT_MD_PAGES,
 	OPT_BYTES,
+	OPT_RECOVER,
 };
 
 static const struct cli_command g_commands[] = {
@@ -127,6 +128,10 @@ static void cli_usage_own_options(void)
 	       "     --md-pages <n>         init: metadata pages, >= 64 (default: one per\n"
 	       "                            cluster)\n"
 	       "     --bytes <n>            export: bytes to write (k/m suffixes)\n"
+	       "     --recover              load a store with damaged metadata anyway: a blob\n"
+	       "                            whose newest version is lost keeps the one found\n"
+	       "                            (written again), masks that fail their CRC are\n"
+	       "                            rebuilt (recover_damaged; see doc/blobstore_format.md)\n"
 	       "\nA blob id is a number (0x1 or 1); arguments may not start with '-'. Every\n"
 	       "command but dump loads the store and unloads it cleanly at the end. The log\n"
 	       "level defaults to warning. Exit status: 0 done; 1 the command failed or check\n"
@@ -208,6 +213,9 @@ static int cli_parse_opt(int ch, char *arg)
 		}
 		g_cli.have_export_bytes = true;
 		return 0;
+	case OPT_RECOVER:
+		g_cli.recover = true;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -258,6 +266,10 @@ static int cli_check_command_line(void)
 	}
 	if ((g_cli.cluster_size || g_cli.md_pages) && cmd->run != cmd_init) {
 		cli_error("--cluster-size and --md-pages only apply to init, not %s", name);
+		return -EINVAL;
+	}
+	if (g_cli.recover && cmd->mode != CLI_STORE_LOAD) {
+		cli_error("--recover only applies to commands that load the store, not %s", name);
 		return -EINVAL;
 	}
 	if (g_cli.have_export_bytes && cmd->run != cmd_export) {
@@ -340,6 +352,7 @@ int main(int argc, char **argv)
 		{"cluster-size", required_argument, NULL, OPT_CLUSTER_SIZE},
 		{"md-pages", required_argument, NULL, OPT_MD_PAGES},
 		{"bytes", required_argument, NULL, OPT_BYTES},
+		{"recover", no_argument, NULL, OPT_RECOVER},
 		{NULL, 0, NULL, 0},
 	};
 	struct brisk_app_opts opts;

@@ -119,6 +119,12 @@ static void cli_blob_opened(void *arg, struct brisk_blob *blob, int rc)
 		cli_command_done(cli, CLI_EXIT_FAILURE);
 		return;
 	}
+	if (brisk_blob_is_degraded(blob)) {
+		cli_error("%s: warning: blob 0x%lx is degraded: its newest metadata version is damaged "
+			  "or lost, so what it reads may be stale and it is read-only ('check' tells; "
+			  "--recover accepts the version found)", cli->cmd->name,
+			  (unsigned long)cli->blobid);
+	}
 	cli->blob = blob;
 	next(cli);
 }
@@ -215,7 +221,9 @@ static void session_open_store(struct cli *cli, struct brisk_bs_dev *dev)
 		brisk_bs_init(dev, &opts, session_store_ready, cli);
 		return;
 	case CLI_STORE_LOAD:
-		brisk_bs_load(dev, NULL, session_store_ready, cli);
+		brisk_bs_opts_init(&opts);
+		opts.recover_damaged = cli->recover;
+		brisk_bs_load(dev, &opts, session_store_ready, cli);
 		return;
 	}
 }

@@ -138,6 +138,12 @@ struct brisk_bs_opts {
 	uint32_t max_channel_ops; /* I/O in flight per channel; default 512 */
 	enum brisk_bs_clear_method clear_method; /* of the device at init; default unmap */
 	struct brisk_bs_type bstype; /* all zero: any type (load) / none (init) */
+	/* Load only; default false. Damaged metadata is refused or flagged
+	 * unless this is set (doc/blobstore_format.md, "Damage"): a blob whose
+	 * newest version was lost then keeps its older one (rewritten so later
+	 * loads see a sound pair), and a clean super block whose masks fail
+	 * their CRC is rebuilt from the metadata instead of refused. */
+	bool recover_damaged;
 };
 
 void brisk_bs_opts_init(struct brisk_bs_opts *opts);
@@ -182,6 +188,9 @@ struct brisk_bs_stats {
 	uint64_t max_blobs;
 	uint64_t free_md_pages;     /* chain pages */
 	bool recovered;             /* the last load rebuilt the masks */
+	uint64_t damaged_blobs;     /* opened degraded (brisk_blob_is_degraded) */
+	uint64_t missing_blobs;     /* ids marked used with no readable version */
+	uint64_t quarantined_clusters; /* held for the missing ones */
 };
 int brisk_bs_get_stats(struct brisk_blob_store *bs, struct brisk_bs_stats *stats);
 
@@ -223,9 +232,15 @@ void brisk_bs_open_blob(struct brisk_blob_store *bs, brisk_blob_id blobid,
 			brisk_blob_op_with_handle_complete cb_fn, void *cb_arg);
 /* Drops a reference; the last one syncs unsaved metadata and frees the handle. */
 void brisk_blob_close(struct brisk_blob *blob, brisk_blob_op_complete cb_fn, void *cb_arg);
-/* -EBUSY when the blob is open. */
+/* -EBUSY when the blob is open. Also releases an id the load reported
+ * missing (marked used, no readable version): its clusters are unknown, so
+ * the clusters no readable blob owns are freed with the last such id. */
 void brisk_bs_delete_blob(struct brisk_blob_store *bs, brisk_blob_id blobid,
 			  brisk_blob_op_complete cb_fn, void *cb_arg);
+
+/* A blob has at most this many clusters (its cluster map is one array in
+ * memory); a resize or create past it fails with -EINVAL. */
+#define BRISK_BLOB_MAX_CLUSTERS (1ull << 27)
 
 /* In memory until the next sync (a shrink's clusters are reused only once
  * that sync is durable). -ENOSPC (thick grow beyond the free clusters),
@@ -239,6 +254,11 @@ void brisk_blob_sync_md(struct brisk_blob *blob, brisk_blob_op_complete cb_fn, v
 /* Marks the blob read-only (persisted by the next sync). 0 or -EINVAL. */
 int brisk_blob_set_read_only(struct brisk_blob *blob);
 bool brisk_blob_is_read_only(struct brisk_blob *blob);
+/* true when the handle was opened from a version that may not be the newest
+ * (its newest metadata head was damaged or lost on a cleanly unloaded
+ * store): the handle is read-only and the data may be stale. Loading the
+ * store with recover_damaged accepts the version and clears it. */
+bool brisk_blob_is_degraded(struct brisk_blob *blob);
 bool brisk_blob_is_thin_provisioned(struct brisk_blob *blob);
 
 /* 0, -EINVAL (name empty / too long, value too large for a page), -EPERM

@@ -59,6 +59,7 @@ brisk_blob_id blob_alloc_id(struct brisk_blob_store *bs)
 void blob_free_id(struct brisk_blob_store *bs, brisk_blob_id id)
 {
 	brisk_bit_array_clear(bs->used_ids, (uint32_t)(id - 1));
+	bs->id_flags[id - 1] &= (uint8_t)~(BLOB_ID_DAMAGED | BLOB_ID_CONFLICT);
 }
 
 bool blob_id_valid(const struct brisk_blob_store *bs, brisk_blob_id id)

@@ -57,7 +57,17 @@ bool blob_handle_writable(struct brisk_blob *blob, const char *what)
 		BRISK_ERRLOG("%s: blob 0x%lx is open read-only", what, blob->id);
 		return false;
 	}
-	return true;
+	return !blob_degraded_refuse(blob, what);
+}
+
+bool blob_degraded_refuse(struct brisk_blob *blob, const char *what)
+{
+	if (blob->degraded) {
+		BRISK_ERRLOG("%s: blob 0x%lx is degraded (its newest metadata version is damaged or "
+			     "lost): read-only until the store is loaded with recover_damaged", what,
+			     blob->id);
+	}
+	return blob->degraded;
 }
 
 struct brisk_blob *blob_new(struct brisk_blob_store *bs, brisk_blob_id id)
@@ -122,6 +132,7 @@ void blob_take_loaded(struct brisk_blob *b, struct blob_loaded *res)
 	res->chain_pages = NULL;
 	res->chain_len = 0;
 	b->bs->id_slot[b->id - 1] = (int8_t)res->slot;
+	b->bs->id_seq[b->id - 1] = res->seq;
 }
 
 struct sync_free_ctx {
@@ -317,27 +328,60 @@ struct create_ctx {
 	struct brisk_blob *blob;
 	brisk_blob_op_with_id_complete cb;
 	void *cb_arg;
+	int rc;
 };
+
+static void create_complete(struct create_ctx *c, brisk_blob_id id, int rc)
+{
+	struct brisk_blob_store *bs = c->blob->bs;
+
+	blob_free_handle(c->blob);
+	blob_md_op_end(bs);
+	c->cb(c->cb_arg, id, rc);
+	free(c);
+}
+
+/* After a failed first sync: both slots now hold tombstones (rc 0), so no
+ * version can name the clusters or come back. Otherwise only the disk
+ * knows whether the head landed: the id and clusters stay reserved and the
+ * next load settles them (unload leaves the store for recovery, the id out
+ * of its mask). */
+static void create_released(void *ctx, int rc)
+{
+	struct create_ctx *c = ctx;
+	struct brisk_blob *b = c->blob;
+	struct brisk_blob_store *bs = b->bs;
+
+	if (rc == 0) {
+		for (uint64_t i = 0; i < b->md.num_clusters; i++) {
+			if (b->md.clusters[i] != 0) {
+				blob_free_cluster(bs, b->md.clusters[i] & ~BLOB_CLUSTER_PENDING);
+			}
+		}
+		blob_free_id(bs, b->id);
+		BRISK_ERRLOG("blob create: sync of blob 0x%lx failed (%d); its id and clusters are "
+			     "released", b->id, c->rc);
+	} else {
+		bs->id_flags[b->id - 1] |= BLOB_ID_UNSETTLED;
+		bs->settle_at_load = true;
+		BRISK_ERRLOG("blob create: sync of blob 0x%lx failed (%d) and so did releasing it (%d); "
+			     "its id and clusters stay reserved until the next load settles them",
+			     b->id, c->rc, rc);
+	}
+	create_complete(c, BRISK_BLOBID_INVALID, c->rc);
+}
 
 static void create_synced(void *ctx, int rc)
 {
 	struct create_ctx *c = ctx;
 	struct brisk_blob *b = c->blob;
-	struct brisk_blob_store *bs = b->bs;
-	brisk_blob_id id = b->id;
 
 	if (rc != 0) {
-		/* The head may or may not have landed: keep the id and clusters
-		 * marked used (a leak until the next load rebuilds the masks)
-		 * rather than risk handing them out twice. */
-		BRISK_ERRLOG("blob create: sync of blob 0x%lx failed (%d); its id and clusters stay "
-			     "reserved until the store is reloaded", id, rc);
-		id = BRISK_BLOBID_INVALID;
+		c->rc = rc;
+		blob_write_tombstones(b->bs, b->id, create_released, c);
+		return;
 	}
-	blob_free_handle(b);
-	blob_md_op_end(bs);
-	c->cb(c->cb_arg, id, rc);
-	free(c);
+	create_complete(c, b->id, 0);
 }
 
 static int create_validate(const struct brisk_blob_opts *o)
@@ -507,16 +551,54 @@ static void open_reply(struct open_waiter *w, struct brisk_blob *blob, int rc)
 
 static void open_finish(void *ctx, int rc);
 
+/* A version that may not be the newest is served read-only and flagged,
+ * never as if nothing happened. Damage that appeared after the load is
+ * flagged the same way. */
+static brisk_blob_id open_damaged_ancestor(struct brisk_blob_store *bs, brisk_blob_id p)
+{
+	for (uint32_t depth = 0; p != 0 && blob_id_valid(bs, p) && depth < bs->sb.num_blob_ids; depth++) {
+		if (bs->id_flags[p - 1] & BLOB_ID_DAMAGED) {
+			return p;
+		}
+		p = bs->parent_of[p - 1];
+	}
+	return 0;
+}
+
+static void open_judge(struct brisk_blob *b, struct blob_loaded *res)
+{
+	uint8_t *flags = &b->bs->id_flags[b->id - 1];
+	brisk_blob_id anc = open_damaged_ancestor(b->bs, res->md.parent_id);
+
+	if (res->damaged && !(*flags & BLOB_ID_DAMAGED)) {
+		BRISK_ERRLOG("blob 0x%lx: damaged metadata: %s", b->id, res->why);
+		*flags |= BLOB_ID_DAMAGED;
+	}
+	if (anc != 0) {
+		/* It reads through a version that may be stale. */
+		BRISK_WARNLOG("blob open: blob 0x%lx reads through snapshot 0x%lx, whose metadata is "
+			      "damaged: opened read-only; its data may be stale", b->id, anc);
+		b->degraded = true;
+	}
+	if (*flags & BLOB_ID_DAMAGED) {
+		BRISK_WARNLOG("blob open: blob 0x%lx is degraded (damaged metadata): opened read-only; "
+			      "its data may be stale", b->id);
+		b->degraded = true;
+	}
+}
+
 static void open_loaded(void *ctx, struct blob_loaded *res, int rc)
 {
 	struct blob_open_ctx *oc = ctx;
 	struct brisk_blob *b = oc->blob;
 
 	if (rc == 0 && !res->present) {
-		BRISK_ERRLOG("blob open: blob 0x%lx has no current version on disk", b->id);
+		BRISK_ERRLOG("blob open: blob 0x%lx has no current version on disk%s%s", b->id,
+			     res->damaged ? ": " : "", res->damaged ? res->why : "");
 		rc = -ENOENT;
 	}
 	if (rc == 0) {
+		open_judge(b, res);
 		blob_take_loaded(b, res);
 	}
 	blob_loaded_free(res);
@@ -536,6 +618,7 @@ static void open_finish(void *ctx, int rc)
 
 	b->opening = NULL;
 	if (rc != 0) {
+		BRISK_ERRLOG("blob open: blob 0x%lx cannot be opened: %s", b->id, strerror(-rc));
 		TAILQ_REMOVE(&bs->open_blobs, b, link);
 		blob_free_handle(b);
 		b = NULL;

@@ -118,6 +118,14 @@ static void remove_tombstoned(void *ctx, int rc)
 		remove_done(c, rc);
 		return;
 	}
+	if (c->blob->bs->id_flags[c->blob->id - 1] & BLOB_ID_CONFLICT) {
+		/* What it names may be another blob's: neither cleared nor freed. */
+		BRISK_WARNLOG("blob delete: blob 0x%lx shared clusters or metadata pages with another "
+			      "blob; they stay reserved (run check to see them)", c->blob->id);
+		blob_free_id(c->blob->bs, c->blob->id);
+		remove_done(c, 0);
+		return;
+	}
 	remove_clear_next(c);
 }
 
@@ -163,6 +171,13 @@ static void delete_loaded(void *ctx, struct blob_loaded *res, int rc)
 	if (rc == 0 && !res->present) {
 		rc = -ENOENT;
 	}
+	if (rc == 0 && (res->md.flags & BLOB_FLAG_READ_ONLY) && b->bs->num_missing > 0) {
+		/* Its clones are unknown while a blob is missing: it may be the
+		 * snapshot the missing one reads through. */
+		BRISK_ERRLOG("blob delete: blob 0x%lx is read-only and may be the snapshot of one of "
+			     "the %u missing blob(s); delete those first", b->id, b->bs->num_missing);
+		rc = -EBUSY;
+	}
 	if (rc != 0) {
 		BRISK_ERRLOG("blob delete: blob 0x%lx cannot be read: %d", b->id, rc);
 		blob_loaded_free(res);
@@ -203,6 +218,10 @@ void brisk_bs_delete_blob(struct brisk_blob_store *bs, brisk_blob_id blobid,
 	}
 	if (!brisk_bit_array_get(bs->used_ids, (uint32_t)(blobid - 1))) {
 		blob_defer_cb(cb_fn, cb_arg, -ENOENT);
+		return;
+	}
+	if (bs->id_flags[blobid - 1] & BLOB_ID_MISSING) {
+		blob_delete_missing(bs, blobid, cb_fn, cb_arg);
 		return;
 	}
 	if (blob_count_clones(bs, blobid) > 0) {

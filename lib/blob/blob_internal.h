@@ -55,7 +55,7 @@
 /* A blob's cluster map is one array in memory (8 bytes a cluster): at most
  * 2^27 clusters (1 GiB of map; 128 TiB at 1 MiB clusters), so that a
  * damaged size on disk cannot make a load allocate tens of GiB. */
-#define BLOB_MAX_CLUSTERS (1ull << 27)
+#define BLOB_MAX_CLUSTERS BRISK_BLOB_MAX_CLUSTERS
 
 #define BLOB_XATTR_NAME_MAX 255u
 /* A descriptor never spans pages: header, name and value fit in one page. */
@@ -86,7 +86,16 @@ struct blob_super {
 	struct blob_mask_loc cluster_mask;
 	struct blob_mask_loc id_mask;
 	uint64_t md_seq;
+	uint32_t features;   /* BLOB_FEATURE_* */
 };
+
+/* Super block features (offset 176). HEAD_PAIRS: every live blob's two head
+ * slots hold two valid pages of its id, and the current head's prev16 is
+ * the low 16 bits of the other one's seq (the version it replaced), so a
+ * lost or damaged newest head shows (doc/blobstore_format.md). A build
+ * without the bit writes zero there, which turns the check off. */
+#define BLOB_FEATURE_HEAD_PAIRS 0x1u
+#define BLOB_FEATURES_KNOWN BLOB_FEATURE_HEAD_PAIRS
 
 void blob_super_encode(const struct blob_super *sb, void *page);
 /* 0, -EILSEQ (not a super block: magic or CRC), -EPROTONOSUPPORT (version or
@@ -133,16 +142,18 @@ bool blob_md_remove_xattr(struct blob_xattr_list *list, const char *name);
 /* Number of pages the md needs (>= 1). */
 uint32_t blob_md_count_pages(const struct blob_md *md);
 /* Fills npages pages (npages = blob_md_count_pages) for blob id at seq;
- * chain_pages[i] is the metadata-region index of page i (i >= 1). */
-void blob_md_encode(const struct blob_md *md, uint64_t blobid, uint64_t seq,
+ * chain_pages[i] is the metadata-region index of page i (i >= 1). prev_seq:
+ * seq of the page in the other head slot, which this version replaces. */
+void blob_md_encode(const struct blob_md *md, uint64_t blobid, uint64_t seq, uint64_t prev_seq,
 		    const struct brisk_uuid *uuid, const uint32_t *chain_pages, uint32_t npages,
 		    uint8_t *pages);
-void blob_md_encode_tombstone(uint64_t blobid, uint64_t seq, const struct brisk_uuid *uuid,
-			      void *page);
+void blob_md_encode_tombstone(uint64_t blobid, uint64_t seq, uint64_t prev_seq,
+			      const struct brisk_uuid *uuid, void *page);
 
 struct blob_page_hdr {
 	uint8_t kind;
 	uint8_t flags;
+	uint16_t prev16;   /* head: low 16 bits of the seq of the version it replaced */
 	uint64_t blobid;
 	uint64_t seq;
 	uint32_t index;
@@ -176,6 +187,19 @@ struct brisk_blob_store {
 	struct brisk_bit_array *used_clusters;
 	struct brisk_bit_array *used_ids;
 	int8_t *id_slot;   /* per id index: slot holding the current head, -1 none */
+	uint64_t *id_seq;  /* per id index: seq of that head (valid when id_slot >= 0) */
+	uint8_t *id_flags; /* per id index: BLOB_ID_* */
+	uint32_t num_missing; /* ids with BLOB_ID_MISSING */
+	/* Clusters marked used that no readable blob owns while some id is
+	 * missing: one of the missing blobs may own them, so they stay out of
+	 * use until the last missing id is deleted (then they are freed). */
+	uint64_t *orphans;
+	uint64_t num_orphans;
+	bool recover_damaged; /* brisk_bs_opts.recover_damaged of the load */
+	/* A create whose sync failed left an id whose head may or may not be on
+	 * disk: unload leaves clean = 0 (and the id out of the mask) so that
+	 * the next load settles it from what is on disk. */
+	bool settle_at_load;
 	/* Snapshot/clone relations (relations.c), per id index (id - 1): the
 	 * parent id the current durable version of that blob records in its BLOB
 	 * descriptor (0 = none / free id). Filled at every load (clean: a scan
@@ -202,6 +226,20 @@ struct brisk_blob_store {
 	TAILQ_HEAD(, brisk_blob) open_blobs;
 	void *free_ctx; /* while the store is being freed */
 };
+
+/* brisk_blob_store.id_flags */
+/* The current version is not provably the newest (a damaged or lost newer
+ * head on a cleanly unloaded store): opens give a read-only, degraded
+ * handle until a load with recover_damaged accepts the version. */
+#define BLOB_ID_DAMAGED 0x1u
+/* Marked used (mask, or named as a parent) with no readable version: the id
+ * stays used, the orphans stay allocated, until the user deletes it. */
+#define BLOB_ID_MISSING 0x2u
+/* See settle_at_load. */
+#define BLOB_ID_UNSETTLED 0x4u
+/* DAMAGED because it names a cluster or chain page another blob names too
+ * (or one the clean masks say is free): no rewrite can settle it. */
+#define BLOB_ID_CONFLICT 0x8u
 
 struct blob_io;
 
@@ -293,6 +331,8 @@ struct brisk_blob {
 	 * I/O error cut a snapshot or merge short): opens fail, deletes are
 	 * refused, unload frees it. Set with blob_quarantine. */
 	bool quarantined;
+	/* Opened from a damaged version (BLOB_ID_DAMAGED): read-only. */
+	bool degraded;
 	TAILQ_ENTRY(brisk_blob) link;
 };
 
@@ -341,6 +381,11 @@ struct blob_loaded {
 	bool present;      /* a current, non-tombstone version exists */
 	bool stale_other;  /* tombstone current, other slot has a valid live head */
 	uint64_t max_seq;  /* highest seq seen in either slot's pages */
+	uint64_t seq;      /* of the current page (slot >= 0) */
+	/* The current version may not be the newest one written: a newer head
+	 * was damaged or lost (why says which, naming the versions). */
+	bool damaged;
+	char why[200];
 };
 typedef void (*blob_load_cb)(void *ctx, struct blob_loaded *res, int rc);
 /* Reads both head slots and the chain of the current version. rc < 0 only
@@ -364,9 +409,33 @@ void blob_sync(struct brisk_blob *blob, brisk_blob_op_complete cb_fn, void *cb_a
 void blob_write_tombstones(struct brisk_blob_store *bs, brisk_blob_id id, blob_md_io_cb cb,
 			   void *ctx);
 
+/* ---- damage.c ---- */
+/* Flag id (logged once, naming it and why). */
+void blob_note_damaged(struct brisk_blob_store *bs, brisk_blob_id id, const char *why);
+/* Flag id missing: its id bit stays set. */
+void blob_note_missing(struct brisk_blob_store *bs, brisk_blob_id id, const char *why);
+/* While some id is missing: the data clusters was_used marks and no blob owns
+ * (cluster_owner[c] == 0) stay used, listed in bs->orphans. 0 or -ENOMEM. */
+int blob_orphans_collect(struct brisk_blob_store *bs, const uint32_t *cluster_owner,
+			 const struct brisk_bit_array *was_used);
+/* Rewrites the version in list[i] of every id i+1 (list: num_blob_ids
+ * entries, taken over and freed), clearing BLOB_ID_DAMAGED. cb(ctx, rc). */
+void blob_repair_versions(struct brisk_blob_store *bs, struct blob_loaded **list, blob_md_io_cb cb,
+			  void *ctx);
+/* brisk_bs_delete_blob of a missing id. */
+void blob_delete_missing(struct brisk_blob_store *bs, brisk_blob_id id, brisk_blob_op_complete cb_fn,
+			 void *cb_arg);
+
 /* ---- recovery.c ---- */
+/* What the last clean unload's masks said (NULL fields: unknown, their CRC
+ * failed or the load had none). */
+struct blob_recover_hint {
+	struct brisk_bit_array *ids;
+	struct brisk_bit_array *clusters;
+};
 /* Rebuilds the masks from the metadata chains (dirty load). */
-void blob_recover(struct brisk_blob_store *bs, blob_md_io_cb cb, void *ctx);
+void blob_recover(struct brisk_blob_store *bs, const struct blob_recover_hint *hint, blob_md_io_cb cb,
+		  void *ctx);
 
 /* ---- blob.c ---- */
 /* Counts a metadata operation: -EINVAL off the md thread, -EBUSY past
@@ -375,6 +444,8 @@ int blob_md_op_begin(struct brisk_blob_store *bs, const char *what);
 void blob_md_op_end(struct brisk_blob_store *bs);
 /* false (logged) when the blob or all its handles are read-only. */
 bool blob_handle_writable(struct brisk_blob *blob, const char *what);
+/* true (logged) when the blob is degraded: no write, sync or relation. */
+bool blob_degraded_refuse(struct brisk_blob *blob, const char *what);
 struct brisk_blob *blob_new(struct brisk_blob_store *bs, brisk_blob_id id);
 void blob_free_handle(struct brisk_blob *blob);
 /* See brisk_blob.quarantined. */

@@ -6,6 +6,8 @@
  * slot; an unreadable newest version (unknown descriptor) is an error, never
  * silently replaced by an older one. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,8 @@ struct load_ctx {
 	bool valid[2];
 	bool tried[2];
 	int cand;                  /* slot being followed */
+	int failed_slot;           /* a newer candidate that failed, -1 none */
+	const char *failed_why;
 	uint32_t next;             /* next chain page */
 	uint32_t index;            /* its expected index */
 	uint32_t chain_cap;
@@ -32,6 +36,7 @@ struct load_ctx {
 
 static void load_pick_candidate(struct load_ctx *c);
 static void load_read_chain_page(struct load_ctx *c);
+static void load_judge(struct load_ctx *c);
 
 static void load_finish(struct load_ctx *c, int rc)
 {
@@ -65,8 +70,10 @@ static void load_reset_result(struct load_ctx *c)
 /* The candidate's chain is broken: try the other slot. */
 static void load_candidate_failed(struct load_ctx *c, const char *why)
 {
-	BRISK_WARNLOG("blob 0x%lx: head slot %d (seq %lu) unusable: %s; trying the other slot",
-		      c->id, c->cand, c->hdr[c->cand].seq, why);
+	if (c->failed_slot < 0) {
+		c->failed_slot = c->cand;
+		c->failed_why = why;
+	}
 	load_reset_result(c);
 	load_pick_candidate(c);
 }
@@ -137,6 +144,7 @@ static void load_read_chain_page(struct load_ctx *c)
 			return;
 		}
 		c->res->present = true;
+		load_judge(c);
 		load_finish(c, 0);
 		return;
 	}
@@ -159,6 +167,11 @@ static void load_read_chain_page(struct load_ctx *c)
 			   load_chain_page_done, c);
 }
 
+static bool load_pairs(const struct load_ctx *c)
+{
+	return (c->bs->sb.features & BLOB_FEATURE_HEAD_PAIRS) != 0;
+}
+
 static void load_pick_candidate(struct load_ctx *c)
 {
 	int best = -1;
@@ -170,17 +183,27 @@ static void load_pick_candidate(struct load_ctx *c)
 		}
 	}
 	if (best < 0) {
-		/* No usable version: the id is free. */
+		/* No usable version: the id is free (or its versions are lost). */
+		load_judge(c);
 		load_finish(c, 0);
 		return;
 	}
 	c->tried[best] = true;
 	c->cand = best;
 	c->res->slot = best;
+	c->res->seq = c->hdr[best].seq;
 	if (c->hdr[best].flags & BLOB_MD_PAGE_TOMBSTONE) {
 		int o = 1 - best;
 
 		c->res->stale_other = c->valid[o] && !(c->hdr[o].flags & BLOB_MD_PAGE_TOMBSTONE);
+		if (c->res->stale_other && load_pairs(c) &&
+		    c->hdr[best].prev16 != (uint16_t)c->hdr[o].seq) {
+			/* A delete's tombstone names the version it ends: this one
+			 * does not, so it does not end the live head next to it. */
+			load_candidate_failed(c, "a tombstone that does not follow the live version");
+			return;
+		}
+		load_judge(c);
 		load_finish(c, 0);
 		return;
 	}
@@ -196,6 +219,105 @@ static void load_pick_candidate(struct load_ctx *c)
 	c->next = c->hdr[best].next;
 	c->index = 1;
 	load_read_chain_page(c);
+}
+
+/* ---- judge: is the version taken provably the newest? ---- */
+
+static void load_damaged(struct load_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void load_damaged(struct load_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->res->why, sizeof(c->res->why), fmt, ap);
+	va_end(ap);
+	c->res->damaged = true;
+}
+
+/* "seq N (slot S)" of what was taken, or "no version left". */
+static void load_taken(struct load_ctx *c, char *buf, size_t size)
+{
+	const struct blob_loaded *res = c->res;
+
+	if (res->slot < 0) {
+		snprintf(buf, size, "no version left");
+	} else {
+		snprintf(buf, size, "%s seq %lu (slot %d)", res->present ? "version" : "tombstone",
+			 res->seq, res->slot);
+	}
+}
+
+/* A page of this store in slot s that is not a head of this id: its CRC
+ * fails, or it names another id, kind or index. *seq is its seq field
+ * (unverified). Zeroed or foreign pages are not "damaged", only absent. */
+static bool load_slot_damaged(struct load_ctx *c, int s, uint64_t *seq)
+{
+	const uint8_t *p = c->slots + (uint64_t)s * BLOB_PAGE_SIZE;
+
+	if (c->valid[s] || blob_get_le32(p) != BLOB_MD_MAGIC ||
+	    memcmp(p + 24, c->bs->sb.uuid.u, 16) != 0) {
+		return false;
+	}
+	*seq = blob_get_le64(p + 16);
+	return true;
+}
+
+static const char *load_slot_damage_kind(struct load_ctx *c, int s)
+{
+	struct blob_page_hdr h;
+
+	if (!blob_page_check(c->slots + (uint64_t)s * BLOB_PAGE_SIZE, &c->bs->sb.uuid, &h)) {
+		return "bad CRC";
+	}
+	return h.blobid != c->id ? "a page of another blob id" : "not a head page";
+}
+
+/* HEAD_PAIRS: a live current head's other slot holds the page it replaced,
+ * and that page does not claim to have replaced the current one (an edited
+ * seq can make the newer page look older; the pages' own links still tell
+ * which came first. 16 bits of prev: a false alarm needs the other page's
+ * predecessor to sit an exact multiple of 65536 seqs below the current). */
+static bool load_pair_ok(struct load_ctx *c)
+{
+	int cur = c->res->slot, o = 1 - cur;
+
+	return c->valid[o] && c->hdr[o].seq < c->hdr[cur].seq &&
+	       (uint16_t)c->hdr[o].seq == c->hdr[cur].prev16 &&
+	       c->hdr[o].prev16 != (uint16_t)c->hdr[cur].seq;
+}
+
+static void load_judge(struct load_ctx *c)
+{
+	char taken[64];
+	uint64_t raw;
+	int o = c->res->slot < 0 ? -1 : 1 - c->res->slot;
+
+	load_taken(c, taken, sizeof(taken));
+	if (c->failed_slot >= 0) {
+		load_damaged(c, "newest version seq %lu (slot %d) is unusable (%s); found %s",
+			     c->hdr[c->failed_slot].seq, c->failed_slot, c->failed_why, taken);
+		return;
+	}
+	for (int s = 0; s < 2; s++) {
+		if (s != c->res->slot && load_slot_damaged(c, s, &raw) &&
+		    (c->res->slot < 0 || raw > c->res->seq)) {
+			load_damaged(c, "head slot %d holds a damaged page (%s, seq %lu unverified); "
+				     "found %s", s, load_slot_damage_kind(c, s), raw, taken);
+			return;
+		}
+	}
+	if (load_pairs(c) && c->res->present && !load_pair_ok(c)) {
+		load_damaged(c, "head slot %d does not hold the version (seq ...%u) that %s replaced: "
+			     "a newer version may have been lost", o, c->hdr[c->res->slot].prev16, taken);
+	} else if (load_pairs(c) && !c->res->present && c->res->slot >= 0 && !c->valid[o] &&
+		   c->hdr[c->res->slot].prev16 == 0) {
+		/* The tombstone a first version writes before its head: the head
+		 * never landed (a crash) or was lost. */
+		load_damaged(c, "the first version of a blob under this id is not in head slot %d "
+			     "(a create cut short, or its head was lost); found %s", o, taken);
+	}
 }
 
 static void load_slots_done(void *ctx, int rc)
@@ -232,6 +354,7 @@ void blob_load_version(struct brisk_blob_store *bs, brisk_blob_id id, blob_load_
 	c->cb = cb;
 	c->cb_ctx = ctx;
 	c->res->slot = -1;
+	c->failed_slot = -1;
 	blob_md_init(&c->res->md);
 	c->slots = blob_page_buf_alloc(2);
 	c->page = blob_page_buf_alloc(1);

@@ -186,6 +186,10 @@ void brisk_blob_sync_md(struct brisk_blob *blob, brisk_blob_op_complete cb_fn, v
 		complete_or_log(cb_fn, cb_arg, -EINVAL, "blob sync_md");
 		return;
 	}
+	if (blob_degraded_refuse(blob, "blob sync_md")) {
+		blob_defer_cb(cb_fn, cb_arg, -EPERM);
+		return;
+	}
 	rc = blob_md_op_begin(blob->bs, "blob sync_md");
 	if (rc != 0) {
 		blob_defer_cb(cb_fn, cb_arg, rc);
@@ -208,6 +212,9 @@ int brisk_blob_set_read_only(struct brisk_blob *blob)
 	if (!blob_call_ok(blob, "blob set_read_only")) {
 		return -EINVAL;
 	}
+	if (blob_degraded_refuse(blob, "blob set_read_only")) {
+		return -EPERM;
+	}
 	if (blob->relation_busy) {
 		BRISK_ERRLOG("blob set_read_only: blob 0x%lx is being snapshotted, inflated or "
 			     "decoupled", blob->id);
@@ -223,6 +230,11 @@ int brisk_blob_set_read_only(struct brisk_blob *blob)
 bool brisk_blob_is_read_only(struct brisk_blob *blob)
 {
 	return blob != NULL && (blob->md.flags & BLOB_FLAG_READ_ONLY) != 0;
+}
+
+bool brisk_blob_is_degraded(struct brisk_blob *blob)
+{
+	return blob != NULL && blob->degraded;
 }
 
 bool brisk_blob_is_thin_provisioned(struct brisk_blob *blob)

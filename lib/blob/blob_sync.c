@@ -26,6 +26,10 @@ struct sync_ctx {
 	int rc;
 	int slot;
 	uint64_t seq;
+	/* HEAD_PAIRS, the other slot's content unknown (first version of the
+	 * id since the load): a tombstone goes there first, with the chain, so
+	 * that the new head has a page to name as the one it replaced. */
+	bool pre_tomb;
 	uint64_t *released;
 	uint64_t released_len;
 };
@@ -113,6 +117,7 @@ static void sync_commit(struct sync_ctx *c)
 		blob_free_cluster(bs, c->released[i]);
 	}
 	bs->id_slot[blob->id - 1] = (int8_t)c->slot;
+	bs->id_seq[blob->id - 1] = c->seq;
 	/* Commit point passed: the durable version now records this parent. */
 	bs->parent_of[blob->id - 1] = blob->md.parent_id;
 	c->rc = 0;
@@ -182,11 +187,16 @@ static void sync_write_chain(struct sync_ctx *c)
 {
 	struct brisk_blob_store *bs = c->blob->bs;
 
-	if (c->npages == 1) {
+	if (c->npages == 1 && !c->pre_tomb) {
 		sync_write_head(c);
 		return;
 	}
-	c->pending = c->npages - 1;
+	c->pending = c->npages - 1 + (c->pre_tomb ? 1 : 0);
+	if (c->pre_tomb) {
+		blob_md_write_pages(bs, blob_md_region_page(bs, blob_head_slot_index(c->blob->id, 1)), 1,
+				    c->pages + (uint64_t)c->npages * BLOB_PAGE_SIZE,
+				    sync_chain_page_done, c);
+	}
 	for (uint32_t i = 1; i < c->npages; i++) {
 		blob_md_write_pages(bs, blob_md_region_page(bs, blob_chain_index(bs, c->chain[i])), 1,
 				    c->pages + (uint64_t)i * BLOB_PAGE_SIZE, sync_chain_page_done, c);
@@ -198,11 +208,13 @@ static int sync_serialize(struct sync_ctx *c)
 	struct brisk_blob *blob = c->blob;
 	struct brisk_blob_store *bs = blob->bs;
 	int cur = bs->id_slot[blob->id - 1];
+	uint64_t prev;
 	int rc;
 
 	c->npages = blob_md_count_pages(&blob->md);
+	c->pre_tomb = cur < 0 && (bs->sb.features & BLOB_FEATURE_HEAD_PAIRS);
 	c->chain = calloc(c->npages, sizeof(uint32_t));
-	c->pages = blob_page_buf_alloc(c->npages);
+	c->pages = blob_page_buf_alloc(c->npages + 1);
 	if (c->chain == NULL || c->pages == NULL) {
 		return -ENOMEM;
 	}
@@ -217,8 +229,15 @@ static int sync_serialize(struct sync_ctx *c)
 	}
 	/* Write the slot that does not hold the current version. */
 	c->slot = cur < 0 ? 0 : 1 - cur;
+	prev = cur < 0 ? 0 : bs->id_seq[blob->id - 1];
+	if (c->pre_tomb) {
+		prev = ++bs->md_seq;
+		blob_md_encode_tombstone(blob->id, prev, 0, &bs->sb.uuid,
+					 c->pages + (uint64_t)c->npages * BLOB_PAGE_SIZE);
+	}
 	c->seq = ++bs->md_seq;
-	blob_md_encode(&blob->md, blob->id, c->seq, &bs->sb.uuid, c->chain, c->npages, c->pages);
+	blob_md_encode(&blob->md, blob->id, c->seq, prev, &bs->sb.uuid, c->chain, c->npages,
+		       c->pages);
 	c->released = blob->released;
 	c->released_len = blob->released_len;
 	blob->released = NULL;
@@ -297,6 +316,7 @@ struct tomb_ctx {
 	struct brisk_blob_store *bs;
 	brisk_blob_id id;
 	int slot;        /* slot being written */
+	uint64_t seq;    /* of the tombstone being written */
 	int step;        /* 0: first tombstone, 1: second */
 	uint8_t *page;
 	blob_md_io_cb cb;
@@ -321,6 +341,7 @@ static void tomb_flush_done(void *ctx, int rc)
 		return;
 	}
 	t->bs->id_slot[t->id - 1] = (int8_t)t->slot;
+	t->bs->id_seq[t->id - 1] = t->seq;
 	t->bs->parent_of[t->id - 1] = 0; /* the id is free: no relation left */
 	if (t->step == 1) {
 		tomb_done(t, 0);
@@ -346,7 +367,10 @@ static void tomb_write(struct tomb_ctx *t)
 {
 	struct brisk_blob_store *bs = t->bs;
 
-	blob_md_encode_tombstone(t->id, ++bs->md_seq, &bs->sb.uuid, t->page);
+	uint64_t prev = bs->id_slot[t->id - 1] < 0 ? 0 : bs->id_seq[t->id - 1];
+
+	t->seq = ++bs->md_seq;
+	blob_md_encode_tombstone(t->id, t->seq, prev, &bs->sb.uuid, t->page);
 	blob_md_write_pages(bs, blob_md_region_page(bs, blob_head_slot_index(t->id, t->slot)), 1,
 			    t->page, tomb_write_done, t);
 }

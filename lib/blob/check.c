@@ -13,11 +13,10 @@
  *   -> done           0, -EUCLEAN (problems reported) or the error that
  *                     stopped the check
  *
- * Not a problem, on purpose: a head slot holding a damaged page next to a
- * valid current version. A torn head write after a crash leaves exactly
- * that, and the format cannot tell it from a damaged current head whose
- * older version took over (that case shows up only if the two versions
- * own different clusters or pages, through the mask checks). */
+ * A version that may not be the newest (blob_load_version's judge: a newer
+ * head damaged or lost) is damage, reported as such, not as a leak; so is a
+ * blob the load flagged. A store loaded after a crash has rewritten such
+ * versions, so a torn head write left by the crash is not reported. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -164,6 +163,16 @@ static void check_parents(struct check_ctx *c)
 	check_seq(c);
 }
 
+static uint32_t check_damaged_count(const struct brisk_blob_store *bs)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < bs->sb.num_blob_ids; i++) {
+		n += (bs->id_flags[i] & BLOB_ID_DAMAGED) != 0;
+	}
+	return n;
+}
+
 static void check_masks(struct check_ctx *c)
 {
 	struct brisk_blob_store *bs = c->bs;
@@ -192,7 +201,13 @@ static void check_masks(struct check_ctx *c)
 			      "version (leaked): %s%s", leaked_pages.count, leaked_pages.text,
 			      num_list_more(&leaked_pages, more, sizeof(more)));
 	}
-	if (leaked_clusters.count > 0) {
+	if (leaked_clusters.count > 0 && (bs->num_missing > 0 || check_damaged_count(bs) > 0)) {
+		check_problem(c, "%" PRIu64 " cluster(s) marked used belong to no readable blob: held "
+			      "as the possible storage of lost versions of the %u missing and %u "
+			      "damaged blob(s): %s%s", leaked_clusters.count, bs->num_missing,
+			      check_damaged_count(bs), leaked_clusters.text,
+			      num_list_more(&leaked_clusters, more, sizeof(more)));
+	} else if (leaked_clusters.count > 0) {
 		check_problem(c, "%" PRIu64 " cluster(s) marked used belong to no blob (leaked): %s%s",
 			      leaked_clusters.count, leaked_clusters.text,
 			      num_list_more(&leaked_clusters, more, sizeof(more)));
@@ -288,6 +303,11 @@ static void check_id_loaded(void *ctx, struct blob_loaded *res, int rc)
 					      "its metadata says 0x%" PRIx64, idx + 1, bs->parent_of[idx],
 					      res->md.parent_id);
 			}
+			if (res->damaged || (bs->id_flags[idx] & BLOB_ID_DAMAGED)) {
+				check_problem(c, "blob 0x%x has damaged metadata: %s", idx + 1,
+					      res->damaged ? res->why : "flagged at load (its newest "
+					      "version was damaged or lost, or it shares storage)");
+			}
 			if (blob_md_pending_partner(&res->md) != 0) {
 				/* Only a relation operation cut short leaves one; the next
 				 * load settles it. */
@@ -298,8 +318,9 @@ static void check_id_loaded(void *ctx, struct blob_loaded *res, int rc)
 			check_claim(c, res);
 		} else {
 			if (marked) {
-				check_problem(c, "blob 0x%x is marked in use but has no valid metadata "
-					      "version (damaged or missing head page or chain)", idx + 1);
+				check_problem(c, "blob 0x%x is missing: marked in use but has no valid "
+					      "metadata version (damaged or missing head page or chain%s%s)",
+					      idx + 1, res->damaged ? ": " : "", res->damaged ? res->why : "");
 			}
 			if (res->stale_other) {
 				check_problem(c, "blob id 0x%x is deleted but a head slot still holds a "

@@ -60,6 +60,7 @@ void blob_super_encode(const struct blob_super *sb, void *page_buf)
 	put_mask_loc(p + 120, &sb->cluster_mask);
 	put_mask_loc(p + 144, &sb->id_mask);
 	blob_put_le64(p + 168, sb->md_seq);
+	blob_put_le32(p + 176, sb->features);
 	page_seal(p);
 }
 
@@ -115,6 +116,10 @@ int blob_super_decode(struct blob_super *sb, const void *page_buf, uint64_t dev_
 	get_mask_loc(p + 120, &sb->cluster_mask);
 	get_mask_loc(p + 144, &sb->id_mask);
 	sb->md_seq = blob_get_le64(p + 168);
+	/* Bits this build does not know are dropped: they describe how pages
+	 * were written, and the next super block write says how this build
+	 * writes them. */
+	sb->features = blob_get_le32(p + 176) & BLOB_FEATURES_KNOWN;
 
 	if (sb->version != BLOB_FORMAT_VERSION) {
 		BRISK_ERRLOG("blobstore super block: version %u is not supported (this build reads "
@@ -358,12 +363,12 @@ uint32_t blob_md_count_pages(const struct blob_md *md)
 }
 
 static void put_hdr(uint8_t *p, uint8_t kind, uint8_t flags, uint64_t blobid, uint64_t seq,
-		    const struct brisk_uuid *uuid, uint32_t index, uint32_t next)
+		    const struct brisk_uuid *uuid, uint32_t index, uint32_t next, uint64_t prev_seq)
 {
 	blob_put_le32(p, BLOB_MD_MAGIC);
 	p[4] = kind;
 	p[5] = flags;
-	p[6] = p[7] = 0;
+	blob_put_le16(p + 6, index == 0 ? (uint16_t)prev_seq : 0);
 	blob_put_le64(p + 8, blobid);
 	blob_put_le64(p + 16, seq);
 	memcpy(p + 24, uuid->u, 16);
@@ -371,7 +376,7 @@ static void put_hdr(uint8_t *p, uint8_t kind, uint8_t flags, uint64_t blobid, ui
 	blob_put_le32(p + 44, next);
 }
 
-void blob_md_encode(const struct blob_md *md, uint64_t blobid, uint64_t seq,
+void blob_md_encode(const struct blob_md *md, uint64_t blobid, uint64_t seq, uint64_t prev_seq,
 		    const struct brisk_uuid *uuid, const uint32_t *chain_pages, uint32_t npages,
 		    uint8_t *pages)
 {
@@ -384,17 +389,17 @@ void blob_md_encode(const struct blob_md *md, uint64_t blobid, uint64_t seq,
 		uint32_t next = i + 1 < npages ? chain_pages[i + 1] : BLOB_MD_NO_NEXT;
 
 		put_hdr(p, i == 0 ? BLOB_MD_KIND_HEAD : BLOB_MD_KIND_CHAIN, 0, blobid, seq, uuid, i,
-			next);
+			next, prev_seq);
 		page_seal(p);
 	}
 }
 
-void blob_md_encode_tombstone(uint64_t blobid, uint64_t seq, const struct brisk_uuid *uuid,
-			      void *page)
+void blob_md_encode_tombstone(uint64_t blobid, uint64_t seq, uint64_t prev_seq,
+			      const struct brisk_uuid *uuid, void *page)
 {
 	memset(page, 0, BLOB_PAGE_SIZE);
 	put_hdr(page, BLOB_MD_KIND_HEAD, BLOB_MD_PAGE_TOMBSTONE, blobid, seq, uuid, 0,
-		BLOB_MD_NO_NEXT);
+		BLOB_MD_NO_NEXT, prev_seq);
 	page_seal(page);
 }
 
@@ -407,6 +412,7 @@ bool blob_page_check(const void *page_buf, const struct brisk_uuid *uuid, struct
 	}
 	hdr->kind = p[4];
 	hdr->flags = p[5];
+	hdr->prev16 = blob_get_le16(p + 6);
 	hdr->blobid = blob_get_le64(p + 8);
 	hdr->seq = blob_get_le64(p + 16);
 	hdr->index = blob_get_le32(p + 40);

@@ -355,7 +355,7 @@ static void io_start(struct brisk_blob *blob, struct brisk_io_channel *ch, enum 
 	} else if (iov != NULL && iovcnt <= 0) {
 		BRISK_ERRLOG("blob %s: iovcnt %d", names[type], iovcnt);
 		rc = -EINVAL;
-	} else if (type != BLOB_IO_READ && ((blob->md.flags & BLOB_FLAG_READ_ONLY) ||
+	} else if (type != BLOB_IO_READ && ((blob->md.flags & BLOB_FLAG_READ_ONLY) || blob->degraded ||
 					   (blob->refs > 0 && blob->refs == blob->ro_refs))) {
 		BRISK_ERRLOG("blob %s: blob 0x%lx is read-only", names[type], blob->id);
 		rc = -EPERM;

@@ -3,10 +3,14 @@
  *
  * The parent of a blob is durable in its BLOB descriptor (parent id). A
  * clean load trusts the masks but not any relation cache, so it scans the
- * heads of the used ids here (blob_walk_versions: several at a time; each
- * records its parent id) -> done. A dirty load gets the same table from
- * recovery. */
+ * current version of every used id here (blob_walk_versions: several at a
+ * time; each records its parent id and claims its clusters and chain pages
+ * against the masks) -> parents (a named parent must exist) -> orphans
+ * (held while an id is missing) -> repair (recover_damaged) -> done. Damage
+ * is flagged per blob (damage.c), never silently served. A dirty load gets
+ * the same table from recovery. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <brisk/log.h>
@@ -18,6 +22,10 @@ struct relations_scan_ctx {
 	bool *pending;
 	blob_md_io_cb cb;
 	void *cb_ctx;
+	uint32_t *cluster_owner;      /* blob id per device cluster, 0 none */
+	uint32_t *page_owner;         /* blob id per chain page, 0 none */
+	uint64_t max_seq;             /* highest seq of a valid page seen */
+	struct blob_loaded **repair;  /* recover_damaged: versions to rewrite, by id index */
 };
 
 brisk_blob_id blob_md_pending_partner(const struct blob_md *md)
@@ -34,35 +42,193 @@ brisk_blob_id blob_md_pending_partner(const struct blob_md *md)
 	return blob_get_le64(x->value);
 }
 
+/* Two blobs name one cluster or chain page: neither version can be trusted. */
+static void scan_conflict(struct relations_scan_ctx *s, uint32_t a, uint32_t b, const char *what,
+			  uint64_t n)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "%s %lu is also named by blob 0x%x", what, n, a);
+	s->bs->id_flags[b - 1] |= BLOB_ID_CONFLICT;
+	blob_note_damaged(s->bs, b, why);
+	snprintf(why, sizeof(why), "%s %lu is also named by blob 0x%x", what, n, b);
+	s->bs->id_flags[a - 1] |= BLOB_ID_CONFLICT;
+	blob_note_damaged(s->bs, a, why);
+}
+
+/* What the clean masks say must agree with what the version names. */
+static void scan_claim(struct relations_scan_ctx *s, uint32_t id, const struct blob_loaded *res)
+{
+	struct brisk_blob_store *bs = s->bs;
+	char why[128];
+
+	for (uint32_t i = 0; i < res->chain_len; i++) {
+		uint32_t p = res->chain_pages[i];
+
+		if (s->page_owner[p] != 0) {
+			scan_conflict(s, s->page_owner[p], id, "chain page", p);
+			continue;
+		}
+		s->page_owner[p] = id;
+		if (!brisk_bit_array_get(bs->used_chain_pages, p)) {
+			snprintf(why, sizeof(why), "its chain page %u is free in the clean mask", p);
+			bs->id_flags[id - 1] |= BLOB_ID_CONFLICT;
+			blob_note_damaged(bs, id, why);
+		}
+	}
+	for (uint64_t i = 0; i < res->md.num_clusters; i++) {
+		uint64_t c = res->md.clusters[i];
+
+		if (c == 0) {
+			continue;
+		}
+		if (s->cluster_owner[c] != 0) {
+			scan_conflict(s, s->cluster_owner[c], id, "cluster", c);
+			continue;
+		}
+		s->cluster_owner[c] = id;
+		if (!brisk_bit_array_get(bs->used_clusters, (uint32_t)c)) {
+			snprintf(why, sizeof(why), "its cluster %lu is free in the clean mask", c);
+			bs->id_flags[id - 1] |= BLOB_ID_CONFLICT;
+			blob_note_damaged(bs, id, why);
+		}
+	}
+}
+
 static int scan_visit(void *ctx, brisk_blob_id id, struct blob_loaded *res, int rc)
 {
 	struct relations_scan_ctx *s = ctx;
+	struct brisk_blob_store *bs = s->bs;
 
+	if (rc == 0 && res->max_seq > s->max_seq) {
+		s->max_seq = res->max_seq;
+	}
 	if (rc == 0 && res->present) {
-		s->bs->parent_of[id - 1] = res->md.parent_id;
+		bs->parent_of[id - 1] = res->md.parent_id;
 		if (blob_md_pending_partner(&res->md) != 0) {
 			BRISK_NOTICELOG("blobstore load: blob 0x%lx is marked by an operation that did "
 					"not finish", id);
 			*s->pending = true;
 		}
+		scan_claim(s, (uint32_t)id, res);
+		if (res->damaged) {
+			blob_note_damaged(bs, id, res->why);
+			if (bs->recover_damaged) {
+				s->repair[id - 1] = res;
+				res = NULL;
+			}
+		}
+	} else if (rc == 0) {
+		blob_note_missing(bs, id, res->damaged ? res->why : "the id mask marks it used");
 	} else {
-		/* As for any clean load: a blob whose metadata cannot be read now
-		 * fails its open later; its clusters stay reserved. */
-		BRISK_WARNLOG("blobstore load: blob 0x%lx has no readable current version (%d); "
-			      "its parent is unknown", id, rc);
+		/* A blob whose metadata cannot be read now fails its open later;
+		 * its clusters stay reserved. */
+		BRISK_ERRLOG("blobstore load: blob 0x%lx cannot be read (%d); its parent is unknown",
+			     id, rc);
 	}
 	blob_loaded_free(res);
 	return 0;
 }
 
-static void scan_done(void *ctx, int rc)
+/* A parent named by a readable blob must be readable too. */
+static void scan_parents(struct relations_scan_ctx *s)
 {
-	struct relations_scan_ctx *s = ctx;
+	struct brisk_blob_store *bs = s->bs;
+	char why[96];
+
+	for (uint32_t i = 0; i < bs->sb.num_blob_ids; i++) {
+		brisk_blob_id p = bs->parent_of[i];
+
+		if (p == 0) {
+			continue;
+		}
+		snprintf(why, sizeof(why), "blob 0x%x names it as its parent", i + 1);
+		if (!blob_id_valid(bs, p)) {
+			snprintf(why, sizeof(why), "its parent id 0x%lx is not a valid id", p);
+			blob_note_damaged(bs, i + 1, why);
+		} else if (!brisk_bit_array_get(bs->used_ids, (uint32_t)(p - 1))) {
+			blob_note_missing(bs, p, why);
+		}
+	}
+}
+
+static void scan_free(struct relations_scan_ctx *s, int rc)
+{
 	blob_md_io_cb cb = s->cb;
 	void *cb_ctx = s->cb_ctx;
 
+	if (s->repair != NULL) {
+		for (uint32_t i = 0; i < s->bs->sb.num_blob_ids; i++) {
+			blob_loaded_free(s->repair[i]);
+		}
+		free(s->repair);
+	}
+	free(s->cluster_owner);
+	free(s->page_owner);
 	free(s);
 	cb(cb_ctx, rc);
+}
+
+/* recover_damaged, no blob missing: what no readable version names (the
+ * storage of the versions that were lost) goes back to the free pool. */
+static void scan_free_unowned(struct relations_scan_ctx *s)
+{
+	struct brisk_blob_store *bs = s->bs;
+	uint64_t first = ((bs->sb.md_start + bs->sb.md_len) * BLOB_PAGE_SIZE + bs->sb.cluster_size - 1) /
+			 bs->sb.cluster_size;
+	uint64_t clusters = 0, pages = 0;
+
+	for (uint64_t c = first; c < bs->num_clusters; c++) {
+		if (s->cluster_owner[c] == 0 && brisk_bit_array_get(bs->used_clusters, (uint32_t)c)) {
+			blob_free_cluster(bs, c);
+			clusters++;
+		}
+	}
+	for (uint32_t p = 0; p < bs->num_chain_pages; p++) {
+		if (s->page_owner[p] == 0 && brisk_bit_array_get(bs->used_chain_pages, p)) {
+			blob_free_chain_pages(bs, &p, 1);
+			pages++;
+		}
+	}
+	if (clusters + pages > 0) {
+		BRISK_NOTICELOG("blobstore load: recover_damaged: freed %lu cluster(s) and %lu metadata "
+				"page(s) no readable blob owns", clusters, pages);
+	}
+}
+
+static void scan_repaired(void *ctx, int rc)
+{
+	struct relations_scan_ctx *s = ctx;
+
+	if (rc == 0 && s->bs->num_missing == 0) {
+		scan_free_unowned(s);
+	}
+	scan_free(s, rc);
+}
+
+static void scan_done(void *ctx, int rc)
+{
+	struct relations_scan_ctx *s = ctx;
+	struct blob_loaded **repair = s->repair;
+
+	if (rc == 0 && s->max_seq > s->bs->md_seq) {
+		/* A clean unload records the highest seq written: a page above it
+		 * was edited. New versions must still sort above it. */
+		BRISK_ERRLOG("blobstore load: a metadata page has seq %lu, above the %lu the clean "
+			     "unload recorded", s->max_seq, s->bs->md_seq);
+		s->bs->md_seq = s->max_seq;
+	}
+	if (rc == 0) {
+		scan_parents(s);
+		rc = blob_orphans_collect(s->bs, s->cluster_owner, s->bs->used_clusters);
+	}
+	if (rc != 0 || *s->pending || !s->bs->recover_damaged) {
+		/* A pending mark sends the load to recovery, which repairs too. */
+		scan_free(s, rc);
+		return;
+	}
+	s->repair = NULL;
+	blob_repair_versions(s->bs, repair, scan_repaired, s);
 }
 
 void blob_relations_scan(struct brisk_blob_store *bs, bool *pending, blob_md_io_cb cb, void *ctx)
@@ -70,7 +236,7 @@ void blob_relations_scan(struct brisk_blob_store *bs, bool *pending, blob_md_io_
 	struct relations_scan_ctx *s = calloc(1, sizeof(*s));
 
 	if (s == NULL) {
-		cb(ctx, -ENOMEM);
+		blob_defer_cb(cb, ctx, -ENOMEM);
 		return;
 	}
 	*pending = false;
@@ -78,6 +244,17 @@ void blob_relations_scan(struct brisk_blob_store *bs, bool *pending, blob_md_io_
 	s->bs = bs;
 	s->cb = cb;
 	s->cb_ctx = ctx;
+	s->cluster_owner = calloc(bs->num_clusters, sizeof(uint32_t));
+	s->page_owner = calloc(bs->num_chain_pages, sizeof(uint32_t));
+	s->repair = calloc(bs->sb.num_blob_ids, sizeof(*s->repair));
+	if (!s->cluster_owner || !s->page_owner || !s->repair) {
+		free(s->cluster_owner);
+		free(s->page_owner);
+		free(s->repair);
+		free(s);
+		blob_defer_cb(cb, ctx, -ENOMEM);
+		return;
+	}
 	blob_walk_versions(bs, true, scan_visit, scan_done, s);
 }
 
@@ -183,6 +360,13 @@ static void backing_loaded(void *ctx, struct blob_loaded *res, int rc)
 		BRISK_ERRLOG("blobstore: ancestor 0x%lx (from parent 0x%lx) does not exist", k->next,
 			     k->first);
 		rc = -ENOENT;
+	}
+	if (rc == 0 && !(res->md.flags & BLOB_FLAG_READ_ONLY)) {
+		/* Only a read-only blob can be a parent: the parent id that
+		 * leads here is damaged. */
+		BRISK_ERRLOG("blobstore: ancestor 0x%lx (from parent 0x%lx) is not read-only: a parent "
+			     "id on that chain is damaged", k->next, k->first);
+		rc = -EUCLEAN;
 	}
 	if (rc == 0 && res->md.num_clusters > k->len) {
 		uint64_t *p = realloc(k->backing, res->md.num_clusters * sizeof(uint64_t));

@@ -42,6 +42,13 @@ int blob_relation_check_id(struct brisk_blob_store *bs, brisk_blob_id id, const 
 		BRISK_ERRLOG("%s: blob 0x%lx does not exist", what, id);
 		return -ENOENT;
 	}
+	if (bs->id_flags[id - 1] & (BLOB_ID_DAMAGED | BLOB_ID_MISSING)) {
+		BRISK_ERRLOG("%s: blob 0x%lx has damaged metadata (%s); load the store with "
+			     "recover_damaged or delete the blob first", what, id,
+			     (bs->id_flags[id - 1] & BLOB_ID_MISSING) ? "no readable version" :
+			     "its newest version is lost");
+		return -EIO;
+	}
 	return 0;
 }
 

@@ -209,6 +209,9 @@ static void bs_unregistered(void *io_device)
 	brisk_bit_array_free(&bs->used_clusters);
 	brisk_bit_array_free(&bs->used_ids);
 	free(bs->id_slot);
+	free(bs->id_seq);
+	free(bs->id_flags);
+	free(bs->orphans);
 	free(bs->parent_of);
 	bs->zeroes_dev->destroy(bs->zeroes_dev);
 	bs->dev->destroy(bs->dev);
@@ -278,10 +281,12 @@ int blob_bs_setup_from_super(struct brisk_blob_store *bs)
 	bs->used_clusters = brisk_bit_array_create((uint32_t)nclusters);
 	bs->used_ids = brisk_bit_array_create(bs->sb.num_blob_ids);
 	bs->id_slot = malloc(bs->sb.num_blob_ids);
+	bs->id_seq = calloc(bs->sb.num_blob_ids, sizeof(uint64_t));
+	bs->id_flags = calloc(bs->sb.num_blob_ids, 1);
 	free(bs->parent_of);
 	bs->parent_of = calloc(bs->sb.num_blob_ids, sizeof(uint64_t));
 	if (!bs->used_chain_pages || !bs->used_clusters || !bs->used_ids || !bs->id_slot ||
-	    !bs->parent_of) {
+	    !bs->parent_of || !bs->id_seq || !bs->id_flags) {
 		return -ENOMEM;
 	}
 	memset(bs->id_slot, -1, bs->sb.num_blob_ids);
@@ -344,6 +349,7 @@ static int bs_init_geometry(struct brisk_blob_store *bs, const struct brisk_bs_o
 	nchain = md_pages - 2 * ids;
 	memset(sb, 0, sizeof(*sb));
 	sb->version = BLOB_FORMAT_VERSION;
+	sb->features = BLOB_FEATURE_HEAD_PAIRS;
 	sb->page_size = BLOB_PAGE_SIZE;
 	sb->io_unit_size = bs->io_unit;
 	sb->cluster_size = o->cluster_sz;

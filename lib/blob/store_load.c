@@ -1,7 +1,11 @@
 /* Load, unload and destroy of a store, and its statistics.
  *
- * load: read_super -> pick_copy -> setup -> (clean: read_masks -> check_masks)
- *       | (dirty or bad masks: recover) -> mark_dirty (super with clean = 0) -> done
+ * load: read_super -> pick_copy -> setup -> read_masks ->
+ *       (clean, masks good: relations scan, which flags damage) |
+ *       (clean, a mask fails its CRC: refuse, nothing written, unless
+ *        recover_damaged: recover) |
+ *       (dirty: recover, told what the last clean masks said if their CRCs
+ *        hold) -> mark_dirty (super with clean = 0) -> done
  * unload: masks + super with clean = 1 (clean flag last) -> free
  * destroy: erase both super block copies -> free */
 #include <errno.h>
@@ -21,7 +25,14 @@ struct bs_load_ctx {
 	struct brisk_bs_type want;
 	uint8_t *buf;
 	bool pending;      /* the relations scan found an unfinished operation */
+	struct blob_recover_hint hint;
 };
+
+static void load_hint_free(struct bs_load_ctx *c)
+{
+	brisk_bit_array_free(&c->hint.ids);
+	brisk_bit_array_free(&c->hint.clusters);
+}
 
 static void load_failed_freed(void *ctx, int rc)
 {
@@ -33,6 +44,7 @@ static void load_failed_freed(void *ctx, int rc)
 
 static void load_fail(struct bs_load_ctx *c, int rc)
 {
+	load_hint_free(c);
 	blob_page_buf_free(c->buf);
 	c->buf = NULL;
 	blob_bs_free(c->bs, load_failed_freed, c, rc);
@@ -46,6 +58,7 @@ static void load_done(void *ctx, int rc)
 		load_fail(c, rc);
 		return;
 	}
+	load_hint_free(c);
 	blob_page_buf_free(c->buf);
 	c->cb(c->cb_arg, c->bs, 0);
 	free(c);
@@ -72,7 +85,7 @@ static void load_recovered(void *ctx, int rc)
 static void load_recover(struct bs_load_ctx *c)
 {
 	c->bs->recovered = true;
-	blob_recover(c->bs, load_recovered, c);
+	blob_recover(c->bs, &c->hint, load_recovered, c);
 }
 
 static void load_relations_scanned(void *ctx, int rc)
@@ -99,26 +112,92 @@ static bool mask_crc_ok(struct bs_load_ctx *c, const struct blob_mask_loc *m, ui
 	return brisk_crc32c(p, (nbits + 7) / 8) == m->crc;
 }
 
+static const uint8_t *mask_bytes(struct bs_load_ctx *c, const struct blob_mask_loc *m)
+{
+	return c->buf + (m->start - 2) * BLOB_PAGE_SIZE;
+}
+
+/* Which mask fails its CRC, NULL when all three hold. */
+static const char *load_bad_mask(struct bs_load_ctx *c)
+{
+	struct brisk_blob_store *bs = c->bs;
+	struct blob_super *sb = &bs->sb;
+
+	if (!mask_crc_ok(c, &sb->chain_mask, bs->num_chain_pages)) {
+		return "chain-page";
+	}
+	if (!mask_crc_ok(c, &sb->cluster_mask, bs->num_clusters)) {
+		return "cluster";
+	}
+	return mask_crc_ok(c, &sb->id_mask, sb->num_blob_ids) ? NULL : "blob-id";
+}
+
+/* Dirty load: what the last clean unload recorded, for recovery to find
+ * blobs that vanished since. */
+static int load_keep_hint(struct bs_load_ctx *c)
+{
+	struct brisk_blob_store *bs = c->bs;
+
+	c->hint.ids = brisk_bit_array_create(bs->sb.num_blob_ids);
+	c->hint.clusters = brisk_bit_array_create((uint32_t)bs->num_clusters);
+	if (c->hint.ids == NULL || c->hint.clusters == NULL) {
+		return -ENOMEM;
+	}
+	brisk_bit_array_load_mask(c->hint.ids, mask_bytes(c, &bs->sb.id_mask));
+	brisk_bit_array_load_mask(c->hint.clusters, mask_bytes(c, &bs->sb.cluster_mask));
+	return 0;
+}
+
+static void load_dirty_masks(struct bs_load_ctx *c, const char *bad)
+{
+	int rc;
+
+	if (bad != NULL) {
+		BRISK_WARNLOG("blobstore load: the %s mask of the last clean unload fails its CRC; "
+			      "recovery cannot tell which blobs existed then", bad);
+	} else if ((rc = load_keep_hint(c)) != 0) {
+		load_fail(c, rc);
+		return;
+	}
+	load_recover(c);
+}
+
 static void load_masks_read(void *ctx, int rc)
 {
 	struct bs_load_ctx *c = ctx;
 	struct brisk_blob_store *bs = c->bs;
 	struct blob_super *sb = &bs->sb;
+	const char *bad;
 
 	if (rc != 0) {
 		load_fail(c, rc);
 		return;
 	}
-	if (!mask_crc_ok(c, &sb->chain_mask, bs->num_chain_pages) ||
-	    !mask_crc_ok(c, &sb->cluster_mask, bs->num_clusters) ||
-	    !mask_crc_ok(c, &sb->id_mask, sb->num_blob_ids)) {
-		BRISK_WARNLOG("blobstore load: a mask fails its CRC; rebuilding from the metadata");
+	bad = load_bad_mask(c);
+	if (!sb->clean) {
+		load_dirty_masks(c, bad);
+		return;
+	}
+	if (bad != NULL && !bs->recover_damaged) {
+		/* A clean unload wrote the masks with their CRCs: no torn write
+		 * explains a mismatch. Rebuilding would free whatever the damaged
+		 * metadata no longer shows. */
+		BRISK_ERRLOG("blobstore load: the store was unloaded cleanly but its %s mask fails "
+			     "its CRC: the metadata behind the super block is damaged; refusing to "
+			     "load (nothing was written); load with recover_damaged to rebuild the "
+			     "masks from what the metadata region still holds", bad);
+		load_fail(c, -EUCLEAN);
+		return;
+	}
+	if (bad != NULL) {
+		BRISK_WARNLOG("blobstore load: the %s mask fails its CRC; rebuilding from the "
+			      "metadata (recover_damaged)", bad);
 		load_recover(c);
 		return;
 	}
-	brisk_bit_array_load_mask(bs->used_chain_pages, c->buf + (sb->chain_mask.start - 2) * BLOB_PAGE_SIZE);
-	brisk_bit_array_load_mask(bs->used_clusters, c->buf + (sb->cluster_mask.start - 2) * BLOB_PAGE_SIZE);
-	brisk_bit_array_load_mask(bs->used_ids, c->buf + (sb->id_mask.start - 2) * BLOB_PAGE_SIZE);
+	brisk_bit_array_load_mask(bs->used_chain_pages, mask_bytes(c, &sb->chain_mask));
+	brisk_bit_array_load_mask(bs->used_clusters, mask_bytes(c, &sb->cluster_mask));
+	brisk_bit_array_load_mask(bs->used_ids, mask_bytes(c, &sb->id_mask));
 	blob_reserve_md_clusters(bs);
 	bs->md_seq = sb->md_seq;
 	blob_relations_scan(bs, &c->pending, load_relations_scanned, c);
@@ -178,8 +257,6 @@ static void load_super_read(void *ctx, int rc)
 	}
 	if (!bs->sb.clean) {
 		BRISK_NOTICELOG("blobstore load: not shut down cleanly; rebuilding the masks");
-		load_recover(c);
-		return;
 	}
 	blob_page_buf_free(c->buf);
 	c->buf = blob_page_buf_alloc(bs->sb.md_start - 2);
@@ -236,6 +313,7 @@ void brisk_bs_load(struct brisk_bs_dev *dev, const struct brisk_bs_opts *opts,
 	c->cb = cb_fn;
 	c->cb_arg = cb_arg;
 	c->want = o.bstype;
+	c->bs->recover_damaged = o.recover_damaged;
 	c->buf = blob_page_buf_alloc(2);
 	if (c->buf == NULL) {
 		load_fail(c, -ENOMEM);
@@ -291,6 +369,26 @@ static int unload_check(struct brisk_blob_store *bs, const char *what)
 	return 0;
 }
 
+/* Ids whose state only the disk knows (a create or relation operation cut
+ * short by an I/O error) are left out of the mask the next load reads:
+ * recovery finds them there as they are, and does not take them for blobs
+ * that vanished. */
+static void unload_drop_unsettled(struct brisk_blob_store *bs)
+{
+	struct brisk_blob *b;
+
+	TAILQ_FOREACH(b, &bs->open_blobs, link) {
+		if (b->quarantined) {
+			bs->id_flags[b->id - 1] |= BLOB_ID_UNSETTLED;
+		}
+	}
+	for (uint32_t i = 0; i < bs->sb.num_blob_ids; i++) {
+		if (bs->id_flags[i] & BLOB_ID_UNSETTLED) {
+			brisk_bit_array_clear(bs->used_ids, i);
+		}
+	}
+}
+
 void brisk_bs_unload(struct brisk_blob_store *bs, brisk_bs_op_complete cb_fn, void *cb_arg)
 {
 	struct unload_ctx *u;
@@ -312,16 +410,20 @@ void brisk_bs_unload(struct brisk_blob_store *bs, brisk_bs_op_complete cb_fn, vo
 		return;
 	}
 	bs->unloading = true;
+	unload_drop_unsettled(bs);
 	blob_free_quarantined(bs);
 	u->bs = bs;
 	u->cb = cb_fn;
 	u->cb_arg = cb_arg;
 	/* After an I/O error in the middle of an operation, memory may not
 	 * match the disk: let the next load rebuild from the metadata. */
-	bs->sb.clean = !bs->needs_recovery;
+	bs->sb.clean = !bs->needs_recovery && !bs->settle_at_load;
 	if (bs->needs_recovery) {
 		BRISK_WARNLOG("blobstore unload: an earlier I/O error left the store uncertain; "
 			      "the next load will run recovery");
+	} else if (bs->settle_at_load) {
+		BRISK_WARNLOG("blobstore unload: a create that failed left an id only the disk can "
+			      "settle; the next load will run recovery");
 	}
 	bs->sb.md_seq = bs->md_seq;
 	blob_bs_write_super(bs, true, unload_written, u);
@@ -430,5 +532,11 @@ int brisk_bs_get_stats(struct brisk_blob_store *bs, struct brisk_bs_stats *stats
 	stats->max_blobs = bs->sb.num_blob_ids;
 	stats->free_md_pages = brisk_bit_array_count_clear(bs->used_chain_pages);
 	stats->recovered = bs->recovered;
+	stats->damaged_blobs = 0;
+	for (uint32_t i = 0; i < bs->sb.num_blob_ids; i++) {
+		stats->damaged_blobs += (bs->id_flags[i] & BLOB_ID_DAMAGED) != 0;
+	}
+	stats->missing_blobs = bs->num_missing;
+	stats->quarantined_clusters = bs->num_orphans;
 	return 0;
 }

@@ -169,6 +169,7 @@ static void lvol_bdev_gone(void *io_device)
 		brisk_lvol_set_ctx(lv->lvol, NULL);
 	}
 	brisk_bdev_destruct_done(&lv->bdev, 0);
+	free(lv->alias_conflict);
 	free(lv->bdev.name);
 	free(lv);
 }
@@ -199,7 +200,6 @@ int vbdev_lvol_register(struct lvs_bdev *lb, struct brisk_lvol *lvol)
 	struct brisk_blob_store *bs = brisk_lvs_get_bs(lb->lvs);
 	struct brisk_blob *blob = brisk_lvol_get_blob(lvol);
 	struct lvol_bdev *lv;
-	char alias[BRISK_LVS_NAME_MAX + BRISK_LVOL_NAME_MAX + 1];
 	int rc;
 
 	lv = calloc(1, sizeof(*lv));
@@ -227,14 +227,29 @@ int vbdev_lvol_register(struct lvs_bdev *lb, struct brisk_lvol *lvol)
 		free(lv);
 		return rc;
 	}
-	vbdev_lvol_alias(lvol, alias, sizeof(alias));
-	rc = brisk_bdev_alias_add(&lv->bdev, alias);
-	if (rc != 0) {
-		/* The bdev still works by its UUID name. */
-		BRISK_WARNLOG("lvol bdev %s: cannot add alias %s: %s\n", lv->bdev.name, alias, strerror(-rc));
-	}
+	vbdev_lvol_claim_alias(lv);
 	brisk_lvol_set_ctx(lvol, lv);
 	return 0;
+}
+
+void vbdev_lvol_claim_alias(struct lvol_bdev *lv)
+{
+	char alias[BRISK_LVS_NAME_MAX + BRISK_LVOL_NAME_MAX + 1];
+	struct brisk_bdev *holder;
+	int rc;
+
+	free(lv->alias_conflict);
+	lv->alias_conflict = NULL;
+	vbdev_lvol_alias(lv->lvol, alias, sizeof(alias));
+	rc = brisk_bdev_alias_add(&lv->bdev, alias);
+	if (rc == 0) {
+		return;
+	}
+	holder = brisk_bdev_get_by_name(alias);
+	lv->alias_conflict = strdup(holder != NULL ? brisk_bdev_get_name(holder) : strerror(-rc));
+	BRISK_ERRLOG("lvol %s: its alias %s is taken by bdev %s; the lvol is reachable only by its "
+		     "UUID name %s (rename one of them)\n", brisk_lvol_get_name(lv->lvol), alias,
+		     holder != NULL ? brisk_bdev_get_name(holder) : "(unknown)", lv->bdev.name);
 }
 
 static void lvs_unregister_one_done(void *arg, int rc)

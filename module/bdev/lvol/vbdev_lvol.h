@@ -24,6 +24,9 @@ struct lvol_bdev {
 	struct brisk_bdev bdev;
 	struct brisk_lvol *lvol;
 	struct lvs_bdev *lb;
+	/* The bdev that holds this lvol's alias "lvs/lvol" (so the lvol has
+	 * none), NULL when the alias is ours: bdev_lvol_get_lvols shows it. */
+	char *alias_conflict;
 };
 
 extern struct brisk_bdev_module g_lvol_if;
@@ -45,6 +48,10 @@ void vbdev_lvs_unregister_all(struct lvs_bdev *lb, void (*fn)(struct lvs_bdev *l
 struct brisk_lvol *vbdev_lvol_find(const char *name);
 /* Lvol bdev alias text "lvs/lvol" in buf. */
 void vbdev_lvol_alias(const struct brisk_lvol *lvol, char *buf, size_t size);
+/* Gives lv its alias "lvs/lvol"; when another bdev holds that name, logs
+ * it and records the holder in lv->alias_conflict (the bdev still works by
+ * its UUID name). */
+void vbdev_lvol_claim_alias(struct lvol_bdev *lv);
 
 /* vbdev_lvol_ops.c: each reports the outcome through its callback. */
 void vbdev_lvs_create(const char *bdev_name, const struct brisk_lvs_opts *opts, vbdev_lvs_done cb,

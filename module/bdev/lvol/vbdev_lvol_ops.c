@@ -139,10 +139,7 @@ static void lvs_rename_done(void *arg, int rc)
 			}
 			snprintf(alias, sizeof(alias), "%s/%s", c->name, brisk_lvol_get_name(lvol));
 			brisk_bdev_alias_del(&lv->bdev, alias);
-			vbdev_lvol_alias(lvol, alias, sizeof(alias));
-			if (brisk_bdev_alias_add(&lv->bdev, alias) != 0) {
-				BRISK_WARNLOG("lvol bdev %s: cannot add alias %s\n", lv->bdev.name, alias);
-			}
+			vbdev_lvol_claim_alias(lv);
 		}
 	}
 	c->cb(c->cb_arg, rc);
@@ -264,14 +261,10 @@ static void lvol_rename_done(void *arg, int rc)
 {
 	struct lvol_op_ctx *c = arg;
 	struct lvol_bdev *lv = brisk_lvol_get_ctx(c->lvol);
-	char alias[sizeof(c->old_alias)];
 
 	if (rc == 0 && lv != NULL) {
 		brisk_bdev_alias_del(&lv->bdev, c->old_alias);
-		vbdev_lvol_alias(c->lvol, alias, sizeof(alias));
-		if (brisk_bdev_alias_add(&lv->bdev, alias) != 0) {
-			BRISK_WARNLOG("lvol bdev %s: cannot add alias %s\n", lv->bdev.name, alias);
-		}
+		vbdev_lvol_claim_alias(lv);
 	}
 	lvol_op_finish(c, rc);
 }

@@ -139,6 +139,25 @@ static struct brisk_lvol *rpc_find_lvol(struct brisk_jsonrpc_request *req, const
 	return rpc_lvs_leaving(req, brisk_lvol_get_lvs(lvol)) ? NULL : lvol;
 }
 
+/* The lvol's bdev alias "lvs/name" must not name another bdev already:
+ * that bdev would keep the name and the lvol be reachable only by UUID. */
+static bool rpc_check_alias_free(struct brisk_jsonrpc_request *req, struct brisk_lvol_store *lvs,
+				 const char *name, const char *field)
+{
+	char alias[BRISK_LVS_NAME_MAX + BRISK_LVOL_NAME_MAX + 1];
+	struct brisk_bdev *holder;
+
+	snprintf(alias, sizeof(alias), "%s/%s", brisk_lvs_get_name(lvs), name);
+	holder = brisk_bdev_get_by_name(alias);
+	if (holder == NULL) {
+		return true;
+	}
+	brisk_jsonrpc_send_error_response_fmt(req, -EEXIST, "%s '%s': its bdev alias '%s' is already "
+					      "the name or alias of bdev '%s'", field, name, alias,
+					      brisk_bdev_get_name(holder));
+	return false;
+}
+
 /* Checks a new lvol name in lvs; sends the error and returns false when bad. */
 static bool rpc_check_new_lvol_name(struct brisk_jsonrpc_request *req, struct brisk_lvol_store *lvs,
 				    const char *name, const char *field)
@@ -153,7 +172,7 @@ static bool rpc_check_new_lvol_name(struct brisk_jsonrpc_request *req, struct br
 						      name, brisk_lvs_get_name(lvs));
 		return false;
 	}
-	return true;
+	return rpc_check_alias_free(req, lvs, name, field);
 }
 
 /* A new lvol (create, snapshot, clone) needs a free blob id; the lvstore's
@@ -500,6 +519,27 @@ static bool rpc_size_bytes(struct brisk_jsonrpc_request *req, int64_t size, int6
 	return false;
 }
 
+/* A size the lvstore's blobs cannot have gets the reason, not a bare
+ * "Invalid argument". */
+static bool rpc_check_blob_limit(struct brisk_jsonrpc_request *req, struct brisk_lvol_store *lvs,
+				 uint64_t size)
+{
+	uint64_t cs = brisk_bs_get_cluster_size(brisk_lvs_get_bs(lvs));
+	uint64_t clusters = size / cs + (size % cs != 0);
+
+	if (clusters <= BRISK_BLOB_MAX_CLUSTERS) {
+		return true;
+	}
+	brisk_jsonrpc_send_error_response_fmt(req, -EINVAL, "size %llu bytes needs %llu clusters of %llu "
+					      "bytes, more than an lvol can have (%llu clusters, %llu bytes "
+					      "in lvstore '%s')", (unsigned long long)size,
+					      (unsigned long long)clusters, (unsigned long long)cs,
+					      (unsigned long long)BRISK_BLOB_MAX_CLUSTERS,
+					      (unsigned long long)(BRISK_BLOB_MAX_CLUSTERS * cs),
+					      brisk_lvs_get_name(lvs));
+	return false;
+}
+
 static void rpc_new_lvol_done(void *arg, struct brisk_lvol *lvol, int rc)
 {
 	struct brisk_jsonrpc_request *req = arg;
@@ -528,7 +568,8 @@ static void rpc_bdev_lvol_create(struct brisk_jsonrpc_request *req, const json_t
 	}
 	lvs = rpc_find_lvs(req, p.uuid, p.lvs_name, "uuid");
 	if (lvs == NULL || !rpc_check_new_lvol_name(req, lvs, p.lvol_name, "lvol_name") ||
-	    !rpc_check_lvs_room(req, lvs) || !rpc_size_bytes(req, p.size, p.size_in_mib, &size)) {
+	    !rpc_check_lvs_room(req, lvs) || !rpc_size_bytes(req, p.size, p.size_in_mib, &size) ||
+	    !rpc_check_blob_limit(req, lvs, size)) {
 		goto out;
 	}
 	if (rpc_parse_lvol_clear(p.clear_method, &clear) != 0) {
@@ -667,7 +708,8 @@ static void rpc_bdev_lvol_resize(struct brisk_jsonrpc_request *req, const json_t
 		goto out;
 	}
 	lvol = rpc_find_lvol(req, p.name, "name");
-	if (lvol == NULL || !rpc_size_bytes(req, p.size, p.size_in_mib, &size)) {
+	if (lvol == NULL || !rpc_size_bytes(req, p.size, p.size_in_mib, &size) ||
+	    !rpc_check_blob_limit(req, brisk_lvol_get_lvs(lvol), size)) {
 		goto out;
 	}
 	if (brisk_lvol_is_read_only(lvol)) {
@@ -787,6 +829,7 @@ static json_t *rpc_lvol_json(struct brisk_lvol *lvol)
 {
 	struct brisk_lvol_store *lvs = brisk_lvol_get_lvs(lvol);
 	struct brisk_lvol *parent = brisk_lvol_get_parent(lvol), *clones[64];
+	struct lvol_bdev *lv = brisk_lvol_get_ctx(lvol);
 	char alias[BRISK_LVS_NAME_MAX + BRISK_LVOL_NAME_MAX + 1];
 	char lvs_uuid[BRISK_UUID_STRING_LEN];
 	json_t *o, *arr;
@@ -797,7 +840,8 @@ static json_t *rpc_lvol_json(struct brisk_lvol *lvol)
 	o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:I, s:I, s:{s:s, s:s}}",
 		      "alias", alias, "uuid", brisk_lvol_get_uuid_str(lvol), "name", brisk_lvol_get_name(lvol),
 		      "is_thin_provisioned", brisk_lvol_is_thin(lvol), "is_snapshot", brisk_lvol_is_snapshot(lvol),
-		      "is_clone", brisk_lvol_is_clone(lvol), "is_esnap_clone", 0, "is_degraded", 0,
+		      "is_clone", brisk_lvol_is_clone(lvol), "is_esnap_clone", 0,
+		      "is_degraded", brisk_blob_is_degraded(brisk_lvol_get_blob(lvol)),
 		      "is_read_only", brisk_lvol_is_read_only(lvol),
 		      "num_allocated_clusters",
 		      (json_int_t)brisk_blob_get_num_allocated_clusters(brisk_lvol_get_blob(lvol)),
@@ -806,6 +850,10 @@ static json_t *rpc_lvol_json(struct brisk_lvol *lvol)
 	if (parent != NULL) {
 		json_object_set_new(o, "base_snapshot", json_string(brisk_lvol_get_name(parent)));
 	}
+	/* Brisk's own: the bdev holding this lvol's alias (null: none). */
+	json_object_set_new(o, "alias_conflict",
+			    lv != NULL && lv->alias_conflict != NULL ? json_string(lv->alias_conflict) :
+			    json_null());
 	n = brisk_lvol_get_clones(lvol, clones, sizeof(clones) / sizeof(clones[0]));
 	if (n > 0) {
 		arr = json_array();

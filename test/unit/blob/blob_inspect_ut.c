@@ -174,12 +174,15 @@ static void test_check_damaged_head(void)
 	CU_ASSERT_EQUAL(do_unload(), 0);
 	memset(head_slot(img, a, 0) + 100, 0xee, 200);
 
-	/* A clean load trusts the masks: a's id and clusters stay used. */
+	/* A clean load trusts the masks: a is missing, its id and clusters stay
+	 * used (held for it, not leaked). */
 	CU_ASSERT_EQUAL(load_store(img), 0);
 	CU_ASSERT_EQUAL(do_check(), -EUCLEAN);
 	CU_ASSERT_EQUAL(g_num_problems, 2);
-	CU_ASSERT_PTR_NOT_NULL(strstr(g_problems, "blob 0x1 is marked in use but has no valid"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(g_problems, "2 cluster(s) marked used belong to no blob"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_problems, "blob 0x1 is missing: marked in use but has no "
+					       "valid"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_problems, "2 cluster(s) marked used belong to no readable "
+					       "blob: held"));
 	CU_ASSERT_PTR_NULL(strstr(g_problems, "0x2")); /* c is fine */
 	CU_ASSERT_EQUAL(c, 2);
 	CU_ASSERT_EQUAL(do_unload(), 0);
@@ -218,12 +221,16 @@ static void test_check_mask_mismatch(void)
 	first = le64(head_slot(img, a, 0) + 48 + 28 + 4);
 	clear_cluster_bit(img, first);
 
+	/* The load sees it too: the blob is flagged (its cluster could have
+	 * been handed out) and opens degraded. */
 	CU_ASSERT_EQUAL(load_store(img), 0);
 	b = do_open(a);
 	CU_ASSERT_PTR_NOT_NULL(b);
+	CU_ASSERT_TRUE(brisk_blob_is_degraded(b));
 	CU_ASSERT_EQUAL(do_close(b), 0);
 	CU_ASSERT_EQUAL(do_check(), -EUCLEAN);
-	CU_ASSERT_EQUAL(g_num_problems, 1);
+	CU_ASSERT_EQUAL(g_num_problems, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_problems, "blob 0x1 has damaged metadata"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_problems, "is marked free: it could be handed out again"));
 	CU_ASSERT_EQUAL(do_unload(), 0);
 	free(img);
