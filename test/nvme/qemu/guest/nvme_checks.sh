@@ -202,3 +202,39 @@ job_field() {
 			if (index(l[i], k)) { v = l[i]; sub(/.*: */, "", v); sub(/,.*/, "", v); print v; exit }
 	}' "$1"
 }
+
+# Cross-check with the kernel's nvme driver on every namespace of nvme0:
+# Brisk (MODE) writes a pattern the kernel reads back with dd, the kernel
+# writes one Brisk reads back, byte for byte. 300 blocks pass MDTS (512 KiB)
+# on 4 KiB namespaces, so the driver splits them.
+crosscheck() { # uio|vfio
+	local b ns=1 spec
+	b=$(ctrl_bdf 0)
+	for spec in $(ctrl_spec 0 | tr , ' '); do
+		crosscheck_ns "$1" "$b" $ns "${spec%%:*}"
+		ns=$((ns + 1))
+	done
+	bind "$b" none
+}
+
+crosscheck_ns() { # mode bdf nsid block_size
+	local t="trtype:PCIe traddr:$2" blk what="cross-check $1 nvme0 ns$3 ($4 B)"
+	if ! nvme_io --pattern-file /tmp/brisk.pat -b "$4" --write-pattern 71 --lba 1000 --count 300 ||
+		! nvme_io --pattern-file /tmp/kernel.pat -b "$4" --write-pattern 72 --lba 2000 --count 300; then
+		fail "$what: nvme_io --pattern-file"
+		return
+	fi
+	bind "$2" "$1" || { fail "$what: bind to $1"; return; }
+	check "$what: Brisk writes LBAs 1000-1299" run_logged /tmp/cc.log 60 \
+		nvme_io -r "$t" -n "$3" -s 64 --write-pattern 71 --lba 1000 --count 300
+	bind "$2" nvme && blk=$(ns_blockdev "$2" "$3") || { fail "$what: no block device"; return; }
+	dd if="$blk" of=/tmp/got bs="$4" skip=1000 count=300 2>/dev/null
+	check "$what: the kernel reads Brisk's $(($4 * 300)) bytes ($blk)" cmp /tmp/brisk.pat /tmp/got
+	check "$what: the kernel writes LBAs 2000-2299" \
+		dd if=/tmp/kernel.pat of="$blk" bs="$4" seek=2000 count=300 conv=fsync
+	bind "$2" "$1" || { fail "$what: bind back to $1"; return; }
+	check "$what: Brisk reads the kernel's bytes" run_logged /tmp/cc.log 60 \
+		nvme_io -r "$t" -n "$3" -s 64 --verify-pattern 72 --lba 2000 --count 300
+	expect_fail "$what: Brisk's verify notices another pattern" run_logged /tmp/cc.log 60 \
+		nvme_io -r "$t" -n "$3" -s 64 --verify-pattern 73 --lba 2000 --count 300
+}
