@@ -144,15 +144,10 @@ lock_file(const struct brisk_pci_device *dev, const char *path)
 	return -EBUSY;
 }
 
-int
-pci_claim_locked(struct brisk_pci_device *dev)
+/* Refusals decided inside this process; 0 when the lock file must decide. */
+static int
+check_local(const struct brisk_pci_device *dev)
 {
-	char path[PCI_PATH_MAX];
-	int fd, rc;
-
-	if (dev->claimed) {
-		return 0;
-	}
 	if (claimed_index(&dev->addr) >= 0) {
 		BRISK_ERRLOG("PCI %s: claimed by process %ld (this process, another device object)\n",
 			     dev->addr_str, (long)getpid());
@@ -163,7 +158,22 @@ pci_claim_locked(struct brisk_pci_device *dev)
 			     CLAIM_MAX);
 		return -ENOSPC;
 	}
-	rc = lock_path(dev, path, sizeof(path));
+	return 0;
+}
+
+int
+pci_claim_locked(struct brisk_pci_device *dev)
+{
+	char path[PCI_PATH_MAX];
+	int fd, rc;
+
+	if (dev->claimed) {
+		return 0;
+	}
+	rc = check_local(dev);
+	if (rc == 0) {
+		rc = lock_path(dev, path, sizeof(path));
+	}
 	if (rc != 0) {
 		return rc;
 	}

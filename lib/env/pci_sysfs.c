@@ -150,13 +150,29 @@ read_ids(struct brisk_pci_device *dev)
 	dev->numa_node = read_attr_long(dev, "numa_node", &v) == 0 && v >= 0 ? (int)v : -1;
 }
 
+/* <root>/bus/pci/devices/<addr>, if sysfs has that device. */
+static int
+device_path(struct brisk_pci_device *dev)
+{
+	char vendor[PCI_PATH_MAX];
+	int n;
+
+	n = snprintf(dev->path, sizeof(dev->path), "%s%s/%s", pci_sysfs_root(), PCI_DEVICES_SUBDIR,
+		     dev->addr_str);
+	if (n < 0 || (size_t)n >= sizeof(dev->path)) {
+		return -ENAMETOOLONG;
+	}
+	if (pci_dev_file(dev, "vendor", vendor, sizeof(vendor)) != 0 || access(vendor, F_OK) != 0) {
+		return -ENOENT;
+	}
+	return 0;
+}
+
 /* A device object for addr, or -ENOENT when sysfs has no such entry. */
 static int
 device_new(const struct brisk_pci_addr *addr, struct brisk_pci_device **out)
 {
 	struct brisk_pci_device *dev;
-	char path[PCI_PATH_MAX];
-	int i, n;
 
 	dev = calloc(1, sizeof(*dev));
 	if (dev == NULL) {
@@ -164,10 +180,7 @@ device_new(const struct brisk_pci_addr *addr, struct brisk_pci_device **out)
 	}
 	dev->addr = *addr;
 	brisk_pci_addr_fmt(dev->addr_str, sizeof(dev->addr_str), addr);
-	n = snprintf(dev->path, sizeof(dev->path), "%s%s/%s", pci_sysfs_root(), PCI_DEVICES_SUBDIR,
-		     dev->addr_str);
-	if (n < 0 || (size_t)n >= sizeof(dev->path) ||
-	    pci_dev_file(dev, "vendor", path, sizeof(path)) != 0 || access(path, F_OK) != 0) {
+	if (device_path(dev) != 0) {
 		free(dev);
 		return -ENOENT;
 	}
@@ -176,9 +189,6 @@ device_new(const struct brisk_pci_addr *addr, struct brisk_pci_device **out)
 	dev->vfio_fd = -1;
 	dev->vfio_req_fd = -1;
 	dev->vfio_group = -1;
-	for (i = 0; i < PCI_NUM_BARS; i++) {
-		dev->bars[i].vaddr = NULL;
-	}
 	read_ids(dev);
 	pci_read_resources(dev);
 	*out = dev;
@@ -200,60 +210,74 @@ addr_cmp_qsort(const void *a, const void *b)
 	return brisk_pci_addr_compare(a, b);
 }
 
-/* Allowed addresses in sysfs, sorted. 0 with *addrs (free it) and *count, or -errno. */
+struct addr_array {
+	struct brisk_pci_addr *a;
+	size_t n;
+	size_t cap;
+};
+
 static int
-list_addresses(struct brisk_pci_addr **addrs, size_t *count)
+addr_array_push(struct addr_array *arr, const struct brisk_pci_addr *addr)
+{
+	struct brisk_pci_addr *grown;
+	size_t cap;
+
+	if (arr->n == arr->cap) {
+		cap = arr->cap == 0 ? 32 : arr->cap * 2;
+		grown = realloc(arr->a, cap * sizeof(*grown));
+		if (grown == NULL) {
+			return -ENOMEM;
+		}
+		arr->a = grown;
+		arr->cap = cap;
+	}
+	arr->a[arr->n++] = *addr;
+	return 0;
+}
+
+/* Allowed addresses in sysfs, sorted. 0 with arr filled (free arr->a), or -errno. */
+static int
+list_addresses(struct addr_array *arr)
 {
 	char dir_path[PCI_PATH_MAX];
-	struct brisk_pci_addr a, *list = NULL, *grown;
-	size_t n = 0, cap = 0;
+	struct brisk_pci_addr a;
 	struct dirent *e;
 	DIR *d;
+	int rc = 0;
 
 	snprintf(dir_path, sizeof(dir_path), "%s%s", pci_sysfs_root(), PCI_DEVICES_SUBDIR);
 	d = opendir(dir_path);
 	if (d == NULL) {
-		BRISK_ERRLOG("cannot list PCI devices in %s: %s\n", dir_path, strerror(errno));
-		return -errno;
+		rc = -errno;
+		BRISK_ERRLOG("cannot list PCI devices in %s: %s\n", dir_path, strerror(-rc));
+		return rc;
 	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || brisk_pci_addr_parse(&a, e->d_name) != 0 ||
-		    !brisk_pci_addr_allowed(&a)) {
-			continue;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (brisk_pci_addr_parse(&a, e->d_name) == 0 && brisk_pci_addr_allowed(&a)) {
+			rc = addr_array_push(arr, &a);
 		}
-		if (n == cap) {
-			cap = cap == 0 ? 32 : cap * 2;
-			grown = realloc(list, cap * sizeof(*list));
-			if (grown == NULL) {
-				free(list);
-				closedir(d);
-				return -ENOMEM;
-			}
-			list = grown;
-		}
-		list[n++] = a;
 	}
 	closedir(d);
-	qsort(list, n, sizeof(*list), addr_cmp_qsort);
-	*addrs = list;
-	*count = n;
-	return 0;
+	if (arr->n > 0) {
+		qsort(arr->a, arr->n, sizeof(*arr->a), addr_cmp_qsort);
+	}
+	return rc;
 }
 
 int
 brisk_pci_enumerate(uint32_t class_code, brisk_pci_enum_cb cb, void *ctx)
 {
-	struct brisk_pci_addr *addrs = NULL;
+	struct addr_array arr = { .a = NULL };
 	struct brisk_pci_device *dev;
-	size_t count = 0, i;
+	size_t i;
 	int rc;
 
 	if (cb == NULL) {
 		return -EINVAL;
 	}
-	rc = list_addresses(&addrs, &count);
-	for (i = 0; rc == 0 && i < count; i++) {
-		if (device_new(&addrs[i], &dev) != 0) {
+	rc = list_addresses(&arr);
+	for (i = 0; rc == 0 && i < arr.n; i++) {
+		if (device_new(&arr.a[i], &dev) != 0) {
 			continue; /* removed while we looked */
 		}
 		if (class_code != 0 && dev->id.class_code != class_code) {
@@ -266,7 +290,7 @@ brisk_pci_enumerate(uint32_t class_code, brisk_pci_enum_cb cb, void *ctx)
 		}
 		rc = rc > 0 ? 0 : rc;
 	}
-	free(addrs);
+	free(arr.a);
 	return rc;
 }
 

@@ -52,12 +52,12 @@ pci_uio_detach(struct brisk_pci_device *dev)
 	}
 }
 
-int
-pci_uio_map_bar(struct brisk_pci_device *dev, uint32_t bar, void **vaddr, uint64_t *size)
+/* Opens sysfs resource<bar>; fd and its size (the BAR's), or -errno. */
+static int
+open_resource(struct brisk_pci_device *dev, uint32_t bar, uint64_t *size)
 {
 	char name[16], path[PCI_PATH_MAX];
 	struct stat st;
-	void *va;
 	int fd, rc;
 
 	snprintf(name, sizeof(name), "resource%u", bar);
@@ -67,7 +67,7 @@ pci_uio_map_bar(struct brisk_pci_device *dev, uint32_t bar, void **vaddr, uint64
 	}
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		rc = errno == ENOENT ? -EINVAL : -errno;
+		rc = errno == ENOENT ? -EINVAL : -errno; /* no file: no such (memory) BAR */
 		BRISK_ERRLOG("PCI %s: BAR%u: cannot open %s: %s\n", dev->addr_str, bar, path,
 			     strerror(errno));
 		return rc;
@@ -77,16 +77,30 @@ pci_uio_map_bar(struct brisk_pci_device *dev, uint32_t bar, void **vaddr, uint64
 		BRISK_ERRLOG("PCI %s: BAR%u: %s has no size\n", dev->addr_str, bar, path);
 		return -EINVAL;
 	}
-	va = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+int
+pci_uio_map_bar(struct brisk_pci_device *dev, uint32_t bar, void **vaddr, uint64_t *size)
+{
+	uint64_t len;
+	void *va;
+	int fd, rc;
+
+	fd = open_resource(dev, bar, &len);
+	if (fd < 0) {
+		return fd;
+	}
+	va = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	rc = va == MAP_FAILED ? -errno : 0;
 	close(fd); /* the mapping keeps the BAR */
 	if (rc != 0) {
-		BRISK_ERRLOG("PCI %s: BAR%u: mmap of %s failed: %s\n", dev->addr_str, bar, path,
-			     strerror(-rc));
+		BRISK_ERRLOG("PCI %s: BAR%u: mmap failed: %s\n", dev->addr_str, bar, strerror(-rc));
 		return rc;
 	}
 	*vaddr = va;
-	*size = (uint64_t)st.st_size;
+	*size = len;
 	return 0;
 }
 

@@ -9,7 +9,7 @@ source "$(dirname "$0")/app_common.sh"
 out=$("$TGT" --help 2>&1); rc=$?
 [ $rc -eq 0 ] || fail "--help exited $rc"
 for opt in --config --cpumask --rpc-socket --mem-size --shm-id --logflag --no-huge \
-	   --huge-dir --log-level --wait-for-rpc --poll-mode --help; do
+	   --huge-dir --log-level --wait-for-rpc --poll-mode --pci-allowed --pci-blocked --help; do
 	grep -q -- "$opt" <<<"$out" || fail "--help does not list $opt"
 done
 pass "--help"
@@ -29,6 +29,8 @@ bad_flag "--log-level" --log-level loud
 bad_flag "needs a value" -r
 bad_flag "unexpected argument 'stray'" stray
 bad_flag "no log flag 'nope'" -L nope
+bad_flag "-A (--pci-allowed): '00:20.0' is not a PCI address" -A 00:20.0
+bad_flag "cannot be used together" -A 0000:00:04.0 -B 0000:00:05.0
 pass "bad flags are refused naming the flag"
 
 # A core the machine lacks: start-up fails cleanly.

@@ -6,7 +6,8 @@
  * it, check a forked child's claim is refused with -EBUSY, attach through
  * whatever the kernel bound (vfio-pci or uio_pci_generic), map BAR0 and read
  * CAP and VS, and translate a DMA buffer (under VFIO the address must be the
- * virtual address itself). One line per device, then
+ * virtual address itself). A device left on a kernel driver is skipped (its
+ * attach must fail with -ENODEV). One line per device, then
  * "pci_probe: PASS n=<count>" or "pci_probe: FAIL <reason>"; exit 0 on PASS.
  *
  * --unbind-test (VFIO only) then asks the kernel to unbind the device from
@@ -34,6 +35,7 @@
 struct probe {
 	struct brisk_pci_device *devs[PROBE_MAX_DEVICES];
 	int count;
+	int probed; /* bound to vfio-pci or uio_pci_generic */
 	bool unbind_test;
 	char failure[256];
 };
@@ -191,6 +193,19 @@ probe_one(struct probe *p, struct brisk_pci_device *dev)
 
 	brisk_pci_addr_fmt(addr, sizeof(addr), &a);
 	driver = brisk_pci_device_get_driver(dev);
+	if (driver == NULL || (strcmp(driver, "vfio-pci") != 0 &&
+			       strcmp(driver, "uio_pci_generic") != 0)) {
+		/* Left to the kernel (in use, or not chosen): attach must refuse it. */
+		rc = brisk_pci_device_attach(dev);
+		if (rc != -ENODEV) {
+			fail(p, addr, "attach of a device on a kernel driver was not refused", rc);
+			return;
+		}
+		printf("pci_probe: %s driver=%s skipped (not a user-space driver; attach: -ENODEV)\n",
+		       addr, driver != NULL ? driver : "none");
+		return;
+	}
+	p->probed++;
 	rc = brisk_pci_device_claim(dev);
 	if (rc != 0) {
 		fail(p, addr, "claim", rc);
@@ -298,10 +313,14 @@ main(int argc, char **argv)
 		probe_one(&p, p.devs[i]);
 		brisk_pci_device_free(p.devs[i]);
 	}
+	if (p.count > 0 && p.probed == 0) {
+		snprintf(p.failure, sizeof(p.failure), "no NVMe device bound to vfio-pci or "
+			 "uio_pci_generic");
+	}
 	if (p.failure[0] != '\0') {
 		printf("pci_probe: FAIL %s\n", p.failure);
 	} else {
-		printf("pci_probe: PASS n=%d\n", p.count);
+		printf("pci_probe: PASS n=%d\n", p.probed);
 	}
 	fflush(stdout);
 	brisk_env_fini();
