@@ -1,7 +1,8 @@
 #!/bin/bash
 # nvme_io's checks on the host, against lib/nvme's in-memory fake controller
-# (nvme_io --fake), with 512 B and 4 KiB blocks: the guest I/O test's logic
-# without QEMU. One line per run; exits non-zero on any failure.
+# (nvme_io --fake), with 512 B and 4 KiB blocks, and its surprise-removal
+# mode (the fake's registers start reading all ones under I/O): the guest
+# I/O test's logic without QEMU. One line per run; non-zero on any failure.
 set -u
 cd "$(dirname "$0")/../.."
 FAILS=0
@@ -22,4 +23,12 @@ run() { # block size
 [ -x build/bin/nvme_io ] || { echo "FAIL: build/bin/nvme_io is missing (run make)"; exit 1; }
 run 512
 run 4096
+if timeout -k 5 60 build/bin/nvme_io --fake --no-huge -s 128 --until-removed 20 >"$LOG" 2>&1 &&
+   grep -q "^nvme_io: removal PASS" "$LOG"; then
+	echo "ok: nvme_io --fake --until-removed: every I/O back, new ones refused"
+else
+	echo "FAIL: nvme_io --fake --until-removed"
+	tail -n 5 "$LOG"
+	FAILS=$((FAILS + 1))
+fi
 [ $FAILS = 0 ]

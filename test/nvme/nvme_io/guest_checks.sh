@@ -41,6 +41,17 @@ cross_check() {
 	bind "$b" none
 }
 
+# The kernel scans namespaces after binding: slowly on a loaded host.
+wait_blockdev() { # bdf nsid
+	local i=0 blk
+	while [ $i -lt 300 ]; do
+		blk=$(ns_blockdev "$1" "$2") && { echo "$blk"; return 0; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
 cross_check_ns() { # bdf nsid block_size
 	local t="trtype:PCIe traddr:$1" blk
 	nvme_io --pattern-file /tmp/exp42 -b "$3" --write-pattern 42 --lba 1000 --count 300
@@ -49,7 +60,7 @@ cross_check_ns() { # bdf nsid block_size
 	check "ns$2: Brisk writes pattern 42" run_logged /tmp/w.log 60 \
 		nvme_io -r "$t" -n "$2" -s 64 --write-pattern 42 --lba 1000 --count 300
 	bind "$1" nvme
-	blk=$(ns_blockdev "$1" "$2")
+	blk=$(wait_blockdev "$1" "$2")
 	dd if="$blk" of=/tmp/got42 bs="$3" skip=1000 count=300 2>/dev/null
 	check "ns$2 ($3 B, $blk): the kernel reads what Brisk wrote" cmp /tmp/exp42 /tmp/got42
 	check "ns$2: the kernel writes pattern 43" \
@@ -57,4 +68,26 @@ cross_check_ns() { # bdf nsid block_size
 	bind "$1" uio
 	check "ns$2: Brisk reads what the kernel wrote" run_logged /tmp/v.log 60 \
 		nvme_io -r "$t" -n "$2" -s 64 --verify-pattern 43 --lba 3000 --count 300
+}
+
+# Surprise removal (default vfio-pci; run_guest.sh --iommu --qmp): nvme_io keeps
+# I/O in flight on controller I while the host removes it with QMP
+# device_del; every I/O must come back, new ones be refused, nvme_io exit
+# and release the device so that the kernel finishes the removal.
+removal_check() { # index [uio|vfio]
+	local b pid i=0
+	b=$(ctrl_bdf "$1")
+	check "nvme$1 $b: bound to ${2:-vfio}" bind "$b" "${2:-vfio}"
+	nvme_io -r "trtype:PCIe traddr:$b" -s 64 --until-removed 60 >/tmp/rm.log 2>&1 &
+	pid=$!
+	sleep 3
+	qmp "device_del nvme$1"
+	while kill -0 $pid 2>/dev/null && [ $i -lt 900 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 $pid 2>/dev/null
+	cat /tmp/rm.log
+	check "nvme$1: removed under I/O, every I/O back, nvme_io exits" grep -q "removal PASS" /tmp/rm.log
+	check "nvme$1: gone once nvme_io let go" wait_gone "$b" 15
 }

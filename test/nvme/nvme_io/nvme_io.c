@@ -12,6 +12,9 @@
  * the byte offset in the namespace and a seed):
  *   --write-pattern SEED / --verify-pattern SEED  --lba L --count N
  *   --pattern-file FILE: writes the expected bytes of that range to FILE.
+ * Surprise removal: --until-removed SECONDS keeps 32 I/Os in flight until
+ * the controller is found failed (the test removes the device meanwhile),
+ * then checks that every I/O completed and new ones are refused.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,7 +34,7 @@
 #define IO_BUF_SIZE (4u << 20)
 #define IO_WAIT_US (20u * 1000 * 1000)
 
-enum io_mode { MODE_TESTS, MODE_WRITE, MODE_VERIFY, MODE_FILE };
+enum io_mode { MODE_TESTS, MODE_WRITE, MODE_VERIFY, MODE_FILE, MODE_REMOVAL };
 
 struct io_opts {
 	struct brisk_nvme_transport_id trid;
@@ -501,6 +504,87 @@ static int run_tests(struct io_test *t)
 	return 0;
 }
 
+/* ---- Surprise removal ---- */
+
+#define REMOVAL_QD 32
+
+struct removal {
+	struct io_test *t;
+	uint64_t completed;
+	uint64_t errors;
+	uint64_t refused;
+	uint32_t next;
+	bool stop;
+};
+
+static void removal_cb(void *arg, const struct brisk_nvme_cpl *cpl);
+
+static void removal_submit(struct removal *r)
+{
+	struct io_test *t = r->t;
+	uint32_t i = r->next++ % 1024;
+	uint8_t *buf = t->buf + (size_t)(i % REMOVAL_QD) * t->bs;
+	int rc = (i & 1) ? brisk_nvme_ns_cmd_write(t->ns, t->qpair, buf, i, 1, removal_cb, r, 0) :
+		 brisk_nvme_ns_cmd_read(t->ns, t->qpair, buf, i, 1, removal_cb, r, 0);
+
+	if (rc != 0) {
+		r->refused++;
+	}
+}
+
+static void removal_cb(void *arg, const struct brisk_nvme_cpl *cpl)
+{
+	struct removal *r = arg;
+
+	r->completed++;
+	if (brisk_nvme_cpl_is_error(cpl)) {
+		r->errors++;
+		return;
+	}
+	if (!r->stop) {
+		removal_submit(r);
+	}
+}
+
+/* Polls until the controller is failed (or the time is up), then until
+ * every I/O has come back. */
+static int removal_run(struct io_test *t, uint64_t seconds)
+{
+	struct removal r = { .t = t };
+	uint64_t end = brisk_get_time_us() + seconds * 1000000ull, drain_end;
+	uint32_t left;
+
+	for (int i = 0; i < REMOVAL_QD; i++) {
+		removal_submit(&r);
+	}
+	printf("nvme_io: removal: %d I/Os in flight, waiting for the controller to go\n", REMOVAL_QD);
+	fflush(stdout);
+	while (!brisk_nvme_ctrlr_is_failed(t->ctrlr) && brisk_get_time_us() < end) {
+		brisk_nvme_qpair_process_completions(t->qpair, 0);
+		brisk_nvme_ctrlr_process_admin_completions(t->ctrlr);
+		if (g_fake != NULL && r.completed > 100000) {
+			nvme_fake_set_removed(g_fake, true); /* --fake: the device goes now */
+		}
+	}
+	r.stop = true;
+	drain_end = brisk_get_time_us() + 10000000;
+	while ((left = brisk_nvme_qpair_get_num_outstanding(t->qpair)) != 0 &&
+	       brisk_get_time_us() < drain_end) {
+		brisk_nvme_qpair_process_completions(t->qpair, 0);
+	}
+	removal_submit(&r); /* must be refused now */
+	printf("nvme_io: removal: failed %d, removed %d, %" PRIu64 " I/Os completed, %" PRIu64
+	       " with errors, %" PRIu64 " refused, %u outstanding\n",
+	       brisk_nvme_ctrlr_is_failed(t->ctrlr), brisk_nvme_ctrlr_is_removed(t->ctrlr),
+	       r.completed, r.errors, r.refused, left);
+	if (brisk_nvme_ctrlr_is_failed(t->ctrlr) && left == 0 && r.refused >= 1) {
+		printf("nvme_io: removal PASS\n");
+		return 0;
+	}
+	printf("nvme_io: removal FAIL\n");
+	return 1;
+}
+
 /* ---- Pattern modes ---- */
 
 static int pattern_range(struct io_test *t, const struct io_opts *o, bool write)
@@ -560,6 +644,8 @@ static void usage(const char *prog)
 	       "  -r, --trid TRID  controller (default: the first PCIe NVMe controller)\n"
 	       "  -n, --nsid NSID  namespace\n"
 	       "  --no-huge, -s MB memory as in every Brisk program (default 64 MB)\n"
+	       "  --until-removed SECONDS  keep I/O in flight until the controller goes; every I/O\n"
+	       "                   must come back and new ones be refused\n"
 	       "  --fake [-b BS]   run on lib/nvme's in-memory fake controller (host self-check)\n",
 	       prog);
 }
@@ -586,6 +672,7 @@ static int parse_args(int argc, char **argv, struct io_opts *o, uint64_t *bs)
 		{ "pattern-file", required_argument, NULL, 'F' }, { "lba", required_argument, NULL, 'l' },
 		{ "count", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
 		{ "fake", no_argument, NULL, 'f' },
+		{ "until-removed", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v = 0;
@@ -610,11 +697,12 @@ static int parse_args(int argc, char **argv, struct io_opts *o, uint64_t *bs)
 		case 'l': rc = parse_u64(argv[0], "--lba", optarg, &o->lba); break;
 		case 'c': rc = parse_u64(argv[0], "--count", optarg, &o->count); break;
 		case 'f': o->fake = true; break;
+		case 'R': o->mode = MODE_REMOVAL; rc = parse_u64(argv[0], "--until-removed", optarg, &o->seed); break;
 		case 'h': usage(argv[0]); exit(0);
 		default: usage(argv[0]); return -EINVAL;
 		}
 	}
-	if (rc == 0 && o->mode != MODE_TESTS && o->count == 0) {
+	if (rc == 0 && o->mode != MODE_TESTS && o->mode != MODE_REMOVAL && o->count == 0) {
 		fprintf(stderr, "%s: --count must be at least 1\n", argv[0]);
 		rc = -EINVAL;
 	}
@@ -715,7 +803,13 @@ int main(int argc, char **argv)
 	}
 	rc = setup(&t, &o);
 	if (rc == 0) {
-		rc = o.mode == MODE_TESTS ? run_tests(&t) : pattern_range(&t, &o, o.mode == MODE_WRITE);
+		if (o.mode == MODE_TESTS) {
+			rc = run_tests(&t);
+		} else if (o.mode == MODE_REMOVAL) {
+			rc = removal_run(&t, o.seed);
+		} else {
+			rc = pattern_range(&t, &o, o.mode == MODE_WRITE);
+		}
 	} else {
 		printf("nvme_io: FAIL setup\n");
 		rc = 1;
