@@ -20,6 +20,7 @@
 #include <brisk/cpuset.h>
 #include <brisk/env.h>
 #include <brisk/log.h>
+#include <brisk/pci.h>
 #include <brisk/string.h>
 #include <brisk/ticks.h>
 
@@ -213,10 +214,27 @@ static void add_namespaces(struct brisk_nvme_ctrlr *ctrlr)
 	}
 }
 
+/* Without -r only devices bound to a user-space driver are used: those the
+ * kernel's nvme driver holds (the host's own disks) are left alone. */
 static bool probe_cb(void *ctx, const struct brisk_nvme_transport_id *trid,
 		     struct brisk_nvme_ctrlr_opts *opts)
 {
-	return g_num_ctrlrs < PERF_MAX_CTRLRS;
+	struct brisk_pci_device *dev;
+	struct brisk_pci_addr addr;
+	const char *drv = NULL;
+	bool usable;
+
+	if (brisk_pci_addr_parse(&addr, trid->traddr) == 0 && brisk_pci_device_get(&addr, &dev) == 0) {
+		drv = brisk_pci_device_get_driver(dev);
+		usable = drv != NULL && (strcmp(drv, "vfio-pci") == 0 || strcmp(drv, "uio_pci_generic") == 0);
+		if (!usable) {
+			printf("Skipping %s: bound to %s, not vfio-pci or uio_pci_generic\n", trid->traddr,
+			       drv != NULL ? drv : "no driver");
+		}
+		brisk_pci_device_free(dev);
+		return usable && g_num_ctrlrs < PERF_MAX_CTRLRS;
+	}
+	return false;
 }
 
 static void attach_cb(void *ctx, const struct brisk_nvme_transport_id *trid,

@@ -159,6 +159,10 @@ extern struct bdev_nvme_opts g_bdev_nvme_opts;
 void bdev_nvme_get_default_opts(struct bdev_nvme_opts *opts);
 const char *bdev_nvme_timeout_action_str(enum bdev_nvme_timeout_action a);
 int bdev_nvme_set_hotplug(bool enable, uint64_t period_us);
+/* Whether hotplug may take the device trid names (bound to vfio-pci or
+ * uio_pci_generic); a pointer so that unit tests without sysfs devices can
+ * answer instead. */
+extern bool (*g_bdev_nvme_hotplug_usable)(const struct brisk_nvme_transport_id *trid);
 void bdev_nvme_hotplug_stop(void);
 void bdev_nvme_config_json(json_t *array);
 /* -EPERM once a controller exists (the options apply at attach). */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <brisk/log.h>
+#include <brisk/pci.h>
 
 #include "bdev_nvme.h"
 
@@ -62,11 +63,32 @@ static struct {
 	struct brisk_nvme_probe_ctx *probe; /* a probe in progress */
 } g_hotplug = { .period_us = HOTPLUG_DEFAULT_PERIOD_US };
 
+/* Bound to a user-space driver: devices the kernel's nvme driver holds (a
+ * host's own disks) are left alone, and a device added again is taken once
+ * it has been bound. */
+static bool hotplug_device_usable(const struct brisk_nvme_transport_id *trid)
+{
+	struct brisk_pci_device *dev;
+	struct brisk_pci_addr addr;
+	const char *drv;
+	bool usable;
+
+	if (brisk_pci_addr_parse(&addr, trid->traddr) != 0 || brisk_pci_device_get(&addr, &dev) != 0) {
+		return false;
+	}
+	drv = brisk_pci_device_get_driver(dev);
+	usable = drv != NULL && (strcmp(drv, "vfio-pci") == 0 || strcmp(drv, "uio_pci_generic") == 0);
+	brisk_pci_device_free(dev);
+	return usable;
+}
+
+bool (*g_bdev_nvme_hotplug_usable)(const struct brisk_nvme_transport_id *trid) = hotplug_device_usable;
+
 static bool hotplug_probe_cb(void *cb_ctx, const struct brisk_nvme_transport_id *trid,
 			     struct brisk_nvme_ctrlr_opts *opts)
 {
 	if (trid->trtype != BRISK_NVME_TRANSPORT_PCIE || bdev_nvme_attach_pending(trid) ||
-	    bdev_nvme_ctrlr_get_by_trid(trid) != NULL) {
+	    bdev_nvme_ctrlr_get_by_trid(trid) != NULL || !g_bdev_nvme_hotplug_usable(trid)) {
 		return false;
 	}
 	BRISK_NOTICELOG("nvme: hotplug found a new controller at %s\n", trid->traddr);
