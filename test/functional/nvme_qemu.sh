@@ -12,7 +12,7 @@
 # programs it runs and `guest CALL` for the guest function, and its name in
 # PARTS_UIO / PARTS_VFIO.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 QEMU_DIR=$ROOT/test/nvme/qemu
 BIN=$ROOT/build/bin
