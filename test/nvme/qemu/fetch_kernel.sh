@@ -48,7 +48,7 @@ unpack() { # package KV KDIR
 	if [ -z "$deb" ]; then
 		echo "fetch_kernel.sh: downloading $1" >&2
 		tmp=$(mktemp -d "$CACHE/.dl.XXXXXX")
-		if ! (cd "$tmp" && apt-get download -q "$1" >&2); then
+		if ! (cd "$tmp" && timeout 900 apt-get download -q "$1" >&2); then
 			rm -rf "$tmp"
 			echo "fetch_kernel.sh: apt-get download $1 failed" >&2
 			return 1
