@@ -113,7 +113,7 @@ main() {
 	kdir=$CACHE/kernel-$kv
 	if ! complete "$kdir" "$kv"; then
 		exec 9>>"$CACHE/.lock"
-		flock 9
+		flock -w 1200 9 || die "$CACHE/.lock held by another process for 20 minutes"
 		if ! complete "$kdir" "$kv" && ! prepare "$pkg" "$kv" "$kdir"; then
 			kv=$(cached_fallback) || die "no $pkg and no complete kernel in $CACHE"
 			echo "fetch_kernel.sh: using the cached kernel $kv instead" >&2
