@@ -48,7 +48,11 @@ unpack() { # package KV KDIR
 	if [ -z "$deb" ]; then
 		echo "fetch_kernel.sh: downloading $1" >&2
 		tmp=$(mktemp -d "$CACHE/.dl.XXXXXX")
-		(cd "$tmp" && apt-get download -q "$1" >&2) || { rm -rf "$tmp"; die "apt-get download $1 failed"; }
+		if ! (cd "$tmp" && timeout 900 apt-get download -q "$1" >&2); then
+			rm -rf "$tmp"
+			echo "fetch_kernel.sh: apt-get download $1 failed" >&2
+			return 1
+		fi
 		deb=$(ls "$tmp"/*.deb)
 		mv "$deb" "$CACHE/" && rmdir "$tmp"
 		deb=$CACHE/$(basename "$deb")
@@ -80,7 +84,7 @@ extract_vmlinux() { # bzImage out
 }
 
 prepare() { # package KV KDIR
-	[ -d "$3" ] || unpack "$@"
+	[ -d "$3" ] || unpack "$@" || return 1
 	if [ ! -s "$3/lib/modules/$2/modules.dep" ]; then
 		depmod -b "$3" "$2" || die "depmod -b $3 $2 failed"
 	fi
@@ -91,6 +95,16 @@ prepare() { # package KV KDIR
 	fi
 }
 
+# The newest kernel the cache already holds complete: stale apt lists or no
+# network should not stop a machine that has run the tests before.
+cached_fallback() {
+	local d
+	for d in $(cd "$CACHE" && ls -d kernel-* 2>/dev/null | sort -rV); do
+		complete "$CACHE/$d" "${d#kernel-}" && { echo "${d#kernel-}"; return 0; }
+	done
+	return 1
+}
+
 main() {
 	local pkg kv kdir kernel
 	mkdir -p "$CACHE"
@@ -99,8 +113,12 @@ main() {
 	kdir=$CACHE/kernel-$kv
 	if ! complete "$kdir" "$kv"; then
 		exec 9>>"$CACHE/.lock"
-		flock 9
-		complete "$kdir" "$kv" || prepare "$pkg" "$kv" "$kdir"
+		flock -w 1200 9 || die "$CACHE/.lock held by another process for 20 minutes"
+		if ! complete "$kdir" "$kv" && ! prepare "$pkg" "$kv" "$kdir"; then
+			kv=$(cached_fallback) || die "no $pkg and no complete kernel in $CACHE"
+			echo "fetch_kernel.sh: using the cached kernel $kv instead" >&2
+			kdir=$CACHE/kernel-$kv
+		fi
 		exec 9>&-
 	fi
 	kernel=$kdir/vmlinux

@@ -32,6 +32,7 @@ class Qmp:
                     raise
                 time.sleep(0.05)
         self.buf = b""
+        self.pending_del = set()  # device_del sent, DEVICE_DELETED not seen
         self.recv()  # greeting
         self.execute({"execute": "qmp_capabilities"})
 
@@ -49,9 +50,28 @@ class Qmp:
         while True:
             msg = self.recv()
             if "event" in msg:
-                print("event:", json.dumps(msg), flush=True)
+                self.note_event(msg)
                 continue
             return msg
+
+    def note_event(self, msg):
+        print("event:", json.dumps(msg), flush=True)
+        if msg["event"] == "DEVICE_DELETED":
+            self.pending_del.discard(msg.get("data", {}).get("device"))
+
+    def wait_deleted(self, dev, wait_s=20.0):
+        """QEMU finishes a device_del after the guest lets go; adding the
+        device back before DEVICE_DELETED finds its drive still in use."""
+        deadline = time.monotonic() + wait_s
+        self.sock.settimeout(0.1)
+        try:
+            while dev in self.pending_del and time.monotonic() < deadline:
+                try:
+                    self.note_event(self.recv())
+                except socket.timeout:
+                    pass
+        finally:
+            self.sock.settimeout(None)
 
 
 def request_to_cmd(req, devices):
@@ -89,8 +109,16 @@ def watch(sock_path, log_path, devices_path):
             except ValueError as e:
                 print("error:", e, flush=True)
                 continue
+            dev = cmd.get("arguments", {}).get("id")
+            if cmd["execute"] == "device_add":
+                qmp.wait_deleted(dev)
+            elif cmd["execute"] == "device_del":
+                qmp.pending_del.add(dev)  # before: the event may beat the answer
             print("request:", json.dumps(cmd), flush=True)
-            print("answer:", json.dumps(qmp.execute(cmd)), flush=True)
+            answer = qmp.execute(cmd)
+            print("answer:", json.dumps(answer), flush=True)
+            if "error" in answer:
+                qmp.pending_del.discard(dev)
 
 
 def main():

@@ -184,12 +184,17 @@ nvme_blkdevs() {
 	return 1
 }
 
-# ns_blockdev BDF NSID: the kernel's block device of that namespace (the
-# disk's number need not be the controller's).
+# ns_blockdev BDF NSID [SECS]: the kernel's block device of that namespace
+# (the disk's number need not be the controller's). The kernel scans
+# namespaces one by one after the controller is live: wait for this one.
 ns_blockdev() {
-	local d
-	for d in $(nvme_blkdevs "$1"); do
-		[ "$(cat "/sys/block/${d#/dev/}/nsid" 2>/dev/null)" = "$2" ] && { echo "$d"; return 0; }
+	local d i=0
+	while [ $i -lt $((${3:-15} * 10)) ]; do
+		for d in $(nvme_blkdevs "$1" 1); do
+			[ "$(cat "/sys/block/${d#/dev/}/nsid" 2>/dev/null)" = "$2" ] && { echo "$d"; return 0; }
+		done
+		sleep 0.1
+		i=$((i + 1))
 	done
 	return 1
 }
