@@ -302,7 +302,8 @@ const char *brisk_nvme_cpl_get_status_string(const struct brisk_nvme_status *sta
 /* ---- Namespace Management and Attachment (OACS bit 3) ----
  * Synchronous (the admin queue is driven until done), then the active
  * namespace list is re-scanned. -ENOTSUP without OACS bit 3; controller
- * errors: -EEXIST (already attached), -ENOENT (no such or not attached
+ * errors: -ENOTSUP (Invalid Opcode: the controller lacks this one of the
+ * two commands), -EEXIST (already attached), -ENOENT (no such or not attached
  * namespace), -ENOSPC (no capacity or identifier left), -EINVAL (a field or
  * the controller list refused), -EIO (other; the status is logged by name),
  * -ENXIO (controller failed). */

@@ -11,12 +11,18 @@
 
 #include "nvme_internal.h"
 
-/* The errno a caller can act on for the statuses these commands return. */
+/* The errno a caller can act on for the statuses these commands return.
+ * OACS bit 3 covers both commands, yet some controllers (QEMU 7.2) only
+ * implement Namespace Attachment: Invalid Opcode means not supported. */
 static int ns_mgmt_errno(const struct brisk_nvme_status *st)
 {
 	if (st->sct == BRISK_NVME_SCT_GENERIC) {
-		return st->sc == BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT ? -ENOENT :
-		       st->sc == BRISK_NVME_SC_INVALID_FIELD ? -EINVAL : -EIO;
+		switch (st->sc) {
+		case BRISK_NVME_SC_INVALID_OPCODE: return -ENOTSUP;
+		case BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT: return -ENOENT;
+		case BRISK_NVME_SC_INVALID_FIELD: return -EINVAL;
+		default: return -EIO;
+		}
 	}
 	if (st->sct != BRISK_NVME_SCT_COMMAND_SPECIFIC) {
 		return -EIO;
