@@ -97,8 +97,7 @@ ns_opts() {
 	bs=$(block_size "$1") || exit 3
 	echo -n "logical_block_size=$bs,physical_block_size=$bs"
 	case "$1" in
-	*:*:detached) [ $SUBSYS = 1 ] || die "--ctrl: ':detached' needs --subsys"; echo ",detached=on" ;;
-	*:*:*) die "--ctrl: '$1' (BS:SIZE or BS:SIZE:detached)" ;;
+	*:*:detached) echo ",detached=on" ;; # checked by ctrl_args
 	*) echo ;;
 	esac
 }
@@ -114,6 +113,10 @@ ctrl_args() {
 	QARGS+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
 	for n in "${!list[@]}"; do
 		size=${list[n]#*:}
+		case "$size" in
+		*:detached) [ $SUBSYS = 1 ] || die "--ctrl: ':detached' needs --subsys" ;;
+		*:*) die "--ctrl: '${list[n]}' (BS:SIZE or BS:SIZE:detached)" ;;
+		esac
 		disk_args "$i" "$n" "${size%%:*}"
 	done
 	dev="\"driver\":\"nvme\",\"id\":\"nvme$i\",\"bus\":\"rp$i\",\"serial\":\"brisk$i\""
