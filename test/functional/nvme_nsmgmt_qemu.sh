@@ -6,8 +6,8 @@
 # attaches a namespace that starts detached, does I/O on it, detaches and
 # re-attaches it across bring-ups with every refusal checked, and the
 # kernel's nvme driver then finds it attached. QEMU 7.2 has no Namespace
-# Management (create/delete): the test asserts -ENOTSUP for them. One uio
-# boot. Skips (exit 0) only when QEMU cannot run.
+# Management (create/delete): the test asserts -ENOTSUP for them. A uio
+# boot and a vfio one (with the IOMMU). Skips (exit 0) only when QEMU cannot run.
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -29,11 +29,19 @@ for p in nvme_identify nvme_nsmgmt; do
 	[ -x "build/bin/$p" ] || { echo "FAIL: build/bin/$p is missing (run make)"; exit 1; }
 	PROGS+=(--prog "build/bin/$p")
 done
+boot() { # uio|vfio run_guest.sh options...
+	local mode=$1
+	shift
+	echo ". ./guest_nsmgmt.sh; nsmgmt_checks $mode" >"$WORK/$mode.sh"
+	echo "--- boot $mode"
+	# no_timer_check: see nvme_driver_qemu.sh (a loaded TCG host).
+	"$RUN_GUEST" --name "nvme_nsmgmt_$mode" --timeout 400 --file "$GUEST" "${PROGS[@]}" \
+		--append " no_timer_check" --driver none --subsys "$@" \
+		--ctrl 512:32M,4096:16M:detached "$WORK/$mode.sh" || fail "boot $mode (see the lines above)"
+}
+
 start=$SECONDS
-echo ". ./guest_nsmgmt.sh; nsmgmt_checks uio" >"$WORK/nsmgmt.sh"
-# no_timer_check: see nvme_driver_qemu.sh (a loaded TCG host).
-"$RUN_GUEST" --name nvme_nsmgmt --timeout 400 --file "$GUEST" "${PROGS[@]}" \
-	--append " no_timer_check" --driver none --subsys --ctrl 512:32M,4096:16M:detached \
-	"$WORK/nsmgmt.sh" || fail "boot nsmgmt (see the lines above)"
+boot uio
+boot vfio --iommu
 echo "nvme_nsmgmt_qemu: $FAILS failures in $((SECONDS - start)) s"
 [ $FAILS = 0 ]
