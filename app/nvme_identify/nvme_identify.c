@@ -143,6 +143,9 @@ static void print_ctrlr_ids(const struct brisk_nvme_ctrlr_data *cd)
 static void print_ctrlr_caps(const struct brisk_nvme_ctrlr_data *cd)
 {
 	printf("%-10s: %#x\n", "oacs", cd->oacs);
+	/* OACS bit 3: Namespace Management and Attachment (brisk_nvme_ctrlr_*_ns). */
+	printf("%-10s: %s\n", "ns_mgmt",
+	       cd->oacs & BRISK_NVME_OACS_NS_MANAGE ? "supported" : "not supported");
 	printf("%-10s: %u\n", "acl", cd->acl);
 	printf("%-10s: %u\n", "aerl", cd->aerl);
 	printf("%-10s: %#x\n", "frmw", cd->frmw);

@@ -299,6 +299,25 @@ static inline bool brisk_nvme_cpl_is_error(const struct brisk_nvme_cpl *cpl)
 /* "SUCCESS", "INVALID FIELD", "ABORTED - SQ DELETION"...; never NULL. */
 const char *brisk_nvme_cpl_get_status_string(const struct brisk_nvme_status *status);
 
+/* ---- Namespace Management and Attachment (OACS bit 3) ----
+ * Synchronous (the admin queue is driven until done), then the active
+ * namespace list is re-scanned. -ENOTSUP without OACS bit 3; controller
+ * errors: -ENOTSUP (Invalid Opcode: the controller lacks this one of the
+ * two commands), -EEXIST (already attached), -ENOENT (no such or not attached
+ * namespace), -ENOSPC (no capacity or identifier left), -EINVAL (a field or
+ * the controller list refused), -EIO (other; the status is logged by name),
+ * -ENXIO (controller failed). */
+/* Creates a namespace from nsdata's NSZE, NCAP and FLBAS (other fields as
+ * the spec allows; zero them otherwise); *nsid gets the new identifier. The
+ * namespace is not attached. */
+int brisk_nvme_ctrlr_create_ns(struct brisk_nvme_ctrlr *ctrlr,
+			       const struct brisk_nvme_ns_data *nsdata, uint32_t *nsid);
+/* Deletes namespace nsid (BRISK_NVME_GLOBAL_NS_TAG: all), attached or not. */
+int brisk_nvme_ctrlr_delete_ns(struct brisk_nvme_ctrlr *ctrlr, uint32_t nsid);
+/* Attaches / detaches nsid to / from this controller (its CNTLID). */
+int brisk_nvme_ctrlr_attach_ns(struct brisk_nvme_ctrlr *ctrlr, uint32_t nsid);
+int brisk_nvme_ctrlr_detach_ns(struct brisk_nvme_ctrlr *ctrlr, uint32_t nsid);
+
 #ifdef __cplusplus
 }
 #endif

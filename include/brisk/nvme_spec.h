@@ -693,7 +693,37 @@ enum brisk_nvme_command_specific_status {
 	BRISK_NVME_SC_CONFLICTING_ATTRIBUTES = 0x80,
 	BRISK_NVME_SC_INVALID_PROTECTION_INFO = 0x81,
 	BRISK_NVME_SC_ATTEMPTED_WRITE_TO_RO_RANGE = 0x82,
+	/* Namespace Management and Namespace Attachment */
+	BRISK_NVME_SC_NS_INSUFFICIENT_CAPACITY = 0x15,
+	BRISK_NVME_SC_NS_ID_UNAVAILABLE = 0x16,
+	BRISK_NVME_SC_NS_ALREADY_ATTACHED = 0x18,
+	BRISK_NVME_SC_NS_IS_PRIVATE = 0x19,
+	BRISK_NVME_SC_NS_NOT_ATTACHED = 0x1a,
+	BRISK_NVME_SC_THIN_PROVISIONING_NOT_SUPPORTED = 0x1b,
+	BRISK_NVME_SC_CONTROLLER_LIST_INVALID = 0x1c,
 };
+
+/* ---- Namespace Management (opcode 0Dh) and Attachment (15h) ---- */
+/* CDW10.SEL of Namespace Management. */
+#define BRISK_NVME_NS_MGMT_SEL_CREATE 0x0u
+#define BRISK_NVME_NS_MGMT_SEL_DELETE 0x1u
+/* CDW10.SEL of Namespace Attachment. */
+#define BRISK_NVME_NS_ATTACH_SEL_ATTACH 0x0u
+#define BRISK_NVME_NS_ATTACH_SEL_DETACH 0x1u
+/* Identify CNS values about allocated namespaces and controllers. */
+#define BRISK_NVME_IDENTIFY_ALLOCATED_NS_LIST 0x10u
+#define BRISK_NVME_IDENTIFY_ALLOCATED_NS 0x11u
+#define BRISK_NVME_IDENTIFY_CTRLR_LIST_ATTACHED 0x12u
+#define BRISK_NVME_IDENTIFY_CTRLR_LIST 0x13u
+
+/* Controller list (Namespace Attachment data, Identify CNS 12h/13h). */
+#define BRISK_NVME_CTRLR_LIST_MAX 2047
+struct brisk_nvme_ctrlr_list {
+	uint16_t num_ids;
+	uint16_t ctrlr_ids[BRISK_NVME_CTRLR_LIST_MAX];
+};
+_Static_assert(sizeof(struct brisk_nvme_ctrlr_list) == 4096, "controller list is 4096 bytes");
+_Static_assert(offsetof(struct brisk_nvme_ctrlr_list, ctrlr_ids) == 2, "identifiers at byte 2");
 
 #ifdef __cplusplus
 }

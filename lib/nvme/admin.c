@@ -213,14 +213,20 @@ static void format_scan_done(struct brisk_nvme_ctrlr *ctrlr, void *ctx, int rc)
 	nvme_wait_cb(ctx, &cpl);
 }
 
-/* Re-reads every namespace after a format, synchronously. */
-static int format_rescan(struct brisk_nvme_ctrlr *ctrlr)
+/* Re-reads every namespace, synchronously (after a format or a namespace
+ * management command). A scan an event started first is waited for, since
+ * it may have read the list before the change. */
+int nvme_ns_rescan_sync(struct brisk_nvme_ctrlr *ctrlr)
 {
+	uint64_t deadline = brisk_get_ticks() + nvme_ticks_from_us(NVME_ADMIN_SYNC_TIMEOUT_US);
 	struct nvme_wait w = { 0 };
 	int rc;
 
 	pthread_mutex_lock(&ctrlr->lock);
-	rc = nvme_ns_scan_start(ctrlr, format_scan_done, &w);
+	while ((rc = nvme_ns_scan_start(ctrlr, format_scan_done, &w)) == -EBUSY &&
+	       brisk_get_ticks() < deadline && !nvme_ctrlr_is_failed(ctrlr)) {
+		nvme_ctrlr_poll_admin_locked(ctrlr);
+	}
 	pthread_mutex_unlock(&ctrlr->lock);
 	return rc != 0 ? rc : nvme_wait_for(ctrlr, NULL, &w);
 }
@@ -246,5 +252,5 @@ int brisk_nvme_ctrlr_format(struct brisk_nvme_ctrlr *ctrlr, uint32_t nsid, uint3
 			     brisk_nvme_cpl_get_status_string(&w.cpl.status));
 		return rc;
 	}
-	return format_rescan(ctrlr);
+	return nvme_ns_rescan_sync(ctrlr);
 }

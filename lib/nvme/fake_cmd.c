@@ -1,6 +1,7 @@
 /*
  * The fake controller's command execution: admin commands (Identify, log
- * pages, features, queue creation and deletion, Abort, async events, Format)
+ * pages, features, queue creation and deletion, Abort, async events, Format,
+ * Namespace Management and Attachment)
  * and NVM I/O on RAM-backed namespaces. Data moves through the command's
  * PRPs or SGL exactly as a controller would walk them, so malformed lists
  * built by the driver fail with the status a controller would return.
@@ -138,7 +139,8 @@ static void fake_identify_ctrlr(struct nvme_fake_dev *dev, struct brisk_nvme_ctr
 	cd->mdts = dev->params.mdts;
 	cd->ver = 0x10400;
 	cd->oaes = BRISK_NVME_OAES_NS_ATTR;
-	cd->oacs = BRISK_NVME_OACS_FORMAT;
+	cd->cntlid = NVME_FAKE_CNTLID;
+	cd->oacs = BRISK_NVME_OACS_FORMAT | (dev->params.ns_mgmt ? BRISK_NVME_OACS_NS_MANAGE : 0u);
 	cd->acl = 3;
 	cd->aerl = FAKE_MAX_AER - 1;
 	cd->lpa = 0x2;
@@ -392,6 +394,135 @@ static void fake_format(struct nvme_fake_dev *dev, const struct brisk_nvme_cmd *
 	}
 }
 
+/* ---- Namespace Management and Attachment ---- */
+
+static void fake_cmd_specific(struct fake_result *res, uint16_t sc)
+{
+	res->sct = BRISK_NVME_SCT_COMMAND_SPECIFIC;
+	res->sc = sc;
+}
+
+static uint32_t fake_free_slot(const struct nvme_fake_dev *dev)
+{
+	uint32_t i = 0;
+
+	while (i < NVME_FAKE_MAX_NS && dev->ns[i].allocated) {
+		i++;
+	}
+	return i;
+}
+
+/* Create: the first free slot of the pool, not attached. */
+static void fake_ns_create(struct nvme_fake_dev *dev, const struct brisk_nvme_cmd *cmd,
+			   struct fake_result *res)
+{
+	struct brisk_nvme_ns_data nd;
+	uint32_t i, lbaf;
+	uint64_t bytes;
+
+	fake_transfer(dev, cmd, &nd, sizeof(nd), FAKE_FROM_HOST, res);
+	i = fake_free_slot(dev);
+	lbaf = nd.flbas & 0xfu;
+	bytes = nd.nsze << (lbaf == 1 ? 12 : 9);
+	if (res->sc != 0) {
+		return;
+	} else if (lbaf > 1) {
+		fake_cmd_specific(res, BRISK_NVME_SC_INVALID_FORMAT);
+	} else if (nd.nsze == 0 || nd.ncap != nd.nsze) {
+		fake_cmd_specific(res, BRISK_NVME_SC_THIN_PROVISIONING_NOT_SUPPORTED);
+	} else if (nd.nsze > NVME_FAKE_NS_MGMT_MAX_BYTES >> 9 || bytes > NVME_FAKE_NS_MGMT_MAX_BYTES) {
+		fake_cmd_specific(res, BRISK_NVME_SC_NS_INSUFFICIENT_CAPACITY);
+	} else if (i == NVME_FAKE_MAX_NS) {
+		fake_cmd_specific(res, BRISK_NVME_SC_NS_ID_UNAVAILABLE);
+	} else if (fake_ns_init(&dev->ns[i], bytes, lbaf, dev->params.no_data) != 0) {
+		res->sc = BRISK_NVME_SC_INTERNAL_DEVICE_ERROR;
+	} else {
+		dev->ns[i].active = false;
+		res->cdw0 = i + 1;
+	}
+}
+
+static void fake_ns_delete(struct nvme_fake_dev *dev, const struct brisk_nvme_cmd *cmd,
+			   struct fake_result *res)
+{
+	bool all = cmd->nsid == BRISK_NVME_GLOBAL_NS_TAG;
+
+	if (!all && (cmd->nsid == 0 || cmd->nsid > NVME_FAKE_MAX_NS ||
+		     !dev->ns[cmd->nsid - 1].allocated)) {
+		res->sc = BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT;
+		return;
+	}
+	for (uint32_t i = 0; i < NVME_FAKE_MAX_NS; i++) {
+		if (all || cmd->nsid == i + 1) {
+			fake_ns_init(&dev->ns[i], 0, 0, true);
+		}
+	}
+}
+
+static void fake_ns_management(struct nvme_fake_dev *dev, const struct brisk_nvme_cmd *cmd,
+			       struct fake_result *res)
+{
+	uint32_t sel = cmd->cdw10 & 0xfu;
+
+	if (!dev->params.ns_mgmt) {
+		res->sc = BRISK_NVME_SC_INVALID_OPCODE;
+	} else if (sel == BRISK_NVME_NS_MGMT_SEL_CREATE) {
+		fake_ns_create(dev, cmd, res);
+	} else if (sel == BRISK_NVME_NS_MGMT_SEL_DELETE) {
+		fake_ns_delete(dev, cmd, res);
+	} else {
+		res->sc = BRISK_NVME_SC_INVALID_FIELD;
+	}
+}
+
+/* The list must name this controller (the only one of the fake's subsystem). */
+static bool fake_ctrlr_list_ok(const struct brisk_nvme_ctrlr_list *list)
+{
+	if (list->num_ids == 0 || list->num_ids > BRISK_NVME_CTRLR_LIST_MAX) {
+		return false;
+	}
+	for (uint32_t i = 0; i < list->num_ids; i++) {
+		if (list->ctrlr_ids[i] != NVME_FAKE_CNTLID) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void fake_ns_attachment(struct nvme_fake_dev *dev, const struct brisk_nvme_cmd *cmd,
+			       struct fake_result *res)
+{
+	struct brisk_nvme_ctrlr_list list;
+	uint32_t sel = cmd->cdw10 & 0xfu;
+	struct fake_ns *ns;
+
+	if (!dev->params.ns_mgmt) {
+		res->sc = BRISK_NVME_SC_INVALID_OPCODE;
+		return;
+	}
+	if (cmd->nsid == 0 || cmd->nsid > NVME_FAKE_MAX_NS || !dev->ns[cmd->nsid - 1].allocated) {
+		res->sc = BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT;
+		return;
+	}
+	ns = &dev->ns[cmd->nsid - 1];
+	fake_transfer(dev, cmd, &list, sizeof(list), FAKE_FROM_HOST, res);
+	if (res->sc != 0) {
+		return;
+	} else if (sel > BRISK_NVME_NS_ATTACH_SEL_DETACH) {
+		res->sc = BRISK_NVME_SC_INVALID_FIELD;
+	} else if (!fake_ctrlr_list_ok(&list)) {
+		fake_cmd_specific(res, BRISK_NVME_SC_CONTROLLER_LIST_INVALID);
+	} else if (sel == BRISK_NVME_NS_ATTACH_SEL_ATTACH && ns->active) {
+		fake_cmd_specific(res, BRISK_NVME_SC_NS_ALREADY_ATTACHED);
+	} else if (sel == BRISK_NVME_NS_ATTACH_SEL_DETACH && !ns->active) {
+		fake_cmd_specific(res, BRISK_NVME_SC_NS_NOT_ATTACHED);
+	} else {
+		/* As QEMU does: the change is also announced by an event. */
+		ns->active = sel == BRISK_NVME_NS_ATTACH_SEL_ATTACH;
+		fake_ns_notice(dev, cmd->nsid);
+	}
+}
+
 static void fake_admin(struct nvme_fake_dev *dev, const struct brisk_nvme_cmd *cmd,
 		       struct fake_result *res)
 {
@@ -407,6 +538,8 @@ static void fake_admin(struct nvme_fake_dev *dev, const struct brisk_nvme_cmd *c
 	case BRISK_NVME_OPC_ABORT: fake_abort(dev, cmd, res); break;
 	case BRISK_NVME_OPC_ASYNC_EVENT_REQUEST: fake_aer(dev, cmd, res); break;
 	case BRISK_NVME_OPC_FORMAT_NVM: fake_format(dev, cmd, res); break;
+	case BRISK_NVME_OPC_NS_MANAGEMENT: fake_ns_management(dev, cmd, res); break;
+	case BRISK_NVME_OPC_NS_ATTACHMENT: fake_ns_attachment(dev, cmd, res); break;
 	case BRISK_NVME_OPC_KEEP_ALIVE: break;
 	default: res->sc = BRISK_NVME_SC_INVALID_OPCODE; break;
 	}

@@ -7,7 +7,8 @@
  * reaches it. Knobs make it misbehave the ways real controllers do: never
  * ready, fatal status, removed (registers read all ones), commands held
  * back (timeouts, out-of-order completion), aborts that fail, namespace
- * changes with an asynchronous event.
+ * changes with an asynchronous event. It can also create, delete, attach
+ * and detach namespaces (params.ns_mgmt).
  */
 #ifndef BRISK_NVME_FAKE_H
 #define BRISK_NVME_FAKE_H
@@ -18,6 +19,8 @@
 #include <brisk/nvme.h>
 
 #define NVME_FAKE_MAX_NS 4
+#define NVME_FAKE_NS_MGMT_MAX_BYTES (16u << 20)
+#define NVME_FAKE_CNTLID 0x21
 
 struct nvme_fake_params {
 	uint32_t num_ns;       /* active namespaces, nsid 1..num_ns */
@@ -31,6 +34,9 @@ struct nvme_fake_params {
 	uint32_t ready_delay;  /* CSTS reads before RDY follows CC.EN */
 	bool no_data;          /* benchmark: do not move data */
 	bool no_active_list;   /* an NVMe 1.0 controller: no Identify CNS 02h */
+	bool ns_mgmt;          /* OACS bit 3: Namespace Management and Attachment over
+				* a pool of NVME_FAKE_MAX_NS namespaces, each at most
+				* NVME_FAKE_NS_MGMT_MAX_BYTES */
 };
 
 struct nvme_fake_stats {

@@ -35,7 +35,8 @@ struct fake_held {
 };
 
 struct fake_ns {
-	bool active;
+	bool active;       /* attached to the controller */
+	bool allocated;    /* exists (Namespace Management) */
 	uint32_t lbaf;
 	uint64_t bytes;
 	uint8_t *ram;
@@ -88,5 +89,7 @@ void fake_post(struct nvme_fake_dev *dev, uint16_t qid, uint16_t cid, uint16_t s
 void fake_execute(struct nvme_fake_dev *dev, uint16_t qid, const struct brisk_nvme_cmd *cmd,
 		  struct fake_result *res);
 uint32_t fake_ns_block_size(const struct fake_ns *ns);
+int fake_ns_init(struct fake_ns *ns, uint64_t bytes, uint32_t lbaf, bool no_data);
+void fake_ns_notice(struct nvme_fake_dev *dev, uint32_t nsid);
 
 #endif

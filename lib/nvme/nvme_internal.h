@@ -349,6 +349,8 @@ struct nvme_wait {
 	struct brisk_nvme_cpl cpl;
 };
 void nvme_wait_cb(void *arg, const struct brisk_nvme_cpl *cpl);
+/* Re-scans the namespaces and waits for it (takes the lock itself). */
+int nvme_ns_rescan_sync(struct brisk_nvme_ctrlr *ctrlr);
 /* Polls the admin queue (qpair NULL) or qpair until w is done. 0, -EIO
  * (command error, w->cpl holds it), -ENXIO (controller failed). */
 int nvme_wait_for(struct brisk_nvme_ctrlr *ctrlr, struct brisk_nvme_qpair *qpair,

@@ -43,9 +43,10 @@ uint32_t fake_ns_block_size(const struct fake_ns *ns)
 	return ns->lbaf == 1 ? 4096u : 512u;
 }
 
-static int fake_ns_init(struct fake_ns *ns, uint64_t bytes, uint32_t lbaf, bool no_data)
+int fake_ns_init(struct fake_ns *ns, uint64_t bytes, uint32_t lbaf, bool no_data)
 {
 	ns->active = bytes != 0;
+	ns->allocated = ns->active;
 	ns->lbaf = lbaf;
 	ns->bytes = bytes;
 	free(ns->ram);
@@ -145,14 +146,11 @@ static void fake_raise_event(struct nvme_fake_dev *dev, uint32_t cdw0)
 	}
 }
 
-void nvme_fake_ns_change(struct nvme_fake_dev *dev, uint32_t nsid, uint64_t bytes)
+/* A namespace attribute notice for nsid, through the Changed NS List log. */
+void fake_ns_notice(struct nvme_fake_dev *dev, uint32_t nsid)
 {
 	union brisk_nvme_async_event_completion ev = { .raw = 0 };
 
-	if (nsid == 0 || nsid > NVME_FAKE_MAX_NS) {
-		return;
-	}
-	fake_ns_init(&dev->ns[nsid - 1], bytes, dev->ns[nsid - 1].lbaf, dev->params.no_data);
 	if (dev->num_changed < NVME_FAKE_MAX_NS) {
 		dev->changed_ns[dev->num_changed++] = nsid;
 	}
@@ -160,6 +158,15 @@ void nvme_fake_ns_change(struct nvme_fake_dev *dev, uint32_t nsid, uint64_t byte
 	ev.bits.async_event_info = BRISK_NVME_ASYNC_EVENT_NS_ATTR_CHANGED;
 	ev.bits.log_page_identifier = BRISK_NVME_LOG_CHANGED_NS_LIST;
 	fake_raise_event(dev, ev.raw);
+}
+
+void nvme_fake_ns_change(struct nvme_fake_dev *dev, uint32_t nsid, uint64_t bytes)
+{
+	if (nsid == 0 || nsid > NVME_FAKE_MAX_NS) {
+		return;
+	}
+	fake_ns_init(&dev->ns[nsid - 1], bytes, dev->ns[nsid - 1].lbaf, dev->params.no_data);
+	fake_ns_notice(dev, nsid);
 }
 
 /* ---- Queues ---- */

@@ -10,6 +10,9 @@
 #   --ctrl BS:SIZE[,BS:SIZE...]  a controller with these namespaces (block size
 #                                512 or 4096, size like 64M); repeat for more
 #                                controllers; default one 512:64M controller
+#   --subsys                     every controller in one NVM subsystem (nvme-subsys,
+#                                namespace attachment); a namespace written
+#                                BS:SIZE:detached starts detached
 #   --prog FILE                  a program for /brisk/bin (its libraries come too)
 #   --file FILE                  a data file for /brisk/files (the script's cwd)
 #   --module NAME                one more kernel module in the initramfs
@@ -34,11 +37,11 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-DRIVER=uio IOMMU=0 QMP=0 NIC=0 MEM=1024 SMP=1 HUGEPAGES=256 TIMEOUT=120 APPEND="" NAME=""
+DRIVER=uio IOMMU=0 QMP=0 NIC=0 SUBSYS=0 MEM=1024 SMP=1 HUGEPAGES=256 TIMEOUT=120 APPEND="" NAME=""
 CTRLS=() MKARGS=() TEST=""
 WORK="" QEMU_PID="" WATCH_PID=""
 
-usage() { sed -n '6,33p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-3}"; }
+usage() { sed -n '6,36p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-3}"; }
 die() { echo "run_guest.sh: $*" >&2; exit 3; }
 
 cleanup() {
@@ -58,6 +61,7 @@ parse_args() {
 		--prog|--file|--module) MKARGS+=("$1" "$2"); shift ;;
 		--qmp) QMP=1 ;;
 		--nic) NIC=1 ;;
+		--subsys) SUBSYS=1 ;;
 		--mem) MEM=$2; shift ;;
 		--smp) SMP=$2; shift ;;
 		--hugepages) HUGEPAGES=$2; shift ;;
@@ -92,26 +96,46 @@ block_size() {
 	esac
 }
 
+# ns_opts SPEC: BS:SIZE[:detached] -> the nvme-ns options beyond the drive.
+ns_opts() {
+	local bs
+	bs=$(block_size "$1") || exit 3
+	echo -n "logical_block_size=$bs,physical_block_size=$bs"
+	case "$1" in
+	*:*:detached) echo ",detached=on" ;; # checked by ctrl_args
+	*) echo ;;
+	esac
+}
+
 # ctrl_args I SPEC: controller I on its own root port (hot-pluggable). With
-# one namespace the controller carries it (drive=), so QMP's device_add brings
-# it back in one command; several namespaces are nvme-ns devices on its bus.
+# one namespace (and no subsystem) the controller carries it (drive=), so
+# QMP's device_add brings it back in one command; otherwise namespaces are
+# nvme-ns devices on its bus.
 ctrl_args() {
-	local i=$1 n bs dev
+	local i=$1 n bs size dev opts
 	local -a list
 	IFS=, read -ra list <<<"$2"
 	QARGS+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
-	for n in "${!list[@]}"; do disk_args "$i" "$n" "${list[n]#*:}"; done
+	for n in "${!list[@]}"; do
+		size=${list[n]#*:}
+		case "$size" in
+		*:detached) [ $SUBSYS = 1 ] || die "--ctrl: ':detached' needs --subsys" ;;
+		*:*) die "--ctrl: '${list[n]}' (BS:SIZE or BS:SIZE:detached)" ;;
+		esac
+		disk_args "$i" "$n" "${size%%:*}"
+	done
 	dev="\"driver\":\"nvme\",\"id\":\"nvme$i\",\"bus\":\"rp$i\",\"serial\":\"brisk$i\""
-	if [ ${#list[@]} = 1 ]; then
+	[ $SUBSYS = 1 ] && dev="$dev,\"subsys\":\"subsys0\""
+	if [ ${#list[@]} = 1 ] && [ $SUBSYS = 0 ]; then
 		bs=$(block_size "${list[0]}") || exit 3
 		dev="$dev,\"drive\":\"c${i}n0\",\"logical_block_size\":$bs,\"physical_block_size\":$bs"
 	fi
 	QARGS+=(-device "$(json_to_opts "$dev")")
 	DEVICES="$DEVICES${DEVICES:+,}\"nvme$i\":{$dev}"
-	[ ${#list[@]} = 1 ] && return
+	[ ${#list[@]} = 1 ] && [ $SUBSYS = 0 ] && return
 	for n in "${!list[@]}"; do
-		bs=$(block_size "${list[n]}") || exit 3
-		QARGS+=(-device "nvme-ns,bus=nvme$i,nsid=$((n + 1)),drive=c${i}n$n,logical_block_size=$bs,physical_block_size=$bs")
+		opts=$(ns_opts "${list[n]}") || exit 3
+		QARGS+=(-device "nvme-ns,bus=nvme$i,nsid=$((n + 1)),drive=c${i}n$n,$opts")
 	done
 }
 
@@ -131,6 +155,7 @@ build_qemu_args() {
 		APPEND="intel_iommu=on $APPEND"
 	fi
 	QARGS+=(-machine "$machine")
+	[ $SUBSYS = 1 ] && QARGS+=(-device "nvme-subsys,id=subsys0,nqn=nqn.2026-12.io.brisk:subsys0")
 	for i in "${!CTRLS[@]}"; do ctrl_args "$i" "${CTRLS[i]}"; done
 	echo "{$DEVICES}" >"$WORK/devices.json"
 	[ $NIC = 1 ] && QARGS+=(-nic user,model=virtio-net-pci)
