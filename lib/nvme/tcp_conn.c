@@ -122,7 +122,13 @@ static int conn_initialize(struct nvme_tcp_conn *c, uint64_t deadline)
 				 "the controller closed the connection before ICResp");
 	}
 	rc = nvme_tcp_ic_resp_check(c, &resp, &why);
-	return rc != 0 ? conn_fail(c, rc, why) : 0;
+	if (rc != 0) {
+		return conn_fail(c, rc, why);
+	}
+	BRISK_DEBUGLOG(nvme, "nvme tcp %s: connected, header digest %s, data digest %s, "
+		       "MAXH2CDATA %u\n", c->name, c->hdgst ? "on" : "off", c->ddgst ? "on" : "off",
+		       c->maxh2cdata);
+	return 0;
 }
 
 int nvme_tcp_conn_open(struct nvme_tcp_conn *c, const struct brisk_nvme_transport_id *trid,

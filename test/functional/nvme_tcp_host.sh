@@ -23,7 +23,7 @@ stop_tgt() {
 	fi
 	TGT_PID=""
 }
-trap 'stop_tgt; [ -n "${KEEP_WORK:-}" ] || cleanup' EXIT
+trap 'stop_tgt; cleanup' EXIT
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 timeout -k 5 180 "$TGT" --no-huge -s 128 -m 0x1 -r "$WORK/tgt.sock" >"$WORK/tgt.log" 2>&1 &
@@ -69,8 +69,10 @@ verify() {
 	bdev_config "$WORK/$1.json" bdev_nvme_attach_controller '{"name": "Nvme0", "trtype": "tcp",
 		"adrfam": "ipv4", "traddr": "127.0.0.1", "trsvcid": "'"$PORT"'", "subnqn": "'"$NQN"'",
 		"hdgst": '"$2"', "ddgst": '"$3"'}'
-	run_bdevperf "$1" --no-huge -c "$WORK/$1.json" -q 16 -o "$4" -w verify -t 2
+	run_bdevperf "$1" --no-huge -L nvme -c "$WORK/$1.json" -q 16 -o "$4" -w verify -t 2
 	[ "$BP_RC" -eq 0 ] || { fail "bdevperf $1 exited $BP_RC"; tail -15 "$WORK/$1.log" >&2; return; }
+	local want="header digest $([ "$2" = true ] && echo on || echo off), data digest $([ "$3" = true ] && echo on || echo off)"
+	grep -q "qid 1: connected, $want" "$WORK/$1.log" || fail "$1: the I/O connection did not negotiate '$want'"
 	check "$1" '[j["bdev"] for j in r["results"]] == ["Nvme0n1"] and t["io_completed"] > 20 and t["io_failed"] == 0 and t["miscompares"] == 0' \
 		"bdevperf verify $1" && pass "bdevperf verify over TCP, hdgst $2 ddgst $3, $4: $(result "$1" 'int(t["iops"])') IOPS"
 }
