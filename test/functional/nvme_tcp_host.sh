@@ -37,9 +37,10 @@ trpc bdev_malloc_create -b Malloc0 32 512 &&
 	trpc nvmf_create_transport -t TCP -c 8192 &&
 	trpc nvmf_create_subsystem "$NQN" -s "$SN" -d "$MN" -a &&
 	trpc nvmf_subsystem_add_ns "$NQN" Malloc0 &&
-	trpc nvmf_subsystem_add_listener "$NQN" -t tcp -a 127.0.0.1 -s "$PORT" -f ipv4 ||
+	trpc nvmf_subsystem_add_listener "$NQN" -t tcp -a 127.0.0.1 -s "$PORT" -f ipv4 &&
+	trpc nvmf_subsystem_add_listener "$NQN" -t tcp -a ::1 -s "$PORT" -f ipv6 ||
 	{ fail "target configuration"; finish; }
-pass "target: malloc namespace exported on 127.0.0.1:$PORT"
+pass "target: malloc namespace exported on 127.0.0.1 and ::1, port $PORT"
 
 TRID="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$PORT subnqn:$NQN"
 
@@ -48,6 +49,14 @@ if [ $? -eq 0 ] && grep -q "^sn *: $SN\$" "$WORK/id.log" && grep -q "^mn *: $MN\
 	pass "nvme_identify over TCP: serial and model as configured"
 else
 	fail "nvme_identify over TCP"; tail -20 "$WORK/id.log" >&2
+fi
+
+timeout -k 5 30 "$ROOT/build/bin/nvme_identify" --no-huge -s 64 \
+	-r "trtype:TCP adrfam:IPv6 traddr:::1 trsvcid:$PORT subnqn:$NQN" >"$WORK/id6.log" 2>&1
+if [ $? -eq 0 ] && grep -q "^sn *: $SN\$" "$WORK/id6.log"; then
+	pass "nvme_identify over TCP on IPv6 (::1)"
+else
+	fail "nvme_identify over IPv6"; tail -20 "$WORK/id6.log" >&2
 fi
 
 # perf NAME SIZE SECONDS: randrw without errors.
