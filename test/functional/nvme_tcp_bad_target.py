@@ -3,7 +3,7 @@
 listener that answers ICReq properly, then sends one malformed reply to the
 Connect capsule (a PDU type hosts never receive, a CapsuleResp with a wrong
 length or naming a command that is not outstanding, a header digest never
-negotiated, a C2HTermReq, a closed socket). nvme_identify must each time fail cleanly: exit
+negotiated, a C2HTermReq, a closed socket, no answer at all). nvme_identify must each time fail cleanly: exit
 status 1 (no crash, no hang) and a log line naming the problem. Bounded:
 every socket wait and every run has a timeout."""
 import os
@@ -105,6 +105,7 @@ def main():
     run_case('C2HTermReq', lambda: struct.pack('<BBBBIH', 3, 0, 24, 0, 24, 2) + bytes(14),
              'C2HTermReq FES 2')
     run_case('closed after ICResp', lambda: None, 'closed the connection')
+    run_case('no answer to Connect (5 s)', lambda: b'', 'no response to a fabrics command')
 
     def bad_digest():
         pdu = bytearray(resp(0xfffe))
