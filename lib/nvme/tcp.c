@@ -118,10 +118,15 @@ static int tcp_property(struct brisk_nvme_ctrlr *ctrlr, uint8_t fctype, uint32_t
 	struct brisk_nvme_cpl cpl;
 	int rc;
 
+	/* The admin connection is shared: a qpair thread's health check (or a
+	 * caller's CSTS read) must not interleave with admin polling. */
+	pthread_mutex_lock(&ctrlr->lock);
 	if (nvme_tcp_qp(ctrlr->adminq) == NULL || nvme_tcp_qp(ctrlr->adminq)->conn.dead) {
+		pthread_mutex_unlock(&ctrlr->lock);
 		return -ENOTCONN;
 	}
 	rc = nvme_tcp_sync_cmd(ctrlr->adminq, (struct brisk_nvme_cmd *)&cmd, NULL, 0, &cpl);
+	pthread_mutex_unlock(&ctrlr->lock);
 	if (rc == 0 && brisk_nvme_cpl_is_error(&cpl)) {
 		BRISK_ERRLOG("nvme tcp %s: Property %s of offset 0x%x failed: %s\n", ctrlr->trid.traddr,
 			     fctype == BRISK_NVMF_FCTYPE_PROPERTY_GET ? "Get" : "Set", ofst,
