@@ -218,6 +218,12 @@ static int conn_parse(struct nvme_tcp_conn *c, nvme_tcp_pdu_fn handle, void *arg
 		}
 		rc = handle(arg, c->rx + off, data, dlen);
 		off += ch->plen;
+		if (off % 8 != 0) {
+			/* Headers are read as structs: keep the next one aligned. */
+			memmove(c->rx, c->rx + off, c->rx_len - off);
+			c->rx_len -= off;
+			off = 0;
+		}
 	}
 	memmove(c->rx, c->rx + off, c->rx_len - off);
 	c->rx_len -= off;

@@ -21,9 +21,10 @@ static struct nvme_tcp_conn conn_with(bool hdgst, bool ddgst, uint32_t align)
 static void test_capsule_header(void)
 {
 	struct nvme_tcp_conn c = conn_with(false, false, 4);
-	uint8_t buf[256];
+	uint64_t mem[32];
+	uint8_t *buf = (uint8_t *)mem;
 	struct brisk_nvme_tcp_cmd *cmd = (void *)buf;
-	uint32_t pdo;
+	uint32_t pdo, crc;
 
 	pdo = nvme_tcp_pdu_init(&c, &cmd->ch, BRISK_NVME_TCP_PDU_CAPSULE_CMD, sizeof(*cmd), 0);
 	CU_ASSERT_EQUAL(pdo, 0);
@@ -41,8 +42,10 @@ static void test_capsule_header(void)
 	CU_ASSERT_EQUAL(cmd->ch.flags, BRISK_NVME_TCP_FLAG_HDGST | BRISK_NVME_TCP_FLAG_DDGST);
 	memset(buf + pdo, 0x5a, 100);
 	nvme_tcp_pdu_seal(&c, buf);
-	CU_ASSERT_EQUAL(*(uint32_t *)(buf + 72), brisk_crc32c(buf, 72));
-	CU_ASSERT_EQUAL(*(uint32_t *)(buf + 196), brisk_crc32c(buf + 96, 100));
+	memcpy(&crc, buf + 72, sizeof(crc));
+	CU_ASSERT_EQUAL(crc, brisk_crc32c(buf, 72));
+	memcpy(&crc, buf + 196, sizeof(crc));
+	CU_ASSERT_EQUAL(crc, brisk_crc32c(buf + 96, 100));
 }
 
 /* A C2HData as a controller would send it, with digests. */
@@ -63,7 +66,8 @@ static uint32_t build_c2h(struct nvme_tcp_conn *c, uint8_t *buf, uint32_t dlen)
 static void test_c2h_digests(void)
 {
 	struct nvme_tcp_conn c = conn_with(true, true, 4);
-	uint8_t buf[1024];
+	uint64_t mem[128];
+	uint8_t *buf = (uint8_t *)mem;
 	const uint8_t *data;
 	const char *why = NULL;
 	uint32_t dlen, pdo = build_c2h(&c, buf, 512);
