@@ -40,6 +40,11 @@ int nvme_ctrlr_create_io_queues(struct brisk_nvme_qpair *qpair)
 	int rc;
 
 	nvme_qpair_reset_rings(qpair);
+	if (ctrlr->ops->qpair_connect != NULL) {
+		rc = ctrlr->ops->qpair_connect(qpair);
+		qpair->is_enabled = rc == 0;
+		return rc;
+	}
 	rc = nvme_admin_create_io_cq(ctrlr, qpair, nvme_wait_cb, &w);
 	rc = rc != 0 ? rc : nvme_wait_for(ctrlr, NULL, &w);
 	if (rc != 0) {
@@ -133,8 +138,8 @@ static void io_qpair_delete_queues(struct brisk_nvme_qpair *qpair)
 	struct brisk_nvme_ctrlr *ctrlr = qpair->ctrlr;
 	struct nvme_wait w = { 0 };
 
-	if (nvme_ctrlr_is_failed(ctrlr) || !qpair->is_enabled) {
-		return;
+	if (nvme_ctrlr_is_failed(ctrlr) || !qpair->is_enabled || ctrlr->ops->qpair_connect != NULL) {
+		return; /* a fabrics qpair goes with its connection */
 	}
 	if (ctrlr->mp_secondary) {
 		nvme_mp_delete_io_queues(qpair);

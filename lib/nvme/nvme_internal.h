@@ -255,12 +255,21 @@ struct nvme_transport_ops {
 	void (*qpair_init_doorbells)(struct brisk_nvme_qpair *qpair);
 	void (*ring_sq_doorbell)(struct brisk_nvme_qpair *qpair, uint16_t tail);
 	void (*ring_cq_doorbell)(struct brisk_nvme_qpair *qpair, uint16_t head);
+	/* Fabrics (optional): an I/O qpair is connected instead of created
+	 * with Create I/O CQ/SQ; 0 or -errno. */
+	int (*qpair_connect)(struct brisk_nvme_qpair *qpair);
+	/* Optional: the transport's state of a qpair, before its memory goes. */
+	void (*qpair_destroy)(struct brisk_nvme_qpair *qpair);
+	/* Optional: at each poll before the CQ is reaped (a socket's input);
+	 * -errno fails the controller. */
+	int (*qpair_poll)(struct brisk_nvme_qpair *qpair);
 };
 
 void nvme_transport_register(const struct nvme_transport_ops *ops);
 const struct nvme_transport_ops *nvme_transport_get(enum brisk_nvme_transport_type trtype);
 const struct nvme_transport_ops *nvme_transport_get_by_name(const char *name);
 extern const struct nvme_transport_ops nvme_pcie_ops;
+extern const struct nvme_transport_ops nvme_tcp_ops;
 /* A secondary process's PCIe controller: BAR0 mapped, nothing else set up. */
 struct brisk_nvme_ctrlr *nvme_pcie_ctrlr_construct_secondary(const struct brisk_nvme_transport_id *trid,
 							     const struct brisk_nvme_ctrlr_opts *opts);

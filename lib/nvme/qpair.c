@@ -119,6 +119,9 @@ void nvme_qpair_destroy(struct brisk_nvme_qpair *qpair)
 	if (qpair == NULL) {
 		return;
 	}
+	if (qpair->ctrlr->ops->qpair_destroy != NULL) {
+		qpair->ctrlr->ops->qpair_destroy(qpair);
+	}
 	brisk_free(qpair->sq);
 	brisk_free(qpair->cq);
 	brisk_free(qpair->list_mem);
@@ -469,6 +472,10 @@ int32_t nvme_qpair_process(struct brisk_nvme_qpair *qpair, uint32_t max)
 		return (int32_t)n;
 	}
 	nvme_qpair_ring_sq(qpair);
+	if (qpair->ctrlr->ops->qpair_poll != NULL && qpair->ctrlr->ops->qpair_poll(qpair) != 0) {
+		nvme_ctrlr_set_failed(qpair->ctrlr, "the transport's connection failed");
+		return qpair_process_failed(qpair);
+	}
 	n += qpair_reap_cq(qpair, max - (n < max ? n : max));
 	if (qpair->num_queued != 0) {
 		qpair_submit_queued(qpair);

@@ -49,4 +49,5 @@ const struct nvme_transport_ops *nvme_transport_get_by_name(const char *name)
 __attribute__((constructor)) static void nvme_transport_register_pcie(void)
 {
 	nvme_transport_register(&nvme_pcie_ops);
+	nvme_transport_register(&nvme_tcp_ops);
 }
