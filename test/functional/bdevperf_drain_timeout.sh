@@ -101,11 +101,12 @@ grep -q "outstanding" "$WORK/in_time.log" && fail "in_time: outstanding I/O repo
 check in_time 't["io_outstanding"] == 0 and t["io_completed"] > 0' "in_time: JSON results"
 [ "$FAILS" = "$before" ] && pass "in_time: 300 ms I/O drain within --drain-timeout 5, exit 0"
 
-# 4. -z: a test leaves reads held 4 s with --drain-timeout 1; the call gets an
+# 4. -z: a test leaves reads held 10 s with --drain-timeout 1 (long enough for
+# a second call from a slow-starting client to find them held); the call gets an
 # error, the next is refused, they complete after all, a test runs again;
 # then a test leaves 60 s reads and SIGTERM exits 1 at once.
 SOCK=$WORK/bp.sock
-bdev_config "$WORK/rpc.json" bdev_malloc_create "$malloc" bdev_delay_create "$(delay Delay0 20 4000000)"
+bdev_config "$WORK/rpc.json" bdev_malloc_create "$malloc" bdev_delay_create "$(delay Delay0 20 10000000)"
 before=$FAILS
 timeout -k 5 60 "$BDEVPERF" -z -r "$SOCK" -s 256 -c "$WORK/rpc.json" -q 4 -o 4k -w randread -t 1 \
 	--drain-timeout 1 >"$WORK/rpc.log" 2>&1 &
@@ -118,7 +119,7 @@ grep -Eq "job Delay0_core0: [1-4] I/O to bdev Delay0 still outstanding" "$WORK/r
 grep -q "^Total (1 job)" "$WORK/rpc.log" || fail "rpc: no table"
 err=$(rpc "$SOCK" perform_tests 2>&1) && fail "rpc: perform_tests while I/O is held succeeded"
 grep -q "left [1-4] I/O outstanding" <<<"$err" || fail "rpc: refusal unclear: $err"
-for _ in $(seq 1 160); do grep -q "completed after all" "$WORK/rpc.log" && break; sleep 0.05; done
+for _ in $(seq 1 300); do grep -q "completed after all" "$WORK/rpc.log" && break; sleep 0.05; done
 grep -q "completed after all" "$WORK/rpc.log" || fail "rpc: the held I/O never completed"
 rpc "$SOCK" bdev_delay_update_latency '{"delay_bdev_name": "Delay0", "latency_type": "p99_read", "latency_us": 20}' >/dev/null ||
 	fail "rpc: bdev_delay_update_latency failed"
