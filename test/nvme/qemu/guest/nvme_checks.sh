@@ -195,13 +195,24 @@ others_clean() {
 }
 
 # job_field RESULTS BDEV KEY: KEY of BDEV's job in bdevperf's --json-output
-# (one object a job, "}" ends it, one key a line).
+# (pretty-printed: a job's own keys share one indentation; nested objects
+# such as "first_error" sit deeper, so they are passed over).
 job_field() {
-	awk -v RS='}' -v b="\"bdev\": \"$2\"" -v k="\"$3\":" 'index($0, b) {
-		n = split($0, l, "\n")
-		for (i = 1; i <= n; i++)
-			if (index(l[i], k)) { v = l[i]; sub(/.*: */, "", v); sub(/,.*/, "", v); print v; exit }
-	}' "$1"
+	awk -v b="\"bdev\": \"$2\"" -v k="\"$3\":" '
+		{ line[NR] = $0 }
+		index($0, b) && !at { at = NR; match($0, /^ */); ind = RLENGTH }
+		END {
+			if (!at) exit
+			for (i = at; i > 0 && own(i); i--) pick(i)
+			for (i = at; i <= NR && own(i); i++) pick(i)
+		}
+		function own(i) { match(line[i], /^ */); return RLENGTH >= ind && line[i] !~ /^ *[{]$/ }
+		function pick(i,  v) {
+			match(line[i], /^ */)
+			if (RLENGTH == ind && index(line[i], k)) {
+				v = line[i]; sub(/^[^:]*: */, "", v); sub(/,$/, "", v); print v; exit
+			}
+		}' "$1"
 }
 
 # Cross-check with the kernel's nvme driver on every namespace of nvme0:
