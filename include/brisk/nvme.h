@@ -40,16 +40,6 @@ enum brisk_nvme_transport_type {
 	BRISK_NVME_TRANSPORT_TCP = 3,
 };
 
-/* Also in brisk/nvme.h or brisk/nvmf_spec.h: whichever comes first. */
-#ifndef BRISK_NVMF_ADRFAM_DEFINED
-#define BRISK_NVMF_ADRFAM_DEFINED
-enum brisk_nvmf_adrfam {
-	BRISK_NVMF_ADRFAM_NONE = 0,
-	BRISK_NVMF_ADRFAM_IPV4 = 1,
-	BRISK_NVMF_ADRFAM_IPV6 = 2,
-};
-#endif
-
 #define BRISK_NVMF_TRADDR_MAX_LEN 256
 #define BRISK_NVMF_TRSVCID_MAX_LEN 32
 #define BRISK_NVMF_NQN_MAX_LEN 223

@@ -17,6 +17,14 @@
 extern "C" {
 #endif
 
+/* Address family of an NVMe over Fabrics transport address (ADRFAM in the
+ * discovery log; trid.adrfam in brisk/nvme.h). */
+enum brisk_nvmf_adrfam {
+	BRISK_NVMF_ADRFAM_NONE = 0,
+	BRISK_NVMF_ADRFAM_IPV4 = 1,
+	BRISK_NVMF_ADRFAM_IPV6 = 2,
+};
+
 /* ---- Submission queue entry (64 bytes) ---- */
 struct brisk_nvme_sgl_descriptor {
 	uint64_t address;

@@ -133,15 +133,6 @@ enum brisk_nvmf_trtype {
 	BRISK_NVMF_TRTYPE_FC = 2,
 	BRISK_NVMF_TRTYPE_TCP = 3,
 };
-/* Also in brisk/nvme.h or brisk/nvmf_spec.h: whichever comes first. */
-#ifndef BRISK_NVMF_ADRFAM_DEFINED
-#define BRISK_NVMF_ADRFAM_DEFINED
-enum brisk_nvmf_adrfam {
-	BRISK_NVMF_ADRFAM_NONE = 0,
-	BRISK_NVMF_ADRFAM_IPV4 = 1,
-	BRISK_NVMF_ADRFAM_IPV6 = 2,
-};
-#endif
 enum brisk_nvmf_subtype {
 	BRISK_NVMF_SUBTYPE_DISCOVERY = 1,
 	BRISK_NVMF_SUBTYPE_NVME = 2,
