@@ -5,12 +5,14 @@
 # hardware: a file-backed aio bdev (created on the first run under the data
 # directory), an lvol store and a thin lvol on it. It then shows a user
 # session with rpc.py (list, create, snapshot, clone, resize, delete lvols),
-# stops the target, and starts it again to show that the lvols are found on
+# exports the thin lvol over NVMe/TCP on 127.0.0.1 and reads it with Brisk's
+# own NVMe/TCP host (nvme_identify, nvme_perf), stops the target, and starts it again to show that the lvols are found on
 # disk. Run it again later: the same lvstore and lvol are there.
 #
 # Usage: sudo scripts/quickstart.sh
 #   BRISK_DATA_DIR   where the backing file and config live (default /var/tmp/brisk)
 #   BRISK_DATA_MB    size of the backing file on first run (default 1024, sparse)
+#   BRISK_NVMF_PORT  TCP port on 127.0.0.1 for the NVMe/TCP export (default 4420)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then
@@ -30,6 +32,8 @@ DATA=${BRISK_DATA_DIR:-/var/tmp/brisk}
 IMG=$DATA/brisk0.img
 CONF=$DATA/brisk_tgt.json
 SOCK=/var/tmp/brisk_quickstart.sock
+PORT=${BRISK_NVMF_PORT:-4420}
+NQN=nqn.2016-06.io.brisk:quickstart
 mkdir -p "$DATA"
 # bdev_aio_create takes absolute paths only (doc/security.md).
 DATA=$(cd "$DATA" && pwd)
@@ -93,6 +97,19 @@ rpc bdev_lvol_delete lvs0/demo_clone
 echo "(demo_snap has one clone left, demo: deleting it passes its clusters to demo)"
 rpc bdev_lvol_delete lvs0/demo_snap
 rpc bdev_lvol_delete lvs0/demo
+
+echo
+echo "=== the target's main job: lvs0/vol0 exported over NVMe/TCP on 127.0.0.1:$PORT"
+rpc nvmf_create_transport -t TCP
+rpc nvmf_create_subsystem "$NQN" -a -s BRISK0001 -d "Brisk quickstart"
+rpc nvmf_subsystem_add_ns "$NQN" lvs0/vol0
+rpc nvmf_subsystem_add_listener "$NQN" -t tcp -f ipv4 -a 127.0.0.1 -s "$PORT"
+TRID="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$PORT subnqn:$NQN"
+echo "\$ build/bin/nvme_identify -r '$TRID'   (Brisk's NVMe/TCP host; the kernel's: nvme connect -t tcp -a 127.0.0.1 -s $PORT -n $NQN)"
+build/bin/nvme_identify --no-huge -r "$TRID" | grep -E "^(mn|sn|subnqn|nn) |nsze|lbaf .*in use" || true
+echo "\$ build/bin/nvme_perf -r '$TRID' -q 16 -o 4096 -w randrw -M 70 -t 2"
+build/bin/nvme_perf --no-huge -r "$TRID" -q 16 -o 4096 -w randrw -M 70 -t 2 | tail -n 4
+rpc nvmf_delete_subsystem "$NQN"
 rpc save_config
 stop_tgt
 
