@@ -106,7 +106,8 @@ rpc nvmf_subsystem_add_ns "$NQN" lvs0/vol0
 rpc nvmf_subsystem_add_listener "$NQN" -t tcp -f ipv4 -a 127.0.0.1 -s "$PORT"
 TRID="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$PORT subnqn:$NQN"
 echo "\$ build/bin/nvme_identify -r '$TRID'   (Brisk's NVMe/TCP host; the kernel's: nvme connect -t tcp -a 127.0.0.1 -s $PORT -n $NQN)"
-build/bin/nvme_identify --no-huge -r "$TRID" | grep -E "^(mn|sn|subnqn|nn) |nsze|lbaf .*in use" || true
+ident=$(build/bin/nvme_identify --no-huge -r "$TRID") # a failed identify stops the script
+grep -E "^(mn|sn|subnqn|nn) |nsze|lbaf .*in use" <<<"$ident"
 echo "\$ build/bin/nvme_perf -r '$TRID' -q 16 -o 4096 -w randrw -M 70 -t 2"
 build/bin/nvme_perf --no-huge -r "$TRID" -q 16 -o 4096 -w randrw -M 70 -t 2 | tail -n 4
 rpc nvmf_delete_subsystem "$NQN"
