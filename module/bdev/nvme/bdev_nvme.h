@@ -119,6 +119,11 @@ void bdev_nvme_ctrlr_lost(struct nvme_ctrlr *nctrlr);
 int bdev_nvme_ctrlr_adopt(const char *name, struct brisk_nvme_ctrlr *ctrlr, bool from_hotplug);
 /* True while an attach of trid is in progress. */
 bool bdev_nvme_attach_pending(const struct brisk_nvme_transport_id *trid);
+/* A controller has the name, or an attach in progress asked for it. */
+bool bdev_nvme_name_taken(const char *name);
+/* Hands a controller a hotplug probe brought up to the attach of trid that
+ * waits for that probe: true if one took it. */
+bool bdev_nvme_attach_take(const struct brisk_nvme_transport_id *trid, struct brisk_nvme_ctrlr *ctrlr);
 void bdev_nvme_ctrlr_delete(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, void *cb_arg);
 struct nvme_ctrlr *bdev_nvme_ctrlr_get(const char *name);
 struct nvme_ctrlr *bdev_nvme_ctrlr_get_by_trid(const struct brisk_nvme_transport_id *trid);
@@ -164,6 +169,8 @@ int bdev_nvme_set_hotplug(bool enable, uint64_t period_us);
  * answer instead. */
 extern bool (*g_bdev_nvme_hotplug_usable)(const struct brisk_nvme_transport_id *trid);
 void bdev_nvme_hotplug_stop(void);
+/* The hotplug probe in progress (each gets a new number), 0 when none. */
+uint64_t bdev_nvme_hotplug_probe_id(void);
 void bdev_nvme_config_json(json_t *array);
 /* -EPERM once a controller exists (the options apply at attach). */
 int bdev_nvme_set_opts(const struct bdev_nvme_opts *opts);

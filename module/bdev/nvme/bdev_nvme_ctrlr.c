@@ -27,6 +27,7 @@ struct attach_ctx {
 	struct brisk_poller *poller;
 	struct brisk_nvme_ctrlr *ctrlr;
 	struct nvme_ctrlr *nctrlr;
+	uint64_t hotplug_probe;        /* the hotplug probe waited for (0: none) */
 	int rc;
 	bdev_nvme_attach_cb cb;
 	void *cb_arg;
@@ -113,12 +114,35 @@ static bool attach_name_pending(const char *name)
 	return false;
 }
 
+bool bdev_nvme_name_taken(const char *name)
+{
+	return bdev_nvme_ctrlr_get(name) != NULL || attach_name_pending(name);
+}
+
 bool bdev_nvme_attach_pending(const struct brisk_nvme_transport_id *trid)
 {
 	struct attach_ctx *a;
 
 	TAILQ_FOREACH(a, &g_attaches, link) {
 		if (brisk_nvme_transport_id_compare(&a->opts.trid, trid) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A hotplug probe that started before the attach of trid brought the device
+ * up: the attach, waiting for that probe, takes the controller. */
+bool bdev_nvme_attach_take(const struct brisk_nvme_transport_id *trid, struct brisk_nvme_ctrlr *ctrlr)
+{
+	struct attach_ctx *a;
+
+	TAILQ_FOREACH(a, &g_attaches, link) {
+		if (a->hotplug_probe != 0 && a->ctrlr == NULL &&
+		    brisk_nvme_transport_id_compare(&a->opts.trid, trid) == 0) {
+			BRISK_NOTICELOG("nvme: %s takes the controller at %s that hotplug brought up\n",
+					a->name, trid->traddr);
+			a->ctrlr = ctrlr;
 			return true;
 		}
 	}
@@ -445,6 +469,7 @@ int bdev_nvme_ctrlr_adopt(const char *name, struct brisk_nvme_ctrlr *ctrlr, bool
 	struct nvme_ctrlr *nctrlr;
 
 	if (g_module_finishing) {
+		brisk_nvme_detach(ctrlr);
 		return -ESHUTDOWN;
 	}
 	nctrlr = attach_new_ctrlr(name, ctrlr, &opts, "");
@@ -455,16 +480,10 @@ int bdev_nvme_ctrlr_adopt(const char *name, struct brisk_nvme_ctrlr *ctrlr, bool
 	return ctrlr_setup(nctrlr, NULL, NULL);
 }
 
-static int attach_poll(void *arg)
+/* The probe (ours, or a hotplug one that handed the controller over) ended
+ * with rc: bdevs for a->ctrlr, or the attach fails. */
+static void attach_probe_done(struct attach_ctx *a, int rc)
 {
-	struct attach_ctx *a = arg;
-	int rc = brisk_nvme_probe_poll_async(a->probe);
-
-	if (rc == -EAGAIN) {
-		return BRISK_POLLER_BUSY;
-	}
-	brisk_poller_unregister(&a->poller);
-	a->probe = NULL; /* freed by the driver */
 	if (rc == 0 && a->ctrlr == NULL) {
 		BRISK_ERRLOG("nvme: no NVMe controller found at traddr %s\n", a->opts.trid.traddr);
 		rc = -ENODEV;
@@ -479,9 +498,73 @@ static int attach_poll(void *arg)
 		}
 		a->rc = rc;
 		attach_finish(a);
-		return BRISK_POLLER_BUSY;
+		return;
 	}
 	attach_create(a);
+}
+
+static int attach_poll(void *arg)
+{
+	struct attach_ctx *a = arg;
+	int rc = brisk_nvme_probe_poll_async(a->probe);
+
+	if (rc == -EAGAIN) {
+		return BRISK_POLLER_BUSY;
+	}
+	brisk_poller_unregister(&a->poller);
+	a->probe = NULL; /* freed by the driver */
+	attach_probe_done(a, rc);
+	return BRISK_POLLER_BUSY;
+}
+
+/* Starts the driver's probe of a->opts.trid, polled by attach_poll. 0, or
+ * -errno with nothing left running. */
+static int attach_start_probe(struct attach_ctx *a)
+{
+	a->probe = brisk_nvme_probe_async(&a->opts.trid, a, attach_probe_cb, attach_attach_cb, NULL);
+	if (a->probe == NULL) {
+		BRISK_ERRLOG("nvme: cannot start probing traddr %s\n", a->opts.trid.traddr);
+		return -ENODEV;
+	}
+	a->poller = brisk_poller_register_named(attach_poll, a, ATTACH_POLL_US, "bdev_nvme_attach");
+	if (a->poller != NULL) {
+		return 0;
+	}
+	BRISK_ERRLOG("nvme: cannot poll the probe of traddr %s\n", a->opts.trid.traddr);
+	/* Drive the probe to its end so that the driver frees it. */
+	while (brisk_nvme_probe_poll_async(a->probe) == -EAGAIN) {
+	}
+	a->probe = NULL;
+	if (a->ctrlr != NULL) {
+		brisk_nvme_detach(a->ctrlr);
+		a->ctrlr = NULL;
+	}
+	return -ENOMEM;
+}
+
+/* A hotplug probe that began before this attach may have claimed the device
+ * and be bringing it up (its probe callback ran before the attach was
+ * pending). Probing now would find the device taken, so the attach waits
+ * for that probe to end: it hands the controller over (bdev_nvme_attach_take)
+ * or left the device alone, and then our own probe runs. */
+static int attach_wait_hotplug(void *arg)
+{
+	struct attach_ctx *a = arg;
+	int rc;
+
+	if (bdev_nvme_hotplug_probe_id() == a->hotplug_probe) {
+		return BRISK_POLLER_IDLE;
+	}
+	brisk_poller_unregister(&a->poller);
+	if (a->ctrlr != NULL) {
+		attach_probe_done(a, 0);
+		return BRISK_POLLER_BUSY;
+	}
+	rc = attach_start_probe(a);
+	if (rc != 0) {
+		a->rc = rc;
+		attach_finish(a);
+	}
 	return BRISK_POLLER_BUSY;
 }
 
@@ -505,42 +588,71 @@ static struct attach_ctx *attach_ctx_new(const struct bdev_nvme_attach_opts *opt
 	return a;
 }
 
+/* The hotplug poller attached this very device under this very name before
+ * the attach asked for it (a config's bdev_nvme_set_hotplug runs at start-up,
+ * before the attaches): the attach adopts it and save_config writes it. */
+static struct nvme_ctrlr *attach_adoptable(const struct bdev_nvme_attach_opts *opts)
+{
+	struct nvme_ctrlr *c = opts->name != NULL ? bdev_nvme_ctrlr_get(opts->name) : NULL;
+
+	if (c == NULL || !c->from_hotplug || c->deleting || c->failed || g_module_finishing ||
+	    brisk_nvme_transport_id_compare(&c->trid, &opts->trid) != 0) {
+		return NULL;
+	}
+	BRISK_NOTICELOG("nvme: %s adopts the controller hotplug attached at %s\n", c->name, c->trid.traddr);
+	c->from_hotplug = false;
+	return c;
+}
+
+/* A hotplug probe may hold a PCIe device: the attach waits for it. */
+static int attach_begin(struct attach_ctx *a)
+{
+	if (a->nctrlr != NULL) {
+		return 0; /* adopted: only the callback is left */
+	}
+	if (a->opts.trid.trtype == BRISK_NVME_TRANSPORT_PCIE) {
+		a->hotplug_probe = bdev_nvme_hotplug_probe_id();
+	}
+	if (a->hotplug_probe == 0) {
+		return attach_start_probe(a);
+	}
+	a->poller = brisk_poller_register_named(attach_wait_hotplug, a, ATTACH_POLL_US, "bdev_nvme_attach");
+	return a->poller == NULL ? -ENOMEM : 0;
+}
+
 int bdev_nvme_attach(const struct bdev_nvme_attach_opts *opts, bdev_nvme_attach_cb cb, void *cb_arg)
 {
+	struct nvme_ctrlr *adopted;
 	struct attach_ctx *a;
 	int rc;
 
 	if (opts == NULL || cb == NULL) {
 		return -EINVAL;
 	}
-	rc = attach_check(opts);
+	adopted = attach_adoptable(opts);
+	rc = adopted != NULL ? 0 : attach_check(opts);
 	if (rc != 0) {
 		return rc;
 	}
 	a = attach_ctx_new(opts, cb, cb_arg);
 	if (a == NULL) {
+		if (adopted != NULL) {
+			adopted->from_hotplug = true;
+		}
 		return -ENOMEM;
 	}
+	a->nctrlr = adopted;
 	TAILQ_INSERT_TAIL(&g_attaches, a, link);
-	a->probe = brisk_nvme_probe_async(&a->opts.trid, a, attach_probe_cb, attach_attach_cb, NULL);
-	if (a->probe != NULL) {
-		a->poller = brisk_poller_register_named(attach_poll, a, ATTACH_POLL_US, "bdev_nvme_attach");
-	}
-	if (a->poller == NULL) {
-		BRISK_ERRLOG("nvme: cannot start probing traddr %s\n", a->opts.trid.traddr);
-		a->rc = a->probe == NULL ? -ENODEV : -ENOMEM;
-		if (a->probe != NULL) {
-			/* Drive the probe to its end so that the driver frees it. */
-			while (brisk_nvme_probe_poll_async(a->probe) == -EAGAIN) {
-			}
-			if (a->ctrlr != NULL) {
-				brisk_nvme_detach(a->ctrlr);
-			}
-		}
+	rc = attach_begin(a);
+	if (rc != 0 || a->nctrlr != NULL) {
+		a->rc = rc;
 		/* Called back later, never inside this call. */
 		if (brisk_thread_send_msg(brisk_get_thread(), attach_finish_msg, a) != 0) {
 			TAILQ_REMOVE(&g_attaches, a, link);
 			free(a);
+			if (adopted != NULL) {
+				adopted->from_hotplug = true;
+			}
 			return -ENOMEM;
 		}
 	}

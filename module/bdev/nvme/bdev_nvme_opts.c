@@ -61,6 +61,8 @@ static struct {
 	uint64_t period_us;
 	struct brisk_poller *poller;
 	struct brisk_nvme_probe_ctx *probe; /* a probe in progress */
+	uint64_t probe_id;                  /* its number, 0 when none */
+	uint64_t probes;                    /* probes started */
 } g_hotplug = { .period_us = HOTPLUG_DEFAULT_PERIOD_US };
 
 /* Bound to a user-space driver: devices the kernel's nvme driver holds (a
@@ -101,9 +103,12 @@ static void hotplug_attach_cb(void *cb_ctx, const struct brisk_nvme_transport_id
 	char name[NVME_CTRLR_NAME_MAX];
 	int i;
 
+	if (bdev_nvme_attach_take(trid, ctrlr)) {
+		return;
+	}
 	for (i = 0; i < 1024; i++) {
 		snprintf(name, sizeof(name), "Nvme%d", i);
-		if (bdev_nvme_ctrlr_get(name) == NULL) {
+		if (!bdev_nvme_name_taken(name)) {
 			break;
 		}
 	}
@@ -128,11 +133,13 @@ static int hotplug_poll(void *arg)
 	if (g_hotplug.probe == NULL) {
 		g_hotplug.probe = brisk_nvme_probe_async(NULL, NULL, hotplug_probe_cb, hotplug_attach_cb,
 				  hotplug_remove_cb);
+		g_hotplug.probe_id = g_hotplug.probe != NULL ? ++g_hotplug.probes : 0;
 		return g_hotplug.probe != NULL ? BRISK_POLLER_BUSY : BRISK_POLLER_IDLE;
 	}
 	rc = brisk_nvme_probe_poll_async(g_hotplug.probe);
 	if (rc != -EAGAIN) {
 		g_hotplug.probe = NULL; /* freed by the driver */
+		g_hotplug.probe_id = 0;
 	}
 	return BRISK_POLLER_BUSY;
 }
@@ -145,6 +152,12 @@ static void hotplug_finish_probe(void)
 			g_hotplug.probe = NULL;
 		}
 	}
+	g_hotplug.probe_id = 0;
+}
+
+uint64_t bdev_nvme_hotplug_probe_id(void)
+{
+	return g_hotplug.probe_id;
 }
 
 void bdev_nvme_hotplug_stop(void)

@@ -9,7 +9,10 @@
  * passthrough with its status, reset with I/O in flight on another namespace
  * (aborted and resubmitted), the channel poller pausing when idle, a
  * controller that fails with I/O in flight (errors, bdevs removed, process
- * fine), hotplug add and remove, detach and save_config.
+ * fine), hotplug add and remove, detach and save_config; an attach racing
+ * the hotplug poller (the device claimed by a hotplug probe already under
+ * way is handed to the attach; a controller hotplug attached under the
+ * attach's name and address is adopted).
  */
 #include "ut_common.h"
 #include "nvme_mock.h"
@@ -484,6 +487,88 @@ static void test_hotplug(void)
 	mock_dev_free(2);
 }
 
+/* The bdev subsystem's save_config, compact. */
+static char *config_json_str(void)
+{
+	json_t *cfg = json_array();
+	char *s;
+
+	brisk_bdev_subsystem_config_json(cfg);
+	s = json_dumps(cfg, JSON_COMPACT);
+	json_decref(cfg);
+	return s;
+}
+
+/* Polls until the hotplug poller has a probe under way. */
+static void poll_until_hotplug_probe(void)
+{
+	for (uint64_t end = now_ms() + 5000; bdev_nvme_hotplug_probe_id() == 0 && now_ms() < end;) {
+		brisk_thread_poll(g_th, 0, 0);
+	}
+	CU_ASSERT_NOT_EQUAL_FATAL(bdev_nvme_hotplug_probe_id(), 0);
+}
+
+/* The hotplug probe claimed the device before bdev_nvme_attach was called:
+ * the attach waits for it and takes the controller under its own name. */
+static void test_hotplug_attach_race(void)
+{
+	struct bdev_nvme_attach_opts o = { .name = "Boot0" };
+	struct attach_res r = {0};
+	struct nvme_ctrlr *c;
+
+	g_bdev_nvme_hotplug_usable = mock_usable;
+	CU_ASSERT_EQUAL(bdev_nvme_set_hotplug(true, 1000), 0);
+	mock_dev_add(2, "0000:00:06.0");
+	poll_until_hotplug_probe();
+	o.trid.trtype = BRISK_NVME_TRANSPORT_PCIE;
+	snprintf(o.trid.traddr, sizeof(o.trid.traddr), "0000:00:06.0");
+	CU_ASSERT_EQUAL_FATAL(bdev_nvme_attach(&o, attach_cb, &r), 0);
+	CU_ASSERT_EQUAL(r.done, 0);
+	poll_until(&r.done);
+	CU_ASSERT_EQUAL(r.rc, 0);
+	c = bdev_nvme_ctrlr_get("Boot0");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_FALSE(c->from_hotplug);
+	CU_ASSERT_PTR_NULL(bdev_nvme_ctrlr_get("Nvme0"));
+	poll_idle();
+	CU_ASSERT_PTR_NOT_NULL(brisk_bdev_get_by_name("Boot0n1"));
+	CU_ASSERT_EQUAL(bdev_nvme_set_hotplug(false, 0), 0);
+	CU_ASSERT_EQUAL(detach("Boot0"), 0);
+	mock_dev_free(2);
+}
+
+/* Hotplug attached the device as Nvme0 before the config's attach of Nvme0
+ * at that address: the attach adopts it (saved from then on); another name
+ * or address is still refused. */
+static void test_hotplug_attach_adopt(void)
+{
+	char *s;
+	int present = 0;
+
+	g_bdev_nvme_hotplug_usable = mock_usable;
+	CU_ASSERT_EQUAL(bdev_nvme_set_hotplug(true, 1000), 0);
+	mock_dev_add(2, "0000:00:06.0");
+	for (uint64_t end = now_ms() + 5000; !present && now_ms() < end;) {
+		brisk_thread_poll(g_th, 0, 0);
+		present = ctrlr_exists();
+	}
+	CU_ASSERT_EQUAL_FATAL(present, 1);
+	CU_ASSERT_EQUAL(bdev_nvme_set_hotplug(false, 0), 0);
+	CU_ASSERT_EQUAL(attach("Nvme0", "0000:00:07.0"), -EEXIST);
+	CU_ASSERT_EQUAL(attach("Other", "0000:00:06.0"), -EALREADY);
+	CU_ASSERT(bdev_nvme_ctrlr_get("Nvme0")->from_hotplug);
+	s = config_json_str();
+	CU_ASSERT(s != NULL && strstr(s, "\"traddr\":\"0000:00:06.0\"") == NULL);
+	free(s);
+	CU_ASSERT_EQUAL(attach("Nvme0", "0000:00:06.0"), 0);
+	CU_ASSERT_FALSE(bdev_nvme_ctrlr_get("Nvme0")->from_hotplug);
+	s = config_json_str();
+	CU_ASSERT(s != NULL && strstr(s, "\"traddr\":\"0000:00:06.0\"") != NULL);
+	free(s);
+	CU_ASSERT_EQUAL(detach("Nvme0"), 0);
+	mock_dev_free(2);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -509,6 +594,8 @@ int main(void)
 	CU_ADD_TEST(suite, test_reset_resubmits);
 	CU_ADD_TEST(suite, test_failed_controller);
 	CU_ADD_TEST(suite, test_hotplug);
+	CU_ADD_TEST(suite, test_hotplug_attach_race);
+	CU_ADD_TEST(suite, test_hotplug_attach_adopt);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();

@@ -196,15 +196,25 @@ struct brisk_nvme_probe_ctx {
 	brisk_nvme_probe_cb probe_cb;
 	brisk_nvme_attach_cb attach_cb;
 	brisk_nvme_remove_cb remove_cb;
+	bool claimed[MOCK_MAX_DEVS]; /* accepted by probe_cb, being brought up */
 	int polls;
 };
 
+static bool mock_probe_matches(const struct brisk_nvme_probe_ctx *p, int i)
+{
+	return g_mock_present[i] &&
+	       (p->all || brisk_nvme_transport_id_compare(&p->trid, &g_mock_devs[i].trid) == 0);
+}
+
+/* As the real driver: probe_cb runs while the probe starts, and a device it
+ * accepts is claimed at once (another probe skips it) and attached later. */
 struct brisk_nvme_probe_ctx *brisk_nvme_probe_async(const struct brisk_nvme_transport_id *trid,
 						    void *cb_ctx, brisk_nvme_probe_cb probe_cb,
 						    brisk_nvme_attach_cb attach_cb,
 						    brisk_nvme_remove_cb remove_cb)
 {
 	struct brisk_nvme_probe_ctx *p = calloc(1, sizeof(*p));
+	struct brisk_nvme_ctrlr_opts opts;
 
 	p->all = trid == NULL;
 	if (trid != NULL) {
@@ -214,30 +224,30 @@ struct brisk_nvme_probe_ctx *brisk_nvme_probe_async(const struct brisk_nvme_tran
 	p->probe_cb = probe_cb;
 	p->attach_cb = attach_cb;
 	p->remove_cb = remove_cb;
-	return p;
-}
-
-static void mock_probe_one(struct brisk_nvme_probe_ctx *p, struct brisk_nvme_ctrlr *c)
-{
-	struct brisk_nvme_ctrlr_opts opts;
-
-	brisk_nvme_ctrlr_get_default_opts(&opts);
-	if (!c->attached && p->probe_cb(p->cb_ctx, &c->trid, &opts)) {
-		c->attached = true;
-		p->attach_cb(p->cb_ctx, &c->trid, c, &opts);
+	for (int i = 0; i < MOCK_MAX_DEVS; i++) {
+		brisk_nvme_ctrlr_get_default_opts(&opts);
+		if (mock_probe_matches(p, i) && !g_mock_devs[i].attached &&
+		    p->probe_cb(p->cb_ctx, &g_mock_devs[i].trid, &opts)) {
+			g_mock_devs[i].attached = true;
+			p->claimed[i] = true;
+		}
 	}
+	return p;
 }
 
 int brisk_nvme_probe_poll_async(struct brisk_nvme_probe_ctx *p)
 {
+	struct brisk_nvme_ctrlr_opts opts;
+
 	if (p->polls++ == 0) {
 		return -EAGAIN; /* bring-up takes a while */
 	}
 	for (int i = 0; i < MOCK_MAX_DEVS; i++) {
 		struct brisk_nvme_ctrlr *c = &g_mock_devs[i];
 
-		if (g_mock_present[i] && (p->all || brisk_nvme_transport_id_compare(&p->trid, &c->trid) == 0)) {
-			mock_probe_one(p, c);
+		if (p->claimed[i]) {
+			brisk_nvme_ctrlr_get_default_opts(&opts);
+			p->attach_cb(p->cb_ctx, &c->trid, c, &opts);
 		} else if (!g_mock_present[i] && c->attached && p->all && p->remove_cb != NULL) {
 			p->remove_cb(p->cb_ctx, c);
 		}
