@@ -18,11 +18,11 @@ cat >/tmp/bdev.json <<JSON
  {"method":"bdev_nvme_set_options","params":{"action_on_timeout":"reset","timeout_us":5000000}},
  {"method":"bdev_nvme_attach_controller","params":{"name":"Nvme0","trtype":"PCIe","traddr":"$b"}}]}]}
 JSON
-run_logged /tmp/v1 120 bdevperf -c /tmp/bdev.json -s 256 -q 32 -o 4096 -w verify -t 5 &&
+run_logged /tmp/v1 120 bdevperf -c /tmp/bdev.json -s 256 -q 32 -o 4096 -w verify -t 3 &&
 	ok "bdevperf verify 4k on Nvme0n1" || fail "bdevperf verify 4k"
-run_logged /tmp/v2 120 bdevperf -c /tmp/bdev.json -s 256 -q 8 -o 65536 -w verify -t 3 &&
+run_logged /tmp/v2 120 bdevperf -c /tmp/bdev.json -s 256 -q 8 -o 65536 -w verify -t 2 &&
 	ok "bdevperf verify 64k" || fail "bdevperf verify 64k"
 for w in unmap write_zeroes flush reset; do
-	run_logged /tmp/v3 120 bdevperf -c /tmp/bdev.json -s 256 -q 4 -o 4096 -w $w -t 2 &&
+	run_logged /tmp/v3 120 bdevperf -c /tmp/bdev.json -s 256 -q 4 -o 4096 -w $w -t 1 &&
 		ok "bdevperf $w" || fail "bdevperf $w"
 done
