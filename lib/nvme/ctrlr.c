@@ -17,6 +17,7 @@
 #include <brisk/ticks.h>
 
 #include "nvme_internal.h"
+#include "nvme_mp.h"
 
 #define NVME_SHUTDOWN_TIMEOUT_US (5u * 1000 * 1000)
 #define NVME_REG_ALL_ONES 0xffffffffu
@@ -55,6 +56,10 @@ bool nvme_ctrlr_check_health(struct brisk_nvme_ctrlr *ctrlr)
 	}
 	if (csts.bits.cfs) {
 		nvme_ctrlr_set_failed(ctrlr, "CSTS.CFS (controller fatal status)");
+		return false;
+	}
+	/* A secondary's qpairs stall for good once the primary reset. */
+	if (ctrlr->mp_secondary && !nvme_mp_secondary_check(ctrlr)) {
 		return false;
 	}
 	return !nvme_ctrlr_is_failed(ctrlr);

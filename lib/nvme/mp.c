@@ -45,6 +45,7 @@ struct nvme_mp_shared {
 	uint32_t num_active_ns;   /* entries of ns[] */
 	uint32_t max_io_queues;
 	uint32_t max_queue_entries;
+	uint32_t resets;          /* the primary's controller resets (atomic) */
 	uint64_t cap;
 	uint32_t vs;
 	struct brisk_nvme_ctrlr_data cdata;
@@ -56,6 +57,9 @@ struct nvme_mp_primary {
 	struct nvme_mp_shared *shared;
 	char zone[BRISK_MEMZONE_NAMESIZE];
 	pid_t owner[NVME_MAX_IO_QUEUES + 1]; /* secondary owning each qid; -1 being deleted */
+	/* Queues a reset deleted: the qid stays the owner's (its stale qpair may
+	 * still ring that doorbell) until it asks to delete it or exits. */
+	bool lost[NVME_MAX_IO_QUEUES + 1];
 	uint32_t num_qpairs;                 /* queues that secondaries own */
 	uint32_t in_flight;                  /* requests with admin commands outstanding */
 	uint64_t next_reap_check;
@@ -65,6 +69,7 @@ struct nvme_mp_primary {
 struct nvme_mp_secondary {
 	struct nvme_mp_channel ch;
 	struct nvme_mp_shared *shared;
+	uint32_t resets;          /* shared->resets when this view was made */
 	uint64_t next_primary_check;
 };
 
@@ -221,6 +226,7 @@ static void mp_release_qid(struct nvme_mp_work *op)
 	struct nvme_mp_primary *p = op->p;
 
 	p->owner[op->shadow.id] = 0;
+	p->lost[op->shadow.id] = false;
 	p->num_qpairs--;
 	nvme_ctrlr_qid_free(op->ctrlr, op->shadow.id);
 }
@@ -261,6 +267,11 @@ static void mp_delete_start(struct nvme_mp_work *op)
 	struct nvme_mp_primary *p = op->p;
 	int rc;
 
+	if (p->lost[op->shadow.id]) {
+		mp_release_qid(op); /* the reset deleted it already */
+		mp_op_finish(op, 0);
+		return;
+	}
 	p->owner[op->shadow.id] = -1;
 	rc = nvme_admin_delete_io_sq(op->ctrlr, &op->shadow, mp_delete_sq_done, op);
 	if (rc != 0) {
@@ -451,6 +462,33 @@ static void mp_primary_poll(struct brisk_nvme_ctrlr *ctrlr)
 	}
 }
 
+/* A reset deleted every I/O queue on the controller and re-created only the
+ * primary's own qpairs. A secondary's rings and phase cannot be reset from
+ * here while it may still be submitting, so its queues are not re-created:
+ * they are marked lost and the count of resets each secondary watches goes
+ * up; a secondary then fails its view (nvme_mp_secondary_check). Under the
+ * controller lock. */
+void nvme_mp_reset_done(struct brisk_nvme_ctrlr *ctrlr)
+{
+	struct nvme_mp_primary *p = ctrlr->mp;
+	uint32_t n = 0;
+
+	if (p == NULL || ctrlr->mp_secondary) {
+		return;
+	}
+	for (uint32_t qid = 1; qid <= NVME_MAX_IO_QUEUES; qid++) {
+		if (p->owner[qid] > 0) {
+			p->lost[qid] = true;
+			n++;
+		}
+	}
+	__atomic_add_fetch(&p->shared->resets, 1, __ATOMIC_RELEASE);
+	if (n != 0) {
+		BRISK_WARNLOG("nvme %s: the reset deleted %u I/O queues of secondary processes; they "
+			      "see their controller failed and must connect again\n", ctrlr->trid.traddr, n);
+	}
+}
+
 /* Deletes every secondary queue, waiting (bounded) for the commands. */
 static void mp_delete_all(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_primary *p)
 {
@@ -554,6 +592,7 @@ static int mp_secondary_init(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_shar
 	ctrlr->mp = s;
 	ctrlr->mp_secondary = true;
 	s->shared = sh;
+	s->resets = __atomic_load_n(&sh->resets, __ATOMIC_ACQUIRE);
 	rc = nvme_mp_channel_lookup(&s->ch, ctrlr->trid.traddr);
 	if (rc != 0) {
 		return rc;
@@ -612,9 +651,26 @@ static void mp_secondary_poll(struct brisk_nvme_ctrlr *ctrlr)
 		return;
 	}
 	s->next_primary_check = now + nvme_ticks_from_us(NVME_MP_PRIMARY_CHECK_US);
+	nvme_mp_secondary_check(ctrlr);
+}
+
+bool nvme_mp_secondary_check(struct brisk_nvme_ctrlr *ctrlr)
+{
+	struct nvme_mp_secondary *s = ctrlr->mp;
+
+	if (s == NULL || !ctrlr->mp_secondary) {
+		return true;
+	}
 	if (!mp_primary_alive(s)) {
 		nvme_ctrlr_set_failed(ctrlr, "the primary process stopped sharing it");
+		return false;
 	}
+	if (__atomic_load_n(&s->shared->resets, __ATOMIC_ACQUIRE) != s->resets) {
+		nvme_ctrlr_set_failed(ctrlr, "the primary process reset the controller, which deleted "
+				      "this process's I/O queues: detach and connect again");
+		return false;
+	}
+	return true;
 }
 
 /* Sends msg and waits for the answer (or the primary's end, or a timeout). */

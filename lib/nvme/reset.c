@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "nvme_internal.h"
+#include "nvme_mp.h"
 
 static void reset_abort_all(struct brisk_nvme_ctrlr *ctrlr)
 {
@@ -53,6 +54,7 @@ int nvme_ctrlr_reset_locked(struct brisk_nvme_ctrlr *ctrlr)
 		rc = reset_recreate_qpairs(ctrlr);
 	}
 	ctrlr->resetting = false;
+	nvme_mp_reset_done(ctrlr); /* secondaries' queues went with the reset */
 	if (rc != 0) {
 		nvme_ctrlr_set_failed(ctrlr, "reset failed");
 		return -ENXIO;

@@ -7,7 +7,11 @@
 #     B is killed with SIGKILL mid-I/O: the primary must delete B's queue
 #     and carry on; C must finish unharmed;
 #   - secondary D, after B's death, reads back what A wrote (--verify-only);
-#   - malformed requests on the channel get the right errors (--bad-requests).
+#   - malformed requests on the channel get the right errors (--bad-requests);
+#   - the primary resets the controller while secondary E does I/O: E sees
+#     its controller failed with the reason and stops by itself, the
+#     primary's own aborted I/O is resubmitted, E's queue id comes back once
+#     E exits, and secondary F then does verified I/O on a new queue.
 # The primary then stops (stop file) and must report PASS with no
 # secondary queue left.
 
@@ -36,8 +40,9 @@ mp_run() { # uio|vfio
 	MP_BDF=$(ctrl_bdf 0)
 	check "mp $1: nvme0 $MP_BDF bound to $1" bind "$MP_BDF" "$1"
 	rm -f /tmp/mp_stop
+	rm -f /tmp/mp_reset
 	nvme_mp --primary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 0 --count 1024 --seconds 300 \
-		--stop-file /tmp/mp_stop --seed 1 >/tmp/mp_primary.log 2>&1 &
+		--stop-file /tmp/mp_stop --reset-file /tmp/mp_reset --seed 1 >/tmp/mp_primary.log 2>&1 &
 	p=$!
 	if ! wait_for_line /tmp/mp_primary.log "primary ready" 60 $p; then
 		cat /tmp/mp_primary.log
@@ -89,6 +94,8 @@ mp_run() { # uio|vfio
 	cat /tmp/mp_bad.log
 	check "mp $1: the primary refuses malformed requests" grep -q "^nvme_mp: bad requests PASS" /tmp/mp_bad.log
 
+	mp_reset_check "$1"
+
 	touch /tmp/mp_stop
 	check "mp $1: the primary stops" bounded_wait $p 60
 	tail -n 5 /tmp/mp_primary.log
@@ -117,4 +124,27 @@ mp_perf() { # uio|vfio
 	check "perf $1: the primary nvme_perf finishes without errors" bounded_wait $p 60
 	cat /tmp/perf_p.log
 	bind "$MP_BDF" none
+}
+
+# A reset in the primary deletes every I/O queue; lib/nvme re-creates only
+# the primary's, and a secondary's view fails with the reason (doc/nvme.md).
+mp_reset_check() { # uio|vfio
+	local e rc
+	nvme_mp --secondary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 8192 --count 1024 \
+		--seconds 300 --seed 8192 >/tmp/mp_E.log 2>&1 &
+	e=$!
+	wait_for_line /tmp/mp_E.log "verified" 60 $e || fail "mp $1: secondary E does I/O"
+	touch /tmp/mp_reset
+	check "mp $1: the primary resets the controller" wait_for_line /tmp/mp_primary.log "reset the controller: done" 30 $p
+	bounded_wait $e 30
+	rc=$?
+	cat /tmp/mp_E.log
+	check "mp $1: secondary E stops by itself after the reset (exit 1)" [ $rc = 1 ]
+	check "mp $1: E names the reason" grep -q "the primary process reset the controller" /tmp/mp_E.log
+	check "mp $1: E reports FAIL" grep -q "^nvme_mp: secondary FAIL" /tmp/mp_E.log
+	check "mp $1: E's lost queue is released once E exited" mp_wait_qpairs 0 20
+	timeout 120 nvme_mp --secondary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 10240 --count 1024 \
+		--seconds 3 --seed 10240 >/tmp/mp_F.log 2>&1
+	cat /tmp/mp_F.log
+	check "mp $1: secondary F after the reset: PASS" grep -q "^nvme_mp: secondary PASS" /tmp/mp_F.log
 }

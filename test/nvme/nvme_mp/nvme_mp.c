@@ -9,6 +9,9 @@
  * compares what another run wrote). Every second a progress line;
  * at the end "nvme_mp: <role> PASS" or "nvme_mp: <role> FAIL <why>".
  * --bad-requests sends malformed requests to the primary and checks its answers.
+ * --reset-file (primary): when the file appears, the primary resets the
+ * controller once (its own aborted commands are resubmitted); secondaries
+ * then see their controller failed and stop with an error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,6 +42,7 @@ struct mp_opts {
 	uint64_t seed;
 	uint64_t mem_mb;
 	const char *stop_file;
+	const char *reset_file;
 };
 
 struct mp_slot {
@@ -61,6 +65,8 @@ struct mp_run {
 	uint64_t verified;
 	uint64_t errors;
 	uint32_t outstanding;
+	uint64_t resubmitted;  /* aborted by the primary's own reset, sent again */
+	bool reset_done;
 	bool stop;
 };
 
@@ -81,6 +87,12 @@ static void slot_done(void *arg, const struct brisk_nvme_cpl *cpl)
 	struct mp_run *r = s->run;
 
 	r->outstanding--;
+	if (r->reset_done && cpl->status.sct == BRISK_NVME_SCT_GENERIC &&
+	    cpl->status.sc == BRISK_NVME_SC_ABORTED_SQ_DELETION && !cpl->status.dnr && !r->stop) {
+		r->resubmitted++; /* our reset aborted it: the driver says try again */
+		slot_start(s);
+		return;
+	}
 	if (brisk_nvme_cpl_is_error(cpl)) {
 		r->errors++;
 		printf("nvme_mp: %s: I/O error at LBA %" PRIu64 ": %s\n", r->role, s->lba,
@@ -138,11 +150,31 @@ static void run_progress(struct mp_run *r)
 {
 	printf("nvme_mp: %s pid %d: %" PRIu64 " verified, %" PRIu64 " errors", r->role, (int)getpid(),
 	       r->verified, r->errors);
+	if (r->resubmitted != 0) {
+		printf(", %" PRIu64 " resubmitted after the reset", r->resubmitted);
+	}
 	if (r->o->primary) {
 		printf(", %u secondary qpairs", brisk_nvme_ctrlr_get_num_secondary_qpairs(r->ctrlr));
 	}
 	printf("\n");
 	fflush(stdout);
+}
+
+/* --reset-file: the primary resets the controller once, when asked. */
+static void run_maybe_reset(struct mp_run *r)
+{
+	int rc;
+
+	if (r->reset_done || r->o->reset_file == NULL || access(r->o->reset_file, F_OK) != 0) {
+		return;
+	}
+	r->reset_done = true;
+	rc = brisk_nvme_ctrlr_reset(r->ctrlr);
+	printf("nvme_mp: %s reset the controller: %s\n", r->role, rc == 0 ? "done" : strerror(-rc));
+	fflush(stdout);
+	if (rc != 0) {
+		r->errors++;
+	}
 }
 
 static void run_io(struct mp_run *r)
@@ -156,6 +188,7 @@ static void run_io(struct mp_run *r)
 	while (!run_should_stop(r, end)) {
 		brisk_nvme_qpair_process_completions(r->qpair, 0);
 		brisk_nvme_ctrlr_process_admin_completions(r->ctrlr);
+		run_maybe_reset(r);
 		if (brisk_get_time_us() >= next_print) {
 			next_print = brisk_get_time_us() + 1000000;
 			run_progress(r);
@@ -282,7 +315,8 @@ static void usage(const char *prog)
 	       "or until FILE exists. The primary shares the controller with secondaries of\n"
 	       "the same shm id and serves them while it runs. --verify-only reads and compares\n"
 	       "what a run with the same --seed wrote, without writing. --bad-requests (with\n"
-	       "--secondary) sends malformed requests to the primary and checks its answers.\n", prog);
+	       "--secondary) sends malformed requests to the primary and checks its answers.\n"
+	       "--reset-file FILE (with --primary) resets the controller once FILE exists.\n", prog);
 }
 
 static int parse_u64(const char *what, const char *s, uint64_t *v)
@@ -320,7 +354,8 @@ static int parse_args(int argc, char **argv, struct mp_opts *o)
 		{ "stop-file", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
 		{ "mem-size", required_argument, NULL, 's' },
 		{ "verify-only", no_argument, NULL, 'v' },
-		{ "bad-requests", no_argument, NULL, 'B' }, { NULL, 0, NULL, 0 },
+		{ "bad-requests", no_argument, NULL, 'B' },
+		{ "reset-file", required_argument, NULL, 'R' }, { NULL, 0, NULL, 0 },
 	};
 	uint64_t v = 0;
 	int c, rc = 0;
@@ -340,6 +375,7 @@ static int parse_args(int argc, char **argv, struct mp_opts *o)
 		case 'e': rc = parse_u64("--seed", optarg, &o->seed); break;
 		case 's': rc = parse_u64("-s", optarg, &o->mem_mb); break;
 		case 'f': o->stop_file = optarg; break;
+		case 'R': o->reset_file = optarg; break;
 		case 'v': o->verify_only = true; break;
 		case 'B': o->bad_requests = true; break;
 		case 'h': usage(argv[0]); exit(0);
