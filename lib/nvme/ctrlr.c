@@ -49,6 +49,11 @@ bool nvme_ctrlr_check_health(struct brisk_nvme_ctrlr *ctrlr)
 		return false;
 	}
 	csts.raw = nvme_reg_read4(ctrlr, BRISK_NVME_REG_CSTS);
+	if (csts.raw == NVME_REG_ALL_ONES && ctrlr->ops->ctrlr_reconnect != NULL) {
+		/* Over fabrics: the Property Get failed, the device is not gone. */
+		nvme_ctrlr_set_failed(ctrlr, "the connection is lost");
+		return false;
+	}
 	if (csts.raw == NVME_REG_ALL_ONES) {
 		ctrlr->removed = true;
 		nvme_ctrlr_set_failed(ctrlr, "registers read all ones (surprise removal)");

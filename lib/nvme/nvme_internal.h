@@ -263,6 +263,10 @@ struct nvme_transport_ops {
 	/* Optional: at each poll before the CQ is reaped (a socket's input);
 	 * -errno fails the controller. */
 	int (*qpair_poll)(struct brisk_nvme_qpair *qpair);
+	/* Fabrics (optional): a reset drops every connection and connects the
+	 * admin queue again (the I/O qpairs follow through qpair_connect); this
+	 * also revives a controller failed by a lost connection. 0 or -errno. */
+	int (*ctrlr_reconnect)(struct brisk_nvme_ctrlr *ctrlr);
 };
 
 void nvme_transport_register(const struct nvme_transport_ops *ops);

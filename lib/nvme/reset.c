@@ -7,6 +7,7 @@
  * poll the controller's I/O qpairs from other threads while this runs.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "nvme_internal.h"
 #include "nvme_mp.h"
@@ -38,18 +39,41 @@ static int reset_recreate_qpairs(struct brisk_nvme_ctrlr *ctrlr)
 	return 0;
 }
 
+/* Fabrics: new connections, then the controller is no longer failed. */
+static int reset_reconnect(struct brisk_nvme_ctrlr *ctrlr)
+{
+	int rc;
+
+	if (ctrlr->ops->ctrlr_reconnect == NULL) {
+		return 0;
+	}
+	rc = ctrlr->ops->ctrlr_reconnect(ctrlr);
+	if (rc != 0) {
+		BRISK_ERRLOG("nvme %s: reconnecting failed: %s\n", ctrlr->trid.traddr, strerror(-rc));
+		return rc;
+	}
+	/* Release pairs with qpair threads' reads (paused by the caller). */
+	__atomic_store_n(&ctrlr->failed, false, __ATOMIC_RELEASE);
+	return 0;
+}
+
 int nvme_ctrlr_reset_locked(struct brisk_nvme_ctrlr *ctrlr)
 {
 	int rc;
 
-	if (nvme_ctrlr_is_failed(ctrlr)) {
+	/* Over fabrics a failure is usually a lost connection: reconnecting is
+	 * the cure. Elsewhere a failed controller stays failed. */
+	if (nvme_ctrlr_is_failed(ctrlr) && (ctrlr->ops->ctrlr_reconnect == NULL || ctrlr->removed)) {
 		return -ENXIO;
 	}
 	ctrlr->resetting = true;
 	__atomic_store_n(&ctrlr->needs_reset, false, __ATOMIC_RELAXED);
 	reset_abort_all(ctrlr);
-	nvme_ctrlr_start_init(ctrlr, true);
-	rc = nvme_ctrlr_init_sync(ctrlr);
+	rc = reset_reconnect(ctrlr);
+	if (rc == 0) {
+		nvme_ctrlr_start_init(ctrlr, true);
+		rc = nvme_ctrlr_init_sync(ctrlr);
+	}
 	if (rc == 0) {
 		rc = reset_recreate_qpairs(ctrlr);
 	}

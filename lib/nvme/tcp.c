@@ -232,6 +232,27 @@ static struct brisk_nvme_ctrlr *tcp_ctrlr_construct(const struct brisk_nvme_tran
 	return &t->ctrlr;
 }
 
+/* A reset over TCP: the old connections (dead or not) go, and the admin
+ * queue connects again to a new dynamic controller; the generic reset then
+ * brings it up with Property Set and connects each I/O qpair again. */
+static int tcp_ctrlr_reconnect(struct brisk_nvme_ctrlr *ctrlr)
+{
+	struct nvme_tcp_ctrlr *t = tcp_ctrlr(ctrlr);
+	struct brisk_nvme_qpair *qpair;
+
+	TAILQ_FOREACH(qpair, &ctrlr->io_qpairs, link) {
+		if (nvme_tcp_qp(qpair) != NULL) {
+			nvme_tcp_conn_close(&nvme_tcp_qp(qpair)->conn);
+		}
+	}
+	if (nvme_tcp_qp(ctrlr->adminq) != NULL) {
+		nvme_tcp_conn_close(&nvme_tcp_qp(ctrlr->adminq)->conn);
+	}
+	nvme_qpair_reset_rings(ctrlr->adminq);
+	return tcp_qpair_open_connect(ctrlr->adminq, BRISK_NVMF_CNTLID_DYNAMIC,
+				      ctrlr->opts.keep_alive_timeout_ms, &t->cntlid);
+}
+
 static int tcp_scan(struct brisk_nvme_probe_ctx *ctx, const struct brisk_nvme_transport_id *trid)
 {
 	if (!nvme_ctrlr_is_attached(trid)) {
@@ -280,4 +301,5 @@ const struct nvme_transport_ops nvme_tcp_ops = {
 	.qpair_connect = tcp_qpair_connect,
 	.qpair_destroy = tcp_qpair_destroy,
 	.qpair_poll = tcp_qpair_poll,
+	.ctrlr_reconnect = tcp_ctrlr_reconnect,
 };

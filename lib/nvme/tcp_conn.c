@@ -138,6 +138,8 @@ int nvme_tcp_conn_open(struct nvme_tcp_conn *c, const struct brisk_nvme_transpor
 	int rc;
 
 	c->fd = -1;
+	c->dead = false; /* a reconnect reuses the struct */
+	c->rx_len = 0;
 	c->hdgst = hdgst;
 	c->ddgst = ddgst;
 	c->rx_cap = NVME_MAX_XFER_SIZE + 4096;
