@@ -2,6 +2,7 @@
  * The NVMe bdev module (module/bdev/nvme), shared between its files:
  *   bdev_nvme_ctrlr.c  controllers by name: attach, detach, failure and removal, admin poller
  *   bdev_nvme_reset.c  controller reset with every channel paused, timeouts
+ *   bdev_nvme_reconnect.c  reconnecting a lost fabrics controller (its policy)
  *   bdev_nvme_ns.c     one bdev per active namespace (Nvme0n1), JSON of each bdev
  *   bdev_nvme_io.c     per-thread channels (one I/O qpair per controller) and the I/O path
  *   bdev_nvme_opts.c   bdev_nvme_set_options values, hotplug poller, module config_json
@@ -53,6 +54,16 @@ struct bdev_nvme_opts {
 
 struct nvme_ctrlr;
 
+/* bdev_nvme_attach_controller's reconnect policy (SPDK's parameters): 0 s of
+ * ctrlr_loss_timeout_sec = none (a lost controller is deleted at once), -1 =
+ * try for ever; reconnect_delay_sec between attempts; fast_io_fail_timeout_sec
+ * after which I/O fails instead of waiting (0 = waits until the loss timeout). */
+struct bdev_nvme_reconnect_opts {
+	int32_t ctrlr_loss_timeout_sec;
+	uint32_t reconnect_delay_sec;
+	uint32_t fast_io_fail_timeout_sec;
+};
+
 /* One bdev per active namespace. */
 struct nvme_ns {
 	struct brisk_bdev bdev;
@@ -87,6 +98,11 @@ struct nvme_ctrlr {
 	bool deleting;
 	int reset_rc;
 	uint32_t unregistering;        /* bdevs whose unregister has not called back */
+	struct bdev_nvme_reconnect_opts reconnect;
+	bool reconnecting;             /* channels paused, a reset tried every delay */
+	bool io_fail;                  /* fast_io_fail_timeout_sec passed: I/O fails */
+	uint64_t lost_at_us;
+	struct brisk_poller *reconnect_poller;
 	TAILQ_HEAD(, nvme_reset_waiter) reset_waiters;
 	bdev_nvme_done_cb delete_cb;
 	void *delete_cb_arg;
@@ -102,6 +118,7 @@ struct bdev_nvme_attach_opts {
 	bool ddgst;
 	bool from_hotplug;
 	uint32_t num_io_queues;        /* 0 = the driver's default */
+	struct bdev_nvme_reconnect_opts reconnect;
 };
 /* Attaches (without blocking), then creates one bdev per active namespace;
  * cb(cb_arg, 0 or -errno, nctrlr) on the calling thread, never inside the call.
@@ -132,6 +149,22 @@ struct nvme_ctrlr *bdev_nvme_ctrlr_first(void);
 struct nvme_ctrlr *bdev_nvme_ctrlr_next(struct nvme_ctrlr *prev);
 extern struct brisk_bdev_module g_nvme_if;
 
+/* Fails the controller's I/O, unregisters its bdevs and deletes it (after a
+ * failure or removal, or when reconnecting gave up). Controller's thread. */
+void bdev_nvme_ctrlr_fail_and_delete(struct nvme_ctrlr *nctrlr);
+
+/* bdev_nvme_reconnect.c */
+/* 0, or -EINVAL with err naming the parameter (nothing else changes). */
+int bdev_nvme_reconnect_opts_check(const struct bdev_nvme_reconnect_opts *o,
+				   const struct brisk_nvme_transport_id *trid, char *err, size_t len);
+/* The controller was lost: true if its policy reconnects (channels paused,
+ * I/O held), false if it must be deleted. Controller's thread. */
+bool bdev_nvme_reconnect_start(struct nvme_ctrlr *nctrlr);
+/* A reconnect policy applies and has not failed the I/O yet: a command the
+ * lost connection aborted waits for the reconnection. */
+bool bdev_nvme_reconnect_holds_io(const struct nvme_ctrlr *nctrlr);
+void bdev_nvme_reconnect_stop(struct nvme_ctrlr *nctrlr);
+
 /* bdev_nvme_reset.c */
 /* Pauses every channel, resets the controller, lets the channels go again;
  * I/O aborted by the reset is submitted again. cb(cb_arg, 0 or -errno) on the
@@ -158,6 +191,8 @@ bool bdev_nvme_io_type_supported(void *ctx, enum brisk_bdev_io_type type);
 /* Reset support, on the channel's thread. */
 void bdev_nvme_channel_pause(struct brisk_io_channel *ch);
 void bdev_nvme_channel_resume(struct brisk_io_channel *ch);
+/* I/O held by a paused channel completes with an error (fast_io_fail). */
+void bdev_nvme_channel_fail_held(struct brisk_io_channel *ch);
 
 /* bdev_nvme_opts.c */
 extern struct bdev_nvme_opts g_bdev_nvme_opts;

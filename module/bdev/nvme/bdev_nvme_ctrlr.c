@@ -212,6 +212,7 @@ void bdev_nvme_ctrlr_delete(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, voi
 	struct nvme_ns *ns, *next;
 	uint32_t count = 0;
 
+	bdev_nvme_reconnect_stop(nctrlr); /* held I/O fails */
 	nctrlr->deleting = true;
 	nctrlr->delete_cb = cb;
 	nctrlr->delete_cb_arg = cb_arg;
@@ -269,6 +270,14 @@ static void ctrlr_lost_msg(void *arg)
 {
 	struct nvme_ctrlr *nctrlr = arg;
 
+	if (nctrlr->failed || bdev_nvme_reconnect_start(nctrlr)) {
+		return;
+	}
+	bdev_nvme_ctrlr_fail_and_delete(nctrlr);
+}
+
+void bdev_nvme_ctrlr_fail_and_delete(struct nvme_ctrlr *nctrlr)
+{
 	if (nctrlr->failed) {
 		return;
 	}
@@ -418,6 +427,7 @@ static struct nvme_ctrlr *attach_new_ctrlr(const char *name, struct brisk_nvme_c
 	nctrlr->hdgst = opts->hdgst;
 	nctrlr->ddgst = opts->ddgst;
 	nctrlr->from_hotplug = opts->from_hotplug;
+	nctrlr->reconnect = opts->reconnect;
 	nctrlr->thread = brisk_get_thread();
 	TAILQ_INIT(&nctrlr->namespaces);
 	TAILQ_INIT(&nctrlr->reset_waiters);

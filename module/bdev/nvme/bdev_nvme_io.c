@@ -311,8 +311,12 @@ static void nvme_io_submit(struct nvme_io *io)
 	struct nvme_channel *ch = io->ch;
 	int rc;
 
-	if (ch->paused) {
+	if (ch->paused && !ch->nctrlr->io_fail) {
 		TAILQ_INSERT_TAIL(&ch->held, io, link); /* submitted when the reset is over */
+		return;
+	}
+	if (ch->paused) {
+		nvme_io_complete(io, BRISK_BDEV_IO_STATUS_FAILED); /* fast_io_fail_timeout_sec passed */
 		return;
 	}
 	if (ch->nctrlr->failed) {
@@ -327,6 +331,12 @@ static void nvme_io_submit(struct nvme_io *io)
 	}
 	if (rc == -ENOMEM) {
 		nvme_io_complete(io, BRISK_BDEV_IO_STATUS_NOMEM); /* the bdev layer retries */
+		return;
+	}
+	if (rc == -ENXIO && bdev_nvme_reconnect_holds_io(ch->nctrlr)) {
+		/* The connection is lost and the policy reconnects: wait for it. */
+		TAILQ_INSERT_TAIL(&ch->held, io, link);
+		bdev_nvme_ctrlr_lost(ch->nctrlr);
 		return;
 	}
 	if (rc != -ENXIO) {
@@ -482,6 +492,19 @@ void bdev_nvme_channel_resume(struct brisk_io_channel *_ch)
 	while ((io = TAILQ_FIRST(&held)) != NULL) {
 		TAILQ_REMOVE(&held, io, link);
 		nvme_io_submit(io);
+	}
+}
+
+void bdev_nvme_channel_fail_held(struct brisk_io_channel *_ch)
+{
+	struct nvme_channel *ch = brisk_io_channel_get_ctx(_ch);
+	TAILQ_HEAD(, nvme_io) held = TAILQ_HEAD_INITIALIZER(held);
+	struct nvme_io *io;
+
+	TAILQ_CONCAT(&held, &ch->held, link);
+	while ((io = TAILQ_FIRST(&held)) != NULL) {
+		TAILQ_REMOVE(&held, io, link);
+		nvme_io_complete(io, BRISK_BDEV_IO_STATUS_FAILED);
 	}
 }
 

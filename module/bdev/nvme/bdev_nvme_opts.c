@@ -217,6 +217,12 @@ static json_t *attach_params_json(struct nvme_ctrlr *c)
 		json_object_set_new(p, "hdgst", json_boolean(c->hdgst));
 		json_object_set_new(p, "ddgst", json_boolean(c->ddgst));
 	}
+	if (c->reconnect.ctrlr_loss_timeout_sec != 0) {
+		json_object_set_new(p, "ctrlr_loss_timeout_sec", json_integer(c->reconnect.ctrlr_loss_timeout_sec));
+		json_object_set_new(p, "reconnect_delay_sec", json_integer(c->reconnect.reconnect_delay_sec));
+		json_object_set_new(p, "fast_io_fail_timeout_sec",
+				    json_integer(c->reconnect.fast_io_fail_timeout_sec));
+	}
 	return p;
 }
 

@@ -73,6 +73,11 @@ void bdev_nvme_reset(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, void *cb_a
 		reset_fail_later(cb, cb_arg, -ENXIO);
 		return;
 	}
+	if (nctrlr->reconnecting) {
+		BRISK_ERRLOG("nvme: controller %s is reconnecting: no reset meanwhile\n", nctrlr->name);
+		reset_fail_later(cb, cb_arg, -EBUSY);
+		return;
+	}
 	if (reset_add_waiter(nctrlr, cb, cb_arg) != 0) {
 		reset_fail_later(cb, cb_arg, -ENOMEM);
 		return;

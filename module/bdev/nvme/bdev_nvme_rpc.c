@@ -189,10 +189,6 @@ static const char *attach_unsupported(const struct rpc_attach *p)
 	if (p->multipath != NULL && strcmp(p->multipath, "disable") != 0) {
 		return "multipath (only \"disable\")";
 	}
-	if (p->ctrlr_loss_timeout_sec != 0 || p->reconnect_delay_sec != 0 || p->fast_io_fail_timeout_sec != 0) {
-		return p->ctrlr_loss_timeout_sec != 0 ? "ctrlr_loss_timeout_sec" :
-		       p->reconnect_delay_sec != 0 ? "reconnect_delay_sec" : "fast_io_fail_timeout_sec";
-	}
 	if (p->psk != NULL || p->dhchap_key != NULL || p->dhchap_ctrlr_key != NULL) {
 		return p->psk != NULL ? "psk" : "dhchap_key";
 	}
@@ -300,6 +296,13 @@ static void rpc_bdev_nvme_attach_controller(struct brisk_jsonrpc_request *req, c
 	opts.hdgst = p.hdgst;
 	opts.ddgst = p.ddgst;
 	opts.num_io_queues = p.num_io_queues;
+	opts.reconnect.ctrlr_loss_timeout_sec = p.ctrlr_loss_timeout_sec;
+	opts.reconnect.reconnect_delay_sec = p.reconnect_delay_sec;
+	opts.reconnect.fast_io_fail_timeout_sec = p.fast_io_fail_timeout_sec;
+	if (bdev_nvme_reconnect_opts_check(&opts.reconnect, &opts.trid, err, sizeof(err)) != 0) {
+		brisk_jsonrpc_invalid_params(req, "%s", err);
+		goto out;
+	}
 	rpc_attach_start(req, &p, &opts);
 out:
 	brisk_json_free_object(g_attach_decoders, BRISK_COUNTOF(g_attach_decoders), &p);
