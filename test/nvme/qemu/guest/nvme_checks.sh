@@ -254,8 +254,8 @@ crosscheck_ns() { # mode bdf nsid block_size
 # After hotplug_removal_check: bdevperf runs on nvme0 with bdev_nvme's hotplug
 # poller on, QMP's device_add brings controller I back, and once it is bound
 # to MODE the poller attaches it (as Nvme<I>, the first free name) while
-# nvme0's I/O goes on clean. Passes under vfio; not in nvme_qemu.sh's parts
-# until the poller no longer races the config's attach of nvme0 (see there).
+# nvme0's I/O goes on clean. The config enables the poller at start-up,
+# before its attach of nvme0 runs: bdev_nvme hands nvme0 to that attach.
 hotplug_readd_check() { # uio|vfio index
 	local b pid rc what="hotplug of nvme$2 added back ($1)"
 	b=$(cat "/tmp/nvme$2.bdf") || { fail "$what: nvme$2 was not removed first"; return; }
