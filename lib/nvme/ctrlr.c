@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <brisk/nvmf_spec.h>
 #include <brisk/ticks.h>
 
 #include "nvme_internal.h"
@@ -267,6 +268,13 @@ static int identify_done(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme
 		if (ctrlr->ns == NULL) {
 			return ctrlr_init_fail(ctrlr, -ENOMEM, "no memory for namespaces");
 		}
+	}
+	if (ctrlr->cdata.cntrltype == BRISK_NVME_CNTRLTYPE_DISCOVERY) {
+		/* A discovery controller has no I/O queues, namespaces or
+		 * events to configure: Get Log Page and Keep Alive only. */
+		ctrlr->max_io_queues = 0;
+		ctrlr->next_state = NVME_CTRLR_STATE_SET_KEEP_ALIVE;
+		return 0;
 	}
 	return 0;
 }
