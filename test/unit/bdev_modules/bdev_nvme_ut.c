@@ -12,7 +12,7 @@
  * fine), hotplug add and remove, detach and save_config; an attach racing
  * the hotplug poller (the device claimed by a hotplug probe already under
  * way is handed to the attach; a controller hotplug attached under the
- * attach's name and address is adopted).
+ * attach's name and address is adopted); the reconnect policy's checks.
  */
 #include "ut_common.h"
 #include "nvme_mock.h"
@@ -569,6 +569,39 @@ static void test_hotplug_attach_adopt(void)
 	mock_dev_free(2);
 }
 
+/* bdev_nvme_attach_controller's reconnect policy: SPDK's rules, TCP only. */
+static void test_reconnect_opts_check(void)
+{
+	struct brisk_nvme_transport_id tcp = { .trtype = BRISK_NVME_TRANSPORT_TCP };
+	struct brisk_nvme_transport_id pcie = { .trtype = BRISK_NVME_TRANSPORT_PCIE };
+	struct bdev_nvme_reconnect_opts o;
+	char err[160];
+
+#define RC(loss, delay, fast, trid) \
+	(o = (struct bdev_nvme_reconnect_opts) { loss, delay, fast }, \
+	 bdev_nvme_reconnect_opts_check(&o, &(trid), err, sizeof(err)))
+	CU_ASSERT_EQUAL(RC(0, 0, 0, tcp), 0);
+	CU_ASSERT_EQUAL(RC(0, 0, 0, pcie), 0);
+	CU_ASSERT_EQUAL(RC(10, 2, 0, tcp), 0);
+	CU_ASSERT_EQUAL(RC(10, 2, 4, tcp), 0);
+	CU_ASSERT_EQUAL(RC(-1, 1, 0, tcp), 0);
+	CU_ASSERT_EQUAL(RC(-1, 1, 30, tcp), 0);
+	CU_ASSERT_EQUAL(RC(10, 10, 10, tcp), 0);
+	CU_ASSERT_EQUAL(RC(10, 2, 0, pcie), -EINVAL);
+	CU_ASSERT(strstr(err, "trtype TCP") != NULL);
+	CU_ASSERT_EQUAL(RC(-2, 1, 0, tcp), -EINVAL);
+	CU_ASSERT(strstr(err, "ctrlr_loss_timeout_sec must be -1") != NULL);
+	CU_ASSERT_EQUAL(RC(0, 1, 0, tcp), -EINVAL);
+	CU_ASSERT_EQUAL(RC(0, 0, 1, tcp), -EINVAL);
+	CU_ASSERT_EQUAL(RC(10, 0, 0, tcp), -EINVAL);
+	CU_ASSERT(strstr(err, "reconnect_delay_sec must be at least 1") != NULL);
+	CU_ASSERT_EQUAL(RC(2, 3, 0, tcp), -EINVAL);
+	CU_ASSERT_EQUAL(RC(10, 2, 11, tcp), -EINVAL);
+	CU_ASSERT_EQUAL(RC(10, 3, 2, tcp), -EINVAL);
+	CU_ASSERT(strstr(err, "at least reconnect_delay_sec") != NULL);
+#undef RC
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -596,6 +629,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_hotplug);
 	CU_ADD_TEST(suite, test_hotplug_attach_race);
 	CU_ADD_TEST(suite, test_hotplug_attach_adopt);
+	CU_ADD_TEST(suite, test_reconnect_opts_check);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
