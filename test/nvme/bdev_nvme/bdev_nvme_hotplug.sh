@@ -15,7 +15,8 @@ cat >/tmp/hp.json <<JSON
 JSON
 timeout 60 bdevperf -c /tmp/hp.json -s 256 -q 16 -o 4096 -w randread -t 12 --drain-timeout 5 >/tmp/bp.log 2>&1 &
 pid=$!
-sleep 3
+# Not a fixed sleep: on a loaded host start-up takes seconds.
+check "bdevperf runs I/O before the removal" wait_for_line /tmp/bp.log "IOPS," 60 $pid
 qmp "device_del nvme0"
 check "device gone after device_del" wait_gone "$b" 15
 sleep 2
@@ -39,7 +40,7 @@ cat >/tmp/tgt.json <<JSON
 JSON
 brisk_tgt -c /tmp/tgt.json -s 128 -r /tmp/tgt.sock >/tmp/tgt.log 2>&1 &
 tp=$!
-sleep 2
+check "brisk_tgt attached Nvme0" wait_for_line /tmp/tgt.log "controller Nvme0 attached" 60 $tp
 qmp "device_del nvme0"
 check "device gone again" wait_gone "$b" 15
 sleep 1
@@ -48,7 +49,11 @@ kill -0 $tp && ok "brisk_tgt still running" || fail "brisk_tgt died"
 qmp "device_add nvme0"
 check "device back again" wait_present "$b" 15
 check "rebound to uio_pci_generic again" bind "$b" uio
-sleep 3
+i=0 # the poller (200 ms) attaches it: up to 30 s on a loaded host
+while [ "$(grep -c 'controller Nvme0 attached' /tmp/tgt.log)" -lt 2 ] && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 [ "$(grep -c 'controller Nvme0 attached' /tmp/tgt.log)" -ge 2 ] && ok "hotplug attached the device again" || fail "hotplug did not re-attach"
 kill -TERM $tp
 wait $tp
