@@ -110,6 +110,7 @@ struct brisk_thread {
 	int asleep;                  /* 1 while the owner sleeps (or is about to) on the wake fd */
 	brisk_msg_fn critical_msg;   /* single-slot, async-signal-safe */
 	struct brisk_ring *msgs;     /* MPSC ring of struct thread_msg * */
+	struct brisk_msg_slot *slots; /* lock-free LIFO of caller-owned messages (newest first) */
 	int msg_fd;                  /* eventfd written by senders when asleep */
 
 	/* ---- Owned by the polling OS thread ---- */
