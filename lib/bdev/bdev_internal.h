@@ -49,6 +49,10 @@ struct brisk_bdev_desc {
 	bool write;
 	bool closed;
 	uint32_t pending_events;       /* event messages not yet run (desc freed after them) */
+	/* brisk_bdev_module_close_base: its message and what runs after the close */
+	struct brisk_msg_slot close_slot;
+	brisk_msg_fn close_done;
+	void *close_ctx;
 	TAILQ_ENTRY(brisk_bdev_desc) link;
 };
 
