@@ -564,6 +564,11 @@ bool blob_on_md_thread(struct brisk_blob_store *bs);
 
 /* ---- store.c ---- */
 struct brisk_blob_store *blob_bs_alloc(struct brisk_bs_dev *dev, const struct brisk_bs_opts *opts);
+/* brisk_bs_init's and brisk_bs_load's one check of their shared arguments:
+ * 0 with *out = opts or the defaults; else -EINVAL, dev destroyed and
+ * cb_fn(-EINVAL) deferred. who names the caller in the log. */
+int blob_bs_check_args(const char *who, struct brisk_bs_dev *dev, const struct brisk_bs_opts *opts,
+		       brisk_bs_op_with_handle_complete cb_fn, void *cb_arg, struct brisk_bs_opts *out);
 /* Derived geometry and empty masks (md clusters reserved) from bs->sb. */
 int blob_bs_setup_from_super(struct brisk_blob_store *bs);
 void blob_reserve_md_clusters(struct brisk_blob_store *bs);

@@ -150,6 +150,22 @@ static void test_load_bad(void)
 	CU_ASSERT_EQUAL(do_load(img, &o), -EINVAL);
 	o = small_opts();
 
+	/* The options init checks are checked the same way at load. */
+	o.max_md_ops = 0;
+	CU_ASSERT_EQUAL(do_load(img, &o), -EINVAL);
+	o = small_opts();
+	o.max_channel_ops = 0;
+	CU_ASSERT_EQUAL(do_load(img, &o), -EINVAL);
+	o = small_opts();
+	o.max_channel_ops = (1u << 20) + 1;
+	CU_ASSERT_EQUAL(do_load(img, &o), -EINVAL);
+	o = small_opts();
+	o.max_channel_ops = (1u << 20) + 1;
+	CU_ASSERT_EQUAL(do_init(img, &o), -EINVAL);
+	o = small_opts();
+	CU_ASSERT_EQUAL(do_load(img, &o), 0); /* a refused call changed nothing */
+	CU_ASSERT_EQUAL(do_unload(), 0);
+
 	/* Copy A damaged: copy B is used. */
 	img[100] ^= 0xff;
 	CU_ASSERT_EQUAL(do_load(img, &o), 0);
