@@ -9,6 +9,7 @@
 
 #include <brisk/bit_array.h>
 #include <brisk/blob.h>
+#include <brisk/thread.h>
 #include <brisk/uuid.h>
 
 /* glibc's sys/queue.h lacks the BSD _SAFE variant (removal while iterating). */
@@ -250,6 +251,12 @@ struct blob_channel {
 	struct brisk_io_channel *zeroes_ch;
 	struct blob_io *io_pool;   /* max_channel_ops requests */
 	struct blob_io *io_free;   /* free list, touched by this channel's thread only */
+	/* Segment iovec arrays for requests of more than BLOB_IO_INLINE_IOVS
+	 * iovecs: a stack of free ones, and the requests waiting for one. */
+	struct iovec *big_iov_mem;
+	struct iovec **big_iov_free;
+	uint32_t big_iov_nfree;
+	TAILQ_HEAD(, blob_io) iov_waiters;
 	TAILQ_HEAD(, blob_io) frozen_ios; /* started while their blob was frozen */
 	TAILQ_HEAD(, blob_io) inflight;   /* started and not completed */
 	/* A freeze waiting for this channel's I/O of drain_blob (freeze.c). */
@@ -292,6 +299,9 @@ struct blob_alloc_req {
 	/* Runs on the metadata thread once the cluster is durable (0) or not. */
 	void (*done)(struct blob_alloc_req *r, int rc);
 	void *done_ctx;
+	/* The request's trip to the metadata thread and back: one message at a
+	 * time, in storage that cannot run out (io.c). */
+	struct brisk_msg_slot slot;
 };
 TAILQ_HEAD(blob_alloc_reqs, blob_alloc_req);
 
