@@ -5,19 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include <brisk/bit_array.h>
 #include <brisk/blob.h>
+#include <brisk/queue.h>
 #include <brisk/thread.h>
 #include <brisk/uuid.h>
-
-/* glibc's sys/queue.h lacks the BSD _SAFE variant (removal while iterating). */
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
-	for ((var) = TAILQ_FIRST((head)); (var) && ((tvar) = TAILQ_NEXT((var), field), 1); \
-	     (var) = (tvar))
-#endif
 
 #define BLOB_FORMAT_VERSION 1
 #define BLOB_PAGE_SIZE 4096u

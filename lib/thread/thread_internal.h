@@ -15,17 +15,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/queue.h>
 
 #include <brisk/cpuset.h>
+#include <brisk/queue.h>
 #include <brisk/thread.h>
-
-/* glibc's sys/queue.h lacks the BSD _SAFE variant (removal while iterating). */
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
-	for ((var) = TAILQ_FIRST((head)); (var) && ((tvar) = TAILQ_NEXT((var), field), 1); \
-	     (var) = (tvar))
-#endif
 
 #define THREAD_MSG_BURST 32          /* messages dequeued per ring access */
 #define THREAD_DEFAULT_MAX_MSGS 32   /* per poll when the caller passes 0 */
