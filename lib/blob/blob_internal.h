@@ -12,28 +12,7 @@
 #include <brisk/thread.h>
 #include <brisk/uuid.h>
 
-#define BLOB_FORMAT_VERSION 1
-#define BLOB_PAGE_SIZE 4096u
-#define BLOB_SUPER_MAGIC "BRISKBS"      /* 8 bytes with the NUL */
-#define BLOB_MD_MAGIC 0x444d4b42u       /* "BKMD" little-endian */
-#define BLOB_PAGE_CRC_OFF 4092u
-#define BLOB_MD_HDR_SIZE 48u
-#define BLOB_MD_NO_NEXT 0xFFFFFFFFu
-
-#define BLOB_MD_KIND_HEAD 1
-#define BLOB_MD_KIND_CHAIN 2
-#define BLOB_MD_PAGE_TOMBSTONE 0x01
-
-#define BLOB_DESC_END 0
-#define BLOB_DESC_BLOB 1
-#define BLOB_DESC_EXTENT_RUN 2
-#define BLOB_DESC_XATTR 3
-#define BLOB_DESC_XATTR_INTERNAL 4
-#define BLOB_DESC_EXTENT_PAGE 5
-
-#define BLOB_FLAG_THIN 0x1u
-#define BLOB_FLAG_READ_ONLY 0x2u
-#define BLOB_FLAGS_KNOWN (BLOB_FLAG_THIN | BLOB_FLAG_READ_ONLY)
+#include "blob_layout.h"
 
 /* In memory only: a thin cluster whose metadata is not durable yet. */
 #define BLOB_CLUSTER_PENDING (1ull << 63)

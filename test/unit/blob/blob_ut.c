@@ -44,11 +44,11 @@ static void test_init_load_unload(void)
 	CU_ASSERT_EQUAL(brisk_bs_get_stats(NULL, &st), -EINVAL);
 	CU_ASSERT_EQUAL(brisk_bs_get_stats(g_bs, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(do_unload(), 0);
-	CU_ASSERT_EQUAL(img[12], 1); /* clean flag of copy A */
+	CU_ASSERT_EQUAL(img[BLOB_SB_CLEAN_OFF], 1); /* clean flag of copy A */
 
 	CU_ASSERT_EQUAL(do_load(img, &o), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(g_bs);
-	CU_ASSERT_EQUAL(img[12], 0); /* in use again */
+	CU_ASSERT_EQUAL(img[BLOB_SB_CLEAN_OFF], 0); /* in use again */
 	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0);
 	CU_ASSERT_EQUAL(brisk_bs_get_stats(g_bs, &st), 0);
 	CU_ASSERT_FALSE(st.recovered);
