@@ -1,5 +1,5 @@
 /*
- * Built-in JSON-RPC methods of the layers below the app: logging,
+ * JSON-RPC methods of the layers below the app framework: logging,
  * thread/poller/channel statistics and memory statistics. Names and
  * parameters follow SPDK's interface (env_get_mem_stats is Brisk's own).
  */
@@ -16,8 +16,6 @@
 #include <brisk/rpc.h>
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
-
-#include "rpc_internal.h"
 
 #define ANY_STATE (BRISK_RPC_STARTUP | BRISK_RPC_RUNTIME)
 
