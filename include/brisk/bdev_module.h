@@ -122,6 +122,11 @@ int brisk_bdev_alias_del(struct brisk_bdev *bdev, const char *alias);
 int brisk_bdev_module_claim_bdev(struct brisk_bdev *bdev, struct brisk_bdev_desc *desc,
 				 struct brisk_bdev_module *module);
 void brisk_bdev_module_release_bdev(struct brisk_bdev *bdev);
+/* A vbdev's teardown of its base: releases the claim on desc's bdev and
+ * closes desc on the thread that opened it, by a message that cannot be lost
+ * (brisk_thread_send_msg_slot, storage inside desc), then runs done(ctx) on
+ * that thread. done never runs inside the call. */
+void brisk_bdev_module_close_base(struct brisk_bdev_desc *desc, brisk_msg_fn done, void *ctx);
 
 /* The part of an I/O a module sees. */
 struct brisk_bdev_io {

@@ -362,9 +362,14 @@ void brisk_bs_check(struct brisk_blob_store *bs,
 struct brisk_io_channel *brisk_bs_alloc_io_channel(struct brisk_blob_store *bs);
 void brisk_bs_free_io_channel(struct brisk_io_channel *channel);
 
-/* Errors in the callback: -EINVAL (past the end, length 0, NULL buffer),
- * -EPERM (write on a read-only blob or handle), -ENOSPC (thin blob, no
- * cluster left), -ENOMEM (more than max_channel_ops in flight), -EIO. */
+/* Most iovecs one readv/writev may take (the kernel's UIO_MAXIOV). */
+#define BRISK_BLOB_IO_MAX_IOVS 1024
+
+/* Errors in the callback: -EINVAL (past the end, length 0, NULL buffer,
+ * iovcnt outside 1 .. BRISK_BLOB_IO_MAX_IOVS), -EPERM (write on a read-only
+ * blob or handle), -ENOSPC (thin blob, no cluster left), -ENOMEM (more than
+ * max_channel_ops in flight), -EIO. The path allocates nothing per request:
+ * a request short of a pooled resource waits for it. */
 void brisk_blob_io_read(struct brisk_blob *blob, struct brisk_io_channel *channel, void *payload,
 			uint64_t offset, uint64_t length, brisk_blob_op_complete cb_fn, void *cb_arg);
 void brisk_blob_io_write(struct brisk_blob *blob, struct brisk_io_channel *channel, void *payload,

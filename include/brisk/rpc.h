@@ -103,6 +103,12 @@ void brisk_jsonrpc_send_error_response(struct brisk_jsonrpc_request *request, in
 void brisk_jsonrpc_send_error_response_fmt(struct brisk_jsonrpc_request *request, int code,
 					   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Convenience for handlers: invalid params with a message naming the field. */
+/* Decodes params (an object, absent, or {} when d is NULL) through d into
+ * out; on failure answers -32602 naming the field and returns false (the
+ * method must then only free what it decoded and return). */
+struct brisk_json_object_decoder;
+bool brisk_jsonrpc_decode_params(struct brisk_jsonrpc_request *req, const json_t *params,
+				 const struct brisk_json_object_decoder *d, size_t n, void *out);
 #define brisk_jsonrpc_invalid_params(req, ...) \
 	brisk_jsonrpc_send_error_response_fmt((req), BRISK_JSONRPC_ERROR_INVALID_PARAMS, __VA_ARGS__)
 

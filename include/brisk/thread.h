@@ -115,6 +115,18 @@ int brisk_thread_send_msg(const struct brisk_thread *thread, brisk_msg_fn fn, vo
 /* Async-signal-safe: one slot per thread, run before other messages.
  * 0 or -EIO if the slot is taken. */
 int brisk_thread_send_critical_msg(struct brisk_thread *thread, brisk_msg_fn fn);
+/* Storage for a message that cannot be refused for want of memory: the
+ * sender owns it (e.g. inside the object the message is about) and must not
+ * reuse it before fn runs. For teardown steps that must not be lost. */
+struct brisk_msg_slot {
+	struct brisk_msg_slot *next;
+	brisk_msg_fn fn;
+	void *ctx;
+};
+/* Like brisk_thread_send_msg but never -ENOMEM: 0, -EINVAL, -EIO (thread
+ * exited). Slot messages run in the order sent, not ordered with ring ones. */
+int brisk_thread_send_msg_slot(struct brisk_thread *thread, struct brisk_msg_slot *slot,
+			       brisk_msg_fn fn, void *ctx);
 /* Runs fn on every thread in turn, then cpl on the calling thread. */
 void brisk_for_each_thread(brisk_msg_fn fn, void *ctx, brisk_msg_fn cpl);
 

@@ -4,7 +4,7 @@
  *   bdev_examine.c examine of new bdevs, wait_for_examine, bdev_examine allow list
  *   bdev_init.c   global state, options, module list, initialize / finish
  *   bdev_io.c     brisk_bdev_io pool and per-thread cache, channels, submission, completion, reset
- *   bdev_split.c  splitting on the optimal boundary / max transfer size, emulated write_zeroes
+ *   bdev_io_split.c  splitting on the optimal boundary / max transfer size, emulated write_zeroes
  *   bdev_bounce.c data buffers: bounce buffers for misaligned buffers, reads without a buffer
  *   bdev_wait.c   brisk_bdev_queue_io_wait and the per-thread retry poller
  *   bdev_stats.c  per-channel and per-bdev statistics
@@ -49,6 +49,10 @@ struct brisk_bdev_desc {
 	bool write;
 	bool closed;
 	uint32_t pending_events;       /* event messages not yet run (desc freed after them) */
+	/* brisk_bdev_module_close_base: its message and what runs after the close */
+	struct brisk_msg_slot close_slot;
+	brisk_msg_fn close_done;
+	void *close_ctx;
 	TAILQ_ENTRY(brisk_bdev_desc) link;
 };
 
@@ -218,7 +222,7 @@ void bdev_io_submit_after_qos(struct bdev_io_priv *p);
 void bdev_io_complete_user(struct bdev_io_priv *p);
 bool bdev_io_type_supported(struct brisk_bdev *bdev, enum brisk_bdev_io_type type);
 
-/* bdev_split.c */
+/* bdev_io_split.c */
 bool bdev_io_should_split(struct bdev_io_priv *p);
 void bdev_io_split(struct bdev_io_priv *p);
 /* A child finished: account it in its parent. */

@@ -5,41 +5,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include <brisk/bit_array.h>
 #include <brisk/blob.h>
+#include <brisk/queue.h>
+#include <brisk/thread.h>
 #include <brisk/uuid.h>
 
-/* glibc's sys/queue.h lacks the BSD _SAFE variant (removal while iterating). */
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
-	for ((var) = TAILQ_FIRST((head)); (var) && ((tvar) = TAILQ_NEXT((var), field), 1); \
-	     (var) = (tvar))
-#endif
-
-#define BLOB_FORMAT_VERSION 1
-#define BLOB_PAGE_SIZE 4096u
-#define BLOB_SUPER_MAGIC "BRISKBS"      /* 8 bytes with the NUL */
-#define BLOB_MD_MAGIC 0x444d4b42u       /* "BKMD" little-endian */
-#define BLOB_PAGE_CRC_OFF 4092u
-#define BLOB_MD_HDR_SIZE 48u
-#define BLOB_MD_NO_NEXT 0xFFFFFFFFu
-
-#define BLOB_MD_KIND_HEAD 1
-#define BLOB_MD_KIND_CHAIN 2
-#define BLOB_MD_PAGE_TOMBSTONE 0x01
-
-#define BLOB_DESC_END 0
-#define BLOB_DESC_BLOB 1
-#define BLOB_DESC_EXTENT_RUN 2
-#define BLOB_DESC_XATTR 3
-#define BLOB_DESC_XATTR_INTERNAL 4
-#define BLOB_DESC_EXTENT_PAGE 5
-
-#define BLOB_FLAG_THIN 0x1u
-#define BLOB_FLAG_READ_ONLY 0x2u
-#define BLOB_FLAGS_KNOWN (BLOB_FLAG_THIN | BLOB_FLAG_READ_ONLY)
+#include "blob_layout.h"
 
 /* In memory only: a thin cluster whose metadata is not durable yet. */
 #define BLOB_CLUSTER_PENDING (1ull << 63)
@@ -250,6 +223,12 @@ struct blob_channel {
 	struct brisk_io_channel *zeroes_ch;
 	struct blob_io *io_pool;   /* max_channel_ops requests */
 	struct blob_io *io_free;   /* free list, touched by this channel's thread only */
+	/* Segment iovec arrays for requests of more than BLOB_IO_INLINE_IOVS
+	 * iovecs: a stack of free ones, and the requests waiting for one. */
+	struct iovec *big_iov_mem;
+	struct iovec **big_iov_free;
+	uint32_t big_iov_nfree;
+	TAILQ_HEAD(, blob_io) iov_waiters;
 	TAILQ_HEAD(, blob_io) frozen_ios; /* started while their blob was frozen */
 	TAILQ_HEAD(, blob_io) inflight;   /* started and not completed */
 	/* A freeze waiting for this channel's I/O of drain_blob (freeze.c). */
@@ -292,6 +271,9 @@ struct blob_alloc_req {
 	/* Runs on the metadata thread once the cluster is durable (0) or not. */
 	void (*done)(struct blob_alloc_req *r, int rc);
 	void *done_ctx;
+	/* The request's trip to the metadata thread and back: one message at a
+	 * time, in storage that cannot run out (io.c). */
+	struct brisk_msg_slot slot;
 };
 TAILQ_HEAD(blob_alloc_reqs, blob_alloc_req);
 
@@ -564,6 +546,11 @@ bool blob_on_md_thread(struct brisk_blob_store *bs);
 
 /* ---- store.c ---- */
 struct brisk_blob_store *blob_bs_alloc(struct brisk_bs_dev *dev, const struct brisk_bs_opts *opts);
+/* brisk_bs_init's and brisk_bs_load's one check of their shared arguments:
+ * 0 with *out = opts or the defaults; else -EINVAL, dev destroyed and
+ * cb_fn(-EINVAL) deferred. who names the caller in the log. */
+int blob_bs_check_args(const char *who, struct brisk_bs_dev *dev, const struct brisk_bs_opts *opts,
+		       brisk_bs_op_with_handle_complete cb_fn, void *cb_arg, struct brisk_bs_opts *out);
 /* Derived geometry and empty masks (md clusters reserved) from bs->sb. */
 int blob_bs_setup_from_super(struct brisk_blob_store *bs);
 void blob_reserve_md_clusters(struct brisk_blob_store *bs);

@@ -256,11 +256,11 @@ static bool load_slot_damaged(struct load_ctx *c, int s, uint64_t *seq)
 {
 	const uint8_t *p = c->slots + (uint64_t)s * BLOB_PAGE_SIZE;
 
-	if (c->valid[s] || blob_get_le32(p) != BLOB_MD_MAGIC ||
-	    memcmp(p + 24, c->bs->sb.uuid.u, 16) != 0) {
+	if (c->valid[s] || blob_get_le32(p + BLOB_MDH_MAGIC_OFF) != BLOB_MD_MAGIC ||
+	    memcmp(p + BLOB_MDH_UUID_OFF, c->bs->sb.uuid.u, 16) != 0) {
 		return false;
 	}
-	*seq = blob_get_le64(p + 16);
+	*seq = blob_get_le64(p + BLOB_MDH_SEQ_OFF);
 	return true;
 }
 

@@ -150,7 +150,7 @@ static enum page_state dump_classify(const struct dump_ctx *c, const uint8_t *p,
 	if (page_is_zero(p)) {
 		return PAGE_EMPTY;
 	}
-	if (blob_get_le32(p) != BLOB_MD_MAGIC) {
+	if (blob_get_le32(p + BLOB_MDH_MAGIC_OFF) != BLOB_MD_MAGIC) {
 		return PAGE_NOT_MD;
 	}
 	if (blob_get_le32(p + BLOB_PAGE_CRC_OFF) != brisk_crc32c(p, BLOB_PAGE_CRC_OFF)) {
@@ -158,7 +158,7 @@ static enum page_state dump_classify(const struct dump_ctx *c, const uint8_t *p,
 	}
 	/* blob_page_check accepts any intact page that carries another uuid
 	 * as "not ours"; pages of an earlier store on the device look like that. */
-	memcpy(other.u, p + 24, sizeof(other.u));
+	memcpy(other.u, p + BLOB_MDH_UUID_OFF, sizeof(other.u));
 	if (brisk_uuid_compare(&other, &c->sb.uuid) != 0) {
 		return PAGE_OTHER_STORE;
 	}

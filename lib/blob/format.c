@@ -25,17 +25,17 @@ static bool page_crc_ok(const uint8_t *page)
 
 static void put_mask_loc(uint8_t *p, const struct blob_mask_loc *m)
 {
-	blob_put_le64(p, m->start);
-	blob_put_le64(p + 8, m->len);
-	blob_put_le32(p + 16, m->crc);
-	blob_put_le32(p + 20, 0);
+	blob_put_le64(p + BLOB_MASK_LOC_START_OFF, m->start);
+	blob_put_le64(p + BLOB_MASK_LOC_LEN_OFF, m->len);
+	blob_put_le32(p + BLOB_MASK_LOC_CRC_OFF, m->crc);
+	blob_put_le32(p + BLOB_MASK_LOC_PAD_OFF, 0);
 }
 
 static void get_mask_loc(const uint8_t *p, struct blob_mask_loc *m)
 {
-	m->start = blob_get_le64(p);
-	m->len = blob_get_le64(p + 8);
-	m->crc = blob_get_le32(p + 16);
+	m->start = blob_get_le64(p + BLOB_MASK_LOC_START_OFF);
+	m->len = blob_get_le64(p + BLOB_MASK_LOC_LEN_OFF);
+	m->crc = blob_get_le32(p + BLOB_MASK_LOC_CRC_OFF);
 }
 
 void blob_super_encode(const struct blob_super *sb, void *page_buf)
@@ -43,24 +43,24 @@ void blob_super_encode(const struct blob_super *sb, void *page_buf)
 	uint8_t *p = page_buf;
 
 	memset(p, 0, BLOB_PAGE_SIZE);
-	memcpy(p, BLOB_SUPER_MAGIC, 8);
-	blob_put_le32(p + 8, sb->version);
-	blob_put_le32(p + 12, sb->clean ? 1 : 0);
-	blob_put_le64(p + 16, sb->super_seq);
-	blob_put_le32(p + 24, sb->page_size);
-	blob_put_le32(p + 28, sb->io_unit_size);
-	blob_put_le32(p + 32, sb->cluster_size);
-	blob_put_le32(p + 36, sb->num_blob_ids);
-	memcpy(p + 40, sb->bstype, BRISK_BLOBSTORE_TYPE_LENGTH);
-	memcpy(p + 56, sb->uuid.u, 16);
-	blob_put_le64(p + 72, sb->size);
-	blob_put_le64(p + 80, sb->md_start);
-	blob_put_le64(p + 88, sb->md_len);
-	put_mask_loc(p + 96, &sb->chain_mask);
-	put_mask_loc(p + 120, &sb->cluster_mask);
-	put_mask_loc(p + 144, &sb->id_mask);
-	blob_put_le64(p + 168, sb->md_seq);
-	blob_put_le32(p + 176, sb->features);
+	memcpy(p + BLOB_SB_MAGIC_OFF, BLOB_SUPER_MAGIC, 8);
+	blob_put_le32(p + BLOB_SB_VERSION_OFF, sb->version);
+	blob_put_le32(p + BLOB_SB_CLEAN_OFF, sb->clean ? 1 : 0);
+	blob_put_le64(p + BLOB_SB_SUPER_SEQ_OFF, sb->super_seq);
+	blob_put_le32(p + BLOB_SB_PAGE_SIZE_OFF, sb->page_size);
+	blob_put_le32(p + BLOB_SB_IO_UNIT_OFF, sb->io_unit_size);
+	blob_put_le32(p + BLOB_SB_CLUSTER_SIZE_OFF, sb->cluster_size);
+	blob_put_le32(p + BLOB_SB_NUM_IDS_OFF, sb->num_blob_ids);
+	memcpy(p + BLOB_SB_BSTYPE_OFF, sb->bstype, BRISK_BLOBSTORE_TYPE_LENGTH);
+	memcpy(p + BLOB_SB_UUID_OFF, sb->uuid.u, 16);
+	blob_put_le64(p + BLOB_SB_SIZE_OFF, sb->size);
+	blob_put_le64(p + BLOB_SB_MD_START_OFF, sb->md_start);
+	blob_put_le64(p + BLOB_SB_MD_LEN_OFF, sb->md_len);
+	put_mask_loc(p + BLOB_SB_CHAIN_MASK_OFF, &sb->chain_mask);
+	put_mask_loc(p + BLOB_SB_CLUSTER_MASK_OFF, &sb->cluster_mask);
+	put_mask_loc(p + BLOB_SB_ID_MASK_OFF, &sb->id_mask);
+	blob_put_le64(p + BLOB_SB_MD_SEQ_OFF, sb->md_seq);
+	blob_put_le32(p + BLOB_SB_FEATURES_OFF, sb->features);
 	page_seal(p);
 }
 
@@ -96,30 +96,30 @@ int blob_super_decode(struct blob_super *sb, const void *page_buf, uint64_t dev_
 	uint64_t total_pages;
 	int rc;
 
-	if (memcmp(p, BLOB_SUPER_MAGIC, 8) != 0 || !page_crc_ok(p)) {
+	if (memcmp(p + BLOB_SB_MAGIC_OFF, BLOB_SUPER_MAGIC, 8) != 0 || !page_crc_ok(p)) {
 		return -EILSEQ;
 	}
 	memset(sb, 0, sizeof(*sb));
-	sb->version = blob_get_le32(p + 8);
-	sb->clean = blob_get_le32(p + 12) == 1;
-	sb->super_seq = blob_get_le64(p + 16);
-	sb->page_size = blob_get_le32(p + 24);
-	sb->io_unit_size = blob_get_le32(p + 28);
-	sb->cluster_size = blob_get_le32(p + 32);
-	sb->num_blob_ids = blob_get_le32(p + 36);
-	memcpy(sb->bstype, p + 40, BRISK_BLOBSTORE_TYPE_LENGTH);
-	memcpy(sb->uuid.u, p + 56, 16);
-	sb->size = blob_get_le64(p + 72);
-	sb->md_start = blob_get_le64(p + 80);
-	sb->md_len = blob_get_le64(p + 88);
-	get_mask_loc(p + 96, &sb->chain_mask);
-	get_mask_loc(p + 120, &sb->cluster_mask);
-	get_mask_loc(p + 144, &sb->id_mask);
-	sb->md_seq = blob_get_le64(p + 168);
+	sb->version = blob_get_le32(p + BLOB_SB_VERSION_OFF);
+	sb->clean = blob_get_le32(p + BLOB_SB_CLEAN_OFF) == 1;
+	sb->super_seq = blob_get_le64(p + BLOB_SB_SUPER_SEQ_OFF);
+	sb->page_size = blob_get_le32(p + BLOB_SB_PAGE_SIZE_OFF);
+	sb->io_unit_size = blob_get_le32(p + BLOB_SB_IO_UNIT_OFF);
+	sb->cluster_size = blob_get_le32(p + BLOB_SB_CLUSTER_SIZE_OFF);
+	sb->num_blob_ids = blob_get_le32(p + BLOB_SB_NUM_IDS_OFF);
+	memcpy(sb->bstype, p + BLOB_SB_BSTYPE_OFF, BRISK_BLOBSTORE_TYPE_LENGTH);
+	memcpy(sb->uuid.u, p + BLOB_SB_UUID_OFF, 16);
+	sb->size = blob_get_le64(p + BLOB_SB_SIZE_OFF);
+	sb->md_start = blob_get_le64(p + BLOB_SB_MD_START_OFF);
+	sb->md_len = blob_get_le64(p + BLOB_SB_MD_LEN_OFF);
+	get_mask_loc(p + BLOB_SB_CHAIN_MASK_OFF, &sb->chain_mask);
+	get_mask_loc(p + BLOB_SB_CLUSTER_MASK_OFF, &sb->cluster_mask);
+	get_mask_loc(p + BLOB_SB_ID_MASK_OFF, &sb->id_mask);
+	sb->md_seq = blob_get_le64(p + BLOB_SB_MD_SEQ_OFF);
 	/* Bits this build does not know are dropped: they describe how pages
 	 * were written, and the next super block write says how this build
 	 * writes them. */
-	sb->features = blob_get_le32(p + 176) & BLOB_FEATURES_KNOWN;
+	sb->features = blob_get_le32(p + BLOB_SB_FEATURES_OFF) & BLOB_FEATURES_KNOWN;
 
 	if (sb->version != BLOB_FORMAT_VERSION) {
 		BRISK_ERRLOG("blobstore super block: version %u is not supported (this build reads "
@@ -290,7 +290,7 @@ static void writer_next_page(struct desc_writer *w)
 static void emit(struct desc_writer *w, uint8_t type, const uint8_t *a, uint16_t alen,
 		 const uint8_t *b, uint16_t blen)
 {
-	uint32_t need = 4u + alen + blen;
+	uint32_t need = BLOB_DESC_PAYLOAD_OFF + alen + blen;
 
 	if (w->off + need > BLOB_PAGE_CRC_OFF) {
 		writer_next_page(w);
@@ -298,12 +298,12 @@ static void emit(struct desc_writer *w, uint8_t type, const uint8_t *a, uint16_t
 	if (w->pages != NULL) {
 		uint8_t *p = w->pages + (uint64_t)w->page * BLOB_PAGE_SIZE + w->off;
 
-		p[0] = type;
-		p[1] = 0;
-		blob_put_le16(p + 2, (uint16_t)(alen + blen));
-		memcpy(p + 4, a, alen);
+		p[BLOB_DESC_TYPE_OFF] = type;
+		p[BLOB_DESC_RSVD_OFF] = 0;
+		blob_put_le16(p + BLOB_DESC_LEN_OFF, (uint16_t)(alen + blen));
+		memcpy(p + BLOB_DESC_PAYLOAD_OFF, a, alen);
 		if (blen) {
-			memcpy(p + 4 + alen, b, blen);
+			memcpy(p + BLOB_DESC_PAYLOAD_OFF + alen, b, blen);
 		}
 	}
 	w->off += need;
@@ -312,29 +312,28 @@ static void emit(struct desc_writer *w, uint8_t type, const uint8_t *a, uint16_t
 static void emit_xattrs(struct desc_writer *w, uint8_t type, const struct blob_xattr_list *list)
 {
 	const struct blob_xattr *x;
-	uint8_t hdr[4 + BLOB_XATTR_NAME_MAX];
+	uint8_t hdr[BLOB_XA_NAME_OFF + BLOB_XATTR_NAME_MAX];
 
 	TAILQ_FOREACH(x, list, link) {
 		uint16_t nlen = (uint16_t)strlen(x->name);
 
-		blob_put_le16(hdr, nlen);
-		blob_put_le16(hdr + 2, x->value_len);
-		memcpy(hdr + 4, x->name, nlen);
-		emit(w, type, hdr, (uint16_t)(4 + nlen), x->value, x->value_len);
+		blob_put_le16(hdr + BLOB_XA_NAME_LEN_OFF, nlen);
+		blob_put_le16(hdr + BLOB_XA_VALUE_LEN_OFF, x->value_len);
+		memcpy(hdr + BLOB_XA_NAME_OFF, x->name, nlen);
+		emit(w, type, hdr, (uint16_t)(BLOB_XA_NAME_OFF + nlen), x->value, x->value_len);
 	}
 }
 
 static void emit_all(struct desc_writer *w, const struct blob_md *md)
 {
-	uint8_t b[24];
+	uint8_t b[BLOB_DB_SIZE] = { 0 };
 	uint64_t i = 0;
 
-	blob_put_le64(b, md->num_clusters);
-	blob_put_le64(b + 8, md->parent_id);
-	blob_put_le32(b + 16, md->flags);
-	b[20] = md->clear_method;
-	b[21] = b[22] = b[23] = 0;
-	emit(w, BLOB_DESC_BLOB, b, 24, NULL, 0);
+	blob_put_le64(b + BLOB_DB_NUM_CLUSTERS_OFF, md->num_clusters);
+	blob_put_le64(b + BLOB_DB_PARENT_OFF, md->parent_id);
+	blob_put_le32(b + BLOB_DB_FLAGS_OFF, md->flags);
+	b[BLOB_DB_CLEAR_OFF] = md->clear_method;
+	emit(w, BLOB_DESC_BLOB, b, BLOB_DB_SIZE, NULL, 0);
 
 	while (i < md->num_clusters) {
 		uint64_t first = md->clusters[i] & ~BLOB_CLUSTER_PENDING;
@@ -345,9 +344,9 @@ static void emit_all(struct desc_writer *w, const struct blob_md *md)
 		       (md->clusters[i + n] & ~BLOB_CLUSTER_PENDING) == (first == 0 ? 0 : first + n)) {
 			n++;
 		}
-		blob_put_le64(b, first);
-		blob_put_le32(b + 8, n);
-		emit(w, BLOB_DESC_EXTENT_RUN, b, 12, NULL, 0);
+		blob_put_le64(b + BLOB_ER_FIRST_OFF, first);
+		blob_put_le32(b + BLOB_ER_COUNT_OFF, n);
+		emit(w, BLOB_DESC_EXTENT_RUN, b, BLOB_ER_SIZE, NULL, 0);
 		i += n;
 	}
 	emit_xattrs(w, BLOB_DESC_XATTR, &md->xattrs);
@@ -365,15 +364,15 @@ uint32_t blob_md_count_pages(const struct blob_md *md)
 static void put_hdr(uint8_t *p, uint8_t kind, uint8_t flags, uint64_t blobid, uint64_t seq,
 		    const struct brisk_uuid *uuid, uint32_t index, uint32_t next, uint64_t prev_seq)
 {
-	blob_put_le32(p, BLOB_MD_MAGIC);
-	p[4] = kind;
-	p[5] = flags;
-	blob_put_le16(p + 6, index == 0 ? (uint16_t)prev_seq : 0);
-	blob_put_le64(p + 8, blobid);
-	blob_put_le64(p + 16, seq);
-	memcpy(p + 24, uuid->u, 16);
-	blob_put_le32(p + 40, index);
-	blob_put_le32(p + 44, next);
+	blob_put_le32(p + BLOB_MDH_MAGIC_OFF, BLOB_MD_MAGIC);
+	p[BLOB_MDH_KIND_OFF] = kind;
+	p[BLOB_MDH_FLAGS_OFF] = flags;
+	blob_put_le16(p + BLOB_MDH_PREV16_OFF, index == 0 ? (uint16_t)prev_seq : 0);
+	blob_put_le64(p + BLOB_MDH_BLOBID_OFF, blobid);
+	blob_put_le64(p + BLOB_MDH_SEQ_OFF, seq);
+	memcpy(p + BLOB_MDH_UUID_OFF, uuid->u, 16);
+	blob_put_le32(p + BLOB_MDH_INDEX_OFF, index);
+	blob_put_le32(p + BLOB_MDH_NEXT_OFF, next);
 }
 
 void blob_md_encode(const struct blob_md *md, uint64_t blobid, uint64_t seq, uint64_t prev_seq,
@@ -407,16 +406,17 @@ bool blob_page_check(const void *page_buf, const struct brisk_uuid *uuid, struct
 {
 	const uint8_t *p = page_buf;
 
-	if (blob_get_le32(p) != BLOB_MD_MAGIC || !page_crc_ok(p) || memcmp(p + 24, uuid->u, 16) != 0) {
+	if (blob_get_le32(p + BLOB_MDH_MAGIC_OFF) != BLOB_MD_MAGIC || !page_crc_ok(p) ||
+	    memcmp(p + BLOB_MDH_UUID_OFF, uuid->u, 16) != 0) {
 		return false;
 	}
-	hdr->kind = p[4];
-	hdr->flags = p[5];
-	hdr->prev16 = blob_get_le16(p + 6);
-	hdr->blobid = blob_get_le64(p + 8);
-	hdr->seq = blob_get_le64(p + 16);
-	hdr->index = blob_get_le32(p + 40);
-	hdr->next = blob_get_le32(p + 44);
+	hdr->kind = p[BLOB_MDH_KIND_OFF];
+	hdr->flags = p[BLOB_MDH_FLAGS_OFF];
+	hdr->prev16 = blob_get_le16(p + BLOB_MDH_PREV16_OFF);
+	hdr->blobid = blob_get_le64(p + BLOB_MDH_BLOBID_OFF);
+	hdr->seq = blob_get_le64(p + BLOB_MDH_SEQ_OFF);
+	hdr->index = blob_get_le32(p + BLOB_MDH_INDEX_OFF);
+	hdr->next = blob_get_le32(p + BLOB_MDH_NEXT_OFF);
 	return hdr->kind == BLOB_MD_KIND_HEAD || hdr->kind == BLOB_MD_KIND_CHAIN;
 }
 
@@ -426,19 +426,19 @@ static int decode_xattr(struct blob_md *md, uint8_t type, const uint8_t *d, uint
 	uint16_t nlen, vlen;
 	char name[BLOB_XATTR_NAME_MAX + 1];
 
-	if (len < 4) {
+	if (len < BLOB_XA_NAME_OFF) {
 		goto bad;
 	}
-	nlen = blob_get_le16(d);
-	vlen = blob_get_le16(d + 2);
-	if (nlen == 0 || nlen > BLOB_XATTR_NAME_MAX || 4u + nlen + vlen != len ||
-	    memchr(d + 4, '\0', nlen) != NULL) {
+	nlen = blob_get_le16(d + BLOB_XA_NAME_LEN_OFF);
+	vlen = blob_get_le16(d + BLOB_XA_VALUE_LEN_OFF);
+	if (nlen == 0 || nlen > BLOB_XATTR_NAME_MAX || BLOB_XA_NAME_OFF + nlen + vlen != len ||
+	    memchr(d + BLOB_XA_NAME_OFF, '\0', nlen) != NULL) {
 		goto bad;
 	}
-	memcpy(name, d + 4, nlen);
+	memcpy(name, d + BLOB_XA_NAME_OFF, nlen);
 	name[nlen] = '\0';
 	return blob_md_set_xattr(type == BLOB_DESC_XATTR ? &md->xattrs : &md->xattrs_internal, name,
-				 d + 4 + nlen, vlen);
+				 d + BLOB_XA_NAME_OFF + nlen, vlen);
 bad:
 	BRISK_ERRLOG("blob 0x%lx: malformed xattr descriptor (length %u)", blobid, len);
 	return -EILSEQ;
@@ -453,12 +453,13 @@ static int decode_extent(struct blob_md *md, const uint8_t *d, uint16_t len, uin
 	uint32_t n;
 	int rc;
 
-	if (len != 12) {
-		BRISK_ERRLOG("blob 0x%lx: extent descriptor of length %u (expected 12)", blobid, len);
+	if (len != BLOB_ER_SIZE) {
+		BRISK_ERRLOG("blob 0x%lx: extent descriptor of length %u (expected %u)", blobid, len,
+			     BLOB_ER_SIZE);
 		return -EILSEQ;
 	}
-	first = blob_get_le64(d);
-	n = blob_get_le32(d + 8);
+	first = blob_get_le64(d + BLOB_ER_FIRST_OFF);
+	n = blob_get_le32(d + BLOB_ER_COUNT_OFF);
 	if (n == 0 || *filled + n > md->num_clusters || (first != 0 && first + n < first)) {
 		BRISK_ERRLOG("blob 0x%lx: extent run (cluster %lu, %u clusters) beyond the blob's "
 			     "%lu clusters", blobid, first, n, md->num_clusters);
@@ -485,12 +486,12 @@ int blob_md_decode_page(struct blob_md *md, const void *page_buf, uint64_t blobi
 	if (head) {
 		md->clusters_filled = 0;
 	}
-	while (off + 4 <= BLOB_PAGE_CRC_OFF && p[off] != BLOB_DESC_END) {
-		uint8_t type = p[off];
-		uint16_t len = blob_get_le16(p + off + 2);
-		const uint8_t *d = p + off + 4;
+	while (off + BLOB_DESC_PAYLOAD_OFF <= BLOB_PAGE_CRC_OFF && p[off + BLOB_DESC_TYPE_OFF] != BLOB_DESC_END) {
+		uint8_t type = p[off + BLOB_DESC_TYPE_OFF];
+		uint16_t len = blob_get_le16(p + off + BLOB_DESC_LEN_OFF);
+		const uint8_t *d = p + off + BLOB_DESC_PAYLOAD_OFF;
 
-		if (off + 4u + len > BLOB_PAGE_CRC_OFF) {
+		if (off + BLOB_DESC_PAYLOAD_OFF + len > BLOB_PAGE_CRC_OFF) {
 			BRISK_ERRLOG("blob 0x%lx: descriptor of length %u runs past the page", blobid,
 				     len);
 			return -EILSEQ;
@@ -502,19 +503,19 @@ int blob_md_decode_page(struct blob_md *md, const void *page_buf, uint64_t blobi
 		}
 		switch (type) {
 		case BLOB_DESC_BLOB:
-			if (!(head && first) || len != 24) {
+			if (!(head && first) || len != BLOB_DB_SIZE) {
 				BRISK_ERRLOG("blob 0x%lx: misplaced or malformed BLOB descriptor", blobid);
 				return -EILSEQ;
 			}
-			md->num_clusters = blob_get_le64(d);
+			md->num_clusters = blob_get_le64(d + BLOB_DB_NUM_CLUSTERS_OFF);
 			if (md->num_clusters > BLOB_MAX_CLUSTERS) {
 				BRISK_ERRLOG("blob 0x%lx: %lu clusters is more than a blob can have (%llu)",
 					     blobid, md->num_clusters, BLOB_MAX_CLUSTERS);
 				return -EILSEQ;
 			}
-			md->parent_id = blob_get_le64(d + 8);
-			md->flags = blob_get_le32(d + 16);
-			md->clear_method = d[20];
+			md->parent_id = blob_get_le64(d + BLOB_DB_PARENT_OFF);
+			md->flags = blob_get_le32(d + BLOB_DB_FLAGS_OFF);
+			md->clear_method = d[BLOB_DB_CLEAR_OFF];
 			if (md->flags & ~BLOB_FLAGS_KNOWN) {
 				BRISK_ERRLOG("blob 0x%lx: unknown flags 0x%x (written by a newer version?)",
 					     blobid, md->flags & ~BLOB_FLAGS_KNOWN);
@@ -545,7 +546,7 @@ int blob_md_decode_page(struct blob_md *md, const void *page_buf, uint64_t blobi
 			return rc;
 		}
 		first = false;
-		off += 4u + len;
+		off += BLOB_DESC_PAYLOAD_OFF + len;
 	}
 	if (head && first) {
 		BRISK_ERRLOG("blob 0x%lx: head page without a BLOB descriptor", blobid);

@@ -30,9 +30,15 @@
 enum blob_io_type { BLOB_IO_READ, BLOB_IO_WRITE, BLOB_IO_UNMAP, BLOB_IO_WRITE_ZEROES };
 
 #define BLOB_IO_INLINE_IOVS 16
+/* Segment iovec arrays for larger requests: one per BLOB_IO_BIG_IOV_SHARE
+ * requests of the channel (at least BLOB_IO_BIG_IOV_MIN); a request that
+ * finds none free waits for one (iov_waiters), it does not fail. */
+#define BLOB_IO_BIG_IOV_SHARE 64
+#define BLOB_IO_BIG_IOV_MIN 2
 
-/* Preallocated per channel (max_channel_ops of them): the I/O path allocates
- * nothing unless a caller passes more than BLOB_IO_INLINE_IOVS iovecs. */
+/* Preallocated per channel (max_channel_ops of them), with everything a
+ * request needs (segment iovecs, its cluster allocation request): the I/O
+ * path allocates nothing. */
 struct blob_io {
 	struct blob_io *next_free;
 	/* On its channel's in-flight list, or on its frozen list while the blob
@@ -49,6 +55,7 @@ struct blob_io {
 	struct iovec *seg_iov;      /* the slice of the current segment */
 	struct iovec seg_iov_inline[BLOB_IO_INLINE_IOVS];
 	int seg_iovcnt;
+	struct blob_alloc_req alloc; /* first write to an unallocated cluster */
 	uint64_t offset;            /* io units, next segment */
 	uint64_t left;              /* io units still to do */
 	uint64_t byte_pos;          /* position in the caller's buffers */
@@ -61,14 +68,33 @@ struct blob_io {
 };
 
 static void io_next_segment(struct blob_io *io);
+static void io_ready(struct blob_io *io);
+
+/* Gives a big iovec array back: to the first request waiting for one, or
+ * to the free stack. */
+static void io_big_iov_put(struct blob_channel *ch, struct iovec *iov)
+{
+	struct blob_io *w = TAILQ_FIRST(&ch->iov_waiters);
+
+	if (w == NULL) {
+		ch->big_iov_free[ch->big_iov_nfree++] = iov;
+		return;
+	}
+	TAILQ_REMOVE(&ch->iov_waiters, w, link);
+	w->seg_iov = iov;
+	io_ready(w);
+}
 
 static void io_put(struct blob_io *io)
 {
-	if (io->seg_iov != io->seg_iov_inline) {
-		free(io->seg_iov);
-	}
+	struct iovec *big = io->seg_iov != io->seg_iov_inline ? io->seg_iov : NULL;
+
+	io->seg_iov = io->seg_iov_inline;
 	io->next_free = io->ch->io_free;
 	io->ch->io_free = io;
+	if (big != NULL) {
+		io_big_iov_put(io->ch, big);
+	}
 }
 
 static void io_complete(void *ctx)
@@ -89,12 +115,33 @@ static void io_complete(void *ctx)
 	cb(cb_arg, rc);
 }
 
+static int blob_channel_big_iov_init(struct blob_channel *ch, uint32_t n)
+{
+	uint32_t count = n / BLOB_IO_BIG_IOV_SHARE;
+
+	if (count < BLOB_IO_BIG_IOV_MIN) {
+		count = BLOB_IO_BIG_IOV_MIN;
+	}
+	TAILQ_INIT(&ch->iov_waiters);
+	ch->big_iov_mem = calloc((size_t)count * BRISK_BLOB_IO_MAX_IOVS, sizeof(struct iovec));
+	ch->big_iov_free = calloc(count, sizeof(*ch->big_iov_free));
+	if (ch->big_iov_mem == NULL || ch->big_iov_free == NULL) {
+		return -ENOMEM;
+	}
+	for (ch->big_iov_nfree = 0; ch->big_iov_nfree < count; ch->big_iov_nfree++) {
+		ch->big_iov_free[ch->big_iov_nfree] = ch->big_iov_mem +
+						      (size_t)ch->big_iov_nfree * BRISK_BLOB_IO_MAX_IOVS;
+	}
+	return 0;
+}
+
 int blob_channel_io_init(struct blob_channel *ch, uint32_t n)
 {
 	TAILQ_INIT(&ch->frozen_ios);
 	TAILQ_INIT(&ch->inflight);
 	ch->io_pool = calloc(n, sizeof(struct blob_io));
-	if (ch->io_pool == NULL) {
+	if (ch->io_pool == NULL || blob_channel_big_iov_init(ch, n) != 0) {
+		blob_channel_io_fini(ch);
 		return -ENOMEM;
 	}
 	ch->io_free = NULL;
@@ -108,8 +155,13 @@ int blob_channel_io_init(struct blob_channel *ch, uint32_t n)
 void blob_channel_io_fini(struct blob_channel *ch)
 {
 	free(ch->io_pool);
+	free(ch->big_iov_mem);
+	free(ch->big_iov_free);
 	ch->io_pool = NULL;
 	ch->io_free = NULL;
+	ch->big_iov_mem = NULL;
+	ch->big_iov_free = NULL;
+	ch->big_iov_nfree = 0;
 }
 
 static void io_finish(struct blob_io *io, int rc)
@@ -199,7 +251,6 @@ static void alloc_reply_msg(void *ctx)
 	int rc = r->rc;
 	bool data_in = r->data_in;
 
-	free(r);
 	if (rc != 0) {
 		io_finish(io, rc);
 		return;
@@ -213,15 +264,17 @@ static void alloc_reply_msg(void *ctx)
 	io_next_segment(io);
 }
 
-/* On the metadata thread: back to the I/O's thread. */
+/* On the metadata thread: back to the I/O's thread. The slot is free again:
+ * the message that brought the request here has run. */
 static void alloc_done(struct blob_alloc_req *r, int rc)
 {
 	struct blob_io *io = r->done_ctx;
 
 	r->rc = rc;
-	if (brisk_thread_send_msg(io->thread, alloc_reply_msg, r) != 0) {
-		BRISK_ERRLOG("blob I/O: cannot reply to an allocation request");
-		abort(); /* losing the request would hang the I/O forever */
+	if (brisk_thread_send_msg_slot(io->thread, &r->slot, alloc_reply_msg, r) != 0) {
+		/* The I/O's thread exited with the I/O in flight: nobody is
+		 * left to complete it. */
+		BRISK_ERRLOG("blob I/O: the thread of an allocating write has exited");
 	}
 }
 
@@ -238,35 +291,36 @@ static void io_failed_later(struct brisk_io_channel *ch, void *cb_arg, int rc)
 
 static void io_request_alloc(struct blob_io *io, uint64_t index)
 {
-	struct blob_alloc_req *r = calloc(1, sizeof(*r));
+	struct blob_alloc_req *r = &io->alloc;
 	struct brisk_blob_store *bs = io->blob->bs;
+	int rc;
 
-	if (r != NULL) {
-		r->blob = io->blob;
-		r->index = index;
-		r->done = alloc_done;
-		r->done_ctx = io;
-		if (io->seg_in == 0 && io->seg_len == bs->io_units_per_cluster) {
-			/* The write covers the whole cluster: its data replaces the
-			 * fill (zeroes or the parent's copy) that it would overwrite at
-			 * once. Used only if this request does the allocation; as a
-			 * follower of another one it is written after the publish,
-			 * like any write. The md thread reads seg_iov while this I/O
-			 * waits for the reply. */
-			io_slice(io);
-			r->data_iov = io->seg_iov;
-			r->data_iovcnt = io->seg_iovcnt;
-		}
-		if (brisk_thread_send_msg(bs->md_thread, alloc_start_msg, r) == 0) {
-			return;
-		}
-		free(r);
+	memset(r, 0, sizeof(*r));
+	r->blob = io->blob;
+	r->index = index;
+	r->done = alloc_done;
+	r->done_ctx = io;
+	if (io->seg_in == 0 && io->seg_len == bs->io_units_per_cluster) {
+		/* The write covers the whole cluster: its data replaces the
+		 * fill (zeroes or the parent's copy) that it would overwrite at
+		 * once. Used only if this request does the allocation; as a
+		 * follower of another one it is written after the publish,
+		 * like any write. The md thread reads seg_iov while this I/O
+		 * waits for the reply. */
+		io_slice(io);
+		r->data_iov = io->seg_iov;
+		r->data_iovcnt = io->seg_iovcnt;
 	}
-	/* Maybe inside the caller's submit: fail from a message. */
+	rc = brisk_thread_send_msg_slot(bs->md_thread, &r->slot, alloc_start_msg, r);
+	if (rc == 0) {
+		return;
+	}
+	/* The metadata thread has exited. Maybe inside the caller's submit:
+	 * fail from a message. */
 	io->args.cb_fn = io_failed_later;
 	io->args.cb_arg = io;
 	io->args.channel = NULL;
-	blob_dev_complete(&io->args, -ENOMEM);
+	blob_dev_complete(&io->args, rc);
 }
 
 /* ---- Segments ---- */
@@ -352,8 +406,8 @@ static void io_start(struct brisk_blob *blob, struct brisk_io_channel *ch, enum 
 	} else if ((type == BLOB_IO_READ || type == BLOB_IO_WRITE) && iov == NULL && payload == NULL) {
 		BRISK_ERRLOG("blob %s: payload is NULL", names[type]);
 		rc = -EINVAL;
-	} else if (iov != NULL && iovcnt <= 0) {
-		BRISK_ERRLOG("blob %s: iovcnt %d", names[type], iovcnt);
+	} else if (iov != NULL && (iovcnt <= 0 || iovcnt > BRISK_BLOB_IO_MAX_IOVS)) {
+		BRISK_ERRLOG("blob %s: iovcnt %d must be 1 .. %d", names[type], iovcnt, BRISK_BLOB_IO_MAX_IOVS);
 		rc = -EINVAL;
 	} else if (type != BLOB_IO_READ && ((blob->md.flags & BLOB_FLAG_READ_ONLY) || blob->degraded ||
 					   (blob->refs > 0 && blob->refs == blob->ro_refs))) {
@@ -387,24 +441,29 @@ static void io_start(struct brisk_blob *blob, struct brisk_io_channel *ch, enum 
 		io->iov = iov;
 		io->iovcnt = iovcnt;
 	}
-	io->seg_iov = io->seg_iov_inline;
-	if (io->iovcnt > BLOB_IO_INLINE_IOVS) {
-		io->seg_iov = calloc((size_t)io->iovcnt, sizeof(struct iovec));
-		if (io->seg_iov == NULL) {
-			io->seg_iov = io->seg_iov_inline;
-			io_put(io);
-			blob_defer_cb(cb_fn, cb_arg, -ENOMEM);
-			return;
-		}
-	}
 	io->offset = offset;
 	io->left = length;
 	io->cb = cb_fn;
 	io->cb_arg = cb_arg;
+	io->seg_iov = io->seg_iov_inline;
+	if (io->iovcnt > BLOB_IO_INLINE_IOVS) {
+		if (bch->big_iov_nfree == 0) {
+			/* Started when a running request gives its array back. */
+			TAILQ_INSERT_TAIL(&bch->iov_waiters, io, link);
+			return;
+		}
+		io->seg_iov = bch->big_iov_free[--bch->big_iov_nfree];
+	}
+	io_ready(io);
+}
+
+/* Starts io unless its blob is frozen. */
+static void io_ready(struct blob_io *io)
+{
 	/* acquire: pairs with the release in blob_freeze_io/blob_unfreeze_io. */
-	if (__atomic_load_n(&blob->frozen, __ATOMIC_ACQUIRE) > 0) {
+	if (__atomic_load_n(&io->blob->frozen, __ATOMIC_ACQUIRE) > 0) {
 		/* Held until the blob's cluster map is stable again. */
-		TAILQ_INSERT_TAIL(&bch->frozen_ios, io, link);
+		TAILQ_INSERT_TAIL(&io->ch->frozen_ios, io, link);
 		return;
 	}
 	io_go(io);

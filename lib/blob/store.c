@@ -120,6 +120,48 @@ void blob_defer_id_cb(brisk_blob_op_with_id_complete cb, void *ctx, int rc)
 	cb(ctx, BRISK_BLOBID_INVALID, rc);
 }
 
+/* The arguments brisk_bs_init and brisk_bs_load share, checked the same way
+ * for both before anything is allocated. */
+static int blob_bs_check_opts(const char *who, const struct brisk_bs_dev *dev,
+			      const struct brisk_bs_opts *o)
+{
+	if (dev->blocklen == 0 || dev->blocklen > BLOB_PAGE_SIZE || BLOB_PAGE_SIZE % dev->blocklen) {
+		BRISK_ERRLOG("%s: device block size %u must divide %u", who, dev->blocklen, BLOB_PAGE_SIZE);
+		return -EINVAL;
+	}
+	/* Before the store exists: its channels are sized by max_channel_ops. */
+	if (o->max_md_ops == 0 || o->max_channel_ops == 0 || o->max_channel_ops > (1u << 20)) {
+		BRISK_ERRLOG("%s: max_md_ops (%u) must be > 0 and max_channel_ops (%u) 1 .. 1048576", who,
+			     o->max_md_ops, o->max_channel_ops);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int blob_bs_check_args(const char *who, struct brisk_bs_dev *dev, const struct brisk_bs_opts *opts,
+		       brisk_bs_op_with_handle_complete cb_fn, void *cb_arg, struct brisk_bs_opts *out)
+{
+	int rc = -EINVAL;
+
+	if (cb_fn == NULL || dev == NULL) {
+		BRISK_ERRLOG("%s: %s is NULL", who, cb_fn == NULL ? "cb_fn" : "dev");
+	} else {
+		if (opts != NULL) {
+			*out = *opts;
+		} else {
+			brisk_bs_opts_init(out);
+		}
+		rc = blob_bs_check_opts(who, dev, out);
+	}
+	if (rc != 0 && dev != NULL) {
+		dev->destroy(dev);
+	}
+	if (rc != 0 && cb_fn != NULL) {
+		blob_defer_handle_cb(cb_fn, cb_arg, rc);
+	}
+	return rc;
+}
+
 bool blob_on_md_thread(struct brisk_blob_store *bs)
 {
 	if (brisk_get_thread() != bs->md_thread) {
@@ -541,34 +583,7 @@ void brisk_bs_init(struct brisk_bs_dev *dev, const struct brisk_bs_opts *opts,
 	struct init_ctx *c;
 	int rc;
 
-	if (cb_fn == NULL || dev == NULL) {
-		BRISK_ERRLOG("brisk_bs_init: %s is NULL", cb_fn == NULL ? "cb_fn" : "dev");
-		if (dev != NULL) {
-			dev->destroy(dev);
-		}
-		if (cb_fn != NULL) {
-			blob_defer_handle_cb(cb_fn, cb_arg, -EINVAL);
-		}
-		return;
-	}
-	if (opts != NULL) {
-		o = *opts;
-	} else {
-		brisk_bs_opts_init(&o);
-	}
-	if (dev->blocklen == 0 || dev->blocklen > BLOB_PAGE_SIZE || BLOB_PAGE_SIZE % dev->blocklen) {
-		BRISK_ERRLOG("brisk_bs_init: device block size %u must divide %u", dev->blocklen,
-			     BLOB_PAGE_SIZE);
-		dev->destroy(dev);
-		blob_defer_handle_cb(cb_fn, cb_arg, -EINVAL);
-		return;
-	}
-	/* Before the store exists: its channels are sized by max_channel_ops. */
-	if (o.max_md_ops == 0 || o.max_channel_ops == 0 || o.max_channel_ops > (1u << 20)) {
-		BRISK_ERRLOG("brisk_bs_init: max_md_ops (%u) must be > 0 and max_channel_ops (%u) "
-			     "1 .. 1048576", o.max_md_ops, o.max_channel_ops);
-		dev->destroy(dev);
-		blob_defer_handle_cb(cb_fn, cb_arg, -EINVAL);
+	if (blob_bs_check_args("brisk_bs_init", dev, opts, cb_fn, cb_arg, &o) != 0) {
 		return;
 	}
 	c = calloc(1, sizeof(*c));

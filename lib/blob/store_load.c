@@ -273,32 +273,13 @@ void brisk_bs_load(struct brisk_bs_dev *dev, const struct brisk_bs_opts *opts,
 	struct brisk_bs_opts o;
 	struct bs_load_ctx *c;
 
-	if (cb_fn == NULL || dev == NULL) {
-		BRISK_ERRLOG("brisk_bs_load: %s is NULL", cb_fn == NULL ? "cb_fn" : "dev");
-		if (dev != NULL) {
-			dev->destroy(dev);
-		}
-		if (cb_fn != NULL) {
-			blob_defer_handle_cb(cb_fn, cb_arg, -EINVAL);
-		}
+	if (blob_bs_check_args("brisk_bs_load", dev, opts, cb_fn, cb_arg, &o) != 0) {
 		return;
 	}
-	if (opts != NULL) {
-		o = *opts;
-	} else {
-		brisk_bs_opts_init(&o);
-	}
-	if (dev->blocklen == 0 || dev->blocklen > BLOB_PAGE_SIZE || BLOB_PAGE_SIZE % dev->blocklen ||
-	    dev->blockcnt < 2 * BLOB_PAGE_SIZE / dev->blocklen) {
+	/* Loading only: init reports a device this small as -ENOSPC from its geometry. */
+	if (dev->blockcnt < 2 * BLOB_PAGE_SIZE / dev->blocklen) {
 		BRISK_ERRLOG("brisk_bs_load: device of %lu blocks of %u bytes cannot hold a store",
 			     dev->blockcnt, dev->blocklen);
-		dev->destroy(dev);
-		blob_defer_handle_cb(cb_fn, cb_arg, -EINVAL);
-		return;
-	}
-	if (o.max_md_ops == 0 || o.max_channel_ops == 0 || o.max_channel_ops > (1u << 20)) {
-		BRISK_ERRLOG("brisk_bs_load: max_md_ops (%u) must be > 0 and max_channel_ops (%u) "
-			     "1 .. 1048576", o.max_md_ops, o.max_channel_ops);
 		dev->destroy(dev);
 		blob_defer_handle_cb(cb_fn, cb_arg, -EINVAL);
 		return;

@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +65,7 @@ struct app {
 
 static struct app g_app;
 static bool g_app_started_once;
-static _Atomic bool g_app_stop_called;
+static bool g_app_stop_called;
 static volatile sig_atomic_t g_signal_count;
 static struct sigaction g_old_sigint, g_old_sigterm;
 
@@ -155,7 +154,7 @@ static void app_stop_msg(void *ctx)
 void brisk_app_stop(int rc)
 {
 	/* seq_cst exchange: exactly one caller, from any thread, sets rc */
-	if (atomic_exchange(&g_app_stop_called, true)) {
+	if (__atomic_exchange_n(&g_app_stop_called, true, __ATOMIC_SEQ_CST)) {
 		return;
 	}
 	g_app.rc = rc;
@@ -573,7 +572,7 @@ int brisk_app_start(const struct brisk_app_opts *opts, brisk_app_start_fn start_
 	}
 	if (rc != 0) {
 		/* The reactors run just long enough to exit the app thread, if any. */
-		atomic_store(&g_app_stop_called, true);
+		__atomic_store_n(&g_app_stop_called, true, __ATOMIC_SEQ_CST);
 		g_app.rc = rc;
 		brisk_reactors_stop();
 	} else {

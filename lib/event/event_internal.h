@@ -7,7 +7,6 @@
 #ifndef BRISK_EVENT_INTERNAL_H
 #define BRISK_EVENT_INTERNAL_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,7 +17,7 @@
  * nothing. Each cell carries a sequence number that says whose turn it is
  * (Vyukov's bounded queue). ---- */
 struct event_ring_cell {
-	_Atomic uint64_t seq;
+	uint64_t seq;
 	brisk_event_fn fn;
 	void *arg1;
 	void *arg2;
@@ -28,7 +27,7 @@ struct event_ring {
 	uint64_t mask;
 	struct event_ring_cell *cells;
 	/* Producers and the consumer write different lines: no false sharing. */
-	_Alignas(64) _Atomic uint64_t head; /* next position a producer claims */
+	_Alignas(64) uint64_t head; /* next position a producer claims */
 	_Alignas(64) uint64_t tail;         /* next position the consumer reads */
 };
 

@@ -26,9 +26,9 @@ int event_ring_init(struct event_ring *ring, uint32_t size)
 	ring->mask = size - 1;
 	for (uint64_t i = 0; i < size; i++) {
 		/* relaxed: the ring is not shared before init returns */
-		atomic_store_explicit(&ring->cells[i].seq, i, memory_order_relaxed);
+		__atomic_store_n(&ring->cells[i].seq, i, __ATOMIC_RELAXED);
 	}
-	atomic_store_explicit(&ring->head, 0, memory_order_relaxed);
+	__atomic_store_n(&ring->head, 0, __ATOMIC_RELAXED);
 	ring->tail = 0;
 	return 0;
 }
@@ -42,36 +42,35 @@ void event_ring_fini(struct event_ring *ring)
 int event_ring_enqueue(struct event_ring *ring, brisk_event_fn fn, void *arg1, void *arg2)
 {
 	/* relaxed: head is only a hint until the CAS below claims a position */
-	uint64_t pos = atomic_load_explicit(&ring->head, memory_order_relaxed);
+	uint64_t pos = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 	struct event_ring_cell *cell;
 
 	for (;;) {
 		cell = &ring->cells[pos & ring->mask];
 		/* acquire: pairs with the consumer's release when it freed this
 		 * cell, so our payload writes cannot overtake its payload reads */
-		uint64_t seq = atomic_load_explicit(&cell->seq, memory_order_acquire);
+		uint64_t seq = __atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE);
 		int64_t diff = (int64_t)(seq - pos);
 
 		if (diff == 0) {
 			/* relaxed: the claim only orders producers among themselves;
 			 * the payload is published by the release store below */
-			if (atomic_compare_exchange_weak_explicit(&ring->head, &pos, pos + 1,
-								  memory_order_relaxed,
-								  memory_order_relaxed)) {
+			if (__atomic_compare_exchange_n(&ring->head, &pos, pos + 1, true, __ATOMIC_RELAXED,
+							__ATOMIC_RELAXED)) {
 				break;
 			}
 		} else if (diff < 0) {
 			return -ENOMEM; /* the consumer has not freed this cell: full */
 		} else {
 			/* relaxed: another producer took pos; retry from the new head */
-			pos = atomic_load_explicit(&ring->head, memory_order_relaxed);
+			pos = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 		}
 	}
 	cell->fn = fn;
 	cell->arg1 = arg1;
 	cell->arg2 = arg2;
 	/* release: the consumer that sees seq == pos + 1 sees the payload */
-	atomic_store_explicit(&cell->seq, pos + 1, memory_order_release);
+	__atomic_store_n(&cell->seq, pos + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -80,7 +79,7 @@ bool event_ring_empty(struct event_ring *ring)
 	struct event_ring_cell *cell = &ring->cells[ring->tail & ring->mask];
 
 	/* acquire: same pairing as in event_ring_run */
-	return atomic_load_explicit(&cell->seq, memory_order_acquire) != ring->tail + 1;
+	return __atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE) != ring->tail + 1;
 }
 
 uint32_t event_ring_run(struct event_ring *ring, uint32_t max)
@@ -90,7 +89,7 @@ uint32_t event_ring_run(struct event_ring *ring, uint32_t max)
 	for (n = 0; n < max; n++) {
 		struct event_ring_cell *cell = &ring->cells[ring->tail & ring->mask];
 		/* acquire: pairs with the producer's release; the payload is complete */
-		uint64_t seq = atomic_load_explicit(&cell->seq, memory_order_acquire);
+		uint64_t seq = __atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE);
 
 		if (seq != ring->tail + 1) {
 			break; /* empty, or the next producer has not published yet */
@@ -100,7 +99,7 @@ uint32_t event_ring_run(struct event_ring *ring, uint32_t max)
 		void *arg2 = cell->arg2;
 
 		/* release: our payload reads complete before a producer reuses the cell */
-		atomic_store_explicit(&cell->seq, ring->tail + ring->mask + 1, memory_order_release);
+		__atomic_store_n(&cell->seq, ring->tail + ring->mask + 1, __ATOMIC_RELEASE);
 		ring->tail++;
 		fn(arg1, arg2);
 	}

@@ -53,7 +53,7 @@ BRISK_LOG_REGISTER_COMPONENT(reactor)
 struct reactor_lw_thread {
 	TAILQ_ENTRY(reactor_lw_thread) link;
 	struct event_reactor *reactor; /* owner; NULL while being placed or moved */
-	_Atomic uint32_t core;         /* owner's core, CORE_NONE in transit */
+	uint32_t core;         /* owner's core, CORE_NONE in transit */
 	uint32_t move_to;              /* requested core; written and read on the owner */
 	bool wake_fd_added;
 	bool exit_requested;
@@ -71,17 +71,17 @@ struct event_reactor {
 	int epoll_fd;
 	/* 1 while the reactor is (about to be) asleep. The first sender that
 	 * swaps it to 0 writes event_fd, so busy reactors cost senders no syscall. */
-	_Atomic int sleeping;
+	int sleeping;
 	bool timer_armed;
 	struct reactor_lw_list threads;
 	uint64_t last_busy_tsc;
 	bool stop_seen;
 	/* Statistics: written by the reactor only, read by anyone (relaxed). */
-	_Atomic uint64_t busy_tsc;
-	_Atomic uint64_t idle_tsc;
-	_Atomic uint64_t sleep_count;
-	_Atomic bool in_sleep;
-	_Atomic uint32_t thread_count;
+	uint64_t busy_tsc;
+	uint64_t idle_tsc;
+	uint64_t sleep_count;
+	bool in_sleep;
+	uint32_t thread_count;
 };
 
 static struct event_reactor *g_reactors[BRISK_ENV_MAX_CORES];
@@ -89,18 +89,17 @@ static uint32_t g_main_core = CORE_NONE;
 static bool g_poll_mode;
 static bool g_initialized;
 /* Set once by brisk_reactors_stop; read by every reactor each loop. */
-static _Atomic bool g_stopping;
+static bool g_stopping;
 /* Threads placed and not yet seen exited (shutdown waits for 0). */
-static _Atomic uint32_t g_threads_live;
+static uint32_t g_threads_live;
 /* Round-robin cursor for placement. */
-static _Atomic uint32_t g_next_core;
+static uint32_t g_next_core;
 static __thread struct event_reactor *tls_reactor;
 
-static inline void stat_add(_Atomic uint64_t *stat, uint64_t v)
+static inline void stat_add(uint64_t *stat, uint64_t v)
 {
 	/* relaxed load+store: single writer (the reactor), readers only need a recent value */
-	atomic_store_explicit(stat, atomic_load_explicit(stat, memory_order_relaxed) + v,
-			      memory_order_relaxed);
+	__atomic_store_n(stat, __atomic_load_n(stat, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 }
 
 static struct event_reactor *reactor_get(uint32_t core)
@@ -149,7 +148,7 @@ static void reactor_notify(struct event_reactor *r)
 
 	/* seq_cst exchange: pairs with the reactor's seq_cst store of 1 before it
 	 * re-checks for work (see reactor_sleep); one of the two sees the other */
-	if (atomic_exchange(&r->sleeping, 0) == 1) {
+	if (__atomic_exchange_n(&r->sleeping, 0, __ATOMIC_SEQ_CST) == 1) {
 		if (write(r->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
 			BRISK_ERRLOG("reactor %u: cannot wake: %s\n", r->core, strerror(errno));
 		}
@@ -170,7 +169,7 @@ int brisk_event_call(uint32_t core, brisk_event_fn fn, void *arg1, void *arg2)
 	}
 	/* seq_cst fence: the published event must be visible before we read
 	 * the sleeping flag (store-load ordering, Dekker style) */
-	atomic_thread_fence(memory_order_seq_cst);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	reactor_notify(r);
 	return 0;
 }
@@ -181,13 +180,13 @@ int brisk_event_call(uint32_t core, brisk_event_fn fn, void *arg1, void *arg2)
 static uint32_t reactor_pick_core(const struct brisk_cpuset *mask)
 {
 	/* relaxed: the cursor only spreads threads; a lost update is harmless */
-	uint32_t start = atomic_load_explicit(&g_next_core, memory_order_relaxed);
+	uint32_t start = __atomic_load_n(&g_next_core, __ATOMIC_RELAXED);
 
 	for (uint32_t i = 0; i < BRISK_ENV_MAX_CORES; i++) {
 		uint32_t core = (start + i) % BRISK_ENV_MAX_CORES;
 
 		if (g_reactors[core] != NULL && (mask == NULL || brisk_cpuset_get_cpu(mask, core))) {
-			atomic_store_explicit(&g_next_core, core + 1, memory_order_relaxed);
+			__atomic_store_n(&g_next_core, core + 1, __ATOMIC_RELAXED);
 			return core;
 		}
 	}
@@ -231,11 +230,11 @@ static void reactor_add_thread(void *arg1, void *arg2)
 		}
 	}
 	TAILQ_INSERT_TAIL(&r->threads, lw, link);
-	atomic_fetch_add_explicit(&r->thread_count, 1, memory_order_relaxed);
+	__atomic_fetch_add(&r->thread_count, 1, __ATOMIC_RELAXED);
 	/* release: a reader of core also sees the thread on this reactor's list */
-	atomic_store_explicit(&lw->core, r->core, memory_order_release);
+	__atomic_store_n(&lw->core, r->core, __ATOMIC_RELEASE);
 	BRISK_DEBUGLOG(reactor, "thread %s on core %u\n", brisk_thread_get_name(thread), r->core);
-	if (atomic_load_explicit(&g_stopping, memory_order_acquire)) {
+	if (__atomic_load_n(&g_stopping, __ATOMIC_ACQUIRE)) {
 		reactor_request_exit(lw);
 	}
 }
@@ -246,13 +245,13 @@ static void reactor_remove_thread(struct event_reactor *r, struct reactor_lw_thr
 	struct brisk_thread *thread = thread_of(lw);
 
 	TAILQ_REMOVE(&r->threads, lw, link);
-	atomic_fetch_sub_explicit(&r->thread_count, 1, memory_order_relaxed);
+	__atomic_fetch_sub(&r->thread_count, 1, __ATOMIC_RELAXED);
 	if (lw->wake_fd_added) {
 		epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, brisk_thread_get_wake_fd(thread), NULL);
 		lw->wake_fd_added = false;
 	}
 	lw->reactor = NULL;
-	atomic_store_explicit(&lw->core, CORE_NONE, memory_order_relaxed);
+	__atomic_store_n(&lw->core, CORE_NONE, __ATOMIC_RELAXED);
 }
 
 /* new_thread_fn of the thread library: runs in whoever creates the thread. */
@@ -264,16 +263,16 @@ static int reactor_schedule_thread(struct brisk_thread *thread)
 
 	memset(lw, 0, sizeof(*lw));
 	lw->move_to = CORE_NONE;
-	atomic_store_explicit(&lw->core, CORE_NONE, memory_order_relaxed);
+	__atomic_store_n(&lw->core, CORE_NONE, __ATOMIC_RELAXED);
 	if (core == CORE_NONE) {
 		BRISK_ERRLOG("thread %s: its cpumask holds no core of the app\n",
 			     brisk_thread_get_name(thread));
 		return -EINVAL;
 	}
-	atomic_fetch_add(&g_threads_live, 1);
+	__atomic_fetch_add(&g_threads_live, 1, __ATOMIC_SEQ_CST);
 	rc = brisk_event_call(core, reactor_add_thread, lw, NULL);
 	if (rc != 0) {
-		atomic_fetch_sub(&g_threads_live, 1);
+		__atomic_fetch_sub(&g_threads_live, 1, __ATOMIC_SEQ_CST);
 		BRISK_ERRLOG("thread %s: cannot post it to core %u: %s\n",
 			     brisk_thread_get_name(thread), core, strerror(-rc));
 	}
@@ -317,7 +316,7 @@ uint32_t brisk_reactor_get_thread_core(const struct brisk_thread *thread)
 	struct reactor_lw_thread *lw = brisk_thread_get_ctx((struct brisk_thread *)thread);
 
 	/* acquire: pairs with the release in reactor_add_thread */
-	return atomic_load_explicit(&lw->core, memory_order_acquire);
+	return __atomic_load_n(&lw->core, __ATOMIC_ACQUIRE);
 }
 
 void event_reactor_for_each_thread(struct event_reactor *reactor,
@@ -341,11 +340,11 @@ int brisk_reactor_get_info(uint32_t core, struct brisk_reactor_info *info)
 	}
 	/* relaxed: statistics, a slightly stale value is fine */
 	info->lcore = core;
-	info->busy_tsc = atomic_load_explicit(&r->busy_tsc, memory_order_relaxed);
-	info->idle_tsc = atomic_load_explicit(&r->idle_tsc, memory_order_relaxed);
-	info->sleep_count = atomic_load_explicit(&r->sleep_count, memory_order_relaxed);
-	info->sleeping = atomic_load_explicit(&r->in_sleep, memory_order_relaxed);
-	info->thread_count = atomic_load_explicit(&r->thread_count, memory_order_relaxed);
+	info->busy_tsc = __atomic_load_n(&r->busy_tsc, __ATOMIC_RELAXED);
+	info->idle_tsc = __atomic_load_n(&r->idle_tsc, __ATOMIC_RELAXED);
+	info->sleep_count = __atomic_load_n(&r->sleep_count, __ATOMIC_RELAXED);
+	info->sleeping = __atomic_load_n(&r->in_sleep, __ATOMIC_RELAXED);
+	info->thread_count = __atomic_load_n(&r->thread_count, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -380,11 +379,11 @@ static void reactor_after_poll(struct event_reactor *r, struct reactor_lw_thread
 			lw->wake_fd_added = false;
 		}
 		/* acq_rel: the last exit is seen by whoever reads 0 (reactor_stop_step) */
-		if (atomic_fetch_sub(&g_threads_live, 1) == 1 &&
-		    atomic_load_explicit(&g_stopping, memory_order_acquire)) {
+		if (__atomic_fetch_sub(&g_threads_live, 1, __ATOMIC_SEQ_CST) == 1 &&
+		    __atomic_load_n(&g_stopping, __ATOMIC_ACQUIRE)) {
 			reactor_wake_all(); /* the last thread exited: every reactor may return */
 		}
-		if (!atomic_load_explicit(&g_stopping, memory_order_acquire)) {
+		if (!__atomic_load_n(&g_stopping, __ATOMIC_ACQUIRE)) {
 			/* Normal operation: an exited thread is freed at once. At
 			 * shutdown it stays until every thread has exited, so no
 			 * late message can reach a freed thread. */
@@ -482,25 +481,25 @@ static void reactor_sleep(struct event_reactor *r)
 
 	/* seq_cst store: pairs with the senders' exchange (reactor_notify);
 	 * either we see their event below or they see the flag and write event_fd */
-	atomic_store(&r->sleeping, 1);
+	__atomic_store_n(&r->sleeping, 1, __ATOMIC_SEQ_CST);
 	if (!event_ring_empty(&r->events)) {
-		atomic_store(&r->sleeping, 0);
+		__atomic_store_n(&r->sleeping, 0, __ATOMIC_SEQ_CST);
 		return;
 	}
 	TAILQ_FOREACH(lw, &r->threads, link) {
 		if (!lw->exited && !brisk_thread_prepare_sleep(thread_of(lw))) {
 			reactor_end_sleep(lw, r);
-			atomic_store(&r->sleeping, 0);
+			__atomic_store_n(&r->sleeping, 0, __ATOMIC_SEQ_CST);
 			return;
 		}
 	}
 	reactor_arm_timer(r, next_expire, now);
 
-	atomic_store_explicit(&r->in_sleep, true, memory_order_relaxed);
+	__atomic_store_n(&r->in_sleep, true, __ATOMIC_RELAXED);
 	stat_add(&r->sleep_count, 1);
 	n = epoll_wait(r->epoll_fd, evs, REACTOR_EPOLL_BATCH, -1);
-	atomic_store_explicit(&r->in_sleep, false, memory_order_relaxed);
-	atomic_store(&r->sleeping, 0);
+	__atomic_store_n(&r->in_sleep, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->sleeping, 0, __ATOMIC_SEQ_CST);
 
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.ptr == &r->event_fd) {
@@ -537,7 +536,7 @@ static bool reactor_stop_step(struct event_reactor *r)
 		}
 	}
 	/* acquire: every thread's exit (and its last writes) happened before */
-	if (atomic_load_explicit(&g_threads_live, memory_order_acquire) != 0) {
+	if (__atomic_load_n(&g_threads_live, __ATOMIC_ACQUIRE) != 0) {
 		return false;
 	}
 	for (lw = TAILQ_FIRST(&r->threads); lw != NULL; lw = next) {
@@ -580,7 +579,7 @@ static void reactor_run(struct event_reactor *r)
 		last = now;
 
 		/* acquire: pairs with the release in brisk_reactors_stop */
-		if (atomic_load_explicit(&g_stopping, memory_order_acquire) && reactor_stop_step(r)) {
+		if (__atomic_load_n(&g_stopping, __ATOMIC_ACQUIRE) && reactor_stop_step(r)) {
 			break;
 		}
 		if (!g_poll_mode && !busy && now - r->last_busy_tsc >= idle_sleep_ticks) {
@@ -690,9 +689,9 @@ int brisk_reactors_init(bool poll_mode)
 	}
 	g_main_core = brisk_env_get_main_core();
 	g_poll_mode = poll_mode;
-	atomic_store(&g_stopping, false);
-	atomic_store(&g_threads_live, 0);
-	atomic_store(&g_next_core, 0);
+	__atomic_store_n(&g_stopping, false, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&g_threads_live, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&g_next_core, 0, __ATOMIC_SEQ_CST);
 	rc = brisk_thread_lib_init(reactor_schedule_thread, sizeof(struct reactor_lw_thread));
 	if (rc != 0) {
 		BRISK_ERRLOG("thread library init failed: %s\n", strerror(-rc));
@@ -787,7 +786,7 @@ void brisk_reactors_stop(void)
 		return;
 	}
 	/* release: a reactor that sees the flag also sees what led to it */
-	atomic_store_explicit(&g_stopping, true, memory_order_release);
+	__atomic_store_n(&g_stopping, true, __ATOMIC_RELEASE);
 	reactor_wake_all();
 }
 

@@ -143,11 +143,9 @@ void lvol_open_new(struct brisk_lvol *lvol, brisk_blob_id blob_id,
 
 	lvol->blob_id = blob_id;
 	if (c == NULL) {
-		struct lvol_open_ctx stack = { .lvol = lvol, .cb_fn = cb_fn, .cb_arg = cb_arg, .rc = -ENOMEM };
-
-		/* Not worth a message round: the blob stays on disk and loads next time. */
+		/* The blob stays on disk and loads next time. */
 		lvol_free(lvol);
-		stack.cb_fn(stack.cb_arg, NULL, -ENOMEM);
+		lvol_defer_lvol(cb_fn, cb_arg, -ENOMEM);
 		return;
 	}
 	c->lvol = lvol;
@@ -212,7 +210,7 @@ void brisk_lvol_create(struct brisk_lvol_store *lvs, const char *name, uint64_t 
 	if (lvs == NULL || cb_fn == NULL) {
 		BRISK_ERRLOG("brisk_lvol_create: lvs and cb_fn are required\n");
 		if (cb_fn != NULL) {
-			cb_fn(cb_arg, NULL, -EINVAL);
+			lvol_defer_lvol(cb_fn, cb_arg, -EINVAL);
 		}
 		return;
 	}
@@ -247,7 +245,7 @@ void brisk_lvol_create(struct brisk_lvol_store *lvs, const char *name, uint64_t 
 		rc = -ENOMEM;
 	}
 	if (rc != 0) {
-		cb_fn(cb_arg, NULL, rc);
+		lvol_defer_lvol(cb_fn, cb_arg, rc);
 		return;
 	}
 	c->cb_fn = cb_fn;
@@ -327,7 +325,7 @@ void brisk_lvol_rename(struct brisk_lvol *lvol, const char *new_name, brisk_lvol
 
 	rc = lvol_begin(lvol, "rename");
 	if (rc == 0 && new_name != NULL && strcmp(new_name, lvol->name) == 0) {
-		cb_fn(cb_arg, 0);
+		lvol_defer_op(cb_fn, cb_arg, 0);
 		return;
 	}
 	if (rc == 0) {
@@ -346,7 +344,7 @@ void brisk_lvol_rename(struct brisk_lvol *lvol, const char *new_name, brisk_lvol
 		}
 	}
 	if (rc != 0) {
-		cb_fn(cb_arg, rc);
+		lvol_defer_op(cb_fn, cb_arg, rc);
 		return;
 	}
 	brisk_strlcpy(c->old_name, lvol->name, sizeof(c->old_name));
@@ -420,7 +418,7 @@ void brisk_lvol_resize(struct brisk_lvol *lvol, uint64_t size_bytes, brisk_lvol_
 		rc = -ENOMEM;
 	}
 	if (rc != 0) {
-		cb_fn(cb_arg, rc);
+		lvol_defer_op(cb_fn, cb_arg, rc);
 		return;
 	}
 	c->old_clusters = brisk_blob_get_num_clusters(lvol->blob);
@@ -455,7 +453,7 @@ void brisk_lvol_set_read_only(struct brisk_lvol *lvol, brisk_lvol_op_complete cb
 		}
 	}
 	if (rc != 0) {
-		cb_fn(cb_arg, rc);
+		lvol_defer_op(cb_fn, cb_arg, rc);
 		return;
 	}
 	brisk_blob_sync_md(lvol->blob, lvol_ro_synced, c);
@@ -519,7 +517,7 @@ void brisk_lvol_destroy(struct brisk_lvol *lvol, brisk_lvol_op_complete cb_fn, v
 		rc = -ENOMEM;
 	}
 	if (rc != 0) {
-		cb_fn(cb_arg, rc);
+		lvol_defer_op(cb_fn, cb_arg, rc);
 		return;
 	}
 	blob = lvol->blob;

@@ -65,4 +65,10 @@ void lvol_open_new(struct brisk_lvol *lvol, brisk_blob_id blob_id,
 /* Fills lvol from the xattrs of an open blob: 0 or -EILSEQ (not an lvol). */
 int lvol_from_blob(struct brisk_lvol *lvol, struct brisk_blob *blob);
 
+/* lvol_defer.c: cb_fn(cb_arg, [NULL,] rc) by a message to the current thread,
+ * for errors found before anything asynchronous started. */
+void lvol_defer_op(brisk_lvol_op_complete cb_fn, void *cb_arg, int rc);
+void lvol_defer_lvs(brisk_lvs_op_with_handle_complete cb_fn, void *cb_arg, int rc);
+void lvol_defer_lvol(brisk_lvol_op_with_handle_complete cb_fn, void *cb_arg, int rc);
+
 #endif

@@ -91,12 +91,12 @@ void brisk_lvol_create_snapshot(struct brisk_lvol *lvol, const char *snapshot_na
 
 	if (lvol->blob != NULL && brisk_blob_is_read_only(lvol->blob)) {
 		BRISK_ERRLOG("lvol %s is read-only (a snapshot already?): cannot snapshot it\n", lvol->name);
-		cb_fn(cb_arg, NULL, -EINVAL);
+		lvol_defer_lvol(cb_fn, cb_arg, -EINVAL);
 		return;
 	}
 	c = lvol_new_begin(lvol, snapshot_name, "snapshot", cb_fn, cb_arg, &rc);
 	if (c == NULL) {
-		cb_fn(cb_arg, NULL, rc);
+		lvol_defer_lvol(cb_fn, cb_arg, rc);
 		return;
 	}
 	lvol_xattr_opts(c->lvol, &xattrs);
@@ -112,12 +112,12 @@ void brisk_lvol_create_clone(struct brisk_lvol *snapshot, const char *clone_name
 
 	if (snapshot->blob == NULL || !brisk_blob_is_read_only(snapshot->blob)) {
 		BRISK_ERRLOG("lvol %s is not a snapshot (not read-only): cannot clone it\n", snapshot->name);
-		cb_fn(cb_arg, NULL, -EINVAL);
+		lvol_defer_lvol(cb_fn, cb_arg, -EINVAL);
 		return;
 	}
 	c = lvol_new_begin(snapshot, clone_name, "clone", cb_fn, cb_arg, &rc);
 	if (c == NULL) {
-		cb_fn(cb_arg, NULL, rc);
+		lvol_defer_lvol(cb_fn, cb_arg, rc);
 		return;
 	}
 	lvol_xattr_opts(c->lvol, &xattrs);
@@ -187,7 +187,7 @@ void brisk_lvol_inflate(struct brisk_lvol *lvol, brisk_lvol_op_complete cb_fn, v
 
 	c = lvol_copy_begin(lvol, "inflate", cb_fn, cb_arg, &rc);
 	if (c == NULL) {
-		cb_fn(cb_arg, rc);
+		lvol_defer_op(cb_fn, cb_arg, rc);
 		return;
 	}
 	brisk_bs_inflate_blob(lvol->lvs->bs, lvol->lvs->md_channel, lvol->blob_id, lvol_copy_done, c);
@@ -200,12 +200,12 @@ void brisk_lvol_decouple_parent(struct brisk_lvol *lvol, brisk_lvol_op_complete 
 
 	if (brisk_blob_get_parent_snapshot(lvol->lvs->bs, lvol->blob_id) == BRISK_BLOBID_INVALID) {
 		BRISK_ERRLOG("lvol %s has no parent snapshot to decouple from\n", lvol->name);
-		cb_fn(cb_arg, -EINVAL);
+		lvol_defer_op(cb_fn, cb_arg, -EINVAL);
 		return;
 	}
 	c = lvol_copy_begin(lvol, "decouple parent", cb_fn, cb_arg, &rc);
 	if (c == NULL) {
-		cb_fn(cb_arg, rc);
+		lvol_defer_op(cb_fn, cb_arg, rc);
 		return;
 	}
 	brisk_bs_blob_decouple_parent(lvol->lvs->bs, lvol->lvs->md_channel, lvol->blob_id, lvol_copy_done, c);

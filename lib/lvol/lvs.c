@@ -273,7 +273,7 @@ void brisk_lvs_init(struct brisk_bs_dev *bs_dev, const struct brisk_lvs_opts *op
 			bs_dev->destroy(bs_dev);
 		}
 		if (cb_fn != NULL) {
-			cb_fn(cb_arg, NULL, -EINVAL);
+			lvol_defer_lvs(cb_fn, cb_arg, -EINVAL);
 		}
 		return;
 	}
@@ -303,7 +303,7 @@ void brisk_lvs_init(struct brisk_bs_dev *bs_dev, const struct brisk_lvs_opts *op
 	}
 	if (rc != 0) {
 		bs_dev->destroy(bs_dev);
-		cb_fn(cb_arg, NULL, rc);
+		lvol_defer_lvs(cb_fn, cb_arg, rc);
 		return;
 	}
 	c->cb_fn = cb_fn;
@@ -566,7 +566,7 @@ void brisk_lvs_load(struct brisk_bs_dev *bs_dev, brisk_lvs_op_with_handle_comple
 			bs_dev->destroy(bs_dev);
 		}
 		if (cb_fn != NULL) {
-			cb_fn(cb_arg, NULL, -EINVAL);
+			lvol_defer_lvs(cb_fn, cb_arg, -EINVAL);
 		}
 		return;
 	}
@@ -574,7 +574,7 @@ void brisk_lvs_load(struct brisk_bs_dev *bs_dev, brisk_lvs_op_with_handle_comple
 	if (c == NULL || (c->lvs = lvs_alloc()) == NULL) {
 		free(c);
 		bs_dev->destroy(bs_dev);
-		cb_fn(cb_arg, NULL, -ENOMEM);
+		lvol_defer_lvs(cb_fn, cb_arg, -ENOMEM);
 		return;
 	}
 	c->cb_fn = cb_fn;
@@ -648,25 +648,25 @@ static void lvs_close(struct brisk_lvol_store *lvs, bool destroy, brisk_lvs_op_c
 	if (lvs == NULL || cb_fn == NULL) {
 		BRISK_ERRLOG("lvstore unload/destroy: lvs and cb_fn are required\n");
 		if (cb_fn != NULL) {
-			cb_fn(cb_arg, -EINVAL);
+			lvol_defer_op(cb_fn, cb_arg, -EINVAL);
 		}
 		return;
 	}
 	if (lvs->busy) {
 		BRISK_ERRLOG("lvstore %s: another operation is running on it\n", lvs->name);
-		cb_fn(cb_arg, -EBUSY);
+		lvol_defer_op(cb_fn, cb_arg, -EBUSY);
 		return;
 	}
 	TAILQ_FOREACH(lvol, &lvs->lvols, link) {
 		if (lvol->busy || lvol->state != LVOL_READY) {
 			BRISK_ERRLOG("lvstore %s: an operation is running on lvol %s\n", lvs->name, lvol->name);
-			cb_fn(cb_arg, -EBUSY);
+			lvol_defer_op(cb_fn, cb_arg, -EBUSY);
 			return;
 		}
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		cb_fn(cb_arg, -ENOMEM);
+		lvol_defer_op(cb_fn, cb_arg, -ENOMEM);
 		return;
 	}
 	c->lvs = lvs;
@@ -758,7 +758,7 @@ void brisk_lvs_rename(struct brisk_lvol_store *lvs, const char *new_name, brisk_
 		rc = -EBUSY;
 	}
 	if (rc == 0 && strcmp(lvs->name, new_name) == 0) {
-		cb_fn(cb_arg, 0); /* nothing to do */
+		lvol_defer_op(cb_fn, cb_arg, 0); /* nothing to do */
 		return;
 	}
 	if (rc == 0 && lvs_find_any(new_name, NULL, NULL) != NULL) {
@@ -770,7 +770,7 @@ void brisk_lvs_rename(struct brisk_lvol_store *lvs, const char *new_name, brisk_
 		rc = -ENOMEM;
 	}
 	if (rc != 0) {
-		cb_fn(cb_arg, rc);
+		lvol_defer_op(cb_fn, cb_arg, rc);
 		return;
 	}
 	c->lvs = lvs;
@@ -810,12 +810,12 @@ void brisk_lvs_grow_live(struct brisk_lvol_store *lvs, brisk_lvs_op_complete cb_
 
 	if (lvs->busy) {
 		BRISK_ERRLOG("lvstore %s: another operation is running on it\n", lvs->name);
-		cb_fn(cb_arg, -EBUSY);
+		lvol_defer_op(cb_fn, cb_arg, -EBUSY);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		cb_fn(cb_arg, -ENOMEM);
+		lvol_defer_op(cb_fn, cb_arg, -ENOMEM);
 		return;
 	}
 	c->lvs = lvs;

@@ -15,16 +15,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/queue.h>
 
 #include <brisk/log.h>
 #include <brisk/nvme.h>
-
-#ifndef TAILQ_FOREACH_SAFE /* glibc's sys/queue.h lacks it */
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
-	for ((var) = TAILQ_FIRST((head)); (var) && ((tvar) = TAILQ_NEXT((var), field), 1); \
-	     (var) = (tvar))
-#endif
+#include <brisk/queue.h>
 
 /* Memory page size the driver programs (CC.MPS = 0): PRP entries cover 4 KiB. */
 #define NVME_PAGE_SIZE 4096u

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <brisk/json.h>
 #include <brisk/log.h>
 #include <brisk/rpc.h>
 #include <brisk/thread.h>
@@ -634,4 +635,16 @@ brisk_rpc_call_local(const char *method, const json_t *params, brisk_rpc_local_c
 	req->local_ctx = ctx;
 	request_run(req, m, params);
 	return 0;
+}
+
+bool brisk_jsonrpc_decode_params(struct brisk_jsonrpc_request *req, const json_t *params,
+				 const struct brisk_json_object_decoder *d, size_t n, void *out)
+{
+	char err[256];
+
+	if (brisk_json_decode_object(params, d, n, out, err, sizeof(err)) != 0) {
+		brisk_jsonrpc_invalid_params(req, "Invalid parameters: %s", err);
+		return false;
+	}
+	return true;
 }

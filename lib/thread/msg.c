@@ -1,6 +1,7 @@
 /*
  * Messages between threads: {fn, arg} pairs taken from one global mempool
- * and queued on the target's multi-producer/single-consumer ring, the
+ * and queued on the target's multi-producer/single-consumer ring, messages
+ * in sender-owned slots (an intrusive stack that cannot fill up), the
  * critical-message slot for signal handlers, and brisk_for_each_thread.
  *
  * Ordering: one ring per target, so messages from one sender run in the
@@ -66,10 +67,67 @@ int brisk_thread_send_critical_msg(struct brisk_thread *thread, brisk_msg_fn fn)
 	return 0;
 }
 
+int brisk_thread_send_msg_slot(struct brisk_thread *thread, struct brisk_msg_slot *slot,
+			       brisk_msg_fn fn, void *ctx)
+{
+	struct brisk_msg_slot *head;
+
+	if (thread == NULL || slot == NULL || fn == NULL) {
+		BRISK_ERRLOG("send msg slot: thread, slot and fn are required\n");
+		return -EINVAL;
+	}
+	if (thread_get_state(thread) == THREAD_STATE_EXITED) {
+		return -EIO;
+	}
+	slot->fn = fn;
+	slot->ctx = ctx;
+	/* A push on an intrusive stack: no capacity, so nothing can refuse it.
+	 * release: the slot's fields are visible to the thread that takes the
+	 * list with acquire. */
+	head = __atomic_load_n(&thread->slots, __ATOMIC_RELAXED);
+	do {
+		slot->next = head;
+	} while (!__atomic_compare_exchange_n(&thread->slots, &head, slot, true, __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+	thread_wake_if_asleep(thread);
+	return 0;
+}
+
+/* Takes every slot message, oldest first (the stack holds them newest first). */
+static struct brisk_msg_slot *thread_slots_take(struct brisk_thread *thread)
+{
+	struct brisk_msg_slot *list, *next, *fifo = NULL;
+
+	if (__atomic_load_n(&thread->slots, __ATOMIC_RELAXED) == NULL) {
+		return NULL;
+	}
+	list = __atomic_exchange_n(&thread->slots, NULL, __ATOMIC_ACQUIRE);
+	while (list != NULL) {
+		next = list->next;
+		list->next = fifo;
+		fifo = list;
+		list = next;
+	}
+	return fifo;
+}
+
+static uint32_t thread_slots_run(struct brisk_thread *thread)
+{
+	struct brisk_msg_slot *slot = thread_slots_take(thread), *next;
+	uint32_t ran = 0;
+
+	for (; slot != NULL; slot = next, ran++) {
+		next = slot->next; /* fn may reuse or free its slot */
+		slot->fn(slot->ctx);
+	}
+	return ran;
+}
+
 bool thread_msgs_pending(const struct brisk_thread *thread)
 {
 	/* relaxed: a hint; the thread re-checks on its next poll */
 	return __atomic_load_n(&thread->critical_msg, __ATOMIC_RELAXED) != NULL ||
+	       __atomic_load_n(&thread->slots, __ATOMIC_RELAXED) != NULL ||
 	       !brisk_ring_empty(thread->msgs);
 }
 
@@ -92,6 +150,7 @@ uint32_t thread_msgs_run(struct brisk_thread *thread, uint32_t max_msgs)
 		}
 	}
 
+	ran += thread_slots_run(thread);
 	while (ran < max_msgs) {
 		unsigned want = max_msgs - ran;
 
@@ -124,6 +183,7 @@ uint32_t thread_msgs_run(struct brisk_thread *thread, uint32_t max_msgs)
 
 uint32_t thread_msgs_drop(struct brisk_thread *thread)
 {
+	struct brisk_msg_slot *slot;
 	void *objs[THREAD_MSG_BURST];
 	uint32_t dropped = 0;
 	unsigned n;
@@ -134,6 +194,9 @@ uint32_t thread_msgs_drop(struct brisk_thread *thread)
 	}
 	if (__atomic_exchange_n(&thread->critical_msg, NULL, __ATOMIC_ACQUIRE) != NULL) {
 		dropped++;
+	}
+	for (slot = thread_slots_take(thread); slot != NULL; slot = slot->next) {
+		dropped++; /* the sender owns the storage: nothing to free */
 	}
 	return dropped;
 }

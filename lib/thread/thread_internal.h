@@ -15,17 +15,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/queue.h>
 
 #include <brisk/cpuset.h>
+#include <brisk/queue.h>
 #include <brisk/thread.h>
-
-/* glibc's sys/queue.h lacks the BSD _SAFE variant (removal while iterating). */
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
-	for ((var) = TAILQ_FIRST((head)); (var) && ((tvar) = TAILQ_NEXT((var), field), 1); \
-	     (var) = (tvar))
-#endif
 
 #define THREAD_MSG_BURST 32          /* messages dequeued per ring access */
 #define THREAD_DEFAULT_MAX_MSGS 32   /* per poll when the caller passes 0 */
@@ -110,6 +103,7 @@ struct brisk_thread {
 	int asleep;                  /* 1 while the owner sleeps (or is about to) on the wake fd */
 	brisk_msg_fn critical_msg;   /* single-slot, async-signal-safe */
 	struct brisk_ring *msgs;     /* MPSC ring of struct thread_msg * */
+	struct brisk_msg_slot *slots; /* lock-free LIFO of caller-owned messages (newest first) */
 	int msg_fd;                  /* eventfd written by senders when asleep */
 
 	/* ---- Owned by the polling OS thread ---- */

@@ -22,7 +22,6 @@
 struct delay_disk {
 	struct brisk_bdev bdev;
 	struct brisk_bdev_desc *base_desc;
-	struct brisk_thread *desc_thread;
 	/* µs, set by update_latency on the RPC thread and read by I/O threads:
 	 * each is a single aligned word, relaxed (no other data depends on it). */
 	uint64_t latency_us[DELAY_NUM_LATENCY_TYPES];
@@ -319,12 +318,10 @@ static void delay_fini_start(void)
 
 /* ---- Teardown: channels gone -> release the base -> destruct done ---- */
 
-static void delay_close_base(void *arg)
+static void delay_base_closed(void *arg)
 {
 	struct delay_disk *dd = arg;
 
-	brisk_bdev_module_release_bdev(brisk_bdev_desc_get_bdev(dd->base_desc));
-	brisk_bdev_close(dd->base_desc);
 	brisk_bdev_destruct_done(&dd->bdev, 0);
 	free(dd->bdev.name);
 	free(dd);
@@ -334,11 +331,7 @@ static void delay_io_device_gone(void *io_device)
 {
 	struct delay_disk *dd = io_device;
 
-	if (dd->desc_thread != brisk_get_thread() &&
-	    brisk_thread_send_msg(dd->desc_thread, delay_close_base, dd) == 0) {
-		return;
-	}
-	delay_close_base(dd);
+	brisk_bdev_module_close_base(dd->base_desc, delay_base_closed, dd);
 }
 
 static int delay_destruct(void *ctx)
@@ -428,7 +421,6 @@ int bdev_delay_create(const struct bdev_delay_opts *opts)
 		BRISK_ERRLOG("delay: cannot open base_bdev_name '%s': %s\n", opts->base_bdev_name, strerror(-rc));
 		goto free;
 	}
-	dd->desc_thread = brisk_get_thread();
 	base = brisk_bdev_desc_get_bdev(dd->base_desc);
 	rc = brisk_bdev_module_claim_bdev(base, dd->base_desc, &g_delay_if);
 	if (rc != 0) {

@@ -28,7 +28,6 @@ struct error_rule {
 struct error_disk {
 	struct brisk_bdev bdev;
 	struct brisk_bdev_desc *base_desc;
-	struct brisk_thread *desc_thread;
 	struct error_rule rules[BRISK_BDEV_NUM_IO_TYPES];
 	TAILQ_ENTRY(error_disk) link;
 };
@@ -259,12 +258,10 @@ static void error_write_config_json(struct brisk_bdev *bdev, json_t *array)
 
 /* ---- Teardown: channels gone -> release the base -> destruct done ---- */
 
-static void error_close_base(void *arg)
+static void error_base_closed(void *arg)
 {
 	struct error_disk *ed = arg;
 
-	brisk_bdev_module_release_bdev(brisk_bdev_desc_get_bdev(ed->base_desc));
-	brisk_bdev_close(ed->base_desc);
 	brisk_bdev_destruct_done(&ed->bdev, 0);
 	free(ed->bdev.name);
 	free(ed);
@@ -274,11 +271,7 @@ static void error_io_device_gone(void *io_device)
 {
 	struct error_disk *ed = io_device;
 
-	if (ed->desc_thread != brisk_get_thread() &&
-	    brisk_thread_send_msg(ed->desc_thread, error_close_base, ed) == 0) {
-		return;
-	}
-	error_close_base(ed);
+	brisk_bdev_module_close_base(ed->base_desc, error_base_closed, ed);
 }
 
 static int error_destruct(void *ctx)
@@ -341,7 +334,6 @@ int bdev_error_create(const char *base_name, const struct brisk_uuid *uuid)
 		BRISK_ERRLOG("error: cannot open base_name '%s': %s\n", base_name, strerror(-rc));
 		goto free;
 	}
-	ed->desc_thread = brisk_get_thread();
 	base = brisk_bdev_desc_get_bdev(ed->base_desc);
 	rc = brisk_bdev_module_claim_bdev(base, ed->base_desc, &g_error_if);
 	if (rc != 0) {

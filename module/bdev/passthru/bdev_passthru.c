@@ -25,7 +25,6 @@ struct pt_config {
 struct pt_bdev {
 	struct brisk_bdev bdev;
 	struct brisk_bdev_desc *base_desc;
-	struct brisk_thread *desc_thread; /* the base descriptor must be closed there */
 	TAILQ_ENTRY(pt_bdev) link;
 };
 
@@ -215,12 +214,10 @@ static void pt_free(struct pt_bdev *pt)
 	free(pt);
 }
 
-static void pt_close_base(void *arg)
+static void pt_base_closed(void *arg)
 {
 	struct pt_bdev *pt = arg;
 
-	brisk_bdev_module_release_bdev(brisk_bdev_desc_get_bdev(pt->base_desc));
-	brisk_bdev_close(pt->base_desc);
 	brisk_bdev_destruct_done(&pt->bdev, 0);
 	pt_free(pt);
 }
@@ -229,11 +226,7 @@ static void pt_io_device_gone(void *io_device)
 {
 	struct pt_bdev *pt = io_device;
 
-	if (pt->desc_thread != brisk_get_thread() &&
-	    brisk_thread_send_msg(pt->desc_thread, pt_close_base, pt) == 0) {
-		return;
-	}
-	pt_close_base(pt);
+	brisk_bdev_module_close_base(pt->base_desc, pt_base_closed, pt);
 }
 
 static int pt_destruct(void *ctx)
@@ -289,7 +282,6 @@ static int pt_build(struct pt_config *cfg)
 		pt_free(pt);
 		return rc;
 	}
-	pt->desc_thread = brisk_get_thread();
 	base = brisk_bdev_desc_get_bdev(pt->base_desc);
 	rc = brisk_bdev_module_claim_bdev(base, pt->base_desc, &g_pt_if);
 	if (rc != 0) {

@@ -24,7 +24,6 @@ struct split_base {
 	uint32_t split_count;
 	uint64_t split_size_mb;
 	struct brisk_bdev_desc *desc;      /* NULL while the base does not exist */
-	struct brisk_thread *desc_thread;
 	uint32_t parts_alive;
 	bool deleting;
 	brisk_bdev_unregister_cb delete_cb;
@@ -206,12 +205,10 @@ static void split_base_free(struct split_base *sb)
 	free(sb);
 }
 
-static void split_release_base(void *arg)
+static void split_base_closed(void *arg)
 {
 	struct split_base *sb = arg;
 
-	brisk_bdev_module_release_bdev(brisk_bdev_desc_get_bdev(sb->desc));
-	brisk_bdev_close(sb->desc);
 	sb->desc = NULL;
 	if (sb->deleting) {
 		if (sb->delete_cb != NULL) {
@@ -233,11 +230,7 @@ static void split_part_gone(void *io_device)
 	if (--sb->parts_alive > 0) {
 		return;
 	}
-	if (sb->desc_thread != brisk_get_thread() &&
-	    brisk_thread_send_msg(sb->desc_thread, split_release_base, sb) == 0) {
-		return;
-	}
-	split_release_base(sb);
+	brisk_bdev_module_close_base(sb->desc, split_base_closed, sb);
 }
 
 static int split_destruct(void *ctx)
@@ -333,7 +326,6 @@ static int split_build(struct split_base *sb)
 		BRISK_ERRLOG("split: cannot open base_bdev '%s': %s\n", sb->base_name, strerror(-rc));
 		return rc;
 	}
-	sb->desc_thread = brisk_get_thread();
 	base = brisk_bdev_desc_get_bdev(sb->desc);
 	if (sb->split_size_mb != 0) {
 		part_blocks = sb->split_size_mb * 1024 * 1024 / base->blocklen;

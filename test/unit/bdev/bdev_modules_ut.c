@@ -3,7 +3,8 @@
  * with bad parameters (each rejected with nothing changed), data written and
  * read back (across malloc's memory chunks), unmap / write_zeroes / compare,
  * completions never inside the submit call, auto names and UUIDs, resize
- * events, deletion, and the save_config JSON.
+ * events, deletion, the save_config JSON, and brisk_bdev_module_close_base
+ * (a vbdev's base closed on the thread that opened it).
  *
  * Unit tests link only lib/bdev and below, so the two modules are compiled
  * into this test from their sources.
@@ -318,6 +319,56 @@ static void test_null(void)
 	free(buf);
 }
 
+/* ---- brisk_bdev_module_close_base: closes on the opening thread ---- */
+
+static struct brisk_thread *g_closed_on;
+static void base_closed(void *arg)
+{
+	g_closed_on = brisk_get_thread();
+	*(int *)arg += 1;
+}
+
+static void test_close_base_on_opening_thread(void)
+{
+	struct bdev_malloc_opts o = { .name = "mbase", .num_blocks = 16, .block_size = 512 };
+	struct brisk_bdev_module vmod = { .name = "close_base_ut" };
+	struct brisk_thread *other = brisk_thread_create("other", NULL);
+	struct brisk_bdev_desc *desc, *desc2;
+	struct brisk_bdev *b;
+	int closed = 0;
+
+	CU_ASSERT_FATAL(other != NULL);
+	CU_ASSERT_FATAL(bdev_malloc_create(&b, &o) == 0);
+	CU_ASSERT_FATAL(brisk_bdev_open_ext("mbase", false, ev_cb, NULL, &desc) == 0);
+	CU_ASSERT(brisk_bdev_module_claim_bdev(b, desc, &vmod) == 0);
+	/* The vbdev learns its channels are gone on another thread. */
+	brisk_set_thread(other);
+	g_closed_on = NULL;
+	brisk_bdev_module_close_base(desc, base_closed, &closed);
+	CU_ASSERT_EQUAL(closed, 0); /* never inside the call */
+	while (brisk_thread_poll(other, 0, 0) > 0) {
+	}
+	CU_ASSERT_EQUAL(closed, 0); /* nothing runs on the wrong thread */
+	brisk_set_thread(g_th);
+	poll();
+	CU_ASSERT_EQUAL(closed, 1);
+	CU_ASSERT_PTR_EQUAL(g_closed_on, g_th);
+	/* The claim is released: another module may take the bdev. */
+	CU_ASSERT_FATAL(brisk_bdev_open_ext("mbase", false, ev_cb, NULL, &desc2) == 0);
+	CU_ASSERT(brisk_bdev_module_claim_bdev(b, desc2, &vmod) == 0);
+	brisk_bdev_module_release_bdev(b);
+	brisk_bdev_close(desc2);
+	g_del_calls = 0;
+	CU_ASSERT_EQUAL(bdev_malloc_delete("mbase", del_done, NULL), 0);
+	poll();
+	CU_ASSERT_EQUAL(g_del_calls, 1);
+	brisk_thread_exit(other);
+	for (int k = 0; k < 1000 && !brisk_thread_is_exited(other); k++) {
+		brisk_thread_poll(other, 0, 0);
+	}
+	brisk_thread_destroy(other);
+}
+
 static int g_init_rc = -1;
 static void init_done(void *arg, int rc)
 {
@@ -362,6 +413,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_malloc_bad_params);
 	CU_ADD_TEST(suite, test_malloc_io);
 	CU_ADD_TEST(suite, test_null);
+	CU_ADD_TEST(suite, test_close_base_on_opening_thread);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();

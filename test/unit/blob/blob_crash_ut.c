@@ -81,8 +81,8 @@ static void test_corrupt_md(void)
 	{
 		uint8_t *p = head_slot(img, c, 0);
 
-		CU_ASSERT_EQUAL(p[48], 1); /* BLOB descriptor first */
-		p[48 + 4 + 24] = 77;       /* the next descriptor's type */
+		CU_ASSERT_EQUAL(p[UT_BLOB_DESC_OFF + BLOB_DESC_TYPE_OFF], BLOB_DESC_BLOB);
+		p[UT_FIRST_RUN_OFF + BLOB_DESC_TYPE_OFF] = 77; /* the next descriptor's type */
 		reseal_page(p);
 		CU_ASSERT_EQUAL(do_load(img, &o), -EPROTONOSUPPORT);
 	}
@@ -103,9 +103,9 @@ static void test_corrupt_md(void)
 			uint8_t *pd = head_slot(copy, d, 0);
 			uint64_t dc;
 
-			CU_ASSERT_EQUAL(pd[48 + 28], 2); /* EXTENT_RUN after BLOB */
-			memcpy(&dc, pd + 48 + 28 + 4, 8);
-			memcpy(pa + 48 + 28 + 4, &dc, 8);
+			CU_ASSERT_EQUAL(pd[UT_FIRST_RUN_OFF + BLOB_DESC_TYPE_OFF], BLOB_DESC_EXTENT_RUN);
+			memcpy(&dc, pd + UT_FIRST_RUN_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_ER_FIRST_OFF, 8);
+			memcpy(pa + UT_FIRST_RUN_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_ER_FIRST_OFF, &dc, 8);
 			reseal_page(pa);
 		}
 		CU_ASSERT_EQUAL(do_load(copy, &o), -EUCLEAN);
@@ -121,12 +121,12 @@ static void test_corrupt_md(void)
 		uint32_t n = 0xFFFFFFFFu;
 		uint64_t zero = 0;
 
-		CU_ASSERT_EQUAL(p[48], 1);      /* BLOB descriptor: num_clusters first */
-		memcpy(p + 48 + 4, &huge, 8);
-		CU_ASSERT_EQUAL(p[48 + 28], 2); /* EXTENT_RUN: one hole run */
-		memcpy(p + 48 + 28 + 4, &zero, 8);
-		memcpy(p + 48 + 28 + 12, &n, 4);
-		p[48 + 28 + 16] = 0;            /* no further descriptor */
+		CU_ASSERT_EQUAL(p[UT_BLOB_DESC_OFF + BLOB_DESC_TYPE_OFF], BLOB_DESC_BLOB);
+		memcpy(p + UT_BLOB_DESC_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_DB_NUM_CLUSTERS_OFF, &huge, 8);
+		CU_ASSERT_EQUAL(p[UT_FIRST_RUN_OFF + BLOB_DESC_TYPE_OFF], BLOB_DESC_EXTENT_RUN); /* one hole run */
+		memcpy(p + UT_FIRST_RUN_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_ER_FIRST_OFF, &zero, 8);
+		memcpy(p + UT_FIRST_RUN_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_ER_COUNT_OFF, &n, 4);
+		p[UT_FIRST_RUN_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_ER_SIZE] = BLOB_DESC_END; /* no further descriptor */
 		reseal_page(p);
 		CU_ASSERT_EQUAL(do_load(img, &o), 0);
 		CU_ASSERT_PTR_NULL(do_open(c));
@@ -147,12 +147,12 @@ static void test_corrupt_md(void)
 			uint64_t page = (uint64_t)rand() % md_len;
 			uint8_t *p = mdr + page * 4096;
 
-			p[rand() % 4092] = (uint8_t)rand();
+			p[rand() % BLOB_PAGE_CRC_OFF] = (uint8_t)rand();
 			if (rand() % 2) {
 				reseal_page(p);
 			}
 		}
-		copy[12] = 0; /* force the dirty path through the damage */
+		copy[BLOB_SB_CLEAN_OFF] = 0; /* force the dirty path through the damage */
 		reseal_page(copy);
 		copy[4096 + 12] = 0;
 		reseal_page(copy + 4096);

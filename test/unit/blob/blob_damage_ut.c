@@ -27,8 +27,8 @@ static int newest_slot(uint8_t *img, brisk_blob_id id)
 {
 	uint64_t s0, s1;
 
-	memcpy(&s0, head_slot(img, id, 0) + 16, 8);
-	memcpy(&s1, head_slot(img, id, 1) + 16, 8);
+	memcpy(&s0, head_slot(img, id, 0) + BLOB_MDH_SEQ_OFF, 8);
+	memcpy(&s1, head_slot(img, id, 1) + BLOB_MDH_SEQ_OFF, 8);
 	return s1 > s0 ? 1 : 0;
 }
 
@@ -159,9 +159,9 @@ static void test_clean_seq_edit(void)
 	uint8_t *old = head_slot(img, id, 1 - n);
 	uint64_t seq;
 
-	memcpy(&seq, head_slot(img, id, n) + 16, 8);
+	memcpy(&seq, head_slot(img, id, n) + BLOB_MDH_SEQ_OFF, 8);
 	seq += 1;
-	memcpy(old + 16, &seq, 8);
+	memcpy(old + BLOB_MDH_SEQ_OFF, &seq, 8);
 	reseal_page(old);
 	CU_ASSERT_EQUAL(do_load(img, &o), 0);
 	expect_degraded(id);
@@ -294,9 +294,9 @@ static void test_garbage_behind_super(void)
 	CU_ASSERT_EQUAL(memcmp(before, img, DEV_BYTES), 0);
 	/* Dirty: the rebuild finds no version where the super block promised
 	 * some; refused the same way. */
-	img[12] = 0;
+	img[BLOB_SB_CLEAN_OFF] = 0;
 	reseal_page(img);
-	img[4096 + 12] = 0;
+	img[4096 + BLOB_SB_CLEAN_OFF] = 0;
 	reseal_page(img + 4096);
 	memcpy(before, img, DEV_BYTES);
 	CU_ASSERT_EQUAL(do_load(img, &o), -EUCLEAN);

@@ -267,7 +267,7 @@ static void take_model(struct base *bb, struct brisk_io_channel *ch, const brisk
 
 static void find_pages(struct base *bb)
 {
-	uint64_t md_start = get64(bb->img + 80), md_len = get64(bb->img + 88);
+	uint64_t md_start = get64(bb->img + BLOB_SB_MD_START_OFF), md_len = get64(bb->img + BLOB_SB_MD_LEN_OFF);
 	static const uint8_t zero[4096];
 
 	bb->npages = 0;
@@ -329,7 +329,8 @@ static uint8_t *head_page(const struct base *bb, uint8_t *img)
 	for (int tries = 0; tries < 64; tries++) {
 		uint8_t *p = any_page(bb, img);
 
-		if (p[4] == 1 && !(p[5] & 1) && p[48] == 1) {
+		if (p[BLOB_MDH_KIND_OFF] == BLOB_MD_KIND_HEAD && !(p[BLOB_MDH_FLAGS_OFF] & BLOB_MD_PAGE_TOMBSTONE) &&
+		    p[UT_BLOB_DESC_OFF + BLOB_DESC_TYPE_OFF] == BLOB_DESC_BLOB) {
 			return p;
 		}
 	}
@@ -361,10 +362,10 @@ static uint64_t bad_parent(const struct base *bb, uint64_t self)
 /* The first cluster of id's current version (its newest intact head). */
 static uint64_t current_first_cluster(uint8_t *img, uint64_t id)
 {
-	uint8_t *s0 = img + (get64(img + 80) + (id - 1) * 2) * 4096, *s1 = s0 + 4096;
-	uint8_t *p = get64(s1 + 16) > get64(s0 + 16) ? s1 : s0;
+	uint8_t *s0 = img + (get64(img + BLOB_SB_MD_START_OFF) + (id - 1) * 2) * 4096, *s1 = s0 + 4096;
+	uint8_t *p = get64(s1 + BLOB_MDH_SEQ_OFF) > get64(s0 + BLOB_MDH_SEQ_OFF) ? s1 : s0;
 
-	return p[76] == 2 ? get64(p + 80) : 0;
+	return p[UT_FIRST_RUN_OFF + BLOB_DESC_TYPE_OFF] == BLOB_DESC_EXTENT_RUN ? get64(p + UT_FIRST_RUN_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_ER_FIRST_OFF) : 0;
 }
 
 /* An extent target that contradicts the rest: a cluster another blob's
@@ -409,36 +410,36 @@ static void corrupt_one(const struct base *bb, uint8_t *img, int kind, uint64_t 
 		return;
 	case 2:
 		p = any_page(bb, img);
-		v = get64(p + 8) + 1 + rnd_below(3);
-		memcpy(p + 8, &v, 8);
+		v = get64(p + BLOB_MDH_BLOBID_OFF) + 1 + rnd_below(3);
+		memcpy(p + BLOB_MDH_BLOBID_OFF, &v, 8);
 		break;
 	case 3:
 		p = any_page(bb, img);
-		v = get64(p + 16);
+		v = get64(p + BLOB_MDH_SEQ_OFF);
 		v = rnd_below(4) == 0 ? rnd() : v + rnd_below(9) - 4;
-		if (v == get64(p + 16)) {
+		if (v == get64(p + BLOB_MDH_SEQ_OFF)) {
 			v += 5;
 		}
-		memcpy(p + 16, &v, 8);
+		memcpy(p + BLOB_MDH_SEQ_OFF, &v, 8);
 		break;
 	case 4:
 		p = head_page(bb, img);
-		if (p == NULL || p[76] != 2) {
+		if (p == NULL || p[UT_FIRST_RUN_OFF + BLOB_DESC_TYPE_OFF] != BLOB_DESC_EXTENT_RUN) {
 			return;
 		}
-		v = bad_cluster(bb, img, get64(p + 8), get64(p + 80));
+		v = bad_cluster(bb, img, get64(p + BLOB_MDH_BLOBID_OFF), get64(p + UT_FIRST_RUN_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_ER_FIRST_OFF));
 		if (v == 0) {
 			return;
 		}
-		memcpy(p + 80, &v, 8);
+		memcpy(p + UT_FIRST_RUN_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_ER_FIRST_OFF, &v, 8);
 		break;
 	case 5:
 		p = head_page(bb, img);
 		if (p == NULL) {
 			return;
 		}
-		v = bad_parent(bb, get64(p + 8));
-		memcpy(p + 60, &v, 8);
+		v = bad_parent(bb, get64(p + BLOB_MDH_BLOBID_OFF));
+		memcpy(p + UT_BLOB_DESC_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_DB_PARENT_OFF, &v, 8);
 		break;
 	case 6:
 		p = head_page(bb, img);
@@ -456,7 +457,7 @@ static void corrupt_one(const struct base *bb, uint8_t *img, int kind, uint64_t 
 		p[68] ^= (uint8_t)(1u << rnd_below(8));
 		break;
 	case 8:
-		img[2 * 4096 + rnd_below((get64(img + 80) - 2) * 4096)] ^= (uint8_t)(1 + rnd_below(255));
+		img[2 * 4096 + rnd_below((get64(img + BLOB_SB_MD_START_OFF) - 2) * 4096)] ^= (uint8_t)(1 + rnd_below(255));
 		return;
 	case 9:
 		*dev_blocks = 16 + rnd_below(DEV_BLOCKS - 16);
@@ -476,7 +477,8 @@ static void corrupt_one(const struct base *bb, uint8_t *img, int kind, uint64_t 
 		return;
 	}
 	fuzz_debug("  edited page %lu: id %lu seq %lu prev %u\n", (uint64_t)(p - img) / 4096,
-		   get64(p + 8), get64(p + 16), (unsigned)(p[6] | (p[7] << 8)));
+		   get64(p + BLOB_MDH_BLOBID_OFF), get64(p + BLOB_MDH_SEQ_OFF),
+		   (unsigned)(p[BLOB_MDH_PREV16_OFF] | (p[BLOB_MDH_PREV16_OFF + 1] << 8)));
 	reseal_page(p);
 }
 

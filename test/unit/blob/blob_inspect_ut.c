@@ -50,7 +50,7 @@ static uint64_t le64(const uint8_t *p)
 
 static uint8_t *head_slot(uint8_t *img, brisk_blob_id id, int slot)
 {
-	return img + (le64(img + 80) + (id - 1) * 2 + (uint64_t)slot) * PAGE;
+	return img + (le64(img + BLOB_SB_MD_START_OFF) + (id - 1) * 2 + (uint64_t)slot) * PAGE;
 }
 
 /* The slot holding a blob's newest valid head (its seq is the higher). */
@@ -62,9 +62,9 @@ static int newest_slot(uint8_t *img, brisk_blob_id id)
 		uint8_t *p = head_slot(img, id, s);
 		uint32_t crc;
 
-		memcpy(&crc, p + 4092, 4);
-		seq[s] = memcmp(p, "BKMD", 4) == 0 && crc == brisk_crc32c(p, 4092) &&
-			 le64(p + 8) == id ? le64(p + 16) : 0;
+		memcpy(&crc, p + BLOB_PAGE_CRC_OFF, 4);
+		seq[s] = memcmp(p, "BKMD", 4) == 0 && crc == brisk_crc32c(p, BLOB_PAGE_CRC_OFF) &&
+			 le64(p + BLOB_MDH_BLOBID_OFF) == id ? le64(p + BLOB_MDH_SEQ_OFF) : 0;
 	}
 	return seq[1] > seq[0] ? 1 : 0;
 }
@@ -193,8 +193,8 @@ static void test_check_damaged_head(void)
  * a buggy writer would leave it. */
 static void clear_cluster_bit(uint8_t *img, uint64_t cluster)
 {
-	uint64_t nbits = le64(img + 72) / CLUSTER;
-	uint64_t start = le64(img + 120);
+	uint64_t nbits = le64(img + BLOB_SB_SIZE_OFF) / CLUSTER;
+	uint64_t start = le64(img + BLOB_SB_CLUSTER_MASK_OFF + BLOB_MASK_LOC_START_OFF);
 	uint8_t *mask = img + start * PAGE;
 	uint32_t crc;
 
@@ -217,8 +217,8 @@ static void test_check_mask_mismatch(void)
 	a = do_create(2, false);
 	CU_ASSERT_EQUAL(do_unload(), 0);
 	/* a's first cluster: the EXTENT_RUN after the BLOB descriptor. */
-	CU_ASSERT_EQUAL(head_slot(img, a, 0)[48 + 28], 2);
-	first = le64(head_slot(img, a, 0) + 48 + 28 + 4);
+	CU_ASSERT_EQUAL(head_slot(img, a, 0)[UT_FIRST_RUN_OFF + BLOB_DESC_TYPE_OFF], BLOB_DESC_EXTENT_RUN);
+	first = le64(head_slot(img, a, 0) + UT_FIRST_RUN_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_ER_FIRST_OFF);
 	clear_cluster_bit(img, first);
 
 	/* The load sees it too: the blob is flagged (its cluster could have
@@ -248,11 +248,11 @@ static void test_check_parent_not_read_only(void)
 	CU_ASSERT_EQUAL(do_unload(), 0);
 	/* Clear the read-only flag of the parent's current head, CRC fixed. */
 	p = head_slot(img, ro, newest_slot(img, ro));
-	CU_ASSERT_EQUAL(p[48], 1);
-	memcpy(&flags, p + 48 + 4 + 16, 4);
+	CU_ASSERT_EQUAL(p[UT_BLOB_DESC_OFF + BLOB_DESC_TYPE_OFF], BLOB_DESC_BLOB);
+	memcpy(&flags, p + UT_BLOB_DESC_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_DB_FLAGS_OFF, 4);
 	CU_ASSERT_EQUAL(flags & 2, 2);
 	flags &= ~2u;
-	memcpy(p + 48 + 4 + 16, &flags, 4);
+	memcpy(p + UT_BLOB_DESC_OFF + BLOB_DESC_PAYLOAD_OFF + BLOB_DB_FLAGS_OFF, &flags, 4);
 	reseal_page(p);
 
 	CU_ASSERT_EQUAL(load_store(img), 0);
@@ -328,7 +328,7 @@ static uint64_t rnd(void)
  * img's own super block may be damaged already. */
 static void damage(uint8_t *img, const uint8_t *good)
 {
-	uint64_t md_start = le64(good + 80), ids, page;
+	uint64_t md_start = le64(good + BLOB_SB_MD_START_OFF), ids, page;
 	uint32_t ids32;
 	uint8_t *p;
 

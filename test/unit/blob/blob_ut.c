@@ -44,11 +44,11 @@ static void test_init_load_unload(void)
 	CU_ASSERT_EQUAL(brisk_bs_get_stats(NULL, &st), -EINVAL);
 	CU_ASSERT_EQUAL(brisk_bs_get_stats(g_bs, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(do_unload(), 0);
-	CU_ASSERT_EQUAL(img[12], 1); /* clean flag of copy A */
+	CU_ASSERT_EQUAL(img[BLOB_SB_CLEAN_OFF], 1); /* clean flag of copy A */
 
 	CU_ASSERT_EQUAL(do_load(img, &o), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(g_bs);
-	CU_ASSERT_EQUAL(img[12], 0); /* in use again */
+	CU_ASSERT_EQUAL(img[BLOB_SB_CLEAN_OFF], 0); /* in use again */
 	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free0);
 	CU_ASSERT_EQUAL(brisk_bs_get_stats(g_bs, &st), 0);
 	CU_ASSERT_FALSE(st.recovered);
@@ -149,6 +149,22 @@ static void test_load_bad(void)
 	memcpy(o.bstype.bstype, "other", 6);
 	CU_ASSERT_EQUAL(do_load(img, &o), -EINVAL);
 	o = small_opts();
+
+	/* The options init checks are checked the same way at load. */
+	o.max_md_ops = 0;
+	CU_ASSERT_EQUAL(do_load(img, &o), -EINVAL);
+	o = small_opts();
+	o.max_channel_ops = 0;
+	CU_ASSERT_EQUAL(do_load(img, &o), -EINVAL);
+	o = small_opts();
+	o.max_channel_ops = (1u << 20) + 1;
+	CU_ASSERT_EQUAL(do_load(img, &o), -EINVAL);
+	o = small_opts();
+	o.max_channel_ops = (1u << 20) + 1;
+	CU_ASSERT_EQUAL(do_init(img, &o), -EINVAL);
+	o = small_opts();
+	CU_ASSERT_EQUAL(do_load(img, &o), 0); /* a refused call changed nothing */
+	CU_ASSERT_EQUAL(do_unload(), 0);
 
 	/* Copy A damaged: copy B is used. */
 	img[100] ^= 0xff;
@@ -576,6 +592,68 @@ static void test_delete(void)
 }
 
 /* ---- I/O ---- */
+/* ---- Requests with many iovecs: pooled arrays, waiting when all are taken ---- */
+
+#define BIG_IOS 6
+#define BIG_IOVCNT 32 /* more than the 16 a request holds inline */
+
+static int g_big_done, g_big_failed;
+static void big_io_cb(void *arg, int rc)
+{
+	(void)arg;
+	g_big_done++;
+	g_big_failed += rc != 0;
+}
+
+static void test_io_many_iovs(void)
+{
+	uint8_t *img = new_image();
+	struct brisk_bs_opts o = small_opts();
+	static struct iovec iov[BIG_IOS][BRISK_BLOB_IO_MAX_IOVS + 1];
+	uint8_t *wbuf = malloc(BIG_IOS * BIG_IOVCNT * BLOCKLEN), *rbuf = malloc(BIG_IOVCNT * BLOCKLEN);
+	struct brisk_io_channel *ch;
+	struct brisk_blob *b;
+	int i, k;
+
+	o.max_channel_ops = 16; /* two big iovec arrays on the channel */
+	CU_ASSERT_EQUAL(do_init(img, &o), 0);
+	b = do_open(do_create(BIG_IOS, true));
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	CU_ASSERT_FATAL(b != NULL && ch != NULL && wbuf != NULL && rbuf != NULL);
+	fill(wbuf, BIG_IOS * BIG_IOVCNT * BLOCKLEN, 7);
+	g_big_done = g_big_failed = 0;
+	/* Six at once, each a first write to a thin cluster: four wait for an
+	 * array, every one allocates its cluster, none fails. */
+	for (i = 0; i < BIG_IOS; i++) {
+		for (k = 0; k < BIG_IOVCNT; k++) {
+			iov[i][k].iov_base = wbuf + ((size_t)i * BIG_IOVCNT + k) * BLOCKLEN;
+			iov[i][k].iov_len = BLOCKLEN;
+		}
+		brisk_blob_io_writev(b, ch, iov[i], BIG_IOVCNT, (uint64_t)i * UPC + 3, BIG_IOVCNT, big_io_cb, NULL);
+	}
+	CU_ASSERT_EQUAL(g_big_done, 0);
+	poll_all();
+	CU_ASSERT_EQUAL(g_big_done, BIG_IOS);
+	CU_ASSERT_EQUAL(g_big_failed, 0);
+	for (i = 0; i < BIG_IOS; i++) {
+		CU_ASSERT_EQUAL(do_io(b, ch, false, rbuf, (uint64_t)i * UPC + 3, BIG_IOVCNT), 0);
+		CU_ASSERT_EQUAL(memcmp(rbuf, wbuf + (size_t)i * BIG_IOVCNT * BLOCKLEN, BIG_IOVCNT * BLOCKLEN), 0);
+	}
+	/* More iovecs than a request may carry: refused, later. */
+	for (k = 0; k <= BRISK_BLOB_IO_MAX_IOVS; k++) {
+		iov[0][k].iov_base = rbuf;
+		iov[0][k].iov_len = 1;
+	}
+	brisk_blob_io_readv(b, ch, iov[0], BRISK_BLOB_IO_MAX_IOVS + 1, 0, 1, op_cb, NULL);
+	CU_ASSERT_EQUAL(finish(), -EINVAL);
+	brisk_bs_free_io_channel(ch);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	free(wbuf);
+	free(rbuf);
+	free(img);
+}
+
 
 static void test_io(void)
 {
@@ -1170,6 +1248,7 @@ static void add_tests(CU_pSuite suite)
 {
 	CU_ADD_TEST(suite, test_init_load_unload);
 	CU_ADD_TEST(suite, test_init_bad);
+	CU_ADD_TEST(suite, test_io_many_iovs);
 	CU_ADD_TEST(suite, test_load_bad);
 	CU_ADD_TEST(suite, test_create_open_close);
 	CU_ADD_TEST(suite, test_create_exhausts_ids);

@@ -22,6 +22,12 @@
 
 #include "../../common/test_env.h"
 
+/* The on-disk layout, named once (lib/blob/blob_layout.h). */
+#include "../../../lib/blob/blob_layout.h"
+/* In a head page: the BLOB descriptor, then the first EXTENT_RUN. */
+#define UT_BLOB_DESC_OFF BLOB_MDH_END
+#define UT_FIRST_RUN_OFF (BLOB_MDH_END + BLOB_DESC_PAYLOAD_OFF + BLOB_DB_SIZE)
+
 #define BLOCKLEN 512
 #define DEV_BYTES (32ull * 1024 * 1024)
 #define DEV_BLOCKS (DEV_BYTES / BLOCKLEN)

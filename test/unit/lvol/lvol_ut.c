@@ -3,7 +3,9 @@
  * rename / destroy, lvol create / rename / resize / read-only / delete, bad
  * input (each refused with nothing changed), persistence across reloads of
  * the same image, snapshots and clones when the blobstore has them, and
- * crashes at every write of a sequence of creates.
+ * crashes at every write of a sequence of creates. Every call is checked
+ * "not done yet" right after it returns (poll_until_done, and
+ * test_errors_deferred for each early error path).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,10 +31,13 @@ static bool g_done;
 static struct brisk_lvol_store *g_lvs;
 static struct brisk_lvol *g_lvol;
 
+/* Called right after each call: its callback must not have run inside it
+ * (include/brisk/lvol.h), error paths included. */
 static void poll_until_done(void)
 {
 	int i;
 
+	CU_ASSERT(!g_done);
 	for (i = 0; i < 1000000 && !g_done; i++) {
 		brisk_thread_poll(g_th, 0, 0);
 	}
@@ -405,6 +410,149 @@ static void test_snapshot_clone(void)
 	CU_ASSERT(lvs_unload(g_lvs) == 0);
 }
 
+/* ---- Every early error path completes later, never inside the call ---- */
+
+struct rec {
+	bool done;
+	int rc;
+};
+
+static void rec_op(void *arg, int rc)
+{
+	struct rec *r = arg;
+
+	r->done = true;
+	r->rc = rc;
+}
+
+static void rec_lvs(void *arg, struct brisk_lvol_store *lvs, int rc)
+{
+	CU_ASSERT(lvs == NULL);
+	rec_op(arg, rc);
+}
+
+static void rec_lvol(void *arg, struct brisk_lvol *lvol, int rc)
+{
+	CU_ASSERT(lvol == NULL);
+	rec_op(arg, rc);
+}
+
+/* Polls until every one of n records is done. */
+static void poll_recs(struct rec *r, int n)
+{
+	int i, k, left = n;
+
+	for (i = 0; i < 1000000 && left > 0; i++) {
+		brisk_thread_poll(g_th, 0, 0);
+		for (k = 0, left = 0; k < n; k++) {
+			left += !r[k].done;
+		}
+	}
+	CU_ASSERT(left == 0);
+}
+
+#define EXPECT_LATER(call, r, want)                   \
+	do {                                          \
+		(r)->done = false;                    \
+		call;                                 \
+		CU_ASSERT(!(r)->done);                \
+		poll_recs((r), 1);                    \
+		CU_ASSERT_EQUAL((r)->rc, (want));     \
+	} while (0)
+
+static void test_errors_deferred_store(void)
+{
+	struct brisk_lvs_opts o;
+	struct rec r;
+
+	brisk_lvs_opts_init(&o);
+	EXPECT_LATER(brisk_lvs_init(ram_dev(), NULL, rec_lvs, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvs_init(ram_dev(), &o, rec_lvs, &r), &r, -EINVAL); /* empty name */
+	EXPECT_LATER(brisk_lvs_load(NULL, rec_lvs, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvs_unload(NULL, rec_op, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvs_destroy(NULL, rec_op, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvs_rename(g_lvs, "", rec_op, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvs_rename(g_lvs, brisk_lvs_get_name(g_lvs), rec_op, &r), &r, 0);
+	EXPECT_LATER(brisk_lvol_create(NULL, "x", CLUSTER, true, 0, rec_lvol, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvol_create(g_lvs, "", CLUSTER, true, 0, rec_lvol, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvol_create(g_lvs, "z", 0, true, 0, rec_lvol, &r), &r, -EINVAL);
+}
+
+static void test_errors_deferred_lvol(struct brisk_lvol *v, struct brisk_lvol *ro)
+{
+	struct rec r;
+
+	EXPECT_LATER(brisk_lvol_rename(v, brisk_lvol_get_name(v), rec_op, &r), &r, 0);
+	EXPECT_LATER(brisk_lvol_rename(v, brisk_lvol_get_name(ro), rec_op, &r), &r, -EEXIST);
+	EXPECT_LATER(brisk_lvol_resize(v, 1000ull * CLUSTER, rec_op, &r), &r, -ENOSPC);
+	EXPECT_LATER(brisk_lvol_resize(ro, CLUSTER, rec_op, &r), &r, -EPERM);
+	EXPECT_LATER(brisk_lvol_create_snapshot(ro, "s", rec_lvol, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvol_create_snapshot(v, "", rec_lvol, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvol_create_clone(v, "c", rec_lvol, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvol_inflate(v, rec_op, &r), &r, -EINVAL);    /* no parent, thick */
+	EXPECT_LATER(brisk_lvol_inflate(ro, rec_op, &r), &r, -EINVAL);
+	EXPECT_LATER(brisk_lvol_decouple_parent(v, rec_op, &r), &r, -EINVAL);
+}
+
+/* While one lvol's rename runs, every call that needs it or the store idle is refused. */
+static void test_errors_deferred_busy(struct brisk_lvol *v)
+{
+	struct rec busy, r[10];
+	int i;
+
+	memset(r, 0, sizeof(r));
+	busy.done = false;
+	brisk_lvol_rename(v, "renamed", rec_op, &busy);
+	CU_ASSERT(!busy.done);
+	brisk_lvs_unload(g_lvs, rec_op, &r[0]);
+	brisk_lvs_destroy(g_lvs, rec_op, &r[1]);
+	brisk_lvol_resize(v, CLUSTER, rec_op, &r[2]);
+	brisk_lvol_set_read_only(v, rec_op, &r[3]);
+	brisk_lvol_destroy(v, rec_op, &r[4]);
+	brisk_lvol_rename(v, "again", rec_op, &r[5]);
+	brisk_lvol_create_snapshot(v, "s", rec_lvol, &r[6]);
+	brisk_lvol_inflate(v, rec_op, &r[7]);
+	for (i = 0; i < 8; i++) {
+		CU_ASSERT(!r[i].done);
+	}
+	poll_recs(r, 8);
+	poll_recs(&busy, 1);
+	CU_ASSERT(busy.rc == 0);
+	for (i = 0; i < 8; i++) {
+		CU_ASSERT_EQUAL(r[i].rc, -EBUSY);
+	}
+	/* The store is busy while it is being renamed. */
+	busy.done = false;
+	r[0].done = false;
+	brisk_lvs_rename(g_lvs, "lvs1", rec_op, &busy);
+	brisk_lvs_grow_live(g_lvs, rec_op, &r[8]);
+	brisk_lvs_rename(g_lvs, "lvs2", rec_op, &r[9]);
+	brisk_lvol_create(g_lvs, "n", CLUSTER, true, 0, rec_lvol, &r[0]);
+	CU_ASSERT(!busy.done && !r[8].done && !r[9].done && !r[0].done);
+	poll_recs(&busy, 1);
+	poll_recs(&r[8], 2);
+	poll_recs(&r[0], 1);
+	CU_ASSERT(busy.rc == 0 && r[8].rc == -EBUSY && r[9].rc == -EBUSY && r[0].rc == -EBUSY);
+}
+
+static void test_errors_deferred(void)
+{
+	struct brisk_lvol *v, *ro;
+
+	fresh_image();
+	CU_ASSERT_FATAL(lvs_init_named("lvs0", CLUSTER) == 0);
+	test_errors_deferred_store();
+	CU_ASSERT_FATAL(lvol_create("v", CLUSTER, false) == 0);
+	v = g_lvol;
+	CU_ASSERT_FATAL(lvol_create("ro", CLUSTER, false) == 0);
+	ro = g_lvol;
+	CU_ASSERT(lvol_op(brisk_lvol_set_read_only, ro) == 0);
+	test_errors_deferred_lvol(v, ro);
+	test_errors_deferred_busy(v);
+	CU_ASSERT(count_lvols(g_lvs) == 2);
+	CU_ASSERT(lvs_unload(g_lvs) == 0);
+}
+
 /* ---- Crash at every write of a sequence of creates ---- */
 
 #define CRASH_LVOLS 4
@@ -512,6 +660,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_lvs_create_load_rename_destroy);
 	CU_ADD_TEST(suite, test_lvol_lifecycle);
 	CU_ADD_TEST(suite, test_snapshot_clone);
+	CU_ADD_TEST(suite, test_errors_deferred);
 	CU_ADD_TEST(suite, test_crash_during_creates);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

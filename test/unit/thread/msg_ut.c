@@ -2,12 +2,14 @@
  * Messages: per-sender FIFO order with several OS threads sending to one
  * brisk_thread, sends from a plain pthread, the critical-message slot (also
  * from a real signal handler), brisk_for_each_thread, and exhaustion of the
- * ring and of the message pool (-ENOMEM, then success once drained).
+ * ring and of the message pool (-ENOMEM, then success once drained), and
+ * slot messages (sender-owned, accepted when the ring is full).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -423,6 +425,51 @@ static void test_pool_exhausted(void)
 	}
 }
 
+/* ---- Slot messages: sender-owned storage, accepted when the ring is full ---- */
+
+static int g_slot_order[4];
+static int g_slot_n;
+static void slot_msg(void *arg)
+{
+	g_slot_order[g_slot_n++] = (int)(intptr_t)arg;
+}
+
+static void test_msg_slot(void)
+{
+	struct brisk_thread *t = new_thread("slot");
+	struct brisk_msg_slot slots[3];
+	int i;
+
+	g_noop_count = 0;
+	g_slot_n = 0;
+	while (brisk_thread_send_msg(t, noop_msg, NULL) == 0) {
+	}
+	/* The ring is full; slot messages are still accepted, and run in order. */
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(brisk_thread_send_msg_slot(t, &slots[i], slot_msg, (void *)(intptr_t)(i + 1)), 0);
+	}
+	CU_ASSERT_EQUAL(g_slot_n, 0); /* not run inside the send */
+	CU_ASSERT(!brisk_thread_is_idle(t));
+	brisk_thread_poll(t, 1, 0);
+	CU_ASSERT_EQUAL(g_slot_n, 3);
+	CU_ASSERT(g_slot_order[0] == 1 && g_slot_order[1] == 2 && g_slot_order[2] == 3);
+	/* A slot may be sent again once its message ran. */
+	CU_ASSERT_EQUAL(brisk_thread_send_msg_slot(t, &slots[0], slot_msg, (void *)(intptr_t)4), 0);
+	drain(t);
+	CU_ASSERT_EQUAL(g_slot_n, 4);
+	CU_ASSERT_EQUAL(g_slot_order[3], 4);
+	CU_ASSERT_EQUAL(g_noop_count, BRISK_MSG_RING_SIZE - 1);
+	CU_ASSERT_EQUAL(brisk_thread_send_msg_slot(NULL, &slots[0], slot_msg, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_thread_send_msg_slot(t, NULL, slot_msg, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_thread_send_msg_slot(t, &slots[0], NULL, NULL), -EINVAL);
+	brisk_thread_exit(t);
+	for (i = 0; i < 100000 && !brisk_thread_is_exited(t); i++) {
+		brisk_thread_poll(t, 0, 0);
+	}
+	CU_ASSERT_EQUAL(brisk_thread_send_msg_slot(t, &slots[0], slot_msg, NULL), -EIO);
+	brisk_thread_destroy(t);
+}
+
 int main(void)
 {
 	struct brisk_thread_lib_opts opts = { .msg_pool_size = POOL_SIZE };
@@ -449,6 +496,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_for_each_thread);
 	CU_ADD_TEST(suite, test_ring_full);
 	CU_ADD_TEST(suite, test_pool_exhausted);
+	CU_ADD_TEST(suite, test_msg_slot);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures();

@@ -1,7 +1,7 @@
 /*
- * Built-in JSON-RPC methods: the method list, logging, thread/poller/
- * channel statistics and memory statistics. Names and parameters follow
- * SPDK's interface (env_get_mem_stats is Brisk's own).
+ * JSON-RPC methods of the layers below the app framework: logging,
+ * thread/poller/channel statistics and memory statistics. Names and
+ * parameters follow SPDK's interface (env_get_mem_stats is Brisk's own).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -17,144 +17,7 @@
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
-#include "rpc_internal.h"
-
 #define ANY_STATE (BRISK_RPC_STARTUP | BRISK_RPC_RUNTIME)
-
-/* Decodes params through d; on failure answers -32602 naming the field and
- * returns false (the caller must then only free and return). */
-static bool
-decode_params(struct brisk_jsonrpc_request *req, const json_t *params,
-	      const struct brisk_json_object_decoder *d, size_t n, void *out)
-{
-	char err[256];
-
-	if (brisk_json_decode_object(params, d, n, out, err, sizeof(err)) != 0) {
-		brisk_jsonrpc_invalid_params(req, "Invalid parameters: %s", err);
-		return false;
-	}
-	return true;
-}
-
-/* For methods that take no parameters: absent or {} only. */
-static bool
-expect_no_params(struct brisk_jsonrpc_request *req, const json_t *params)
-{
-	return decode_params(req, params, NULL, 0, NULL);
-}
-
-/* ---- rpc_get_methods ---- */
-
-struct rpc_get_methods_params {
-	bool current;
-	bool include_aliases;
-};
-
-static const struct brisk_json_object_decoder rpc_get_methods_decoders[] = {
-	{ "current", offsetof(struct rpc_get_methods_params, current), brisk_json_decode_bool, true },
-	{ "include_aliases", offsetof(struct rpc_get_methods_params, include_aliases),
-	  brisk_json_decode_bool, true },
-};
-
-static void
-append_name(const char *name, void *ctx)
-{
-	json_array_append_new(ctx, json_string(name));
-}
-
-static void
-rpc_get_methods(struct brisk_jsonrpc_request *req, const json_t *params)
-{
-	struct rpc_get_methods_params p = { false, false };
-	json_t *names;
-
-	if (!decode_params(req, params, rpc_get_methods_decoders,
-			   BRISK_COUNTOF(rpc_get_methods_decoders), &p)) {
-		return;
-	}
-	names = json_array();
-	rpc_registry_for_each(p.current ? brisk_rpc_get_state() : 0, p.include_aliases,
-			      append_name, names);
-	brisk_jsonrpc_send_result(req, names);
-}
-BRISK_RPC_REGISTER("rpc_get_methods", rpc_get_methods, ANY_STATE)
-
-/* ---- rpc_set_options / rpc_get_options (Brisk's, in SPDK's
- * <area>_set_options style): the server's connection limits. The socket's
- * mode and group are start-up flags (--rpc-socket-mode/-group): a client
- * must not be able to widen who may connect. ---- */
-
-struct rpc_options_params {
-	uint32_t max_connections;
-	uint32_t idle_timeout_ms;
-	uint32_t recv_timeout_ms;
-	uint32_t max_batch_size;
-};
-
-static const struct brisk_json_object_decoder rpc_options_decoders[] = {
-	{ "max_connections", offsetof(struct rpc_options_params, max_connections),
-	  brisk_json_decode_uint32, true },
-	{ "idle_timeout_ms", offsetof(struct rpc_options_params, idle_timeout_ms),
-	  brisk_json_decode_uint32, true },
-	{ "recv_timeout_ms", offsetof(struct rpc_options_params, recv_timeout_ms),
-	  brisk_json_decode_uint32, true },
-	{ "max_batch_size", offsetof(struct rpc_options_params, max_batch_size),
-	  brisk_json_decode_uint32, true },
-};
-
-static void
-rpc_set_options(struct brisk_jsonrpc_request *req, const json_t *params)
-{
-	struct brisk_rpc_opts o;
-	struct rpc_options_params p;
-
-	brisk_rpc_get_opts(&o);
-	p.max_connections = o.max_connections;
-	p.idle_timeout_ms = o.idle_timeout_ms;
-	p.recv_timeout_ms = o.recv_timeout_ms;
-	p.max_batch_size = o.max_batch_size;
-	if (!decode_params(req, params, rpc_options_decoders, BRISK_COUNTOF(rpc_options_decoders), &p)) {
-		return;
-	}
-	if (p.max_connections == 0 || p.max_connections > 65536) {
-		brisk_jsonrpc_invalid_params(req, "Invalid parameters: 'max_connections' must be 1 to 65536");
-		return;
-	}
-	if (p.max_batch_size == 0 || p.max_batch_size > 1000000) {
-		brisk_jsonrpc_invalid_params(req, "Invalid parameters: 'max_batch_size' must be 1 to 1000000");
-		return;
-	}
-	o.max_connections = p.max_connections;
-	o.idle_timeout_ms = p.idle_timeout_ms;
-	o.recv_timeout_ms = p.recv_timeout_ms;
-	o.max_batch_size = p.max_batch_size;
-	if (brisk_rpc_set_opts(&o) != 0) {
-		brisk_jsonrpc_invalid_params(req, "Invalid parameters: rejected (see the log)");
-		return;
-	}
-	brisk_jsonrpc_send_bool_response(req, true);
-}
-BRISK_RPC_REGISTER("rpc_set_options", rpc_set_options, ANY_STATE)
-
-static void
-rpc_get_options(struct brisk_jsonrpc_request *req, const json_t *params)
-{
-	struct brisk_rpc_opts o;
-
-	if (!expect_no_params(req, params)) {
-		return;
-	}
-	brisk_rpc_get_opts(&o);
-	brisk_jsonrpc_send_result(req, json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:I}",
-			"max_connections", (int)o.max_connections,
-			"idle_timeout_ms", (int)o.idle_timeout_ms,
-			"recv_timeout_ms", (int)o.recv_timeout_ms,
-			"max_batch_size", (int)o.max_batch_size,
-			"socket_mode", (json_int_t)o.socket_mode,
-			"socket_gid", (json_int_t)o.socket_gid,
-			"send_high_water", (json_int_t)o.send_high_water));
-}
-BRISK_RPC_REGISTER("rpc_get_options", rpc_get_options, ANY_STATE)
 
 /* ---- logging ---- */
 
@@ -188,7 +51,7 @@ log_set_level_common(struct brisk_jsonrpc_request *req, const json_t *params,
 	struct log_level_params p = { NULL };
 	enum brisk_log_level level;
 
-	if (decode_params(req, params, log_level_decoders, BRISK_COUNTOF(log_level_decoders), &p)) {
+	if (brisk_jsonrpc_decode_params(req, params, log_level_decoders, BRISK_COUNTOF(log_level_decoders), &p)) {
 		if (brisk_log_level_from_string(p.level, &level) != 0) {
 			brisk_jsonrpc_invalid_params(req, "Invalid parameters: 'level' must be one of "
 						     "ERROR, WARNING, NOTICE, INFO, DEBUG (got '%s')",
@@ -218,7 +81,7 @@ BRISK_RPC_REGISTER("log_set_print_level", log_set_print_level, ANY_STATE)
 static void
 log_get_level(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	if (expect_no_params(req, params)) {
+	if (brisk_jsonrpc_decode_params(req, params, NULL, 0, NULL)) {
 		brisk_jsonrpc_send_result(req, level_json(brisk_log_get_level()));
 	}
 }
@@ -227,7 +90,7 @@ BRISK_RPC_REGISTER("log_get_level", log_get_level, ANY_STATE)
 static void
 log_get_print_level(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	if (expect_no_params(req, params)) {
+	if (brisk_jsonrpc_decode_params(req, params, NULL, 0, NULL)) {
 		brisk_jsonrpc_send_result(req, level_json(brisk_log_get_print_level()));
 	}
 }
@@ -246,7 +109,7 @@ log_flag_common(struct brisk_jsonrpc_request *req, const json_t *params, int (*c
 {
 	struct log_flag_params p = { NULL };
 
-	if (decode_params(req, params, log_flag_decoders, BRISK_COUNTOF(log_flag_decoders), &p)) {
+	if (brisk_jsonrpc_decode_params(req, params, log_flag_decoders, BRISK_COUNTOF(log_flag_decoders), &p)) {
 		if (change(p.flag) != 0) {
 			brisk_jsonrpc_invalid_params(req, "Invalid parameters: no log flag named '%s'"
 						     " (see log_get_flags)", p.flag);
@@ -276,7 +139,7 @@ log_get_flags(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	json_t *flags;
 
-	if (!expect_no_params(req, params)) {
+	if (!brisk_jsonrpc_decode_params(req, params, NULL, 0, NULL)) {
 		return;
 	}
 	flags = json_object();
@@ -381,7 +244,7 @@ thread_stats_visit(void *ctx)
 static void
 thread_get_stats(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	if (expect_no_params(req, params)) {
+	if (brisk_jsonrpc_decode_params(req, params, NULL, 0, NULL)) {
 		thread_walk_start(req, thread_stats_visit, thread_walk_answer);
 	}
 }
@@ -427,7 +290,7 @@ thread_pollers_visit(void *ctx)
 static void
 thread_get_pollers(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	if (expect_no_params(req, params)) {
+	if (brisk_jsonrpc_decode_params(req, params, NULL, 0, NULL)) {
 		thread_walk_start(req, thread_pollers_visit, thread_walk_answer);
 	}
 }
@@ -458,7 +321,7 @@ thread_channels_visit(void *ctx)
 static void
 thread_get_io_channels(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	if (expect_no_params(req, params)) {
+	if (brisk_jsonrpc_decode_params(req, params, NULL, 0, NULL)) {
 		thread_walk_start(req, thread_channels_visit, thread_walk_answer);
 	}
 }
@@ -489,7 +352,7 @@ env_get_mem_stats(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	json_t *heaps, *memzones, *mempools;
 
-	if (!expect_no_params(req, params)) {
+	if (!brisk_jsonrpc_decode_params(req, params, NULL, 0, NULL)) {
 		return;
 	}
 	heaps = json_array();
