@@ -69,7 +69,12 @@ static const struct compat_param g_compat_params[] = {
 	DEF("bdev_nvme_set_options", "enable_flush", "false", "flush is not sent to NVMe namespaces"),
 	DEF("bdev_nvme_set_options", "rdma_umr_per_io", "false", "Brisk has no RDMA transport"),
 	DEF("bdev_nvme_set_options", "tcp_connect_timeout_ms", "0", "not implemented"),
-	DEF("bdev_nvme_set_options", "dhchap_digests", "null", "DH-HMAC-CHAP is not implemented"),
+	/* SPDK saves the full algorithm lists; they matter only with DH-HMAC-CHAP,
+	 * which bdev_nvme_attach_controller refuses. */
+	IGN("bdev_nvme_set_options", "dhchap_digests", "DH-HMAC-CHAP is not implemented"),
+	IGN("bdev_nvme_set_options", "dhchap_dhgroups", "DH-HMAC-CHAP is not implemented"),
+	IGN("nvmf_set_config", "dhchap_digests", "DH-HMAC-CHAP is not implemented"),
+	IGN("nvmf_set_config", "dhchap_dhgroups", "DH-HMAC-CHAP is not implemented"),
 	DEF("nvmf_create_transport", "no_srq", "false", "Brisk has no RDMA transport"),
 	IGN("nvmf_create_transport", "num_cqe", "an RDMA option; Brisk serves TCP only"),
 	IGN("nvmf_create_transport", "max_srq_depth", "an RDMA option; Brisk serves TCP only"),
