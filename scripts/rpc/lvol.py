@@ -7,11 +7,11 @@ def _drop_none(params):
 
 
 def bdev_lvol_create_lvstore(client, bdev_name, lvs_name, cluster_sz=None, clear_method=None,
-                             num_md_pages_per_cluster_ratio=None):
+                             num_md_pages_per_cluster_ratio=None, md_page_size=None):
     return client.call('bdev_lvol_create_lvstore', _drop_none({
         'bdev_name': bdev_name, 'lvs_name': lvs_name, 'cluster_sz': cluster_sz,
         'clear_method': clear_method,
-        'num_md_pages_per_cluster_ratio': num_md_pages_per_cluster_ratio}))
+        'num_md_pages_per_cluster_ratio': num_md_pages_per_cluster_ratio, 'md_page_size': md_page_size}))
 
 
 def bdev_lvol_rename_lvstore(client, old_name, new_name):
@@ -81,8 +81,10 @@ def add_parsers(subparsers):
     p.add_argument('--clear-method', help='change clear method for data region: none, unmap, write_zeroes')
     p.add_argument('-m', '--md-pages-per-cluster-ratio', type=int,
                    help='reserved metadata pages for each 100 clusters')
+    p.add_argument('-s', '--md-page-size', type=int, help='metadata page size (only 4096 is supported)')
     p.set_defaults(func=lambda a: print_json(bdev_lvol_create_lvstore(
-        a.client, a.bdev_name, a.lvs_name, a.cluster_sz, a.clear_method, a.md_pages_per_cluster_ratio)))
+        a.client, a.bdev_name, a.lvs_name, a.cluster_sz, a.clear_method, a.md_pages_per_cluster_ratio,
+        a.md_page_size)))
 
     p = subparsers.add_parser('bdev_lvol_rename_lvstore', help='Change logical volume store name')
     p.add_argument('old_name', help='old name')
