@@ -10,7 +10,9 @@ jsonrpc.md and rpc.py, release by release), directly over the socket, and checks
 success and the answer's fields. Then:
   - a parameter Brisk does not implement, set away from SPDK's default, is
     refused with an error naming it and "not supported", and changes nothing;
-  - a truly unknown parameter still fails.
+  - a truly unknown parameter still fails;
+  - scripts/rpc.py takes SPDK's spelling of options (--rw-ios-per-sec, -p,
+    -m, -t, -i, -c ...), and refuses unsupported values by name.
 SPDK-saved configs are tested by spdk_compat_config.py.
 Bounded to 120 s; the target is killed in every case.
 """
@@ -20,7 +22,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tgt_harness import FAILS, TGT, Target, check  # noqa: E402
+from tgt_harness import FAILS, TGT, Target, check, rpc_cli  # noqa: E402
 from rpc.client import JSONRPCClient, JSONRPCException  # noqa: E402
 
 # (label, method, params) in an order that works on a fresh target.
@@ -125,6 +127,9 @@ REFUSED = [
 # Fields SPDK documents, which its tools (spdk_top, iostat.py) read.
 BDEV_FIELDS = ('name', 'aliases', 'product_name', 'block_size', 'num_blocks', 'uuid', 'assigned_rate_limits',
                'claimed', 'zoned', 'supported_io_types', 'driver_specific')
+IO_TYPES = ('read', 'write', 'unmap', 'flush', 'reset', 'compare', 'compare_and_write', 'abort', 'seek_hole',
+            'seek_data', 'copy', 'nvme_admin', 'nvme_io', 'nvme_io_md', 'write_zeroes', 'zcopy', 'get_zone_info',
+            'zone_management', 'zone_append', 'nvme_iov_md')
 IOSTAT_FIELDS = ('name', 'bytes_read', 'num_read_ops', 'bytes_written', 'num_write_ops', 'bytes_unmapped',
                  'num_unmap_ops', 'read_latency_ticks', 'write_latency_ticks', 'unmap_latency_ticks')
 
@@ -139,6 +144,8 @@ def check_shapes(method, res):
     if method == 'bdev_get_bdevs':
         missing = [f for b in res for f in BDEV_FIELDS if f not in b]
         check(res and not missing, f'bdev_get_bdevs: every bdev has SPDK\'s fields (missing {missing})')
+        types = [t for b in res for t in IO_TYPES if t not in b.get('supported_io_types', {})]
+        check(not types, f'bdev_get_bdevs: supported_io_types has every key SPDK lists (missing {types})')
     elif method == 'bdev_get_iostat':
         missing = [f for b in res.get('bdevs', []) for f in IOSTAT_FIELDS if f not in b]
         check('tick_rate' in res and 'ticks' in res and res.get('bdevs') and not missing,
@@ -149,8 +156,11 @@ def check_shapes(method, res):
         check(res and all(k in res[0] for k in keys), f'bdev_lvol_get_lvstores fields ({sorted(res[0])})')
     elif method == 'framework_get_reactors':
         r = res.get('reactors', [{}])[0]
-        check('tick_rate' in res and all(k in r for k in ('lcore', 'busy', 'idle', 'lw_threads')),
-              f'framework_get_reactors fields ({sorted(r)})')
+        keys = ('lcore', 'tid', 'busy', 'idle', 'irq', 'sys', 'usr', 'numa_id', 'in_interrupt', 'lw_threads')
+        check('tick_rate' in res and all(k in r for k in keys), f'framework_get_reactors fields ({sorted(r)})')
+        t = r.get('lw_threads', [{}])[0]
+        check(all(k in t for k in ('name', 'id', 'cpumask', 'elapsed')) and r['tid'] > 0,
+              f'framework_get_reactors lw_threads fields ({sorted(t)}), tid {r.get("tid")}')
     elif method == 'thread_get_stats':
         t = res.get('threads', [{}])[0]
         check('tick_rate' in res and all(k in t for k in ('name', 'id', 'busy', 'idle')),
@@ -183,6 +193,24 @@ def run_refusals(c, subst):
     check(before == after, 'refused calls created nothing')
 
 
+def run_cli_spellings(sock):
+    """SPDK's rpc.py spelling of options, through Brisk's scripts/rpc.py."""
+    good = [('bdev_set_qos_limit', 'Malloc0', '--rw-ios-per-sec', '2000'),
+            ('bdev_set_qos_limit', 'Malloc0', '--rw_mbytes_per_sec', '0'),
+            ('bdev_get_iostat', '-b', 'Malloc0'),
+            ('bdev_get_bdevs', '-b', 'Malloc0', '-t', '100'),
+            ('bdev_malloc_create', '-b', 'CliMalloc', '-p', '512', '-m', '0', '-t', '0', '1', '512'),
+            ('bdev_null_create', 'CliNull', '1', '512', '-m', '0')]
+    for args in good:
+        rc, _, err = rpc_cli(sock, *args)
+        check(rc == 0, f'rpc.py {" ".join(args)} ({err.strip()})')
+    for args, name in ((('bdev_malloc_create', '-b', 'CliBad', '-i', '1', '512'), 'md_interleave'),
+                       (('bdev_get_iostat', '-c'), 'per_channel')):
+        rc, _, err = rpc_cli(sock, *args)
+        check(rc == 1 and name in err and 'not supported' in err,
+              f'rpc.py {" ".join(args)} is refused naming {name} ({err.strip()})')
+
+
 def main():
     signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError('test timed out')))
     signal.alarm(120)
@@ -204,6 +232,7 @@ def main():
         with JSONRPCClient(sock, 20) as c:
             run_calls(c, subst)
             run_refusals(c, subst)
+        run_cli_spellings(sock)
         tgt.stop_checked('target after the SPDK client calls')
     finally:
         tgt.kill()
