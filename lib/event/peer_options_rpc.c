@@ -88,10 +88,10 @@ static const char *peer_value_refused(const char *method, const json_t *params)
 	const char *impl = json_string_value(json_object_get(params, "impl_name"));
 
 	if (strcmp(method, "framework_set_scheduler") == 0 && (name == NULL || strcmp(name, "static") != 0)) {
-		return "name: only the 'static' scheduler is supported by Brisk";
+		return "name: not supported by Brisk: only the 'static' scheduler";
 	}
 	if (strcmp(method, "sock_set_default_impl") == 0 && (impl == NULL || strcmp(impl, "posix") != 0)) {
-		return "impl_name: only 'posix' is supported by Brisk";
+		return "impl_name: not supported by Brisk: only 'posix'";
 	}
 	if (strcmp(method, "nvmf_set_crdt") == 0) {
 		for (int i = 1; i <= 3; i++) {
@@ -99,7 +99,7 @@ static const char *peer_value_refused(const char *method, const json_t *params)
 			json_t *v = json_object_get(params, key);
 
 			if (v != NULL && json_integer_value(v) != 0) {
-				return "crdt1..crdt3: only 0 (no retry delay) is supported by Brisk";
+				return "crdt1..crdt3: not supported by Brisk: only 0 (no retry delay)";
 			}
 		}
 	}

@@ -200,12 +200,20 @@ def run_cli_spellings(sock):
             ('bdev_get_iostat', '-b', 'Malloc0'),
             ('bdev_get_bdevs', '-b', 'Malloc0', '-t', '100'),
             ('bdev_malloc_create', '-b', 'CliMalloc', '-p', '512', '-m', '0', '-t', '0', '1', '512'),
-            ('bdev_null_create', 'CliNull', '1', '512', '-m', '0')]
+            ('bdev_null_create', 'CliNull', '1', '512', '-m', '0'),
+            ('framework_set_scheduler', 'static'),
+            ('sock_impl_set_options', '-i', 'posix', '-r', '2097152', '--enable-quickack'),
+            ('iobuf_set_options', '--small-pool-count', '8192', '--large-pool-count', '1024'),
+            ('accel_set_options', '-t', '2048'),
+            ('nvmf_set_crdt', '-t1', '0')]
     for args in good:
         rc, _, err = rpc_cli(sock, *args)
         check(rc == 0, f'rpc.py {" ".join(args)} ({err.strip()})')
     for args, name in ((('bdev_malloc_create', '-b', 'CliBad', '-i', '1', '512'), 'md_interleave'),
-                       (('bdev_get_iostat', '-c'), 'per_channel')):
+                       (('bdev_get_iostat', '-c'), 'per_channel'),
+                       (('framework_set_scheduler', 'dynamic'), 'name'),
+                       (('nvmf_set_crdt', '-t1', '5'), 'crdt1'),
+                       (('sock_set_default_impl', '-i', 'ssl'), 'impl_name')):
         rc, _, err = rpc_cli(sock, *args)
         check(rc == 1 and name in err and 'not supported' in err,
               f'rpc.py {" ".join(args)} is refused naming {name} ({err.strip()})')
