@@ -152,8 +152,12 @@ def check_shapes(method, res):
               f'bdev_get_iostat: tick_rate, ticks and per-bdev fields (missing {missing})')
     elif method == 'bdev_lvol_get_lvstores':
         keys = ('uuid', 'name', 'base_bdev', 'total_data_clusters', 'free_clusters', 'block_size',
-                'cluster_size')
+                'cluster_size', 'max_growable_size')
         check(res and all(k in res[0] for k in keys), f'bdev_lvol_get_lvstores fields ({sorted(res[0])})')
+        lvs = res[0]
+        check(lvs.get('max_growable_size', 0) >= lvs['total_data_clusters'] * lvs['cluster_size'] and
+              lvs['max_growable_size'] % lvs['cluster_size'] == 0,
+              f'max_growable_size {lvs.get("max_growable_size")} is whole clusters, at least the store\'s size')
     elif method == 'framework_get_reactors':
         r = res.get('reactors', [{}])[0]
         keys = ('lcore', 'tid', 'busy', 'idle', 'irq', 'sys', 'usr', 'numa_id', 'in_interrupt', 'lw_threads')
