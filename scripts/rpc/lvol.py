@@ -73,6 +73,14 @@ def bdev_lvol_get_lvols(client, lvs_uuid=None, lvs_name=None):
     return client.call('bdev_lvol_get_lvols', _drop_none({'lvs_uuid': lvs_uuid, 'lvs_name': lvs_name}))
 
 
+def bdev_lvol_set_parent_bdev(client, lvol_name, esnap_name):
+    return client.call('bdev_lvol_set_parent_bdev', {'lvol_name': lvol_name, 'esnap_name': esnap_name})
+
+
+def bdev_lvol_clone_bdev(client, bdev, lvs_name, clone_name):
+    return client.call('bdev_lvol_clone_bdev', {'bdev': bdev, 'lvs_name': lvs_name, 'clone_name': clone_name})
+
+
 def add_parsers(subparsers):
     p = subparsers.add_parser('bdev_lvol_create_lvstore', help='Add a logical volume store on a bdev')
     p.add_argument('bdev_name', help='base bdev name')
@@ -158,3 +166,16 @@ def add_parsers(subparsers):
     p.add_argument('-u', '--lvs-uuid', help='only lvols in the lvol store with this UUID')
     p.add_argument('-l', '--lvs-name', help='only lvols in the lvol store with this name')
     p.set_defaults(func=lambda a: print_json(bdev_lvol_get_lvols(a.client, a.lvs_uuid, a.lvs_name)))
+
+    # External snapshot parents: Brisk's target refuses both (no esnap in its blobstore).
+    p = subparsers.add_parser('bdev_lvol_set_parent_bdev', help='Set an external bdev as the parent of an lvol '
+                              '(not supported by Brisk)')
+    p.add_argument('lvol_name', help='lvol name')
+    p.add_argument('esnap_name', help='external snapshot (bdev) name')
+    p.set_defaults(func=lambda a: print_json(bdev_lvol_set_parent_bdev(a.client, a.lvol_name, a.esnap_name)))
+
+    p = subparsers.add_parser('bdev_lvol_clone_bdev', help='Create an lvol clone of a bdev (not supported by Brisk)')
+    p.add_argument('bdev', help='bdev to clone (name or UUID)')
+    p.add_argument('lvs_name', help='lvol store name')
+    p.add_argument('clone_name', help='lvol clone name')
+    p.set_defaults(func=lambda a: print_json(bdev_lvol_clone_bdev(a.client, a.bdev, a.lvs_name, a.clone_name)))

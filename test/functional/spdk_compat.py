@@ -122,6 +122,8 @@ REFUSED = [
      'namespace.no_auto_visible'),
     ('bdev_malloc_create', {'num_blocks': 64, 'block_size': 512, 'name': 'Bad0', 'no_such_param': 1},
      'no_such_param'),
+    ('bdev_lvol_set_parent_bdev', {'lvol_name': 'lvs0/lv0', 'esnap_name': 'Malloc4k'}, 'bdev_lvol_set_parent_bdev'),
+    ('bdev_lvol_clone_bdev', {'bdev': 'Malloc4k', 'lvs_name': 'lvs0', 'clone_name': 'ec'}, 'bdev_lvol_clone_bdev'),
 ]
 
 # Fields SPDK documents, which its tools (spdk_top, iostat.py) read.
