@@ -342,6 +342,9 @@ bool brisk_blob_is_clone(struct brisk_blob *blob);
  * -ENOSPC (the used-cluster mask has no room: the store was made with too
  * few metadata pages), -EIO. */
 void brisk_bs_grow_live(struct brisk_blob_store *bs, brisk_bs_op_complete cb_fn, void *cb_arg);
+/* The largest size, in bytes, brisk_bs_grow_live can take the store to (its
+ * used-cluster mask was sized at init): SPDK's lvstore max_growable_size. */
+uint64_t brisk_bs_get_max_growable_size(struct brisk_blob_store *bs);
 
 /* Verifies every invariant of a loaded store (each blob's metadata chain
  * reads back with good CRCs, no cluster owned twice, masks match what the

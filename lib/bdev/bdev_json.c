@@ -23,6 +23,13 @@ static const char *const g_io_type_names[BRISK_BDEV_NUM_IO_TYPES] = {
 	[BRISK_BDEV_IO_TYPE_NVME_IO] = "nvme_io",
 };
 
+/* I/O types SPDK lists in supported_io_types that no Brisk bdev supports:
+ * reported false so tools reading SPDK's full key set find every key. */
+static const char *const g_spdk_only_io_types[] = {
+	"compare_and_write", "abort", "seek_hole", "seek_data", "copy", "nvme_io_md",
+	"zcopy", "get_zone_info", "zone_management", "zone_append", "nvme_iov_md",
+};
+
 static json_t *qos_limits_json(struct brisk_bdev *bdev)
 {
 	uint64_t l[BRISK_BDEV_QOS_NUM_RATE_LIMIT_TYPES];
@@ -66,6 +73,9 @@ json_t *brisk_bdev_info_json(struct brisk_bdev *bdev)
 	for (int t = 1; t < BRISK_BDEV_NUM_IO_TYPES; t++) {
 		json_object_set_new(types, g_io_type_names[t],
 				    json_boolean(brisk_bdev_io_type_supported(bdev, (enum brisk_bdev_io_type)t)));
+	}
+	for (size_t i = 0; i < sizeof(g_spdk_only_io_types) / sizeof(g_spdk_only_io_types[0]); i++) {
+		json_object_set_new(types, g_spdk_only_io_types[i], json_false());
 	}
 	json_object_set_new(o, "supported_io_types", types);
 	if (bdev->fn_table->dump_info_json != NULL) {

@@ -93,3 +93,12 @@ void brisk_bs_grow_live(struct brisk_blob_store *bs, brisk_bs_op_complete cb_fn,
 	bs->num_clusters = new_clusters;
 	blob_bs_write_super(bs, false, grow_written, g);
 }
+
+uint64_t brisk_bs_get_max_growable_size(struct brisk_blob_store *bs)
+{
+	/* The same limit brisk_bs_grow enforces: clusters the mask can describe. */
+	uint64_t mask_bits = bs->sb.cluster_mask.len * BLOB_PAGE_SIZE * 8;
+	uint64_t clusters = mask_bits < UINT32_MAX ? mask_bits : UINT32_MAX - 1;
+
+	return clusters * bs->sb.cluster_size;
+}

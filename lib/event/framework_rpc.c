@@ -6,7 +6,9 @@
  * Names and parameters follow SPDK's interface. Every method runs on the app thread.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,8 +112,35 @@ static void get_reactors_add_thread(struct brisk_thread *thread, void *arg)
 	if (stats != NULL) {
 		json_object_set_new(t, "busy", json_integer((json_int_t)stats->busy_tsc));
 		json_object_set_new(t, "idle", json_integer((json_int_t)stats->idle_tsc));
+		/* SPDK: ticks since the thread came to this reactor. Brisk threads
+		 * never move, so that is the time they have been accounted here. */
+		json_object_set_new(t, "elapsed", json_integer((json_int_t)(stats->busy_tsc + stats->idle_tsc)));
 	}
 	json_array_append_new(threads, t);
+}
+
+/* The core's usr, sys and irq times from /proc/stat (clock ticks, as SPDK
+ * reports them for spdk_top); zeros when the line cannot be read. */
+static void reactor_cpu_times(uint32_t core, json_t *r)
+{
+	unsigned long long v[6] = {0};
+	char line[256], want[32];
+	FILE *f = fopen("/proc/stat", "re");
+	int n = snprintf(want, sizeof(want), "cpu%u ", core);
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, want, (size_t)n) == 0) {
+			/* user nice system idle iowait irq */
+			sscanf(line + n, "%llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
+			break;
+		}
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	json_object_set_new(r, "irq", json_integer((json_int_t)v[5]));
+	json_object_set_new(r, "sys", json_integer((json_int_t)v[2]));
+	json_object_set_new(r, "usr", json_integer((json_int_t)v[0]));
 }
 
 /* Next core after ctx->core (or the first), then an event to it; after the
@@ -141,6 +170,10 @@ static void get_reactors_visit(void *arg1, void *arg2)
 
 	brisk_reactor_get_info(ctx->core, &info);
 	json_object_set_new(r, "lcore", json_integer(info.lcore));
+	/* This event runs on the reactor's own OS thread. */
+	json_object_set_new(r, "tid", json_integer((json_int_t)gettid()));
+	json_object_set_new(r, "numa_id", json_integer(brisk_env_get_socket_id(ctx->core)));
+	reactor_cpu_times(ctx->core, r);
 	json_object_set_new(r, "busy", json_integer((json_int_t)info.busy_tsc));
 	json_object_set_new(r, "idle", json_integer((json_int_t)info.idle_tsc));
 	/* in_interrupt: SPDK's name for "sleeping between events" */

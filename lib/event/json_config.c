@@ -27,7 +27,8 @@ struct config_call {
 	const char *subsystem; /* strings point into plan->config */
 	const char *method;
 	const json_t *params;  /* NULL when absent */
-	uint32_t order;        /* subsystem init index, then position in the file */
+	uint32_t rank;         /* subsystem init index (+1; 0 for peer-only subsystems) */
+	size_t seq;            /* position in the file: keeps file order within a rank */
 };
 
 struct config_plan {
@@ -80,28 +81,34 @@ json_t *brisk_json_config_read_file(const char *path)
 
 /* ---- Checking and planning ---- */
 
-static uint32_t config_subsystem_index(const char *name)
+/* 1 + the subsystem's init index; 0 for a subsystem Brisk lacks, whose
+ * accepted entries (peer tuning) then run first, as SPDK inits them first. */
+static uint32_t config_subsystem_rank(const char *name)
 {
 	struct brisk_subsystem *s;
-	uint32_t i = 0;
+	uint32_t i = 1;
 
 	for (s = brisk_subsystem_get_first(); s != NULL; s = brisk_subsystem_get_next(s), i++) {
 		if (strcmp(s->name, name) == 0) {
 			return i;
 		}
 	}
-	return UINT32_MAX;
+	return 0;
 }
 
 static int config_call_cmp(const void *a, const void *b)
 {
 	const struct config_call *x = a, *y = b;
 
-	return x->order < y->order ? -1 : x->order > y->order;
+	/* qsort is not stable: seq is unique, so no two calls compare equal. */
+	if (x->rank != y->rank) {
+		return x->rank < y->rank ? -1 : 1;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* Checks one {"method":..., "params":...} entry and appends it to plan. */
-static int config_plan_add_call(struct config_plan *plan, const char *subsystem, uint32_t sub_index,
+static int config_plan_add_call(struct config_plan *plan, const char *subsystem, uint32_t rank,
 				size_t pos, const json_t *entry, char *err, size_t errlen)
 {
 	const json_t *method = json_object_get(entry, "method");
@@ -135,13 +142,14 @@ static int config_plan_add_call(struct config_plan *plan, const char *subsystem,
 			 json_string_value(method));
 		return -EINVAL;
 	}
-	plan->calls[plan->count++] = (struct config_call) {
+	plan->calls[plan->count] = (struct config_call) {
 		.subsystem = subsystem,
 		.method = json_string_value(method),
 		.params = json_is_null(params) ? NULL : params,
-		/* subsystem rank in the high bits keeps file order within a subsystem */
-		.order = (sub_index << 16) | (uint32_t)(plan->count & 0xffff),
+		.rank = rank,
+		.seq = plan->count,
 	};
+	plan->count++;
 	return 0;
 }
 
@@ -160,13 +168,74 @@ static size_t config_count_calls(const json_t *subsystems)
 	return n;
 }
 
+/* A subsystem Brisk lacks (SPDK's saved configs always list accel, iobuf,
+ * sock, keyring, vmd, scheduler ...): 0 when it can be skipped or its entries
+ * are all methods Brisk accepts (peer tuning such as iobuf_set_options, which
+ * answer with a notice); -EINVAL naming it and the entry otherwise. */
+static int config_check_unknown_subsystem(const char *name, const json_t *cfg, char *err, size_t errlen)
+{
+	const json_t *entry;
+	size_t j;
+
+	if (json_array_size(cfg) == 0) {
+		BRISK_NOTICELOG("JSON config: subsystem '%s' is not part of Brisk; its empty config is "
+				"skipped\n", name);
+		return 0;
+	}
+	json_array_foreach(cfg, j, entry) {
+		const char *method = json_string_value(json_object_get(entry, "method"));
+
+		if (method != NULL && brisk_rpc_is_method_allowed(method, BRISK_RPC_RUNTIME) == -ENOENT) {
+			snprintf(err, errlen, "subsystem '%s' is not supported by Brisk: its config entry %zu "
+				 "('%s') cannot be applied", name, j, method);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Checks one {"subsystem":..., "config":[...]} element and plans its calls. */
+static int config_plan_add_subsystem(struct config_plan *plan, const json_t *sub, size_t i,
+				     char *err, size_t errlen)
+{
+	const json_t *name = json_object_get(sub, "subsystem");
+	const json_t *cfg = json_object_get(sub, "config");
+	const json_t *entry;
+	uint32_t rank;
+	size_t j;
+	int rc;
+
+	if (!json_is_object(sub) || !json_is_string(name)) {
+		snprintf(err, errlen, "subsystems[%zu]: 'subsystem' is missing or not a string", i);
+		return -EINVAL;
+	}
+	if (cfg != NULL && !json_is_null(cfg) && !json_is_array(cfg)) {
+		snprintf(err, errlen, "subsystem '%s': 'config' must be an array", json_string_value(name));
+		return -EINVAL;
+	}
+	rank = config_subsystem_rank(json_string_value(name));
+	if (rank == 0) {
+		rc = config_check_unknown_subsystem(json_string_value(name), cfg, err, errlen);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	json_array_foreach(cfg, j, entry) {
+		rc = config_plan_add_call(plan, json_string_value(name), rank, j, entry, err, errlen);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* Checks the whole object and lists its calls in subsystem init order. */
 static int config_plan_build(const json_t *config, struct config_plan **out, char *err, size_t errlen)
 {
 	const json_t *subsystems = json_object_get(config, "subsystems");
 	struct config_plan *plan;
 	const json_t *sub;
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
 	if (!json_is_object(config)) {
@@ -189,43 +258,12 @@ static int config_plan_build(const json_t *config, struct config_plan **out, cha
 		return -ENOMEM;
 	}
 	plan->config = json_incref((json_t *)config);
-
 	json_array_foreach(subsystems, i, sub) {
-		const json_t *name = json_object_get(sub, "subsystem");
-		const json_t *cfg = json_object_get(sub, "config");
-		const json_t *entry;
-		uint32_t index;
-
-		if (!json_is_object(sub) || !json_is_string(name)) {
-			snprintf(err, errlen, "subsystems[%zu]: 'subsystem' is missing or not a string", i);
-			rc = -EINVAL;
-			break;
-		}
-		index = config_subsystem_index(json_string_value(name));
-		if (index == UINT32_MAX) {
-			snprintf(err, errlen, "unknown subsystem '%s'", json_string_value(name));
-			rc = -EINVAL;
-			break;
-		}
-		if (cfg != NULL && !json_is_null(cfg) && !json_is_array(cfg)) {
-			snprintf(err, errlen, "subsystem '%s': 'config' must be an array",
-				 json_string_value(name));
-			rc = -EINVAL;
-			break;
-		}
-		json_array_foreach(cfg, j, entry) {
-			rc = config_plan_add_call(plan, json_string_value(name), index, j, entry, err, errlen);
-			if (rc != 0) {
-				break;
-			}
-		}
+		rc = config_plan_add_subsystem(plan, sub, i, err, errlen);
 		if (rc != 0) {
-			break;
+			config_plan_free(plan);
+			return rc;
 		}
-	}
-	if (rc != 0) {
-		config_plan_free(plan);
-		return rc;
 	}
 	qsort(plan->calls, plan->count, sizeof(*plan->calls), config_call_cmp);
 	*out = plan;

@@ -273,8 +273,17 @@ brisk_jsonrpc_send_error_response_fmt(struct brisk_jsonrpc_request *request, int
 static void
 request_run(struct brisk_jsonrpc_request *req, const struct rpc_method *m, const json_t *params)
 {
+	json_t *filtered = NULL;
+	char msg[512];
+
 	req->in_handler = true;
-	m->func(req, params);
+	/* SPDK's parameters Brisk lacks are checked here, once for all methods. */
+	if (rpc_compat_filter(m->name, params, &filtered, msg, sizeof(msg)) != 0) {
+		brisk_jsonrpc_send_error_response(req, BRISK_JSONRPC_ERROR_INVALID_PARAMS, msg);
+	} else {
+		m->func(req, filtered != NULL ? filtered : params);
+	}
+	json_decref(filtered);
 	req->in_handler = false;
 	if (req->answered) {
 		request_free(req);

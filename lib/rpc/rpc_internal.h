@@ -57,6 +57,12 @@ void rpc_registry_for_each(uint32_t state_mask, bool include_aliases,
 /* "before initialization" style text for a state. */
 const char *rpc_state_name(uint32_t state);
 
+/* ---- rpc_compat.c: SPDK parameters Brisk does not implement ---- */
+/* Checks params of method against the list: 0 with *out NULL (nothing listed
+ * applies) or *out a copy without the listed parameters, for the handler;
+ * a negative errno with msg filled when one is set away from SPDK's default. */
+int rpc_compat_filter(const char *method, const json_t *params, json_t **out, char *msg, size_t len);
+
 /* ---- rpc_server.c: framing ---- */
 /*
  * Finds value boundaries in a byte stream without parsing: tracks

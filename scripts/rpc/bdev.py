@@ -17,8 +17,8 @@ def bdev_get_bdevs(client, name=None, timeout=None):
     return client.call('bdev_get_bdevs', strip_none(name=name, timeout=timeout) or None)
 
 
-def bdev_get_iostat(client, name=None):
-    return client.call('bdev_get_iostat', strip_none(name=name) or None)
+def bdev_get_iostat(client, name=None, per_channel=None):
+    return client.call('bdev_get_iostat', strip_none(name=name, per_channel=per_channel) or None)
 
 
 def bdev_reset_iostat(client, name=None, mode=None):
@@ -26,11 +26,13 @@ def bdev_reset_iostat(client, name=None, mode=None):
 
 
 def bdev_set_options(client, bdev_io_pool_size=None, bdev_io_cache_size=None, bdev_auto_examine=None,
-                     small_buf_pool_size=None, large_buf_pool_size=None):
+                     small_buf_pool_size=None, large_buf_pool_size=None, iobuf_small_cache_size=None,
+                     iobuf_large_cache_size=None):
     return client.call('bdev_set_options', strip_none(
         bdev_io_pool_size=bdev_io_pool_size, bdev_io_cache_size=bdev_io_cache_size,
         bdev_auto_examine=bdev_auto_examine, small_buf_pool_size=small_buf_pool_size,
-        large_buf_pool_size=large_buf_pool_size))
+        large_buf_pool_size=large_buf_pool_size, iobuf_small_cache_size=iobuf_small_cache_size,
+        iobuf_large_cache_size=iobuf_large_cache_size))
 
 
 def bdev_examine(client, name):
@@ -50,19 +52,22 @@ def bdev_set_qos_limit(client, name, rw_ios_per_sec=None, rw_mbytes_per_sec=None
 
 # ---- modules ----
 
-def bdev_malloc_create(client, num_blocks, block_size, name=None, uuid=None, optimal_io_boundary=None):
+def bdev_malloc_create(client, num_blocks, block_size, name=None, uuid=None, optimal_io_boundary=None,
+                       **spdk_only):
+    """spdk_only: SPDK's metadata/DIF options (md_size, md_interleave, dif_type, ...): the target
+    accepts their defaults and refuses other values by name."""
     return client.call('bdev_malloc_create', strip_none(
         name=name, num_blocks=num_blocks, block_size=block_size, uuid=uuid,
-        optimal_io_boundary=optimal_io_boundary))
+        optimal_io_boundary=optimal_io_boundary, **spdk_only))
 
 
 def bdev_malloc_delete(client, name):
     return client.call('bdev_malloc_delete', {'name': name})
 
 
-def bdev_null_create(client, name, num_blocks, block_size, uuid=None):
+def bdev_null_create(client, name, num_blocks, block_size, uuid=None, **spdk_only):
     return client.call('bdev_null_create', strip_none(name=name, num_blocks=num_blocks,
-                                                      block_size=block_size, uuid=uuid))
+                                                      block_size=block_size, uuid=uuid, **spdk_only))
 
 
 def bdev_null_delete(client, name):
@@ -73,9 +78,11 @@ def bdev_null_resize(client, name, new_size):
     return client.call('bdev_null_resize', {'name': name, 'new_size': new_size})
 
 
-def bdev_aio_create(client, filename, name, block_size=None, readonly=None, fallocate=None, uuid=None):
+def bdev_aio_create(client, filename, name, block_size=None, readonly=None, fallocate=None, uuid=None,
+                    nowait=None):
     return client.call('bdev_aio_create', strip_none(filename=filename, name=name, block_size=block_size,
-                                                     readonly=readonly, fallocate=fallocate, uuid=uuid))
+                                                     readonly=readonly, fallocate=fallocate, uuid=uuid,
+                                                     nowait=nowait))
 
 
 def bdev_aio_delete(client, name):
@@ -137,6 +144,28 @@ def bdev_split_delete(client, base_bdev):
     return client.call('bdev_split_delete', {'base_bdev': base_bdev})
 
 
+_DIF_KEYS = ('physical_block_size', 'md_size', 'md_interleave', 'dif_type', 'dif_is_head_of_md',
+             'dif_pi_format')
+
+
+def _add_dif_args(p, interleave):
+    """SPDK's metadata/DIF options of malloc and null bdevs. Brisk has no metadata: the
+    target accepts SPDK's defaults and refuses other values, naming the option."""
+    p.add_argument('-p', '--physical-block-size', type=int, help='Physical block size (0 or block_size)')
+    p.add_argument('-m', '--md-size', type=int, help='Metadata size (only 0 is supported)')
+    if interleave:
+        p.add_argument('-i', '--md-interleave', action='store_true', default=None,
+                       help='Interleaved metadata (not supported)')
+    p.add_argument('-t', '--dif-type', type=int, help='Protection information type (only 0 is supported)')
+    p.add_argument('-d', '--dif-is-head-of-md', action='store_true', default=None,
+                   help='Protection information at the head of metadata (not supported)')
+    p.add_argument('--dif-pi-format', type=int, help='Protection information format (only 0 is supported)')
+
+
+def _dif_params(a):
+    return {k: getattr(a, k) for k in _DIF_KEYS if getattr(a, k, None) is not None}
+
+
 def add_parsers(subparsers):
     _add_layer_parsers(subparsers)
     _add_module_parsers(subparsers)
@@ -153,7 +182,9 @@ def _add_layer_parsers(subparsers):
     p = subparsers.add_parser('bdev_get_iostat', help='Display current I/O statistics of all the blockdevs '
                               'or the required blockdev')
     p.add_argument('-b', '--name', help='Name of the blockdev (default: all)')
-    p.set_defaults(func=lambda a: print_json(bdev_get_iostat(a.client, a.name)))
+    p.add_argument('-c', '--per-channel', action='store_true', default=None,
+                   help='Per-channel statistics (not kept by Brisk: refused by the target)')
+    p.set_defaults(func=lambda a: print_json(bdev_get_iostat(a.client, a.name, a.per_channel)))
 
     p = subparsers.add_parser('bdev_reset_iostat', help='Reset I/O statistics of all the blockdevs or '
                               'the required blockdev')
@@ -169,6 +200,8 @@ def _add_layer_parsers(subparsers):
                    help='Maximum number of bdev_io structures cached per thread')
     p.add_argument('-s', '--small-buf-pool-size', type=int, help='Number of small I/O buffers')
     p.add_argument('-l', '--large-buf-pool-size', type=int, help='Number of large I/O buffers')
+    p.add_argument('--iobuf-small-cache-size', type=int, help='SPDK iobuf cache size (accepted, ignored)')
+    p.add_argument('--iobuf-large-cache-size', type=int, help='SPDK iobuf cache size (accepted, ignored)')
     group = p.add_mutually_exclusive_group()
     group.add_argument('-e', '--enable-auto-examine', dest='bdev_auto_examine', action='store_true',
                        default=None, help='Examine every new bdev (the default)')
@@ -176,7 +209,7 @@ def _add_layer_parsers(subparsers):
                        help='Examine only the bdevs named by bdev_examine')
     p.set_defaults(func=lambda a: print_json(bdev_set_options(
         a.client, a.bdev_io_pool_size, a.bdev_io_cache_size, a.bdev_auto_examine, a.small_buf_pool_size,
-        a.large_buf_pool_size)))
+        a.large_buf_pool_size, a.iobuf_small_cache_size, a.iobuf_large_cache_size)))
 
     p = subparsers.add_parser('bdev_examine', help='Examine a bdev (with auto examine disabled)')
     p.add_argument('-b', '--name', required=True, help='Name of the bdev')
@@ -187,10 +220,15 @@ def _add_layer_parsers(subparsers):
 
     p = subparsers.add_parser('bdev_set_qos_limit', help='Set QoS rate limits on a blockdev (0 = no limit)')
     p.add_argument('name', help='Blockdev name to set QoS. Example: Malloc0')
-    p.add_argument('--rw_ios_per_sec', type=int, help='R/W IOs per second limit (>=1000, multiple of 1000)')
-    p.add_argument('--rw_mbytes_per_sec', type=int, help='R/W megabytes per second limit')
-    p.add_argument('--r_mbytes_per_sec', type=int, help='Read megabytes per second limit')
-    p.add_argument('--w_mbytes_per_sec', type=int, help='Write megabytes per second limit')
+    # SPDK spells these with hyphens (current) and underscores (older): both work.
+    p.add_argument('--rw-ios-per-sec', '--rw_ios_per_sec', dest='rw_ios_per_sec', type=int,
+                   help='R/W IOs per second limit (>=1000, multiple of 1000)')
+    p.add_argument('--rw-mbytes-per-sec', '--rw_mbytes_per_sec', dest='rw_mbytes_per_sec', type=int,
+                   help='R/W megabytes per second limit')
+    p.add_argument('--r-mbytes-per-sec', '--r_mbytes_per_sec', dest='r_mbytes_per_sec', type=int,
+                   help='Read megabytes per second limit')
+    p.add_argument('--w-mbytes-per-sec', '--w_mbytes_per_sec', dest='w_mbytes_per_sec', type=int,
+                   help='Write megabytes per second limit')
     p.set_defaults(func=lambda a: print_json(bdev_set_qos_limit(
         a.client, a.name, a.rw_ios_per_sec, a.rw_mbytes_per_sec, a.r_mbytes_per_sec, a.w_mbytes_per_sec)))
 
@@ -202,9 +240,10 @@ def _add_module_parsers(subparsers):
     p.add_argument('-b', '--name', help='Name of the bdev (default: MallocN)')
     p.add_argument('-u', '--uuid', help='UUID of the bdev')
     p.add_argument('-o', '--optimal-io-boundary', type=int, help='Split on optimal IO boundary, in blocks')
+    _add_dif_args(p, interleave=True)
     p.set_defaults(func=lambda a: print_json(bdev_malloc_create(
         a.client, _num_blocks(a.total_size, a.block_size), a.block_size, a.name, a.uuid,
-        a.optimal_io_boundary)))
+        a.optimal_io_boundary, **_dif_params(a))))
 
     p = subparsers.add_parser('bdev_malloc_delete', help='Delete a malloc disk')
     p.add_argument('name', help='malloc bdev name')
@@ -215,8 +254,9 @@ def _add_module_parsers(subparsers):
     p.add_argument('total_size', type=float, help='Size of null bdev in MB (float > 0)')
     p.add_argument('block_size', type=int, help='Block size for this bdev (a multiple of 512)')
     p.add_argument('-u', '--uuid', help='UUID of the bdev')
+    _add_dif_args(p, interleave=False)
     p.set_defaults(func=lambda a: print_json(bdev_null_create(
-        a.client, a.name, _num_blocks(a.total_size, a.block_size), a.block_size, a.uuid)))
+        a.client, a.name, _num_blocks(a.total_size, a.block_size), a.block_size, a.uuid, **_dif_params(a))))
 
     p = subparsers.add_parser('bdev_null_delete', help='Delete a null bdev')
     p.add_argument('name', help='null bdev name')
@@ -235,8 +275,10 @@ def _add_module_parsers(subparsers):
     p.add_argument('--fallocate', action='store_true', default=None,
                    help='Support unmap/write zeroes by fallocate')
     p.add_argument('-u', '--uuid', help='UUID of the bdev')
+    p.add_argument('--nowait', action='store_true', default=None,
+                   help='SPDK: submit with RWF_NOWAIT (not supported by Brisk: refused by the target)')
     p.set_defaults(func=lambda a: print_json(bdev_aio_create(
-        a.client, a.filename, a.name, a.block_size, a.readonly, a.fallocate, a.uuid)))
+        a.client, a.filename, a.name, a.block_size, a.readonly, a.fallocate, a.uuid, a.nowait)))
 
     p = subparsers.add_parser('bdev_aio_delete', help='Delete an aio disk')
     p.add_argument('name', help='aio bdev name')

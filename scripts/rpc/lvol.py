@@ -7,11 +7,11 @@ def _drop_none(params):
 
 
 def bdev_lvol_create_lvstore(client, bdev_name, lvs_name, cluster_sz=None, clear_method=None,
-                             num_md_pages_per_cluster_ratio=None):
+                             num_md_pages_per_cluster_ratio=None, md_page_size=None):
     return client.call('bdev_lvol_create_lvstore', _drop_none({
         'bdev_name': bdev_name, 'lvs_name': lvs_name, 'cluster_sz': cluster_sz,
         'clear_method': clear_method,
-        'num_md_pages_per_cluster_ratio': num_md_pages_per_cluster_ratio}))
+        'num_md_pages_per_cluster_ratio': num_md_pages_per_cluster_ratio, 'md_page_size': md_page_size}))
 
 
 def bdev_lvol_rename_lvstore(client, old_name, new_name):
@@ -73,6 +73,14 @@ def bdev_lvol_get_lvols(client, lvs_uuid=None, lvs_name=None):
     return client.call('bdev_lvol_get_lvols', _drop_none({'lvs_uuid': lvs_uuid, 'lvs_name': lvs_name}))
 
 
+def bdev_lvol_set_parent_bdev(client, lvol_name, esnap_name):
+    return client.call('bdev_lvol_set_parent_bdev', {'lvol_name': lvol_name, 'esnap_name': esnap_name})
+
+
+def bdev_lvol_clone_bdev(client, bdev, lvs_name, clone_name):
+    return client.call('bdev_lvol_clone_bdev', {'bdev': bdev, 'lvs_name': lvs_name, 'clone_name': clone_name})
+
+
 def add_parsers(subparsers):
     p = subparsers.add_parser('bdev_lvol_create_lvstore', help='Add a logical volume store on a bdev')
     p.add_argument('bdev_name', help='base bdev name')
@@ -81,8 +89,10 @@ def add_parsers(subparsers):
     p.add_argument('--clear-method', help='change clear method for data region: none, unmap, write_zeroes')
     p.add_argument('-m', '--md-pages-per-cluster-ratio', type=int,
                    help='reserved metadata pages for each 100 clusters')
+    p.add_argument('-s', '--md-page-size', type=int, help='metadata page size (only 4096 is supported)')
     p.set_defaults(func=lambda a: print_json(bdev_lvol_create_lvstore(
-        a.client, a.bdev_name, a.lvs_name, a.cluster_sz, a.clear_method, a.md_pages_per_cluster_ratio)))
+        a.client, a.bdev_name, a.lvs_name, a.cluster_sz, a.clear_method, a.md_pages_per_cluster_ratio,
+        a.md_page_size)))
 
     p = subparsers.add_parser('bdev_lvol_rename_lvstore', help='Change logical volume store name')
     p.add_argument('old_name', help='old name')
@@ -156,3 +166,16 @@ def add_parsers(subparsers):
     p.add_argument('-u', '--lvs-uuid', help='only lvols in the lvol store with this UUID')
     p.add_argument('-l', '--lvs-name', help='only lvols in the lvol store with this name')
     p.set_defaults(func=lambda a: print_json(bdev_lvol_get_lvols(a.client, a.lvs_uuid, a.lvs_name)))
+
+    # External snapshot parents: Brisk's target refuses both (no esnap in its blobstore).
+    p = subparsers.add_parser('bdev_lvol_set_parent_bdev', help='Set an external bdev as the parent of an lvol '
+                              '(not supported by Brisk)')
+    p.add_argument('lvol_name', help='lvol name')
+    p.add_argument('esnap_name', help='external snapshot (bdev) name')
+    p.set_defaults(func=lambda a: print_json(bdev_lvol_set_parent_bdev(a.client, a.lvol_name, a.esnap_name)))
+
+    p = subparsers.add_parser('bdev_lvol_clone_bdev', help='Create an lvol clone of a bdev (not supported by Brisk)')
+    p.add_argument('bdev', help='bdev to clone (name or UUID)')
+    p.add_argument('lvs_name', help='lvol store name')
+    p.add_argument('clone_name', help='lvol clone name')
+    p.set_defaults(func=lambda a: print_json(bdev_lvol_clone_bdev(a.client, a.bdev, a.lvs_name, a.clone_name)))

@@ -1,7 +1,7 @@
 #!/bin/bash
 # JSON configuration: save_config -> restart with -c -> save_config gives the
 # same JSON; load_config; bad -c files (unreadable, not JSON, wrong shape,
-# unknown subsystem, unknown method, bad parameter) stop start-up with a
+# a subsystem Brisk lacks with entries, unknown method, bad parameter) stop start-up with a
 # clear message, a non-zero exit and nothing left behind.
 source "$(dirname "$0")/app_common.sh"
 
@@ -67,7 +67,8 @@ bad_config not_json "line 3" $'{\n  "subsystems": [\n    oops\n]}'
 bad_config not_object "must be a JSON object" '[1, 2]'
 bad_config no_subsystems "'subsystems' is missing" '{"foo": 1}'
 bad_config bad_entry "'subsystem' is missing" '{"subsystems": [{"config": []}]}'
-bad_config unknown_subsystem "unknown subsystem 'nope'" '{"subsystems": [{"subsystem": "nope", "config": []}]}'
+bad_config unknown_subsystem "subsystem 'nope' is not supported" \
+	'{"subsystems": [{"subsystem": "nope", "config": [{"method": "nope_enable"}]}]}'
 bad_config config_not_array "'config' must be an array" '{"subsystems": [{"subsystem": "log", "config": 7}]}'
 bad_config no_method "'method' is missing" '{"subsystems": [{"subsystem": "log", "config": [{"params": {}}]}]}'
 bad_config unknown_method "unknown method 'no_such_method'" \

@@ -360,12 +360,13 @@ static json_t *rpc_lvs_json(struct brisk_lvol_store *lvs)
 	char uuid[BRISK_UUID_STRING_LEN];
 
 	brisk_uuid_fmt_lower(uuid, sizeof(uuid), brisk_lvs_get_uuid(lvs));
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "uuid", uuid, "name", brisk_lvs_get_name(lvs),
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "uuid", uuid, "name", brisk_lvs_get_name(lvs),
 			 "base_bdev", lb != NULL ? lb->base_bdev_name : "",
 			 "total_data_clusters", (json_int_t)brisk_bs_total_data_cluster_count(bs),
 			 "free_clusters", (json_int_t)brisk_bs_free_cluster_count(bs),
 			 "block_size", (json_int_t)brisk_bs_get_io_unit_size(bs),
-			 "cluster_size", (json_int_t)brisk_bs_get_cluster_size(bs));
+			 "cluster_size", (json_int_t)brisk_bs_get_cluster_size(bs),
+			 "max_growable_size", (json_int_t)brisk_bs_get_max_growable_size(bs));
 }
 
 static void rpc_bdev_lvol_get_lvstores(struct brisk_jsonrpc_request *req, const json_t *params)

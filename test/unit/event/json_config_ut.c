@@ -216,7 +216,8 @@ static void test_checks_before_running(void)
 	expect_rejected("{\"subsystems\": [5]}", "subsystems[0]");
 	expect_rejected("{\"subsystems\": [{\"subsystem\": 5}]}", "subsystems[0]");
 	expect_rejected("{\"subsystems\": [{\"subsystem\": \"first\", \"config\": [{\"method\": \"ut_any_state\"}]},"
-			" {\"subsystem\": \"nope\", \"config\": []}]}", "unknown subsystem 'nope'");
+			" {\"subsystem\": \"nope\", \"config\": [{\"method\": \"no_such\"}]}]}",
+			"subsystem 'nope' is not supported by Brisk: its config entry 0 ('no_such')");
 	expect_rejected("{\"subsystems\": [{\"subsystem\": \"first\", \"config\": {}}]}",
 			"subsystem 'first': 'config' must be an array");
 	expect_rejected("{\"subsystems\": [{\"subsystem\": \"first\", \"config\": [{\"method\": \"ut_any_state\"},"
@@ -229,6 +230,56 @@ static void test_checks_before_running(void)
 			" \"params\": 3}]}]}", "'params' must be an object");
 	expect_rejected("{\"subsystems\": [{\"subsystem\": \"first\", \"config\": [{\"method\": \"ut_any_state\","
 			" \"extra\": 1}]}]}", "unknown key 'extra'");
+}
+
+/* SPDK's saved configs list subsystems Brisk lacks: empty ones are skipped;
+ * one whose entries are methods Brisk has runs them before the known ones. */
+static void test_unknown_subsystems(void)
+{
+	setup_subsystems();
+	brisk_rpc_set_state(BRISK_RPC_RUNTIME);
+	apply_text("{\"subsystems\": [{\"subsystem\": \"first\", \"config\": [{\"method\": \"ut_any_state\","
+		   " \"params\": {\"tag\": \"f\"}}]}, {\"subsystem\": \"vmd\", \"config\": []},"
+		   " {\"subsystem\": \"keyring\"}, {\"subsystem\": \"iobuf\", \"config\": [{\"method\":"
+		   " \"ut_any_state\", \"params\": {\"tag\": \"peer\"}}]}]}");
+	CU_ASSERT_EQUAL(g_rc, 0);
+	CU_ASSERT_STRING_EQUAL(g_calls, "ut_any_state(peer) ut_any_state(f)");
+}
+
+/* More calls than 16 bits count keep file order (the order key once wrapped). */
+static uint32_t g_seq_next;
+static uint32_t g_seq_bad;
+
+static void ut_seq(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	if ((uint32_t)json_integer_value(json_object_get(params, "value")) != g_seq_next++) {
+		g_seq_bad++;
+	}
+	brisk_jsonrpc_send_bool_response(req, true);
+}
+BRISK_RPC_REGISTER("ut_seq", ut_seq, BRISK_RPC_STARTUP | BRISK_RPC_RUNTIME)
+
+static void test_many_calls_keep_file_order(void)
+{
+	const uint32_t n = 70000;
+	json_t *calls = json_array();
+	json_t *config = json_pack("{s:[{s:s, s:o}]}", "subsystems", "subsystem", "first", "config", calls);
+
+	setup_subsystems();
+	brisk_rpc_set_state(BRISK_RPC_RUNTIME);
+	for (uint32_t i = 0; i < n; i++) {
+		json_array_append_new(calls, json_pack("{s:s, s:{s:i}}", "method", "ut_seq", "params", "value", (int)i));
+	}
+	reset();
+	g_seq_next = g_seq_bad = 0;
+	brisk_json_config_apply(config, apply_cb, NULL);
+	json_decref(config);
+	for (uint32_t i = 0; i < 4 * n && g_rc == 1; i++) {
+		brisk_thread_poll(g_thread, 0, 0);
+	}
+	CU_ASSERT_EQUAL(g_rc, 0);
+	CU_ASSERT_EQUAL(g_seq_next, n);
+	CU_ASSERT_EQUAL(g_seq_bad, 0);
 }
 
 static void test_method_errors_stop_the_apply(void)
@@ -345,6 +396,8 @@ int main(void)
 	CU_ADD_TEST(suite, test_startup_then_runtime);
 	CU_ADD_TEST(suite, test_runtime_apply_skips_startup_only);
 	CU_ADD_TEST(suite, test_checks_before_running);
+	CU_ADD_TEST(suite, test_unknown_subsystems);
+	CU_ADD_TEST(suite, test_many_calls_keep_file_order);
 	CU_ADD_TEST(suite, test_method_errors_stop_the_apply);
 	CU_ADD_TEST(suite, test_null_and_missing_config);
 	CU_ADD_TEST(suite, test_save_shape_and_round_trip);
