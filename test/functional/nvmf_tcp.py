@@ -215,32 +215,41 @@ def fused_checks(admin, io):
     check(cqe_is(admin.command(ident, data_in=4096)[0], 0, 0x02), 'fused admin command: Invalid Field')
 
 
-def caw_counter(port, cntlid, qid, rounds, out):
-    """Increments the counter at LBA 100 by Compare-and-Write; counts wins."""
-    io = nh.connect_io(ADDR, port, NQN, HOST, cntlid, qid=qid)[0]
-    wins = 0
+RACE_BLOCKS = 16  # 8 KiB pairs (in-capsule)
+RACE_PAIRS = 16   # per queue and round: 32 commands of the 63 a queue holds
+
+
+def caw_burst(io, tag, barrier, out):
+    """Sends RACE_PAIRS pairs back to back, each expecting zeroes and writing
+    its own pattern; counts the pairs that succeeded."""
+    cmds = []
+    for i in range(RACE_PAIRS):
+        new = struct.pack('<HH', tag, i + 1).ljust(512 * RACE_BLOCKS, b'\x5a')
+        cmds += [io.rw_sqe(0x05, 1, 100, bytes(512 * RACE_BLOCKS), fuse=1),
+                 io.rw_sqe(0x01, 1, 100, new, fuse=2)]
+    barrier.wait(10)
+    cqes = io.commands(cmds)
+    out.append(sum(1 for i in range(0, len(cqes), 2) if cqes[i].ok and cqes[i + 1].ok))
+
+
+def fused_race(port, cntlid, io, rounds=10):
+    """Two queues (on both poll groups) fire bursts of pairs that all compare
+    against zeroes: only an atomic Compare-and-Write lets exactly one win."""
+    queues = [nh.connect_io(ADDR, port, NQN, HOST, cntlid, qid=q)[0] for q in (2, 3)]
+    results = []
     for _ in range(rounds):
-        cur = io.read(1, 100, 1)[1]
-        nxt = struct.pack('<Q', struct.unpack_from('<Q', cur)[0] + 1).ljust(512, b'\0')
-        if all(c.ok for c in io.compare_and_write(1, 100, cur, nxt)):
-            wins += 1
-    io.close()
-    out.append(wins)
-
-
-def fused_race(port, cntlid, io):
-    """Two queues (on both poll groups) race Compare-and-Writes on one LBA:
-    every success must count, as only an atomic pair guarantees."""
-    io.write(1, 100, bytes(512))
-    wins = []
-    threads = [threading.Thread(target=caw_counter, args=(port, cntlid, q, 300, wins)) for q in (2, 3)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(60)
-    final = struct.unpack_from('<Q', io.read(1, 100, 1)[1])[0]
-    check(len(wins) == 2 and sum(wins) == final and final > 0,
-          f'Compare-and-Write race on two queues: {sum(wins)} wins, counter {final}')
+        io.write(1, 100, bytes(512 * RACE_BLOCKS))
+        wins, barrier = [], threading.Barrier(2)
+        threads = [threading.Thread(target=caw_burst, args=(q, n, barrier, wins)) for n, q in enumerate(queues)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(30)
+        results.append(sum(wins) if len(wins) == 2 else -1)
+    for q in queues:
+        q.close()
+    check(all(r == 1 for r in results),
+          f'Compare-and-Write race, {rounds} rounds of {2 * RACE_PAIRS} pairs on two queues: one win each ({results})')
 
 
 def discovery_checks(port):
