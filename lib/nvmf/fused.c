@@ -133,13 +133,18 @@ static void caw_range(const struct nvmf_req *req, uint64_t *slba, uint32_t *nlb)
 void nvmf_fused_resume(struct nvmf_req *first)
 {
 	struct nvmf_req *second = first->fused_partner;
-	struct brisk_io_channel *ch = nvmf_io_channel(first->conn, first->ns);
+	struct brisk_io_channel *ch;
 	uint64_t slba;
 	uint32_t nlb;
 	int rc = 0;
 
-	if (first->conn->dead || ch == NULL) {
+	if (first->conn->dead) {
 		caw_abort(first, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_ABORTED_SQ_DELETION);
+		return;
+	}
+	ch = nvmf_range_ns_current(first) ? nvmf_io_channel(first->conn, first->ns) : NULL;
+	if (ch == NULL) {
+		caw_abort(first, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
 		return;
 	}
 	caw_range(first, &slba, &nlb);

@@ -189,6 +189,10 @@ static bool io_range_ready(struct nvmf_req *req)
 
 void nvmf_io_resume(struct nvmf_req *req)
 {
+	if (!req->conn->dead && !nvmf_range_ns_current(req)) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
+		return;
+	}
 	io_submit(req);
 }
 

@@ -96,8 +96,7 @@ static void ns_release_done(void *ctx)
 	struct nvmf_ns *ns = ctx;
 
 	brisk_bdev_close(ns->desc);
-	nvmf_range_fini(ns);
-	free(ns);
+	nvmf_range_ns_removed(ns); /* frees it, now or after its last range user */
 }
 
 int nvmf_ns_remove(struct nvmf_subsystem *s, uint32_t nsid)

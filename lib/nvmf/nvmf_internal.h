@@ -78,6 +78,8 @@ struct nvmf_ns {
 	pthread_mutex_t range_mutex;
 	TAILQ_HEAD(, nvmf_req) range_writes;
 	TAILQ_HEAD(, nvmf_req) range_caws;
+	uint32_t range_users;  /* holders and deferred requests: keep ns allocated */
+	bool removed;          /* freed by the last range user */
 };
 
 struct nvmf_ctrlr;
@@ -356,7 +358,8 @@ void nvmf_fused_resume(struct nvmf_req *req);
 
 /* range_lock.c: LBA ranges in flight on a namespace */
 void nvmf_range_init(struct nvmf_ns *ns);
-void nvmf_range_fini(struct nvmf_ns *ns);
+void nvmf_range_ns_removed(struct nvmf_ns *ns);
+bool nvmf_range_ns_current(const struct nvmf_req *req);
 bool nvmf_range_try_write(struct nvmf_ns *ns, struct nvmf_req *req, uint64_t slba, uint64_t nlb);
 bool nvmf_range_try_caw(struct nvmf_ns *ns, struct nvmf_req *req, uint64_t slba, uint64_t nlb);
 void nvmf_range_release(struct nvmf_ns *ns, struct nvmf_req *req);

@@ -4,16 +4,19 @@
  * with writes, a Compare-and-Write excludes every overlapping write and
  * pair, ranges are half-open (adjacent ones do not conflict), DSM's
  * whole-namespace range conflicts with any pair, release lets the waiters
- * in, and a deferred request on a dead connection is failed and freed.
+ * in, a deferred request on a dead connection is failed and freed, and a
+ * namespace removed while in use is freed by its last range user.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
 
 #include "../../../lib/nvmf/nvmf_internal.h"
 
-static struct nvmf_ns g_ns;
+static struct nvmf_ns *g_nsp;
+#define g_ns (*g_nsp)
 static struct nvmf_conn g_conn;
 static struct nvmf_req g_req[4];
 
@@ -24,7 +27,8 @@ static int suite_init(void)
 
 static void setup(void)
 {
-	memset(&g_ns, 0, sizeof(g_ns));
+	g_nsp = calloc(1, sizeof(*g_nsp));
+	CU_ASSERT_FATAL(g_nsp != NULL);
 	memset(&g_conn, 0, sizeof(g_conn));
 	memset(g_req, 0, sizeof(g_req));
 	nvmf_range_init(&g_ns);
@@ -58,7 +62,7 @@ static void test_writes_share(void)
 	CU_ASSERT_FALSE(g_req[0].range_held);
 	CU_ASSERT_TRUE(TAILQ_EMPTY(&g_ns.range_writes));
 	nvmf_range_release(&g_ns, &g_req[0]); /* not held: nothing happens */
-	nvmf_range_fini(&g_ns);
+	nvmf_range_ns_removed(g_nsp);
 }
 
 static void test_caw_waits_for_writes(void)
@@ -73,7 +77,7 @@ static void test_caw_waits_for_writes(void)
 	nvmf_range_release(&g_ns, &g_req[1]);
 	nvmf_range_release(&g_ns, &g_req[2]);
 	CU_ASSERT_TRUE(TAILQ_EMPTY(&g_ns.range_caws));
-	nvmf_range_fini(&g_ns);
+	nvmf_range_ns_removed(g_nsp);
 }
 
 static void test_writes_wait_for_caw(void)
@@ -92,7 +96,7 @@ static void test_writes_wait_for_caw(void)
 	nvmf_range_release(&g_ns, &g_req[2]);
 	nvmf_range_release(&g_ns, &g_req[3]);
 	CU_ASSERT_TRUE(TAILQ_EMPTY(&g_ns.range_writes));
-	nvmf_range_fini(&g_ns);
+	nvmf_range_ns_removed(g_nsp);
 }
 
 /* A write deferred behind a pair, on a connection that died meanwhile: the
@@ -115,7 +119,28 @@ static void test_deferred_on_dead_conn(void)
 	CU_ASSERT_EQUAL(TAILQ_FIRST(&g_conn.free_reqs), &g_req[1]);
 	CU_ASSERT_FALSE(g_req[1].range_held);
 	nvmf_range_release(&g_ns, &g_req[0]);
-	nvmf_range_fini(&g_ns);
+	nvmf_range_ns_removed(g_nsp);
+}
+
+/* Removed while a pair holds its range and a write waits behind it: the
+ * namespace stays allocated until both are gone (ASan checks the rest). */
+static void test_removed_while_used(void)
+{
+	setup();
+	g_req[1].cmd.opc = BRISK_NVME_OPC_WRITE;
+	g_req[1].state = NVMF_REQ_EXEC;
+	CU_ASSERT_TRUE(try_caw(&g_req[0], 0, 1));
+	CU_ASSERT_FALSE(nvmf_range_try_write(&g_ns, &g_req[1], 0, 1));
+	g_conn.outstanding = 1;
+	nvmf_range_defer(&g_req[1]);
+	CU_ASSERT_EQUAL(g_ns.range_users, 2);
+	nvmf_range_ns_removed(g_nsp);
+	CU_ASSERT_TRUE(g_ns.removed);
+	g_conn.dead = true;
+	nvmf_range_retry_deferred(&g_conn);
+	CU_ASSERT_EQUAL(g_ns.range_users, 1);
+	CU_ASSERT_EQUAL(g_req[1].state, NVMF_REQ_FREE);
+	nvmf_range_release(g_nsp, &g_req[0]); /* the last user frees it */
 }
 
 int main(void)
@@ -129,6 +154,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_caw_waits_for_writes);
 	CU_ADD_TEST(suite, test_writes_wait_for_caw);
 	CU_ADD_TEST(suite, test_deferred_on_dead_conn);
+	CU_ADD_TEST(suite, test_removed_while_used);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
