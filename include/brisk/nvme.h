@@ -242,6 +242,15 @@ bool brisk_nvme_ns_has_volatile_write_cache(struct brisk_nvme_ns *ns);
 /* I/O flags (cdw12 bits). */
 #define BRISK_NVME_IO_FLAGS_FUA (1u << 30)
 #define BRISK_NVME_IO_FLAGS_LIMITED_RETRY (1u << 31)
+/* Fused Compare-and-Write (as SPDK's SPDK_NVME_IO_FLAGS_FUSE_*): a compare
+ * with FUSE_FIRST then, right after on the same qpair, a write with
+ * FUSE_SECOND over the same LBAs; each completes with its own status. Not
+ * in cdw12 (stripped into the command's FUSE field); refused (-ENOTSUP) when
+ * Identify's FUSES bit 0 is clear, and (-EINVAL) on another opcode or when
+ * the transfer would be split. */
+#define BRISK_NVME_IO_FLAGS_FUSE_FIRST (1u << 0)
+#define BRISK_NVME_IO_FLAGS_FUSE_SECOND (1u << 1)
+#define BRISK_NVME_IO_FLAGS_FUSE_MASK (BRISK_NVME_IO_FLAGS_FUSE_FIRST | BRISK_NVME_IO_FLAGS_FUSE_SECOND)
 
 /* Gather/scatter lists are walked through callbacks, as the bdev layer's
  * iovecs are: reset to a byte offset, then next segment (address, length). */

@@ -1,6 +1,6 @@
 /*
  * NVM command set I/O on a namespace: Read, Write (FUA through io_flags),
- * Compare, Write Zeroes, Dataset Management, Flush, raw I/O passthrough.
+ * Compare, fused Compare-and-Write (FUSE flags in io_flags), Write Zeroes, Dataset Management, Flush, raw I/O passthrough.
  * A transfer larger than the controller's MDTS, or one crossing the
  * namespace's optimal I/O boundary, becomes a parent request with one child
  * per piece; the caller's callback runs once, when the last child is done,
@@ -11,7 +11,8 @@
 
 #include "nvme_internal.h"
 
-#define NVME_IO_FLAGS_VALID (BRISK_NVME_IO_FLAGS_FUA | BRISK_NVME_IO_FLAGS_LIMITED_RETRY)
+#define NVME_IO_FLAGS_VALID (BRISK_NVME_IO_FLAGS_FUA | BRISK_NVME_IO_FLAGS_LIMITED_RETRY | \
+			     BRISK_NVME_IO_FLAGS_FUSE_MASK)
 
 /* One I/O as the caller described it. */
 struct ns_io {
@@ -45,7 +46,8 @@ static void ns_setup_request(struct nvme_request *req, struct brisk_nvme_ns *ns,
 	req->cmd.nsid = ns->id;
 	req->cmd.cdw10 = (uint32_t)lba;
 	req->cmd.cdw11 = (uint32_t)(lba >> 32);
-	req->cmd.cdw12 = (count - 1u) | io->io_flags;
+	req->cmd.fuse = io->io_flags & BRISK_NVME_IO_FLAGS_FUSE_MASK;
+	req->cmd.cdw12 = (count - 1u) | (io->io_flags & ~BRISK_NVME_IO_FLAGS_FUSE_MASK);
 	req->payload_type = io->payload_type;
 	if (io->payload_type != NVME_PAYLOAD_NONE) {
 		req->buf = io->buf;
@@ -142,6 +144,27 @@ static int ns_submit_split(struct brisk_nvme_ns *ns, struct brisk_nvme_qpair *qp
 	return 0;
 }
 
+/* A fused half must be a whole Compare (first) or Write (second) the
+ * controller supports fusing: split pieces would no longer be one pair. */
+static int ns_check_fuse(const struct brisk_nvme_ns *ns, const struct ns_io *io)
+{
+	uint32_t fuse = io->io_flags & BRISK_NVME_IO_FLAGS_FUSE_MASK;
+
+	if (fuse == 0) {
+		return 0;
+	}
+	if ((ns->ctrlr->cdata.fuses & 0x1) == 0) {
+		return -ENOTSUP;
+	}
+	if ((fuse == BRISK_NVME_IO_FLAGS_FUSE_FIRST && io->opc != BRISK_NVME_OPC_COMPARE) ||
+	    (fuse == BRISK_NVME_IO_FLAGS_FUSE_SECOND && io->opc != BRISK_NVME_OPC_WRITE) ||
+	    fuse == BRISK_NVME_IO_FLAGS_FUSE_MASK ||
+	    ns_piece(ns, io, io->lba, io->lba_count) < io->lba_count) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int ns_submit_io(struct brisk_nvme_ns *ns, struct brisk_nvme_qpair *qpair,
 			const struct ns_io *io)
 {
@@ -154,6 +177,10 @@ static int ns_submit_io(struct brisk_nvme_ns *ns, struct brisk_nvme_qpair *qpair
 	if (io->lba_count == 0 || (io->io_flags & ~NVME_IO_FLAGS_VALID) != 0 ||
 	    (io->payload_type == NVME_PAYLOAD_CONTIG && io->buf == NULL)) {
 		return -EINVAL;
+	}
+	rc = ns_check_fuse(ns, io);
+	if (rc != 0) {
+		return rc;
 	}
 	if (ns_piece(ns, io, io->lba, io->lba_count) < io->lba_count) {
 		return ns_submit_split(ns, qpair, io);

@@ -40,6 +40,7 @@ static int conn_alloc_reqs(struct nvmf_conn *c)
 		return -ENOMEM;
 	}
 	TAILQ_INIT(&c->free_reqs);
+	TAILQ_INIT(&c->deferred);
 	for (uint32_t i = 0; i < c->num_reqs; i++) {
 		struct nvmf_req *r = &c->reqs[i];
 

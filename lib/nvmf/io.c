@@ -4,7 +4,8 @@
  * the other). Each I/O connection gets its I/O channel of a namespace on
  * first use. A bdev out of brisk_bdev_io objects queues the command
  * (brisk_bdev_queue_io_wait) instead of failing it; bdev errors come back
- * as the NVMe status the bdev layer gives.
+ * as the NVMe status the bdev layer gives. Writes hold their LBA range
+ * (range_lock.c) while in flight, for fused Compare-and-Write (fused.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,12 +19,15 @@ static void io_submit(struct nvmf_req *req);
 /* Every command counted in conn->outstanding (from nvmf_io_cmd) ends here. */
 static void io_done(struct nvmf_req *req, int sct, int sc)
 {
+	if (req->ns != NULL) {
+		nvmf_range_release(req->ns, req);
+	}
 	req->conn->outstanding--;
 	nvmf_req_set_status(req, sct, sc);
 	nvmf_req_complete(req);
 }
 
-static struct brisk_io_channel *io_channel(struct nvmf_conn *c, struct nvmf_ns *ns)
+struct brisk_io_channel *nvmf_io_channel(struct nvmf_conn *c, struct nvmf_ns *ns)
 {
 	uint32_t i = ns->nsid - 1;
 
@@ -158,16 +162,53 @@ static int io_start(struct nvmf_req *req, struct brisk_io_channel *ch)
 	}
 }
 
+/* Writes hold their LBA range (DSM: the whole namespace) so that a fused
+ * Compare-and-Write overlapping them waits; false when the write waits. */
+static bool io_range_ready(struct nvmf_req *req)
+{
+	uint64_t slba = req->cmd.cdw10 | ((uint64_t)req->cmd.cdw11 << 32);
+	uint64_t nlb = (req->cmd.cdw12 & 0xffff) + 1;
+
+	switch (req->cmd.opc) {
+	case BRISK_NVME_OPC_DATASET_MANAGEMENT:
+		slba = 0;
+		nlb = UINT64_MAX;
+		break;
+	case BRISK_NVME_OPC_WRITE:
+	case BRISK_NVME_OPC_WRITE_ZEROES:
+		break;
+	default:
+		return true;
+	}
+	if (req->range_held || nvmf_range_try_write(req->ns, req, slba, nlb)) {
+		return true;
+	}
+	nvmf_range_defer(req);
+	return false;
+}
+
+void nvmf_io_resume(struct nvmf_req *req)
+{
+	if (!req->conn->dead && !nvmf_range_ns_current(req)) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
+		return;
+	}
+	io_submit(req);
+}
+
 /* Submits (or resubmits after -ENOMEM); started/finished I/O counted in
  * conn->outstanding so the connection outlives it. */
 static void io_submit(struct nvmf_req *req)
 {
 	struct nvmf_conn *c = req->conn;
-	struct brisk_io_channel *ch = io_channel(c, req->ns);
+	struct brisk_io_channel *ch = nvmf_io_channel(c, req->ns);
 	int rc;
 
 	if (c->dead || ch == NULL || c->ns_ch == NULL) {
 		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_ABORTED_SQ_DELETION);
+		return;
+	}
+	if (!io_range_ready(req)) {
 		return;
 	}
 	rc = io_start(req, ch); /* 0: submitted, or already completed */
@@ -207,6 +248,7 @@ void nvmf_io_cmd(struct nvmf_req *req)
 	c->outstanding++;
 	req->ns = nvmf_subsystem_get_ns(c->ctrlr->subsys, req->cmd.nsid);
 	req->dsm_next = 0;
+	req->range_held = false;
 	if (req->ns == NULL) {
 		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
 		return;

@@ -64,6 +64,7 @@ int nvmf_ns_add(struct nvmf_subsystem *s, uint32_t nsid, const char *bdev_name, 
 		return rc;
 	}
 	ns->bdev = brisk_bdev_desc_get_bdev(ns->desc);
+	nvmf_range_init(ns);
 	brisk_uuid_copy(&ns->uuid, uuid ? uuid : brisk_bdev_get_uuid(ns->bdev));
 	ns->uuid_set = uuid != NULL;
 	memcpy(ns->nguid, nguid ? nguid : ns->uuid.u, sizeof(ns->nguid));
@@ -95,7 +96,7 @@ static void ns_release_done(void *ctx)
 	struct nvmf_ns *ns = ctx;
 
 	brisk_bdev_close(ns->desc);
-	free(ns);
+	nvmf_range_ns_removed(ns); /* frees it, now or after its last range user */
 }
 
 int nvmf_ns_remove(struct nvmf_subsystem *s, uint32_t nsid)

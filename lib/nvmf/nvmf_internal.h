@@ -14,6 +14,7 @@
 #define BRISK_NVMF_INTERNAL_H
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -72,6 +73,13 @@ struct nvmf_ns {
 	uint8_t nguid[16];
 	bool nguid_set;  /* given by the user (save_config writes it back) */
 	bool uuid_set;
+	/* LBA ranges in flight, shared by every poll group (range_lock.c):
+	 * writes and fused Compare-and-Writes, so a pair runs atomically. */
+	pthread_mutex_t range_mutex;
+	TAILQ_HEAD(, nvmf_req) range_writes;
+	TAILQ_HEAD(, nvmf_req) range_caws;
+	uint32_t range_users;  /* holders and deferred requests: keep ns allocated */
+	bool removed;          /* freed by the last range user */
 };
 
 struct nvmf_ctrlr;
@@ -165,6 +173,16 @@ struct nvmf_req {
 	bool c2h;              /* controller to host */
 	struct nvmf_ns *ns;
 	uint32_t dsm_next;     /* DSM: next range to unmap */
+	/* fused commands (fused.c) */
+	struct nvmf_req *fused_partner; /* the other half, paired on arrival */
+	bool fused_ready;      /* data received, waiting for the other half */
+	uint8_t fused_abort_sc; /* nonzero: partner missing or failed, abort with this */
+	bool fused_running;    /* the pair is executing */
+	uint8_t fused_step;    /* FIRST of a running pair: the step to (re)run */
+	/* LBA range held while in flight (range_lock.c) */
+	bool range_held;
+	uint64_t range_slba, range_nlb;
+	TAILQ_ENTRY(nvmf_req) range_link;
 	struct brisk_bdev_io_wait_entry wait;
 	struct nvmf_out_pdu data_pdu;  /* C2HData or R2T */
 	struct nvmf_out_pdu resp_pdu;  /* CapsuleResp */
@@ -227,6 +245,8 @@ struct nvmf_conn {
 	uint32_t num_reqs;
 	uint32_t outstanding;
 	TAILQ_HEAD(, nvmf_req) free_reqs;
+	TAILQ_HEAD(, nvmf_req) deferred; /* waiting for an LBA range (range_lock.c) */
+	struct nvmf_req *fused_first;    /* last command was a FUSE first half */
 	TAILQ_ENTRY(nvmf_conn) link;
 };
 
@@ -327,6 +347,24 @@ uint32_t nvmf_ctrlr_fill_ns_descs(const struct nvmf_ns *ns, uint8_t *buf, uint32
 /* io.c */
 void nvmf_io_cmd(struct nvmf_req *req);
 void nvmf_io_release_ns(struct nvmf_conn *conn, uint32_t nsid);
+struct brisk_io_channel *nvmf_io_channel(struct nvmf_conn *c, struct nvmf_ns *ns);
+void nvmf_io_resume(struct nvmf_req *req);
+
+/* fused.c: Compare-and-Write pairs */
+void nvmf_fused_on_capsule(struct nvmf_conn *c, struct nvmf_req *req);
+void nvmf_fused_dispatch(struct nvmf_req *req);
+void nvmf_fused_req_done(struct nvmf_req *req);
+void nvmf_fused_resume(struct nvmf_req *req);
+
+/* range_lock.c: LBA ranges in flight on a namespace */
+void nvmf_range_init(struct nvmf_ns *ns);
+void nvmf_range_ns_removed(struct nvmf_ns *ns);
+bool nvmf_range_ns_current(const struct nvmf_req *req);
+bool nvmf_range_try_write(struct nvmf_ns *ns, struct nvmf_req *req, uint64_t slba, uint64_t nlb);
+bool nvmf_range_try_caw(struct nvmf_ns *ns, struct nvmf_req *req, uint64_t slba, uint64_t nlb);
+void nvmf_range_release(struct nvmf_ns *ns, struct nvmf_req *req);
+void nvmf_range_defer(struct nvmf_req *req);
+void nvmf_range_retry_deferred(struct nvmf_conn *c);
 
 /* request completion (tcp_conn.c) */
 void nvmf_req_complete(struct nvmf_req *req);

@@ -73,6 +73,7 @@ static int pg_poll(void *arg)
 
 	for (c = TAILQ_FIRST(&pg->conns); c != NULL; c = tmp) {
 		tmp = TAILQ_NEXT(c, link);
+		nvmf_range_retry_deferred(c);
 		if (c->dead) {
 			if (c->outstanding == 0) {
 				TAILQ_REMOVE(&pg->conns, c, link);

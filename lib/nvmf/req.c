@@ -50,9 +50,7 @@ static void req_dispatch(struct nvmf_req *req)
 	if (c->ctrlr == NULL) {
 		req_fail(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_COMMAND_SEQUENCE_ERROR);
 	} else if (req->cmd.fuse != BRISK_NVME_FUSE_NONE) {
-		/* Identify reports no fused operation (FUSES 0): refuse rather
-		 * than run the pair as two commands, which would not be atomic. */
-		req_fail(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_FIELD);
+		nvmf_fused_dispatch(req);
 	} else if (c->qid == 0) {
 		nvmf_ctrlr_admin_cmd(req);
 	} else {

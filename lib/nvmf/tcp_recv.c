@@ -89,6 +89,7 @@ static int on_capsule(struct nvmf_conn *c)
 	req->c2h = false;
 	req->ns = NULL;
 	req->state = NVMF_REQ_RX_ICD;
+	nvmf_fused_on_capsule(c, req);
 	c->rx_req = req;
 	if (dlen > 0) {
 		rx_expect_data(c, req->buf, dlen);

@@ -141,6 +141,7 @@ void nvmf_req_complete(struct nvmf_req *req)
 	struct brisk_nvme_tcp_rsp *rsp;
 	bool success_flag = c->pg != NULL && g_nvmf_tgt.tcp->opts.c2h_success && req_success(req);
 
+	nvmf_fused_req_done(req);
 	if (c->dead) {
 		req_free(req);
 		return;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # lib/nvme's NVMe/TCP host against Brisk's own target (brisk_tgt, a malloc
 # namespace exported through the nvmf RPCs) on 127.0.0.1: nvme_identify
-# shows the configured model and serial, nvme_perf randrw runs without
+# shows the configured model and serial, nvme_io's checks pass (fused
+# Compare-and-Write included), nvme_perf randrw runs without
 # errors (in-capsule writes and R2T writes), bdevperf verify through
 # bdev_nvme_attach_controller -t tcp with digests off and on, and a wrong
 # subnqn is refused with a clear error. Every process is bounded in time
@@ -57,6 +58,14 @@ if [ $? -eq 0 ] && grep -q "^sn *: $SN\$" "$WORK/id6.log"; then
 	pass "nvme_identify over TCP on IPv6 (::1)"
 else
 	fail "nvme_identify over IPv6"; tail -20 "$WORK/id6.log" >&2
+fi
+
+# Every nvme_io check (fused Compare-and-Write among them) over TCP.
+timeout -k 5 60 "$ROOT/build/bin/nvme_io" --no-huge -s 64 -r "$TRID" >"$WORK/io.log" 2>&1
+if [ $? -eq 0 ] && grep -q "compare-and-write, mismatch.* ok" "$WORK/io.log" && grep -q "^nvme_io: PASS" "$WORK/io.log"; then
+	pass "nvme_io over TCP: every I/O check, fused Compare-and-Write included"
+else
+	fail "nvme_io over TCP: $(grep -m1 "FAIL" "$WORK/io.log")"; grep "^nvme_io" "$WORK/io.log" | tail -25 >&2
 fi
 
 # perf NAME SIZE SECONDS: randrw without errors.

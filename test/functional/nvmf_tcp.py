@@ -15,6 +15,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -123,6 +124,7 @@ def admin_checks(port):
     check(cqe.ok and d[4:14] == b'BRISK-SN-1' and d[24:40] == b'Brisk functional' and
           d[768:768 + len(NQN)] == NQN.encode() and ioccsz == (64 + 8192) // 16 and d[111] == 1,
           'Identify Controller: serial, model, subnqn, ioccsz, I/O controller type')
+    check(struct.unpack_from('<H', d, 522)[0] == 1, 'Identify Controller: FUSES Compare and Write')
     cqe, d = h.identify(2)
     check(struct.unpack_from('<3I', d, 0) == (1, 4, 0), 'active namespace list: 1, 4')
     cqe, d = h.identify(0, 4)
@@ -176,10 +178,78 @@ def status_checks(io):
     check(io.command(dsm, struct.pack('<IIQ', 0, 8, 1024))[0].ok, 'Dataset Management deallocate')
     check(io.command(nh.sqe(0x00, io.next_cid(), 1))[0].ok, 'Flush')
     check(io.command(nh.sqe(0x7E, io.next_cid(), 1))[0].sc == 0x01, 'unknown I/O opcode: Invalid Opcode')
-    fused = nh.sqe(0x05, io.next_cid(), 1, cdw10=16, cdw12=0, sgl=nh.sgl_icd(512), flags=0x41)
-    check(io.command(fused, bytes(512))[0].sc == 0x02, 'fused command (not supported): Invalid Field')
     prp = nh.sqe(0x02, io.next_cid(), 1, cdw10=16, cdw12=0, sgl=nh.sgl_transport(512), flags=0x00)
     check(io.command(prp, data_in=512)[0].sc == 0x02, 'PRP data pointer on a fabric: Invalid Field')
+
+
+def cqe_is(c, sct, sc):
+    return c.sct == sct and c.sc == sc
+
+
+def fused_checks(admin, io):
+    old, new = os.urandom(512), os.urandom(512)
+    io.write(1, 40, old)
+    first, second = io.compare_and_write(1, 40, old, new)
+    check(first.ok and second.ok and io.read(1, 40, 1)[1] == new, 'Compare-and-Write: equal, written')
+    first, second = io.compare_and_write(1, 40, old, os.urandom(512))
+    check(cqe_is(first, 2, 0x85) and cqe_is(second, 0, 0x09) and io.read(1, 40, 1)[1] == new,
+          'Compare-and-Write miscompare: Compare Failure, write aborted (Failed Fused), data kept')
+    big_old, big_new = os.urandom(16384), os.urandom(16384)
+    io.write(1, 64, big_old, in_capsule=False)
+    first, second = io.compare_and_write(1, 64, big_old, big_new, icd=(False, False))
+    check(first.ok and second.ok and io.read(1, 64, 32)[1] == big_new, 'Compare-and-Write of 16 KiB via R2T')
+    first, second = io.compare_and_write(1, 64, big_new[:4096], big_old[:4096], icd=(False, True))
+    check(first.ok and second.ok and io.read(1, 64, 8)[1] == big_old[:4096],
+          'Compare-and-Write: compare data by R2T, write data in-capsule (second half ready first)')
+    lone = io.rw_sqe(0x01, 1, 40, new, fuse=2)
+    check(cqe_is(io.commands([lone])[0], 0, 0x0A), 'fused second without a first: Missing Fused')
+    first, read = io.commands([io.rw_sqe(0x05, 1, 40, new, fuse=1),
+                               (nh.sqe(0x00, io.next_cid(), 1), b'', True)])
+    check(cqe_is(first, 0, 0x0A) and read.ok, 'fused first followed by a Flush: Missing Fused, Flush runs')
+    first, second = io.commands([io.rw_sqe(0x05, 1, 40, new, fuse=1), io.rw_sqe(0x01, 1, 41, old, fuse=2)])
+    check(cqe_is(first, 0, 0x02) and cqe_is(second, 0, 0x09) and io.read(1, 41, 1)[1] != old,
+          'fused pair on different LBAs: Invalid Field, write aborted')
+    first, second = io.compare_and_write(1, 65535, new + new, new + new)
+    check(cqe_is(first, 0, 0x80) and cqe_is(second, 0, 0x09), 'Compare-and-Write past the end: LBA Out of Range')
+    ident = nh.sqe(0x06, admin.next_cid(), 0, cdw10=1, sgl=nh.sgl_transport(4096), flags=0x41)
+    check(cqe_is(admin.command(ident, data_in=4096)[0], 0, 0x02), 'fused admin command: Invalid Field')
+
+
+RACE_BLOCKS = 16  # 8 KiB pairs (in-capsule)
+RACE_PAIRS = 16   # per queue and round: 32 commands of the 63 a queue holds
+
+
+def caw_burst(io, tag, barrier, out):
+    """Sends RACE_PAIRS pairs back to back, each expecting zeroes and writing
+    its own pattern; counts the pairs that succeeded."""
+    cmds = []
+    for i in range(RACE_PAIRS):
+        new = struct.pack('<HH', tag, i + 1).ljust(512 * RACE_BLOCKS, b'\x5a')
+        cmds += [io.rw_sqe(0x05, 1, 100, bytes(512 * RACE_BLOCKS), fuse=1),
+                 io.rw_sqe(0x01, 1, 100, new, fuse=2)]
+    barrier.wait(10)
+    cqes = io.commands(cmds)
+    out.append(sum(1 for i in range(0, len(cqes), 2) if cqes[i].ok and cqes[i + 1].ok))
+
+
+def fused_race(port, cntlid, io, rounds=10):
+    """Two queues (on both poll groups) fire bursts of pairs that all compare
+    against zeroes: only an atomic Compare-and-Write lets exactly one win."""
+    queues = [nh.connect_io(ADDR, port, NQN, HOST, cntlid, qid=q)[0] for q in (2, 3)]
+    results = []
+    for _ in range(rounds):
+        io.write(1, 100, bytes(512 * RACE_BLOCKS))
+        wins, barrier = [], threading.Barrier(2)
+        threads = [threading.Thread(target=caw_burst, args=(q, n, barrier, wins)) for n, q in enumerate(queues)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(30)
+        results.append(sum(wins) if len(wins) == 2 else -1)
+    for q in queues:
+        q.close()
+    check(all(r == 1 for r in results),
+          f'Compare-and-Write race, {rounds} rounds of {2 * RACE_PAIRS} pairs on two queues: one win each ({results})')
 
 
 def discovery_checks(port):
@@ -394,6 +464,8 @@ def main():
         io = io_checks(port, cntlid)
         io_checks(port, cntlid, True, True, 'digests: ').close()
         status_checks(io)
+        fused_checks(admin, io)
+        fused_race(port, cntlid, io)
         discovery_checks(port)
         ns_events(t, admin, io)
         ipv6_listener(t)

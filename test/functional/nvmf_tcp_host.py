@@ -156,6 +156,27 @@ class Host:
             else:
                 raise ValueError(f'unexpected PDU type {ptype}')
 
+    def commands(self, cmds):
+        """Sends [(cmd, data_out, in_capsule)] back to back (fused pairs);
+        returns their Cqes in the same order. Answers R2Ts of any of them."""
+        for cmd, data_out, icd in cmds:
+            self.send(self.pdu(PDU_CMD, cmd, data_out if data_out and icd else b''))
+        outs = {struct.unpack_from('<H', cmd, 2)[0]: data_out for cmd, data_out, _ in cmds}
+        cqes = {}
+        while len(cqes) < len(cmds):
+            ptype, flags, hdr, data = self.recv_pdu()
+            if ptype == PDU_R2T:
+                cccid, ttag, r2to, r2tl = struct.unpack_from('<HHII', hdr, 8)
+                chunk = outs[cccid][r2to:r2to + r2tl]
+                rest = struct.pack('<HHII4x', cccid, ttag, r2to, len(chunk))
+                self.send(self.pdu(PDU_H2C_DATA, rest, chunk, F_LAST))
+            elif ptype == PDU_RESP:
+                cqe = Cqe(hdr[8:24])
+                cqes[cqe.cid] = cqe
+            else:
+                raise ValueError(f'unexpected PDU type {ptype}')
+        return [cqes[struct.unpack_from('<H', cmd, 2)[0]] for cmd, _, _ in cmds]
+
     def fabric_connect(self, subnqn, hostnqn, qid=0, sqsize=31, cntlid=0xFFFF, kato=0):
         data = bytes(16) + struct.pack('<H', cntlid) + bytes(238)
         data += subnqn.encode().ljust(256, b'\0') + hostnqn.encode().ljust(256, b'\0') + bytes(256)
@@ -200,6 +221,18 @@ class Host:
     def compare(self, nsid, slba, data, bs=512):
         cmd = sqe(0x05, self.next_cid(), nsid, cdw10=slba, cdw12=len(data) // bs - 1, sgl=sgl_icd(len(data)))
         return self.command(cmd, data)[0]
+
+    def rw_sqe(self, opc, nsid, slba, data, bs=512, fuse=0, in_capsule=True):
+        """(cmd, data, in_capsule) for commands(): FUSE in bits 0-1 of flags."""
+        sgl = sgl_icd(len(data)) if in_capsule else sgl_transport(len(data))
+        cmd = sqe(opc, self.next_cid(), nsid, cdw10=slba & 0xFFFFFFFF, cdw11=slba >> 32,
+                  cdw12=len(data) // bs - 1, sgl=sgl, flags=0x40 | fuse)
+        return cmd, data, in_capsule
+
+    def compare_and_write(self, nsid, slba, cmp, new, bs=512, icd=(True, True)):
+        """Fused Compare (first) + Write (second); returns both Cqes."""
+        return self.commands([self.rw_sqe(0x05, nsid, slba, cmp, bs, 1, icd[0]),
+                              self.rw_sqe(0x01, nsid, slba, new, bs, 2, icd[1])])
 
 
 def connect_admin(addr, port, subnqn, hostnqn, hdgst=False, ddgst=False, kato=0):

@@ -3,7 +3,8 @@
  * run inside the test guest. With no mode it runs every check on the first
  * active namespace, one line each, then "nvme_io: PASS" or
  * "nvme_io: FAIL <check>":
- *   write/read, FUA, compare (match and mismatch), write zeroes, DSM
+ *   write/read, FUA, compare (match and mismatch), fused compare-and-write
+ *   (or -ENOTSUP when Identify's FUSES bit 0 is clear), write zeroes, DSM
  *   deallocate, flush, many small unaligned segments (SGL, or refused
  *   without SGLs), PRP-shaped segments, I/O past MDTS (split), more
  *   requests than SQ entries, reset with I/O in flight (aborted I/O is
@@ -196,6 +197,49 @@ static void check_compare(struct io_test *t)
 	check(t, "compare, mismatch -> COMPARE FAILURE", rc == -EIO &&
 	      w.cpl.status.sct == BRISK_NVME_SCT_MEDIA_ERROR &&
 	      w.cpl.status.sc == BRISK_NVME_SC_COMPARE_FAILURE);
+}
+
+/* Compare buf with LBA 2, write buf2 there if equal; both halves' completions. */
+static int fused_pair(struct io_test *t, struct io_wait *w1, struct io_wait *w2)
+{
+	int rc1 = brisk_nvme_ns_cmd_compare(t->ns, t->qpair, t->buf, 2, 1, io_cb, w1,
+					    BRISK_NVME_IO_FLAGS_FUSE_FIRST);
+	int rc2 = rc1 != 0 ? rc1 : brisk_nvme_ns_cmd_write(t->ns, t->qpair, t->buf2, 2, 1, io_cb, w2,
+							 BRISK_NVME_IO_FLAGS_FUSE_SECOND);
+
+	if (rc1 != 0 || rc2 != 0) {
+		return rc1 != 0 ? rc1 : rc2;
+	}
+	io_wait(t, 0, w2);
+	io_wait(t, 0, w1);
+	return w1->done && w2->done ? 0 : -ETIMEDOUT;
+}
+
+static void check_fused(struct io_test *t)
+{
+	struct io_wait w1 = { 0 }, w2 = { 0 };
+
+	if ((brisk_nvme_ctrlr_get_data(t->ctrlr)->fuses & 0x1) == 0) {
+		check(t, "compare-and-write (not supported: -ENOTSUP)", brisk_nvme_ns_cmd_compare(t->ns,
+		      t->qpair, t->buf, 2, 1, io_cb, &w1, BRISK_NVME_IO_FLAGS_FUSE_FIRST) == -ENOTSUP);
+		return;
+	}
+	check(t, "fused first on a write: -EINVAL", brisk_nvme_ns_cmd_write(t->ns, t->qpair, t->buf, 2, 1,
+	      io_cb, &w1, BRISK_NVME_IO_FLAGS_FUSE_FIRST) == -EINVAL);
+	memset(t->buf, 0x11, t->bs);
+	memset(t->buf2, 0x22, t->bs);
+	check(t, "compare-and-write: set up LBA 2", io_rw(t, true, t->buf, 2, 1, 0) == 0);
+	check(t, "compare-and-write, matching data: both succeed",
+	      fused_pair(t, &w1, &w2) == 0 && !brisk_nvme_cpl_is_error(&w1.cpl) &&
+	      !brisk_nvme_cpl_is_error(&w2.cpl));
+	memset(&w1, 0, sizeof(w1));
+	memset(&w2, 0, sizeof(w2));
+	check(t, "compare-and-write, mismatch: COMPARE FAILURE, write ABORTED - FAILED FUSED",
+	      fused_pair(t, &w1, &w2) == 0 && w1.cpl.status.sct == BRISK_NVME_SCT_MEDIA_ERROR &&
+	      w1.cpl.status.sc == BRISK_NVME_SC_COMPARE_FAILURE &&
+	      w2.cpl.status.sc == BRISK_NVME_SC_ABORTED_FAILED_FUSED);
+	check(t, "compare-and-write: LBA 2 holds the first write's data",
+	      io_rw(t, false, t->buf, 2, 1, 0) == 0 && memcmp(t->buf, t->buf2, t->bs) == 0);
 }
 
 static bool all_zero(const uint8_t *p, size_t len)
@@ -488,6 +532,7 @@ static int run_tests(struct io_test *t)
 	} else {
 		check_write_read(t);
 		check_compare(t);
+		check_fused(t);
 		check_zeroes_dsm_flush(t);
 		check_small_segments(t);
 		check_prp_segments(t);
