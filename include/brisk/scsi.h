@@ -30,6 +30,8 @@ extern "C" {
 
 struct brisk_scsi_dev;
 struct brisk_scsi_lun;
+struct brisk_bdev_io;
+struct brisk_io_channel;
 
 /*
  * An initiator or target port. For iSCSI the name is
@@ -120,11 +122,19 @@ struct brisk_scsi_task {
 	 */
 	struct iovec iov;
 
-	/* library use only */
+	/* library use only (per-command state lives here: no allocation per I/O) */
 	struct brisk_scsi_lun *lun;
+	struct brisk_scsi_dev *dev;
 	void *buf;                             /* library-allocated data buffer */
-	void *priv;                            /* per-command context */
+	struct brisk_bdev_io *bdev_io;         /* read whose buffer the bdev layer lent */
+	struct brisk_io_channel *ch;
+	uint64_t lba;
+	uint32_t nblocks;
+	uint32_t done;
+	int step;
 	bool aborted;
+	struct brisk_scsi_task *mgmt;          /* management task waiting for this one */
+	uint32_t mgmt_wait;                    /* management: tasks still to finish */
 	TAILQ_ENTRY(brisk_scsi_task) link;
 };
 
