@@ -16,15 +16,23 @@
 #include <sys/queue.h>
 
 #include <brisk/bdev.h>
+#include <brisk/bdev_module.h>
 #include <brisk/scsi.h>
 #include <brisk/scsi_spec.h>
 #include <brisk/thread.h>
+
+/* glibc's sys/queue.h lacks the BSD _SAFE variant (removal while iterating). */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
+	for ((var) = TAILQ_FIRST((head)); (var) && ((tvar) = TAILQ_NEXT((var), field), 1); \
+	     (var) = (tvar))
+#endif
 
 #define SCSI_MAX_ITN 64          /* initiator ports tracked per device */
 #define SCSI_MAX_REGS 64         /* persistent reservation registrations per LUN */
 #define SCSI_WS_CHUNK_BLOCKS 64  /* WRITE SAME pattern buffer */
 #define SCSI_MAX_UNMAP_DESC 256  /* per UNMAP command (block limits VPD) */
-#define SCSI_MAX_XFER_BLOCKS 65536
+#define SCSI_MAX_XFER_BYTES (4u << 20) /* block limits VPD: per command */
 
 /* Unit attention conditions, one bit each, reported highest first. */
 enum scsi_ua {
@@ -121,6 +129,12 @@ static inline void scsi_put32(uint8_t *p, uint32_t v)
 }
 static inline void scsi_put64(uint8_t *p, uint64_t v) { scsi_put32(p, v >> 32); scsi_put32(p + 4, (uint32_t)v); }
 
+/* Largest transfer one command may ask for, in blocks (block limits VPD). */
+static inline uint32_t scsi_max_xfer_blocks(const struct brisk_scsi_lun *lun)
+{
+	return SCSI_MAX_XFER_BYTES / brisk_bdev_get_block_size(lun->bdev);
+}
+
 /* ---- task.c ---- */
 /* CHECK CONDITION; asc is BRISK_SCSI_ASC_* (ASC << 8 | ASCQ). */
 void scsi_sense(struct brisk_scsi_task *task, uint8_t sk, uint16_t asc);
@@ -137,12 +151,19 @@ int scsi_task_put_data(struct brisk_scsi_task *task, const void *data, uint32_t 
 /* Copies up to len bytes of the data-out into buf; returns bytes copied. */
 uint32_t scsi_task_get_data(struct brisk_scsi_task *task, void *buf, uint32_t len);
 uint32_t scsi_task_iov_len(const struct brisk_scsi_task *task);
+/* Copies up to len bytes between iovec arrays; returns bytes copied. */
+size_t scsi_copy_iovs(const struct iovec *dst, int dstcnt, const struct iovec *src, int srccnt,
+		      size_t len);
 
 /* ---- dev.c ---- */
 struct scsi_itn *scsi_itn_get(struct brisk_scsi_dev *dev, const struct brisk_scsi_port *port);
 /* Sets ua bits for every initiator on LUN lun_id except 'except' (may be NULL). */
 void scsi_ua_set_all(struct brisk_scsi_dev *dev, int lun_id, uint32_t ua, const struct scsi_itn *except);
+/* Sets ua on LUN lun for the initiator named initiator (if known). */
+void scsi_ua_set_one(struct brisk_scsi_lun *lun, const char *initiator, uint32_t ua);
 void scsi_task_finished(struct brisk_scsi_task *task);
+/* With dev->lock held: frees a destructing dev once its last LUN left. */
+void scsi_dev_maybe_free(struct brisk_scsi_dev *dev);
 
 /* ---- lun.c ---- */
 struct brisk_scsi_lun *scsi_lun_open(struct brisk_scsi_dev *dev, const char *bdev_name, int id,
@@ -159,7 +180,12 @@ bool scsi_sbc_execute(struct brisk_scsi_task *task);
 bool scsi_pr_execute(struct brisk_scsi_task *task);
 /* RESERVATION CONFLICT check before any command: true when refused. */
 bool scsi_pr_conflict(struct brisk_scsi_task *task);
+void scsi_pr_register_and_move(struct brisk_scsi_task *task, uint64_t key, uint64_t sa_key,
+			       const uint8_t *prm, uint32_t plen);
+/* pr_file.c: PR state across restarts (APTPL). Lock held for save. */
+bool scsi_pr_file_enabled(void);
 void scsi_pr_load(struct brisk_scsi_lun *lun);
+void scsi_pr_save(struct brisk_scsi_lun *lun);
 /* LUN-wide commands that answer without the LUN (INQUIRY, REPORT LUNS). */
 void scsi_spc_no_lun(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task);
 /* REPORT SUPPORTED OPERATION CODES table lookup (spc_opcodes.c). */
@@ -167,7 +193,23 @@ void scsi_spc_report_opcodes(struct brisk_scsi_task *task);
 /* Mode pages (mode.c). */
 void scsi_mode_sense(struct brisk_scsi_task *task);
 void scsi_mode_select(struct brisk_scsi_task *task);
-/* Sends task's bdev I/O; lba/nblocks already checked. */
-void scsi_sbc_io_done(struct brisk_scsi_task *task, int bdev_status);
+
+/* ---- sbc.c / sbc_io.c / sbc_cmp.c ---- */
+typedef int (*scsi_sbc_submit_fn)(struct brisk_scsi_task *task);
+typedef void (*scsi_sbc_resume_fn)(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok);
+/* Submits one bdev step (submit NULL: retry the current one); resume runs
+ * on completion and owns the bdev_io. Failures end the task with sense. */
+void scsi_sbc_run(struct brisk_scsi_task *task, scsi_sbc_submit_fn submit, scsi_sbc_resume_fn resume);
+brisk_bdev_io_completion_cb scsi_sbc_cb(void);
+void scsi_sbc_io_error(struct brisk_scsi_task *task, struct brisk_bdev_io *io);
+/* task->iov_trim = bytes [skip, skip + len) of task->iovs; false if that
+ * needs more than the task's trim slots or the iovs are too short. */
+bool scsi_task_trim_iovs(struct brisk_scsi_task *task, uint64_t skip, uint64_t len);
+bool scsi_sbc_data_out_ok(struct brisk_scsi_task *task, uint64_t nbytes);
+bool scsi_sbc_check_range(struct brisk_scsi_task *task, uint64_t lba, uint32_t n);
+/* VERIFY, COMPARE AND WRITE, WRITE SAME (checked LBA range in task). */
+void scsi_sbc_cmp_execute(struct brisk_scsi_task *task);
+/* UNMAP and GET LBA STATUS (LBAs in the parameter data / no length). */
+bool scsi_sbc_cmp_execute_nolba(struct brisk_scsi_task *task);
 
 #endif
