@@ -297,21 +297,23 @@ static uint16_t ut_asc(const struct ut_task *u)
 	return (uint16_t)(u->t.sense_data[12] << 8 | u->t.sense_data[13]);
 }
 
-#define CHECK_GOOD(u) CU_ASSERT_EQUAL((u)->t.status, BRISK_SCSI_STATUS_GOOD)
+#define CHECK_GOOD(u) do { const struct ut_task *ug_ = (u); CU_ASSERT_EQUAL(ug_->t.status, BRISK_SCSI_STATUS_GOOD); } while (0)
 #define CHECK_SENSE(u, sk, asc) do { \
-		CU_ASSERT_EQUAL((u)->t.status, BRISK_SCSI_STATUS_CHECK_CONDITION); \
-		CU_ASSERT_EQUAL(ut_sk(u), (sk)); \
-		CU_ASSERT_EQUAL(ut_asc(u), (asc)); \
-		CU_ASSERT_EQUAL((u)->t.sense_data[0], 0x70); \
-		CU_ASSERT_EQUAL((u)->t.sense_data_len, 18); \
+		const struct ut_task *u_ = (u); \
+		CU_ASSERT_EQUAL(u_->t.status, BRISK_SCSI_STATUS_CHECK_CONDITION); \
+		CU_ASSERT_EQUAL(ut_sk(u_), (sk)); \
+		CU_ASSERT_EQUAL(ut_asc(u_), (asc)); \
+		CU_ASSERT_EQUAL(u_->t.sense_data[0] & 0x7f, 0x70); \
+		CU_ASSERT_EQUAL(u_->t.sense_data_len, 18); \
 	} while (0)
 /* INVALID FIELD IN CDB with the field pointer at byte (bit -1: none). */
 #define CHECK_FIELD(u, byte, bit) do { \
-		CHECK_SENSE(u, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_FIELD_IN_CDB); \
-		CU_ASSERT_EQUAL((u)->t.sense_data[15] & 0xc0, 0xc0); \
-		CU_ASSERT_EQUAL((u)->t.sense_data[16] << 8 | (u)->t.sense_data[17], (byte)); \
+		const struct ut_task *uf_ = (u); \
+		CHECK_SENSE(uf_, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_FIELD_IN_CDB); \
+		CU_ASSERT_EQUAL(uf_->t.sense_data[15] & 0xc0, 0xc0); \
+		CU_ASSERT_EQUAL(uf_->t.sense_data[16] << 8 | uf_->t.sense_data[17], (byte)); \
 		if ((bit) >= 0) { \
-			CU_ASSERT_EQUAL((u)->t.sense_data[15] & 0x0f, 0x08 | (bit)); \
+			CU_ASSERT_EQUAL(uf_->t.sense_data[15] & 0x0f, 0x08 | (bit)); \
 		} \
 	} while (0)
 
