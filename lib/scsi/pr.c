@@ -336,12 +336,12 @@ static void prout_register(struct brisk_scsi_task *task, struct scsi_pr *pr, str
 
 static void prout_reserve(struct brisk_scsi_task *task, struct scsi_pr *pr, struct prout *p)
 {
-	if (!pr_type_valid(p->type)) {
-		scsi_sense_field(task, false, 2, 3);
-		return;
-	}
 	if (p->idx < 0 || p->key != pr->regs[p->idx].key) {
 		task->status = BRISK_SCSI_STATUS_RESERVATION_CONFLICT;
+		return;
+	}
+	if (!pr_type_valid(p->type)) {
+		scsi_sense_field(task, false, 2, 3);
 		return;
 	}
 	if (pr->reserved) {

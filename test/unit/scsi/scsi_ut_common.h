@@ -269,7 +269,7 @@ static void ut_exec_on(struct brisk_scsi_dev *dev, struct ut_task *u, int th)
 
 /* A command with optional data-out (out/out_len) or data-in into u->data
  * through the caller's buffer (u->iov). */
-static struct ut_task *ut_cmd(struct brisk_scsi_dev *dev, uint64_t lun, const uint8_t *cdb, size_t len,
+static inline struct ut_task *ut_cmd(struct brisk_scsi_dev *dev, uint64_t lun, const uint8_t *cdb, size_t len,
 			      const void *out, uint32_t out_len, uint32_t in_len)
 {
 	static struct ut_task u;
