@@ -119,7 +119,8 @@ struct brisk_scsi_task {
 	 * Reads: when iovs is NULL (or iovcnt 0) the library supplies a buffer
 	 * of data_transferred bytes in iov (iovs then points at it); it stays
 	 * valid until brisk_scsi_task_put_buf, which the caller calls once the
-	 * data has been sent.
+	 * data has been sent, on the thread the task completed on (the buffer
+	 * may be the bdev layer's; the LUN stays open until it is returned).
 	 */
 	struct iovec iov;
 

@@ -508,7 +508,9 @@ void scsi_task_finished(struct brisk_scsi_task *task)
 	struct brisk_scsi_lun *lun = task->lun;
 	struct brisk_scsi_task *mgmt = NULL;
 
-	if (task->ch != NULL) {
+	/* A read whose buffer the bdev layer lent keeps its channel and its
+	 * place in lun->outstanding until brisk_scsi_task_put_buf. */
+	if (task->ch != NULL && task->bdev_io == NULL) {
 		brisk_put_io_channel(task->ch);
 		task->ch = NULL;
 	}
@@ -517,7 +519,9 @@ void scsi_task_finished(struct brisk_scsi_task *task)
 
 		pthread_mutex_lock(&dev->lock);
 		TAILQ_REMOVE(&lun->tasks, task, link);
-		lun->outstanding--;
+		if (task->bdev_io == NULL) {
+			lun->outstanding--;
+		}
 		if (task->aborted) {
 			task->status = BRISK_SCSI_STATUS_TASK_ABORTED;
 			task->sense_data_len = 0;
