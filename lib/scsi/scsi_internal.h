@@ -135,6 +135,15 @@ static inline uint32_t scsi_max_xfer_blocks(const struct brisk_scsi_lun *lun)
 	return SCSI_MAX_XFER_BYTES / brisk_bdev_get_block_size(lun->bdev);
 }
 
+/* LBPRZ: unmapped blocks read back as zeroes. Only claimed for the malloc
+ * module, which zeroes what it unmaps; others may not. */
+static inline bool scsi_lun_lbprz(const struct brisk_scsi_lun *lun)
+{
+	const char *m = brisk_bdev_get_module_name(lun->bdev);
+
+	return m != NULL && __builtin_strcmp(m, "malloc") == 0;
+}
+
 /* ---- task.c ---- */
 /* CHECK CONDITION; asc is BRISK_SCSI_ASC_* (ASC << 8 | ASCQ). */
 void scsi_sense(struct brisk_scsi_task *task, uint8_t sk, uint16_t asc);

@@ -184,7 +184,7 @@ static uint32_t vpd_provisioning(struct brisk_scsi_lun *lun, uint8_t *d)
 
 	scsi_put16(&d[2], 4);
 	if (unmap) {
-		d[5] = 0x80 | 0x40 | 0x20 | 0x04;  /* LBPU, LBPWS, LBPWS10, LBPRZ */
+		d[5] = 0x80 | 0x40 | 0x20 | (scsi_lun_lbprz(lun) ? 0x04 : 0); /* LBPU LBPWS LBPWS10 LBPRZ */
 		d[6] = 0x02;                       /* thin provisioned */
 	}
 	return 8;
@@ -368,7 +368,7 @@ static void read_capacity16(struct brisk_scsi_task *task, struct brisk_scsi_lun 
 	scsi_put64(&d[0], brisk_bdev_get_num_blocks(lun->bdev) - 1);
 	scsi_put32(&d[8], brisk_bdev_get_block_size(lun->bdev));
 	if (brisk_bdev_io_type_supported(lun->bdev, BRISK_BDEV_IO_TYPE_UNMAP)) {
-		d[14] = 0x80 | 0x40;                 /* LBPME, LBPRZ */
+		d[14] = 0x80 | (scsi_lun_lbprz(lun) ? 0x40 : 0);   /* LBPME, LBPRZ */
 	}
 	reply(task, d, sizeof(d), scsi_be32(&task->cdb[10]));
 }
