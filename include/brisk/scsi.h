@@ -144,6 +144,8 @@ struct brisk_scsi_task {
 	struct brisk_scsi_task *mgmt;          /* management task waiting for this one */
 	uint32_t mgmt_wait;                    /* management: tasks still to finish */
 	TAILQ_ENTRY(brisk_scsi_task) link;
+	TAILQ_ENTRY(brisk_scsi_task) wait_link; /* COMPARE AND WRITE queue */
+	bool caw_locked;                       /* holds the LUN's COMPARE AND WRITE turn */
 };
 
 /* Zeroes task and sets its direction, buffer and completion. */

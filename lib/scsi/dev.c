@@ -434,6 +434,7 @@ static void task_reset_out(struct brisk_scsi_dev *dev, struct brisk_scsi_task *t
 	task->buf = NULL;
 	task->step = 0;
 	task->done = 0;
+	task->caw_locked = false;
 }
 
 /* Looks the LUN up and admits the task: NULL lun with the task answered. */
@@ -510,6 +511,9 @@ void scsi_task_finished(struct brisk_scsi_task *task)
 
 	/* A read whose buffer the bdev layer lent keeps its channel and its
 	 * place in lun->outstanding until brisk_scsi_task_put_buf. */
+	if (task->caw_locked) {
+		scsi_sbc_caw_unlock(task);
+	}
 	if (task->ch != NULL && task->bdev_io == NULL) {
 		brisk_put_io_channel(task->ch);
 		task->ch = NULL;

@@ -5,9 +5,10 @@
  * the sense can carry the offset of the first differing byte and any bdev
  * works, whether or not it compares by itself.
  *
- * COMPARE AND WRITE: a command's compare and write run back to back on
- * this thread, but writes from other connections to the same blocks are
- * not held off in between.
+ * COMPARE AND WRITE: one runs at a time per LUN (the others wait in
+ * lun->caw_wait and start on their own thread when the previous one ends),
+ * so two of them never interleave their compare and write. Plain writes
+ * from other connections are not held off in between.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -157,6 +158,54 @@ static void sbc_verify(struct brisk_scsi_task *task)
 
 /* ---- COMPARE AND WRITE ---- */
 
+static void caw_compared(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok);
+
+static void caw_start_msg(void *ctx)
+{
+	run_medium_read(ctx, caw_compared);
+}
+
+/* Ends this command's turn (from scsi_task_finished, whatever path the
+ * command ended on): the next waiting one starts on its own thread. */
+void scsi_sbc_caw_unlock(struct brisk_scsi_task *task)
+{
+	struct brisk_scsi_lun *lun = task->lun;
+	struct brisk_scsi_task *next;
+
+	task->caw_locked = false;
+	pthread_mutex_lock(&lun->dev->lock);
+	next = TAILQ_FIRST(&lun->caw_wait);
+	if (next != NULL) {
+		TAILQ_REMOVE(&lun->caw_wait, next, wait_link);
+		next->caw_locked = true;   /* the turn passes straight to it */
+	} else {
+		lun->caw_busy = false;
+	}
+	pthread_mutex_unlock(&lun->dev->lock);
+	if (next != NULL && brisk_thread_send_msg(next->thread, caw_start_msg, next) != 0) {
+		/* cannot happen with a live thread; do not strand the queue */
+		fail_now(next, BRISK_SCSI_SENSE_HARDWARE_ERROR, BRISK_SCSI_ASC_INTERNAL_TARGET_FAILURE);
+	}
+}
+
+/* True when the caller may run now; false when queued behind another. */
+static bool caw_lock(struct brisk_scsi_task *task)
+{
+	struct brisk_scsi_lun *lun = task->lun;
+	bool run;
+
+	pthread_mutex_lock(&lun->dev->lock);
+	run = !lun->caw_busy;
+	if (run) {
+		lun->caw_busy = true;
+		task->caw_locked = true;
+	} else {
+		TAILQ_INSERT_TAIL(&lun->caw_wait, task, wait_link);
+	}
+	pthread_mutex_unlock(&lun->dev->lock);
+	return run;
+}
+
 static int caw_write_submit(struct brisk_scsi_task *task)
 {
 	return brisk_bdev_writev_blocks(task->lun->desc, task->ch, task->iov_trim, task->iov_trim_cnt,
@@ -208,7 +257,9 @@ static void sbc_compare_and_write(struct brisk_scsi_task *task)
 		scsi_task_complete_later(task);
 		return;
 	}
-	run_medium_read(task, caw_compared);
+	if (caw_lock(task)) {
+		run_medium_read(task, caw_compared);
+	}
 }
 
 /* ---- WRITE SAME ---- */

@@ -95,6 +95,8 @@ struct brisk_scsi_lun {
 	uint32_t outstanding;             /* tasks running on it */
 	uint32_t chans;                   /* scsi_chan records holding its channel */
 	TAILQ_HEAD(, brisk_scsi_task) tasks;
+	bool caw_busy;                    /* a COMPARE AND WRITE is running */
+	TAILQ_HEAD(, brisk_scsi_task) caw_wait;
 	bool wce;                         /* caching mode page WCE */
 	bool swp;                         /* control mode page software write protect */
 	bool stopped;                     /* START STOP UNIT */
@@ -220,5 +222,7 @@ bool scsi_sbc_check_range(struct brisk_scsi_task *task, uint64_t lba, uint32_t n
 void scsi_sbc_cmp_execute(struct brisk_scsi_task *task);
 /* UNMAP and GET LBA STATUS (LBAs in the parameter data / no length). */
 bool scsi_sbc_cmp_execute_nolba(struct brisk_scsi_task *task);
+/* Passes the LUN's COMPARE AND WRITE turn on (task->caw_locked). */
+void scsi_sbc_caw_unlock(struct brisk_scsi_task *task);
 
 #endif

@@ -283,6 +283,51 @@ static void test_compare_and_write(void)
 		    BRISK_SCSI_ASC_LBA_OUT_OF_RANGE);
 }
 
+/* Two COMPARE AND WRITEs on one LUN: the second waits for the first, so
+ * it compares against what the first wrote. */
+static void test_compare_and_write_serialised(void)
+{
+	static struct ut_task a, b;
+	static uint8_t da[1024], db[1024];
+	uint8_t cdb[16] = { BRISK_SBC_OP_COMPARE_AND_WRITE };
+	int before;
+
+	memset(g_d512->store + 600 * 512, 'A', 512);
+	memset(da, 'A', 512);
+	memset(da + 512, 'B', 512);
+	memset(db, 'B', 512);
+	memset(db + 512, 'C', 512);
+	put_be64(&cdb[2], 600);
+	cdb[13] = 1;
+	ut_task_prep(&a, cdb, 16, &g_iport, BRISK_SCSI_DIR_TO_DEV, 1024);
+	ut_task_prep(&b, cdb, 16, &g_iport2, BRISK_SCSI_DIR_TO_DEV, 1024);
+	a.iov.iov_base = da;
+	b.iov.iov_base = db;
+	a.iov.iov_len = b.iov.iov_len = 1024;
+	a.t.iovs = &a.iov;
+	b.t.iovs = &b.iov;
+	a.t.iovcnt = b.t.iovcnt = 1;
+	g_d512->hold = true;
+	brisk_set_thread(g_th[0]);
+	brisk_scsi_dev_queue_task(g_dev, &a.t);
+	poll_threads();
+	before = g_d512->nsubmits;
+	brisk_set_thread(g_th[1]);
+	brisk_scsi_dev_queue_task(g_dev, &b.t);
+	poll_threads();
+	CU_ASSERT_EQUAL(g_d512->nsubmits, before);   /* b waits its turn */
+	CU_ASSERT_EQUAL(a.calls + b.calls, 0);
+	g_d512->hold = false;
+	ut_release();
+	poll_threads();
+	CU_ASSERT_EQUAL(a.calls, 1);
+	CU_ASSERT_EQUAL(b.calls, 1);
+	CU_ASSERT(b.thread == g_th[1]);
+	CHECK_GOOD(&a);
+	CHECK_GOOD(&b);
+	CU_ASSERT_EQUAL(g_d512->store[600 * 512 + 100], 'C');
+}
+
 static void test_write_same(void)
 {
 	uint8_t cdb[16], blk[4096];
@@ -420,6 +465,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_bdev_failures);
 	CU_ADD_TEST(suite, test_verify);
 	CU_ADD_TEST(suite, test_compare_and_write);
+	CU_ADD_TEST(suite, test_compare_and_write_serialised);
 	CU_ADD_TEST(suite, test_write_same);
 	CU_ADD_TEST(suite, test_unmap);
 	CU_ADD_TEST(suite, test_get_lba_status_sync_prefetch);
