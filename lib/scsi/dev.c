@@ -437,7 +437,8 @@ static void task_reset_out(struct brisk_scsi_dev *dev, struct brisk_scsi_task *t
 	task->caw_locked = false;
 }
 
-/* Looks the LUN up and admits the task: NULL lun with the task answered. */
+/* Looks the LUN up and admits the task, all under one lock: a pending unit
+ * attention or a reservation conflict answers it instead (NULL, answered). */
 static struct brisk_scsi_lun *dev_admit(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task,
 					bool *answered)
 {
@@ -454,6 +455,10 @@ static struct brisk_scsi_lun *dev_admit(struct brisk_scsi_dev *dev, struct brisk
 		lun = NULL;
 	}
 	if (lun != NULL && itn != NULL && dev_report_ua(itn, task, lun->id)) {
+		*answered = true;
+		lun = NULL;
+	} else if (lun != NULL && scsi_pr_conflict_locked(lun, task)) {
+		task->status = BRISK_SCSI_STATUS_RESERVATION_CONFLICT;
 		*answered = true;
 		lun = NULL;
 	} else if (lun != NULL) {
@@ -476,11 +481,6 @@ void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_tas
 		if (!answered) {
 			scsi_spc_no_lun(dev, task);
 		}
-		scsi_task_complete_later(task);
-		return;
-	}
-	if (scsi_pr_conflict(task)) {
-		task->status = BRISK_SCSI_STATUS_RESERVATION_CONFLICT;
 		scsi_task_complete_later(task);
 		return;
 	}

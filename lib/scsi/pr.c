@@ -115,7 +115,7 @@ static enum pr_access pr_access_of(const uint8_t *cdb)
 	}
 }
 
-static bool pr_conflict_locked(struct brisk_scsi_lun *lun, const struct brisk_scsi_task *task)
+bool scsi_pr_conflict_locked(struct brisk_scsi_lun *lun, const struct brisk_scsi_task *task)
 {
 	struct scsi_pr *pr = &lun->pr;
 	const char *me = port_name(task->initiator_port);
@@ -149,17 +149,6 @@ static bool pr_conflict_locked(struct brisk_scsi_lun *lun, const struct brisk_sc
 		return access == PR_ACCESS_WRITE;
 	}
 	return true;
-}
-
-bool scsi_pr_conflict(struct brisk_scsi_task *task)
-{
-	struct brisk_scsi_dev *dev = task->lun->dev;
-	bool conflict;
-
-	pthread_mutex_lock(&dev->lock);
-	conflict = pr_conflict_locked(task->lun, task);
-	pthread_mutex_unlock(&dev->lock);
-	return conflict;
 }
 
 /* ---- RESERVE / RELEASE (6/10) ---- */

@@ -189,8 +189,9 @@ void scsi_lun_maybe_close(struct brisk_scsi_lun *lun);
 bool scsi_spc_execute(struct brisk_scsi_task *task);
 bool scsi_sbc_execute(struct brisk_scsi_task *task);
 bool scsi_pr_execute(struct brisk_scsi_task *task);
-/* RESERVATION CONFLICT check before any command: true when refused. */
-bool scsi_pr_conflict(struct brisk_scsi_task *task);
+/* RESERVATION CONFLICT check before any command (dev->lock held): true
+ * when the task is refused. */
+bool scsi_pr_conflict_locked(struct brisk_scsi_lun *lun, const struct brisk_scsi_task *task);
 void scsi_pr_register_and_move(struct brisk_scsi_task *task, uint64_t key, uint64_t sa_key,
 			       const uint8_t *prm, uint32_t plen);
 /* pr_file.c: PR state across restarts (APTPL). Lock held for save. */
