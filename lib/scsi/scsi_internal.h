@@ -166,7 +166,11 @@ uint32_t scsi_task_iov_len(const struct brisk_scsi_task *task);
 size_t scsi_copy_iovs(const struct iovec *dst, int dstcnt, const struct iovec *src, int srccnt,
 		      size_t len);
 
-/* ---- dev.c ---- */
+/* ---- dev.c / itn.c / exec.c ---- */
+struct brisk_scsi_lun *scsi_dev_find_lun(struct brisk_scsi_dev *dev, int id);
+/* Reports (and clears) the highest pending unit attention of itn on lun_id
+ * into task; false when none applies to this command. */
+bool scsi_dev_report_ua(struct scsi_itn *itn, struct brisk_scsi_task *task, int lun_id);
 struct scsi_itn *scsi_itn_get(struct brisk_scsi_dev *dev, const struct brisk_scsi_port *port);
 /* Sets ua bits for every initiator on LUN lun_id except 'except' (may be NULL). */
 void scsi_ua_set_all(struct brisk_scsi_dev *dev, int lun_id, uint32_t ua, const struct scsi_itn *except);
