@@ -3,8 +3,8 @@
  * block CDB, the checks they share (protection fields, LBA range, transfer
  * length, software write protect, stopped unit), and the plain data path:
  * READ and WRITE (6/10/12/16), WRITE AND VERIFY, PRE-FETCH and
- * SYNCHRONIZE CACHE. Compare, write same, unmap and LBA status are in
- * sbc_cmp.c.
+ * SYNCHRONIZE CACHE. Compare, OR write, write same, unmap and LBA status
+ * are in sbc_cmp.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,7 +34,7 @@ static bool sbc_decode(const uint8_t *cdb, uint64_t *lba, uint32_t *n)
 		return true;
 	case BRISK_SBC_OP_READ_16: case BRISK_SBC_OP_WRITE_16: case BRISK_SBC_OP_WRITE_VERIFY_16:
 	case BRISK_SBC_OP_VERIFY_16: case BRISK_SBC_OP_PRE_FETCH_16: case BRISK_SBC_OP_SYNC_CACHE_16:
-	case BRISK_SBC_OP_WRITE_SAME_16:
+	case BRISK_SBC_OP_WRITE_SAME_16: case BRISK_SBC_OP_ORWRITE_16:
 		*lba = scsi_be64(&cdb[2]);
 		*n = scsi_be32(&cdb[10]);
 		return true;
@@ -54,6 +54,7 @@ static bool sbc_is_write(uint8_t op)
 	case BRISK_SBC_OP_WRITE_16: case BRISK_SBC_OP_WRITE_VERIFY_10: case BRISK_SBC_OP_WRITE_VERIFY_12:
 	case BRISK_SBC_OP_WRITE_VERIFY_16: case BRISK_SBC_OP_WRITE_SAME_10:
 	case BRISK_SBC_OP_WRITE_SAME_16: case BRISK_SBC_OP_COMPARE_AND_WRITE: case BRISK_SBC_OP_UNMAP:
+	case BRISK_SBC_OP_ORWRITE_16:
 		return true;
 	default:
 		return false;

@@ -1,11 +1,11 @@
 /*
  * SBC-3 block commands, part two: VERIFY (BYTCHK 0, 1 and 3), COMPARE AND
- * WRITE, WRITE SAME (pattern, zeroes, UNMAP, NDOB), UNMAP and GET LBA
+ * WRITE, ORWRITE, WRITE SAME (pattern, zeroes, UNMAP, NDOB), UNMAP and GET LBA
  * STATUS. Comparisons read the medium into a buffer and compare here, so
  * the sense can carry the offset of the first differing byte and any bdev
  * works, whether or not it compares by itself.
  *
- * COMPARE AND WRITE: one runs at a time per LUN (the others wait in
+ * COMPARE AND WRITE and ORWRITE: one runs at a time per LUN (the others wait in
  * lun->caw_wait and start on their own thread when the previous one ends),
  * so two of them never interleave their compare and write. Plain writes
  * from other connections are not held off in between.
@@ -160,9 +160,17 @@ static void sbc_verify(struct brisk_scsi_task *task)
 
 static void caw_compared(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok);
 
+static void orwrite_start_msg(void *ctx);
+
 static void caw_start_msg(void *ctx)
 {
-	run_medium_read(ctx, caw_compared);
+	struct brisk_scsi_task *task = ctx;
+
+	if (task->cdb[0] == BRISK_SBC_OP_ORWRITE_16) {
+		orwrite_start_msg(ctx);
+		return;
+	}
+	run_medium_read(task, caw_compared);
 }
 
 /* Ends this command's turn (from scsi_task_finished, whatever path the
@@ -259,6 +267,55 @@ static void sbc_compare_and_write(struct brisk_scsi_task *task)
 	}
 	if (caw_lock(task)) {
 		run_medium_read(task, caw_compared);
+	}
+}
+
+/* ---- ORWRITE: medium = medium OR data-out, read-modify-write under the
+ * same per-LUN turn as COMPARE AND WRITE ---- */
+
+static int orwrite_write_submit(struct brisk_scsi_task *task)
+{
+	return brisk_bdev_write_blocks(task->lun->desc, task->ch, task->buf, task->lba, task->nblocks,
+				       scsi_sbc_cb(), task);
+}
+
+static void orwrite_merged(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok)
+{
+	uint64_t len = (uint64_t)task->nblocks * lun_bs(task), pos = 0;
+	uint8_t *m = task->buf;
+	int i;
+
+	if (!ok) {
+		scsi_sbc_io_error(task, io);
+		finish_freeing(task, io);
+		return;
+	}
+	brisk_bdev_free_io(io);
+	for (i = 0; i < task->iovcnt && pos < len; i++) {
+		const uint8_t *p = task->iovs[i].iov_base;
+		uint64_t k;
+
+		for (k = 0; k < task->iovs[i].iov_len && pos < len; k++) {
+			m[pos++] |= p[k];
+		}
+	}
+	task->data_transferred = (uint32_t)len;
+	scsi_sbc_run(task, orwrite_write_submit, caw_written);
+}
+
+static void orwrite_start_msg(void *ctx)
+{
+	run_medium_read(ctx, orwrite_merged);
+}
+
+static void sbc_orwrite(struct brisk_scsi_task *task)
+{
+	if (!scsi_sbc_data_out_ok(task, task->cdb_data_len)) {
+		scsi_task_complete_later(task);
+		return;
+	}
+	if (caw_lock(task)) {
+		run_medium_read(task, orwrite_merged);
 	}
 }
 
@@ -399,6 +456,9 @@ void scsi_sbc_cmp_execute(struct brisk_scsi_task *task)
 		break;
 	case BRISK_SBC_OP_COMPARE_AND_WRITE:
 		sbc_compare_and_write(task);
+		break;
+	case BRISK_SBC_OP_ORWRITE_16:
+		sbc_orwrite(task);
 		break;
 	default:
 		sbc_write_same(task);

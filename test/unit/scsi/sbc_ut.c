@@ -328,6 +328,32 @@ static void test_compare_and_write_serialised(void)
 	CU_ASSERT_EQUAL(g_d512->store[600 * 512 + 100], 'C');
 }
 
+static void test_orwrite(void)
+{
+	static uint8_t buf[1024];
+	uint8_t cdb[16];
+	struct ut_task *u;
+
+	memset(g_d512->store + 700 * 512, 0xa5, 1024);
+	memset(buf, 0x5a, 512);
+	memset(buf + 512, 0x01, 512);
+	cdb16(cdb, BRISK_SBC_OP_ORWRITE_16, 700, 2);
+	u = ut_cmd(g_dev, 0, cdb, 16, buf, 1024, 0);
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(u->t.data_transferred, 1024);
+	CU_ASSERT_EQUAL(g_d512->store[700 * 512 + 7], 0xff);
+	CU_ASSERT_EQUAL(g_d512->store[701 * 512 + 7], 0xa5);
+	cdb16(cdb, BRISK_SBC_OP_ORWRITE_16, 2047, 2);
+	CHECK_SENSE(ut_cmd(g_dev, 0, cdb, 16, buf, 1024, 0), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
+		    BRISK_SCSI_ASC_LBA_OUT_OF_RANGE);
+	cdb16(cdb, BRISK_SBC_OP_ORWRITE_16, 700, 1);
+	cdb[1] = 0x20;                               /* ORPROTECT */
+	CHECK_FIELD(ut_cmd(g_dev, 0, cdb, 16, buf, 512, 0), 1, 7);
+	cdb[1] = 0;
+	CHECK_SENSE(ut_cmd(g_dev, 0, cdb, 16, buf, 100, 0), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
+		    BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
+}
+
 static void test_write_same(void)
 {
 	uint8_t cdb[16], blk[4096];
@@ -466,6 +492,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_verify);
 	CU_ADD_TEST(suite, test_compare_and_write);
 	CU_ADD_TEST(suite, test_compare_and_write_serialised);
+	CU_ADD_TEST(suite, test_orwrite);
 	CU_ADD_TEST(suite, test_write_same);
 	CU_ADD_TEST(suite, test_unmap);
 	CU_ADD_TEST(suite, test_get_lba_status_sync_prefetch);

@@ -327,6 +327,23 @@ static void test_report_opcodes(void)
 	CHECK_FIELD(ut_cmd(g_dev, 0, cdb, 12, NULL, 0, 4096), 2, 2);
 }
 
+static void test_read_defect_data(void)
+{
+	uint8_t rdd10[10] = { BRISK_SBC_OP_READ_DEFECT_DATA_10, 0, 0x18 | 0x05, 0, 0, 0, 0, 0, 32, 0 };
+	uint8_t rdd12[12] = { BRISK_SBC_OP_READ_DEFECT_DATA_12, 0x08, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0 };
+	struct ut_task *u = ut_cmd(g_dev, 0, rdd10, 10, NULL, 0, 32);
+
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(u->t.data_transferred, 4);
+	CU_ASSERT_EQUAL(u->data[1], 0x1d);           /* PLISTV GLISTV, format 5 */
+	CU_ASSERT_EQUAL(u->data[2] << 8 | u->data[3], 0);
+	u = ut_cmd(g_dev, 0, rdd12, 12, NULL, 0, 32);
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(u->t.data_transferred, 8);
+	CU_ASSERT_EQUAL(u->data[1], 0x08);
+	CU_ASSERT_EQUAL(get_be32(&u->data[4]), 0);
+}
+
 static void test_unknown_opcode(void)
 {
 	uint8_t cdb[6] = { 0xe0 };
@@ -374,6 +391,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_mode_select_ua_other_initiator);
 	CU_ADD_TEST(suite, test_request_sense_and_stop);
 	CU_ADD_TEST(suite, test_report_opcodes);
+	CU_ADD_TEST(suite, test_read_defect_data);
 	CU_ADD_TEST(suite, test_unknown_opcode);
 	rc = ut_run(suite);
 	brisk_set_thread(g_th[0]);
