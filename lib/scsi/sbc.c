@@ -200,7 +200,7 @@ static void write_done(struct brisk_scsi_task *task, struct brisk_bdev_io *io, b
 	if (!ok) {
 		scsi_sbc_io_error(task, io);
 	} else {
-		task->data_transferred = task->cdb_data_len;
+		task->data_transferred = task->nblocks * brisk_bdev_get_block_size(task->lun->bdev);
 	}
 	brisk_bdev_free_io(io);
 	free(task->buf);
@@ -219,14 +219,38 @@ bool scsi_sbc_data_out_ok(struct brisk_scsi_task *task, uint64_t nbytes)
 	return true;
 }
 
+/* Data-out shorter than the CDB asks for (iSCSI EDTL < SPDTL): FCP-4 lets
+ * the target either write what arrived or refuse. Whole blocks that
+ * arrived are written (libiscsi's residual tests want GOOD and only those
+ * blocks changed); a partial block cannot be, so that is refused without
+ * writing. Returns false when the task is finished (refused or nothing to
+ * write). */
+static bool write_trim_to_data_out(struct brisk_scsi_task *task)
+{
+	uint32_t bs = brisk_bdev_get_block_size(task->lun->bdev);
+	uint32_t have = scsi_task_iov_len(task) < task->transfer_len ? scsi_task_iov_len(task) :
+			task->transfer_len;
+
+	if (have >= task->cdb_data_len) {
+		return true;
+	}
+	if (have % bs != 0) {
+		scsi_sbc_data_out_ok(task, task->cdb_data_len);   /* sets the refusal */
+		return false;
+	}
+	task->nblocks = have / bs;
+	return task->nblocks > 0;
+}
+
 static void sbc_write(struct brisk_scsi_task *task)
 {
-	uint64_t nbytes = task->cdb_data_len;
+	uint64_t nbytes;
 
-	if (!scsi_sbc_data_out_ok(task, nbytes)) {
+	if (!write_trim_to_data_out(task)) {
 		scsi_task_complete_later(task);
 		return;
 	}
+	nbytes = (uint64_t)task->nblocks * brisk_bdev_get_block_size(task->lun->bdev);
 	if (!scsi_task_trim_iovs(task, 0, nbytes)) {
 		task->iov_trim_cnt = 0;
 		task->buf = malloc(nbytes);   /* more iovecs than the task can carry: rare */
@@ -353,7 +377,8 @@ static bool sbc_start(struct brisk_scsi_task *task)
 		scsi_task_complete_later(task);
 		return true;
 	}
-	if (n == 0 && !sync && op != BRISK_SBC_OP_WRITE_SAME_10 && op != BRISK_SBC_OP_WRITE_SAME_16) {
+	if (n == 0 && !sync && op != BRISK_SBC_OP_WRITE_SAME_10 && op != BRISK_SBC_OP_WRITE_SAME_16 &&
+	    op != BRISK_SBC_OP_COMPARE_AND_WRITE) {
 		scsi_task_complete_later(task);    /* zero blocks: nothing to move */
 		return true;
 	}

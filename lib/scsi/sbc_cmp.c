@@ -257,6 +257,13 @@ static void caw_compared(struct brisk_scsi_task *task, struct brisk_bdev_io *io,
 static void sbc_compare_and_write(struct brisk_scsi_task *task)
 {
 	task->cdb_data_len = 2 * task->nblocks * lun_bs(task);
+	if (task->nblocks == 0 && task->transfer_len > 0) {
+		/* Data-out for a command that moves none: the block count did not
+		 * fit its one byte (libiscsi sends 256 as 0). */
+		scsi_sense_field(task, false, 13, -1);
+		scsi_task_complete_later(task);
+		return;
+	}
 	if (task->nblocks == 0) {
 		scsi_task_complete_later(task);
 		return;

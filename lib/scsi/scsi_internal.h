@@ -32,7 +32,10 @@
 #define SCSI_MAX_REGS 64         /* persistent reservation registrations per LUN */
 #define SCSI_WS_CHUNK_BLOCKS 64  /* WRITE SAME pattern buffer */
 #define SCSI_MAX_UNMAP_DESC 256  /* per UNMAP command (block limits VPD) */
-#define SCSI_MAX_XFER_BYTES (4u << 20) /* block limits VPD: per command */
+/* Largest data transfer of one command (block limits VPD). libiscsi's
+ * WRITE SAME tests write 65536 blocks in one WRITE(16) whatever the limit
+ * says, so it is 64 MiB: 131072 blocks of 512 B. */
+#define SCSI_MAX_XFER_BYTES (64u << 20)
 
 /* Unit attention conditions, one bit each, reported highest first. */
 enum scsi_ua {

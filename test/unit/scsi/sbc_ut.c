@@ -114,7 +114,7 @@ static void test_read_short_and_long_edtl(void)
 	CU_ASSERT_EQUAL(u.t.data_transferred, 1024);
 }
 
-static void test_write_short_edtl_refused(void)
+static void test_write_short_edtl(void)
 {
 	static uint8_t buf[1024];
 	uint8_t cdb[10];
@@ -127,8 +127,15 @@ static void test_write_short_edtl_refused(void)
 	CHECK_SENSE(u, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
 	CU_ASSERT_EQUAL(u->t.cdb_data_len, 1024);
 	CU_ASSERT_EQUAL(g_d512->store[50 * 512], 'a');   /* nothing written */
-	u = ut_cmd(g_dev, 0, cdb, 10, buf, 1024, 0);     /* EDTL > SPDTL: SPDTL written */
-	cdb10(cdb, BRISK_SBC_OP_WRITE_10, 50, 1);
+	u = ut_cmd(g_dev, 0, cdb, 10, buf, 512, 0);      /* EDTL one whole block of two */
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(u->t.data_transferred, 512);
+	CU_ASSERT_EQUAL(g_d512->store[50 * 512 + 511], 'b');
+	CU_ASSERT_EQUAL(g_d512->store[51 * 512], 'a');   /* the block that did not arrive */
+	u = ut_cmd(g_dev, 0, cdb, 10, buf, 0, 0);        /* EDTL 0: nothing written, GOOD */
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(u->t.data_transferred, 0);
+	cdb10(cdb, BRISK_SBC_OP_WRITE_10, 50, 1);        /* EDTL > SPDTL: SPDTL written */
 	u = ut_cmd(g_dev, 0, cdb, 10, buf, 1024, 0);
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->t.data_transferred, 512);
@@ -190,8 +197,8 @@ static void test_rw_refusals(void)
 	cdb16(cdb, BRISK_SBC_OP_READ_16, 0, 1024);   /* more blocks than the LUN has */
 	u = ut_cmd(g_dev, 1, cdb, 16, NULL, 0, 0);
 	CHECK_SENSE(u, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_LBA_OUT_OF_RANGE);
-	cdb16(cdb, BRISK_SBC_OP_READ_16, 0, 8193);   /* beyond the 4 MiB transfer limit */
-	g_d512->bdev.blockcnt = 16384;
+	cdb16(cdb, BRISK_SBC_OP_READ_16, 0, 131073); /* beyond the 64 MiB transfer limit */
+	g_d512->bdev.blockcnt = 262144;
 	u = ut_cmd(g_dev, 0, cdb, 16, NULL, 0, 0);
 	g_d512->bdev.blockcnt = 2048;
 	CHECK_FIELD(u, 10, -1);
@@ -281,6 +288,10 @@ static void test_compare_and_write(void)
 	put_be64(&cdb[2], 2047);
 	CHECK_SENSE(ut_cmd(g_dev, 0, cdb, 16, buf, 2048, 0), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
 		    BRISK_SCSI_ASC_LBA_OUT_OF_RANGE);
+	put_be64(&cdb[2], 400);
+	cdb[13] = 0;                                 /* 256 blocks wrapped to 0, data sent */
+	CHECK_FIELD(ut_cmd(g_dev, 0, cdb, 16, buf, 2048, 0), 13, -1);
+	CHECK_GOOD(ut_cmd(g_dev, 0, cdb, 16, NULL, 0, 0));   /* 0 blocks, no data: nothing */
 }
 
 /* Two COMPARE AND WRITEs on one LUN: the second waits for the first, so
@@ -485,7 +496,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_rw_sizes);
 	CU_ADD_TEST(suite, test_read_library_buffer);
 	CU_ADD_TEST(suite, test_read_short_and_long_edtl);
-	CU_ADD_TEST(suite, test_write_short_edtl_refused);
+	CU_ADD_TEST(suite, test_write_short_edtl);
 	CU_ADD_TEST(suite, test_write_many_iovecs);
 	CU_ADD_TEST(suite, test_rw_refusals);
 	CU_ADD_TEST(suite, test_bdev_failures);
