@@ -220,37 +220,29 @@ bool scsi_sbc_data_out_ok(struct brisk_scsi_task *task, uint64_t nbytes)
 }
 
 /* Data-out shorter than the CDB asks for (iSCSI EDTL < SPDTL): FCP-4 lets
- * the target either write what arrived or refuse. Whole blocks that
- * arrived are written (libiscsi's residual tests want GOOD and only those
- * blocks changed); a partial block cannot be, so that is refused without
- * writing. Returns false when the task is finished (refused or nothing to
- * write). */
-static bool write_trim_to_data_out(struct brisk_scsi_task *task)
+ * the target write what arrived (and report the overflow) or refuse.
+ * What arrived is written and GOOD returned: libiscsi's residual and
+ * reservation tests want that (they send 512 bytes to one 4 KiB block);
+ * a partial last block is merged into the old data (sbc_cmp.c). */
+static void sbc_write(struct brisk_scsi_task *task)
 {
 	uint32_t bs = brisk_bdev_get_block_size(task->lun->bdev);
 	uint32_t have = scsi_task_iov_len(task) < task->transfer_len ? scsi_task_iov_len(task) :
 			task->transfer_len;
-
-	if (have >= task->cdb_data_len) {
-		return true;
-	}
-	if (have % bs != 0) {
-		scsi_sbc_data_out_ok(task, task->cdb_data_len);   /* sets the refusal */
-		return false;
-	}
-	task->nblocks = have / bs;
-	return task->nblocks > 0;
-}
-
-static void sbc_write(struct brisk_scsi_task *task)
-{
 	uint64_t nbytes;
 
-	if (!write_trim_to_data_out(task)) {
+	if (have < task->cdb_data_len && have % bs != 0) {
+		scsi_sbc_partial_write(task, have);
+		return;
+	}
+	if (have < task->cdb_data_len) {
+		task->nblocks = have / bs;
+	}
+	if (task->nblocks == 0) {
 		scsi_task_complete_later(task);
 		return;
 	}
-	nbytes = (uint64_t)task->nblocks * brisk_bdev_get_block_size(task->lun->bdev);
+	nbytes = (uint64_t)task->nblocks * bs;
 	if (!scsi_task_trim_iovs(task, 0, nbytes)) {
 		task->iov_trim_cnt = 0;
 		task->buf = malloc(nbytes);   /* more iovecs than the task can carry: rare */

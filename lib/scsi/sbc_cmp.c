@@ -326,6 +326,41 @@ static void sbc_orwrite(struct brisk_scsi_task *task)
 	}
 }
 
+/* ---- A WRITE whose data-out ends inside a block (EDTL < SPDTL): the
+ * blocks it touches are read, the bytes that arrived laid over them, and
+ * written back, so the rest of the last block keeps its old data. ---- */
+
+static void partial_written(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok)
+{
+	if (!ok) {
+		scsi_sbc_io_error(task, io);
+	} else {
+		task->data_transferred = task->done;
+	}
+	finish_freeing(task, io);
+}
+
+static void partial_merged(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok)
+{
+	if (!ok) {
+		scsi_sbc_io_error(task, io);
+		finish_freeing(task, io);
+		return;
+	}
+	brisk_bdev_free_io(io);
+	brisk_copy_iovs_to_buf(task->buf, task->done, task->iovs, task->iovcnt);
+	scsi_sbc_run(task, orwrite_write_submit, partial_written);
+}
+
+void scsi_sbc_partial_write(struct brisk_scsi_task *task, uint32_t have)
+{
+	uint32_t bs = lun_bs(task);
+
+	task->done = have;
+	task->nblocks = (have + bs - 1) / bs;
+	run_medium_read(task, partial_merged);
+}
+
 /* ---- WRITE SAME ---- */
 
 static int ws_unmap_submit(struct brisk_scsi_task *task)

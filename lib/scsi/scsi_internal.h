@@ -230,6 +230,8 @@ bool scsi_sbc_check_range(struct brisk_scsi_task *task, uint64_t lba, uint32_t n
 void scsi_sbc_cmp_execute(struct brisk_scsi_task *task);
 /* UNMAP and GET LBA STATUS (LBAs in the parameter data / no length). */
 bool scsi_sbc_cmp_execute_nolba(struct brisk_scsi_task *task);
+/* WRITE of `have` bytes that end inside a block: read-modify-write. */
+void scsi_sbc_partial_write(struct brisk_scsi_task *task, uint32_t have);
 /* Passes the LUN's COMPARE AND WRITE turn on (task->caw_locked). */
 void scsi_sbc_caw_unlock(struct brisk_scsi_task *task);
 

@@ -123,10 +123,14 @@ static void test_write_short_edtl(void)
 	memset(g_d512->store + 50 * 512, 'a', 1024);
 	memset(buf, 'b', sizeof(buf));
 	cdb10(cdb, BRISK_SBC_OP_WRITE_10, 50, 2);
-	u = ut_cmd(g_dev, 0, cdb, 10, buf, 200, 0);
-	CHECK_SENSE(u, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
+	u = ut_cmd(g_dev, 0, cdb, 10, buf, 200, 0);      /* ends inside the first block */
+	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->t.cdb_data_len, 1024);
-	CU_ASSERT_EQUAL(g_d512->store[50 * 512], 'a');   /* nothing written */
+	CU_ASSERT_EQUAL(u->t.data_transferred, 200);
+	CU_ASSERT_EQUAL(g_d512->store[50 * 512 + 199], 'b');
+	CU_ASSERT_EQUAL(g_d512->store[50 * 512 + 200], 'a');   /* the rest keeps its data */
+	CU_ASSERT_EQUAL(g_d512->store[51 * 512], 'a');
+	memset(g_d512->store + 50 * 512, 'a', 1024);
 	u = ut_cmd(g_dev, 0, cdb, 10, buf, 512, 0);      /* EDTL one whole block of two */
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->t.data_transferred, 512);
