@@ -18,6 +18,8 @@
 #include <sys/queue.h>
 #include <sys/uio.h>
 
+#include <brisk/bdev.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -30,6 +32,7 @@ extern "C" {
 
 struct brisk_scsi_dev;
 struct brisk_scsi_lun;
+struct brisk_thread;
 
 /*
  * An initiator or target port. For iSCSI the name is
@@ -120,11 +123,25 @@ struct brisk_scsi_task {
 	 */
 	struct iovec iov;
 
-	/* library use only */
+	/* library use only (per-command state lives here: no allocation per I/O) */
 	struct brisk_scsi_lun *lun;
+	struct brisk_scsi_dev *dev;
+	struct brisk_thread *thread;           /* where cpl_fn runs */
 	void *buf;                             /* library-allocated data buffer */
-	void *priv;                            /* per-command context */
+	struct brisk_bdev_io *bdev_io;         /* read whose buffer the bdev layer lent */
+	struct brisk_io_channel *ch;
+	uint64_t lba;
+	uint32_t nblocks;
+	uint32_t done;
+	int step;
 	bool aborted;
+	struct iovec iov_trim[8];              /* iovs cut to the CDB's length */
+	int iov_trim_cnt;
+	struct brisk_bdev_io_wait_entry bdev_wait; /* retry after -ENOMEM */
+	int (*submit)(struct brisk_scsi_task *task);       /* current bdev step */
+	void (*resume)(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok);
+	struct brisk_scsi_task *mgmt;          /* management task waiting for this one */
+	uint32_t mgmt_wait;                    /* management: tasks still to finish */
 	TAILQ_ENTRY(brisk_scsi_task) link;
 };
 
