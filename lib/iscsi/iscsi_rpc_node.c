@@ -112,7 +112,7 @@ static int node_create(struct rpc_node *p, char *err, size_t errlen)
 	}
 	iscsi_tgt_node_full_name(p->name, n->name, sizeof(n->name));
 	if (!iscsi_name_valid(n->name) || iscsi_tgt_node_find(p->name) != NULL) {
-		snprintf(err, errlen, "name: '%s' is not a valid iSCSI name or already exists", n->name);
+		snprintf(err, errlen, "name: '%.200s' is not a valid iSCSI name or already exists", n->name);
 		goto fail;
 	}
 	if (p->queue_depth < 1 || p->queue_depth > g_iscsi.opts.max_queue_depth) {
@@ -375,7 +375,7 @@ static int ag_add_secret(struct iscsi_auth_grp *ag, const json_t *v, char *err, 
 		return -EINVAL;
 	}
 	if (iscsi_auth_grp_find_user(ag, s.user) != NULL || ag->num_secrets == ISCSI_MAX_SECRETS) {
-		snprintf(err, errlen, "user %s is already in auth group %d, or the group is full", s.user, ag->tag);
+		snprintf(err, errlen, "user %.100s is already in auth group %d, or the group is full", s.user, ag->tag);
 		return -EEXIST;
 	}
 	ag->secrets[ag->num_secrets++] = s;

@@ -25,7 +25,7 @@ struct login_rsp {
 	bool transit;
 	uint8_t nsg;
 	uint16_t status;
-	char err[200];
+	char err[640];
 };
 
 /* ---- first PDU: names, ACL, session lookup ---- */
@@ -35,12 +35,12 @@ static uint16_t login_node(struct iscsi_conn *c, const char *target, struct logi
 	struct iscsi_tgt_node *n = iscsi_tgt_node_find(target);
 
 	if (n == NULL || !iscsi_tgt_node_has_pg(n, c->portal_group_tag)) {
-		snprintf(r->err, sizeof(r->err), "target %s is not known at portal group %d", target,
+		snprintf(r->err, sizeof(r->err), "target %.200s is not known at portal group %d", target,
 			 c->portal_group_tag);
 		return ISCSI_LOGIN_NOT_FOUND;
 	}
 	if (!iscsi_tgt_node_visible(n, c->initiator, c->peer_host, c->portal_group_tag)) {
-		snprintf(r->err, sizeof(r->err), "initiator %s at %s may not reach %s", c->initiator, c->peer_host,
+		snprintf(r->err, sizeof(r->err), "initiator %.200s at %.64s may not reach %.200s", c->initiator, c->peer_host,
 			 n->name);
 		return ISCSI_LOGIN_FORBIDDEN;
 	}
@@ -66,7 +66,7 @@ static uint16_t login_join(struct iscsi_conn *c, struct login_rsp *r)
 	struct iscsi_session *s = iscsi_session_find(c->initiator, c->login.isid, c->login.tsih);
 
 	if (s == NULL || s->dead || s->discovery || strcmp(s->node->name, c->target) != 0) {
-		snprintf(r->err, sizeof(r->err), "no session with TSIH %u for %s", c->login.tsih, c->initiator);
+		snprintf(r->err, sizeof(r->err), "no session with TSIH %u for %.200s", c->login.tsih, c->initiator);
 		return ISCSI_LOGIN_SESSION_NOT_FOUND;
 	}
 	if (atomic_load(&s->num_conns) >= s->params.max_connections) {
@@ -191,7 +191,7 @@ static uint16_t chap_mutual(struct iscsi_conn *c, const struct iscsi_kv *kv, con
 	len = cc ? iscsi_chap_decode(cc, chal, sizeof(chal)) : -EINVAL;
 	if (ci == NULL || brisk_parse_u32(ci, 10, &id) != 0 || id > 255 || len <= 0 || s->msecret[0] == '\0' ||
 	    (len == (int)sizeof(c->login.chap_c) && memcmp(chal, c->login.chap_c, (size_t)len) == 0)) {
-		snprintf(r->err, sizeof(r->err), "mutual CHAP: bad CHAP_I/CHAP_C or no mutual secret for %s", s->user);
+		snprintf(r->err, sizeof(r->err), "mutual CHAP: bad CHAP_I/CHAP_C or no mutual secret for %.200s", s->user);
 		return ISCSI_LOGIN_AUTH_FAILED;
 	}
 	iscsi_chap_response((uint8_t)id, s->msecret, chal, (size_t)len, rsp);
@@ -213,12 +213,12 @@ static uint16_t chap_r(struct iscsi_conn *c, const struct iscsi_kv *kv, struct l
 	}
 	s = iscsi_auth_grp_find_user(iscsi_auth_grp_find(c->login.auth.chap_group), name);
 	if (s == NULL) {
-		snprintf(r->err, sizeof(r->err), "CHAP user %s is not in auth group %d", name, c->login.auth.chap_group);
+		snprintf(r->err, sizeof(r->err), "CHAP user %.200s is not in auth group %d", name, c->login.auth.chap_group);
 		return ISCSI_LOGIN_AUTH_FAILED;
 	}
 	iscsi_chap_response(c->login.chap_id, s->secret, c->login.chap_c, sizeof(c->login.chap_c), want);
 	if (iscsi_chap_decode(resp, got, sizeof(got)) != 16 || memcmp(got, want, 16) != 0) {
-		snprintf(r->err, sizeof(r->err), "CHAP response of %s does not match its secret", name);
+		snprintf(r->err, sizeof(r->err), "CHAP response of %.200s does not match its secret", name);
 		return ISCSI_LOGIN_AUTH_FAILED;
 	}
 	c->login.auth_done = true;
@@ -338,7 +338,7 @@ static uint16_t login_complete(struct iscsi_conn *c, bool discovery, struct logi
 	struct iscsi_tgt_node *node = discovery ? NULL : iscsi_tgt_node_find(c->target);
 
 	if (!discovery && node == NULL) {
-		snprintf(r->err, sizeof(r->err), "target %s was deleted during login", c->target);
+		snprintf(r->err, sizeof(r->err), "target %.200s was deleted during login", c->target);
 		return ISCSI_LOGIN_NOT_FOUND;
 	}
 	if (c->login.join != NULL) {
