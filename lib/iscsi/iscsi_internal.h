@@ -190,6 +190,9 @@ struct iscsi_task {
 	bool held;                         /* waiting for an earlier CmdSN */
 	bool listed;                       /* in conn->active */
 	bool status_sent;
+	uint32_t unsol_datasn;             /* next DataSN of unsolicited Data-Out */
+	uint32_t sol_datasn;               /* next DataSN in the current R2T's sequence */
+	bool data_err;                     /* a Data-Out came out of sequence */
 	TAILQ_ENTRY(iscsi_task) link;
 };
 

@@ -45,6 +45,8 @@ static struct iscsi_task *task_get(struct iscsi_conn *c, bool listed)
 	t->data_got = t->r2t_off = t->r2t_sn = t->r2t_outstanding = t->datasn = t->in_off = t->in_len = 0;
 	t->aborted = false;
 	t->status_sent = false;
+	t->unsol_datasn = t->sol_datasn = 0;
+	t->data_err = false;
 	t->is_mgmt = false;
 	memset(&t->pdu, 0, sizeof(t->pdu));
 	t->listed = listed;
@@ -273,11 +275,24 @@ static void task_exec(struct iscsi_task *t)
 	brisk_scsi_dev_queue_task(c->sess->node->dev, st);
 }
 
+static void cmd_refuse(struct iscsi_conn *c, struct iscsi_task *t, uint8_t sk, uint8_t asc)
+{
+	t->state = ISCSI_TASK_SEND;
+	t->read = false;
+	brisk_scsi_task_init(&t->scsi, task_done, t);
+	brisk_scsi_task_set_sense(&t->scsi, sk, asc, 0);
+	send_response(t);
+}
+
 static void exec_if_ready(struct iscsi_task *t)
 {
 	if (t->state == ISCSI_TASK_DATA_OUT && !t->held && (!t->write || t->data_got >= t->edtl)) {
 		if (t->aborted) {
 			iscsi_task_free(t);
+			return;
+		}
+		if (t->data_err) {
+			cmd_refuse(t->conn, t, 0x0b, 0x4b);  /* ABORTED COMMAND, DATA PHASE ERROR */
 			return;
 		}
 		task_exec(t);
@@ -318,6 +333,7 @@ static void send_r2t(struct iscsi_task *t)
 	iscsi_put32(h, ISCSI_BHS_BUFOFF, t->r2t_off);
 	iscsi_put32(h, 44, len);
 	t->r2t_off += len;
+	t->sol_datasn = 0;  /* each R2T's Data-Out sequence counts from 0 */
 	t->pdu.data_len = 0;
 	t->pdu.sent = r2t_sent;
 	t->pdu.ctx = t;
@@ -378,15 +394,6 @@ static int cmdsn_place(struct iscsi_conn *c, const uint8_t *bhs)
 	BRISK_WARNLOG("iscsi: connection %u: CmdSN %u outside %u..%u: ignored\n", c->id, sn, s->exp_cmdsn,
 		      s->max_cmdsn);
 	return -1;
-}
-
-static void cmd_refuse(struct iscsi_conn *c, struct iscsi_task *t, uint8_t sk, uint8_t asc)
-{
-	t->state = ISCSI_TASK_SEND;
-	t->read = false;
-	brisk_scsi_task_init(&t->scsi, task_done, t);
-	brisk_scsi_task_set_sense(&t->scsi, sk, asc, 0);
-	send_response(t);
 }
 
 int iscsi_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs)
@@ -470,6 +477,7 @@ int iscsi_data_out(struct iscsi_conn *c)
 	const uint8_t *bhs = c->rx_bhs;
 	struct iscsi_task *t = iscsi_task_find(c, iscsi_get32(bhs, ISCSI_BHS_ITT));
 	uint32_t off = iscsi_get32(bhs, ISCSI_BHS_BUFOFF), len = c->rx_data_len;
+	uint32_t *sn;
 
 	if (t == NULL || t->state != ISCSI_TASK_DATA_OUT || !t->write) {
 		/* Data for a task we no longer have (aborted): dropped. */
@@ -479,6 +487,15 @@ int iscsi_data_out(struct iscsi_conn *c)
 		BRISK_ERRLOG("iscsi: connection %u: Data-Out at %u+%u beyond EDTL %u\n", c->id, off, len, t->edtl);
 		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL, bhs);
 		return 0;
+	}
+	sn = iscsi_get32(bhs, ISCSI_BHS_TTT) == ISCSI_RSVD_TAG ? &t->unsol_datasn : &t->sol_datasn;
+	if (iscsi_get32(bhs, ISCSI_BHS_DATASN) != *sn) {
+		/* ERL 0 cannot recover a lost or reordered Data-Out: the command fails once its data is in. */
+		BRISK_ERRLOG("iscsi: connection %u: Data-Out DataSN %u, expected %u: the command will fail\n", c->id,
+			     iscsi_get32(bhs, ISCSI_BHS_DATASN), *sn);
+		t->data_err = true;
+	} else {
+		(*sn)++;
 	}
 	memcpy((t->big_buf ? t->big_buf : t->buf) + off, c->rx_data, len);
 	t->data_got += len;
