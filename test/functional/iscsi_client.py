@@ -86,7 +86,7 @@ class Session:
         struct.pack_into(">IIII", bhs, 16, itt, read_len or len(write), self.cmdsn, self.statsn)
         bhs[32:32 + len(cdb)] = cdb
         self.cmdsn += 1
-        imm = write[:65536]
+        imm = write[:8192]  # within FirstBurstLength (both sides offer at least 8192)
         self.send(bhs, imm)
         got = bytearray()
         while True:
