@@ -136,6 +136,8 @@ struct iscsi_session {
 	uint32_t exp_cmdsn;
 	uint32_t max_cmdsn;
 	atomic_uint num_conns;
+	uint16_t cids[64];                  /* app thread: CIDs of its connections (reinstatement) */
+	uint32_t num_cids;
 	bool dead;                          /* reinstated or closing: its connections end */
 	TAILQ_HEAD(, iscsi_conn) conns;     /* on the poll group thread */
 	TAILQ_ENTRY(iscsi_session) link;    /* registry (app thread) */
@@ -409,5 +411,7 @@ struct iscsi_session *iscsi_session_create(struct iscsi_conn *c, struct iscsi_tg
 struct iscsi_session *iscsi_session_find(const char *initiator, const uint8_t isid[6], uint16_t tsih);
 void iscsi_session_reinstate(const char *initiator, const uint8_t isid[6], const char *target);
 void iscsi_session_conn_gone(struct iscsi_conn *c);
+bool iscsi_session_has_cid(const struct iscsi_session *s, uint16_t cid);
+void iscsi_session_add_cid(struct iscsi_session *s, uint16_t cid);
 
 #endif

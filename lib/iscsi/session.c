@@ -86,6 +86,7 @@ struct iscsi_session *iscsi_session_create(struct iscsi_conn *c, struct iscsi_tg
 	s->pg = node != NULL ? iscsi_poll_group_pick() : NULL;
 	TAILQ_INIT(&s->conns);
 	atomic_store(&s->num_conns, 1);
+	iscsi_session_add_cid(s, c->cid);
 	if (node != NULL) {
 		session_ports(s, c);
 		atomic_fetch_add(&node->num_sessions, 1);
@@ -124,6 +125,34 @@ void iscsi_session_reinstate(const char *initiator, const uint8_t isid[6], const
 	}
 }
 
+bool iscsi_session_has_cid(const struct iscsi_session *s, uint16_t cid)
+{
+	for (uint32_t i = 0; i < s->num_cids; i++) {
+		if (s->cids[i] == cid) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One entry per connection: a reinstated CID is listed twice until the old one is gone. */
+void iscsi_session_add_cid(struct iscsi_session *s, uint16_t cid)
+{
+	if (s->num_cids < sizeof(s->cids) / sizeof(s->cids[0])) {
+		s->cids[s->num_cids++] = cid;
+	}
+}
+
+static void session_remove_cid(struct iscsi_session *s, uint16_t cid)
+{
+	for (uint32_t i = 0; i < s->num_cids; i++) {
+		if (s->cids[i] == cid) {
+			s->cids[i] = s->cids[--s->num_cids];
+			return;
+		}
+	}
+}
+
 static void session_free(struct iscsi_session *s)
 {
 	TAILQ_REMOVE(&g_iscsi.sessions, s, link);
@@ -134,10 +163,18 @@ static void session_free(struct iscsi_session *s)
 	free(s);
 }
 
+struct conn_gone {
+	struct iscsi_session *s;
+	uint16_t cid;
+};
+
 static void conn_gone_msg(void *ctx)
 {
-	struct iscsi_session *s = ctx;
+	struct conn_gone *g = ctx;
+	struct iscsi_session *s = g->s;
 
+	session_remove_cid(s, g->cid);
+	free(g);
 	if (atomic_fetch_sub(&s->num_conns, 1) == 1) {
 		session_free(s);
 	}
@@ -150,10 +187,18 @@ void iscsi_session_conn_gone(struct iscsi_conn *c)
 	if (c->pg != NULL) {
 		TAILQ_REMOVE(&s->conns, c, sess_link);
 	}
+	struct conn_gone *g = malloc(sizeof(*g));
+
 	c->sess = NULL;
+	if (g == NULL) {
+		BRISK_ERRLOG("iscsi: no memory to retire connection %u: session %u leaks\n", c->id, s->tsih);
+		return;
+	}
+	g->s = s;
+	g->cid = c->cid;
 	if (brisk_get_thread() == g_iscsi.app_thread) {
-		conn_gone_msg(s);
+		conn_gone_msg(g);
 	} else {
-		brisk_thread_send_msg(g_iscsi.app_thread, conn_gone_msg, s);
+		brisk_thread_send_msg(g_iscsi.app_thread, conn_gone_msg, g);
 	}
 }

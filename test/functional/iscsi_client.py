@@ -20,12 +20,13 @@ def text(pairs):
 
 
 class Session:
-    def __init__(self, port, target, initiator="iqn.2024-01.io.brisk:test", host="127.0.0.1", timeout=10):
+    def __init__(self, port, target, initiator="iqn.2024-01.io.brisk:test", host="127.0.0.1", timeout=10,
+                 isid=b"\x80\x00\x12\x34\x00\x01", tsih=0, cid=0):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.settimeout(timeout)
         self.target, self.initiator = target, initiator
         self.cmdsn, self.statsn, self.itt = 1, 0, 1
-        self.isid = bytes([0x80, 0, 0x12, 0x34, 0, 1])
+        self.isid, self.tsih, self.cid = isid, tsih, cid
 
     def send(self, bhs, data=b""):
         bhs = bytearray(bhs)
@@ -63,19 +64,22 @@ class Session:
         bhs = bytearray(BHS)
         bhs[0], bhs[1] = 0x43, 0x80 | (0 << 2) | 1
         bhs[8:14] = self.isid
-        struct.pack_into(">IHHII", bhs, 16, self.next_itt(), 0, 0, self.cmdsn, self.statsn)
+        struct.pack_into(">H", bhs, 14, self.tsih)
+        struct.pack_into(">IHHII", bhs, 16, self.next_itt(), self.cid, 0, self.cmdsn, self.statsn)
         self.send(bhs, text(keys))
         rsp, _ = self.recv()
         if rsp[36] != 0:
             return rsp[36] << 8 | rsp[37]
         ops = [("HeaderDigest", "None"), ("DataDigest", "None"), ("ImmediateData", "Yes"),
                ("InitialR2T", "Yes"), ("MaxRecvDataSegmentLength", "65536"), ("MaxBurstLength", "262144"),
-               ("FirstBurstLength", "65536"), ("ErrorRecoveryLevel", "0")]
+               ("FirstBurstLength", "65536"), ("ErrorRecoveryLevel", "0"), ("MaxConnections", "2")]
         bhs[1] = 0x80 | (1 << 2) | 3
         struct.pack_into(">I", bhs, 16, self.next_itt())
         struct.pack_into(">I", bhs, 28, self.statsn)
         self.send(bhs, text(ops))
         rsp, _ = self.recv()
+        self.tsih = struct.unpack(">H", rsp[14:16])[0]
+        self.cmdsn = struct.unpack(">I", rsp[28:32])[0]
         return rsp[36] << 8 | rsp[37]
 
     def scsi(self, cdb, read_len=0, write=b"", lun=0):
