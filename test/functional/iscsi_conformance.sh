@@ -7,7 +7,6 @@
 source "$(dirname "$0")/iscsi_common.sh"
 need_libiscsi
 
-# Measured 165 (512 B) and 159 (4 KiB) real passes; two below for a loaded CI machine.
 # Measured 166 (512 B) and 160 (4 KiB) real passes; two below for a loaded CI machine.
 declare -A FLOOR=([512]=164 [4096]=158)
 
