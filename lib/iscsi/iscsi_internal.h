@@ -44,7 +44,6 @@
 #define ISCSI_HOST_MAX 64
 #define ISCSI_PORT_MAX 8
 #define ISCSI_TASK_BUF (256 * 1024)   /* preallocated write buffer per task */
-#define ISCSI_PENDING_MAX 64          /* commands held for an earlier CmdSN */
 
 /* ---- configuration ---- */
 
@@ -173,7 +172,6 @@ struct iscsi_task {
 	uint32_t itt;
 	uint32_t ttt;
 	uint32_t cmdsn;
-	bool immediate;
 	bool is_mgmt;
 	bool read, write;
 	uint32_t edtl;
@@ -182,7 +180,6 @@ struct iscsi_task {
 	uint32_t data_got;                 /* write bytes received */
 	uint32_t r2t_off;                  /* next offset to ask for */
 	uint32_t r2t_sn;
-	uint32_t r2t_outstanding;          /* asked, not received */
 	uint32_t datasn;
 	uint32_t in_off;                   /* Data-In bytes sent */
 	uint32_t in_len;                   /* Data-In bytes to send */
@@ -382,7 +379,6 @@ void iscsi_conn_login_poll_all(void);
 
 /* login.c (app thread) */
 int iscsi_login_pdu(struct iscsi_conn *c);
-void iscsi_login_reject(struct iscsi_conn *c, uint16_t status);
 
 /* ffp.c, scsi_io.c (poll group thread) */
 int iscsi_ffp_pdu(struct iscsi_conn *c);

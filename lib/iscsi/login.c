@@ -321,16 +321,6 @@ static int login_fail(struct iscsi_conn *c, struct login_rsp *r, uint8_t csg)
 	return 0;
 }
 
-void iscsi_login_reject(struct iscsi_conn *c, uint16_t status)
-{
-	struct login_rsp r;
-
-	rsp_init(c, &r);
-	r.status = status;
-	snprintf(r.err, sizeof(r.err), "login rejected");
-	login_fail(c, &r, 0);
-}
-
 /* ---- transit to full feature phase ---- */
 
 static uint16_t login_complete(struct iscsi_conn *c, bool discovery, struct login_rsp *r)

@@ -42,7 +42,7 @@ static struct iscsi_task *task_get(struct iscsi_conn *c, bool listed)
 	memset((uint8_t *)t + offsetof(struct iscsi_task, state), 0,
 	       offsetof(struct iscsi_task, buf) - offsetof(struct iscsi_task, state));
 	t->big_buf = NULL;
-	t->data_got = t->r2t_off = t->r2t_sn = t->r2t_outstanding = t->datasn = t->in_off = t->in_len = 0;
+	t->data_got = t->r2t_off = t->r2t_sn = t->datasn = t->in_off = t->in_len = 0;
 	t->aborted = false;
 	t->status_sent = false;
 	t->unsol_datasn = t->sol_datasn = 0;
