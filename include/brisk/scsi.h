@@ -119,7 +119,8 @@ struct brisk_scsi_task {
 	 * Reads: when iovs is NULL (or iovcnt 0) the library supplies a buffer
 	 * of data_transferred bytes in iov (iovs then points at it); it stays
 	 * valid until brisk_scsi_task_put_buf, which the caller calls once the
-	 * data has been sent.
+	 * data has been sent, on the thread the task completed on (the buffer
+	 * may be the bdev layer's; the LUN stays open until it is returned).
 	 */
 	struct iovec iov;
 
@@ -143,6 +144,8 @@ struct brisk_scsi_task {
 	struct brisk_scsi_task *mgmt;          /* management task waiting for this one */
 	uint32_t mgmt_wait;                    /* management: tasks still to finish */
 	TAILQ_ENTRY(brisk_scsi_task) link;
+	TAILQ_ENTRY(brisk_scsi_task) wait_link; /* COMPARE AND WRITE queue */
+	bool caw_locked;                       /* holds the LUN's COMPARE AND WRITE turn */
 };
 
 /* Zeroes task and sets its direction, buffer and completion. */

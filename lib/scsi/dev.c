@@ -1,8 +1,7 @@
 /*
  * SCSI devices: construction and destruction, the LUN table (hot add and
- * remove), per-thread bdev channels, the initiator (I_T nexus) table with
- * its unit attentions, and the entry point that routes a task to the
- * command emulation.
+ * remove) and the per-thread bdev channels. Initiators and unit
+ * attentions are in itn.c, task execution and management in exec.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,7 +12,7 @@
 
 #include "scsi_internal.h"
 
-static struct brisk_scsi_lun *dev_find_lun(struct brisk_scsi_dev *dev, int id)
+struct brisk_scsi_lun *scsi_dev_find_lun(struct brisk_scsi_dev *dev, int id)
 {
 	struct brisk_scsi_lun *lun;
 
@@ -30,7 +29,7 @@ static int dev_free_lun_id(struct brisk_scsi_dev *dev)
 	int id;
 
 	for (id = 0; id < BRISK_SCSI_DEV_MAX_LUN; id++) {
-		if (dev_find_lun(dev, id) == NULL) {
+		if (scsi_dev_find_lun(dev, id) == NULL) {
 			return id;
 		}
 	}
@@ -66,7 +65,7 @@ static int dev_add_lun_locked(struct brisk_scsi_dev *dev, const char *bdev_name,
 		if (lun_id < 0) {
 			return lun_id;
 		}
-	} else if (dev_find_lun(dev, lun_id) != NULL) {
+	} else if (scsi_dev_find_lun(dev, lun_id) != NULL) {
 		BRISK_ERRLOG("scsi dev '%s': lun_id %d already in use\n", dev->name, lun_id);
 		return -EEXIST;
 	}
@@ -145,7 +144,7 @@ int brisk_scsi_dev_remove_lun(struct brisk_scsi_dev *dev, int lun_id)
 	struct brisk_scsi_lun *lun;
 
 	pthread_mutex_lock(&dev->lock);
-	lun = dev_find_lun(dev, lun_id);
+	lun = scsi_dev_find_lun(dev, lun_id);
 	if (lun == NULL || lun->removed) {
 		pthread_mutex_unlock(&dev->lock);
 		return -ENODEV;
@@ -160,7 +159,7 @@ struct brisk_scsi_lun *brisk_scsi_dev_get_lun(struct brisk_scsi_dev *dev, int lu
 	struct brisk_scsi_lun *lun;
 
 	pthread_mutex_lock(&dev->lock);
-	lun = dev_find_lun(dev, lun_id);
+	lun = scsi_dev_find_lun(dev, lun_id);
 	if (lun != NULL && lun->removed) {
 		lun = NULL;
 	}
@@ -306,335 +305,4 @@ void brisk_scsi_dev_free_io_channels(struct brisk_scsi_dev *dev)
 		free(c);
 	}
 	pthread_mutex_unlock(&dev->lock);
-}
-
-/* ---- Initiators and unit attentions ---- */
-
-struct scsi_itn *scsi_itn_get(struct brisk_scsi_dev *dev, const struct brisk_scsi_port *port)
-{
-	const char *name = port != NULL ? port->name : "";
-	struct scsi_itn *free_slot = NULL;
-	int i;
-
-	for (i = 0; i < SCSI_MAX_ITN; i++) {
-		if (dev->itn[i].used && strcmp(dev->itn[i].name, name) == 0) {
-			return &dev->itn[i];
-		}
-		if (!dev->itn[i].used && free_slot == NULL) {
-			free_slot = &dev->itn[i];
-		}
-	}
-	if (free_slot == NULL) {
-		return NULL;  /* table full: this initiator gets no unit attentions */
-	}
-	memset(free_slot, 0, sizeof(*free_slot));
-	free_slot->used = true;
-	brisk_strlcpy(free_slot->name, name, sizeof(free_slot->name));
-	return free_slot;
-}
-
-void scsi_ua_set_all(struct brisk_scsi_dev *dev, int lun_id, uint32_t ua, const struct scsi_itn *except)
-{
-	int i, l;
-
-	for (i = 0; i < SCSI_MAX_ITN; i++) {
-		if (!dev->itn[i].used || &dev->itn[i] == except) {
-			continue;
-		}
-		for (l = 0; l < BRISK_SCSI_DEV_MAX_LUN; l++) {
-			if (lun_id < 0 || l == lun_id) {
-				dev->itn[i].ua[l] |= ua;
-			}
-		}
-	}
-}
-
-void scsi_ua_set_one(struct brisk_scsi_lun *lun, const char *initiator, uint32_t ua)
-{
-	int i;
-
-	for (i = 0; i < SCSI_MAX_ITN; i++) {
-		if (lun->dev->itn[i].used && strcmp(lun->dev->itn[i].name, initiator) == 0) {
-			lun->dev->itn[i].ua[lun->id] |= ua;
-		}
-	}
-}
-
-void brisk_scsi_dev_initiator_gone(struct brisk_scsi_dev *dev, const struct brisk_scsi_port *port)
-{
-	struct brisk_scsi_lun *lun;
-	int i;
-
-	pthread_mutex_lock(&dev->lock);
-	TAILQ_FOREACH(lun, &dev->luns, link) {
-		if (lun->pr.spc2_reserved && strcmp(lun->pr.spc2_holder, port->name) == 0) {
-			lun->pr.spc2_reserved = false;
-		}
-	}
-	for (i = 0; i < SCSI_MAX_ITN; i++) {
-		if (dev->itn[i].used && strcmp(dev->itn[i].name, port->name) == 0) {
-			dev->itn[i].used = false;
-		}
-	}
-	pthread_mutex_unlock(&dev->lock);
-}
-
-static const struct {
-	uint32_t bit;
-	uint16_t asc;
-} g_ua_sense[] = {
-	{ SCSI_UA_RESET, BRISK_SCSI_ASC_BUS_DEVICE_RESET },
-	{ SCSI_UA_REGS_PREEMPTED, BRISK_SCSI_ASC_REGISTRATIONS_PREEMPTED },
-	{ SCSI_UA_RES_PREEMPTED, BRISK_SCSI_ASC_RESERVATIONS_PREEMPTED },
-	{ SCSI_UA_RES_RELEASED, BRISK_SCSI_ASC_RESERVATIONS_RELEASED },
-	{ SCSI_UA_MODE_CHANGED, BRISK_SCSI_ASC_MODE_PARAMS_CHANGED },
-	{ SCSI_UA_CAPACITY, BRISK_SCSI_ASC_CAPACITY_CHANGED },
-	{ SCSI_UA_LUNS_CHANGED, BRISK_SCSI_ASC_REPORTED_LUNS_CHANGED },
-};
-
-/* SAM-5 5.14: INQUIRY, REPORT LUNS and REQUEST SENSE are answered despite a
- * pending unit attention; REPORT LUNS clears REPORTED LUNS DATA HAS CHANGED. */
-static bool dev_report_ua(struct scsi_itn *itn, struct brisk_scsi_task *task, int lun_id)
-{
-	uint8_t op = task->cdb[0];
-	size_t i;
-
-	if (op == BRISK_SPC_OP_REPORT_LUNS) {
-		itn->ua[lun_id] &= ~(uint32_t)SCSI_UA_LUNS_CHANGED;
-	}
-	if (itn->ua[lun_id] == 0 || op == BRISK_SPC_OP_INQUIRY || op == BRISK_SPC_OP_REPORT_LUNS ||
-	    op == BRISK_SPC_OP_REQUEST_SENSE) {
-		return false;
-	}
-	for (i = 0; i < sizeof(g_ua_sense) / sizeof(g_ua_sense[0]); i++) {
-		if (itn->ua[lun_id] & g_ua_sense[i].bit) {
-			itn->ua[lun_id] &= ~g_ua_sense[i].bit;
-			scsi_sense(task, BRISK_SCSI_SENSE_UNIT_ATTENTION, g_ua_sense[i].asc);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* ---- Tasks ---- */
-
-static void task_reset_out(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task)
-{
-	task->dev = dev;
-	task->thread = brisk_get_thread();
-	task->status = BRISK_SCSI_STATUS_GOOD;
-	task->sense_data_len = 0;
-	task->data_transferred = 0;
-	task->cdb_data_len = 0;
-	task->lun = NULL;
-	task->aborted = false;
-	task->mgmt = NULL;
-	task->ch = NULL;
-	task->bdev_io = NULL;
-	task->buf = NULL;
-	task->step = 0;
-	task->done = 0;
-}
-
-/* Looks the LUN up and admits the task: NULL lun with the task answered. */
-static struct brisk_scsi_lun *dev_admit(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task,
-					bool *answered)
-{
-	struct brisk_scsi_lun *lun = NULL;
-	struct scsi_itn *itn;
-
-	*answered = false;
-	pthread_mutex_lock(&dev->lock);
-	itn = scsi_itn_get(dev, task->initiator_port);
-	if (task->lun_id < BRISK_SCSI_DEV_MAX_LUN) {
-		lun = dev_find_lun(dev, (int)task->lun_id);
-	}
-	if (lun != NULL && lun->removed) {
-		lun = NULL;
-	}
-	if (lun != NULL && itn != NULL && dev_report_ua(itn, task, lun->id)) {
-		*answered = true;
-		lun = NULL;
-	} else if (lun != NULL) {
-		lun->outstanding++;
-		TAILQ_INSERT_TAIL(&lun->tasks, task, link);
-		task->lun = lun;
-	}
-	pthread_mutex_unlock(&dev->lock);
-	return lun;
-}
-
-void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task)
-{
-	struct brisk_scsi_lun *lun;
-	bool answered;
-
-	task_reset_out(dev, task);
-	lun = dev_admit(dev, task, &answered);
-	if (lun == NULL) {
-		if (!answered) {
-			scsi_spc_no_lun(dev, task);
-		}
-		scsi_task_complete_later(task);
-		return;
-	}
-	if (scsi_pr_conflict(task)) {
-		task->status = BRISK_SCSI_STATUS_RESERVATION_CONFLICT;
-		scsi_task_complete_later(task);
-		return;
-	}
-	if (!scsi_pr_execute(task) && !scsi_spc_execute(task) && !scsi_sbc_execute(task)) {
-		scsi_sense(task, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_OPCODE);
-		scsi_task_complete_later(task);
-	}
-}
-
-static void mgmt_complete_msg(void *ctx)
-{
-	struct brisk_scsi_task *mgmt = ctx;
-
-	mgmt->cpl_fn(mgmt);
-}
-
-static void mgmt_complete_later(struct brisk_scsi_task *mgmt)
-{
-	if (brisk_thread_send_msg(mgmt->thread, mgmt_complete_msg, mgmt) != 0) {
-		BRISK_ERRLOG("scsi: cannot send a management completion\n");
-	}
-}
-
-void scsi_task_finished(struct brisk_scsi_task *task)
-{
-	struct brisk_scsi_lun *lun = task->lun;
-	struct brisk_scsi_task *mgmt = NULL;
-
-	if (task->ch != NULL) {
-		brisk_put_io_channel(task->ch);
-		task->ch = NULL;
-	}
-	if (lun != NULL) {
-		struct brisk_scsi_dev *dev = lun->dev;
-
-		pthread_mutex_lock(&dev->lock);
-		TAILQ_REMOVE(&lun->tasks, task, link);
-		lun->outstanding--;
-		if (task->aborted) {
-			task->status = BRISK_SCSI_STATUS_TASK_ABORTED;
-			task->sense_data_len = 0;
-			if (task->mgmt != NULL && --task->mgmt->mgmt_wait == 0) {
-				mgmt = task->mgmt;
-			}
-		}
-		scsi_lun_maybe_close(lun);
-		pthread_mutex_unlock(&dev->lock);
-	}
-	if (mgmt != NULL) {
-		mgmt_complete_later(mgmt);
-	}
-	task->cpl_fn(task);
-}
-
-/* ---- Task management ---- */
-
-static bool same_initiator(const struct brisk_scsi_task *a, const struct brisk_scsi_task *b)
-{
-	if (a->initiator_port == NULL || b->initiator_port == NULL) {
-		return a->initiator_port == b->initiator_port;
-	}
-	return strcmp(a->initiator_port->name, b->initiator_port->name) == 0;
-}
-
-static bool mgmt_matches(const struct brisk_scsi_task *mgmt, const struct brisk_scsi_task *t)
-{
-	switch (mgmt->function) {
-	case BRISK_SCSI_TASK_FUNC_ABORT_TASK:
-		return same_initiator(mgmt, t) && t->tag == mgmt->abort_tag;
-	case BRISK_SCSI_TASK_FUNC_ABORT_TASK_SET:
-		return same_initiator(mgmt, t);
-	default:
-		return true;
-	}
-}
-
-/* Marks the matching tasks of lun aborted; returns how many. Lock held. */
-static uint32_t mgmt_abort_on_lun(struct brisk_scsi_task *mgmt, struct brisk_scsi_lun *lun)
-{
-	struct brisk_scsi_task *t;
-	uint32_t n = 0;
-
-	TAILQ_FOREACH(t, &lun->tasks, link) {
-		if (!t->aborted && mgmt_matches(mgmt, t)) {
-			t->aborted = true;
-			t->mgmt = mgmt;
-			n++;
-		}
-	}
-	return n;
-}
-
-static void mgmt_reset_lun(struct brisk_scsi_task *mgmt, struct brisk_scsi_lun *lun)
-{
-	struct brisk_scsi_dev *dev = lun->dev;
-
-	mgmt->mgmt_wait += mgmt_abort_on_lun(mgmt, lun);
-	lun->pr.spc2_reserved = false;   /* SAM-5: a reset releases RESERVE(6/10) */
-	lun->stopped = false;
-	scsi_ua_set_all(dev, lun->id, SCSI_UA_RESET,
-			scsi_itn_get(dev, mgmt->initiator_port));
-}
-
-static void mgmt_run_locked(struct brisk_scsi_dev *dev, struct brisk_scsi_task *mgmt,
-			    struct brisk_scsi_lun *lun)
-{
-	struct brisk_scsi_lun *it;
-
-	switch (mgmt->function) {
-	case BRISK_SCSI_TASK_FUNC_ABORT_TASK:
-		mgmt->mgmt_wait = mgmt_abort_on_lun(mgmt, lun);
-		if (mgmt->mgmt_wait == 0) {
-			mgmt->response = BRISK_SCSI_TASK_MGMT_RESP_TASK_NOT_FOUND;
-		}
-		break;
-	case BRISK_SCSI_TASK_FUNC_ABORT_TASK_SET:
-	case BRISK_SCSI_TASK_FUNC_CLEAR_TASK_SET:
-		mgmt->mgmt_wait = mgmt_abort_on_lun(mgmt, lun);
-		break;
-	case BRISK_SCSI_TASK_FUNC_LUN_RESET:
-		mgmt_reset_lun(mgmt, lun);
-		break;
-	case BRISK_SCSI_TASK_FUNC_TARGET_RESET:
-		TAILQ_FOREACH(it, &dev->luns, link) {
-			if (!it->removed) {
-				mgmt_reset_lun(mgmt, it);
-			}
-		}
-		break;
-	default:
-		mgmt->response = BRISK_SCSI_TASK_MGMT_RESP_REJECT_FUNC_NOT_SUPPORTED;
-		break;
-	}
-}
-
-void brisk_scsi_dev_queue_mgmt_task(struct brisk_scsi_dev *dev, struct brisk_scsi_task *mgmt)
-{
-	struct brisk_scsi_lun *lun = NULL;
-	bool wait;
-
-	task_reset_out(dev, mgmt);
-	mgmt->response = BRISK_SCSI_TASK_MGMT_RESP_COMPLETE;
-	mgmt->mgmt_wait = 0;
-	pthread_mutex_lock(&dev->lock);
-	if (mgmt->lun_id < BRISK_SCSI_DEV_MAX_LUN) {
-		lun = dev_find_lun(dev, (int)mgmt->lun_id);
-	}
-	if ((lun == NULL || lun->removed) && mgmt->function != BRISK_SCSI_TASK_FUNC_TARGET_RESET) {
-		mgmt->response = BRISK_SCSI_TASK_MGMT_RESP_INVALID_LUN;
-	} else {
-		mgmt_run_locked(dev, mgmt, lun);
-	}
-	wait = mgmt->mgmt_wait > 0;
-	pthread_mutex_unlock(&dev->lock);
-	if (!wait) {
-		mgmt_complete_later(mgmt);
-	}
 }

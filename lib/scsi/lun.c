@@ -47,6 +47,7 @@ struct brisk_scsi_lun *scsi_lun_open(struct brisk_scsi_dev *dev, const char *bde
 	lun->id = id;
 	brisk_strlcpy(lun->bdev_name, bdev_name, sizeof(lun->bdev_name));
 	TAILQ_INIT(&lun->tasks);
+	TAILQ_INIT(&lun->caw_wait);
 	if (brisk_bdev_open_ext(bdev_name, true, lun_bdev_event, lun, &lun->desc) != 0) {
 		BRISK_ERRLOG("scsi dev '%s': cannot open bdev '%s'\n", dev->name, bdev_name);
 		free(lun);

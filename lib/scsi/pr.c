@@ -105,6 +105,7 @@ static enum pr_access pr_access_of(const uint8_t *cdb)
 		return PR_ACCESS_NONE;
 	case BRISK_SBC_OP_SERVICE_ACTION_IN_16:
 		return (cdb[1] & 0x1f) == BRISK_SBC_SAI_READ_CAPACITY_16 ? PR_ACCESS_NONE : PR_ACCESS_READ;
+	case BRISK_SBC_OP_READ_DEFECT_DATA_10: case BRISK_SBC_OP_READ_DEFECT_DATA_12:
 	case BRISK_SBC_OP_READ_6: case BRISK_SBC_OP_READ_10: case BRISK_SBC_OP_READ_12:
 	case BRISK_SBC_OP_READ_16: case BRISK_SBC_OP_VERIFY_10: case BRISK_SBC_OP_VERIFY_12:
 	case BRISK_SBC_OP_VERIFY_16: case BRISK_SBC_OP_PRE_FETCH_10: case BRISK_SBC_OP_PRE_FETCH_16:
@@ -115,7 +116,7 @@ static enum pr_access pr_access_of(const uint8_t *cdb)
 	}
 }
 
-static bool pr_conflict_locked(struct brisk_scsi_lun *lun, const struct brisk_scsi_task *task)
+bool scsi_pr_conflict_locked(struct brisk_scsi_lun *lun, const struct brisk_scsi_task *task)
 {
 	struct scsi_pr *pr = &lun->pr;
 	const char *me = port_name(task->initiator_port);
@@ -149,17 +150,6 @@ static bool pr_conflict_locked(struct brisk_scsi_lun *lun, const struct brisk_sc
 		return access == PR_ACCESS_WRITE;
 	}
 	return true;
-}
-
-bool scsi_pr_conflict(struct brisk_scsi_task *task)
-{
-	struct brisk_scsi_dev *dev = task->lun->dev;
-	bool conflict;
-
-	pthread_mutex_lock(&dev->lock);
-	conflict = pr_conflict_locked(task->lun, task);
-	pthread_mutex_unlock(&dev->lock);
-	return conflict;
 }
 
 /* ---- RESERVE / RELEASE (6/10) ---- */
@@ -336,12 +326,12 @@ static void prout_register(struct brisk_scsi_task *task, struct scsi_pr *pr, str
 
 static void prout_reserve(struct brisk_scsi_task *task, struct scsi_pr *pr, struct prout *p)
 {
-	if (!pr_type_valid(p->type)) {
-		scsi_sense_field(task, false, 2, 3);
-		return;
-	}
 	if (p->idx < 0 || p->key != pr->regs[p->idx].key) {
 		task->status = BRISK_SCSI_STATUS_RESERVATION_CONFLICT;
+		return;
+	}
+	if (!pr_type_valid(p->type)) {
+		scsi_sense_field(task, false, 2, 3);
 		return;
 	}
 	if (pr->reserved) {

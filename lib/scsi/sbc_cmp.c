@@ -1,13 +1,14 @@
 /*
  * SBC-3 block commands, part two: VERIFY (BYTCHK 0, 1 and 3), COMPARE AND
- * WRITE, WRITE SAME (pattern, zeroes, UNMAP, NDOB), UNMAP and GET LBA
+ * WRITE, ORWRITE, WRITE SAME (pattern, zeroes, UNMAP, NDOB), UNMAP and GET LBA
  * STATUS. Comparisons read the medium into a buffer and compare here, so
  * the sense can carry the offset of the first differing byte and any bdev
  * works, whether or not it compares by itself.
  *
- * COMPARE AND WRITE: a command's compare and write run back to back on
- * this thread, but writes from other connections to the same blocks are
- * not held off in between.
+ * COMPARE AND WRITE and ORWRITE: one runs at a time per LUN (the others wait in
+ * lun->caw_wait and start on their own thread when the previous one ends),
+ * so two of them never interleave their compare and write. Plain writes
+ * from other connections are not held off in between.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -157,6 +158,62 @@ static void sbc_verify(struct brisk_scsi_task *task)
 
 /* ---- COMPARE AND WRITE ---- */
 
+static void caw_compared(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok);
+
+static void orwrite_start_msg(void *ctx);
+
+static void caw_start_msg(void *ctx)
+{
+	struct brisk_scsi_task *task = ctx;
+
+	if (task->cdb[0] == BRISK_SBC_OP_ORWRITE_16) {
+		orwrite_start_msg(ctx);
+		return;
+	}
+	run_medium_read(task, caw_compared);
+}
+
+/* Ends this command's turn (from scsi_task_finished, whatever path the
+ * command ended on): the next waiting one starts on its own thread. */
+void scsi_sbc_caw_unlock(struct brisk_scsi_task *task)
+{
+	struct brisk_scsi_lun *lun = task->lun;
+	struct brisk_scsi_task *next;
+
+	task->caw_locked = false;
+	pthread_mutex_lock(&lun->dev->lock);
+	next = TAILQ_FIRST(&lun->caw_wait);
+	if (next != NULL) {
+		TAILQ_REMOVE(&lun->caw_wait, next, wait_link);
+		next->caw_locked = true;   /* the turn passes straight to it */
+	} else {
+		lun->caw_busy = false;
+	}
+	pthread_mutex_unlock(&lun->dev->lock);
+	if (next != NULL && brisk_thread_send_msg(next->thread, caw_start_msg, next) != 0) {
+		/* cannot happen with a live thread; do not strand the queue */
+		fail_now(next, BRISK_SCSI_SENSE_HARDWARE_ERROR, BRISK_SCSI_ASC_INTERNAL_TARGET_FAILURE);
+	}
+}
+
+/* True when the caller may run now; false when queued behind another. */
+static bool caw_lock(struct brisk_scsi_task *task)
+{
+	struct brisk_scsi_lun *lun = task->lun;
+	bool run;
+
+	pthread_mutex_lock(&lun->dev->lock);
+	run = !lun->caw_busy;
+	if (run) {
+		lun->caw_busy = true;
+		task->caw_locked = true;
+	} else {
+		TAILQ_INSERT_TAIL(&lun->caw_wait, task, wait_link);
+	}
+	pthread_mutex_unlock(&lun->dev->lock);
+	return run;
+}
+
 static int caw_write_submit(struct brisk_scsi_task *task)
 {
 	return brisk_bdev_writev_blocks(task->lun->desc, task->ch, task->iov_trim, task->iov_trim_cnt,
@@ -200,6 +257,13 @@ static void caw_compared(struct brisk_scsi_task *task, struct brisk_bdev_io *io,
 static void sbc_compare_and_write(struct brisk_scsi_task *task)
 {
 	task->cdb_data_len = 2 * task->nblocks * lun_bs(task);
+	if (task->nblocks == 0 && task->transfer_len > 0) {
+		/* Data-out for a command that moves none: the block count did not
+		 * fit its one byte (libiscsi sends 256 as 0). */
+		scsi_sense_field(task, false, 13, -1);
+		scsi_task_complete_later(task);
+		return;
+	}
 	if (task->nblocks == 0) {
 		scsi_task_complete_later(task);
 		return;
@@ -208,7 +272,93 @@ static void sbc_compare_and_write(struct brisk_scsi_task *task)
 		scsi_task_complete_later(task);
 		return;
 	}
-	run_medium_read(task, caw_compared);
+	if (caw_lock(task)) {
+		run_medium_read(task, caw_compared);
+	}
+}
+
+/* ---- ORWRITE: medium = medium OR data-out, read-modify-write under the
+ * same per-LUN turn as COMPARE AND WRITE ---- */
+
+static int orwrite_write_submit(struct brisk_scsi_task *task)
+{
+	return brisk_bdev_write_blocks(task->lun->desc, task->ch, task->buf, task->lba, task->nblocks,
+				       scsi_sbc_cb(), task);
+}
+
+static void orwrite_merged(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok)
+{
+	uint64_t len = (uint64_t)task->nblocks * lun_bs(task), pos = 0;
+	uint8_t *m = task->buf;
+	int i;
+
+	if (!ok) {
+		scsi_sbc_io_error(task, io);
+		finish_freeing(task, io);
+		return;
+	}
+	brisk_bdev_free_io(io);
+	for (i = 0; i < task->iovcnt && pos < len; i++) {
+		const uint8_t *p = task->iovs[i].iov_base;
+		uint64_t k;
+
+		for (k = 0; k < task->iovs[i].iov_len && pos < len; k++) {
+			m[pos++] |= p[k];
+		}
+	}
+	task->data_transferred = (uint32_t)len;
+	scsi_sbc_run(task, orwrite_write_submit, caw_written);
+}
+
+static void orwrite_start_msg(void *ctx)
+{
+	run_medium_read(ctx, orwrite_merged);
+}
+
+static void sbc_orwrite(struct brisk_scsi_task *task)
+{
+	if (!scsi_sbc_data_out_ok(task, task->cdb_data_len)) {
+		scsi_task_complete_later(task);
+		return;
+	}
+	if (caw_lock(task)) {
+		run_medium_read(task, orwrite_merged);
+	}
+}
+
+/* ---- A WRITE whose data-out ends inside a block (EDTL < SPDTL): the
+ * blocks it touches are read, the bytes that arrived laid over them, and
+ * written back, so the rest of the last block keeps its old data. ---- */
+
+static void partial_written(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok)
+{
+	if (!ok) {
+		scsi_sbc_io_error(task, io);
+	} else {
+		task->data_transferred = task->done;
+	}
+	finish_freeing(task, io);
+}
+
+static void partial_merged(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok)
+{
+	if (!ok) {
+		scsi_sbc_io_error(task, io);
+		finish_freeing(task, io);
+		return;
+	}
+	brisk_bdev_free_io(io);
+	brisk_copy_iovs_to_buf(task->buf, task->done, task->iovs, task->iovcnt);
+	scsi_sbc_run(task, orwrite_write_submit, partial_written);
+}
+
+void scsi_sbc_partial_write(struct brisk_scsi_task *task, uint32_t have)
+{
+	uint32_t bs = lun_bs(task);
+
+	task->done = have;
+	task->nblocks = (have + bs - 1) / bs;
+	run_medium_read(task, partial_merged);
 }
 
 /* ---- WRITE SAME ---- */
@@ -348,6 +498,9 @@ void scsi_sbc_cmp_execute(struct brisk_scsi_task *task)
 		break;
 	case BRISK_SBC_OP_COMPARE_AND_WRITE:
 		sbc_compare_and_write(task);
+		break;
+	case BRISK_SBC_OP_ORWRITE_16:
+		sbc_orwrite(task);
 		break;
 	default:
 		sbc_write_same(task);

@@ -32,7 +32,10 @@
 #define SCSI_MAX_REGS 64         /* persistent reservation registrations per LUN */
 #define SCSI_WS_CHUNK_BLOCKS 64  /* WRITE SAME pattern buffer */
 #define SCSI_MAX_UNMAP_DESC 256  /* per UNMAP command (block limits VPD) */
-#define SCSI_MAX_XFER_BYTES (4u << 20) /* block limits VPD: per command */
+/* Largest data transfer of one command (block limits VPD). libiscsi's
+ * WRITE SAME tests write 65536 blocks in one WRITE(16) whatever the limit
+ * says, so it is 64 MiB: 131072 blocks of 512 B. */
+#define SCSI_MAX_XFER_BYTES (64u << 20)
 
 /* Unit attention conditions, one bit each, reported highest first. */
 enum scsi_ua {
@@ -95,6 +98,8 @@ struct brisk_scsi_lun {
 	uint32_t outstanding;             /* tasks running on it */
 	uint32_t chans;                   /* scsi_chan records holding its channel */
 	TAILQ_HEAD(, brisk_scsi_task) tasks;
+	bool caw_busy;                    /* a COMPARE AND WRITE is running */
+	TAILQ_HEAD(, brisk_scsi_task) caw_wait;
 	bool wce;                         /* caching mode page WCE */
 	bool swp;                         /* control mode page software write protect */
 	bool stopped;                     /* START STOP UNIT */
@@ -135,6 +140,15 @@ static inline uint32_t scsi_max_xfer_blocks(const struct brisk_scsi_lun *lun)
 	return SCSI_MAX_XFER_BYTES / brisk_bdev_get_block_size(lun->bdev);
 }
 
+/* LBPRZ: unmapped blocks read back as zeroes. Only claimed for the malloc
+ * module, which zeroes what it unmaps; others may not. */
+static inline bool scsi_lun_lbprz(const struct brisk_scsi_lun *lun)
+{
+	const char *m = brisk_bdev_get_module_name(lun->bdev);
+
+	return m != NULL && __builtin_strcmp(m, "malloc") == 0;
+}
+
 /* ---- task.c ---- */
 /* CHECK CONDITION; asc is BRISK_SCSI_ASC_* (ASC << 8 | ASCQ). */
 void scsi_sense(struct brisk_scsi_task *task, uint8_t sk, uint16_t asc);
@@ -155,7 +169,11 @@ uint32_t scsi_task_iov_len(const struct brisk_scsi_task *task);
 size_t scsi_copy_iovs(const struct iovec *dst, int dstcnt, const struct iovec *src, int srccnt,
 		      size_t len);
 
-/* ---- dev.c ---- */
+/* ---- dev.c / itn.c / exec.c ---- */
+struct brisk_scsi_lun *scsi_dev_find_lun(struct brisk_scsi_dev *dev, int id);
+/* Reports (and clears) the highest pending unit attention of itn on lun_id
+ * into task; false when none applies to this command. */
+bool scsi_dev_report_ua(struct scsi_itn *itn, struct brisk_scsi_task *task, int lun_id);
 struct scsi_itn *scsi_itn_get(struct brisk_scsi_dev *dev, const struct brisk_scsi_port *port);
 /* Sets ua bits for every initiator on LUN lun_id except 'except' (may be NULL). */
 void scsi_ua_set_all(struct brisk_scsi_dev *dev, int lun_id, uint32_t ua, const struct scsi_itn *except);
@@ -178,8 +196,9 @@ void scsi_lun_maybe_close(struct brisk_scsi_lun *lun);
 bool scsi_spc_execute(struct brisk_scsi_task *task);
 bool scsi_sbc_execute(struct brisk_scsi_task *task);
 bool scsi_pr_execute(struct brisk_scsi_task *task);
-/* RESERVATION CONFLICT check before any command: true when refused. */
-bool scsi_pr_conflict(struct brisk_scsi_task *task);
+/* RESERVATION CONFLICT check before any command (dev->lock held): true
+ * when the task is refused. */
+bool scsi_pr_conflict_locked(struct brisk_scsi_lun *lun, const struct brisk_scsi_task *task);
 void scsi_pr_register_and_move(struct brisk_scsi_task *task, uint64_t key, uint64_t sa_key,
 			       const uint8_t *prm, uint32_t plen);
 /* pr_file.c: PR state across restarts (APTPL). Lock held for save. */
@@ -211,5 +230,9 @@ bool scsi_sbc_check_range(struct brisk_scsi_task *task, uint64_t lba, uint32_t n
 void scsi_sbc_cmp_execute(struct brisk_scsi_task *task);
 /* UNMAP and GET LBA STATUS (LBAs in the parameter data / no length). */
 bool scsi_sbc_cmp_execute_nolba(struct brisk_scsi_task *task);
+/* WRITE of `have` bytes that end inside a block: read-modify-write. */
+void scsi_sbc_partial_write(struct brisk_scsi_task *task, uint32_t have);
+/* Passes the LUN's COMPARE AND WRITE turn on (task->caw_locked). */
+void scsi_sbc_caw_unlock(struct brisk_scsi_task *task);
 
 #endif

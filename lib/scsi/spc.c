@@ -1,7 +1,8 @@
 /*
  * SPC-4 primary commands that need no bdev I/O: INQUIRY (standard data and
  * VPD pages), REPORT LUNS, TEST UNIT READY, REQUEST SENSE, START STOP UNIT,
- * PREVENT ALLOW MEDIUM REMOVAL, READ CAPACITY(10/16) and the answers given
+ * PREVENT ALLOW MEDIUM REMOVAL, READ CAPACITY(10/16), READ DEFECT DATA
+ * (10/12) and the answers given
  * for a LUN that does not exist. Mode pages are in mode.c, REPORT SUPPORTED
  * OPERATION CODES in opcodes.c, reservations in pr.c.
  */
@@ -184,7 +185,7 @@ static uint32_t vpd_provisioning(struct brisk_scsi_lun *lun, uint8_t *d)
 
 	scsi_put16(&d[2], 4);
 	if (unmap) {
-		d[5] = 0x80 | 0x40 | 0x20 | 0x04;  /* LBPU, LBPWS, LBPWS10, LBPRZ */
+		d[5] = 0x80 | 0x40 | 0x20 | (scsi_lun_lbprz(lun) ? 0x04 : 0); /* LBPU LBPWS LBPWS10 LBPRZ */
 		d[6] = 0x02;                       /* thin provisioned */
 	}
 	return 8;
@@ -368,9 +369,21 @@ static void read_capacity16(struct brisk_scsi_task *task, struct brisk_scsi_lun 
 	scsi_put64(&d[0], brisk_bdev_get_num_blocks(lun->bdev) - 1);
 	scsi_put32(&d[8], brisk_bdev_get_block_size(lun->bdev));
 	if (brisk_bdev_io_type_supported(lun->bdev, BRISK_BDEV_IO_TYPE_UNMAP)) {
-		d[14] = 0x80 | 0x40;                 /* LBPME, LBPRZ */
+		d[14] = 0x80 | (scsi_lun_lbprz(lun) ? 0x40 : 0);   /* LBPME, LBPRZ */
 	}
 	reply(task, d, sizeof(d), scsi_be32(&task->cdb[10]));
+}
+
+/* READ DEFECT DATA (10/12): a bdev has no defect list, so the reply is an
+ * empty list in the format asked for, with PLISTV/GLISTV as requested. */
+static void read_defect_data(struct brisk_scsi_task *task)
+{
+	bool twelve = task->cdb[0] == BRISK_SBC_OP_READ_DEFECT_DATA_12;
+	uint8_t req = twelve ? task->cdb[1] : task->cdb[2], d[8] = {0};
+	uint32_t alloc = twelve ? scsi_be32(&task->cdb[6]) : scsi_be16(&task->cdb[7]);
+
+	d[1] = req & 0x1f;                      /* PLISTV, GLISTV, list format */
+	reply(task, d, twelve ? 8 : 4, alloc);
 }
 
 static bool spc_service_action_in(struct brisk_scsi_task *task, struct brisk_scsi_lun *lun)
@@ -398,6 +411,8 @@ static bool spc_dispatch(struct brisk_scsi_task *task, struct brisk_scsi_lun *lu
 	case BRISK_SBC_OP_START_STOP_UNIT: start_stop_unit(task, lun); return true;
 	case BRISK_SBC_OP_PREVENT_ALLOW: prevent_allow(task, lun); return true;
 	case BRISK_SBC_OP_READ_CAPACITY_10: read_capacity10(task, lun); return true;
+	case BRISK_SBC_OP_READ_DEFECT_DATA_10:
+	case BRISK_SBC_OP_READ_DEFECT_DATA_12: read_defect_data(task); return true;
 	case BRISK_SBC_OP_SERVICE_ACTION_IN_16: return spc_service_action_in(task, lun);
 	case BRISK_SPC_OP_MODE_SENSE_6:
 	case BRISK_SPC_OP_MODE_SENSE_10: scsi_mode_sense(task); return true;

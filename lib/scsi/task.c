@@ -54,11 +54,32 @@ void brisk_scsi_task_init(struct brisk_scsi_task *task, brisk_scsi_task_cpl cpl_
 	task->cb_arg = cb_arg;
 }
 
+/* A lent bdev buffer: give back the bdev_io, then the channel and the
+ * LUN reference the task kept for it (the LUN may close after this). */
+static void task_return_lent(struct brisk_scsi_task *task)
+{
+	struct brisk_scsi_lun *lun = task->lun;
+
+	brisk_bdev_free_io(task->bdev_io);
+	task->bdev_io = NULL;
+	brisk_put_io_channel(task->ch);
+	task->ch = NULL;
+	task->iovs = NULL;
+	task->iovcnt = 0;
+	pthread_mutex_lock(&lun->dev->lock);
+	lun->outstanding--;
+	scsi_lun_maybe_close(lun);
+	pthread_mutex_unlock(&lun->dev->lock);
+}
+
 void brisk_scsi_task_put_buf(struct brisk_scsi_task *task)
 {
 	if (task->bdev_io != NULL) {
-		brisk_bdev_free_io(task->bdev_io);
-		task->bdev_io = NULL;
+		task_return_lent(task);
+	}
+	if (task->buf != NULL && task->iovs == &task->iov) {
+		task->iovs = NULL;
+		task->iovcnt = 0;
 	}
 	free(task->buf);
 	task->buf = NULL;

@@ -1,0 +1,240 @@
+/*
+ * Task execution and task management: admitting a task to its LUN (unit
+ * attention and reservation checks), routing the CDB to the emulation,
+ * the completion every command ends in, and ABORT TASK / ABORT TASK SET /
+ * CLEAR TASK SET / LUN RESET / TARGET RESET.
+ */
+#include <string.h>
+
+#include <brisk/log.h>
+
+#include "scsi_internal.h"
+
+static void task_reset_out(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task)
+{
+	task->dev = dev;
+	task->thread = brisk_get_thread();
+	task->status = BRISK_SCSI_STATUS_GOOD;
+	task->sense_data_len = 0;
+	task->data_transferred = 0;
+	task->cdb_data_len = 0;
+	task->lun = NULL;
+	task->aborted = false;
+	task->mgmt = NULL;
+	task->ch = NULL;
+	task->bdev_io = NULL;
+	task->buf = NULL;
+	task->step = 0;
+	task->done = 0;
+	task->caw_locked = false;
+}
+
+/* Looks the LUN up and admits the task, all under one lock: a pending unit
+ * attention or a reservation conflict answers it instead (NULL, answered). */
+static struct brisk_scsi_lun *dev_admit(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task,
+					bool *answered)
+{
+	struct brisk_scsi_lun *lun = NULL;
+	struct scsi_itn *itn;
+
+	*answered = false;
+	pthread_mutex_lock(&dev->lock);
+	itn = scsi_itn_get(dev, task->initiator_port);
+	if (task->lun_id < BRISK_SCSI_DEV_MAX_LUN) {
+		lun = scsi_dev_find_lun(dev, (int)task->lun_id);
+	}
+	if (lun != NULL && lun->removed) {
+		lun = NULL;
+	}
+	if (lun != NULL && itn != NULL && scsi_dev_report_ua(itn, task, lun->id)) {
+		*answered = true;
+		lun = NULL;
+	} else if (lun != NULL && scsi_pr_conflict_locked(lun, task)) {
+		task->status = BRISK_SCSI_STATUS_RESERVATION_CONFLICT;
+		*answered = true;
+		lun = NULL;
+	} else if (lun != NULL) {
+		lun->outstanding++;
+		TAILQ_INSERT_TAIL(&lun->tasks, task, link);
+		task->lun = lun;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return lun;
+}
+
+void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task)
+{
+	struct brisk_scsi_lun *lun;
+	bool answered;
+
+	task_reset_out(dev, task);
+	lun = dev_admit(dev, task, &answered);
+	if (lun == NULL) {
+		if (!answered) {
+			scsi_spc_no_lun(dev, task);
+		}
+		scsi_task_complete_later(task);
+		return;
+	}
+	if (!scsi_pr_execute(task) && !scsi_spc_execute(task) && !scsi_sbc_execute(task)) {
+		scsi_sense(task, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_OPCODE);
+		scsi_task_complete_later(task);
+	}
+}
+
+static void mgmt_complete_msg(void *ctx)
+{
+	struct brisk_scsi_task *mgmt = ctx;
+
+	mgmt->cpl_fn(mgmt);
+}
+
+static void mgmt_complete_later(struct brisk_scsi_task *mgmt)
+{
+	if (brisk_thread_send_msg(mgmt->thread, mgmt_complete_msg, mgmt) != 0) {
+		BRISK_ERRLOG("scsi: cannot send a management completion\n");
+	}
+}
+
+void scsi_task_finished(struct brisk_scsi_task *task)
+{
+	struct brisk_scsi_lun *lun = task->lun;
+	struct brisk_scsi_task *mgmt = NULL;
+
+	/* A read whose buffer the bdev layer lent keeps its channel and its
+	 * place in lun->outstanding until brisk_scsi_task_put_buf. */
+	if (task->caw_locked) {
+		scsi_sbc_caw_unlock(task);
+	}
+	if (task->ch != NULL && task->bdev_io == NULL) {
+		brisk_put_io_channel(task->ch);
+		task->ch = NULL;
+	}
+	if (lun != NULL) {
+		struct brisk_scsi_dev *dev = lun->dev;
+
+		pthread_mutex_lock(&dev->lock);
+		TAILQ_REMOVE(&lun->tasks, task, link);
+		if (task->bdev_io == NULL) {
+			lun->outstanding--;
+		}
+		if (task->aborted) {
+			task->status = BRISK_SCSI_STATUS_TASK_ABORTED;
+			task->sense_data_len = 0;
+			if (task->mgmt != NULL && --task->mgmt->mgmt_wait == 0) {
+				mgmt = task->mgmt;
+			}
+		}
+		scsi_lun_maybe_close(lun);
+		pthread_mutex_unlock(&dev->lock);
+	}
+	if (mgmt != NULL) {
+		mgmt_complete_later(mgmt);
+	}
+	task->cpl_fn(task);
+}
+
+/* ---- Task management ---- */
+
+static bool same_initiator(const struct brisk_scsi_task *a, const struct brisk_scsi_task *b)
+{
+	if (a->initiator_port == NULL || b->initiator_port == NULL) {
+		return a->initiator_port == b->initiator_port;
+	}
+	return strcmp(a->initiator_port->name, b->initiator_port->name) == 0;
+}
+
+static bool mgmt_matches(const struct brisk_scsi_task *mgmt, const struct brisk_scsi_task *t)
+{
+	switch (mgmt->function) {
+	case BRISK_SCSI_TASK_FUNC_ABORT_TASK:
+		return same_initiator(mgmt, t) && t->tag == mgmt->abort_tag;
+	case BRISK_SCSI_TASK_FUNC_ABORT_TASK_SET:
+		return same_initiator(mgmt, t);
+	default:
+		return true;
+	}
+}
+
+/* Marks the matching tasks of lun aborted; returns how many. Lock held. */
+static uint32_t mgmt_abort_on_lun(struct brisk_scsi_task *mgmt, struct brisk_scsi_lun *lun)
+{
+	struct brisk_scsi_task *t;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(t, &lun->tasks, link) {
+		if (!t->aborted && mgmt_matches(mgmt, t)) {
+			t->aborted = true;
+			t->mgmt = mgmt;
+			n++;
+		}
+	}
+	return n;
+}
+
+static void mgmt_reset_lun(struct brisk_scsi_task *mgmt, struct brisk_scsi_lun *lun)
+{
+	struct brisk_scsi_dev *dev = lun->dev;
+
+	mgmt->mgmt_wait += mgmt_abort_on_lun(mgmt, lun);
+	lun->pr.spc2_reserved = false;   /* SAM-5: a reset releases RESERVE(6/10) */
+	lun->stopped = false;
+	scsi_ua_set_all(dev, lun->id, SCSI_UA_RESET,
+			scsi_itn_get(dev, mgmt->initiator_port));
+}
+
+static void mgmt_run_locked(struct brisk_scsi_dev *dev, struct brisk_scsi_task *mgmt,
+			    struct brisk_scsi_lun *lun)
+{
+	struct brisk_scsi_lun *it;
+
+	switch (mgmt->function) {
+	case BRISK_SCSI_TASK_FUNC_ABORT_TASK:
+		mgmt->mgmt_wait = mgmt_abort_on_lun(mgmt, lun);
+		if (mgmt->mgmt_wait == 0) {
+			mgmt->response = BRISK_SCSI_TASK_MGMT_RESP_TASK_NOT_FOUND;
+		}
+		break;
+	case BRISK_SCSI_TASK_FUNC_ABORT_TASK_SET:
+	case BRISK_SCSI_TASK_FUNC_CLEAR_TASK_SET:
+		mgmt->mgmt_wait = mgmt_abort_on_lun(mgmt, lun);
+		break;
+	case BRISK_SCSI_TASK_FUNC_LUN_RESET:
+		mgmt_reset_lun(mgmt, lun);
+		break;
+	case BRISK_SCSI_TASK_FUNC_TARGET_RESET:
+		TAILQ_FOREACH(it, &dev->luns, link) {
+			if (!it->removed) {
+				mgmt_reset_lun(mgmt, it);
+			}
+		}
+		break;
+	default:
+		mgmt->response = BRISK_SCSI_TASK_MGMT_RESP_REJECT_FUNC_NOT_SUPPORTED;
+		break;
+	}
+}
+
+void brisk_scsi_dev_queue_mgmt_task(struct brisk_scsi_dev *dev, struct brisk_scsi_task *mgmt)
+{
+	struct brisk_scsi_lun *lun = NULL;
+	bool wait;
+
+	task_reset_out(dev, mgmt);
+	mgmt->response = BRISK_SCSI_TASK_MGMT_RESP_COMPLETE;
+	mgmt->mgmt_wait = 0;
+	pthread_mutex_lock(&dev->lock);
+	if (mgmt->lun_id < BRISK_SCSI_DEV_MAX_LUN) {
+		lun = scsi_dev_find_lun(dev, (int)mgmt->lun_id);
+	}
+	if ((lun == NULL || lun->removed) && mgmt->function != BRISK_SCSI_TASK_FUNC_TARGET_RESET) {
+		mgmt->response = BRISK_SCSI_TASK_MGMT_RESP_INVALID_LUN;
+	} else {
+		mgmt_run_locked(dev, mgmt, lun);
+	}
+	wait = mgmt->mgmt_wait > 0;
+	pthread_mutex_unlock(&dev->lock);
+	if (!wait) {
+		mgmt_complete_later(mgmt);
+	}
+}
