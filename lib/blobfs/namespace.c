@@ -261,8 +261,10 @@ static void unlink_node(struct ns_op *o, struct blobfs_node *n)
 	free(n->name);
 	n->name = NULL;
 	if (n->handles == 0) {
+		brisk_blob_id id = n->id;
+
 		blobfs_node_forget(n);
-		brisk_bs_delete_blob(o->fs->bs, n->id, unlink_done, o);
+		brisk_bs_delete_blob(o->fs->bs, id, unlink_done, o);
 		return;
 	}
 	rc = brisk_blob_set_xattr(n->blob, BLOBFS_XATTR_DELETED, &one, sizeof(one));
