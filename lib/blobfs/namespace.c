@@ -201,6 +201,7 @@ static void open_blob_done(void *arg, struct brisk_blob *blob, int rc)
 	o->node->blob = blob;
 	o->node->handles++;
 	o->fs->open_files++;
+	TAILQ_INSERT_TAIL(&o->fs->files, f, link);
 	ns_finish(o, 0, f);
 }
 
