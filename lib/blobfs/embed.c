@@ -17,6 +17,7 @@
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -87,10 +88,18 @@ static void *embed_main(void *arg)
 	uint64_t spin = brisk_us_to_ticks(EMBED_SPIN_US, brisk_get_ticks_hz());
 	uint64_t last_work = brisk_get_ticks();
 
-	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE) || !brisk_thread_is_exited(e->thread)) {
+	for (;;) {
+		if (brisk_thread_is_exited(e->thread)) {
+			/* the stop sequence ended: wait for the caller's word */
+			if (__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
+				break;
+			}
+			usleep(50);
+			continue;
+		}
 		if (brisk_thread_poll(e->thread, 0, 0) > 0) {
 			last_work = brisk_get_ticks();
-		} else if (brisk_get_ticks() - last_work > spin && !e->stop) {
+		} else if (brisk_get_ticks() - last_work > spin) {
 			sleep_until_work(e->thread);
 			last_work = brisk_get_ticks();
 		}
