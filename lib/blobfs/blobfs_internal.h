@@ -32,8 +32,18 @@ struct blobfs_op {
 };
 TAILQ_HEAD(blobfs_op_queue, blobfs_op);
 
+/* The one load or store a buffer can have in flight (a buffer is loaded
+ * only while invalid, and stored only by whoever pinned it while dirty):
+ * kept in the buffer so that buffer I/O allocates nothing. */
+struct blobfs_buf_io {
+	void (*cb)(void *ctx, int rc);
+	void *ctx;
+	uint32_t lo, hi;
+};
+
 struct blobfs_buf {
 	struct blobfs_node *node;   /* NULL: free */
+	struct blobfs_buf_io io;
 	uint64_t index;             /* chunk number within the file */
 	uint8_t *data;              /* BRISK_BLOBFS_CACHE_BUFFER_SIZE bytes */
 	bool valid;                 /* data holds the chunk */

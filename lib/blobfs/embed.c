@@ -40,6 +40,7 @@ struct embed {
 	sem_t done;
 	int rc;
 	bool env_ours;
+	bool threads_ours;  /* we initialised the thread library */
 	bool stop;          /* set by the caller after the stop sequence */
 	json_t *config;
 	json_t *calls;      /* the bdev subsystem's config array (borrowed) */
@@ -336,6 +337,7 @@ static int threads_up(struct embed *e)
 	if (rc != 0 && rc != -EALREADY) {
 		return rc;
 	}
+	e->threads_ours = rc == 0;
 	e->thread = brisk_thread_create("blobfs", NULL);
 	if (e->thread == NULL) {
 		return -ENOMEM;
@@ -356,7 +358,9 @@ static void teardown(struct embed *e, bool joined)
 	if (e->thread != NULL) {
 		brisk_thread_destroy(e->thread);
 	}
-	brisk_thread_lib_fini();
+	if (e->threads_ours) {
+		brisk_thread_lib_fini();
+	}
 	if (e->env_ours) {
 		brisk_env_fini();
 	}
