@@ -117,7 +117,7 @@ void blobfs_defer(brisk_msg_fn fn, void *ctx);
 
 /* queue.c */
 void blobfs_op_enqueue(struct blobfs_node *node, struct blobfs_op *op, blobfs_op_fn start);
-void blobfs_op_done(struct blobfs_op *op);
+void blobfs_op_done(struct blobfs_node *node);
 void blobfs_ns_enqueue(struct brisk_blobfs *fs, struct blobfs_op *op, blobfs_op_fn start);
 void blobfs_ns_done(struct brisk_blobfs *fs);
 

@@ -24,11 +24,11 @@ struct fop {
 
 static void fop_finish(struct fop *o, int rc)
 {
-	struct blobfs_op *op = &o->op;
+	struct blobfs_node *node = o->op.node;
 
 	o->cb(o->cb_arg, rc);
 	free(o);
-	blobfs_op_done(op);
+	blobfs_op_done(node);
 }
 
 static void fop_cb(void *arg, int rc)
@@ -221,7 +221,7 @@ static void close_blob_done(void *arg, int rc)
 		return;
 	}
 	/* Last close of an unlinked file: nothing can reach the node again. */
-	blobfs_op_done(&o->op);
+	blobfs_op_done(node);
 	brisk_bs_delete_blob(fs->bs, node->id, close_deleted, o);
 	blobfs_node_forget(node);
 }

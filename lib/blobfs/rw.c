@@ -38,7 +38,7 @@ struct rw_op {
 
 static void rw_finish(struct rw_op *o, int64_t result)
 {
-	struct blobfs_op *op = &o->op;
+	struct blobfs_node *node = o->op.node;
 
 	if (o->rw_cb != NULL) {
 		o->rw_cb(o->cb_arg, result);
@@ -46,7 +46,7 @@ static void rw_finish(struct rw_op *o, int64_t result)
 		o->cb(o->cb_arg, (int)result);
 	}
 	free(o);
-	blobfs_op_done(op);
+	blobfs_op_done(node);
 }
 
 static uint64_t chunk_take(uint64_t pos, uint64_t left)
