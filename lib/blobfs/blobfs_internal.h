@@ -99,6 +99,8 @@ struct brisk_blobfs {
 	uint32_t nbuckets;
 	struct blobfs_op_queue buf_waiters; /* operations waiting for a free buffer */
 	uint32_t open_files;
+	uint8_t *op_mem;                /* BLOBFS_OP_POOL blocks */
+	void *op_free;                  /* free blocks, linked through their first word */
 	TAILQ_HEAD(, brisk_blobfs_file) files;
 
 };
@@ -120,6 +122,16 @@ void blobfs_op_enqueue(struct blobfs_node *node, struct blobfs_op *op, blobfs_op
 void blobfs_op_done(struct blobfs_node *node);
 void blobfs_ns_enqueue(struct brisk_blobfs *fs, struct blobfs_op *op, blobfs_op_fn start);
 void blobfs_ns_done(struct brisk_blobfs *fs);
+
+/* op_pool.c: memory for per-call operation contexts, taken at load so
+ * that reads and writes allocate nothing (a burst beyond the pool falls
+ * back to the heap). Blocks are BLOBFS_OP_MEM bytes, zeroed by get. */
+#define BLOBFS_OP_MEM 256
+#define BLOBFS_OP_POOL 512
+int blobfs_op_pool_init(struct brisk_blobfs *fs);
+void blobfs_op_pool_fini(struct brisk_blobfs *fs);
+void *blobfs_op_mem_get(struct brisk_blobfs *fs);
+void blobfs_op_mem_put(struct brisk_blobfs *fs, void *mem);
 
 /* cache.c */
 int blobfs_cache_init(struct brisk_blobfs *fs, uint64_t bytes);

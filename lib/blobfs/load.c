@@ -59,6 +59,9 @@ static int fs_setup(struct brisk_blobfs *fs, uint64_t cache_size)
 	if (fs->ch == NULL) {
 		return -ENOMEM;
 	}
+	if (blobfs_op_pool_init(fs) != 0) {
+		return -ENOMEM;
+	}
 	return blobfs_cache_init(fs, cache_size != 0 ? cache_size : brisk_blobfs_get_cache_size());
 }
 
@@ -96,6 +99,7 @@ static void load_finish(struct load_ctx *c, int rc)
 	}
 	c->rc = rc;
 	blobfs_cache_fini(fs);
+	blobfs_op_pool_fini(fs);
 	if (fs->ch != NULL) {
 		brisk_bs_free_io_channel(fs->ch);
 	}
@@ -453,6 +457,7 @@ void brisk_blobfs_unload(struct brisk_blobfs *fs, brisk_blobfs_op_complete cb_fn
 	}
 	/* Every dirty buffer belongs to an open file (close writes back). */
 	blobfs_cache_fini(fs);
+	blobfs_op_pool_fini(fs);
 	brisk_bs_free_io_channel(fs->ch);
 	free_nodes(fs);
 	brisk_bs_unload(fs->bs, unload_done, u);

@@ -32,21 +32,21 @@ struct rw_op {
 	uint32_t pending;
 	int rc;
 	brisk_blobfs_rw_complete rw_cb;
-	brisk_blobfs_op_complete cb;
 	void *cb_arg;
 };
+_Static_assert(sizeof(struct rw_op) <= BLOBFS_OP_MEM, "rw_op must fit a pool block");
 
+/* The op and the queue are done with before the callback runs: the
+ * callback may close the file or unload the file system. */
 static void rw_finish(struct rw_op *o, int64_t result)
 {
 	struct blobfs_node *node = o->op.node;
+	brisk_blobfs_rw_complete rw_cb = o->rw_cb;
+	void *cb_arg = o->cb_arg;
 
-	if (o->rw_cb != NULL) {
-		o->rw_cb(o->cb_arg, result);
-	} else {
-		o->cb(o->cb_arg, (int)result);
-	}
-	free(o);
+	blobfs_op_mem_put(node->fs, o);
 	blobfs_op_done(node);
+	rw_cb(cb_arg, result);
 }
 
 static uint64_t chunk_take(uint64_t pos, uint64_t left)
@@ -147,7 +147,7 @@ static void read_start(struct blobfs_op *op)
 static struct rw_op *rw_new(struct brisk_blobfs_file *file, void *buf, uint64_t offset,
 			    uint64_t length)
 {
-	struct rw_op *o = calloc(1, sizeof(*o));
+	struct rw_op *o = blobfs_op_mem_get(file->node->fs);
 
 	if (o != NULL) {
 		o->file = file;
@@ -175,7 +175,7 @@ void brisk_blobfs_file_read(struct brisk_blobfs_file *file, void *buf, uint64_t 
 {
 	struct rw_op *o;
 
-	if (file == NULL || cb_fn == NULL || (o = rw_new(file, buf, offset, length)) == NULL) {
+	if (file == NULL || file->node == NULL || cb_fn == NULL || (o = rw_new(file, buf, offset, length)) == NULL) {
 		BRISK_ERRLOG("blobfs read: NULL argument or out of memory\n");
 		return;
 	}
@@ -273,7 +273,7 @@ void brisk_blobfs_file_write(struct brisk_blobfs_file *file, const void *buf, ui
 {
 	struct rw_op *o;
 
-	if (file == NULL || cb_fn == NULL || (o = rw_new(file, (void *)buf, offset, length)) == NULL) {
+	if (file == NULL || file->node == NULL || cb_fn == NULL || (o = rw_new(file, (void *)buf, offset, length)) == NULL) {
 		BRISK_ERRLOG("blobfs write: NULL argument or out of memory\n");
 		return;
 	}
