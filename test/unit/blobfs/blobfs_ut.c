@@ -267,6 +267,51 @@ static void test_rw_model(void)
 	CU_ASSERT_EQUAL(do_unload(), 0);
 }
 
+/* 512 writes of 4 KiB into an 8-buffer cache: evictions write whole
+ * chunks (at most one device write per 64 KiB), and sequential 4 KiB reads
+ * after a reload load one chunk per device read, the next chunk ahead. */
+static void test_eviction_coalescing(void)
+{
+	static uint8_t buf[4096], rd[4096];
+	struct brisk_bs_dev_ram_counts c0, c1;
+	struct brisk_blobfs_file *f;
+	const uint64_t total = 2 * 1024 * 1024, chunks = total / BRISK_BLOBFS_CACHE_BUFFER_SIZE;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(SMALL_CACHE), 0);
+	f = do_open("big", BRISK_BLOBFS_OPEN_CREATE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	brisk_bs_dev_ram_get_counts(g_dev, &c0);
+	for (uint64_t off = 0; off < total; off += sizeof(buf)) {
+		fill(buf, sizeof(buf), (unsigned)(off / 4096));
+		CU_ASSERT_EQUAL(do_write(f, buf, off, sizeof(buf)), (int64_t)sizeof(buf));
+	}
+	brisk_bs_dev_ram_get_counts(g_dev, &c1);
+	CU_ASSERT(c1.writes - c0.writes >= chunks - 8); /* all but the cache's worth evicted */
+	CU_ASSERT(c1.writes - c0.writes <= chunks + 4); /* a few metadata writes (resize) */
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	CU_ASSERT_EQUAL_FATAL(do_load(SMALL_CACHE), 0);
+	f = do_open("big", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	brisk_bs_dev_ram_get_counts(g_dev, &c0);
+	for (uint64_t off = 0; off < total; off += sizeof(rd)) {
+		fill(buf, sizeof(buf), (unsigned)(off / 4096));
+		CU_ASSERT_EQUAL(do_read(f, rd, off, sizeof(rd)), (int64_t)sizeof(rd));
+		CU_ASSERT(memcmp(rd, buf, sizeof(rd)) == 0);
+		if (off == 0) {
+			/* the first read loaded its chunk and, read-ahead, the next */
+			brisk_bs_dev_ram_get_counts(g_dev, &c1);
+			CU_ASSERT_EQUAL(c1.reads - c0.reads, 2);
+		}
+	}
+	brisk_bs_dev_ram_get_counts(g_dev, &c1);
+	CU_ASSERT_EQUAL(c1.reads - c0.reads, chunks);
+	CU_ASSERT_EQUAL(c1.read_blocks - c0.read_blocks, total / BLOCKLEN);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+}
+
 static void test_truncate(void)
 {
 	static uint8_t buf[2 * 1024 * 1024], zero[2 * 1024 * 1024];
@@ -617,6 +662,7 @@ int main(void)
 	suite = CU_add_suite("blobfs", suite_init, suite_fini);
 	CU_ADD_TEST(suite, test_init_load_namespace);
 	CU_ADD_TEST(suite, test_rw_model);
+	CU_ADD_TEST(suite, test_eviction_coalescing);
 	CU_ADD_TEST(suite, test_truncate);
 	CU_ADD_TEST(suite, test_delete_while_open);
 	CU_ADD_TEST(suite, test_delete_open_crash);
