@@ -159,6 +159,10 @@ static void trunc_start(struct blobfs_op *op)
 	struct fop *o = (struct fop *)op;
 	struct blobfs_node *node = op->node;
 
+	if (node->batch) {
+		fop_finish(o, -EBUSY); /* a batch holds writes only */
+		return;
+	}
 	if (o->size >= node->size) {
 		node->size = o->size;
 		blobfs_node_reserve(node, o->size, fop_cb, o);
@@ -245,6 +249,9 @@ static void close_written(void *arg, int rc)
 
 static void close_start(struct blobfs_op *op)
 {
+	if (op->node->batch) {
+		blobfs_batch_drop(op->node); /* closing uncommitted = abort */
+	}
 	blobfs_node_writeback(op->node, close_written, op);
 }
 

@@ -110,7 +110,8 @@ void blobfs_node_reserve(struct blobfs_node *node, uint64_t size, void (*cb)(voi
 
 void blobfs_node_sync_md(struct blobfs_node *node, void (*cb)(void *ctx, int rc), void *ctx)
 {
-	uint64_t size = node->size;
+	/* inside a batch only the size before it is durable data */
+	uint64_t size = node->batch ? node->batch_size : node->size;
 	int rc = brisk_blob_set_xattr(node->blob, BLOBFS_XATTR_SIZE, &size, sizeof(size));
 
 	if (rc != 0) {

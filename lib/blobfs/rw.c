@@ -211,6 +211,10 @@ static void write_copy(struct rw_op *o, struct blobfs_buf *b, uint64_t pos, uint
 
 	memcpy(b->data + off, o->ubuf + o->done, n);
 	blobfs_buf_mark_dirty(b, off, off + (uint32_t)n);
+	if (node->batch && !b->in_batch) {
+		b->in_batch = true;
+		node->batch_bufs++;
+	}
 	if (pos + n > node->size) {
 		node->size = pos + n;
 	}
@@ -230,6 +234,12 @@ static void write_step(struct blobfs_op *op)
 			return;
 		}
 		o->cur = b;
+		if (node->batch && !b->in_batch && node->batch_bufs >= node->fs->nbufs / 2) {
+			/* a batch may hold half the cache; past that it must be aborted */
+			blobfs_buf_release(b);
+			rw_finish(o, -ENOSPC);
+			return;
+		}
 		if (!b->valid && (n == CHUNK || pos / CHUNK * CHUNK >= node->size)) {
 			memset(b->data, 0, CHUNK);
 			b->valid = true;
