@@ -21,7 +21,7 @@
 #include "../../common/test_env.h"
 
 #define BLOCKLEN 512
-#define DEV_BYTES (64ull * 1024 * 1024)
+#define DEV_BYTES (16ull * 1024 * 1024)
 #define DEV_BLOCKS (DEV_BYTES / BLOCKLEN)
 #define SMALL_CACHE (8ull * BRISK_BLOBFS_CACHE_BUFFER_SIZE)
 
