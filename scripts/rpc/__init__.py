@@ -8,7 +8,7 @@ To add an area: write scripts/rpc/<area>.py with its functions and
 add_parsers, and list it in MODULES below.
 """
 from . import client  # noqa: F401
-from . import app, bdev, env, log, thread, lvol, nvme, nvmf, peer, iscsi
+from . import app, bdev, env, log, thread, lvol, nvme, nvmf, peer, iscsi, blobfs
 
 # Order of the subcommands' modules in `rpc.py --help`.
-MODULES = [app, log, thread, env, bdev, nvme, nvmf, lvol, iscsi, peer]
+MODULES = [app, log, thread, env, bdev, nvme, nvmf, lvol, iscsi, blobfs, peer]
