@@ -4,7 +4,7 @@
 # test and closes with "N passed, N failed".
 # Usage: test/run_tests.sh [--unit] [--functional] [PATTERN]
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-600}
 FUNC_TIMEOUT=${FUNC_TIMEOUT:-900}

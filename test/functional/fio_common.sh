@@ -3,10 +3,12 @@
 # written to a temp folder, every run bounded by timeout; checks fio's exit
 # status, its JSON results and its error messages. Skips (exit 0, one
 # "skipped" line) only when fio or its source is not on the machine.
+# shellcheck shell=bash
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
 FIO_BDEV=$ROOT/build/fio/brisk_bdev.so
+# shellcheck disable=SC2034 # read by the tests that source this file
 FIO_NVME=$ROOT/build/fio/brisk_nvme.so
 WORK=$(mktemp -d /tmp/brisk_fio_test.XXXXXX)
 FAILS=0

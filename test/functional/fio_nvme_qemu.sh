@@ -6,7 +6,7 @@
 # namespace, trim, and the refusals (unknown namespace, TCP not supported
 # yet). Skips (exit 0) only when QEMU, fio or fio's source is not here.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 RUN_GUEST=$ROOT/test/nvme/qemu/run_guest.sh
 GUEST=$ROOT/test/nvme/fio_guest/guest_fio.sh

@@ -8,13 +8,14 @@
 # device_del), then the cross-check with the kernel's nvme driver (each
 # reads what the other wrote). Skips (exit 0) only when QEMU cannot run.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 RUN_GUEST=$ROOT/test/nvme/qemu/run_guest.sh
 GUEST=$ROOT/test/nvme/nvme_io/guest_checks.sh
 WORK=$(mktemp -d /tmp/brisk_nvme_driver_qemu.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 FAILS=0
+# shellcheck disable=SC2054 # commas are inside QEMU option values
 CTRLS=(--ctrl 512:64M,4096:64M --ctrl 512:32M)
 PROGS=()
 

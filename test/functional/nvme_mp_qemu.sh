@@ -9,7 +9,7 @@
 # primary and a secondary nvme_perf (-i) at once.
 # Skips (exit 0) only when QEMU cannot run.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 RUN_GUEST=$ROOT/test/nvme/qemu/run_guest.sh
 GUEST=$ROOT/test/nvme/nvme_mp/guest_mp.sh

@@ -9,7 +9,7 @@
 # Management (create/delete): the test asserts -ENOTSUP for them. A uio
 # boot and a vfio one (with the IOMMU). Skips (exit 0) only when QEMU cannot run.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 RUN_GUEST=$ROOT/test/nvme/qemu/run_guest.sh
 GUEST=$ROOT/test/nvme/nvme_nsmgmt/guest_nsmgmt.sh

@@ -19,6 +19,7 @@ BIN=$ROOT/build/bin
 WORK=$(mktemp -d /tmp/brisk_nvme_qemu.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 FAILS=0
+# shellcheck disable=SC2054 # commas are inside QEMU option values
 CTRLS=(--ctrl 512:64M,4096:64M --ctrl 4096:64M) # nvme_io wants 16384 blocks
 
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }

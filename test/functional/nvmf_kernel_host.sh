@@ -5,7 +5,7 @@
 # writes and read-back in three block sizes, mkfs.ext4 + mount + files +
 # fsck, disconnect. Skips (exit 0) only when QEMU cannot run here.
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
 TGT=$ROOT/build/bin/brisk_tgt
 WORK=$(mktemp -d /tmp/brisk_nvmf_kernel.XXXXXX)

@@ -6,7 +6,7 @@
 # Then a program that defines Brisk's internal names itself (lvol_free ...)
 # links with `pkg-config --libs brisk` (and brisk-shared when built).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 WORK=$(mktemp -d /tmp/brisk_symbols.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }

@@ -10,6 +10,7 @@
 #   - malformed requests on the channel get the right errors (--bad-requests).
 # The primary then stops (stop file) and must report PASS with no
 # secondary queue left.
+# shellcheck shell=dash
 
 MP_SHM=7
 
