@@ -98,7 +98,9 @@ void brisk_log_ratelimit_flush(struct brisk_log_ratelimit *rl, enum brisk_log_le
 #define BRISK_LOG_REGISTER_COMPONENT(FLAG) \
 	struct brisk_log_flag brisk_log_flag_obj_##FLAG = { .name = #FLAG, .enabled = false, .next = NULL }; \
 	__attribute__((constructor)) static void brisk_log_flag_register_##FLAG(void) \
-	{ brisk_log_register_flag(&brisk_log_flag_obj_##FLAG); }
+	{ \
+		brisk_log_register_flag(&brisk_log_flag_obj_##FLAG); \
+	}
 
 #define BRISK_ERRLOG(...) brisk_log(BRISK_LOG_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define BRISK_WARNLOG(...) brisk_log(BRISK_LOG_WARN, __FILE__, __LINE__, __func__, __VA_ARGS__)
