@@ -6,7 +6,7 @@
 # uio_pci_generic and through vfio-pci behind the emulated IOMMU, each boot
 # ending with a surprise removal of the second controller under I/O (QMP
 # device_del), then the cross-check with the kernel's nvme driver (each
-# reads what the other wrote). Skips (exit 0) only when QEMU cannot run.
+# reads what the other wrote). Skips (exit 77) only when QEMU cannot run.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
@@ -25,7 +25,7 @@ skip_unless_qemu() {
 	if ! command -v qemu-system-x86_64 >/dev/null; then
 		echo "nvme_driver_qemu: qemu-system-x86_64 is not installed (scripts/pkgdep.sh installs it)"
 		echo "nvme_driver_qemu: skipped"
-		exit 0
+		exit 77
 	fi
 }
 
