@@ -26,6 +26,9 @@ endif
 ifeq ($(CONFIG_UBSAN),y)
 SAN_FLAGS += -fsanitize=undefined -fno-sanitize-recover=undefined
 endif
+ifeq ($(CONFIG_TSAN),y)
+SAN_FLAGS += -fsanitize=thread
+endif
 CFLAGS += $(SAN_FLAGS)
 # Fat objects: the installed archives also link into programs built without LTO.
 LTO_FLAGS :=
