@@ -1,5 +1,5 @@
 #!/bin/bash
-# shellcheck (warnings and errors) on every tracked shell script: *.sh files
+# Runs shellcheck (warnings and errors) on every tracked shell script: *.sh files
 # and files whose first line runs sh or bash. A finding is fixed, or
 # disabled at its line with a comment saying why.
 # Usage: scripts/check_shell.sh

@@ -83,9 +83,9 @@ if [ $run_unit = 1 ]; then
 		[ -x "$t" ] || { fail_one "$name" "not built: make unit"; continue; }
 		for m in $modes; do
 			if [ "$m" = nohuge ]; then
-				run_one "$name[$m]" env BRISK_TEST_NO_HUGE=1 timeout -k 10 "$UNIT_TIMEOUT" "$t"
+				run_one "${name}[$m]" env BRISK_TEST_NO_HUGE=1 timeout -k 10 "$UNIT_TIMEOUT" "$t"
 			else
-				run_one "$name[$m]" timeout -k 10 "$UNIT_TIMEOUT" "$t"
+				run_one "${name}[$m]" timeout -k 10 "$UNIT_TIMEOUT" "$t"
 			fi
 		done
 	done
