@@ -59,7 +59,8 @@ static void usage(FILE *f)
 		"  -i, --shm-id ID          multi-process: the first process of an id is the primary\n"
 		"                           and shares its controllers; later ones (secondaries,\n"
 		"                           -r needed) run I/O on qpairs the primary creates\n"
-		"  -h, --help               this text\n", BRISK_ENV_DEFAULT_MEM_MB);
+		"  -h, --help               this text\n",
+		BRISK_ENV_DEFAULT_MEM_MB);
 }
 
 static int parse_pattern(const char *p)
