@@ -28,6 +28,8 @@ SAN_FLAGS += -fsanitize=undefined -fno-sanitize-recover=undefined
 endif
 ifeq ($(CONFIG_TSAN),y)
 SAN_FLAGS += -fsanitize=thread
+# lib/env's memory at 64 GiB: TSan keeps its shadow where the usual base is.
+CFLAGS += -DENV_BASE_VIRTADDR=0x1000000000ull
 endif
 CFLAGS += $(SAN_FLAGS)
 # gcc warns that TSan does not model fences; lib/nvme's order doorbell (MMIO)
