@@ -29,4 +29,6 @@ MODULE_NAMES := $(notdir $(wildcard module/bdev/*))
 
 include mk/flags.mk
 include mk/rules.mk
+include mk/pic.mk
+include mk/public.mk
 include mk/fio.mk

@@ -106,18 +106,22 @@ test: all
 pc:
 	@mkdir -p $(BUILD)
 	$(Q)scripts/gen_pc.sh "$(CONFIG_PREFIX)" "$(ALL_LIB_NAMES)" "$(SYS_LIBS)" "$(SAN_FLAGS)" > $(BUILD)/brisk.pc
+	$(Q)$(if $(SHARED_LIB_FILES),scripts/gen_pc.sh "$(CONFIG_PREFIX)" "$(ALL_LIB_NAMES)" "$(SYS_LIBS)" "$(SAN_FLAGS)" shared > $(BUILD)/brisk-shared.pc)
 
 install: all pc
 	@echo "  INSTALL $(DESTDIR)$(CONFIG_PREFIX)"
 	$(Q)install -d $(DESTDIR)$(CONFIG_PREFIX)/include/brisk $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig $(DESTDIR)$(CONFIG_PREFIX)/bin
 	$(Q)install -m 644 include/brisk/*.h $(DESTDIR)$(CONFIG_PREFIX)/include/brisk/
-	$(Q)install -m 644 $(LIB_FILES) $(DESTDIR)$(CONFIG_PREFIX)/lib/
+	$(Q)install -m 644 $(PUBLIC_LIB_FILES) $(DESTDIR)$(CONFIG_PREFIX)/lib/
+	$(Q)$(if $(SHARED_LIB_FILES),cp -P $(foreach f,$(SHARED_LIB_FILES),$(f) $(f).*) $(DESTDIR)$(CONFIG_PREFIX)/lib/)
 	$(Q)install -m 755 $(PROGRAMS) $(DESTDIR)$(CONFIG_PREFIX)/bin/
 	$(Q)install -m 644 $(BUILD)/brisk.pc $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig/
+	$(Q)$(if $(SHARED_LIB_FILES),install -m 644 $(BUILD)/brisk-shared.pc $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig/)
 
 uninstall:
 	rm -rf $(DESTDIR)$(CONFIG_PREFIX)/include/brisk $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig/brisk.pc
-	rm -f $(foreach l,$(ALL_LIB_NAMES),$(DESTDIR)$(CONFIG_PREFIX)/lib/libbrisk_$(l).a)
+	rm -f $(DESTDIR)$(CONFIG_PREFIX)/lib/pkgconfig/brisk-shared.pc
+	rm -f $(foreach l,$(ALL_LIB_NAMES),$(DESTDIR)$(CONFIG_PREFIX)/lib/libbrisk_$(l).a $(DESTDIR)$(CONFIG_PREFIX)/lib/libbrisk_$(l).so*)
 	rm -f $(foreach p,$(PROGRAMS),$(DESTDIR)$(CONFIG_PREFIX)/bin/$(notdir $(p)))
 
 clean:

@@ -10,6 +10,9 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 REQUIRED="build-essential pkg-config python3 libnuma-dev libaio-dev uuid-dev libjansson-dev libcunit1-dev procps util-linux qemu-system-x86 busybox-static cpio xz-utils kmod e2fsprogs libiscsi-bin"
+# CI's outside tools: clang builds, scan-build (clang-tools), git clang-format
+# (clang-format), cppcheck, shellcheck
+REQUIRED="$REQUIRED clang clang-tools clang-format cppcheck shellcheck"
 # dpkg-dev: dpkg-source unpacks fio's source package
 FIO_PKGS="fio dpkg-dev"
 OPTIONAL="libdpdk-dev $FIO_PKGS"

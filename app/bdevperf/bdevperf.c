@@ -49,7 +49,7 @@
 /* SPDK's bdevperf has no such option: its -k is another thing (a per-I/O
  * timeout during the run that counts, or with -X aborts, starved I/O). */
 #define OPT_DRAIN_TIMEOUT (BRISK_APP_OPT_USER_BASE + 1)
-#define DRAIN_TIMEOUT_DEFAULT_SEC 10
+#define DRAIN_TIMEOUT_DEFAULT_SEC 10u
 /* The app thread's own deadline comes this much after the jobs' drain timers:
  * it catches a job whose thread never answers. */
 #define DRAIN_DEADLINE_GRACE_SEC 2

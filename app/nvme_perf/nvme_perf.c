@@ -54,12 +54,13 @@ static void usage(FILE *f)
 		"  -t, --time SECONDS       run time\n"
 		"  -c, --core-mask MASK     cores to run workers on (default 0x1)\n"
 		"  -L, --enable-sw-latency-tracking  print latency percentiles\n"
-		"  -s, --mem-size MB        memory to reserve (default %d)\n"
+		"  -s, --mem-size MB        memory to reserve (default %u)\n"
 		"      --no-huge            ordinary pages instead of hugepages\n"
 		"  -i, --shm-id ID          multi-process: the first process of an id is the primary\n"
 		"                           and shares its controllers; later ones (secondaries,\n"
 		"                           -r needed) run I/O on qpairs the primary creates\n"
-		"  -h, --help               this text\n", BRISK_ENV_DEFAULT_MEM_MB);
+		"  -h, --help               this text\n",
+		BRISK_ENV_DEFAULT_MEM_MB);
 }
 
 static int parse_pattern(const char *p)

@@ -22,7 +22,7 @@ extern "C" {
 #define BRISK_ENV_LCORE_ID_ANY UINT32_MAX
 #define BRISK_ENV_MAX_CORES 128
 #define BRISK_ENV_MAX_NUMA_NODES 8
-#define BRISK_ENV_DEFAULT_MEM_MB 256
+#define BRISK_ENV_DEFAULT_MEM_MB 256u
 
 enum brisk_proc_type {
 	BRISK_PROC_AUTO = 0,   /* primary if no primary with this shm id runs, else secondary */

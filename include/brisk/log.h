@@ -96,9 +96,11 @@ void brisk_log_ratelimit_flush(struct brisk_log_ratelimit *rl, enum brisk_log_le
 
 /* Declares a debug flag in a .c file: BRISK_LOG_REGISTER_COMPONENT(thread) */
 #define BRISK_LOG_REGISTER_COMPONENT(FLAG) \
-	struct brisk_log_flag BRISK_LOG_##FLAG = { .name = #FLAG, .enabled = false, .next = NULL }; \
+	struct brisk_log_flag brisk_log_flag_obj_##FLAG = { .name = #FLAG, .enabled = false, .next = NULL }; \
 	__attribute__((constructor)) static void brisk_log_flag_register_##FLAG(void) \
-	{ brisk_log_register_flag(&BRISK_LOG_##FLAG); }
+	{ \
+		brisk_log_register_flag(&brisk_log_flag_obj_##FLAG); \
+	}
 
 #define BRISK_ERRLOG(...) brisk_log(BRISK_LOG_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define BRISK_WARNLOG(...) brisk_log(BRISK_LOG_WARN, __FILE__, __LINE__, __func__, __VA_ARGS__)
@@ -106,8 +108,8 @@ void brisk_log_ratelimit_flush(struct brisk_log_ratelimit *rl, enum brisk_log_le
 #define BRISK_INFOLOG(...) brisk_log(BRISK_LOG_INFO, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define BRISK_DEBUGLOG(FLAG, ...) \
 	do { \
-		extern struct brisk_log_flag BRISK_LOG_##FLAG; \
-		if (BRISK_LOG_##FLAG.enabled) { \
+		extern struct brisk_log_flag brisk_log_flag_obj_##FLAG; \
+		if (brisk_log_flag_obj_##FLAG.enabled) { \
 			brisk_log(BRISK_LOG_DEBUG, __FILE__, __LINE__, __func__, __VA_ARGS__); \
 		} \
 	} while (0)

@@ -67,7 +67,7 @@ int blob_orphans_collect(struct brisk_blob_store *bs, const uint32_t *cluster_ow
 		return -ENOMEM;
 	}
 	for (uint64_t c = first_data_cluster(bs); c < bs->num_clusters; c++) {
-		if (cluster_owner[c] == 0 && c < brisk_bit_array_capacity(was_used) &&
+		if (c < brisk_bit_array_capacity(was_used) && cluster_owner[c] == 0 &&
 		    brisk_bit_array_get(was_used, (uint32_t)c)) {
 			bs->orphans[n++] = c;
 			brisk_bit_array_set(bs->used_clusters, (uint32_t)c);

@@ -383,11 +383,13 @@ void brisk_bs_unload(struct brisk_blob_store *bs, brisk_bs_op_complete cb_fn, vo
 		return;
 	}
 	rc = unload_check(bs, "brisk_bs_unload");
-	if (rc == 0 && (u = calloc(1, sizeof(*u))) == NULL) {
-		rc = -ENOMEM;
-	}
 	if (rc != 0) {
 		blob_defer_cb(cb_fn, cb_arg, rc);
+		return;
+	}
+	u = calloc(1, sizeof(*u));
+	if (u == NULL) {
+		blob_defer_cb(cb_fn, cb_arg, -ENOMEM);
 		return;
 	}
 	bs->unloading = true;

@@ -24,8 +24,11 @@
 #define ENV_MAX_SEGMENTS BRISK_ENV_MAX_NUMA_NODES
 #define ENV_PATH_MAX 256
 /* Virtual address where the primary tries to place its memory, so that a
- * secondary is likely to find the same range free. */
+ * secondary is likely to find the same range free. ThreadSanitizer builds
+ * give another (mk/flags.mk): this one lies in TSan's shadow memory. */
+#ifndef ENV_BASE_VIRTADDR
 #define ENV_BASE_VIRTADDR 0x200000000000ull
+#endif
 
 struct env_segment {
 	uint64_t va;

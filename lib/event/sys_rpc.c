@@ -29,7 +29,7 @@ level_json(enum brisk_log_level level)
 	const char *s = brisk_log_level_to_string(level);
 	size_t i;
 
-	for (i = 0; s[i] != '\0' && i < sizeof(buf) - 1; i++) {
+	for (i = 0; i < sizeof(buf) - 1 && s[i] != '\0'; i++) {
 		buf[i] = (char)toupper((unsigned char)s[i]);
 	}
 	buf[i] = '\0';

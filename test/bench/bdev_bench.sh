@@ -9,7 +9,7 @@
 #   BENCH_DIR=/path  folder for the 1 GiB file (default /var/tmp)
 #   BENCH_CORE=N     core for both programs (default 0)
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 BDEVPERF=$ROOT/build/bin/bdevperf
 SECS=${1:-10}

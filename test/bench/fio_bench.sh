@@ -15,7 +15,7 @@
 #   BENCH_DIR=/path   folder for the aio file (default /var/tmp)
 #   BENCH_CORES=A,B   cores (default 0,1)
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 BDEVPERF=$ROOT/build/bin/bdevperf
 ENGINE=$ROOT/build/fio/brisk_bdev.so

@@ -16,7 +16,7 @@
 #   BENCH_CORE=N  core (default 0)   REPEAT=N  rounds (default 2)
 #   BENCH_JSON=FILE  also write the figures as JSON to FILE
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 BDEVPERF=$ROOT/build/bin/bdevperf
 LVOL_IO=$ROOT/build/bin/lvol_io
@@ -137,7 +137,9 @@ JSON_P2=""
 if [ ${#runs0[@]} -gt 0 ]; then
 	printf '%-40s %10s %21s\n' "bdev" "MiB/s" "(range)"
 	for k in 0 1 2 3; do
+		# shellcheck disable=SC1087 # ${runs$k[@]} is text for eval: copies array runs<k>
 		eval "r=(\"\${runs$k[@]}\")"
+		# shellcheck disable=SC2154 # r is set by the eval above
 		read -r b lo hi <<<"$(stats "${r[@]}")"
 		printf '%-40s %10.1f %10.1f-%-10.1f\n' "${names[$k]}" "$b" "$lo" "$hi"
 		JSON_P2+="${JSON_P2:+, }\"${keys[$k]}\": {\"mib_per_s\": $b, \"runs\": [$(IFS=,; echo "${r[*]}")]}"

@@ -1,8 +1,9 @@
 # Sourced by the app_*.sh functional tests (not executable on its own).
 # Starts brisk_tgt with a private RPC socket and shm id, talks JSON-RPC to it,
 # and cleans up every process and file on exit.
+# shellcheck shell=bash
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
 TGT=$ROOT/build/bin/brisk_tgt
 WORK=$(mktemp -d /tmp/brisk_app_test.XXXXXX)

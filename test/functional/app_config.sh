@@ -60,6 +60,7 @@ bad_config() { # name expected-text contents
 	out=$(timeout 20 "$TGT" -r "$SOCK" -i "$SHM_ID" -s 64 -c "$file" 2>&1); rc=$?
 	[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "-c $name: exit code $rc, expected a failure"
 	grep -q -- "$want" <<<"$out" || fail "-c $name: message lacks '$want': $out"
+	# shellcheck disable=SC2034 # read by check_no_leftovers (app_common.sh)
 	LAST_PID=0
 	check_no_leftovers
 }

@@ -36,6 +36,7 @@ pass "bad flags are refused naming the flag"
 # A core the machine lacks: start-up fails cleanly.
 out=$(timeout 20 "$TGT" -r "$SOCK" -i "$SHM_ID" -s 64 -m 0x80000000 2>&1); rc=$?
 [ $rc -ne 0 ] || fail "-m with a missing core exited 0"
+# shellcheck disable=SC2034 # read by check_no_leftovers (app_common.sh)
 LAST_PID=0
 check_no_leftovers
 pass "a missing core fails start-up"

@@ -2,8 +2,9 @@
 # Runs build/bin/bdevperf with JSON configs written to a temp folder and
 # checks its exit status, printed table and --json-output results; cleans up
 # every process and file on exit.
+# shellcheck shell=bash
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
 BDEVPERF=$ROOT/build/bin/bdevperf
 WORK=$(mktemp -d /tmp/brisk_bdevperf_test.XXXXXX)
@@ -60,6 +61,7 @@ run_bdevperf() {
 	local name=$1; shift
 	rm -f "$WORK/$name.out.json"
 	timeout -k 5 60 "$BDEVPERF" -s 256 --json-output "$WORK/$name.out.json" "$@" >"$WORK/$name.log" 2>&1
+	# shellcheck disable=SC2034 # read by the test that sources this file
 	BP_RC=$?
 }
 

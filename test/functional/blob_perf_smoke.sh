@@ -4,7 +4,7 @@
 # JSON with every row and sane values. Checks that the benchmark works, not
 # how fast anything is. Bad options must fail with a message naming them.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 BP=$ROOT/build/bin/blob_perf
 WORK=$(mktemp -d /tmp/brisk_blob_perf_smoke.XXXXXX)

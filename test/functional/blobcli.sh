@@ -8,7 +8,7 @@
 # Bad command lines each give a clear error. Last, build/examples/hello_blob
 # runs and exits 0.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 BLOBCLI=$ROOT/build/bin/blobcli
 HELLO=$ROOT/build/examples/hello_blob

@@ -118,6 +118,7 @@ if kill -0 $pid 2>/dev/null; then
 	wait $pid
 else
 	wait $pid
+	# shellcheck disable=SC2034 # read by fio_check (fio_common.sh)
 	FIO_RC=0 # fio's status after SIGINT is not 0; what counts is a clean, prompt stop with results
 	fio_check sigint 'jobs[0]["read"]["total_ios"] > 0 and jobs[0]["job_runtime"] < 30000' \
 		"SIGINT mid-run: fio stops promptly with its results"

@@ -1,12 +1,14 @@
 # Sourced by the fio_*.sh functional tests (not executable on its own).
 # Runs Debian's fio with Brisk's ioengines (build/fio/*.so) on JSON configs
 # written to a temp folder, every run bounded by timeout; checks fio's exit
-# status, its JSON results and its error messages. Skips (exit 0, one
+# status, its JSON results and its error messages. Skips (exit 77, one
 # "skipped" line) only when fio or its source is not on the machine.
+# shellcheck shell=bash
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
 FIO_BDEV=$ROOT/build/fio/brisk_bdev.so
+# shellcheck disable=SC2034 # read by the tests that source this file
 FIO_NVME=$ROOT/build/fio/brisk_nvme.so
 WORK=$(mktemp -d /tmp/brisk_fio_test.XXXXXX)
 FAILS=0
@@ -37,11 +39,11 @@ finish() {
 
 if ! command -v fio >/dev/null 2>&1; then
 	echo "skipped: fio is not installed (sudo scripts/pkgdep.sh --fio)"
-	exit 0
+	exit 77
 fi
 if ! grep -q '^CONFIG_FIO := y' mk/config.mk 2>/dev/null; then
 	echo "skipped: the fio ioengines are not configured: no fio source matching $(fio --version) (sudo scripts/pkgdep.sh --fio, then ./configure)"
-	exit 0
+	exit 77
 fi
 [ -f "$FIO_BDEV" ] || { echo "FAIL: $FIO_BDEV is not built (make)" >&2; exit 1; }
 

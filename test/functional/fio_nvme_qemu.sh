@@ -4,9 +4,9 @@
 # and their libraries in the initramfs (guest side:
 # test/nvme/fio_guest/guest_fio.sh): verify jobs on a 512 B and a 4 KiB
 # namespace, trim, and the refusals (unknown namespace, TCP not supported
-# yet). Skips (exit 0) only when QEMU, fio or fio's source is not here.
+# yet). Skips (exit 77) only when QEMU, fio or fio's source is not here.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 RUN_GUEST=$ROOT/test/nvme/qemu/run_guest.sh
 GUEST=$ROOT/test/nvme/fio_guest/guest_fio.sh
@@ -14,7 +14,7 @@ ENGINE=$ROOT/build/fio/brisk_nvme.so
 WORK=$(mktemp -d /tmp/brisk_fio_nvme_qemu.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-skip() { echo "fio_nvme_qemu: $*"; echo "skipped: $*"; exit 0; }
+skip() { echo "fio_nvme_qemu: $*"; echo "skipped: $*"; exit 77; }
 
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (scripts/pkgdep.sh installs it)"
 command -v fio >/dev/null || skip "fio is not installed (scripts/pkgdep.sh --fio)"

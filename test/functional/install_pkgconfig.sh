@@ -3,8 +3,7 @@
 # nothing but `pkg-config --cflags --libs brisk` and run it: it reserves
 # memory, passes objects through a ring and a mempool, and releases all.
 set -u
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+cd "$(dirname "$0")/../.." || exit 1
 WORK=$(mktemp -d /tmp/brisk_install_test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }

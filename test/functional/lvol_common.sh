@@ -2,6 +2,7 @@
 # On top of app_common.sh (brisk_tgt with a private socket, cleanup on exit):
 # an aio file bdev config, rpc.py on the test's socket, the lvol_io
 # pattern writer/checker, and expectations on RPC errors.
+# shellcheck shell=bash
 source "$(dirname "${BASH_SOURCE[0]}")/app_common.sh"
 RPCPY="$ROOT/scripts/rpc.py"
 LVOL_IO=$ROOT/build/bin/lvol_io

@@ -6,15 +6,16 @@
 # uio_pci_generic and through vfio-pci behind the emulated IOMMU, each boot
 # ending with a surprise removal of the second controller under I/O (QMP
 # device_del), then the cross-check with the kernel's nvme driver (each
-# reads what the other wrote). Skips (exit 0) only when QEMU cannot run.
+# reads what the other wrote). Skips (exit 77) only when QEMU cannot run.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 RUN_GUEST=$ROOT/test/nvme/qemu/run_guest.sh
 GUEST=$ROOT/test/nvme/nvme_io/guest_checks.sh
 WORK=$(mktemp -d /tmp/brisk_nvme_driver_qemu.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 FAILS=0
+# shellcheck disable=SC2054 # commas are inside QEMU option values
 CTRLS=(--ctrl 512:64M,4096:64M --ctrl 512:32M)
 PROGS=()
 
@@ -24,7 +25,7 @@ skip_unless_qemu() {
 	if ! command -v qemu-system-x86_64 >/dev/null; then
 		echo "nvme_driver_qemu: qemu-system-x86_64 is not installed (scripts/pkgdep.sh installs it)"
 		echo "nvme_driver_qemu: skipped"
-		exit 0
+		exit 77
 	fi
 }
 

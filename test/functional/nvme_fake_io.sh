@@ -4,7 +4,7 @@
 # mode (the fake's registers start reading all ones under I/O): the guest
 # I/O test's logic without QEMU. One line per run; non-zero on any failure.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 FAILS=0
 LOG=$(mktemp /tmp/brisk_nvme_fake_io.XXXXXX)
 trap 'rm -f "$LOG"' EXIT

@@ -7,9 +7,9 @@
 # the primary; one is killed mid-I/O and the primary deletes its queue and
 # carries on; another reads back what the first secondary wrote; then a
 # primary and a secondary nvme_perf (-i) at once.
-# Skips (exit 0) only when QEMU cannot run.
+# Skips (exit 77) only when QEMU cannot run.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 RUN_GUEST=$ROOT/test/nvme/qemu/run_guest.sh
 GUEST=$ROOT/test/nvme/nvme_mp/guest_mp.sh
@@ -22,7 +22,7 @@ fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "nvme_mp_qemu: qemu-system-x86_64 is not installed (scripts/pkgdep.sh installs it)"
 	echo "nvme_mp_qemu: skipped"
-	exit 0
+	exit 77
 fi
 for prog in nvme_mp nvme_perf; do
 	[ -x build/bin/$prog ] || { echo "FAIL: build/bin/$prog is missing (run make)"; exit 1; }

@@ -7,9 +7,9 @@
 # re-attaches it across bring-ups with every refusal checked, and the
 # kernel's nvme driver then finds it attached. QEMU 7.2 has no Namespace
 # Management (create/delete): the test asserts -ENOTSUP for them. A uio
-# boot and a vfio one (with the IOMMU). Skips (exit 0) only when QEMU cannot run.
+# boot and a vfio one (with the IOMMU). Skips (exit 77) only when QEMU cannot run.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 RUN_GUEST=$ROOT/test/nvme/qemu/run_guest.sh
 GUEST=$ROOT/test/nvme/nvme_nsmgmt/guest_nsmgmt.sh
@@ -23,7 +23,7 @@ fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "nvme_nsmgmt_qemu: qemu-system-x86_64 is not installed (scripts/pkgdep.sh installs it)"
 	echo "nvme_nsmgmt_qemu: skipped"
-	exit 0
+	exit 77
 fi
 for p in nvme_identify nvme_nsmgmt; do
 	[ -x "build/bin/$p" ] || { echo "FAIL: build/bin/$p is missing (run make)"; exit 1; }

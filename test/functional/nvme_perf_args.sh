@@ -5,7 +5,7 @@
 # message). Runs with real controllers are in the QEMU guest
 # (test/nvme/bdev_nvme/bdev_nvme_guest.sh).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 PERF=build/bin/nvme_perf
 WORK=$(mktemp -d /tmp/brisk_nvme_perf.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -41,6 +41,7 @@ check bad_trid 2 "is not a transport ID" -w read -r "trtype:Carrier-Pigeon tradd
 check extra_arg 2 "unexpected argument" -w read "${RUN[@]}" stray
 check no_device 1 "no NVMe controller at 0000:7f:1f.7" -w read -r "trtype:PCIe traddr:0000:7f:1f.7" "${RUN[@]}"
 # Without -r: only devices bound to vfio-pci/uio_pci_generic (none on a test host).
+# shellcheck disable=SC2010 # ls -l shows the bound devices' PCI addresses (symlinks)
 if ! ls -l /sys/bus/pci/drivers/vfio-pci /sys/bus/pci/drivers/uio_pci_generic 2>/dev/null | grep -q ':..\..'; then
 	check no_bound_device 1 "no NVMe controller found" -w read "${RUN[@]}"
 fi

@@ -5,7 +5,7 @@
 # nvme_checks.sh) on two controllers: 512 B + 4 KiB namespaces, and a 4 KiB one.
 # A boot runs nvme0's namespaces through the kernel's driver too; nvme1 goes
 # last (removed under I/O).
-# Skips (exit 0) only when QEMU cannot run here at all; every other problem,
+# Skips (exit 77) only when QEMU cannot run here at all; every other problem,
 # a missing kernel or program included, is a failure.
 #
 # Adding a part: a function part_NAME MODE that calls `needs PROG...` for the
@@ -19,6 +19,7 @@ BIN=$ROOT/build/bin
 WORK=$(mktemp -d /tmp/brisk_nvme_qemu.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 FAILS=0
+# shellcheck disable=SC2054 # commas are inside QEMU option values
 CTRLS=(--ctrl 512:64M,4096:64M --ctrl 4096:64M) # nvme_io wants 16384 blocks
 
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
@@ -33,7 +34,7 @@ skip_unless_qemu() {
 	[ -z "$why" ] && return 0
 	echo "nvme_qemu: $why"
 	echo "nvme_qemu: skipped"
-	exit 0
+	exit 77
 }
 
 # A boot collects guest calls and programs from its parts, then runs once.

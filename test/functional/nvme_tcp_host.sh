@@ -89,7 +89,8 @@ verify() {
 		"hdgst": '"$2"', "ddgst": '"$3"'}'
 	run_bdevperf "$1" --no-huge -L nvme -c "$WORK/$1.json" -q 16 -o "$4" -w verify -t 2
 	[ "$BP_RC" -eq 0 ] || { fail "bdevperf $1 exited $BP_RC"; tail -15 "$WORK/$1.log" >&2; return; }
-	local want="header digest $([ "$2" = true ] && echo on || echo off), data digest $([ "$3" = true ] && echo on || echo off)"
+	local want
+	want="header digest $([ "$2" = true ] && echo on || echo off), data digest $([ "$3" = true ] && echo on || echo off)"
 	grep -q "qid 1: connected, $want" "$WORK/$1.log" || fail "$1: the I/O connection did not negotiate '$want'"
 	check "$1" '[j["bdev"] for j in r["results"]] == ["Nvme0n1"] and t["io_completed"] > 20 and t["io_failed"] == 0 and t["miscompares"] == 0' \
 		"bdevperf verify $1" && pass "bdevperf verify over TCP, hdgst $2 ddgst $3, $4: $(result "$1" 'int(t["iops"])') IOPS"

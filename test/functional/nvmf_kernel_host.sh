@@ -3,9 +3,9 @@
 # doc/testing-qemu.md) against brisk_tgt on this machine: a refused host NQN,
 # then with digests off and on: connect, model and serial, O_DIRECT pattern
 # writes and read-back in three block sizes, mkfs.ext4 + mount + files +
-# fsck, disconnect. Skips (exit 0) only when QEMU cannot run here.
+# fsck, disconnect. Skips (exit 77) only when QEMU cannot run here.
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
 TGT=$ROOT/build/bin/brisk_tgt
 WORK=$(mktemp -d /tmp/brisk_nvmf_kernel.XXXXXX)
@@ -28,7 +28,7 @@ trap cleanup EXIT
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "SKIP: nvmf_kernel_host: qemu-system-x86_64 is not installed (scripts/pkgdep.sh)"
-	exit 0
+	exit 77
 fi
 [ -x "$TGT" ] || { echo "FAIL: $TGT is not built"; exit 1; }
 for p in /sbin/mke2fs /sbin/e2fsck; do

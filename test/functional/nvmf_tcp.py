@@ -303,7 +303,7 @@ def ipv6_listener(t):
     r = t.rpc('nvmf_subsystem_add_listener', NQN, '-t', 'tcp', '-f', 'ipv6', '-a', '::1', '-s', str(port6),
               expect_ok=False)
     if r.returncode != 0 and 'Address family' in r.stderr:
-        print('ok: IPv6 listener skipped: no IPv6 on this machine')
+        print('skip: IPv6 listener: no IPv6 on this machine')
         return
     try:
         h, cqe = nh.connect_admin('::1', port6, NQN, HOST)

@@ -1,5 +1,6 @@
 # Sourced by app_common.sh and bdevperf_common.sh (not executable on its own):
 # bounded waits on the processes a test starts.
+# shellcheck shell=bash
 
 # wait_for_socket SOCK PID: waits up to 10 s for PID to create the Unix
 # socket SOCK. Returns 1 if PID exited first or the time ran out.

@@ -11,7 +11,7 @@
 # - the default socket lives in a root-owned /var/run/brisk (0755).
 # Needs root (it switches to nobody); bounded to ~1 minute.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 TGT=$ROOT/build/bin/brisk_tgt
 WORK=$(mktemp -d /tmp/brisk_sockperm.XXXXXX)

@@ -7,7 +7,7 @@
 # a machine without NVMe devices says so and succeeds. The real binding is
 # checked in the QEMU guest (test/nvme). Hugepages are left alone (HUGEMEM=keep).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 SETUP="timeout 30 $PWD/scripts/setup.sh"
 W=$(mktemp -d /tmp/brisk_setup_test.XXXXXX)
 trap 'rm -rf "$W"' EXIT

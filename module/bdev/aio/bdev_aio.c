@@ -544,6 +544,8 @@ static int aio_get_size(struct aio_disk *disk, uint64_t *size)
 {
 	struct stat st;
 
+	/* Set on every path: a failure whose errno reads 0 would return 0. */
+	*size = 0;
 	if (fstat(disk->fd, &st) != 0) {
 		return -errno;
 	}

@@ -63,11 +63,6 @@ static inline struct brisk_bdev_io *nvme_io_bdev_io(struct nvme_io *io)
 	return brisk_bdev_io_from_ctx(io);
 }
 
-static inline struct nvme_ns *nvme_io_ns(struct nvme_io *io)
-{
-	return nvme_io_bdev_io(io)->bdev->ctxt;
-}
-
 static void nvme_io_submit(struct nvme_io *io);
 
 /* ---- Completion ---- */

@@ -425,7 +425,12 @@ int bdev_passthru_delete(const char *name, brisk_bdev_unregister_cb cb, void *cb
 
 static void pt_module_fini(void)
 {
-	while (!TAILQ_EMPTY(&g_pt_configs)) {
-		pt_config_free(TAILQ_FIRST(&g_pt_configs));
+	struct pt_config *cfg, *next;
+
+	/* Next taken before the free: clang's analyzer cannot tell that
+	 * TAILQ_REMOVE of the first entry moves the head past it. */
+	for (cfg = TAILQ_FIRST(&g_pt_configs); cfg != NULL; cfg = next) {
+		next = TAILQ_NEXT(cfg, link);
+		pt_config_free(cfg);
 	}
 }

@@ -477,7 +477,12 @@ int bdev_split_delete(const char *base_bdev, brisk_bdev_unregister_cb cb, void *
 
 static void split_module_fini(void)
 {
-	while (!TAILQ_EMPTY(&g_split_bases)) {
-		split_base_free(TAILQ_FIRST(&g_split_bases));
+	struct split_base *sb, *next;
+
+	/* Next taken before the free: clang's analyzer cannot tell that
+	 * TAILQ_REMOVE of the first entry moves the head past it. */
+	for (sb = TAILQ_FIRST(&g_split_bases); sb != NULL; sb = next) {
+		next = TAILQ_NEXT(sb, link);
+		split_base_free(sb);
 	}
 }

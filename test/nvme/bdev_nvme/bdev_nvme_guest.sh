@@ -4,6 +4,7 @@
 # 64 KiB, unmap, write_zeroes, flush, reset) on controller 0. Run with
 #   test/nvme/qemu/run_guest.sh --prog build/bin/nvme_perf --prog build/bin/bdevperf \
 #       --ctrl 512:64M test/nvme/bdev_nvme/bdev_nvme_guest.sh
+# shellcheck shell=dash
 b=$(ctrl_bdf 0)
 t=$(trid "$b")
 run_logged /tmp/p1 60 nvme_perf -r "$t" -q 16 -o 4096 -w randread -t 2 -c 0x1 -L -s 128 &&

@@ -6,6 +6,7 @@
 # and brisk_tgt exits 0 on SIGTERM. Run with
 #   test/nvme/qemu/run_guest.sh --qmp --prog build/bin/bdevperf --prog build/bin/brisk_tgt \
 #       --ctrl 512:64M test/nvme/bdev_nvme/bdev_nvme_hotplug.sh
+# shellcheck shell=dash
 b=$(ctrl_bdf 0)
 cat >/tmp/hp.json <<JSON
 {"subsystems":[{"subsystem":"bdev","config":[
@@ -28,7 +29,7 @@ sleep 3
 wait $pid
 rc=$?
 cat /tmp/bp.log
-[ $rc -eq 0 -o $rc -eq 1 ] && ok "bdevperf exited normally (rc $rc)" || fail "bdevperf rc $rc"
+{ [ $rc -eq 0 ] || [ $rc -eq 1 ]; } && ok "bdevperf exited normally (rc $rc)" || fail "bdevperf rc $rc"
 grep -q "failing its I/O and removing its bdevs" /tmp/bp.log && ok "removal noticed" || fail "removal not noticed"
 grep -q "controller Nvme0 detached" /tmp/bp.log && ok "controller detached cleanly" || fail "no detach"
 

@@ -4,6 +4,7 @@
 # namespace bdev from two cores. Run with
 #   test/nvme/qemu/run_guest.sh --smp 2 --prog build/bin/nvme_perf --prog build/bin/bdevperf \
 #       --ctrl 512:64M --ctrl 512:32M,4096:32M test/nvme/bdev_nvme/bdev_nvme_multi.sh
+# shellcheck shell=dash
 b0=$(ctrl_bdf 0); b1=$(ctrl_bdf 1)
 run_logged /tmp/p1 60 nvme_perf -r "$(trid $b0)" -r "$(trid $b1)" -q 8 -o 4096 -w randread -t 2 -c 0x3 -s 256 &&
 	[ "$(grep -c 'from core' /tmp/p1)" = 6 ] && ok "nvme_perf: 3 namespaces x 2 cores" || fail "nvme_perf multi"

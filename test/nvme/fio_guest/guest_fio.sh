@@ -1,6 +1,7 @@
 # Guest side of test/functional/fio_nvme_qemu.sh (busybox ash, sourced after
 # test/nvme/qemu/guest/lib.sh): fio with the brisk_nvme engine on QEMU's
 # controller through uio_pci_generic. fio and the engine are in /brisk/bin.
+# shellcheck shell=dash
 
 ENGINE=/brisk/bin/brisk_nvme.so
 

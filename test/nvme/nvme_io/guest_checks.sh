@@ -1,6 +1,7 @@
 # Guest side of test/functional/nvme_driver_qemu.sh (busybox ash, sourced
 # after test/nvme/qemu/guest/lib.sh): lib/nvme's programs against QEMU's
 # controller. Each function leaves every controller unbound.
+# shellcheck shell=dash
 
 # nvme_identify on each controller (model, every namespace's block size),
 # then nvme_io's checks on every namespace, with driver uio or vfio.

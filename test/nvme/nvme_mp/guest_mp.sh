@@ -14,6 +14,7 @@
 #     E exits, and secondary F then does verified I/O on a new queue.
 # The primary then stops (stop file) and must report PASS with no
 # secondary queue left.
+# shellcheck shell=dash
 
 MP_SHM=7
 

@@ -3,6 +3,7 @@
 # with namespace 1 attached and namespace 2 (4 KiB blocks, 16 MiB) detached.
 # QEMU 7.2 implements Namespace Attachment but not Namespace Management
 # (create/delete answer Invalid Opcode): the steps assert exactly that.
+# shellcheck shell=dash
 
 NSM_T=""
 

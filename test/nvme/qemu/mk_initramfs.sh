@@ -71,7 +71,7 @@ prune() { # keep the 6 most recently used layers of a kind
 	ls -t "$LAYERS/$1"-*.cpio.gz 2>/dev/null | tail -n +7 | xargs -r rm -f
 }
 
-hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+hash_of() { sha256sum | cut -c1-16; }
 
 busybox_bin() {
 	local b

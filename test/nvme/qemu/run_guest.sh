@@ -151,6 +151,7 @@ build_qemu_args() {
 	DEVICES=""
 	if [ $IOMMU = 1 ]; then
 		machine=q35,kernel-irqchip=split
+		# shellcheck disable=SC2054 # commas are inside QEMU option values
 		QARGS+=(-device intel-iommu,intremap=on,aw-bits=48)
 		APPEND="intel_iommu=on $APPEND"
 	fi
@@ -158,6 +159,7 @@ build_qemu_args() {
 	[ $SUBSYS = 1 ] && QARGS+=(-device "nvme-subsys,id=subsys0,nqn=nqn.2026-12.io.brisk:subsys0")
 	for i in "${!CTRLS[@]}"; do ctrl_args "$i" "${CTRLS[i]}"; done
 	echo "{$DEVICES}" >"$WORK/devices.json"
+	# shellcheck disable=SC2054 # commas are inside QEMU option values
 	[ $NIC = 1 ] && QARGS+=(-nic user,model=virtio-net-pci)
 	[ $QMP = 1 ] && QARGS+=(-qmp "unix:$WORK/qmp.sock,server=on,wait=off")
 	# no_timer_check: on a loaded host TCG's timer can miss the kernel's

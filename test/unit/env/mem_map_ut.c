@@ -12,6 +12,7 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,7 +286,7 @@ test_partial_unregister(void)
 
 struct race_ctx {
 	struct brisk_mem_map *map;
-	volatile bool stop;
+	atomic_bool stop; /* set by the main thread, read by the reader */
 	uint64_t bad;
 };
 
@@ -295,7 +296,7 @@ race_reader(void *arg)
 	struct race_ctx *c = arg;
 	uint64_t t, i = 0;
 
-	while (!c->stop) {
+	while (!atomic_load(&c->stop)) {
 		t = brisk_mem_map_translate(c->map, VA(i % 64) + GB1 * (i % 7), NULL);
 		if (t != DEF && t != 1 && t != 2) {
 			c->bad++;
@@ -320,7 +321,7 @@ test_lockless_reads(void)
 		}
 		brisk_mem_map_clear_translation(c.map, VA(0), 7 * GB1);
 	}
-	c.stop = true;
+	atomic_store(&c.stop, true);
 	pthread_join(t, NULL);
 	CU_ASSERT_EQUAL(c.bad, 0);
 	brisk_mem_map_free(&c.map);

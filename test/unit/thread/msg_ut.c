@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
@@ -48,7 +49,7 @@ static uint64_t g_expected[SENDERS];
 static uint64_t g_order_errors;
 static uint64_t g_received;
 static uint64_t g_wrong_thread;
-static volatile int g_fifo_stop;
+static atomic_int g_fifo_stop; /* set by the receiver, read by the senders */
 
 static void fifo_msg(void *arg)
 {
@@ -81,7 +82,7 @@ static void *fifo_sender(void *arg)
 		int rc;
 
 		while ((rc = brisk_thread_send_msg(g_receiver, fifo_msg, v)) == -ENOMEM) {
-			if (g_fifo_stop) {
+			if (atomic_load(&g_fifo_stop)) {
 				return (void *)3; /* the receiver gave up */
 			}
 			retries++;
@@ -108,7 +109,7 @@ static void test_fifo_per_sender(void)
 	g_receiver = new_thread("receiver");
 	memset(g_expected, 0, sizeof(g_expected));
 	g_order_errors = g_received = g_wrong_thread = 0;
-	g_fifo_stop = 0;
+	atomic_store(&g_fifo_stop, 0);
 	for (uintptr_t i = 0; i < SENDERS; i++) {
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&tids[i], NULL, fifo_sender, (void *)i), 0);
 	}
@@ -121,7 +122,7 @@ static void test_fifo_per_sender(void)
 			usleep(10);
 		}
 	}
-	g_fifo_stop = 1;
+	atomic_store(&g_fifo_stop, 1);
 	for (int i = 0; i < SENDERS; i++) {
 		pthread_join(tids[i], &ret);
 		CU_ASSERT_PTR_NULL(ret);

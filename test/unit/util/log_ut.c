@@ -166,7 +166,7 @@ test_flags(void)
 	CU_ASSERT_FALSE(brisk_log_get_flag("ut_alpha"));
 	CU_ASSERT_EQUAL(brisk_log_set_flag("ut_alpha"), 0);
 	CU_ASSERT_TRUE(brisk_log_get_flag("ut_alpha"));
-	CU_ASSERT_TRUE(BRISK_LOG_ut_alpha.enabled);
+	CU_ASSERT_TRUE(brisk_log_flag_obj_ut_alpha.enabled);
 	CU_ASSERT_FALSE(brisk_log_get_flag("ut_zeta"));
 	CU_ASSERT_EQUAL(brisk_log_clear_flag("ut_alpha"), 0);
 	CU_ASSERT_FALSE(brisk_log_get_flag("ut_alpha"));

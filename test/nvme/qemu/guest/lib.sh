@@ -27,6 +27,7 @@
 # Host:         qmp JSON              asks the host to send JSON to QEMU's QMP
 #                                     socket (run_guest.sh --qmp)
 #               wait_gone BDF [SECS], wait_present BDF [SECS]
+# shellcheck shell=dash
 
 BRISK_FAILS=/tmp/.brisk_fails
 

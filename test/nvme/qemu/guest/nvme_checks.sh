@@ -2,6 +2,7 @@
 # after lib.sh). Each function is one part the host lists in a boot's script;
 # each takes the user-space driver mode (uio|vfio) where it matters and leaves
 # every controller unbound when it returns.
+# shellcheck shell=dash
 
 # The harness itself: every controller found, bound to each driver in turn,
 # with the device nodes and BARs the user-space driver needs, and the kernel's

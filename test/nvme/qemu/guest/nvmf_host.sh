@@ -2,6 +2,7 @@
 # loaded): the Linux kernel's NVMe/TCP host against brisk_tgt on the QEMU
 # host (10.0.2.2). nvmf.env in the working directory gives NVMF_PORT,
 # NVMF_NQN, NVMF_HOSTNQN, NVMF_BAD_HOSTNQN, NVMF_SN, NVMF_MN.
+# shellcheck shell=dash
 . ./nvmf.env
 
 # fabrics_connect OPTIONS: the controller's instance number on stdout; the
