@@ -29,4 +29,5 @@ MODULE_NAMES := $(notdir $(wildcard module/bdev/*))
 
 include mk/flags.mk
 include mk/rules.mk
+include mk/pic.mk
 include mk/fio.mk

@@ -1,37 +1,19 @@
 # fio ioengines (./configure --with-fio): build/fio/brisk_bdev.so and
 # build/fio/brisk_nvme.so, loaded by fio with --ioengine=external:<path>.
 #
-# A shared object needs position-independent code, and the ordinary archives
-# are built without -fPIC (the programs are executables, and the I/O path is
-# tuned on that build). So the engines link a second set of objects, built
-# with -fPIC into build/obj-pic and build/lib-pic, only when fio is enabled.
+# A shared object needs position-independent code: the engines link the
+# -fPIC archives of mk/pic.mk (build/lib-pic), built only when fio is enabled.
 # The engines' own files also see fio's source tree (its headers, and
 # config-host.h from its ./configure, which they must be compiled with).
 
 ifeq ($(CONFIG_FIO),y)
 FIO_CFLAGS := -isystem $(CONFIG_FIO_SRC) -include $(CONFIG_FIO_SRC)/config-host.h -Iapp/fio/common
 
-$(BUILD)/obj-pic/%.o: %.c mk/config.mk
-	@mkdir -p $(dir $@)
-	@echo "  CC    $< (PIC)"
-	$(Q)$(CC) $(CFLAGS) -fPIC -MMD -MP -c -o $@ $<
-
-# More specific than the rule above (shorter stem), so it wins for the engines.
+# More specific than mk/pic.mk's rule (shorter stem), so it wins for the engines.
 $(BUILD)/obj-pic/app/fio/%.o: app/fio/%.c mk/config.mk
 	@mkdir -p $(dir $@)
 	@echo "  CC    $< (fio)"
 	$(Q)$(CC) $(CFLAGS) $(FIO_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
-
-define PIC_LIB_template
-$(1)_PIC_OBJS := $$(patsubst $(BUILD)/obj/%,$(BUILD)/obj-pic/%,$$($(1)_OBJS))
-$(BUILD)/lib-pic/libbrisk_$(1).a: $$($(1)_PIC_OBJS)
-	@mkdir -p $$(dir $$@)
-	@echo "  AR    $$@"
-	$(Q)rm -f $$@ && ar crs $$@ $$^
-FIO_PIC_OBJS += $$($(1)_PIC_OBJS)
-endef
-$(foreach l,$(ALL_LIB_NAMES),$(eval $(call PIC_LIB_template,$(l))))
-pic_libs = $(foreach l,$(1),$(BUILD)/lib-pic/libbrisk_$(l).a)
 
 FIO_COMMON_OBJS := $(patsubst %.c,$(BUILD)/obj-pic/%.o,$(wildcard app/fio/common/*.c))
 # $(1) engine (app/fio/$(1)), $(2) the Brisk libraries it links, higher layers first.
@@ -56,5 +38,5 @@ $(eval $(call FIO_ENGINE_template,nvme,nvme env util))
 fio: $(FIO_ENGINES)
 all: fio
 
--include $(FIO_PIC_OBJS:.o=.d)
+-include $(FIO_PIC_OBJS:.o=.d) $(PIC_OBJS:.o=.d)
 endif
