@@ -31,3 +31,4 @@ include mk/flags.mk
 include mk/rules.mk
 include mk/pic.mk
 include mk/fio.mk
+include mk/sqlite.mk
