@@ -24,7 +24,7 @@ Q :=
 endif
 
 # Link order matters for static archives: higher layers first.
-LIB_NAMES := event nvmf lvol blob bdev nvme rpc thread env util
+LIB_NAMES := event nvmf lvol blobfs blob bdev nvme rpc thread env util
 MODULE_NAMES := $(notdir $(wildcard module/bdev/*))
 
 include mk/flags.mk

@@ -161,17 +161,9 @@ void brisk_blobfs_file_sync(struct brisk_blobfs_file *file, brisk_blobfs_op_comp
 uint64_t brisk_blobfs_file_get_size(struct brisk_blobfs_file *file);
 const char *brisk_blobfs_file_get_name(struct brisk_blobfs_file *file);
 
-/* ---- Batch-atomic writes (SQLite's SQLITE_IOCAP_BATCH_ATOMIC) ----
- * Between begin and commit, writes and truncates of the file stay in memory
- * (bounded by the cache: -ENOSPC from a write that does not fit, after which
- * the batch can only be aborted). commit makes all of them durable at once:
- * after a crash the file holds either all of the batch or none of it. abort
- * drops them. One batch per file at a time (-EBUSY). How it is made atomic:
- * doc/blobfs.md, "Batch-atomic commits". */
-int brisk_blobfs_file_batch_begin(struct brisk_blobfs_file *file);
-void brisk_blobfs_file_batch_commit(struct brisk_blobfs_file *file, brisk_blobfs_op_complete cb_fn,
-				    void *cb_arg);
-void brisk_blobfs_file_batch_abort(struct brisk_blobfs_file *file);
+/* Batch-atomic writes (SQLITE_IOCAP_BATCH_ATOMIC) are not offered yet: see
+ * doc/blobfs.md, "Batch-atomic commits", for the design and why it is
+ * left out. A VFS must keep its rollback journal. */
 
 /* ---- Synchronous API (any non-brisk thread; one context per thread) ----
  * Every call returns 0 (or a byte count) or a negative errno as the async
@@ -202,12 +194,6 @@ int brisk_blobfs_sync_stat(struct brisk_blobfs_sync_ctx *ctx, const char *name,
  * brisk_blobfs_free_names. */
 int brisk_blobfs_sync_list(struct brisk_blobfs_sync_ctx *ctx, char ***names, size_t *count);
 void brisk_blobfs_free_names(char **names, size_t count);
-int brisk_blobfs_sync_batch_begin(struct brisk_blobfs_sync_ctx *ctx,
-				  struct brisk_blobfs_file *file);
-int brisk_blobfs_sync_batch_commit(struct brisk_blobfs_sync_ctx *ctx,
-				   struct brisk_blobfs_file *file);
-int brisk_blobfs_sync_batch_abort(struct brisk_blobfs_sync_ctx *ctx,
-				  struct brisk_blobfs_file *file);
 
 /* ---- Embedding without an app framework ----
  * For a library (the SQLite VFS) inside a program that knows nothing of

@@ -1,0 +1,143 @@
+/* Blob I/O behind the cache: loading a chunk into a buffer, writing a
+ * buffer's dirty range back (rounded out to io units), growing a blob to
+ * hold a size, and persisting a file's size with one metadata sync. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <brisk/log.h>
+
+#include "blobfs_internal.h"
+
+#define CHUNK BRISK_BLOBFS_CACHE_BUFFER_SIZE
+
+struct buf_io {
+	struct blobfs_buf *buf;
+	void (*cb)(void *ctx, int rc);
+	void *ctx;
+	uint32_t lo, hi;
+};
+
+static uint64_t blob_bytes(struct blobfs_node *node)
+{
+	return brisk_blob_get_num_clusters(node->blob) * node->fs->cluster_size;
+}
+
+static void zero_past_size(struct blobfs_buf *b)
+{
+	uint64_t start = b->index * CHUNK, size = b->node->size;
+
+	if (size <= start) {
+		memset(b->data, 0, CHUNK);
+	} else if (size < start + CHUNK) {
+		memset(b->data + (size - start), 0, start + CHUNK - size);
+	}
+}
+
+static void load_done(void *arg, int rc)
+{
+	struct buf_io *io = arg;
+
+	if (rc == 0) {
+		zero_past_size(io->buf);
+		io->buf->valid = true;
+	}
+	io->cb(io->ctx, rc);
+	free(io);
+}
+
+static void load_zero_msg(void *arg)
+{
+	load_done(arg, 0);
+}
+
+void blobfs_buf_load(struct blobfs_buf *b, void (*cb)(void *ctx, int rc), void *ctx)
+{
+	struct blobfs_node *node = b->node;
+	struct buf_io *io = malloc(sizeof(*io));
+	uint64_t start = b->index * CHUNK, cap = blob_bytes(node), len;
+
+	if (io == NULL) {
+		cb(ctx, -ENOMEM);
+		return;
+	}
+	io->buf = b;
+	io->cb = cb;
+	io->ctx = ctx;
+	if (start >= cap || start >= node->size) {
+		blobfs_defer(load_zero_msg, io); /* nothing stored there: zeroes */
+		return;
+	}
+	len = cap - start < CHUNK ? cap - start : CHUNK;
+	brisk_blob_io_read(node->blob, node->fs->ch, b->data, start / node->fs->io_unit,
+			   len / node->fs->io_unit, load_done, io);
+}
+
+static void store_done(void *arg, int rc)
+{
+	struct buf_io *io = arg;
+	struct blobfs_buf *b = io->buf;
+
+	b->node->flushing--;
+	if (rc != 0) {
+		blobfs_buf_mark_dirty(b, io->lo, io->hi);
+	}
+	io->cb(io->ctx, rc);
+	free(io);
+}
+
+void blobfs_buf_store(struct blobfs_buf *b, void (*cb)(void *ctx, int rc), void *ctx)
+{
+	struct blobfs_node *node = b->node;
+	uint64_t unit = node->fs->io_unit, start = b->index * CHUNK;
+	uint64_t lo = b->dirty_lo / unit * unit, hi = (b->dirty_hi + unit - 1) / unit * unit;
+	uint64_t cap = blob_bytes(node);
+	struct buf_io *io = malloc(sizeof(*io));
+
+	if (io == NULL) {
+		cb(ctx, -ENOMEM);
+		return;
+	}
+	io->buf = b;
+	io->cb = cb;
+	io->ctx = ctx;
+	io->lo = b->dirty_lo;
+	io->hi = b->dirty_hi;
+	b->dirty_lo = b->dirty_hi = 0;
+	node->dirty_bufs--;
+	node->flushing++;
+	if (start + hi > cap) {
+		hi = cap > start ? cap - start : 0;
+	}
+	if (hi <= lo) {
+		store_done(io, 0); /* past the blob's end: truncated away */
+		return;
+	}
+	brisk_blob_io_write(node->blob, node->fs->ch, b->data + lo, (start + lo) / unit,
+			    (hi - lo) / unit, store_done, io);
+}
+
+void blobfs_node_reserve(struct blobfs_node *node, uint64_t size, void (*cb)(void *ctx, int rc),
+			 void *ctx)
+{
+	uint64_t csz = node->fs->cluster_size;
+	uint64_t need = (size + csz - 1) / csz;
+
+	if (need <= brisk_blob_get_num_clusters(node->blob)) {
+		cb(ctx, 0);
+		return;
+	}
+	brisk_blob_resize(node->blob, need, cb, ctx);
+}
+
+void blobfs_node_sync_md(struct blobfs_node *node, void (*cb)(void *ctx, int rc), void *ctx)
+{
+	uint64_t size = node->size;
+	int rc = brisk_blob_set_xattr(node->blob, BLOBFS_XATTR_SIZE, &size, sizeof(size));
+
+	if (rc != 0) {
+		cb(ctx, rc);
+		return;
+	}
+	brisk_blob_sync_md(node->blob, cb, ctx);
+}
