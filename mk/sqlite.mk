@@ -52,8 +52,6 @@ all: sqlite
 # test/ folder there), then copied to build/sqlite/. The hook registers
 # "brisk" at every sqlite3_initialize (the default VFS with
 # BRISK_SQLITE_DEFAULT=1), so one binary runs the suite on both VFSes.
-# speedtest1 also gets batch-atomic writes compiled in (Debian's libsqlite3
-# has them off); the VFS offers them only with BRISK_SQLITE_BATCH_ATOMIC=1.
 SQLITE_HARNESS_LIBS = $(abspath $(BUILD)/lib/libbrisk_sqlite.a) -Wl,--whole-archive \
 	$(abspath $(LIB_FILES)) -Wl,--no-whole-archive $(SYS_LIBS) -pthread
 SQLITE_HARNESS_OPTS := -DSQLITE_EXTRA_INIT=brisk_sqlite_extra_init
@@ -70,7 +68,7 @@ sqlite-harness: $(BUILD)/lib/libbrisk_sqlite.a $(LIB_FILES)
 	$(Q)cp $(SQLITE_SRC)/testfixture $(BUILD)/sqlite/testfixture
 	@echo "  LINK  $(BUILD)/sqlite/speedtest1"
 	$(Q)$(MAKE) -s -C $(SQLITE_SRC) speedtest1 \
-		OPTS="$(SQLITE_HARNESS_OPTS) -DSQLITE_ENABLE_BATCH_ATOMIC_WRITE" \
+		OPTS="$(SQLITE_HARNESS_OPTS)" \
 		LIBS="$(SQLITE_HARNESS_LIBS)" >/dev/null
 	$(Q)cp $(SQLITE_SRC)/speedtest1 $(BUILD)/sqlite/speedtest1
 	@echo "$(abspath $(SQLITE_SRC))" > $(BUILD)/sqlite/source

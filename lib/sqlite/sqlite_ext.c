@@ -22,9 +22,17 @@ static int want_default(void)
 	return v != NULL && strcmp(v, "1") == 0;
 }
 
+/* The VFS, and brisk_file() on every connection opened from now on. */
+static int register_all(void)
+{
+	int rc = brisk_sqlite_vfs_register(want_default());
+
+	return rc ? rc : sqlite3_auto_extension((void (*)(void))brisk_sqlite_register_functions);
+}
+
 int brisk_sqlite_extra_init(const char *unused)
 {
-	return brisk_sqlite_vfs_register(want_default());
+	return register_all();
 }
 
 #ifdef BRISK_SQLITE_EXTENSION
@@ -36,7 +44,10 @@ int sqlite3_extension_init(sqlite3 *db, char **err, const sqlite3_api_routines *
 	int rc;
 
 	SQLITE_EXTENSION_INIT2(api);
-	rc = brisk_sqlite_vfs_register(want_default());
+	rc = register_all();
+	if (rc == SQLITE_OK) {
+		rc = brisk_sqlite_register_functions(db, err, api);
+	}
 	if (rc != SQLITE_OK) {
 		*err = sqlite3_mprintf("brisk VFS: registration failed (%d)", rc);
 		return rc;

@@ -30,9 +30,6 @@ static int file_close(sqlite3_file *f)
 
 	brisk_sqlite_unlock(f, SQLITE_LOCK_NONE);
 	brisk_sqlite_shm_unmap(f, 0);
-	if (file->in_batch && ctx) {
-		brisk_blobfs_sync_batch_abort(ctx, file->bf);
-	}
 	/* After the exit-time stop the store closed every file itself. */
 	if (ctx && brisk_blobfs_sync_close(ctx, file->bf) != 0) {
 		rc = SQLITE_IOERR_CLOSE;
@@ -142,30 +139,6 @@ static int fcntl_size_hint(sqlite3_file *f, sqlite3_int64 hint)
 	return rc;
 }
 
-/* The three batch-atomic file controls (only when the device reports it). */
-static int fcntl_batch(sqlite3_file *f, int op)
-{
-	struct brisk_sqlite_file *file = FILE_OF(f);
-	struct brisk_blobfs_sync_ctx *ctx = brisk_sqlite_ctx();
-	int rc;
-
-	if (ctx == NULL) {
-		return SQLITE_IOERR;
-	}
-	if (op == SQLITE_FCNTL_BEGIN_ATOMIC_WRITE) {
-		rc = brisk_blobfs_sync_batch_begin(ctx, file->bf);
-		file->in_batch = rc == 0;
-		return rc ? SQLITE_IOERR : SQLITE_OK;
-	}
-	file->in_batch = false;
-	if (op == SQLITE_FCNTL_COMMIT_ATOMIC_WRITE) {
-		rc = brisk_blobfs_sync_batch_commit(ctx, file->bf);
-		return rc ? brisk_sqlite_errno_to_rc(rc, SQLITE_IOERR_COMMIT_ATOMIC) : SQLITE_OK;
-	}
-	rc = brisk_blobfs_sync_batch_abort(ctx, file->bf);
-	return rc ? SQLITE_IOERR_ROLLBACK_ATOMIC : SQLITE_OK;
-}
-
 /* SQLite's get (-1) / set (0 or 1) convention for boolean file controls. */
 static void fcntl_bool(bool *flag, void *arg)
 {
@@ -203,10 +176,6 @@ static int file_control(sqlite3_file *f, int op, void *arg)
 	case SQLITE_FCNTL_HAS_MOVED:
 		*(int *)arg = 0; /* names are resolved at open; a handle keeps its file */
 		return SQLITE_OK;
-	case SQLITE_FCNTL_BEGIN_ATOMIC_WRITE:
-	case SQLITE_FCNTL_COMMIT_ATOMIC_WRITE:
-	case SQLITE_FCNTL_ROLLBACK_ATOMIC_WRITE:
-		return brisk_sqlite_batch_enabled() ? fcntl_batch(f, op) : SQLITE_NOTFOUND;
 	default:
 		return SQLITE_NOTFOUND;
 	}
@@ -221,16 +190,11 @@ static int file_sector_size(sqlite3_file *f)
  * range (blobfs rewrites whole pages but with their old contents around the
  * write, and a blob page write is atomic on the devices Brisk supports).
  * Writes are not ordered (the cache coalesces them) and the size is not
- * persisted before the data, so no SEQUENTIAL or SAFE_APPEND. */
+ * persisted before the data, so no SEQUENTIAL or SAFE_APPEND. No
+ * BATCH_ATOMIC: blobfs does not offer atomic batches (doc/blobfs.md). */
 static int file_device_characteristics(sqlite3_file *f)
 {
-	struct brisk_sqlite_file *file = FILE_OF(f);
-	int dc = file->psow ? SQLITE_IOCAP_POWERSAFE_OVERWRITE : 0;
-
-	if (brisk_sqlite_batch_enabled() && (file->open_flags & SQLITE_OPEN_MAIN_DB)) {
-		dc |= SQLITE_IOCAP_BATCH_ATOMIC;
-	}
-	return dc;
+	return FILE_OF(f)->psow ? SQLITE_IOCAP_POWERSAFE_OVERWRITE : 0;
 }
 
 /* No memory mapping: SQLite falls back to xRead. */

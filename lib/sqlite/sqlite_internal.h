@@ -60,7 +60,6 @@ struct brisk_sqlite_file {
 	bool temp;                      /* no durability needed: sync is a no-op */
 	bool psow;                      /* report POWERSAFE_OVERWRITE */
 	bool persist_wal;
-	bool in_batch;                  /* between BEGIN and COMMIT_ATOMIC_WRITE */
 	int64_t chunk;                  /* SQLITE_FCNTL_CHUNK_SIZE, 0: none */
 	uint16_t shm_shared;            /* shm slots this handle holds shared */
 	uint16_t shm_excl;              /* ... and exclusively */
@@ -75,7 +74,6 @@ bool brisk_sqlite_mounted(void);
 /* The calling thread's context for the synchronous blobfs API; NULL when
  * not mounted (or out of memory). */
 struct brisk_blobfs_sync_ctx *brisk_sqlite_ctx(void);
-bool brisk_sqlite_batch_enabled(void);
 void brisk_sqlite_log_error(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* sqlite_lock.c: file lock levels shared by the handles of one process. */
@@ -101,6 +99,10 @@ extern const sqlite3_io_methods brisk_sqlite_io_methods;
 int brisk_sqlite_full_path(const char *in, char *out, int out_len);
 int brisk_sqlite_fs_name(const char *path, char *out, size_t out_len);
 void brisk_sqlite_temp_name(char *out, size_t out_len);
+
+/* sqlite_func.c: brisk_file() for SQL. */
+/* An auto-extension entry: every new connection gets brisk_file(). */
+int brisk_sqlite_register_functions(sqlite3 *db, char **err, const sqlite3_api_routines *api);
 
 /* sqlite_vfs.c */
 int brisk_sqlite_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,

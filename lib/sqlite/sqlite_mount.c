@@ -52,11 +52,6 @@ static bool env_flag(const char *name)
 	return v != NULL && strcmp(v, "") != 0 && strcmp(v, "0") != 0;
 }
 
-bool brisk_sqlite_batch_enabled(void)
-{
-	return env_flag("BRISK_SQLITE_BATCH_ATOMIC");
-}
-
 /* Exclusive, non-blocking flock held for the process's life; 0 or -EBUSY. */
 static int lock_path(const char *path, const char *what)
 {
