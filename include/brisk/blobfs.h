@@ -144,6 +144,12 @@ int brisk_blobfs_iterate(struct brisk_blobfs *fs,
 			 int (*fn)(void *ctx, const char *name, const struct brisk_blobfs_stat *stat),
 			 void *ctx);
 
+/* Checks the store under fs (brisk_bs_check: metadata chains, cluster
+ * ownership, masks, leaks). report gets one readable sentence per problem.
+ * 0, -EUCLEAN (report was called), -EBUSY (a file is open). */
+void brisk_blobfs_check(struct brisk_blobfs *fs, void (*report)(void *ctx, const char *problem),
+			void *report_ctx, brisk_blobfs_op_complete cb_fn, void *cb_arg);
+
 /* ---- File I/O (on the file system's thread) ---- */
 
 void brisk_blobfs_file_read(struct brisk_blobfs_file *file, void *buf, uint64_t offset,
@@ -194,6 +200,9 @@ int brisk_blobfs_sync_stat(struct brisk_blobfs_sync_ctx *ctx, const char *name,
  * brisk_blobfs_free_names. */
 int brisk_blobfs_sync_list(struct brisk_blobfs_sync_ctx *ctx, char ***names, size_t *count);
 void brisk_blobfs_free_names(char **names, size_t count);
+/* brisk_blobfs_check; report runs on the file system's thread. */
+int brisk_blobfs_sync_check(struct brisk_blobfs_sync_ctx *ctx,
+			    void (*report)(void *report_ctx, const char *problem), void *report_ctx);
 
 /* ---- Embedding without an app framework ----
  * For a library (the SQLite VFS) inside a program that knows nothing of
@@ -210,6 +219,7 @@ struct brisk_blobfs_embed_opts {
 	uint64_t mem_size_mb;      /* env memory; 0 = 256 */
 	uint64_t cache_size;       /* 0 = default */
 	bool verbose;              /* log notices and warnings to stderr */
+	bool format;               /* init a new blobfs even if the bdev holds one (mkfs) */
 };
 void brisk_blobfs_embed_opts_init(struct brisk_blobfs_embed_opts *opts);
 /* 0 and *fs, or a negative errno (the cause logged). -EALREADY when started. */

@@ -65,6 +65,7 @@ TAILQ_HEAD(blobfs_node_list, blobfs_node);
 
 struct brisk_blobfs_file {
 	struct blobfs_node *node;
+	TAILQ_ENTRY(brisk_blobfs_file) link; /* fs->files */
 	uint64_t next_seq_offset;   /* where a sequential read would go next */
 	bool closing;
 };
@@ -88,6 +89,7 @@ struct brisk_blobfs {
 	uint32_t nbuckets;
 	struct blobfs_op_queue buf_waiters; /* operations waiting for a free buffer */
 	uint32_t open_files;
+	TAILQ_HEAD(, brisk_blobfs_file) files;
 
 };
 

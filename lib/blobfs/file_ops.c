@@ -208,6 +208,7 @@ static void close_blob_done(void *arg, int rc)
 
 	node->handles--;
 	fs->open_files--;
+	TAILQ_REMOVE(&fs->files, o->file, link);
 	free(o->file);
 	if (rc != 0 && o->rc == 0) {
 		o->rc = rc;

@@ -183,3 +183,42 @@ const char *brisk_blobfs_file_get_name(struct brisk_blobfs_file *file)
 {
 	return file->node->name;
 }
+
+struct check_ctx {
+	brisk_blobfs_op_complete cb;
+	void *cb_arg;
+	int rc;
+};
+
+static void check_done(void *arg, int rc)
+{
+	struct check_ctx *c = arg;
+
+	c->cb(c->cb_arg, rc != 0 ? rc : c->rc);
+	free(c);
+}
+
+static void check_busy(void *arg)
+{
+	check_done(arg, -EBUSY);
+}
+
+void brisk_blobfs_check(struct brisk_blobfs *fs, void (*report)(void *ctx, const char *problem),
+			void *report_ctx, brisk_blobfs_op_complete cb_fn, void *cb_arg)
+{
+	struct check_ctx *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || fs == NULL || cb_fn == NULL || report == NULL) {
+		BRISK_ERRLOG("blobfs check: NULL argument or out of memory\n");
+		free(c);
+		return;
+	}
+	c->cb = cb_fn;
+	c->cb_arg = cb_arg;
+	if (fs->open_files != 0 || fs->ns_running) {
+		BRISK_ERRLOG("blobfs check: %u file(s) open\n", fs->open_files);
+		blobfs_defer(check_busy, c);
+		return;
+	}
+	brisk_bs_check(fs->bs, report, report_ctx, check_done, c);
+}

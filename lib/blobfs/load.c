@@ -35,6 +35,7 @@ static struct brisk_blobfs *fs_alloc(void)
 	if (fs != NULL) {
 		TAILQ_INIT(&fs->nodes);
 		TAILQ_INIT(&fs->ns_ops);
+		TAILQ_INIT(&fs->files);
 		fs->thread = brisk_get_thread();
 		fs->next_gen = 1;
 	}

@@ -201,6 +201,7 @@ static void open_blob_done(void *arg, struct brisk_blob *blob, int rc)
 	o->node->blob = blob;
 	o->node->handles++;
 	o->fs->open_files++;
+	TAILQ_INSERT_TAIL(&o->fs->files, f, link);
 	ns_finish(o, 0, f);
 }
 
@@ -261,8 +262,10 @@ static void unlink_node(struct ns_op *o, struct blobfs_node *n)
 	free(n->name);
 	n->name = NULL;
 	if (n->handles == 0) {
+		brisk_blob_id id = n->id;
+
 		blobfs_node_forget(n);
-		brisk_bs_delete_blob(o->fs->bs, n->id, unlink_done, o);
+		brisk_bs_delete_blob(o->fs->bs, id, unlink_done, o);
 		return;
 	}
 	rc = brisk_blob_set_xattr(n->blob, BLOBFS_XATTR_DELETED, &one, sizeof(one));

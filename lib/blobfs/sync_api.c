@@ -17,7 +17,7 @@
 
 enum sync_kind {
 	SK_CREATE, SK_OPEN, SK_CLOSE, SK_READ, SK_WRITE, SK_TRUNCATE, SK_SYNC, SK_SIZE,
-	SK_DELETE, SK_RENAME, SK_STAT, SK_LIST,
+	SK_DELETE, SK_RENAME, SK_STAT, SK_LIST, SK_CHECK,
 };
 
 struct brisk_blobfs_sync_ctx {
@@ -32,6 +32,8 @@ struct brisk_blobfs_sync_ctx {
 	struct brisk_blobfs_stat *stat;
 	char **names;
 	size_t count;
+	void (*report)(void *report_ctx, const char *problem);
+	void *report_ctx;
 	int64_t result;
 };
 
@@ -138,6 +140,7 @@ static void run_msg(void *arg)
 	case SK_SYNC: brisk_blobfs_file_sync(c->file, done_rc, c); break;
 	case SK_DELETE: brisk_blobfs_delete(c->fs, c->name, done_rc, c); break;
 	case SK_RENAME: brisk_blobfs_rename(c->fs, c->name, c->new_name, done_rc, c); break;
+	case SK_CHECK: brisk_blobfs_check(c->fs, c->report, c->report_ctx, done_rc, c); break;
 	default: run_in_memory(c); break;
 	}
 }
@@ -302,4 +305,15 @@ int brisk_blobfs_sync_list(struct brisk_blobfs_sync_ctx *ctx, char ***names, siz
 	*names = ctx->names;
 	*count = ctx->count;
 	return 0;
+}
+
+int brisk_blobfs_sync_check(struct brisk_blobfs_sync_ctx *ctx,
+			    void (*report)(void *report_ctx, const char *problem), void *report_ctx)
+{
+	if (ctx == NULL || report == NULL) {
+		return -EINVAL;
+	}
+	ctx->report = report;
+	ctx->report_ctx = report_ctx;
+	return (int)call(ctx, SK_CHECK);
 }
