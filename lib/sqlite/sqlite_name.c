@@ -1,10 +1,10 @@
 /*
  * Names for the brisk VFS. SQLite works with paths ("/dir/app.db", then
  * "-journal", "-wal" appended); blobfs has a flat namespace whose names may
- * not hold '/'. A path is made canonical (absolute from the root of the store,
- * "." and ".." resolved, no cwd: the store is not the process's file system)
- * and then escaped into one name, '%' as "%25" and '/' as "%2F", so every
- * path maps to one name and back.
+ * not hold '/'. A path is made canonical as the unix VFS makes it (a relative
+ * path starts at the current directory, "." and ".." resolved), so "app.db"
+ * and "$PWD/app.db" are one database, and then escaped into one name, '%' as
+ * "%25" and '/' as "%2F", so every path maps to one name and back.
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,19 +48,13 @@ static int path_push(char *out, int *len, int out_len, const char *seg, int seg_
 	return 0;
 }
 
-int brisk_sqlite_full_path(const char *in, char *out, int out_len)
+/* Appends every component of in to out. */
+static int path_push_all(char *out, int *len, int out_len, const char *in)
 {
-	int len = 1;
-
-	if (out_len < 2) {
-		return -ENAMETOOLONG;
-	}
-	out[0] = '/';
-	out[1] = '\0';
 	while (*in) {
 		const char *end = strchr(in, '/');
 		int seg_len = end ? (int)(end - in) : (int)strlen(in);
-		int rc = path_push(out, &len, out_len, in, seg_len);
+		int rc = path_push(out, len, out_len, in, seg_len);
 
 		if (rc) {
 			return rc;
@@ -68,6 +62,22 @@ int brisk_sqlite_full_path(const char *in, char *out, int out_len)
 		in += seg_len + (end ? 1 : 0);
 	}
 	return 0;
+}
+
+int brisk_sqlite_full_path(const char *in, char *out, int out_len)
+{
+	char cwd[BRISK_SQLITE_MAX_PATH];
+	int len = 1, rc = 0;
+
+	if (out_len < 2) {
+		return -ENAMETOOLONG;
+	}
+	out[0] = '/';
+	out[1] = '\0';
+	if (in[0] != '/') {
+		rc = getcwd(cwd, sizeof(cwd)) ? path_push_all(out, &len, out_len, cwd) : -errno;
+	}
+	return rc ? rc : path_push_all(out, &len, out_len, in);
 }
 
 int brisk_sqlite_fs_name(const char *path, char *out, size_t out_len)

@@ -52,7 +52,8 @@ class Store:
     def env(self, **extra):
         env = dict(os.environ)
         env.update(BRISK_SQLITE_CONFIG=self.config, BRISK_SQLITE_BDEV="aio0",
-                   BRISK_SQLITE_MEM_MB="64", BRISK_TEST_NO_HUGE="1")
+                   BRISK_SQLITE_MEM_MB="96", BRISK_SQLITE_CACHE_MB="16",
+                   BRISK_TEST_NO_HUGE="1")
         env.update(extra)
         return env
 

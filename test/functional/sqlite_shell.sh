@@ -29,7 +29,7 @@ cat > "$WORK/brisk.json" <<JSON
 {"subsystems": [{"subsystem": "bdev", "config": [{"method": "bdev_aio_create",
  "params": {"name": "aio0", "filename": "$WORK/store.img", "block_size": 4096}}]}]}
 JSON
-export BRISK_SQLITE_MEM_MB=64
+export BRISK_SQLITE_MEM_MB=96 BRISK_SQLITE_CACHE_MB=16
 URI_ARGS="brisk_config=$WORK/brisk.json&brisk_bdev=aio0"
 
 # shell DB SQL...: runs SQL on DB (a name on the store) in a new shell.

@@ -85,16 +85,17 @@ def readers_and_writer(c):
     b.close()
 
 
-def threads(c, mode, nthreads=4, per_thread=500):
+def threads(c, mode, nthreads=4, per_thread=100):
     """Several threads, each with its own connection, write one database."""
-    db = sc.connect("threads_%s.db" % mode, timeout=30)
+    db = sc.connect("threads_%s.db" % mode, timeout=120)
     db.execute("PRAGMA journal_mode=%s" % mode)
     db.execute("CREATE TABLE t(thread INTEGER, i INTEGER, PRIMARY KEY(thread, i))")
     errors = []
 
     def work(t):
         try:
-            conn = sc.connect("threads_%s.db" % mode, timeout=30)
+            # Writers queue on the lock: the wait must cover the others' commits.
+            conn = sc.connect("threads_%s.db" % mode, timeout=120)
             for i in range(per_thread):
                 conn.execute("INSERT INTO t VALUES (?, ?)", (t, i))
                 if i % 50 == 0:
