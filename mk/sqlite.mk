@@ -52,23 +52,36 @@ all: sqlite
 # test/ folder there), then copied to build/sqlite/. The hook registers
 # "brisk" at every sqlite3_initialize (the default VFS with
 # BRISK_SQLITE_DEFAULT=1), so one binary runs the suite on both VFSes.
-SQLITE_HARNESS_LIBS = $(abspath $(BUILD)/lib/libbrisk_sqlite.a) -Wl,--whole-archive \
-	$(abspath $(LIB_FILES)) -Wl,--no-whole-archive $(SYS_LIBS) -pthread
+# SQLite's Makefile links through libtool, which drops --whole-archive (and
+# with it the bdev modules and RPC methods the config needs): the VFS and
+# every Brisk archive go in as one relocatable object instead.
+SQLITE_HARNESS_OBJ := $(BUILD)/sqlite/brisk_vfs.o
+SQLITE_HARNESS_LIBS = $(abspath $(SQLITE_HARNESS_OBJ)) $(SYS_LIBS) -pthread
+
+$(SQLITE_HARNESS_OBJ): $(BUILD)/lib/libbrisk_sqlite.a $(LIB_FILES)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	$(Q)$(CC) -r -nostdlib -fno-lto -o $@ -Wl,--whole-archive $^ -Wl,--no-whole-archive
 SQLITE_HARNESS_OPTS := -DSQLITE_EXTRA_INIT=brisk_sqlite_extra_init
 
 .PHONY: sqlite-harness
-sqlite-harness: $(BUILD)/lib/libbrisk_sqlite.a $(LIB_FILES)
-	@test -n "$(SQLITE_SRC)" -a -f "$(SQLITE_SRC)/sqlite3.c" || \
-		{ echo "sqlite-harness: SQLITE_SRC=<dir> from scripts/sqlite_src.sh" >&2; exit 1; }
-	@mkdir -p $(BUILD)/sqlite
-	@echo "  LINK  $(BUILD)/sqlite/testfixture"
-	$(Q)rm -f $(SQLITE_SRC)/testfixture $(SQLITE_SRC)/speedtest1
-	$(Q)$(MAKE) -s -C $(SQLITE_SRC) testfixture OPTS="$(SQLITE_HARNESS_OPTS)" \
+sqlite-harness: $(BUILD)/sqlite/testfixture $(BUILD)/sqlite/speedtest1
+
+sqlite_src_check = @test -n "$(SQLITE_SRC)" -a -f "$(SQLITE_SRC)/sqlite3.c" || \
+	{ echo "sqlite-harness: SQLITE_SRC=<dir> from scripts/sqlite_src.sh" >&2; exit 1; }
+SQLITE_HARNESS_DEPS := $(SQLITE_HARNESS_OBJ) \
+	$(wildcard $(SQLITE_SRC)/sqlite3.c $(SQLITE_SRC)/.brisk-pkgver)
+
+# $(1): testfixture or speedtest1, built by SQLite's Makefile.
+define SQLITE_HARNESS_template
+$(BUILD)/sqlite/$(1): $(SQLITE_HARNESS_DEPS)
+	$$(sqlite_src_check)
+	@mkdir -p $$(dir $$@)
+	@echo "  LINK  $$@"
+	$(Q)rm -f $(SQLITE_SRC)/$(1)
+	$(Q)$(MAKE) -s -C $(SQLITE_SRC) $(1) OPTS="$(SQLITE_HARNESS_OPTS)" \
 		LIBS="$(SQLITE_HARNESS_LIBS)" >/dev/null
-	$(Q)cp $(SQLITE_SRC)/testfixture $(BUILD)/sqlite/testfixture
-	@echo "  LINK  $(BUILD)/sqlite/speedtest1"
-	$(Q)$(MAKE) -s -C $(SQLITE_SRC) speedtest1 \
-		OPTS="$(SQLITE_HARNESS_OPTS)" \
-		LIBS="$(SQLITE_HARNESS_LIBS)" >/dev/null
-	$(Q)cp $(SQLITE_SRC)/speedtest1 $(BUILD)/sqlite/speedtest1
-	@echo "$(abspath $(SQLITE_SRC))" > $(BUILD)/sqlite/source
+	$(Q)cp $(SQLITE_SRC)/$(1) $$@
+endef
+$(eval $(call SQLITE_HARNESS_template,testfixture))
+$(eval $(call SQLITE_HARNESS_template,speedtest1))

@@ -10,6 +10,11 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 REQUIRED="build-essential pkg-config python3 libnuma-dev libaio-dev uuid-dev libjansson-dev libcunit1-dev procps util-linux qemu-system-x86 busybox-static cpio xz-utils kmod e2fsprogs"
+# The SQLite VFS (lib/sqlite): SQLite's headers, the shell and Python's module
+# its tests drive, and what SQLite's own TCL harness (scripts/sqlite_src.sh)
+# is unpacked and built with.
+SQLITE_PKGS="libsqlite3-dev sqlite3 tcl8.6-dev zlib1g-dev dpkg-dev"
+REQUIRED="$REQUIRED $SQLITE_PKGS"
 # dpkg-dev: dpkg-source unpacks fio's source package
 FIO_PKGS="fio dpkg-dev"
 OPTIONAL="libdpdk-dev $FIO_PKGS"
