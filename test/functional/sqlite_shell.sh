@@ -5,13 +5,13 @@
 # and integrity_check in each journal mode; reopen in a new shell to see the
 # data persist; BRISK_SQLITE_DEFAULT=1 makes an unmodified `sqlite3 NAME` use
 # the store; a bad config is refused with an error naming it. Rows:
-# SQLITE_TEST_ROWS (default 20000). Each shell is bounded by timeout.
+# SQLITE_TEST_ROWS (default 5000). Each shell is bounded by timeout.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT=$PWD
 EXT=$ROOT/build/lib/libbrisk_sqlite.so
 WORK=$(mktemp -d /tmp/brisk_sqlite_shell.XXXXXX)
-ROWS=${SQLITE_TEST_ROWS:-20000}
+ROWS=${SQLITE_TEST_ROWS:-5000}
 FAILS=0
 trap 'rm -rf "$WORK"' EXIT
 

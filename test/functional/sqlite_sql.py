@@ -4,7 +4,7 @@
 # integrity_check in every rollback-journal mode and in WAL; several
 # connections and threads in one process; temp files; the data read back by
 # a new process; a second process refused while the first owns the store.
-# Rows per database: SQLITE_TEST_ROWS (default 20000; the 1 M runs
+# Rows per database: SQLITE_TEST_ROWS (default 5000; the 1 M runs
 # in test/long/sqlite_sql_1m.sh). Bounded by SQLITE_TEST_TIMEOUT (300 s).
 import os
 import signal
@@ -14,7 +14,7 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sqlite_common as sc  # noqa: E402
 
-ROWS = int(os.environ.get("SQLITE_TEST_ROWS", "20000"))
+ROWS = int(os.environ.get("SQLITE_TEST_ROWS", "5000"))
 MODES = ["delete", "truncate", "persist", "wal"]
 BATCH = 1000
 
@@ -124,9 +124,9 @@ def temp_files(c):
     db.execute("PRAGMA cache_size=-256")
     db.execute("CREATE TEMP TABLE tt(v)")
     db.execute("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r "
-               "WHERE i < 50000) INSERT INTO tt SELECT hex(randomblob(40)) FROM r")
+               "WHERE i < 20000) INSERT INTO tt SELECT hex(randomblob(40)) FROM r")
     n = db.execute("SELECT count(*) FROM (SELECT v FROM tt ORDER BY v)").fetchone()[0]
-    c.check(n == 50000, "temp table of 50000 rows sorted through temp files")
+    c.check(n == 20000, "temp table of 20000 rows sorted through temp files")
     db.close()
 
 
