@@ -75,6 +75,7 @@ int brisk_sqlite_open(sqlite3_vfs *vfs, const char *path, sqlite3_file *f, int f
 		brisk_sqlite_temp_name(tmp, sizeof(tmp));
 		path = tmp;
 		flags |= SQLITE_OPEN_CREATE | SQLITE_OPEN_DELETEONCLOSE;
+		file->temp = true;
 	}
 	file->node = brisk_sqlite_node_get(path);
 	if (file->node == NULL) {
