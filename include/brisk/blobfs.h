@@ -167,9 +167,21 @@ void brisk_blobfs_file_sync(struct brisk_blobfs_file *file, brisk_blobfs_op_comp
 uint64_t brisk_blobfs_file_get_size(struct brisk_blobfs_file *file);
 const char *brisk_blobfs_file_get_name(struct brisk_blobfs_file *file);
 
-/* Batch-atomic writes (SQLITE_IOCAP_BATCH_ATOMIC) are not offered yet: see
- * doc/blobfs.md, "Batch-atomic commits", for the design and why it is
- * left out. A VFS must keep its rollback journal. */
+/* ---- Batch-atomic writes (SQLite's SQLITE_IOCAP_BATCH_ATOMIC) ----
+ * begin: writes of the file from now on stay in the cache (pre-batch dirty
+ * data is written back first). A batch may fill half the cache: a write
+ * past that fails with -ENOSPC, after which the batch can only be aborted.
+ * truncate inside a batch: -EBUSY. commit: all of the batch becomes durable
+ * at once (a redo journal: doc/blobfs.md, "Batch-atomic commits"); after a
+ * crash the file holds all of it or none. On a commit error the batch stays
+ * open (abort it). abort: drops the batch, restoring the size. begin on a
+ * file in a batch: -EBUSY; commit without a batch: -EINVAL; close aborts. */
+void brisk_blobfs_file_batch_begin(struct brisk_blobfs_file *file, brisk_blobfs_op_complete cb_fn,
+				   void *cb_arg);
+void brisk_blobfs_file_batch_commit(struct brisk_blobfs_file *file, brisk_blobfs_op_complete cb_fn,
+				    void *cb_arg);
+void brisk_blobfs_file_batch_abort(struct brisk_blobfs_file *file, brisk_blobfs_op_complete cb_fn,
+				   void *cb_arg);
 
 /* ---- Synchronous API (any non-brisk thread; one context per thread) ----
  * Every call returns 0 (or a byte count) or a negative errno as the async
@@ -200,6 +212,12 @@ int brisk_blobfs_sync_stat(struct brisk_blobfs_sync_ctx *ctx, const char *name,
  * brisk_blobfs_free_names. */
 int brisk_blobfs_sync_list(struct brisk_blobfs_sync_ctx *ctx, char ***names, size_t *count);
 void brisk_blobfs_free_names(char **names, size_t count);
+int brisk_blobfs_sync_batch_begin(struct brisk_blobfs_sync_ctx *ctx,
+				  struct brisk_blobfs_file *file);
+int brisk_blobfs_sync_batch_commit(struct brisk_blobfs_sync_ctx *ctx,
+				   struct brisk_blobfs_file *file);
+int brisk_blobfs_sync_batch_abort(struct brisk_blobfs_sync_ctx *ctx,
+				  struct brisk_blobfs_file *file);
 /* brisk_blobfs_check; report runs on the file system's thread. */
 int brisk_blobfs_sync_check(struct brisk_blobfs_sync_ctx *ctx,
 			    void (*report)(void *report_ctx, const char *problem), void *report_ctx);

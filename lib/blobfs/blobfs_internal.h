@@ -16,6 +16,8 @@
 #define BLOBFS_XATTR_SIZE "blobfs.size"       /* uint64_t, bytes */
 #define BLOBFS_XATTR_GEN "blobfs.gen"         /* uint64_t, newest name wins */
 #define BLOBFS_XATTR_DELETED "blobfs.deleted" /* present: unlinked, delete at load */
+#define BLOBFS_XATTR_APPLIED "blobfs.applied" /* uint64_t, last batch seq written in place */
+#define BLOBFS_XATTR_JOURNAL "blobfs.journal" /* uint64_t seq: this blob is the journal */
 
 #define BLOBFS_MIN_BUFS 8
 
@@ -32,11 +34,22 @@ struct blobfs_op {
 };
 TAILQ_HEAD(blobfs_op_queue, blobfs_op);
 
+/* The one load or store a buffer can have in flight (a buffer is loaded
+ * only while invalid, and stored only by whoever pinned it while dirty):
+ * kept in the buffer so that buffer I/O allocates nothing. */
+struct blobfs_buf_io {
+	void (*cb)(void *ctx, int rc);
+	void *ctx;
+	uint32_t lo, hi;
+};
+
 struct blobfs_buf {
 	struct blobfs_node *node;   /* NULL: free */
+	struct blobfs_buf_io io;
 	uint64_t index;             /* chunk number within the file */
 	uint8_t *data;              /* BRISK_BLOBFS_CACHE_BUFFER_SIZE bytes */
 	bool valid;                 /* data holds the chunk */
+	bool in_batch;              /* uncommitted batch data: never written back */
 	uint32_t dirty_lo, dirty_hi; /* dirty byte range within the chunk; lo == hi clean */
 	uint32_t pins;              /* in use by an operation: not evictable */
 	TAILQ_ENTRY(blobfs_buf) lru;  /* fs->lru: least recently used first */
@@ -55,7 +68,10 @@ struct blobfs_node {
 	uint32_t handles;
 	uint32_t dirty_bufs;
 	uint32_t flushing;           /* buffer writes in flight */
-	bool writeback_queued;      /* an eviction writeback sits in ops */
+	bool batch;                 /* a batch is open */
+	uint64_t batch_size;        /* size at batch begin (restored by abort) */
+	uint32_t batch_bufs;        /* buffers holding batch data */
+	uint64_t applied_seq;       /* newest journal record written in place */
 	struct blobfs_op_queue ops;
 	bool op_running;
 	struct blobfs_buf_list bufs;
@@ -89,9 +105,47 @@ struct brisk_blobfs {
 	uint32_t nbuckets;
 	struct blobfs_op_queue buf_waiters; /* operations waiting for a free buffer */
 	uint32_t open_files;
+	uint8_t *op_mem;                /* BLOBFS_OP_POOL blocks */
+	void *op_free;                  /* free blocks, linked through their first word */
 	TAILQ_HEAD(, brisk_blobfs_file) files;
+	brisk_blob_id journal_id;       /* BRISK_BLOBID_INVALID until the first commit */
+	struct brisk_blob *journal;     /* open while the fs is loaded, once created */
+	uint64_t next_seq;
+	uint8_t *jhdr;                  /* one page, for the journal header */
+	struct blobfs_commit *commit;   /* the one commit in progress (batch.c) */
 
 };
+
+/* The journal record's header (batch.c writes it, replay.c reads it). */
+#define BLOBFS_CHUNK BRISK_BLOBFS_CACHE_BUFFER_SIZE
+#define JPAGE 4096u
+#define JMAGIC 0x4c4e524a53464642ull /* "BFFSJRNL" */
+#define JMAX_EXT 253
+
+struct jext {
+	uint64_t off;
+	uint32_t len;
+	uint32_t reserved;
+};
+
+struct jhdr {
+	uint64_t magic;
+	uint64_t seq;
+	uint64_t target;
+	uint64_t new_size;
+	uint32_t next;
+	uint32_t crc;   /* crc32c of this page (crc 0) then of each extent's data */
+	struct jext ext[JMAX_EXT];
+};
+_Static_assert(sizeof(struct jhdr) <= JPAGE, "journal header fits one page");
+
+/* batch.c */
+void blobfs_batch_drop(struct blobfs_node *node);
+int blobfs_commit_init(struct brisk_blobfs *fs);
+void blobfs_commit_fini(struct brisk_blobfs *fs);
+/* Load: replays a committed journal record not yet written in place. */
+void blobfs_journal_replay(struct brisk_blobfs *fs, void (*cb)(void *ctx, int rc), void *ctx);
+void blobfs_journal_close(struct brisk_blobfs *fs, void (*cb)(void *ctx, int rc), void *ctx);
 
 /* fs.c */
 struct blobfs_node *blobfs_node_find(struct brisk_blobfs *fs, const char *name);
@@ -107,9 +161,19 @@ void blobfs_defer(brisk_msg_fn fn, void *ctx);
 
 /* queue.c */
 void blobfs_op_enqueue(struct blobfs_node *node, struct blobfs_op *op, blobfs_op_fn start);
-void blobfs_op_done(struct blobfs_op *op);
+void blobfs_op_done(struct blobfs_node *node);
 void blobfs_ns_enqueue(struct brisk_blobfs *fs, struct blobfs_op *op, blobfs_op_fn start);
 void blobfs_ns_done(struct brisk_blobfs *fs);
+
+/* op_pool.c: memory for per-call operation contexts, taken at load so
+ * that reads and writes allocate nothing (a burst beyond the pool falls
+ * back to the heap). Blocks are BLOBFS_OP_MEM bytes, zeroed by get. */
+#define BLOBFS_OP_MEM 256
+#define BLOBFS_OP_POOL 512
+int blobfs_op_pool_init(struct brisk_blobfs *fs);
+void blobfs_op_pool_fini(struct brisk_blobfs *fs);
+void *blobfs_op_mem_get(struct brisk_blobfs *fs);
+void blobfs_op_mem_put(struct brisk_blobfs *fs, void *mem);
 
 /* cache.c */
 int blobfs_cache_init(struct brisk_blobfs *fs, uint64_t bytes);

@@ -85,6 +85,7 @@ static void buf_detach(struct blobfs_buf *b)
 	TAILQ_REMOVE(&b->node->bufs, b, nlink);
 	b->node = NULL;
 	b->valid = false;
+	b->in_batch = false;
 	b->dirty_lo = b->dirty_hi = 0;
 }
 
@@ -121,7 +122,7 @@ static void start_eviction(struct brisk_blobfs *fs)
 	struct blobfs_buf *b;
 
 	TAILQ_FOREACH(b, &fs->lru, lru) {
-		if (b->pins == 0 && buf_dirty(b)) {
+		if (b->pins == 0 && !b->in_batch && buf_dirty(b)) {
 			b->pins++;
 			blobfs_buf_store(b, evict_done, b);
 			return;
@@ -296,7 +297,7 @@ void blobfs_node_writeback(struct blobfs_node *node, void (*cb)(void *ctx, int r
 	TAILQ_FOREACH(b, &node->bufs, nlink) {
 		struct wb_buf *wb;
 
-		if (!buf_dirty(b)) {
+		if (!buf_dirty(b) || b->in_batch) {
 			continue;
 		}
 		wb = malloc(sizeof(*wb));

@@ -17,6 +17,7 @@
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -39,6 +40,7 @@ struct embed {
 	sem_t done;
 	int rc;
 	bool env_ours;
+	bool threads_ours;  /* we initialised the thread library */
 	bool stop;          /* set by the caller after the stop sequence */
 	json_t *config;
 	json_t *calls;      /* the bdev subsystem's config array (borrowed) */
@@ -87,10 +89,18 @@ static void *embed_main(void *arg)
 	uint64_t spin = brisk_us_to_ticks(EMBED_SPIN_US, brisk_get_ticks_hz());
 	uint64_t last_work = brisk_get_ticks();
 
-	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE) || !brisk_thread_is_exited(e->thread)) {
+	for (;;) {
+		if (brisk_thread_is_exited(e->thread)) {
+			/* the stop sequence ended: wait for the caller's word */
+			if (__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
+				break;
+			}
+			usleep(50);
+			continue;
+		}
 		if (brisk_thread_poll(e->thread, 0, 0) > 0) {
 			last_work = brisk_get_ticks();
-		} else if (brisk_get_ticks() - last_work > spin && !e->stop) {
+		} else if (brisk_get_ticks() - last_work > spin) {
 			sleep_until_work(e->thread);
 			last_work = brisk_get_ticks();
 		}
@@ -327,6 +337,7 @@ static int threads_up(struct embed *e)
 	if (rc != 0 && rc != -EALREADY) {
 		return rc;
 	}
+	e->threads_ours = rc == 0;
 	e->thread = brisk_thread_create("blobfs", NULL);
 	if (e->thread == NULL) {
 		return -ENOMEM;
@@ -347,7 +358,9 @@ static void teardown(struct embed *e, bool joined)
 	if (e->thread != NULL) {
 		brisk_thread_destroy(e->thread);
 	}
-	brisk_thread_lib_fini();
+	if (e->threads_ours) {
+		brisk_thread_lib_fini();
+	}
 	if (e->env_ours) {
 		brisk_env_fini();
 	}

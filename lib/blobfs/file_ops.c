@@ -14,6 +14,7 @@
 
 struct fop {
 	struct blobfs_op op;
+	struct brisk_blobfs *fs;
 	struct brisk_blobfs_file *file;
 	uint64_t size;
 	struct blobfs_buf *cur;
@@ -21,14 +22,19 @@ struct fop {
 	void *cb_arg;
 	int rc;
 };
+_Static_assert(sizeof(struct fop) <= BLOBFS_OP_MEM, "fop must fit a pool block");
 
+/* The op and the queue are done with before the callback runs: the
+ * callback may unload the file system. */
 static void fop_finish(struct fop *o, int rc)
 {
-	struct blobfs_op *op = &o->op;
+	struct blobfs_node *node = o->op.node;
+	brisk_blobfs_op_complete cb = o->cb;
+	void *cb_arg = o->cb_arg;
 
-	o->cb(o->cb_arg, rc);
-	free(o);
-	blobfs_op_done(op);
+	blobfs_op_mem_put(o->fs, o);
+	blobfs_op_done(node);
+	cb(cb_arg, rc);
 }
 
 static void fop_cb(void *arg, int rc)
@@ -41,10 +47,11 @@ static void fop_submit(struct brisk_blobfs_file *file, uint64_t size, blobfs_op_
 {
 	struct fop *o;
 
-	if (file == NULL || cb_fn == NULL || (o = calloc(1, sizeof(*o))) == NULL) {
+	if (file == NULL || cb_fn == NULL || (o = blobfs_op_mem_get(file->node->fs)) == NULL) {
 		BRISK_ERRLOG("blobfs: NULL argument or out of memory\n");
 		return;
 	}
+	o->fs = file->node->fs;
 	o->file = file;
 	o->size = size;
 	o->cb = cb_fn;
@@ -152,6 +159,10 @@ static void trunc_start(struct blobfs_op *op)
 	struct fop *o = (struct fop *)op;
 	struct blobfs_node *node = op->node;
 
+	if (node->batch) {
+		fop_finish(o, -EBUSY); /* a batch holds writes only */
+		return;
+	}
 	if (o->size >= node->size) {
 		node->size = o->size;
 		blobfs_node_reserve(node, o->size, fop_cb, o);
@@ -195,9 +206,11 @@ void brisk_blobfs_file_sync(struct brisk_blobfs_file *file, brisk_blobfs_op_comp
 static void close_deleted(void *arg, int rc)
 {
 	struct fop *o = arg;
+	brisk_blobfs_op_complete cb = o->cb;
+	void *cb_arg = o->cb_arg;
 
-	o->cb(o->cb_arg, rc);
-	free(o);
+	blobfs_op_mem_put(o->fs, o);
+	cb(cb_arg, rc);
 }
 
 static void close_blob_done(void *arg, int rc)
@@ -221,7 +234,7 @@ static void close_blob_done(void *arg, int rc)
 		return;
 	}
 	/* Last close of an unlinked file: nothing can reach the node again. */
-	blobfs_op_done(&o->op);
+	blobfs_op_done(node);
 	brisk_bs_delete_blob(fs->bs, node->id, close_deleted, o);
 	blobfs_node_forget(node);
 }
@@ -236,6 +249,9 @@ static void close_written(void *arg, int rc)
 
 static void close_start(struct blobfs_op *op)
 {
+	if (op->node->batch) {
+		blobfs_batch_drop(op->node); /* closing uncommitted = abort */
+	}
 	blobfs_node_writeback(op->node, close_written, op);
 }
 

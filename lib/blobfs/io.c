@@ -11,13 +11,6 @@
 
 #define CHUNK BRISK_BLOBFS_CACHE_BUFFER_SIZE
 
-struct buf_io {
-	struct blobfs_buf *buf;
-	void (*cb)(void *ctx, int rc);
-	void *ctx;
-	uint32_t lo, hi;
-};
-
 static uint64_t blob_bytes(struct blobfs_node *node)
 {
 	return brisk_blob_get_num_clusters(node->blob) * node->fs->cluster_size;
@@ -36,14 +29,13 @@ static void zero_past_size(struct blobfs_buf *b)
 
 static void load_done(void *arg, int rc)
 {
-	struct buf_io *io = arg;
+	struct blobfs_buf *b = arg;
 
 	if (rc == 0) {
-		zero_past_size(io->buf);
-		io->buf->valid = true;
+		zero_past_size(b);
+		b->valid = true;
 	}
-	io->cb(io->ctx, rc);
-	free(io);
+	b->io.cb(b->io.ctx, rc);
 }
 
 static void load_zero_msg(void *arg)
@@ -54,36 +46,28 @@ static void load_zero_msg(void *arg)
 void blobfs_buf_load(struct blobfs_buf *b, void (*cb)(void *ctx, int rc), void *ctx)
 {
 	struct blobfs_node *node = b->node;
-	struct buf_io *io = malloc(sizeof(*io));
 	uint64_t start = b->index * CHUNK, cap = blob_bytes(node), len;
 
-	if (io == NULL) {
-		cb(ctx, -ENOMEM);
-		return;
-	}
-	io->buf = b;
-	io->cb = cb;
-	io->ctx = ctx;
+	b->io.cb = cb;
+	b->io.ctx = ctx;
 	if (start >= cap || start >= node->size) {
-		blobfs_defer(load_zero_msg, io); /* nothing stored there: zeroes */
+		blobfs_defer(load_zero_msg, b); /* nothing stored there: zeroes */
 		return;
 	}
 	len = cap - start < CHUNK ? cap - start : CHUNK;
 	brisk_blob_io_read(node->blob, node->fs->ch, b->data, start / node->fs->io_unit,
-			   len / node->fs->io_unit, load_done, io);
+			   len / node->fs->io_unit, load_done, b);
 }
 
 static void store_done(void *arg, int rc)
 {
-	struct buf_io *io = arg;
-	struct blobfs_buf *b = io->buf;
+	struct blobfs_buf *b = arg;
 
 	b->node->flushing--;
 	if (rc != 0) {
-		blobfs_buf_mark_dirty(b, io->lo, io->hi);
+		blobfs_buf_mark_dirty(b, b->io.lo, b->io.hi);
 	}
-	io->cb(io->ctx, rc);
-	free(io);
+	b->io.cb(b->io.ctx, rc);
 }
 
 void blobfs_buf_store(struct blobfs_buf *b, void (*cb)(void *ctx, int rc), void *ctx)
@@ -92,17 +76,11 @@ void blobfs_buf_store(struct blobfs_buf *b, void (*cb)(void *ctx, int rc), void 
 	uint64_t unit = node->fs->io_unit, start = b->index * CHUNK;
 	uint64_t lo = b->dirty_lo / unit * unit, hi = (b->dirty_hi + unit - 1) / unit * unit;
 	uint64_t cap = blob_bytes(node);
-	struct buf_io *io = malloc(sizeof(*io));
 
-	if (io == NULL) {
-		cb(ctx, -ENOMEM);
-		return;
-	}
-	io->buf = b;
-	io->cb = cb;
-	io->ctx = ctx;
-	io->lo = b->dirty_lo;
-	io->hi = b->dirty_hi;
+	b->io.cb = cb;
+	b->io.ctx = ctx;
+	b->io.lo = b->dirty_lo;
+	b->io.hi = b->dirty_hi;
 	b->dirty_lo = b->dirty_hi = 0;
 	node->dirty_bufs--;
 	node->flushing++;
@@ -110,11 +88,11 @@ void blobfs_buf_store(struct blobfs_buf *b, void (*cb)(void *ctx, int rc), void 
 		hi = cap > start ? cap - start : 0;
 	}
 	if (hi <= lo) {
-		store_done(io, 0); /* past the blob's end: truncated away */
+		store_done(b, 0); /* past the blob's end: truncated away */
 		return;
 	}
 	brisk_blob_io_write(node->blob, node->fs->ch, b->data + lo, (start + lo) / unit,
-			    (hi - lo) / unit, store_done, io);
+			    (hi - lo) / unit, store_done, b);
 }
 
 void blobfs_node_reserve(struct blobfs_node *node, uint64_t size, void (*cb)(void *ctx, int rc),
@@ -132,7 +110,8 @@ void blobfs_node_reserve(struct blobfs_node *node, uint64_t size, void (*cb)(voi
 
 void blobfs_node_sync_md(struct blobfs_node *node, void (*cb)(void *ctx, int rc), void *ctx)
 {
-	uint64_t size = node->size;
+	/* inside a batch only the size before it is durable data */
+	uint64_t size = node->batch ? node->batch_size : node->size;
 	int rc = brisk_blob_set_xattr(node->blob, BLOBFS_XATTR_SIZE, &size, sizeof(size));
 
 	if (rc != 0) {

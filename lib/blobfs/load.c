@@ -27,6 +27,7 @@ struct load_ctx {
 };
 
 static void load_finish(struct load_ctx *c, int rc);
+static void free_nodes(struct brisk_blobfs *fs);
 
 static struct brisk_blobfs *fs_alloc(void)
 {
@@ -38,6 +39,7 @@ static struct brisk_blobfs *fs_alloc(void)
 		TAILQ_INIT(&fs->files);
 		fs->thread = brisk_get_thread();
 		fs->next_gen = 1;
+		fs->next_seq = 1;
 	}
 	return fs;
 }
@@ -57,6 +59,9 @@ static int fs_setup(struct brisk_blobfs *fs, uint64_t cache_size)
 	fs->io_unit = brisk_bs_get_io_unit_size(fs->bs);
 	fs->ch = brisk_bs_alloc_io_channel(fs->bs);
 	if (fs->ch == NULL) {
+		return -ENOMEM;
+	}
+	if (blobfs_op_pool_init(fs) != 0 || blobfs_commit_init(fs) != 0) {
 		return -ENOMEM;
 	}
 	return blobfs_cache_init(fs, cache_size != 0 ? cache_size : brisk_blobfs_get_cache_size());
@@ -81,6 +86,38 @@ static void free_nodes(struct brisk_blobfs *fs)
 	}
 }
 
+static void fail_journal_closed(void *arg, int rc)
+{
+	struct load_ctx *c = arg;
+	struct brisk_blobfs *fs = c->fs;
+
+	(void)rc;
+	blobfs_cache_fini(fs);
+	blobfs_op_pool_fini(fs);
+	blobfs_commit_fini(fs);
+	if (fs->ch != NULL) {
+		brisk_bs_free_io_channel(fs->ch);
+	}
+	free_nodes(fs);
+	brisk_bs_unload(fs->bs, unload_after_fail, c);
+	free(fs);
+}
+
+static void replayed(void *arg, int rc)
+{
+	struct load_ctx *c = arg;
+
+	if (rc != 0) {
+		BRISK_ERRLOG("blobfs: replaying the batch journal failed: %d\n", rc);
+		c->rc = rc;
+		blobfs_journal_close(c->fs, fail_journal_closed, c);
+		return;
+	}
+	c->cb(c->cb_arg, c->fs, 0);
+	free(c->dead);
+	free(c);
+}
+
 static void load_finish(struct load_ctx *c, int rc)
 {
 	struct brisk_blobfs *fs = c->fs;
@@ -89,19 +126,11 @@ static void load_finish(struct load_ctx *c, int rc)
 		rc = fs_setup(fs, c->opts.cache_size);
 	}
 	if (rc == 0) {
-		c->cb(c->cb_arg, fs, 0);
-		free(c->dead);
-		free(c);
+		blobfs_journal_replay(fs, replayed, c);
 		return;
 	}
 	c->rc = rc;
-	blobfs_cache_fini(fs);
-	if (fs->ch != NULL) {
-		brisk_bs_free_io_channel(fs->ch);
-	}
-	free_nodes(fs);
-	brisk_bs_unload(fs->bs, unload_after_fail, c);
-	free(fs);
+	blobfs_journal_close(fs, fail_journal_closed, c);
 }
 
 static void init_done(void *arg, struct brisk_blob_store *bs, int rc)
@@ -245,7 +274,8 @@ static char *xattr_name(struct brisk_blob *blob)
 
 /* Two blobs with one name: a rename replaced the older one and a crash came
  * before its delete. The newer generation is the file. */
-static int scan_add(struct load_ctx *c, brisk_blob_id id, char *name, uint64_t size, uint64_t gen)
+static int scan_add(struct load_ctx *c, brisk_blob_id id, char *name, uint64_t size, uint64_t gen,
+		    uint64_t applied)
 {
 	struct blobfs_node *old = blobfs_node_find(c->fs, name), *n;
 
@@ -270,15 +300,23 @@ static int scan_add(struct load_ctx *c, brisk_blob_id id, char *name, uint64_t s
 	n->name = name;
 	n->size = size;
 	n->gen = gen;
+	n->applied_seq = applied;
 	return 0;
 }
 
 static int scan_blob(struct load_ctx *c, struct brisk_blob *blob)
 {
 	brisk_blob_id id = brisk_blob_get_id(blob);
-	uint64_t size = 0, gen = 0, dummy;
+	uint64_t size = 0, gen = 0, applied = 0, dummy;
 	char *name;
 
+	if (xattr_u64(blob, BLOBFS_XATTR_JOURNAL, &dummy) == 0) {
+		if (c->fs->journal_id != BRISK_BLOBID_INVALID) {
+			return mark_dead(c, id); /* only one journal is ever made */
+		}
+		c->fs->journal_id = id;
+		return 0;
+	}
 	if (xattr_u64(blob, BLOBFS_XATTR_DELETED, &dummy) == 0) {
 		return mark_dead(c, id);
 	}
@@ -290,6 +328,7 @@ static int scan_blob(struct load_ctx *c, struct brisk_blob *blob)
 	}
 	xattr_u64(blob, BLOBFS_XATTR_SIZE, &size);
 	xattr_u64(blob, BLOBFS_XATTR_GEN, &gen);
+	xattr_u64(blob, BLOBFS_XATTR_APPLIED, &applied);
 	if (size > brisk_blob_get_num_clusters(blob) * brisk_bs_get_cluster_size(c->fs->bs)) {
 		BRISK_WARNLOG("blobfs: file '%s' size %lu beyond its blob, clipped\n", name,
 			      (unsigned long)size);
@@ -298,7 +337,7 @@ static int scan_blob(struct load_ctx *c, struct brisk_blob *blob)
 	if (gen >= c->fs->next_gen) {
 		c->fs->next_gen = gen + 1;
 	}
-	return scan_add(c, id, name, size, gen);
+	return scan_add(c, id, name, size, gen, applied);
 }
 
 static void reap_next(struct load_ctx *c);
@@ -416,6 +455,7 @@ void brisk_blobfs_load_bdev(const char *bdev_name, const struct brisk_blobfs_opt
 struct unload_ctx {
 	brisk_blobfs_op_complete cb;
 	void *cb_arg;
+	struct brisk_blobfs *fs;
 	int rc;
 };
 
@@ -425,6 +465,24 @@ static void unload_done(void *arg, int rc)
 
 	u->cb(u->cb_arg, rc);
 	free(u);
+}
+
+/* Every dirty buffer belongs to an open file (close writes back). */
+static void unload_journal_closed(void *arg, int rc)
+{
+	struct unload_ctx *u = arg;
+	struct brisk_blobfs *fs = u->fs;
+
+	if (rc != 0) {
+		BRISK_ERRLOG("blobfs: closing the journal failed: %d\n", rc);
+	}
+	blobfs_cache_fini(fs);
+	blobfs_op_pool_fini(fs);
+	blobfs_commit_fini(fs);
+	brisk_bs_free_io_channel(fs->ch);
+	free_nodes(fs);
+	brisk_bs_unload(fs->bs, unload_done, u);
+	free(fs);
 }
 
 static void unload_busy(void *arg)
@@ -451,10 +509,6 @@ void brisk_blobfs_unload(struct brisk_blobfs *fs, brisk_blobfs_op_complete cb_fn
 		blobfs_defer(unload_busy, u);
 		return;
 	}
-	/* Every dirty buffer belongs to an open file (close writes back). */
-	blobfs_cache_fini(fs);
-	brisk_bs_free_io_channel(fs->ch);
-	free_nodes(fs);
-	brisk_bs_unload(fs->bs, unload_done, u);
-	free(fs);
+	u->fs = fs;
+	blobfs_journal_close(fs, unload_journal_closed, u);
 }

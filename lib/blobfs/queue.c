@@ -43,11 +43,10 @@ void blobfs_op_enqueue(struct blobfs_node *node, struct blobfs_op *op, blobfs_op
 	enqueue(&node->ops, &node->op_running, op, start);
 }
 
-/* The node may be freed by the caller right after this (last close). */
-void blobfs_op_done(struct blobfs_op *op)
+/* Takes the node, not the op: the op is usually freed already. The node
+ * may be freed by the caller right after this (last close). */
+void blobfs_op_done(struct blobfs_node *node)
 {
-	struct blobfs_node *node = op->node;
-
 	run_next(&node->ops, &node->op_running);
 }
 

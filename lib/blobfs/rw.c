@@ -32,21 +32,21 @@ struct rw_op {
 	uint32_t pending;
 	int rc;
 	brisk_blobfs_rw_complete rw_cb;
-	brisk_blobfs_op_complete cb;
 	void *cb_arg;
 };
+_Static_assert(sizeof(struct rw_op) <= BLOBFS_OP_MEM, "rw_op must fit a pool block");
 
+/* The op and the queue are done with before the callback runs: the
+ * callback may close the file or unload the file system. */
 static void rw_finish(struct rw_op *o, int64_t result)
 {
-	struct blobfs_op *op = &o->op;
+	struct blobfs_node *node = o->op.node;
+	brisk_blobfs_rw_complete rw_cb = o->rw_cb;
+	void *cb_arg = o->cb_arg;
 
-	if (o->rw_cb != NULL) {
-		o->rw_cb(o->cb_arg, result);
-	} else {
-		o->cb(o->cb_arg, (int)result);
-	}
-	free(o);
-	blobfs_op_done(op);
+	blobfs_op_mem_put(node->fs, o);
+	blobfs_op_done(node);
+	rw_cb(cb_arg, result);
 }
 
 static uint64_t chunk_take(uint64_t pos, uint64_t left)
@@ -147,7 +147,7 @@ static void read_start(struct blobfs_op *op)
 static struct rw_op *rw_new(struct brisk_blobfs_file *file, void *buf, uint64_t offset,
 			    uint64_t length)
 {
-	struct rw_op *o = calloc(1, sizeof(*o));
+	struct rw_op *o = blobfs_op_mem_get(file->node->fs);
 
 	if (o != NULL) {
 		o->file = file;
@@ -175,7 +175,7 @@ void brisk_blobfs_file_read(struct brisk_blobfs_file *file, void *buf, uint64_t 
 {
 	struct rw_op *o;
 
-	if (file == NULL || cb_fn == NULL || (o = rw_new(file, buf, offset, length)) == NULL) {
+	if (file == NULL || file->node == NULL || cb_fn == NULL || (o = rw_new(file, buf, offset, length)) == NULL) {
 		BRISK_ERRLOG("blobfs read: NULL argument or out of memory\n");
 		return;
 	}
@@ -211,6 +211,10 @@ static void write_copy(struct rw_op *o, struct blobfs_buf *b, uint64_t pos, uint
 
 	memcpy(b->data + off, o->ubuf + o->done, n);
 	blobfs_buf_mark_dirty(b, off, off + (uint32_t)n);
+	if (node->batch && !b->in_batch) {
+		b->in_batch = true;
+		node->batch_bufs++;
+	}
 	if (pos + n > node->size) {
 		node->size = pos + n;
 	}
@@ -230,6 +234,12 @@ static void write_step(struct blobfs_op *op)
 			return;
 		}
 		o->cur = b;
+		if (node->batch && !b->in_batch && node->batch_bufs >= node->fs->nbufs / 2) {
+			/* a batch may hold half the cache; past that it must be aborted */
+			blobfs_buf_release(b);
+			rw_finish(o, -ENOSPC);
+			return;
+		}
 		if (!b->valid && (n == CHUNK || pos / CHUNK * CHUNK >= node->size)) {
 			memset(b->data, 0, CHUNK);
 			b->valid = true;
@@ -273,7 +283,7 @@ void brisk_blobfs_file_write(struct brisk_blobfs_file *file, const void *buf, ui
 {
 	struct rw_op *o;
 
-	if (file == NULL || cb_fn == NULL || (o = rw_new(file, (void *)buf, offset, length)) == NULL) {
+	if (file == NULL || file->node == NULL || cb_fn == NULL || (o = rw_new(file, (void *)buf, offset, length)) == NULL) {
 		BRISK_ERRLOG("blobfs write: NULL argument or out of memory\n");
 		return;
 	}

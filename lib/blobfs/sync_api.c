@@ -17,7 +17,7 @@
 
 enum sync_kind {
 	SK_CREATE, SK_OPEN, SK_CLOSE, SK_READ, SK_WRITE, SK_TRUNCATE, SK_SYNC, SK_SIZE,
-	SK_DELETE, SK_RENAME, SK_STAT, SK_LIST, SK_CHECK,
+	SK_DELETE, SK_RENAME, SK_STAT, SK_LIST, SK_CHECK, SK_BEGIN, SK_COMMIT, SK_ABORT,
 };
 
 struct brisk_blobfs_sync_ctx {
@@ -138,6 +138,9 @@ static void run_msg(void *arg)
 	case SK_WRITE: brisk_blobfs_file_write(c->file, c->buf, c->offset, c->length, done_rw, c); break;
 	case SK_TRUNCATE: brisk_blobfs_file_truncate(c->file, c->length, done_rc, c); break;
 	case SK_SYNC: brisk_blobfs_file_sync(c->file, done_rc, c); break;
+	case SK_BEGIN: brisk_blobfs_file_batch_begin(c->file, done_rc, c); break;
+	case SK_COMMIT: brisk_blobfs_file_batch_commit(c->file, done_rc, c); break;
+	case SK_ABORT: brisk_blobfs_file_batch_abort(c->file, done_rc, c); break;
 	case SK_DELETE: brisk_blobfs_delete(c->fs, c->name, done_rc, c); break;
 	case SK_RENAME: brisk_blobfs_rename(c->fs, c->name, c->new_name, done_rc, c); break;
 	case SK_CHECK: brisk_blobfs_check(c->fs, c->report, c->report_ctx, done_rc, c); break;
@@ -316,4 +319,22 @@ int brisk_blobfs_sync_check(struct brisk_blobfs_sync_ctx *ctx,
 	ctx->report = report;
 	ctx->report_ctx = report_ctx;
 	return (int)call(ctx, SK_CHECK);
+}
+
+int brisk_blobfs_sync_batch_begin(struct brisk_blobfs_sync_ctx *ctx,
+				  struct brisk_blobfs_file *file)
+{
+	return (int)file_call(ctx, file, SK_BEGIN);
+}
+
+int brisk_blobfs_sync_batch_commit(struct brisk_blobfs_sync_ctx *ctx,
+				   struct brisk_blobfs_file *file)
+{
+	return (int)file_call(ctx, file, SK_COMMIT);
+}
+
+int brisk_blobfs_sync_batch_abort(struct brisk_blobfs_sync_ctx *ctx,
+				  struct brisk_blobfs_file *file)
+{
+	return (int)file_call(ctx, file, SK_ABORT);
 }

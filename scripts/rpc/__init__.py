@@ -9,6 +9,7 @@ add_parsers, and list it in MODULES below.
 """
 from . import client  # noqa: F401
 from . import app, bdev, env, log, thread, lvol, nvme, nvmf
+from . import blobfs
 
 # Order of the subcommands' modules in `rpc.py --help`.
-MODULES = [app, log, thread, env, bdev, nvme, nvmf, lvol]
+MODULES = [app, log, thread, env, bdev, nvme, nvmf, lvol, blobfs]

@@ -21,7 +21,7 @@
 #include "../../common/test_env.h"
 
 #define BLOCKLEN 512
-#define DEV_BYTES (64ull * 1024 * 1024)
+#define DEV_BYTES (16ull * 1024 * 1024)
 #define DEV_BLOCKS (DEV_BYTES / BLOCKLEN)
 #define SMALL_CACHE (8ull * BRISK_BLOBFS_CACHE_BUFFER_SIZE)
 
@@ -267,6 +267,51 @@ static void test_rw_model(void)
 	CU_ASSERT_EQUAL(do_unload(), 0);
 }
 
+/* 512 writes of 4 KiB into an 8-buffer cache: evictions write whole
+ * chunks (at most one device write per 64 KiB), and sequential 4 KiB reads
+ * after a reload load one chunk per device read, the next chunk ahead. */
+static void test_eviction_coalescing(void)
+{
+	static uint8_t buf[4096], rd[4096];
+	struct brisk_bs_dev_ram_counts c0, c1;
+	struct brisk_blobfs_file *f;
+	const uint64_t total = 2 * 1024 * 1024, chunks = total / BRISK_BLOBFS_CACHE_BUFFER_SIZE;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(SMALL_CACHE), 0);
+	f = do_open("big", BRISK_BLOBFS_OPEN_CREATE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	brisk_bs_dev_ram_get_counts(g_dev, &c0);
+	for (uint64_t off = 0; off < total; off += sizeof(buf)) {
+		fill(buf, sizeof(buf), (unsigned)(off / 4096));
+		CU_ASSERT_EQUAL(do_write(f, buf, off, sizeof(buf)), (int64_t)sizeof(buf));
+	}
+	brisk_bs_dev_ram_get_counts(g_dev, &c1);
+	CU_ASSERT(c1.writes - c0.writes >= chunks - 8); /* all but the cache's worth evicted */
+	CU_ASSERT(c1.writes - c0.writes <= chunks + 4); /* a few metadata writes (resize) */
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	CU_ASSERT_EQUAL_FATAL(do_load(SMALL_CACHE), 0);
+	f = do_open("big", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	brisk_bs_dev_ram_get_counts(g_dev, &c0);
+	for (uint64_t off = 0; off < total; off += sizeof(rd)) {
+		fill(buf, sizeof(buf), (unsigned)(off / 4096));
+		CU_ASSERT_EQUAL(do_read(f, rd, off, sizeof(rd)), (int64_t)sizeof(rd));
+		CU_ASSERT(memcmp(rd, buf, sizeof(rd)) == 0);
+		if (off == 0) {
+			/* the first read loaded its chunk and, read-ahead, the next */
+			brisk_bs_dev_ram_get_counts(g_dev, &c1);
+			CU_ASSERT_EQUAL(c1.reads - c0.reads, 2);
+		}
+	}
+	brisk_bs_dev_ram_get_counts(g_dev, &c1);
+	CU_ASSERT_EQUAL(c1.reads - c0.reads, chunks);
+	CU_ASSERT_EQUAL(c1.read_blocks - c0.read_blocks, total / BLOCKLEN);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+}
+
 static void test_truncate(void)
 {
 	static uint8_t buf[2 * 1024 * 1024], zero[2 * 1024 * 1024];
@@ -484,6 +529,162 @@ static void test_bad_args(void)
 	CU_ASSERT_EQUAL(do_unload(), 0);
 }
 
+static int do_batch(struct brisk_blobfs_file *f, int what)
+{
+	if (what == 0) {
+		brisk_blobfs_file_batch_begin(f, op_cb, NULL);
+	} else if (what == 1) {
+		brisk_blobfs_file_batch_commit(f, op_cb, NULL);
+	} else {
+		brisk_blobfs_file_batch_abort(f, op_cb, NULL);
+	}
+	return (int)finish();
+}
+
+#define BATCH_BASE (300 * 1024)
+static uint8_t g_old[BATCH_BASE + 200000], g_new[BATCH_BASE + 200000];
+
+/* The batch of the batch tests: three scattered writes, one extending. */
+static void batch_writes(struct brisk_blobfs_file *f)
+{
+	static const uint64_t offs[] = { 10, 70000, BATCH_BASE - 100 };
+	static const uint64_t lens[] = { 5000, 3, 150000 };
+
+	memcpy(g_new, g_old, sizeof(g_new));
+	for (int i = 0; i < 3; i++) {
+		fill(g_new + offs[i], lens[i], 77 + i);
+		CU_ASSERT_EQUAL(do_write(f, g_new + offs[i], offs[i], lens[i]), (int64_t)lens[i]);
+	}
+}
+
+static struct brisk_blobfs_file *batch_base(void)
+{
+	struct brisk_blobfs_file *f = do_open("db", BRISK_BLOBFS_OPEN_CREATE);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	memset(g_old, 0, sizeof(g_old));
+	fill(g_old, BATCH_BASE, 5);
+	CU_ASSERT_EQUAL(do_write(f, g_old, 0, BATCH_BASE), BATCH_BASE);
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	return f;
+}
+
+static void check_content(struct brisk_blobfs_file *f, const uint8_t *want, uint64_t size)
+{
+	static uint8_t rd[sizeof(g_old)];
+
+	CU_ASSERT_EQUAL(brisk_blobfs_file_get_size(f), size);
+	CU_ASSERT_EQUAL(do_read(f, rd, 0, sizeof(rd)), (int64_t)size);
+	CU_ASSERT(memcmp(rd, want, size) == 0);
+}
+
+static void test_batch(void)
+{
+	const uint64_t new_size = BATCH_BASE - 100 + 150000;
+	struct brisk_blobfs_file *f;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(SMALL_CACHE * 2), 0);
+	f = batch_base();
+	CU_ASSERT_EQUAL(do_batch(f, 1), -EINVAL);
+	CU_ASSERT_EQUAL(do_batch(f, 0), 0);
+	CU_ASSERT_EQUAL(do_batch(f, 0), -EBUSY);
+	batch_writes(f);
+	check_content(f, g_new, new_size);
+	CU_ASSERT_EQUAL(do_truncate(f, 10), -EBUSY);
+	CU_ASSERT_EQUAL(do_batch(f, 2), 0);
+	check_content(f, g_old, BATCH_BASE);
+	CU_ASSERT_EQUAL(do_batch(f, 0), 0);
+	batch_writes(f);
+	CU_ASSERT_EQUAL(do_batch(f, 1), 0);
+	check_content(f, g_new, new_size);
+	CU_ASSERT_EQUAL(do_batch(f, 0), 0);
+	CU_ASSERT_EQUAL(do_batch(f, 1), 0); /* an empty batch */
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(num_blobs(), 2); /* the file and the journal */
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	CU_ASSERT_EQUAL_FATAL(do_load(0), 0);
+	f = do_open("db", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	check_content(f, g_new, new_size);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+}
+
+/* A batch larger than half the cache is refused; abort recovers. */
+static void test_batch_too_big(void)
+{
+	static uint8_t buf[5 * BRISK_BLOBFS_CACHE_BUFFER_SIZE];
+	struct brisk_blobfs_file *f;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(SMALL_CACHE), 0);
+	f = batch_base();
+	CU_ASSERT_EQUAL(do_batch(f, 0), 0);
+	CU_ASSERT_EQUAL(do_write(f, buf, 0, sizeof(buf)), -ENOSPC);
+	CU_ASSERT_EQUAL(do_batch(f, 2), 0);
+	check_content(f, g_old, BATCH_BASE);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+}
+
+/* Crash at every write of a commit (and of the replay that follows a crash
+ * after the commit point): the file is all old or all new. */
+static void test_batch_crash_points(void)
+{
+	static uint8_t base[DEV_BYTES];
+	const uint64_t new_size = BATCH_BASE - 100 + 150000;
+	struct brisk_blobfs_file *f;
+	uint64_t writes;
+	int olds = 0, news = 0;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(SMALL_CACHE * 2), 0);
+	f = batch_base();
+	/* a first commit creates the journal, so the loop sees steady state */
+	CU_ASSERT_EQUAL(do_batch(f, 0), 0);
+	CU_ASSERT_EQUAL(do_write(f, g_old, 0, 4096), 4096);
+	CU_ASSERT_EQUAL(do_batch(f, 1), 0);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	memcpy(base, g_img, DEV_BYTES);
+	CU_ASSERT_EQUAL_FATAL(do_load(SMALL_CACHE * 2), 0);
+	f = do_open("db", 0);
+	brisk_bs_dev_ram_set_crash(g_dev, BRISK_BS_DEV_RAM_CRASH_NONE, 0);
+	CU_ASSERT_EQUAL(do_batch(f, 0), 0);
+	batch_writes(f);
+	CU_ASSERT_EQUAL(do_batch(f, 1), 0);
+	writes = brisk_bs_dev_ram_write_count(g_dev);
+	CU_ASSERT(writes >= 4);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	for (uint64_t k = 0; k <= writes; k++) {
+		for (int tear = 0; tear < 2; tear++) {
+			memcpy(g_img, base, DEV_BYTES);
+			CU_ASSERT_EQUAL_FATAL(do_load(SMALL_CACHE * 2), 0);
+			f = do_open("db", 0);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+			brisk_bs_dev_ram_set_crash(g_dev, tear ? BRISK_BS_DEV_RAM_CRASH_TEAR :
+						   BRISK_BS_DEV_RAM_CRASH_DROP, k);
+			CU_ASSERT_EQUAL(do_batch(f, 0), 0);
+			batch_writes(f);
+			do_batch(f, 1);
+			CU_ASSERT_EQUAL(do_close(f), 0);
+			CU_ASSERT_EQUAL(do_unload(), 0);
+			CU_ASSERT_EQUAL_FATAL(do_load(SMALL_CACHE * 2), 0);
+			f = do_open("db", 0);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+			if (brisk_blobfs_file_get_size(f) == new_size) {
+				check_content(f, g_new, new_size);
+				news++;
+			} else {
+				check_content(f, g_old, BATCH_BASE);
+				olds++;
+			}
+			CU_ASSERT_EQUAL(do_close(f), 0);
+			CU_ASSERT_EQUAL(do_unload(), 0);
+		}
+	}
+	CU_ASSERT(olds > 0 && news > 0);
+}
+
 /* ---- the sync API from application threads ---- */
 
 static volatile int g_stop;
@@ -617,6 +818,7 @@ int main(void)
 	suite = CU_add_suite("blobfs", suite_init, suite_fini);
 	CU_ADD_TEST(suite, test_init_load_namespace);
 	CU_ADD_TEST(suite, test_rw_model);
+	CU_ADD_TEST(suite, test_eviction_coalescing);
 	CU_ADD_TEST(suite, test_truncate);
 	CU_ADD_TEST(suite, test_delete_while_open);
 	CU_ADD_TEST(suite, test_delete_open_crash);
@@ -624,6 +826,9 @@ int main(void)
 	CU_ADD_TEST(suite, test_rename_crash_points);
 	CU_ADD_TEST(suite, test_sync_crash);
 	CU_ADD_TEST(suite, test_bad_args);
+	CU_ADD_TEST(suite, test_batch);
+	CU_ADD_TEST(suite, test_batch_too_big);
+	CU_ADD_TEST(suite, test_batch_crash_points);
 	CU_ADD_TEST(suite, test_sync_api_threads);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
