@@ -191,7 +191,7 @@ static int file_sector_size(sqlite3_file *f)
  * write, and a blob page write is atomic on the devices Brisk supports).
  * Writes are not ordered (the cache coalesces them) and the size is not
  * persisted before the data, so no SEQUENTIAL or SAFE_APPEND. No
- * BATCH_ATOMIC: blobfs does not offer atomic batches (doc/blobfs.md). */
+ * BATCH_ATOMIC yet: the file controls are not wired to blobfs's batches. */
 static int file_device_characteristics(sqlite3_file *f)
 {
 	return FILE_OF(f)->psow ? SQLITE_IOCAP_POWERSAFE_OVERWRITE : 0;
