@@ -22,8 +22,8 @@ suite_build() {
 		echo "FAIL: scripts/sqlite_src.sh: $(tail -3 "$WORK/src.log")"
 		exit 1
 	fi
-	if ! nice make -s -j2 sqlite-harness SQLITE_SRC="$SQLITE_SRC" >"$WORK/build.log" 2>&1; then
-		echo "FAIL: make sqlite-harness: $(tail -5 "$WORK/build.log")"
+	if ! nice make -s -j2 build/sqlite/testfixture SQLITE_SRC="$SQLITE_SRC" >"$WORK/build.log" 2>&1; then
+		echo "FAIL: make build/sqlite/testfixture: $(tail -5 "$WORK/build.log")"
 		exit 1
 	fi
 	TF=$ROOT/build/sqlite/testfixture
