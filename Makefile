@@ -32,3 +32,4 @@ include mk/rules.mk
 include mk/pic.mk
 include mk/public.mk
 include mk/fio.mk
+include mk/sqlite.mk

@@ -38,5 +38,5 @@ $(eval $(call FIO_ENGINE_template,nvme,nvme env util))
 fio: $(FIO_ENGINES)
 all: fio
 
--include $(FIO_PIC_OBJS:.o=.d)
+-include $(FIO_PIC_OBJS:.o=.d) $(PIC_OBJS:.o=.d)
 endif

@@ -1,10 +1,10 @@
-# Position-independent copies of the library objects, in build/obj-pic and
-# build/lib-pic. Shared objects need them: the fio ioengines (mk/fio.mk) and
-# the shared libraries (mk/public.mk). The ordinary archives stay non-PIC
-# (the programs are executables, and the I/O path is tuned on that build),
-# so these are compiled only when one of those is enabled.
+# Position-independent builds of the Brisk archives, for the shared objects
+# that embed Brisk (fio's ioengines in mk/fio.mk, the SQLite extension in
+# mk/sqlite.mk). The ordinary archives are built without -fPIC (the programs
+# are executables, and the I/O path is tuned on that build), so a shared
+# object links a second set: build/obj-pic and build/lib-pic, built only when
+# something asks for them.
 
-ifneq ($(filter y,$(CONFIG_FIO) $(CONFIG_SHARED)),)
 $(BUILD)/obj-pic/%.o: %.c mk/config.mk
 	@mkdir -p $(dir $@)
 	@echo "  CC    $< (PIC)"
@@ -22,4 +22,3 @@ $(foreach l,$(ALL_LIB_NAMES),$(eval $(call PIC_LIB_template,$(l))))
 pic_libs = $(foreach l,$(1),$(BUILD)/lib-pic/libbrisk_$(l).a)
 
 -include $(PIC_OBJS:.o=.d)
-endif

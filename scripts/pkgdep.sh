@@ -13,6 +13,11 @@ REQUIRED="build-essential pkg-config python3 libnuma-dev libaio-dev uuid-dev lib
 # CI's outside tools: clang builds, scan-build (clang-tools), git clang-format
 # (clang-format), cppcheck, shellcheck
 REQUIRED="$REQUIRED clang clang-tools clang-format cppcheck shellcheck"
+# The SQLite VFS (lib/sqlite): SQLite's headers, the shell and Python's module
+# its tests drive, and what SQLite's own TCL harness (scripts/sqlite_src.sh)
+# is unpacked and built with.
+SQLITE_PKGS="libsqlite3-dev sqlite3 tcl8.6-dev zlib1g-dev dpkg-dev"
+REQUIRED="$REQUIRED $SQLITE_PKGS"
 # dpkg-dev: dpkg-source unpacks fio's source package
 FIO_PKGS="fio dpkg-dev"
 OPTIONAL="libdpdk-dev $FIO_PKGS"

@@ -1,0 +1,108 @@
+/*
+ * brisk_file(op, path [, to]): the store's files seen from SQL, for tools
+ * and test harnesses that handle database files directly (SQLite's own TCL
+ * suite deletes, copies and measures test.db between tests; on the brisk VFS
+ * those files are on the store, not in the kernel's file system).
+ *   'exists' -> 1 or 0      'size' -> bytes or NULL      'delete' -> 1 or 0
+ *   'rename' -> 1 or 0 (replacing `to`)   'copy' -> 1 or 0 (replacing `to`)
+ * Paths are SQLite paths, mapped as the VFS maps them (sqlite_name.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite_internal.h"
+
+#define COPY_CHUNK (256 * 1024)
+
+/* The blobfs name of a path argument; 0 or a negative errno. */
+static int arg_name(sqlite3_value *v, char *name)
+{
+	const char *path = (const char *)sqlite3_value_text(v);
+	char full[BRISK_SQLITE_MAX_PATH];
+
+	if (path == NULL || brisk_sqlite_full_path(path, full, sizeof(full)) != 0) {
+		return -EINVAL;
+	}
+	return brisk_sqlite_fs_name(full, name, BRISK_BLOBFS_NAME_MAX + 1);
+}
+
+/* Copies every byte of from into to (created or truncated), then syncs. */
+static int copy_file(struct brisk_blobfs_sync_ctx *ctx, const char *from, const char *to)
+{
+	struct brisk_blobfs_file *src = NULL, *dst = NULL;
+	bool dst_open;
+	char *buf = malloc(COPY_CHUNK);
+	uint64_t off = 0;
+	int64_t n = 0;
+	int rc = buf ? brisk_blobfs_sync_open(ctx, from, 0, &src) : -ENOMEM;
+
+	if (rc != 0) {
+		free(buf);
+		return rc;
+	}
+	rc = brisk_blobfs_sync_open(ctx, to, BRISK_BLOBFS_OPEN_CREATE, &dst);
+	dst_open = rc == 0;
+	rc = rc ? rc : brisk_blobfs_sync_truncate(ctx, dst, 0);
+	while (rc == 0 && (n = brisk_blobfs_sync_read(ctx, src, buf, off, COPY_CHUNK)) > 0) {
+		rc = brisk_blobfs_sync_write(ctx, dst, buf, off, n) == n ? 0 : -EIO;
+		off += n;
+	}
+	rc = rc ? rc : (n < 0 ? (int)n : brisk_blobfs_sync_sync(ctx, dst));
+	if (dst_open) {
+		brisk_blobfs_sync_close(ctx, dst);
+	}
+	brisk_blobfs_sync_close(ctx, src);
+	free(buf);
+	return rc;
+}
+
+static void file_op(sqlite3_context *sctx, const char *op, const char *name, const char *to)
+{
+	struct brisk_blobfs_sync_ctx *ctx = brisk_sqlite_ctx();
+	struct brisk_blobfs_stat st;
+
+	if (ctx == NULL) {
+		sqlite3_result_error(sctx, "brisk_file: the store is not mounted", -1);
+	} else if (strcmp(op, "exists") == 0) {
+		sqlite3_result_int(sctx, brisk_blobfs_sync_stat(ctx, name, &st) == 0);
+	} else if (strcmp(op, "size") == 0) {
+		if (brisk_blobfs_sync_stat(ctx, name, &st) == 0) {
+			sqlite3_result_int64(sctx, (sqlite3_int64)st.size);
+		}
+	} else if (strcmp(op, "delete") == 0) {
+		sqlite3_result_int(sctx, brisk_blobfs_sync_delete(ctx, name) == 0);
+	} else if (strcmp(op, "rename") == 0 && to != NULL) {
+		sqlite3_result_int(sctx, brisk_blobfs_sync_rename(ctx, name, to) == 0);
+	} else if (strcmp(op, "copy") == 0 && to != NULL) {
+		sqlite3_result_int(sctx, copy_file(ctx, name, to) == 0);
+	} else {
+		sqlite3_result_error(sctx, "brisk_file: op must be exists, size, delete, "
+				     "rename or copy (rename and copy take a third argument)", -1);
+	}
+}
+
+static void brisk_file_func(sqlite3_context *sctx, int argc, sqlite3_value **argv)
+{
+	char name[BRISK_BLOBFS_NAME_MAX + 1], to[BRISK_BLOBFS_NAME_MAX + 1];
+	const char *op = (const char *)sqlite3_value_text(argv[0]);
+
+	if (op == NULL || arg_name(argv[1], name) != 0 ||
+	    (argc == 3 && arg_name(argv[2], to) != 0)) {
+		sqlite3_result_error(sctx, "brisk_file: bad op or path", -1);
+		return;
+	}
+	if (brisk_sqlite_mount(NULL, NULL) != 0) {
+		sqlite3_result_error(sctx, "brisk_file: cannot mount the store", -1);
+		return;
+	}
+	file_op(sctx, op, name, argc == 3 ? to : NULL);
+}
+
+int brisk_sqlite_register_functions(sqlite3 *db, char **err, const sqlite3_api_routines *api)
+{
+	int rc = sqlite3_create_function_v2(db, "brisk_file", 2, SQLITE_UTF8, NULL,
+					    brisk_file_func, NULL, NULL, NULL);
+
+	return rc ? rc : sqlite3_create_function_v2(db, "brisk_file", 3, SQLITE_UTF8, NULL,
+						    brisk_file_func, NULL, NULL, NULL);
+}
