@@ -55,6 +55,8 @@ enum brisk_bdev_io_type {
  * with a specific errno (brisk_bdev_io_get_errno says which: -ENOSPC from a
  * full backing file, ...). */
 #define BRISK_BDEV_IO_STATUS_AIO_ERROR (-8)
+/* Error statuses run from -1 to -8 (SPDK's numbering; -2, -3, -6 unused here). */
+#define BRISK_BDEV_IO_STATUS_ERROR_KINDS 8
 #define BRISK_BDEV_IO_STATUS_ABORTED (-7)
 #define BRISK_BDEV_IO_STATUS_MISCOMPARE (-5)
 #define BRISK_BDEV_IO_STATUS_NOMEM (-4)
@@ -236,6 +238,9 @@ struct brisk_bdev_io_stat {
 	uint64_t max_latency_ticks[BRISK_BDEV_NUM_IO_TYPES];
 	uint64_t min_latency_ticks[BRISK_BDEV_NUM_IO_TYPES]; /* UINT64_MAX when no op */
 	uint64_t num_errors[BRISK_BDEV_NUM_IO_TYPES];
+	/* Failed I/Os by status: [-status - 1] for BRISK_BDEV_IO_STATUS_* < 0, so
+	 * bdev_get_iostat can key io_error by status name as SPDK does. */
+	uint64_t error_status[BRISK_BDEV_IO_STATUS_ERROR_KINDS];
 	uint64_t ticks_rate;                             /* brisk_get_ticks_hz() */
 };
 /* This channel's counters. */

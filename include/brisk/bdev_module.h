@@ -89,6 +89,13 @@ struct brisk_bdev {
 	bool split_on_optimal_io_boundary;
 	uint32_t max_transfer_size;   /* blocks per I/O, 0 = no limit */
 	uint32_t required_alignment;  /* bytes of buffer alignment, a power of two (0 = none) */
+	/* Device hints, in blocks (0 = no preference), reported by bdev_get_bdevs
+	 * under SPDK's names; the layer does not act on them. */
+	uint32_t preferred_write_alignment;
+	uint32_t preferred_write_granularity;
+	uint32_t optimal_write_size;
+	uint32_t preferred_unmap_alignment;
+	uint32_t preferred_unmap_granularity;
 	void *ctxt;                   /* passed to the fn_table calls */
 	const struct brisk_bdev_fn_table *fn_table;
 	struct brisk_bdev_module *module;

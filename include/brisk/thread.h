@@ -143,6 +143,7 @@ const char *brisk_poller_get_name(const struct brisk_poller *poller);
 
 struct brisk_poller_info {
 	const char *name;
+	uint64_t id; /* unique among the pollers of its thread, never reused */
 	uint64_t period_ticks; /* 0 for active pollers */
 	uint64_t run_count;
 	uint64_t busy_count;

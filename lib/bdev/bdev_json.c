@@ -42,6 +42,18 @@ static json_t *qos_limits_json(struct brisk_bdev *bdev)
 			 "w_mbytes_per_sec", (json_int_t)l[BRISK_BDEV_QOS_W_BPS_RATE_LIMIT]);
 }
 
+/* SPDK's write/unmap hint fields, always present as SPDK writes them. */
+static void add_preferred_sizes(const struct brisk_bdev *bdev, json_t *o)
+{
+	json_object_set_new(o, "preferred_write_alignment", json_integer(bdev->preferred_write_alignment));
+	json_object_set_new(o, "preferred_write_granularity",
+			    json_integer(bdev->preferred_write_granularity));
+	json_object_set_new(o, "optimal_write_size", json_integer(bdev->optimal_write_size));
+	json_object_set_new(o, "preferred_unmap_alignment", json_integer(bdev->preferred_unmap_alignment));
+	json_object_set_new(o, "preferred_unmap_granularity",
+			    json_integer(bdev->preferred_unmap_granularity));
+}
+
 json_t *brisk_bdev_info_json(struct brisk_bdev *bdev)
 {
 	char uuid[BRISK_UUID_STRING_LEN];
@@ -58,6 +70,7 @@ json_t *brisk_bdev_info_json(struct brisk_bdev *bdev)
 	json_object_set_new(o, "product_name", json_string(bdev->product_name ? bdev->product_name : ""));
 	json_object_set_new(o, "block_size", json_integer(bdev->blocklen));
 	json_object_set_new(o, "num_blocks", json_integer((json_int_t)bdev->blockcnt));
+	add_preferred_sizes(bdev, o);
 	json_object_set_new(o, "uuid", json_string(uuid));
 	json_object_set_new(o, "assigned_rate_limits", qos_limits_json(bdev));
 	json_object_set_new(o, "claimed", json_boolean(claim != NULL));

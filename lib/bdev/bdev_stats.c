@@ -43,7 +43,23 @@ void brisk_bdev_io_stat_add(struct brisk_bdev_io_stat *dst, const struct brisk_b
 			dst->min_latency_ticks[t] = src->min_latency_ticks[t];
 		}
 	}
+	for (int e = 0; e < BRISK_BDEV_IO_STATUS_ERROR_KINDS; e++) {
+		dst->error_status[e] += src->error_status[e];
+	}
 	dst->ticks_rate = src->ticks_rate;
+}
+
+/* Slot in error_status: an NVMe error status counts as SPDK's nvme_error
+ * (status -2) although the I/O completes with FAILED. */
+static int stat_error_index(const struct bdev_io_priv *p)
+{
+	if (p->status == BRISK_BDEV_IO_STATUS_FAILED && p->has_nvme_status) {
+		return 1;
+	}
+	if (p->status < 0 && p->status >= -BRISK_BDEV_IO_STATUS_ERROR_KINDS) {
+		return -p->status - 1;
+	}
+	return 0;
 }
 
 void bdev_stat_account(struct bdev_channel *ch, struct bdev_io_priv *p, uint64_t now)
@@ -54,6 +70,7 @@ void bdev_stat_account(struct bdev_channel *ch, struct bdev_io_priv *p, uint64_t
 
 	if (p->status != BRISK_BDEV_IO_STATUS_SUCCESS) {
 		s->num_errors[t]++;
+		s->error_status[stat_error_index(p)]++;
 		return;
 	}
 	s->num_ops[t]++;
@@ -195,12 +212,10 @@ static void dump_type(json_t *obj, const struct brisk_bdev_io_stat *s, enum bris
 
 void brisk_bdev_io_stat_dump_json(const struct brisk_bdev_io_stat *s, json_t *obj)
 {
-	static const char *const names[BRISK_BDEV_NUM_IO_TYPES] = {
-		[BRISK_BDEV_IO_TYPE_READ] = "read", [BRISK_BDEV_IO_TYPE_WRITE] = "write",
-		[BRISK_BDEV_IO_TYPE_UNMAP] = "unmap", [BRISK_BDEV_IO_TYPE_FLUSH] = "flush",
-		[BRISK_BDEV_IO_TYPE_RESET] = "reset", [BRISK_BDEV_IO_TYPE_WRITE_ZEROES] = "write_zeroes",
-		[BRISK_BDEV_IO_TYPE_COMPARE] = "compare",
-		[BRISK_BDEV_IO_TYPE_NVME_ADMIN] = "nvme_admin", [BRISK_BDEV_IO_TYPE_NVME_IO] = "nvme_io",
+	/* SPDK's names for bdev I/O statuses -1 .. -8, the keys of its io_error. */
+	static const char *const names[BRISK_BDEV_IO_STATUS_ERROR_KINDS] = {
+		"failed", "nvme_error", "scsi_error", "nomem", "miscompare",
+		"first_fused_failed", "aborted", "aio_error",
 	};
 	json_t *err = json_object();
 
@@ -212,8 +227,11 @@ void brisk_bdev_io_stat_dump_json(const struct brisk_bdev_io_stat *s, json_t *ob
 	dump_type(obj, s, BRISK_BDEV_IO_TYPE_COMPARE, "bytes_compared", "num_compare_ops", "compare");
 	dump_type(obj, s, BRISK_BDEV_IO_TYPE_FLUSH, NULL, "num_flush_ops", "flush");
 	dump_type(obj, s, BRISK_BDEV_IO_TYPE_RESET, NULL, "num_reset_ops", "reset");
-	for (int t = 1; t < BRISK_BDEV_NUM_IO_TYPES; t++) {
-		json_object_set_new(err, names[t], json_integer((json_int_t)s->num_errors[t]));
+	/* Like SPDK, only the statuses that occurred are listed. */
+	for (int e = 0; e < BRISK_BDEV_IO_STATUS_ERROR_KINDS; e++) {
+		if (s->error_status[e] != 0) {
+			json_object_set_new(err, names[e], json_integer((json_int_t)s->error_status[e]));
+		}
 	}
 	json_object_set_new(obj, "io_error", err);
 }

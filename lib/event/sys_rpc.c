@@ -258,7 +258,8 @@ static void
 list_poller(const struct brisk_poller_info *info, void *ctx)
 {
 	struct poller_lists *l = ctx;
-	json_t *p = json_pack("{s:s, s:s, s:I, s:I}", "name", info->name ? info->name : "",
+	json_t *p = json_pack("{s:s, s:I, s:s, s:I, s:I}", "name", info->name ? info->name : "",
+			      "id", (json_int_t)info->id,
 			      "state", info->paused ? "paused" : "waiting",
 			      "run_count", (json_int_t)info->run_count,
 			      "busy_count", (json_int_t)info->busy_count);

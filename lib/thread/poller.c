@@ -108,6 +108,7 @@ struct brisk_poller *brisk_poller_register_named(brisk_poller_fn fn, void *arg,
 		return NULL;
 	}
 	p->thread = t;
+	p->id = ++t->next_poller_id;
 	p->fn = fn;
 	p->arg = arg;
 	if (name != NULL) {
@@ -340,6 +341,7 @@ static void info_list(const struct thread_poller_list *list,
 			continue;
 		}
 		info.name = p->name;
+		info.id = p->id;
 		info.period_ticks = p->period_ticks;
 		info.run_count = p->run_count;
 		info.busy_count = p->busy_count;

@@ -69,6 +69,7 @@ struct brisk_poller {
 	enum poller_state state;
 	uint64_t run_count;
 	uint64_t busy_count;
+	uint64_t id;           /* unique on its thread, as SPDK's thread_get_pollers reports */
 	char name[THREAD_POLLER_NAME_MAX];
 };
 TAILQ_HEAD(thread_poller_list, brisk_poller);
@@ -119,6 +120,7 @@ struct brisk_thread {
 	struct brisk_poller *active_cursor;
 	struct brisk_poller *timed_cursor;
 	uint64_t active_loop_id;     /* counts active-poller loops */
+	uint64_t next_poller_id;     /* last id given; ids start at 1, unique per thread */
 
 	/* Changed only by the owner, under the io_device mutex so that
 	 * brisk_for_each_channel may read it from another thread. */

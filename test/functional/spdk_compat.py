@@ -138,6 +138,13 @@ BDEV_FIELDS = ('name', 'aliases', 'product_name', 'block_size', 'num_blocks', 'u
 IO_TYPES = ('read', 'write', 'unmap', 'flush', 'reset', 'compare', 'compare_and_write', 'abort', 'seek_hole',
             'seek_data', 'copy', 'nvme_admin', 'nvme_io', 'nvme_io_md', 'write_zeroes', 'zcopy', 'get_zone_info',
             'zone_management', 'zone_append', 'nvme_iov_md')
+# Size hints SPDK's bdev_get_bdevs reports for every bdev (blocks, 0 = none).
+SIZE_FIELDS = ('optimal_io_boundary', 'required_alignment', 'preferred_write_alignment',
+               'preferred_write_granularity', 'optimal_write_size', 'preferred_unmap_alignment',
+               'preferred_unmap_granularity')
+# SPDK keys io_error by bdev I/O status name, listing only the statuses seen.
+IO_ERROR_KEYS = ('failed', 'nvme_error', 'scsi_error', 'nomem', 'miscompare', 'first_fused_failed',
+                 'aborted', 'aio_error')
 IOSTAT_FIELDS = ('name', 'bytes_read', 'num_read_ops', 'bytes_written', 'num_write_ops', 'bytes_unmapped',
                  'num_unmap_ops', 'read_latency_ticks', 'write_latency_ticks', 'unmap_latency_ticks')
 
@@ -154,10 +161,15 @@ def check_shapes(method, res):
         check(res and not missing, f'bdev_get_bdevs: every bdev has SPDK\'s fields (missing {missing})')
         types = [t for b in res for t in IO_TYPES if t not in b.get('supported_io_types', {})]
         check(not types, f'bdev_get_bdevs: supported_io_types has every key SPDK lists (missing {types})')
+        sizes = [f for b in res for f in SIZE_FIELDS if not isinstance(b.get(f), int) or b[f] < 0]
+        check(not sizes, f'bdev_get_bdevs: every bdev has SPDK\'s preferred_*/optimal_* sizes (bad {sizes})')
     elif method == 'bdev_get_iostat':
         missing = [f for b in res.get('bdevs', []) for f in IOSTAT_FIELDS if f not in b]
         check('tick_rate' in res and 'ticks' in res and res.get('bdevs') and not missing,
               f'bdev_get_iostat: tick_rate, ticks and per-bdev fields (missing {missing})')
+        bad = [(b.get('name'), k) for b in res.get('bdevs', []) for k, v in b.get('io_error', {None: 0}).items()
+               if k not in IO_ERROR_KEYS or not isinstance(v, int) or v <= 0]
+        check(not bad, f'bdev_get_iostat: io_error keyed by SPDK\'s status names (bad {bad})')
     elif method == 'bdev_lvol_get_lvstores':
         keys = ('uuid', 'name', 'base_bdev', 'total_data_clusters', 'free_clusters', 'block_size',
                 'cluster_size', 'max_growable_size')
@@ -177,6 +189,20 @@ def check_shapes(method, res):
         t = res.get('threads', [{}])[0]
         check('tick_rate' in res and all(k in t for k in ('name', 'id', 'busy', 'idle')),
               f'thread_get_stats fields ({sorted(t)})')
+    elif method == 'thread_get_pollers':
+        check_poller_ids(res)
+
+
+def check_poller_ids(res):
+    # spdk_top keys its poller rows by (thread id, poller id): ids must be
+    # present, positive and unique on each thread.
+    ok, total = True, 0
+    for t in res.get('threads', []):
+        ids = [p.get('id') for k in ('active_pollers', 'timed_pollers', 'paused_pollers')
+               for p in t.get(k, [])]
+        total += len(ids)
+        ok = ok and all(isinstance(i, int) and i > 0 for i in ids) and len(set(ids)) == len(ids)
+    check(ok and total > 0, f'thread_get_pollers: {total} pollers, each with a unique positive id')
 
 
 def run_calls(c, subst):
@@ -188,6 +214,19 @@ def run_calls(c, subst):
             check_shapes(method, res)
         except JSONRPCException as e:
             check(False, f'{method} as SPDK\'s {label} client sends it: {str(e).strip()}')
+
+
+def run_io_error(c):
+    """The write failure injected on EE_Malloc4k shows in io_error under SPDK's name."""
+    try:
+        c.call('bdev_lvol_create_lvstore', {'bdev_name': 'EE_Malloc4k', 'lvs_name': 'lvs_err',
+                                            'clear_method': 'none'})
+        check(False, 'lvstore on EE_Malloc4k fails on the injected write error')
+    except JSONRPCException:
+        pass
+    st = c.call('bdev_get_iostat', {'name': 'EE_Malloc4k'})
+    err = st['bdevs'][0].get('io_error')
+    check(err == {'failed': 1}, f'bdev_get_iostat: injected write failure counted as io_error.failed ({err})')
 
 
 def run_refusals(c, subst):
@@ -251,6 +290,7 @@ def main():
             return 1
         with JSONRPCClient(sock, 20) as c:
             run_calls(c, subst)
+            run_io_error(c)
             run_refusals(c, subst)
         run_cli_spellings(sock)
         tgt.stop_checked('target after the SPDK client calls')

@@ -118,6 +118,22 @@ static const struct brisk_bdev_fn_table g_nvme_ns_fn_table = {
 	 * config recreates every namespace bdev. */
 };
 
+/* NPWG..NOWS are 0's based LBA counts, valid only when NSFEAT bit 4 says so
+ * (NVMe base spec, Identify Namespace). */
+static void nvme_ns_fill_hints(struct nvme_ns *ns)
+{
+	const struct brisk_nvme_ns_data *d = brisk_nvme_ns_get_data(ns->ns);
+
+	if ((d->nsfeat & (1u << 4)) == 0) {
+		return;
+	}
+	ns->bdev.preferred_write_granularity = (uint32_t)d->npwg + 1;
+	ns->bdev.preferred_write_alignment = (uint32_t)d->npwa + 1;
+	ns->bdev.preferred_unmap_granularity = (uint32_t)d->npdg + 1;
+	ns->bdev.preferred_unmap_alignment = (uint32_t)d->npda + 1;
+	ns->bdev.optimal_write_size = (uint32_t)d->nows + 1;
+}
+
 static void nvme_ns_fill_bdev(struct nvme_ns *ns)
 {
 	struct brisk_nvme_ns *dns = ns->ns;
@@ -132,6 +148,7 @@ static void nvme_ns_fill_bdev(struct nvme_ns *ns)
 	ns->bdev.optimal_io_boundary = brisk_nvme_ns_get_optimal_io_boundary(dns);
 	ns->bdev.split_on_optimal_io_boundary = false;
 	ns->bdev.required_alignment = 4; /* PRP entries and SGL addresses are dword aligned */
+	nvme_ns_fill_hints(ns);
 	if (uuid != NULL) {
 		memcpy(&ns->bdev.uuid, uuid, sizeof(ns->bdev.uuid));
 	}

@@ -1367,6 +1367,15 @@ static void test_stats_and_json(void)
 		brisk_bdev_io_stat_dump_json(&g_stat, o);
 		CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "num_read_ops")), 2);
 		CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "bytes_written")), 4096);
+		/* io_error is keyed by SPDK's status names, listing only those seen. */
+		CU_ASSERT_EQUAL(g_stat.error_status[-BRISK_BDEV_IO_STATUS_FAILED - 1], 1);
+		CU_ASSERT_EQUAL(json_object_size(json_object_get(o, "io_error")), 1);
+		CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(o, "io_error"), "failed")), 1);
+		g_stat.error_status[-BRISK_BDEV_IO_STATUS_NOMEM - 1] = 3;
+		g_stat.error_status[-BRISK_BDEV_IO_STATUS_AIO_ERROR - 1] = 2;
+		brisk_bdev_io_stat_dump_json(&g_stat, o);
+		CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(o, "io_error"), "nomem")), 3);
+		CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(o, "io_error"), "aio_error")), 2);
 		json_decref(o);
 	}
 	brisk_bdev_reset_device_stat(&e.d.bdev, reset_stat_done, NULL);
@@ -1383,6 +1392,16 @@ static void test_stats_and_json(void)
 	CU_ASSERT_EQUAL(json_array_size(json_object_get(info, "aliases")), 1);
 	CU_ASSERT_TRUE(json_is_true(json_object_get(json_object_get(info, "supported_io_types"), "read")));
 	CU_ASSERT_PTR_NOT_NULL(json_object_get(json_object_get(info, "driver_specific"), "ut"));
+	/* SPDK's size hints are present even when the module gives none (0). */
+	CU_ASSERT_TRUE(json_is_integer(json_object_get(info, "preferred_unmap_granularity")));
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(info, "optimal_write_size")), 0);
+	json_decref(info);
+	e.d.bdev.preferred_write_granularity = 8;
+	e.d.bdev.optimal_write_size = 32;
+	info = brisk_bdev_info_json(&e.d.bdev);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(info, "preferred_write_granularity")), 8);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(info, "optimal_write_size")), 32);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(info, "preferred_write_alignment")), 0);
 	json_decref(info);
 	env_stop(&e);
 	free(buf);

@@ -536,6 +536,13 @@ uint64_t brisk_nvme_ns_get_num_sectors(struct brisk_nvme_ns *ns) { return ns->ns
 bool brisk_nvme_ns_has_volatile_write_cache(struct brisk_nvme_ns *ns) { return ns->vwc; }
 uint32_t brisk_nvme_ns_get_optimal_io_boundary(struct brisk_nvme_ns *ns) { return 0; }
 const uint8_t *brisk_nvme_ns_get_uuid(struct brisk_nvme_ns *ns) { return NULL; }
+/* Identify data with NSFEAT clear: no write/unmap hints. */
+const struct brisk_nvme_ns_data *brisk_nvme_ns_get_data(struct brisk_nvme_ns *ns)
+{
+	static const struct brisk_nvme_ns_data zero;
+
+	return &zero;
+}
 bool brisk_nvme_ns_supports_compare(struct brisk_nvme_ns *ns) { return ns->cmp; }
 bool brisk_nvme_ns_supports_write_zeroes(struct brisk_nvme_ns *ns) { return ns->wz; }
 bool brisk_nvme_ns_supports_dsm(struct brisk_nvme_ns *ns) { return ns->dsm; }

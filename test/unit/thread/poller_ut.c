@@ -202,7 +202,7 @@ struct name_seen {
 	const char *want;
 	bool found;
 	bool paused;
-	uint64_t runs, busy, period;
+	uint64_t runs, busy, period, id;
 	int total;
 };
 
@@ -217,6 +217,7 @@ static void find_poller(const struct brisk_poller_info *info, void *ctx)
 		s->runs = info->run_count;
 		s->busy = info->busy_count;
 		s->period = info->period_ticks;
+		s->id = info->id;
 	}
 }
 
@@ -357,6 +358,39 @@ static void test_names_and_info(void)
 	brisk_poller_unregister(&anon);
 }
 
+/* Ids are unique on a thread and never reused, so a tool sampling
+ * thread_get_pollers twice can tell a new poller from an old one. */
+static void test_poller_ids(void)
+{
+	struct counter c = { 0 };
+	struct brisk_poller *a, *b;
+	struct name_seen seen = { .want = "id_b" };
+	uint64_t id_a, id_b;
+
+	a = brisk_poller_register_named(counting_poller, &c, 0, "id_a");
+	b = brisk_poller_register_named(counting_poller, &c, 100, "id_b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	brisk_thread_for_each_poller(g_t, find_poller, &seen);
+	CU_ASSERT(seen.found);
+	id_b = seen.id;
+	seen = (struct name_seen) { .want = "id_a" };
+	brisk_thread_for_each_poller(g_t, find_poller, &seen);
+	CU_ASSERT(seen.found);
+	id_a = seen.id;
+	CU_ASSERT(id_a != 0);
+	CU_ASSERT_EQUAL(id_b, id_a + 1);
+	brisk_poller_unregister(&a);
+	poll_n(1);
+	a = brisk_poller_register_named(counting_poller, &c, 0, "id_a");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	seen = (struct name_seen) { .want = "id_a" };
+	brisk_thread_for_each_poller(g_t, find_poller, &seen);
+	CU_ASSERT_EQUAL(seen.id, id_b + 1);
+	brisk_poller_unregister(&a);
+	brisk_poller_unregister(&b);
+}
+
 static void test_bad_input(void)
 {
 	struct counter c = { 0 };
@@ -416,6 +450,7 @@ int main(void)
 	CU_initialize_registry();
 	suite = CU_add_suite("poller", suite_init, suite_fini);
 	CU_ADD_TEST(suite, test_active_pollers);
+	CU_ADD_TEST(suite, test_poller_ids);
 	CU_ADD_TEST(suite, test_timed_poller_fake_clock);
 	CU_ADD_TEST(suite, test_timed_pollers_order);
 	CU_ADD_TEST(suite, test_pause_resume);
