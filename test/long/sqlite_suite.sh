@@ -6,7 +6,7 @@
 # whole extraquick suite runs in test/long/sqlite_extraquick.sh (result in
 # doc/sqlite.md). SQLITE_SUITE_FILES overrides the list (names in SQLite's
 # test/ folder); each run is bounded by SQLITE_SUITE_TIMEOUT (default 300 s).
-source "$(dirname "${BASH_SOURCE[0]}")/sqlite_suite_common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../functional/sqlite_suite_common.sh"
 
 # The files that give unix's result on brisk today (doc/sqlite.md lists the
 # ones that do not yet, and why).
