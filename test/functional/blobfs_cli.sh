@@ -5,7 +5,7 @@
 # with -b, and clear refusals (no blobfs yet, unknown command, missing
 # file, bad arguments) that leave the store intact.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 B=$ROOT/build/bin/blobfs
 WORK=$(mktemp -d /tmp/brisk_blobfs_cli.XXXXXX)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the iscsi_*.sh functional tests (not executable on its own):
 # app_common.sh's target lifecycle plus an iSCSI export on 127.0.0.1 and
 # helpers around libiscsi's command line tools (Debian's libiscsi-bin).
@@ -5,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/app_common.sh"
 
 ISCSI_PORT=$((30000 + $$ % 20000))
 ISCSI_NODE_BASE=iqn.2016-06.io.spdk
-ISCSI_INITIATOR=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
+export ISCSI_INITIATOR=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
 
 need_libiscsi() {
 	if ! command -v iscsi-test-cu >/dev/null || ! command -v iscsi-inq >/dev/null; then

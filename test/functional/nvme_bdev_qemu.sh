@@ -24,7 +24,7 @@ fi
 progs=()
 for p in nvme_perf bdevperf brisk_tgt; do
 	[ -x build/bin/$p ] || { echo "FAIL: build/bin/$p is missing (run make)"; exit 1; }
-	progs+=(--prog build/bin/$p)
+	progs+=(--prog "build/bin/$p")
 done
 cat >"$WORK/all.sh" <<'GUEST'
 echo "--- bdev_nvme_guest.sh"; ( . ./bdev_nvme_guest.sh )

@@ -17,7 +17,7 @@ fi
 progs=()
 for p in nvme_discover nvme_identify nvme_perf bdevperf; do
 	[ -x build/bin/$p ] || { echo "FAIL: build/bin/$p is missing (run make)"; exit 1; }
-	progs+=(--prog build/bin/$p)
+	progs+=(--prog "build/bin/$p")
 done
 start=$SECONDS
 # no_timer_check: see nvme_driver_qemu.sh (a loaded TCG host).

@@ -7,7 +7,7 @@
 # the store; a bad config is refused with an error naming it. Rows:
 # SQLITE_TEST_ROWS (default 5000). Each shell is bounded by timeout.
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
 EXT=$ROOT/build/lib/libbrisk_sqlite.so
 WORK=$(mktemp -d /tmp/brisk_sqlite_shell.XXXXXX)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by sqlite_suite.sh and test/long/sqlite_extraquick.sh (not a test
 # itself): runs SQLite's own TCL test scripts with the harness built by
 # `make sqlite-harness` on SQLite's unix VFS and on the brisk VFS, and
@@ -5,7 +6,7 @@
 # nobody. The brisk runs get a fresh store (an aio file) each and the Tcl
 # shim test/functional/sqlite_brisk.tcl (through the hook sqlite_src.sh adds).
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
 FAILS=0
 WORK=$(mktemp -d /tmp/brisk_sqlite_suite.XXXXXX)

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Guest side of test/functional/nvmf_kernel_target_qemu.sh (busybox ash,
 # lib.sh loaded): the Linux kernel's NVMe/TCP target (nvmet-tcp, set up
 # through configfs) exports the QEMU controller's namespace, bound to the
