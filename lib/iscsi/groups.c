@@ -151,7 +151,7 @@ int iscsi_init_grp_add(struct iscsi_init_grp *ig, char *const names[], uint32_t 
 		}
 	}
 	if (ig->num_names + nn > ISCSI_MAX_IG_NAMES || ig->num_netmasks + nm > ISCSI_MAX_IG_NAMES) {
-		snprintf(err, errlen, "at most %u initiators and netmasks per group", ISCSI_MAX_IG_NAMES);
+		snprintf(err, errlen, "at most %d initiators and netmasks per group", ISCSI_MAX_IG_NAMES);
 		return -EINVAL;
 	}
 	if (add_list(ig->names, &ig->num_names, names, nn) != 0 ||

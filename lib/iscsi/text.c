@@ -24,7 +24,7 @@ static int kv_add(struct iscsi_kv *kv, char *pair, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (kv->num == ISCSI_TEXT_MAX_PAIRS) {
-		snprintf(err, errlen, "more than %u text pairs", ISCSI_TEXT_MAX_PAIRS);
+		snprintf(err, errlen, "more than %d text pairs", ISCSI_TEXT_MAX_PAIRS);
 		return -EINVAL;
 	}
 	kv->pairs[kv->num].key = pair;

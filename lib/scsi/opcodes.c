@@ -175,7 +175,8 @@ void scsi_spc_report_opcodes(struct brisk_scsi_task *task)
 	uint8_t opt = task->cdb[2] & 0x07;
 	bool rctd = task->cdb[2] & 0x80;
 	uint32_t alloc = scsi_be32(&task->cdb[6]), len = 0;
-	uint8_t *d = calloc(1, 4 + NUM_OPS * 20);
+	/* 4-byte header, then at most 20 bytes (descriptor + timeouts) per opcode */
+	uint8_t *d = calloc(4 + NUM_OPS * 20, 1);
 	int bad = 0;
 
 	if (d == NULL) {
