@@ -16,11 +16,22 @@ void brisk_nvme_ctrlr_get_default_io_qpair_opts(struct brisk_nvme_ctrlr *ctrlr,
 	opts->io_queue_requests = ctrlr->opts.io_queue_requests;
 }
 
+/*
+ * Next-fit, not lowest-free: a fabrics target may still be tearing down the
+ * queue a freed ID named (Linux's nvmet-tcp releases it asynchronously after
+ * the socket closes) and answers a Connect that reuses it at once with
+ * COMMAND SEQUENCE ERROR. Cycling through the IDs gives it time.
+ */
 int nvme_ctrlr_qid_alloc(struct brisk_nvme_ctrlr *ctrlr)
 {
-	for (uint32_t qid = 1; qid <= ctrlr->max_io_queues; qid++) {
+	uint32_t n = ctrlr->max_io_queues;
+
+	for (uint32_t i = 1; i <= n; i++) {
+		uint32_t qid = (ctrlr->qid_last + i - 1) % n + 1;
+
 		if (!(ctrlr->qid_used[qid / 8] & (1u << (qid % 8)))) {
 			ctrlr->qid_used[qid / 8] |= (uint8_t)(1u << (qid % 8));
+			ctrlr->qid_last = qid;
 			return (int)qid;
 		}
 	}

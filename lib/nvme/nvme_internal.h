@@ -188,6 +188,7 @@ struct brisk_nvme_ctrlr {
 	bool sgl_supported;
 	bool sgl_dword_aligned;
 	uint8_t qid_used[NVME_MAX_IO_QUEUES / 8 + 1];
+	uint32_t qid_last; /* last queue ID handed out: allocation is next-fit */
 
 	struct brisk_nvme_qpair *adminq;
 	TAILQ_HEAD(, brisk_nvme_qpair) io_qpairs;
