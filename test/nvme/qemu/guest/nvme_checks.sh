@@ -265,13 +265,17 @@ hotplug_readd_check() { # uio|vfio index
 		"{\"method\":\"bdev_nvme_attach_controller\",\"params\":{\"name\":\"Nvme0\",\"trtype\":\"PCIe\",\"traddr\":\"$(ctrl_bdf 0)\"}}" \
 		'{"method":"bdev_nvme_set_hotplug","params":{"enable":true,"period_us":100000}}' \
 		>/tmp/readd_conf.json
-	bdevperf -s 128 -c /tmp/readd_conf.json -q 8 -o 4096 -w verify -t 8 >/tmp/readd.out 2>&1 &
+	# -t is only a bound: once the poller attached nvme$2 (a guest under load
+	# may take many seconds), two more seconds of I/O, then SIGINT ends the run.
+	bdevperf -s 128 -c /tmp/readd_conf.json -q 8 -o 4096 -w verify -t 90 >/tmp/readd.out 2>&1 &
 	pid=$!
 	wait_for_line /tmp/readd.out "IOPS," 60 $pid || fail "$what: bdevperf never reported I/O"
 	qmp "device_add nvme$2"
 	check "$what: back in the guest" wait_present "$b" 30
 	check "$what: bound to $1" bind "$b" "$1"
-	check "$what: attached by the hotplug poller" wait_for_line /tmp/readd.out "attached ($b)" 20 $pid
+	check "$what: attached by the hotplug poller" wait_for_line /tmp/readd.out "attached ($b)" 30 $pid
+	sleep 2
+	kill -INT $pid 2>/dev/null
 	bounded_wait $pid 60
 	rc=$?
 	cat /tmp/readd.out
