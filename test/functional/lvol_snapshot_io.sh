@@ -10,7 +10,7 @@ source "$(dirname "$0")/lvol_common.sh"
 IMG=$WORK/disk.img
 CONF=$WORK/conf.json
 BDEVPERF=$ROOT/build/bin/bdevperf
-SECS=${SECS:-8}
+SECS=${SECS:-12}
 aio_config "$CONF" "$IMG" 256
 
 start_tgt -s 128 -c "$CONF" || finish
@@ -26,46 +26,52 @@ wait_for_socket "$SOCK" "$TGT_PID" || { fail "bdevperf -z did not create its soc
 (rpc perform_tests >"$WORK/perf.json" 2>"$WORK/perf.err"; echo $? >"$WORK/perf.rc") &
 perf=$!
 sleep 1
-parent="" snaps=0 merges=0 clones=0 inflates=0 errors=0
-prev=""
-end=$((SECONDS + SECS - 2))
-n=0
-while [ $SECONDS -lt $end ]; do
-	n=$((n + 1))
-	if rpcpy bdev_lvol_snapshot lvs0/vol "snap$n" >/dev/null 2>"$WORK/err"; then
-		snaps=$((snaps + 1))
-		parent=snap$n
-	else
-		errors=$((errors + 1)); echo "snapshot $n: $(cat "$WORK/err")"
-	fi
-	# The previous snapshot has one clone now (the newer snapshot; none if
-	# vol was inflated since): delete it.
-	if [ -n "$prev" ]; then
-		if rpcpy bdev_lvol_delete "lvs0/$prev" >/dev/null 2>"$WORK/err"; then
-			merges=$((merges + 1))
-		else
-			errors=$((errors + 1)); echo "delete $prev: $(cat "$WORK/err")"
-		fi
-	fi
-	prev=snap$n
-	if [ $((n % 3)) = 0 ]; then
-		if rpcpy bdev_lvol_clone "lvs0/snap$n" "clone$n" >/dev/null 2>"$WORK/err" &&
-			rpcpy bdev_lvol_inflate "lvs0/clone$n" >/dev/null 2>>"$WORK/err" &&
-			rpcpy bdev_lvol_delete "lvs0/clone$n" >/dev/null 2>>"$WORK/err"; then
-			clones=$((clones + 1))
-		else
-			errors=$((errors + 1)); echo "clone $n: $(cat "$WORK/err")"
-		fi
-	fi
-	if [ $((n % 4)) = 0 ]; then
-		if rpcpy bdev_lvol_inflate lvs0/vol >/dev/null 2>"$WORK/err"; then
-			inflates=$((inflates + 1))
-			parent=""
-		else
-			errors=$((errors + 1)); echo "inflate: $(cat "$WORK/err")"
-		fi
-	fi
-done
+# The operations run from one Python process on one socket: a rpc.py start
+# per call takes a second on a loaded machine, and the loop must get several
+# rounds into the workload's window.
+python3 - "$ROOT/scripts" "$SOCK" "$((SECS - 2))" >"$WORK/ops.out" <<'PY'
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from rpc.client import JSONRPCClient, JSONRPCException
+c = JSONRPCClient(sys.argv[2], timeout=60.0)
+end = time.monotonic() + int(sys.argv[3])
+n = snaps = merges = clones = inflates = errors = 0
+parent = prev = ""
+def op(what, *calls):
+    global errors
+    try:
+        for method, params in calls:
+            c.call(method, params)
+        return True
+    except JSONRPCException as e:
+        errors += 1
+        print("%s: %s" % (what, e))
+        return False
+while time.monotonic() < end:
+    n += 1
+    if op("snapshot %d" % n, ("bdev_lvol_snapshot", {"lvol_name": "lvs0/vol", "snapshot_name": "snap%d" % n})):
+        snaps += 1
+        parent = "snap%d" % n
+    # The previous snapshot has one clone now (the newer snapshot; none if
+    # vol was inflated since): delete it.
+    if prev and op("delete " + prev, ("bdev_lvol_delete", {"name": "lvs0/" + prev})):
+        merges += 1
+    prev = "snap%d" % n
+    if n % 3 == 0 and op("clone %d" % n,
+                         ("bdev_lvol_clone", {"snapshot_name": "lvs0/snap%d" % n, "clone_name": "clone%d" % n}),
+                         ("bdev_lvol_inflate", {"name": "lvs0/clone%d" % n}),
+                         ("bdev_lvol_delete", {"name": "lvs0/clone%d" % n})):
+        clones += 1
+    if n % 4 == 0 and op("inflate", ("bdev_lvol_inflate", {"name": "lvs0/vol"})):
+        inflates += 1
+        parent = ""
+print("counts %d %d %d %d %d" % (snaps, merges, clones, inflates, errors))
+print("names %s %s" % (prev, parent))
+PY
+grep -v "^counts \|^names " "$WORK/ops.out"
+read -r _ snaps merges clones inflates errors < <(grep "^counts " "$WORK/ops.out")
+read -r _ prev parent < <(grep "^names " "$WORK/ops.out")
+: "${snaps:=0}" "${merges:=0}" "${clones:=0}" "${inflates:=0}" "${errors:=1}"
 wait "$perf"
 echo "under I/O: $snaps snapshots, $merges deletes of the previous snapshot, $clones clone+inflate+delete, $inflates inflates"
 [ $errors = 0 ] && pass "every relation operation under I/O succeeded" || fail "$errors operations failed"
