@@ -72,6 +72,7 @@ struct nvmf_conn *nvmf_conn_create(struct nvmf_poll_group *pg, int fd, const str
 			 NVMF_ADMIN_ICD_SIZE;
 	c->lim.maxh2cdata = o->max_io_size;
 	TAILQ_INIT(&c->out);
+	TAILQ_INIT(&c->ns_drains);
 	c->rx_state = NVMF_RX_CH;
 	c->rx_need = 0;
 	if (!g_nvmf_tgt.poll_mode) {
@@ -101,12 +102,7 @@ void nvmf_conn_disconnect(struct nvmf_conn *c)
 
 void nvmf_conn_free(struct nvmf_conn *c)
 {
-	for (uint32_t i = 0; i < c->num_ns_ch; i++) {
-		if (c->ns_ch[i] != NULL) {
-			brisk_put_io_channel(c->ns_ch[i]);
-		}
-	}
-	free(c->ns_ch);
+	nvmf_conn_ns_fini(c);
 	nvmf_ctrlr_conn_gone(c);
 	free(c->reqs[0].buf);
 	free(c->reqs);

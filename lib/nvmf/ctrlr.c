@@ -162,8 +162,7 @@ static void connect_attach(struct nvmf_conn *conn, struct connect_ctx *cc)
 		atomic_fetch_add(&pg->admin_qpairs, 1);
 		atomic_fetch_add(&pg->current_admin_qpairs, 1);
 	} else {
-		conn->num_ns_ch = c->subsys->max_nsid;
-		conn->ns_ch = calloc(conn->num_ns_ch ? conn->num_ns_ch : 1, sizeof(*conn->ns_ch));
+		nvmf_conn_ns_init(conn, c->subsys->max_nsid); /* failing: its I/O is aborted */
 		atomic_fetch_add(&pg->io_qpairs, 1);
 		atomic_fetch_add(&pg->current_io_qpairs, 1);
 	}

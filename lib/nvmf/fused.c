@@ -201,6 +201,8 @@ static void caw_start(struct nvmf_req *first, struct nvmf_req *second)
 	first->conn->outstanding += 2;
 	first->ns = nvmf_subsystem_get_ns(first->conn->ctrlr->subsys, first->cmd.nsid);
 	second->ns = first->ns;
+	nvmf_ns_io_hold(first);
+	nvmf_ns_io_hold(second);
 	if (first->ns == NULL) {
 		caw_abort(first, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
 		return;

@@ -27,27 +27,6 @@ static void io_done(struct nvmf_req *req, int sct, int sc)
 	nvmf_req_complete(req);
 }
 
-struct brisk_io_channel *nvmf_io_channel(struct nvmf_conn *c, struct nvmf_ns *ns)
-{
-	uint32_t i = ns->nsid - 1;
-
-	if (i >= c->num_ns_ch || c->ns_ch == NULL) {
-		return NULL;
-	}
-	if (c->ns_ch[i] == NULL) {
-		c->ns_ch[i] = brisk_bdev_get_io_channel(ns->desc);
-	}
-	return c->ns_ch[i];
-}
-
-void nvmf_io_release_ns(struct nvmf_conn *c, uint32_t nsid)
-{
-	if (nsid - 1 < c->num_ns_ch && c->ns_ch[nsid - 1] != NULL) {
-		brisk_put_io_channel(c->ns_ch[nsid - 1]);
-		c->ns_ch[nsid - 1] = NULL;
-	}
-}
-
 static void io_complete_cb(struct brisk_bdev_io *bdev_io, bool success, void *arg);
 
 static void io_retry(void *arg)
@@ -247,6 +226,7 @@ void nvmf_io_cmd(struct nvmf_req *req)
 
 	c->outstanding++;
 	req->ns = nvmf_subsystem_get_ns(c->ctrlr->subsys, req->cmd.nsid);
+	nvmf_ns_io_hold(req);
 	req->dsm_next = 0;
 	req->range_held = false;
 	if (req->ns == NULL) {

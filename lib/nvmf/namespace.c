@@ -2,8 +2,9 @@
  * Namespaces (app thread): a bdev opened for writing under an NSID, with
  * its NGUID and UUID (the bdev's UUID unless given). Removal first drops the
  * namespace from the subsystem, then has every thread release its I/O
- * channels of it (brisk_for_each_thread), then closes the bdev and raises a
- * Namespace Attribute Changed notice on the subsystem's controllers.
+ * channels of it (brisk_for_each_thread; a connection with I/O in flight
+ * releases its channel after that I/O, ns_channel.c), then closes the bdev;
+ * a Namespace Attribute Changed notice goes to the subsystem's controllers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,17 +87,43 @@ static void ns_release_on_thread(void *ctx)
 	}
 	TAILQ_FOREACH(c, &pg->conns, link) {
 		if (c->ctrlr != NULL && c->ctrlr->subsys == ns->subsys) {
-			nvmf_io_release_ns(c, ns->nsid);
+			nvmf_conn_release_ns(c, ns);
 		}
 	}
 }
 
+static void ns_close(struct nvmf_ns *ns)
+{
+	brisk_bdev_close(ns->desc);
+	nvmf_range_ns_removed(ns); /* frees it, now or after its last range user */
+}
+
+static int ns_drain_poll(void *ctx)
+{
+	struct nvmf_ns *ns = ctx;
+
+	if (__atomic_load_n(&ns->chans_draining, __ATOMIC_ACQUIRE) != 0) {
+		return BRISK_POLLER_IDLE;
+	}
+	brisk_poller_unregister(&ns->drain_poller);
+	ns_close(ns);
+	return BRISK_POLLER_BUSY;
+}
+
+/* Every thread has released its channels, but a connection with I/O in
+ * flight puts its channel only after that I/O: wait for it. */
 static void ns_release_done(void *ctx)
 {
 	struct nvmf_ns *ns = ctx;
 
-	brisk_bdev_close(ns->desc);
-	nvmf_range_ns_removed(ns); /* frees it, now or after its last range user */
+	if (__atomic_load_n(&ns->chans_draining, __ATOMIC_ACQUIRE) != 0) {
+		ns->drain_poller = brisk_poller_register(ns_drain_poll, ns, 1000);
+		if (ns->drain_poller != NULL) {
+			return;
+		}
+		BRISK_ERRLOG("nvmf: no poller to wait for namespace %u's I/O: closing its bdev now\n", ns->nsid);
+	}
+	ns_close(ns);
 }
 
 int nvmf_ns_remove(struct nvmf_subsystem *s, uint32_t nsid)

@@ -80,6 +80,9 @@ struct nvmf_ns {
 	TAILQ_HEAD(, nvmf_req) range_caws;
 	uint32_t range_users;  /* holders and deferred requests: keep ns allocated */
 	bool removed;          /* freed by the last range user */
+	/* connections' channels still waiting for I/O after removal */
+	uint32_t chans_draining;
+	struct brisk_poller *drain_poller;
 };
 
 struct nvmf_ctrlr;
@@ -172,6 +175,7 @@ struct nvmf_req {
 	uint32_t h2c_off;      /* bytes received so far (in-capsule or H2C) */
 	bool c2h;              /* controller to host */
 	struct nvmf_ns *ns;
+	bool ns_held; /* counted in the connection's ns_io (ns_channel.c) */
 	uint32_t dsm_next;     /* DSM: next range to unmap */
 	/* fused commands (fused.c) */
 	struct nvmf_req *fused_partner; /* the other half, paired on arrival */
@@ -238,8 +242,10 @@ struct nvmf_conn {
 	uint16_t sqsize;        /* 1-based */
 	uint16_t sqhd;
 	bool connecting;
-	struct brisk_io_channel **ns_ch; /* [subsys->max_nsid] */
+	struct brisk_io_channel **ns_ch; /* [subsys->max_nsid] (ns_channel.c) */
+	uint32_t *ns_io; /* [subsys->max_nsid]: I/O in flight */
 	uint32_t num_ns_ch;
+	TAILQ_HEAD(, nvmf_ns_drain) ns_drains; /* removed namespaces' channels */
 	/* requests */
 	struct nvmf_req *reqs;
 	uint32_t num_reqs;
@@ -346,9 +352,15 @@ uint32_t nvmf_ctrlr_fill_ns_descs(const struct nvmf_ns *ns, uint8_t *buf, uint32
 
 /* io.c */
 void nvmf_io_cmd(struct nvmf_req *req);
-void nvmf_io_release_ns(struct nvmf_conn *conn, uint32_t nsid);
-struct brisk_io_channel *nvmf_io_channel(struct nvmf_conn *c, struct nvmf_ns *ns);
 void nvmf_io_resume(struct nvmf_req *req);
+
+/* ns_channel.c: a connection's channels of its namespaces */
+int nvmf_conn_ns_init(struct nvmf_conn *c, uint32_t max_nsid);
+void nvmf_conn_ns_fini(struct nvmf_conn *c);
+struct brisk_io_channel *nvmf_io_channel(struct nvmf_conn *c, struct nvmf_ns *ns);
+void nvmf_ns_io_hold(struct nvmf_req *req);
+void nvmf_ns_io_unhold(struct nvmf_req *req);
+void nvmf_conn_release_ns(struct nvmf_conn *c, struct nvmf_ns *ns);
 
 /* fused.c: Compare-and-Write pairs */
 void nvmf_fused_on_capsule(struct nvmf_conn *c, struct nvmf_req *req);

@@ -88,6 +88,7 @@ static int on_capsule(struct nvmf_conn *c)
 	req->h2c_off = 0;
 	req->c2h = false;
 	req->ns = NULL;
+	req->ns_held = false;
 	req->state = NVMF_REQ_RX_ICD;
 	nvmf_fused_on_capsule(c, req);
 	c->rx_req = req;

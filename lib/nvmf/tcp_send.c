@@ -142,6 +142,7 @@ void nvmf_req_complete(struct nvmf_req *req)
 	bool success_flag = c->pg != NULL && g_nvmf_tgt.tcp->opts.c2h_success && req_success(req);
 
 	nvmf_fused_req_done(req);
+	nvmf_ns_io_unhold(req);
 	if (c->dead) {
 		req_free(req);
 		return;

@@ -298,6 +298,45 @@ def ns_events(t, admin, io):
     t.rpc('bdev_malloc_delete', 'Malloc2')
 
 
+def ns_remove_under_io(t, io):
+    """Namespace removal with reads in flight (a delay bdev holds them 3 s):
+    every read completes, and the target releases the namespace's bdev only
+    after them (no I/O channel is put with I/O still in it)."""
+    ok = [t.rpc(*c).returncode == 0 for c in
+          [('bdev_malloc_create', '-b', 'Malloc3', '8', '512'),
+           ('bdev_delay_create', '-b', 'Malloc3', '-d', 'Delay3', '-r', '3000000', '-t', '3000000',
+            '-w', '3000000', '-n', '3000000'),
+           ('nvmf_subsystem_add_ns', NQN, 'Delay3', '-n', '3')]]
+    check(all(ok), 'a delay bdev as namespace 3')
+    cids = []
+    for i in range(4):
+        cid = io.next_cid()
+        cids.append(cid)
+        io.send(io.pdu(nh.PDU_CMD, nh.sqe(0x02, cid, 3, cdw10=i, sgl=nh.sgl_transport(512))))
+    time.sleep(0.1)
+    check(t.rpc('nvmf_subsystem_remove_ns', NQN, '3').returncode == 0, 'remove namespace 3 with 4 reads in flight')
+    done = {}
+    io.sock.settimeout(10)
+    try:
+        while len(done) < len(cids):
+            ptype, flags, hdr, _ = io.recv_pdu()
+            if ptype == nh.PDU_C2H_DATA and flags & nh.F_SUCCESS:
+                done[struct.unpack_from('<H', hdr, 8)[0]] = 0
+            elif ptype == nh.PDU_RESP:
+                cqe = nh.Cqe(hdr[8:24])
+                done[cqe.cid] = cqe.sc | cqe.sct << 8
+    except OSError as err:
+        print(f'ns_remove_under_io: {err}')
+    check(sorted(done) == sorted(cids), f'every in-flight read completed ({done})')
+    time.sleep(0.2)
+    check(t.rpc('bdev_delay_delete', 'Delay3').returncode == 0 and
+          t.rpc('bdev_malloc_delete', 'Malloc3').returncode == 0, 'the delay and malloc bdevs delete afterwards')
+    with open(t.log.name) as f:
+        log = f.read()
+    check('I/O still in flight' not in log, 'no I/O channel was released with I/O in it')
+    check(io.read(1, 16, 1)[0].ok, 'namespace 1 unaffected')
+
+
 def ipv6_listener(t):
     port6 = free_port()
     r = t.rpc('nvmf_subsystem_add_listener', NQN, '-t', 'tcp', '-f', 'ipv6', '-a', '::1', '-s', str(port6),
@@ -468,6 +507,7 @@ def main():
         fused_race(port, cntlid, io)
         discovery_checks(port)
         ns_events(t, admin, io)
+        ns_remove_under_io(t, io)
         ipv6_listener(t)
         subsystem_lifecycle(t, port)
         refused_host(port)
