@@ -103,7 +103,7 @@ def reserve_checks(h1, h2):
     check(h2.io.write(1, 0, b'\x55' * 512).sc == CONFLICT, "host 2's write: Reservation Conflict")
     check(h2.io.read(1, 0, 1)[0].ok, "host 2's read passes (Write Exclusive)")
     check(h1.io.write(1, 0, b'\xaa' * 512).ok, "the holder's write passes")
-    check(h1.report(eds=0)[0].sc == 0x17, 'report with EDS=0: Host Identifier Inconsistent Format')
+    check(h1.report(eds=0)[0].sc == 0x18, 'report with EDS=0: Host Identifier Inconsistent Format')
     cqe, d = h1.report()
     gen, rtype, ptpls, regs = parse_report(d)
     check(cqe.ok and rtype == 1 and ptpls == 1 and regs == sorted([(H1[1], K1, 1), (H2[1], K2, 0)]),
