@@ -59,8 +59,9 @@ void nvmf_ctrlr_fill_identify(const struct nvmf_ctrlr *c, struct brisk_nvme_ctrl
 	cd->cqes = 0x44;
 	cd->maxcmd = o->max_queue_depth;
 	cd->nn = s->max_nsid;
-	cd->oncs = disc ? 0 : BRISK_NVME_ONCS_COMPARE | BRISK_NVME_ONCS_DSM | BRISK_NVME_ONCS_WRITE_ZEROES |
-	BRISK_NVME_ONCS_RESERVATIONS;
+	cd->oncs = disc ? 0
+			: BRISK_NVME_ONCS_COMPARE | BRISK_NVME_ONCS_DSM | BRISK_NVME_ONCS_WRITE_ZEROES |
+				   BRISK_NVME_ONCS_RESERVATIONS;
 	cd->vwc = disc ? 0 : 1;
 	cd->fuses = disc ? 0 : 0x1; /* Compare and Write (fused.c) */
 	cd->sgls = 0x1 | (1u << 20); /* SGLs without alignment rule; offsets in data block descriptors */

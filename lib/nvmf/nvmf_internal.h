@@ -147,7 +147,7 @@ struct nvmf_ctrlr {
 	uint32_t resv_log_num;
 	uint64_t resv_log_count;
 	bool resv_aen_pending, resv_aen_masked;
-	uint8_t *resv_mask;            /* [subsys->max_nsid]: Reservation Notification Mask */
+	uint8_t *resv_mask; /* [subsys->max_nsid]: Reservation Notification Mask */
 	TAILQ_ENTRY(nvmf_ctrlr) link;  /* in subsys->ctrlrs (app thread) */
 };
 
@@ -337,9 +337,8 @@ bool nvmf_subsystem_listens_on(const struct nvmf_subsystem *s, const struct nvmf
 struct nvmf_ns *nvmf_subsystem_get_ns(const struct nvmf_subsystem *s, uint32_t nsid);
 
 /* namespace.c */
-int nvmf_ns_add(struct nvmf_subsystem *s, uint32_t nsid, const char *bdev_name,
-		const uint8_t *nguid, const struct brisk_uuid *uuid, const char *ptpl_file, uint32_t *out_nsid,
-		char *err, size_t errlen);
+int nvmf_ns_add(struct nvmf_subsystem *s, uint32_t nsid, const char *bdev_name, const uint8_t *nguid,
+		const struct brisk_uuid *uuid, const char *ptpl_file, uint32_t *out_nsid, char *err, size_t errlen);
 int nvmf_ns_remove(struct nvmf_subsystem *s, uint32_t nsid);
 
 /* discovery.c */

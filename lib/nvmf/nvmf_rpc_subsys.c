@@ -239,12 +239,17 @@ static void rpc_nvmf_subsystem_add_ns(struct brisk_jsonrpc_request *req, const j
 		goto out;
 	}
 	err[0] = '\0';
-	rc = nvmf_ns_add(s, n.nsid, n.bdev_name, n.nguid ? nguid : NULL, n.uuid ? &uuid : NULL, n.ptpl_file, &nsid,
-			 err, sizeof(err));
+	rc = nvmf_ns_add(s, n.nsid, n.bdev_name, n.nguid ? nguid : NULL, n.uuid ? &uuid : NULL, n.ptpl_file, &nsid, err,
+			 sizeof(err));
 	if (rc != 0) {
+		if (err[0] == '\0') {
+			snprintf(err, sizeof(err), "%s",
+				 rc == -ERANGE   ? "nsid above max_namespaces"
+				 : rc == -EEXIST ? "nsid in use"
+						 : strerror(-rc));
+		}
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "Unable to add namespace %u (bdev %s) to %s: %s", n.nsid,
-						      n.bdev_name, s->nqn, rc == -ERANGE ? "nsid above max_namespaces" :
-						      rc == -EEXIST ? "nsid in use" : err[0] ? err : strerror(-rc));
+						      n.bdev_name, s->nqn, err);
 		goto out;
 	}
 	brisk_jsonrpc_send_result(req, json_integer(nsid));
