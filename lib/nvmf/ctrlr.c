@@ -68,7 +68,8 @@ static struct nvmf_ctrlr *ctrlr_create(struct connect_ctx *cc, struct nvmf_subsy
 {
 	struct nvmf_ctrlr *c = calloc(1, sizeof(*c));
 
-	if (c == NULL || (c->cntlid = subsys_next_cntlid(s)) == 0) {
+	if (c == NULL || (c->cntlid = subsys_next_cntlid(s)) == 0 ||
+	    (c->resv_mask = calloc(s->max_nsid ? s->max_nsid : 1, 1)) == NULL) {
 		free(c);
 		connect_fail(cc, BRISK_NVMF_SC_CONNECT_CONTROLLER_BUSY, false, 0);
 		return NULL;
@@ -270,6 +271,7 @@ static void ctrlr_free_on_app_thread(void *arg)
 	struct nvmf_ctrlr *c = arg;
 
 	TAILQ_REMOVE(&c->subsys->ctrlrs, c, link);
+	free(c->resv_mask);
 	free(c);
 }
 

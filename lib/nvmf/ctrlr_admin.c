@@ -2,6 +2,7 @@
  * Admin commands of an emulated controller (on its admin connection's
  * thread): Identify, Get Log Page, Get/Set Features, Asynchronous Event
  * Request (with Namespace Attribute Changed notices), Keep Alive and Abort.
+ * The reservation log page and features are reservation_cmd.c's.
  * A discovery controller takes only what a discovery host sends.
  */
 #include <stdlib.h>
@@ -218,6 +219,9 @@ static void admin_get_log_page(struct nvmf_req *req, struct nvmf_ctrlr *c)
 	case BRISK_NVME_LOG_CHANGED_NS_LIST:
 		size = fill_changed_ns(c, page, req->cmd.cdw10 & (1u << 15));
 		break;
+	case NVMF_LOG_RESV_NOTIFICATION:
+		size = nvmf_resv_log_fill(c, page, req->cmd.cdw10 & (1u << 15));
+		break;
 	default:
 		admin_done(req, BRISK_NVME_SCT_COMMAND_SPECIFIC, BRISK_NVME_SC_INVALID_LOG_PAGE);
 		return;
@@ -310,11 +314,29 @@ static void admin_features(struct nvmf_req *req, struct nvmf_ctrlr *c, bool set)
 		admin_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_FIELD);
 		return;
 	}
+	if (!disc && nvmf_resv_is_feature(fid)) {
+		admin_done(req, BRISK_NVME_SCT_GENERIC, nvmf_resv_feature(req, c, fid, set));
+		return;
+	}
 	rc = set ? set_feature(req, c, fid, req->cmd.cdw11) : get_feature(req, c, fid);
 	admin_done(req, BRISK_NVME_SCT_GENERIC, rc == 0 ? BRISK_NVME_SC_SUCCESS : BRISK_NVME_SC_INVALID_FIELD);
 }
 
 /* ---- Asynchronous events ---- */
+
+/* Completes an outstanding AER with cdw0; false when none is outstanding. */
+bool nvmf_ctrlr_aer_complete(struct nvmf_ctrlr *c, uint32_t cdw0)
+{
+	struct nvmf_req *req;
+
+	if (c->num_aer == 0 || c->admin == NULL) {
+		return false;
+	}
+	req = c->aer[--c->num_aer];
+	req->cpl.cdw0 = cdw0;
+	admin_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_SUCCESS);
+	return true;
+}
 
 static void aer_post_ns_changed(struct nvmf_ctrlr *c)
 {
@@ -343,6 +365,7 @@ static void admin_aer(struct nvmf_req *req, struct nvmf_ctrlr *c)
 	}
 	c->aer[c->num_aer++] = req; /* completes when an event happens */
 	aer_post_ns_changed(c);
+	nvmf_resv_aer_retry(c);
 }
 
 struct ns_change {

@@ -208,6 +208,9 @@ static void caw_start(struct nvmf_req *first, struct nvmf_req *second)
 		return;
 	}
 	sc = caw_check(first, second);
+	if (sc == BRISK_NVME_SC_SUCCESS && !nvmf_resv_io_ok(first->ns, second)) {
+		sc = BRISK_NVME_SC_RESERVATION_CONFLICT; /* the pair writes */
+	}
 	if (sc != BRISK_NVME_SC_SUCCESS) {
 		caw_abort(first, BRISK_NVME_SCT_GENERIC, sc);
 		return;

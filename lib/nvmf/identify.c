@@ -59,7 +59,9 @@ void nvmf_ctrlr_fill_identify(const struct nvmf_ctrlr *c, struct brisk_nvme_ctrl
 	cd->cqes = 0x44;
 	cd->maxcmd = o->max_queue_depth;
 	cd->nn = s->max_nsid;
-	cd->oncs = disc ? 0 : BRISK_NVME_ONCS_COMPARE | BRISK_NVME_ONCS_DSM | BRISK_NVME_ONCS_WRITE_ZEROES;
+	cd->oncs = disc ? 0
+			: BRISK_NVME_ONCS_COMPARE | BRISK_NVME_ONCS_DSM | BRISK_NVME_ONCS_WRITE_ZEROES |
+				   BRISK_NVME_ONCS_RESERVATIONS;
 	cd->vwc = disc ? 0 : 1;
 	cd->fuses = disc ? 0 : 0x1; /* Compare and Write (fused.c) */
 	cd->sgls = 0x1 | (1u << 20); /* SGLs without alignment rule; offsets in data block descriptors */
@@ -81,6 +83,7 @@ void nvmf_ctrlr_fill_identify_ns(const struct nvmf_ns *ns, struct brisk_nvme_ns_
 	nd->lbaf[0].lbads = ilog2_u32(brisk_bdev_get_block_size(ns->bdev));
 	nd->noiob = (uint16_t)brisk_bdev_get_optimal_io_boundary(ns->bdev);
 	memcpy(nd->nguid, ns->nguid, sizeof(nd->nguid));
+	nd->rescap = nvmf_resv_rescap(&ns->resv);
 }
 
 static uint32_t put_desc(uint8_t *buf, uint32_t off, uint32_t len, uint8_t type, const void *id, uint8_t idlen)

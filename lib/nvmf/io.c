@@ -6,6 +6,8 @@
  * (brisk_bdev_queue_io_wait) instead of failing it; bdev errors come back
  * as the NVMe status the bdev layer gives. Writes hold their LBA range
  * (range_lock.c) while in flight, for fused Compare-and-Write (fused.c).
+ * Reservation commands go to reservation_cmd.c, and every other command is
+ * checked against the namespace's reservation first.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -231,6 +233,14 @@ void nvmf_io_cmd(struct nvmf_req *req)
 	req->range_held = false;
 	if (req->ns == NULL) {
 		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
+		return;
+	}
+	if (nvmf_resv_is_cmd(req->cmd.opc)) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, nvmf_resv_cmd(req));
+		return;
+	}
+	if (!nvmf_resv_io_ok(req->ns, req)) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_RESERVATION_CONFLICT);
 		return;
 	}
 	io_submit(req);

@@ -1,6 +1,7 @@
 /*
  * Namespaces (app thread): a bdev opened for writing under an NSID, with
- * its NGUID and UUID (the bdev's UUID unless given). Removal first drops the
+ * its NGUID and UUID (the bdev's UUID unless given) and its reservation
+ * state (loaded from its ptpl_file, if it has one). Removal first drops the
  * namespace from the subsystem, then has every thread release its I/O
  * channels of it (brisk_for_each_thread; a connection with I/O in flight
  * releases its channel after that I/O, ns_channel.c), then closes the bdev;
@@ -35,8 +36,26 @@ static uint32_t ns_first_free(const struct nvmf_subsystem *s)
 	return 0;
 }
 
+/* The reservation state, loaded from the ptpl_file when one is given. */
+static int ns_resv_init(struct nvmf_ns *ns, const char *ptpl_file, char *err, size_t errlen)
+{
+	char why[256] = "";
+	int rc;
+
+	nvmf_resv_init(&ns->resv);
+	if (ptpl_file == NULL) {
+		return 0;
+	}
+	rc = nvmf_resv_ptpl_load(&ns->resv, ptpl_file, why, sizeof(why));
+	if (rc != 0) {
+		snprintf(err, errlen, "ptpl_file %s: %s", ptpl_file, why);
+		nvmf_resv_fini(&ns->resv);
+	}
+	return rc;
+}
+
 int nvmf_ns_add(struct nvmf_subsystem *s, uint32_t nsid, const char *bdev_name, const uint8_t *nguid,
-		const struct brisk_uuid *uuid, uint32_t *out_nsid)
+		const struct brisk_uuid *uuid, const char *ptpl_file, uint32_t *out_nsid, char *err, size_t errlen)
 {
 	struct nvmf_ns *ns;
 	int rc;
@@ -59,8 +78,15 @@ int nvmf_ns_add(struct nvmf_subsystem *s, uint32_t nsid, const char *bdev_name, 
 	}
 	ns->nsid = nsid;
 	ns->subsys = s;
+	rc = ns_resv_init(ns, ptpl_file, err, errlen);
+	if (rc != 0) {
+		free(ns);
+		return rc;
+	}
 	rc = brisk_bdev_open_ext(bdev_name, true, ns_bdev_event, ns, &ns->desc);
 	if (rc != 0) {
+		snprintf(err, errlen, "%s", strerror(-rc));
+		nvmf_resv_fini(&ns->resv);
 		free(ns);
 		return rc;
 	}

@@ -27,6 +27,8 @@
 #include <brisk/thread.h>
 #include <brisk/uuid.h>
 
+#include "reservation.h"
+
 #define NVMF_DEFAULT_MAX_SUBSYSTEMS 1024
 #define NVMF_DEFAULT_MAX_NAMESPACES 32
 #define NVMF_MAX_AER 4
@@ -36,6 +38,7 @@
 #define NVMF_DEFAULT_MN "Brisk bdev Controller"
 #define NVMF_CNTLID_MIN 1
 #define NVMF_CNTLID_MAX 0xffef
+#define NVMF_RESV_LOG_MAX 16
 
 struct nvmf_listen_addr {
 	enum brisk_nvmf_adrfam adrfam;
@@ -83,6 +86,7 @@ struct nvmf_ns {
 	/* connections' channels still waiting for I/O after removal */
 	uint32_t chans_draining;
 	struct brisk_poller *drain_poller;
+	struct nvmf_resv resv; /* reservations (reservation.c, reservation_cmd.c) */
 };
 
 struct nvmf_ctrlr;
@@ -137,6 +141,16 @@ struct nvmf_ctrlr {
 	bool aen_pending;              /* a Namespace Attribute Changed notice to send */
 	bool aen_masked;               /* sent; no more until the log is read */
 	uint64_t error_count;
+	/* Reservation Notification log (reservation_cmd.c), oldest first. */
+	struct {
+		uint64_t count;
+		uint32_t nsid;
+		uint8_t type;
+	} resv_log[NVMF_RESV_LOG_MAX];
+	uint32_t resv_log_num;
+	uint64_t resv_log_count;
+	bool resv_aen_pending, resv_aen_masked;
+	uint8_t *resv_mask; /* [subsys->max_nsid]: Reservation Notification Mask */
 	TAILQ_ENTRY(nvmf_ctrlr) link;  /* in subsys->ctrlrs (app thread) */
 };
 
@@ -329,8 +343,8 @@ bool nvmf_subsystem_listens_on(const struct nvmf_subsystem *s, const struct nvmf
 struct nvmf_ns *nvmf_subsystem_get_ns(const struct nvmf_subsystem *s, uint32_t nsid);
 
 /* namespace.c */
-int nvmf_ns_add(struct nvmf_subsystem *s, uint32_t nsid, const char *bdev_name,
-		const uint8_t *nguid, const struct brisk_uuid *uuid, uint32_t *out_nsid);
+int nvmf_ns_add(struct nvmf_subsystem *s, uint32_t nsid, const char *bdev_name, const uint8_t *nguid,
+		const struct brisk_uuid *uuid, const char *ptpl_file, uint32_t *out_nsid, char *err, size_t errlen);
 int nvmf_ns_remove(struct nvmf_subsystem *s, uint32_t nsid);
 
 /* discovery.c */
@@ -349,6 +363,17 @@ void nvmf_ctrlr_notify_ns_changed(struct nvmf_subsystem *s, uint32_t nsid);
 void nvmf_ctrlr_fill_identify(const struct nvmf_ctrlr *ctrlr, struct brisk_nvme_ctrlr_data *cd);
 void nvmf_ctrlr_fill_identify_ns(const struct nvmf_ns *ns, struct brisk_nvme_ns_data *nd);
 uint32_t nvmf_ctrlr_fill_ns_descs(const struct nvmf_ns *ns, uint8_t *buf, uint32_t len);
+
+bool nvmf_ctrlr_aer_complete(struct nvmf_ctrlr *c, uint32_t cdw0);
+
+/* reservation_cmd.c */
+bool nvmf_resv_io_ok(struct nvmf_ns *ns, const struct nvmf_req *req);
+bool nvmf_resv_is_cmd(uint8_t opc);
+uint8_t nvmf_resv_cmd(struct nvmf_req *req);
+void nvmf_resv_aer_retry(struct nvmf_ctrlr *c);
+uint64_t nvmf_resv_log_fill(struct nvmf_ctrlr *c, uint8_t *page, bool rae);
+bool nvmf_resv_is_feature(uint8_t fid);
+uint8_t nvmf_resv_feature(struct nvmf_req *req, struct nvmf_ctrlr *c, uint8_t fid, bool set);
 
 /* io.c */
 void nvmf_io_cmd(struct nvmf_req *req);

@@ -31,9 +31,14 @@ static json_t *ns_json(const struct nvmf_ns *ns)
 
 	nguid_str(ns->nguid, nguid, sizeof(nguid));
 	brisk_uuid_fmt_lower(uuid, sizeof(uuid), &ns->uuid);
-	return json_pack("{s:i, s:s, s:s, s:s, s:s}", "nsid", (json_int_t)ns->nsid, "bdev_name",
-			 brisk_bdev_get_name(ns->bdev), "name", brisk_bdev_get_name(ns->bdev), "nguid", nguid,
-			 "uuid", uuid);
+	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s}", "nsid", (json_int_t)ns->nsid, "bdev_name",
+			      brisk_bdev_get_name(ns->bdev), "name", brisk_bdev_get_name(ns->bdev), "nguid", nguid,
+			      "uuid", uuid);
+
+	if (o != NULL && ns->resv.ptpl_file != NULL) {
+		json_object_set_new(o, "ptpl_file", json_string(ns->resv.ptpl_file));
+	}
+	return o;
 }
 
 void nvmf_subsystem_dump_json(const struct nvmf_subsystem *s, json_t *o)
@@ -108,6 +113,9 @@ static void write_namespaces(json_t *array, const struct nvmf_subsystem *s)
 		if (ns->uuid_set) {
 			brisk_uuid_fmt_lower(buf, sizeof(buf), &ns->uuid);
 			json_object_set_new(n, "uuid", json_string(buf));
+		}
+		if (ns->resv.ptpl_file != NULL) {
+			json_object_set_new(n, "ptpl_file", json_string(ns->resv.ptpl_file));
 		}
 		add_call(array, "nvmf_subsystem_add_ns", json_pack("{s:s, s:o}", "nqn", s->nqn, "namespace", n));
 	}

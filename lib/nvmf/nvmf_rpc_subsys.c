@@ -205,8 +205,8 @@ static int ns_params(struct brisk_jsonrpc_request *req, const struct rpc_ns *n, 
 		brisk_jsonrpc_invalid_params(req, "namespace.uuid '%s' is not a UUID", n->uuid);
 		return -EINVAL;
 	}
-	if (n->eui64 || n->ptpl_file || n->anagrpid) {
-		brisk_jsonrpc_invalid_params(req, "namespace: eui64, ptpl_file and anagrpid are not supported");
+	if (n->eui64 || n->anagrpid) {
+		brisk_jsonrpc_invalid_params(req, "namespace: eui64 and anagrpid are not supported");
 		return -EINVAL;
 	}
 	return 0;
@@ -238,11 +238,18 @@ static void rpc_nvmf_subsystem_add_ns(struct brisk_jsonrpc_request *req, const j
 	if (ns_params(req, &n, nguid, &uuid) != 0) {
 		goto out;
 	}
-	rc = nvmf_ns_add(s, n.nsid, n.bdev_name, n.nguid ? nguid : NULL, n.uuid ? &uuid : NULL, &nsid);
+	err[0] = '\0';
+	rc = nvmf_ns_add(s, n.nsid, n.bdev_name, n.nguid ? nguid : NULL, n.uuid ? &uuid : NULL, n.ptpl_file, &nsid, err,
+			 sizeof(err));
 	if (rc != 0) {
+		if (err[0] == '\0') {
+			snprintf(err, sizeof(err), "%s",
+				 rc == -ERANGE   ? "nsid above max_namespaces"
+				 : rc == -EEXIST ? "nsid in use"
+						 : strerror(-rc));
+		}
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "Unable to add namespace %u (bdev %s) to %s: %s", n.nsid,
-						      n.bdev_name, s->nqn, rc == -ERANGE ? "nsid above max_namespaces" :
-						      rc == -EEXIST ? "nsid in use" : strerror(-rc));
+						      n.bdev_name, s->nqn, err);
 		goto out;
 	}
 	brisk_jsonrpc_send_result(req, json_integer(nsid));

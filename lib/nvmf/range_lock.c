@@ -25,6 +25,7 @@ void nvmf_range_init(struct nvmf_ns *ns)
 static void ns_free(struct nvmf_ns *ns)
 {
 	pthread_mutex_destroy(&ns->range_mutex);
+	nvmf_resv_fini(&ns->resv);
 	free(ns);
 }
 

@@ -3,7 +3,8 @@
 # doc/testing-qemu.md) against brisk_tgt on this machine: a refused host NQN,
 # then with digests off and on: connect, model and serial, O_DIRECT pattern
 # writes and read-back in three block sizes, mkfs.ext4 + mount + files +
-# fsck, disconnect. Skips (exit 77) only when QEMU cannot run here.
+# fsck, disconnect; nvme-cli's resv-register/acquire/report/release on the
+# namespace. Skips (exit 77) only when QEMU cannot run here.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
@@ -31,8 +32,8 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	exit 77
 fi
 [ -x "$TGT" ] || { echo "FAIL: $TGT is not built"; exit 1; }
-for p in /sbin/mke2fs /sbin/e2fsck; do
-	[ -x "$p" ] || { echo "FAIL: $p is missing (e2fsprogs)"; exit 1; }
+for p in /sbin/mke2fs /sbin/e2fsck /usr/sbin/nvme; do
+	[ -x "$p" ] || { echo "FAIL: $p is missing (e2fsprogs, nvme-cli: scripts/pkgdep.sh)"; exit 1; }
 done
 
 MKE2FS_CONF=""
@@ -66,7 +67,7 @@ ENV
 nice test/nvme/qemu/run_guest.sh --driver none --nic --timeout 420 --name nvmf_kernel_host \
 	--append " no_timer_check" \
 	--module virtio_pci --module virtio_net --module nvme-tcp --module ext4 \
-	--prog /sbin/mke2fs --prog /sbin/e2fsck --file "$WORK/nvmf.env" $MKE2FS_CONF \
+	--prog /sbin/mke2fs --prog /sbin/e2fsck --prog /usr/sbin/nvme --file "$WORK/nvmf.env" $MKE2FS_CONF \
 	test/nvme/qemu/guest/nvmf_host.sh
 rc=$?
 [ $rc = 3 ] && echo "FAIL: the QEMU guest could not be set up (see above)"

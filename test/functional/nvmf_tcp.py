@@ -4,11 +4,11 @@ configuration through rpc.py (and its errors), Connect/properties/identify,
 I/O through every data path (in-capsule, R2T + H2CData, C2HData) with and
 without digests, status codes, a refused host, keep-alive timeout, idle CPU
 with a connected host, malformed PDUs (each ends only its own connection
-while a well-behaved one keeps working), and save_config -> -c round trip.
+while a well-behaved one keeps working; random PDUs and commands are
+nvmf_fuzz.py's), and save_config -> -c round trip.
 Bounded: every socket wait has a timeout, the whole run a deadline."""
 import json
 import os
-import random
 import signal
 import socket
 import struct
@@ -444,24 +444,8 @@ def robustness(port, admin, io):
     h.send(bytes(pdu))
     check(closed_or_term(h), 'malformed: bad header digest: connection ended')
     h.close()
-    rng = random.Random(1234)
-    start, n = time.monotonic(), 0
-    while time.monotonic() - start < 8:
-        h = nh.Host(ADDR, port, timeout=3)
-        h.icreq()
-        try:
-            h.send(bytes(rng.randrange(256) for _ in range(rng.randrange(8, 300))))
-        except OSError:
-            pass
-        h.sock.settimeout(0.2)
-        try:
-            h.recv_exact(1)
-        except (OSError, ConnectionError):
-            pass
-        h.close()
-        n += 1
     check(io.read(1, 16, 1)[0].ok and admin.admin(0x18)[0].ok,
-          f'random PDUs on {n} connections for 8 s: the well-behaved host is still served')
+          'after the malformed PDUs the well-behaved host is still served (random PDUs: nvmf_fuzz.py)')
 
 
 def idle_and_keepalive(t, port):

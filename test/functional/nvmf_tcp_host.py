@@ -177,8 +177,8 @@ class Host:
                 raise ValueError(f'unexpected PDU type {ptype}')
         return [cqes[struct.unpack_from('<H', cmd, 2)[0]] for cmd, _, _ in cmds]
 
-    def fabric_connect(self, subnqn, hostnqn, qid=0, sqsize=31, cntlid=0xFFFF, kato=0):
-        data = bytes(16) + struct.pack('<H', cntlid) + bytes(238)
+    def fabric_connect(self, subnqn, hostnqn, qid=0, sqsize=31, cntlid=0xFFFF, kato=0, hostid=bytes(16)):
+        data = hostid + struct.pack('<H', cntlid) + bytes(238)
         data += subnqn.encode().ljust(256, b'\0') + hostnqn.encode().ljust(256, b'\0') + bytes(256)
         cmd = struct.pack('<BBHB19x16sHHHBxI12x', 0x7F, 0x40, self.next_cid(), 0x01, sgl_icd(1024), 0, qid,
                           sqsize, 0, kato)
@@ -235,15 +235,16 @@ class Host:
                               self.rw_sqe(0x01, nsid, slba, new, bs, 2, icd[1])])
 
 
-def connect_admin(addr, port, subnqn, hostnqn, hdgst=False, ddgst=False, kato=0):
+def connect_admin(addr, port, subnqn, hostnqn, hdgst=False, ddgst=False, kato=0, hostid=bytes(16)):
     h = Host(addr, port, hdgst, ddgst)
     h.icreq()
-    cqe = h.fabric_connect(subnqn, hostnqn, kato=kato)
+    cqe = h.fabric_connect(subnqn, hostnqn, kato=kato, hostid=hostid)
     return h, cqe
 
 
-def connect_io(addr, port, subnqn, hostnqn, cntlid, hdgst=False, ddgst=False, qid=1, sqsize=63):
+def connect_io(addr, port, subnqn, hostnqn, cntlid, hdgst=False, ddgst=False, qid=1, sqsize=63,
+               hostid=bytes(16)):
     h = Host(addr, port, hdgst, ddgst)
     h.icreq()
-    cqe = h.fabric_connect(subnqn, hostnqn, qid=qid, sqsize=sqsize, cntlid=cntlid)
+    cqe = h.fabric_connect(subnqn, hostnqn, qid=qid, sqsize=sqsize, cntlid=cntlid, hostid=hostid)
     return h, cqe

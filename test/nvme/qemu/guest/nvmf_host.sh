@@ -62,6 +62,24 @@ fs_check() { # DEV
 		run_logged /tmp/fsck.out 120 /brisk/bin/e2fsck -f -n "$1"
 }
 
+resv_report_ok() { # DEV
+	/brisk/bin/nvme resv-report "$1" --eds -o json >/tmp/resv.json 2>&1
+	grep -q '"rtype" *: *1,' /tmp/resv.json && grep -q '"regctl" *: *1,' /tmp/resv.json && return 0
+	cat /tmp/resv.json
+	return 1
+}
+
+# resv_check LABEL DEV: nvme-cli's reservation commands (Linux's passthrough).
+resv_check() {
+	local n=/brisk/bin/nvme
+	check "$1: nvme resv-register" $n resv-register "$2" --nrkey=0xabcd --rrega=0
+	check "$1: nvme resv-acquire Write Exclusive" $n resv-acquire "$2" --crkey=0xabcd --rtype=1 --racqa=0
+	check "$1: nvme resv-report --eds: type 1, one registrant" resv_report_ok "$2"
+	check "$1: the holder's O_DIRECT writes pass" dd_check "$2" 4096 16
+	check "$1: nvme resv-release" $n resv-release "$2" --crkey=0xabcd --rtype=1 --rrela=0
+	check "$1: nvme resv-register unregister" $n resv-register "$2" --crkey=0xabcd --rrega=1
+}
+
 one_connection() { # LABEL EXTRA_OPTIONS FS(0/1)
 	local inst dev opts="transport=tcp,traddr=10.0.2.2,trsvcid=$NVMF_PORT,nqn=$NVMF_NQN,hostnqn=$NVMF_HOSTNQN$2"
 	inst=$(fabrics_connect "$opts")
@@ -82,6 +100,8 @@ one_connection() { # LABEL EXTRA_OPTIONS FS(0/1)
 		check "$1: dd 512 B blocks O_DIRECT read back" dd_check "$dev" 512 64
 		if [ "$3" = 1 ]; then
 			check "$1: mkfs.ext4, mount, files, remount, fsck" fs_check "$dev"
+		else
+			resv_check "$1" "$dev"
 		fi
 	fi
 	echo 1 >/sys/class/nvme/nvme$inst/delete_controller
