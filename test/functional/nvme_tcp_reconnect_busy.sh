@@ -1,0 +1,104 @@
+#!/bin/bash
+# A reconnect does not hold its thread: two NVMe/TCP controllers (two
+# brisk_tgt, one malloc namespace each) under bdevperf verify on one core;
+# target B is killed and a listener that accepts connections but never
+# answers takes its port (a hung target: each reconnect attempt waits the
+# driver's 5 s for ICResp). Nvme0's I/O must go on meanwhile: no failure,
+# max latency well under those 5 s. Nvme1's I/O fails after
+# fast_io_fail_timeout_sec; bdevperf's exit detaches it mid-attempt.
+# Every process is bounded in time and stopped on exit.
+source "$(dirname "$0")/bdevperf_common.sh"
+
+TGT=$ROOT/build/bin/brisk_tgt
+RPC_PY=$ROOT/scripts/rpc.py
+NQN=nqn.2016-06.io.brisk:busy
+PIDS=()
+
+stop_all() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	cleanup
+}
+trap stop_all EXIT
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_tgt NAME PORT: brisk_tgt exporting a 64 MiB malloc bdev on PORT (pid in TGT_PID).
+start_tgt() {
+	local sock=$WORK/$1.sock
+	"$TGT" --no-huge -s 128 -m 0x1 -r "$sock" >"$WORK/$1.log" 2>&1 &
+	TGT_PID=$!
+	PIDS+=("$TGT_PID")
+	wait_for_socket "$sock" "$TGT_PID" || { cat "$WORK/$1.log" >&2; return 1; }
+	local r=(timeout 30 python3 "$RPC_PY" -s "$sock")
+	"${r[@]}" bdev_malloc_create -b Malloc0 64 512 >/dev/null &&
+		"${r[@]}" nvmf_create_transport -t TCP >/dev/null &&
+		"${r[@]}" nvmf_create_subsystem "$NQN" -a >/dev/null &&
+		"${r[@]}" nvmf_subsystem_add_ns "$NQN" Malloc0 >/dev/null &&
+		"${r[@]}" nvmf_subsystem_add_listener "$NQN" -t tcp -a 127.0.0.1 -s "$2" -f ipv4 >/dev/null
+}
+
+PORT_A=$(free_port)
+PORT_B=$(free_port)
+start_tgt tgtA "$PORT_A" || { fail "brisk_tgt A did not start"; finish; }
+start_tgt tgtB "$PORT_B" || { fail "brisk_tgt B did not start"; finish; }
+TGT_B=$TGT_PID
+
+ctrl() { # NAME PORT
+	echo '{"name": "'"$1"'", "trtype": "tcp", "adrfam": "ipv4", "traddr": "127.0.0.1",
+		"trsvcid": "'"$2"'", "subnqn": "'"$NQN"'", "ctrlr_loss_timeout_sec": 12,
+		"reconnect_delay_sec": 1, "fast_io_fail_timeout_sec": 2}'
+}
+bdev_config "$WORK/two.json" bdev_nvme_attach_controller "$(ctrl Nvme0 "$PORT_A")" \
+	bdev_nvme_attach_controller "$(ctrl Nvme1 "$PORT_B")"
+
+timeout -k 5 60 "$BDEVPERF" --no-huge -s 128 -m 0x1 -c "$WORK/two.json" -q 8 -o 4096 -w verify -t 14 \
+	--json-output "$WORK/two.out.json" >"$WORK/two.log" 2>&1 &
+BP_PID=$!
+
+started=0
+for _ in $(seq 1 300); do
+	grep -q "IOPS," "$WORK/two.log" 2>/dev/null && { started=1; break; }
+	kill -0 "$BP_PID" 2>/dev/null || break
+	sleep 0.1
+done
+[ "$started" -eq 1 ] || { fail "bdevperf never reported I/O"; tail -20 "$WORK/two.log" >&2; finish; }
+sleep 1
+kill -KILL "$TGT_B"
+wait "$TGT_B" 2>/dev/null
+# The hung target: accepts (the kernel does, from the backlog), never answers.
+timeout 40 python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+time.sleep(40)' "$PORT_B" &
+PIDS+=("$!")
+pass "target B killed; a listener that never answers took its port"
+
+wait "$BP_PID" 2>/dev/null
+BP_RC=$?
+BP_PID=""
+grep -q "no ICResp in\|no TCP connection in\|no Connect response in" "$WORK/two.log" &&
+	pass "Nvme1's attempts waited on the hung target ($(grep -c 'no ICResp in' "$WORK/two.log") timed out)" ||
+	{ fail "no reconnect attempt met the hung target"; tail -20 "$WORK/two.log" >&2; }
+[ -s "$WORK/two.out.json" ] || { fail "no bdevperf results (exit $BP_RC)"; tail -20 "$WORK/two.log" >&2; finish; }
+job() { # BDEV: the python expression of that bdev's result
+	echo "[j for j in r['results'] if j['bdev'] == '$1'][0]"
+}
+check two "$(job Nvme0n1)['io_failed'] == 0 and $(job Nvme0n1)['miscompares'] == 0" \
+	"Nvme0n1 had no failed or miscompared I/O" && pass "Nvme0n1: no I/O failed or miscompared"
+max=$(result two "int($(job Nvme0n1)['max_latency_us'])")
+check two "$(job Nvme0n1)['max_latency_us'] < 1000000" "Nvme0n1's max latency stayed under 1 s" &&
+	pass "Nvme0n1's max latency stayed under 1 s while Nvme1 reconnected: $max us"
+check two "$(job Nvme1n1)['io_failed'] > 0" "Nvme1n1's I/O failed after fast_io_fail_timeout_sec" &&
+	pass "Nvme1n1's I/O failed after fast_io_fail_timeout_sec"
+grep -q "controller Nvme1 lost its connection" "$WORK/two.log" && pass "Nvme1 was reconnecting" ||
+	fail "Nvme1 never noticed the loss"
+finish
