@@ -142,10 +142,11 @@ static int tcp_qpair_connect_poll(struct brisk_nvme_qpair *qpair)
 	}
 	rc = tcp_connect_step(qpair);
 	if (rc == -EAGAIN && brisk_get_ticks() > tq->connect_deadline) {
-		BRISK_ERRLOG("nvme tcp %s: no %s in %u s\n", tq->name,
-			     tq->connect_step == TCP_CONNECT_WAIT_RESP      ? "Connect response"
-			     : tq->conn.open_state == NVME_TCP_OPEN_IC_WAIT ? "ICResp"
-									    : "TCP connection",
+		BRISK_ERRLOG("nvme tcp %s: %s in %u s\n", tq->name,
+			     tq->connect_step == TCP_CONNECT_WAIT_RESP ?
+			     "no response to a fabrics command (Connect)" :
+			     tq->conn.open_state == NVME_TCP_OPEN_IC_WAIT ? "no ICResp" :
+			     "TCP connection not established",
 			     NVME_TCP_TIMEOUT_US / 1000000u);
 		nvme_tcp_conn_close(&tq->conn);
 		rc = -ETIMEDOUT;
