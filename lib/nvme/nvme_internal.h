@@ -169,6 +169,10 @@ struct brisk_nvme_ctrlr {
 	bool va_is_iova;                  /* the fake: addresses given as they are */
 
 	enum nvme_ctrlr_state state;
+	/* Fabrics: the transport started the admin queue's connection at
+	 * construction; bring-up polls it (qpair_connect_poll) before the first
+	 * property is read, so attaching never waits for the controller. */
+	bool admin_connecting;
 	enum nvme_ctrlr_state next_state; /* after WAIT_ADMIN */
 	uint64_t state_deadline;          /* ticks; 0 = none */
 	int init_rc;

@@ -1,12 +1,14 @@
 /*
  * The NVMe/TCP host transport's ops: a controller is reached at
- * traddr:trsvcid and named by subnqn. Construction opens the admin
- * connection and sends the fabrics Connect (dynamic controller, the host
- * NQN from the options or one made from a random UUID); registers are
- * Property Get/Set, so the generic bring-up state machine (CAP, VS, CC.EN,
- * CSTS.RDY, shutdown) runs unchanged; each I/O qpair is its own connection
- * with its own Connect. Connecting is a sequence of polled steps, so that
- * a reset (a reconnect) never waits for the controller on its thread. No DMA constraints: addresses are the caller's.
+ * traddr:trsvcid and named by subnqn. Construction starts the admin
+ * connection (the fabrics Connect asks for a dynamic controller, with the
+ * host NQN from the options or one made from a random UUID), and the
+ * generic bring-up state machine polls it to its end before reading any
+ * register; registers are Property Get/Set, so the rest of bring-up (CAP,
+ * VS, CC.EN, CSTS.RDY, shutdown) runs unchanged. Each I/O qpair is its own
+ * connection with its own Connect. Connecting is a sequence of polled
+ * steps, so that neither attaching nor a reset (a reconnect) waits for the
+ * controller on its thread. No DMA constraints: addresses are the caller's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -307,7 +309,10 @@ static struct brisk_nvme_ctrlr *tcp_ctrlr_construct(const struct brisk_nvme_tran
 		return NULL;
 	}
 	tcp_hostnqn(t, opts);
-	rc = tcp_connect_sync(t->ctrlr.adminq, BRISK_NVMF_CNTLID_DYNAMIC, t->ctrlr.opts.keep_alive_timeout_ms);
+	/* Bring-up polls the rest (admin_connecting): attaching never waits. */
+	rc = tcp_connect_start(t->ctrlr.adminq, BRISK_NVMF_CNTLID_DYNAMIC,
+			       t->ctrlr.opts.keep_alive_timeout_ms);
+	t->ctrlr.admin_connecting = rc == 0;
 	if (rc != 0) {
 		BRISK_ERRLOG("nvme tcp %s:%s: cannot attach '%s' (%s)\n", trid->traddr, trid->trsvcid,
 			     trid->subnqn, strerror(-rc));

@@ -4,8 +4,9 @@
 # target B is killed and a listener that accepts connections but never
 # answers takes its port (a hung target: each reconnect attempt waits the
 # driver's 5 s for ICResp). Nvme0's I/O must go on meanwhile: no failure,
-# max latency under those 5 s. Nvme1's I/O fails after
-# fast_io_fail_timeout_sec; bdevperf's exit detaches it mid-attempt.
+# max latency under those 5 s, also while a third controller is attached
+# (by RPC) on the hung target and fails after 5 s. Nvme1's I/O fails
+# after fast_io_fail_timeout_sec; bdevperf's exit detaches it mid-attempt.
 # Every process is bounded in time and stopped on exit.
 source "$(dirname "$0")/bdevperf_common.sh"
 
@@ -62,7 +63,7 @@ ctrl() { # NAME PORT
 bdev_config "$WORK/two.json" bdev_nvme_attach_controller "$(ctrl Nvme0 "$PORT_A")" \
 	bdev_nvme_attach_controller "$(ctrl Nvme1 "$PORT_B")"
 
-timeout -k 5 60 "$BDEVPERF" --no-huge -s 128 -m 0x1 -c "$WORK/two.json" -q 8 -o 4096 -w verify -t 12 \
+timeout -k 5 60 "$BDEVPERF" --no-huge -s 128 -m 0x1 -r "$WORK/bp.sock" -c "$WORK/two.json" -q 8 -o 4096 -w verify -t 12 \
 	--json-output "$WORK/two.out.json" >"$WORK/two.log" 2>&1 &
 BP_PID=$!
 
@@ -97,8 +98,19 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 [ -e "$WORK/hung" ] || fail "the silent listener did not take B's port"
+# A new controller on the hung target, attached while I/O runs: refused
+# after the driver's 5 s, without holding the thread either.
+rpc "$WORK/bp.sock" bdev_nvme_attach_controller '{"name": "Nvme2", "trtype": "tcp", "adrfam": "ipv4",
+	"traddr": "127.0.0.1", "trsvcid": "'"$PORT_B"'", "subnqn": "'"$NQN"'-other"}' >"$WORK/attach.out" 2>&1 &
+ATTACH_PID=$!
+PIDS+=("$ATTACH_PID")
 pass "target B killed; a listener that never answers took its port"
 
+wait "$ATTACH_PID"
+ATTACH_RC=$?
+[ "$ATTACH_RC" -ne 0 ] && grep -q "Nvme2" "$WORK/attach.out" &&
+	pass "attaching a controller on the hung target failed cleanly: $(head -1 "$WORK/attach.out")" ||
+	fail "attach on the hung target: exit $ATTACH_RC, $(cat "$WORK/attach.out")"
 wait "$BP_PID" 2>/dev/null
 BP_RC=$?
 BP_PID=""

@@ -4,7 +4,8 @@
  * connect takes a few polls, as a TCP connect + ICReq + Connect does), the
  * reset is not done after the start nor after each early poll, and ends
  * with I/O in flight aborted and resubmitted; a connect that fails leaves
- * the controller failed; cancel frees it at once; a transport without the
+ * the controller failed; cancel frees it at once; bring-up at attach polls
+ * the admin connection before reading registers; a transport without the
  * polled ops (the fake as it is) resets in the first poll.
  */
 #include "nvme_ut_common.h"
@@ -151,6 +152,39 @@ static void test_polled_reset_cancel(void)
 	ut_detach(ctrlr, dev);
 }
 
+/* Attach over fabrics: bring-up polls the admin queue's connection before
+ * it reads any register, and fails cleanly when the connection does. */
+static void test_bringup_polls_admin_connect(void)
+{
+	struct nvme_fake_dev *dev;
+	struct brisk_nvme_ctrlr *ctrlr = attach_polled("rasync4", &dev);
+	int rc, polls = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ctrlr);
+	g_admin_polls = 0;
+	ctrlr->admin_connecting = true;
+	nvme_ctrlr_start_init(ctrlr, false);
+	for (int i = 1; i < CONNECT_POLLS; i++) {
+		CU_ASSERT_EQUAL(nvme_ctrlr_process_init(ctrlr), -EAGAIN);
+		CU_ASSERT_EQUAL(ctrlr->state, NVME_CTRLR_STATE_INIT); /* no register read yet */
+	}
+	do {
+		rc = nvme_ctrlr_process_init(ctrlr);
+	} while (rc == -EAGAIN && ++polls < 100000);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_FALSE(ctrlr->admin_connecting);
+
+	g_admin_polls = 0;
+	g_fail_rc = -ETIMEDOUT;
+	ctrlr->admin_connecting = true;
+	nvme_ctrlr_start_init(ctrlr, false);
+	CU_ASSERT_EQUAL(nvme_ctrlr_process_init(ctrlr), -EAGAIN);
+	CU_ASSERT_EQUAL(nvme_ctrlr_process_init(ctrlr), -EAGAIN);
+	CU_ASSERT_EQUAL(nvme_ctrlr_process_init(ctrlr), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(ctrlr->state, NVME_CTRLR_STATE_ERROR);
+	ut_detach(ctrlr, dev);
+}
+
 static void test_unpolled_transport(void)
 {
 	struct nvme_fake_params p;
@@ -174,6 +208,7 @@ int main(void)
 		{ "polled reset with I/O in flight", test_polled_reset_in_flight },
 		{ "polled reset: the connect fails", test_polled_reset_connect_fails },
 		{ "polled reset: cancelled", test_polled_reset_cancel },
+		{ "bring-up polls the admin connection first", test_bringup_polls_admin_connect },
 		{ "transport without polled ops", test_unpolled_transport },
 		CU_TEST_INFO_NULL,
 	};
