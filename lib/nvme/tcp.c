@@ -133,6 +133,15 @@ static int tcp_connect_start(struct brisk_nvme_qpair *qpair, uint16_t cntlid, ui
 	return nvme_tcp_qpair_open_start(qpair);
 }
 
+/* What a connect that timed out was waiting for, for the log. */
+static const char *connect_waited_for(const struct nvme_tcp_qpair *tq)
+{
+	if (tq->connect_step == TCP_CONNECT_WAIT_RESP) {
+		return "no response to a fabrics command (Connect)";
+	}
+	return tq->conn.open_state == NVME_TCP_OPEN_IC_WAIT ? "no ICResp" : "TCP connection not established";
+}
+
 /* -EAGAIN while connecting, 0 when the queue is connected, -errno. */
 static int tcp_qpair_connect_poll(struct brisk_nvme_qpair *qpair)
 {
@@ -144,11 +153,7 @@ static int tcp_qpair_connect_poll(struct brisk_nvme_qpair *qpair)
 	}
 	rc = tcp_connect_step(qpair);
 	if (rc == -EAGAIN && brisk_get_ticks() > tq->connect_deadline) {
-		BRISK_ERRLOG("nvme tcp %s: %s in %u s\n", tq->name,
-			     tq->connect_step == TCP_CONNECT_WAIT_RESP ?
-			     "no response to a fabrics command (Connect)" :
-			     tq->conn.open_state == NVME_TCP_OPEN_IC_WAIT ? "no ICResp" :
-			     "TCP connection not established",
+		BRISK_ERRLOG("nvme tcp %s: %s in %u s\n", tq->name, connect_waited_for(tq),
 			     NVME_TCP_TIMEOUT_US / 1000000u);
 		nvme_tcp_conn_close(&tq->conn);
 		rc = -ETIMEDOUT;
@@ -310,8 +315,7 @@ static struct brisk_nvme_ctrlr *tcp_ctrlr_construct(const struct brisk_nvme_tran
 	}
 	tcp_hostnqn(t, opts);
 	/* Bring-up polls the rest (admin_connecting): attaching never waits. */
-	rc = tcp_connect_start(t->ctrlr.adminq, BRISK_NVMF_CNTLID_DYNAMIC,
-			       t->ctrlr.opts.keep_alive_timeout_ms);
+	rc = tcp_connect_start(t->ctrlr.adminq, BRISK_NVMF_CNTLID_DYNAMIC, t->ctrlr.opts.keep_alive_timeout_ms);
 	t->ctrlr.admin_connecting = rc == 0;
 	if (rc != 0) {
 		BRISK_ERRLOG("nvme tcp %s:%s: cannot attach '%s' (%s)\n", trid->traddr, trid->trsvcid,
