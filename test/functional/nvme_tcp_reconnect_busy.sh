@@ -100,6 +100,7 @@ done
 [ -e "$WORK/hung" ] || fail "the silent listener did not take B's port"
 # A new controller on the hung target, attached while I/O runs: refused
 # after the driver's 5 s, without holding the thread either.
+wait_for_socket "$WORK/bp.sock" "$BP_PID" || fail "bdevperf's RPC socket did not appear"
 rpc "$WORK/bp.sock" bdev_nvme_attach_controller '{"name": "Nvme2", "trtype": "tcp", "adrfam": "ipv4",
 	"traddr": "127.0.0.1", "trsvcid": "'"$PORT_B"'", "subnqn": "'"$NQN"'-other"}' >"$WORK/attach.out" 2>&1 &
 ATTACH_PID=$!
@@ -110,7 +111,7 @@ wait "$ATTACH_PID"
 ATTACH_RC=$?
 [ "$ATTACH_RC" -ne 0 ] && grep -q "Nvme2" "$WORK/attach.out" &&
 	pass "attaching a controller on the hung target failed cleanly: $(head -1 "$WORK/attach.out")" ||
-	fail "attach on the hung target: exit $ATTACH_RC, $(cat "$WORK/attach.out")"
+	{ fail "attach on the hung target: exit $ATTACH_RC, $(cat "$WORK/attach.out")"; grep -i rpc "$WORK/two.log" >&2; }
 wait "$BP_PID" 2>/dev/null
 BP_RC=$?
 BP_PID=""
