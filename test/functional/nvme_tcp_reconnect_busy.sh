@@ -63,20 +63,9 @@ ctrl() { # NAME PORT
 bdev_config "$WORK/two.json" bdev_nvme_attach_controller "$(ctrl Nvme0 "$PORT_A")" \
 	bdev_nvme_attach_controller "$(ctrl Nvme1 "$PORT_B")"
 
-timeout -k 5 60 "$BDEVPERF" --no-huge -s 128 -m 0x1 -r "$WORK/bp.sock" -c "$WORK/two.json" -q 8 -o 4096 -w verify -t 12 \
-	--json-output "$WORK/two.out.json" >"$WORK/two.log" 2>&1 &
-BP_PID=$!
-
-started=0
-for _ in $(seq 1 300); do
-	grep -q "IOPS," "$WORK/two.log" 2>/dev/null && { started=1; break; }
-	kill -0 "$BP_PID" 2>/dev/null || break
-	sleep 0.1
-done
-[ "$started" -eq 1 ] || { fail "bdevperf never reported I/O"; tail -20 "$WORK/two.log" >&2; finish; }
 # The hung target: binds B's port as soon as B is gone (it retries until
 # then), accepts (the kernel does, from the backlog) and never answers.
-timeout 40 python3 -c '
+timeout 60 python3 -c '
 import socket, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -88,8 +77,20 @@ while True:
         time.sleep(0.005)
 s.listen(64)
 open(sys.argv[2], "w").close()
-time.sleep(40)' "$PORT_B" "$WORK/hung" &
+time.sleep(60)' "$PORT_B" "$WORK/hung" &
 PIDS+=("$!")
+
+timeout -k 5 60 "$BDEVPERF" --no-huge -s 128 -m 0x1 -r "$WORK/bp.sock" -c "$WORK/two.json" -q 8 -o 4096 -w verify -t 16 \
+	--json-output "$WORK/two.out.json" >"$WORK/two.log" 2>&1 &
+BP_PID=$!
+
+started=0
+for _ in $(seq 1 300); do
+	grep -q "IOPS," "$WORK/two.log" 2>/dev/null && { started=1; break; }
+	kill -0 "$BP_PID" 2>/dev/null || break
+	sleep 0.1
+done
+[ "$started" -eq 1 ] || { fail "bdevperf never reported I/O"; tail -20 "$WORK/two.log" >&2; finish; }
 sleep 1
 kill -KILL "$TGT_B"
 wait "$TGT_B" 2>/dev/null
