@@ -172,6 +172,17 @@ void brisk_nvme_ctrlr_register_timeout_callback(struct brisk_nvme_ctrlr *ctrlr,
  * and its outstanding commands complete with ABORTED_SQ_DELETION (the
  * caller may resubmit). Synchronous; 0 or -ENXIO (now failed). */
 int brisk_nvme_ctrlr_reset(struct brisk_nvme_ctrlr *ctrlr);
+/* The same without waiting for the controller (over fabrics a reconnect
+ * never holds the thread: connections, ICReq and Connect are polled steps;
+ * other transports reset in the first poll). Start: 0 with *ctx set, or
+ * -EINVAL, -ENOTSUP (secondary), -ENXIO (failed for good), -ENOMEM. Then
+ * poll on the same thread until it returns 0 or -ENXIO (now failed);
+ * -EAGAIN while going on. ctx is freed when poll returns anything else;
+ * cancel frees it at once with the controller failed. */
+struct brisk_nvme_reset_ctx;
+int brisk_nvme_ctrlr_reset_async(struct brisk_nvme_ctrlr *ctrlr, struct brisk_nvme_reset_ctx **ctx);
+int brisk_nvme_ctrlr_reset_poll_async(struct brisk_nvme_reset_ctx *ctx);
+void brisk_nvme_ctrlr_reset_cancel_async(struct brisk_nvme_reset_ctx *ctx);
 /* Marks the controller failed: every outstanding and later command completes
  * with an error. */
 void brisk_nvme_ctrlr_fail(struct brisk_nvme_ctrlr *ctrlr);

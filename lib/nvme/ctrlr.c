@@ -406,11 +406,27 @@ static int init_wait_admin(struct brisk_nvme_ctrlr *ctrlr)
 	return -EAGAIN;
 }
 
+/* Fabrics: the admin queue's connection first (TCP connect, ICReq,
+ * Connect), one poll at a time. */
+static int init_admin_connect(struct brisk_nvme_ctrlr *ctrlr)
+{
+	int rc = ctrlr->ops->qpair_connect_poll(ctrlr->adminq);
+
+	if (rc == -EAGAIN) {
+		return rc;
+	}
+	ctrlr->admin_connecting = false;
+	if (rc != 0) {
+		return ctrlr_init_fail(ctrlr, rc, "the admin queue did not connect");
+	}
+	return init_read_caps(ctrlr);
+}
+
 static int init_step(struct brisk_nvme_ctrlr *ctrlr)
 {
 	switch (ctrlr->state) {
 	case NVME_CTRLR_STATE_INIT:
-		return init_read_caps(ctrlr);
+		return ctrlr->admin_connecting ? init_admin_connect(ctrlr) : init_read_caps(ctrlr);
 	case NVME_CTRLR_STATE_DISABLE_WAIT_READY_1:
 		return init_wait_ready(ctrlr, 1, NVME_CTRLR_STATE_DISABLE, false);
 	case NVME_CTRLR_STATE_DISABLE:

@@ -169,6 +169,10 @@ struct brisk_nvme_ctrlr {
 	bool va_is_iova;                  /* the fake: addresses given as they are */
 
 	enum nvme_ctrlr_state state;
+	/* Fabrics: the transport started the admin queue's connection at
+	 * construction; bring-up polls it (qpair_connect_poll) before the first
+	 * property is read, so attaching never waits for the controller. */
+	bool admin_connecting;
 	enum nvme_ctrlr_state next_state; /* after WAIT_ADMIN */
 	uint64_t state_deadline;          /* ticks; 0 = none */
 	int init_rc;
@@ -262,6 +266,13 @@ struct nvme_transport_ops {
 	 * admin queue again (the I/O qpairs follow through qpair_connect); this
 	 * also revives a controller failed by a lost connection. 0 or -errno. */
 	int (*ctrlr_reconnect)(struct brisk_nvme_ctrlr *ctrlr);
+	/* Fabrics (optional, all three or none): the same without waiting for
+	 * the controller. ctrlr_reconnect_start starts the admin queue's
+	 * connection, qpair_connect_start an I/O qpair's; qpair_connect_poll
+	 * (admin or I/O qpair) returns -EAGAIN until 0 or -errno. */
+	int (*ctrlr_reconnect_start)(struct brisk_nvme_ctrlr *ctrlr);
+	int (*qpair_connect_start)(struct brisk_nvme_qpair *qpair);
+	int (*qpair_connect_poll)(struct brisk_nvme_qpair *qpair);
 };
 
 void nvme_transport_register(const struct nvme_transport_ops *ops);
@@ -299,6 +310,9 @@ int nvme_ctrlr_qid_alloc(struct brisk_nvme_ctrlr *ctrlr);
 void nvme_ctrlr_qid_free(struct brisk_nvme_ctrlr *ctrlr, uint16_t qid);
 void nvme_ctrlr_submit_aers(struct brisk_nvme_ctrlr *ctrlr);
 int nvme_ctrlr_reset_locked(struct brisk_nvme_ctrlr *ctrlr);
+/* A reset's start: every command on the controller completes with
+ * ABORTED_SQ_DELETION at its qpair's next poll; I/O qpairs are disabled. */
+void nvme_ctrlr_reset_abort_all(struct brisk_nvme_ctrlr *ctrlr);
 uint64_t nvme_ticks_from_us(uint64_t us);
 
 static inline bool nvme_ctrlr_is_failed(struct brisk_nvme_ctrlr *ctrlr)

@@ -28,8 +28,16 @@
 #define NVME_TCP_MAX_H2C_CHUNK (128u * 1024)
 #define NVME_TCP_HDR_MAX 128u         /* ICResp is the largest header */
 
+/* Where opening a connection is (nvme_tcp_conn_open_poll). */
+enum nvme_tcp_open_state {
+	NVME_TCP_OPEN_CONNECTING, /* TCP connect in progress */
+	NVME_TCP_OPEN_IC_WAIT, /* ICReq sent, ICResp not whole yet */
+	NVME_TCP_OPEN_DONE,
+};
+
 struct nvme_tcp_conn {
 	int fd;
+	enum nvme_tcp_open_state open_state;
 	bool hdgst;
 	bool ddgst;
 	bool dead;
@@ -52,6 +60,10 @@ struct nvme_tcp_qpair {
 	uint16_t cq_tail;      /* where the next completion is written */
 	uint8_t cq_phase;
 	bool sync_done;        /* the NVME_TCP_SYNC_CID command completed */
+	uint8_t connect_step; /* tcp.c's Connect of this queue, step by step */
+	uint16_t connect_cntlid;
+	uint32_t connect_kato;
+	uint64_t connect_deadline; /* ticks: connect, ICResp and Connect together */
 	uint8_t *posted;       /* by cid: its completion is in the ring */
 	struct brisk_nvme_cpl sync_cpl;
 };
@@ -78,8 +90,12 @@ int nvme_tcp_pdu_check(const struct nvme_tcp_conn *c, const uint8_t *pdu, const 
 		       uint32_t *dlen, const char **why);
 
 /* ---- Connection (tcp_conn.c) ---- */
-int nvme_tcp_conn_open(struct nvme_tcp_conn *c, const struct brisk_nvme_transport_id *trid,
-		       bool hdgst, bool ddgst);
+/* Opening without waiting: start (socket, connect in progress; 0 or
+ * -errno), then poll until 0 (ICResp checked) or -errno; -EAGAIN meanwhile.
+ * The caller bounds the time. */
+int nvme_tcp_conn_open_start(struct nvme_tcp_conn *c, const struct brisk_nvme_transport_id *trid, bool hdgst,
+			     bool ddgst);
+int nvme_tcp_conn_open_poll(struct nvme_tcp_conn *c);
 void nvme_tcp_conn_close(struct nvme_tcp_conn *c);
 /* Sends len bytes from tx whole (waits for room up to the timeout). */
 int nvme_tcp_conn_send(struct nvme_tcp_conn *c, const void *buf, uint32_t len);
@@ -88,7 +104,8 @@ int nvme_tcp_conn_send(struct nvme_tcp_conn *c, const void *buf, uint32_t len);
 typedef int (*nvme_tcp_pdu_fn)(void *arg, const uint8_t *pdu, const uint8_t *data,
 			       uint32_t dlen);
 int nvme_tcp_conn_recv(struct nvme_tcp_conn *c, nvme_tcp_pdu_fn handle, void *arg);
-/* Waits up to timeout_us for the socket to be readable. */
+/* Waits up to timeout_us for the socket to be readable (writable while the
+ * TCP connect is in progress). */
 void nvme_tcp_conn_wait(struct nvme_tcp_conn *c, uint64_t timeout_us);
 
 /* ---- Qpair I/O (tcp_qpair.c) ---- */
@@ -96,9 +113,14 @@ struct nvme_tcp_qpair *nvme_tcp_qpair_new(struct brisk_nvme_qpair *qpair);
 void nvme_tcp_qpair_free(struct brisk_nvme_qpair *qpair);
 /* Empty rings on both sides (a new connection, or the admin queue re-armed). */
 void nvme_tcp_qpair_reset(struct brisk_nvme_qpair *qpair);
-int nvme_tcp_qpair_open(struct brisk_nvme_qpair *qpair);
-/* Sends a fabrics command on cid NVME_TCP_SYNC_CID and waits for its
- * response. data (in-capsule) may be NULL. 0 or -errno; cpl filled. */
+/* Starts a new connection (nvme_tcp_conn_open_poll finishes it). */
+int nvme_tcp_qpair_open_start(struct brisk_nvme_qpair *qpair);
+/* A fabrics command on cid NVME_TCP_SYNC_CID: send, then poll until 0
+ * (cpl filled) or -errno; -EAGAIN while the response has not come. */
+int nvme_tcp_sync_send(struct brisk_nvme_qpair *qpair, struct brisk_nvme_cmd *cmd, const void *data, uint32_t dlen);
+int nvme_tcp_sync_poll(struct brisk_nvme_qpair *qpair, struct brisk_nvme_cpl *cpl);
+/* The same waiting up to NVME_TCP_TIMEOUT_US (Property Get/Set on a live
+ * connection). data (in-capsule) may be NULL. 0 or -errno; cpl filled. */
 int nvme_tcp_sync_cmd(struct brisk_nvme_qpair *qpair, struct brisk_nvme_cmd *cmd,
 		      const void *data, uint32_t dlen, struct brisk_nvme_cpl *cpl);
 void nvme_tcp_ring_sq(struct brisk_nvme_qpair *qpair, uint16_t tail);

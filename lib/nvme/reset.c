@@ -5,6 +5,7 @@
  * resubmit) at their qpair's next poll; requests waiting in a qpair's
  * software queue are kept and go out after the reset. The caller must not
  * poll the controller's I/O qpairs from other threads while this runs.
+ * reset_async.c has the same as polled steps.
  */
 #include <errno.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 #include "nvme_internal.h"
 #include "nvme_mp.h"
 
-static void reset_abort_all(struct brisk_nvme_ctrlr *ctrlr)
+void nvme_ctrlr_reset_abort_all(struct brisk_nvme_ctrlr *ctrlr)
 {
 	struct brisk_nvme_qpair *qpair;
 
@@ -68,7 +69,7 @@ int nvme_ctrlr_reset_locked(struct brisk_nvme_ctrlr *ctrlr)
 	}
 	ctrlr->resetting = true;
 	__atomic_store_n(&ctrlr->needs_reset, false, __ATOMIC_RELAXED);
-	reset_abort_all(ctrlr);
+	nvme_ctrlr_reset_abort_all(ctrlr);
 	rc = reset_reconnect(ctrlr);
 	if (rc == 0) {
 		nvme_ctrlr_start_init(ctrlr, true);

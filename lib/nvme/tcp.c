@@ -1,11 +1,14 @@
 /*
  * The NVMe/TCP host transport's ops: a controller is reached at
- * traddr:trsvcid and named by subnqn. Construction opens the admin
- * connection and sends the fabrics Connect (dynamic controller, the host
- * NQN from the options or one made from a random UUID); registers are
- * Property Get/Set, so the generic bring-up state machine (CAP, VS, CC.EN,
- * CSTS.RDY, shutdown) runs unchanged; each I/O qpair is its own connection
- * with its own Connect. No DMA constraints: addresses are the caller's.
+ * traddr:trsvcid and named by subnqn. Construction starts the admin
+ * connection (the fabrics Connect asks for a dynamic controller, with the
+ * host NQN from the options or one made from a random UUID), and the
+ * generic bring-up state machine polls it to its end before reading any
+ * register; registers are Property Get/Set, so the rest of bring-up (CAP,
+ * VS, CC.EN, CSTS.RDY, shutdown) runs unchanged. Each I/O qpair is its own
+ * connection with its own Connect. Connecting is a sequence of polled
+ * steps, so that neither attaching nor a reset (a reconnect) waits for the
+ * controller on its thread. No DMA constraints: addresses are the caller's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include <brisk/string.h>
+#include <brisk/ticks.h>
 #include <brisk/uuid.h>
 
 #include "nvme_tcp.h"
@@ -52,49 +56,138 @@ static const char *connect_status_str(const struct brisk_nvme_cpl *cpl)
 	}
 }
 
-static int tcp_connect(struct brisk_nvme_qpair *qpair, uint16_t cntlid, uint32_t kato,
-		       uint16_t *cntlid_out)
+/* The steps of connecting a queue: each runs when the one before is done,
+ * none waits (the caller polls and bounds the time by connect_deadline). */
+enum tcp_connect_step {
+	TCP_CONNECT_OPENING = 1, /* TCP connect, ICReq/ICResp */
+	TCP_CONNECT_WAIT_RESP, /* fabrics Connect sent */
+	TCP_CONNECT_DONE,
+};
+
+static int tcp_connect_send(struct brisk_nvme_qpair *qpair)
 {
+	struct nvme_tcp_qpair *tq = nvme_tcp_qp(qpair);
 	struct nvme_tcp_ctrlr *t = tcp_ctrlr(qpair->ctrlr);
 	struct brisk_nvmf_connect_cmd cmd = { .opcode = NVMF_OPC_FABRICS,
-		.fctype = BRISK_NVMF_FCTYPE_CONNECT, .qid = qpair->id,
-		.sqsize = (uint16_t)(qpair->num_entries - 1u), .kato = kato };
-	struct brisk_nvmf_connect_data data = { .cntlid = cntlid };
-	struct brisk_nvme_cpl cpl;
-	int rc;
+					      .fctype = BRISK_NVMF_FCTYPE_CONNECT,
+					      .qid = qpair->id,
+					      .sqsize = (uint16_t)(qpair->num_entries - 1u),
+					      .kato = tq->connect_kato };
+	struct brisk_nvmf_connect_data data = { .cntlid = tq->connect_cntlid };
 
 	memcpy(data.hostid, &t->hostid, sizeof(data.hostid));
 	brisk_strlcpy(data.subnqn, t->ctrlr.trid.subnqn, sizeof(data.subnqn));
 	brisk_strlcpy(data.hostnqn, t->hostnqn, sizeof(data.hostnqn));
-	rc = nvme_tcp_sync_cmd(qpair, (struct brisk_nvme_cmd *)&cmd, &data, sizeof(data), &cpl);
-	if (rc == 0 && brisk_nvme_cpl_is_error(&cpl)) {
-		BRISK_ERRLOG("nvme tcp %s: Connect to '%s' as '%s' failed: %s\n",
-			     nvme_tcp_qp(qpair)->name, data.subnqn, data.hostnqn,
-			     connect_status_str(&cpl));
+	tq->connect_step = TCP_CONNECT_WAIT_RESP;
+	return nvme_tcp_sync_send(qpair, (struct brisk_nvme_cmd *)&cmd, &data, sizeof(data));
+}
+
+/* The Connect response: the admin queue learns its controller ID. */
+static int tcp_connect_resp(struct brisk_nvme_qpair *qpair, const struct brisk_nvme_cpl *cpl)
+{
+	struct nvme_tcp_ctrlr *t = tcp_ctrlr(qpair->ctrlr);
+
+	nvme_tcp_qp(qpair)->connect_step = TCP_CONNECT_DONE;
+	if (brisk_nvme_cpl_is_error(cpl)) {
+		BRISK_ERRLOG("nvme tcp %s: Connect to '%s' as '%s' failed: %s\n", nvme_tcp_qp(qpair)->name,
+			     t->ctrlr.trid.subnqn, t->hostnqn, connect_status_str(cpl));
 		return -ECONNREFUSED;
 	}
-	if (rc == 0 && cntlid_out != NULL) {
-		*cntlid_out = (uint16_t)cpl.cdw0;
+	if (qpair->id == 0) {
+		t->cntlid = (uint16_t)cpl->cdw0;
+	}
+	return 0;
+}
+
+static int tcp_connect_step(struct brisk_nvme_qpair *qpair)
+{
+	struct nvme_tcp_qpair *tq = nvme_tcp_qp(qpair);
+	struct brisk_nvme_cpl cpl;
+	int rc;
+
+	switch (tq->connect_step) {
+	case TCP_CONNECT_OPENING:
+		rc = nvme_tcp_conn_open_poll(&tq->conn);
+		return rc != 0 ? rc : tcp_connect_send(qpair) == 0 ? -EAGAIN : -ENOTCONN;
+	case TCP_CONNECT_WAIT_RESP:
+		rc = nvme_tcp_sync_poll(qpair, &cpl);
+		return rc != 0 ? rc : tcp_connect_resp(qpair, &cpl);
+	default:
+		return tq->conn.dead ? -ENOTCONN : 0;
+	}
+}
+
+/* A new connection for qpair, then Connect on it: started here, finished by
+ * tcp_qpair_connect_poll. */
+static int tcp_connect_start(struct brisk_nvme_qpair *qpair, uint16_t cntlid, uint32_t kato)
+{
+	struct nvme_tcp_qpair *tq = nvme_tcp_qp(qpair);
+
+	if (tq == NULL && (tq = nvme_tcp_qpair_new(qpair)) == NULL) {
+		return -ENOMEM;
+	}
+	tq->connect_cntlid = cntlid;
+	tq->connect_kato = kato;
+	tq->connect_deadline = brisk_get_ticks() + nvme_ticks_from_us(NVME_TCP_TIMEOUT_US);
+	tq->connect_step = TCP_CONNECT_OPENING;
+	return nvme_tcp_qpair_open_start(qpair);
+}
+
+/* What a connect that timed out was waiting for, for the log. */
+static const char *connect_waited_for(const struct nvme_tcp_qpair *tq)
+{
+	if (tq->connect_step == TCP_CONNECT_WAIT_RESP) {
+		return "no response to a fabrics command (Connect)";
+	}
+	return tq->conn.open_state == NVME_TCP_OPEN_IC_WAIT ? "no ICResp" : "TCP connection not established";
+}
+
+/* -EAGAIN while connecting, 0 when the queue is connected, -errno. */
+static int tcp_qpair_connect_poll(struct brisk_nvme_qpair *qpair)
+{
+	struct nvme_tcp_qpair *tq = nvme_tcp_qp(qpair);
+	int rc;
+
+	if (tq == NULL) {
+		return -ENOTCONN;
+	}
+	rc = tcp_connect_step(qpair);
+	if (rc == -EAGAIN && brisk_get_ticks() > tq->connect_deadline) {
+		BRISK_ERRLOG("nvme tcp %s: %s in %u s\n", tq->name, connect_waited_for(tq),
+			     NVME_TCP_TIMEOUT_US / 1000000u);
+		nvme_tcp_conn_close(&tq->conn);
+		rc = -ETIMEDOUT;
 	}
 	return rc;
 }
 
-/* A new connection for qpair, then Connect on it. */
-static int tcp_qpair_open_connect(struct brisk_nvme_qpair *qpair, uint16_t cntlid, uint32_t kato,
-				  uint16_t *cntlid_out)
+static int tcp_qpair_connect_start(struct brisk_nvme_qpair *qpair)
+{
+	return tcp_connect_start(qpair, tcp_ctrlr(qpair->ctrlr)->cntlid, 0);
+}
+
+/* Polls a started connect to its end, waiting on the socket between. */
+static int tcp_connect_wait(struct brisk_nvme_qpair *qpair)
 {
 	int rc;
 
-	if (nvme_tcp_qp(qpair) == NULL && nvme_tcp_qpair_new(qpair) == NULL) {
-		return -ENOMEM;
+	while ((rc = tcp_qpair_connect_poll(qpair)) == -EAGAIN) {
+		nvme_tcp_conn_wait(&nvme_tcp_qp(qpair)->conn, 1000);
 	}
-	rc = nvme_tcp_qpair_open(qpair);
-	return rc != 0 ? rc : tcp_connect(qpair, cntlid, kato, cntlid_out);
+	return rc;
+}
+
+/* The same, waiting (attach, and a qpair allocated by its user). */
+static int tcp_connect_sync(struct brisk_nvme_qpair *qpair, uint16_t cntlid, uint32_t kato)
+{
+	int rc = tcp_connect_start(qpair, cntlid, kato);
+
+	return rc != 0 ? rc : tcp_connect_wait(qpair);
 }
 
 static int tcp_qpair_connect(struct brisk_nvme_qpair *qpair)
 {
-	return tcp_qpair_open_connect(qpair, tcp_ctrlr(qpair->ctrlr)->cntlid, 0, NULL);
+	return tcp_connect_sync(qpair, tcp_ctrlr(qpair->ctrlr)->cntlid, 0);
 }
 
 static void tcp_qpair_destroy(struct brisk_nvme_qpair *qpair)
@@ -221,8 +314,9 @@ static struct brisk_nvme_ctrlr *tcp_ctrlr_construct(const struct brisk_nvme_tran
 		return NULL;
 	}
 	tcp_hostnqn(t, opts);
-	rc = tcp_qpair_open_connect(t->ctrlr.adminq, BRISK_NVMF_CNTLID_DYNAMIC,
-				    t->ctrlr.opts.keep_alive_timeout_ms, &t->cntlid);
+	/* Bring-up polls the rest (admin_connecting): attaching never waits. */
+	rc = tcp_connect_start(t->ctrlr.adminq, BRISK_NVMF_CNTLID_DYNAMIC, t->ctrlr.opts.keep_alive_timeout_ms);
+	t->ctrlr.admin_connecting = rc == 0;
 	if (rc != 0) {
 		BRISK_ERRLOG("nvme tcp %s:%s: cannot attach '%s' (%s)\n", trid->traddr, trid->trsvcid,
 			     trid->subnqn, strerror(-rc));
@@ -233,11 +327,11 @@ static struct brisk_nvme_ctrlr *tcp_ctrlr_construct(const struct brisk_nvme_tran
 }
 
 /* A reset over TCP: the old connections (dead or not) go, and the admin
- * queue connects again to a new dynamic controller; the generic reset then
- * brings it up with Property Set and connects each I/O qpair again. */
-static int tcp_ctrlr_reconnect(struct brisk_nvme_ctrlr *ctrlr)
+ * queue connects again to a new dynamic controller (finished by polling
+ * the admin queue's connect); the generic reset then brings it up with
+ * Property Set and connects each I/O qpair again. */
+static int tcp_ctrlr_reconnect_start(struct brisk_nvme_ctrlr *ctrlr)
 {
-	struct nvme_tcp_ctrlr *t = tcp_ctrlr(ctrlr);
 	struct brisk_nvme_qpair *qpair;
 
 	TAILQ_FOREACH(qpair, &ctrlr->io_qpairs, link) {
@@ -249,8 +343,14 @@ static int tcp_ctrlr_reconnect(struct brisk_nvme_ctrlr *ctrlr)
 		nvme_tcp_conn_close(&nvme_tcp_qp(ctrlr->adminq)->conn);
 	}
 	nvme_qpair_reset_rings(ctrlr->adminq);
-	return tcp_qpair_open_connect(ctrlr->adminq, BRISK_NVMF_CNTLID_DYNAMIC,
-				      ctrlr->opts.keep_alive_timeout_ms, &t->cntlid);
+	return tcp_connect_start(ctrlr->adminq, BRISK_NVMF_CNTLID_DYNAMIC, ctrlr->opts.keep_alive_timeout_ms);
+}
+
+static int tcp_ctrlr_reconnect(struct brisk_nvme_ctrlr *ctrlr)
+{
+	int rc = tcp_ctrlr_reconnect_start(ctrlr);
+
+	return rc != 0 ? rc : tcp_connect_wait(ctrlr->adminq);
 }
 
 static int tcp_scan(struct brisk_nvme_probe_ctx *ctx, const struct brisk_nvme_transport_id *trid)
@@ -302,4 +402,7 @@ const struct nvme_transport_ops nvme_tcp_ops = {
 	.qpair_destroy = tcp_qpair_destroy,
 	.qpair_poll = tcp_qpair_poll,
 	.ctrlr_reconnect = tcp_ctrlr_reconnect,
+	.ctrlr_reconnect_start = tcp_ctrlr_reconnect_start,
+	.qpair_connect_start = tcp_qpair_connect_start,
+	.qpair_connect_poll = tcp_qpair_connect_poll,
 };

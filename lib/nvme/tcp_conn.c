@@ -1,6 +1,7 @@
 /*
  * An NVMe/TCP host connection: non-blocking TCP connect to traddr:trsvcid
- * (IPv4 or IPv6), the ICReq/ICResp exchange, whole-PDU sends, and a
+ * (IPv4 or IPv6) and the ICReq/ICResp exchange as steps polled by the
+ * caller (nothing here waits for the controller), whole-PDU sends, and a
  * receive loop that reads what the socket has without blocking and hands
  * each complete, checked PDU to the qpair. A bad PDU, a closed socket or a
  * timeout marks the connection dead; the caller fails its controller.
@@ -70,93 +71,102 @@ static int conn_socket(struct nvme_tcp_conn *c, const struct brisk_nvme_transpor
 	return rc;
 }
 
-/* Waits for the non-blocking connect to finish. */
-static int conn_established(struct nvme_tcp_conn *c, uint64_t deadline)
+/* OPEN_CONNECTING: once the socket is writable the TCP connect is done
+ * (SO_ERROR says how); ICReq goes out (128 bytes fit a new socket). */
+static int conn_open_connecting(struct nvme_tcp_conn *c)
 {
-	int err = 0;
-	socklen_t len = sizeof(err);
-	int rc = conn_poll(c, POLLOUT, deadline);
-
-	if (rc == 0 && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
-		rc = -err;
-	}
-	return rc;
-}
-
-static int conn_read_exact(struct nvme_tcp_conn *c, void *buf, uint32_t len, uint64_t deadline)
-{
-	uint32_t got = 0;
-
-	while (got < len) {
-		ssize_t n = recv(c->fd, (uint8_t *)buf + got, len - got, MSG_DONTWAIT);
-
-		if (n > 0) {
-			got += (uint32_t)n;
-		} else if (n == 0) {
-			return -ECONNRESET;
-		} else if (errno == EAGAIN || errno == EINTR) {
-			int rc = conn_poll(c, POLLIN, deadline);
-
-			if (rc != 0) {
-				return rc;
-			}
-		} else {
-			return -errno;
-		}
-	}
-	return 0;
-}
-
-static int conn_initialize(struct nvme_tcp_conn *c, uint64_t deadline)
-{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
 	struct brisk_nvme_tcp_ic_req req;
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (poll(&pfd, 1, 0) <= 0) {
+		return -EAGAIN;
+	}
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+		err = errno;
+	}
+	if (err != 0) {
+		BRISK_ERRLOG("nvme tcp %s: cannot connect: %s\n", c->name, strerror(err));
+		c->dead = true;
+		return -err;
+	}
+	nvme_tcp_ic_req_build(&req, c->hdgst, c->ddgst);
+	c->open_state = NVME_TCP_OPEN_IC_WAIT;
+	return nvme_tcp_conn_send(c, &req, sizeof(req)) == 0 ? -EAGAIN : -ENOTCONN;
+}
+
+/* OPEN_IC_WAIT: ICResp arrives in pieces into rx; nothing else may come
+ * before it (the controller answers only ICReq so far). */
+static int conn_open_ic_wait(struct nvme_tcp_conn *c)
+{
 	struct brisk_nvme_tcp_ic_resp resp;
 	const char *why = NULL;
-	int rc;
+	ssize_t n = recv(c->fd, c->rx + c->rx_len, sizeof(resp) - c->rx_len, MSG_DONTWAIT);
 
-	nvme_tcp_ic_req_build(&req, c->hdgst, c->ddgst);
-	rc = nvme_tcp_conn_send(c, &req, sizeof(req));
-	rc = rc != 0 ? rc : conn_read_exact(c, &resp, sizeof(resp), deadline);
-	if (rc != 0) {
-		return conn_fail(c, rc, rc == -ETIMEDOUT ? "no ICResp in time" :
-				 "the controller closed the connection before ICResp");
+	if (n == 0) {
+		return conn_fail(c, -ECONNRESET, "the controller closed the connection before ICResp");
 	}
-	rc = nvme_tcp_ic_resp_check(c, &resp, &why);
-	if (rc != 0) {
-		return conn_fail(c, rc, why);
+	if (n < 0) {
+		return errno == EAGAIN || errno == EINTR ? -EAGAIN
+							 : conn_fail(c, -errno, "receive failed before ICResp");
 	}
+	c->rx_len += (uint32_t)n;
+	if (c->rx_len < sizeof(resp)) {
+		return -EAGAIN;
+	}
+	memcpy(&resp, c->rx, sizeof(resp));
+	c->rx_len = 0;
+	if (nvme_tcp_ic_resp_check(c, &resp, &why) != 0) {
+		return conn_fail(c, -EPROTO, why);
+	}
+	c->open_state = NVME_TCP_OPEN_DONE;
 	BRISK_DEBUGLOG(nvme, "nvme tcp %s: connected, header digest %s, data digest %s, "
 		       "MAXH2CDATA %u\n", c->name, c->hdgst ? "on" : "off", c->ddgst ? "on" : "off",
 		       c->maxh2cdata);
 	return 0;
 }
 
-int nvme_tcp_conn_open(struct nvme_tcp_conn *c, const struct brisk_nvme_transport_id *trid,
-		       bool hdgst, bool ddgst)
+int nvme_tcp_conn_open_start(struct nvme_tcp_conn *c, const struct brisk_nvme_transport_id *trid, bool hdgst,
+			     bool ddgst)
 {
-	uint64_t deadline = brisk_get_ticks() + nvme_ticks_from_us(NVME_TCP_TIMEOUT_US);
 	int rc;
 
-	c->fd = -1;
-	c->dead = false; /* a reconnect reuses the struct */
+	nvme_tcp_conn_close(c); /* a reconnect reuses the struct */
+	c->dead = false;
 	c->rx_len = 0;
 	c->hdgst = hdgst;
 	c->ddgst = ddgst;
+	c->open_state = NVME_TCP_OPEN_CONNECTING;
 	c->rx_cap = NVME_MAX_XFER_SIZE + 4096;
 	c->tx_cap = NVME_TCP_HDR_MAX + NVME_TCP_MAX_H2C_CHUNK + 2 * BRISK_NVME_TCP_DIGEST_LEN;
 	c->rx = malloc(c->rx_cap);
 	c->tx = malloc(c->tx_cap);
 	if (c->rx == NULL || c->tx == NULL) {
+		c->dead = true;
 		return -ENOMEM;
 	}
 	rc = conn_socket(c, trid);
-	rc = rc != 0 ? rc : conn_established(c, deadline);
 	if (rc != 0) {
 		BRISK_ERRLOG("nvme tcp %s: cannot connect: %s\n", c->name, strerror(-rc));
 		c->dead = true;
-		return rc;
 	}
-	return conn_initialize(c, deadline);
+	return rc;
+}
+
+int nvme_tcp_conn_open_poll(struct nvme_tcp_conn *c)
+{
+	if (c->dead) {
+		return -ENOTCONN;
+	}
+	switch (c->open_state) {
+	case NVME_TCP_OPEN_CONNECTING:
+		return conn_open_connecting(c);
+	case NVME_TCP_OPEN_IC_WAIT:
+		return conn_open_ic_wait(c);
+	default:
+		return 0;
+	}
 }
 
 void nvme_tcp_conn_close(struct nvme_tcp_conn *c)
@@ -262,7 +272,7 @@ int nvme_tcp_conn_recv(struct nvme_tcp_conn *c, nvme_tcp_pdu_fn handle, void *ar
 
 void nvme_tcp_conn_wait(struct nvme_tcp_conn *c, uint64_t timeout_us)
 {
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = c->fd, .events = c->open_state == NVME_TCP_OPEN_CONNECTING ? POLLOUT : POLLIN };
 
 	if (!c->dead) {
 		poll(&pfd, 1, (int)((timeout_us + 999) / 1000));

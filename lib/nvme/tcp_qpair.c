@@ -62,15 +62,14 @@ void nvme_tcp_qpair_reset(struct brisk_nvme_qpair *qpair)
 	memset(tq->posted, 0, qpair->num_trackers);
 }
 
-int nvme_tcp_qpair_open(struct brisk_nvme_qpair *qpair)
+int nvme_tcp_qpair_open_start(struct brisk_nvme_qpair *qpair)
 {
 	struct nvme_tcp_qpair *tq = nvme_tcp_qp(qpair);
 	struct brisk_nvme_ctrlr *ctrlr = qpair->ctrlr;
 	const struct brisk_nvmf_ctrlr_fabrics_data *f = (const void *)ctrlr->cdata.nvmf;
 	int rc;
 
-	rc = nvme_tcp_conn_open(&tq->conn, &ctrlr->trid, ctrlr->opts.header_digest,
-				ctrlr->opts.data_digest);
+	rc = nvme_tcp_conn_open_start(&tq->conn, &ctrlr->trid, ctrlr->opts.header_digest, ctrlr->opts.data_digest);
 	if (qpair->id == 0) {
 		tq->conn.max_icd = NVME_TCP_ADMIN_ICD;
 	} else {
@@ -337,13 +336,10 @@ int nvme_tcp_qpair_poll(struct brisk_nvme_qpair *qpair)
 	return nvme_tcp_conn_recv(&nvme_tcp_qp(qpair)->conn, handle_pdu, qpair);
 }
 
-int nvme_tcp_sync_cmd(struct brisk_nvme_qpair *qpair, struct brisk_nvme_cmd *cmd,
-		      const void *data, uint32_t dlen, struct brisk_nvme_cpl *cpl)
+int nvme_tcp_sync_send(struct brisk_nvme_qpair *qpair, struct brisk_nvme_cmd *cmd, const void *data, uint32_t dlen)
 {
 	struct nvme_tcp_qpair *tq = nvme_tcp_qp(qpair);
-	uint64_t deadline = brisk_get_ticks() + nvme_ticks_from_us(NVME_TCP_TIMEOUT_US);
 	uint32_t pdo;
-	int rc;
 
 	cmd->cid = NVME_TCP_SYNC_CID;
 	tq->sync_done = false;
@@ -351,16 +347,41 @@ int nvme_tcp_sync_cmd(struct brisk_nvme_qpair *qpair, struct brisk_nvme_cmd *cmd
 	if (dlen != 0) {
 		memcpy(tq->conn.tx + pdo, data, dlen);
 	}
-	rc = pdu_send(tq);
-	while (rc == 0 && !tq->sync_done) {
+	return pdu_send(tq);
+}
+
+int nvme_tcp_sync_poll(struct brisk_nvme_qpair *qpair, struct brisk_nvme_cpl *cpl)
+{
+	struct nvme_tcp_qpair *tq = nvme_tcp_qp(qpair);
+	int rc = nvme_tcp_qpair_poll(qpair);
+
+	if (rc != 0) {
+		return rc;
+	}
+	if (!tq->sync_done) {
+		return -EAGAIN;
+	}
+	*cpl = tq->sync_cpl;
+	return 0;
+}
+
+int nvme_tcp_sync_cmd(struct brisk_nvme_qpair *qpair, struct brisk_nvme_cmd *cmd, const void *data, uint32_t dlen,
+		      struct brisk_nvme_cpl *cpl)
+{
+	struct nvme_tcp_qpair *tq = nvme_tcp_qp(qpair);
+	uint64_t deadline = brisk_get_ticks() + nvme_ticks_from_us(NVME_TCP_TIMEOUT_US);
+	int rc = nvme_tcp_sync_send(qpair, cmd, data, dlen);
+
+	if (rc != 0) {
+		return rc;
+	}
+	while ((rc = nvme_tcp_sync_poll(qpair, cpl)) == -EAGAIN) {
 		if (brisk_get_ticks() > deadline) {
 			BRISK_ERRLOG("nvme tcp %s: no response to a fabrics command\n", tq->name);
 			tq->conn.dead = true;
 			return -ETIMEDOUT;
 		}
 		nvme_tcp_conn_wait(&tq->conn, 1000);
-		rc = nvme_tcp_qpair_poll(qpair);
 	}
-	*cpl = tq->sync_cpl;
 	return rc;
 }

@@ -103,6 +103,8 @@ struct nvme_ctrlr {
 	bool io_fail;                  /* fast_io_fail_timeout_sec passed: I/O fails */
 	uint64_t lost_at_us;
 	struct brisk_poller *reconnect_poller;
+	struct brisk_nvme_reset_ctx *attempt; /* a reconnect attempt in progress */
+	struct brisk_poller *attempt_poller; /* polls it */
 	TAILQ_HEAD(, nvme_reset_waiter) reset_waiters;
 	bdev_nvme_done_cb delete_cb;
 	void *delete_cb_arg;

@@ -5,14 +5,17 @@
  * thread, in the order it runs:
  *   1. pause every channel: I/O submitted meanwhile, and I/O the lost
  *      connection aborted, is held (not failed);
- *   2. try brisk_nvme_ctrlr_reset (new connections, bring-up, every qpair
- *      connected again) at once, then every reconnect_delay_sec;
+ *   2. try a reset (new connections, bring-up, every qpair connected again)
+ *      at once, then every reconnect_delay_sec; each attempt is the
+ *      driver's polled reset (brisk_nvme_ctrlr_reset_async) driven by a
+ *      poller, so the thread's other bdevs keep doing I/O meanwhile;
  *   3. success: resume every channel (held I/O goes out); after
  *      fast_io_fail_timeout_sec held and new I/O fails while the attempts go
  *      on; after ctrlr_loss_timeout_sec (unless -1) the controller is failed
  *      and deleted as without a policy.
- * A reset attempt blocks the thread while it connects (refused at once
- * when nothing listens; at most the driver's 5 s TCP timeout otherwise).
+ * An attempt ends when the target answers, refuses, or after the driver's
+ * 5 s TCP timeout; property reads of bring-up (after Connect succeeded) are
+ * still round trips the thread waits for.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +24,11 @@
 #include <brisk/ticks.h>
 
 #include "bdev_nvme.h"
+
+/* How often an attempt in progress is polled: often enough that a
+ * reconnection takes a few ms, rare enough to cost nothing while a target
+ * that accepted the connection does not answer. */
+#define BDEV_NVME_RECONNECT_POLL_US 200u
 
 int bdev_nvme_reconnect_opts_check(const struct bdev_nvme_reconnect_opts *o,
 				   const struct brisk_nvme_transport_id *trid, char *err, size_t len)
@@ -62,7 +70,11 @@ static void reconnect_try(struct nvme_ctrlr *nctrlr);
 
 static int reconnect_poll(void *arg)
 {
-	reconnect_try(arg);
+	struct nvme_ctrlr *nctrlr = arg;
+
+	if (nctrlr->attempt == NULL) {
+		reconnect_try(nctrlr); /* not while one is still in progress */
+	}
 	return BRISK_POLLER_BUSY;
 }
 
@@ -131,6 +143,11 @@ void bdev_nvme_reconnect_stop(struct nvme_ctrlr *nctrlr)
 		return;
 	}
 	nctrlr->failed = true; /* held I/O fails on resume */
+	if (nctrlr->attempt != NULL) {
+		brisk_poller_unregister(&nctrlr->attempt_poller);
+		brisk_nvme_ctrlr_reset_cancel_async(nctrlr->attempt);
+		nctrlr->attempt = NULL;
+	}
 	brisk_nvme_ctrlr_fail(nctrlr->ctrlr);
 	reconnect_end(nctrlr);
 }
@@ -178,10 +195,8 @@ static void reconnect_failed_attempt(struct nvme_ctrlr *nctrlr)
 	}
 }
 
-static void reconnect_try(struct nvme_ctrlr *nctrlr)
+static void reconnect_attempt_done(struct nvme_ctrlr *nctrlr, int rc)
 {
-	int rc = brisk_nvme_ctrlr_reset(nctrlr->ctrlr);
-
 	if (rc == 0) {
 		BRISK_NOTICELOG("nvme: controller %s reconnected after %lu ms\n", nctrlr->name,
 				(unsigned long)((brisk_get_time_us() - nctrlr->lost_at_us) / 1000u));
@@ -189,4 +204,36 @@ static void reconnect_try(struct nvme_ctrlr *nctrlr)
 		return;
 	}
 	reconnect_failed_attempt(nctrlr);
+}
+
+static int reconnect_attempt_poll(void *arg)
+{
+	struct nvme_ctrlr *nctrlr = arg;
+	int rc = brisk_nvme_ctrlr_reset_poll_async(nctrlr->attempt);
+
+	if (rc == -EAGAIN) {
+		return BRISK_POLLER_BUSY;
+	}
+	nctrlr->attempt = NULL;
+	brisk_poller_unregister(&nctrlr->attempt_poller);
+	reconnect_attempt_done(nctrlr, rc);
+	return BRISK_POLLER_BUSY;
+}
+
+/* Starts one attempt; a poller drives it to its end. */
+static void reconnect_try(struct nvme_ctrlr *nctrlr)
+{
+	int rc = brisk_nvme_ctrlr_reset_async(nctrlr->ctrlr, &nctrlr->attempt);
+
+	if (rc == 0) {
+		nctrlr->attempt_poller = brisk_poller_register_named(
+			reconnect_attempt_poll, nctrlr, BDEV_NVME_RECONNECT_POLL_US, "bdev_nvme_reconnect_attempt");
+		if (nctrlr->attempt_poller != NULL) {
+			return;
+		}
+		brisk_nvme_ctrlr_reset_cancel_async(nctrlr->attempt);
+		nctrlr->attempt = NULL;
+		rc = -ENOMEM;
+	}
+	reconnect_attempt_done(nctrlr, rc);
 }

@@ -371,6 +371,40 @@ int brisk_nvme_ctrlr_reset(struct brisk_nvme_ctrlr *c)
 	return c->failed ? -ENXIO : 0;
 }
 
+/* The polled reset: done at the second poll, as brisk_nvme_ctrlr_reset. */
+struct brisk_nvme_reset_ctx {
+	struct brisk_nvme_ctrlr *c;
+	int polls;
+};
+
+int brisk_nvme_ctrlr_reset_async(struct brisk_nvme_ctrlr *c, struct brisk_nvme_reset_ctx **ctx)
+{
+	*ctx = calloc(1, sizeof(**ctx));
+	if (*ctx == NULL) {
+		return -ENOMEM;
+	}
+	(*ctx)->c = c;
+	return 0;
+}
+
+int brisk_nvme_ctrlr_reset_poll_async(struct brisk_nvme_reset_ctx *ctx)
+{
+	int rc;
+
+	if (++ctx->polls < 2) {
+		return -EAGAIN;
+	}
+	rc = brisk_nvme_ctrlr_reset(ctx->c);
+	free(ctx);
+	return rc;
+}
+
+void brisk_nvme_ctrlr_reset_cancel_async(struct brisk_nvme_reset_ctx *ctx)
+{
+	ctx->c->failed = true;
+	free(ctx);
+}
+
 void brisk_nvme_ctrlr_fail(struct brisk_nvme_ctrlr *c)
 {
 	c->failed = true;
