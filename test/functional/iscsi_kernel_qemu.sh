@@ -3,7 +3,9 @@
 # see doc/testing-qemu.md) against brisk_tgt on this machine: discovery, a
 # wrong CHAP secret refused, login with CHAP, mkfs.ext4, mount, files with
 # checksums, umount, fsck, logout, login again and the checksums match.
-# Skips (exit 77) only when QEMU cannot run here.
+# Skips (exit 77) only when QEMU cannot run here. ISCSI_KERNEL_FIO=1 also
+# puts Debian's fio in the guest (64 libraries, ~80 MB, so not by default)
+# and prints its IOPS on the raw LUN (doc/performance.md).
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
@@ -60,10 +62,13 @@ ISCSI_IQN=$IQN
 ISCSI_INITIATOR=$INITIATOR
 ISCSI_USER=guest
 ISCSI_SECRET=guestsecret12
+ISCSI_FIO=${ISCSI_KERNEL_FIO:-0}
 ENV
+GUEST_OPTS=(--mem 512 --timeout 240)
+[ "${ISCSI_KERNEL_FIO:-0}" = 1 ] && GUEST_OPTS=(--mem 1024 --timeout 420 --prog "$(command -v fio)")
 
-nice test/nvme/qemu/run_guest.sh --driver none --nic --timeout 240 --name iscsi_kernel \
-	--mem 512 --hugepages 0 \
+nice test/nvme/qemu/run_guest.sh --driver none --nic --name iscsi_kernel \
+	"${GUEST_OPTS[@]}" --hugepages 0 \
 	--module virtio_pci --module virtio_net --module iscsi_tcp --module sd_mod --module ext4 \
 	--prog /sbin/mke2fs --prog /sbin/e2fsck --prog /sbin/iscsid --prog /sbin/iscsiadm \
 	--file "$WORK/iscsi.env" $MKE2FS_CONF \

@@ -2,7 +2,8 @@
 # loaded): the Linux kernel's iSCSI initiator (open-iscsi's iscsid and
 # iscsiadm, iscsi_tcp) against brisk_tgt on the QEMU host (10.0.2.2).
 # iscsi.env in the working directory gives ISCSI_PORT, ISCSI_IQN,
-# ISCSI_INITIATOR, ISCSI_USER, ISCSI_SECRET.
+# ISCSI_INITIATOR, ISCSI_USER, ISCSI_SECRET, and ISCSI_FIO=1 when fio is in
+# the guest (then fio reads the raw LUN before the file system checks).
 # shellcheck shell=dash
 . ./iscsi.env
 PORTAL=10.0.2.2:$ISCSI_PORT
@@ -109,6 +110,20 @@ read_back() { # DEV
 	umount /mnt/t && return $rc
 }
 
+fio_one() { # DEV LABEL FIO_ARGS...: one line with fio's read summary
+	local dev=$1 label=$2
+	shift 2
+	run_logged /tmp/fio.out 60 fio --name=k --filename="$dev" --direct=1 --ioengine=libaio \
+		--runtime=10 --time_based --size=32m "$@" >/dev/null
+	ok "fio $label: $(grep -m1 -E "read: IOPS=" /tmp/fio.out | sed 's/^ *//')"
+}
+
+fio_runs() { # DEV
+	fio_one "$1" "4k randread QD 32" --rw=randread --bs=4k --iodepth=32
+	fio_one "$1" "4k randread QD 1" --rw=randread --bs=4k --iodepth=1
+	fio_one "$1" "128k read QD 8" --rw=read --bs=128k --iodepth=8
+}
+
 check "network, iscsi_tcp and sd_mod" net_up
 check "iscsid started" iscsid_up || { cat /tmp/iscsid.log; exit 1; }
 check "discovery (SendTargets) lists $ISCSI_IQN" discover
@@ -118,6 +133,7 @@ check "no session after the refused login" no_session
 check "login with CHAP" login "$ISCSI_SECRET" || { cat /tmp/iscsid.log; exit 1; }
 dev=$(disk) || { fail "no SCSI disk appeared"; exit 1; }
 ok "LUN 0 is $dev, $(cat /sys/block/${dev#/dev/}/size) sectors"
+[ "${ISCSI_FIO:-0}" = 1 ] && fio_runs "$dev"
 check "mkfs.ext4 $dev" make_fs "$dev"
 check "mount, write files, checksums, umount" write_files "$dev"
 check "fsck finds the file system clean" fsck_clean "$dev"
