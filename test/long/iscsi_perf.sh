@@ -18,8 +18,14 @@ PORT=$((30000 + $$ % 20000))
 TGT_PID=""
 INIT=iqn.2024-01.io.brisk:perf
 
+# A target that does not exit on SIGTERM within 20 s is reported and killed.
 cleanup() {
-	[ -n "$TGT_PID" ] && kill "$TGT_PID" 2>/dev/null && wait "$TGT_PID" 2>/dev/null
+	if [ -n "$TGT_PID" ] && kill "$TGT_PID" 2>/dev/null; then
+		for _ in $(seq 200); do kill -0 "$TGT_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$TGT_PID" 2>/dev/null && echo "brisk_tgt did not exit on SIGTERM in 20 s: killed" &&
+			kill -KILL "$TGT_PID"
+		wait "$TGT_PID" 2>/dev/null
+	fi
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
