@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "pkgdep.sh: run as root (sudo scripts/pkgdep.sh)" >&2
 	exit 1
 fi
-REQUIRED="build-essential pkg-config python3 libnuma-dev libaio-dev uuid-dev libjansson-dev libcunit1-dev procps util-linux qemu-system-x86 busybox-static cpio xz-utils kmod e2fsprogs libiscsi-bin"
+REQUIRED="build-essential pkg-config python3 libnuma-dev libaio-dev uuid-dev libjansson-dev libcunit1-dev procps util-linux qemu-system-x86 busybox-static cpio xz-utils kmod e2fsprogs libiscsi-bin open-iscsi"
 # CI's outside tools: clang builds, scan-build (clang-tools), git clang-format
 # (clang-format), cppcheck, shellcheck
 REQUIRED="$REQUIRED clang clang-tools clang-format cppcheck shellcheck"

@@ -67,6 +67,9 @@ static int nop_out(struct iscsi_conn *c, const uint8_t *bhs)
 	}
 	TAILQ_REMOVE(&c->free_tasks, t, link);
 	c->outstanding++;
+	/* A recycled SCSI task keeps listed set: freeing it would unlink it
+	 * from the active list it is not on and corrupt the free list. */
+	t->listed = false;
 	t->state = ISCSI_TASK_SEND;
 	memset(t->pdu.hdr, 0, sizeof(t->pdu.hdr));
 	t->pdu.hdr[0] = ISCSI_OP_NOPIN;

@@ -111,6 +111,7 @@ struct iscsi_tgt_node {
 	bool header_digest;
 	bool data_digest;
 	atomic_uint num_sessions;
+	bool deleting; /* logout requested (async.c): no new logins */
 	TAILQ_ENTRY(iscsi_tgt_node) link;
 };
 
@@ -392,6 +393,12 @@ void iscsi_tmf(struct iscsi_conn *c);
 int iscsi_text_req(struct iscsi_conn *c);
 int iscsi_send_targets(struct iscsi_conn *c, const char *which, uint8_t *out, uint32_t cap);
 void iscsi_run_held(struct iscsi_conn *c);
+
+/* async.c (app thread) */
+struct brisk_jsonrpc_request;
+void iscsi_async_luns_changed(const struct iscsi_tgt_node *n, int lun_id);
+int iscsi_async_node_delete(struct iscsi_tgt_node *n, struct brisk_jsonrpc_request *req);
+void iscsi_tgt_node_lun_gone(struct brisk_scsi_lun *lun, void *ctx);
 
 /* poll_group.c */
 int iscsi_poll_groups_start(void);

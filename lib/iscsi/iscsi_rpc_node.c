@@ -128,7 +128,7 @@ static int node_create(struct rpc_node *p, char *err, size_t errlen)
 		goto fail;
 	}
 	brisk_strlcpy(n->short_name, p->name, sizeof(n->short_name));
-	n->dev = brisk_scsi_dev_construct(n->name, names, ids, nl, NULL, NULL);
+	n->dev = brisk_scsi_dev_construct(n->name, names, ids, nl, iscsi_tgt_node_lun_gone, n);
 	if (n->dev == NULL) {
 		snprintf(err, errlen, "luns: cannot build the SCSI device (a bdev missing, or a bad lun_id; see the log)");
 		goto fail;
@@ -186,9 +186,16 @@ static void rpc_iscsi_delete_target_node(struct brisk_jsonrpc_request *req, cons
 	struct rpc_name p = {0};
 	struct iscsi_tgt_node *n = decode_node(req, params, d, 1, &p, &p.name);
 
-	if (n != NULL && atomic_load(&n->num_sessions) > 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, -EBUSY, "target node %s has %u sessions: log them out first",
-						      n->name, atomic_load(&n->num_sessions));
+	int rc;
+
+	if (n != NULL && n->deleting) {
+		brisk_jsonrpc_send_error_response_fmt(req, -EBUSY, "target node %s is being deleted", n->name);
+	} else if (n != NULL && atomic_load(&n->num_sessions) > 0) {
+		/* Answered once the sessions have logged out (or been dropped). */
+		rc = iscsi_async_node_delete(n, req);
+		if (rc != 0) {
+			brisk_jsonrpc_send_error_response_fmt(req, rc, "target node %s: %s", n->name, strerror(-rc));
+		}
 	} else if (n != NULL) {
 		iscsi_tgt_node_destroy(n);
 		brisk_jsonrpc_send_bool_response(req, true);
@@ -227,11 +234,12 @@ static void rpc_iscsi_target_node_add_lun(struct brisk_jsonrpc_request *req, con
 	int rc;
 
 	if (n != NULL) {
-		rc = brisk_scsi_dev_add_lun(n->dev, p.bdev_name, p.lun_id, NULL, NULL);
+		rc = brisk_scsi_dev_add_lun(n->dev, p.bdev_name, p.lun_id, iscsi_tgt_node_lun_gone, n);
 		if (rc < 0) {
 			brisk_jsonrpc_invalid_params(req, "cannot add bdev %s as LUN %d: %s", p.bdev_name, p.lun_id,
 						     strerror(-rc));
 		} else {
+			iscsi_async_luns_changed(n, rc);
 			brisk_jsonrpc_send_bool_response(req, true);
 		}
 	}

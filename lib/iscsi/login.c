@@ -34,7 +34,7 @@ static uint16_t login_node(struct iscsi_conn *c, const char *target, struct logi
 {
 	struct iscsi_tgt_node *n = iscsi_tgt_node_find(target);
 
-	if (n == NULL || !iscsi_tgt_node_has_pg(n, c->portal_group_tag)) {
+	if (n == NULL || n->deleting || !iscsi_tgt_node_has_pg(n, c->portal_group_tag)) {
 		snprintf(r->err, sizeof(r->err), "target %.200s is not known at portal group %d", target,
 			 c->portal_group_tag);
 		return ISCSI_LOGIN_NOT_FOUND;
@@ -327,7 +327,7 @@ static uint16_t login_complete(struct iscsi_conn *c, bool discovery, struct logi
 {
 	struct iscsi_tgt_node *node = discovery ? NULL : iscsi_tgt_node_find(c->target);
 
-	if (!discovery && node == NULL) {
+	if (!discovery && (node == NULL || node->deleting)) {
 		snprintf(r->err, sizeof(r->err), "target %.200s was deleted during login", c->target);
 		return ISCSI_LOGIN_NOT_FOUND;
 	}

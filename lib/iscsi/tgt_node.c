@@ -93,6 +93,13 @@ static void node_dev_gone(void *ctx, int rc)
 	(void)rc;
 }
 
+/* A LUN's bdev went away (lib/scsi calls this on the app thread, where the
+ * LUN's bdev was opened): tell the node's initiators now (AsyncEvent 0). */
+void iscsi_tgt_node_lun_gone(struct brisk_scsi_lun *lun, void *ctx)
+{
+	iscsi_async_luns_changed(ctx, brisk_scsi_lun_get_id(lun));
+}
+
 void iscsi_tgt_node_destroy(struct iscsi_tgt_node *n)
 {
 	TAILQ_REMOVE(&g_iscsi.nodes, n, link);

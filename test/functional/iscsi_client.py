@@ -15,6 +15,11 @@ def pad4(n):
     return (n + 3) & ~3
 
 
+def sn_lt(a, b):
+    """Serial number arithmetic (RFC 1982, 32 bits): a < b."""
+    return a != b and ((a - b) & 0xFFFFFFFF) >= 0x80000000
+
+
 def text(pairs):
     return b"".join(f"{k}={v}".encode() + b"\0" for k, v in pairs)
 
@@ -48,7 +53,7 @@ class Session:
         dsl = int.from_bytes(bhs[5:8], "big")
         self.recv_exact(ahs)
         data = self.recv_exact(pad4(dsl))[:dsl]
-        if bhs[0] & 0x3F in (0x21, 0x23, 0x24, 0x26, 0x3F, 0x22, 0x20) or (bhs[0] == 0x25 and bhs[1] & 1):
+        if bhs[0] & 0x3F in (0x21, 0x23, 0x24, 0x26, 0x3F, 0x22, 0x20, 0x32) or (bhs[0] == 0x25 and bhs[1] & 1):
             self.statsn = struct.unpack(">I", bhs[24:28])[0] + 1
         return bhs, data
 
