@@ -39,7 +39,7 @@ struct stress_ctx {
 	struct brisk_mempool *mp;
 	uint64_t end_ticks;
 	uint64_t hard_end_ticks;
-	uint64_t failures;      /* atomic: failed gets of all threads */
+	uint64_t failures; /* atomic: failed gets of all threads */
 	uint64_t double_gets;   /* atomic */
 	uint64_t bad_puts;      /* atomic */
 	uint64_t corruptions;   /* atomic */
