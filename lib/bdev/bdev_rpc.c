@@ -170,12 +170,47 @@ static const struct brisk_json_object_decoder g_iostat_decoders[] = {
 	{"name", offsetof(struct get_iostat, name), brisk_json_decode_string, true},
 };
 
+/* Copies the names of the bdevs to visit, the one named or all, since a bdev
+ * may go away between two steps. *count grows with each copy made, so the
+ * caller frees what there is after -ENOMEM too. */
+static int bdev_names_copy(const char *name, char ***names, size_t *count)
+{
+	struct brisk_bdev *b;
+	size_t n = 0;
+
+	*count = 0;
+	for (b = brisk_bdev_first(); b != NULL; b = brisk_bdev_next(b)) {
+		n++;
+	}
+	*names = calloc(name != NULL ? 1 : n + 1, sizeof(char *));
+	if (*names == NULL) {
+		return -ENOMEM;
+	}
+	for (b = brisk_bdev_first(); name == NULL && b != NULL && *count < n; b = brisk_bdev_next(b)) {
+		(*names)[*count] = strdup(b->name);
+		if ((*names)[*count] == NULL) {
+			return -ENOMEM;
+		}
+		(*count)++;
+	}
+	if (name != NULL) {
+		(*names)[0] = strdup(name);
+		*count = (*names)[0] != NULL ? 1 : 0;
+	}
+	return name != NULL && *count == 0 ? -ENOMEM : 0;
+}
+
+static void bdev_names_free(char **names, size_t count)
+{
+	for (size_t i = 0; names != NULL && i < count; i++) {
+		free(names[i]);
+	}
+	free(names);
+}
+
 static void iostat_free(struct get_iostat *g)
 {
-	for (size_t i = 0; i < g->count; i++) {
-		free(g->names[i]);
-	}
-	free(g->names);
+	bdev_names_free(g->names, g->count);
 	json_decref(g->bdevs);
 	brisk_json_free_object(g_iostat_decoders, BRISK_COUNTOF(g_iostat_decoders), g);
 	free(g);
@@ -217,9 +252,8 @@ static void iostat_next(struct get_iostat *g)
 static void rpc_bdev_get_iostat(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	struct get_iostat *g = calloc(1, sizeof(*g));
-	struct brisk_bdev *b;
+	struct brisk_bdev *b = NULL;
 	char err[256];
-	size_t n = 0;
 
 	if (g == NULL) {
 		brisk_jsonrpc_send_error_response(req, BRISK_JSONRPC_ERROR_INTERNAL_ERROR, "out of memory");
@@ -240,19 +274,11 @@ static void rpc_bdev_get_iostat(struct brisk_jsonrpc_request *req, const json_t 
 			iostat_free(g);
 			return;
 		}
-		g->names = calloc(1, sizeof(char *));
-		if (g->names != NULL) {
-			g->names[0] = strdup(b->name);
-			g->count = 1;
-		}
-	} else {
-		for (b = brisk_bdev_first(); b != NULL; b = brisk_bdev_next(b)) {
-			n++;
-		}
-		g->names = calloc(n + 1, sizeof(char *));
-		for (b = brisk_bdev_first(); b != NULL && g->names != NULL && g->count < n; b = brisk_bdev_next(b)) {
-			g->names[g->count++] = strdup(b->name);
-		}
+	}
+	if (g->bdevs == NULL || bdev_names_copy(g->name != NULL ? b->name : NULL, &g->names, &g->count) != 0) {
+		brisk_jsonrpc_send_error_response(req, BRISK_JSONRPC_ERROR_INTERNAL_ERROR, "out of memory");
+		iostat_free(g);
+		return;
 	}
 	iostat_next(g);
 }
@@ -277,10 +303,7 @@ static const struct brisk_json_object_decoder g_reset_iostat_decoders[] = {
 
 static void reset_iostat_free(struct reset_iostat *r)
 {
-	for (size_t i = 0; i < r->count; i++) {
-		free(r->names[i]);
-	}
-	free(r->names);
+	bdev_names_free(r->names, r->count);
 	brisk_json_free_object(g_reset_iostat_decoders, BRISK_COUNTOF(g_reset_iostat_decoders), r);
 	free(r);
 }
@@ -310,9 +333,7 @@ static void reset_iostat_next(struct reset_iostat *r)
 static void rpc_bdev_reset_iostat(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	struct reset_iostat *r = calloc(1, sizeof(*r));
-	struct brisk_bdev *b;
 	char err[256];
-	size_t n = 0;
 
 	if (r == NULL) {
 		brisk_jsonrpc_send_error_response(req, BRISK_JSONRPC_ERROR_INTERNAL_ERROR, "out of memory");
@@ -336,16 +357,10 @@ static void rpc_bdev_reset_iostat(struct brisk_jsonrpc_request *req, const json_
 		reset_iostat_free(r);
 		return;
 	}
-	for (b = brisk_bdev_first(); b != NULL; b = brisk_bdev_next(b)) {
-		n++;
-	}
-	r->names = calloc(n + 1, sizeof(char *));
-	if (r->name != NULL && r->names != NULL) {
-		r->names[r->count++] = strdup(r->name);
-	} else {
-		for (b = brisk_bdev_first(); b != NULL && r->names != NULL && r->count < n; b = brisk_bdev_next(b)) {
-			r->names[r->count++] = strdup(b->name);
-		}
+	if (bdev_names_copy(r->name, &r->names, &r->count) != 0) {
+		brisk_jsonrpc_send_error_response(req, BRISK_JSONRPC_ERROR_INTERNAL_ERROR, "out of memory");
+		reset_iostat_free(r);
+		return;
 	}
 	reset_iostat_next(r);
 }

@@ -419,6 +419,12 @@ static void walk_fill(struct walk_ctx *w)
 		struct walk_one *o;
 		brisk_blob_id id = w->next++;
 
+#ifdef __clang_analyzer__
+		/* Still set: scan-build forgets it over the opaque load call below
+		 * and then has a nested walk_fill free w under this loop. */
+		w->filling = true;
+#endif
+
 		if (w->used_only && !brisk_bit_array_get(bs->used_ids, (uint32_t)(id - 1))) {
 			continue;
 		}

@@ -84,7 +84,9 @@ open_resource(struct brisk_pci_device *dev, uint32_t bar, uint64_t *size)
 int
 pci_uio_map_bar(struct brisk_pci_device *dev, uint32_t bar, void **vaddr, uint64_t *size)
 {
-	uint64_t len;
+	/* Set with every fd open_resource returns; scan-build cannot see that
+	 * pci_dev_file (another file) never returns a positive value. */
+	uint64_t len = 0;
 	void *va;
 	int fd, rc;
 

@@ -18,20 +18,15 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/queue.h>
 
 #include <brisk/iscsi.h>
+#include <brisk/queue.h>
 #include <brisk/scsi.h>
 #include <brisk/thread.h>
 
 #include "iscsi_chap.h"
 #include "iscsi_pdu.h"
 #include "iscsi_text.h"
-
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
-	for ((var) = TAILQ_FIRST((head)); (var) && ((tvar) = TAILQ_NEXT((var), field), 1); (var) = (tvar))
-#endif
 
 #define ISCSI_NAME_MAX 223            /* RFC 7143 4.2.7.1 */
 #define ISCSI_ALIAS_MAX 255

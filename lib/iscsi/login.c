@@ -420,7 +420,6 @@ static bool login_gather(struct iscsi_conn *c, const uint8_t *h, struct login_rs
 	uint32_t len = c->rx_data_len;
 
 	if (c->text_len + len > ISCSI_TEXT_BUF) {
-		len = 0;
 		r->status = ISCSI_LOGIN_INIT_ERR;
 		snprintf(r->err, sizeof(r->err), "login text longer than %d bytes", ISCSI_TEXT_BUF);
 		return true;

@@ -79,8 +79,10 @@ static int pg_poll(void *arg)
 	if (pg->exiting && TAILQ_EMPTY(&pg->conns)) {
 		brisk_poller_unregister(&pg->poller);
 		brisk_poller_unregister(&pg->timer);
-		brisk_thread_send_msg(g_iscsi.app_thread, pg_exit_done, pg);
 		brisk_thread_exit(pg->thread);
+		/* Last touch of pg: once every group has reported, the app thread
+		 * frees the array pg lives in (ThreadSanitizer saw the race). */
+		brisk_thread_send_msg(g_iscsi.app_thread, pg_exit_done, pg);
 		return 1;
 	}
 	now = brisk_get_ticks();
@@ -258,8 +260,9 @@ static void pg_stop(void *arg)
 	}
 	if (pg->poller == NULL) {
 		brisk_poller_unregister(&pg->timer);
-		brisk_thread_send_msg(g_iscsi.app_thread, pg_exit_done, pg);
 		brisk_thread_exit(pg->thread);
+		/* Last touch of pg, as in pg_poll. */
+		brisk_thread_send_msg(g_iscsi.app_thread, pg_exit_done, pg);
 		return;
 	}
 	pg->paused = true;

@@ -23,9 +23,10 @@ static void lvol_defer_call(struct lvol_defer *d)
 		d->op_fn(d->cb_arg, d->rc);
 	} else if (d->lvs_fn != NULL) {
 		d->lvs_fn(d->cb_arg, NULL, d->rc);
-	} else {
+	} else if (d->lvol_fn != NULL) {
 		d->lvol_fn(d->cb_arg, NULL, d->rc);
 	}
+	/* None set: the caller passed no callback, there is no one to tell. */
 }
 
 static void lvol_defer_run(void *arg)

@@ -416,7 +416,8 @@ static uint32_t fake_free_slot(const struct nvme_fake_dev *dev)
 static void fake_ns_create(struct nvme_fake_dev *dev, const struct brisk_nvme_cmd *cmd,
 			   struct fake_result *res)
 {
-	struct brisk_nvme_ns_data nd;
+	/* Zeroed: read below even when the transfer failed (then unused). */
+	struct brisk_nvme_ns_data nd = { 0 };
 	uint32_t i, lbaf;
 	uint64_t bytes;
 
@@ -550,7 +551,8 @@ static void fake_admin(struct nvme_fake_dev *dev, const struct brisk_nvme_cmd *c
 static void fake_dsm(struct nvme_fake_dev *dev, struct fake_ns *ns,
 		     const struct brisk_nvme_cmd *cmd, struct fake_result *res)
 {
-	struct brisk_nvme_dsm_range ranges[BRISK_NVME_DSM_MAX_RANGES];
+	/* Zeroed: scan-build cannot tell the transfer fills the n ranges read. */
+	struct brisk_nvme_dsm_range ranges[BRISK_NVME_DSM_MAX_RANGES] = { 0 };
 	uint32_t n = (cmd->cdw10 & 0xffu) + 1u, bs = fake_ns_block_size(ns);
 
 	fake_transfer(dev, cmd, ranges, n * sizeof(ranges[0]), FAKE_FROM_HOST, res);

@@ -404,7 +404,9 @@ static void mp_serve(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_msg *m)
 	switch (m->op) {
 	case NVME_MP_OP_CREATE_QPAIR: rc = mp_create_start(op); break;
 	case NVME_MP_OP_DELETE_QPAIR: rc = mp_delete_request(op); break;
-	case NVME_MP_OP_NOP: rc = 0; mp_op_finish(op, 0); return;
+	case NVME_MP_OP_NOP:
+		mp_op_finish(op, 0);
+		return;
 	default:
 		BRISK_ERRLOG("nvme %s: process %d sent unknown request %u\n", ctrlr->trid.traddr,
 			     m->pid, m->op);
@@ -688,7 +690,8 @@ static int mp_call(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_msg *msg)
 	if (rc != 0) {
 		return rc == -EBUSY ? -ETIMEDOUT : rc;
 	}
-	while ((rc = nvme_mp_channel_result(&s->ch, slot, msg)) == -EAGAIN) {
+	/* 0 (answered) or -EAGAIN only. */
+	while (nvme_mp_channel_result(&s->ch, slot, msg) == -EAGAIN) {
 		if (brisk_get_time_us() >= end || !mp_primary_alive(s)) {
 			if (nvme_mp_channel_abandon(&s->ch, slot) == 0) {
 				BRISK_ERRLOG("nvme %s: the primary process did not answer\n",

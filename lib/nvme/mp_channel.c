@@ -69,8 +69,9 @@ int nvme_mp_channel_create(struct nvme_mp_channel *ch, const char *key)
 	memset(ch, 0, sizeof(*ch));
 	ch->slots = brisk_memzone_reserve(zone, NVME_MP_CHANNEL_SLOTS * sizeof(*ch->slots),
 					  BRISK_ENV_SOCKET_ID_ANY, 0);
-	rc = ch->slots == NULL ? -errno : 0;
-	if (rc == 0) {
+	/* -ENOMEM should the reserve fail without saying why. */
+	rc = ch->slots != NULL ? 0 : errno > 0 ? -errno : -ENOMEM;
+	if (ch->slots != NULL) {
 		memset(ch->slots, 0, NVME_MP_CHANNEL_SLOTS * sizeof(*ch->slots));
 		ch->req = brisk_ring_create(req, NVME_MP_CHANNEL_SLOTS, BRISK_ENV_SOCKET_ID_ANY,
 					    BRISK_RING_F_EXACT_SZ);

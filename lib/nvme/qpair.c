@@ -416,7 +416,11 @@ void nvme_qpair_abort_outstanding(struct brisk_nvme_qpair *qpair, uint16_t sct, 
 		tr->req = NULL;
 		TAILQ_REMOVE(&qpair->outstanding_tr, tr, link);
 		TAILQ_INSERT_TAIL(&qpair->free_tr, tr, link);
-		nvme_request_complete_with(req, sct, sc, dnr);
+		/* Never NULL here; scan-build loses the list head in TAILQ_REMOVE
+		 * and meets the cleared tracker again. */
+		if (req != NULL) {
+			nvme_request_complete_with(req, sct, sc, dnr);
+		}
 	}
 	qpair->num_outstanding = 0;
 }

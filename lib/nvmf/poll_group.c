@@ -88,8 +88,10 @@ static int pg_poll(void *arg)
 	}
 	if (pg->exiting && TAILQ_EMPTY(&pg->conns)) {
 		brisk_poller_unregister(&pg->poller);
-		brisk_thread_send_msg(g_nvmf_tgt.app_thread, pg_exit_done, pg);
 		brisk_thread_exit(pg->thread);
+		/* Last touch of pg: once every group has reported, the app thread
+		 * frees the array pg lives in (ThreadSanitizer saw the race). */
+		brisk_thread_send_msg(g_nvmf_tgt.app_thread, pg_exit_done, pg);
 		return 1;
 	}
 	now = brisk_get_ticks();
@@ -207,8 +209,9 @@ static void pg_stop(void *arg)
 		nvmf_conn_disconnect(c);
 	}
 	if (pg->poller == NULL) {
-		brisk_thread_send_msg(g_nvmf_tgt.app_thread, pg_exit_done, pg);
 		brisk_thread_exit(pg->thread);
+		/* Last touch of pg, as in pg_poll. */
+		brisk_thread_send_msg(g_nvmf_tgt.app_thread, pg_exit_done, pg);
 		return;
 	}
 	pg->paused = true;

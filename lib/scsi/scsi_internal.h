@@ -13,20 +13,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/queue.h>
 
 #include <brisk/bdev.h>
 #include <brisk/bdev_module.h>
+#include <brisk/queue.h>
 #include <brisk/scsi.h>
 #include <brisk/scsi_spec.h>
 #include <brisk/thread.h>
-
-/* glibc's sys/queue.h lacks the BSD _SAFE variant (removal while iterating). */
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
-	for ((var) = TAILQ_FIRST((head)); (var) && ((tvar) = TAILQ_NEXT((var), field), 1); \
-	     (var) = (tvar))
-#endif
 
 #define SCSI_MAX_ITN 64          /* initiator ports tracked per device */
 #define SCSI_MAX_REGS 64         /* persistent reservation registrations per LUN */

@@ -27,6 +27,7 @@
 #define MAX_HELD 900      /* per thread: three threads can ask for more than the pool */
 #define MAX_BULK 100      /* above CACHE_SIZE too, so the ring path is exercised */
 #define RUN_SECONDS 2
+#define MAX_RUN_SECONDS 20 /* see run_over */
 #define NUM_THREADS 3
 
 struct stress_obj {
@@ -37,6 +38,8 @@ struct stress_obj {
 struct stress_ctx {
 	struct brisk_mempool *mp;
 	uint64_t end_ticks;
+	uint64_t hard_end_ticks;
+	uint64_t failures; /* atomic: failed gets of all threads */
 	uint64_t double_gets;   /* atomic */
 	uint64_t bad_puts;      /* atomic */
 	uint64_t corruptions;   /* atomic */
@@ -81,6 +84,17 @@ static void give_back(struct stress_thread *t, struct stress_obj *o, uint64_t me
 	}
 }
 
+/* The run lasts RUN_SECONDS and then, while no get has failed yet, up to
+ * MAX_RUN_SECONDS: on a loaded machine or under ThreadSanitizer the threads
+ * overlap little, and the exhaustion path must still run. */
+static bool run_over(struct stress_ctx *ctx)
+{
+	uint64_t now = brisk_get_ticks();
+
+	return now >= ctx->end_ticks &&
+	       (__atomic_load_n(&ctx->failures, __ATOMIC_RELAXED) != 0 || now >= ctx->hard_end_ticks);
+}
+
 static void *stress_thread_fn(void *arg)
 {
 	struct stress_thread *t = arg;
@@ -100,13 +114,14 @@ static void *stress_thread_fn(void *arg)
 		unsigned n = 1 + (unsigned)rand_r(&seed) % MAX_BULK;
 		bool do_get = (rand_r(&seed) & 1) != 0;
 
-		if ((++loops & 255) == 0 && brisk_get_ticks() >= ctx->end_ticks) {
+		if ((++loops & 255) == 0 && run_over(ctx)) {
 			break;
 		}
 		if (do_get && nheld + n <= MAX_HELD) {
 			if (n == 1 ? brisk_mempool_get(ctx->mp, &held[nheld]) != 0 :
 				     brisk_mempool_get_bulk(ctx->mp, &held[nheld], n) != 0) {
 				t->get_failures++;
+				__atomic_fetch_add(&ctx->failures, 1, __ATOMIC_RELAXED);
 				continue;
 			}
 			for (i = 0; i < n; i++) {
@@ -161,6 +176,7 @@ static void test_concurrent_get_put(void)
 					   BRISK_ENV_SOCKET_ID_ANY, clear_obj, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx.mp);
 	ctx.end_ticks = brisk_get_ticks() + RUN_SECONDS * brisk_get_ticks_hz();
+	ctx.hard_end_ticks = ctx.end_ticks + (MAX_RUN_SECONDS - RUN_SECONDS) * brisk_get_ticks_hz();
 	for (i = 0; i < NUM_THREADS; i++) {
 		memset(&threads[i], 0, sizeof(threads[i]));
 		threads[i].ctx = &ctx;

@@ -46,9 +46,14 @@ static void call_done(void *ctx, int error_code, const char *error_message, cons
 static void call_on_app_thread(void *ctx)
 {
 	struct call *c = ctx;
+	int rc;
 
-	c->rc = brisk_rpc_call_local(c->method, c->params, call_done, c);
-	if (c->rc != 0) {
+	/* call_done may run inside the call and set done, after which the test
+	 * thread reads c: write c->rc (0 from call()'s memset) only on failure,
+	 * when call_done never runs. */
+	rc = brisk_rpc_call_local(c->method, c->params, call_done, c);
+	if (rc != 0) {
+		c->rc = rc;
 		atomic_store(&c->done, 1);
 	}
 }
