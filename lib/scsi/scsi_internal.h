@@ -32,6 +32,10 @@
 #define SCSI_MAX_REGS 64         /* persistent reservation registrations per LUN */
 #define SCSI_WS_CHUNK_BLOCKS 64  /* WRITE SAME pattern buffer */
 #define SCSI_MAX_UNMAP_DESC 256  /* per UNMAP command (block limits VPD) */
+/* EXTENDED COPY limits (RECEIVE COPY RESULTS operating parameters). */
+#define SCSI_XCOPY_MAX_TGT_DESC 8
+#define SCSI_XCOPY_MAX_SEG_DESC 32
+#define SCSI_XCOPY_MAX_DESC_LIST 1024 /* bytes of both descriptor lists */
 /* Largest data transfer of one command (block limits VPD). libiscsi's
  * WRITE SAME tests write 65536 blocks in one WRITE(16) whatever the limit
  * says, so it is 64 MiB: 131072 blocks of 512 B. */
@@ -54,6 +58,14 @@ struct scsi_itn {
 	char name[BRISK_SCSI_PORT_MAX_NAME + 1];
 	uint32_t ua[BRISK_SCSI_DEV_MAX_LUN]; /* pending enum scsi_ua bits per LUN */
 	uint64_t prevent;                    /* PREVENT ALLOW bit per LUN */
+	struct {                             /* last EXTENDED COPY held for COPY STATUS */
+		bool valid;
+		int lun_id;
+		uint8_t list_id;
+		uint8_t status;              /* 01h done, 02h ended with an error */
+		uint16_t segments;
+		uint64_t bytes;
+	} copy;
 };
 
 struct scsi_pr_reg {
@@ -209,6 +221,10 @@ void scsi_pr_save(struct brisk_scsi_lun *lun);
 void scsi_spc_no_lun(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task);
 /* REPORT SUPPORTED OPERATION CODES table lookup (spc_opcodes.c). */
 void scsi_spc_report_opcodes(struct brisk_scsi_task *task);
+/* EXTENDED COPY and RECEIVE COPY RESULTS (xcopy.c); false for other opcodes. */
+bool scsi_xcopy_execute(struct brisk_scsi_task *task);
+/* Third-party Copy VPD page into d; returns its length. */
+uint32_t scsi_xcopy_vpd(uint8_t *d);
 /* Mode pages (mode.c). */
 void scsi_mode_sense(struct brisk_scsi_task *task);
 void scsi_mode_select(struct brisk_scsi_task *task);
