@@ -449,9 +449,17 @@ static bool ws_check_flags(struct brisk_scsi_task *task)
 		scsi_sense_field(task, false, 1, 0);
 		return false;
 	}
-	if (task->nblocks == 0) {                  /* WSNZ in the block limits page */
-		scsi_sense_field(task, false, sixteen ? 10 : 7, -1);
-		return false;
+	if (task->nblocks == 0) {
+		/* WSNZ is 0 in the block limits page: zero blocks means from
+		 * the LBA to the end of the medium, up to the maximum WRITE
+		 * SAME length (0xffffffff) the page reports. */
+		uint64_t rest = brisk_bdev_get_num_blocks(task->lun->bdev) - task->lba;
+
+		if (rest > UINT32_MAX) {
+			scsi_sense_field(task, false, sixteen ? 10 : 7, -1);
+			return false;
+		}
+		task->nblocks = (uint32_t)rest;
 	}
 	return true;
 }
@@ -479,7 +487,9 @@ static void sbc_write_same(struct brisk_scsi_task *task)
 		task->data_transferred = bs;
 	}
 	task->done = 0;
-	if (all_zero(block, bs)) {
+	/* UNMAP set: SBC-4 lets the device server unmap whatever the data;
+	 * the blocks then read back as LBPRZ says (zeroes on malloc). */
+	if (unmap || all_zero(block, bs)) {
 		scsi_sbc_run(task, unmap ? ws_unmap_submit : ws_zeroes_submit, ws_step_done);
 		return;
 	}

@@ -159,7 +159,7 @@ static uint32_t vpd_block_limits(struct brisk_scsi_lun *lun, uint8_t *d)
 	bool unmap = brisk_bdev_io_type_supported(lun->bdev, BRISK_BDEV_IO_TYPE_UNMAP);
 
 	scsi_put16(&d[2], 0x3c);
-	d[4] = 0x01;                             /* WSNZ: WRITE SAME needs a block count */
+	/* WSNZ stays 0: WRITE SAME of zero blocks runs to the end of the medium. */
 	d[5] = 0xff;                             /* COMPARE AND WRITE: up to 255 blocks */
 	scsi_put16(&d[6], 1);
 	scsi_put32(&d[8], max_xfer);

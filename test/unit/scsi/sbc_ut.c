@@ -387,12 +387,25 @@ static void test_write_same(void)
 	cdb[1] = 0x08;                               /* UNMAP with zeroes */
 	CHECK_GOOD(ut_cmd(g_dev, 0, cdb, 10, blk, 512, 0));
 	CU_ASSERT_EQUAL(g_d512->store[500 * 512 + 3], 0);
+	fill(g_d512->store + 500 * 512, 512, 9);
+	fill(blk, 512, 46);
+	cdb[1] = 0x08;                               /* UNMAP with data: unmapped all the same */
+	CHECK_GOOD(ut_cmd(g_dev, 0, cdb, 10, blk, 512, 0));
+	CU_ASSERT_EQUAL(g_d512->store[500 * 512 + 3], 0);
+	CU_ASSERT_EQUAL(g_d512->store[649 * 512 + 511], 0);
 	cdb[1] = 0x10;                               /* ANCHOR */
 	CHECK_FIELD(ut_cmd(g_dev, 0, cdb, 10, blk, 512, 0), 1, 4);
 	cdb[1] = 0x02;                               /* LBDATA (obsolete) */
 	CHECK_FIELD(ut_cmd(g_dev, 0, cdb, 10, blk, 512, 0), 1, 1);
-	cdb10(cdb, BRISK_SBC_OP_WRITE_SAME_10, 0, 0); /* WSNZ */
-	CHECK_FIELD(ut_cmd(g_dev, 0, cdb, 10, blk, 512, 0), 7, -1);
+	fill(blk, 512, 45);
+	cdb10(cdb, BRISK_SBC_OP_WRITE_SAME_10, 2040, 0); /* WSNZ 0: to the end of the medium */
+	CHECK_GOOD(ut_cmd(g_dev, 0, cdb, 10, blk, 512, 0));
+	CU_ASSERT_EQUAL(memcmp(g_d512->store + 2047 * 512, blk, 512), 0);
+	CU_ASSERT_EQUAL(memcmp(g_d512->store + 2040 * 512, blk, 512), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(g_d512->store + 2039 * 512, blk, 512), 0);
+	cdb10(cdb, BRISK_SBC_OP_WRITE_SAME_10, 2048, 0); /* zero blocks from just past the end */
+	CHECK_SENSE(ut_cmd(g_dev, 0, cdb, 10, blk, 512, 0), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
+		    BRISK_SCSI_ASC_LBA_OUT_OF_RANGE);
 	cdb10(cdb, BRISK_SBC_OP_WRITE_SAME_10, 2049, 0);
 	CHECK_SENSE(ut_cmd(g_dev, 0, cdb, 10, blk, 512, 0), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
 		    BRISK_SCSI_ASC_LBA_OUT_OF_RANGE);

@@ -91,7 +91,7 @@ static void test_vpd_pages(void)
 	CU_ASSERT_EQUAL(found_name, 1);
 	u = vpd(0, 0xb0);
 	CHECK_GOOD(u);
-	CU_ASSERT_EQUAL(u->data[4] & 1, 1);          /* WSNZ */
+	CU_ASSERT_EQUAL(u->data[4] & 1, 0);          /* WSNZ: zero blocks allowed */
 	CU_ASSERT_EQUAL(get_be32(&u->data[8]), (64u << 20) / 512);
 	CU_ASSERT_EQUAL(get_be32(&u->data[24]), 256); /* unmap descriptors */
 	u = vpd(0, 0xb1);
