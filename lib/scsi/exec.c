@@ -76,8 +76,7 @@ void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_tas
 		scsi_task_complete_later(task);
 		return;
 	}
-	if (!scsi_pr_execute(task) && !scsi_spc_execute(task) && !scsi_sbc_execute(task) &&
-	    !scsi_xcopy_execute(task)) {
+	if (!scsi_pr_execute(task) && !scsi_spc_execute(task) && !scsi_sbc_execute(task) && !scsi_xcopy_execute(task)) {
 		scsi_sense(task, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_OPCODE);
 		scsi_task_complete_later(task);
 	}

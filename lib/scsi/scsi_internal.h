@@ -58,11 +58,11 @@ struct scsi_itn {
 	char name[BRISK_SCSI_PORT_MAX_NAME + 1];
 	uint32_t ua[BRISK_SCSI_DEV_MAX_LUN]; /* pending enum scsi_ua bits per LUN */
 	uint64_t prevent;                    /* PREVENT ALLOW bit per LUN */
-	struct {                             /* last EXTENDED COPY held for COPY STATUS */
+	struct { /* last EXTENDED COPY held for COPY STATUS */
 		bool valid;
 		int lun_id;
 		uint8_t list_id;
-		uint8_t status;              /* 01h done, 02h ended with an error */
+		uint8_t status; /* 01h done, 02h ended with an error */
 		uint16_t segments;
 		uint64_t bytes;
 	} copy;

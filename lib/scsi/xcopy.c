@@ -20,7 +20,7 @@
 #define XCOPY_CHUNK_BYTES (1u << 20)
 
 #define XCOPY_TGT_IDENT 0xe4 /* identification descriptor copy target */
-#define XCOPY_SEG_B2B 0x02   /* block device to block device segment */
+#define XCOPY_SEG_B2B 0x02 /* block device to block device segment */
 
 #define ASC_TOO_MANY_TARGET_DESC 0x2606
 #define ASC_UNSUPPORTED_TARGET_DESC 0x2607
@@ -31,29 +31,20 @@
 
 struct xcopy_ctx {
 	uint8_t list_id;
-	bool hold;               /* LIST ID USAGE asks to keep the copy status */
+	bool hold; /* LIST ID USAGE asks to keep the copy status */
 	uint32_t ntgt, nseg, seg;
-	uint64_t src, dst;       /* current segment position */
-	uint32_t left, chunk;    /* blocks still to copy in it, blocks in flight */
-	uint64_t bytes;          /* copied so far */
-	uint8_t *params;         /* header and descriptor lists */
-	uint8_t *data;           /* bounce buffer */
+	uint64_t src, dst; /* current segment position */
+	uint32_t left, chunk; /* blocks still to copy in it, blocks in flight */
+	uint64_t bytes; /* copied so far */
+	uint8_t *params; /* header and descriptor lists */
+	uint8_t *data; /* bounce buffer */
 };
 
-static uint32_t lun_bs(const struct brisk_scsi_task *task)
-{
-	return brisk_bdev_get_block_size(task->lun->bdev);
-}
+static uint32_t lun_bs(const struct brisk_scsi_task *task) { return brisk_bdev_get_block_size(task->lun->bdev); }
 
-static struct xcopy_ctx *ctx_of(struct brisk_scsi_task *task)
-{
-	return task->buf;
-}
+static struct xcopy_ctx *ctx_of(struct brisk_scsi_task *task) { return task->buf; }
 
-static void copy_aborted(struct brisk_scsi_task *task, uint16_t asc)
-{
-	scsi_sense(task, SENSE_COPY_ABORTED, asc);
-}
+static void copy_aborted(struct brisk_scsi_task *task, uint16_t asc) { scsi_sense(task, SENSE_COPY_ABORTED, asc); }
 
 /* ---- Held copy status (per I_T nexus, dev->lock) ---- */
 
@@ -99,16 +90,14 @@ static int xcopy_read_submit(struct brisk_scsi_task *task)
 {
 	struct xcopy_ctx *c = ctx_of(task);
 
-	return brisk_bdev_read_blocks(task->lun->desc, task->ch, c->data, c->src, c->chunk,
-				      scsi_sbc_cb(), task);
+	return brisk_bdev_read_blocks(task->lun->desc, task->ch, c->data, c->src, c->chunk, scsi_sbc_cb(), task);
 }
 
 static int xcopy_write_submit(struct brisk_scsi_task *task)
 {
 	struct xcopy_ctx *c = ctx_of(task);
 
-	return brisk_bdev_write_blocks(task->lun->desc, task->ch, c->data, c->dst, c->chunk,
-				       scsi_sbc_cb(), task);
+	return brisk_bdev_write_blocks(task->lun->desc, task->ch, c->data, c->dst, c->chunk, scsi_sbc_cb(), task);
 }
 
 static void xcopy_next_chunk(struct brisk_scsi_task *task)
@@ -168,9 +157,8 @@ static bool xcopy_target_is_lun(struct brisk_scsi_task *task, uint32_t idx)
 		return false;
 	}
 	memcpy(naa, uuid, 16);
-	naa[0] = 0x60 | (naa[0] & 0x0f);     /* as vpd_device_id builds it */
-	return (d[5] & 0x0f) == 0x3 && d[7] == 16 && memcmp(&d[8], naa, 16) == 0 &&
-	       scsi_be24(&d[29]) == lun_bs(task);
+	naa[0] = 0x60 | (naa[0] & 0x0f); /* as vpd_device_id builds it */
+	return (d[5] & 0x0f) == 0x3 && d[7] == 16 && memcmp(&d[8], naa, 16) == 0 && scsi_be24(&d[29]) == lun_bs(task);
 }
 
 static void xcopy_next_segment(struct brisk_scsi_task *task)
@@ -209,8 +197,7 @@ static void xcopy_next_segment(struct brisk_scsi_task *task)
 
 /* Counts the segment descriptors (walking their lengths); false with the
  * sense set when one is not block-to-block or runs past the list. */
-static bool xcopy_count_segments(struct brisk_scsi_task *task, const uint8_t *p, uint32_t len,
-				 uint32_t *count)
+static bool xcopy_count_segments(struct brisk_scsi_task *task, const uint8_t *p, uint32_t len, uint32_t *count)
 {
 	uint32_t off = 0, n = 0;
 
@@ -226,8 +213,7 @@ static bool xcopy_count_segments(struct brisk_scsi_task *task, const uint8_t *p,
 	return true;
 }
 
-static bool xcopy_check_segments(struct brisk_scsi_task *task, const uint8_t *p, uint32_t n,
-				 uint32_t base)
+static bool xcopy_check_segments(struct brisk_scsi_task *task, const uint8_t *p, uint32_t n, uint32_t base)
 {
 	uint32_t i;
 
@@ -260,7 +246,7 @@ static bool xcopy_check_targets(struct brisk_scsi_task *task, const uint8_t *p, 
 		}
 		/* LU ID TYPE (bits 7-6) qualifies an LU IDENTIFIER field, which
 		 * an identification descriptor does not have: ignored. */
-		if (d[1] & 0x1f) {           /* PERIPHERAL DEVICE TYPE: block devices only */
+		if (d[1] & 0x1f) { /* PERIPHERAL DEVICE TYPE: block devices only */
 			scsi_sense_field(task, true, (uint16_t)(at + 1), 4);
 			return false;
 		}
@@ -273,12 +259,11 @@ static bool xcopy_check_header(struct brisk_scsi_task *task, const uint8_t *h, u
 {
 	uint32_t tlen = scsi_be16(&h[2]), slen = scsi_be32(&h[8]);
 
-	if (scsi_be32(&h[12]) != 0) {                 /* inline data: not supported */
+	if (scsi_be32(&h[12]) != 0) { /* inline data: not supported */
 		scsi_sense_field(task, true, 12, -1);
 		return false;
 	}
-	if ((uint64_t)tlen + slen > SCSI_XCOPY_MAX_DESC_LIST ||
-	    XCOPY_HDR_LEN + (uint64_t)tlen + slen > plen) {
+	if ((uint64_t)tlen + slen > SCSI_XCOPY_MAX_DESC_LIST || XCOPY_HDR_LEN + (uint64_t)tlen + slen > plen) {
 		scsi_sense(task, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_PARAM_LIST_LENGTH_ERROR);
 		return false;
 	}
@@ -322,7 +307,7 @@ static bool xcopy_parse(struct brisk_scsi_task *task, struct xcopy_ctx *c, uint3
 		return false;
 	}
 	c->list_id = h[0];
-	c->hold = ((h[1] >> 3) & 0x3) != 0x3;        /* 11b: list identifier not valid */
+	c->hold = ((h[1] >> 3) & 0x3) != 0x3; /* 11b: list identifier not valid */
 	return xcopy_check_targets(task, c->params + XCOPY_HDR_LEN, c->ntgt) &&
 	       xcopy_check_segments(task, c->params + XCOPY_HDR_LEN + tlen, c->nseg, XCOPY_HDR_LEN + tlen);
 }
@@ -355,14 +340,14 @@ static void extended_copy(struct brisk_scsi_task *task)
 	uint32_t plen = scsi_be32(&task->cdb[10]);
 	struct xcopy_ctx *c;
 
-	if ((task->cdb[1] & 0x1f) != 0) {             /* only LID1 */
+	if ((task->cdb[1] & 0x1f) != 0) { /* only LID1 */
 		scsi_sense_field(task, false, 1, 4);
 		xcopy_fail_now(task, NULL);
 		return;
 	}
 	task->cdb_data_len = plen;
 	task->data_transferred = plen < task->transfer_len ? plen : task->transfer_len;
-	if (plen == 0 || !xcopy_lun_ready(task)) {    /* an empty list copies nothing */
+	if (plen == 0 || !xcopy_lun_ready(task)) { /* an empty list copies nothing */
 		xcopy_fail_now(task, NULL);
 		return;
 	}
@@ -382,7 +367,7 @@ static void extended_copy(struct brisk_scsi_task *task)
 		xcopy_fail_now(task, c);
 		return;
 	}
-	c->data = malloc(XCOPY_CHUNK_BYTES);      /* a copy is rare: no pool */
+	c->data = malloc(XCOPY_CHUNK_BYTES); /* a copy is rare: no pool */
 	task->ch = brisk_bdev_get_io_channel(task->lun->desc);
 	if (c->data == NULL || task->ch == NULL) {
 		free(c->data);
@@ -409,22 +394,21 @@ static void copy_status(struct brisk_scsi_task *task)
 {
 	struct brisk_scsi_dev *dev = task->lun->dev;
 	struct scsi_itn *itn;
-	uint8_t d[12] = {0};
+	uint8_t d[12] = { 0 };
 	bool found = false;
 
 	pthread_mutex_lock(&dev->lock);
 	itn = scsi_itn_get(dev, task->initiator_port);
-	if (itn != NULL && itn->copy.valid && itn->copy.lun_id == task->lun->id &&
-	    itn->copy.list_id == task->cdb[2]) {
+	if (itn != NULL && itn->copy.valid && itn->copy.lun_id == task->lun->id && itn->copy.list_id == task->cdb[2]) {
 		found = true;
 		scsi_put32(&d[0], sizeof(d) - 4);
 		d[4] = itn->copy.status;
 		scsi_put16(&d[5], itn->copy.segments);
-		d[7] = 0x00;                          /* transfer count in bytes */
+		d[7] = 0x00; /* transfer count in bytes */
 		scsi_put32(&d[8], itn->copy.bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)itn->copy.bytes);
 	}
 	pthread_mutex_unlock(&dev->lock);
-	if (!found) {                                 /* no such copy held for this nexus */
+	if (!found) { /* no such copy held for this nexus */
 		scsi_sense_field(task, false, 2, -1);
 		return;
 	}
@@ -433,17 +417,17 @@ static void copy_status(struct brisk_scsi_task *task)
 
 static void operating_parameters(struct brisk_scsi_task *task)
 {
-	uint8_t d[48] = {0};
+	uint8_t d[48] = { 0 };
 
 	scsi_put32(&d[0], sizeof(d) - 4);
 	scsi_put16(&d[8], SCSI_XCOPY_MAX_TGT_DESC);
 	scsi_put16(&d[10], SCSI_XCOPY_MAX_SEG_DESC);
 	scsi_put32(&d[12], SCSI_XCOPY_MAX_DESC_LIST);
-	scsi_put32(&d[16], 0xffffu * lun_bs(task));   /* 16-bit block count per segment */
-	scsi_put16(&d[34], 1);                         /* total concurrent copies */
-	d[36] = 1;                                     /* maximum concurrent copies */
-	d[37] = 9;                                     /* data segment granularity: 512 B */
-	d[43] = 2;                                     /* implemented descriptor codes */
+	scsi_put32(&d[16], 0xffffu * lun_bs(task)); /* 16-bit block count per segment */
+	scsi_put16(&d[34], 1); /* total concurrent copies */
+	d[36] = 1; /* maximum concurrent copies */
+	d[37] = 9; /* data segment granularity: 512 B */
+	d[43] = 2; /* implemented descriptor codes */
 	d[44] = XCOPY_SEG_B2B;
 	d[45] = XCOPY_TGT_IDENT;
 	reply(task, d, 46);
@@ -452,9 +436,15 @@ static void operating_parameters(struct brisk_scsi_task *task)
 static void receive_copy_results(struct brisk_scsi_task *task)
 {
 	switch (task->cdb[1] & 0x1f) {
-	case BRISK_SPC_RCR_COPY_STATUS: copy_status(task); break;
-	case BRISK_SPC_RCR_OPERATING_PARAMS: operating_parameters(task); break;
-	default: scsi_sense_field(task, false, 1, 4); break;  /* RECEIVE DATA, FAILED SEGMENT DETAILS */
+	case BRISK_SPC_RCR_COPY_STATUS:
+		copy_status(task);
+		break;
+	case BRISK_SPC_RCR_OPERATING_PARAMS:
+		operating_parameters(task);
+		break;
+	default:
+		scsi_sense_field(task, false, 1, 4);
+		break; /* RECEIVE DATA, FAILED SEGMENT DETAILS */
 	}
 	scsi_task_complete_later(task);
 }
@@ -463,23 +453,23 @@ static void receive_copy_results(struct brisk_scsi_task *task)
 
 uint32_t scsi_xcopy_vpd(uint8_t *d)
 {
-	static const uint8_t cmds[] = { BRISK_SPC_OP_EXTENDED_COPY, 1, 0x00,
+	static const uint8_t cmds[] = { BRISK_SPC_OP_EXTENDED_COPY,        1, 0x00,
 					BRISK_SPC_OP_RECEIVE_COPY_RESULTS, 2, BRISK_SPC_RCR_COPY_STATUS,
 					BRISK_SPC_RCR_OPERATING_PARAMS };
 	uint8_t *p = &d[4];
 
-	scsi_put16(&p[0], 0x0001);                   /* supported commands */
+	scsi_put16(&p[0], 0x0001); /* supported commands */
 	scsi_put16(&p[2], 8);
 	p[4] = sizeof(cmds);
 	memcpy(&p[5], cmds, sizeof(cmds));
 	p += 12;
-	scsi_put16(&p[0], 0x0004);                   /* parameter data */
+	scsi_put16(&p[0], 0x0004); /* parameter data */
 	scsi_put16(&p[2], 0x1c);
 	scsi_put16(&p[8], SCSI_XCOPY_MAX_TGT_DESC);
 	scsi_put16(&p[10], SCSI_XCOPY_MAX_SEG_DESC);
 	scsi_put32(&p[12], SCSI_XCOPY_MAX_DESC_LIST);
 	p += 32;
-	scsi_put16(&p[0], 0x0008);                   /* supported descriptors */
+	scsi_put16(&p[0], 0x0008); /* supported descriptors */
 	scsi_put16(&p[2], 4);
 	p[4] = 2;
 	p[5] = XCOPY_SEG_B2B;

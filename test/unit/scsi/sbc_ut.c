@@ -389,7 +389,7 @@ static void test_write_same(void)
 	CU_ASSERT_EQUAL(g_d512->store[500 * 512 + 3], 0);
 	fill(g_d512->store + 500 * 512, 512, 9);
 	fill(blk, 512, 46);
-	cdb[1] = 0x08;                               /* UNMAP with data: unmapped all the same */
+	cdb[1] = 0x08; /* UNMAP with data: unmapped all the same */
 	CHECK_GOOD(ut_cmd(g_dev, 0, cdb, 10, blk, 512, 0));
 	CU_ASSERT_EQUAL(g_d512->store[500 * 512 + 3], 0);
 	CU_ASSERT_EQUAL(g_d512->store[649 * 512 + 511], 0);

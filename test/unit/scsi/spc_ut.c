@@ -67,7 +67,7 @@ static void test_vpd_pages(void)
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->data[3], 7);
 	CU_ASSERT(memcmp(&u->data[4], "\x00\x80\x83\x8f\xb0\xb1\xb2", 7) == 0);
-	u = vpd(0, 0x8f);                            /* third-party copy: supported commands first */
+	u = vpd(0, 0x8f); /* third-party copy: supported commands first */
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->data[3], 52);
 	CU_ASSERT_EQUAL(u->data[5], 0x01);
@@ -91,7 +91,7 @@ static void test_vpd_pages(void)
 	CU_ASSERT_EQUAL(found_name, 1);
 	u = vpd(0, 0xb0);
 	CHECK_GOOD(u);
-	CU_ASSERT_EQUAL(u->data[4] & 1, 0);          /* WSNZ: zero blocks allowed */
+	CU_ASSERT_EQUAL(u->data[4] & 1, 0); /* WSNZ: zero blocks allowed */
 	CU_ASSERT_EQUAL(get_be32(&u->data[8]), (64u << 20) / 512);
 	CU_ASSERT_EQUAL(get_be32(&u->data[24]), 256); /* unmap descriptors */
 	u = vpd(0, 0xb1);

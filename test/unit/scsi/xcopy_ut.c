@@ -14,7 +14,8 @@ static struct brisk_scsi_dev *g_dev;
 
 /* INVALID FIELD IN PARAMETER LIST with the field pointer at byte, bit
  * (-1: none). */
-#define CHECK_PARAM_FIELD(u, byte, bit) do { \
+#define CHECK_PARAM_FIELD(u, byte, bit) \
+	do { \
 		const struct ut_task *up_ = (u); \
 		CHECK_SENSE(up_, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_FIELD_IN_PARAM); \
 		CU_ASSERT_EQUAL(up_->t.sense_data[15] & 0xc0, 0x80); \
@@ -33,7 +34,7 @@ static void tgt_desc(uint64_t lun, uint32_t bs, uint8_t *d)
 
 	memset(d, 0, 32);
 	d[0] = 0xe4;
-	memcpy(&d[4], &u->data[4], 4 + 16);          /* the NAA designator comes first */
+	memcpy(&d[4], &u->data[4], 4 + 16); /* the NAA designator comes first */
 	d[29] = (uint8_t)(bs >> 16);
 	d[30] = (uint8_t)(bs >> 8);
 	d[31] = (uint8_t)bs;
@@ -82,7 +83,7 @@ static void test_copy_within_lun(void)
 	struct ut_task *u;
 
 	memset(g_d512->store, 0x3c, 8192 * 512);
-	memset(g_d512->store, 0xa1, 3000 * 512);      /* 1.5 MiB: two chunks */
+	memset(g_d512->store, 0xa1, 3000 * 512); /* 1.5 MiB: two chunks */
 	tgt_desc(0, 512, p + 16);
 	seg_desc(p + 48, 0, 0, 3000, 0, 4000);
 	seg_desc(p + 76, 0, 0, 10, 7000, 0);
@@ -92,16 +93,16 @@ static void test_copy_within_lun(void)
 	CU_ASSERT_EQUAL(g_d512->store[7000 * 512 - 1], 0xa1);
 	CU_ASSERT_EQUAL(g_d512->store[7000 * 512], 0x3c);
 	CU_ASSERT_EQUAL(g_d512->store[3999 * 512], 0x3c);
-	CU_ASSERT_EQUAL(g_d512->store[0], 0x3c);      /* second segment, after the first */
+	CU_ASSERT_EQUAL(g_d512->store[0], 0x3c); /* second segment, after the first */
 	CU_ASSERT_EQUAL(g_d512->store[10 * 512], 0xa1);
 	u = rcr(0, 0x00, 7);
 	CHECK_GOOD(u);
-	CU_ASSERT_EQUAL(u->data[4], 0x01);            /* completed without error */
-	CU_ASSERT_EQUAL(u->data[6], 2);               /* segments processed */
+	CU_ASSERT_EQUAL(u->data[4], 0x01); /* completed without error */
+	CU_ASSERT_EQUAL(u->data[6], 2); /* segments processed */
 	CU_ASSERT_EQUAL(get_be32(&u->data[8]), 3010 * 512);
-	CHECK_FIELD(rcr(0, 0x00, 8), 2, -1);          /* no copy with list id 8 */
-	CHECK_FIELD(rcr(1, 0x00, 7), 2, -1);          /* held for LUN 0 only */
-	CHECK_GOOD(xcopy(0, p, 0));                    /* empty list: nothing to do */
+	CHECK_FIELD(rcr(0, 0x00, 8), 2, -1); /* no copy with list id 8 */
+	CHECK_FIELD(rcr(1, 0x00, 7), 2, -1); /* held for LUN 0 only */
+	CHECK_GOOD(xcopy(0, p, 0)); /* empty list: nothing to do */
 }
 
 static void test_copy_4k_and_status_not_held(void)
@@ -113,7 +114,7 @@ static void test_copy_4k_and_status_not_held(void)
 	tgt_desc(1, 4096, p + 16);
 	seg_desc(p + 48, 0, 0, 1, 3, 511);
 	hdr(p, 9, 1, 1);
-	p[1] = 0x18;                                  /* LIST ID USAGE 11b: nothing held */
+	p[1] = 0x18; /* LIST ID USAGE 11b: nothing held */
 	CHECK_GOOD(xcopy(1, p, sizeof(p)));
 	CU_ASSERT_EQUAL(g_d4k->store[511 * 4096 + 4095], 0x77);
 	CHECK_FIELD(rcr(1, 0x00, 9), 2, -1);
@@ -125,13 +126,13 @@ static void test_operating_parameters(void)
 
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(get_be32(&u->data[0]), 44);
-	CU_ASSERT_EQUAL(u->data[9], 8);               /* target descriptors */
-	CU_ASSERT_EQUAL(u->data[11], 32);             /* segment descriptors */
+	CU_ASSERT_EQUAL(u->data[9], 8); /* target descriptors */
+	CU_ASSERT_EQUAL(u->data[11], 32); /* segment descriptors */
 	CU_ASSERT_EQUAL(get_be32(&u->data[12]), 1024);
 	CU_ASSERT_EQUAL(u->data[43], 2);
 	CU_ASSERT_EQUAL(u->data[44], 0x02);
 	CU_ASSERT_EQUAL(u->data[45], 0xe4);
-	CHECK_FIELD(rcr(0, 0x01, 0), 1, 4);           /* RECEIVE DATA: not supported */
+	CHECK_FIELD(rcr(0, 0x01, 0), 1, 4); /* RECEIVE DATA: not supported */
 }
 
 static void test_list_refusals(void)
@@ -143,9 +144,9 @@ static void test_list_refusals(void)
 	seg_desc(p + 48, 0, 0, 1, 0, 1);
 	hdr(p, 1, 1, 1);
 	CHECK_SENSE(xcopy(0, p, 16 + 32 - 1), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
-		    BRISK_SCSI_ASC_PARAM_LIST_LENGTH_ERROR);   /* truncates the target list */
+		    BRISK_SCSI_ASC_PARAM_LIST_LENGTH_ERROR); /* truncates the target list */
 	CHECK_SENSE(xcopy(0, p, 16 + 32 + 27), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
-		    BRISK_SCSI_ASC_PARAM_LIST_LENGTH_ERROR);   /* truncates the segment */
+		    BRISK_SCSI_ASC_PARAM_LIST_LENGTH_ERROR); /* truncates the segment */
 	CHECK_SENSE(xcopy(0, p, 10), BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_PARAM_LIST_LENGTH_ERROR);
 	for (i = 0; i < 9; i++) {
 		tgt_desc(0, 512, p + 16 + 32 * i);
@@ -158,42 +159,41 @@ static void test_list_refusals(void)
 	}
 	hdr(p, 1, 1, 33);
 	CHECK_SENSE(xcopy(0, p, 16 + 32 + 33 * 28), BRISK_SCSI_SENSE_ILLEGAL_REQUEST, 0x2608);
-	hdr(p, 1, 9, 33);                             /* both lists beyond 1024 bytes */
-	CHECK_SENSE(xcopy(0, p, sizeof(p)), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
-		    BRISK_SCSI_ASC_PARAM_LIST_LENGTH_ERROR);
+	hdr(p, 1, 9, 33); /* both lists beyond 1024 bytes */
+	CHECK_SENSE(xcopy(0, p, sizeof(p)), BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_PARAM_LIST_LENGTH_ERROR);
 	hdr(p, 1, 1, 1);
-	put_be32(&p[12], 4);                          /* inline data */
+	put_be32(&p[12], 4); /* inline data */
 	CHECK_PARAM_FIELD(xcopy(0, p, 16 + 32 + 28 + 4), 12, -1);
 }
 
 static void test_descriptor_refusals(void)
 {
 	uint8_t p[16 + 32 + 28];
-	uint8_t cdb[16] = { 0x83, 0x01 };             /* LID4 */
+	uint8_t cdb[16] = { 0x83, 0x01 }; /* LID4 */
 
 	tgt_desc(0, 512, p + 16);
 	seg_desc(p + 48, 0, 0, 1, 0, 1);
 	hdr(p, 1, 1, 1);
-	p[16] = 0xe0;                                 /* Fibre Channel N_Port_Name */
+	p[16] = 0xe0; /* Fibre Channel N_Port_Name */
 	CHECK_SENSE(xcopy(0, p, sizeof(p)), BRISK_SCSI_SENSE_ILLEGAL_REQUEST, 0x2607);
 	p[16] = 0xe4;
-	p[48] = 0x03;                                 /* stream-to-stream */
+	p[48] = 0x03; /* stream-to-stream */
 	CHECK_SENSE(xcopy(0, p, sizeof(p)), BRISK_SCSI_SENSE_ILLEGAL_REQUEST, 0x2609);
 	p[48] = 0x02;
-	p[17] = 0xc0;                                 /* LU ID TYPE: no LU IDENTIFIER to qualify */
+	p[17] = 0xc0; /* LU ID TYPE: no LU IDENTIFIER to qualify */
 	CHECK_GOOD(xcopy(0, p, sizeof(p)));
-	p[17] = 0x05;                                 /* not a block device */
+	p[17] = 0x05; /* not a block device */
 	CHECK_PARAM_FIELD(xcopy(0, p, sizeof(p)), 17, 4);
-	p[17] = 0x20;                                 /* NUL: a null device */
+	p[17] = 0x20; /* NUL: a null device */
 	CHECK_SENSE(xcopy(0, p, sizeof(p)), SENSE_COPY_ABORTED, 0x0d02);
 	p[17] = 0;
-	put_be16(&p[48 + 6], 1);                      /* destination index past the list */
+	put_be16(&p[48 + 6], 1); /* destination index past the list */
 	CHECK_SENSE(xcopy(0, p, sizeof(p)), SENSE_COPY_ABORTED, 0x0d02);
 	put_be16(&p[48 + 6], 0);
-	tgt_desc(1, 4096, p + 16);                    /* another LUN: not this copy manager */
+	tgt_desc(1, 4096, p + 16); /* another LUN: not this copy manager */
 	CHECK_SENSE(xcopy(0, p, sizeof(p)), SENSE_COPY_ABORTED, 0x0d02);
 	tgt_desc(0, 512, p + 16);
-	put_be64(&p[48 + 20], 8191);                  /* two blocks from the last LBA */
+	put_be64(&p[48 + 20], 8191); /* two blocks from the last LBA */
 	put_be16(&p[48 + 10], 2);
 	CHECK_SENSE(xcopy(0, p, sizeof(p)), SENSE_COPY_ABORTED, 0x0000);
 	put_be32(&cdb[10], sizeof(p));
