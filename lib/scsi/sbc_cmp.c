@@ -161,6 +161,7 @@ static void sbc_verify(struct brisk_scsi_task *task)
 static void caw_compared(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok);
 
 static void orwrite_start_msg(void *ctx);
+static void atomic_start(struct brisk_scsi_task *task);
 
 static void caw_start_msg(void *ctx)
 {
@@ -168,6 +169,10 @@ static void caw_start_msg(void *ctx)
 
 	if (task->cdb[0] == BRISK_SBC_OP_ORWRITE_16) {
 		orwrite_start_msg(ctx);
+		return;
+	}
+	if (task->cdb[0] == BRISK_SBC_OP_WRITE_ATOMIC_16) {
+		atomic_start(task);
 		return;
 	}
 	run_medium_read(task, caw_compared);
@@ -323,6 +328,57 @@ static void sbc_orwrite(struct brisk_scsi_task *task)
 	}
 	if (caw_lock(task)) {
 		run_medium_read(task, orwrite_merged);
+	}
+}
+
+/* ---- WRITE ATOMIC(16): the whole data-out or nothing, as one bdev write,
+ * holding the COMPARE AND WRITE turn so it does not interleave with those. ---- */
+
+static int atomic_submit(struct brisk_scsi_task *task)
+{
+	if (task->iov_trim_cnt > 0) {
+		return brisk_bdev_writev_blocks(task->lun->desc, task->ch, task->iov_trim, task->iov_trim_cnt,
+						task->lba, task->nblocks, scsi_sbc_cb(), task);
+	}
+	return brisk_bdev_write_blocks(task->lun->desc, task->ch, task->buf, task->lba, task->nblocks, scsi_sbc_cb(),
+				       task);
+}
+
+static void atomic_written(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok)
+{
+	if (!ok) {
+		scsi_sbc_io_error(task, io);
+	} else {
+		task->data_transferred = task->cdb_data_len;
+	}
+	finish_freeing(task, io);
+}
+
+static void atomic_start(struct brisk_scsi_task *task)
+{
+	uint64_t nbytes = task->cdb_data_len;
+
+	if (!scsi_task_trim_iovs(task, 0, nbytes)) {
+		task->iov_trim_cnt = 0;
+		task->buf = malloc(nbytes); /* more iovecs than the task can carry: rare */
+		if (task->buf == NULL) {
+			fail_now(task, BRISK_SCSI_SENSE_HARDWARE_ERROR, BRISK_SCSI_ASC_INTERNAL_TARGET_FAILURE);
+			return;
+		}
+		brisk_copy_iovs_to_buf(task->buf, nbytes, task->iovs, task->iovcnt);
+	}
+	scsi_sbc_run(task, atomic_submit, atomic_written);
+}
+
+/* Short data-out is refused, never written in part. */
+static void sbc_write_atomic(struct brisk_scsi_task *task)
+{
+	if (!scsi_sbc_data_out_ok(task, task->cdb_data_len)) {
+		scsi_task_complete_later(task);
+		return;
+	}
+	if (caw_lock(task)) {
+		atomic_start(task);
 	}
 }
 
@@ -511,6 +567,9 @@ void scsi_sbc_cmp_execute(struct brisk_scsi_task *task)
 		break;
 	case BRISK_SBC_OP_ORWRITE_16:
 		sbc_orwrite(task);
+		break;
+	case BRISK_SBC_OP_WRITE_ATOMIC_16:
+		sbc_write_atomic(task);
 		break;
 	default:
 		sbc_write_same(task);

@@ -161,6 +161,15 @@ static inline bool scsi_lun_lbprz(const struct brisk_scsi_lun *lun)
 	return m != NULL && __builtin_strcmp(m, "malloc") == 0;
 }
 
+/* WRITE ATOMIC(16): offered where one bdev write cannot be torn, the
+ * malloc module (RAM: no power-loss window), for up to a maximum transfer. */
+static inline bool scsi_lun_atomic(const struct brisk_scsi_lun *lun)
+{
+	const char *m = brisk_bdev_get_module_name(lun->bdev);
+
+	return m != NULL && __builtin_strcmp(m, "malloc") == 0;
+}
+
 /* ---- task.c ---- */
 /* CHECK CONDITION; asc is BRISK_SCSI_ASC_* (ASC << 8 | ASCQ). */
 void scsi_sense(struct brisk_scsi_task *task, uint8_t sk, uint16_t asc);

@@ -171,6 +171,9 @@ static uint32_t vpd_block_limits(struct brisk_scsi_lun *lun, uint8_t *d)
 		scsi_put32(&d[28], 1);
 	}
 	scsi_put64(&d[36], 0xffffffff);         /* max WRITE SAME length: written in chunks */
+	if (scsi_lun_atomic(lun)) {
+		scsi_put32(&d[44], max_xfer); /* max atomic transfer; no alignment or granularity */
+	}
 	return 64;
 }
 

@@ -419,6 +419,19 @@ static void test_write_same(void)
 		    BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
 }
 
+/* WRITE ATOMIC(16) is offered on malloc LUNs only (scsi_lun_atomic): the
+ * test bdevs' module is not one, so it is an unsupported opcode here
+ * (iscsi_conformance.sh runs libiscsi's WriteAtomic16 tests on malloc). */
+static void test_write_atomic_not_offered(void)
+{
+	uint8_t cdb[16] = { BRISK_SBC_OP_WRITE_ATOMIC_16 }, blk[512] = { 0 };
+
+	put_be64(&cdb[2], 10);
+	put_be16(&cdb[12], 1);
+	CHECK_SENSE(ut_cmd(g_dev, 0, cdb, 16, blk, 512, 0), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
+		    BRISK_SCSI_ASC_INVALID_OPCODE);
+}
+
 static uint8_t *unmap_params(uint8_t *p, int n, const uint64_t *lba, const uint32_t *cnt)
 {
 	int i;
@@ -522,6 +535,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_compare_and_write_serialised);
 	CU_ADD_TEST(suite, test_orwrite);
 	CU_ADD_TEST(suite, test_write_same);
+	CU_ADD_TEST(suite, test_write_atomic_not_offered);
 	CU_ADD_TEST(suite, test_unmap);
 	CU_ADD_TEST(suite, test_get_lba_status_sync_prefetch);
 	rc = ut_run(suite);

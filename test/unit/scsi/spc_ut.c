@@ -94,6 +94,7 @@ static void test_vpd_pages(void)
 	CU_ASSERT_EQUAL(u->data[4] & 1, 0); /* WSNZ: zero blocks allowed */
 	CU_ASSERT_EQUAL(get_be32(&u->data[8]), (64u << 20) / 512);
 	CU_ASSERT_EQUAL(get_be32(&u->data[24]), 256); /* unmap descriptors */
+	CU_ASSERT_EQUAL(get_be32(&u->data[44]), 0); /* no WRITE ATOMIC on a non-malloc bdev */
 	u = vpd(0, 0xb1);
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->data[4] << 8 | u->data[5], 1);
