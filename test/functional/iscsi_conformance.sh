@@ -12,12 +12,13 @@ declare -A FLOOR=([512]=182 [4096]=182)
 # ISCSI_CU_TESTS=FAMILY[.SUITE[.TEST]] runs a subset (no floor) while working on one test.
 CU_TESTS=${ISCSI_CU_TESTS:-ALL}
 
-# Counts real passes, failures and skips from iscsi-test-cu's output.
+# Counts real passes, failures and skips from iscsi-test-cu's output; lists
+# the failures and the skips (with the suite's reason) on stderr.
 count_results() {
 	python3 - "$1" <<'PY'
 import re, sys
 suite = cur = None
-res = {}
+res, why = {}, {}
 for line in open(sys.argv[1], errors="replace"):
     m = re.match(r"\s*Suite: (\S+)", line)
     if m:
@@ -28,6 +29,7 @@ for line in open(sys.argv[1], errors="replace"):
         res[cur] = "pass"
     if cur and "[SKIPPED]" in line and res[cur] == "pass":
         res[cur] = "skip"
+        why[cur] = line.split("[SKIPPED]", 1)[1].strip()
     if cur and re.search(r"(?<!\[)FAILED\s*$", line):
         res[cur] = "fail"
 n = {k: sum(1 for v in res.values() if v == k) for k in ("pass", "fail", "skip")}
@@ -35,6 +37,8 @@ print(n["pass"], n["fail"], n["skip"], len(res))
 for k, v in res.items():
     if v == "fail":
         print("failed:", k, file=sys.stderr)
+    elif v == "skip":
+        print(f"skipped: {k}: {why[k]}", file=sys.stderr)
 PY
 }
 
