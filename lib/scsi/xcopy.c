@@ -6,7 +6,8 @@
  * target must name that LUN (its NAA designator from the device
  * identification VPD page), so a copy never leaves the target and moves no
  * data over the wire. Segments are copied in order through one bounce
- * buffer, 1 MiB at a time; the outcome of a copy whose list identifier the
+ * buffer, 1 MiB at a time (from the end when the destination overlaps
+ * above the source); the outcome of a copy whose list identifier the
  * initiator asked to keep is held per I_T nexus for COPY STATUS.
  */
 #include <stdlib.h>
@@ -35,6 +36,7 @@ struct xcopy_ctx {
 	uint32_t ntgt, nseg, seg;
 	uint64_t src, dst; /* current segment position */
 	uint32_t left, chunk; /* blocks still to copy in it, blocks in flight */
+	bool backward; /* destination overlaps above the source: copy from the end */
 	uint64_t bytes; /* copied so far */
 	uint8_t *params; /* header and descriptor lists */
 	uint8_t *data; /* bounce buffer */
@@ -86,18 +88,23 @@ static void xcopy_finish(struct brisk_scsi_task *task)
 static void xcopy_next_segment(struct brisk_scsi_task *task);
 static void xcopy_read_done(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok);
 
+/* Offset of the chunk in flight from the segment's current start. */
+static uint32_t chunk_off(const struct xcopy_ctx *c) { return c->backward ? c->left - c->chunk : 0; }
+
 static int xcopy_read_submit(struct brisk_scsi_task *task)
 {
 	struct xcopy_ctx *c = ctx_of(task);
 
-	return brisk_bdev_read_blocks(task->lun->desc, task->ch, c->data, c->src, c->chunk, scsi_sbc_cb(), task);
+	return brisk_bdev_read_blocks(task->lun->desc, task->ch, c->data, c->src + chunk_off(c), c->chunk,
+				      scsi_sbc_cb(), task);
 }
 
 static int xcopy_write_submit(struct brisk_scsi_task *task)
 {
 	struct xcopy_ctx *c = ctx_of(task);
 
-	return brisk_bdev_write_blocks(task->lun->desc, task->ch, c->data, c->dst, c->chunk, scsi_sbc_cb(), task);
+	return brisk_bdev_write_blocks(task->lun->desc, task->ch, c->data, c->dst + chunk_off(c), c->chunk,
+				       scsi_sbc_cb(), task);
 }
 
 static void xcopy_next_chunk(struct brisk_scsi_task *task)
@@ -125,8 +132,10 @@ static void xcopy_write_done(struct brisk_scsi_task *task, struct brisk_bdev_io 
 		return;
 	}
 	brisk_bdev_free_io(io);
-	c->src += c->chunk;
-	c->dst += c->chunk;
+	if (!c->backward) {
+		c->src += c->chunk;
+		c->dst += c->chunk;
+	}
 	c->left -= c->chunk;
 	c->bytes += (uint64_t)c->chunk * lun_bs(task);
 	xcopy_next_chunk(task);
@@ -190,6 +199,9 @@ static void xcopy_next_segment(struct brisk_scsi_task *task)
 		return;
 	}
 	c->left = n;
+	/* Like memmove: a destination overlapping above the source is copied
+	 * from the end, so no chunk reads blocks an earlier one overwrote. */
+	c->backward = c->dst > c->src && c->dst < c->src + n;
 	xcopy_next_chunk(task);
 }
 

@@ -1,6 +1,6 @@
 /*
  * lib/scsi third-party copy on RAM bdevs: EXTENDED COPY (LID1) copying
- * within a LUN (several chunks, several segments), the refusals of a bad
+ * within a LUN (several chunks, several segments, overlapping ranges), the refusals of a bad
  * parameter list (lengths, counts, descriptor types, fields) with their
  * sense codes, COPY ABORTED for an unreachable target or a segment past the
  * end, and RECEIVE COPY RESULTS (operating parameters, held copy status).
@@ -103,6 +103,33 @@ static void test_copy_within_lun(void)
 	CHECK_FIELD(rcr(0, 0x00, 8), 2, -1); /* no copy with list id 8 */
 	CHECK_FIELD(rcr(1, 0x00, 7), 2, -1); /* held for LUN 0 only */
 	CHECK_GOOD(xcopy(0, p, 0)); /* empty list: nothing to do */
+}
+
+/* Overlapping ranges, three chunks each way: the result is what memmove
+ * gives. */
+static void test_copy_overlapping(void)
+{
+	uint8_t p[16 + 32 + 28];
+	uint32_t i;
+	bool ok = true;
+
+	for (i = 0; i < 8192; i++) {
+		memset(g_d512->store + i * 512, (int)(i * 7 % 251), 512);
+	}
+	tgt_desc(0, 512, p + 16);
+	seg_desc(p + 48, 0, 0, 5000, 0, 1000); /* destination above the source */
+	hdr(p, 3, 1, 1);
+	CHECK_GOOD(xcopy(0, p, sizeof(p)));
+	for (i = 0; i < 5000; i++) {
+		ok = ok && g_d512->store[(1000 + i) * 512 + 17] == (uint8_t)(i * 7 % 251);
+	}
+	CU_ASSERT(ok);
+	seg_desc(p + 48, 0, 0, 5000, 1000, 0); /* and back down */
+	CHECK_GOOD(xcopy(0, p, sizeof(p)));
+	for (i = 0; i < 5000; i++) {
+		ok = ok && g_d512->store[i * 512 + 511] == (uint8_t)(i * 7 % 251);
+	}
+	CU_ASSERT(ok);
 }
 
 static void test_copy_4k_and_status_not_held(void)
@@ -220,6 +247,7 @@ int main(void)
 	CU_initialize_registry();
 	suite = CU_add_suite("scsi_xcopy", NULL, NULL);
 	CU_ADD_TEST(suite, test_copy_within_lun);
+	CU_ADD_TEST(suite, test_copy_overlapping);
 	CU_ADD_TEST(suite, test_copy_4k_and_status_not_held);
 	CU_ADD_TEST(suite, test_operating_parameters);
 	CU_ADD_TEST(suite, test_list_refusals);
