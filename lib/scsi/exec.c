@@ -76,7 +76,7 @@ void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_tas
 		scsi_task_complete_later(task);
 		return;
 	}
-	if (!scsi_pr_execute(task) && !scsi_spc_execute(task) && !scsi_sbc_execute(task)) {
+	if (!scsi_pr_execute(task) && !scsi_spc_execute(task) && !scsi_sbc_execute(task) && !scsi_xcopy_execute(task)) {
 		scsi_sense(task, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_OPCODE);
 		scsi_task_complete_later(task);
 	}
@@ -179,8 +179,9 @@ static void mgmt_reset_lun(struct brisk_scsi_task *mgmt, struct brisk_scsi_lun *
 	mgmt->mgmt_wait += mgmt_abort_on_lun(mgmt, lun);
 	lun->pr.spc2_reserved = false;   /* SAM-5: a reset releases RESERVE(6/10) */
 	lun->stopped = false;
-	scsi_ua_set_all(dev, lun->id, SCSI_UA_RESET,
-			scsi_itn_get(dev, mgmt->initiator_port));
+	/* SAM-5: a unit attention for every I_T nexus, the issuer's too (its
+	 * other paths, and multipath software, learn of the reset that way). */
+	scsi_ua_set_all(dev, lun->id, SCSI_UA_RESET, NULL);
 }
 
 static void mgmt_run_locked(struct brisk_scsi_dev *dev, struct brisk_scsi_task *mgmt,

@@ -42,6 +42,10 @@ static bool sbc_decode(const uint8_t *cdb, uint64_t *lba, uint32_t *n)
 		*lba = scsi_be64(&cdb[2]);
 		*n = cdb[13];
 		return true;
+	case BRISK_SBC_OP_WRITE_ATOMIC_16:
+		*lba = scsi_be64(&cdb[2]);
+		*n = scsi_be16(&cdb[12]);
+		return true;
 	default:
 		return false;
 	}
@@ -55,6 +59,7 @@ static bool sbc_is_write(uint8_t op)
 	case BRISK_SBC_OP_WRITE_VERIFY_16: case BRISK_SBC_OP_WRITE_SAME_10:
 	case BRISK_SBC_OP_WRITE_SAME_16: case BRISK_SBC_OP_COMPARE_AND_WRITE: case BRISK_SBC_OP_UNMAP:
 	case BRISK_SBC_OP_ORWRITE_16:
+	case BRISK_SBC_OP_WRITE_ATOMIC_16:
 		return true;
 	default:
 		return false;
@@ -306,6 +311,9 @@ static uint16_t length_field_byte(uint8_t op)
 	if (op == BRISK_SBC_OP_READ_6 || op == BRISK_SBC_OP_WRITE_6) {
 		return 4;
 	}
+	if (op == BRISK_SBC_OP_WRITE_ATOMIC_16) {
+		return 12;
+	}
 	if (op == BRISK_SBC_OP_READ_12 || op == BRISK_SBC_OP_WRITE_12 ||
 	    op == BRISK_SBC_OP_WRITE_VERIFY_12 || op == BRISK_SBC_OP_VERIFY_12) {
 		return 6;
@@ -388,6 +396,9 @@ bool scsi_sbc_execute(struct brisk_scsi_task *task)
 {
 	uint8_t op = task->cdb[0];
 
+	if (op == BRISK_SBC_OP_WRITE_ATOMIC_16 && !scsi_lun_atomic(task->lun)) {
+		return false; /* not offered on this LUN: INVALID COMMAND OPERATION CODE */
+	}
 	if (op == BRISK_SBC_OP_UNMAP || (op == BRISK_SBC_OP_SERVICE_ACTION_IN_16 &&
 					 (task->cdb[1] & 0x1f) == BRISK_SBC_SAI_GET_LBA_STATUS)) {
 		return scsi_sbc_cmp_execute_nolba(task);

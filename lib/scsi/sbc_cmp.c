@@ -161,6 +161,7 @@ static void sbc_verify(struct brisk_scsi_task *task)
 static void caw_compared(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok);
 
 static void orwrite_start_msg(void *ctx);
+static void atomic_start(struct brisk_scsi_task *task);
 
 static void caw_start_msg(void *ctx)
 {
@@ -168,6 +169,10 @@ static void caw_start_msg(void *ctx)
 
 	if (task->cdb[0] == BRISK_SBC_OP_ORWRITE_16) {
 		orwrite_start_msg(ctx);
+		return;
+	}
+	if (task->cdb[0] == BRISK_SBC_OP_WRITE_ATOMIC_16) {
+		atomic_start(task);
 		return;
 	}
 	run_medium_read(task, caw_compared);
@@ -326,6 +331,57 @@ static void sbc_orwrite(struct brisk_scsi_task *task)
 	}
 }
 
+/* ---- WRITE ATOMIC(16): the whole data-out or nothing, as one bdev write,
+ * holding the COMPARE AND WRITE turn so it does not interleave with those. ---- */
+
+static int atomic_submit(struct brisk_scsi_task *task)
+{
+	if (task->iov_trim_cnt > 0) {
+		return brisk_bdev_writev_blocks(task->lun->desc, task->ch, task->iov_trim, task->iov_trim_cnt,
+						task->lba, task->nblocks, scsi_sbc_cb(), task);
+	}
+	return brisk_bdev_write_blocks(task->lun->desc, task->ch, task->buf, task->lba, task->nblocks, scsi_sbc_cb(),
+				       task);
+}
+
+static void atomic_written(struct brisk_scsi_task *task, struct brisk_bdev_io *io, bool ok)
+{
+	if (!ok) {
+		scsi_sbc_io_error(task, io);
+	} else {
+		task->data_transferred = task->cdb_data_len;
+	}
+	finish_freeing(task, io);
+}
+
+static void atomic_start(struct brisk_scsi_task *task)
+{
+	uint64_t nbytes = task->cdb_data_len;
+
+	if (!scsi_task_trim_iovs(task, 0, nbytes)) {
+		task->iov_trim_cnt = 0;
+		task->buf = malloc(nbytes); /* more iovecs than the task can carry: rare */
+		if (task->buf == NULL) {
+			fail_now(task, BRISK_SCSI_SENSE_HARDWARE_ERROR, BRISK_SCSI_ASC_INTERNAL_TARGET_FAILURE);
+			return;
+		}
+		brisk_copy_iovs_to_buf(task->buf, nbytes, task->iovs, task->iovcnt);
+	}
+	scsi_sbc_run(task, atomic_submit, atomic_written);
+}
+
+/* Short data-out is refused, never written in part. */
+static void sbc_write_atomic(struct brisk_scsi_task *task)
+{
+	if (!scsi_sbc_data_out_ok(task, task->cdb_data_len)) {
+		scsi_task_complete_later(task);
+		return;
+	}
+	if (caw_lock(task)) {
+		atomic_start(task);
+	}
+}
+
 /* ---- A WRITE whose data-out ends inside a block (EDTL < SPDTL): the
  * blocks it touches are read, the bytes that arrived laid over them, and
  * written back, so the rest of the last block keeps its old data. ---- */
@@ -449,9 +505,17 @@ static bool ws_check_flags(struct brisk_scsi_task *task)
 		scsi_sense_field(task, false, 1, 0);
 		return false;
 	}
-	if (task->nblocks == 0) {                  /* WSNZ in the block limits page */
-		scsi_sense_field(task, false, sixteen ? 10 : 7, -1);
-		return false;
+	if (task->nblocks == 0) {
+		/* WSNZ is 0 in the block limits page: zero blocks means from
+		 * the LBA to the end of the medium, up to the maximum WRITE
+		 * SAME length (0xffffffff) the page reports. */
+		uint64_t rest = brisk_bdev_get_num_blocks(task->lun->bdev) - task->lba;
+
+		if (rest > UINT32_MAX) {
+			scsi_sense_field(task, false, sixteen ? 10 : 7, -1);
+			return false;
+		}
+		task->nblocks = (uint32_t)rest;
 	}
 	return true;
 }
@@ -479,7 +543,9 @@ static void sbc_write_same(struct brisk_scsi_task *task)
 		task->data_transferred = bs;
 	}
 	task->done = 0;
-	if (all_zero(block, bs)) {
+	/* UNMAP set: SBC-4 lets the device server unmap whatever the data;
+	 * the blocks then read back as LBPRZ says (zeroes on malloc). */
+	if (unmap || all_zero(block, bs)) {
 		scsi_sbc_run(task, unmap ? ws_unmap_submit : ws_zeroes_submit, ws_step_done);
 		return;
 	}
@@ -501,6 +567,9 @@ void scsi_sbc_cmp_execute(struct brisk_scsi_task *task)
 		break;
 	case BRISK_SBC_OP_ORWRITE_16:
 		sbc_orwrite(task);
+		break;
+	case BRISK_SBC_OP_WRITE_ATOMIC_16:
+		sbc_write_atomic(task);
 		break;
 	default:
 		sbc_write_same(task);

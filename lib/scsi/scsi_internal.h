@@ -25,6 +25,10 @@
 #define SCSI_MAX_REGS 64         /* persistent reservation registrations per LUN */
 #define SCSI_WS_CHUNK_BLOCKS 64  /* WRITE SAME pattern buffer */
 #define SCSI_MAX_UNMAP_DESC 256  /* per UNMAP command (block limits VPD) */
+/* EXTENDED COPY limits (RECEIVE COPY RESULTS operating parameters). */
+#define SCSI_XCOPY_MAX_TGT_DESC 8
+#define SCSI_XCOPY_MAX_SEG_DESC 32
+#define SCSI_XCOPY_MAX_DESC_LIST 1024 /* bytes of both descriptor lists */
 /* Largest data transfer of one command (block limits VPD). libiscsi's
  * WRITE SAME tests write 65536 blocks in one WRITE(16) whatever the limit
  * says, so it is 64 MiB: 131072 blocks of 512 B. */
@@ -47,6 +51,14 @@ struct scsi_itn {
 	char name[BRISK_SCSI_PORT_MAX_NAME + 1];
 	uint32_t ua[BRISK_SCSI_DEV_MAX_LUN]; /* pending enum scsi_ua bits per LUN */
 	uint64_t prevent;                    /* PREVENT ALLOW bit per LUN */
+	struct { /* last EXTENDED COPY held for COPY STATUS */
+		bool valid;
+		int lun_id;
+		uint8_t list_id;
+		uint8_t status; /* 01h done, 02h ended with an error */
+		uint16_t segments;
+		uint64_t bytes;
+	} copy;
 };
 
 struct scsi_pr_reg {
@@ -142,6 +154,15 @@ static inline bool scsi_lun_lbprz(const struct brisk_scsi_lun *lun)
 	return m != NULL && __builtin_strcmp(m, "malloc") == 0;
 }
 
+/* WRITE ATOMIC(16): offered where one bdev write cannot be torn, the
+ * malloc module (RAM: no power-loss window), for up to a maximum transfer. */
+static inline bool scsi_lun_atomic(const struct brisk_scsi_lun *lun)
+{
+	const char *m = brisk_bdev_get_module_name(lun->bdev);
+
+	return m != NULL && __builtin_strcmp(m, "malloc") == 0;
+}
+
 /* ---- task.c ---- */
 /* CHECK CONDITION; asc is BRISK_SCSI_ASC_* (ASC << 8 | ASCQ). */
 void scsi_sense(struct brisk_scsi_task *task, uint8_t sk, uint16_t asc);
@@ -202,6 +223,10 @@ void scsi_pr_save(struct brisk_scsi_lun *lun);
 void scsi_spc_no_lun(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task);
 /* REPORT SUPPORTED OPERATION CODES table lookup (spc_opcodes.c). */
 void scsi_spc_report_opcodes(struct brisk_scsi_task *task);
+/* EXTENDED COPY and RECEIVE COPY RESULTS (xcopy.c); false for other opcodes. */
+bool scsi_xcopy_execute(struct brisk_scsi_task *task);
+/* Third-party Copy VPD page into d; returns its length. */
+uint32_t scsi_xcopy_vpd(uint8_t *d);
 /* Mode pages (mode.c). */
 void scsi_mode_sense(struct brisk_scsi_task *task);
 void scsi_mode_select(struct brisk_scsi_task *task);

@@ -58,6 +58,7 @@ static uint32_t inquiry_standard(struct brisk_scsi_lun *lun, uint8_t *d)
 	d[2] = 0x06;                           /* SPC-4 */
 	d[3] = 0x12;                           /* HISUP, response data format 2 */
 	d[4] = 96 - 5;
+	d[5] = lun != NULL ? 0x08 : 0; /* 3PC: EXTENDED COPY (xcopy.c) */
 	d[7] = 0x02;                           /* CMDQUE */
 	brisk_strcpy_pad(&d[8], SCSI_VENDOR, 8, ' ');
 	brisk_strcpy_pad(&d[16], product != NULL && product[0] ? product : "Brisk disk", 16, ' ');
@@ -85,8 +86,9 @@ static void lun_serial(const struct brisk_scsi_lun *lun, char *out, size_t size)
 static uint32_t vpd_supported(uint8_t *d)
 {
 	static const uint8_t pages[] = {
-		BRISK_SPC_VPD_SUPPORTED_PAGES, BRISK_SPC_VPD_UNIT_SERIAL, BRISK_SPC_VPD_DEVICE_ID,
-		BRISK_SBC_VPD_BLOCK_LIMITS, BRISK_SBC_VPD_BLOCK_DEV_CHARS, BRISK_SBC_VPD_LB_PROVISIONING,
+		BRISK_SPC_VPD_SUPPORTED_PAGES,  BRISK_SPC_VPD_UNIT_SERIAL,  BRISK_SPC_VPD_DEVICE_ID,
+		BRISK_SPC_VPD_THIRD_PARTY_COPY, BRISK_SBC_VPD_BLOCK_LIMITS, BRISK_SBC_VPD_BLOCK_DEV_CHARS,
+		BRISK_SBC_VPD_LB_PROVISIONING,
 	};
 
 	d[3] = sizeof(pages);
@@ -157,7 +159,7 @@ static uint32_t vpd_block_limits(struct brisk_scsi_lun *lun, uint8_t *d)
 	bool unmap = brisk_bdev_io_type_supported(lun->bdev, BRISK_BDEV_IO_TYPE_UNMAP);
 
 	scsi_put16(&d[2], 0x3c);
-	d[4] = 0x01;                             /* WSNZ: WRITE SAME needs a block count */
+	/* WSNZ stays 0: WRITE SAME of zero blocks runs to the end of the medium. */
 	d[5] = 0xff;                             /* COMPARE AND WRITE: up to 255 blocks */
 	scsi_put16(&d[6], 1);
 	scsi_put32(&d[8], max_xfer);
@@ -169,6 +171,9 @@ static uint32_t vpd_block_limits(struct brisk_scsi_lun *lun, uint8_t *d)
 		scsi_put32(&d[28], 1);
 	}
 	scsi_put64(&d[36], 0xffffffff);         /* max WRITE SAME length: written in chunks */
+	if (scsi_lun_atomic(lun)) {
+		scsi_put32(&d[44], max_xfer); /* max atomic transfer; no alignment or granularity */
+	}
 	return 64;
 }
 
@@ -199,6 +204,8 @@ static uint32_t inquiry_vpd(struct brisk_scsi_task *task, struct brisk_scsi_lun 
 	case BRISK_SPC_VPD_SUPPORTED_PAGES: return vpd_supported(d);
 	case BRISK_SPC_VPD_UNIT_SERIAL: return vpd_serial(lun, d);
 	case BRISK_SPC_VPD_DEVICE_ID: return vpd_device_id(task, lun, d);
+	case BRISK_SPC_VPD_THIRD_PARTY_COPY:
+		return scsi_xcopy_vpd(d);
 	case BRISK_SBC_VPD_BLOCK_LIMITS: return vpd_block_limits(lun, d);
 	case BRISK_SBC_VPD_BLOCK_DEV_CHARS: return vpd_block_chars(d);
 	case BRISK_SBC_VPD_LB_PROVISIONING: return vpd_provisioning(lun, d);

@@ -186,7 +186,10 @@ static void test_task_sets_and_resets(void)
 	ut_exec_on(g_dev, &u, 0);                    /* the other initiator is told */
 	CHECK_SENSE(&u, BRISK_SCSI_SENSE_UNIT_ATTENTION, BRISK_SCSI_ASC_BUS_DEVICE_RESET);
 	ut_task_prep(&u, tur, 6, &g_iport, BRISK_SCSI_DIR_NONE, 0);
-	ut_exec_on(g_dev, &u, 0);                    /* the issuer is not */
+	ut_exec_on(g_dev, &u, 0); /* and so is the issuer */
+	CHECK_SENSE(&u, BRISK_SCSI_SENSE_UNIT_ATTENTION, BRISK_SCSI_ASC_BUS_DEVICE_RESET);
+	ut_task_prep(&u, tur, 6, &g_iport, BRISK_SCSI_DIR_NONE, 0);
+	ut_exec_on(g_dev, &u, 0);
 	CHECK_GOOD(&u);
 	mgmt(&m, BRISK_SCSI_TASK_FUNC_TARGET_RESET, 40, 0, &g_iport);    /* any LUN field */
 	poll_threads();

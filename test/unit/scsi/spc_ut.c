@@ -65,8 +65,14 @@ static void test_vpd_pages(void)
 	uint32_t off, found_naa = 0, found_name = 0;
 
 	CHECK_GOOD(u);
-	CU_ASSERT_EQUAL(u->data[3], 6);
-	CU_ASSERT(memcmp(&u->data[4], "\x00\x80\x83\xb0\xb1\xb2", 6) == 0);
+	CU_ASSERT_EQUAL(u->data[3], 7);
+	CU_ASSERT(memcmp(&u->data[4], "\x00\x80\x83\x8f\xb0\xb1\xb2", 7) == 0);
+	u = vpd(0, 0x8f); /* third-party copy: supported commands first */
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(u->data[3], 52);
+	CU_ASSERT_EQUAL(u->data[5], 0x01);
+	CU_ASSERT_EQUAL(u->data[9], 0x83);
+	CU_ASSERT_EQUAL(u->data[12], 0x84);
 	u = vpd(0, 0x80);
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->data[1], 0x80);
@@ -85,9 +91,10 @@ static void test_vpd_pages(void)
 	CU_ASSERT_EQUAL(found_name, 1);
 	u = vpd(0, 0xb0);
 	CHECK_GOOD(u);
-	CU_ASSERT_EQUAL(u->data[4] & 1, 1);          /* WSNZ */
+	CU_ASSERT_EQUAL(u->data[4] & 1, 0); /* WSNZ: zero blocks allowed */
 	CU_ASSERT_EQUAL(get_be32(&u->data[8]), (64u << 20) / 512);
 	CU_ASSERT_EQUAL(get_be32(&u->data[24]), 256); /* unmap descriptors */
+	CU_ASSERT_EQUAL(get_be32(&u->data[44]), 0); /* no WRITE ATOMIC on a non-malloc bdev */
 	u = vpd(0, 0xb1);
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->data[4] << 8 | u->data[5], 1);
