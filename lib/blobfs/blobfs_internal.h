@@ -64,6 +64,8 @@ struct blobfs_node {
 	struct brisk_blob *blob;    /* open while handles or dirty buffers exist */
 	char *name;                 /* NULL once deleted or replaced */
 	uint64_t size;              /* current size in bytes */
+	uint64_t synced_size; /* size in the metadata last synced (when md_clean) */
+	bool md_clean; /* metadata on disk matches: a sync only flushes */
 	uint64_t gen;
 	uint32_t handles;
 	uint32_t dirty_bufs;
@@ -90,6 +92,8 @@ struct brisk_blobfs {
 	struct brisk_blob_store *bs;
 	struct brisk_thread *thread;
 	struct brisk_io_channel *ch;
+	struct brisk_bs_dev *dev; /* the store's device, for data-only flushes */
+	struct brisk_io_channel *dev_ch;
 	uint64_t cluster_size;
 	uint64_t io_unit;
 	uint64_t next_gen;
@@ -198,7 +202,8 @@ void blobfs_buf_store(struct blobfs_buf *buf, void (*cb)(void *ctx, int rc), voi
 /* Grows the blob so that it holds size bytes. */
 void blobfs_node_reserve(struct blobfs_node *node, uint64_t size, void (*cb)(void *ctx, int rc),
 			 void *ctx);
-/* Persists size (and an xattr change) with one metadata sync. */
+/* Makes the node's written data and size durable: one metadata sync (size
+ * xattr) when size or cluster count changed since the last, else a flush. */
 void blobfs_node_sync_md(struct blobfs_node *node, void (*cb)(void *ctx, int rc), void *ctx);
 
 

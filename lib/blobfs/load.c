@@ -58,7 +58,8 @@ static int fs_setup(struct brisk_blobfs *fs, uint64_t cache_size)
 	fs->cluster_size = brisk_bs_get_cluster_size(fs->bs);
 	fs->io_unit = brisk_bs_get_io_unit_size(fs->bs);
 	fs->ch = brisk_bs_alloc_io_channel(fs->bs);
-	if (fs->ch == NULL) {
+	fs->dev_ch = fs->dev->create_channel(fs->dev);
+	if (fs->ch == NULL || fs->dev_ch == NULL) {
 		return -ENOMEM;
 	}
 	if (blobfs_op_pool_init(fs) != 0 || blobfs_commit_init(fs) != 0) {
@@ -97,6 +98,9 @@ static void fail_journal_closed(void *arg, int rc)
 	blobfs_commit_fini(fs);
 	if (fs->ch != NULL) {
 		brisk_bs_free_io_channel(fs->ch);
+	}
+	if (fs->dev_ch != NULL) {
+		fs->dev->destroy_channel(fs->dev, fs->dev_ch);
 	}
 	free_nodes(fs);
 	brisk_bs_unload(fs->bs, unload_after_fail, c);
@@ -220,6 +224,7 @@ void brisk_blobfs_init(struct brisk_bs_dev *dev, const struct brisk_blobfs_opts 
 		fail_later(cb_fn, cb_arg, opts_ok(opts) ? -ENOMEM : -EINVAL);
 		return;
 	}
+	c->fs->dev = dev;
 	bs_opts_for(&o, &c->opts);
 	brisk_bs_init(dev, &o, init_done, c);
 }
@@ -409,6 +414,7 @@ void brisk_blobfs_load(struct brisk_bs_dev *dev, const struct brisk_blobfs_opts 
 		fail_later(cb_fn, cb_arg, opts_ok(opts) ? -ENOMEM : -EINVAL);
 		return;
 	}
+	c->fs->dev = dev;
 	bs_opts_for(&o, &c->opts);
 	brisk_bs_load(dev, &o, load_done, c);
 }
@@ -480,6 +486,7 @@ static void unload_journal_closed(void *arg, int rc)
 	blobfs_op_pool_fini(fs);
 	blobfs_commit_fini(fs);
 	brisk_bs_free_io_channel(fs->ch);
+	fs->dev->destroy_channel(fs->dev, fs->dev_ch);
 	free_nodes(fs);
 	brisk_bs_unload(fs->bs, unload_done, u);
 	free(fs);
