@@ -117,7 +117,7 @@ struct brisk_blobfs {
 	uint64_t next_seq;
 	uint8_t *jhdr;                  /* one page, for the journal header */
 	struct blobfs_commit *commit;   /* the one commit in progress (batch.c) */
-
+	struct brisk_blob *spare; /* a deleted file's blob kept for a create (spare.c) */
 };
 
 /* The journal record's header (batch.c writes it, replay.c reads it). */
@@ -178,6 +178,19 @@ int blobfs_op_pool_init(struct brisk_blobfs *fs);
 void blobfs_op_pool_fini(struct brisk_blobfs *fs);
 void *blobfs_op_mem_get(struct brisk_blobfs *fs);
 void blobfs_op_mem_put(struct brisk_blobfs *fs, void *mem);
+
+/* spare.c: a deleted small file's blob, zeroed and marked deleted, kept
+ * open for the next create (namespace operations only). */
+typedef void (*blobfs_spare_taken_fn)(void *ctx, struct brisk_blob *blob, brisk_blob_id id, int rc);
+/* Deletes the closed blob id (cb when durable), keeping it as the spare
+ * when it is small, has clusters and no spare is kept yet. */
+void blobfs_spare_put(struct brisk_blobfs *fs, brisk_blob_id id, void (*cb)(void *ctx, int rc), void *ctx);
+/* false: no spare (create a blob). true: cb gets the spare, renamed to name
+ * with gen and size 0 (durable), or rc != 0 (then create a blob). */
+bool blobfs_spare_take(struct brisk_blobfs *fs, const char *name, const uint64_t *gen, blobfs_spare_taken_fn cb,
+		       void *ctx);
+/* Closes and deletes the spare (unload). */
+void blobfs_spare_drop(struct brisk_blobfs *fs, void (*cb)(void *ctx, int rc), void *ctx);
 
 /* cache.c */
 int blobfs_cache_init(struct brisk_blobfs *fs, uint64_t bytes);

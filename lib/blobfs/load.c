@@ -5,7 +5,8 @@
  * load:   bs_load -> scan (every blob: live file, unlinked, or replaced by a
  *         rename whose delete a crash cut off) -> reap (delete the dead
  *         ones) -> setup -> done
- * unload: refuse with open files -> free channel and cache -> bs_unload
+ * unload: refuse with open files -> drop the spare blob -> close the journal ->
+ *         free channels and cache -> bs_unload
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -492,6 +493,16 @@ static void unload_journal_closed(void *arg, int rc)
 	free(fs);
 }
 
+static void unload_spare_dropped(void *arg, int rc)
+{
+	struct unload_ctx *u = arg;
+
+	if (rc != 0) {
+		BRISK_ERRLOG("blobfs: deleting the spare blob failed: %d (the next load reaps it)\n", rc);
+	}
+	blobfs_journal_close(u->fs, unload_journal_closed, u);
+}
+
 static void unload_busy(void *arg)
 {
 	struct unload_ctx *u = arg;
@@ -517,5 +528,5 @@ void brisk_blobfs_unload(struct brisk_blobfs *fs, brisk_blobfs_op_complete cb_fn
 		return;
 	}
 	u->fs = fs;
-	blobfs_journal_close(fs, unload_journal_closed, u);
+	blobfs_spare_drop(fs, unload_spare_dropped, u);
 }
