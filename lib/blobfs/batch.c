@@ -197,6 +197,7 @@ static void applied_written(void *arg, int rc)
 		commit_finish(c, rc); /* committed anyway: the next load replays it */
 		return;
 	}
+	node->md_clean = false; /* the applied xattr changed: sync the metadata */
 	blobfs_node_sync_md(node, commit_cb, c);
 }
 

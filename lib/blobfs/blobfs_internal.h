@@ -64,6 +64,8 @@ struct blobfs_node {
 	struct brisk_blob *blob;    /* open while handles or dirty buffers exist */
 	char *name;                 /* NULL once deleted or replaced */
 	uint64_t size;              /* current size in bytes */
+	uint64_t synced_size; /* size in the metadata last synced (when md_clean) */
+	bool md_clean; /* metadata on disk matches: a sync only flushes */
 	uint64_t gen;
 	uint32_t handles;
 	uint32_t dirty_bufs;
@@ -90,6 +92,8 @@ struct brisk_blobfs {
 	struct brisk_blob_store *bs;
 	struct brisk_thread *thread;
 	struct brisk_io_channel *ch;
+	struct brisk_bs_dev *dev; /* the store's device, for data-only flushes */
+	struct brisk_io_channel *dev_ch;
 	uint64_t cluster_size;
 	uint64_t io_unit;
 	uint64_t next_gen;
@@ -113,7 +117,7 @@ struct brisk_blobfs {
 	uint64_t next_seq;
 	uint8_t *jhdr;                  /* one page, for the journal header */
 	struct blobfs_commit *commit;   /* the one commit in progress (batch.c) */
-
+	struct brisk_blob *spare; /* a deleted file's blob kept for a create (spare.c) */
 };
 
 /* The journal record's header (batch.c writes it, replay.c reads it). */
@@ -175,6 +179,19 @@ void blobfs_op_pool_fini(struct brisk_blobfs *fs);
 void *blobfs_op_mem_get(struct brisk_blobfs *fs);
 void blobfs_op_mem_put(struct brisk_blobfs *fs, void *mem);
 
+/* spare.c: a deleted small file's blob, zeroed and marked deleted, kept
+ * open for the next create (namespace operations only). */
+typedef void (*blobfs_spare_taken_fn)(void *ctx, struct brisk_blob *blob, brisk_blob_id id, int rc);
+/* Deletes the closed blob id (cb when durable), keeping it as the spare
+ * when it is small, has clusters and no spare is kept yet. */
+void blobfs_spare_put(struct brisk_blobfs *fs, brisk_blob_id id, void (*cb)(void *ctx, int rc), void *ctx);
+/* false: no spare (create a blob). true: cb gets the spare, renamed to name
+ * with gen and size 0 (durable), or rc != 0 (then create a blob). */
+bool blobfs_spare_take(struct brisk_blobfs *fs, const char *name, const uint64_t *gen, blobfs_spare_taken_fn cb,
+		       void *ctx);
+/* Closes and deletes the spare (unload). */
+void blobfs_spare_drop(struct brisk_blobfs *fs, void (*cb)(void *ctx, int rc), void *ctx);
+
 /* cache.c */
 int blobfs_cache_init(struct brisk_blobfs *fs, uint64_t bytes);
 void blobfs_cache_fini(struct brisk_blobfs *fs);
@@ -198,7 +215,8 @@ void blobfs_buf_store(struct blobfs_buf *buf, void (*cb)(void *ctx, int rc), voi
 /* Grows the blob so that it holds size bytes. */
 void blobfs_node_reserve(struct blobfs_node *node, uint64_t size, void (*cb)(void *ctx, int rc),
 			 void *ctx);
-/* Persists size (and an xattr change) with one metadata sync. */
+/* Makes the node's written data and size durable: one metadata sync (size
+ * xattr) when size or cluster count changed since the last, else a flush. */
 void blobfs_node_sync_md(struct blobfs_node *node, void (*cb)(void *ctx, int rc), void *ctx);
 
 

@@ -71,6 +71,7 @@ static void trunc_resize(struct fop *o)
 	struct blobfs_node *node = o->op.node;
 	uint64_t csz = node->fs->cluster_size;
 
+	node->md_clean = false;
 	brisk_blob_resize(node->blob, (o->size + csz - 1) / csz, trunc_resized, o);
 }
 

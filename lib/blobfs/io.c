@@ -1,6 +1,7 @@
 /* Blob I/O behind the cache: loading a chunk into a buffer, writing a
  * buffer's dirty range back (rounded out to io units), growing a blob to
- * hold a size, and persisting a file's size with one metadata sync. */
+ * hold a size, and making a file durable: one metadata sync when its size or
+ * cluster count changed since the last one, else one device flush. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,18 +106,79 @@ void blobfs_node_reserve(struct blobfs_node *node, uint64_t size, void (*cb)(voi
 		cb(ctx, 0);
 		return;
 	}
+	node->md_clean = false; /* the cluster count changes: the next sync writes it */
 	brisk_blob_resize(node->blob, need, cb, ctx);
+}
+
+/* One sync of a node's durable state: the metadata when it changed, else a
+ * device flush alone (the data writes before it are complete; the store
+ * persists a thin blob's new clusters itself before such a write ends). */
+struct md_sync {
+	struct brisk_bs_dev_cb_args args;
+	struct blobfs_node *node;
+	uint64_t size;
+	void (*cb)(void *ctx, int rc);
+	void *ctx;
+};
+_Static_assert(sizeof(struct md_sync) <= BLOBFS_OP_MEM, "md_sync must fit a pool block");
+
+static void md_sync_finish(struct md_sync *m, int rc)
+{
+	void (*cb)(void *ctx, int rc) = m->cb;
+	void *ctx = m->ctx;
+
+	blobfs_op_mem_put(m->node->fs, m);
+	cb(ctx, rc);
+}
+
+static void md_synced(void *arg, int rc)
+{
+	struct md_sync *m = arg;
+
+	if (rc == 0) {
+		m->node->synced_size = m->size;
+		m->node->md_clean = true;
+	}
+	md_sync_finish(m, rc);
+}
+
+static void md_flushed(struct brisk_io_channel *ch, void *arg, int rc)
+{
+	(void)ch;
+	md_sync_finish(arg, rc);
+}
+
+static void md_flush(struct md_sync *m)
+{
+	struct brisk_blobfs *fs = m->node->fs;
+
+	m->args.cb_fn = md_flushed;
+	m->args.channel = fs->dev_ch;
+	m->args.cb_arg = m;
+	fs->dev->flush(fs->dev, fs->dev_ch, &m->args);
 }
 
 void blobfs_node_sync_md(struct blobfs_node *node, void (*cb)(void *ctx, int rc), void *ctx)
 {
 	/* inside a batch only the size before it is durable data */
 	uint64_t size = node->batch ? node->batch_size : node->size;
-	int rc = brisk_blob_set_xattr(node->blob, BLOBFS_XATTR_SIZE, &size, sizeof(size));
+	struct md_sync *m = blobfs_op_mem_get(node->fs);
+	int rc;
 
-	if (rc != 0) {
-		cb(ctx, rc);
+	if (m == NULL) {
+		cb(ctx, -ENOMEM);
 		return;
 	}
-	brisk_blob_sync_md(node->blob, cb, ctx);
+	*m = (struct md_sync){ .node = node, .size = size, .cb = cb, .ctx = ctx };
+	if (node->md_clean && size == node->synced_size) {
+		md_flush(m);
+		return;
+	}
+	node->md_clean = false; /* until this sync completes */
+	rc = brisk_blob_set_xattr(node->blob, BLOBFS_XATTR_SIZE, &size, sizeof(size));
+	if (rc != 0) {
+		md_sync_finish(m, rc);
+		return;
+	}
+	brisk_blob_sync_md(node->blob, md_synced, m);
 }

@@ -5,7 +5,8 @@
  * load:   bs_load -> scan (every blob: live file, unlinked, or replaced by a
  *         rename whose delete a crash cut off) -> reap (delete the dead
  *         ones) -> setup -> done
- * unload: refuse with open files -> free channel and cache -> bs_unload
+ * unload: refuse with open files -> drop the spare blob -> close the journal ->
+ *         free channels and cache -> bs_unload
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -58,7 +59,8 @@ static int fs_setup(struct brisk_blobfs *fs, uint64_t cache_size)
 	fs->cluster_size = brisk_bs_get_cluster_size(fs->bs);
 	fs->io_unit = brisk_bs_get_io_unit_size(fs->bs);
 	fs->ch = brisk_bs_alloc_io_channel(fs->bs);
-	if (fs->ch == NULL) {
+	fs->dev_ch = fs->dev->create_channel(fs->dev);
+	if (fs->ch == NULL || fs->dev_ch == NULL) {
 		return -ENOMEM;
 	}
 	if (blobfs_op_pool_init(fs) != 0 || blobfs_commit_init(fs) != 0) {
@@ -97,6 +99,9 @@ static void fail_journal_closed(void *arg, int rc)
 	blobfs_commit_fini(fs);
 	if (fs->ch != NULL) {
 		brisk_bs_free_io_channel(fs->ch);
+	}
+	if (fs->dev_ch != NULL) {
+		fs->dev->destroy_channel(fs->dev, fs->dev_ch);
 	}
 	free_nodes(fs);
 	brisk_bs_unload(fs->bs, unload_after_fail, c);
@@ -220,6 +225,7 @@ void brisk_blobfs_init(struct brisk_bs_dev *dev, const struct brisk_blobfs_opts 
 		fail_later(cb_fn, cb_arg, opts_ok(opts) ? -ENOMEM : -EINVAL);
 		return;
 	}
+	c->fs->dev = dev;
 	bs_opts_for(&o, &c->opts);
 	brisk_bs_init(dev, &o, init_done, c);
 }
@@ -409,6 +415,7 @@ void brisk_blobfs_load(struct brisk_bs_dev *dev, const struct brisk_blobfs_opts 
 		fail_later(cb_fn, cb_arg, opts_ok(opts) ? -ENOMEM : -EINVAL);
 		return;
 	}
+	c->fs->dev = dev;
 	bs_opts_for(&o, &c->opts);
 	brisk_bs_load(dev, &o, load_done, c);
 }
@@ -480,9 +487,20 @@ static void unload_journal_closed(void *arg, int rc)
 	blobfs_op_pool_fini(fs);
 	blobfs_commit_fini(fs);
 	brisk_bs_free_io_channel(fs->ch);
+	fs->dev->destroy_channel(fs->dev, fs->dev_ch);
 	free_nodes(fs);
 	brisk_bs_unload(fs->bs, unload_done, u);
 	free(fs);
+}
+
+static void unload_spare_dropped(void *arg, int rc)
+{
+	struct unload_ctx *u = arg;
+
+	if (rc != 0) {
+		BRISK_ERRLOG("blobfs: deleting the spare blob failed: %d (the next load reaps it)\n", rc);
+	}
+	blobfs_journal_close(u->fs, unload_journal_closed, u);
 }
 
 static void unload_busy(void *arg)
@@ -510,5 +528,5 @@ void brisk_blobfs_unload(struct brisk_blobfs *fs, brisk_blobfs_op_complete cb_fn
 		return;
 	}
 	u->fs = fs;
-	blobfs_journal_close(fs, unload_journal_closed, u);
+	blobfs_spare_drop(fs, unload_spare_dropped, u);
 }

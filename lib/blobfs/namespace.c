@@ -1,11 +1,13 @@
 /*
  * Namespace operations, one at a time from the file system's queue:
  *
- * create: check name -> create blob (xattrs name, size 0, gen) -> node
+ * create: check name -> take the spare blob, or create one (xattrs name,
+ *         size 0, gen) -> node
  * open:   find (or create) -> open blob (reference counted by the store) ->
  *         handle
- * delete: find -> unlink the name in memory -> closed file: delete its blob;
- *         open file: mark the blob deleted (sync), delete at last close
+ * delete: find -> unlink the name in memory -> closed file: delete its blob
+ *         or keep it as the spare (spare.c); open file: mark the blob
+ *         deleted (sync), delete at last close
  * rename: find -> (open the blob if closed) -> new name + newer gen, sync
  *         (the commit point: at load the newest gen owns a name) -> drop
  *         the replaced file as delete does
@@ -86,6 +88,19 @@ static void xattr_value(void *ctx, const char *name, const void **value, size_t 
 
 static void open_blob_done(void *arg, struct brisk_blob *blob, int rc);
 
+static struct blobfs_node *created_node(struct ns_op *o, brisk_blob_id id)
+{
+	struct blobfs_node *n = blobfs_node_new(o->fs, id);
+
+	if (n == NULL) {
+		return NULL; /* the blob stays; the next load finds it */
+	}
+	n->name = o->name;
+	o->name = strdup(n->name);
+	n->gen = o->gen;
+	return n;
+}
+
 static void create_done(void *arg, brisk_blob_id id, int rc)
 {
 	struct ns_op *o = arg;
@@ -95,23 +110,16 @@ static void create_done(void *arg, brisk_blob_id id, int rc)
 		ns_finish(o, rc, NULL);
 		return;
 	}
-	n = blobfs_node_new(o->fs, id);
-	if (n == NULL) {
-		ns_finish(o, -ENOMEM, NULL); /* the blob stays; the next load finds it */
-		return;
-	}
-	n->name = o->name;
-	o->name = strdup(n->name);
-	n->gen = o->gen;
-	if (o->open_cb == NULL) {
-		ns_finish(o, 0, NULL);
+	n = created_node(o, id);
+	if (n == NULL || o->open_cb == NULL) {
+		ns_finish(o, n == NULL ? -ENOMEM : 0, NULL);
 		return;
 	}
 	o->node = n;
 	brisk_bs_open_blob(o->fs->bs, id, open_blob_done, o);
 }
 
-static void create_blob(struct ns_op *o)
+static void create_fresh(struct ns_op *o)
 {
 	static char *names[] = { BLOBFS_XATTR_NAME, BLOBFS_XATTR_SIZE, BLOBFS_XATTR_GEN };
 	struct brisk_blob_opts bo;
@@ -122,8 +130,42 @@ static void create_blob(struct ns_op *o)
 	bo.xattrs.names = names;
 	bo.xattrs.ctx = o;
 	bo.xattrs.get_value = xattr_value;
-	o->gen = o->fs->next_gen++;
 	brisk_bs_create_blob_ext(o->fs->bs, &bo, create_done, o);
+}
+
+static void spare_closed(void *arg, int rc)
+{
+	struct ns_op *o = arg;
+
+	ns_finish(o, o->rc != 0 ? o->rc : rc, NULL);
+}
+
+/* The spare came with its handle open: an open uses it, a create closes it. */
+static void spare_taken(void *ctx, struct brisk_blob *blob, brisk_blob_id id, int rc)
+{
+	struct ns_op *o = ctx;
+	struct blobfs_node *n;
+
+	if (rc != 0) {
+		create_fresh(o);
+		return;
+	}
+	n = created_node(o, id);
+	if (n == NULL || o->open_cb == NULL) {
+		o->rc = n == NULL ? -ENOMEM : 0;
+		brisk_blob_close(blob, spare_closed, o);
+		return;
+	}
+	o->node = n;
+	open_blob_done(o, blob, 0);
+}
+
+static void create_blob(struct ns_op *o)
+{
+	o->gen = o->fs->next_gen++;
+	if (!blobfs_spare_take(o->fs, o->name, &o->gen, spare_taken, o)) {
+		create_fresh(o);
+	}
 }
 
 static void create_start(struct blobfs_op *op)
@@ -265,7 +307,7 @@ static void unlink_node(struct ns_op *o, struct blobfs_node *n)
 		brisk_blob_id id = n->id;
 
 		blobfs_node_forget(n);
-		brisk_bs_delete_blob(o->fs->bs, id, unlink_done, o);
+		blobfs_spare_put(o->fs, id, unlink_done, o);
 		return;
 	}
 	rc = brisk_blob_set_xattr(n->blob, BLOBFS_XATTR_DELETED, &one, sizeof(one));

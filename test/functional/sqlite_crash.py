@@ -70,7 +70,10 @@ def run_writer(env, mode, lifetime):
             else:
                 last = int(line)
     p.send_signal(signal.SIGKILL)
-    out, err = p.communicate(timeout=30)
+    p.wait(timeout=30)
+    # Read through p.stdout, not communicate(): communicate reads the raw
+    # pipe and would miss lines readline() already pulled into its buffer.
+    out, err = p.stdout.read(), p.stderr.read()
     for line in out.split():
         if line.isdigit():
             last = int(line)

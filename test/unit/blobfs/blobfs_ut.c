@@ -503,6 +503,106 @@ static void test_sync_crash(void)
 	CU_ASSERT_EQUAL(do_unload(), 0);
 }
 
+static uint64_t dev_writes(void)
+{
+	struct brisk_bs_dev_ram_counts c;
+
+	brisk_bs_dev_ram_get_counts(g_dev, &c);
+	return c.writes + c.zeroes;
+}
+
+/* A sync that changes neither size nor clusters writes no metadata (data
+ * and a flush only); one that grows or shrinks the file does, and after a
+ * crash each synced state is what loads. */
+static void test_sync_md_only_when_changed(void)
+{
+	static uint8_t a[8192], b[8192], rd[16384];
+	struct brisk_blobfs_file *f;
+	uint64_t w;
+
+	fill(a, sizeof(a), 11);
+	fill(b, sizeof(b), 12);
+	CU_ASSERT_EQUAL_FATAL(do_init(SMALL_CACHE), 0);
+	f = do_open("m", BRISK_BLOBFS_OPEN_CREATE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(do_write(f, a, 0, sizeof(a)), (int64_t)sizeof(a));
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	w = dev_writes();
+	CU_ASSERT_EQUAL(do_write(f, b, 0, 4096), 4096);
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	CU_ASSERT_EQUAL(dev_writes() - w, 1); /* the page, no metadata */
+	w = dev_writes();
+	CU_ASSERT_EQUAL(do_write(f, b, 8192, 100), 100);
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	CU_ASSERT(dev_writes() - w >= 2); /* the page and the new size */
+	CU_ASSERT_EQUAL(do_truncate(f, 6000), 0);
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	w = dev_writes();
+	CU_ASSERT_EQUAL(do_write(f, b + 4096, 4096, 1904), 1904);
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	CU_ASSERT_EQUAL(dev_writes() - w, 1);
+	brisk_bs_dev_ram_set_crash(g_dev, BRISK_BS_DEV_RAM_CRASH_DROP, 0);
+	CU_ASSERT_EQUAL(do_write(f, a, 0, 10000), 10000); /* lost in the crash */
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	CU_ASSERT_EQUAL_FATAL(do_load(SMALL_CACHE), 0);
+	f = do_open("m", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(brisk_blobfs_file_get_size(f), 6000);
+	CU_ASSERT_EQUAL(do_read(f, rd, 0, sizeof(rd)), 6000);
+	CU_ASSERT(memcmp(rd, b, 6000) == 0);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+}
+
+/* A deleted small file's blob is kept as a spare and taken by the next
+ * create: the new file is empty and reads zeroes in its holes (none of the
+ * old data), the old name is gone, after a crash too, and unload (or the
+ * next load, after a crash) deletes a kept spare. */
+static void test_spare_blob_reuse(void)
+{
+	static uint8_t old[70000], rd[70000], zero[70000];
+	struct brisk_blobfs_stat st;
+	struct brisk_blobfs_file *f;
+
+	fill(old, sizeof(old), 21);
+	CU_ASSERT_EQUAL_FATAL(do_init(SMALL_CACHE), 0);
+	f = do_open("j1", BRISK_BLOBFS_OPEN_CREATE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(do_write(f, old, 0, sizeof(old)), (int64_t)sizeof(old));
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_delete("j1"), 0);
+	CU_ASSERT_EQUAL(brisk_blobfs_stat(g_fs, "j1", &st), -ENOENT);
+	CU_ASSERT_EQUAL(num_blobs(), 1); /* the spare */
+	f = do_open("j2", BRISK_BLOBFS_OPEN_CREATE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(num_blobs(), 1); /* the spare became j2 */
+	CU_ASSERT_EQUAL(brisk_blobfs_file_get_size(f), 0);
+	CU_ASSERT_EQUAL(do_write(f, "x", sizeof(old) - 1, 1), 1);
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	CU_ASSERT_EQUAL_FATAL(do_load(SMALL_CACHE), 0);
+	f = do_open("j2", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(do_read(f, rd, 0, sizeof(rd)), (int64_t)sizeof(rd));
+	CU_ASSERT(memcmp(rd, zero, sizeof(rd) - 1) == 0);
+	CU_ASSERT_EQUAL(rd[sizeof(rd) - 1], 'x');
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(brisk_blobfs_stat(g_fs, "j1", &st), -ENOENT);
+	/* a crash right after a delete that kept a spare */
+	CU_ASSERT_EQUAL(do_delete("j2"), 0);
+	CU_ASSERT_EQUAL(do_create("c"), 0); /* takes the spare */
+	CU_ASSERT_EQUAL(do_delete("c"), 0); /* its clusters: the spare again */
+	brisk_bs_dev_ram_set_crash(g_dev, BRISK_BS_DEV_RAM_CRASH_DROP, 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	CU_ASSERT_EQUAL_FATAL(do_load(SMALL_CACHE), 0);
+	CU_ASSERT_EQUAL(num_blobs(), 0);
+	CU_ASSERT_EQUAL(brisk_blobfs_stat(g_fs, "j2", &st), -ENOENT);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+}
+
 static void test_bad_args(void)
 {
 	struct brisk_blobfs_opts o;
@@ -825,6 +925,8 @@ int main(void)
 	CU_ADD_TEST(suite, test_rename_over_open);
 	CU_ADD_TEST(suite, test_rename_crash_points);
 	CU_ADD_TEST(suite, test_sync_crash);
+	CU_ADD_TEST(suite, test_sync_md_only_when_changed);
+	CU_ADD_TEST(suite, test_spare_blob_reuse);
 	CU_ADD_TEST(suite, test_bad_args);
 	CU_ADD_TEST(suite, test_batch);
 	CU_ADD_TEST(suite, test_batch_too_big);
