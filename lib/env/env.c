@@ -88,8 +88,8 @@ check_opts(const struct brisk_env_opts *in, struct brisk_env_opts *opts)
 	phys_mb = pages > 0 && page_size > 0 ? ((uint64_t)pages * (uint64_t)page_size) >> 20 :
 		  ENV_MEM_MB_LIMIT;
 	if (opts->mem_limit_mb != 0 && opts->mem_limit_mb < opts->mem_size_mb) {
-		BRISK_ERRLOG("mem_limit_mb %" PRIu64 " is less than mem_size_mb %" PRIu64 "\n",
-			     opts->mem_limit_mb, opts->mem_size_mb);
+		BRISK_ERRLOG("mem_limit_mb %" PRIu64 " is less than mem_size_mb %" PRIu64 "\n", opts->mem_limit_mb,
+			     opts->mem_size_mb);
 		return -EINVAL;
 	}
 	if (opts->mem_size_mb > ENV_MEM_MB_LIMIT || opts->mem_size_mb > phys_mb) {

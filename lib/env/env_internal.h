@@ -32,9 +32,9 @@
 
 struct env_segment {
 	uint64_t va;
-	uint64_t len;            /* mapped now: grows (memory_grow.c), never shrinks */
-	uint64_t span;           /* virtual range held for growth, from va */
-	uint64_t reserved_len;   /* what brisk_env_init reserved (-s) */
+	uint64_t len; /* mapped now: grows (memory_grow.c), never shrinks */
+	uint64_t span; /* virtual range held for growth, from va */
+	uint64_t reserved_len; /* what brisk_env_init reserved (-s) */
 	uint64_t page_size;
 	int socket_id;
 	char path[ENV_PATH_MAX]; /* backing file a secondary opens ("" if private) */
@@ -47,7 +47,7 @@ struct env_shared {
 	int primary_pid;
 	int hugepages;                      /* 1 if the segments are hugepages */
 	uint64_t page_size;
-	uint32_t grow_count;                /* times memory grew past the reservation */
+	uint32_t grow_count; /* times memory grew past the reservation */
 	struct env_segment segments[ENV_MAX_SEGMENTS];
 	struct env_heap *heaps[BRISK_ENV_MAX_NUMA_NODES]; /* by socket id; NULL = none */
 	struct env_memzone_table *memzones;  /* set by env_memzone_init */

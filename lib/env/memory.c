@@ -122,8 +122,7 @@ hugepage_size_supported(uint64_t size)
 }
 
 /* Pages of this size that a new mapping can still reserve. */
-uint64_t
-env_hugepages_available(uint64_t size)
+uint64_t env_hugepages_available(uint64_t size)
 {
 	char path[128];
 	uint64_t free_pages = 0, resv = 0;
@@ -386,8 +385,7 @@ create_segment_file(const struct mem_config *cfg, int index, struct mem_segment 
  * MPOL_PREFERRED rather than BIND: a full node still yields memory (a warning
  * in the log is better than a failed start on a lopsided machine).
  */
-int
-env_segment_allocate(int fd, uint64_t off, uint64_t len, int node)
+int env_segment_allocate(int fd, uint64_t off, uint64_t len, int node)
 {
 	unsigned long old_mask[1024 / (8 * sizeof(unsigned long))] = { 0 };
 	unsigned long mask = 1ul << node;
@@ -433,8 +431,7 @@ segment_release(struct mem_segment *seg)
 
 /* Faults in every page (write: the primary's fresh memory; read: a secondary
  * must not disturb data) and locks them. */
-void
-env_segment_prefault(void *va, uint64_t len, uint64_t page_size, bool write, bool huge)
+void env_segment_prefault(void *va, uint64_t len, uint64_t page_size, bool write, bool huge)
 {
 	volatile uint8_t *p = va;
 	uint64_t off, step = huge ? page_size : (uint64_t)sysconf(_SC_PAGESIZE);
@@ -451,14 +448,14 @@ env_segment_prefault(void *va, uint64_t len, uint64_t page_size, bool write, boo
 	if (mlock(va, len) != 0 && !huge) {
 		/* Hugepages are never swapped anyway; ordinary pages could be. */
 		BRISK_WARNLOG("mlock of %" PRIu64 " MiB failed (%s): memory may be swapped out "
-			      "(raise RLIMIT_MEMLOCK or run as root)\n", len >> 20, strerror(errno));
+			      "(raise RLIMIT_MEMLOCK or run as root)\n",
+			      len >> 20, strerror(errno));
 	}
 }
 
 /* The virtual range a segment holds: what it may grow to (mem_limit_mb's
  * share, else ENV_SEGMENT_SPAN), never less than it starts with. */
-static uint64_t
-segment_span(const struct mem_config *cfg, uint64_t len, uint64_t align)
+static uint64_t segment_span(const struct mem_config *cfg, uint64_t len, uint64_t align)
 {
 	uint64_t span = ENV_SEGMENT_SPAN;
 
@@ -762,8 +759,7 @@ env_memory_page_size_at(uint64_t va)
 	return 0;
 }
 
-uint64_t
-env_memory_mapped_len(uint32_t index)
+uint64_t env_memory_mapped_len(uint32_t index)
 {
 	return (int)index < g_env_mem.num_segments ? g_env_mem.segs[index].len : 0;
 }

@@ -18,8 +18,8 @@
 
 struct mem_segment {
 	void *va;                /* NULL when not mapped */
-	uint64_t len;            /* mapped */
-	uint64_t span;           /* virtual range held (PROT_NONE past len) */
+	uint64_t len; /* mapped */
+	uint64_t span; /* virtual range held (PROT_NONE past len) */
 	uint64_t page_size;
 	int socket_id;
 	int fd;                  /* backing file, -1 when closed */
@@ -48,7 +48,7 @@ struct mem_config {
 	char huge_dir[ENV_PATH_MAX]; /* hugetlbfs mount, "" if none */
 	char huge_reason[160];       /* why hugepages are not used */
 	uint64_t total;              /* bytes over all segments */
-	uint64_t limit;              /* growth limit over all segments, 0 = none */
+	uint64_t limit; /* growth limit over all segments, 0 = none */
 	int num_segments;
 	int sockets[ENV_MAX_SEGMENTS];
 };

@@ -33,19 +33,14 @@
 #include "heap.h"
 #include "memory.h"
 
-#define ENV_GROW_MIN (64ull << 20)        /* fewer, larger steps: fewer map entries */
+#define ENV_GROW_MIN (64ull << 20) /* fewer, larger steps: fewer map entries */
 #define ENV_GROW_KEEP_FREE (256ull << 20) /* left to the system by ordinary-page growth */
 #define ENV_GROW_ALIGN (2ull << 20)
 
-static uint64_t
-grow_round_up(uint64_t v, uint64_t align)
-{
-	return (v + align - 1) / align * align;
-}
+static uint64_t grow_round_up(uint64_t v, uint64_t align) { return (v + align - 1) / align * align; }
 
 /* Bytes of MemAvailable, or 0 when unknown. */
-static uint64_t
-meminfo_available(void)
+static uint64_t meminfo_available(void)
 {
 	char line[128];
 	unsigned long long kb;
@@ -66,8 +61,7 @@ meminfo_available(void)
 }
 
 /* What the system can still give a segment of this page size. */
-static uint64_t
-system_room(const struct mem_segment *seg)
+static uint64_t system_room(const struct mem_segment *seg)
 {
 	uint64_t avail;
 
@@ -82,8 +76,7 @@ system_room(const struct mem_segment *seg)
  * How much to grow for a request of min_bytes: at least ENV_GROW_MIN, less
  * when only less is left (but never less than the request). 0 = no room.
  */
-static uint64_t
-grow_size(const struct mem_segment *seg, uint64_t min_bytes)
+static uint64_t grow_size(const struct mem_segment *seg, uint64_t min_bytes)
 {
 	uint64_t step = seg->page_size > ENV_GROW_ALIGN ? seg->page_size : ENV_GROW_ALIGN;
 	uint64_t need = grow_round_up(min_bytes, step);
@@ -94,18 +87,17 @@ grow_size(const struct mem_segment *seg, uint64_t min_bytes)
 	room = room / step * step;
 	if (room < need) {
 		BRISK_ERRLOG("memory of NUMA node %d cannot grow by %" PRIu64 " MiB: %" PRIu64
-			     " MiB of %s left (virtual range %" PRIu64 " MiB)\n", seg->socket_id,
-			     need >> 20, sys >> 20,
-			     seg->page_size > (uint64_t)sysconf(_SC_PAGESIZE) ? "free hugepages" :
-			     "available memory", (seg->span - seg->len) >> 20);
+			     " MiB of %s left (virtual range %" PRIu64 " MiB)\n",
+			     seg->socket_id, need >> 20, sys >> 20,
+			     seg->page_size > (uint64_t)sysconf(_SC_PAGESIZE) ? "free hugepages" : "available memory",
+			     (seg->span - seg->len) >> 20);
 		return 0;
 	}
 	return want < room ? want : room;
 }
 
 /* Extends the file and maps [len, len + add) of it over the held range. */
-static int
-segment_extend(struct mem_segment *seg, uint64_t add)
+static int segment_extend(struct mem_segment *seg, uint64_t add)
 {
 	uint8_t *at = (uint8_t *)seg->va + seg->len;
 	bool huge = seg->page_size > (uint64_t)sysconf(_SC_PAGESIZE);
@@ -117,8 +109,7 @@ segment_extend(struct mem_segment *seg, uint64_t add)
 		rc = env_segment_allocate(seg->fd, seg->len, add, seg->socket_id);
 	}
 	if (rc == 0) {
-		va = mmap(at, add, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, seg->fd,
-			  (off_t)seg->len);
+		va = mmap(at, add, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, seg->fd, (off_t)seg->len);
 		rc = va == MAP_FAILED ? -errno : 0;
 	}
 	if (rc != 0) {
@@ -133,8 +124,7 @@ segment_extend(struct mem_segment *seg, uint64_t add)
 
 /* Maps what the shared record says segment index has beyond this process's
  * mapping (another process grew it). */
-static int
-segment_catch_up(int index)
+static int segment_catch_up(int index)
 {
 	struct mem_segment *seg = &g_env_mem.segs[index];
 	uint64_t shared_len = g_env_shared->segments[index].len;
@@ -142,26 +132,22 @@ segment_catch_up(int index)
 	uint8_t *at = (uint8_t *)seg->va + seg->len;
 	int rc;
 
-	if (mmap(at, add, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, seg->fd,
-		 (off_t)seg->len) == MAP_FAILED) {
+	if (mmap(at, add, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, seg->fd, (off_t)seg->len) == MAP_FAILED) {
 		rc = -errno;
-		BRISK_ERRLOG("cannot map %" PRIu64 " MiB another process added to segment %d: %s\n",
-			     add >> 20, index, strerror(-rc));
+		BRISK_ERRLOG("cannot map %" PRIu64 " MiB another process added to segment %d: %s\n", add >> 20, index,
+			     strerror(-rc));
 		return rc;
 	}
-	env_segment_prefault(at, add, seg->page_size, false,
-			     seg->page_size > (uint64_t)sysconf(_SC_PAGESIZE));
+	env_segment_prefault(at, add, seg->page_size, false, seg->page_size > (uint64_t)sysconf(_SC_PAGESIZE));
 	seg->len = shared_len;
 	rc = env_vtophys_register((uint64_t)(uintptr_t)at, add);
 	if (rc != 0) {
-		BRISK_ERRLOG("cannot register grown memory of segment %d for translation: %d\n",
-			     index, rc);
+		BRISK_ERRLOG("cannot register grown memory of segment %d for translation: %d\n", index, rc);
 	}
 	return rc;
 }
 
-void
-env_memory_sync_locked(void)
+void env_memory_sync_locked(void)
 {
 	int i;
 
@@ -169,15 +155,13 @@ env_memory_sync_locked(void)
 		return;
 	}
 	for (i = 0; i < g_env_mem.num_segments; i++) {
-		if (g_env_mem.segs[i].va != NULL &&
-		    g_env_shared->segments[i].len > g_env_mem.segs[i].len) {
+		if (g_env_mem.segs[i].va != NULL && g_env_shared->segments[i].len > g_env_mem.segs[i].len) {
 			segment_catch_up(i);
 		}
 	}
 }
 
-static int
-segment_index_of_socket(int socket_id)
+static int segment_index_of_socket(int socket_id)
 {
 	int i;
 
@@ -190,8 +174,7 @@ segment_index_of_socket(int socket_id)
 }
 
 /* Publishes the new length, hands the memory to the heap, registers it. */
-static int
-segment_publish_growth(int index, uint64_t old_len)
+static int segment_publish_growth(int index, uint64_t old_len)
 {
 	struct mem_segment *seg = &g_env_mem.segs[index];
 	struct env_heap *heap = g_env_shared->heaps[seg->socket_id];
@@ -209,13 +192,12 @@ segment_publish_growth(int index, uint64_t old_len)
 	g_env_shared->segments[index].len = seg->len;
 	g_env_shared->grow_count++;
 	env_heap_extend_locked(heap, (uintptr_t)(start + seg->len));
-	BRISK_NOTICELOG("memory of NUMA node %d grew by %" PRIu64 " MiB to %" PRIu64 " MiB\n",
-			seg->socket_id, (seg->len - old_len) >> 20, seg->len >> 20);
+	BRISK_NOTICELOG("memory of NUMA node %d grew by %" PRIu64 " MiB to %" PRIu64 " MiB\n", seg->socket_id,
+			(seg->len - old_len) >> 20, seg->len >> 20);
 	return 0;
 }
 
-int
-env_memory_grow_locked(int socket_id, uint64_t min_bytes)
+int env_memory_grow_locked(int socket_id, uint64_t min_bytes)
 {
 	int index = segment_index_of_socket(socket_id);
 	struct mem_segment *seg;
@@ -236,8 +218,8 @@ env_memory_grow_locked(int socket_id, uint64_t min_bytes)
 	}
 	rc = segment_extend(seg, add);
 	if (rc != 0) {
-		BRISK_ERRLOG("memory of NUMA node %d cannot grow by %" PRIu64 " MiB: %s\n", socket_id,
-			     add >> 20, strerror(-rc));
+		BRISK_ERRLOG("memory of NUMA node %d cannot grow by %" PRIu64 " MiB: %s\n", socket_id, add >> 20,
+			     strerror(-rc));
 		return rc;
 	}
 	old_len = seg->len;
@@ -245,8 +227,7 @@ env_memory_grow_locked(int socket_id, uint64_t min_bytes)
 	return segment_publish_growth(index, old_len);
 }
 
-int
-brisk_env_get_mem_info(struct brisk_env_mem_info *info)
+int brisk_env_get_mem_info(struct brisk_env_mem_info *info)
 {
 	uint32_t i;
 

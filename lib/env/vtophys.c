@@ -42,7 +42,7 @@ static bool g_pfn_warned; /* once per process, not per init */
 static struct vtophys_range {
 	uint64_t va;
 	uint64_t len;
-} *g_ranges;
+} * g_ranges;
 static uint32_t g_range_count, g_range_cap;
 
 static void
@@ -275,8 +275,7 @@ env_vtophys_init(void)
 	return 0;
 }
 
-int
-env_vtophys_register(uint64_t va, uint64_t len)
+int env_vtophys_register(uint64_t va, uint64_t len)
 {
 	struct vtophys_range *grown;
 	uint32_t cap;
@@ -305,8 +304,7 @@ env_vtophys_fini(void)
 {
 	while (g_range_count > 0) {
 		g_range_count--;
-		brisk_mem_unregister((void *)(uintptr_t)g_ranges[g_range_count].va,
-				     g_ranges[g_range_count].len);
+		brisk_mem_unregister((void *)(uintptr_t)g_ranges[g_range_count].va, g_ranges[g_range_count].len);
 	}
 	free(g_ranges);
 	g_ranges = NULL;

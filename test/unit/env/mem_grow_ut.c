@@ -26,9 +26,8 @@
 
 static uint64_t g_map_bytes; /* registered bytes a test map was told about */
 
-static int
-count_notify(void *ctx, struct brisk_mem_map *map, enum brisk_mem_map_notify_action action,
-	     void *vaddr, size_t size)
+static int count_notify(void *ctx, struct brisk_mem_map *map, enum brisk_mem_map_notify_action action, void *vaddr,
+			size_t size)
 {
 	(void)ctx;
 	(void)map;
@@ -43,8 +42,7 @@ count_notify(void *ctx, struct brisk_mem_map *map, enum brisk_mem_map_notify_act
 
 static const struct brisk_mem_map_ops g_count_ops = { .notify_cb = count_notify };
 
-static bool
-no_huge(void)
+static bool no_huge(void)
 {
 	const char *v = getenv("BRISK_TEST_NO_HUGE");
 
@@ -52,8 +50,7 @@ no_huge(void)
 }
 
 /* Every 2 MiB of buf has a translation. */
-static void
-check_translated(const uint8_t *buf, size_t len)
+static void check_translated(const uint8_t *buf, size_t len)
 {
 	size_t off;
 
@@ -62,8 +59,7 @@ check_translated(const uint8_t *buf, size_t len)
 	}
 }
 
-static void
-test_grow_private(void)
+static void test_grow_private(void)
 {
 	struct brisk_env_mem_info before, after;
 	struct brisk_heap_stats hs, base;
@@ -132,8 +128,7 @@ test_grow_private(void)
 	brisk_env_fini();
 }
 
-static void
-shared_opts(struct brisk_env_opts *opts, int shm_id, enum brisk_proc_type type)
+static void shared_opts(struct brisk_env_opts *opts, int shm_id, enum brisk_proc_type type)
 {
 	brisk_env_opts_init(opts);
 	opts->name = "mem_grow_ut";
@@ -147,8 +142,7 @@ shared_opts(struct brisk_env_opts *opts, int shm_id, enum brisk_proc_type type)
 
 /* Secondary: the primary's zone lies in memory grown after this process
  * could first see it; reserve a zone of its own that needs growth too. */
-static int
-role_secondary(int shm_id)
+static int role_secondary(int shm_id)
 {
 	struct brisk_env_opts opts;
 	uint8_t *zone;
@@ -180,8 +174,7 @@ role_secondary(int shm_id)
 	return 0;
 }
 
-static int
-run_secondary(int shm_id)
+static int run_secondary(int shm_id)
 {
 	char id[16];
 	int status;
@@ -199,8 +192,7 @@ run_secondary(int shm_id)
 	return WEXITSTATUS(status);
 }
 
-static void
-test_grow_shared(void)
+static void test_grow_shared(void)
 {
 	struct brisk_env_opts opts;
 	struct brisk_env_mem_info info;
@@ -228,8 +220,7 @@ test_grow_shared(void)
 	brisk_env_fini();
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	CU_pSuite suite;
 	unsigned failures;
