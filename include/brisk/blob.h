@@ -323,8 +323,8 @@ void brisk_bs_blob_decouple_parent(struct brisk_blob_store *bs, struct brisk_io_
  * commit). -EINVAL (not thin, parent not read-only or larger, blobid ==
  * snapshotid), -EPERM (blobid read-only), -EEXIST (already its parent),
  * -ENOENT. */
-void brisk_bs_blob_set_parent(struct brisk_blob_store *bs, brisk_blob_id blobid,
-			      brisk_blob_id snapshotid, brisk_blob_op_complete cb_fn, void *cb_arg);
+void brisk_bs_blob_set_parent(struct brisk_blob_store *bs, brisk_blob_id blobid, brisk_blob_id snapshotid,
+			      brisk_blob_op_complete cb_fn, void *cb_arg);
 /* BRISK_BLOBID_INVALID when the blob has no parent (or is unknown). */
 brisk_blob_id brisk_blob_get_parent_snapshot(struct brisk_blob_store *bs, brisk_blob_id blobid);
 /* Fills ids with the clones of blobid; *count is the array size on entry and

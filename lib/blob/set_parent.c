@@ -111,8 +111,7 @@ static void set_parent_backing_built(void *ctx, uint64_t *backing, uint64_t len,
 	struct set_parent_ctx *c = ctx;
 
 	if (rc != 0) {
-		BRISK_ERRLOG("blob set parent: reading the chain of snapshot 0x%lx failed: %d\n",
-			     c->parent, rc);
+		BRISK_ERRLOG("blob set parent: reading the chain of snapshot 0x%lx failed: %d\n", c->parent, rc);
 		set_parent_close(c, rc);
 		return;
 	}
@@ -129,14 +128,13 @@ static int set_parent_check_parent(struct set_parent_ctx *c, const struct blob_l
 		return -ENOENT;
 	}
 	if (!(res->md.flags & BLOB_FLAG_READ_ONLY)) {
-		BRISK_ERRLOG("blob set parent: blob 0x%lx is not a snapshot (not read-only)\n",
-			     c->parent);
+		BRISK_ERRLOG("blob set parent: blob 0x%lx is not a snapshot (not read-only)\n", c->parent);
 		return -EINVAL;
 	}
 	if (res->md.num_clusters > c->blob->md.num_clusters) {
 		BRISK_ERRLOG("blob set parent: snapshot 0x%lx (%lu clusters) is larger than blob 0x%lx "
-			     "(%lu clusters)\n", c->parent, res->md.num_clusters, c->id,
-			     c->blob->md.num_clusters);
+			     "(%lu clusters)\n",
+			     c->parent, res->md.num_clusters, c->id, c->blob->md.num_clusters);
 		return -EINVAL;
 	}
 	return 0;
@@ -173,8 +171,7 @@ static int set_parent_check_blob(struct set_parent_ctx *c)
 		return -EINVAL;
 	}
 	if (b->md.parent_id == c->parent) {
-		BRISK_ERRLOG("blob set parent: blob 0x%lx already has parent 0x%lx\n", c->id,
-			     c->parent);
+		BRISK_ERRLOG("blob set parent: blob 0x%lx already has parent 0x%lx\n", c->id, c->parent);
 		return -EEXIST;
 	}
 	return 0;
@@ -211,8 +208,8 @@ static void set_parent_start(struct blob_relation_op *op)
 	brisk_bs_open_blob(c->bs, c->id, set_parent_opened, c);
 }
 
-void brisk_bs_blob_set_parent(struct brisk_blob_store *bs, brisk_blob_id blobid,
-			      brisk_blob_id snapshotid, brisk_blob_op_complete cb_fn, void *cb_arg)
+void brisk_bs_blob_set_parent(struct brisk_blob_store *bs, brisk_blob_id blobid, brisk_blob_id snapshotid,
+			      brisk_blob_op_complete cb_fn, void *cb_arg)
 {
 	struct set_parent_ctx *c;
 	int rc;

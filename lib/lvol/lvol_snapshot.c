@@ -215,8 +215,7 @@ void brisk_lvol_decouple_parent(struct brisk_lvol *lvol, brisk_lvol_op_complete 
 static int lvol_set_parent_check(struct brisk_lvol *lvol, struct brisk_lvol *snapshot)
 {
 	if (lvol->lvs != snapshot->lvs) {
-		BRISK_ERRLOG("lvol %s and snapshot %s are in different lvstores\n", lvol->name,
-			     snapshot->name);
+		BRISK_ERRLOG("lvol %s and snapshot %s are in different lvstores\n", lvol->name, snapshot->name);
 		return -EINVAL;
 	}
 	if (!brisk_blob_is_thin_provisioned(lvol->blob)) {
@@ -230,8 +229,8 @@ static int lvol_set_parent_check(struct brisk_lvol *lvol, struct brisk_lvol *sna
 	return 0;
 }
 
-void brisk_lvol_set_parent(struct brisk_lvol *lvol, struct brisk_lvol *snapshot,
-			   brisk_lvol_op_complete cb_fn, void *cb_arg)
+void brisk_lvol_set_parent(struct brisk_lvol *lvol, struct brisk_lvol *snapshot, brisk_lvol_op_complete cb_fn,
+			   void *cb_arg)
 {
 	struct lvol_copy_ctx *c;
 	int rc = lvol_set_parent_check(lvol, snapshot);

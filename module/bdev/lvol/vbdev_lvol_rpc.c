@@ -801,8 +801,8 @@ struct rpc_set_parent {
 };
 
 static const struct brisk_json_object_decoder g_set_parent_dec[] = {
-	{"lvol_name", offsetof(struct rpc_set_parent, lvol_name), brisk_json_decode_string, false},
-	{"parent_name", offsetof(struct rpc_set_parent, parent_name), brisk_json_decode_string, false},
+	{ "lvol_name", offsetof(struct rpc_set_parent, lvol_name), brisk_json_decode_string, false },
+	{ "parent_name", offsetof(struct rpc_set_parent, parent_name), brisk_json_decode_string, false },
 };
 
 static void rpc_set_parent_done(void *arg, int rc) { rpc_lvol_done(arg, rc, "bdev_lvol_set_parent"); }
@@ -823,20 +823,20 @@ static bool rpc_set_parent_allowed(struct brisk_jsonrpc_request *req, struct bri
 		why = "parent_name is not a snapshot";
 	}
 	if (why != NULL) {
-		brisk_jsonrpc_send_error_response_fmt(req, -EINVAL, "%s ('%s', '%s')",
-						      why, p->lvol_name, p->parent_name);
+		brisk_jsonrpc_send_error_response_fmt(req, -EINVAL, "%s ('%s', '%s')", why, p->lvol_name,
+						      p->parent_name);
 	}
 	return why == NULL;
 }
 
 static void rpc_bdev_lvol_set_parent(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	struct rpc_set_parent p = {0};
+	struct rpc_set_parent p = { 0 };
 	struct brisk_lvol *lvol = NULL, *parent = NULL;
 	char err[256];
 
-	if (brisk_json_decode_object(params, g_set_parent_dec, BRISK_COUNTOF(g_set_parent_dec), &p, err,
-				     sizeof(err)) != 0) {
+	if (brisk_json_decode_object(params, g_set_parent_dec, BRISK_COUNTOF(g_set_parent_dec), &p, err, sizeof(err)) !=
+	    0) {
 		brisk_jsonrpc_invalid_params(req, "%s", err);
 	} else if ((lvol = rpc_find_lvol(req, p.lvol_name, "lvol_name")) != NULL) {
 		parent = rpc_find_lvol(req, p.parent_name, "parent_name");
