@@ -743,10 +743,10 @@ static void test_set_parent(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	write_gen(b, ch, 2, 5);
 
-	CU_ASSERT_EQUAL(do_set_parent(thick, snap), -EINVAL);   /* not thin */
+	CU_ASSERT_EQUAL(do_set_parent(thick, snap), -EINVAL); /* not thin */
 	CU_ASSERT_EQUAL(do_set_parent(thin, writable), -EINVAL); /* not a snapshot */
-	CU_ASSERT_EQUAL(do_set_parent(thin, big), -EINVAL);     /* larger */
-	CU_ASSERT_EQUAL(do_set_parent(snap, big), -EPERM);      /* read-only blob */
+	CU_ASSERT_EQUAL(do_set_parent(thin, big), -EINVAL); /* larger */
+	CU_ASSERT_EQUAL(do_set_parent(snap, big), -EPERM); /* read-only blob */
 	CU_ASSERT_EQUAL(do_set_parent(thin, thin), -EINVAL);
 	CU_ASSERT_EQUAL(do_set_parent(thin, 20), -ENOENT);
 	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, thin), BRISK_BLOBID_INVALID);
