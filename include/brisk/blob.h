@@ -317,6 +317,14 @@ void brisk_bs_inflate_blob(struct brisk_blob_store *bs, struct brisk_io_channel 
  * without a parent, -EPERM for a read-only blob, -ENOSPC. */
 void brisk_bs_blob_decouple_parent(struct brisk_blob_store *bs, struct brisk_io_channel *channel,
 				   brisk_blob_id blobid, brisk_blob_op_complete cb_fn, void *cb_arg);
+/* Makes the thin blob blobid a clone of snapshotid (a read-only blob of
+ * the same store, no larger): the snapshot's data shows through the
+ * clusters blobid has not allocated; nothing is copied. Crash-safe (one md
+ * commit). -EINVAL (not thin, parent not read-only or larger, blobid ==
+ * snapshotid), -EPERM (blobid read-only), -EEXIST (already its parent),
+ * -ENOENT. */
+void brisk_bs_blob_set_parent(struct brisk_blob_store *bs, brisk_blob_id blobid, brisk_blob_id snapshotid,
+			      brisk_blob_op_complete cb_fn, void *cb_arg);
 /* BRISK_BLOBID_INVALID when the blob has no parent (or is unknown). */
 brisk_blob_id brisk_blob_get_parent_snapshot(struct brisk_blob_store *bs, brisk_blob_id blobid);
 /* Fills ids with the clones of blobid; *count is the array size on entry and

@@ -33,7 +33,10 @@ enum brisk_proc_type {
 struct brisk_env_opts {
 	const char *name;          /* program name used in logs; default "brisk" */
 	const char *core_mask;     /* mask "0x3" or list "0-1" (brisk_cpuset_parse); default "0x1" */
-	uint64_t mem_size_mb;      /* memory to reserve; 0 = BRISK_ENV_DEFAULT_MEM_MB */
+	uint64_t mem_size_mb; /* memory reserved up front (more grows on demand);
+				    * 0 = BRISK_ENV_DEFAULT_MEM_MB */
+	uint64_t mem_limit_mb; /* growth stops here (at least mem_size_mb);
+				    * 0 = as far as the system's pages go */
 	bool no_huge;              /* never use hugepages: ordinary pages locked in memory */
 	const char *hugepage_dir;  /* hugetlbfs mount; NULL = first matching one in /proc/mounts */
 	uint64_t hugepage_size;    /* bytes; 0 = system default (2 MiB); 1 GiB when configured */
@@ -55,6 +58,20 @@ enum brisk_proc_type brisk_env_get_proc_type(void);
 bool brisk_env_using_hugepages(void);
 /* Page size of the reserved memory (2 MiB / 1 GiB with hugepages, 4 KiB without). */
 uint64_t brisk_env_get_page_size(void);
+
+/* Memory of the env: what -s reserved and what it has grown to since
+ * (allocations past the reservation take further pages from the system). */
+struct brisk_env_mem_info {
+	uint64_t reserved_bytes; /* reserved at brisk_env_init, over all segments */
+	uint64_t total_bytes; /* mapped now, over all segments */
+	uint64_t max_bytes; /* virtual range held for growth */
+	uint32_t grow_count; /* times memory grew */
+	uint32_t num_segments;
+	uint64_t page_size;
+	bool hugepages;
+};
+/* 0, or -ENODEV before brisk_env_init. */
+int brisk_env_get_mem_info(struct brisk_env_mem_info *info);
 
 /* ---- Cores ---- */
 uint32_t brisk_env_get_core_count(void);         /* cores in the app's mask */

@@ -118,6 +118,9 @@ void brisk_lvol_set_read_only(struct brisk_lvol *lvol, brisk_lvol_op_complete cb
 void brisk_lvol_inflate(struct brisk_lvol *lvol, brisk_lvol_op_complete cb_fn, void *cb_arg);
 /* Copies the parent's clusters and takes the grandparent (brisk_bs_blob_decouple_parent). */
 void brisk_lvol_decouple_parent(struct brisk_lvol *lvol, brisk_lvol_op_complete cb_fn, void *cb_arg);
+/* Makes the thin lvol a clone of snapshot (same lvstore; brisk_bs_blob_set_parent). */
+void brisk_lvol_set_parent(struct brisk_lvol *lvol, struct brisk_lvol *snapshot, brisk_lvol_op_complete cb_fn,
+			   void *cb_arg);
 /* Deletes the lvol's blob; the handle is freed on success. -EBUSY (an
  * operation runs on it, or a snapshot with more than one clone); on failure
  * the lvol stays as it was. */

@@ -87,6 +87,11 @@ check_opts(const struct brisk_env_opts *in, struct brisk_env_opts *opts)
 	page_size = sysconf(_SC_PAGESIZE);
 	phys_mb = pages > 0 && page_size > 0 ? ((uint64_t)pages * (uint64_t)page_size) >> 20 :
 		  ENV_MEM_MB_LIMIT;
+	if (opts->mem_limit_mb != 0 && opts->mem_limit_mb < opts->mem_size_mb) {
+		BRISK_ERRLOG("mem_limit_mb %" PRIu64 " is less than mem_size_mb %" PRIu64 "\n", opts->mem_limit_mb,
+			     opts->mem_size_mb);
+		return -EINVAL;
+	}
 	if (opts->mem_size_mb > ENV_MEM_MB_LIMIT || opts->mem_size_mb > phys_mb) {
 		BRISK_ERRLOG("mem_size_mb %" PRIu64 " is more than this machine's %" PRIu64 " MiB\n",
 			     opts->mem_size_mb, phys_mb);

@@ -20,7 +20,7 @@
 #include <brisk/env.h>
 
 #define ENV_SHARED_MAGIC 0x4b53495242454e56ull /* "VNEBRISK" */
-#define ENV_SHARED_VERSION 1
+#define ENV_SHARED_VERSION 2
 #define ENV_MAX_SEGMENTS BRISK_ENV_MAX_NUMA_NODES
 #define ENV_PATH_MAX 256
 /* Virtual address where the primary tries to place its memory, so that a
@@ -32,7 +32,9 @@
 
 struct env_segment {
 	uint64_t va;
-	uint64_t len;
+	uint64_t len; /* mapped now: grows (memory_grow.c), never shrinks */
+	uint64_t span; /* virtual range held for growth, from va */
+	uint64_t reserved_len; /* what brisk_env_init reserved (-s) */
 	uint64_t page_size;
 	int socket_id;
 	char path[ENV_PATH_MAX]; /* backing file a secondary opens ("" if private) */
@@ -45,6 +47,7 @@ struct env_shared {
 	int primary_pid;
 	int hugepages;                      /* 1 if the segments are hugepages */
 	uint64_t page_size;
+	uint32_t grow_count; /* times memory grew past the reservation */
 	struct env_segment segments[ENV_MAX_SEGMENTS];
 	struct env_heap *heaps[BRISK_ENV_MAX_NUMA_NODES]; /* by socket id; NULL = none */
 	struct env_memzone_table *memzones;  /* set by env_memzone_init */
@@ -79,6 +82,19 @@ enum brisk_proc_type env_memory_get_proc_type(void);
 uint64_t env_memory_page_size_at(uint64_t va);
 int env_vtophys_init(void);
 void env_vtophys_fini(void);
+/* Registers [va, va + len) for translation and remembers it so that
+ * env_vtophys_fini unregisters it. 0 or the brisk_mem_register error. */
+int env_vtophys_register(uint64_t va, uint64_t len);
+/* Bytes of segment index mapped in this process (may lag the shared len). */
+uint64_t env_memory_mapped_len(uint32_t index);
+
+/* ---- memory_grow.c (caller holds g_env_shared->lock) ---- */
+/* Grows the segment (and heap) of socket_id by at least min_bytes from
+ * further hugepages or ordinary pages, as the segment was made.
+ * 0, or -ENOMEM when the system has no more (logged). */
+int env_memory_grow_locked(int socket_id, uint64_t min_bytes);
+/* Maps what another process grew; cheap when nothing changed. */
+void env_memory_sync_locked(void);
 /* pci_vfio.c: devices see IOVA = VA (on) or physical addresses (off). */
 void env_vtophys_set_iova_va(bool on);
 bool env_vtophys_iova_is_va(void);

@@ -420,6 +420,27 @@ bool env_heap_resize_locked(struct heap_elem *elem, size_t size)
 	return true;
 }
 
+void env_heap_extend_locked(struct env_heap *heap, uintptr_t new_end)
+{
+	struct heap_elem *last = (struct heap_elem *)heap->start, *next, *added;
+
+	/* Growth is rare and large: one walk to the last element is cheap. */
+	while ((next = elem_next(heap, last)) != NULL) {
+		last = next;
+	}
+	if (last->state == HEAP_ELEM_FREE) {
+		elem_unlist(heap, last);
+		heap->end = new_end;
+		last->size = new_end - (uintptr_t)last;
+		elem_make_free(heap, last);
+		return;
+	}
+	added = (struct heap_elem *)heap->end;
+	elem_init(added, heap, last, new_end - heap->end);
+	heap->end = new_end;
+	elem_make_free(heap, added);
+}
+
 size_t env_heap_elem_capacity(const struct heap_elem *elem)
 {
 	return elem->size - HEAP_ELEM_HDR_SIZE - HEAP_GUARD_SIZE;

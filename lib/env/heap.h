@@ -77,6 +77,9 @@ static inline void heap_shared_lock(void)
 	if (rc == EOWNERDEAD) {
 		pthread_mutex_consistent(&g_env_shared->lock);
 	}
+	/* Memory another process grew must be mapped here before this process
+	 * walks heap structures or hands out memzones that may lie in it. */
+	env_memory_sync_locked();
 }
 
 static inline void heap_shared_unlock(void)
@@ -107,6 +110,9 @@ void env_heap_free_elem_locked(struct heap_elem *elem);
 /* Resizes a busy element without moving it: shrinks, or grows into a free
  * right neighbour. false when that is not possible (nothing changed). */
 bool env_heap_resize_locked(struct heap_elem *elem, size_t size);
+/* The heap's range grew: [heap->end, new_end) follows it directly in the
+ * same segment. Joins the last element if free, else adds a free one. */
+void env_heap_extend_locked(struct env_heap *heap, uintptr_t new_end);
 /* Usable bytes from the data to the end of the element (guard excluded). */
 size_t env_heap_elem_capacity(const struct heap_elem *elem);
 void env_heap_stats_locked(const struct env_heap *heap, struct brisk_heap_stats *stats);

@@ -54,7 +54,8 @@ static int current_socket(void)
 	return socket_id >= 0 && socket_id < BRISK_ENV_MAX_NUMA_NODES ? socket_id : -1;
 }
 
-void *env_heap_alloc_locked(int socket_id, size_t size, size_t align, size_t bound)
+/* The socket policy over the memory there is now; NULL with errno. */
+static void *alloc_any_locked(int socket_id, size_t size, size_t align, size_t bound)
 {
 	struct env_heap **heaps = g_env_shared->heaps;
 	int preferred, i, err;
@@ -96,6 +97,59 @@ void *env_heap_alloc_locked(int socket_id, size_t size, size_t align, size_t bou
 	}
 	errno = ENOMEM;
 	return NULL;
+}
+
+/* Heap to grow for a request that found no room: the asked-for socket's,
+ * else the calling thread's, else the first. -1 when there is none. */
+static int grow_target(int socket_id)
+{
+	struct env_heap **heaps = g_env_shared->heaps;
+	int i;
+
+	if (socket_id == BRISK_ENV_SOCKET_ID_ANY) {
+		socket_id = current_socket();
+	}
+	if (socket_id >= 0 && heaps[socket_id] != NULL) {
+		return socket_id;
+	}
+	for (i = 0; i < BRISK_ENV_MAX_NUMA_NODES; i++) {
+		if (heaps[i] != NULL) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* Grows heap target enough for one request (alignment or bound waste and
+ * headers included), then allocates there. NULL with errno ENOMEM. */
+static void *alloc_after_grow(int target, size_t size, size_t align, size_t bound)
+{
+	uint64_t waste = bound > align ? bound : align;
+	void *p;
+
+	if (align < HEAP_DEFAULT_ALIGN) {
+		align = HEAP_DEFAULT_ALIGN;
+	}
+	if (target < 0 || env_memory_grow_locked(target, size + waste + 4 * HEAP_ELEM_HDR_SIZE) != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = env_heap_alloc_from_locked(g_env_shared->heaps[target], size, align, bound);
+	if (p == NULL) {
+		errno = ENOMEM;
+	}
+	return p;
+}
+
+/* The reservation first; past it, memory grows (memory_grow.c). */
+void *env_heap_alloc_locked(int socket_id, size_t size, size_t align, size_t bound)
+{
+	void *p = alloc_any_locked(socket_id, size, align, bound);
+
+	if (p == NULL && errno == ENOMEM) {
+		p = alloc_after_grow(grow_target(socket_id), size, align, bound);
+	}
+	return p;
 }
 
 static bool env_ready(const char *caller)
@@ -244,6 +298,9 @@ void *brisk_realloc(void *buf, size_t size, size_t align)
 	}
 	/* Moving keeps the original heap (socket). */
 	p = env_heap_alloc_from_locked(elem->heap, size, align, 0);
+	if (p == NULL) {
+		p = alloc_after_grow(elem->heap->socket_id, size, align, 0);
+	}
 	if (p != NULL) {
 		memcpy(p, buf, elem->user_size < size ? elem->user_size : size);
 		env_heap_free_elem_locked(elem);

@@ -122,8 +122,7 @@ hugepage_size_supported(uint64_t size)
 }
 
 /* Pages of this size that a new mapping can still reserve. */
-static uint64_t
-hugepages_available(uint64_t size)
+uint64_t env_hugepages_available(uint64_t size)
 {
 	char path[128];
 	uint64_t free_pages = 0, resv = 0;
@@ -386,8 +385,7 @@ create_segment_file(const struct mem_config *cfg, int index, struct mem_segment 
  * MPOL_PREFERRED rather than BIND: a full node still yields memory (a warning
  * in the log is better than a failed start on a lopsided machine).
  */
-static int
-allocate_on_node(int fd, uint64_t len, int node)
+int env_segment_allocate(int fd, uint64_t off, uint64_t len, int node)
 {
 	unsigned long old_mask[1024 / (8 * sizeof(unsigned long))] = { 0 };
 	unsigned long mask = 1ul << node;
@@ -402,7 +400,7 @@ allocate_on_node(int fd, uint64_t len, int node)
 	}
 	/* fallocate itself, not posix_fallocate: its fallback writes to the file,
 	 * which hugetlbfs refuses. */
-	rc = fallocate(fd, 0, 0, (off_t)len) == 0 ? 0 : -errno;
+	rc = fallocate(fd, 0, (off_t)off, (off_t)len) == 0 ? 0 : -errno;
 	if (rc == -EOPNOTSUPP) {
 		rc = 0; /* pages come with the first touch instead */
 	}
@@ -417,7 +415,7 @@ static void
 segment_release(struct mem_segment *seg)
 {
 	if (seg->va != NULL) {
-		munmap(seg->va, seg->len);
+		munmap(seg->va, seg->span > seg->len ? seg->span : seg->len);
 		seg->va = NULL;
 	}
 	if (seg->fd >= 0) {
@@ -433,14 +431,13 @@ segment_release(struct mem_segment *seg)
 
 /* Faults in every page (write: the primary's fresh memory; read: a secondary
  * must not disturb data) and locks them. */
-static void
-segment_prefault(struct mem_segment *seg, bool write, bool huge)
+void env_segment_prefault(void *va, uint64_t len, uint64_t page_size, bool write, bool huge)
 {
-	volatile uint8_t *p = seg->va;
-	uint64_t off, step = huge ? seg->page_size : (uint64_t)sysconf(_SC_PAGESIZE);
+	volatile uint8_t *p = va;
+	uint64_t off, step = huge ? page_size : (uint64_t)sysconf(_SC_PAGESIZE);
 	uint8_t sink = 0;
 
-	for (off = 0; off < seg->len; off += step) {
+	for (off = 0; off < len; off += step) {
 		if (write) {
 			p[off] = 0;
 		} else {
@@ -448,12 +445,24 @@ segment_prefault(struct mem_segment *seg, bool write, bool huge)
 		}
 	}
 	(void)sink;
-	if (mlock(seg->va, seg->len) != 0 && !huge) {
+	if (mlock(va, len) != 0 && !huge) {
 		/* Hugepages are never swapped anyway; ordinary pages could be. */
 		BRISK_WARNLOG("mlock of %" PRIu64 " MiB failed (%s): memory may be swapped out "
-			      "(raise RLIMIT_MEMLOCK or run as root)\n", seg->len >> 20,
-			      strerror(errno));
+			      "(raise RLIMIT_MEMLOCK or run as root)\n",
+			      len >> 20, strerror(errno));
 	}
+}
+
+/* The virtual range a segment holds: what it may grow to (mem_limit_mb's
+ * share, else ENV_SEGMENT_SPAN), never less than it starts with. */
+static uint64_t segment_span(const struct mem_config *cfg, uint64_t len, uint64_t align)
+{
+	uint64_t span = ENV_SEGMENT_SPAN;
+
+	if (cfg->limit != 0) {
+		span = round_up(cfg->limit / (uint64_t)cfg->num_segments, align);
+	}
+	return span > len ? span : len;
 }
 
 /* Creates, allocates, maps and prefaults segment index at *next_va. */
@@ -468,6 +477,7 @@ segment_create(const struct mem_config *cfg, int index, uint64_t *next_va,
 	seg->fd = -1;
 	seg->va = NULL;
 	seg->len = round_up(cfg->total / (uint64_t)cfg->num_segments, align);
+	seg->span = segment_span(cfg, seg->len, align);
 	seg->page_size = cfg->page_size;
 	seg->socket_id = cfg->sockets[index];
 	rc = create_segment_file(cfg, index, seg);
@@ -477,7 +487,7 @@ segment_create(const struct mem_config *cfg, int index, uint64_t *next_va,
 	seg->fd = rc;
 	rc = ftruncate(seg->fd, (off_t)seg->len) == 0 ? 0 : -errno;
 	if (rc == 0) {
-		rc = allocate_on_node(seg->fd, seg->len, seg->socket_id);
+		rc = env_segment_allocate(seg->fd, 0, seg->len, seg->socket_id);
 	}
 	if (rc != 0) {
 		segment_release(seg);
@@ -485,7 +495,7 @@ segment_create(const struct mem_config *cfg, int index, uint64_t *next_va,
 	}
 	/* A secondary must find the same range free: prefer the fixed base;
 	 * elsewhere only works for private memory (and is a risk for shared). */
-	va = reserve_va(round_up(*next_va, align), seg->len, align, true);
+	va = reserve_va(round_up(*next_va, align), seg->span, align, true);
 	if (va == NULL) {
 		segment_release(seg);
 		return -ENOMEM;
@@ -498,12 +508,12 @@ segment_create(const struct mem_config *cfg, int index, uint64_t *next_va,
 	if (seg->va == MAP_FAILED) {
 		rc = -errno;
 		seg->va = NULL;
-		munmap(va, seg->len);
+		munmap(va, seg->span);
 		segment_release(seg);
 		return rc;
 	}
-	segment_prefault(seg, true, cfg->huge);
-	*next_va = (uint64_t)(uintptr_t)seg->va + seg->len;
+	env_segment_prefault(seg->va, seg->len, seg->page_size, true, cfg->huge);
+	*next_va = (uint64_t)(uintptr_t)seg->va + seg->span;
 	return 0;
 }
 
@@ -553,6 +563,8 @@ shared_header_init(const struct mem_config *cfg)
 	for (i = 0; i < g_env_mem.num_segments; i++) {
 		sh->segments[i].va = (uint64_t)(uintptr_t)g_env_mem.segs[i].va;
 		sh->segments[i].len = g_env_mem.segs[i].len;
+		sh->segments[i].span = g_env_mem.segs[i].span;
+		sh->segments[i].reserved_len = g_env_mem.segs[i].len;
 		sh->segments[i].page_size = g_env_mem.segs[i].page_size;
 		sh->segments[i].socket_id = g_env_mem.segs[i].socket_id;
 		env_path_printf(sh->segments[i].path, sizeof(sh->segments[i].path), "%s",
@@ -591,7 +603,7 @@ primary_reserve(struct mem_config *cfg)
 	if (cfg->huge) {
 		need = cfg->num_segments * (round_up(cfg->total / (uint64_t)cfg->num_segments,
 						     cfg->page_size) / cfg->page_size);
-		avail = hugepages_available(cfg->page_size);
+		avail = env_hugepages_available(cfg->page_size);
 		if (avail < need) {
 			snprintf(cfg->huge_reason, sizeof(cfg->huge_reason),
 				 "%" PRIu64 " free %" PRIu64 " KiB hugepages, %" PRIu64 " needed",
@@ -672,6 +684,7 @@ env_memory_init(const struct brisk_env_opts *opts, enum brisk_proc_type type)
 		return rc;
 	}
 	plan_segments(opts->mem_size_mb << 20, &cfg);
+	cfg.limit = opts->mem_limit_mb << 20;
 
 	g_env_mem.proc_type = BRISK_PROC_PRIMARY;
 	if (cfg.shared) {
@@ -746,6 +759,11 @@ env_memory_page_size_at(uint64_t va)
 	return 0;
 }
 
+uint64_t env_memory_mapped_len(uint32_t index)
+{
+	return (int)index < g_env_mem.num_segments ? g_env_mem.segs[index].len : 0;
+}
+
 /* Used by memory_shared.c to map a segment the primary recorded. */
 int
 env_memory_map_segment(const struct env_segment *rec, int index)
@@ -764,9 +782,10 @@ env_memory_map_segment(const struct env_segment *rec, int index)
 	env_path_printf(seg->path, sizeof(seg->path), "%s", rec->path);
 	seg->unlink_on_fini = false; /* the primary's to remove */
 	seg->len = rec->len;
+	seg->span = rec->span;
 	seg->page_size = rec->page_size;
 	seg->socket_id = rec->socket_id;
-	va = reserve_va(rec->va, rec->len, MEM_2MB, false);
+	va = reserve_va(rec->va, rec->span, MEM_2MB, false);
 	if (va == NULL) {
 		BRISK_ERRLOG("cannot map segment %d of the primary at 0x%" PRIx64 " (+%" PRIu64
 			     " MiB): the range is in use in this process\n", index, rec->va,
@@ -777,12 +796,13 @@ env_memory_map_segment(const struct env_segment *rec, int index)
 	if (seg->va == MAP_FAILED) {
 		rc = -errno;
 		seg->va = NULL;
-		munmap(va, rec->len);
+		munmap(va, rec->span);
 		BRISK_ERRLOG("cannot map segment %d of the primary (%s): %s\n", index, rec->path,
 			     strerror(-rc));
 		return rc;
 	}
 	g_env_mem.num_segments = index + 1;
-	segment_prefault(seg, false, rec->page_size > (uint64_t)sysconf(_SC_PAGESIZE));
+	env_segment_prefault(seg->va, seg->len, seg->page_size, false,
+			     rec->page_size > (uint64_t)sysconf(_SC_PAGESIZE));
 	return 0;
 }

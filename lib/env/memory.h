@@ -18,7 +18,8 @@
 
 struct mem_segment {
 	void *va;                /* NULL when not mapped */
-	uint64_t len;
+	uint64_t len; /* mapped */
+	uint64_t span; /* virtual range held (PROT_NONE past len) */
 	uint64_t page_size;
 	int socket_id;
 	int fd;                  /* backing file, -1 when closed */
@@ -47,6 +48,7 @@ struct mem_config {
 	char huge_dir[ENV_PATH_MAX]; /* hugetlbfs mount, "" if none */
 	char huge_reason[160];       /* why hugepages are not used */
 	uint64_t total;              /* bytes over all segments */
+	uint64_t limit; /* growth limit over all segments, 0 = none */
 	int num_segments;
 	int sockets[ENV_MAX_SEGMENTS];
 };
@@ -56,6 +58,17 @@ extern struct mem_state g_env_mem;
 /* Formats a path into buf; 0, or -ENAMETOOLONG if it does not fit. */
 int env_path_printf(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Virtual range held per segment so that it can grow in place: address
+ * space only (PROT_NONE, no memory), and the heap stays one range. */
+#define ENV_SEGMENT_SPAN (64ull << 30)
+
+/* memory.c helpers shared with memory_grow.c */
+/* Free hugepages of this size a new mapping can still take. */
+uint64_t env_hugepages_available(uint64_t size);
+/* Allocates [off, off + len) of fd on NUMA node; 0 or -errno (-ENOSPC: no memory). */
+int env_segment_allocate(int fd, uint64_t off, uint64_t len, int node);
+/* Faults in (write: zero; else read) and locks [va, va + len). */
+void env_segment_prefault(void *va, uint64_t len, uint64_t page_size, bool write, bool huge);
 /* memory.c: maps a segment recorded by the primary at its address (secondary). */
 int env_memory_map_segment(const struct env_segment *rec, int index);
 

@@ -295,8 +295,8 @@ check_primary_header(const struct env_shared *hdr)
 	}
 	for (i = 0; i < hdr->num_segments; i++) {
 		s = &hdr->segments[i];
-		if (s->len == 0 || (s->va % BRISK_MEM_MAP_PAGE_SIZE) != 0 ||
-		    (s->len % BRISK_MEM_MAP_PAGE_SIZE) != 0 ||
+		if (s->len == 0 || (s->va % BRISK_MEM_MAP_PAGE_SIZE) != 0 || (s->len % BRISK_MEM_MAP_PAGE_SIZE) != 0 ||
+		    s->span < s->len || (s->span % BRISK_MEM_MAP_PAGE_SIZE) != 0 ||
 		    memchr(s->path, '\0', sizeof(s->path)) == NULL || s->path[0] != '/') {
 			BRISK_ERRLOG("the primary's shared memory has a malformed segment %u\n", i);
 			return -EPROTO;

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,7 +37,13 @@ static struct brisk_mem_map *g_vtophys_map;
 static int g_pagemap_fd = -1;
 static bool g_iova_is_va;
 static bool g_pfn_warned; /* once per process, not per init */
-static int g_registered_segments;
+/* Every range this file registered (segments, then their growth), in order:
+ * brisk_mem_unregister takes one registration at a time. */
+static struct vtophys_range {
+	uint64_t va;
+	uint64_t len;
+} * g_ranges;
+static uint32_t g_range_count, g_range_cap;
 
 static void
 warn_no_pfn(void)
@@ -255,31 +262,53 @@ env_vtophys_init(void)
 	}
 	for (i = 0; g_env_shared != NULL && i < g_env_shared->num_segments; i++) {
 		seg = &g_env_shared->segments[i];
-		rc = brisk_mem_register((void *)(uintptr_t)seg->va, seg->len);
+		rc = env_vtophys_register(seg->va, env_memory_mapped_len(i));
 		if (rc != 0) {
 			BRISK_ERRLOG("cannot register segment %u (0x%" PRIx64 "+%" PRIu64 " MiB) for "
 				     "address translation: %d\n", i, seg->va, seg->len >> 20, rc);
 			env_vtophys_fini();
 			return rc;
 		}
-		g_registered_segments = (int)i + 1;
 	}
 	BRISK_INFOLOG("address translation: %s\n", g_iova_is_va ? "IOVA = VA (VFIO with IOMMU)" :
 		      "physical addresses from /proc/self/pagemap");
 	return 0;
 }
 
+int env_vtophys_register(uint64_t va, uint64_t len)
+{
+	struct vtophys_range *grown;
+	uint32_t cap;
+	int rc;
+
+	if (g_range_count == g_range_cap) {
+		cap = g_range_cap == 0 ? 16 : g_range_cap * 2;
+		grown = realloc(g_ranges, cap * sizeof(*grown));
+		if (grown == NULL) {
+			return -ENOMEM;
+		}
+		g_ranges = grown;
+		g_range_cap = cap;
+	}
+	rc = brisk_mem_register((void *)(uintptr_t)va, len);
+	if (rc == 0) {
+		g_ranges[g_range_count].va = va;
+		g_ranges[g_range_count].len = len;
+		g_range_count++;
+	}
+	return rc;
+}
+
 void
 env_vtophys_fini(void)
 {
-	const struct env_segment *seg;
-	int i;
-
-	for (i = g_registered_segments; i > 0 && g_env_shared != NULL; i--) {
-		seg = &g_env_shared->segments[i - 1];
-		brisk_mem_unregister((void *)(uintptr_t)seg->va, seg->len);
+	while (g_range_count > 0) {
+		g_range_count--;
+		brisk_mem_unregister((void *)(uintptr_t)g_ranges[g_range_count].va, g_ranges[g_range_count].len);
 	}
-	g_registered_segments = 0;
+	free(g_ranges);
+	g_ranges = NULL;
+	g_range_cap = 0;
 	brisk_mem_map_free(&g_vtophys_map);
 	if (g_pagemap_fd >= 0) {
 		close(g_pagemap_fd);

@@ -1,7 +1,7 @@
 /*
- * JSON-RPC methods of the layers below the app framework: logging,
- * thread/poller/channel statistics and memory statistics. Names and
- * parameters follow SPDK's interface (env_get_mem_stats is Brisk's own).
+ * JSON-RPC methods of the layers below the app framework: logging and
+ * thread/poller/channel statistics (memory statistics: mem_rpc.c). Names
+ * and parameters follow SPDK's interface.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -12,7 +12,6 @@
 #include <brisk/env.h>
 #include <brisk/json.h>
 #include <brisk/log.h>
-#include <brisk/mempool.h>
 #include <brisk/rpc.h>
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
@@ -327,56 +326,3 @@ thread_get_io_channels(struct brisk_jsonrpc_request *req, const json_t *params)
 	}
 }
 BRISK_RPC_REGISTER("thread_get_io_channels", thread_get_io_channels, ANY_STATE)
-
-/* ---- env_get_mem_stats ---- */
-
-static int
-add_memzone(const struct brisk_memzone_info *info, void *ctx)
-{
-	json_array_append_new(ctx, json_pack("{s:s, s:I, s:i}", "name", info->name,
-					     "len", (json_int_t)info->len, "socket_id", info->socket_id));
-	return 0;
-}
-
-static void
-add_mempool(struct brisk_mempool *mp, void *ctx)
-{
-	json_array_append_new(ctx, json_pack("{s:s, s:I, s:I, s:I, s:I}", "name", mp->name,
-					     "count", (json_int_t)brisk_mempool_get_count(mp),
-					     "avail", (json_int_t)brisk_mempool_avail_count(mp),
-					     "in_use", (json_int_t)brisk_mempool_in_use_count(mp),
-					     "elt_size", (json_int_t)mp->elt_size));
-}
-
-static void
-env_get_mem_stats(struct brisk_jsonrpc_request *req, const json_t *params)
-{
-	json_t *heaps, *memzones, *mempools;
-
-	if (!brisk_jsonrpc_decode_params(req, params, NULL, 0, NULL)) {
-		return;
-	}
-	heaps = json_array();
-	for (int socket = 0; socket < BRISK_ENV_MAX_NUMA_NODES; socket++) {
-		struct brisk_heap_stats s;
-
-		if (brisk_malloc_get_heap_stats(socket, &s) != 0) {
-			continue;
-		}
-		json_array_append_new(heaps, json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I}",
-						       "socket_id", s.socket_id,
-						       "total_bytes", (json_int_t)s.total_bytes,
-						       "free_bytes", (json_int_t)s.free_bytes,
-						       "alloc_bytes", (json_int_t)s.alloc_bytes,
-						       "greatest_free_size", (json_int_t)s.greatest_free_size,
-						       "alloc_count", (json_int_t)s.alloc_count,
-						       "free_count", (json_int_t)s.free_count));
-	}
-	memzones = json_array();
-	brisk_memzone_walk(add_memzone, memzones);
-	mempools = json_array();
-	brisk_mempool_walk(add_mempool, mempools);
-	brisk_jsonrpc_send_result(req, json_pack("{s:o, s:o, s:o}", "heaps", heaps,
-						 "memzones", memzones, "mempools", mempools));
-}
-BRISK_RPC_REGISTER("env_get_mem_stats", env_get_mem_stats, ANY_STATE)

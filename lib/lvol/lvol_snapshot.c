@@ -211,6 +211,38 @@ void brisk_lvol_decouple_parent(struct brisk_lvol *lvol, brisk_lvol_op_complete 
 	brisk_bs_blob_decouple_parent(lvol->lvs->bs, lvol->lvs->md_channel, lvol->blob_id, lvol_copy_done, c);
 }
 
+/* The lvol-level rules of set parent; the blob checks the rest. */
+static int lvol_set_parent_check(struct brisk_lvol *lvol, struct brisk_lvol *snapshot)
+{
+	if (lvol->lvs != snapshot->lvs) {
+		BRISK_ERRLOG("lvol %s and snapshot %s are in different lvstores\n", lvol->name, snapshot->name);
+		return -EINVAL;
+	}
+	if (!brisk_blob_is_thin_provisioned(lvol->blob)) {
+		BRISK_ERRLOG("lvol %s is not thin provisioned: cannot set a parent\n", lvol->name);
+		return -EINVAL;
+	}
+	if (!brisk_blob_is_read_only(snapshot->blob)) {
+		BRISK_ERRLOG("lvol %s is not a snapshot: cannot be a parent\n", snapshot->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void brisk_lvol_set_parent(struct brisk_lvol *lvol, struct brisk_lvol *snapshot, brisk_lvol_op_complete cb_fn,
+			   void *cb_arg)
+{
+	struct lvol_copy_ctx *c;
+	int rc = lvol_set_parent_check(lvol, snapshot);
+
+	c = rc == 0 ? lvol_copy_begin(lvol, "set parent", cb_fn, cb_arg, &rc) : NULL;
+	if (c == NULL) {
+		lvol_defer_op(cb_fn, cb_arg, rc);
+		return;
+	}
+	brisk_bs_blob_set_parent(lvol->lvs->bs, lvol->blob_id, snapshot->blob_id, lvol_copy_done, c);
+}
+
 /* ---- Relations ---- */
 
 bool brisk_lvol_is_snapshot(const struct brisk_lvol *lvol)

@@ -61,6 +61,10 @@ def bdev_lvol_inflate(client, name):
     return client.call('bdev_lvol_inflate', {'name': name})
 
 
+def bdev_lvol_set_parent(client, lvol_name, parent_name):
+    return client.call('bdev_lvol_set_parent', {'lvol_name': lvol_name, 'parent_name': parent_name})
+
+
 def bdev_lvol_decouple_parent(client, name):
     return client.call('bdev_lvol_decouple_parent', {'name': name})
 
@@ -157,6 +161,11 @@ def add_parsers(subparsers):
     p = subparsers.add_parser('bdev_lvol_decouple_parent', help='Decouple parent of lvol')
     p.add_argument('name', help='lvol bdev name')
     p.set_defaults(func=lambda a: print_json(bdev_lvol_decouple_parent(a.client, a.name)))
+
+    p = subparsers.add_parser('bdev_lvol_set_parent', help='Make a thin lvol a clone of a snapshot')
+    p.add_argument('lvol_name', help='lvol bdev name (thin provisioned)')
+    p.add_argument('parent_name', help='snapshot lvol bdev name')
+    p.set_defaults(func=lambda a: print_json(bdev_lvol_set_parent(a.client, a.lvol_name, a.parent_name)))
 
     p = subparsers.add_parser('bdev_lvol_delete', help='Destroy a logical volume')
     p.add_argument('name', help='lvol bdev name')

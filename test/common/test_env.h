@@ -22,6 +22,9 @@ static inline int brisk_test_env_init(const char *name, const char *core_mask, u
 	opts.name = name;
 	opts.core_mask = core_mask;
 	opts.mem_size_mb = mem_mb;
+	/* A ceiling, as tests were written for (and the hugepages are shared):
+	 * test/unit/env/mem_grow_ut.c tests growth. */
+	opts.mem_limit_mb = mem_mb;
 	opts.no_huge = no_huge != NULL && strcmp(no_huge, "1") == 0;
 	if (getenv("BRISK_TEST_VERBOSE") == NULL) {
 		brisk_log_set_print_level(BRISK_LOG_ERROR);

@@ -795,6 +795,59 @@ static void rpc_bdev_lvol_decouple_parent(struct brisk_jsonrpc_request *req, con
 }
 LVOL_RPC_REGISTER("bdev_lvol_decouple_parent", rpc_bdev_lvol_decouple_parent)
 
+struct rpc_set_parent {
+	char *lvol_name;
+	char *parent_name;
+};
+
+static const struct brisk_json_object_decoder g_set_parent_dec[] = {
+	{ "lvol_name", offsetof(struct rpc_set_parent, lvol_name), brisk_json_decode_string, false },
+	{ "parent_name", offsetof(struct rpc_set_parent, parent_name), brisk_json_decode_string, false },
+};
+
+static void rpc_set_parent_done(void *arg, int rc) { rpc_lvol_done(arg, rc, "bdev_lvol_set_parent"); }
+
+/* SPDK's rules, each refused with the problem named; true when they hold. */
+static bool rpc_set_parent_allowed(struct brisk_jsonrpc_request *req, struct brisk_lvol *lvol,
+				   struct brisk_lvol *parent, const struct rpc_set_parent *p)
+{
+	const char *why = NULL;
+
+	if (brisk_lvol_get_lvs(lvol) != brisk_lvol_get_lvs(parent)) {
+		why = "lvol_name and parent_name are in different lvstores";
+	} else if (!brisk_lvol_is_thin(lvol)) {
+		why = "lvol_name is not thin provisioned";
+	} else if (brisk_lvol_is_read_only(lvol)) {
+		why = "lvol_name is read-only (a snapshot)";
+	} else if (!brisk_lvol_is_read_only(parent)) {
+		why = "parent_name is not a snapshot";
+	}
+	if (why != NULL) {
+		brisk_jsonrpc_send_error_response_fmt(req, -EINVAL, "%s ('%s', '%s')", why, p->lvol_name,
+						      p->parent_name);
+	}
+	return why == NULL;
+}
+
+static void rpc_bdev_lvol_set_parent(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	struct rpc_set_parent p = { 0 };
+	struct brisk_lvol *lvol = NULL, *parent = NULL;
+	char err[256];
+
+	if (brisk_json_decode_object(params, g_set_parent_dec, BRISK_COUNTOF(g_set_parent_dec), &p, err, sizeof(err)) !=
+	    0) {
+		brisk_jsonrpc_invalid_params(req, "%s", err);
+	} else if ((lvol = rpc_find_lvol(req, p.lvol_name, "lvol_name")) != NULL) {
+		parent = rpc_find_lvol(req, p.parent_name, "parent_name");
+	}
+	if (parent != NULL && rpc_set_parent_allowed(req, lvol, parent, &p)) {
+		brisk_lvol_set_parent(lvol, parent, rpc_set_parent_done, req);
+	}
+	brisk_json_free_object(g_set_parent_dec, BRISK_COUNTOF(g_set_parent_dec), &p);
+}
+LVOL_RPC_REGISTER("bdev_lvol_set_parent", rpc_bdev_lvol_set_parent)
+
 static void rpc_bdev_lvol_delete(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	struct brisk_lvol *lvol = rpc_name_lvol(req, params);

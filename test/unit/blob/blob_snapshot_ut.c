@@ -706,6 +706,83 @@ static void test_inflate_decouple(void)
 	free(spare);
 }
 
+/* Set parent: asynchronous (not done inside the call, errors too). */
+static int do_set_parent(brisk_blob_id id, brisk_blob_id parent)
+{
+	g_done = 0;
+	brisk_bs_blob_set_parent(g_bs, id, parent, op_cb, NULL);
+	CU_ASSERT_EQUAL(g_done, 0);
+	return finish();
+}
+
+/* A thin blob becomes a clone of a snapshot: the snapshot shows through its
+ * unwritten clusters, its own stay; each rule is refused and changes
+ * nothing; the parent holds after a clean and a dirty reload. */
+static void test_set_parent(void)
+{
+	struct brisk_bs_opts o = small_opts();
+	uint8_t *image = calloc(1, DEV_BYTES), *spare = malloc(DEV_BYTES);
+	struct brisk_io_channel *ch;
+	struct brisk_blob *b;
+	brisk_blob_id snap, thin, thick, big, writable;
+	uint64_t free_before;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(image, &o), 0);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	snap = make_parent(ch); /* 4 clusters of generation 1, read-only */
+	thin = do_create(4, true);
+	thick = do_create(4, false);
+	big = do_create(5, true);
+	writable = do_create(2, true);
+	b = do_open(big);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(brisk_blob_set_read_only(b), 0);
+	CU_ASSERT_EQUAL(do_sync(b), 0);
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	b = do_open(thin);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	write_gen(b, ch, 2, 5);
+
+	CU_ASSERT_EQUAL(do_set_parent(thick, snap), -EINVAL); /* not thin */
+	CU_ASSERT_EQUAL(do_set_parent(thin, writable), -EINVAL); /* not a snapshot */
+	CU_ASSERT_EQUAL(do_set_parent(thin, big), -EINVAL); /* larger */
+	CU_ASSERT_EQUAL(do_set_parent(snap, big), -EPERM); /* read-only blob */
+	CU_ASSERT_EQUAL(do_set_parent(thin, thin), -EINVAL);
+	CU_ASSERT_EQUAL(do_set_parent(thin, 20), -ENOENT);
+	CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, thin), BRISK_BLOBID_INVALID);
+	CU_ASSERT_TRUE(cluster_is(b, ch, 0, 0));
+
+	free_before = brisk_bs_free_cluster_count(g_bs);
+	CU_ASSERT_EQUAL(do_set_parent(thin, snap), 0);
+	CU_ASSERT_EQUAL(brisk_bs_free_cluster_count(g_bs), free_before); /* nothing copied */
+	check_only_clone(snap, thin);
+	CU_ASSERT_TRUE(brisk_blob_is_clone(b));
+	CU_ASSERT_TRUE(cluster_is(b, ch, 0, 1));
+	CU_ASSERT_TRUE(cluster_is(b, ch, 2, 5));
+	CU_ASSERT_TRUE(cluster_is(b, ch, 3, 1));
+	CU_ASSERT_EQUAL(do_set_parent(thin, snap), -EEXIST);
+	write_gen(b, ch, 1, 6); /* copy-on-write from the new parent */
+	CU_ASSERT_EQUAL(do_close(b), 0);
+
+	for (int pass = 0; pass < 2; pass++) {
+		reload(&image, &spare, pass == 1, &ch);
+		CU_ASSERT_EQUAL(brisk_blob_get_parent_snapshot(g_bs, thin), snap);
+		b = do_open(thin);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_TRUE(cluster_is(b, ch, 0, 1));
+		CU_ASSERT_TRUE(cluster_is(b, ch, 1, 6));
+		CU_ASSERT_TRUE(cluster_is(b, ch, 2, 5));
+		CU_ASSERT_TRUE(cluster_is(b, ch, 3, 1));
+		CU_ASSERT_EQUAL(do_close(b), 0);
+	}
+	CU_ASSERT_EQUAL(do_check(), 0);
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	free(image);
+	free(spare);
+}
+
 static void test_bad_input(void)
 {
 	struct brisk_bs_opts o = small_opts();
@@ -867,6 +944,7 @@ static void add_tests(CU_pSuite suite)
 	CU_ADD_TEST(suite, test_snapshot_io_in_flight);
 	CU_ADD_TEST(suite, test_snapshot_waits_for_inflight);
 	CU_ADD_TEST(suite, test_inflate_decouple);
+	CU_ADD_TEST(suite, test_set_parent);
 	CU_ADD_TEST(suite, test_busy_during_snapshot);
 	CU_ADD_TEST(suite, test_bad_input);
 	CU_ADD_TEST(suite, test_grow);
