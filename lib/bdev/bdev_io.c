@@ -190,6 +190,9 @@ void bdev_io_init(struct bdev_io_priv *p, struct brisk_bdev *bdev, struct bdev_c
 	p->io.u.iovcnt = 0;
 	p->io.u.offset_blocks = 0;
 	p->io.u.num_blocks = 0;
+	p->io.zcopy.start = false;
+	p->io.zcopy.populate = false;
+	p->io.zcopy.commit = false;
 }
 
 static void bdev_reset_start(struct bdev_io_priv *p);
@@ -605,7 +608,7 @@ static bool bdev_is_write_type(enum brisk_bdev_io_type type)
 	       type == BRISK_BDEV_IO_TYPE_RESET;
 }
 
-static int bdev_check_io(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
+int bdev_check_io(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
 			 enum brisk_bdev_io_type type, uint64_t offset_blocks, uint64_t num_blocks,
 			 brisk_bdev_io_completion_cb cb)
 {
