@@ -227,6 +227,15 @@ int bdev_check_io(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
 		  enum brisk_bdev_io_type type, uint64_t offset_blocks, uint64_t num_blocks,
 		  brisk_bdev_io_completion_cb cb);
 
+/* Nothing about the bdev can make a data I/O split: no transfer limit, no
+ * boundary, no alignment (whose bounce buffers cap a child's length). The
+ * common case, decided without child_max_blocks; it also means no bounce. */
+static inline bool bdev_never_splits_data(const struct brisk_bdev *bdev)
+{
+	return bdev->max_transfer_size == 0 && bdev->required_alignment <= 1 &&
+	       !(bdev->split_on_optimal_io_boundary && bdev->optimal_io_boundary != 0);
+}
+
 /* bdev_io_split.c */
 bool bdev_io_should_split(struct bdev_io_priv *p);
 void bdev_io_split(struct bdev_io_priv *p);
