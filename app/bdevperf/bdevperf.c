@@ -820,8 +820,10 @@ static int bdevperf_parse_arg(int ch, char *arg)
 		return 0;
 	case OPT_IO_COUNT:
 		if (brisk_parse_capacity(arg, &g_io_count, NULL) != 0 || g_io_count == 0) {
-			fprintf(stderr, "bdevperf: --io-count must be a whole number >= 1 (k/m suffixes), "
-				"not '%s'\n", arg);
+			fprintf(stderr,
+				"bdevperf: --io-count must be a whole number >= 1 (k/m suffixes), "
+				"not '%s'\n",
+				arg);
 			return -EINVAL;
 		}
 		return 0;
@@ -841,10 +843,10 @@ static int bdevperf_parse_arg(int ch, char *arg)
 int main(int argc, char **argv)
 {
 	static const struct option long_opts[] = {
-		{"json-output", required_argument, NULL, OPT_JSON_OUTPUT},
-		{"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
-		{"io-count", required_argument, NULL, OPT_IO_COUNT},
-		{NULL, 0, NULL, 0},
+		{ "json-output", required_argument, NULL, OPT_JSON_OUTPUT },
+		{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
+		{ "io-count", required_argument, NULL, OPT_IO_COUNT },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct brisk_app_opts opts;
 	int rc;

@@ -34,7 +34,7 @@
 
 #define JOB_MAX_ERROR_LOGS 5        /* per job, so a failing device does not flood the log */
 #define JOB_RESET_PERIOD_US 1000000 /* reset workload: one reset a second (4 a run at least) */
-#define JOB_ZCOPY_IOVS 4            /* -Z: buffers a bdev may lend for one I/O */
+#define JOB_ZCOPY_IOVS 4 /* -Z: buffers a bdev may lend for one I/O */
 
 struct bdevperf_task {
 	struct bdevperf_job *job;
@@ -350,9 +350,9 @@ static int task_issue(struct bdevperf_task *task)
 
 	task->submit_ticks = brisk_get_ticks();
 	if (g_zcopy && (task->io_type == BRISK_BDEV_IO_TYPE_READ || task->io_type == BRISK_BDEV_IO_TYPE_WRITE)) {
-		return brisk_bdev_zcopy_start(job->desc, job->ch, task->zc_iov, JOB_ZCOPY_IOVS,
-					      task->offset_blocks, job->io_blocks,
-					      task->io_type == BRISK_BDEV_IO_TYPE_READ, task_zcopy_started, task);
+		return brisk_bdev_zcopy_start(job->desc, job->ch, task->zc_iov, JOB_ZCOPY_IOVS, task->offset_blocks,
+					      job->io_blocks, task->io_type == BRISK_BDEV_IO_TYPE_READ,
+					      task_zcopy_started, task);
 	}
 	switch (task->io_type) {
 	case BRISK_BDEV_IO_TYPE_READ:

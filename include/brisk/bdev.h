@@ -47,8 +47,8 @@ enum brisk_bdev_io_type {
 	BRISK_BDEV_IO_TYPE_WRITE_ZEROES,
 	BRISK_BDEV_IO_TYPE_COMPARE,
 	BRISK_BDEV_IO_TYPE_NVME_ADMIN, /* raw NVMe admin command (brisk_bdev_nvme_admin_passthru) */
-	BRISK_BDEV_IO_TYPE_NVME_IO,    /* raw NVMe I/O command (brisk_bdev_nvme_io_passthru) */
-	BRISK_BDEV_IO_TYPE_ZCOPY,      /* zero-copy start/end (brisk_bdev_zcopy_start) */
+	BRISK_BDEV_IO_TYPE_NVME_IO, /* raw NVMe I/O command (brisk_bdev_nvme_io_passthru) */
+	BRISK_BDEV_IO_TYPE_ZCOPY, /* zero-copy start/end (brisk_bdev_zcopy_start) */
 	BRISK_BDEV_NUM_IO_TYPES
 };
 
@@ -211,11 +211,10 @@ int brisk_bdev_reset(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch,
  * be touched after the call. What a write given up (or a failed commit)
  * leaves in the blocks is up to the bdev (malloc lends its backing memory:
  * the blocks hold whatever the caller wrote; see doc/bdev.md). */
-int brisk_bdev_zcopy_start(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch,
-			   struct iovec *iov, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
-			   bool populate, brisk_bdev_io_completion_cb cb, void *cb_arg);
-int brisk_bdev_zcopy_end(struct brisk_bdev_io *bdev_io, bool commit, brisk_bdev_io_completion_cb cb,
-			 void *cb_arg);
+int brisk_bdev_zcopy_start(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch, struct iovec *iov, int iovcnt,
+			   uint64_t offset_blocks, uint64_t num_blocks, bool populate, brisk_bdev_io_completion_cb cb,
+			   void *cb_arg);
+int brisk_bdev_zcopy_end(struct brisk_bdev_io *bdev_io, bool commit, brisk_bdev_io_completion_cb cb, void *cb_arg);
 
 /* NVMe passthrough, on bdevs that support BRISK_BDEV_IO_TYPE_NVME_ADMIN /
  * BRISK_BDEV_IO_TYPE_NVME_IO (bdev_nvme): the command is copied; buf (nbytes,

@@ -223,9 +223,8 @@ void bdev_io_submit_after_qos(struct bdev_io_priv *p);
 void bdev_io_complete_user(struct bdev_io_priv *p);
 bool bdev_io_type_supported(struct brisk_bdev *bdev, enum brisk_bdev_io_type type);
 /* The checks every submission makes: 0, -EINVAL, -EBADF or -ENOTSUP. */
-int bdev_check_io(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
-		  enum brisk_bdev_io_type type, uint64_t offset_blocks, uint64_t num_blocks,
-		  brisk_bdev_io_completion_cb cb);
+int bdev_check_io(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch, enum brisk_bdev_io_type type,
+		  uint64_t offset_blocks, uint64_t num_blocks, brisk_bdev_io_completion_cb cb);
 
 /* Nothing about the bdev can make a data I/O split: no transfer limit, no
  * boundary, no alignment (whose bounce buffers cap a child's length). The

@@ -606,9 +606,8 @@ static bool bdev_is_write_type(enum brisk_bdev_io_type type)
 	       type == BRISK_BDEV_IO_TYPE_RESET;
 }
 
-int bdev_check_io(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
-			 enum brisk_bdev_io_type type, uint64_t offset_blocks, uint64_t num_blocks,
-			 brisk_bdev_io_completion_cb cb)
+int bdev_check_io(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch, enum brisk_bdev_io_type type,
+		  uint64_t offset_blocks, uint64_t num_blocks, brisk_bdev_io_completion_cb cb)
 {
 	struct brisk_bdev *bdev;
 

@@ -55,7 +55,6 @@ static uint64_t child_max_blocks(struct bdev_io_priv *p, uint64_t start, uint64_
 	return n;
 }
 
-
 bool bdev_io_should_split(struct bdev_io_priv *p)
 {
 	switch (p->io.type) {

@@ -17,9 +17,8 @@
 
 #include "bdev_internal.h"
 
-static int zcopy_start_check(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
-			     struct iovec *iov, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
-			     bool populate, brisk_bdev_io_completion_cb cb)
+static int zcopy_start_check(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch, struct iovec *iov, int iovcnt,
+			     uint64_t offset_blocks, uint64_t num_blocks, bool populate, brisk_bdev_io_completion_cb cb)
 {
 	int rc = bdev_check_io(desc, _ch, BRISK_BDEV_IO_TYPE_ZCOPY, offset_blocks, num_blocks, cb);
 
@@ -38,9 +37,9 @@ static int zcopy_start_check(struct brisk_bdev_desc *desc, struct brisk_io_chann
 	return 0;
 }
 
-int brisk_bdev_zcopy_start(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
-			   struct iovec *iov, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
-			   bool populate, brisk_bdev_io_completion_cb cb, void *cb_arg)
+int brisk_bdev_zcopy_start(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch, struct iovec *iov, int iovcnt,
+			   uint64_t offset_blocks, uint64_t num_blocks, bool populate, brisk_bdev_io_completion_cb cb,
+			   void *cb_arg)
 {
 	struct bdev_channel *ch;
 	struct bdev_io_priv *p;
@@ -57,7 +56,7 @@ int brisk_bdev_zcopy_start(struct brisk_bdev_desc *desc, struct brisk_io_channel
 	}
 	bdev_io_init(p, desc->bdev, ch, BRISK_BDEV_IO_TYPE_ZCOPY, cb, cb_arg);
 	p->desc = desc;
-	p->qos_done = true;   /* refused above when QoS is on */
+	p->qos_done = true; /* refused above when QoS is on */
 	p->split_done = true; /* the module lends the whole range */
 	p->io.u.iovs = iov;
 	p->io.u.iovcnt = iovcnt;
@@ -70,8 +69,7 @@ int brisk_bdev_zcopy_start(struct brisk_bdev_desc *desc, struct brisk_io_channel
 	return 0;
 }
 
-int brisk_bdev_zcopy_end(struct brisk_bdev_io *bdev_io, bool commit, brisk_bdev_io_completion_cb cb,
-			 void *cb_arg)
+int brisk_bdev_zcopy_end(struct brisk_bdev_io *bdev_io, bool commit, brisk_bdev_io_completion_cb cb, void *cb_arg)
 {
 	struct bdev_io_priv *p;
 

@@ -113,8 +113,7 @@ static void malloc_zero(struct malloc_disk *d, uint64_t offset, uint64_t len)
  * its end (commit or not) has nothing to copy, and a write given up leaves
  * whatever the caller had written, as an interrupted write leaves a torn
  * range on a disk (doc/bdev.md). Returns a BRISK_BDEV_IO_STATUS_*. */
-static int malloc_zcopy_lend(struct malloc_disk *d, struct brisk_bdev_io *io, uint64_t offset,
-			     uint64_t len)
+static int malloc_zcopy_lend(struct malloc_disk *d, struct brisk_bdev_io *io, uint64_t offset, uint64_t len)
 {
 	int cap = io->u.iovcnt, n = 0;
 

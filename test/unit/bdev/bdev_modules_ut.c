@@ -355,7 +355,7 @@ static void zc_write_and_read(struct brisk_bdev_desc *desc, struct brisk_io_chan
 	struct brisk_bdev_io_stat st;
 	struct iovec *got;
 	int n;
-	struct zc_cpl zc = {0};
+	struct zc_cpl zc = { 0 };
 	struct cpl c;
 	uint8_t *r = malloc(8192);
 
@@ -398,9 +398,9 @@ static void test_malloc_zcopy(void)
 	struct brisk_bdev *b, *nb;
 	struct brisk_bdev_desc *desc, *rodesc, *ndesc;
 	struct brisk_io_channel *ch, *roch, *nch;
-	struct events ev = {0};
+	struct events ev = { 0 };
 	struct iovec iov[2];
-	struct zc_cpl zc = {0};
+	struct zc_cpl zc = { 0 };
 
 	CU_ASSERT_EQUAL(bdev_malloc_create(&b, &o), 0);
 	CU_ASSERT_EQUAL(bdev_null_create(&nb, &no), 0);
@@ -421,8 +421,7 @@ static void test_malloc_zcopy(void)
 	CU_ASSERT_EQUAL(brisk_bdev_zcopy_start(rodesc, roch, iov, 2, 0, 1, false, zc_done, &zc), -EBADF);
 	CU_ASSERT_EQUAL(brisk_bdev_zcopy_start(desc, ch, NULL, 2, 0, 1, true, zc_done, &zc), -EINVAL);
 	CU_ASSERT_EQUAL(brisk_bdev_zcopy_start(desc, ch, iov, 0, 0, 1, true, zc_done, &zc), -EINVAL);
-	CU_ASSERT_EQUAL(brisk_bdev_zcopy_start(desc, ch, iov, 2, 20 * 256 - 1, 2, true, zc_done, &zc),
-			-EINVAL);
+	CU_ASSERT_EQUAL(brisk_bdev_zcopy_start(desc, ch, iov, 2, 20 * 256 - 1, 2, true, zc_done, &zc), -EINVAL);
 	CU_ASSERT_EQUAL(brisk_bdev_zcopy_end(NULL, false, zc_done, &zc), -EINVAL);
 	/* A read-only descriptor may borrow for reading, not commit. */
 	RUN_ZC(zc, brisk_bdev_zcopy_start(rodesc, roch, iov, 1, 0, 1, true, zc_done, &zc));
