@@ -49,6 +49,7 @@
 /* SPDK's bdevperf has no such option: its -k is another thing (a per-I/O
  * timeout during the run that counts, or with -X aborts, starved I/O). */
 #define OPT_DRAIN_TIMEOUT (BRISK_APP_OPT_USER_BASE + 1)
+#define OPT_IO_COUNT (BRISK_APP_OPT_USER_BASE + 2)
 #define DRAIN_TIMEOUT_DEFAULT_SEC 10u
 /* The app thread's own deadline comes this much after the jobs' drain timers:
  * it catches a job whose thread never answers. */
@@ -56,7 +57,9 @@
 
 uint64_t g_ticks_hz;
 bool g_latency_pct;
+bool g_zcopy;
 uint32_t g_drain_timeout_sec = DRAIN_TIMEOUT_DEFAULT_SEC;
+uint64_t g_io_count;
 
 static struct bdevperf_params g_cmdline = {
 	.workload = WORKLOAD_COUNT, /* unset */
@@ -740,7 +743,11 @@ static void bdevperf_usage(void)
 	       " -T <bdev>                bdev to test (repeatable); default every unclaimed bdev\n"
 	       " -z                       wait for the perform_tests RPC instead of starting at once\n"
 	       " -l                       also report latency percentiles (p50, p99, p99.9)\n"
+	       " -Z                       zero-copy: reads and writes borrow the bdev's buffers\n"
+	       "                          (brisk_bdev_zcopy_start/end; writes copy into them)\n"
 	       "     --json-output <file> write the results as JSON to file\n"
+	       "     --io-count <n>       each job stops after n I/Os have completed (or at -t):\n"
+	       "                          a fixed amount of work, for instruction counts\n"
 	       "     --drain-timeout <s>  when the run ends (-t, SIGINT/SIGTERM), wait at most s seconds\n"
 	       "                          for the I/O in flight (default %u; 0 = no limit); past it,\n"
 	       "                          name each job's outstanding I/O, print the results of the\n"
@@ -805,8 +812,20 @@ static int bdevperf_parse_arg(int ch, char *arg)
 	case 'l':
 		g_latency_pct = true;
 		return 0;
+	case 'Z':
+		g_zcopy = true;
+		return 0;
 	case OPT_JSON_OUTPUT:
 		g_json_output = arg;
+		return 0;
+	case OPT_IO_COUNT:
+		if (brisk_parse_capacity(arg, &g_io_count, NULL) != 0 || g_io_count == 0) {
+			fprintf(stderr,
+				"bdevperf: --io-count must be a whole number >= 1 (k/m suffixes), "
+				"not '%s'\n",
+				arg);
+			return -EINVAL;
+		}
 		return 0;
 	case OPT_DRAIN_TIMEOUT:
 		if (brisk_parse_u32(arg, 10, &g_drain_timeout_sec) != 0 ||
@@ -824,9 +843,10 @@ static int bdevperf_parse_arg(int ch, char *arg)
 int main(int argc, char **argv)
 {
 	static const struct option long_opts[] = {
-		{"json-output", required_argument, NULL, OPT_JSON_OUTPUT},
-		{"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
-		{NULL, 0, NULL, 0},
+		{ "json-output", required_argument, NULL, OPT_JSON_OUTPUT },
+		{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
+		{ "io-count", required_argument, NULL, OPT_IO_COUNT },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct brisk_app_opts opts;
 	int rc;
@@ -834,7 +854,7 @@ int main(int argc, char **argv)
 	brisk_app_opts_init(&opts);
 	opts.name = "bdevperf";
 	opts.shutdown_cb = bdevperf_shutdown;
-	switch (brisk_app_parse_args(argc, argv, &opts, "q:o:w:M:t:T:zl", long_opts, bdevperf_parse_arg,
+	switch (brisk_app_parse_args(argc, argv, &opts, "q:o:w:M:t:T:zlZ", long_opts, bdevperf_parse_arg,
 				     bdevperf_usage)) {
 	case BRISK_APP_PARSE_ARGS_SUCCESS:
 		break;

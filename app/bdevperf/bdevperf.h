@@ -96,6 +96,8 @@ struct bdevperf_job;
 /* ---- The test run (bdevperf.c) ---- */
 extern uint64_t g_ticks_hz;
 extern bool g_latency_pct;       /* -l */
+extern uint64_t g_io_count; /* --io-count: I/Os per job, then it stops; 0 = no limit */
+extern bool g_zcopy; /* -Z: reads and writes through brisk_bdev_zcopy_start/end */
 extern uint32_t g_drain_timeout_sec; /* --drain-timeout: seconds; 0 = wait without limit */
 const char *bdevperf_workload_name(enum bdevperf_workload w);
 int bdevperf_workload_parse(const char *s, enum bdevperf_workload *out);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <brisk/bdev_module.h> /* brisk_copy_buf_to_iovs */
 #include <brisk/env.h>
 #include <brisk/log.h>
 #include <brisk/string.h>
@@ -33,6 +34,7 @@
 
 #define JOB_MAX_ERROR_LOGS 5        /* per job, so a failing device does not flood the log */
 #define JOB_RESET_PERIOD_US 1000000 /* reset workload: one reset a second (4 a run at least) */
+#define JOB_ZCOPY_IOVS 4 /* -Z: buffers a bdev may lend for one I/O */
 
 struct bdevperf_task {
 	struct bdevperf_job *job;
@@ -43,6 +45,7 @@ struct bdevperf_task {
 	uint64_t submit_ticks;
 	enum brisk_bdev_io_type io_type;
 	bool verify_read;           /* verify/reset: this is the read-back */
+	struct iovec zc_iov[JOB_ZCOPY_IOVS]; /* -Z: the bdev's lent buffers */
 	struct brisk_bdev_io_wait_entry wait;
 };
 
@@ -176,6 +179,11 @@ struct bdevperf_job *bdevperf_job_create(const struct bdevperf_job_info *info,
 		goto fail;
 	}
 	job->bdev = brisk_bdev_desc_get_bdev(job->desc);
+	if (g_zcopy && !brisk_bdev_io_type_supported(job->bdev, BRISK_BDEV_IO_TYPE_ZCOPY)) {
+		fprintf(stderr, "bdevperf: -Z: bdev %s does not support zero-copy I/O\n", info->bdev_name);
+		*rc = -ENOTSUP;
+		goto fail;
+	}
 	job->block_size = brisk_bdev_get_block_size(job->bdev);
 	if (params->io_size % job->block_size != 0) {
 		fprintf(stderr, "bdevperf: -o %" PRIu64 " is not a multiple of the block size %u of bdev %s\n",
@@ -310,11 +318,42 @@ static void task_prepare(struct bdevperf_task *task)
 	}
 }
 
+/* -Z: the bdev lent its buffers. A write copies its data into them (as a
+ * target receiving it would) and commits; a verify read-back copies them out
+ * to be checked; a plain read only gives them back. */
+static void task_zcopy_started(struct brisk_bdev_io *bdev_io, bool success, void *cb_arg)
+{
+	struct bdevperf_task *task = cb_arg;
+	bool write = task->io_type == BRISK_BDEV_IO_TYPE_WRITE;
+	size_t len = task->job->params.io_size;
+	struct iovec *iovs;
+	int iovcnt;
+
+	if (!success) {
+		task_complete(bdev_io, false, task);
+		return;
+	}
+	brisk_bdev_io_get_iovec(bdev_io, &iovs, &iovcnt);
+	if (write) {
+		brisk_copy_buf_to_iovs(iovs, iovcnt, task->buf, len);
+	} else if (task->verify_read) {
+		brisk_copy_iovs_to_buf(task->check_buf, len, iovs, iovcnt);
+	}
+	if (brisk_bdev_zcopy_end(bdev_io, write, task_complete, task) != 0) {
+		task_complete(bdev_io, false, task); /* cannot happen for a started I/O */
+	}
+}
+
 static int task_issue(struct bdevperf_task *task)
 {
 	struct bdevperf_job *job = task->job;
 
 	task->submit_ticks = brisk_get_ticks();
+	if (g_zcopy && (task->io_type == BRISK_BDEV_IO_TYPE_READ || task->io_type == BRISK_BDEV_IO_TYPE_WRITE)) {
+		return brisk_bdev_zcopy_start(job->desc, job->ch, task->zc_iov, JOB_ZCOPY_IOVS, task->offset_blocks,
+					      job->io_blocks, task->io_type == BRISK_BDEV_IO_TYPE_READ,
+					      task_zcopy_started, task);
+	}
 	switch (task->io_type) {
 	case BRISK_BDEV_IO_TYPE_READ:
 		return brisk_bdev_read_blocks(job->desc, job->ch, task->verify_read ? task->check_buf : task->buf,
@@ -396,10 +435,15 @@ static void task_submit(struct bdevperf_task *task)
 	task_retire(task);
 }
 
+static void job_stop_msg(void *arg);
+
 static void task_next(struct bdevperf_task *task)
 {
 	struct bdevperf_job *job = task->job;
 
+	if (g_io_count != 0 && job->result.ios + job->result.failed >= g_io_count) {
+		job_stop_msg(job); /* the job's own stop, as the end of -t would send */
+	}
 	if (job->stopping) {
 		task_retire(task);
 		return;

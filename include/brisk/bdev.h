@@ -47,7 +47,8 @@ enum brisk_bdev_io_type {
 	BRISK_BDEV_IO_TYPE_WRITE_ZEROES,
 	BRISK_BDEV_IO_TYPE_COMPARE,
 	BRISK_BDEV_IO_TYPE_NVME_ADMIN, /* raw NVMe admin command (brisk_bdev_nvme_admin_passthru) */
-	BRISK_BDEV_IO_TYPE_NVME_IO,    /* raw NVMe I/O command (brisk_bdev_nvme_io_passthru) */
+	BRISK_BDEV_IO_TYPE_NVME_IO, /* raw NVMe I/O command (brisk_bdev_nvme_io_passthru) */
+	BRISK_BDEV_IO_TYPE_ZCOPY, /* zero-copy start/end (brisk_bdev_zcopy_start) */
 	BRISK_BDEV_NUM_IO_TYPES
 };
 
@@ -186,6 +187,34 @@ int brisk_bdev_write_zeroes_blocks(struct brisk_bdev_desc *desc, struct brisk_io
  * device, then lets the held I/O go. */
 int brisk_bdev_reset(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch,
 		     brisk_bdev_io_completion_cb cb, void *cb_arg);
+
+/* Zero-copy I/O (SPDK's zcopy model), on bdevs that support
+ * BRISK_BDEV_IO_TYPE_ZCOPY (malloc): instead of copying into or out of the
+ * caller's memory, the bdev lends its own buffers.
+ *
+ * brisk_bdev_zcopy_start: iov is an array of iovcnt entries (>= 1) the bdev
+ * fills with the lent buffers; it must stay valid until zcopy_end completes.
+ * populate true: the buffers hold the blocks' data (a read); false: buffers
+ * for the caller to fill (a write; needs a writable descriptor), their
+ * content undefined. In cb, brisk_bdev_io_get_iovec gives the buffers (iov,
+ * and how many entries were used). On success the caller keeps the bdev_io
+ * and must give it back with brisk_bdev_zcopy_end; on failure it frees it
+ * with brisk_bdev_free_io. Returns as the calls above, plus -ENOTSUP when
+ * the bdev does not lend buffers or QoS limits the bdev (fall back to
+ * brisk_bdev_readv/writev), -EINVAL when iov/iovcnt are missing. A start
+ * whose range needs more than iovcnt buffers fails (errno -EINVAL).
+ *
+ * brisk_bdev_zcopy_end: commit true writes the buffers' content to the
+ * blocks (a write); false releases them (a read, or a write given up). cb
+ * gets the same bdev_io; free it with brisk_bdev_free_io. 0, or -EINVAL when
+ * bdev_io is not a successfully started zero-copy I/O. The buffers must not
+ * be touched after the call. What a write given up (or a failed commit)
+ * leaves in the blocks is up to the bdev (malloc lends its backing memory:
+ * the blocks hold whatever the caller wrote; see doc/bdev.md). */
+int brisk_bdev_zcopy_start(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch, struct iovec *iov, int iovcnt,
+			   uint64_t offset_blocks, uint64_t num_blocks, bool populate, brisk_bdev_io_completion_cb cb,
+			   void *cb_arg);
+int brisk_bdev_zcopy_end(struct brisk_bdev_io *bdev_io, bool commit, brisk_bdev_io_completion_cb cb, void *cb_arg);
 
 /* NVMe passthrough, on bdevs that support BRISK_BDEV_IO_TYPE_NVME_ADMIN /
  * BRISK_BDEV_IO_TYPE_NVME_IO (bdev_nvme): the command is copied; buf (nbytes,

@@ -145,6 +145,14 @@ struct brisk_bdev_io {
 		uint64_t offset_blocks;
 		uint64_t num_blocks;
 	} u;
+	/* ZCOPY: start (lend buffers: fill u.iovs, whose capacity is u.iovcnt,
+	 * and set u.iovcnt to the entries used; populate: with the data) or end
+	 * (commit: write what the caller put in them; else release them). */
+	struct {
+		bool start;
+		bool populate;
+		bool commit;
+	} zcopy;
 	/* NVME_ADMIN / NVME_IO: the caller's command (a copy) and data buffer. */
 	struct {
 		struct brisk_nvme_cmd cmd;

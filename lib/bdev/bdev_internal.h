@@ -10,6 +10,7 @@
  *   bdev_stats.c  per-channel and per-bdev statistics
  *   bdev_qos.c    IOPS and bandwidth limits
  *   bdev_json.c   bdev_get_bdevs info and save_config
+ *   bdev_zcopy.c  zero-copy start/end (the bdev lends its buffers)
  *   bdev_nvme_passthru.c raw NVMe admin/I/O commands and their NVMe status
  *   bdev_rpc.c    the RPC methods
  */
@@ -221,6 +222,18 @@ void bdev_io_submit_after_qos(struct bdev_io_priv *p);
  * on the submitting thread. */
 void bdev_io_complete_user(struct bdev_io_priv *p);
 bool bdev_io_type_supported(struct brisk_bdev *bdev, enum brisk_bdev_io_type type);
+/* The checks every submission makes: 0, -EINVAL, -EBADF or -ENOTSUP. */
+int bdev_check_io(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch, enum brisk_bdev_io_type type,
+		  uint64_t offset_blocks, uint64_t num_blocks, brisk_bdev_io_completion_cb cb);
+
+/* Nothing about the bdev can make a data I/O split: no transfer limit, no
+ * boundary, no alignment (whose bounce buffers cap a child's length). The
+ * common case, decided without child_max_blocks; it also means no bounce. */
+static inline bool bdev_never_splits_data(const struct brisk_bdev *bdev)
+{
+	return bdev->max_transfer_size == 0 && bdev->required_alignment <= 1 &&
+	       !(bdev->split_on_optimal_io_boundary && bdev->optimal_io_boundary != 0);
+}
 
 /* bdev_io_split.c */
 bool bdev_io_should_split(struct bdev_io_priv *p);

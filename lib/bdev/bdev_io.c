@@ -160,6 +160,8 @@ bool bdev_io_type_supported(struct brisk_bdev *bdev, enum brisk_bdev_io_type typ
 /* ------------------------------------------------------------------------ */
 /* Submission */
 
+/* Sets what every path reads; the split and bounce fields are set by the
+ * code that starts a split or a bounce (bdev_io_split, bdev_io_get_buf). */
 void bdev_io_init(struct bdev_io_priv *p, struct brisk_bdev *bdev, struct bdev_channel *ch,
 		  enum brisk_bdev_io_type type, brisk_bdev_io_completion_cb cb, void *cb_arg)
 {
@@ -177,19 +179,18 @@ void bdev_io_init(struct bdev_io_priv *p, struct brisk_bdev *bdev, struct bdev_c
 	p->buf_obj = NULL;
 	p->buf_pool = NULL;
 	p->orig_iovs = NULL;
-	p->orig_iovcnt = 0;
 	p->provided_buf = false;
 	p->has_nvme_status = false;
 	p->parent = NULL;
-	p->split_outstanding = 0;
-	p->split_remaining = 0;
-	p->split_status = BRISK_BDEV_IO_STATUS_SUCCESS;
 	p->io.bdev = bdev;
 	p->io.type = type;
 	p->io.u.iovs = NULL;
 	p->io.u.iovcnt = 0;
 	p->io.u.offset_blocks = 0;
 	p->io.u.num_blocks = 0;
+	p->io.zcopy.start = false;
+	p->io.zcopy.populate = false;
+	p->io.zcopy.commit = false;
 }
 
 static void bdev_reset_start(struct bdev_io_priv *p);
@@ -605,9 +606,8 @@ static bool bdev_is_write_type(enum brisk_bdev_io_type type)
 	       type == BRISK_BDEV_IO_TYPE_RESET;
 }
 
-static int bdev_check_io(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
-			 enum brisk_bdev_io_type type, uint64_t offset_blocks, uint64_t num_blocks,
-			 brisk_bdev_io_completion_cb cb)
+int bdev_check_io(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch, enum brisk_bdev_io_type type,
+		  uint64_t offset_blocks, uint64_t num_blocks, brisk_bdev_io_completion_cb cb)
 {
 	struct brisk_bdev *bdev;
 
@@ -667,6 +667,24 @@ static size_t iov_total(const struct iovec *iov, int iovcnt)
 	return len;
 }
 
+/* A data I/O that bdev_io_submit would pass straight to the module: no
+ * reset or QoS on the channel, a bdev that never splits or bounces, the
+ * caller's own buffers. Most I/O, and every I/O of a stacked bdev's second
+ * pass (an lvol's blob I/O to its base bdev) on an ordinary base. */
+static inline bool bdev_io_plain(const struct bdev_channel *ch, const struct bdev_io_priv *p)
+{
+	return ch->flags == 0 && bdev_never_splits_data(p->io.bdev) && p->io.u.iovs[0].iov_base != NULL;
+}
+
+/* What bdev_io_submit ends with for a plain I/O, without its checks. */
+static void bdev_io_submit_plain(struct bdev_io_priv *p)
+{
+	p->submit_tsc = brisk_get_ticks();
+	p->qos_done = true;
+	p->split_done = true;
+	bdev_io_submit_to_module(p);
+}
+
 /* Common body of every data and non-data submission. iov NULL with buf: the
  * single-buffer variants. */
 static int bdev_submit(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
@@ -713,6 +731,10 @@ static int bdev_submit(struct brisk_bdev_desc *desc, struct brisk_io_channel *_c
 			p->iov.iov_len = num_blocks * desc->bdev->blocklen;
 			p->io.u.iovs = &p->iov;
 			p->io.u.iovcnt = 1;
+		}
+		if (bdev_io_plain(ch, p)) {
+			bdev_io_submit_plain(p);
+			return 0;
 		}
 	}
 	bdev_io_submit(p);

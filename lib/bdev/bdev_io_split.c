@@ -55,15 +55,6 @@ static uint64_t child_max_blocks(struct bdev_io_priv *p, uint64_t start, uint64_
 	return n;
 }
 
-/* Nothing about the bdev can make a data I/O split: no transfer limit, no
- * boundary, no alignment (whose bounce buffers cap a child's length). The
- * common case, decided without child_max_blocks. */
-static bool bdev_never_splits_data(const struct brisk_bdev *bdev)
-{
-	return bdev->max_transfer_size == 0 && bdev->required_alignment <= 1 &&
-	       !(bdev->split_on_optimal_io_boundary && bdev->optimal_io_boundary != 0);
-}
-
 bool bdev_io_should_split(struct bdev_io_priv *p)
 {
 	switch (p->io.type) {

@@ -12,22 +12,18 @@ static void add_alias(const char *alias, void *ctx)
 }
 
 static const char *const g_io_type_names[BRISK_BDEV_NUM_IO_TYPES] = {
-	[BRISK_BDEV_IO_TYPE_READ] = "read",
-	[BRISK_BDEV_IO_TYPE_WRITE] = "write",
-	[BRISK_BDEV_IO_TYPE_UNMAP] = "unmap",
-	[BRISK_BDEV_IO_TYPE_FLUSH] = "flush",
-	[BRISK_BDEV_IO_TYPE_RESET] = "reset",
-	[BRISK_BDEV_IO_TYPE_WRITE_ZEROES] = "write_zeroes",
-	[BRISK_BDEV_IO_TYPE_COMPARE] = "compare",
-	[BRISK_BDEV_IO_TYPE_NVME_ADMIN] = "nvme_admin",
-	[BRISK_BDEV_IO_TYPE_NVME_IO] = "nvme_io",
+	[BRISK_BDEV_IO_TYPE_READ] = "read",       [BRISK_BDEV_IO_TYPE_WRITE] = "write",
+	[BRISK_BDEV_IO_TYPE_UNMAP] = "unmap",     [BRISK_BDEV_IO_TYPE_FLUSH] = "flush",
+	[BRISK_BDEV_IO_TYPE_RESET] = "reset",     [BRISK_BDEV_IO_TYPE_WRITE_ZEROES] = "write_zeroes",
+	[BRISK_BDEV_IO_TYPE_COMPARE] = "compare", [BRISK_BDEV_IO_TYPE_NVME_ADMIN] = "nvme_admin",
+	[BRISK_BDEV_IO_TYPE_NVME_IO] = "nvme_io", [BRISK_BDEV_IO_TYPE_ZCOPY] = "zcopy",
 };
 
 /* I/O types SPDK lists in supported_io_types that no Brisk bdev supports:
  * reported false so tools reading SPDK's full key set find every key. */
 static const char *const g_spdk_only_io_types[] = {
-	"compare_and_write", "abort", "seek_hole", "seek_data", "copy", "nvme_io_md",
-	"zcopy", "get_zone_info", "zone_management", "zone_append", "nvme_iov_md",
+	"compare_and_write", "abort",         "seek_hole",       "seek_data",   "copy",
+	"nvme_io_md",        "get_zone_info", "zone_management", "zone_append", "nvme_iov_md",
 };
 
 static json_t *qos_limits_json(struct brisk_bdev *bdev)

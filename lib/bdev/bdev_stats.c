@@ -62,10 +62,26 @@ static int stat_error_index(const struct bdev_io_priv *p)
 	return 0;
 }
 
+/* A zero-copy read counts as a read when its data is lent, a zero-copy
+ * write as a write when it is committed; the other halves as zcopy. */
+static enum brisk_bdev_io_type stat_type(const struct bdev_io_priv *p)
+{
+	if (p->io.type != BRISK_BDEV_IO_TYPE_ZCOPY) {
+		return p->io.type;
+	}
+	if (p->io.zcopy.start && p->io.zcopy.populate) {
+		return BRISK_BDEV_IO_TYPE_READ;
+	}
+	if (!p->io.zcopy.start && p->io.zcopy.commit) {
+		return BRISK_BDEV_IO_TYPE_WRITE;
+	}
+	return BRISK_BDEV_IO_TYPE_ZCOPY;
+}
+
 void bdev_stat_account(struct bdev_channel *ch, struct bdev_io_priv *p, uint64_t now)
 {
 	struct brisk_bdev_io_stat *s = &ch->stat;
-	enum brisk_bdev_io_type t = p->io.type;
+	enum brisk_bdev_io_type t = stat_type(p);
 	uint64_t lat = now > p->submit_tsc ? now - p->submit_tsc : 0;
 
 	if (p->status != BRISK_BDEV_IO_STATUS_SUCCESS) {

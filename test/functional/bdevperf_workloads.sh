@@ -1,7 +1,8 @@
 #!/bin/bash
 # bdevperf on a malloc bdev: every workload runs, completes I/O without
 # failures and exits 0; verify checks every read-back on two cores; -l adds
-# percentiles; -T selects bdevs; the table and --json-output agree.
+# percentiles; -T selects bdevs; the table and --json-output agree; -Z
+# (zero-copy) and --io-count.
 source "$(dirname "$0")/bdevperf_common.sh"
 
 bdev_config "$WORK/malloc.json" bdev_malloc_create '{"name": "Malloc0", "num_blocks": 32768, "block_size": 512}'
@@ -52,5 +53,24 @@ pass "-T selection"
 run_bdevperf big -c "$WORK/malloc.json" -q 4 -o 256k -w verify -t 1
 [ "$BP_RC" -eq 0 ] || fail "256 KiB verify exited $BP_RC"
 check big 't["io_completed"] > 0 and t["miscompares"] == 0' "256 KiB verify" && pass "256 KiB verify"
+
+# -Z: writes fill the malloc bdev's lent buffers and commit, read-backs
+# borrow them; verify checks every block. --io-count stops each job after
+# that many I/Os (before -t). A bdev that lends nothing refuses -Z.
+run_bdevperf zcopy -c "$WORK/malloc.json" -q 16 -o 4k -w verify -t 1 -Z
+[ "$BP_RC" -eq 0 ] || { fail "-Z verify exited $BP_RC"; tail -15 "$WORK/zcopy.log" >&2; }
+check zcopy 't["io_completed"] > 1000 and t["miscompares"] == 0 and t["io_failed"] == 0' "-Z verify" &&
+	pass "-Z verify (zero-copy writes and read-backs)"
+run_bdevperf count -c "$WORK/malloc.json" -q 16 -o 4k -w randread -t 30 -Z --io-count 5000
+[ "$BP_RC" -eq 0 ] || fail "--io-count exited $BP_RC"
+check count '5000 <= t["io_completed"] < 5016 and t["runtime"] < 20' "--io-count 5000 -q 16" &&
+	pass "--io-count stops the job"
+bdev_config "$WORK/null.json" bdev_null_create '{"name": "Null0", "num_blocks": 8192, "block_size": 512}'
+run_bdevperf znull -c "$WORK/null.json" -q 4 -o 4k -w randread -t 1 -Z
+if [ "$BP_RC" -ne 0 ] && grep -q "does not support zero-copy" "$WORK/znull.log"; then
+	pass "-Z refused on a null bdev"
+else
+	fail "-Z on a null bdev: exit $BP_RC, no clear message"
+fi
 
 finish

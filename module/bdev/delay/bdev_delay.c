@@ -221,6 +221,9 @@ static bool delay_io_type_supported(void *ctx, enum brisk_bdev_io_type type)
 {
 	struct delay_disk *dd = ctx;
 
+	if (type == BRISK_BDEV_IO_TYPE_ZCOPY) {
+		return false; /* its submit does not forward lent buffers */
+	}
 	return brisk_bdev_io_type_supported(brisk_bdev_desc_get_bdev(dd->base_desc), type);
 }
 

@@ -210,6 +210,9 @@ static bool error_io_type_supported(void *ctx, enum brisk_bdev_io_type type)
 {
 	struct error_disk *ed = ctx;
 
+	if (type == BRISK_BDEV_IO_TYPE_ZCOPY) {
+		return false; /* its submit does not forward lent buffers */
+	}
 	return brisk_bdev_io_type_supported(brisk_bdev_desc_get_bdev(ed->base_desc), type);
 }
 

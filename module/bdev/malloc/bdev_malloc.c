@@ -1,7 +1,8 @@
 /*
  * Malloc bdevs: the data lives in env memory (chunks of up to
  * MALLOC_CHUNK_BYTES, so large disks need no huge contiguous allocation).
- * I/O is a memcpy done at submission; its completion is delivered by a
+ * I/O is a memcpy done at submission (zero-copy I/O lends the chunks
+ * themselves, no copy at all); its completion is delivered by a
  * message to the same thread, so callers never see a completion inside their
  * submit call and an idle thread has nothing to poll.
  */
@@ -106,6 +107,32 @@ static void malloc_zero(struct malloc_disk *d, uint64_t offset, uint64_t len)
 	}
 }
 
+/* Zero-copy start: lends the backing memory of [offset, offset + len) in
+ * io->u.iovs (one entry per chunk crossed). Reads and writes alike get the
+ * backing memory itself, so a write lands as the caller fills the buffer:
+ * its end (commit or not) has nothing to copy, and a write given up leaves
+ * whatever the caller had written, as an interrupted write leaves a torn
+ * range on a disk (doc/bdev.md). Returns a BRISK_BDEV_IO_STATUS_*. */
+static int malloc_zcopy_lend(struct malloc_disk *d, struct brisk_bdev_io *io, uint64_t offset, uint64_t len)
+{
+	int cap = io->u.iovcnt, n = 0;
+
+	while (len > 0) {
+		uint64_t in = offset % d->chunk_bytes;
+		uint64_t part = len < d->chunk_bytes - in ? len : d->chunk_bytes - in;
+
+		if (n == cap) {
+			return BRISK_BDEV_IO_STATUS_FAILED; /* the caller gave too few iovecs */
+		}
+		io->u.iovs[n].iov_base = (char *)d->chunks[offset / d->chunk_bytes] + in;
+		io->u.iovs[n++].iov_len = part;
+		offset += part;
+		len -= part;
+	}
+	io->u.iovcnt = n;
+	return BRISK_BDEV_IO_STATUS_SUCCESS;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Asynchronous completion */
 
@@ -162,6 +189,11 @@ static void bdev_malloc_submit_request(struct brisk_io_channel *ch, struct brisk
 	case BRISK_BDEV_IO_TYPE_WRITE_ZEROES:
 		malloc_zero(d, offset, len);
 		break;
+	case BRISK_BDEV_IO_TYPE_ZCOPY:
+		if (io->zcopy.start) {
+			status = malloc_zcopy_lend(d, io, offset, len);
+		}
+		break;
 	case BRISK_BDEV_IO_TYPE_FLUSH:
 	case BRISK_BDEV_IO_TYPE_RESET:
 		break;
@@ -182,6 +214,7 @@ static bool bdev_malloc_io_type_supported(void *ctx, enum brisk_bdev_io_type typ
 	case BRISK_BDEV_IO_TYPE_RESET:
 	case BRISK_BDEV_IO_TYPE_WRITE_ZEROES:
 	case BRISK_BDEV_IO_TYPE_COMPARE:
+	case BRISK_BDEV_IO_TYPE_ZCOPY:
 		return true;
 	default:
 		return false;

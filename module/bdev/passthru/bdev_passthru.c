@@ -142,6 +142,9 @@ static bool pt_io_type_supported(void *ctx, enum brisk_bdev_io_type type)
 {
 	struct pt_bdev *pt = ctx;
 
+	if (type == BRISK_BDEV_IO_TYPE_ZCOPY) {
+		return false; /* its submit does not forward lent buffers */
+	}
 	return brisk_bdev_io_type_supported(brisk_bdev_desc_get_bdev(pt->base_desc), type);
 }
 

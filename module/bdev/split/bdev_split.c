@@ -148,6 +148,9 @@ static bool split_io_type_supported(void *ctx, enum brisk_bdev_io_type type)
 	if (type == BRISK_BDEV_IO_TYPE_RESET) {
 		return true;
 	}
+	if (type == BRISK_BDEV_IO_TYPE_ZCOPY) {
+		return false; /* its submit does not forward lent buffers */
+	}
 	return brisk_bdev_io_type_supported(brisk_bdev_desc_get_bdev(part->sb->desc), type);
 }
 

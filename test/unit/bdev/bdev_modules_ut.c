@@ -3,7 +3,7 @@
  * with bad parameters (each rejected with nothing changed), data written and
  * read back (across malloc's memory chunks), unmap / write_zeroes / compare,
  * completions never inside the submit call, auto names and UUIDs, resize
- * events, deletion, the save_config JSON, and brisk_bdev_module_close_base
+ * events, deletion, the save_config JSON, zero-copy I/O on malloc, and brisk_bdev_module_close_base
  * (a vbdev's base closed on the thread that opened it).
  *
  * Unit tests link only lib/bdev and below, so the two modules are compiled
@@ -319,6 +319,142 @@ static void test_null(void)
 	free(buf);
 }
 
+/* ---- Zero-copy: malloc lends its memory ---- */
+
+struct zc_cpl {
+	int calls;
+	bool success;
+	struct brisk_bdev_io *io;
+};
+
+/* Keeps the bdev_io: a started zero-copy I/O is given back by zcopy_end. */
+static void zc_done(struct brisk_bdev_io *io, bool success, void *arg)
+{
+	struct zc_cpl *c = arg;
+
+	c->calls++;
+	c->success = success;
+	c->io = io;
+}
+
+/* Not cleared first: the call may read c.io (the I/O a start lent). */
+#define RUN_ZC(c, call) \
+	do { \
+		int calls_ = (c).calls; \
+		CU_ASSERT_EQUAL((call), 0); \
+		CU_ASSERT_EQUAL((c).calls, calls_); /* never inside the call */ \
+		poll(); \
+		CU_ASSERT_EQUAL((c).calls, calls_ + 1); \
+	} while (0)
+
+/* Writes 2 blocks across the first chunk's end with zcopy, reads them back
+ * both ways. */
+static void zc_write_and_read(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch, uint64_t edge)
+{
+	struct iovec iov[2];
+	struct brisk_bdev_io_stat st;
+	struct iovec *got;
+	int n;
+	struct zc_cpl zc = { 0 };
+	struct cpl c;
+	uint8_t *r = malloc(8192);
+
+	RUN_ZC(zc, brisk_bdev_zcopy_start(desc, ch, iov, 2, edge, 2, false, zc_done, &zc));
+	CU_ASSERT_TRUE(zc.success);
+	brisk_bdev_io_get_iovec(zc.io, &got, &n);
+	CU_ASSERT_PTR_EQUAL(got, iov);
+	CU_ASSERT_EQUAL(n, 2); /* one buffer per chunk */
+	CU_ASSERT_EQUAL(iov[0].iov_len, 4096);
+	CU_ASSERT_EQUAL(iov[1].iov_len, 4096);
+	memset(iov[0].iov_base, 0x5a, 4096);
+	memset(iov[1].iov_base, 0xa5, 4096);
+	RUN_ZC(zc, brisk_bdev_zcopy_end(zc.io, true, zc_done, &zc));
+	CU_ASSERT_TRUE(zc.success);
+	CU_ASSERT_EQUAL(brisk_bdev_zcopy_end(zc.io, true, zc_done, &zc), -EINVAL); /* ended already */
+	brisk_bdev_free_io(zc.io);
+	RUN_IO(c, brisk_bdev_read_blocks(desc, ch, r, edge, 2, io_done, &c));
+	CU_ASSERT_TRUE(r[0] == 0x5a && r[4095] == 0x5a && r[4096] == 0xa5 && r[8191] == 0xa5);
+
+	RUN_ZC(zc, brisk_bdev_zcopy_start(desc, ch, iov, 2, edge + 1, 1, true, zc_done, &zc));
+	CU_ASSERT_TRUE(zc.success);
+	brisk_bdev_io_get_iovec(zc.io, &got, &n);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(((uint8_t *)iov[0].iov_base)[17], 0xa5);
+	RUN_ZC(zc, brisk_bdev_zcopy_end(zc.io, false, zc_done, &zc));
+	brisk_bdev_free_io(zc.io);
+	/* The read half counts as a read, the committed half as a write. */
+	brisk_bdev_get_io_stat(brisk_bdev_desc_get_bdev(desc), ch, &st);
+	CU_ASSERT_EQUAL(st.num_ops[BRISK_BDEV_IO_TYPE_READ], 2);
+	CU_ASSERT_EQUAL(st.num_ops[BRISK_BDEV_IO_TYPE_WRITE], 1);
+	CU_ASSERT_EQUAL(st.bytes[BRISK_BDEV_IO_TYPE_READ], 8192 + 4096);
+	free(r);
+}
+
+static void test_malloc_zcopy(void)
+{
+	struct bdev_malloc_opts o = { .name = "mz", .num_blocks = 20 * 256, .block_size = 4096 };
+	struct bdev_null_opts no = { .name = "nz", .num_blocks = 64, .block_size = 512 };
+	uint64_t edge = (16ull << 20) / 4096 - 1; /* last block of the first chunk */
+	struct brisk_bdev *b, *nb;
+	struct brisk_bdev_desc *desc, *rodesc, *ndesc;
+	struct brisk_io_channel *ch, *roch, *nch;
+	struct events ev = { 0 };
+	struct iovec iov[2];
+	struct zc_cpl zc = { 0 };
+
+	CU_ASSERT_EQUAL(bdev_malloc_create(&b, &o), 0);
+	CU_ASSERT_EQUAL(bdev_null_create(&nb, &no), 0);
+	poll();
+	CU_ASSERT_TRUE(brisk_bdev_io_type_supported(b, BRISK_BDEV_IO_TYPE_ZCOPY));
+	CU_ASSERT_FALSE(brisk_bdev_io_type_supported(nb, BRISK_BDEV_IO_TYPE_ZCOPY));
+	CU_ASSERT_EQUAL(brisk_bdev_open_ext("mz", true, ev_cb, &ev, &desc), 0);
+	CU_ASSERT_EQUAL(brisk_bdev_open_ext("mz", false, ev_cb, &ev, &rodesc), 0);
+	CU_ASSERT_EQUAL(brisk_bdev_open_ext("nz", true, ev_cb, &ev, &ndesc), 0);
+	ch = brisk_bdev_get_io_channel(desc);
+	roch = brisk_bdev_get_io_channel(rodesc);
+	nch = brisk_bdev_get_io_channel(ndesc);
+
+	zc_write_and_read(desc, ch, edge);
+
+	/* Refusals, each before anything starts. */
+	CU_ASSERT_EQUAL(brisk_bdev_zcopy_start(ndesc, nch, iov, 2, 0, 1, true, zc_done, &zc), -ENOTSUP);
+	CU_ASSERT_EQUAL(brisk_bdev_zcopy_start(rodesc, roch, iov, 2, 0, 1, false, zc_done, &zc), -EBADF);
+	CU_ASSERT_EQUAL(brisk_bdev_zcopy_start(desc, ch, NULL, 2, 0, 1, true, zc_done, &zc), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_bdev_zcopy_start(desc, ch, iov, 0, 0, 1, true, zc_done, &zc), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_bdev_zcopy_start(desc, ch, iov, 2, 20 * 256 - 1, 2, true, zc_done, &zc), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_bdev_zcopy_end(NULL, false, zc_done, &zc), -EINVAL);
+	/* A read-only descriptor may borrow for reading, not commit. */
+	RUN_ZC(zc, brisk_bdev_zcopy_start(rodesc, roch, iov, 1, 0, 1, true, zc_done, &zc));
+	CU_ASSERT_EQUAL(brisk_bdev_zcopy_end(zc.io, true, zc_done, &zc), -EBADF);
+	RUN_ZC(zc, brisk_bdev_zcopy_end(zc.io, false, zc_done, &zc));
+	brisk_bdev_free_io(zc.io);
+	/* Too few iovecs for a range across two chunks: the start fails. */
+	RUN_ZC(zc, brisk_bdev_zcopy_start(desc, ch, iov, 1, edge, 2, true, zc_done, &zc));
+	CU_ASSERT_FALSE(zc.success);
+	CU_ASSERT_EQUAL(brisk_bdev_zcopy_end(zc.io, false, zc_done, &zc), -EINVAL);
+	brisk_bdev_free_io(zc.io);
+	/* A plain I/O cannot be ended as zero-copy. */
+	{
+		uint8_t buf[512];
+
+		CU_ASSERT_EQUAL(brisk_bdev_read_blocks(ndesc, nch, buf, 0, 1, zc_done, &zc), 0);
+		poll();
+		CU_ASSERT_EQUAL(brisk_bdev_zcopy_end(zc.io, false, zc_done, &zc), -EINVAL);
+		brisk_bdev_free_io(zc.io);
+	}
+
+	brisk_put_io_channel(ch);
+	brisk_put_io_channel(roch);
+	brisk_put_io_channel(nch);
+	poll();
+	brisk_bdev_close(desc);
+	brisk_bdev_close(rodesc);
+	brisk_bdev_close(ndesc);
+	CU_ASSERT_EQUAL(bdev_malloc_delete("mz", del_done, NULL), 0);
+	CU_ASSERT_EQUAL(bdev_null_delete("nz", del_done, NULL), 0);
+	poll();
+}
+
 /* ---- brisk_bdev_module_close_base: closes on the opening thread ---- */
 
 static struct brisk_thread *g_closed_on;
@@ -413,6 +549,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_malloc_bad_params);
 	CU_ADD_TEST(suite, test_malloc_io);
 	CU_ADD_TEST(suite, test_null);
+	CU_ADD_TEST(suite, test_malloc_zcopy);
 	CU_ADD_TEST(suite, test_close_base_on_opening_thread);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
