@@ -279,6 +279,9 @@ uint64_t brisk_blob_get_num_pages(struct brisk_blob *blob);
 uint64_t brisk_blob_get_num_io_units(struct brisk_blob *blob);
 /* Clusters with storage behind them. */
 uint64_t brisk_blob_get_num_allocated_clusters(struct brisk_blob *blob);
+/* true when cluster index of the blob has storage of the blob's own (not a
+ * parent's); call on the store's metadata thread. */
+bool brisk_blob_cluster_is_allocated(struct brisk_blob *blob, uint64_t index);
 
 /* Iteration in id order. first opens the first blob; next closes blob and
  * opens the following one. The end is -ENOENT with a NULL blob. */

@@ -118,6 +118,16 @@ void brisk_lvol_set_read_only(struct brisk_lvol *lvol, brisk_lvol_op_complete cb
 void brisk_lvol_inflate(struct brisk_lvol *lvol, brisk_lvol_op_complete cb_fn, void *cb_arg);
 /* Copies the parent's clusters and takes the grandparent (brisk_bs_blob_decouple_parent). */
 void brisk_lvol_decouple_parent(struct brisk_lvol *lvol, brisk_lvol_op_complete cb_fn, void *cb_arg);
+/* Shallow copy: writes the clusters the read-only lvol has allocated itself
+ * (not its parents') to dst at the same byte offsets; nothing else of dst is
+ * written. progress_fn (may be NULL) runs after each cluster with the count
+ * copied and the total. The lvol stays busy (no delete, resize...) until
+ * cb_fn. Errors: -EPERM (lvol not read-only), -EINVAL (dst smaller than the
+ * lvol, or a block size that does not divide the cluster size), -EBUSY,
+ * -ENOMEM, or the I/O error. dst is the caller's (not destroyed here). */
+typedef void (*brisk_lvol_copy_progress)(void *cb_arg, uint64_t copied_clusters, uint64_t total_clusters);
+void brisk_lvol_shallow_copy(struct brisk_lvol *lvol, struct brisk_bs_dev *dst, brisk_lvol_copy_progress progress_fn,
+			     brisk_lvol_op_complete cb_fn, void *cb_arg);
 /* Makes the thin lvol a clone of snapshot (same lvstore; brisk_bs_blob_set_parent). */
 void brisk_lvol_set_parent(struct brisk_lvol *lvol, struct brisk_lvol *snapshot, brisk_lvol_op_complete cb_fn,
 			   void *cb_arg);

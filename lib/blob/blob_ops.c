@@ -346,6 +346,11 @@ uint64_t brisk_blob_get_num_io_units(struct brisk_blob *blob)
 	return blob ? blob->md.num_clusters * blob->bs->io_units_per_cluster : 0;
 }
 
+bool brisk_blob_cluster_is_allocated(struct brisk_blob *blob, uint64_t index)
+{
+	return blob != NULL && index < blob->md.num_clusters && blob->md.clusters[index] != 0;
+}
+
 uint64_t brisk_blob_get_num_allocated_clusters(struct brisk_blob *blob)
 {
 	uint64_t n = 0;

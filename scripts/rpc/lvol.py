@@ -77,6 +77,15 @@ def bdev_lvol_get_lvols(client, lvs_uuid=None, lvs_name=None):
     return client.call('bdev_lvol_get_lvols', _drop_none({'lvs_uuid': lvs_uuid, 'lvs_name': lvs_name}))
 
 
+def bdev_lvol_start_shallow_copy(client, src_lvol_name, dst_bdev_name):
+    return client.call('bdev_lvol_start_shallow_copy', {'src_lvol_name': src_lvol_name,
+                                                        'dst_bdev_name': dst_bdev_name})
+
+
+def bdev_lvol_check_shallow_copy(client, operation_id):
+    return client.call('bdev_lvol_check_shallow_copy', {'operation_id': operation_id})
+
+
 def bdev_lvol_set_parent_bdev(client, lvol_name, esnap_name):
     return client.call('bdev_lvol_set_parent_bdev', {'lvol_name': lvol_name, 'esnap_name': esnap_name})
 
@@ -166,6 +175,17 @@ def add_parsers(subparsers):
     p.add_argument('lvol_name', help='lvol bdev name (thin provisioned)')
     p.add_argument('parent_name', help='snapshot lvol bdev name')
     p.set_defaults(func=lambda a: print_json(bdev_lvol_set_parent(a.client, a.lvol_name, a.parent_name)))
+
+    p = subparsers.add_parser('bdev_lvol_start_shallow_copy', help='Copy the clusters a read-only lvol has '
+                              'allocated itself to a bdev (state: bdev_lvol_check_shallow_copy)')
+    p.add_argument('src_lvol_name', help='read-only lvol (a snapshot) to copy from')
+    p.add_argument('dst_bdev_name', help='bdev to copy to, at least as large')
+    p.set_defaults(func=lambda a: print_json(bdev_lvol_start_shallow_copy(a.client, a.src_lvol_name,
+                                                                          a.dst_bdev_name)))
+
+    p = subparsers.add_parser('bdev_lvol_check_shallow_copy', help='State of a shallow copy')
+    p.add_argument('operation_id', help='operation_id from bdev_lvol_start_shallow_copy', type=int)
+    p.set_defaults(func=lambda a: print_json(bdev_lvol_check_shallow_copy(a.client, a.operation_id)))
 
     p = subparsers.add_parser('bdev_lvol_delete', help='Destroy a logical volume')
     p.add_argument('name', help='lvol bdev name')
