@@ -469,10 +469,12 @@ def roundtrip(work, t):
     before = t.json('nvmf_get_subsystems')
     t.stop()
     t2 = Tgt(work, 'tgt2', cfg)
-    after = t2.json('nvmf_get_subsystems')
-    check(before is not None and before == after, 'save_config -> -c: the same subsystems, listeners, '
-          'hosts and namespaces')
-    check(t2.stop() == 0, 'reloaded target exits 0 on SIGTERM')
+    try:
+        after = t2.json('nvmf_get_subsystems')
+        check(before is not None and before == after, 'save_config -> -c: the same subsystems, listeners, '
+              'hosts and namespaces')
+    finally:
+        check(t2.stop() == 0, 'reloaded target exits 0 on SIGTERM')
 
 
 def main():
