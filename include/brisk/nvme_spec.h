@@ -454,6 +454,7 @@ _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, vs) == 3072, "VS at 3072")
 #define BRISK_NVME_SGLS_DWORD_ALIGNED 0x2u
 /* OAES bit 8: namespace attribute notices. */
 #define BRISK_NVME_OAES_NS_ATTR (1u << 8)
+#define BRISK_NVME_OAES_DISCOVERY_LOG_CHANGE (1u << 31) /* discovery controllers */
 
 /* LBA format (4 bytes). */
 struct brisk_nvme_lbaf {
@@ -660,6 +661,7 @@ enum brisk_nvme_feature {
 #define BRISK_NVME_AEC_SMART_CRITICAL_MASK 0xffu
 #define BRISK_NVME_AEC_NS_ATTR_NOTICES (1u << 8)
 #define BRISK_NVME_AEC_FW_ACTIVATION_NOTICES (1u << 9)
+#define BRISK_NVME_AEC_DISCOVERY_LOG_CHANGE_NOTICES (1u << 31) /* discovery controllers */
 
 /* ---- Asynchronous events (cdw0 of an AER completion) ---- */
 enum brisk_nvme_async_event_type {
@@ -674,6 +676,7 @@ enum brisk_nvme_async_event_notice_info {
 	BRISK_NVME_ASYNC_EVENT_FW_ACTIVATION_START = 0x1,
 	BRISK_NVME_ASYNC_EVENT_TELEMETRY_LOG_CHANGED = 0x2,
 	BRISK_NVME_ASYNC_EVENT_ANA_CHANGE = 0x3,
+	BRISK_NVME_ASYNC_EVENT_DISCOVERY_LOG_CHANGE = 0xf0,
 };
 union brisk_nvme_async_event_completion {
 	uint32_t raw;

@@ -84,6 +84,9 @@ static struct nvmf_ctrlr *ctrlr_create(struct connect_ctx *cc, struct nvmf_subsy
 	c->kato_ms = cc->kato;
 	c->vwc = 1;
 	c->num_queues_granted = g_nvmf_tgt.tcp->opts.max_qpairs_per_ctrlr - 1;
+	if (s->subtype == BRISK_NVMF_SUBTYPE_DISCOVERY) {
+		c->disc_digest = nvmf_discovery_log_digest(c->hostnqn); /* changes are news from here on */
+	}
 	TAILQ_INSERT_TAIL(&s->ctrlrs, c, link);
 	return c;
 }

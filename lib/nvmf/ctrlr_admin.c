@@ -109,6 +109,7 @@ struct disc_ctx {
 	struct nvmf_req *req;
 	struct brisk_thread *thread;
 	uint64_t offset;
+	bool rae; /* Retain Asynchronous Event: the read leaves the notice masked */
 };
 
 static void discovery_log_done(void *arg)
@@ -116,6 +117,9 @@ static void discovery_log_done(void *arg)
 	struct disc_ctx *d = arg;
 
 	d->req->conn->outstanding--;
+	if (d->req->conn->ctrlr != NULL) {
+		nvmf_discovery_log_read(d->req->conn->ctrlr, d->rae);
+	}
 	admin_done(d->req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_SUCCESS);
 	free(d);
 }
@@ -140,6 +144,7 @@ static void discovery_log(struct nvmf_req *req, struct nvmf_ctrlr *c, uint64_t o
 	d->req = req;
 	d->thread = brisk_get_thread();
 	d->offset = offset;
+	d->rae = req->cmd.cdw10 & (1u << 15);
 	req->conn->outstanding++; /* the connection outlives the round trip */
 	if (brisk_thread_send_msg(g_nvmf_tgt.app_thread, discovery_log_on_app_thread, d) != 0) {
 		req->conn->outstanding--;
@@ -366,6 +371,7 @@ static void admin_aer(struct nvmf_req *req, struct nvmf_ctrlr *c)
 	c->aer[c->num_aer++] = req; /* completes when an event happens */
 	aer_post_ns_changed(c);
 	nvmf_resv_aer_retry(c);
+	nvmf_discovery_aer_retry(c);
 }
 
 struct ns_change {

@@ -48,7 +48,7 @@ void nvmf_ctrlr_fill_identify(const struct nvmf_ctrlr *c, struct brisk_nvme_ctrl
 	cd->mdts = ilog2_u32(o->max_io_size / 4096);
 	cd->cntlid = c->cntlid;
 	cd->ver = c->vs;
-	cd->oaes = disc ? 0 : BRISK_NVME_OAES_NS_ATTR;
+	cd->oaes = disc ? BRISK_NVME_OAES_DISCOVERY_LOG_CHANGE : BRISK_NVME_OAES_NS_ATTR;
 	cd->cntrltype = disc ? BRISK_NVME_CNTRLTYPE_DISCOVERY : BRISK_NVME_CNTRLTYPE_IO;
 	cd->acl = 3;
 	cd->aerl = NVMF_MAX_AER - 1;

@@ -150,6 +150,9 @@ struct nvmf_ctrlr {
 	uint32_t resv_log_num;
 	uint64_t resv_log_count;
 	bool resv_aen_pending, resv_aen_masked;
+	/* Discovery controllers: Discovery Log Page Change notices (discovery.c). */
+	uint32_t disc_digest; /* app thread: CRC32C of this host's log entries */
+	bool disc_aen_pending, disc_aen_masked;
 	uint8_t *resv_mask; /* [subsys->max_nsid]: Reservation Notification Mask */
 	TAILQ_ENTRY(nvmf_ctrlr) link;  /* in subsys->ctrlrs (app thread) */
 };
@@ -349,6 +352,10 @@ int nvmf_ns_remove(struct nvmf_subsystem *s, uint32_t nsid);
 
 /* discovery.c */
 uint32_t nvmf_discovery_log_build(const char *hostnqn, uint8_t *buf, uint64_t offset, uint32_t len);
+uint32_t nvmf_discovery_log_digest(const char *hostnqn);
+void nvmf_discovery_changed(void);
+void nvmf_discovery_log_read(struct nvmf_ctrlr *c, bool rae);
+void nvmf_discovery_aer_retry(struct nvmf_ctrlr *c);
 
 /* ctrlr.c */
 void nvmf_ctrlr_connect(struct nvmf_req *req);

@@ -334,7 +334,7 @@ static void rpc_nvmf_subsystem_allow_any_host(struct brisk_jsonrpc_request *req,
 
 	if (s != NULL) {
 		s->allow_any_host = p.allow_any_host;
-		g_nvmf_tgt.discovery_genctr++;
+		nvmf_discovery_changed();
 		brisk_jsonrpc_send_bool_response(req, true);
 	}
 	brisk_json_free_object(g_any_host_decoders, BRISK_COUNTOF(g_any_host_decoders), &p);

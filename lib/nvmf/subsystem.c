@@ -63,7 +63,7 @@ int nvmf_subsystem_create(const char *nqn, enum brisk_nvmf_subtype subtype, uint
 	if (subtype == BRISK_NVMF_SUBTYPE_NVME) {
 		g_nvmf_tgt.num_subsystems++;
 	}
-	g_nvmf_tgt.discovery_genctr++;
+	nvmf_discovery_changed();
 	*out = s;
 	return 0;
 }
@@ -93,7 +93,7 @@ void nvmf_subsystem_destroy(struct nvmf_subsystem *s)
 	if (s->subtype == BRISK_NVMF_SUBTYPE_NVME) {
 		g_nvmf_tgt.num_subsystems--;
 	}
-	g_nvmf_tgt.discovery_genctr++;
+	nvmf_discovery_changed();
 	free(s->ns);
 	free(s);
 }
@@ -131,7 +131,7 @@ int nvmf_subsystem_add_host(struct nvmf_subsystem *s, const char *hostnqn)
 	}
 	snprintf(h->nqn, sizeof(h->nqn), "%s", hostnqn);
 	TAILQ_INSERT_TAIL(&s->hosts, h, link);
-	g_nvmf_tgt.discovery_genctr++;
+	nvmf_discovery_changed();
 	return 0;
 }
 
@@ -143,7 +143,7 @@ int nvmf_subsystem_remove_host(struct nvmf_subsystem *s, const char *hostnqn)
 		if (strcmp(h->nqn, hostnqn) == 0) {
 			TAILQ_REMOVE(&s->hosts, h, link);
 			free(h);
-			g_nvmf_tgt.discovery_genctr++;
+			nvmf_discovery_changed();
 			return 0;
 		}
 	}
@@ -180,7 +180,7 @@ int nvmf_subsystem_add_listener(struct nvmf_subsystem *s, const struct nvmf_list
 		return rc;
 	}
 	TAILQ_INSERT_TAIL(&s->listeners, sl, link);
-	g_nvmf_tgt.discovery_genctr++;
+	nvmf_discovery_changed();
 	return 0;
 }
 
@@ -193,7 +193,7 @@ int nvmf_subsystem_remove_listener(struct nvmf_subsystem *s, const struct nvmf_l
 			TAILQ_REMOVE(&s->listeners, sl, link);
 			nvmf_listener_put(sl->listener);
 			free(sl);
-			g_nvmf_tgt.discovery_genctr++;
+			nvmf_discovery_changed();
 			return 0;
 		}
 	}
