@@ -93,6 +93,9 @@ void nvmf_subsystem_destroy(struct nvmf_subsystem *s)
 	if (s->subtype == BRISK_NVMF_SUBTYPE_NVME) {
 		g_nvmf_tgt.num_subsystems--;
 	}
+	if (s == g_nvmf_tgt.discovery) {
+		g_nvmf_tgt.discovery = NULL; /* at shutdown, before the others go */
+	}
 	nvmf_discovery_changed();
 	free(s->ns);
 	free(s);
