@@ -3,7 +3,8 @@
  * (brisk_env_fail_alloc_set) fails the Nth brisk_malloc / zmalloc / realloc /
  * dma_* call, for N = 1, 2, ... until a run no longer reaches the failure.
  * Covered: a malloc bdev created, opened, closed and deleted through the bdev
- * API, and a blobstore init, unload, load and unload on a RAM device. Each
+ * API, a blobstore init, unload, load and unload on a RAM device, and a
+ * blob created, opened, grown, synced, closed and deleted on it. Each
  * failing run must end with -ENOMEM and leave nothing behind (no bdev by that
  * name, the env heap's in-use count unchanged; the ASan build reports libc
  * leaks), and the same run then succeeds. libc and jansson allocations are
@@ -168,6 +169,83 @@ static int run_blobstore(void)
 	return rc != 0 ? rc : bs_open_unload(true);
 }
 
+/* A blob's life on a store that stays loaded: create, open, grow, sync,
+ * close, delete. A step that fails undoes the ones before it (the hook fails
+ * once, so the undo itself runs without a failure). */
+static struct brisk_blob *g_blob;
+static brisk_blob_id g_id;
+
+static void id_cb(void *arg, brisk_blob_id id, int rc)
+{
+	g_id = id;
+	g_rc = rc;
+	g_done++;
+}
+
+static void blob_cb(void *arg, struct brisk_blob *blob, int rc)
+{
+	g_blob = blob;
+	g_rc = rc;
+	g_done++;
+}
+
+static int blob_delete(void)
+{
+	g_done = 0;
+	brisk_bs_delete_blob(g_bs, g_id, op_cb, NULL);
+	return bs_wait();
+}
+
+static int blob_close(void)
+{
+	g_done = 0;
+	brisk_blob_close(g_blob, op_cb, NULL);
+	g_blob = NULL;
+	return bs_wait();
+}
+
+static int blob_grow_sync(void)
+{
+	int rc;
+
+	g_done = 0;
+	brisk_blob_resize(g_blob, 2, op_cb, NULL);
+	rc = bs_wait();
+	if (rc == 0) {
+		g_done = 0;
+		brisk_blob_sync_md(g_blob, op_cb, NULL);
+		rc = bs_wait();
+	}
+	return rc;
+}
+
+static int run_blob_life(void)
+{
+	int rc, rc2;
+
+	g_done = 0;
+	brisk_bs_create_blob(g_bs, id_cb, NULL);
+	rc = bs_wait();
+	if (rc != 0) {
+		return rc;
+	}
+	g_done = 0;
+	brisk_bs_open_blob(g_bs, g_id, blob_cb, NULL);
+	rc = bs_wait();
+	if (rc == 0) {
+		rc = blob_grow_sync();
+		rc2 = blob_close();
+		rc = rc != 0 ? rc : rc2;
+	}
+	rc2 = blob_delete();
+	if (rc == 0 && rc2 != 0) {
+		rc = rc2;
+	} else if (rc2 != 0) {
+		CU_ASSERT_EQUAL(blob_delete(), 0); /* the undo must work once retried */
+	}
+	return rc;
+}
+
 /* ---- the loop ---- */
 
 static void fail_loop(int (*run)(void), const char *what)
@@ -202,6 +280,19 @@ static void fail_loop(int (*run)(void), const char *what)
 static void test_malloc_bdev(void) { fail_loop(run_malloc_bdev, "malloc bdev create/delete"); }
 
 static void test_blobstore(void) { fail_loop(run_blobstore, "blobstore init/load"); }
+
+static void test_blob_life(void)
+{
+	struct brisk_bs_dev *dev = brisk_bs_dev_ram_create(BS_BLOCKS, BS_BLOCKLEN, g_img);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+	memset(g_img, 0, (size_t)BS_BLOCKS * BS_BLOCKLEN);
+	g_done = 0;
+	brisk_bs_init(dev, NULL, bs_cb, NULL);
+	CU_ASSERT_EQUAL_FATAL(bs_wait(), 0);
+	fail_loop(run_blob_life, "blob create/open/resize/sync/close/delete");
+	CU_ASSERT_EQUAL(bs_unload(), 0);
+}
 
 /* ---- set-up ---- */
 
@@ -267,6 +358,7 @@ int main(void)
 	suite = CU_add_suite("alloc_fail", NULL, NULL);
 	CU_ADD_TEST(suite, test_malloc_bdev);
 	CU_ADD_TEST(suite, test_blobstore);
+	CU_ADD_TEST(suite, test_blob_life);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
