@@ -340,10 +340,7 @@ static void load_slots_done(void *ctx, int rc)
 	load_pick_candidate(c);
 }
 
-static void load_finish_deferred(void *ctx, int rc)
-{
-	load_finish(ctx, rc);
-}
+static void load_finish_deferred(void *ctx, int rc) { load_finish(ctx, rc); }
 
 void blob_load_version(struct brisk_blob_store *bs, brisk_blob_id id, blob_load_cb cb, void *ctx)
 {

@@ -164,10 +164,7 @@ void brisk_env_fail_alloc_set(uint64_t n)
 	__atomic_store_n(&g_fail_countdown, n, __ATOMIC_RELAXED);
 }
 
-bool brisk_env_fail_alloc_hit(void)
-{
-	return __atomic_load_n(&g_fail_hit, __ATOMIC_RELAXED);
-}
+bool brisk_env_fail_alloc_hit(void) { return __atomic_load_n(&g_fail_hit, __ATOMIC_RELAXED); }
 
 /* Counts one allocation down; true (errno ENOMEM) for the one that fails.
  * A CAS so that two threads never both take the last count. */
@@ -176,8 +173,8 @@ static bool fail_alloc_countdown(void)
 	uint64_t left = __atomic_load_n(&g_fail_countdown, __ATOMIC_RELAXED);
 
 	while (left != 0) {
-		if (__atomic_compare_exchange_n(&g_fail_countdown, &left, left - 1, false,
-						__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		if (__atomic_compare_exchange_n(&g_fail_countdown, &left, left - 1, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
 			if (left != 1) {
 				return false;
 			}
@@ -191,8 +188,7 @@ static bool fail_alloc_countdown(void)
 
 static inline bool fail_alloc_injected(void)
 {
-	return __builtin_expect(__atomic_load_n(&g_fail_countdown, __ATOMIC_RELAXED) != 0, 0) &&
-	       fail_alloc_countdown();
+	return __builtin_expect(__atomic_load_n(&g_fail_countdown, __ATOMIC_RELAXED) != 0, 0) && fail_alloc_countdown();
 }
 
 static bool env_ready(const char *caller)
