@@ -1,5 +1,5 @@
 #!/bin/bash
-# ThreadSanitizer run (by hand, see CONTRIBUTING.md): in a ThreadSanitizer build
+# ThreadSanitizer run (CI's last step, .ci/run): in a ThreadSanitizer build
 # (./configure --enable-tsan) of the current tree, runs the unit tests of
 # lib/thread, lib/event and lib/env (rings, mempools, messages across
 # threads) and a short bdevperf verify on two reactors. Any data race

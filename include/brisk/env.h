@@ -110,6 +110,15 @@ void *brisk_realloc(void *buf, size_t size, size_t align);
  * with BRISK_ERRLOG and ignored (never corrupts the heap). */
 void brisk_free(void *buf);
 
+/* Allocation-failure test hook, for tests only (SQLite's "malloc failure"
+ * loop): the nth brisk_malloc / brisk_zmalloc / brisk_realloc / brisk_dma_*
+ * call from now on (1 = the next one, in any thread) fails with ENOMEM, once;
+ * the calls after it succeed again. 0 turns it off (the default). Neither
+ * libc malloc nor jansson's allocations are counted. */
+void brisk_env_fail_alloc_set(uint64_t n);
+/* True once the failure armed by the last brisk_env_fail_alloc_set happened. */
+bool brisk_env_fail_alloc_hit(void);
+
 struct brisk_heap_stats {
 	int socket_id;
 	uint64_t total_bytes;        /* managed by this heap */

@@ -371,8 +371,9 @@ struct blob_loaded {
 };
 typedef void (*blob_load_cb)(void *ctx, struct blob_loaded *res, int rc);
 /* Reads both head slots and the chain of the current version. rc < 0 only
- * for I/O errors or an unreadable current version (-EPROTONOSUPPORT); res
- * belongs to the caller (blob_loaded_free). */
+ * for I/O errors, no memory or an unreadable current version
+ * (-EPROTONOSUPPORT); res belongs to the caller (blob_loaded_free). cb runs
+ * later, never inside this call (but for libc running out of the context). */
 void blob_load_version(struct brisk_blob_store *bs, brisk_blob_id id, blob_load_cb cb, void *ctx);
 void blob_loaded_free(struct blob_loaded *res);
 /* Loads the current version of every id (only those marked used when

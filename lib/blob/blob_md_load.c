@@ -340,6 +340,8 @@ static void load_slots_done(void *ctx, int rc)
 	load_pick_candidate(c);
 }
 
+static void load_finish_deferred(void *ctx, int rc) { load_finish(ctx, rc); }
+
 void blob_load_version(struct brisk_blob_store *bs, brisk_blob_id id, blob_load_cb cb, void *ctx)
 {
 	struct load_ctx *c = calloc(1, sizeof(*c));
@@ -359,7 +361,9 @@ void blob_load_version(struct brisk_blob_store *bs, brisk_blob_id id, blob_load_
 	c->slots = blob_page_buf_alloc(2);
 	c->page = blob_page_buf_alloc(1);
 	if (c->slots == NULL || c->page == NULL) {
-		load_finish(c, -ENOMEM);
+		/* Later, as an I/O error would: callers (blob delete) complete
+		 * their own caller from cb. */
+		blob_defer_cb(load_finish_deferred, c, -ENOMEM);
 		return;
 	}
 	blob_md_read_pages(bs, blob_md_region_page(bs, blob_head_slot_index(id, 0)), 2, c->slots,

@@ -1,7 +1,7 @@
 /*
  * The public malloc family over the heaps of heap.c: argument checks, the
  * choice of heap (socket policy), DMA bounds and physical addresses,
- * realloc, and statistics.
+ * realloc, statistics, and the allocation-failure test hook.
  *
  * Socket policy: BRISK_ENV_SOCKET_ID_ANY means the calling thread's NUMA
  * node (its current core, see brisk_env_thread_pin) and then any other heap
@@ -152,6 +152,45 @@ void *env_heap_alloc_locked(int socket_id, size_t size, size_t align, size_t bou
 	return p;
 }
 
+/* Allocation-failure test hook (brisk_env_fail_alloc_set): the number of
+ * allocations left up to and including the one that fails; 0 = off, and
+ * then the whole cost is one predictable branch per allocation. */
+static uint64_t g_fail_countdown;
+static bool g_fail_hit;
+
+void brisk_env_fail_alloc_set(uint64_t n)
+{
+	__atomic_store_n(&g_fail_hit, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_fail_countdown, n, __ATOMIC_RELAXED);
+}
+
+bool brisk_env_fail_alloc_hit(void) { return __atomic_load_n(&g_fail_hit, __ATOMIC_RELAXED); }
+
+/* Counts one allocation down; true (errno ENOMEM) for the one that fails.
+ * A CAS so that two threads never both take the last count. */
+static bool fail_alloc_countdown(void)
+{
+	uint64_t left = __atomic_load_n(&g_fail_countdown, __ATOMIC_RELAXED);
+
+	while (left != 0) {
+		if (__atomic_compare_exchange_n(&g_fail_countdown, &left, left - 1, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			if (left != 1) {
+				return false;
+			}
+			__atomic_store_n(&g_fail_hit, true, __ATOMIC_RELAXED);
+			errno = ENOMEM;
+			return true;
+		}
+	}
+	return false;
+}
+
+static inline bool fail_alloc_injected(void)
+{
+	return __builtin_expect(__atomic_load_n(&g_fail_countdown, __ATOMIC_RELAXED) != 0, 0) && fail_alloc_countdown();
+}
+
 static bool env_ready(const char *caller)
 {
 	if (g_env_shared == NULL) {
@@ -168,6 +207,9 @@ void *env_heap_alloc(int socket_id, size_t size, size_t align, size_t bound)
 
 	if (!env_ready("heap alloc")) {
 		errno = ENOMEM;
+		return NULL;
+	}
+	if (fail_alloc_injected()) {
 		return NULL;
 	}
 	heap_shared_lock();
@@ -279,6 +321,9 @@ void *brisk_realloc(void *buf, size_t size, size_t align)
 	}
 	if (!env_ready("brisk_realloc")) {
 		errno = EINVAL;
+		return NULL;
+	}
+	if (fail_alloc_injected()) {
 		return NULL;
 	}
 

@@ -2,7 +2,8 @@
  * Unit tests of the public malloc family: bad input, exhausted memory,
  * double free and foreign pointers (reported and harmless), realloc in
  * place and moving, zeroing, DMA buffers (physical address and page bound),
- * and in debug builds the guard word and the poison of freed memory.
+ * in debug builds the guard word and the poison of freed memory, and the
+ * allocation-failure test hook.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -299,6 +300,43 @@ static void test_zmalloc(void)
 	brisk_free(p);
 }
 
+/* The allocation-failure hook: exactly the nth call fails, once, with
+ * ENOMEM; every member of the family counts; 0 is off. */
+static void test_fail_alloc_hook(void)
+{
+	uint64_t phys;
+	void *a, *b, *c;
+
+	brisk_env_fail_alloc_set(3);
+	a = brisk_malloc(64, 0, BRISK_ENV_SOCKET_ID_ANY);
+	b = brisk_zmalloc(64, 0, BRISK_ENV_SOCKET_ID_ANY);
+	CU_ASSERT_FALSE(brisk_env_fail_alloc_hit());
+	errno = 0;
+	CU_ASSERT_PTR_NULL(brisk_dma_malloc(4096, 4096, &phys));
+	CU_ASSERT_EQUAL(errno, ENOMEM);
+	CU_ASSERT_TRUE(brisk_env_fail_alloc_hit());
+	c = brisk_dma_zmalloc(4096, 4096, &phys); /* only once */
+	CU_ASSERT(a != NULL && b != NULL && c != NULL);
+	brisk_free(c);
+
+	brisk_env_fail_alloc_set(1);
+	CU_ASSERT_FALSE(brisk_env_fail_alloc_hit()); /* re-armed */
+	CU_ASSERT_PTR_NULL(brisk_realloc(a, 4096, 0));
+	CU_ASSERT_TRUE(brisk_env_fail_alloc_hit());
+	a = brisk_realloc(a, 4096, 0); /* the failed realloc kept a */
+	CU_ASSERT_PTR_NOT_NULL(a);
+
+	brisk_env_fail_alloc_set(2);
+	brisk_env_fail_alloc_set(0); /* off before it fired */
+	c = brisk_malloc(64, 0, BRISK_ENV_SOCKET_ID_ANY);
+	brisk_free(brisk_malloc(64, 0, BRISK_ENV_SOCKET_ID_ANY));
+	CU_ASSERT_PTR_NOT_NULL(c);
+	CU_ASSERT_FALSE(brisk_env_fail_alloc_hit());
+	brisk_free(a);
+	brisk_free(b);
+	brisk_free(c);
+}
+
 static void test_dma(void)
 {
 	struct brisk_heap_stats before;
@@ -427,6 +465,7 @@ int main(void)
 	CU_add_test(suite, "realloc", test_realloc);
 	CU_add_test(suite, "zmalloc", test_zmalloc);
 	CU_add_test(suite, "dma", test_dma);
+	CU_add_test(suite, "fail_alloc_hook", test_fail_alloc_hook);
 #ifdef DEBUG
 	CU_add_test(suite, "debug_guard_and_poison", test_debug_guard_and_poison);
 #endif
