@@ -44,8 +44,6 @@ struct compat_param {
 #define NO_DIF "Brisk bdevs carry no separate metadata or protection information"
 
 static const struct compat_param g_compat_params[] = {
-	{"bdev_malloc_create", "physical_block_size", COMPAT_SAME_AS, "block_size",
-	 "Brisk bdevs report one block size"},
 	DEF("bdev_malloc_create", "md_size", "0", NO_DIF),
 	DEF("bdev_malloc_create", "md_interleave", "false", NO_DIF),
 	DEF("bdev_malloc_create", "dif_type", "0", NO_DIF),
