@@ -145,6 +145,15 @@ static inline uint32_t scsi_max_xfer_blocks(const struct brisk_scsi_lun *lun)
 	return SCSI_MAX_XFER_BYTES / brisk_bdev_get_block_size(lun->bdev);
 }
 
+/* Logical blocks per physical block, a power of two (READ CAPACITY(16)'s
+ * exponent, the block limits VPD's optimal granularities). */
+static inline uint32_t scsi_lbppb(const struct brisk_scsi_lun *lun)
+{
+	uint32_t lbppb = brisk_bdev_get_physical_block_size(lun->bdev) / brisk_bdev_get_block_size(lun->bdev);
+
+	return lbppb != 0 ? lbppb : 1;
+}
+
 /* LBPRZ: unmapped blocks read back as zeroes. Only claimed for the malloc
  * module, which zeroes what it unmaps; others may not. */
 static inline bool scsi_lun_lbprz(const struct brisk_scsi_lun *lun)
