@@ -252,6 +252,8 @@ void scsi_sbc_io_error(struct brisk_scsi_task *task, struct brisk_bdev_io *io);
  * needs more than the task's trim slots or the iovs are too short. */
 bool scsi_task_trim_iovs(struct brisk_scsi_task *task, uint64_t skip, uint64_t len);
 bool scsi_sbc_data_out_ok(struct brisk_scsi_task *task, uint64_t nbytes);
+/* The same, and also refused when longer than nbytes. */
+bool scsi_sbc_data_out_exact(struct brisk_scsi_task *task, uint64_t nbytes);
 bool scsi_sbc_check_range(struct brisk_scsi_task *task, uint64_t lba, uint32_t n);
 /* VERIFY, COMPARE AND WRITE, WRITE SAME (checked LBA range in task). */
 void scsi_sbc_cmp_execute(struct brisk_scsi_task *task);
