@@ -169,7 +169,7 @@ static uint32_t vpd_block_limits(struct brisk_scsi_lun *lun, uint8_t *d)
 	if (unmap) {
 		scsi_put32(&d[20], 0xffffffff);    /* max unmap LBA count */
 		scsi_put32(&d[24], SCSI_MAX_UNMAP_DESC);
-		scsi_put32(&d[28], lbppb);         /* optimal unmap granularity */
+		scsi_put32(&d[28], lbppb); /* optimal unmap granularity */
 	}
 	scsi_put64(&d[36], 0xffffffff);         /* max WRITE SAME length: written in chunks */
 	if (scsi_lun_atomic(lun)) {

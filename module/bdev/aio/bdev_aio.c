@@ -564,8 +564,8 @@ static int aio_get_size(struct aio_disk *disk, uint64_t *size)
  * partition's directory has no queue/, its parent disk's has. */
 static uint32_t aio_file_phys_block_size(dev_t dev)
 {
-	static const char *const paths[] = {"/sys/dev/block/%u:%u/queue/physical_block_size",
-					    "/sys/dev/block/%u:%u/../queue/physical_block_size"};
+	static const char *const paths[] = { "/sys/dev/block/%u:%u/queue/physical_block_size",
+					     "/sys/dev/block/%u:%u/../queue/physical_block_size" };
 	unsigned int pbs = 0;
 	char path[96];
 	FILE *f;

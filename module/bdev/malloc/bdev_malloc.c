@@ -252,14 +252,11 @@ static void bdev_malloc_write_config_json(struct brisk_bdev *bdev, json_t *array
 	char uuid[BRISK_UUID_STRING_LEN];
 
 	brisk_uuid_fmt_lower(uuid, sizeof(uuid), &bdev->uuid);
-	json_array_append_new(array, json_pack("{s:s, s:{s:s, s:I, s:i, s:i, s:s, s:i}}",
-					       "method", "bdev_malloc_create", "params",
-					       "name", bdev->name,
-					       "num_blocks", (json_int_t)bdev->blockcnt,
-					       "block_size", (int)bdev->blocklen,
+	json_array_append_new(array, json_pack("{s:s, s:{s:s, s:I, s:i, s:i, s:s, s:i}}", "method",
+					       "bdev_malloc_create", "params", "name", bdev->name, "num_blocks",
+					       (json_int_t)bdev->blockcnt, "block_size", (int)bdev->blocklen,
 					       "physical_block_size", (int)brisk_bdev_get_physical_block_size(bdev),
-					       "uuid", uuid,
-					       "optimal_io_boundary", (int)bdev->optimal_io_boundary));
+					       "uuid", uuid, "optimal_io_boundary", (int)bdev->optimal_io_boundary));
 }
 
 static const struct brisk_bdev_fn_table g_malloc_fn_table = {

@@ -24,14 +24,14 @@ struct rpc_malloc_create {
 };
 
 static const struct brisk_json_object_decoder g_malloc_create_decoders[] = {
-	{"name", offsetof(struct rpc_malloc_create, name), brisk_json_decode_name, true},
-	{"num_blocks", offsetof(struct rpc_malloc_create, num_blocks), brisk_json_decode_uint64, false},
-	{"block_size", offsetof(struct rpc_malloc_create, block_size), brisk_json_decode_uint32, false},
-	{"physical_block_size", offsetof(struct rpc_malloc_create, physical_block_size), brisk_json_decode_uint32,
-	 true},
-	{"uuid", offsetof(struct rpc_malloc_create, uuid), brisk_json_decode_string, true},
-	{"optimal_io_boundary", offsetof(struct rpc_malloc_create, optimal_io_boundary),
-	 brisk_json_decode_uint32, true},
+	{ "name", offsetof(struct rpc_malloc_create, name), brisk_json_decode_name, true },
+	{ "num_blocks", offsetof(struct rpc_malloc_create, num_blocks), brisk_json_decode_uint64, false },
+	{ "block_size", offsetof(struct rpc_malloc_create, block_size), brisk_json_decode_uint32, false },
+	{ "physical_block_size", offsetof(struct rpc_malloc_create, physical_block_size), brisk_json_decode_uint32,
+	  true },
+	{ "uuid", offsetof(struct rpc_malloc_create, uuid), brisk_json_decode_string, true },
+	{ "optimal_io_boundary", offsetof(struct rpc_malloc_create, optimal_io_boundary), brisk_json_decode_uint32,
+	  true },
 };
 
 static void rpc_bdev_malloc_create(struct brisk_jsonrpc_request *req, const json_t *params)
@@ -53,7 +53,8 @@ static void rpc_bdev_malloc_create(struct brisk_jsonrpc_request *req, const json
 		goto out;
 	}
 	if (!brisk_bdev_physical_block_size_valid(p.block_size, p.physical_block_size)) {
-		brisk_jsonrpc_invalid_params(req, "physical_block_size %u must be a power-of-two multiple of block_size %u",
+		brisk_jsonrpc_invalid_params(req,
+					     "physical_block_size %u must be a power-of-two multiple of block_size %u",
 					     p.physical_block_size, p.block_size);
 		goto out;
 	}

@@ -371,7 +371,7 @@ static void test_register_bad_params(void)
 	d.bdev.required_alignment = 0;
 	d.bdev.phys_blocklen = 1536; /* not a power-of-two multiple of 512 */
 	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
-	d.bdev.phys_blocklen = 256;  /* smaller than a block */
+	d.bdev.phys_blocklen = 256; /* smaller than a block */
 	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
 	d.bdev.phys_blocklen = 4096;
 	CU_ASSERT_EQUAL(count_bdevs(), before);

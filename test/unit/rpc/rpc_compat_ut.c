@@ -85,8 +85,7 @@ static void test_same_as_sibling(void)
 {
 	expect_kept("bdev_null_create", "{\"block_size\": 4096, \"physical_block_size\": 4096}",
 		    "{\"block_size\": 4096}");
-	expect_kept("bdev_null_create", "{\"block_size\": 512, \"physical_block_size\": 0}",
-		    "{\"block_size\": 512}");
+	expect_kept("bdev_null_create", "{\"block_size\": 512, \"physical_block_size\": 0}", "{\"block_size\": 512}");
 	expect_refused("bdev_null_create", "{\"block_size\": 512, \"physical_block_size\": 4096}",
 		       "physical_block_size");
 	expect_refused("bdev_null_create", "{\"block_size\": 512, \"physical_block_size\": \"512\"}",

@@ -289,9 +289,9 @@ static void test_compare_and_write(void)
 	CU_ASSERT_EQUAL(g_d512->store[400 * 512], 'B');   /* not written */
 	u = ut_cmd(g_dev, 0, cdb, 16, buf, 1024, 0);  /* only half the data-out */
 	CHECK_SENSE(u, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
-	memset(buf, 'B', 1024);                      /* compares equal: only the length is wrong */
+	memset(buf, 'B', 1024); /* compares equal: only the length is wrong */
 	memset(buf + 1024, 'C', 3072);
-	u = ut_cmd(g_dev, 0, cdb, 16, buf, 4096, 0);  /* twice the data-out: refused, not written */
+	u = ut_cmd(g_dev, 0, cdb, 16, buf, 4096, 0); /* twice the data-out: refused, not written */
 	CHECK_SENSE(u, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
 	CU_ASSERT_EQUAL(g_d512->store[400 * 512 + 700], 'B');
 	put_be64(&cdb[2], 2047);

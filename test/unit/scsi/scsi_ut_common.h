@@ -153,7 +153,7 @@ static void poll_threads(void)
 
 /* phys_blocklen: bytes per physical block, 0 = blocklen. */
 static struct ut_disk *ut_disk_create_phys(const char *name, uint32_t blocklen, uint32_t phys_blocklen,
-		uint64_t blockcnt)
+					   uint64_t blockcnt)
 {
 	struct ut_disk *d = calloc(1, sizeof(*d));
 

@@ -176,17 +176,17 @@ static void test_physical_block_size(void)
 	u = ut_cmd(g_dev, 2, rc16, 16, NULL, 0, 32);
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(get_be32(&u->data[8]), 512);
-	CU_ASSERT_EQUAL(u->data[13] & 0x0f, 3);      /* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT */
-	CU_ASSERT_EQUAL(u->data[14] & 0x3f, 0);      /* LOWEST ALIGNED LBA */
+	CU_ASSERT_EQUAL(u->data[13] & 0x0f, 3); /* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT */
+	CU_ASSERT_EQUAL(u->data[14] & 0x3f, 0); /* LOWEST ALIGNED LBA */
 	CU_ASSERT_EQUAL(u->data[15], 0);
-	CU_ASSERT_EQUAL(u->data[14] & 0x80, 0x80);   /* LBPME unchanged */
+	CU_ASSERT_EQUAL(u->data[14] & 0x80, 0x80); /* LBPME unchanged */
 	u = ut_cmd(g_dev, 0, rc16, 16, NULL, 0, 32);
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->data[13] & 0x0f, 0);
 	u = vpd(2, 0xb0);
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->data[6] << 8 | u->data[7], 8); /* OPTIMAL TRANSFER LENGTH GRANULARITY */
-	CU_ASSERT_EQUAL(get_be32(&u->data[28]), 8);       /* OPTIMAL UNMAP GRANULARITY */
+	CU_ASSERT_EQUAL(get_be32(&u->data[28]), 8); /* OPTIMAL UNMAP GRANULARITY */
 	u = vpd(0, 0xb0);
 	CHECK_GOOD(u);
 	CU_ASSERT_EQUAL(u->data[6] << 8 | u->data[7], 1);
