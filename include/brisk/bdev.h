@@ -116,6 +116,8 @@ const char *brisk_bdev_get_name(const struct brisk_bdev *bdev);
 const char *brisk_bdev_get_product_name(const struct brisk_bdev *bdev);
 const char *brisk_bdev_get_module_name(const struct brisk_bdev *bdev);
 uint32_t brisk_bdev_get_block_size(const struct brisk_bdev *bdev);
+/* Bytes per physical block: a power-of-two multiple of the block size. */
+uint32_t brisk_bdev_get_physical_block_size(const struct brisk_bdev *bdev);
 uint64_t brisk_bdev_get_num_blocks(const struct brisk_bdev *bdev);
 const struct brisk_uuid *brisk_bdev_get_uuid(const struct brisk_bdev *bdev);
 bool brisk_bdev_has_write_cache(const struct brisk_bdev *bdev);

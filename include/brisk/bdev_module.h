@@ -83,6 +83,9 @@ struct brisk_bdev {
 	const char *product_name;
 	struct brisk_uuid uuid;       /* generated at register when null */
 	uint32_t blocklen;            /* bytes, a multiple of 512 */
+	/* Bytes the medium writes as one unit (0 = blocklen); a power-of-two
+	 * multiple of blocklen. A hint: I/O of single blocks still works. */
+	uint32_t phys_blocklen;
 	uint64_t blockcnt;
 	bool write_cache;
 	uint32_t optimal_io_boundary; /* blocks; I/O is split there if split_on_optimal_io_boundary */
@@ -108,6 +111,10 @@ struct brisk_bdev {
  * taken; named in the log), -ENOMEM. Examine of the new bdev follows
  * asynchronously. */
 int brisk_bdev_register(struct brisk_bdev *bdev);
+
+/* True when phys_blocklen is a power-of-two multiple of blocklen (or 0):
+ * the rule brisk_bdev_register applies, for modules checking their input. */
+bool brisk_bdev_physical_block_size_valid(uint32_t blocklen, uint32_t phys_blocklen);
 /* Tells every descriptor (REMOVE event), waits until they are closed and
  * every channel is gone, calls destruct, then cb(cb_arg, rc) on the calling
  * thread. cb may be NULL. */

@@ -120,6 +120,11 @@ const char *brisk_bdev_get_name(const struct brisk_bdev *bdev) { return bdev->na
 const char *brisk_bdev_get_product_name(const struct brisk_bdev *bdev) { return bdev->product_name; }
 const char *brisk_bdev_get_module_name(const struct brisk_bdev *bdev) { return bdev->module->name; }
 uint32_t brisk_bdev_get_block_size(const struct brisk_bdev *bdev) { return bdev->blocklen; }
+
+uint32_t brisk_bdev_get_physical_block_size(const struct brisk_bdev *bdev)
+{
+	return bdev->phys_blocklen != 0 ? bdev->phys_blocklen : bdev->blocklen;
+}
 uint64_t brisk_bdev_get_num_blocks(const struct brisk_bdev *bdev) { return bdev->blockcnt; }
 const struct brisk_uuid *brisk_bdev_get_uuid(const struct brisk_bdev *bdev) { return &bdev->uuid; }
 bool brisk_bdev_has_write_cache(const struct brisk_bdev *bdev) { return bdev->write_cache; }
@@ -220,6 +225,14 @@ static bool is_pow2(uint64_t v)
 	return v != 0 && (v & (v - 1)) == 0;
 }
 
+bool brisk_bdev_physical_block_size_valid(uint32_t blocklen, uint32_t phys_blocklen)
+{
+	if (phys_blocklen == 0) {
+		return true;
+	}
+	return blocklen != 0 && phys_blocklen % blocklen == 0 && is_pow2(phys_blocklen / blocklen);
+}
+
 static int bdev_check_fields(const struct brisk_bdev *bdev)
 {
 	if (bdev->name == NULL || bdev->name[0] == '\0') {
@@ -243,6 +256,11 @@ static int bdev_check_fields(const struct brisk_bdev *bdev)
 	}
 	if (bdev->blocklen == 0 || bdev->blocklen % 512 != 0) {
 		BRISK_ERRLOG("bdev %s: block size %u is not a multiple of 512\n", bdev->name, bdev->blocklen);
+		return -EINVAL;
+	}
+	if (!brisk_bdev_physical_block_size_valid(bdev->blocklen, bdev->phys_blocklen)) {
+		BRISK_ERRLOG("bdev %s: physical block size %u is not a power-of-two multiple of the block size %u\n",
+			     bdev->name, bdev->phys_blocklen, bdev->blocklen);
 		return -EINVAL;
 	}
 	if (bdev->blockcnt == 0) {

@@ -224,6 +224,21 @@ bool scsi_sbc_data_out_ok(struct brisk_scsi_task *task, uint64_t nbytes)
 	return true;
 }
 
+/* Data-out of a command whose data has a fixed shape (WRITE SAME's one
+ * block, COMPARE AND WRITE's compare and write halves): any other length
+ * leaves the command ambiguous, so it is refused, too long as too short. */
+bool scsi_sbc_data_out_exact(struct brisk_scsi_task *task, uint64_t nbytes)
+{
+	if (!scsi_sbc_data_out_ok(task, nbytes)) {
+		return false;
+	}
+	if (task->transfer_len > nbytes) {
+		scsi_sense(task, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
+		return false;
+	}
+	return true;
+}
+
 /* Data-out shorter than the CDB asks for (iSCSI EDTL < SPDTL): FCP-4 lets
  * the target write what arrived (and report the overflow) or refuse.
  * What arrived is written and GOOD returned: libiscsi's residual and

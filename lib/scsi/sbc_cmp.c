@@ -273,7 +273,7 @@ static void sbc_compare_and_write(struct brisk_scsi_task *task)
 		scsi_task_complete_later(task);
 		return;
 	}
-	if (!scsi_sbc_data_out_ok(task, task->cdb_data_len)) {
+	if (!scsi_sbc_data_out_exact(task, task->cdb_data_len)) {
 		scsi_task_complete_later(task);
 		return;
 	}
@@ -322,7 +322,7 @@ static void orwrite_start_msg(void *ctx)
 
 static void sbc_orwrite(struct brisk_scsi_task *task)
 {
-	if (!scsi_sbc_data_out_ok(task, task->cdb_data_len)) {
+	if (!scsi_sbc_data_out_exact(task, task->cdb_data_len)) {
 		scsi_task_complete_later(task);
 		return;
 	}
@@ -373,7 +373,7 @@ static void atomic_start(struct brisk_scsi_task *task)
 /* Short data-out is refused, never written in part. */
 static void sbc_write_atomic(struct brisk_scsi_task *task)
 {
-	if (!scsi_sbc_data_out_ok(task, task->cdb_data_len)) {
+	if (!scsi_sbc_data_out_exact(task, task->cdb_data_len)) {
 		scsi_task_complete_later(task);
 		return;
 	}
@@ -534,7 +534,7 @@ static void sbc_write_same(struct brisk_scsi_task *task)
 	}
 	task->cdb_data_len = ndob ? 0 : bs;
 	memset(block, 0, bs <= sizeof(block) ? bs : sizeof(block));
-	if (!ndob && (bs > sizeof(block) || !scsi_sbc_data_out_ok(task, bs))) {
+	if (!ndob && (bs > sizeof(block) || !scsi_sbc_data_out_exact(task, bs))) {
 		scsi_task_complete_later(task);
 		return;
 	}

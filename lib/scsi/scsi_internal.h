@@ -145,6 +145,15 @@ static inline uint32_t scsi_max_xfer_blocks(const struct brisk_scsi_lun *lun)
 	return SCSI_MAX_XFER_BYTES / brisk_bdev_get_block_size(lun->bdev);
 }
 
+/* Logical blocks per physical block, a power of two (READ CAPACITY(16)'s
+ * exponent, the block limits VPD's optimal granularities). */
+static inline uint32_t scsi_lbppb(const struct brisk_scsi_lun *lun)
+{
+	uint32_t lbppb = brisk_bdev_get_physical_block_size(lun->bdev) / brisk_bdev_get_block_size(lun->bdev);
+
+	return lbppb != 0 ? lbppb : 1;
+}
+
 /* LBPRZ: unmapped blocks read back as zeroes. Only claimed for the malloc
  * module, which zeroes what it unmaps; others may not. */
 static inline bool scsi_lun_lbprz(const struct brisk_scsi_lun *lun)
@@ -243,6 +252,8 @@ void scsi_sbc_io_error(struct brisk_scsi_task *task, struct brisk_bdev_io *io);
  * needs more than the task's trim slots or the iovs are too short. */
 bool scsi_task_trim_iovs(struct brisk_scsi_task *task, uint64_t skip, uint64_t len);
 bool scsi_sbc_data_out_ok(struct brisk_scsi_task *task, uint64_t nbytes);
+/* The same, and also refused when longer than nbytes. */
+bool scsi_sbc_data_out_exact(struct brisk_scsi_task *task, uint64_t nbytes);
 bool scsi_sbc_check_range(struct brisk_scsi_task *task, uint64_t lba, uint32_t n);
 /* VERIFY, COMPARE AND WRITE, WRITE SAME (checked LBA range in task). */
 void scsi_sbc_cmp_execute(struct brisk_scsi_task *task);

@@ -155,20 +155,21 @@ static uint32_t vpd_device_id(struct brisk_scsi_task *task, struct brisk_scsi_lu
 
 static uint32_t vpd_block_limits(struct brisk_scsi_lun *lun, uint8_t *d)
 {
-	uint32_t max_xfer = scsi_max_xfer_blocks(lun);
+	uint32_t max_xfer = scsi_max_xfer_blocks(lun), lbppb = scsi_lbppb(lun);
 	bool unmap = brisk_bdev_io_type_supported(lun->bdev, BRISK_BDEV_IO_TYPE_UNMAP);
 
 	scsi_put16(&d[2], 0x3c);
 	/* WSNZ stays 0: WRITE SAME of zero blocks runs to the end of the medium. */
 	d[5] = 0xff;                             /* COMPARE AND WRITE: up to 255 blocks */
-	scsi_put16(&d[6], 1);
+	/* Transfers of whole physical blocks avoid the device's read-modify-write. */
+	scsi_put16(&d[6], lbppb > 0xffff ? 0xffff : (uint16_t)lbppb);
 	scsi_put32(&d[8], max_xfer);
 	scsi_put32(&d[12], brisk_bdev_get_optimal_io_boundary(lun->bdev));
 	scsi_put32(&d[16], max_xfer);           /* PRE-FETCH */
 	if (unmap) {
 		scsi_put32(&d[20], 0xffffffff);    /* max unmap LBA count */
 		scsi_put32(&d[24], SCSI_MAX_UNMAP_DESC);
-		scsi_put32(&d[28], 1);
+		scsi_put32(&d[28], lbppb); /* optimal unmap granularity */
 	}
 	scsi_put64(&d[36], 0xffffffff);         /* max WRITE SAME length: written in chunks */
 	if (scsi_lun_atomic(lun)) {
@@ -372,9 +373,14 @@ static void read_capacity10(struct brisk_scsi_task *task, struct brisk_scsi_lun 
 static void read_capacity16(struct brisk_scsi_task *task, struct brisk_scsi_lun *lun)
 {
 	uint8_t d[32] = {0};
+	uint32_t exp;
 
 	scsi_put64(&d[0], brisk_bdev_get_num_blocks(lun->bdev) - 1);
 	scsi_put32(&d[8], brisk_bdev_get_block_size(lun->bdev));
+	/* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (a 4-bit field); LBA 0
+	 * starts a physical block, so LOWEST ALIGNED LBA stays 0. */
+	exp = (uint32_t)__builtin_ctz(scsi_lbppb(lun));
+	d[13] = (uint8_t)(exp > 15 ? 15 : exp);
 	if (brisk_bdev_io_type_supported(lun->bdev, BRISK_BDEV_IO_TYPE_UNMAP)) {
 		d[14] = 0x80 | (scsi_lun_lbprz(lun) ? 0x40 : 0);   /* LBPME, LBPRZ */
 	}

@@ -151,7 +151,9 @@ _DIF_KEYS = ('physical_block_size', 'md_size', 'md_interleave', 'dif_type', 'dif
 def _add_dif_args(p, interleave):
     """SPDK's metadata/DIF options of malloc and null bdevs. Brisk has no metadata: the
     target accepts SPDK's defaults and refuses other values, naming the option."""
-    p.add_argument('-p', '--physical-block-size', type=int, help='Physical block size (0 or block_size)')
+    p.add_argument('-p', '--physical-block-size', type=int,
+                   help='Physical block size in bytes (malloc: a power-of-two multiple of block_size; '
+                   'null: 0 or block_size)')
     p.add_argument('-m', '--md-size', type=int, help='Metadata size (only 0 is supported)')
     if interleave:
         p.add_argument('-i', '--md-interleave', action='store_true', default=None,

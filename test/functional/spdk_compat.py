@@ -117,7 +117,8 @@ REFUSED = [
     ('bdev_malloc_create', {'num_blocks': 64, 'block_size': 512, 'name': 'Bad0', 'md_interleave': True},
      'md_interleave'),
     ('bdev_malloc_create', {'num_blocks': 64, 'block_size': 512, 'name': 'Bad0', 'md_size': 8}, 'md_size'),
-    ('bdev_malloc_create', {'num_blocks': 64, 'block_size': 512, 'name': 'Bad0', 'physical_block_size': 4096},
+    # malloc implements physical_block_size (bdev_rpc_ut checks its validation); null does not.
+    ('bdev_null_create', {'num_blocks': 64, 'block_size': 512, 'name': 'Bad0', 'physical_block_size': 4096},
      'physical_block_size'),
     ('bdev_null_create', {'num_blocks': 64, 'block_size': 512, 'name': 'Bad0', 'dif_type': 1}, 'dif_type'),
     ('bdev_aio_create', {'name': 'Bad0', 'filename': '@AIO0@', 'nowait': True}, 'nowait'),

@@ -14,11 +14,13 @@
 #include <libaio.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <brisk/bdev_module.h>
@@ -39,6 +41,7 @@ struct aio_disk {
 	bool fallocate;
 	bool is_blockdev;
 	uint32_t min_block_size; /* the device's logical block size */
+	uint32_t phys_block_size; /* the device's physical block size, 0 = unknown */
 	/* A full or failing file fails every I/O: one log site, rate-limited. */
 	struct brisk_log_ratelimit err_log;
 	TAILQ_ENTRY(aio_disk) link;
@@ -556,6 +559,48 @@ static int aio_get_size(struct aio_disk *disk, uint64_t *size)
 	return 0;
 }
 
+/* The physical block size of the device a regular file lives on, from
+ * sysfs; 0 when the file system has no block device (tmpfs, overlay). A
+ * partition's directory has no queue/, its parent disk's has. */
+static uint32_t aio_file_phys_block_size(dev_t dev)
+{
+	static const char *const paths[] = { "/sys/dev/block/%u:%u/queue/physical_block_size",
+					     "/sys/dev/block/%u:%u/../queue/physical_block_size" };
+	unsigned int pbs = 0;
+	char path[96];
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) && pbs == 0; i++) {
+		snprintf(path, sizeof(path), paths[i], major(dev), minor(dev));
+		f = fopen(path, "r");
+		if (f != NULL) {
+			if (fscanf(f, "%u", &pbs) != 1) {
+				pbs = 0;
+			}
+			fclose(f);
+		}
+	}
+	return pbs;
+}
+
+static uint32_t aio_blockdev_phys_block_size(int fd)
+{
+	unsigned int pbs = 0;
+
+	return ioctl(fd, BLKPBSZGET, &pbs) == 0 ? pbs : 0;
+}
+
+/* The bdev's physical block size where the device's is known and is a
+ * power-of-two multiple of the chosen block size; else 0 (= blocklen). */
+static void aio_set_phys_block_size(struct aio_disk *disk)
+{
+	uint32_t pbs = disk->phys_block_size;
+
+	if (pbs > disk->bdev.blocklen && brisk_bdev_physical_block_size_valid(disk->bdev.blocklen, pbs)) {
+		disk->bdev.phys_blocklen = pbs;
+	}
+}
+
 static int aio_detect_geometry(struct aio_disk *disk)
 {
 	struct stat st;
@@ -571,7 +616,9 @@ static int aio_detect_geometry(struct aio_disk *disk)
 			return -EIO;
 		}
 		disk->min_block_size = (uint32_t)lbs;
+		disk->phys_block_size = aio_blockdev_phys_block_size(disk->fd);
 	} else if (S_ISREG(st.st_mode)) {
+		disk->phys_block_size = aio_file_phys_block_size(st.st_dev);
 		/* A file accepts any multiple of 512; with O_DIRECT the underlying
 		 * device may need up to 4096, hence 4096 as the default below. */
 		disk->min_block_size = 512;
@@ -664,6 +711,7 @@ int bdev_aio_create(struct brisk_bdev **bdev, const struct bdev_aio_opts *opts)
 		rc = -ERANGE;
 		goto fail;
 	}
+	aio_set_phys_block_size(disk);
 	disk->bdev.product_name = "AIO disk";
 	disk->bdev.uuid = opts->uuid;
 	disk->bdev.write_cache = true; /* the page cache or the device may hold writes until a flush */

@@ -252,13 +252,11 @@ static void bdev_malloc_write_config_json(struct brisk_bdev *bdev, json_t *array
 	char uuid[BRISK_UUID_STRING_LEN];
 
 	brisk_uuid_fmt_lower(uuid, sizeof(uuid), &bdev->uuid);
-	json_array_append_new(array, json_pack("{s:s, s:{s:s, s:I, s:i, s:s, s:i}}",
-					       "method", "bdev_malloc_create", "params",
-					       "name", bdev->name,
-					       "num_blocks", (json_int_t)bdev->blockcnt,
-					       "block_size", (int)bdev->blocklen,
-					       "uuid", uuid,
-					       "optimal_io_boundary", (int)bdev->optimal_io_boundary));
+	json_array_append_new(array, json_pack("{s:s, s:{s:s, s:I, s:i, s:i, s:s, s:i}}", "method",
+					       "bdev_malloc_create", "params", "name", bdev->name, "num_blocks",
+					       (json_int_t)bdev->blockcnt, "block_size", (int)bdev->blocklen,
+					       "physical_block_size", (int)brisk_bdev_get_physical_block_size(bdev),
+					       "uuid", uuid, "optimal_io_boundary", (int)bdev->optimal_io_boundary));
 }
 
 static const struct brisk_bdev_fn_table g_malloc_fn_table = {
@@ -276,6 +274,11 @@ static int malloc_check_opts(const struct bdev_malloc_opts *opts)
 {
 	if (opts->block_size == 0 || opts->block_size % 512 != 0) {
 		BRISK_ERRLOG("block_size %u must be a multiple of 512\n", opts->block_size);
+		return -EINVAL;
+	}
+	if (!brisk_bdev_physical_block_size_valid(opts->block_size, opts->physical_block_size)) {
+		BRISK_ERRLOG("physical_block_size %u must be a power-of-two multiple of block_size %u\n",
+			     opts->physical_block_size, opts->block_size);
 		return -EINVAL;
 	}
 	if (opts->num_blocks == 0) {
@@ -368,6 +371,7 @@ int bdev_malloc_create(struct brisk_bdev **bdev, const struct bdev_malloc_opts *
 	d->disk.product_name = "Malloc disk";
 	d->disk.uuid = opts->uuid;
 	d->disk.blocklen = opts->block_size;
+	d->disk.phys_blocklen = opts->physical_block_size;
 	d->disk.blockcnt = opts->num_blocks;
 	d->disk.write_cache = true;
 	d->disk.optimal_io_boundary = opts->optimal_io_boundary;

@@ -15,6 +15,7 @@ struct bdev_malloc_opts {
 	struct brisk_uuid uuid;        /* null: generated */
 	uint64_t num_blocks;           /* > 0 */
 	uint32_t block_size;           /* a multiple of 512 */
+	uint32_t physical_block_size; /* 0 = block_size, else a power-of-two multiple of it */
 	uint32_t optimal_io_boundary;  /* blocks, 0 = none */
 };
 

@@ -1,12 +1,14 @@
 /*
  * RPC methods of the malloc module (SPDK's names and parameters):
- *   bdev_malloc_create {name, num_blocks, block_size, uuid, optimal_io_boundary} -> name
+ *   bdev_malloc_create {name, num_blocks, block_size, physical_block_size, uuid,
+ *                       optimal_io_boundary} -> name
  *   bdev_malloc_delete {name} -> true
  */
 #include <errno.h>
 #include <string.h>
 
 #include <brisk/bdev.h>
+#include <brisk/bdev_module.h>
 #include <brisk/json.h>
 #include <brisk/rpc.h>
 
@@ -17,16 +19,19 @@ struct rpc_malloc_create {
 	char *uuid;
 	uint64_t num_blocks;
 	uint32_t block_size;
+	uint32_t physical_block_size;
 	uint32_t optimal_io_boundary;
 };
 
 static const struct brisk_json_object_decoder g_malloc_create_decoders[] = {
-	{"name", offsetof(struct rpc_malloc_create, name), brisk_json_decode_name, true},
-	{"num_blocks", offsetof(struct rpc_malloc_create, num_blocks), brisk_json_decode_uint64, false},
-	{"block_size", offsetof(struct rpc_malloc_create, block_size), brisk_json_decode_uint32, false},
-	{"uuid", offsetof(struct rpc_malloc_create, uuid), brisk_json_decode_string, true},
-	{"optimal_io_boundary", offsetof(struct rpc_malloc_create, optimal_io_boundary),
-	 brisk_json_decode_uint32, true},
+	{ "name", offsetof(struct rpc_malloc_create, name), brisk_json_decode_name, true },
+	{ "num_blocks", offsetof(struct rpc_malloc_create, num_blocks), brisk_json_decode_uint64, false },
+	{ "block_size", offsetof(struct rpc_malloc_create, block_size), brisk_json_decode_uint32, false },
+	{ "physical_block_size", offsetof(struct rpc_malloc_create, physical_block_size), brisk_json_decode_uint32,
+	  true },
+	{ "uuid", offsetof(struct rpc_malloc_create, uuid), brisk_json_decode_string, true },
+	{ "optimal_io_boundary", offsetof(struct rpc_malloc_create, optimal_io_boundary), brisk_json_decode_uint32,
+	  true },
 };
 
 static void rpc_bdev_malloc_create(struct brisk_jsonrpc_request *req, const json_t *params)
@@ -45,6 +50,12 @@ static void rpc_bdev_malloc_create(struct brisk_jsonrpc_request *req, const json
 	/* The checks the module makes, here with messages for the caller. */
 	if (p.block_size == 0 || p.block_size % 512 != 0) {
 		brisk_jsonrpc_invalid_params(req, "block_size %u must be a multiple of 512", p.block_size);
+		goto out;
+	}
+	if (!brisk_bdev_physical_block_size_valid(p.block_size, p.physical_block_size)) {
+		brisk_jsonrpc_invalid_params(req,
+					     "physical_block_size %u must be a power-of-two multiple of block_size %u",
+					     p.physical_block_size, p.block_size);
 		goto out;
 	}
 	if (p.num_blocks == 0) {
@@ -71,6 +82,7 @@ static void rpc_bdev_malloc_create(struct brisk_jsonrpc_request *req, const json
 	opts.name = p.name;
 	opts.num_blocks = p.num_blocks;
 	opts.block_size = p.block_size;
+	opts.physical_block_size = p.physical_block_size;
 	opts.optimal_io_boundary = p.optimal_io_boundary;
 	rc = bdev_malloc_create(&bdev, &opts);
 	if (rc != 0) {

@@ -107,6 +107,12 @@ static void test_malloc_bad_params(void)
 	o.num_blocks = UINT64_MAX / 256;
 	CU_ASSERT_EQUAL(bdev_malloc_create(&b, &o), -EINVAL);
 	o.num_blocks = 16;
+	/* The physical block size must be a power-of-two multiple of the block size. */
+	o.physical_block_size = 1536;
+	CU_ASSERT_EQUAL(bdev_malloc_create(&b, &o), -EINVAL);
+	o.physical_block_size = 256;
+	CU_ASSERT_EQUAL(bdev_malloc_create(&b, &o), -EINVAL);
+	o.physical_block_size = 0;
 	o.name = "";
 	CU_ASSERT_EQUAL(bdev_malloc_create(&b, &o), -EINVAL);
 	CU_ASSERT_EQUAL(bdev_malloc_create(NULL, &o), -EINVAL);
@@ -115,6 +121,7 @@ static void test_malloc_bad_params(void)
 
 	o.name = "mdup";
 	CU_ASSERT_EQUAL(bdev_malloc_create(&first, &o), 0);
+	CU_ASSERT_EQUAL(brisk_bdev_get_physical_block_size(first), 512); /* 0: the block size */
 	o.num_blocks = 32;
 	CU_ASSERT_EQUAL(bdev_malloc_create(&b, &o), -EEXIST);
 	/* The existing one is untouched. */
@@ -138,7 +145,8 @@ static void test_malloc_bad_params(void)
 
 static void test_malloc_io(void)
 {
-	struct bdev_malloc_opts o = { .num_blocks = 40 * 256, .block_size = 4096 }; /* 40 MiB: 3 chunks */
+	/* 40 MiB: 3 chunks; 16 KiB physical blocks */
+	struct bdev_malloc_opts o = { .num_blocks = 40 * 256, .block_size = 4096, .physical_block_size = 16384 };
 	struct brisk_bdev *b;
 	struct brisk_bdev_desc *desc;
 	struct brisk_io_channel *ch;
@@ -154,6 +162,7 @@ static void test_malloc_io(void)
 	CU_ASSERT_STRING_EQUAL(brisk_bdev_get_name(b), "Malloc0");
 	CU_ASSERT_PTR_EQUAL(brisk_bdev_get_by_name("0c9e1f0a-3b3f-4d4e-9f6a-1234567890ab"), b);
 	CU_ASSERT_EQUAL(brisk_bdev_get_block_size(b), 4096);
+	CU_ASSERT_EQUAL(brisk_bdev_get_physical_block_size(b), 16384);
 	poll();
 	CU_ASSERT_EQUAL(brisk_bdev_open_ext("Malloc0", true, ev_cb, &ev, &desc), 0);
 	ch = brisk_bdev_get_io_channel(desc);
@@ -216,6 +225,7 @@ static void test_malloc_io(void)
 				CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(p, "name")), "Malloc0");
 				CU_ASSERT_EQUAL(json_integer_value(json_object_get(p, "num_blocks")), 40 * 256);
 				CU_ASSERT_EQUAL(json_integer_value(json_object_get(p, "block_size")), 4096);
+				CU_ASSERT_EQUAL(json_integer_value(json_object_get(p, "physical_block_size")), 16384);
 				CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(p, "uuid")),
 						       "0c9e1f0a-3b3f-4d4e-9f6a-1234567890ab");
 			}

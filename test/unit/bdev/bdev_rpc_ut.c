@@ -101,13 +101,21 @@ static void test_malloc_rpc(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(a.msg, "num_blocks"));
 	a = call("bdev_malloc_create", "{\"num_blocks\": 16, \"block_size\": 512, \"uuid\": \"xyz\"}");
 	CU_ASSERT_PTR_NOT_NULL(strstr(a.msg, "uuid"));
+	a = call("bdev_malloc_create", "{\"num_blocks\": 16, \"block_size\": 512, \"physical_block_size\": 1536}");
+	CU_ASSERT_EQUAL(a.code, BRISK_JSONRPC_ERROR_INVALID_PARAMS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(a.msg, "physical_block_size"));
+	a = call("bdev_malloc_create", "{\"num_blocks\": 16, \"block_size\": 4096, \"physical_block_size\": 512}");
+	CU_ASSERT_EQUAL(a.code, BRISK_JSONRPC_ERROR_INVALID_PARAMS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(a.msg, "physical_block_size"));
 	a = call("bdev_malloc_create", "{\"num_blocks\": 16, \"block_size\": 512, \"bogus\": 1}");
 	CU_ASSERT_PTR_NOT_NULL(strstr(a.msg, "bogus"));
 	CU_ASSERT_EQUAL(count_bdevs(), before);
 
-	a = call("bdev_malloc_create", "{\"name\": \"M0\", \"num_blocks\": 16, \"block_size\": 4096}");
+	a = call("bdev_malloc_create",
+		 "{\"name\": \"M0\", \"num_blocks\": 16, \"block_size\": 4096, \"physical_block_size\": 8192}");
 	CU_ASSERT_EQUAL(a.code, 0);
 	CU_ASSERT_STRING_EQUAL(json_string_value(a.result), "M0");
+	CU_ASSERT_EQUAL(brisk_bdev_get_physical_block_size(brisk_bdev_get_by_name("M0")), 8192);
 	answer_free(&a);
 	a = call("bdev_malloc_create", "{\"name\": \"M0\", \"num_blocks\": 32, \"block_size\": 512}");
 	CU_ASSERT_EQUAL(a.code, -EEXIST);

@@ -369,9 +369,15 @@ static void test_register_bad_params(void)
 	d.bdev.required_alignment = 3;
 	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
 	d.bdev.required_alignment = 0;
+	d.bdev.phys_blocklen = 1536; /* not a power-of-two multiple of 512 */
+	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
+	d.bdev.phys_blocklen = 256; /* smaller than a block */
+	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), -EINVAL);
+	d.bdev.phys_blocklen = 4096;
 	CU_ASSERT_EQUAL(count_bdevs(), before);
 
 	CU_ASSERT_EQUAL(brisk_bdev_register(&d.bdev), 0);
+	CU_ASSERT_EQUAL(brisk_bdev_get_physical_block_size(&d.bdev), 4096);
 	ut_disk_init(&dup, "ut_bad", 512, 16);
 	CU_ASSERT_EQUAL(brisk_bdev_register(&dup.bdev), -EEXIST);
 	/* Same UUID under another name. */

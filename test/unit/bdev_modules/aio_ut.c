@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -263,13 +264,44 @@ static void test_deep_queue(void)
 	brisk_free(buf);
 }
 
+/* The physical block size of the disk holding path (sysfs: the device's
+ * queue, or its parent disk's for a partition), 0 when none: read here
+ * independently of the module. */
+static uint32_t disk_phys_block_size(const char *path)
+{
+	static const char *const fmt[] = { "/sys/dev/block/%u:%u/queue/physical_block_size",
+					   "/sys/dev/block/%u:%u/../queue/physical_block_size" };
+	struct stat st;
+	char sys[96];
+	unsigned int pbs = 0;
+	FILE *f;
+
+	for (int i = 0; i < 2 && pbs == 0 && stat(path, &st) == 0; i++) {
+		snprintf(sys, sizeof(sys), fmt[i], major(st.st_dev), minor(st.st_dev));
+		f = fopen(sys, "r");
+		if (f != NULL) {
+			if (fscanf(f, "%u", &pbs) != 1) {
+				pbs = 0;
+			}
+			fclose(f);
+		}
+	}
+	return pbs;
+}
+
 static void test_explicit_block_size(void)
 {
 	struct bdev_aio_opts o = { .filename = g_path, .name = "aio512", .block_size = 512, .readonly = true };
 	struct brisk_bdev *b = NULL;
+	uint32_t pbs;
 
 	CU_ASSERT_EQUAL(bdev_aio_create(&b, &o), 0);
 	CU_ASSERT_EQUAL(brisk_bdev_get_block_size(b), 512);
+	/* The disk's physical block size where sysfs knows it (and it is a
+	 * power-of-two multiple of 512), else the block size. */
+	pbs = disk_phys_block_size(g_path);
+	CU_ASSERT_EQUAL(brisk_bdev_get_physical_block_size(b),
+			pbs > 512 && brisk_bdev_physical_block_size_valid(512, pbs) ? pbs : 512);
 	CU_ASSERT_FALSE(brisk_bdev_io_type_supported(b, BRISK_BDEV_IO_TYPE_UNMAP));
 	g_del_done = 0;
 	CU_ASSERT_EQUAL(bdev_aio_delete("aio512", del_done, NULL), 0);

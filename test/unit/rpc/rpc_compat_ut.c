@@ -83,13 +83,12 @@ static void test_non_defaults_refused(void)
 
 static void test_same_as_sibling(void)
 {
-	expect_kept("bdev_malloc_create", "{\"block_size\": 4096, \"physical_block_size\": 4096}",
+	expect_kept("bdev_null_create", "{\"block_size\": 4096, \"physical_block_size\": 4096}",
 		    "{\"block_size\": 4096}");
-	expect_kept("bdev_malloc_create", "{\"block_size\": 512, \"physical_block_size\": 0}",
-		    "{\"block_size\": 512}");
-	expect_refused("bdev_malloc_create", "{\"block_size\": 512, \"physical_block_size\": 4096}",
+	expect_kept("bdev_null_create", "{\"block_size\": 512, \"physical_block_size\": 0}", "{\"block_size\": 512}");
+	expect_refused("bdev_null_create", "{\"block_size\": 512, \"physical_block_size\": 4096}",
 		       "physical_block_size");
-	expect_refused("bdev_malloc_create", "{\"block_size\": 512, \"physical_block_size\": \"512\"}",
+	expect_refused("bdev_null_create", "{\"block_size\": 512, \"physical_block_size\": \"512\"}",
 		       "physical_block_size");
 	expect_kept("bdev_lvol_create_lvstore", "{\"md_page_size\": 4096}", "{}");
 	expect_refused("bdev_lvol_create_lvstore", "{\"md_page_size\": 8192}", "md_page_size");

@@ -289,6 +289,11 @@ static void test_compare_and_write(void)
 	CU_ASSERT_EQUAL(g_d512->store[400 * 512], 'B');   /* not written */
 	u = ut_cmd(g_dev, 0, cdb, 16, buf, 1024, 0);  /* only half the data-out */
 	CHECK_SENSE(u, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
+	memset(buf, 'B', 1024); /* compares equal: only the length is wrong */
+	memset(buf + 1024, 'C', 3072);
+	u = ut_cmd(g_dev, 0, cdb, 16, buf, 4096, 0); /* twice the data-out: refused, not written */
+	CHECK_SENSE(u, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
+	CU_ASSERT_EQUAL(g_d512->store[400 * 512 + 700], 'B');
 	put_be64(&cdb[2], 2047);
 	CHECK_SENSE(ut_cmd(g_dev, 0, cdb, 16, buf, 2048, 0), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
 		    BRISK_SCSI_ASC_LBA_OUT_OF_RANGE);
@@ -417,6 +422,16 @@ static void test_write_same(void)
 	cdb[1] = 0;                                  /* no data-out although needed */
 	CHECK_SENSE(ut_cmd(g_dev, 1, cdb, 16, NULL, 0, 0), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
 		    BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
+	/* Data-out of two blocks or half a block for the one WRITE SAME repeats:
+	 * refused, the medium untouched. */
+	memset(g_d512->store + 700 * 512, 0x11, 512);
+	fill(blk, 1024, 47);
+	cdb10(cdb, BRISK_SBC_OP_WRITE_SAME_10, 700, 1);
+	CHECK_SENSE(ut_cmd(g_dev, 0, cdb, 10, blk, 1024, 0), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
+		    BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
+	CHECK_SENSE(ut_cmd(g_dev, 0, cdb, 10, blk, 256, 0), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
+		    BRISK_SCSI_ASC_INVALID_FIELD_IN_IU);
+	CU_ASSERT_EQUAL(g_d512->store[700 * 512 + 7], 0x11);
 }
 
 /* WRITE ATOMIC(16) is offered on malloc LUNs only (scsi_lun_atomic): the

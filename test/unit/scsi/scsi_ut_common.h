@@ -151,13 +151,16 @@ static void poll_threads(void)
 	}
 }
 
-static struct ut_disk *ut_disk_create(const char *name, uint32_t blocklen, uint64_t blockcnt)
+/* phys_blocklen: bytes per physical block, 0 = blocklen. */
+static struct ut_disk *ut_disk_create_phys(const char *name, uint32_t blocklen, uint32_t phys_blocklen,
+					   uint64_t blockcnt)
 {
 	struct ut_disk *d = calloc(1, sizeof(*d));
 
 	d->bdev.name = strdup(name);
 	d->bdev.product_name = "ut disk";
 	d->bdev.blocklen = blocklen;
+	d->bdev.phys_blocklen = phys_blocklen;
 	d->bdev.blockcnt = blockcnt;
 	d->bdev.ctxt = d;
 	d->bdev.fn_table = &g_ut_fn;
@@ -168,6 +171,11 @@ static struct ut_disk *ut_disk_create(const char *name, uint32_t blocklen, uint6
 		exit(1);
 	}
 	return d;
+}
+
+static struct ut_disk *ut_disk_create(const char *name, uint32_t blocklen, uint64_t blockcnt)
+{
+	return ut_disk_create_phys(name, blocklen, 0, blockcnt);
 }
 
 static void ut_unreg_done(void *arg, int rc) { (void)arg; (void)rc; }

@@ -7,7 +7,7 @@
  */
 #include "scsi_ut_common.h"
 
-static struct ut_disk *g_d512, *g_d4k;
+static struct ut_disk *g_d512, *g_d4k, *g_d512p; /* g_d512p: 4 KiB physical blocks */
 static struct brisk_scsi_dev *g_dev;
 
 static void test_inquiry_standard(void)
@@ -118,7 +118,7 @@ static void test_missing_lun(void)
 	CHECK_SENSE(u, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_LUN_NOT_SUPPORTED);
 	u = ut_cmd(g_dev, 5, rl, 12, NULL, 0, 256);
 	CHECK_GOOD(u);
-	CU_ASSERT_EQUAL(get_be32(u->data), 16);
+	CU_ASSERT_EQUAL(get_be32(u->data), 24);
 }
 
 static void test_report_luns(void)
@@ -127,9 +127,10 @@ static void test_report_luns(void)
 	struct ut_task *u = ut_cmd(g_dev, 0, cdb, 12, NULL, 0, 256);
 
 	CHECK_GOOD(u);
-	CU_ASSERT_EQUAL(u->t.data_transferred, 24);
+	CU_ASSERT_EQUAL(u->t.data_transferred, 32);
 	CU_ASSERT_EQUAL(get_be64(&u->data[8]), 0);
 	CU_ASSERT_EQUAL(get_be64(&u->data[16]), brisk_scsi_lun_id_encode(1));
+	CU_ASSERT_EQUAL(get_be64(&u->data[24]), brisk_scsi_lun_id_encode(2));
 	cdb[2] = 0x05;
 	u = ut_cmd(g_dev, 0, cdb, 12, NULL, 0, 256);
 	CHECK_FIELD(u, 2, -1);
@@ -160,6 +161,36 @@ static void test_read_capacity(void)
 	CU_ASSERT_EQUAL(u->data[14] & 0x80, 0);      /* no unmap: LBPME clear */
 	u = ut_cmd(g_dev, 0, rc16, 16, NULL, 0, 32);
 	CU_ASSERT_EQUAL(u->data[14] & 0x80, 0x80);
+}
+
+/* A LUN whose bdev has 4 KiB physical blocks of 512 B logical ones: READ
+ * CAPACITY(16) reports 2^3 logical blocks per physical block, aligned at LBA 0,
+ * and the block limits VPD asks for transfers and unmaps in whole physical
+ * blocks; a LUN without a physical block size reports 1 everywhere. */
+static void test_physical_block_size(void)
+{
+	uint8_t rc16[16] = { BRISK_SBC_OP_SERVICE_ACTION_IN_16, BRISK_SBC_SAI_READ_CAPACITY_16 };
+	struct ut_task *u;
+
+	put_be32(&rc16[10], 32);
+	u = ut_cmd(g_dev, 2, rc16, 16, NULL, 0, 32);
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(get_be32(&u->data[8]), 512);
+	CU_ASSERT_EQUAL(u->data[13] & 0x0f, 3); /* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT */
+	CU_ASSERT_EQUAL(u->data[14] & 0x3f, 0); /* LOWEST ALIGNED LBA */
+	CU_ASSERT_EQUAL(u->data[15], 0);
+	CU_ASSERT_EQUAL(u->data[14] & 0x80, 0x80); /* LBPME unchanged */
+	u = ut_cmd(g_dev, 0, rc16, 16, NULL, 0, 32);
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(u->data[13] & 0x0f, 0);
+	u = vpd(2, 0xb0);
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(u->data[6] << 8 | u->data[7], 8); /* OPTIMAL TRANSFER LENGTH GRANULARITY */
+	CU_ASSERT_EQUAL(get_be32(&u->data[28]), 8); /* OPTIMAL UNMAP GRANULARITY */
+	u = vpd(0, 0xb0);
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(u->data[6] << 8 | u->data[7], 1);
+	CU_ASSERT_EQUAL(get_be32(&u->data[28]), 1);
 }
 
 /* Finds page code in a MODE SENSE(6) reply; NULL if absent. */
@@ -367,8 +398,8 @@ static void destruct_done(void *arg, int rc) { (void)arg; g_destructed += rc == 
 
 int main(void)
 {
-	const char *names[] = { "ut512", "ut4k" };
-	const int ids[] = { 0, 1 };
+	const char *names[] = { "ut512", "ut4k", "ut512p" };
+	const int ids[] = { 0, 1, 2 };
 	CU_pSuite suite;
 	int rc;
 
@@ -379,7 +410,8 @@ int main(void)
 	g_d512 = ut_disk_create("ut512", 512, 2048);
 	g_d4k = ut_disk_create("ut4k", 4096, 512);
 	g_d4k->no_unmap = true;
-	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:spc", names, ids, 2, NULL, NULL);
+	g_d512p = ut_disk_create_phys("ut512p", 512, 4096, 2048);
+	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:spc", names, ids, 3, NULL, NULL);
 	if (g_dev == NULL) {
 		fprintf(stderr, "dev construct failed\n");
 		return 1;
@@ -393,6 +425,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_missing_lun);
 	CU_ADD_TEST(suite, test_report_luns);
 	CU_ADD_TEST(suite, test_read_capacity);
+	CU_ADD_TEST(suite, test_physical_block_size);
 	CU_ADD_TEST(suite, test_mode_sense);
 	CU_ADD_TEST(suite, test_mode_select);
 	CU_ADD_TEST(suite, test_mode_select_ua_other_initiator);
@@ -415,5 +448,6 @@ int main(void)
 	}
 	ut_disk_delete(g_d512);
 	ut_disk_delete(g_d4k);
+	ut_disk_delete(g_d512p);
 	return rc;
 }
