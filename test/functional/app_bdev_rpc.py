@@ -415,6 +415,8 @@ def main():
         targets.append(tgt)
         if check(tgt.wait_socket(), 'brisk_tgt restarts with the saved config'):
             with JSONRPCClient(sock, 20) as c:
+                # The socket answers while -c is still being applied.
+                c.call('framework_wait_init')
                 c.call('bdev_wait_for_examine')
                 bdevs2 = summary(c)
                 diff = {n: (bdevs1.get(n), bdevs2.get(n)) for n in set(bdevs1) | set(bdevs2)

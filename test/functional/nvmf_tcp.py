@@ -46,6 +46,8 @@ class Tgt:
         while not os.path.exists(self.sock) and time.monotonic() < deadline and self.proc.poll() is None:
             time.sleep(0.05)
         time.sleep(0.2)
+        if config:
+            self.rpc('framework_wait_init')  # the socket answers while -c is still being applied
 
     def rpc(self, *args, expect_ok=True):
         r = subprocess.run([sys.executable, RPC_PY, '-s', self.sock] + list(args), capture_output=True,
