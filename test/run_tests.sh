@@ -94,6 +94,7 @@ fi
 if [ $run_func = 1 ]; then
 	# Every file of test/functional is a listed test or a listed helper.
 	for f in test/functional/*; do
+		[ "${f##*/}" = __pycache__ ] && continue # Python's byte-code cache of the helpers
 		grep -qxE "(helper )?${f#test/}" test/tests.list ||
 			fail_one "${f#test/}" "not in test/tests.list (a test, or a 'helper' line)"
 	done
