@@ -326,7 +326,7 @@ static void test_interrupt_served_while_busy(void)
 /* ---- Stress: a real sleeper and a sender on two OS threads ---- */
 
 #define STRESS_MSGS 5000
-static volatile int g_stress_done;
+static int g_stress_done; /* set by the sleeper when it gives up or is done */
 static uint64_t g_stress_received; /* written by the sleeper, read by the sender */
 static int g_lost_wakeups;
 
@@ -336,11 +336,16 @@ static void stress_msg(void *arg)
 	__atomic_store_n(&g_stress_received, g_stress_received + 1, __ATOMIC_RELEASE);
 }
 
+static bool stress_done(void)
+{
+	return __atomic_load_n(&g_stress_done, __ATOMIC_ACQUIRE) != 0;
+}
+
 /* Ping-pong: one message at a time, the next only once the previous ran, so
  * a lost wake-up cannot be rescued by a later message: it shows as a timeout. */
 static void *stress_sender(void *arg)
 {
-	for (uint64_t i = 0; i < STRESS_MSGS && !g_stress_done; i++) {
+	for (uint64_t i = 0; i < STRESS_MSGS && !stress_done(); i++) {
 		/* Vary the delay so the send lands in every phase of the sleeper. */
 		uint64_t until = brisk_get_ticks() + brisk_us_to_ticks(i % 7, brisk_get_ticks_hz());
 		while (brisk_get_ticks() < until) {
@@ -348,7 +353,7 @@ static void *stress_sender(void *arg)
 		while (brisk_thread_send_msg(g_t, stress_msg, NULL) == -ENOMEM) {
 			usleep(10);
 		}
-		while (__atomic_load_n(&g_stress_received, __ATOMIC_ACQUIRE) <= i && !g_stress_done) {
+		while (__atomic_load_n(&g_stress_received, __ATOMIC_ACQUIRE) <= i && !stress_done()) {
 		}
 	}
 	return NULL;
@@ -364,7 +369,7 @@ static void test_no_lost_wakeup(void)
 
 	g_stress_received = 0;
 	g_lost_wakeups = 0;
-	g_stress_done = 0;
+	__atomic_store_n(&g_stress_done, 0, __ATOMIC_RELAXED);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&tid, NULL, stress_sender, NULL), 0);
 	deadline = brisk_get_ticks() + 60 * brisk_get_ticks_hz();
 	while (g_stress_received < STRESS_MSGS && brisk_get_ticks() < deadline) {
@@ -388,7 +393,7 @@ static void test_no_lost_wakeup(void)
 		}
 		brisk_thread_end_sleep(g_t);
 	}
-	g_stress_done = 1;
+	__atomic_store_n(&g_stress_done, 1, __ATOMIC_RELEASE);
 	pthread_join(tid, NULL);
 	while (brisk_thread_poll(g_t, 0, 0) > 0) {
 	}
