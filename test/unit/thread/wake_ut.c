@@ -336,10 +336,7 @@ static void stress_msg(void *arg)
 	__atomic_store_n(&g_stress_received, g_stress_received + 1, __ATOMIC_RELEASE);
 }
 
-static bool stress_done(void)
-{
-	return __atomic_load_n(&g_stress_done, __ATOMIC_ACQUIRE) != 0;
-}
+static bool stress_done(void) { return __atomic_load_n(&g_stress_done, __ATOMIC_ACQUIRE) != 0; }
 
 /* Ping-pong: one message at a time, the next only once the previous ran, so
  * a lost wake-up cannot be rescued by a later message: it shows as a timeout. */
