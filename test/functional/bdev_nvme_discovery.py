@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""bdev_nvme's discovery service between two brisk_tgt processes on
+127.0.0.1 (one the NVMe-oF target, one the host): bad parameters and an
+unreachable address leave nothing; bdev_nvme_start_discovery -w attaches the
+listed subsystem; a subsystem created on the target is attached after the
+Discovery Log Page Change notice, a deleted one detached; the
+get_discovery_info shape; save_config writes the service, not its
+controllers; stop_discovery removes everything it made.
+Bounded: every wait has a deadline, the whole run a 60 s alarm; both
+processes are always stopped."""
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nvmf_tcp import Tgt, free_port, ADDR  # noqa: E402
+from tgt_harness import FAILS, check  # noqa: E402
+
+DISC = 'nqn.2014-08.org.nvmexpress.discovery'
+S1 = 'nqn.2016-06.io.brisk:disc-host1'
+S2 = 'nqn.2016-06.io.brisk:disc-host2'
+HOST = 'nqn.2014-08.org.nvmexpress:uuid:5c1f3e7a-0d2b-4c8e-9a61-7b2d4e6f8a10'
+
+
+def configure_target(t, port):
+    steps = [('bdev_malloc_create', '-b', 'M0', '8', '512'),
+             ('bdev_malloc_create', '-b', 'M1', '8', '512'),
+             ('nvmf_create_transport', '-t', 'TCP'),
+             ('nvmf_create_subsystem', S1, '-a'),
+             ('nvmf_subsystem_add_ns', S1, 'M0'),
+             ('nvmf_subsystem_add_listener', S1, '-t', 'tcp', '-a', ADDR, '-s', str(port))]
+    return all(t.rpc(*s).returncode == 0 for s in steps)
+
+
+def bdevs(h):
+    return sorted(b['name'] for b in (h.json('bdev_get_bdevs') or []))
+
+
+def ctrlrs(h):
+    return sorted(c['name'] for c in (h.json('bdev_nvme_get_controllers') or []))
+
+
+def wait_for(fn, want, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got == want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def start(h, port, *extra, expect_ok=True):
+    return h.rpc('bdev_nvme_start_discovery', '-b', 'd', '-t', 'tcp', '-a', ADDR, '-s', str(port),
+                 '-f', 'ipv4', '-q', HOST, *extra, expect_ok=expect_ok)
+
+
+def bad_params(h, port, dead_port):
+    cases = [(('-t', 'rdma'), 'trtype'), (('-f', 'ib'), 'adrfam'), (('-l', '5'), 'reconnect')]
+    for args, what in cases:
+        r = h.rpc('bdev_nvme_start_discovery', '-b', 'x', '-a', ADDR, '-s', str(port),
+                  *(args if args[0] == '-t' else ('-t', 'tcp') + args), expect_ok=False)
+        check(r.returncode != 0 and what in r.stderr, f'bad {what}: refused naming it ({r.stderr.strip()[-90:]})')
+    r = h.rpc('bdev_nvme_start_discovery', '-b', 'x' * 41, '-t', 'tcp', '-a', ADDR, '-s', str(port),
+              expect_ok=False)
+    check(r.returncode != 0 and 'name' in r.stderr, 'a 41-character name: refused naming it')
+    t0 = time.monotonic()
+    r = h.rpc('bdev_nvme_start_discovery', '-b', 'x', '-t', 'tcp', '-a', ADDR, '-s', str(dead_port), '-w',
+              expect_ok=False)
+    check(r.returncode != 0 and 'connect' in r.stderr and time.monotonic() - t0 < 10,
+          f'unreachable address: error ({r.stderr.strip()[-80:]})')
+    check(h.json('bdev_nvme_get_discovery_info') == [] and ctrlrs(h) == [] and bdevs(h) == [],
+          'nothing left behind after the refused starts')
+    r = h.rpc('bdev_nvme_stop_discovery', '-b', 'nope', expect_ok=False)
+    check(r.returncode != 0 and 'nope' in r.stderr, 'stop_discovery of an unknown name: error')
+
+
+def first_attach(h, port):
+    r = start(h, port, '-w', '-T', '10000')
+    check(r.returncode == 0, 'bdev_nvme_start_discovery -w -T 10000')
+    check(bdevs(h) == ['d_0n1'], f'the listed subsystem is attached at once: {bdevs(h)}')
+    info = h.json('bdev_nvme_get_discovery_info')
+    want = [{'name': 'd', 'trid': {'trtype': 'TCP', 'adrfam': 'IPv4', 'traddr': ADDR,
+                                   'trsvcid': str(port), 'subnqn': DISC}, 'referrals': []}]
+    check(info == want, f'bdev_nvme_get_discovery_info: {json.dumps(info)}')
+    r = start(h, port, expect_ok=False)
+    check(r.returncode != 0 and 'already exists' in r.stderr, 'a second service named d: refused')
+    check(bdevs(h) == ['d_0n1'] and len(h.json('bdev_nvme_get_discovery_info')) == 1,
+          'the refused duplicate changed nothing')
+
+
+def follow_changes(t, h, port):
+    steps = [('nvmf_create_subsystem', S2, '-a'), ('nvmf_subsystem_add_ns', S2, 'M1'),
+             ('nvmf_subsystem_add_listener', S2, '-t', 'tcp', '-a', ADDR, '-s', str(port))]
+    check(all(t.rpc(*s).returncode == 0 for s in steps), 'target: second subsystem, namespace, listener')
+    got = wait_for(lambda: bdevs(h), ['d_0n1', 'd_1n1'])
+    check(got == ['d_0n1', 'd_1n1'], f'after the notice the new subsystem is attached: {got}')
+    names = [c['name'] for c in (h.json('bdev_nvme_get_controllers') or [])
+             if c['ctrlrs'][0]['trid']['subnqn'] == S2]
+    check(names == ['d_1'], f'controller d_1 is {S2}: {names}')
+    cfg = h.json('save_config') or {}
+    methods = [c['method'] for s in cfg.get('subsystems', []) for c in (s.get('config') or [])]
+    disc = [c['params'] for s in cfg.get('subsystems', []) for c in (s.get('config') or [])
+            if c['method'] == 'bdev_nvme_start_discovery']
+    check(len(disc) == 1 and disc[0]['name'] == 'd' and disc[0]['trsvcid'] == str(port) and
+          disc[0].get('hostnqn') == HOST and 'bdev_nvme_attach_controller' not in methods,
+          f'save_config writes the discovery service, not its controllers: {disc}')
+    # Brisk's target deletes no subsystem with hosts connected: the
+    # listener goes first, which the notice reports as well.
+    check(t.rpc('nvmf_subsystem_remove_listener', S2, '-t', 'tcp', '-a', ADDR, '-s', str(port)).returncode == 0,
+          'target: nvmf_subsystem_remove_listener')
+    got = wait_for(lambda: bdevs(h), ['d_0n1'])
+    check(got == ['d_0n1'] and wait_for(lambda: ctrlrs(h), ['d_0']) == ['d_0'],
+          f'the subsystem that left the log is detached: {got}')
+    check(t.rpc('nvmf_delete_subsystem', S2).returncode == 0, 'target: nvmf_delete_subsystem (host gone)')
+
+
+def stop_all(h):
+    r = h.rpc('bdev_nvme_stop_discovery', '-b', 'd')
+    check(r.returncode == 0, 'bdev_nvme_stop_discovery -b d')
+    check(bdevs(h) == [] and ctrlrs(h) == [] and h.json('bdev_nvme_get_discovery_info') == [],
+          'stop removed every bdev and controller it made, and itself')
+
+
+def main():
+    signal.alarm(60)
+    with tempfile.TemporaryDirectory(prefix='bdev_nvme_disc.') as work:
+        port, dead_port = free_port(), free_port()
+        t = Tgt(work, 'tgt')
+        h = None
+        try:
+            check(configure_target(t, port), 'target: malloc bdevs, TCP transport, one open subsystem')
+            h = Tgt(work, 'host')
+            bad_params(h, port, dead_port)
+            first_attach(h, port)
+            follow_changes(t, h, port)
+            stop_all(h)
+            r = start(h, port, '-w')
+            check(r.returncode == 0 and bdevs(h) == ['d_0n1'],
+                  f'started again after the stop: attached again ({r.stderr.strip()[-80:]} {bdevs(h)})')
+        finally:
+            if h is not None:
+                check(h.stop() == 0, 'host stops cleanly (a running service included)')
+            check(t.stop() == 0, 'target stops cleanly')
+    print(f'{len(FAILS)} failed')
+    return 1 if FAILS else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
