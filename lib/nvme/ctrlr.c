@@ -274,8 +274,9 @@ static int identify_done(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme
 		 * Get Log Page, Keep Alive and, if it has them, Discovery Log
 		 * Page Change notices (a host's discovery service follows them). */
 		ctrlr->max_io_queues = 0;
-		ctrlr->next_state = (ctrlr->cdata.oaes & BRISK_NVME_OAES_DISCOVERY_LOG_CHANGE) ?
-				    NVME_CTRLR_STATE_CONFIGURE_AER : NVME_CTRLR_STATE_SET_KEEP_ALIVE;
+		ctrlr->next_state = (ctrlr->cdata.oaes & BRISK_NVME_OAES_DISCOVERY_LOG_CHANGE)
+					    ? NVME_CTRLR_STATE_CONFIGURE_AER
+					    : NVME_CTRLR_STATE_SET_KEEP_ALIVE;
 		return 0;
 	}
 	return 0;

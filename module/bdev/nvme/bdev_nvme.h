@@ -91,7 +91,7 @@ struct nvme_ctrlr {
 	bool hdgst;
 	bool ddgst;
 	bool from_hotplug;             /* attached by the hotplug poller, not saved in the config */
-	bool from_discovery;           /* attached by a discovery service, not saved either */
+	bool from_discovery; /* attached by a discovery service, not saved either */
 	struct brisk_thread *thread;   /* attached on: admin queue, resets, detach */
 	struct brisk_poller *admin_poller;
 	TAILQ_HEAD(, nvme_ns) namespaces;
@@ -218,19 +218,18 @@ int bdev_nvme_set_opts(const struct bdev_nvme_opts *opts);
 
 /* bdev_nvme_discovery.c: bdev_nvme_start_discovery's service. */
 struct bdev_nvme_discovery_opts {
-	const char *name;              /* controllers are <name>_0, <name>_1 ... */
+	const char *name; /* controllers are <name>_0, <name>_1 ... */
 	struct brisk_nvme_transport_id trid; /* of the discovery controller */
-	const char *hostnqn;           /* NULL: the driver's */
-	bool wait_for_attach;          /* start answers once the first attaches ended */
-	uint64_t attach_timeout_ms;    /* 0 = none; else the start fails after it */
+	const char *hostnqn; /* NULL: the driver's */
+	bool wait_for_attach; /* start answers once the first attaches ended */
+	uint64_t attach_timeout_ms; /* 0 = none; else the start fails after it */
 	struct bdev_nvme_reconnect_opts reconnect; /* of every controller attached */
 };
 /* Connects and reads the log; cb(cb_arg, 0 or -errno) on this thread once
  * the log was applied (and attached, with wait_for_attach); on an error
  * nothing is left. Returns 0, -EEXIST (name taken), -EALREADY (a service
  * has that trid), -ENODEV (cannot connect), -ENOMEM. */
-int bdev_nvme_start_discovery(const struct bdev_nvme_discovery_opts *o, bdev_nvme_done_cb cb,
-			      void *cb_arg);
+int bdev_nvme_start_discovery(const struct bdev_nvme_discovery_opts *o, bdev_nvme_done_cb cb, void *cb_arg);
 /* Detaches what the service attached, then its discovery controller.
  * -ENODEV (no such service), -EBUSY (starting or stopping). */
 int bdev_nvme_stop_discovery(const char *name, bdev_nvme_done_cb cb, void *cb_arg);
