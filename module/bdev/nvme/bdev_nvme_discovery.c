@@ -66,6 +66,7 @@ struct bdev_nvme_discovery {
 	int tries;
 	bool reading;
 	bool reread; /* a notice came while reading */
+	bool log_failed;
 	bool first_done;
 	uint32_t next_index;
 	uint32_t pending; /* attaches and detaches in flight */
@@ -357,9 +358,9 @@ static void disc_log_failed(struct bdev_nvme_discovery *d, const char *what)
 {
 	BRISK_ERRLOG("nvme discovery %s: reading the discovery log failed (%s)\n", d->name, what);
 	d->reading = false;
-	if (!d->first_done) {
-		disc_teardown(d, -EIO);
-	}
+	/* Not here: inside a completion the controller cannot be detached;
+	 * disc_poll ends a start that failed. */
+	d->log_failed = true;
 }
 
 static int disc_log_submit(struct bdev_nvme_discovery *d, void *buf, uint32_t len, uint64_t offset,
@@ -558,10 +559,13 @@ static int disc_poll(void *arg)
 		BRISK_ERRLOG("nvme discovery %s: the discovery controller failed: its changes are not "
 			     "followed any more\n",
 			     d->name);
-		if (!d->first_done) {
-			disc_teardown(d, -EIO);
-		}
 	}
+	if ((rc < 0 || d->log_failed) && !d->first_done) {
+		d->log_failed = false;
+		disc_teardown(d, -EIO);
+		return BRISK_POLLER_BUSY;
+	}
+	d->log_failed = false;
 	return rc > 0 ? BRISK_POLLER_BUSY : BRISK_POLLER_IDLE;
 }
 
