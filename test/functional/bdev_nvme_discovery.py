@@ -76,24 +76,36 @@ def start(h, port, *extra, expect_ok=True):
                  '-f', 'ipv4', '-q', HOST, *extra, expect_ok=expect_ok)
 
 
+def call_error(t, method, params):
+    """The error message of a call that must fail ('' if it succeeded)."""
+    c = JSONRPCClient(t.sock, 20)
+    try:
+        c.call(method, params)
+        return ''
+    except JSONRPCException as e:
+        return str(e)
+    finally:
+        c.close()
+
+
 def bad_params(h, port, dead_port):
-    cases = [(('-t', 'rdma'), 'trtype'), (('-f', 'ib'), 'adrfam'), (('-l', '5'), 'reconnect')]
-    for args, what in cases:
-        r = h.rpc('bdev_nvme_start_discovery', '-b', 'x', '-a', ADDR, '-s', str(port),
-                  *(args if args[0] == '-t' else ('-t', 'tcp') + args), expect_ok=False)
-        check(r.returncode != 0 and what in r.stderr, f'bad {what}: refused naming it ({r.stderr.strip()[-90:]})')
-    r = h.rpc('bdev_nvme_start_discovery', '-b', 'x' * 41, '-t', 'tcp', '-a', ADDR, '-s', str(port),
-              expect_ok=False)
-    check(r.returncode != 0 and 'name' in r.stderr, 'a 41-character name: refused naming it')
+    base = {'name': 'x', 'trtype': 'tcp', 'traddr': ADDR, 'trsvcid': str(port)}
+    cases = [({'trtype': 'rdma'}, 'trtype'), ({'adrfam': 'ib'}, 'adrfam'),
+             ({'ctrlr_loss_timeout_sec': 5}, 'reconnect_delay_sec'), ({'name': 'x' * 41}, 'name'),
+             ({'traddr': ''}, 'traddr'), ({'wait_for_attach': 'yes'}, 'wait_for_attach'),
+             ({'bogus': 1}, 'bogus')]
+    for extra, what in cases:
+        err = call_error(h, 'bdev_nvme_start_discovery', dict(base, **extra))
+        check(what in err, f'bad {what}: refused naming it ({err[-90:]})')
     t0 = time.monotonic()
     r = h.rpc('bdev_nvme_start_discovery', '-b', 'x', '-t', 'tcp', '-a', ADDR, '-s', str(dead_port), '-w',
               expect_ok=False)
     check(r.returncode != 0 and 'connect' in r.stderr and time.monotonic() - t0 < 10,
-          f'unreachable address: error ({r.stderr.strip()[-80:]})')
+          f'unreachable address (rpc.py): error ({r.stderr.strip()[-80:]})')
     check(call(h, 'bdev_nvme_get_discovery_info') == [] and ctrlrs(h) == [] and bdevs(h) == [],
           'nothing left behind after the refused starts')
-    r = h.rpc('bdev_nvme_stop_discovery', '-b', 'nope', expect_ok=False)
-    check(r.returncode != 0 and 'nope' in r.stderr, 'stop_discovery of an unknown name: error')
+    err = call_error(h, 'bdev_nvme_stop_discovery', {'name': 'nope'})
+    check('nope' in err, f'stop_discovery of an unknown name: error ({err})')
 
 
 def first_attach(h, port):
