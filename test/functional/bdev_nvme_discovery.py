@@ -93,7 +93,7 @@ def bad_params(h, port, dead_port):
     cases = [({'trtype': 'rdma'}, 'trtype'), ({'adrfam': 'ib'}, 'adrfam'),
              ({'ctrlr_loss_timeout_sec': 5}, 'reconnect_delay_sec'), ({'name': 'x' * 41}, 'name'),
              ({'traddr': ''}, 'traddr'), ({'wait_for_attach': 'yes'}, 'wait_for_attach'),
-             ({'bogus': 1}, 'bogus')]
+             ({'attach_timeout_ms': 2 ** 40}, 'attach_timeout_ms'), ({'bogus': 1}, 'bogus')]
     for extra, what in cases:
         err = call_error(h, 'bdev_nvme_start_discovery', dict(base, **extra))
         check(what in err, f'bad {what}: refused naming it ({err[-90:]})')

@@ -301,29 +301,34 @@ static void disc_note_referral(struct bdev_nvme_discovery *d, const struct brisk
 	}
 }
 
-static void disc_apply(struct bdev_nvme_discovery *d, const struct brisk_nvmf_discovery_log_entry *recs, uint64_t n)
+/* One record: a referral is noted, a subsystem new to the service is
+ * attached, a known one is marked as still listed. */
+static void disc_apply_record(struct bdev_nvme_discovery *d, const struct brisk_nvmf_discovery_log_entry *rec)
 {
 	struct brisk_nvme_transport_id trid;
-	struct disc_entry *e, *next;
-	uint64_t i;
+	struct disc_entry *e;
 
-	disc_drop_lost(d);
-	json_array_clear(d->referrals);
-	for (i = 0; i < n; i++) {
-		if (recs[i].subtype == BRISK_NVMF_SUBTYPE_DISCOVERY) {
-			disc_note_referral(d, &recs[i]);
-			continue;
-		}
-		if (recs[i].subtype != BRISK_NVMF_SUBTYPE_NVME || !disc_rec_trid(&recs[i], &trid)) {
-			continue;
-		}
-		e = disc_entry_by_nqn(d, trid.subnqn);
-		if (e == NULL) {
-			disc_entry_attach(d, &trid);
-		} else if (brisk_nvme_transport_id_compare(&e->trid, &trid) == 0) {
-			e->seen = true;
-		}
+	if (rec->subtype == BRISK_NVMF_SUBTYPE_DISCOVERY) {
+		disc_note_referral(d, rec);
+		return;
 	}
+	if (rec->subtype != BRISK_NVMF_SUBTYPE_NVME || !disc_rec_trid(rec, &trid)) {
+		return;
+	}
+	e = disc_entry_by_nqn(d, trid.subnqn);
+	if (e == NULL) {
+		disc_entry_attach(d, &trid);
+	} else if (brisk_nvme_transport_id_compare(&e->trid, &trid) == 0) {
+		e->seen = true;
+		e->unwanted = false; /* listed again before its attach ended */
+	}
+}
+
+/* Subsystems no longer listed: detached (once attached, if attaching). */
+static void disc_apply_leavers(struct bdev_nvme_discovery *d)
+{
+	struct disc_entry *e, *next;
+
 	for (e = TAILQ_FIRST(&d->entries); e != NULL; e = next) {
 		next = TAILQ_NEXT(e, link);
 		if (e->seen || e->state == DISC_DETACHING) {
@@ -335,6 +340,16 @@ static void disc_apply(struct bdev_nvme_discovery *d, const struct brisk_nvmf_di
 			disc_entry_detach(e);
 		}
 	}
+}
+
+static void disc_apply(struct bdev_nvme_discovery *d, const struct brisk_nvmf_discovery_log_entry *recs, uint64_t n)
+{
+	disc_drop_lost(d);
+	json_array_clear(d->referrals);
+	for (uint64_t i = 0; i < n; i++) {
+		disc_apply_record(d, &recs[i]);
+	}
+	disc_apply_leavers(d);
 }
 
 /* ---- Reading the log ---- */
@@ -671,7 +686,8 @@ static void disc_free_new(struct bdev_nvme_discovery *d)
 	free(d);
 }
 
-int bdev_nvme_start_discovery(const struct bdev_nvme_discovery_opts *o, bdev_nvme_done_cb cb, void *cb_arg)
+/* 0, -EEXIST (the name) or -EALREADY (the driver attaches a trid once). */
+static int disc_start_check(const struct bdev_nvme_discovery_opts *o)
 {
 	struct bdev_nvme_discovery *d;
 
@@ -679,10 +695,20 @@ int bdev_nvme_start_discovery(const struct bdev_nvme_discovery_opts *o, bdev_nvm
 		return -EEXIST;
 	}
 	TAILQ_FOREACH(d, &g_discs, link) {
-		/* The driver attaches a transport ID once. */
 		if (brisk_nvme_transport_id_compare(&d->o.trid, &o->trid) == 0) {
 			return -EALREADY;
 		}
+	}
+	return 0;
+}
+
+int bdev_nvme_start_discovery(const struct bdev_nvme_discovery_opts *o, bdev_nvme_done_cb cb, void *cb_arg)
+{
+	struct bdev_nvme_discovery *d;
+	int rc = disc_start_check(o);
+
+	if (rc != 0) {
+		return rc;
 	}
 	d = disc_new(o);
 	if (d == NULL) {
@@ -696,10 +722,13 @@ int bdev_nvme_start_discovery(const struct bdev_nvme_discovery_opts *o, bdev_nvm
 		d->timeout_poller = brisk_poller_register_named(disc_timeout, d, o->attach_timeout_ms * 1000,
 								"bdev_nvme_discovery_timeout");
 	}
+	if (d->poller == NULL || (o->attach_timeout_ms != 0 && d->timeout_poller == NULL)) {
+		disc_free_new(d);
+		return -ENOMEM;
+	}
+	/* NULL: nothing started (connection refused at once, no memory). */
 	d->probe = brisk_nvme_probe_async(&d->o.trid, d, disc_probe_cb, disc_attach_cb, NULL);
-	if (d->poller == NULL || (o->attach_timeout_ms != 0 && d->timeout_poller == NULL) || d->probe == NULL) {
-		/* Nothing started: a failed probe start (connection refused)
-		 * or allocation failures, all before the probe runs. */
+	if (d->probe == NULL) {
 		disc_free_new(d);
 		return -ENODEV;
 	}

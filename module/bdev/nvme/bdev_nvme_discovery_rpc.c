@@ -10,6 +10,7 @@
  * 8009, the discovery service's well-known port.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,10 @@ static int start_opts(const struct rpc_start *p, struct bdev_nvme_discovery_opts
 	}
 	if (p->hostnqn != NULL && strlen(p->hostnqn) > BRISK_NVMF_NQN_MAX_LEN) {
 		snprintf(err, len, "hostnqn is longer than %d characters", BRISK_NVMF_NQN_MAX_LEN);
+		return -EINVAL;
+	}
+	if (p->attach_timeout_ms > UINT32_MAX) {
+		snprintf(err, len, "attach_timeout_ms must be at most %u", UINT32_MAX);
 		return -EINVAL;
 	}
 	o->name = p->name;
