@@ -5,7 +5,8 @@ unreachable address leave nothing; bdev_nvme_start_discovery -w attaches the
 listed subsystem; a subsystem created on the target is attached after the
 Discovery Log Page Change notice, a deleted one detached; the
 get_discovery_info shape; save_config writes the service, not its
-controllers; stop_discovery removes everything it made.
+controllers, and a new host started with it (-c) attaches again;
+stop_discovery removes everything it made.
 Bounded: every wait has a deadline, the whole run a 60 s alarm; both
 processes are always stopped."""
 import json
@@ -156,6 +157,22 @@ def stop_all(h):
           'stop removed every bdev and controller it made, and itself')
 
 
+def restart_from_config(work, h):
+    """save_config -> a new host process with -c: the service comes back
+    (wait_for_attach: attached once the config is applied)."""
+    path = os.path.join(work, 'host.json')
+    with open(path, 'w') as f:
+        json.dump(call(h, 'save_config'), f)
+    check(h.stop() == 0, 'host stops cleanly (a running service included)')
+    h2 = Tgt(work, 'host2', config=path)
+    try:
+        info = call(h2, 'bdev_nvme_get_discovery_info') or []
+        check([i['name'] for i in info] == ['d'] and bdevs(h2) == ['d_0n1'],
+              f'-c of the saved config: service d back, d_0n1 attached ({bdevs(h2)})')
+    finally:
+        check(h2.stop() == 0, 'the second host stops cleanly')
+
+
 def main():
     signal.alarm(60)
     with tempfile.TemporaryDirectory(prefix='bdev_nvme_disc.') as work:
@@ -172,9 +189,10 @@ def main():
             r = start(h, port, '-w')
             check(r.returncode == 0 and bdevs(h) == ['d_0n1'],
                   f'started again after the stop: attached again ({r.stderr.strip()[-80:]} {bdevs(h)})')
+            restart_from_config(work, h)
         finally:
-            if h is not None:
-                check(h.stop() == 0, 'host stops cleanly (a running service included)')
+            if h is not None and h.proc.poll() is None:
+                h.stop()
             check(t.stop() == 0, 'target stops cleanly')
     print(f'{len(FAILS)} failed')
     return 1 if FAILS else 0
