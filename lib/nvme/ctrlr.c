@@ -270,10 +270,13 @@ static int identify_done(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme
 		}
 	}
 	if (ctrlr->cdata.cntrltype == BRISK_NVME_CNTRLTYPE_DISCOVERY) {
-		/* A discovery controller has no I/O queues, namespaces or
-		 * events to configure: Get Log Page and Keep Alive only. */
+		/* A discovery controller has no I/O queues or namespaces:
+		 * Get Log Page, Keep Alive and, if it has them, Discovery Log
+		 * Page Change notices (a host's discovery service follows them). */
 		ctrlr->max_io_queues = 0;
-		ctrlr->next_state = NVME_CTRLR_STATE_SET_KEEP_ALIVE;
+		ctrlr->next_state = (ctrlr->cdata.oaes & BRISK_NVME_OAES_DISCOVERY_LOG_CHANGE)
+					    ? NVME_CTRLR_STATE_CONFIGURE_AER
+					    : NVME_CTRLR_STATE_SET_KEEP_ALIVE;
 		return 0;
 	}
 	return 0;
@@ -358,6 +361,10 @@ static int init_configure_aer(struct brisk_nvme_ctrlr *ctrlr)
 
 	if (ctrlr->cdata.oaes & BRISK_NVME_OAES_NS_ATTR) {
 		cdw11 |= BRISK_NVME_AEC_NS_ATTR_NOTICES;
+	}
+	if (ctrlr->cdata.cntrltype == BRISK_NVME_CNTRLTYPE_DISCOVERY) {
+		/* Bits 0-7 (SMART) are reserved on a discovery controller. */
+		cdw11 = BRISK_NVME_AEC_DISCOVERY_LOG_CHANGE_NOTICES;
 	}
 	rc = brisk_nvme_ctrlr_cmd_set_feature(ctrlr, BRISK_NVME_FEAT_ASYNC_EVENT_CONFIGURATION,
 					      cdw11, 0, NULL, 0, init_admin_cb, ctrlr);

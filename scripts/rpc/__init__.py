@@ -9,6 +9,7 @@ add_parsers, and list it in MODULES below.
 """
 from . import client  # noqa: F401
 from . import app, bdev, env, log, thread, lvol, nvme, nvmf, peer, iscsi, blobfs
+from . import nvme_discovery
 
 # Order of the subcommands' modules in `rpc.py --help`.
-MODULES = [app, log, thread, env, bdev, nvme, nvmf, lvol, iscsi, blobfs, peer]
+MODULES = [app, log, thread, env, bdev, nvme, nvme_discovery, nvmf, lvol, iscsi, blobfs, peer]

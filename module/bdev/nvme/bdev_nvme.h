@@ -7,6 +7,8 @@
  *   bdev_nvme_io.c     per-thread channels (one I/O qpair per controller) and the I/O path
  *   bdev_nvme_opts.c   bdev_nvme_set_options values, hotplug poller, module config_json
  *   bdev_nvme_rpc.c    the RPC methods (SPDK's names and parameters)
+ *   bdev_nvme_discovery.c  the discovery service (bdev_nvme_start_discovery)
+ *   bdev_nvme_discovery_rpc.c  its RPC methods
  *
  * Threading: a controller belongs to the thread that attached it (its admin
  * queue is polled there by a timed poller; resets, admin passthrough, aborts
@@ -89,6 +91,7 @@ struct nvme_ctrlr {
 	bool hdgst;
 	bool ddgst;
 	bool from_hotplug;             /* attached by the hotplug poller, not saved in the config */
+	bool from_discovery; /* attached by a discovery service, not saved either */
 	struct brisk_thread *thread;   /* attached on: admin queue, resets, detach */
 	struct brisk_poller *admin_poller;
 	TAILQ_HEAD(, nvme_ns) namespaces;
@@ -119,6 +122,7 @@ struct bdev_nvme_attach_opts {
 	bool hdgst;
 	bool ddgst;
 	bool from_hotplug;
+	bool from_discovery;
 	uint32_t num_io_queues;        /* 0 = the driver's default */
 	struct bdev_nvme_reconnect_opts reconnect;
 };
@@ -211,5 +215,27 @@ uint64_t bdev_nvme_hotplug_probe_id(void);
 void bdev_nvme_config_json(json_t *array);
 /* -EPERM once a controller exists (the options apply at attach). */
 int bdev_nvme_set_opts(const struct bdev_nvme_opts *opts);
+
+/* bdev_nvme_discovery.c: bdev_nvme_start_discovery's service. */
+struct bdev_nvme_discovery_opts {
+	const char *name; /* controllers are <name>_0, <name>_1 ... */
+	struct brisk_nvme_transport_id trid; /* of the discovery controller */
+	const char *hostnqn; /* NULL: the driver's */
+	bool wait_for_attach; /* start answers once the first attaches ended */
+	uint64_t attach_timeout_ms; /* 0 = none; else the start fails after it */
+	struct bdev_nvme_reconnect_opts reconnect; /* of every controller attached */
+};
+/* Connects and reads the log; cb(cb_arg, 0 or -errno) on this thread once
+ * the log was applied (and attached, with wait_for_attach); on an error
+ * nothing is left. Returns 0, -EEXIST (name taken), -EALREADY (a service
+ * has that trid), -ENODEV (cannot connect), -ENOMEM. */
+int bdev_nvme_start_discovery(const struct bdev_nvme_discovery_opts *o, bdev_nvme_done_cb cb, void *cb_arg);
+/* Detaches what the service attached, then its discovery controller.
+ * -ENODEV (no such service), -EBUSY (starting or stopping). */
+int bdev_nvme_stop_discovery(const char *name, bdev_nvme_done_cb cb, void *cb_arg);
+/* [{name, trid, referrals: [{trid}]}] as SPDK's bdev_nvme_get_discovery_info. */
+json_t *bdev_nvme_discovery_info_json(void);
+void bdev_nvme_discovery_config_json(json_t *array);
+void bdev_nvme_discovery_fini(void);
 
 #endif

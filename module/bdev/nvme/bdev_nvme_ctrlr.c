@@ -427,6 +427,7 @@ static struct nvme_ctrlr *attach_new_ctrlr(const char *name, struct brisk_nvme_c
 	nctrlr->hdgst = opts->hdgst;
 	nctrlr->ddgst = opts->ddgst;
 	nctrlr->from_hotplug = opts->from_hotplug;
+	nctrlr->from_discovery = opts->from_discovery;
 	nctrlr->reconnect = opts->reconnect;
 	nctrlr->thread = brisk_get_thread();
 	TAILQ_INIT(&nctrlr->namespaces);
@@ -682,6 +683,7 @@ static void bdev_nvme_module_fini(void)
 
 	g_module_finishing = true;
 	bdev_nvme_hotplug_stop();
+	bdev_nvme_discovery_fini();
 	if (TAILQ_EMPTY(&g_ctrlrs) && TAILQ_EMPTY(&g_attaches)) {
 		brisk_bdev_module_fini_done();
 		return;

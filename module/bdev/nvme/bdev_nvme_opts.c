@@ -233,13 +233,15 @@ void bdev_nvme_config_json(json_t *array)
 	json_array_append_new(array, json_pack("{s:s, s:o}", "method", "bdev_nvme_set_options",
 					       "params", opts_json()));
 	for (c = bdev_nvme_ctrlr_first(); c != NULL; c = bdev_nvme_ctrlr_next(c)) {
-		/* Controllers the hotplug poller attached are found again by it. */
-		if (c->from_hotplug || c->deleting) {
+		/* Controllers the hotplug poller or a discovery service attached
+		 * are found again by them. */
+		if (c->from_hotplug || c->from_discovery || c->deleting) {
 			continue;
 		}
 		json_array_append_new(array, json_pack("{s:s, s:o}", "method", "bdev_nvme_attach_controller",
 						       "params", attach_params_json(c)));
 	}
+	bdev_nvme_discovery_config_json(array);
 	/* Last, so that the controllers above keep their names. */
 	json_array_append_new(array, json_pack("{s:s, s:{s:b, s:I}}", "method", "bdev_nvme_set_hotplug",
 					       "params", "enable", g_hotplug.enabled,

@@ -12,9 +12,13 @@
  * fine), hotplug add and remove, detach and save_config; an attach racing
  * the hotplug poller (the device claimed by a hotplug probe already under
  * way is handed to the attach; a controller hotplug attached under the
- * attach's name and address is adopted); the reconnect policy's checks.
+ * attach's name and address is adopted); the reconnect policy's checks;
+ * the discovery service (attach from the log, attach and detach after
+ * notices, referrals, save_config, stop, an unreachable address).
  */
 #include "ut_common.h"
+#include <brisk/nvmf_spec.h>
+
 #include "nvme_mock.h"
 #include "../../../module/bdev/nvme/bdev_nvme.h"
 
@@ -602,6 +606,156 @@ static void test_reconnect_opts_check(void)
 #undef RC
 }
 
+/* ---- Discovery service ---- */
+
+#define DISC_NOTICE (0x02u | 0xf0u << 8 | 0x70u << 16) /* Notice, log change, log 70h */
+
+/* A mock NVMe/TCP controller at 127.0.0.1:port with subnqn. */
+static struct brisk_nvme_ctrlr *mock_tcp_dev(int i, const char *port, const char *nqn)
+{
+	struct brisk_nvme_ctrlr *c = mock_dev_add(i, "127.0.0.1");
+
+	c->trid.trtype = BRISK_NVME_TRANSPORT_TCP;
+	c->trid.adrfam = BRISK_NVMF_ADRFAM_IPV4;
+	snprintf(c->trid.trsvcid, sizeof(c->trid.trsvcid), "%s", port);
+	snprintf(c->trid.subnqn, sizeof(c->trid.subnqn), "%s", nqn);
+	return c;
+}
+
+/* The discovery log: a header and one entry per (port, nqn, subtype). */
+static void disc_log_set(uint8_t *log, uint32_t *len, int n, const char *const *ports, const char *const *nqns,
+			 const uint8_t *subtypes)
+{
+	struct brisk_nvmf_discovery_log_header *h = (void *)log;
+	struct brisk_nvmf_discovery_log_entry *e = (void *)(log + 1024);
+
+	memset(log, 0, 1024 * 4);
+	h->genctr = h->genctr + 1;
+	h->numrec = (uint64_t)n;
+	for (int i = 0; i < n; i++) {
+		e[i].trtype = BRISK_NVMF_TRTYPE_TCP;
+		e[i].adrfam = BRISK_NVMF_ADRFAM_IPV4;
+		e[i].subtype = subtypes[i];
+		memset(e[i].trsvcid, ' ', sizeof(e[i].trsvcid)); /* space padded, as the spec */
+		memcpy(e[i].trsvcid, ports[i], strlen(ports[i]));
+		memcpy(e[i].traddr, "127.0.0.1", 9);
+		memcpy(e[i].subnqn, nqns[i], strlen(nqns[i]));
+	}
+	*len = 1024u * (uint32_t)(n + 1);
+}
+
+static void disc_done(void *arg, int rc)
+{
+	struct attach_res *r = arg;
+
+	r->done = 1;
+	r->rc = rc;
+}
+
+static void disc_notice(struct brisk_nvme_ctrlr *dc)
+{
+	struct brisk_nvme_cpl cpl = { .cdw0 = DISC_NOTICE };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dc->aer_cb);
+	dc->aer_cb(dc->aer_cb_arg, &cpl);
+}
+
+static void poll_until_ctrlr(const char *name, bool present)
+{
+	for (uint64_t end = now_ms() + 5000; (bdev_nvme_ctrlr_get(name) != NULL) != present && now_ms() < end;) {
+		brisk_thread_poll(g_th, 0, 0);
+	}
+}
+
+static struct bdev_nvme_discovery_opts disc_opts(const char *port)
+{
+	struct bdev_nvme_discovery_opts o = { .name = "d", .wait_for_attach = true };
+
+	o.trid.trtype = BRISK_NVME_TRANSPORT_TCP;
+	o.trid.adrfam = BRISK_NVMF_ADRFAM_IPV4;
+	snprintf(o.trid.traddr, sizeof(o.trid.traddr), "127.0.0.1");
+	snprintf(o.trid.trsvcid, sizeof(o.trid.trsvcid), "%s", port);
+	snprintf(o.trid.subnqn, sizeof(o.trid.subnqn), "%s", BRISK_NVMF_DISCOVERY_NQN);
+	return o;
+}
+
+/* Nothing listens there: the error comes later, nothing is left. */
+static void test_discovery_unreachable(void)
+{
+	struct bdev_nvme_discovery_opts o = disc_opts("9999");
+	struct attach_res r = { 0 };
+	json_t *info;
+
+	CU_ASSERT_EQUAL(bdev_nvme_start_discovery(&o, disc_done, &r), 0);
+	CU_ASSERT_EQUAL(r.done, 0);
+	poll_until(&r.done);
+	CU_ASSERT_EQUAL(r.rc, -ENODEV);
+	info = bdev_nvme_discovery_info_json();
+	CU_ASSERT_EQUAL(json_array_size(info), 0);
+	json_decref(info);
+	CU_ASSERT_EQUAL(bdev_nvme_stop_discovery("d", disc_done, &r), -ENODEV);
+}
+
+static void test_discovery(void)
+{
+	static uint8_t log[4096];
+	const char *ports[] = { "4420", "4421", "8010" };
+	const char *nqns[] = { "nqn.2016-06.io.x:a", "nqn.2016-06.io.x:b", BRISK_NVMF_DISCOVERY_NQN };
+	const uint8_t nvm_nvm_ref[] = { BRISK_NVMF_SUBTYPE_NVME, BRISK_NVMF_SUBTYPE_NVME,
+					BRISK_NVMF_SUBTYPE_DISCOVERY };
+	struct bdev_nvme_discovery_opts o = disc_opts("8009");
+	struct brisk_nvme_ctrlr *dc = mock_tcp_dev(0, "8009", BRISK_NVMF_DISCOVERY_NQN);
+	struct attach_res r = { 0 }, r2 = { 0 };
+	char *s;
+	json_t *info;
+
+	mock_tcp_dev(1, "4420", nqns[0]);
+	mock_tcp_dev(2, "4421", nqns[1]);
+	dc->cd.cntrltype = BRISK_NVME_CNTRLTYPE_DISCOVERY;
+	dc->nn = 0;
+	dc->log = log;
+	disc_log_set(log, &dc->log_len, 1, ports, nqns, nvm_nvm_ref);
+	/* wait_for_attach: the answer comes once subsystem a is attached. */
+	CU_ASSERT_EQUAL(bdev_nvme_start_discovery(&o, disc_done, &r), 0);
+	CU_ASSERT_EQUAL(r.done, 0);
+	CU_ASSERT_EQUAL(bdev_nvme_start_discovery(&o, disc_done, &r2), -EEXIST);
+	poll_until(&r.done);
+	CU_ASSERT_EQUAL(r.rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(bdev_nvme_ctrlr_get("d_0"));
+	CU_ASSERT_PTR_NOT_NULL(brisk_bdev_get_by_name("d_0n1"));
+	/* Subsystem b and a referral appear: b is attached after the notice. */
+	disc_log_set(log, &dc->log_len, 3, ports, nqns, nvm_nvm_ref);
+	disc_notice(dc);
+	poll_until_ctrlr("d_1", true);
+	CU_ASSERT_PTR_NOT_NULL(bdev_nvme_ctrlr_get("d_1"));
+	info = bdev_nvme_discovery_info_json();
+	s = json_dumps(info, JSON_COMPACT);
+	CU_ASSERT(s != NULL && strstr(s, "\"name\":\"d\"") != NULL && strstr(s, "\"trsvcid\":\"8010\"") != NULL);
+	free(s);
+	json_decref(info);
+	s = config_json_str();
+	CU_ASSERT(s != NULL && strstr(s, "bdev_nvme_start_discovery") != NULL &&
+		  strstr(s, "bdev_nvme_attach_controller") == NULL);
+	free(s);
+	/* a leaves the log: detached after the next notice. */
+	disc_log_set(log, &dc->log_len, 2, ports + 1, nqns + 1, nvm_nvm_ref + 1);
+	disc_notice(dc);
+	poll_until_ctrlr("d_0", false);
+	CU_ASSERT_PTR_NULL(bdev_nvme_ctrlr_get("d_0"));
+	CU_ASSERT_PTR_NOT_NULL(bdev_nvme_ctrlr_get("d_1"));
+	/* Stop: everything it attached goes, then the discovery controller. */
+	r.done = 0;
+	CU_ASSERT_EQUAL(bdev_nvme_stop_discovery("d", disc_done, &r), 0);
+	CU_ASSERT_EQUAL(r.done, 0);
+	poll_until(&r.done);
+	CU_ASSERT_PTR_NULL(bdev_nvme_ctrlr_get("d_1"));
+	CU_ASSERT_EQUAL(count_nvme_bdevs(), 0);
+	CU_ASSERT_FALSE(dc->attached);
+	for (int i = 0; i < 3; i++) {
+		mock_dev_free(i);
+	}
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -630,6 +784,8 @@ int main(void)
 	CU_ADD_TEST(suite, test_hotplug_attach_race);
 	CU_ADD_TEST(suite, test_hotplug_attach_adopt);
 	CU_ADD_TEST(suite, test_reconnect_opts_check);
+	CU_ADD_TEST(suite, test_discovery_unreachable);
+	CU_ADD_TEST(suite, test_discovery);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();

@@ -74,6 +74,10 @@ struct brisk_nvme_ctrlr {
 	int detaches;
 	STAILQ_HEAD(, mock_req) admin;
 	TAILQ_HEAD(, brisk_nvme_qpair) qpairs;
+	const uint8_t *log; /* what Get Log Page returns (a discovery log), or NULL */
+	uint32_t log_len;
+	brisk_nvme_aer_cb aer_cb;
+	void *aer_cb_arg;
 };
 
 /* The "hardware": devices present at an address. */
@@ -426,6 +430,29 @@ int brisk_nvme_ctrlr_cmd_admin_raw(struct brisk_nvme_ctrlr *c, struct brisk_nvme
 	}
 	STAILQ_INSERT_TAIL(&c->admin, r, link);
 	return 0;
+}
+
+/* The controller's mock log from offset (zeroes past its end). */
+int brisk_nvme_ctrlr_cmd_get_log_page(struct brisk_nvme_ctrlr *c, uint8_t log_page, uint32_t nsid, void *payload,
+				      uint32_t payload_size, uint64_t offset, brisk_nvme_cmd_cb cb_fn, void *cb_arg)
+{
+	struct brisk_nvme_cmd cmd = { .opc = BRISK_NVME_OPC_GET_LOG_PAGE, .nsid = nsid };
+	int rc = brisk_nvme_ctrlr_cmd_admin_raw(c, &cmd, NULL, 0, cb_fn, cb_arg);
+
+	if (rc == 0) {
+		memset(payload, 0, payload_size);
+		if (c->log != NULL && offset < c->log_len) {
+			memcpy(payload, c->log + offset,
+			       c->log_len - offset < payload_size ? c->log_len - offset : payload_size);
+		}
+	}
+	return rc;
+}
+
+void brisk_nvme_ctrlr_register_aer_callback(struct brisk_nvme_ctrlr *c, brisk_nvme_aer_cb aer_cb, void *aer_cb_arg)
+{
+	c->aer_cb = aer_cb;
+	c->aer_cb_arg = aer_cb_arg;
 }
 
 int brisk_nvme_ctrlr_cmd_abort(struct brisk_nvme_ctrlr *c, struct brisk_nvme_qpair *qpair, uint16_t cid,
