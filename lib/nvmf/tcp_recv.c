@@ -295,7 +295,8 @@ int nvmf_conn_recv(struct nvmf_conn *c)
 					return -1;
 				}
 				if (n < 0) {
-					return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? progress : -1;
+					return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? progress
+													 : -1;
 				}
 			}
 			progress = 1;

@@ -275,12 +275,12 @@ static void batched_icd_then_capsule(void)
 	cc->sqsize = 31;
 	cc->sgl1.length = 1024;
 	cc->sgl1.type_subtype = 0x01;
-	buf.conn = (struct brisk_nvme_tcp_cmd) { .ch = { 4, 0, 72, 72, 72 + 1024 }, .ccsqe = c };
+	buf.conn = (struct brisk_nvme_tcp_cmd){ .ch = { 4, 0, 72, 72, 72 + 1024 }, .ccsqe = c };
 	buf.data.cntlid = 0xffff;
 	snprintf(buf.data.subnqn, sizeof(buf.data.subnqn), "nqn.2016-06.io.spdk:cnode1");
 	memcpy(buf.data.hostnqn, "not a host nqn", 14);
 	c = fabrics_cmd(BRISK_NVMF_FCTYPE_PROPERTY_GET, 6);
-	buf.next = (struct brisk_nvme_tcp_cmd) { .ch = { 4, 0, 72, 0, 72 }, .ccsqe = c };
+	buf.next = (struct brisk_nvme_tcp_cmd){ .ch = { 4, 0, 72, 0, 72 }, .ccsqe = c };
 	conn_open();
 	send_icreq(0);
 	peer_send(&buf, sizeof(buf));
@@ -309,7 +309,7 @@ static void test_batched_and_split_pdus(void)
 	send_icreq(0);
 	for (int i = 0; i < N; i++) {
 		c.cid = (uint16_t)(100 + i);
-		caps[i] = (struct brisk_nvme_tcp_cmd) { .ch = { 4, 0, 72, 0, 72 }, .ccsqe = c };
+		caps[i] = (struct brisk_nvme_tcp_cmd){ .ch = { 4, 0, 72, 0, 72 }, .ccsqe = c };
 	}
 	peer_send(caps, sizeof(caps));
 	for (int i = 0; i < N; i++) {
