@@ -62,6 +62,7 @@ static int conn_alloc(struct iscsi_conn *c)
 	c->num_tasks = g_iscsi.opts.max_queue_depth + 8; /* + immediate commands and TMFs */
 	c->rx_buf = malloc((rx > CTRL_DATA_LEN ? rx : CTRL_DATA_LEN) + ISCSI_DIGEST_LEN);
 	c->text_buf = malloc(ISCSI_TEXT_BUF);
+	c->rx_stage = malloc(ISCSI_RX_STAGE_SIZE);
 	c->ctrl_pdus = calloc(CTRL_PDUS, sizeof(*c->ctrl_pdus));
 	c->ctrl_data = malloc((size_t)CTRL_PDUS * CTRL_DATA_LEN);
 	c->tasks = calloc(c->num_tasks, sizeof(*c->tasks));
@@ -69,8 +70,8 @@ static int conn_alloc(struct iscsi_conn *c)
 	if (c->tasks != NULL) {
 		c->tasks[0].buf = aligned_alloc(4096, (size_t)c->num_tasks * ISCSI_TASK_BUF);
 	}
-	if (c->rx_buf == NULL || c->text_buf == NULL || c->ctrl_pdus == NULL || c->ctrl_data == NULL ||
-	    c->tasks == NULL || c->tasks[0].buf == NULL) {
+	if (c->rx_buf == NULL || c->text_buf == NULL || c->rx_stage == NULL || c->ctrl_pdus == NULL ||
+	    c->ctrl_data == NULL || c->tasks == NULL || c->tasks[0].buf == NULL) {
 		return -ENOMEM;
 	}
 	c->num_ctrl_pdus = CTRL_PDUS;
@@ -93,6 +94,7 @@ static void conn_release(struct iscsi_conn *c)
 	}
 	free(c->tasks);
 	free(c->rx_buf);
+	free(c->rx_stage);
 	free(c->text_buf);
 	free(c->ctrl_pdus);
 	free(c->ctrl_data);
@@ -427,6 +429,54 @@ static int rx_step_done(struct iscsi_conn *c)
 	return rx_dispatch(c);
 }
 
+bool iscsi_conn_rx_staged(const struct iscsi_conn *c) { return c->rx_stage_len > c->rx_stage_off; }
+
+/* Moves read-ahead bytes into the part being filled. */
+static ssize_t rx_take_staged(struct iscsi_conn *c)
+{
+	uint32_t n = c->rx_stage_len - c->rx_stage_off;
+
+	if (n > c->rx_need - c->rx_got) {
+		n = c->rx_need - c->rx_got;
+	}
+	memcpy(c->rx_dst + c->rx_got, c->rx_stage + c->rx_stage_off, n);
+	c->rx_stage_off += n;
+	c->rx_got += n;
+	if (c->rx_stage_off == c->rx_stage_len) {
+		c->rx_stage_off = c->rx_stage_len = 0;
+	}
+	return n;
+}
+
+/* Fills the current part: from the read-ahead, else one recv (into the
+ * read-ahead for a short part on a poll group, else straight to rx_dst).
+ * What recv returned: 0 closed, < 0 with errno. */
+static ssize_t rx_fill(struct iscsi_conn *c)
+{
+	uint32_t want = c->rx_need - c->rx_got;
+	ssize_t n;
+
+	if (iscsi_conn_rx_staged(c)) {
+		return rx_take_staged(c);
+	}
+	/* Login and discovery connections are served when their socket is
+	 * readable: bytes read ahead there could wait for an event that never
+	 * comes. */
+	if (c->pg == NULL || want >= ISCSI_RX_DIRECT_MIN) {
+		n = recv(c->fd, c->rx_dst + c->rx_got, want, MSG_DONTWAIT);
+		if (n > 0) {
+			c->rx_got += (uint32_t)n;
+		}
+		return n;
+	}
+	n = recv(c->fd, c->rx_stage, ISCSI_RX_STAGE_SIZE, MSG_DONTWAIT);
+	if (n > 0) {
+		c->rx_stage_len = (uint32_t)n;
+		rx_take_staged(c);
+	}
+	return n;
+}
+
 /* Reads and handles up to RX_PDUS_PER_POLL PDUs. >0 if anything came in,
  * 0 if nothing, <0 when the connection must end. */
 static int conn_recv(struct iscsi_conn *c)
@@ -438,7 +488,7 @@ static int conn_recv(struct iscsi_conn *c)
 	}
 	while (pdus < RX_PDUS_PER_POLL && (c->state == ISCSI_CONN_LOGIN || c->state == ISCSI_CONN_FFP)) {
 		if (c->rx_got < c->rx_need) {
-			ssize_t n = recv(c->fd, c->rx_dst + c->rx_got, c->rx_need - c->rx_got, MSG_DONTWAIT);
+			ssize_t n = rx_fill(c);
 
 			if (n == 0) {
 				return -ECONNRESET;
@@ -446,7 +496,6 @@ static int conn_recv(struct iscsi_conn *c)
 			if (n < 0) {
 				return errno == EAGAIN || errno == EWOULDBLOCK ? got : -errno;
 			}
-			c->rx_got += (uint32_t)n;
 			got = 1;
 			if (c->rx_got < c->rx_need) {
 				continue;

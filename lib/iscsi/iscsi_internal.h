@@ -39,6 +39,11 @@
 #define ISCSI_HOST_MAX 64
 #define ISCSI_PORT_MAX 8
 #define ISCSI_TASK_BUF (256 * 1024)   /* preallocated write buffer per task */
+/* Receive read-ahead per connection in full feature phase (conn.c): parts
+ * shorter than ISCSI_RX_DIRECT_MIN (headers, small data) come out of it,
+ * longer ones are read straight into their destination. */
+#define ISCSI_RX_STAGE_SIZE (32u * 1024)
+#define ISCSI_RX_DIRECT_MIN (8u * 1024)
 
 /* ---- configuration ---- */
 
@@ -255,6 +260,11 @@ struct iscsi_conn {
 	uint8_t *rx_data;                      /* data segment of the current PDU */
 	uint32_t rx_data_len;
 	uint8_t *rx_buf;                       /* [max_recv_dsl + 4]: data segments not placed in a task */
+	/* Bytes read ahead of the part being filled: one recv takes every
+	 * small PDU the initiator queued, where a recv per part cost a system
+	 * call per header. Only on poll groups, which poll while it holds any. */
+	uint8_t *rx_stage;
+	uint32_t rx_stage_off, rx_stage_len;
 	uint8_t *text_buf;                     /* login/text keys gathered over C-bit PDUs */
 	uint32_t text_len;
 	/* send */
@@ -366,6 +376,8 @@ void iscsi_conn_accept(int fd, struct iscsi_portal *portal);
 void iscsi_conn_close(struct iscsi_conn *c);
 void iscsi_conn_free(struct iscsi_conn *c);
 bool iscsi_conn_poll(struct iscsi_conn *c);
+/* true while read-ahead bytes wait for the next poll */
+bool iscsi_conn_rx_staged(const struct iscsi_conn *c);
 struct iscsi_out_pdu *iscsi_conn_ctrl_pdu(struct iscsi_conn *c);
 void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_out_pdu *pdu, bool statsn);
 void iscsi_conn_seal(struct iscsi_conn *c, struct iscsi_out_pdu *pdu, bool statsn);

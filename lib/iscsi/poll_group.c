@@ -74,7 +74,7 @@ static int pg_poll(void *arg)
 			continue;
 		}
 		busy |= iscsi_conn_poll(c);
-		pending |= !TAILQ_EMPTY(&c->out) || c->outstanding > 0;
+		pending |= !TAILQ_EMPTY(&c->out) || c->outstanding > 0 || iscsi_conn_rx_staged(c);
 	}
 	if (pg->exiting && TAILQ_EMPTY(&pg->conns)) {
 		brisk_poller_unregister(&pg->poller);

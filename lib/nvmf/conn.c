@@ -54,6 +54,14 @@ static int conn_alloc_reqs(struct nvmf_conn *c)
 	return 0;
 }
 
+static void conn_free_mem(struct nvmf_conn *c)
+{
+	free(c->rx_stage);
+	free(c->reqs[0].buf);
+	free(c->reqs);
+	free(c);
+}
+
 struct nvmf_conn *nvmf_conn_create(struct nvmf_poll_group *pg, int fd, const struct nvmf_listen_addr *local,
 				   const char *peer)
 {
@@ -62,6 +70,11 @@ struct nvmf_conn *nvmf_conn_create(struct nvmf_poll_group *pg, int fd, const str
 
 	if (c == NULL || conn_alloc_reqs(c) != 0) {
 		free(c);
+		return NULL;
+	}
+	c->rx_stage = malloc(NVMF_RX_STAGE_SIZE);
+	if (c->rx_stage == NULL) {
+		conn_free_mem(c);
 		return NULL;
 	}
 	c->fd = fd;
@@ -78,9 +91,7 @@ struct nvmf_conn *nvmf_conn_create(struct nvmf_poll_group *pg, int fd, const str
 	if (!g_nvmf_tgt.poll_mode) {
 		c->intr = brisk_interrupt_register(fd, conn_on_fd, c, "nvmf_tcp_conn");
 		if (c->intr == NULL) {
-			free(c->reqs[0].buf);
-			free(c->reqs);
-			free(c);
+			conn_free_mem(c);
 			return NULL;
 		}
 	}
@@ -104,9 +115,7 @@ void nvmf_conn_free(struct nvmf_conn *c)
 {
 	nvmf_conn_ns_fini(c);
 	nvmf_ctrlr_conn_gone(c);
-	free(c->reqs[0].buf);
-	free(c->reqs);
-	free(c);
+	conn_free_mem(c);
 }
 
 /* A host that stops reading keeps our output queued and its poll group

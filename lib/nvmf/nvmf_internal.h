@@ -32,6 +32,11 @@
 #define NVMF_DEFAULT_MAX_SUBSYSTEMS 1024
 #define NVMF_DEFAULT_MAX_NAMESPACES 32
 #define NVMF_MAX_AER 4
+/* Receive read-ahead per connection (tcp_recv.c): parts shorter than
+ * NVMF_RX_DIRECT_MIN (headers, 4 KiB in-capsule data) come out of it; longer
+ * ones are read straight into their request's buffer. */
+#define NVMF_RX_STAGE_SIZE (32u * 1024)
+#define NVMF_RX_DIRECT_MIN (8u * 1024)
 #define NVMF_ADMIN_ICD_SIZE 8192 /* in-capsule data the Linux host may put in admin capsules */
 #define NVMF_SN_LEN 20
 #define NVMF_MN_LEN 40
@@ -246,6 +251,11 @@ struct nvmf_conn {
 	uint8_t rx_pad[256];
 	bool rx_ddgst_err;
 	struct nvmf_req *rx_req;
+	/* Bytes read ahead of the part being filled: one recv takes every
+	 * small PDU the host has queued, where a recv per part cost two or
+	 * three system calls per command (tcp_recv.c). */
+	uint8_t *rx_stage;
+	uint32_t rx_stage_off, rx_stage_len;
 	/* send */
 	TAILQ_HEAD(, nvmf_out_pdu) out;
 	uint32_t out_off;       /* bytes of the head PDU already sent */
@@ -429,6 +439,8 @@ int nvmf_conn_flush(struct nvmf_conn *c);
 
 /* tcp_recv.c */
 int nvmf_conn_recv(struct nvmf_conn *c);
+/* true while read-ahead bytes wait for the next poll */
+bool nvmf_conn_rx_staged(const struct nvmf_conn *c);
 void nvmf_req_exec(struct nvmf_req *req);
 
 /* tcp_pdu.c: pure checks, unit tested */

@@ -59,7 +59,7 @@ static void pg_count_gone(struct nvmf_poll_group *pg, struct nvmf_conn *c)
 
 static bool pg_has_pending(const struct nvmf_conn *c)
 {
-	return !TAILQ_EMPTY(&c->out) || c->outstanding > 0;
+	return !TAILQ_EMPTY(&c->out) || c->outstanding > 0 || nvmf_conn_rx_staged(c);
 }
 
 static void pg_exit_done(void *ctx);

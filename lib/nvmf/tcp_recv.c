@@ -1,8 +1,8 @@
 /*
  * The receiving side of an NVMe/TCP connection, as a state machine over the
  * parts of a PDU (common header, rest of the header and its digest, padding,
- * data, data digest), reading each part straight into its destination with
- * non-blocking recv. Every header is checked (tcp_pdu.c) before anything is
+ * data, data digest), filled by non-blocking recv: small parts from a
+ * per-connection read-ahead buffer, long data straight into its request. Every header is checked (tcp_pdu.c) before anything is
  * read into a request; a bad one sends a C2HTermReq and ends the connection.
  * Complete command capsules go to nvmf_req_exec.
  */
@@ -15,7 +15,7 @@
 
 #include "nvmf_internal.h"
 
-#define RECV_MAX_STEPS 64
+#define RECV_MAX_STEPS 128 /* parts per poll: about 40 small PDUs */
 
 static void rx_expect(struct nvmf_conn *c, enum nvmf_rx_state st, void *dst, uint32_t len)
 {
@@ -232,6 +232,49 @@ static uint8_t *rx_cursor(struct nvmf_conn *c)
 	}
 }
 
+/* Moves read-ahead bytes into the part being filled. */
+static void rx_take_staged(struct nvmf_conn *c)
+{
+	uint32_t n = c->rx_stage_len - c->rx_stage_off;
+
+	if (n > c->rx_need - c->rx_got) {
+		n = c->rx_need - c->rx_got;
+	}
+	memcpy(rx_cursor(c), c->rx_stage + c->rx_stage_off, n);
+	c->rx_stage_off += n;
+	c->rx_got += n;
+	if (c->rx_stage_off == c->rx_stage_len) {
+		c->rx_stage_off = c->rx_stage_len = 0;
+	}
+}
+
+/* One recv: a long part straight into its destination, anything else into
+ * the read-ahead buffer. What recv returned (0: closed). */
+static ssize_t rx_read(struct nvmf_conn *c)
+{
+	uint32_t want = c->rx_need - c->rx_got;
+	ssize_t n;
+
+	if (want >= NVMF_RX_DIRECT_MIN) {
+		n = recv(c->fd, rx_cursor(c), want, MSG_DONTWAIT);
+		if (n > 0) {
+			c->rx_got += (uint32_t)n;
+		}
+		return n;
+	}
+	n = recv(c->fd, c->rx_stage, NVMF_RX_STAGE_SIZE, MSG_DONTWAIT);
+	if (n > 0) {
+		c->rx_stage_len = (uint32_t)n;
+		rx_take_staged(c);
+	}
+	return n;
+}
+
+bool nvmf_conn_rx_staged(const struct nvmf_conn *c)
+{
+	return c->rx_stage_len > c->rx_stage_off && c->rx_state != NVMF_RX_ERROR;
+}
+
 /* Reads what is there. 1 if bytes came in, 0 if none, -1 if the connection
  * is closed or must close. */
 int nvmf_conn_recv(struct nvmf_conn *c)
@@ -242,16 +285,22 @@ int nvmf_conn_recv(struct nvmf_conn *c)
 		rx_next_pdu(c);
 	}
 	for (int step = 0; step < RECV_MAX_STEPS && c->rx_state != NVMF_RX_ERROR; step++) {
-		ssize_t n = recv(c->fd, rx_cursor(c), c->rx_need - c->rx_got, MSG_DONTWAIT);
+		if (c->rx_got < c->rx_need) {
+			if (nvmf_conn_rx_staged(c)) {
+				rx_take_staged(c);
+			} else {
+				ssize_t n = rx_read(c);
 
-		if (n == 0) {
-			return -1;
+				if (n == 0) {
+					return -1;
+				}
+				if (n < 0) {
+					return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? progress
+													 : -1;
+				}
+			}
+			progress = 1;
 		}
-		if (n < 0) {
-			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? progress : -1;
-		}
-		progress = 1;
-		c->rx_got += (uint32_t)n;
 		if (c->rx_got == c->rx_need && rx_advance(c) < 0) {
 			return -1;
 		}

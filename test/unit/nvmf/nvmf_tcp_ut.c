@@ -256,6 +256,78 @@ static void test_icreq_and_sequence(void)
 	conn_close();
 }
 
+/* A Connect capsule with 1 KiB of in-capsule data and a second capsule in
+ * one write: the data must land in the Connect (its host NQN is refused,
+ * which only the data holds), the second capsule must still be parsed. */
+static void batched_icd_then_capsule(void)
+{
+	struct {
+		struct brisk_nvme_tcp_cmd conn;
+		struct brisk_nvmf_connect_data data;
+		struct brisk_nvme_tcp_cmd next;
+	} __attribute__((packed)) buf;
+	struct brisk_nvme_cmd c = fabrics_cmd(BRISK_NVMF_FCTYPE_CONNECT, 5);
+	struct brisk_nvmf_connect_cmd *cc = (void *)&c;
+	struct brisk_nvme_cpl cpl;
+
+	CU_ASSERT_EQUAL(sizeof(buf.data), 1024);
+	memset(&buf, 0, sizeof(buf));
+	cc->sqsize = 31;
+	cc->sgl1.length = 1024;
+	cc->sgl1.type_subtype = 0x01;
+	buf.conn = (struct brisk_nvme_tcp_cmd){ .ch = { 4, 0, 72, 72, 72 + 1024 }, .ccsqe = c };
+	buf.data.cntlid = 0xffff;
+	snprintf(buf.data.subnqn, sizeof(buf.data.subnqn), "nqn.2016-06.io.spdk:cnode1");
+	memcpy(buf.data.hostnqn, "not a host nqn", 14);
+	c = fabrics_cmd(BRISK_NVMF_FCTYPE_PROPERTY_GET, 6);
+	buf.next = (struct brisk_nvme_tcp_cmd){ .ch = { 4, 0, 72, 0, 72 }, .ccsqe = c };
+	conn_open();
+	send_icreq(0);
+	peer_send(&buf, sizeof(buf));
+	cpl = recv_cpl();
+	CU_ASSERT_EQUAL(cpl.cid, 5);
+	CU_ASSERT_EQUAL(cpl.status.sc, BRISK_NVMF_SC_CONNECT_INVALID_PARAMETERS);
+	CU_ASSERT_EQUAL(cpl.cdw0, BRISK_NVMF_CONNECT_IATTR_DATA | 512);
+	cpl = recv_cpl();
+	CU_ASSERT_EQUAL(cpl.cid, 6);
+	CU_ASSERT_FALSE(g_c->dead);
+	conn_close();
+}
+
+/* The read-ahead: many capsules in one write come out of one recv in
+ * order; a capsule trickling in byte by byte is assembled across polls;
+ * in-capsule data batched with the next capsule goes to the right request. */
+static void test_batched_and_split_pdus(void)
+{
+	enum { N = 40 };
+	struct brisk_nvme_tcp_cmd caps[N];
+	struct brisk_nvme_cmd c = fabrics_cmd(BRISK_NVMF_FCTYPE_PROPERTY_GET, 0);
+	const uint8_t *bytes;
+	struct brisk_nvme_cpl cpl;
+
+	conn_open();
+	send_icreq(0);
+	for (int i = 0; i < N; i++) {
+		c.cid = (uint16_t)(100 + i);
+		caps[i] = (struct brisk_nvme_tcp_cmd){ .ch = { 4, 0, 72, 0, 72 }, .ccsqe = c };
+	}
+	peer_send(caps, sizeof(caps));
+	for (int i = 0; i < N; i++) {
+		cpl = recv_cpl();
+		CU_ASSERT_EQUAL(cpl.cid, 100 + i);
+	}
+	bytes = (const uint8_t *)&caps[7];
+	for (size_t i = 0; i < sizeof(caps[7]); i++) {
+		peer_send(bytes + i, 1);
+		nvmf_conn_poll(g_c);
+	}
+	cpl = recv_cpl();
+	CU_ASSERT_EQUAL(cpl.cid, 107);
+	CU_ASSERT_FALSE(g_c->dead);
+	conn_close();
+	batched_icd_then_capsule();
+}
+
 static void connect_expect(uint16_t recfmt, uint16_t sqsize, const char *hostnqn, uint32_t dlen, int sct, int sc,
 			   uint32_t cdw0)
 {
@@ -418,6 +490,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_check_ch);
 	CU_ADD_TEST(suite, test_icreq);
 	CU_ADD_TEST(suite, test_icreq_and_sequence);
+	CU_ADD_TEST(suite, test_batched_and_split_pdus);
 	CU_ADD_TEST(suite, test_connect_checks);
 	CU_ADD_TEST(suite, test_properties);
 	CU_ADD_TEST(suite, test_identify_ctrlr);
