@@ -430,7 +430,7 @@ int iscsi_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs)
 	}
 	t = task_get(c, true);
 	if (t == NULL) {
-		c->sess->max_cmdsn += (bhs[0] & ISCSI_IMMEDIATE) ? 0 : 1;  /* its slot is free again */
+		c->sess->max_cmdsn += (bhs[0] & ISCSI_IMMEDIATE) ? 0 : 1; /* its slot is free again */
 		iscsi_send_reject(c, ISCSI_REJECT_OUT_OF_RESOURCES, bhs);
 		return 0;
 	}
