@@ -199,6 +199,11 @@ struct brisk_scsi_lun *brisk_scsi_dev_get_next_lun(struct brisk_scsi_lun *prev);
 int brisk_scsi_lun_get_id(const struct brisk_scsi_lun *lun);
 const char *brisk_scsi_lun_get_bdev_name(const struct brisk_scsi_lun *lun);
 struct brisk_scsi_dev *brisk_scsi_lun_get_dev(const struct brisk_scsi_lun *lun);
+/* A write-protected LUN refuses every medium write with DATA PROTECT,
+ * WRITE PROTECTED and reports WP in MODE SENSE; set it right after adding
+ * the LUN (its first command still gets the LUNs-changed unit attention). */
+void brisk_scsi_lun_set_write_protect(struct brisk_scsi_lun *lun, bool wp);
+bool brisk_scsi_lun_is_write_protected(const struct brisk_scsi_lun *lun);
 
 /* The calling thread takes (and later releases) its bdev channels for every
  * LUN. 0 or -ENOMEM. */

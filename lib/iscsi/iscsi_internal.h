@@ -188,6 +188,7 @@ struct iscsi_task {
 	struct iscsi_out_pdu pdu;          /* Data-In / R2T / response */
 	bool aborted;
 	bool held;                         /* waiting for an earlier CmdSN */
+	bool in_window; /* holds a CmdSN slot until its status goes out */
 	bool listed;                       /* in conn->active */
 	bool status_sent;
 	uint32_t unsol_datasn;             /* next DataSN of unsolicited Data-Out */

@@ -97,8 +97,13 @@ static json_t *node_luns(const struct iscsi_tgt_node *n)
 	struct brisk_scsi_lun *l;
 
 	for (l = brisk_scsi_dev_get_first_lun(n->dev); l != NULL; l = brisk_scsi_dev_get_next_lun(l)) {
-		json_array_append_new(a, json_pack("{s:s, s:i}", "bdev_name", brisk_scsi_lun_get_bdev_name(l), "lun_id",
-						   (json_int_t)brisk_scsi_lun_get_id(l)));
+		json_t *o = json_pack("{s:s, s:i}", "bdev_name", brisk_scsi_lun_get_bdev_name(l), "lun_id",
+				      (json_int_t)brisk_scsi_lun_get_id(l));
+
+		if (brisk_scsi_lun_is_write_protected(l)) {
+			json_object_set_new(o, "write_protect", json_true()); /* Brisk's option: only when set */
+		}
+		json_array_append_new(a, o);
 	}
 	return a;
 }

@@ -77,7 +77,8 @@ static int parse_maps(const json_t *arr, struct iscsi_pg_ig_map *maps, uint32_t 
 	return 0;
 }
 
-static int parse_luns(const json_t *arr, const char **names, int *ids, int *n, char *err, size_t errlen)
+/* Each entry: bdev_name, lun_id and (Brisk's own, optional) write_protect. */
+static int parse_luns(const json_t *arr, const char **names, int *ids, bool *wp, int *n, char *err, size_t errlen)
 {
 	size_t i;
 	json_t *v;
@@ -89,11 +90,17 @@ static int parse_luns(const json_t *arr, const char **names, int *ids, int *n, c
 	*n = 0;
 	json_array_foreach(arr, i, v) {
 		json_t *b = json_object_get(v, "bdev_name"), *l = json_object_get(v, "lun_id");
+		json_t *w = json_object_get(v, "write_protect");
 
 		if (!json_is_string(b) || (l != NULL && !json_is_integer(l))) {
 			snprintf(err, errlen, "luns[%zu] needs a string bdev_name and an integer lun_id", i);
 			return -EINVAL;
 		}
+		if (w != NULL && !json_is_boolean(w)) {
+			snprintf(err, errlen, "luns[%zu].write_protect must be a boolean", i);
+			return -EINVAL;
+		}
+		wp[*n] = w != NULL && json_is_true(w);
 		names[*n] = json_string_value(b);
 		ids[(*n)++] = l ? (int)json_integer_value(l) : (int)i;
 	}
@@ -104,6 +111,7 @@ static int node_create(struct rpc_node *p, char *err, size_t errlen)
 {
 	const char *names[BRISK_SCSI_DEV_MAX_LUN];
 	int ids[BRISK_SCSI_DEV_MAX_LUN], nl = 0;
+	bool wp[BRISK_SCSI_DEV_MAX_LUN];
 	struct iscsi_tgt_node *n = calloc(1, sizeof(*n));
 	struct iscsi_auth a = {p->disable_chap, p->require_chap, p->mutual_chap, p->chap_group};
 
@@ -119,8 +127,9 @@ static int node_create(struct rpc_node *p, char *err, size_t errlen)
 		snprintf(err, errlen, "queue_depth must be 1..%u (max_queue_depth)", g_iscsi.opts.max_queue_depth);
 		goto fail;
 	}
-	if (iscsi_auth_check(&a, err, errlen) != 0 || parse_maps(p->pg_ig_maps, n->maps, &n->num_maps, err, errlen) != 0 ||
-	    parse_luns(p->luns, names, ids, &nl, err, errlen) != 0) {
+	if (iscsi_auth_check(&a, err, errlen) != 0 ||
+	    parse_maps(p->pg_ig_maps, n->maps, &n->num_maps, err, errlen) != 0 ||
+	    parse_luns(p->luns, names, ids, wp, &nl, err, errlen) != 0) {
 		goto fail;
 	}
 	if (p->alias_name != NULL && brisk_strlcpy(n->alias, p->alias_name, sizeof(n->alias)) >= sizeof(n->alias)) {
@@ -132,6 +141,9 @@ static int node_create(struct rpc_node *p, char *err, size_t errlen)
 	if (n->dev == NULL) {
 		snprintf(err, errlen, "luns: cannot build the SCSI device (a bdev missing, or a bad lun_id; see the log)");
 		goto fail;
+	}
+	for (int i = 0; i < nl; i++) {
+		brisk_scsi_lun_set_write_protect(brisk_scsi_dev_get_lun(n->dev, ids[i]), wp[i]);
 	}
 	n->queue_depth = p->queue_depth;
 	n->auth = a;
@@ -220,17 +232,19 @@ struct rpc_add_lun {
 	char *name;
 	char *bdev_name;
 	int32_t lun_id;
+	bool write_protect;
 };
 
 static void rpc_iscsi_target_node_add_lun(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	const struct brisk_json_object_decoder d[] = {
-		{"name", offsetof(struct rpc_add_lun, name), brisk_json_decode_string, false},
-		{"bdev_name", offsetof(struct rpc_add_lun, bdev_name), brisk_json_decode_string, false},
-		{"lun_id", offsetof(struct rpc_add_lun, lun_id), brisk_json_decode_int32, true},
+		{ "name", offsetof(struct rpc_add_lun, name), brisk_json_decode_string, false },
+		{ "bdev_name", offsetof(struct rpc_add_lun, bdev_name), brisk_json_decode_string, false },
+		{ "lun_id", offsetof(struct rpc_add_lun, lun_id), brisk_json_decode_int32, true },
+		{ "write_protect", offsetof(struct rpc_add_lun, write_protect), brisk_json_decode_bool, true },
 	};
 	struct rpc_add_lun p = {.lun_id = -1};
-	struct iscsi_tgt_node *n = decode_node(req, params, d, 3, &p, &p.name);
+	struct iscsi_tgt_node *n = decode_node(req, params, d, 4, &p, &p.name);
 	int rc;
 
 	if (n != NULL) {
@@ -239,11 +253,12 @@ static void rpc_iscsi_target_node_add_lun(struct brisk_jsonrpc_request *req, con
 			brisk_jsonrpc_invalid_params(req, "cannot add bdev %s as LUN %d: %s", p.bdev_name, p.lun_id,
 						     strerror(-rc));
 		} else {
+			brisk_scsi_lun_set_write_protect(brisk_scsi_dev_get_lun(n->dev, rc), p.write_protect);
 			iscsi_async_luns_changed(n, rc);
 			brisk_jsonrpc_send_bool_response(req, true);
 		}
 	}
-	brisk_json_free_object(d, 3, &p);
+	brisk_json_free_object(d, 4, &p);
 }
 BRISK_RPC_REGISTER("iscsi_target_node_add_lun", rpc_iscsi_target_node_add_lun, BRISK_RPC_RUNTIME)
 

@@ -48,6 +48,7 @@ static struct iscsi_task *task_get(struct iscsi_conn *c, bool listed)
 	t->unsol_datasn = t->sol_datasn = 0;
 	t->data_err = false;
 	t->is_mgmt = false;
+	t->in_window = false;
 	memset(&t->pdu, 0, sizeof(t->pdu));
 	t->listed = listed;
 	if (listed) {
@@ -57,10 +58,24 @@ static struct iscsi_task *task_get(struct iscsi_conn *c, bool listed)
 	return t;
 }
 
+/* A SCSI command's CmdSN slot reopens (MaxCmdSN + 1) once its status is
+ * ready to go out, so the window bounds the commands the session holds:
+ * raising MaxCmdSN on arrival let an initiator queue without limit, run
+ * the connection out of tasks and have it closed (libiscsi reconnected,
+ * 3 s each time, in the MultipathIO CAW test). */
+static void task_window_release(struct iscsi_task *t)
+{
+	if (t->in_window && t->conn->sess != NULL) {
+		t->conn->sess->max_cmdsn++;
+	}
+	t->in_window = false;
+}
+
 void iscsi_task_free(struct iscsi_task *t)
 {
 	struct iscsi_conn *c = t->conn;
 
+	task_window_release(t);
 	if (t->listed) {
 		TAILQ_REMOVE(&c->active, t, link);
 	}
@@ -133,6 +148,7 @@ static void response_fill(struct iscsi_task *t)
 	h[1] = ISCSI_FLAG_FINAL;
 	h[3] = t->scsi.status;
 	iscsi_put32(h, ISCSI_BHS_ITT, t->itt);
+	task_window_release(t);
 	iscsi_conn_set_window(c, h);
 	iscsi_put32(h, ISCSI_BHS_DATASN, t->datasn + t->r2t_sn);
 	put_residual(t, h, task_moved(t));
@@ -177,6 +193,9 @@ static void datain_fill(struct iscsi_task *t)
 	memcpy(h + ISCSI_BHS_LUN, t->bhs + ISCSI_BHS_LUN, 8);
 	iscsi_put32(h, ISCSI_BHS_ITT, t->itt);
 	iscsi_put32(h, ISCSI_BHS_TTT, ISCSI_RSVD_TAG);
+	if (status) {
+		task_window_release(t);
+	}
 	iscsi_conn_set_window(c, h);
 	iscsi_put32(h, ISCSI_BHS_DATASN, t->datasn++);
 	iscsi_put32(h, ISCSI_BHS_BUFOFF, t->in_off);
@@ -385,7 +404,6 @@ static int cmdsn_place(struct iscsi_conn *c, const uint8_t *bhs)
 	}
 	if (sn == s->exp_cmdsn) {
 		s->exp_cmdsn++;
-		s->max_cmdsn++;
 		return 0;
 	}
 	if (iscsi_sn_lt(s->exp_cmdsn, sn) && !iscsi_sn_lt(s->max_cmdsn, sn)) {
@@ -412,9 +430,11 @@ int iscsi_scsi_cmd(struct iscsi_conn *c, const uint8_t *bhs)
 	}
 	t = task_get(c, true);
 	if (t == NULL) {
+		c->sess->max_cmdsn += (bhs[0] & ISCSI_IMMEDIATE) ? 0 : 1; /* its slot is free again */
 		iscsi_send_reject(c, ISCSI_REJECT_OUT_OF_RESOURCES, bhs);
 		return 0;
 	}
+	t->in_window = (bhs[0] & ISCSI_IMMEDIATE) == 0;
 	memcpy(t->bhs, bhs, ISCSI_BHS_LEN);
 	t->itt = itt;
 	t->cmdsn = iscsi_get32(bhs, ISCSI_BHS_CMDSN);
@@ -457,7 +477,6 @@ void iscsi_run_held(struct iscsi_conn *c)
 				if (t->held && t->cmdsn == s->exp_cmdsn) {
 					t->held = false;
 					s->exp_cmdsn++;
-					s->max_cmdsn++;
 					exec_if_ready(t);
 					found = true;
 					break;

@@ -200,6 +200,18 @@ struct brisk_scsi_dev *brisk_scsi_lun_get_dev(const struct brisk_scsi_lun *lun)
 	return lun->dev;
 }
 
+void brisk_scsi_lun_set_write_protect(struct brisk_scsi_lun *lun, bool wp)
+{
+	if (lun == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&lun->dev->lock);
+	lun->write_protect = wp;
+	pthread_mutex_unlock(&lun->dev->lock);
+}
+
+bool brisk_scsi_lun_is_write_protected(const struct brisk_scsi_lun *lun) { return lun->write_protect; }
+
 /* ---- Destruction ---- */
 
 static void dev_free(struct brisk_scsi_dev *dev)

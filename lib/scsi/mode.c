@@ -122,12 +122,12 @@ void scsi_mode_sense(struct brisk_scsi_task *task)
 	}
 	if (ten) {
 		scsi_put16(&d[0], (uint16_t)(len - 2));
-		d[3] = (lun->swp ? 0x80 : 0) | 0x10;   /* WP, DPOFUA */
+		d[3] = (scsi_lun_wp(lun) ? 0x80 : 0) | 0x10; /* WP, DPOFUA */
 		d[4] = llba ? 0x01 : 0;
 		scsi_put16(&d[6], dbd ? 0 : (llba ? 16 : 8));
 	} else {
 		d[0] = (uint8_t)(len - 1);
-		d[2] = (lun->swp ? 0x80 : 0) | 0x10;
+		d[2] = (scsi_lun_wp(lun) ? 0x80 : 0) | 0x10;
 		d[3] = dbd ? 0 : 8;
 	}
 	task->cdb_data_len = alloc;

@@ -94,7 +94,7 @@ static bool sbc_check(struct brisk_scsi_task *task, uint64_t lba, uint32_t n)
 		scsi_sense(task, BRISK_SCSI_SENSE_NOT_READY, BRISK_SCSI_ASC_LUN_NOT_READY_STOPPED);
 		return false;
 	}
-	if (sbc_is_write(op) && lun->swp) {
+	if (sbc_is_write(op) && scsi_lun_wp(lun)) {
 		scsi_sense(task, BRISK_SCSI_SENSE_DATA_PROTECT, BRISK_SCSI_ASC_WRITE_PROTECTED);
 		return false;
 	}

@@ -670,7 +670,7 @@ static void sbc_unmap(struct brisk_scsi_task *task)
 {
 	if (task->cdb[1] & 0x01) {
 		scsi_sense_field(task, false, 1, 0);   /* ANCHOR */
-	} else if (task->lun->swp) {
+	} else if (scsi_lun_wp(task->lun)) {
 		scsi_sense(task, BRISK_SCSI_SENSE_DATA_PROTECT, BRISK_SCSI_ASC_WRITE_PROTECTED);
 	} else if (task->lun->stopped) {
 		scsi_sense(task, BRISK_SCSI_SENSE_NOT_READY, BRISK_SCSI_ASC_LUN_NOT_READY_STOPPED);

@@ -107,6 +107,7 @@ struct brisk_scsi_lun {
 	TAILQ_HEAD(, brisk_scsi_task) caw_wait;
 	bool wce;                         /* caching mode page WCE */
 	bool swp;                         /* control mode page software write protect */
+	bool write_protect; /* exported read-only (its owner's option) */
 	bool stopped;                     /* START STOP UNIT */
 	struct scsi_pr pr;
 	TAILQ_ENTRY(brisk_scsi_lun) link;
@@ -123,6 +124,10 @@ struct brisk_scsi_dev {
 	void *destruct_arg;
 	struct brisk_thread *destruct_thread;
 };
+
+/* Writes are refused (DATA PROTECT, WRITE PROTECTED) and MODE SENSE shows
+ * WP while either the initiator set SWP or the LUN was exported read-only. */
+static inline bool scsi_lun_wp(const struct brisk_scsi_lun *lun) { return lun->swp || lun->write_protect; }
 
 /* ---- Big-endian fields ---- */
 static inline uint16_t scsi_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }

@@ -330,7 +330,7 @@ static bool xcopy_lun_ready(struct brisk_scsi_task *task)
 		scsi_sense(task, BRISK_SCSI_SENSE_NOT_READY, BRISK_SCSI_ASC_LUN_NOT_READY_STOPPED);
 		return false;
 	}
-	if (task->lun->swp) {
+	if (scsi_lun_wp(task->lun)) {
 		scsi_sense(task, BRISK_SCSI_SENSE_DATA_PROTECT, BRISK_SCSI_ASC_WRITE_PROTECTED);
 		return false;
 	}

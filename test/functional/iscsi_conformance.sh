@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # libiscsi's conformance suite (iscsi-test-cu, family ALL) against a malloc
-# LUN of 512 B and one of 4 KiB blocks, plus the smoke tools iscsi-ls,
-# iscsi-inq, iscsi-readcapacity16 and iscsi-swp. Prints pass/fail/skip
-# counts per block size and fails below the floor measured when this test
-# was written (doc/iscsi.md lists every test and each skip's reason).
+# LUN of 512 B and one of 4 KiB blocks, both runs at once on one target
+# (each LUN on its own target node), plus ReadOnly.ReadOnlySBC on a
+# write-protected LUN and the smoke tools iscsi-ls, iscsi-inq,
+# iscsi-readcapacity16 and iscsi-swp. Prints pass/fail/skip counts per block
+# size and fails below the floor measured when this test was written
+# (doc/iscsi.md lists every test and each skip's reason).
 source "$(dirname "$0")/iscsi_common.sh"
 need_libiscsi
 
@@ -65,18 +67,21 @@ smoke() {
 	fi
 }
 
-for bs in 512 4096; do
-	start_tgt --no-huge -s 256 || finish
-	rpc bdev_malloc_create "{\"name\": \"Malloc0\", \"num_blocks\": $((64 * 1024 * 1024 / bs)), \"block_size\": $bs,
-		\"physical_block_size\": ${PHYS[$bs]}}" >/dev/null || fail "malloc bdev ($bs)"
-	iscsi_export "disk$bs" Malloc0 || fail "export disk$bs"
+# The suite on one LUN in the background; its log is $WORK/cu$bs.log.
+run_suite() {
+	local bs=$1 url
 	url=$(iscsi_url "disk$bs")
-	smoke "$url" "$bs"
 	# The same URL twice gives the suite its second path (a second session,
 	# ISID apart) for the MultipathIO tests.
-	timeout 600 iscsi-test-cu -d -i "$ISCSI_INITIATOR" -t "$CU_TESTS" "$url" "$url" >"$WORK/cu$bs.log" 2>&1
+	timeout 600 iscsi-test-cu -d -i "$ISCSI_INITIATOR" -t "$CU_TESTS" "$url" "$url" >"$WORK/cu$bs.log" 2>&1 &
+	CU_PIDS+=($!)
+}
+
+# Checks one suite's log against the floor (or, for a subset, no failure).
+check_suite() {
+	local bs=$1 passed failed skipped total
 	read -r passed failed skipped total < <(count_results "$WORK/cu$bs.log" 2>"$WORK/failed$bs")
-	echo "iscsi-test-cu ALL, $bs-byte LUN: $passed passed, $failed failed, $skipped skipped (of $total)"
+	echo "iscsi-test-cu $CU_TESTS, $bs-byte LUN: $passed passed, $failed failed, $skipped skipped (of $total)"
 	sed 's/^/  /' "$WORK/failed$bs"
 	if [ "$CU_TESTS" != ALL ]; then
 		[ "${failed:-1}" -eq 0 ] && pass "$CU_TESTS ($bs)" || fail "$CU_TESTS ($bs)"
@@ -86,7 +91,46 @@ for bs in 512 4096; do
 		fail "conformance $bs: $passed passes < floor ${FLOOR[$bs]}"
 		tail -30 "$WORK/cu$bs.log" >&2
 	fi
-	kill -0 "$TGT_PID" 2>/dev/null && pass "target alive after the suite ($bs)" || fail "target died ($bs)"
-	stop_tgt
+}
+
+# ReadOnly.ReadOnlySBC needs a LUN write-protected from the start, which the
+# other tests cannot use: a small one of its own (the option under test).
+readonly_lun() {
+	local url log=$WORK/cu_ro.log
+	rpc bdev_malloc_create '{"name": "MallocRO", "num_blocks": 16384, "block_size": 512}' >/dev/null ||
+		fail "malloc bdev (read-only LUN)"
+	iscsi_export diskro MallocRO '["ANY"]' '["127.0.0.1/32"]' ||
+		fail "export diskro"
+	rpc iscsi_target_node_add_lun '{"name": "diskro", "bdev_name": "MallocRO", "lun_id": 1, "write_protect": true}' \
+		>/dev/null || fail "iscsi_target_node_add_lun write_protect"
+	rpc save_config >"$WORK/config.json" || fail "save_config"
+	grep -q '"write_protect": true' "$WORK/config.json" && pass "save_config writes write_protect" ||
+		fail "save_config lacks write_protect"
+	url=$(iscsi_url diskro 1)
+	timeout 120 iscsi-test-cu -d -i "$ISCSI_INITIATOR" -t ALL.ReadOnly "$url" >"$log" 2>&1
+	read -r passed failed skipped total < <(count_results "$log" 2>/dev/null)
+	[ "${passed:-0}" -eq 1 ] && [ "${total:-0}" -eq 1 ] && pass "ReadOnly.ReadOnlySBC on a write-protected LUN" ||
+		{ fail "ReadOnly.ReadOnlySBC: $passed of $total passed"; tail -20 "$log" >&2; }
+	timeout 20 iscsi-readcapacity16 "$(iscsi_url diskro 0)" >/dev/null &&
+		timeout 20 iscsi-swp --swp on "$(iscsi_url diskro 0)" >/dev/null &&
+		timeout 20 iscsi-swp --swp off "$(iscsi_url diskro 0)" >/dev/null && pass "LUN 0 beside it stays writable" ||
+		fail "LUN 0 of diskro"
+}
+
+start_tgt --no-huge -s 320 || finish
+CU_PIDS=()
+for bs in 512 4096; do
+	rpc bdev_malloc_create "{\"name\": \"Malloc$bs\", \"num_blocks\": $((64 * 1024 * 1024 / bs)), \"block_size\": $bs,
+		\"physical_block_size\": ${PHYS[$bs]}}" >/dev/null || fail "malloc bdev ($bs)"
+	iscsi_export "disk$bs" "Malloc$bs" || fail "export disk$bs"
+	smoke "$(iscsi_url "disk$bs")" "$bs"
+	run_suite "$bs"
 done
+[ "$CU_TESTS" = ALL ] && readonly_lun
+wait "${CU_PIDS[@]}"
+for bs in 512 4096; do
+	check_suite "$bs"
+done
+kill -0 "$TGT_PID" 2>/dev/null && pass "target alive after the suites" || fail "target died"
+stop_tgt
 finish

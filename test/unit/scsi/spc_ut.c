@@ -276,6 +276,37 @@ static void test_mode_select(void)
 	CHECK_FIELD(u, 1, 4);
 }
 
+/* A LUN exported write-protected: WP in MODE SENSE, writes and UNMAP refused,
+ * and clearing SWP by MODE SELECT does not lift it; reads still work. */
+static void test_write_protect_option(void)
+{
+	uint8_t ms6[6] = { BRISK_SPC_OP_MODE_SENSE_6, 0x08, 0x0a, 0, 255, 0 };
+	uint8_t wr[10] = { BRISK_SBC_OP_WRITE_10, 0, 0, 0, 0, 0, 0, 0, 1, 0 }, blk[512] = { 0 };
+	uint8_t rd[10] = { BRISK_SBC_OP_READ_10, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+	uint8_t unmap[10] = { BRISK_SBC_OP_UNMAP, 0, 0, 0, 0, 0, 0, 0, 24, 0 };
+	uint8_t ul[24] = { 0, 22, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	struct brisk_scsi_lun *lun = brisk_scsi_dev_get_lun(g_dev, 0);
+	struct ut_task *u;
+
+	CU_ASSERT_FALSE(brisk_scsi_lun_is_write_protected(lun));
+	brisk_scsi_lun_set_write_protect(lun, true);
+	CU_ASSERT_TRUE(brisk_scsi_lun_is_write_protected(lun));
+	u = ut_cmd(g_dev, 0, ms6, 6, NULL, 0, 255);
+	CHECK_GOOD(u);
+	CU_ASSERT_EQUAL(u->data[2] & 0x80, 0x80); /* WP */
+	CU_ASSERT_EQUAL(u->data[4 + 4] & 0x08, 0); /* SWP stays the initiator's */
+	u = ut_cmd(g_dev, 0, wr, 10, blk, 512, 0);
+	CHECK_SENSE(u, BRISK_SCSI_SENSE_DATA_PROTECT, BRISK_SCSI_ASC_WRITE_PROTECTED);
+	u = ut_cmd(g_dev, 0, unmap, 10, ul, 24, 0);
+	CHECK_SENSE(u, BRISK_SCSI_SENSE_DATA_PROTECT, BRISK_SCSI_ASC_WRITE_PROTECTED);
+	u = ut_cmd(g_dev, 0, rd, 10, NULL, 0, 512);
+	CHECK_GOOD(u);
+	brisk_scsi_lun_set_write_protect(lun, false);
+	brisk_scsi_lun_set_write_protect(NULL, true); /* a LUN gone meanwhile: nothing */
+	u = ut_cmd(g_dev, 0, wr, 10, blk, 512, 0);
+	CHECK_GOOD(u);
+}
+
 static void test_mode_select_ua_other_initiator(void)
 {
 	uint8_t sel[6] = { BRISK_SPC_OP_MODE_SELECT_6, 0x10, 0, 0, 24, 0 };
@@ -429,6 +460,7 @@ int main(void)
 	CU_ADD_TEST(suite, test_mode_sense);
 	CU_ADD_TEST(suite, test_mode_select);
 	CU_ADD_TEST(suite, test_mode_select_ua_other_initiator);
+	CU_ADD_TEST(suite, test_write_protect_option);
 	CU_ADD_TEST(suite, test_request_sense_and_stop);
 	CU_ADD_TEST(suite, test_report_opcodes);
 	CU_ADD_TEST(suite, test_read_defect_data);
