@@ -22,6 +22,9 @@ void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t *bhs)
 	struct iscsi_out_pdu *p = iscsi_conn_ctrl_pdu(c);
 
 	if (p == NULL) {
+		/* The initiator sends faster than it reads our replies. */
+		BRISK_ERRLOG("iscsi: connection %u (%s): no PDU free for a Reject (reason 0x%02x): closing\n", c->id,
+			     c->peer_host, reason);
 		iscsi_conn_close(c);
 		return;
 	}
