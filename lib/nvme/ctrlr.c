@@ -359,6 +359,9 @@ static int init_configure_aer(struct brisk_nvme_ctrlr *ctrlr)
 	if (ctrlr->cdata.oaes & BRISK_NVME_OAES_NS_ATTR) {
 		cdw11 |= BRISK_NVME_AEC_NS_ATTR_NOTICES;
 	}
+	if (ctrlr->cdata.oaes & BRISK_NVME_OAES_ANA_CHANGE) {
+		cdw11 |= BRISK_NVME_AEC_ANA_CHANGE_NOTICES;
+	}
 	rc = brisk_nvme_ctrlr_cmd_set_feature(ctrlr, BRISK_NVME_FEAT_ASYNC_EVENT_CONFIGURATION,
 					      cdw11, 0, NULL, 0, init_admin_cb, ctrlr);
 	return init_wait_for(ctrlr, rc, NVME_CTRLR_STATE_SET_KEEP_ALIVE, aer_config_done);
