@@ -64,7 +64,7 @@ def start_host(work, name, extra=()):
     sock = os.path.join(work, name + '.sock')
     log = open(os.path.join(work, name + '.log'), 'w')
     proc = subprocess.Popen([BDEVPERF, '-z', '-r', sock, '-s', '128', '--no-huge', '-q', '8', '-o', '4096',
-                             '-w', 'verify', '-t', '6'] + list(extra), stdout=log, stderr=subprocess.STDOUT)
+                             '-w', 'verify', '-t', '5'] + list(extra), stdout=log, stderr=subprocess.STDOUT)
     end = time.monotonic() + 15
     while not os.path.exists(sock) and time.monotonic() < end and proc.poll() is None:
         time.sleep(0.05)
@@ -90,18 +90,18 @@ def io_under_changes(t, sock, p1, p2):
                                's.settimeout(40); s.connect(sys.argv[1]); s.sendall(b\'{"jsonrpc":"2.0",'
                                '"id":1,"method":"perform_tests"}\'); print(s.recv(1 << 20).decode())', sock],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    time.sleep(0.7)
     t.rpc('nvmf_subsystem_listener_set_ana_state', NQN, *listener(p1), '-n', 'inaccessible')
     ps = wait_paths(sock, lambda ps: ps.get(str(p1), {}).get('ana_state') == 'inaccessible')
     check(not ps[str(p1)]['accessible'] and ps[str(p2)]['current'] and ps[str(p2)]['accessible'],
           'port 1 inaccessible: get_io_paths shows it, port 2 is current')
-    time.sleep(1.0)
+    time.sleep(0.7)
     t.rpc('nvmf_subsystem_listener_set_ana_state', NQN, *listener(p1), '-n', 'optimized')
     ps = wait_paths(sock, lambda ps: ps.get(str(p1), {}).get('ana_state') == 'optimized')
     check(ps[str(p1)]['accessible'] and ps[str(p1)]['current'], 'port 1 optimized again: current again')
     check(rpc(sock, 'bdev_nvme_set_multipath_policy', '-b', 'Nvme0n1', '-p', 'active_active').returncode == 0,
           'bdev_nvme_set_multipath_policy active_active')
-    time.sleep(1.0)
+    time.sleep(0.7)
     check(t.rpc('nvmf_subsystem_remove_listener', NQN, *listener(p2)).returncode == 0, 'listener 2 removed')
     ps = wait_paths(sock, lambda ps: str(p2) not in ps)
     check(list(ps) == [str(p1)], f'port 2\'s path is gone, port 1\'s stays ({list(ps)})')
@@ -144,7 +144,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix='nvmf_mpath.') as work:
         p1, p2 = free_port(), free_port()
         t = Tgt(work, 'tgt')
-        host = None
+        host, log = None, None
         try:
             steps = [('bdev_malloc_create', '-b', 'Malloc0', '16', '512'), ('nvmf_create_transport', '-t', 'TCP'),
                      ('nvmf_create_subsystem', NQN, '-a', '-r'), ('nvmf_subsystem_add_ns', NQN, 'Malloc0'),
@@ -163,6 +163,9 @@ def main():
         finally:
             check(stop(host) == 0, 'bdevperf stops cleanly')
             check(t.stop() == 0, 'target stops cleanly')
+            if log is not None:
+                log.close()
+            t.log.close()
             if FAILS:
                 for name in ('host.log', 'tgt.log'):
                     if os.path.exists(os.path.join(work, name)):
