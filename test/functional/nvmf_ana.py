@@ -8,7 +8,7 @@ raises an ANA change notice (Notice/03h/0Ch) only on that port's controllers,
 I/O there fails with SCT 3h / SC 02h; nvmf_subsystem_get_listeners and
 save_config (a restart from it) show the states; bad requests are refused;
 removing a listener drops its controllers.
-Bounded: socket timeouts, a 60 s alarm; the targets are always stopped."""
+Bounded: socket timeouts, a 120 s alarm (for a loaded machine); the targets are always stopped."""
 import os
 import signal
 import socket
@@ -173,7 +173,7 @@ def removal_check(t, p2, c2):
 
 
 def main():
-    signal.alarm(60)
+    signal.alarm(120)
     with tempfile.TemporaryDirectory(prefix='nvmf_ana.') as work:
         p1, p2 = free_port(), free_port()
         t = Tgt(work, 'tgt')

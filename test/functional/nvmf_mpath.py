@@ -8,7 +8,7 @@ set optimized again, and port 2's listener is removed (its path goes).
 bdev_nvme_set_multipath_policy switches to active_active; bad policies are
 refused. save_config writes both attaches, and a host started from it has
 the two paths again.
-Bounded: a 60 s alarm, timeouts on every call; every process is stopped."""
+Bounded: a 120 s alarm (for a loaded machine), timeouts on every call; every process is stopped."""
 import json
 import os
 import signal
@@ -140,7 +140,7 @@ def config_round_trip(work, sock):
 
 
 def main():
-    signal.alarm(60)
+    signal.alarm(120)
     with tempfile.TemporaryDirectory(prefix='nvmf_mpath.') as work:
         p1, p2 = free_port(), free_port()
         t = Tgt(work, 'tgt')
