@@ -170,10 +170,34 @@ static int ctrlr_admin_poll(void *arg)
 
 /* ---- Deletion: bdevs, then channels, then the controller ---- */
 
+static void ctrlr_delete_device_gone(void *io_device);
+
+static bool has_secondaries(const struct nvme_ctrlr *primary)
+{
+	struct nvme_ctrlr *c;
+
+	TAILQ_FOREACH(c, &g_ctrlrs, link) {
+		if (c->primary == primary) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A primary whose bdevs are gone waits for its secondaries (they reach its
+ * channels and namespaces until they are detached). */
+static void ctrlr_unregister_when_alone(struct nvme_ctrlr *primary)
+{
+	if (primary->deleting && primary->unregistering == 0 && !has_secondaries(primary)) {
+		brisk_io_device_unregister(primary, ctrlr_delete_device_gone);
+	}
+}
+
 static void ctrlr_delete_detach(struct nvme_ctrlr *nctrlr)
 {
 	bdev_nvme_done_cb cb = nctrlr->delete_cb;
 	void *cb_arg = nctrlr->delete_cb_arg;
+	struct nvme_ctrlr *primary = nctrlr->primary;
 
 	brisk_poller_unregister(&nctrlr->admin_poller);
 	TAILQ_REMOVE(&g_ctrlrs, nctrlr, link);
@@ -183,6 +207,9 @@ static void ctrlr_delete_detach(struct nvme_ctrlr *nctrlr)
 	brisk_nvme_detach(nctrlr->ctrlr);
 	bdev_nvme_mp_ctrlr_free(nctrlr);
 	free(nctrlr);
+	if (primary != NULL) {
+		ctrlr_unregister_when_alone(primary);
+	}
 	if (cb != NULL) {
 		cb(cb_arg, 0);
 	}
@@ -209,7 +236,7 @@ static void ctrlr_delete_bdev_done(void *arg, int rc)
 	if (--nctrlr->unregistering == 0 && nctrlr->primary != NULL) {
 		bdev_nvme_mp_ctrlr_release(nctrlr, ctrlr_delete_paths_gone, nctrlr);
 	} else if (nctrlr->unregistering == 0) {
-		brisk_io_device_unregister(nctrlr, ctrlr_delete_device_gone);
+		ctrlr_unregister_when_alone(nctrlr);
 	}
 }
 
