@@ -96,6 +96,14 @@ enum brisk_nvme_status_code_type {
 	BRISK_NVME_SCT_VENDOR_SPECIFIC = 0x7,
 };
 
+/* Path related status codes (SCT 3h). */
+enum brisk_nvme_path_status {
+	BRISK_NVME_SC_INTERNAL_PATH_ERROR = 0x00,
+	BRISK_NVME_SC_ANA_PERSISTENT_LOSS = 0x01,
+	BRISK_NVME_SC_ANA_INACCESSIBLE = 0x02,
+	BRISK_NVME_SC_ANA_TRANSITION = 0x03,
+};
+
 enum brisk_nvme_generic_status {
 	BRISK_NVME_SC_SUCCESS = 0x00,
 	BRISK_NVME_SC_INVALID_OPCODE = 0x01,
@@ -372,7 +380,15 @@ struct brisk_nvme_ctrlr_data {
 	uint16_t mntmt;        /* 324 */
 	uint16_t mxtmt;        /* 326 */
 	uint32_t sanicap;      /* 328 */
-	uint8_t rsvd332[180];
+	uint32_t hmminds; /* 332 */
+	uint16_t hmmaxd; /* 336 */
+	uint16_t nsetidmax; /* 338 */
+	uint16_t endgidmax; /* 340 */
+	uint8_t anatt; /* 342: ANA transition time, seconds */
+	uint8_t anacap; /* 343: ANA capabilities */
+	uint32_t anagrpmax; /* 344: highest ANA group ID */
+	uint32_t nanagrpid; /* 348: number of ANA group IDs */
+	uint8_t rsvd352[160];
 	uint8_t sqes;          /* 512 */
 	uint8_t cqes;          /* 513 */
 	uint16_t maxcmd;       /* 514 */
@@ -421,6 +437,10 @@ _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, cctemp) == 268, "CCTEMP at
 _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, tnvmcap) == 280, "TNVMCAP at 280");
 _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, unvmcap) == 296, "UNVMCAP at 296");
 _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, kas) == 320, "KAS at 320");
+_Static_assert(offsetof(struct brisk_nvme_ctrlr_data, anatt) == 342, "ANATT at 342");
+_Static_assert(offsetof(struct brisk_nvme_ctrlr_data, anacap) == 343, "ANACAP at 343");
+_Static_assert(offsetof(struct brisk_nvme_ctrlr_data, anagrpmax) == 344, "ANAGRPMAX at 344");
+_Static_assert(offsetof(struct brisk_nvme_ctrlr_data, nanagrpid) == 348, "NANAGRPID at 348");
 _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, sqes) == 512, "SQES at 512");
 _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, cqes) == 513, "CQES at 513");
 _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, maxcmd) == 514, "MAXCMD at 514");
@@ -454,6 +474,17 @@ _Static_assert(offsetof(struct brisk_nvme_ctrlr_data, vs) == 3072, "VS at 3072")
 #define BRISK_NVME_SGLS_DWORD_ALIGNED 0x2u
 /* OAES bit 8: namespace attribute notices. */
 #define BRISK_NVME_OAES_NS_ATTR (1u << 8)
+/* OAES bit 11: ANA change notices. */
+#define BRISK_NVME_OAES_ANA_CHANGE (1u << 11)
+/* CMIC bits: several ports, several controllers, ANA reporting. */
+#define BRISK_NVME_CMIC_MULTI_PORT (1u << 0)
+#define BRISK_NVME_CMIC_MULTI_CTRLR (1u << 1)
+#define BRISK_NVME_CMIC_ANA_REPORTING (1u << 3)
+/* ANACAP bits: states reported, group ID fixed while attached. */
+#define BRISK_NVME_ANACAP_OPTIMIZED (1u << 0)
+#define BRISK_NVME_ANACAP_NON_OPTIMIZED (1u << 1)
+#define BRISK_NVME_ANACAP_INACCESSIBLE (1u << 2)
+#define BRISK_NVME_ANACAP_GRPID_STATIC (1u << 6)
 #define BRISK_NVME_OAES_DISCOVERY_LOG_CHANGE (1u << 31) /* discovery controllers */
 
 /* LBA format (4 bytes). */
@@ -545,7 +576,36 @@ enum brisk_nvme_log_page {
 	BRISK_NVME_LOG_FIRMWARE_SLOT = 0x03,
 	BRISK_NVME_LOG_CHANGED_NS_LIST = 0x04,
 	BRISK_NVME_LOG_COMMAND_EFFECTS = 0x05,
+	BRISK_NVME_LOG_ANA = 0x0c,
 };
+
+/* Asymmetric Namespace Access states (ANA log, descriptor byte 16). */
+enum brisk_nvme_ana_state {
+	BRISK_NVME_ANA_OPTIMIZED = 0x1,
+	BRISK_NVME_ANA_NON_OPTIMIZED = 0x2,
+	BRISK_NVME_ANA_INACCESSIBLE = 0x3,
+	BRISK_NVME_ANA_PERSISTENT_LOSS = 0x4,
+	BRISK_NVME_ANA_CHANGE = 0xf,
+};
+/* ANA log page header (16 bytes), then one descriptor per group. */
+struct brisk_nvme_ana_page {
+	uint64_t change_count;
+	uint16_t num_ana_group_desc;
+	uint8_t rsvd10[6];
+};
+_Static_assert(sizeof(struct brisk_nvme_ana_page) == 16, "ANA log header is 16 bytes");
+/* ANA group descriptor (32 bytes), followed by num_of_nsid NSIDs. */
+struct brisk_nvme_ana_group_desc {
+	uint32_t ana_group_id;
+	uint32_t num_of_nsid;
+	uint64_t change_count;
+	uint8_t ana_state; /* bits 3:0 */
+	uint8_t rsvd17[15];
+	uint32_t nsid[];
+};
+_Static_assert(sizeof(struct brisk_nvme_ana_group_desc) == 32, "ANA group descriptor is 32 bytes");
+/* Get Log Page LSP bit 0 for the ANA log: Return Groups Only. */
+#define BRISK_NVME_ANA_LOG_RGO (1u << 8)
 
 /* Error information log entry (64 bytes). */
 struct brisk_nvme_error_information_entry {
@@ -661,6 +721,7 @@ enum brisk_nvme_feature {
 #define BRISK_NVME_AEC_SMART_CRITICAL_MASK 0xffu
 #define BRISK_NVME_AEC_NS_ATTR_NOTICES (1u << 8)
 #define BRISK_NVME_AEC_FW_ACTIVATION_NOTICES (1u << 9)
+#define BRISK_NVME_AEC_ANA_CHANGE_NOTICES (1u << 11)
 #define BRISK_NVME_AEC_DISCOVERY_LOG_CHANGE_NOTICES (1u << 31) /* discovery controllers */
 
 /* ---- Asynchronous events (cdw0 of an AER completion) ---- */

@@ -362,6 +362,9 @@ static int init_configure_aer(struct brisk_nvme_ctrlr *ctrlr)
 	if (ctrlr->cdata.oaes & BRISK_NVME_OAES_NS_ATTR) {
 		cdw11 |= BRISK_NVME_AEC_NS_ATTR_NOTICES;
 	}
+	if (ctrlr->cdata.oaes & BRISK_NVME_OAES_ANA_CHANGE) {
+		cdw11 |= BRISK_NVME_AEC_ANA_CHANGE_NOTICES;
+	}
 	if (ctrlr->cdata.cntrltype == BRISK_NVME_CNTRLTYPE_DISCOVERY) {
 		/* Bits 0-7 (SMART) are reserved on a discovery controller. */
 		cdw11 = BRISK_NVME_AEC_DISCOVERY_LOG_CHANGE_NOTICES;

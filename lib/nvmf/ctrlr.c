@@ -84,6 +84,12 @@ static struct nvmf_ctrlr *ctrlr_create(struct connect_ctx *cc, struct nvmf_subsy
 	c->kato_ms = cc->kato;
 	c->vwc = 1;
 	c->num_queues_granted = g_nvmf_tgt.tcp->opts.max_qpairs_per_ctrlr - 1;
+	if (s->subtype == BRISK_NVMF_SUBTYPE_NVME && nvmf_ana_ctrlr_init(c, &cc->conn->local) != 0) {
+		free(c->resv_mask);
+		free(c);
+		connect_fail(cc, BRISK_NVMF_SC_CONNECT_CONTROLLER_BUSY, false, 0);
+		return NULL;
+	}
 	if (s->subtype == BRISK_NVMF_SUBTYPE_DISCOVERY) {
 		c->disc_digest = nvmf_discovery_log_digest(c->hostnqn); /* changes are news from here on */
 	}
@@ -275,6 +281,7 @@ static void ctrlr_free_on_app_thread(void *arg)
 
 	TAILQ_REMOVE(&c->subsys->ctrlrs, c, link);
 	free(c->resv_mask);
+	free((void *)c->ana_states);
 	free(c);
 }
 

@@ -194,6 +194,20 @@ static uint64_t fill_changed_ns(struct nvmf_ctrlr *c, uint8_t *page, bool rae)
 	return sizeof(*l);
 }
 
+static void ana_log(struct nvmf_req *req, struct nvmf_ctrlr *c, uint64_t offset)
+{
+	uint64_t size = 0;
+	uint8_t *page =
+		nvmf_ana_log_build(c, req->cmd.cdw10 & BRISK_NVME_ANA_LOG_RGO, req->cmd.cdw10 & (1u << 15), &size);
+
+	if (page == NULL) {
+		admin_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INTERNAL_DEVICE_ERROR);
+		return;
+	}
+	reply_slice(req, page, size, offset);
+	free(page);
+}
+
 static void admin_get_log_page(struct nvmf_req *req, struct nvmf_ctrlr *c)
 {
 	uint8_t page[NVMF_PAGE] = {0};
@@ -209,6 +223,10 @@ static void admin_get_log_page(struct nvmf_req *req, struct nvmf_ctrlr *c)
 	req->length = (uint32_t)(numd * 4);
 	if (lid == BRISK_NVME_LOG_DISCOVERY && disc) {
 		discovery_log(req, c, offset);
+		return;
+	}
+	if (lid == BRISK_NVME_LOG_ANA && !disc && c->subsys->ana_reporting) {
+		ana_log(req, c, offset);
 		return;
 	}
 	switch (disc ? 0 : lid) {
@@ -372,6 +390,7 @@ static void admin_aer(struct nvmf_req *req, struct nvmf_ctrlr *c)
 	aer_post_ns_changed(c);
 	nvmf_resv_aer_retry(c);
 	nvmf_discovery_aer_retry(c);
+	nvmf_ana_aer_retry(c);
 }
 
 struct ns_change {

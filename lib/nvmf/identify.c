@@ -68,6 +68,7 @@ void nvmf_ctrlr_fill_identify(const struct nvmf_ctrlr *c, struct brisk_nvme_ctrl
 	cd->psd[0].mp = 100;
 	snprintf(cd->subnqn, sizeof(cd->subnqn), "%s", s->nqn);
 	fill_fabrics(cd);
+	nvmf_ana_fill_identify(s, cd);
 }
 
 void nvmf_ctrlr_fill_identify_ns(const struct nvmf_ns *ns, struct brisk_nvme_ns_data *nd)
@@ -84,6 +85,10 @@ void nvmf_ctrlr_fill_identify_ns(const struct nvmf_ns *ns, struct brisk_nvme_ns_
 	nd->noiob = (uint16_t)brisk_bdev_get_optimal_io_boundary(ns->bdev);
 	memcpy(nd->nguid, ns->nguid, sizeof(nd->nguid));
 	nd->rescap = nvmf_resv_rescap(&ns->resv);
+	if (ns->subsys->ana_reporting) {
+		nd->nmic = 1; /* shared: reachable through several controllers */
+		nd->anagrpid = ns->anagrpid;
+	}
 }
 
 static uint32_t put_desc(uint8_t *buf, uint32_t off, uint32_t len, uint8_t type, const void *id, uint8_t idlen)

@@ -225,6 +225,7 @@ static void io_complete_cb(struct brisk_bdev_io *bdev_io, bool success, void *ar
 void nvmf_io_cmd(struct nvmf_req *req)
 {
 	struct nvmf_conn *c = req->conn;
+	uint8_t sc;
 
 	c->outstanding++;
 	req->ns = nvmf_subsystem_get_ns(c->ctrlr->subsys, req->cmd.nsid);
@@ -233,6 +234,10 @@ void nvmf_io_cmd(struct nvmf_req *req)
 	req->range_held = false;
 	if (req->ns == NULL) {
 		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
+		return;
+	}
+	if ((sc = nvmf_ana_io_status(req)) != 0) {
+		io_done(req, BRISK_NVME_SCT_PATH, sc);
 		return;
 	}
 	if (nvmf_resv_is_cmd(req->cmd.opc)) {

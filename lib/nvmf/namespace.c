@@ -77,6 +77,7 @@ int nvmf_ns_add(struct nvmf_subsystem *s, uint32_t nsid, const char *bdev_name, 
 		return -ENOMEM;
 	}
 	ns->nsid = nsid;
+	ns->anagrpid = nsid;
 	ns->subsys = s;
 	rc = ns_resv_init(ns, ptpl_file, err, errlen);
 	if (rc != 0) {

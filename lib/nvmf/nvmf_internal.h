@@ -67,6 +67,7 @@ struct nvmf_host {
 
 struct nvmf_subsys_listener {
 	struct nvmf_listener *listener;
+	uint8_t *ana_states; /* [subsys->max_nsid]: ANA state of each group through this port (ana.c) */
 	TAILQ_ENTRY(nvmf_subsys_listener) link;
 };
 
@@ -81,6 +82,7 @@ struct nvmf_ns {
 	uint8_t nguid[16];
 	bool nguid_set;  /* given by the user (save_config writes it back) */
 	bool uuid_set;
+	uint32_t anagrpid; /* ANA group (ana.c): the NSID unless the user chose one */
 	/* LBA ranges in flight, shared by every poll group (range_lock.c):
 	 * writes and fused Compare-and-Writes, so a pair runs atomically. */
 	pthread_mutex_t range_mutex;
@@ -159,6 +161,12 @@ struct nvmf_ctrlr {
 	uint32_t disc_digest; /* app thread: CRC32C of this host's log entries */
 	bool disc_aen_pending, disc_aen_masked;
 	uint8_t *resv_mask; /* [subsys->max_nsid]: Reservation Notification Mask */
+	/* ANA (ana.c): the port the host came in through and its group states
+	 * there; written on the admin thread, read by I/O connections' threads. */
+	struct nvmf_listen_addr port;
+	_Atomic uint8_t *ana_states; /* [subsys->max_nsid] */
+	uint64_t ana_chgcnt;
+	bool ana_aen_pending, ana_aen_masked;
 	TAILQ_ENTRY(nvmf_ctrlr) link;  /* in subsys->ctrlrs (app thread) */
 };
 
@@ -391,6 +399,20 @@ void nvmf_resv_aer_retry(struct nvmf_ctrlr *c);
 uint64_t nvmf_resv_log_fill(struct nvmf_ctrlr *c, uint8_t *page, bool rae);
 bool nvmf_resv_is_feature(uint8_t fid);
 uint8_t nvmf_resv_feature(struct nvmf_req *req, struct nvmf_ctrlr *c, uint8_t fid, bool set);
+
+/* ana.c: Asymmetric Namespace Access */
+int nvmf_ana_state_parse(const char *str, uint8_t *state);
+const char *nvmf_ana_state_str(uint8_t state);
+int nvmf_ana_listener_init(struct nvmf_subsystem *s, struct nvmf_subsys_listener *sl, uint8_t state);
+int nvmf_ana_ctrlr_init(struct nvmf_ctrlr *c, const struct nvmf_listen_addr *port);
+int nvmf_ana_set_state(struct nvmf_subsystem *s, const struct nvmf_listen_addr *a, uint32_t anagrpid, uint8_t state);
+void nvmf_ana_listener_removed(struct nvmf_subsystem *s, const struct nvmf_listen_addr *a);
+uint8_t nvmf_ana_io_status(const struct nvmf_req *req);
+uint8_t *nvmf_ana_log_build(struct nvmf_ctrlr *c, bool rgo, bool rae, uint64_t *size);
+void nvmf_ana_aer_retry(struct nvmf_ctrlr *c);
+void nvmf_ana_fill_identify(const struct nvmf_subsystem *s, struct brisk_nvme_ctrlr_data *cd);
+json_t *nvmf_ana_listener_json(const struct nvmf_subsystem *s, const struct nvmf_subsys_listener *sl);
+void nvmf_ana_write_config(json_t *array, const struct nvmf_subsystem *s, const struct nvmf_subsys_listener *sl);
 
 /* io.c */
 void nvmf_io_cmd(struct nvmf_req *req);

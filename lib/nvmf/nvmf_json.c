@@ -35,6 +35,9 @@ static json_t *ns_json(const struct nvmf_ns *ns)
 			      brisk_bdev_get_name(ns->bdev), "name", brisk_bdev_get_name(ns->bdev), "nguid", nguid,
 			      "uuid", uuid);
 
+	if (o != NULL) {
+		json_object_set_new(o, "anagrpid", json_integer(ns->anagrpid));
+	}
 	if (o != NULL && ns->resv.ptpl_file != NULL) {
 		json_object_set_new(o, "ptpl_file", json_string(ns->resv.ptpl_file));
 	}
@@ -117,6 +120,9 @@ static void write_namespaces(json_t *array, const struct nvmf_subsystem *s)
 		if (ns->resv.ptpl_file != NULL) {
 			json_object_set_new(n, "ptpl_file", json_string(ns->resv.ptpl_file));
 		}
+		if (ns->anagrpid != ns->nsid) {
+			json_object_set_new(n, "anagrpid", json_integer(ns->anagrpid));
+		}
 		add_call(array, "nvmf_subsystem_add_ns", json_pack("{s:s, s:o}", "nqn", s->nqn, "namespace", n));
 	}
 }
@@ -134,6 +140,7 @@ static void write_subsystem(json_t *array, const struct nvmf_subsystem *s)
 	TAILQ_FOREACH(sl, &s->listeners, link) {
 		add_call(array, "nvmf_subsystem_add_listener", json_pack("{s:s, s:o}", "nqn", s->nqn,
 				"listen_address", nvmf_listen_addr_json(&sl->listener->addr)));
+		nvmf_ana_write_config(array, s, sl);
 	}
 	TAILQ_FOREACH(h, &s->hosts, link) {
 		add_call(array, "nvmf_subsystem_add_host", json_pack("{s:s, s:s}", "nqn", s->nqn, "host", h->nqn));

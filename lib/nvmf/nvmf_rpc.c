@@ -292,9 +292,6 @@ static const char *subsys_params_check(const struct rpc_subsys *p)
 	if (p->min_cntlid < NVMF_CNTLID_MIN || p->max_cntlid > NVMF_CNTLID_MAX || p->min_cntlid > p->max_cntlid) {
 		return "min_cntlid/max_cntlid must satisfy 1 <= min_cntlid <= max_cntlid <= 65519";
 	}
-	if (p->ana_reporting) {
-		return "ana_reporting is not supported";
-	}
 	return NULL;
 }
 
@@ -325,6 +322,7 @@ static void rpc_nvmf_create_subsystem(struct brisk_jsonrpc_request *req, const j
 		goto out;
 	}
 	s->allow_any_host = p.allow_any_host;
+	s->ana_reporting = p.ana_reporting;
 	s->min_cntlid = s->next_cntlid = (uint16_t)p.min_cntlid;
 	s->max_cntlid = (uint16_t)p.max_cntlid;
 	if (p.serial_number) {

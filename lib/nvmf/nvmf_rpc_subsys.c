@@ -90,9 +90,15 @@ static void rpc_listener(struct brisk_jsonrpc_request *req, const json_t *params
 	struct rpc_ss p = {0};
 	struct nvmf_subsystem *s = ss_decode(req, params, g_listener_decoders, BRISK_COUNTOF(g_listener_decoders), &p);
 	struct nvmf_listen_addr a;
+	uint8_t state = BRISK_NVME_ANA_OPTIMIZED;
 	int rc;
 
 	if (s == NULL || addr_decode(req, p.listen_address, &a) != 0) {
+		goto out;
+	}
+	if (add && p.ana_state != NULL && nvmf_ana_state_parse(p.ana_state, &state) != 0) {
+		brisk_jsonrpc_invalid_params(req, "ana_state '%s' is not optimized, non_optimized or inaccessible",
+					     p.ana_state);
 		goto out;
 	}
 	if (p.secure_channel) {
@@ -109,6 +115,9 @@ static void rpc_listener(struct brisk_jsonrpc_request *req, const json_t *params
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "%s listener %s:%s: %s", add ? "Unable to add" :
 						      "Unable to remove", a.traddr, a.trsvcid, strerror(-rc));
 		goto out;
+	}
+	if (add && state != BRISK_NVME_ANA_OPTIMIZED) {
+		nvmf_ana_set_state(s, &a, 0, state);
 	}
 	brisk_jsonrpc_send_bool_response(req, true);
 out:
@@ -139,15 +148,54 @@ static void rpc_nvmf_subsystem_get_listeners(struct brisk_jsonrpc_request *req, 
 	if (s != NULL) {
 		arr = json_array();
 		TAILQ_FOREACH(sl, &s->listeners, link) {
-			json_array_append_new(arr, json_pack("{s:o, s:s}", "address",
-							     nvmf_listen_addr_json(&sl->listener->addr),
-							     "ana_state", "optimized"));
+			/* ana_state: group 1's, as SPDK shows it; ana_states: every group with a namespace */
+			json_array_append_new(arr, json_pack("{s:o, s:s, s:o}", "address",
+							     nvmf_listen_addr_json(&sl->listener->addr), "ana_state",
+							     nvmf_ana_state_str(sl->ana_states[0]), "ana_states",
+							     nvmf_ana_listener_json(s, sl)));
 		}
 		brisk_jsonrpc_send_result(req, arr);
 	}
 	brisk_json_free_object(g_nqn_decoders, BRISK_COUNTOF(g_nqn_decoders), &p);
 }
 BRISK_RPC_REGISTER("nvmf_subsystem_get_listeners", rpc_nvmf_subsystem_get_listeners, BRISK_RPC_RUNTIME)
+
+static const struct brisk_json_object_decoder g_set_ana_decoders[] = {
+	NQN,
+	F(listen_address, brisk_json_decode_json, false),
+	F(ana_state, brisk_json_decode_string, false),
+	{ "anagrpid", offsetof(struct rpc_ss, nsid), brisk_json_decode_uint32, true }, /* in nsid's slot */
+};
+
+static void rpc_nvmf_subsystem_listener_set_ana_state(struct brisk_jsonrpc_request *req, const json_t *params)
+{
+	struct rpc_ss p = { 0 };
+	struct nvmf_subsystem *s = ss_decode(req, params, g_set_ana_decoders, BRISK_COUNTOF(g_set_ana_decoders), &p);
+	struct nvmf_listen_addr a;
+	uint8_t state;
+	int rc;
+
+	if (s == NULL || addr_decode(req, p.listen_address, &a) != 0) {
+		goto out;
+	}
+	if (!s->ana_reporting) {
+		brisk_jsonrpc_invalid_params(req, "subsystem %s was created without ana_reporting", s->nqn);
+	} else if (nvmf_ana_state_parse(p.ana_state, &state) != 0) {
+		brisk_jsonrpc_invalid_params(req, "ana_state '%s' is not optimized, non_optimized or inaccessible",
+					     p.ana_state);
+	} else if (p.nsid > s->max_nsid) {
+		brisk_jsonrpc_invalid_params(req, "anagrpid %u is above max_namespaces (%u)", p.nsid, s->max_nsid);
+	} else if ((rc = nvmf_ana_set_state(s, &a, p.nsid, state)) != 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "Unable to set ANA state of listener %s:%s: %s",
+						      a.traddr, a.trsvcid, strerror(-rc));
+	} else {
+		brisk_jsonrpc_send_bool_response(req, true);
+	}
+out:
+	brisk_json_free_object(g_set_ana_decoders, BRISK_COUNTOF(g_set_ana_decoders), &p);
+}
+BRISK_RPC_REGISTER("nvmf_subsystem_listener_set_ana_state", rpc_nvmf_subsystem_listener_set_ana_state,
+		   BRISK_RPC_RUNTIME)
 
 /* ---- namespaces ---- */
 
@@ -205,8 +253,8 @@ static int ns_params(struct brisk_jsonrpc_request *req, const struct rpc_ns *n, 
 		brisk_jsonrpc_invalid_params(req, "namespace.uuid '%s' is not a UUID", n->uuid);
 		return -EINVAL;
 	}
-	if (n->eui64 || n->anagrpid) {
-		brisk_jsonrpc_invalid_params(req, "namespace: eui64 and anagrpid are not supported");
+	if (n->eui64) {
+		brisk_jsonrpc_invalid_params(req, "namespace: eui64 is not supported");
 		return -EINVAL;
 	}
 	return 0;
@@ -238,6 +286,11 @@ static void rpc_nvmf_subsystem_add_ns(struct brisk_jsonrpc_request *req, const j
 	if (ns_params(req, &n, nguid, &uuid) != 0) {
 		goto out;
 	}
+	if (n.anagrpid > s->max_nsid) {
+		brisk_jsonrpc_invalid_params(req, "namespace.anagrpid %u is above max_namespaces (%u)", n.anagrpid,
+					     s->max_nsid);
+		goto out;
+	}
 	err[0] = '\0';
 	rc = nvmf_ns_add(s, n.nsid, n.bdev_name, n.nguid ? nguid : NULL, n.uuid ? &uuid : NULL, n.ptpl_file, &nsid, err,
 			 sizeof(err));
@@ -251,6 +304,9 @@ static void rpc_nvmf_subsystem_add_ns(struct brisk_jsonrpc_request *req, const j
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "Unable to add namespace %u (bdev %s) to %s: %s", n.nsid,
 						      n.bdev_name, s->nqn, err);
 		goto out;
+	}
+	if (n.anagrpid != 0) {
+		s->ns[nsid - 1]->anagrpid = n.anagrpid;
 	}
 	brisk_jsonrpc_send_result(req, json_integer(nsid));
 out:

@@ -87,6 +87,7 @@ void nvmf_subsystem_destroy(struct nvmf_subsystem *s)
 	while ((sl = TAILQ_FIRST(&s->listeners)) != NULL) {
 		TAILQ_REMOVE(&s->listeners, sl, link);
 		nvmf_listener_put(sl->listener);
+		free(sl->ana_states);
 		free(sl);
 	}
 	TAILQ_REMOVE(&g_nvmf_tgt.subsystems, s, link);
@@ -177,8 +178,12 @@ int nvmf_subsystem_add_listener(struct nvmf_subsystem *s, const struct nvmf_list
 	if (sl == NULL) {
 		return -ENOMEM;
 	}
-	sl->listener = nvmf_listener_get(a, &rc);
+	rc = nvmf_ana_listener_init(s, sl, BRISK_NVME_ANA_OPTIMIZED);
+	if (rc == 0) {
+		sl->listener = nvmf_listener_get(a, &rc);
+	}
 	if (sl->listener == NULL) {
+		free(sl->ana_states);
 		free(sl);
 		return rc;
 	}
@@ -195,7 +200,9 @@ int nvmf_subsystem_remove_listener(struct nvmf_subsystem *s, const struct nvmf_l
 		if (nvmf_listen_addr_equal(&sl->listener->addr, a)) {
 			TAILQ_REMOVE(&s->listeners, sl, link);
 			nvmf_listener_put(sl->listener);
+			free(sl->ana_states);
 			free(sl);
+			nvmf_ana_listener_removed(s, a);
 			nvmf_discovery_changed();
 			return 0;
 		}

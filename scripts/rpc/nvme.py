@@ -75,6 +75,29 @@ _SET_OPTIONS_ARGS = [
 ]
 
 
+def bdev_nvme_get_io_paths(client, name=None):
+    return client.call('bdev_nvme_get_io_paths', strip_none(name=name))
+
+
+def bdev_nvme_set_multipath_policy(client, name, policy, selector=None, rr_min_io=None):
+    return client.call('bdev_nvme_set_multipath_policy', strip_none(name=name, policy=policy, selector=selector,
+                                                                    rr_min_io=rr_min_io))
+
+
+def _multipath_parsers(subparsers):
+    p = subparsers.add_parser('bdev_nvme_get_io_paths', help='Display the I/O paths of NVMe bdevs')
+    p.add_argument('-n', '--name', help='Name of the NVMe bdev')
+    p.set_defaults(func=lambda a: print_json(bdev_nvme_get_io_paths(a.client, a.name)))
+
+    p = subparsers.add_parser('bdev_nvme_set_multipath_policy', help='Set multipath policy of an NVMe bdev')
+    p.add_argument('-b', '--name', help='Name of the NVMe bdev', required=True)
+    p.add_argument('-p', '--policy', help='active_passive or active_active', required=True)
+    p.add_argument('-s', '--selector', help='round_robin (active_active)')
+    p.add_argument('-r', '--rr-min-io', dest='rr_min_io', type=int, help='I/Os per path in a row (1)')
+    p.set_defaults(func=lambda a: print_json(bdev_nvme_set_multipath_policy(
+        a.client, a.name, a.policy, a.selector, a.rr_min_io)))
+
+
 def _set_options(a):
     params = {key: getattr(a, key) for _, key, _, _ in _SET_OPTIONS_ARGS}
     for key in ('delay_cmd_submit', 'disable_auto_failback', 'generate_uuids', 'nvme_error_stat',
@@ -92,6 +115,7 @@ def _attach(a):
 
 
 def add_parsers(subparsers):
+    _multipath_parsers(subparsers)
     p = subparsers.add_parser('bdev_nvme_set_options', help='Set options for the bdev nvme type. This is '
                               'startup command.')
     for flags, key, typ, helptext in _SET_OPTIONS_ARGS:

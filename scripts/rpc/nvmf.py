@@ -50,6 +50,13 @@ def nvmf_subsystem_remove_listener(client, nqn, trtype, traddr, trsvcid, adrfam=
         nqn=nqn, listen_address=_listen_address(trtype, traddr, trsvcid, adrfam), tgt_name=tgt_name))
 
 
+def nvmf_subsystem_listener_set_ana_state(client, nqn, ana_state, trtype, traddr, trsvcid, adrfam=None,
+                                          tgt_name=None, anagrpid=None):
+    return client.call('nvmf_subsystem_listener_set_ana_state', strip_none(
+        nqn=nqn, listen_address=_listen_address(trtype, traddr, trsvcid, adrfam), ana_state=ana_state,
+        tgt_name=tgt_name, anagrpid=anagrpid))
+
+
 def nvmf_subsystem_get_listeners(client, nqn, tgt_name=None):
     return client.call('nvmf_subsystem_get_listeners', strip_none(nqn=nqn, tgt_name=tgt_name))
 
@@ -192,6 +199,15 @@ def _subsystem_parsers(subparsers):
         _listener_args(p)
         p.set_defaults(func=lambda a, fn=fn: print_json(fn(
             a.client, a.nqn, a.trtype, a.traddr, a.trsvcid, adrfam=a.adrfam, tgt_name=a.tgt_name)))
+
+    p = subparsers.add_parser('nvmf_subsystem_listener_set_ana_state', help='Set ANA state of a listener')
+    _listener_args(p)
+    p.add_argument('-n', '--ana-state', dest='ana_state', required=True,
+                   help='ANA state: optimized, non_optimized or inaccessible')
+    p.add_argument('-g', '--anagrpid', type=int, help='ANA group ID (default: every group)')
+    p.set_defaults(func=lambda a: print_json(nvmf_subsystem_listener_set_ana_state(
+        a.client, a.nqn, a.ana_state, a.trtype, a.traddr, a.trsvcid, adrfam=a.adrfam, tgt_name=a.tgt_name,
+        anagrpid=a.anagrpid)))
 
     p = subparsers.add_parser('nvmf_subsystem_get_listeners', help='Display listeners of an NVMe-oF subsystem')
     p.add_argument('nqn', help='NVMe-oF subsystem NQN')

@@ -51,8 +51,8 @@ expect_err "attach over TCP with a bad adrfam" "adrfam 'ib'" \
 expect_err "attach with an empty name" "name" bdev_nvme_attach_controller -b "" -t pcie -a $BAD_PCI
 expect_err "attach with PI checking" "prchk_reftag is not supported" \
 	bdev_nvme_attach_controller -b Nvme0 -t pcie -a $BAD_PCI -r
-expect_err "attach with multipath failover" "multipath" \
-	bdev_nvme_attach_controller -b Nvme0 -t pcie -a $BAD_PCI -x failover
+expect_err "attach with an unknown multipath mode" "multipath" \
+	bdev_nvme_attach_controller -b Nvme0 -t pcie -a $BAD_PCI -x sideways
 expect_err "attach with reconnect settings on PCIe" "ctrlr_loss_timeout_sec applies to fabrics" \
 	bdev_nvme_attach_controller -b Nvme0 -t pcie -a $BAD_PCI -l 10 -o 2
 if rpc bdev_nvme_attach_controller "{\"name\":\"Nvme0\",\"trtype\":\"pcie\",\"traddr\":\"$BAD_PCI\",\"bogus\":1}" \

@@ -9,6 +9,7 @@
  *   bdev_nvme_rpc.c    the RPC methods (SPDK's names and parameters)
  *   bdev_nvme_discovery.c  the discovery service (bdev_nvme_start_discovery)
  *   bdev_nvme_discovery_rpc.c  its RPC methods
+ *   bdev_nvme_multipath.c  more paths (controllers) to one bdev, ANA states, path choice
  *
  * Threading: a controller belongs to the thread that attached it (its admin
  * queue is polled there by a timed poller; resets, admin passthrough, aborts
@@ -66,12 +67,28 @@ struct bdev_nvme_reconnect_opts {
 	uint32_t fast_io_fail_timeout_sec;
 };
 
+/* Controllers one bdev may reach its namespace through (multipath). */
+#define NVME_MP_MAX_CTRLRS 4
+
+/* One way to a namespace: a controller and the driver's namespace there.
+ * Paths are added and removed on the controllers' thread; I/O threads read
+ * them (a removed path is flagged and every channel told before it goes). */
+struct nvme_path {
+	struct nvme_ctrlr *nctrlr;
+	struct brisk_nvme_ns *ns;
+	uint8_t ana_state; /* enum brisk_nvme_ana_state; 0 = not reported (usable) */
+	bool removed;
+	TAILQ_ENTRY(nvme_path) link;
+};
+
 /* One bdev per active namespace. */
 struct nvme_ns {
 	struct brisk_bdev bdev;
 	struct nvme_ctrlr *nctrlr;
 	struct brisk_nvme_ns *ns;
 	uint32_t nsid;
+	TAILQ_HEAD(, nvme_path) paths; /* the first is nctrlr's */
+	bool active_active; /* bdev_nvme_set_multipath_policy: round robin over optimized paths */
 	TAILQ_ENTRY(nvme_ns) link;
 };
 
@@ -111,6 +128,14 @@ struct nvme_ctrlr {
 	TAILQ_HEAD(, nvme_reset_waiter) reset_waiters;
 	bdev_nvme_done_cb delete_cb;
 	void *delete_cb_arg;
+	/* Multipath (bdev_nvme_multipath.c): a controller attached with
+	 * multipath under a name already taken adds paths to the bdevs of the
+	 * first (primary) one and has none of its own. */
+	struct nvme_ctrlr *primary; /* NULL: this is a primary */
+	uint32_t mp_slot; /* 1.. for a secondary: its place in the primary's channels */
+	uint8_t *ana_log; /* DMA buffer of the ANA log page */
+	uint32_t ana_log_size;
+	bool ana_reading;
 	TAILQ_ENTRY(nvme_ctrlr) link;
 };
 
@@ -125,6 +150,7 @@ struct bdev_nvme_attach_opts {
 	bool from_discovery;
 	uint32_t num_io_queues;        /* 0 = the driver's default */
 	struct bdev_nvme_reconnect_opts reconnect;
+	bool multipath; /* multipath "multipath" or "failover": a taken name adds a path */
 };
 /* Attaches (without blocking), then creates one bdev per active namespace;
  * cb(cb_arg, 0 or -errno, nctrlr) on the calling thread, never inside the call.
@@ -171,6 +197,29 @@ bool bdev_nvme_reconnect_start(struct nvme_ctrlr *nctrlr);
 bool bdev_nvme_reconnect_holds_io(const struct nvme_ctrlr *nctrlr);
 void bdev_nvme_reconnect_stop(struct nvme_ctrlr *nctrlr);
 
+/* bdev_nvme_multipath.c */
+/* The controller named like opts may take opts's controller as another
+ * path (opts asked for multipath, same subsystem NQN, a free slot). */
+struct nvme_ctrlr *bdev_nvme_mp_primary_for(const struct bdev_nvme_attach_opts *opts);
+/* A new bdev: its first path is its own controller. 0 or -ENOMEM. */
+int bdev_nvme_mp_ns_init(struct nvme_ns *ns);
+/* A secondary slot (1..) of primary that no controller holds; 0 if none. */
+uint32_t bdev_nvme_mp_free_slot(const struct nvme_ctrlr *primary);
+void bdev_nvme_mp_ns_fini(struct nvme_ns *ns);
+/* A secondary's namespaces become paths of the primary's bdevs (same NSID,
+ * UUID and NGUID); 0, or -EINVAL when one does not match. */
+int bdev_nvme_mp_add_paths(struct nvme_ctrlr *nctrlr);
+/* ANA: reads the log now and on every ANA change notice. */
+void bdev_nvme_mp_ctrlr_start(struct nvme_ctrlr *nctrlr);
+/* A secondary going: its paths leave every channel, then cb(cb_arg). */
+void bdev_nvme_mp_ctrlr_release(struct nvme_ctrlr *nctrlr, void (*cb)(void *), void *cb_arg);
+void bdev_nvme_mp_ctrlr_free(struct nvme_ctrlr *nctrlr);
+/* The path to send an I/O along: optimized first (active_passive: the
+ * first such; active_active: round robin by *rr), then non-optimized;
+ * never avoid's controller. NULL when none is usable. */
+struct nvme_path *bdev_nvme_mp_pick(struct nvme_ns *ns, uint32_t *rr, const struct nvme_ctrlr *avoid);
+bool bdev_nvme_mp_path_usable(const struct nvme_path *p);
+
 /* bdev_nvme_reset.c */
 /* Pauses every channel, resets the controller, lets the channels go again;
  * I/O aborted by the reset is submitted again. cb(cb_arg, 0 or -errno) on the
@@ -199,6 +248,8 @@ void bdev_nvme_channel_pause(struct brisk_io_channel *ch);
 void bdev_nvme_channel_resume(struct brisk_io_channel *ch);
 /* I/O held by a paused channel completes with an error (fast_io_fail). */
 void bdev_nvme_channel_fail_held(struct brisk_io_channel *ch);
+/* A primary's channel lets go of its channel to secondary slot. */
+void bdev_nvme_channel_drop_path(struct brisk_io_channel *ch, uint32_t slot);
 
 /* bdev_nvme_opts.c */
 extern struct bdev_nvme_opts g_bdev_nvme_opts;

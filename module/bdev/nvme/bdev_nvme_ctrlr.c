@@ -170,10 +170,34 @@ static int ctrlr_admin_poll(void *arg)
 
 /* ---- Deletion: bdevs, then channels, then the controller ---- */
 
+static void ctrlr_delete_device_gone(void *io_device);
+
+static bool has_secondaries(const struct nvme_ctrlr *primary)
+{
+	struct nvme_ctrlr *c;
+
+	TAILQ_FOREACH(c, &g_ctrlrs, link) {
+		if (c->primary == primary) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A primary whose bdevs are gone waits for its secondaries (they reach its
+ * channels and namespaces until they are detached). */
+static void ctrlr_unregister_when_alone(struct nvme_ctrlr *primary)
+{
+	if (primary->deleting && primary->unregistering == 0 && !has_secondaries(primary)) {
+		brisk_io_device_unregister(primary, ctrlr_delete_device_gone);
+	}
+}
+
 static void ctrlr_delete_detach(struct nvme_ctrlr *nctrlr)
 {
 	bdev_nvme_done_cb cb = nctrlr->delete_cb;
 	void *cb_arg = nctrlr->delete_cb_arg;
+	struct nvme_ctrlr *primary = nctrlr->primary;
 
 	brisk_poller_unregister(&nctrlr->admin_poller);
 	TAILQ_REMOVE(&g_ctrlrs, nctrlr, link);
@@ -181,7 +205,11 @@ static void ctrlr_delete_detach(struct nvme_ctrlr *nctrlr)
 	/* A failed or removed controller gets no shutdown notification: the
 	 * driver only frees it. */
 	brisk_nvme_detach(nctrlr->ctrlr);
+	bdev_nvme_mp_ctrlr_free(nctrlr);
 	free(nctrlr);
+	if (primary != NULL) {
+		ctrlr_unregister_when_alone(primary);
+	}
 	if (cb != NULL) {
 		cb(cb_arg, 0);
 	}
@@ -195,6 +223,9 @@ static void ctrlr_delete_device_gone(void *io_device)
 	ctrlr_delete_detach(io_device);
 }
 
+/* A secondary: no channel of the primary reaches it any more. */
+static void ctrlr_delete_paths_gone(void *arg) { brisk_io_device_unregister(arg, ctrlr_delete_device_gone); }
+
 static void ctrlr_delete_bdev_done(void *arg, int rc)
 {
 	struct nvme_ctrlr *nctrlr = arg;
@@ -202,16 +233,25 @@ static void ctrlr_delete_bdev_done(void *arg, int rc)
 	if (rc != 0) {
 		BRISK_ERRLOG("nvme %s: a bdev unregister failed: %d\n", nctrlr->name, rc);
 	}
-	if (--nctrlr->unregistering == 0) {
-		brisk_io_device_unregister(nctrlr, ctrlr_delete_device_gone);
+	if (--nctrlr->unregistering == 0 && nctrlr->primary != NULL) {
+		bdev_nvme_mp_ctrlr_release(nctrlr, ctrlr_delete_paths_gone, nctrlr);
+	} else if (nctrlr->unregistering == 0) {
+		ctrlr_unregister_when_alone(nctrlr);
 	}
 }
 
 void bdev_nvme_ctrlr_delete(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, void *cb_arg)
 {
 	struct nvme_ns *ns, *next;
+	struct nvme_ctrlr *c;
 	uint32_t count = 0;
 
+	/* The primary's bdevs go: its secondaries' paths with them. */
+	for (c = bdev_nvme_ctrlr_first(); c != NULL; c = bdev_nvme_ctrlr_next(c)) {
+		if (c->primary == nctrlr && !c->deleting) {
+			bdev_nvme_ctrlr_delete(c, NULL, NULL);
+		}
+	}
 	bdev_nvme_reconnect_stop(nctrlr); /* held I/O fails */
 	nctrlr->deleting = true;
 	nctrlr->delete_cb = cb;
@@ -336,7 +376,8 @@ static int attach_check(const struct bdev_nvme_attach_opts *opts)
 	if (g_module_finishing) {
 		return -ESHUTDOWN;
 	}
-	if (bdev_nvme_ctrlr_get(opts->name) != NULL || attach_name_pending(opts->name)) {
+	if ((bdev_nvme_ctrlr_get(opts->name) != NULL && bdev_nvme_mp_primary_for(opts) == NULL) ||
+	    attach_name_pending(opts->name)) {
 		BRISK_ERRLOG("nvme: a controller named %s already exists\n", opts->name);
 		return -EEXIST;
 	}
@@ -430,6 +471,8 @@ static struct nvme_ctrlr *attach_new_ctrlr(const char *name, struct brisk_nvme_c
 	nctrlr->from_discovery = opts->from_discovery;
 	nctrlr->reconnect = opts->reconnect;
 	nctrlr->thread = brisk_get_thread();
+	nctrlr->primary = bdev_nvme_mp_primary_for(opts);
+	nctrlr->mp_slot = nctrlr->primary != NULL ? bdev_nvme_mp_free_slot(nctrlr->primary) : 0;
 	TAILQ_INIT(&nctrlr->namespaces);
 	TAILQ_INIT(&nctrlr->reset_waiters);
 	return nctrlr;
@@ -447,7 +490,12 @@ static int ctrlr_setup(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, void *cb
 				 (uint32_t)bdev_nvme_channel_size(), nctrlr->name);
 	TAILQ_INSERT_TAIL(&g_ctrlrs, nctrlr, link);
 	bdev_nvme_register_timeout(nctrlr);
-	rc = nctrlr->admin_poller == NULL ? -ENOMEM : bdev_nvme_ns_create_all(nctrlr);
+	rc = nctrlr->admin_poller == NULL ? -ENOMEM
+	     : nctrlr->primary != NULL    ? bdev_nvme_mp_add_paths(nctrlr)
+					  : bdev_nvme_ns_create_all(nctrlr);
+	if (rc == 0) {
+		bdev_nvme_mp_ctrlr_start(nctrlr);
+	}
 	if (rc != 0) {
 		BRISK_ERRLOG("nvme %s: cannot create its bdevs: %s\n", nctrlr->name, strerror(-rc));
 		bdev_nvme_ctrlr_delete(nctrlr, cb, cb_arg);

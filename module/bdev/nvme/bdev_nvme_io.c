@@ -13,6 +13,12 @@
  * submits again later); commands aborted by a controller reset are submitted
  * again; other NVMe errors fail the I/O (a compare failure is MISCOMPARE),
  * after bdev_retry_count retries where the controller allows them.
+ *
+ * Multipath: the bdev's channel is its primary controller's ("home"); an
+ * I/O goes along the path bdev_nvme_mp_pick chooses, through home or the
+ * home's channel to that secondary controller. A path error (SCT 3h, e.g.
+ * ANA inaccessible) or a lost controller sends the I/O along another path
+ * instead of failing it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,11 +39,16 @@ struct nvme_channel {
 	TAILQ_HEAD(, nvme_io) held;          /* submitted while paused */
 	struct brisk_nvme_dsm_range *dsm_free[NVME_CH_DSM_BUFS];
 	uint32_t dsm_nfree;
+	struct brisk_io_channel *mp_ch[NVME_MP_MAX_CTRLRS]; /* home: channels to secondaries, by slot */
+	uint32_t mp_rr; /* active_active round robin */
 };
 
 /* The module's part of each brisk_bdev_io. */
 struct nvme_io {
-	struct nvme_channel *ch;
+	struct nvme_channel *ch; /* the path's channel */
+	struct nvme_channel *home; /* the bdev's channel */
+	struct brisk_nvme_ns *dns; /* the path's namespace */
+	uint32_t failovers;
 	int iov_idx;                         /* data cursor for next_sge */
 	size_t iov_off;
 	uint64_t next_lba;                   /* unmap / write_zeroes: what is left */
@@ -121,12 +132,82 @@ static void nvme_io_failed(struct nvme_io *io, const struct brisk_nvme_cpl *cpl)
 			 BRISK_BDEV_IO_STATUS_ABORTED : BRISK_BDEV_IO_STATUS_FAILED);
 }
 
+/* ---- Paths ---- */
+
+/* The channel of path p on this thread (home's own, or one home holds). */
+static struct nvme_channel *nvme_path_channel(struct nvme_channel *home, const struct nvme_path *p)
+{
+	uint32_t slot = p->nctrlr->mp_slot;
+
+	if (p->nctrlr == home->nctrlr) {
+		return home;
+	}
+	if (slot == 0 || slot >= NVME_MP_MAX_CTRLRS) {
+		return NULL;
+	}
+	if (home->mp_ch[slot] == NULL) {
+		home->mp_ch[slot] = brisk_get_io_channel(p->nctrlr); /* once per thread and path */
+	}
+	return home->mp_ch[slot] != NULL ? brisk_io_channel_get_ctx(home->mp_ch[slot]) : NULL;
+}
+
+/* The channel of a usable path other than avoid's (its namespace in *dns),
+ * or NULL when there is none. */
+static struct nvme_channel *nvme_io_pick(struct nvme_io *io, const struct nvme_ctrlr *avoid, struct brisk_nvme_ns **dns)
+{
+	struct nvme_ns *ns = nvme_io_bdev_io(io)->bdev->ctxt;
+	struct nvme_path *p = bdev_nvme_mp_pick(ns, &io->home->mp_rr, avoid);
+
+	if (p == NULL) {
+		return NULL;
+	}
+	*dns = p->ns;
+	return nvme_path_channel(io->home, p);
+}
+
+void bdev_nvme_channel_drop_path(struct brisk_io_channel *_ch, uint32_t slot)
+{
+	struct nvme_channel *ch = brisk_io_channel_get_ctx(_ch);
+
+	if (slot < NVME_MP_MAX_CTRLRS && ch->mp_ch[slot] != NULL) {
+		brisk_put_io_channel(ch->mp_ch[slot]);
+		ch->mp_ch[slot] = NULL;
+	}
+}
+
+/* A path error or a lost controller: the I/O goes along another path. */
+static bool nvme_io_failover(struct nvme_io *io, const struct brisk_nvme_cpl *cpl)
+{
+	struct nvme_ctrlr *c = io->ch->nctrlr;
+	bool path_err = cpl->status.sct == BRISK_NVME_SCT_PATH;
+	struct brisk_nvme_ns *dns = NULL;
+	struct nvme_channel *ch;
+
+	if ((!path_err && !c->failed && !c->reconnecting && !c->deleting) || io->home == NULL ||
+	    nvme_io_bdev_io(io)->type == BRISK_BDEV_IO_TYPE_NVME_IO || io->failovers >= 2 * NVME_MP_MAX_CTRLRS) {
+		return false;
+	}
+	ch = nvme_io_pick(io, c, &dns);
+	if (ch == NULL) {
+		return false;
+	}
+	nvme_io_release_dsm(io); /* the buffer belongs to the old channel */
+	io->ch = ch;
+	io->dns = dns;
+	io->failovers++;
+	nvme_io_submit(io);
+	return true;
+}
+
 static void nvme_io_done(void *cb_arg, const struct brisk_nvme_cpl *cpl)
 {
 	struct nvme_io *io = cb_arg;
 	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
 
 	io->ch->inflight--;
+	if (brisk_nvme_cpl_is_error(cpl) && nvme_io_failover(io, cpl)) {
+		return;
+	}
 	if (nvme_cpl_is_aborted_by_reset(cpl) && !io->ch->nctrlr->failed) {
 		nvme_io_submit(io); /* the same command again once the qpair is back */
 		return;
@@ -197,14 +278,14 @@ static int nvme_io_issue_rw(struct nvme_io *io, struct nvme_ns *ns, struct brisk
 	io->iov_off = 0;
 	switch (bdev_io->type) {
 	case BRISK_BDEV_IO_TYPE_READ:
-		return brisk_nvme_ns_cmd_readv(ns->ns, qp, lba, n, nvme_io_done, io, 0, nvme_io_reset_sgl,
+		return brisk_nvme_ns_cmd_readv(io->dns, qp, lba, n, nvme_io_done, io, 0, nvme_io_reset_sgl,
 					       nvme_io_next_sge);
 	case BRISK_BDEV_IO_TYPE_WRITE:
-		return brisk_nvme_ns_cmd_writev(ns->ns, qp, lba, n, nvme_io_done, io, 0, nvme_io_reset_sgl,
+		return brisk_nvme_ns_cmd_writev(io->dns, qp, lba, n, nvme_io_done, io, 0, nvme_io_reset_sgl,
 						nvme_io_next_sge);
 	default:
-		return brisk_nvme_ns_cmd_comparev(ns->ns, qp, lba, n, nvme_io_done, io, 0,
-						  nvme_io_reset_sgl, nvme_io_next_sge);
+		return brisk_nvme_ns_cmd_comparev(io->dns, qp, lba, n, nvme_io_done, io, 0, nvme_io_reset_sgl,
+						  nvme_io_next_sge);
 	}
 }
 
@@ -241,21 +322,21 @@ static int nvme_io_issue_unmap(struct nvme_io *io, struct nvme_ns *ns)
 		io->dsm = ch->dsm_free[--ch->dsm_nfree];
 	}
 	n = nvme_io_fill_dsm(io);
-	return brisk_nvme_ns_cmd_dataset_management(ns->ns, ch->qpair, BRISK_NVME_DSM_ATTR_DEALLOCATE,
-			io->dsm, n, nvme_io_done, io);
+	return brisk_nvme_ns_cmd_dataset_management(io->dns, ch->qpair, BRISK_NVME_DSM_ATTR_DEALLOCATE, io->dsm, n,
+						    nvme_io_done, io);
 }
 
 static int nvme_io_issue_write_zeroes(struct nvme_io *io, struct nvme_ns *ns)
 {
 	io->chunk = io->remaining < NVME_WRITE_ZEROES_MAX_BLOCKS ? io->remaining :
 		    NVME_WRITE_ZEROES_MAX_BLOCKS;
-	return brisk_nvme_ns_cmd_write_zeroes(ns->ns, io->ch->qpair, io->next_lba, (uint32_t)io->chunk,
-					      nvme_io_done, io, 0);
+	return brisk_nvme_ns_cmd_write_zeroes(io->dns, io->ch->qpair, io->next_lba, (uint32_t)io->chunk, nvme_io_done,
+					      io, 0);
 }
 
 static int nvme_io_issue_passthru(struct nvme_io *io, struct nvme_ns *ns, struct brisk_bdev_io *bdev_io)
 {
-	uint32_t max = brisk_nvme_ctrlr_get_max_xfer_size(ns->nctrlr->ctrlr);
+	uint32_t max = brisk_nvme_ctrlr_get_max_xfer_size(io->ch->nctrlr->ctrlr);
 
 	if (max != 0 && bdev_io->nvme_passthru.nbytes > max) {
 		BRISK_ERRLOG("nvme %s: passthrough of %zu bytes is over the controller's %u\n",
@@ -263,9 +344,9 @@ static int nvme_io_issue_passthru(struct nvme_io *io, struct nvme_ns *ns, struct
 		return -EINVAL;
 	}
 	bdev_io->nvme_passthru.cmd.nsid = ns->nsid; /* the bdev's namespace only */
-	return brisk_nvme_ctrlr_cmd_io_raw(ns->nctrlr->ctrlr, io->ch->qpair, &bdev_io->nvme_passthru.cmd,
-					   bdev_io->nvme_passthru.buf,
-					   (uint32_t)bdev_io->nvme_passthru.nbytes, nvme_io_done, io);
+	return brisk_nvme_ctrlr_cmd_io_raw(io->ch->nctrlr->ctrlr, io->ch->qpair, &bdev_io->nvme_passthru.cmd,
+					   bdev_io->nvme_passthru.buf, (uint32_t)bdev_io->nvme_passthru.nbytes,
+					   nvme_io_done, io);
 }
 
 /* Issues the command for io; 0 when the driver took it. */
@@ -285,7 +366,7 @@ static int nvme_io_issue(struct nvme_io *io)
 	case BRISK_BDEV_IO_TYPE_WRITE_ZEROES:
 		return nvme_io_issue_write_zeroes(io, ns);
 	case BRISK_BDEV_IO_TYPE_FLUSH:
-		return brisk_nvme_ns_cmd_flush(ns->ns, io->ch->qpair, nvme_io_done, io);
+		return brisk_nvme_ns_cmd_flush(io->dns, io->ch->qpair, nvme_io_done, io);
 	case BRISK_BDEV_IO_TYPE_NVME_IO:
 		return nvme_io_issue_passthru(io, ns, bdev_io);
 	default:
@@ -393,8 +474,13 @@ void bdev_nvme_submit_request(struct brisk_io_channel *_ch, struct brisk_bdev_io
 {
 	struct nvme_io *io = (struct nvme_io *)bdev_io->driver_ctx;
 	struct nvme_ns *ns = bdev_io->bdev->ctxt;
+	struct brisk_nvme_ns *dns = NULL;
+	struct nvme_channel *ch;
 
 	io->ch = brisk_io_channel_get_ctx(_ch);
+	io->home = io->ch;
+	io->dns = ns->ns;
+	io->failovers = 0;
 	io->retries = 0;
 	io->dsm = NULL;
 	io->next_lba = bdev_io->u.offset_blocks;
@@ -414,6 +500,11 @@ void bdev_nvme_submit_request(struct brisk_io_channel *_ch, struct brisk_bdev_io
 		break;
 	default:
 		break;
+	}
+	ch = nvme_io_pick(io, NULL, &dns);
+	if (ch != NULL) { /* else the bdev's own controller, which reports what is wrong */
+		io->ch = ch;
+		io->dns = dns;
 	}
 	nvme_io_submit(io);
 }
@@ -558,6 +649,9 @@ void bdev_nvme_channel_destroy(void *io_device, void *ctx_buf)
 {
 	struct nvme_channel *ch = ctx_buf;
 
+	for (uint32_t i = 0; i < NVME_MP_MAX_CTRLRS; i++) {
+		bdev_nvme_channel_drop_path(brisk_io_channel_from_ctx(ch), i);
+	}
 	if (ch->inflight != 0 || !TAILQ_EMPTY(&ch->held)) {
 		BRISK_ERRLOG("nvme %s: channel released with %u commands in flight\n", ch->nctrlr->name,
 			     ch->inflight);

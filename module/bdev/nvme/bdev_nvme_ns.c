@@ -88,6 +88,7 @@ static int nvme_ns_dump_info_json(void *ctx, json_t *driver_specific)
 
 static void nvme_ns_free(struct nvme_ns *ns)
 {
+	bdev_nvme_mp_ns_fini(ns);
 	free(ns->bdev.name);
 	free(ns);
 }
@@ -169,7 +170,8 @@ static int nvme_ns_create(struct nvme_ctrlr *nctrlr, uint32_t nsid)
 	ns->nsid = nsid;
 	ns->ns = brisk_nvme_ctrlr_get_ns(nctrlr->ctrlr, nsid);
 	ns->bdev.name = brisk_sprintf_alloc("%sn%u", nctrlr->name, nsid);
-	if (ns->ns == NULL || ns->bdev.name == NULL) {
+	rc = bdev_nvme_mp_ns_init(ns);
+	if (ns->ns == NULL || ns->bdev.name == NULL || rc != 0) {
 		rc = ns->ns == NULL ? -ENODEV : -ENOMEM;
 		nvme_ns_free(ns);
 		return rc;

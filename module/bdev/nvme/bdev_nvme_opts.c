@@ -213,6 +213,9 @@ static json_t *attach_params_json(struct nvme_ctrlr *c)
 	if (c->hostnqn[0] != '\0') {
 		json_object_set_new(p, "hostnqn", json_string(c->hostnqn));
 	}
+	if (c->primary != NULL) {
+		json_object_set_new(p, "multipath", json_string("multipath"));
+	}
 	if (c->trid.trtype == BRISK_NVME_TRANSPORT_TCP) {
 		json_object_set_new(p, "hdgst", json_boolean(c->hdgst));
 		json_object_set_new(p, "ddgst", json_boolean(c->ddgst));

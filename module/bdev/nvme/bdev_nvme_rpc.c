@@ -186,8 +186,9 @@ static const char *attach_unsupported(const struct rpc_attach *p)
 	if (p->prchk_reftag || p->prchk_guard) {
 		return p->prchk_reftag ? "prchk_reftag" : "prchk_guard";
 	}
-	if (p->multipath != NULL && strcmp(p->multipath, "disable") != 0) {
-		return "multipath (only \"disable\")";
+	if (p->multipath != NULL && strcmp(p->multipath, "disable") != 0 && strcmp(p->multipath, "failover") != 0 &&
+	    strcmp(p->multipath, "multipath") != 0) {
+		return "multipath (disable, failover or multipath)";
 	}
 	if (p->psk != NULL || p->dhchap_key != NULL || p->dhchap_ctrlr_key != NULL) {
 		return p->psk != NULL ? "psk" : "dhchap_key";
@@ -225,7 +226,7 @@ static void rpc_attach_done(void *cb_arg, int rc, struct nvme_ctrlr *nctrlr)
 		free(r);
 		return;
 	}
-	names = bdev_nvme_ctrlr_bdev_names(nctrlr);
+	names = bdev_nvme_ctrlr_bdev_names(nctrlr->primary != NULL ? nctrlr->primary : nctrlr);
 	if (json_array_size(names) > r->max_bdevs) {
 		json_decref(names);
 		bdev_nvme_ctrlr_delete(nctrlr, rpc_attach_too_many_done, r);
@@ -296,6 +297,7 @@ static void rpc_bdev_nvme_attach_controller(struct brisk_jsonrpc_request *req, c
 	opts.hdgst = p.hdgst;
 	opts.ddgst = p.ddgst;
 	opts.num_io_queues = p.num_io_queues;
+	opts.multipath = p.multipath != NULL && strcmp(p.multipath, "disable") != 0;
 	opts.reconnect.ctrlr_loss_timeout_sec = p.ctrlr_loss_timeout_sec;
 	opts.reconnect.reconnect_delay_sec = p.reconnect_delay_sec;
 	opts.reconnect.fast_io_fail_timeout_sec = p.fast_io_fail_timeout_sec;
