@@ -436,7 +436,7 @@ int brisk_nvme_ctrlr_cmd_admin_raw(struct brisk_nvme_ctrlr *c, struct brisk_nvme
 int brisk_nvme_ctrlr_cmd_get_log_page(struct brisk_nvme_ctrlr *c, uint8_t log_page, uint32_t nsid, void *payload,
 				      uint32_t payload_size, uint64_t offset, brisk_nvme_cmd_cb cb_fn, void *cb_arg)
 {
-	struct brisk_nvme_cmd cmd = { .opc = BRISK_NVME_OPC_GET_LOG_PAGE, .nsid = nsid };
+	struct brisk_nvme_cmd cmd = { .opc = BRISK_NVME_OPC_GET_LOG_PAGE, .nsid = nsid, .cdw10 = log_page };
 	int rc = brisk_nvme_ctrlr_cmd_admin_raw(c, &cmd, NULL, 0, cb_fn, cb_arg);
 
 	if (rc == 0) {
@@ -461,22 +461,6 @@ int brisk_nvme_ctrlr_cmd_abort(struct brisk_nvme_ctrlr *c, struct brisk_nvme_qpa
 	struct brisk_nvme_cmd cmd = { .opc = BRISK_NVME_OPC_ABORT };
 
 	return brisk_nvme_ctrlr_cmd_admin_raw(c, &cmd, NULL, 0, cb_fn, cb_arg);
-}
-
-int brisk_nvme_ctrlr_cmd_get_log_page(struct brisk_nvme_ctrlr *c, uint8_t log_page, uint32_t nsid, void *payload,
-				      uint32_t payload_size, uint64_t offset, brisk_nvme_cmd_cb cb_fn, void *cb_arg)
-{
-	struct brisk_nvme_cmd cmd = { .opc = BRISK_NVME_OPC_GET_LOG_PAGE, .nsid = nsid, .cdw10 = log_page };
-
-	return brisk_nvme_ctrlr_cmd_admin_raw(c, &cmd, payload, payload_size, cb_fn, cb_arg);
-}
-
-/* The mock raises no asynchronous events (multipath registers for ANA). */
-void brisk_nvme_ctrlr_register_aer_callback(struct brisk_nvme_ctrlr *c, brisk_nvme_aer_cb aer_cb, void *aer_cb_arg)
-{
-	(void)c;
-	(void)aer_cb;
-	(void)aer_cb_arg;
 }
 
 /* ---- Qpairs ---- */
