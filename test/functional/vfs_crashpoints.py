@@ -9,9 +9,10 @@
 # database and checks: every transaction the writer reported committed is
 # there, nothing beyond the one in flight, the counter row matches, and
 # PRAGMA integrity_check is ok.
-# SQLITE_CRASHPOINT_STRIDE (default 12; 1 = every point, test/long/
+# SQLITE_CRASHPOINT_STRIDE (default 15; 1 = every point, test/long/
 # vfs_crashpoints_long.sh). Skipped (77) where strace cannot inject.
 import os
+import signal
 import subprocess
 import sys
 
@@ -56,11 +57,21 @@ def check():
 
 
 def traced(args, env, inject_at=None, trace_out=None):
-    """Runs args under strace; returns (rc, stdout, stderr)."""
+    """Runs args under strace in a session of its own, bounded in time (on
+    timeout the whole group is killed: a tracee outlives a killed strace);
+    returns (rc, stdout, stderr)."""
     cmd = ["strace", "-f", "-qq", "-o", trace_out or "/dev/null", "-e", "trace=io_submit"]
     if inject_at is not None:
         cmd += ["-e", "inject=io_submit:error=EIO:signal=KILL:when=%d" % inject_at]
-    return sc.run_child(cmd + args, env, 60)
+    p = subprocess.Popen(cmd + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=60)
+        return p.returncode, out, err
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        return -1, out, "timed out after 60 s: " + err
 
 
 def prepare(c, store, mode):
@@ -125,7 +136,7 @@ def main():
     c = sc.Checks()
     if not c.check(os.path.exists(sc.EXT), "%s is built" % sc.EXT):
         c.finish()
-    stride = max(1, int(os.environ.get("SQLITE_CRASHPOINT_STRIDE", "12")))
+    stride = max(1, int(os.environ.get("SQLITE_CRASHPOINT_STRIDE", "15")))
     for mode in MODES:
         store = sc.Store(size_mb=64, prefix="brisk_vfs_cp.")
         try:
