@@ -18,6 +18,8 @@ REQUIRED="$REQUIRED clang clang-tools clang-format cppcheck shellcheck"
 # is unpacked and built with.
 SQLITE_PKGS="libsqlite3-dev sqlite3 tcl8.6-dev zlib1g-dev dpkg-dev"
 REQUIRED="$REQUIRED $SQLITE_PKGS"
+# strace: cuts the device at the k-th io_submit (test/functional/vfs_crashpoints.py)
+REQUIRED="$REQUIRED strace"
 # nvme-cli: reservation commands from the kernel host (nvmf_kernel_host.sh)
 REQUIRED="$REQUIRED nvme-cli"
 # dpkg-dev: dpkg-source unpacks fio's source package

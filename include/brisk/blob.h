@@ -79,11 +79,15 @@ struct brisk_bs_dev *brisk_bs_dev_ram_create(uint64_t blockcnt, uint32_t blockle
  * operations still succeed and later reads still see them (as a volatile
  * cache would show a program that did not notice the power loss), so a
  * sequence runs the same whatever k is. TEAR also lets the first half of the
- * blocks of write k reach the image. NONE turns injection off. */
+ * blocks of write k reach the image. CACHE models a volatile write cache:
+ * writes before k reach the image only at the next flush; at write k the
+ * power fails, write k reaches the image and every write since the last
+ * flush is lost (the worst write-back order). NONE turns injection off. */
 enum brisk_bs_dev_ram_crash_mode {
 	BRISK_BS_DEV_RAM_CRASH_NONE = 0,
 	BRISK_BS_DEV_RAM_CRASH_DROP,
 	BRISK_BS_DEV_RAM_CRASH_TEAR,
+	BRISK_BS_DEV_RAM_CRASH_CACHE,
 };
 void brisk_bs_dev_ram_set_crash(struct brisk_bs_dev *dev, enum brisk_bs_dev_ram_crash_mode mode,
 				uint64_t k);

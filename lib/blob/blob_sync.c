@@ -1,9 +1,13 @@
 /* Atomic metadata sync of one blob, and delete tombstones
  * (doc/blobstore_format.md, "Atomic sync").
  *
- * sync: start -> serialize -> write_chain -> flush_chain -> write_head ->
- *       flush_head -> commit (free the old chain and released clusters) ->
- *       complete (and start a queued sync if one is waiting).
+ * sync: start -> serialize -> write_chain (if any) -> flush_chain ->
+ *       write_head -> flush_head -> commit (free the old chain and released
+ *       clusters) -> complete (and start a queued sync if one is waiting).
+ * The flush before the head is never skipped, even with no chain pages: the
+ * head makes current data written before the sync (a new cluster's fill,
+ * a file's pages before its new size), and a device with a volatile cache
+ * may persist the head before writes it has not been told to flush.
  * Syncs of one blob never overlap: a request made while one runs waits for
  * the next round, which serializes the metadata as it is then. */
 #include <errno.h>
@@ -179,7 +183,8 @@ static void sync_chain_page_done(void *ctx, int rc)
 		sync_fail(c, c->rc);
 		return;
 	}
-	/* The chain must be durable before the head that points to it. */
+	/* The chain (and data written before the sync) must be durable before
+	 * the head that points to it. */
 	blob_md_flush(c->blob->bs, sync_flush_chain_done, c);
 }
 
@@ -188,7 +193,7 @@ static void sync_write_chain(struct sync_ctx *c)
 	struct brisk_blob_store *bs = c->blob->bs;
 
 	if (c->npages == 1 && !c->pre_tomb) {
-		sync_write_head(c);
+		blob_md_flush(bs, sync_flush_chain_done, c);
 		return;
 	}
 	c->pending = c->npages - 1 + (c->pre_tomb ? 1 : 0);

@@ -18,6 +18,7 @@ struct ram_dev {
 	enum brisk_bs_dev_ram_crash_mode crash_mode;
 	uint64_t crash_at;
 	uint64_t writes;
+	uint8_t *dirty; /* CACHE mode: per block, written since the last flush */
 	struct brisk_bs_dev_ram_counts counts;
 	bool fail;
 };
@@ -91,6 +92,7 @@ static void ram_unregistered(void *io_device)
 		free(r->image);
 	}
 	free(r->live);
+	free(r->dirty);
 	free(r);
 }
 
@@ -104,11 +106,22 @@ static bool ram_range_ok(struct ram_dev *r, uint64_t lba, uint64_t count)
 	return count <= r->dev.blockcnt && lba <= r->dev.blockcnt - count;
 }
 
-/* How many leading blocks of this write reach the image (crash injection). */
-static uint64_t ram_blocks_landing(struct ram_dev *r, uint64_t count)
+/* How many leading blocks of this write (at lba) reach the image now
+ * (crash injection). CACHE mode holds writes before the crash point in the
+ * cache (dirty, copied by the next flush); write k itself reaches the image
+ * and every unflushed one before it is lost: the worst order a volatile
+ * cache may write back in. */
+static uint64_t ram_blocks_landing(struct ram_dev *r, uint64_t lba, uint64_t count)
 {
 	uint64_t n = r->writes++;
 
+	if (r->crash_mode == BRISK_BS_DEV_RAM_CRASH_CACHE) {
+		if (n < r->crash_at) {
+			memset(r->dirty + lba, 1, count);
+			return 0;
+		}
+		return n == r->crash_at ? count : 0;
+	}
 	if (r->crash_mode == BRISK_BS_DEV_RAM_CRASH_NONE || n < r->crash_at) {
 		return count;
 	}
@@ -116,6 +129,22 @@ static uint64_t ram_blocks_landing(struct ram_dev *r, uint64_t count)
 		return count / 2;
 	}
 	return 0;
+}
+
+/* CACHE mode, power still on: the cached writes reach the image. */
+static void ram_flush_cache(struct ram_dev *r)
+{
+	uint32_t bl = r->dev.blocklen;
+
+	if (r->crash_mode != BRISK_BS_DEV_RAM_CRASH_CACHE || r->writes > r->crash_at) {
+		return;
+	}
+	for (uint64_t b = 0; b < r->dev.blockcnt; b++) {
+		if (r->dirty[b]) {
+			memcpy(r->image + b * bl, r->live + b * bl, bl);
+			r->dirty[b] = 0;
+		}
+	}
 }
 
 static int ram_check(struct ram_dev *r, uint64_t lba, uint64_t count)
@@ -162,7 +191,7 @@ static void ram_writev(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, st
 	r->counts.writes++;
 	r->counts.write_blocks += count;
 	if (rc == 0) {
-		uint64_t land = ram_blocks_landing(r, count) * dev->blocklen;
+		uint64_t land = ram_blocks_landing(r, lba, count) * dev->blocklen;
 
 		left = (uint64_t)count * dev->blocklen;
 		for (int i = 0; i < iovcnt && left > 0; i++) {
@@ -211,7 +240,7 @@ static void ram_zero(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint
 		if (r->live != NULL) {
 			memset(r->live + lba * dev->blocklen, 0, count * dev->blocklen);
 		}
-		memset(r->image + lba * dev->blocklen, 0, ram_blocks_landing(r, count) * dev->blocklen);
+		memset(r->image + lba * dev->blocklen, 0, ram_blocks_landing(r, lba, count) * dev->blocklen);
 	}
 	blob_dev_complete(args, rc);
 }
@@ -222,6 +251,9 @@ static void ram_flush(struct brisk_bs_dev *dev, struct brisk_io_channel *ch,
 	struct ram_dev *r = (struct ram_dev *)dev;
 
 	(void)ch;
+	if (!r->fail) {
+		ram_flush_cache(r);
+	}
 	blob_dev_complete(args, r->fail ? -EIO : 0);
 }
 
@@ -301,10 +333,19 @@ void brisk_bs_dev_ram_set_crash(struct brisk_bs_dev *dev, enum brisk_bs_dev_ram_
 	r->crash_mode = mode;
 	r->crash_at = k;
 	r->writes = 0;
+	free(r->dirty);
+	r->dirty = NULL;
 	if (mode == BRISK_BS_DEV_RAM_CRASH_NONE) {
 		free(r->live);
 		r->live = NULL;
 		return;
+	}
+	if (mode == BRISK_BS_DEV_RAM_CRASH_CACHE) {
+		r->dirty = calloc(r->dev.blockcnt, 1);
+		if (r->dirty == NULL) {
+			BRISK_ERRLOG("ram bs_dev: no memory for crash injection");
+			abort();
+		}
 	}
 	/* The program keeps seeing its own writes after the crash point (as a
 	 * volatile cache would show them); only the image stops changing. */
