@@ -10,7 +10,7 @@
  * leaks), and the same run then succeeds. libc and jansson allocations are
  * not counted by the hook.
  *
- * Unit tests link only lib/blob and below, so the malloc module is compiled
+ * Unit tests link only lib/blob_bdev and below, so the malloc module is compiled
  * into this test from its source.
  */
 #include <errno.h>
