@@ -12,7 +12,6 @@
 #include <brisk/log.h>
 #include <brisk/thread.h>
 
-
 struct bdev_dev {
 	struct brisk_bs_dev dev; /* first: the bs_dev pointer is the bdev_dev pointer */
 	struct brisk_bdev_desc *desc;
@@ -70,10 +69,7 @@ static void req_done(struct brisk_bdev_io *bdev_io, bool success, void *cb_arg)
 	args->cb_fn(args->channel, args->cb_arg, bserrno);
 }
 
-static void req_retry(void *arg)
-{
-	req_submit(arg);
-}
+static void req_retry(void *arg) { req_submit(arg); }
 
 static void req_complete_run(void *arg)
 {
@@ -147,9 +143,8 @@ static void req_submit(struct bdev_req *r)
 	}
 }
 
-static void req_new(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, enum bdev_op op,
-		    void *buf, struct iovec *iov, int iovcnt, uint64_t lba, uint64_t count,
-		    struct brisk_bs_dev_cb_args *args)
+static void req_new(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, enum bdev_op op, void *buf,
+		    struct iovec *iov, int iovcnt, uint64_t lba, uint64_t count, struct brisk_bs_dev_cb_args *args)
 {
 	struct bdev_req *r = (struct bdev_req *)args->scratch;
 
@@ -167,38 +162,38 @@ static void req_new(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, enum 
 	req_submit(r);
 }
 
-static void bd_read(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, void *buf, uint64_t lba,
-		    uint32_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_read(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, void *buf, uint64_t lba, uint32_t count,
+		    struct brisk_bs_dev_cb_args *args)
 {
 	req_new(dev, ch, OP_READ, buf, NULL, 0, lba, count, args);
 }
 
-static void bd_write(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, void *buf, uint64_t lba,
-		     uint32_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_write(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, void *buf, uint64_t lba, uint32_t count,
+		     struct brisk_bs_dev_cb_args *args)
 {
 	req_new(dev, ch, OP_WRITE, buf, NULL, 0, lba, count, args);
 }
 
-static void bd_readv(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, struct iovec *iov,
-		     int iovcnt, uint64_t lba, uint32_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_readv(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, struct iovec *iov, int iovcnt, uint64_t lba,
+		     uint32_t count, struct brisk_bs_dev_cb_args *args)
 {
 	req_new(dev, ch, OP_READV, NULL, iov, iovcnt, lba, count, args);
 }
 
-static void bd_writev(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, struct iovec *iov,
-		      int iovcnt, uint64_t lba, uint32_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_writev(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, struct iovec *iov, int iovcnt,
+		      uint64_t lba, uint32_t count, struct brisk_bs_dev_cb_args *args)
 {
 	req_new(dev, ch, OP_WRITEV, NULL, iov, iovcnt, lba, count, args);
 }
 
-static void bd_zeroes(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint64_t lba,
-		      uint64_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_zeroes(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint64_t lba, uint64_t count,
+		      struct brisk_bs_dev_cb_args *args)
 {
 	req_new(dev, ch, OP_ZEROES, NULL, NULL, 0, lba, count, args);
 }
 
-static void bd_unmap(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint64_t lba,
-		     uint64_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_unmap(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint64_t lba, uint64_t count,
+		     struct brisk_bs_dev_cb_args *args)
 {
 	struct bdev_dev *d = (struct bdev_dev *)dev;
 
@@ -209,8 +204,7 @@ static void bd_unmap(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint
 	req_new(dev, ch, OP_UNMAP, NULL, NULL, 0, lba, count, args);
 }
 
-static void bd_flush(struct brisk_bs_dev *dev, struct brisk_io_channel *ch,
-		     struct brisk_bs_dev_cb_args *args)
+static void bd_flush(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, struct brisk_bs_dev_cb_args *args)
 {
 	struct bdev_dev *d = (struct bdev_dev *)dev;
 
@@ -243,8 +237,8 @@ static void bd_destroy(struct brisk_bs_dev *dev)
 	free(d);
 }
 
-int brisk_bdev_create_bs_dev_ext(const char *bdev_name, brisk_bdev_event_cb_t event_cb,
-				 void *event_ctx, struct brisk_bs_dev **bs_dev)
+int brisk_bdev_create_bs_dev_ext(const char *bdev_name, brisk_bdev_event_cb_t event_cb, void *event_ctx,
+				 struct brisk_bs_dev **bs_dev)
 {
 	struct bdev_dev *d;
 	uint32_t bl;
