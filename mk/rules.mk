@@ -3,8 +3,9 @@
 ALL_LIB_NAMES := $(addprefix bdev_,$(MODULE_NAMES)) $(LIB_NAMES)
 LIB_FILES := $(foreach l,$(ALL_LIB_NAMES),$(BUILD)/lib/libbrisk_$(l).a)
 
-# Source folder of a library name.
-lib_src_dir = $(if $(filter bdev_%,$(1)),module/bdev/$(patsubst bdev_%,%,$(1)),lib/$(1))
+# Source folder of a library name: bdev_<x> is module/bdev/<x>, a name with
+# a lib/ folder is that, any other <kind>_<x> is module/<kind>/<x>.
+lib_src_dir = $(if $(filter bdev_%,$(1)),module/bdev/$(patsubst bdev_%,%,$(1)),$(if $(wildcard lib/$(1)),lib/$(1),module/$(subst _,/,$(1))))
 
 define LIB_template
 $(1)_SRCS := $$(wildcard $$(call lib_src_dir,$(1))/*.c)

@@ -112,9 +112,10 @@ void brisk_free(void *buf);
 
 /* Allocation-failure test hook, for tests only (SQLite's "malloc failure"
  * loop): the nth brisk_malloc / brisk_zmalloc / brisk_realloc / brisk_dma_*
- * call from now on (1 = the next one, in any thread) fails with ENOMEM, once;
- * the calls after it succeed again. 0 turns it off (the default). Neither
- * libc malloc nor jansson's allocations are counted. */
+ * call, or jansson allocation (json_set_alloc_funcs, while armed), from now
+ * on (1 = the next one, in any thread) fails with ENOMEM, once; the calls
+ * after it succeed again. 0 turns it off (the default) and gives jansson
+ * libc's malloc back. libc malloc itself is not counted. */
 void brisk_env_fail_alloc_set(uint64_t n);
 /* True once the failure armed by the last brisk_env_fail_alloc_set happened. */
 bool brisk_env_fail_alloc_hit(void);

@@ -210,6 +210,11 @@ struct bdev_io_priv *bdev_io_get(struct bdev_channel *ch);
 void bdev_io_put(struct bdev_io_priv *p);
 void bdev_io_init(struct bdev_io_priv *p, struct brisk_bdev *bdev, struct bdev_channel *ch,
 		  enum brisk_bdev_io_type type, brisk_bdev_io_completion_cb cb, void *cb_arg);
+/* An I/O of desc from _ch's pool, initialised and never split (no block
+ * range, or a range lent whole): the start of the zero-copy and NVMe
+ * passthrough submissions. NULL when the pool is empty (-ENOMEM). */
+struct bdev_io_priv *bdev_io_start(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
+				   enum brisk_bdev_io_type type, brisk_bdev_io_completion_cb cb, void *cb_arg);
 /* Full path: QoS, split, buffers, module. */
 void bdev_io_submit(struct bdev_io_priv *p);
 /* From buffers onwards (QoS and split already handled). */

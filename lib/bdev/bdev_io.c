@@ -193,6 +193,21 @@ void bdev_io_init(struct bdev_io_priv *p, struct brisk_bdev *bdev, struct bdev_c
 	p->io.zcopy.commit = false;
 }
 
+struct bdev_io_priv *bdev_io_start(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
+				   enum brisk_bdev_io_type type, brisk_bdev_io_completion_cb cb, void *cb_arg)
+{
+	struct bdev_channel *ch = brisk_io_channel_get_ctx(_ch);
+	struct bdev_io_priv *p = bdev_io_get(ch);
+
+	if (p == NULL) {
+		return NULL;
+	}
+	bdev_io_init(p, desc->bdev, ch, type, cb, cb_arg);
+	p->desc = desc;
+	p->split_done = true;
+	return p;
+}
+
 static void bdev_reset_start(struct bdev_io_priv *p);
 
 void bdev_io_submit(struct bdev_io_priv *p)

@@ -34,7 +34,6 @@ static int nvme_passthru_submit(struct brisk_bdev_desc *desc, struct brisk_io_ch
 				enum brisk_bdev_io_type type, const struct brisk_nvme_cmd *cmd,
 				void *buf, size_t nbytes, brisk_bdev_io_completion_cb cb, void *cb_arg)
 {
-	struct bdev_channel *ch;
 	struct bdev_io_priv *p;
 	int rc;
 
@@ -42,14 +41,10 @@ static int nvme_passthru_submit(struct brisk_bdev_desc *desc, struct brisk_io_ch
 	if (rc != 0) {
 		return rc;
 	}
-	ch = brisk_io_channel_get_ctx(_ch);
-	p = bdev_io_get(ch);
+	p = bdev_io_start(desc, _ch, type, cb, cb_arg); /* no block range: nothing to split */
 	if (p == NULL) {
 		return -ENOMEM;
 	}
-	bdev_io_init(p, desc->bdev, ch, type, cb, cb_arg);
-	p->desc = desc;
-	p->split_done = true; /* no block range: nothing to split */
 	p->io.nvme_passthru.cmd = *cmd;
 	p->io.nvme_passthru.buf = buf;
 	p->io.nvme_passthru.nbytes = nbytes;

@@ -41,7 +41,6 @@ int brisk_bdev_zcopy_start(struct brisk_bdev_desc *desc, struct brisk_io_channel
 			   uint64_t offset_blocks, uint64_t num_blocks, bool populate, brisk_bdev_io_completion_cb cb,
 			   void *cb_arg)
 {
-	struct bdev_channel *ch;
 	struct bdev_io_priv *p;
 	int rc;
 
@@ -49,15 +48,11 @@ int brisk_bdev_zcopy_start(struct brisk_bdev_desc *desc, struct brisk_io_channel
 	if (rc != 0) {
 		return rc;
 	}
-	ch = brisk_io_channel_get_ctx(_ch);
-	p = bdev_io_get(ch);
+	p = bdev_io_start(desc, _ch, BRISK_BDEV_IO_TYPE_ZCOPY, cb, cb_arg); /* lent whole: no split */
 	if (p == NULL) {
 		return -ENOMEM;
 	}
-	bdev_io_init(p, desc->bdev, ch, BRISK_BDEV_IO_TYPE_ZCOPY, cb, cb_arg);
-	p->desc = desc;
 	p->qos_done = true; /* refused above when QoS is on */
-	p->split_done = true; /* the module lends the whole range */
 	p->io.u.iovs = iov;
 	p->io.u.iovcnt = iovcnt;
 	p->io.u.offset_blocks = offset_blocks;

@@ -120,6 +120,12 @@ static int scan_visit(void *ctx, brisk_blob_id id, struct blob_loaded *res, int 
 		}
 	} else if (rc == 0) {
 		blob_note_missing(bs, id, res->damaged ? res->why : "the id mask marks it used");
+	} else if (rc == -ENOMEM) {
+		/* Not the blob's fault: a load that went on would have its
+		 * relations wrong until the next load. Fail it; a retry works. */
+		BRISK_ERRLOG("blobstore load: out of memory reading blob 0x%lx", id);
+		blob_loaded_free(res);
+		return rc;
 	} else {
 		/* A blob whose metadata cannot be read now fails its open later;
 		 * its clusters stay reserved. */

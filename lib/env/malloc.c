@@ -11,7 +11,10 @@
  * when the app only reserved memory on other nodes.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include <brisk/log.h>
 
@@ -158,10 +161,24 @@ void *env_heap_alloc_locked(int socket_id, size_t size, size_t align, size_t bou
 static uint64_t g_fail_countdown;
 static bool g_fail_hit;
 
+static bool fail_alloc_countdown(void);
+
+/* jansson's allocator while the hook is armed: JSON parsed and built by the
+ * RPC server and the config loader fails in turn too. */
+static void *fail_alloc_json_malloc(size_t size)
+{
+	if (__atomic_load_n(&g_fail_countdown, __ATOMIC_RELAXED) != 0 && fail_alloc_countdown()) {
+		return NULL;
+	}
+	return malloc(size);
+}
+
 void brisk_env_fail_alloc_set(uint64_t n)
 {
 	__atomic_store_n(&g_fail_hit, false, __ATOMIC_RELAXED);
 	__atomic_store_n(&g_fail_countdown, n, __ATOMIC_RELAXED);
+	/* Both allocators pair with free: switching while JSON is live is safe. */
+	json_set_alloc_funcs(n != 0 ? fail_alloc_json_malloc : malloc, free);
 }
 
 bool brisk_env_fail_alloc_hit(void) { return __atomic_load_n(&g_fail_hit, __ATOMIC_RELAXED); }

@@ -135,7 +135,7 @@ void iscsi_async_luns_changed(const struct iscsi_tgt_node *n, int lun_id)
 {
 	struct async_msg m = { .node = n, .event = ASYNC_SCSI_EVENT, .lun_id = lun_id, .asc = 0x3f, .ascq = 0x0e };
 
-	if (atomic_load(&n->num_sessions) > 0) {
+	if (__atomic_load_n(&n->num_sessions, __ATOMIC_SEQ_CST) > 0) {
 		async_broadcast(&m);
 	}
 }
@@ -167,7 +167,7 @@ static int node_delete_poll(void *ctx)
 	if (d->pending > 0) {
 		return 0;
 	}
-	if (atomic_load(&d->node->num_sessions) == 0) {
+	if (__atomic_load_n(&d->node->num_sessions, __ATOMIC_SEQ_CST) == 0) {
 		node_delete_finish(d);
 		return 1;
 	}
@@ -197,7 +197,7 @@ int iscsi_async_node_delete(struct iscsi_tgt_node *n, struct brisk_jsonrpc_reque
 	n->deleting = true;
 	m.pending = &d->pending;
 	BRISK_NOTICELOG("iscsi: target node %s has %u sessions: asking them to log out within %u s\n", n->name,
-			atomic_load(&n->num_sessions), g_iscsi.opts.default_time2wait);
+			__atomic_load_n(&n->num_sessions, __ATOMIC_SEQ_CST), g_iscsi.opts.default_time2wait);
 	async_broadcast(&m);
 	return 0;
 }

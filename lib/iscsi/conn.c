@@ -130,7 +130,7 @@ void iscsi_conn_accept(int fd, struct iscsi_portal *portal)
 			return;
 		}
 	}
-	atomic_fetch_add(&g_iscsi.num_conns, 1);
+	__atomic_fetch_add(&g_iscsi.num_conns, 1, __ATOMIC_SEQ_CST);
 	TAILQ_INSERT_TAIL(&g_iscsi.login_conns, c, link);
 	BRISK_INFOLOG("iscsi: connection %u from %s:%s\n", c->id, c->peer_host, c->peer_port);
 	iscsi_conn_poll(c);
@@ -162,7 +162,7 @@ void iscsi_conn_free(struct iscsi_conn *c)
 	if (c->sess != NULL) {
 		iscsi_session_conn_gone(c);
 	}
-	atomic_fetch_sub(&g_iscsi.num_conns, 1);
+	__atomic_fetch_sub(&g_iscsi.num_conns, 1, __ATOMIC_SEQ_CST);
 	conn_release(c);
 }
 

@@ -15,7 +15,6 @@
 #define BRISK_ISCSI_INTERNAL_H
 
 #include <netinet/in.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -110,7 +109,7 @@ struct iscsi_tgt_node {
 	struct iscsi_auth auth;
 	bool header_digest;
 	bool data_digest;
-	atomic_uint num_sessions;
+	uint32_t num_sessions;
 	bool deleting; /* logout requested (async.c): no new logins */
 	TAILQ_ENTRY(iscsi_tgt_node) link;
 };
@@ -135,7 +134,7 @@ struct iscsi_session {
 	/* Poll group thread: the command window. */
 	uint32_t exp_cmdsn;
 	uint32_t max_cmdsn;
-	atomic_uint num_conns;
+	uint32_t num_conns;
 	uint16_t cids[64];                  /* app thread: CIDs of its connections (reinstatement) */
 	uint32_t num_cids;
 	bool dead;                          /* reinstated or closing: its connections end */
@@ -305,7 +304,7 @@ struct iscsi_poll_group {
 	bool exiting;
 	uint64_t last_busy_tick;
 	TAILQ_HEAD(, iscsi_conn) conns;
-	atomic_uint num_conns;
+	uint32_t num_conns;
 };
 
 struct iscsi_tgt {
@@ -328,7 +327,7 @@ struct iscsi_tgt {
 	uint32_t pgs_left;
 	uint16_t next_tsih;
 	uint32_t next_conn_id;
-	atomic_uint num_conns;
+	uint32_t num_conns;
 	brisk_iscsi_done_fn fini_cb;
 	void *fini_ctx;
 };

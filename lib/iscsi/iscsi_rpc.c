@@ -375,6 +375,7 @@ BRISK_RPC_REGISTER("iscsi_get_initiator_groups", rpc_iscsi_get_initiator_groups,
 static void rpc_iscsi_get_stats(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	brisk_jsonrpc_send_result(req, json_pack("{s:i, s:i, s:i, s:i}", "invalid", 0, "running",
-				  (json_int_t)atomic_load(&g_iscsi.num_conns), "exiting", 0, "zombie", 0));
+						 (json_int_t)__atomic_load_n(&g_iscsi.num_conns, __ATOMIC_SEQ_CST),
+						 "exiting", 0, "zombie", 0));
 }
 BRISK_RPC_REGISTER("iscsi_get_stats", rpc_iscsi_get_stats, BRISK_RPC_RUNTIME)

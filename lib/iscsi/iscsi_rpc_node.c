@@ -202,7 +202,7 @@ static void rpc_iscsi_delete_target_node(struct brisk_jsonrpc_request *req, cons
 
 	if (n != NULL && n->deleting) {
 		brisk_jsonrpc_send_error_response_fmt(req, -EBUSY, "target node %s is being deleted", n->name);
-	} else if (n != NULL && atomic_load(&n->num_sessions) > 0) {
+	} else if (n != NULL && __atomic_load_n(&n->num_sessions, __ATOMIC_SEQ_CST) > 0) {
 		/* Answered once the sessions have logged out (or been dropped). */
 		rc = iscsi_async_node_delete(n, req);
 		if (rc != 0) {

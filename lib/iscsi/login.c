@@ -69,7 +69,8 @@ static uint16_t login_join(struct iscsi_conn *c, struct login_rsp *r)
 		snprintf(r->err, sizeof(r->err), "no session with TSIH %u for %.200s", c->login.tsih, c->initiator);
 		return ISCSI_LOGIN_SESSION_NOT_FOUND;
 	}
-	if (atomic_load(&s->num_conns) >= s->params.max_connections && !iscsi_session_has_cid(s, c->cid)) {
+	if (__atomic_load_n(&s->num_conns, __ATOMIC_SEQ_CST) >= s->params.max_connections &&
+	    !iscsi_session_has_cid(s, c->cid)) {
 		snprintf(r->err, sizeof(r->err), "session %u has its %u connections", s->tsih, s->params.max_connections);
 		return ISCSI_LOGIN_TOO_MANY_CONNS;
 	}
@@ -333,7 +334,7 @@ static uint16_t login_complete(struct iscsi_conn *c, bool discovery, struct logi
 	}
 	if (c->login.join != NULL) {
 		c->sess = c->login.join;
-		atomic_fetch_add(&c->sess->num_conns, 1);
+		__atomic_fetch_add(&c->sess->num_conns, 1, __ATOMIC_SEQ_CST);
 		iscsi_session_add_cid(c->sess, c->cid);
 		return ISCSI_LOGIN_OK;
 	}

@@ -54,7 +54,7 @@ static void pg_exit_done(void *ctx);
 static void pg_reap(struct iscsi_poll_group *pg, struct iscsi_conn *c)
 {
 	TAILQ_REMOVE(&pg->conns, c, link);
-	atomic_fetch_sub(&pg->num_conns, 1);
+	__atomic_fetch_sub(&pg->num_conns, 1, __ATOMIC_SEQ_CST);
 	iscsi_conn_free(c);
 }
 
@@ -207,7 +207,7 @@ static void pg_add_msg(void *arg)
 
 	c->pg = pg;
 	TAILQ_INSERT_TAIL(&pg->conns, c, link);
-	atomic_fetch_add(&pg->num_conns, 1);
+	__atomic_fetch_add(&pg->num_conns, 1, __ATOMIC_SEQ_CST);
 	TAILQ_INSERT_TAIL(&c->sess->conns, c, sess_link);
 	conn_reinstate(c);
 	if (pg->exiting || brisk_scsi_dev_allocate_io_channels(c->sess->node->dev) != 0) {

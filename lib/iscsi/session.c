@@ -85,11 +85,11 @@ struct iscsi_session *iscsi_session_create(struct iscsi_conn *c, struct iscsi_tg
 	s->max_cmdsn = s->exp_cmdsn + s->queue_depth - 1;
 	s->pg = node != NULL ? iscsi_poll_group_pick() : NULL;
 	TAILQ_INIT(&s->conns);
-	atomic_store(&s->num_conns, 1);
+	__atomic_store_n(&s->num_conns, 1, __ATOMIC_SEQ_CST);
 	iscsi_session_add_cid(s, c->cid);
 	if (node != NULL) {
 		session_ports(s, c);
-		atomic_fetch_add(&node->num_sessions, 1);
+		__atomic_fetch_add(&node->num_sessions, 1, __ATOMIC_SEQ_CST);
 	}
 	TAILQ_INSERT_TAIL(&g_iscsi.sessions, s, link);
 	return s;
@@ -158,7 +158,7 @@ static void session_free(struct iscsi_session *s)
 	TAILQ_REMOVE(&g_iscsi.sessions, s, link);
 	if (s->node != NULL) {
 		brisk_scsi_dev_initiator_gone(s->node->dev, &s->iport);
-		atomic_fetch_sub(&s->node->num_sessions, 1);
+		__atomic_fetch_sub(&s->node->num_sessions, 1, __ATOMIC_SEQ_CST);
 	}
 	free(s);
 }
@@ -175,7 +175,7 @@ static void conn_gone_msg(void *ctx)
 
 	session_remove_cid(s, g->cid);
 	free(g);
-	if (atomic_fetch_sub(&s->num_conns, 1) == 1) {
+	if (__atomic_fetch_sub(&s->num_conns, 1, __ATOMIC_SEQ_CST) == 1) {
 		session_free(s);
 	}
 }

@@ -146,7 +146,7 @@ bool nvmf_conn_poll(struct nvmf_conn *c)
 {
 	int rx, tx;
 
-	if (c->ctrlr != NULL && c->qid != 0 && atomic_load(&c->ctrlr->dead)) {
+	if (c->ctrlr != NULL && c->qid != 0 && __atomic_load_n(&c->ctrlr->dead, __ATOMIC_SEQ_CST)) {
 		nvmf_conn_disconnect(c);
 		return true;
 	}

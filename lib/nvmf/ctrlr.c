@@ -78,7 +78,7 @@ static struct nvmf_ctrlr *ctrlr_create(struct connect_ctx *cc, struct nvmf_subsy
 	memcpy(c->hostnqn, cc->data.hostnqn, sizeof(c->hostnqn) - 1); /* checked: a valid NQN fits */
 	memcpy(c->hostid, cc->data.hostid, sizeof(c->hostid));
 	c->thread = cc->thread;
-	atomic_init(&c->refs, 1);
+	__atomic_store_n(&c->refs, 1, __ATOMIC_RELAXED);
 	c->cap = ctrlr_cap();
 	c->vs = 0x00010300; /* NVMe 1.3 */
 	c->kato_ms = cc->kato;
@@ -113,7 +113,7 @@ static void connect_io_queue(struct connect_ctx *cc, struct nvmf_subsystem *s)
 {
 	struct nvmf_ctrlr *c = ctrlr_find(s, cc->data.cntlid);
 
-	if (c == NULL || atomic_load(&c->dead)) {
+	if (c == NULL || __atomic_load_n(&c->dead, __ATOMIC_SEQ_CST)) {
 		connect_fail(cc, BRISK_NVMF_SC_CONNECT_INVALID_PARAMETERS, true, 16);
 	} else if (strcmp(c->hostnqn, cc->data.hostnqn) != 0) {
 		connect_fail(cc, BRISK_NVMF_SC_CONNECT_INVALID_PARAMETERS, true, 512);
@@ -123,8 +123,8 @@ static void connect_io_queue(struct connect_ctx *cc, struct nvmf_subsystem *s)
 		cc->sct = BRISK_NVME_SCT_GENERIC;
 		cc->sc = BRISK_NVME_SC_COMMAND_SEQUENCE_ERROR;
 	} else {
-		atomic_fetch_add(&c->refs, 1);
-		atomic_fetch_add(&c->num_io_qpairs, 1);
+		__atomic_fetch_add(&c->refs, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&c->num_io_qpairs, 1, __ATOMIC_SEQ_CST);
 		cc->ctrlr = c;
 	}
 }
@@ -169,12 +169,12 @@ static void connect_attach(struct nvmf_conn *conn, struct connect_ctx *cc)
 		c->admin = conn;
 		c->last_ka_tick = brisk_get_ticks();
 		ka_start(c);
-		atomic_fetch_add(&pg->admin_qpairs, 1);
-		atomic_fetch_add(&pg->current_admin_qpairs, 1);
+		__atomic_fetch_add(&pg->admin_qpairs, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&pg->current_admin_qpairs, 1, __ATOMIC_SEQ_CST);
 	} else {
 		nvmf_conn_ns_init(conn, c->subsys->max_nsid); /* failing: its I/O is aborted */
-		atomic_fetch_add(&pg->io_qpairs, 1);
-		atomic_fetch_add(&pg->current_io_qpairs, 1);
+		__atomic_fetch_add(&pg->io_qpairs, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&pg->current_io_qpairs, 1, __ATOMIC_SEQ_CST);
 	}
 	cc->req->cpl.cdw0 = c->cntlid;
 	BRISK_INFOLOG("nvmf: %s: %s queue %u of controller %u of %s (host %s)\n", conn->peer,
@@ -192,9 +192,9 @@ static void connect_finish(void *arg)
 	conn->connecting = false;
 	if (cc->ctrlr != NULL && conn->dead) { /* the host left during the round trip */
 		if (cc->qid == 0) {
-			atomic_store(&cc->ctrlr->dead, true);
+			__atomic_store_n(&cc->ctrlr->dead, true, __ATOMIC_SEQ_CST);
 		} else {
-			atomic_fetch_sub(&cc->ctrlr->num_io_qpairs, 1);
+			__atomic_fetch_sub(&cc->ctrlr->num_io_qpairs, 1, __ATOMIC_SEQ_CST);
 		}
 		nvmf_ctrlr_put(cc->ctrlr);
 	} else if (cc->ctrlr != NULL) {
@@ -287,7 +287,7 @@ static void ctrlr_free_on_app_thread(void *arg)
 
 void nvmf_ctrlr_put(struct nvmf_ctrlr *c)
 {
-	if (atomic_fetch_sub(&c->refs, 1) == 1) {
+	if (__atomic_fetch_sub(&c->refs, 1, __ATOMIC_SEQ_CST) == 1) {
 		brisk_thread_send_msg(g_nvmf_tgt.app_thread, ctrlr_free_on_app_thread, c);
 	}
 }
@@ -300,12 +300,12 @@ void nvmf_ctrlr_conn_gone(struct nvmf_conn *conn)
 		return;
 	}
 	if (conn->qid == 0) {
-		atomic_store(&c->dead, true);
+		__atomic_store_n(&c->dead, true, __ATOMIC_SEQ_CST);
 		brisk_poller_unregister(&c->ka_poller);
 		c->admin = NULL;
 		c->num_aer = 0; /* the requests were the connection's */
 	} else {
-		atomic_fetch_sub(&c->num_io_qpairs, 1);
+		__atomic_fetch_sub(&c->num_io_qpairs, 1, __ATOMIC_SEQ_CST);
 	}
 	conn->ctrlr = NULL;
 	nvmf_ctrlr_put(c);

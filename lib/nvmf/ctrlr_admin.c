@@ -436,13 +436,13 @@ void nvmf_ctrlr_notify_ns_changed(struct nvmf_subsystem *s, uint32_t nsid)
 
 	TAILQ_FOREACH(c, &s->ctrlrs, link) {
 		nc = malloc(sizeof(*nc));
-		if (atomic_load(&c->dead) || nc == NULL) {
+		if (__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST) || nc == NULL) {
 			free(nc);
 			continue;
 		}
 		nc->c = c;
 		nc->nsid = nsid;
-		atomic_fetch_add(&c->refs, 1);
+		__atomic_fetch_add(&c->refs, 1, __ATOMIC_SEQ_CST);
 		if (brisk_thread_send_msg(c->thread, ns_changed_on_ctrlr_thread, nc) != 0) {
 			nvmf_ctrlr_put(c);
 			free(nc);

@@ -162,11 +162,11 @@ void nvmf_discovery_changed(void)
 	}
 	TAILQ_FOREACH(c, &g_nvmf_tgt.discovery->ctrlrs, link) {
 		digest = nvmf_discovery_log_digest(c->hostnqn);
-		if (atomic_load(&c->dead) || digest == c->disc_digest) {
+		if (__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST) || digest == c->disc_digest) {
 			continue;
 		}
 		c->disc_digest = digest;
-		atomic_fetch_add(&c->refs, 1);
+		__atomic_fetch_add(&c->refs, 1, __ATOMIC_SEQ_CST);
 		if (brisk_thread_send_msg(c->thread, log_changed_on_ctrlr_thread, c) != 0) {
 			BRISK_WARNLOG("nvmf: no discovery log change notice for controller %u\n", c->cntlid);
 			nvmf_ctrlr_put(c);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include <brisk/log.h>
+#include <brisk/queue.h>
 
 #include "nvmf_internal.h"
 
@@ -131,9 +132,11 @@ void nvmf_conn_release_ns(struct nvmf_conn *c, struct nvmf_ns *ns)
  * release any that is, all the same. */
 void nvmf_conn_ns_fini(struct nvmf_conn *c)
 {
-	struct nvmf_ns_drain *d;
+	struct nvmf_ns_drain *d, *tmp;
 
-	while ((d = TAILQ_FIRST(&c->ns_drains)) != NULL) {
+	/* The next one is read before d is freed: scan-build cannot follow the
+	 * head's update through TAILQ_REMOVE and saw a use after free. */
+	TAILQ_FOREACH_SAFE(d, &c->ns_drains, link, tmp) {
 		drain_finish(c, d);
 	}
 	for (uint32_t i = 0; i < c->num_ns_ch; i++) {

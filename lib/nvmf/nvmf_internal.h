@@ -15,7 +15,6 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -128,9 +127,9 @@ struct nvmf_ctrlr {
 	uint8_t hostid[16];
 	struct brisk_thread *thread;   /* the admin connection's thread */
 	struct nvmf_conn *admin;       /* on that thread */
-	atomic_int refs;               /* admin + I/O connections */
-	atomic_bool dead;              /* admin gone: I/O connections close */
-	atomic_uint num_io_qpairs;
+	int refs; /* admin + I/O connections */
+	bool dead; /* admin gone: I/O connections close */
+	uint32_t num_io_qpairs;
 	/* Registers (admin thread). */
 	uint64_t cap;
 	uint32_t vs, cc, csts;
@@ -299,8 +298,8 @@ struct nvmf_poll_group {
 	uint64_t last_busy_tick;
 	TAILQ_HEAD(, nvmf_conn) conns;
 	/* counters for nvmf_get_stats (read racily by the app thread) */
-	atomic_ulong admin_qpairs, io_qpairs, current_admin_qpairs, current_io_qpairs;
-	atomic_ulong pending_bdev_io;
+	unsigned long admin_qpairs, io_qpairs, current_admin_qpairs, current_io_qpairs;
+	unsigned long pending_bdev_io;
 	bool exiting;
 };
 

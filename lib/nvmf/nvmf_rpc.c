@@ -223,14 +223,18 @@ static void rpc_nvmf_get_stats(struct brisk_jsonrpc_request *req, const json_t *
 	for (uint32_t i = 0; i < g_nvmf_tgt.num_pgs; i++) {
 		struct nvmf_poll_group *pg = &g_nvmf_tgt.pgs[i];
 
-		json_array_append_new(pgs, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:[{s:s}]}", "name",
-						     brisk_thread_get_name(pg->thread),
-						     "admin_qpairs", (json_int_t)atomic_load(&pg->admin_qpairs),
-						     "io_qpairs", (json_int_t)atomic_load(&pg->io_qpairs),
-						     "current_admin_qpairs", (json_int_t)atomic_load(&pg->current_admin_qpairs),
-						     "current_io_qpairs", (json_int_t)atomic_load(&pg->current_io_qpairs),
-						     "pending_bdev_io", (json_int_t)atomic_load(&pg->pending_bdev_io),
-						     "transports", "trtype", "TCP"));
+		json_array_append_new(
+			pgs,
+			json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:[{s:s}]}", "name",
+				  brisk_thread_get_name(pg->thread), "admin_qpairs",
+				  (json_int_t)__atomic_load_n(&pg->admin_qpairs, __ATOMIC_SEQ_CST), "io_qpairs",
+				  (json_int_t)__atomic_load_n(&pg->io_qpairs, __ATOMIC_SEQ_CST), "current_admin_qpairs",
+				  (json_int_t)__atomic_load_n(&pg->current_admin_qpairs, __ATOMIC_SEQ_CST),
+				  "current_io_qpairs",
+				  (json_int_t)__atomic_load_n(&pg->current_io_qpairs, __ATOMIC_SEQ_CST),
+				  "pending_bdev_io",
+				  (json_int_t)__atomic_load_n(&pg->pending_bdev_io, __ATOMIC_SEQ_CST), "transports",
+				  "trtype", "TCP"));
 	}
 	brisk_jsonrpc_send_result(req, json_pack("{s:I, s:o}", "tick_rate", (json_int_t)brisk_get_ticks_hz(),
 				  "poll_groups", pgs));

@@ -413,9 +413,10 @@ static void rpc_nvmf_subsystem_get_controllers(struct brisk_jsonrpc_request *req
 		TAILQ_FOREACH(c, &s->ctrlrs, link) {
 			memcpy(id.u, c->hostid, sizeof(id.u));
 			brisk_uuid_fmt_lower(hostid, sizeof(hostid), &id);
-			json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:i}", "cntlid", (json_int_t)c->cntlid,
-							     "hostnqn", c->hostnqn, "hostid", hostid, "num_io_qpairs",
-							     (json_int_t)atomic_load(&c->num_io_qpairs)));
+			json_array_append_new(
+				arr, json_pack("{s:i, s:s, s:s, s:i}", "cntlid", (json_int_t)c->cntlid, "hostnqn",
+					       c->hostnqn, "hostid", hostid, "num_io_qpairs",
+					       (json_int_t)__atomic_load_n(&c->num_io_qpairs, __ATOMIC_SEQ_CST)));
 		}
 		brisk_jsonrpc_send_result(req, arr);
 	}

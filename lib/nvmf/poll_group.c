@@ -54,7 +54,7 @@ static void pg_count_gone(struct nvmf_poll_group *pg, struct nvmf_conn *c)
 	if (c->ctrlr == NULL) {
 		return;
 	}
-	atomic_fetch_sub(c->qid == 0 ? &pg->current_admin_qpairs : &pg->current_io_qpairs, 1);
+	__atomic_fetch_sub(c->qid == 0 ? &pg->current_admin_qpairs : &pg->current_io_qpairs, 1, __ATOMIC_SEQ_CST);
 }
 
 static bool pg_has_pending(const struct nvmf_conn *c)

@@ -21,7 +21,7 @@ void nvmf_resv_init(struct nvmf_resv *r)
 {
 	memset(r, 0, sizeof(*r));
 	pthread_mutex_init(&r->mutex, NULL);
-	atomic_init(&r->active, false);
+	__atomic_store_n(&r->active, false, __ATOMIC_RELAXED);
 }
 
 void nvmf_resv_fini(struct nvmf_resv *r)
@@ -49,7 +49,7 @@ void nvmf_resv_state_restore(struct nvmf_resv *r, const struct nvmf_resv_state *
 	r->ptpl = st->ptpl;
 	r->num_regs = st->num_regs;
 	memcpy(r->regs, st->regs, st->num_regs * sizeof(r->regs[0]));
-	atomic_store(&r->active, r->rtype != NVMF_RESV_NONE);
+	__atomic_store_n(&r->active, r->rtype != NVMF_RESV_NONE, __ATOMIC_SEQ_CST);
 }
 
 static bool all_regs_type(uint8_t rtype)
@@ -87,7 +87,7 @@ static void set_resv(struct nvmf_resv *r, uint8_t rtype, const uint8_t *holder)
 	} else {
 		memset(r->holder, 0, 16);
 	}
-	atomic_store(&r->active, rtype != NVMF_RESV_NONE);
+	__atomic_store_n(&r->active, rtype != NVMF_RESV_NONE, __ATOMIC_SEQ_CST);
 }
 
 static void notice(struct nvmf_resv_out *out, const uint8_t *hostid, uint8_t type)

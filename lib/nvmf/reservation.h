@@ -10,7 +10,6 @@
 #define BRISK_NVMF_RESERVATION_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -59,7 +58,7 @@ struct nvmf_resv_reg {
 
 struct nvmf_resv {
 	pthread_mutex_t mutex; /* held by reservation_cmd.c around every use */
-	atomic_bool active; /* a reservation exists: I/O must be checked */
+	bool active; /* a reservation exists: I/O must be checked */
 	uint8_t rtype; /* enum nvmf_resv_type */
 	uint8_t holder[16]; /* host ID of the holder (not for all-registrants types) */
 	uint32_t gen;

@@ -34,7 +34,7 @@ bool nvmf_resv_io_ok(struct nvmf_ns *ns, const struct nvmf_req *req)
 	uint8_t opc = req->cmd.opc;
 	bool write, ok;
 
-	if (!atomic_load(&ns->resv.active)) {
+	if (!__atomic_load_n(&ns->resv.active, __ATOMIC_SEQ_CST)) {
 		return true; /* no reservation: the common case takes no lock */
 	}
 	write = opc != BRISK_NVME_OPC_READ && opc != BRISK_NVME_OPC_COMPARE;
@@ -106,14 +106,14 @@ static void notify_ctrlr(struct nvmf_ctrlr *c, uint32_t nsid, uint8_t type)
 {
 	struct resv_ctrlr_notice *n = malloc(sizeof(*n));
 
-	if (n == NULL || atomic_load(&c->dead)) {
+	if (n == NULL || __atomic_load_n(&c->dead, __ATOMIC_SEQ_CST)) {
 		free(n);
 		return;
 	}
 	n->c = c;
 	n->nsid = nsid;
 	n->type = type;
-	atomic_fetch_add(&c->refs, 1);
+	__atomic_fetch_add(&c->refs, 1, __ATOMIC_SEQ_CST);
 	if (brisk_thread_send_msg(c->thread, notify_on_ctrlr_thread, n) != 0) {
 		nvmf_ctrlr_put(c);
 		free(n);

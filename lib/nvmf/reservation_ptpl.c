@@ -221,6 +221,6 @@ int nvmf_resv_ptpl_load(struct nvmf_resv *r, const char *path, char *err, size_t
 		r->num_regs = 0; /* PTPL off: nothing survived the power loss */
 		r->rtype = NVMF_RESV_NONE;
 	}
-	atomic_store(&r->active, rc == 0 && r->rtype != NVMF_RESV_NONE);
+	__atomic_store_n(&r->active, rc == 0 && r->rtype != NVMF_RESV_NONE, __ATOMIC_SEQ_CST);
 	return rc;
 }

@@ -105,6 +105,34 @@ rpc_text_append(struct rpc_text *t, const char *data, size_t len)
 	return 0;
 }
 
+struct text_dump {
+	struct rpc_text *t;
+	bool failed;
+};
+
+static int text_dump_write(const char *buffer, size_t size, void *data)
+{
+	struct text_dump *d = data;
+
+	if (rpc_text_append(d->t, buffer, size) != 0) {
+		d->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+int rpc_text_dump(struct rpc_text *t, const json_t *v)
+{
+	struct text_dump d = { .t = t, .failed = false };
+	size_t len = t->len;
+
+	if (json_dump_callback(v, text_dump_write, &d, JSON_COMPACT | JSON_ENCODE_ANY) != 0 || d.failed) {
+		t->len = len;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 void
 rpc_text_reset(struct rpc_text *t)
 {
@@ -116,19 +144,22 @@ rpc_text_reset(struct rpc_text *t)
 	}
 }
 
-/* Writes one batch answer (owned) as text: '[' or ',' then the object. */
+/* Writes one batch answer (owned) as text: '[' or ',' then the object. One
+ * that cannot be written breaks the batch's array: the client is closed. */
 static void
 batch_write_answer(struct rpc_slot *slot, json_t *response)
 {
-	char *text = json_dumps(response, JSON_COMPACT);
+	size_t len = slot->text.len;
 
-	json_decref(response);
-	if (text == NULL || rpc_text_append(&slot->text, slot->opened ? "," : "[", 1) != 0 ||
-	    rpc_text_append(&slot->text, text, strlen(text)) != 0) {
-		BRISK_ERRLOG("RPC: out of memory writing a batch answer; answer dropped\n");
+	if (rpc_text_append(&slot->text, slot->opened ? "," : "[", 1) != 0 ||
+	    rpc_text_dump(&slot->text, response) != 0) {
+		BRISK_ERRLOG("RPC: out of memory writing a batch answer; closing the client\n");
+		slot->text.len = len;
+		slot->broken = true;
+	} else {
+		slot->opened = true;
 	}
-	slot->opened = true;
-	free(text);
+	json_decref(response);
 }
 
 static void batch_queue_step(struct rpc_slot *slot);
@@ -157,7 +188,8 @@ slot_add_response(struct rpc_slot *slot, json_t *response)
 	}
 	if (slot->pending == 0 && slot->opened &&
 	    rpc_text_append(&slot->text, "]", 1) != 0) {
-		BRISK_ERRLOG("RPC: out of memory closing a batch answer\n");
+		BRISK_ERRLOG("RPC: out of memory closing a batch answer; closing the client\n");
+		slot->broken = true;
 	}
 	/* A batch of notifications only gets no response at all. */
 	if (slot->pending == 0 || (slot->is_batch && !slot->in_step &&

@@ -147,6 +147,10 @@ struct rpc_text {
 	size_t cap;
 };
 int rpc_text_append(struct rpc_text *t, const char *data, size_t len);
+/* Appends v as compact JSON; 0, or -ENOMEM with t as it was. Not json_dumps:
+ * jansson 2.14 ignores a failed write of an object key's closing quote and
+ * then returns broken JSON as a success; here every failed write counts. */
+int rpc_text_dump(struct rpc_text *t, const json_t *v);
 void rpc_text_reset(struct rpc_text *t); /* empties it and frees a large buffer */
 
 /*
@@ -172,6 +176,7 @@ struct rpc_slot {
 	bool step_queued; /* a message will run the next step */
 	bool in_step;     /* answers wait for the end of the step to be sent */
 	bool opened;      /* '[' written */
+	bool broken; /* an answer could not be written: the client is closed */
 	struct rpc_text text;
 };
 TAILQ_HEAD(rpc_slot_queue, rpc_slot);

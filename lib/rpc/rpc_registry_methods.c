@@ -29,26 +29,41 @@ static const struct brisk_json_object_decoder rpc_get_methods_decoders[] = {
 	  brisk_json_decode_bool, true },
 };
 
+struct name_list {
+	json_t *names;
+	bool failed; /* a name could not be added: the list would be short */
+};
+
 static void
 append_name(const char *name, void *ctx)
 {
-	json_array_append_new(ctx, json_string(name));
+	struct name_list *l = ctx;
+
+	if (json_array_append_new(l->names, json_string(name)) != 0) {
+		l->failed = true;
+	}
 }
 
 static void
 rpc_get_methods(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	struct rpc_get_methods_params p = { false, false };
-	json_t *names;
+	struct name_list l = { NULL, false };
 
 	if (!brisk_jsonrpc_decode_params(req, params, rpc_get_methods_decoders,
 			   BRISK_COUNTOF(rpc_get_methods_decoders), &p)) {
 		return;
 	}
-	names = json_array();
-	rpc_registry_for_each(p.current ? brisk_rpc_get_state() : 0, p.include_aliases,
-			      append_name, names);
-	brisk_jsonrpc_send_result(req, names);
+	l.names = json_array();
+	if (l.names != NULL) {
+		rpc_registry_for_each(p.current ? brisk_rpc_get_state() : 0, p.include_aliases, append_name, &l);
+	}
+	if (l.names == NULL || l.failed) {
+		json_decref(l.names);
+		brisk_jsonrpc_send_error_response(req, BRISK_JSONRPC_ERROR_INTERNAL_ERROR, "Out of memory");
+		return;
+	}
+	brisk_jsonrpc_send_result(req, l.names);
 }
 BRISK_RPC_REGISTER("rpc_get_methods", rpc_get_methods, ANY_STATE)
 

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <stdatomic.h>
 
 #include "sqlite_internal.h"
 
@@ -111,10 +110,10 @@ int brisk_sqlite_fs_name(const char *path, char *out, size_t out_len)
  * the delete at the next load). */
 void brisk_sqlite_temp_name(char *out, size_t out_len)
 {
-	static atomic_uint_fast64_t counter;
+	static uint64_t counter;
 	uint64_t rnd;
 
 	sqlite3_randomness(sizeof(rnd), &rnd);
 	snprintf(out, out_len, "/etilqs_brisk_%d_%llu_%016llx", (int)getpid(),
-		 (unsigned long long)atomic_fetch_add(&counter, 1), (unsigned long long)rnd);
+		 (unsigned long long)__atomic_fetch_add(&counter, 1, __ATOMIC_SEQ_CST), (unsigned long long)rnd);
 }

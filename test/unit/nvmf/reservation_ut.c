@@ -116,7 +116,7 @@ static void test_acquire_every_type(void)
 		CU_ASSERT_EQUAL(acq(C, NVMF_RESV_ACQUIRE, t, 0, 0), CONFLICT); /* not registered */
 		CU_ASSERT_EQUAL(acq(A, NVMF_RESV_ACQUIRE, t, 0xff, 0), CONFLICT); /* wrong key */
 		CU_ASSERT_EQUAL(acq(A, NVMF_RESV_ACQUIRE, t, 0xa1, 0), 0);
-		CU_ASSERT(atomic_load(&g_r.active));
+		CU_ASSERT(g_r.active);
 		CU_ASSERT_EQUAL(acq(A, NVMF_RESV_ACQUIRE, t, 0xa1, 0), 0); /* again: same type */
 		CU_ASSERT_EQUAL(acq(A, NVMF_RESV_ACQUIRE, t % 6 + 1, 0xa1, 0), CONFLICT);
 		/* B: a holder too for all-registrants types, else a conflict */
@@ -133,7 +133,7 @@ static void test_acquire_every_type(void)
 		CU_ASSERT_EQUAL(rel(A, NVMF_RESV_RELEASE, t % 6 + 1, 0xa1), INVALID);
 		CU_ASSERT_EQUAL(rel(A, NVMF_RESV_RELEASE, t, 0xa1), 0);
 		CU_ASSERT_EQUAL(g_r.rtype, 0);
-		CU_ASSERT(!atomic_load(&g_r.active));
+		CU_ASSERT(!g_r.active);
 		CU_ASSERT(nvmf_resv_io_allowed(&g_r, C, true));
 	}
 	CU_ASSERT_EQUAL(acq(A, NVMF_RESV_ACQUIRE, 7, 0xa1, 0), INVALID);
@@ -264,7 +264,7 @@ static void test_ptpl_file(void)
 	CU_ASSERT_EQUAL(r2.num_regs, 2);
 	CU_ASSERT_EQUAL(r2.regs[1].rkey, 0xffffffffffffff01ull);
 	CU_ASSERT_EQUAL(r2.gen, g_r.gen);
-	CU_ASSERT(r2.ptpl && atomic_load(&r2.active));
+	CU_ASSERT(r2.ptpl && r2.active);
 	CU_ASSERT(!nvmf_resv_io_allowed(&r2, C, false));
 	nvmf_resv_fini(&r2);
 	/* PTPL off: the file is kept but nothing is restored */

@@ -7,10 +7,10 @@
  * blob created, opened, grown, synced, closed and deleted on it. Each
  * failing run must end with -ENOMEM and leave nothing behind (no bdev by that
  * name, the env heap's in-use count unchanged; the ASan build reports libc
- * leaks), and the same run then succeeds. libc and jansson allocations are
- * not counted by the hook.
+ * leaks), and the same run then succeeds. libc allocations are not counted
+ * by the hook (jansson's are).
  *
- * Unit tests link only lib/blob and below, so the malloc module is compiled
+ * Unit tests link only lib/blob_bdev and below, so the malloc module is compiled
  * into this test from its source.
  */
 #include <errno.h>

@@ -73,9 +73,8 @@ static void ram_submit(struct brisk_io_channel *ch, struct brisk_bdev_io *io)
 static bool ram_supported(void *ctx, enum brisk_bdev_io_type t)
 {
 	(void)ctx;
-	return t == BRISK_BDEV_IO_TYPE_READ || t == BRISK_BDEV_IO_TYPE_WRITE ||
-	       t == BRISK_BDEV_IO_TYPE_UNMAP || t == BRISK_BDEV_IO_TYPE_WRITE_ZEROES ||
-	       t == BRISK_BDEV_IO_TYPE_FLUSH;
+	return t == BRISK_BDEV_IO_TYPE_READ || t == BRISK_BDEV_IO_TYPE_WRITE || t == BRISK_BDEV_IO_TYPE_UNMAP ||
+	       t == BRISK_BDEV_IO_TYPE_WRITE_ZEROES || t == BRISK_BDEV_IO_TYPE_FLUSH;
 }
 
 static struct brisk_io_channel *ram_channel(void *ctx)
@@ -100,8 +99,17 @@ static const struct brisk_bdev_fn_table g_ram_fn = {
 	.get_io_channel = ram_channel,
 };
 
-static int ram_ch_create(void *dev, void *ctx) { (void)dev; (void)ctx; return 0; }
-static void ram_ch_destroy(void *dev, void *ctx) { (void)dev; (void)ctx; }
+static int ram_ch_create(void *dev, void *ctx)
+{
+	(void)dev;
+	(void)ctx;
+	return 0;
+}
+static void ram_ch_destroy(void *dev, void *ctx)
+{
+	(void)dev;
+	(void)ctx;
+}
 
 static struct ram_disk g_disk, g_odd_disk;
 
@@ -135,14 +143,39 @@ static int finish(void)
 	return g_rc;
 }
 
-static void bs_cb(void *arg, struct brisk_blob_store *bs, int rc) { (void)arg; g_bs = bs; g_rc = rc; g_done++; }
-static void op_cb(void *arg, int rc) { (void)arg; g_rc = rc; g_done++; }
-static void id_cb(void *arg, brisk_blob_id id, int rc) { (void)arg; g_id = id; g_rc = rc; g_done++; }
-static void blob_cb(void *arg, struct brisk_blob *b, int rc) { (void)arg; g_blob = b; g_rc = rc; g_done++; }
+static void bs_cb(void *arg, struct brisk_blob_store *bs, int rc)
+{
+	(void)arg;
+	g_bs = bs;
+	g_rc = rc;
+	g_done++;
+}
+static void op_cb(void *arg, int rc)
+{
+	(void)arg;
+	g_rc = rc;
+	g_done++;
+}
+static void id_cb(void *arg, brisk_blob_id id, int rc)
+{
+	(void)arg;
+	g_id = id;
+	g_rc = rc;
+	g_done++;
+}
+static void blob_cb(void *arg, struct brisk_blob *b, int rc)
+{
+	(void)arg;
+	g_blob = b;
+	g_rc = rc;
+	g_done++;
+}
 
 static void event_cb(enum brisk_bdev_event_type type, struct brisk_bdev *bdev, void *ctx)
 {
-	(void)type; (void)bdev; (void)ctx;
+	(void)type;
+	(void)bdev;
+	(void)ctx;
 }
 
 /* ---- Tests ---- */
@@ -269,8 +302,16 @@ static void test_store_on_bdev(void)
 static int g_init_rc = -1;
 static bool g_fini_done;
 
-static void init_done(void *arg, int rc) { (void)arg; g_init_rc = rc; }
-static void fini_done(void *arg) { (void)arg; g_fini_done = true; }
+static void init_done(void *arg, int rc)
+{
+	(void)arg;
+	g_init_rc = rc;
+}
+static void fini_done(void *arg)
+{
+	(void)arg;
+	g_fini_done = true;
+}
 
 int main(void)
 {

@@ -1,5 +1,6 @@
 /*
- * The "bdev" subsystem: starts the bdev layer (pools, then every bdev module
+ * The "bdev" subsystem (libbrisk_event_bdev, SPDK's module/event: it ties the
+ * bdev layer to lib/event, which lies above it, so it belongs to neither): starts the bdev layer (pools, then every bdev module
  * in registration order) when the app initialises its subsystems, finishes it
  * (every bdev unregistered, modules finished) at shutdown, and writes its
  * part of save_config: bdev_set_options, module settings, the calls that
@@ -11,30 +12,15 @@
 #include <brisk/bdev.h>
 #include <brisk/event.h>
 
-static void bdev_subsystem_init_done(void *cb_arg, int rc)
-{
-	brisk_subsystem_init_done(rc);
-}
+static void bdev_subsystem_init_done(void *cb_arg, int rc) { brisk_subsystem_init_done(rc); }
 
-static void bdev_subsystem_init(void)
-{
-	brisk_bdev_initialize(bdev_subsystem_init_done, NULL);
-}
+static void bdev_subsystem_init(void) { brisk_bdev_initialize(bdev_subsystem_init_done, NULL); }
 
-static void bdev_subsystem_fini_done(void *cb_arg)
-{
-	brisk_subsystem_fini_done();
-}
+static void bdev_subsystem_fini_done(void *cb_arg) { brisk_subsystem_fini_done(); }
 
-static void bdev_subsystem_fini(void)
-{
-	brisk_bdev_finish(bdev_subsystem_fini_done, NULL);
-}
+static void bdev_subsystem_fini(void) { brisk_bdev_finish(bdev_subsystem_fini_done, NULL); }
 
-static void bdev_subsystem_write_config_json(json_t *config_array)
-{
-	brisk_bdev_subsystem_config_json(config_array);
-}
+static void bdev_subsystem_write_config_json(json_t *config_array) { brisk_bdev_subsystem_config_json(config_array); }
 
 /* The configuration created bdevs; their examine (lvol stores loading, a
  * dirty one replaying) may still run: start-up is not complete before it ends. */

@@ -1,5 +1,6 @@
-/* bs_dev over a bdev: each operation becomes a bdev I/O on the calling
- * thread's bdev channel. A submission that finds no free brisk_bdev_io
+/* bs_dev over a bdev (libbrisk_blob_bdev, SPDK's module/blob/bdev): here,
+ * not in lib/blob, so the blobstore links without the bdev layer. Each
+ * operation becomes a bdev I/O on the calling thread's bdev channel. A submission that finds no free brisk_bdev_io
  * waits (brisk_bdev_queue_io_wait) and is submitted again: the store never
  * sees -ENOMEM from the device. */
 #include <errno.h>
@@ -10,8 +11,6 @@
 #include <brisk/blob_bdev.h>
 #include <brisk/log.h>
 #include <brisk/thread.h>
-
-#include "blob_internal.h"
 
 struct bdev_dev {
 	struct brisk_bs_dev dev; /* first: the bs_dev pointer is the bdev_dev pointer */
@@ -41,12 +40,16 @@ struct bdev_req {
 	struct bdev_dev *d;
 	struct brisk_io_channel *ch;
 	enum bdev_op op;
+	int rc; /* the failure a deferred completion carries */
 	void *buf;
 	struct iovec *iov;
 	int iovcnt;
 	uint64_t lba, count;
 	struct brisk_bs_dev_cb_args *args;
-	struct brisk_bdev_io_wait_entry wait;
+	union { /* never both at once: a wait for an I/O, or a deferred call */
+		struct brisk_bdev_io_wait_entry wait;
+		struct brisk_msg_slot slot;
+	};
 };
 
 static void req_submit(struct bdev_req *r);
@@ -66,9 +69,33 @@ static void req_done(struct brisk_bdev_io *bdev_io, bool success, void *cb_arg)
 	args->cb_fn(args->channel, args->cb_arg, bserrno);
 }
 
-static void req_retry(void *arg)
+static void req_retry(void *arg) { req_submit(arg); }
+
+static void req_complete_run(void *arg)
 {
-	req_submit(arg);
+	struct bdev_req *r = arg;
+
+	r->args->cb_fn(r->args->channel, r->args->cb_arg, r->rc);
+}
+
+/* Runs fn(r) later on this thread: the request's own slot, so it cannot be
+ * lost for want of memory (callbacks never run inside the submission). */
+static void req_defer(struct bdev_req *r, brisk_msg_fn fn)
+{
+	if (brisk_thread_send_msg_slot(brisk_get_thread(), &r->slot, fn, r) != 0) {
+		BRISK_ERRLOG("bs_dev over bdev: cannot defer a completion");
+		abort(); /* the thread is gone: the operation would never complete */
+	}
+}
+
+/* Completes args with rc later (a failed submission, an advisory no-op). */
+static void req_complete_later(struct brisk_bs_dev_cb_args *args, int rc)
+{
+	struct bdev_req *r = (struct bdev_req *)args->scratch;
+
+	r->args = args;
+	r->rc = rc;
+	req_defer(r, req_complete_run);
 }
 
 static void req_submit(struct bdev_req *r)
@@ -108,17 +135,16 @@ static void req_submit(struct bdev_req *r)
 			return;
 		}
 		/* -EINVAL from queue_io_wait: I/Os are free again, submit at once. */
-		blob_dev_complete_fn(req_retry, r);
+		req_defer(r, req_retry);
 		return;
 	}
 	if (rc != 0) {
-		blob_dev_complete(r->args, rc);
+		req_complete_later(r->args, rc);
 	}
 }
 
-static void req_new(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, enum bdev_op op,
-		    void *buf, struct iovec *iov, int iovcnt, uint64_t lba, uint64_t count,
-		    struct brisk_bs_dev_cb_args *args)
+static void req_new(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, enum bdev_op op, void *buf,
+		    struct iovec *iov, int iovcnt, uint64_t lba, uint64_t count, struct brisk_bs_dev_cb_args *args)
 {
 	struct bdev_req *r = (struct bdev_req *)args->scratch;
 
@@ -136,55 +162,54 @@ static void req_new(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, enum 
 	req_submit(r);
 }
 
-static void bd_read(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, void *buf, uint64_t lba,
-		    uint32_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_read(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, void *buf, uint64_t lba, uint32_t count,
+		    struct brisk_bs_dev_cb_args *args)
 {
 	req_new(dev, ch, OP_READ, buf, NULL, 0, lba, count, args);
 }
 
-static void bd_write(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, void *buf, uint64_t lba,
-		     uint32_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_write(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, void *buf, uint64_t lba, uint32_t count,
+		     struct brisk_bs_dev_cb_args *args)
 {
 	req_new(dev, ch, OP_WRITE, buf, NULL, 0, lba, count, args);
 }
 
-static void bd_readv(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, struct iovec *iov,
-		     int iovcnt, uint64_t lba, uint32_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_readv(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, struct iovec *iov, int iovcnt, uint64_t lba,
+		     uint32_t count, struct brisk_bs_dev_cb_args *args)
 {
 	req_new(dev, ch, OP_READV, NULL, iov, iovcnt, lba, count, args);
 }
 
-static void bd_writev(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, struct iovec *iov,
-		      int iovcnt, uint64_t lba, uint32_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_writev(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, struct iovec *iov, int iovcnt,
+		      uint64_t lba, uint32_t count, struct brisk_bs_dev_cb_args *args)
 {
 	req_new(dev, ch, OP_WRITEV, NULL, iov, iovcnt, lba, count, args);
 }
 
-static void bd_zeroes(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint64_t lba,
-		      uint64_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_zeroes(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint64_t lba, uint64_t count,
+		      struct brisk_bs_dev_cb_args *args)
 {
 	req_new(dev, ch, OP_ZEROES, NULL, NULL, 0, lba, count, args);
 }
 
-static void bd_unmap(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint64_t lba,
-		     uint64_t count, struct brisk_bs_dev_cb_args *args)
+static void bd_unmap(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, uint64_t lba, uint64_t count,
+		     struct brisk_bs_dev_cb_args *args)
 {
 	struct bdev_dev *d = (struct bdev_dev *)dev;
 
 	if (!brisk_bdev_io_type_supported(d->bdev, BRISK_BDEV_IO_TYPE_UNMAP)) {
-		blob_dev_complete(args, 0); /* unmap is advisory */
+		req_complete_later(args, 0); /* unmap is advisory */
 		return;
 	}
 	req_new(dev, ch, OP_UNMAP, NULL, NULL, 0, lba, count, args);
 }
 
-static void bd_flush(struct brisk_bs_dev *dev, struct brisk_io_channel *ch,
-		     struct brisk_bs_dev_cb_args *args)
+static void bd_flush(struct brisk_bs_dev *dev, struct brisk_io_channel *ch, struct brisk_bs_dev_cb_args *args)
 {
 	struct bdev_dev *d = (struct bdev_dev *)dev;
 
 	if (!brisk_bdev_io_type_supported(d->bdev, BRISK_BDEV_IO_TYPE_FLUSH)) {
-		blob_dev_complete(args, 0); /* no volatile cache to flush */
+		req_complete_later(args, 0); /* no volatile cache to flush */
 		return;
 	}
 	req_new(dev, ch, OP_FLUSH, NULL, NULL, 0, 0, 0, args);
@@ -212,8 +237,8 @@ static void bd_destroy(struct brisk_bs_dev *dev)
 	free(d);
 }
 
-int brisk_bdev_create_bs_dev_ext(const char *bdev_name, brisk_bdev_event_cb_t event_cb,
-				 void *event_ctx, struct brisk_bs_dev **bs_dev)
+int brisk_bdev_create_bs_dev_ext(const char *bdev_name, brisk_bdev_event_cb_t event_cb, void *event_ctx,
+				 struct brisk_bs_dev **bs_dev)
 {
 	struct bdev_dev *d;
 	uint32_t bl;
@@ -237,9 +262,9 @@ int brisk_bdev_create_bs_dev_ext(const char *bdev_name, brisk_bdev_event_cb_t ev
 	}
 	d->bdev = brisk_bdev_desc_get_bdev(d->desc);
 	bl = brisk_bdev_get_block_size(d->bdev);
-	if (bl == 0 || bl > BLOB_PAGE_SIZE || BLOB_PAGE_SIZE % bl != 0) {
+	if (bl == 0 || bl > BRISK_BS_PAGE_SIZE || BRISK_BS_PAGE_SIZE % bl != 0) {
 		BRISK_ERRLOG("bs_dev over bdev: '%s' block size %u does not divide %u", bdev_name, bl,
-			     BLOB_PAGE_SIZE);
+			     BRISK_BS_PAGE_SIZE);
 		brisk_bdev_close(d->desc);
 		free(d);
 		return -EINVAL;

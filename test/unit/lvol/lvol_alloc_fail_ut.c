@@ -1,0 +1,266 @@
+/*
+ * Allocation failures in lib/lvol (SQLite's "malloc failure" loop): lib/env's
+ * hook (brisk_env_fail_alloc_set) fails the Nth brisk_malloc / zmalloc /
+ * realloc / dma_* call or jansson allocation, for N = 1, 2, ... until a run
+ * no longer reaches the failure. Covered: an lvol store created, unloaded,
+ * loaded and unloaded on a RAM device, and an lvol created and deleted on it.
+ * Each failing run must end with -ENOMEM through its callback (never inside
+ * the call), leave nothing behind (no store or lvol by that name, the env
+ * heap's in-use count unchanged; the ASan build reports libc leaks), and the
+ * same run then succeeds.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include <brisk/blob.h>
+#include <brisk/env.h>
+#include <brisk/lvol.h>
+#include <brisk/thread.h>
+
+#include "../../common/test_env.h"
+
+#define MAX_RUNS 10000 /* far above the allocations of one run */
+#define BLOCKLEN 512
+#define DEV_BYTES (16ull * 1024 * 1024)
+#define CLUSTER (1024 * 1024)
+
+static struct brisk_thread *g_th;
+static uint8_t *g_image;
+static int g_rc;
+static bool g_done;
+static struct brisk_lvol_store *g_lvs;
+static struct brisk_lvol *g_lvol;
+
+/* Right after each call: its callback has not run inside it. */
+static int wait_done(void)
+{
+	CU_ASSERT(!g_done);
+	for (int i = 0; i < 1000000 && !g_done; i++) {
+		brisk_thread_poll(g_th, 0, 0);
+	}
+	CU_ASSERT(g_done);
+	return g_done ? g_rc : -ETIMEDOUT;
+}
+
+static void lvs_cb(void *arg, struct brisk_lvol_store *lvs, int rc)
+{
+	g_lvs = rc == 0 ? lvs : NULL;
+	g_rc = rc;
+	g_done = true;
+}
+
+static void lvol_cb(void *arg, struct brisk_lvol *lvol, int rc)
+{
+	g_lvol = rc == 0 ? lvol : NULL;
+	g_rc = rc;
+	g_done = true;
+}
+
+static void op_cb(void *arg, int rc)
+{
+	g_rc = rc;
+	g_done = true;
+}
+
+static struct brisk_bs_dev *ram_dev(void) { return brisk_bs_dev_ram_create(DEV_BYTES / BLOCKLEN, BLOCKLEN, g_image); }
+
+static uint64_t heap_in_use(void)
+{
+	struct brisk_heap_stats st;
+	uint64_t n = 0;
+
+	for (int i = 0; i < BRISK_ENV_MAX_NUMA_NODES; i++) {
+		if (brisk_malloc_get_heap_stats(i, &st) == 0) {
+			n += st.alloc_count;
+		}
+	}
+	return n;
+}
+
+static int lvs_init(void)
+{
+	struct brisk_lvs_opts o;
+	struct brisk_bs_dev *dev = ram_dev();
+
+	if (dev == NULL) {
+		return -ENOMEM; /* the RAM device's own allocation failed */
+	}
+	brisk_lvs_opts_init(&o);
+	snprintf(o.name, sizeof(o.name), "afail");
+	o.cluster_sz = CLUSTER;
+	g_done = false;
+	brisk_lvs_init(dev, &o, lvs_cb, NULL);
+	return wait_done();
+}
+
+static int lvs_load(void)
+{
+	struct brisk_bs_dev *dev = ram_dev();
+
+	if (dev == NULL) {
+		return -ENOMEM;
+	}
+	g_done = false;
+	brisk_lvs_load(dev, lvs_cb, NULL);
+	return wait_done();
+}
+
+static int lvs_unload(void)
+{
+	g_done = false;
+	brisk_lvs_unload(g_lvs, op_cb, NULL);
+	return wait_done();
+}
+
+/* Store create, unload, load, unload; a failed step leaves no store. */
+static int run_lvs(void)
+{
+	int rc;
+
+	memset(g_image, 0, DEV_BYTES);
+	rc = lvs_init();
+	if (rc == 0) {
+		rc = lvs_unload();
+	}
+	if (rc == 0) {
+		rc = lvs_load();
+		CU_ASSERT(rc != 0 || strcmp(brisk_lvs_get_name(g_lvs), "afail") == 0);
+	}
+	if (rc == 0) {
+		rc = lvs_unload();
+	}
+	if (rc != 0 && brisk_lvs_get_by_name("afail") != NULL) {
+		fprintf(stderr, "lvol store left loaded after %d\n", rc);
+		CU_FAIL("a failed run left the store loaded");
+		g_lvs = brisk_lvs_get_by_name("afail");
+		CU_ASSERT_EQUAL(lvs_unload(), 0);
+	}
+	return rc;
+}
+
+static int lvol_count(void)
+{
+	int n = 0;
+
+	for (struct brisk_lvol *l = brisk_lvol_first(g_lvs); l != NULL; l = brisk_lvol_next(l)) {
+		n++;
+	}
+	return n;
+}
+
+static int lvol_destroy(void)
+{
+	g_done = false;
+	brisk_lvol_destroy(g_lvol, op_cb, NULL);
+	return wait_done();
+}
+
+/* An lvol created (thick, two clusters) and deleted. */
+static int run_lvol_life(void)
+{
+	int rc, rc2;
+
+	g_done = false;
+	brisk_lvol_create(g_lvs, "afail_lvol", 2 * CLUSTER, false, BRISK_BLOB_CLEAR_WITH_DEFAULT, lvol_cb, NULL);
+	rc = wait_done();
+	if (rc != 0) {
+		CU_ASSERT_EQUAL(lvol_count(), 0); /* nothing half-made stays */
+		return rc;
+	}
+	rc2 = lvol_destroy();
+	if (rc2 != 0) {
+		CU_ASSERT_EQUAL(lvol_destroy(), 0); /* the delete works once retried */
+	}
+	CU_ASSERT_EQUAL(lvol_count(), 0);
+	return rc2;
+}
+
+static void fail_loop(int (*run)(void), const char *what)
+{
+	uint64_t n, before;
+	bool hit;
+	int rc;
+
+	for (n = 1; n <= MAX_RUNS; n++) {
+		before = heap_in_use();
+		brisk_env_fail_alloc_set(n);
+		rc = run();
+		hit = brisk_env_fail_alloc_hit();
+		brisk_env_fail_alloc_set(0);
+		if (!hit) {
+			CU_ASSERT_EQUAL(rc, 0);
+			break;
+		}
+		if (rc != -ENOMEM || heap_in_use() != before) {
+			fprintf(stderr, "%s: allocation %lu failed: rc %d, heap elements %lu -> %lu\n", what,
+				(unsigned long)n, rc, (unsigned long)before, (unsigned long)heap_in_use());
+		}
+		CU_ASSERT_EQUAL(rc, -ENOMEM);
+		CU_ASSERT_EQUAL(heap_in_use(), before);
+		CU_ASSERT_EQUAL(run(), 0); /* the same run works right after */
+	}
+	CU_ASSERT(n > 1 && n <= MAX_RUNS);
+	printf("(%s: %lu allocations failed in turn) ", what, (unsigned long)n - 1);
+}
+
+static void test_lvs(void) { fail_loop(run_lvs, "lvol store create/unload/load/unload"); }
+
+static void test_lvol_life(void)
+{
+	memset(g_image, 0, DEV_BYTES);
+	CU_ASSERT_EQUAL_FATAL(lvs_init(), 0);
+	fail_loop(run_lvol_life, "lvol create/delete");
+	CU_ASSERT_EQUAL(lvs_unload(), 0);
+}
+
+static int suite_init(void)
+{
+	g_th = brisk_thread_create("lvol_afail_ut", NULL);
+	if (g_th == NULL) {
+		return -1;
+	}
+	brisk_set_thread(g_th);
+	g_image = calloc(1, DEV_BYTES);
+	return g_image == NULL ? -1 : 0;
+}
+
+static int suite_fini(void)
+{
+	int rc;
+
+	free(g_image);
+	brisk_thread_exit(g_th);
+	for (int i = 0; i < 1000 && !brisk_thread_is_exited(g_th); i++) {
+		brisk_thread_poll(g_th, 0, 0);
+	}
+	rc = brisk_thread_is_exited(g_th) ? 0 : -1;
+	brisk_set_thread(NULL);
+	brisk_thread_destroy(g_th);
+	return rc;
+}
+
+int main(void)
+{
+	struct brisk_thread_lib_opts opts = { .msg_pool_size = 4095 };
+	CU_pSuite suite;
+	unsigned failures;
+
+	if (brisk_test_env_init("lvol_alloc_fail_ut", "0x1", 64) != 0 || brisk_thread_lib_init_ext(&opts) != 0) {
+		fprintf(stderr, "env or thread lib init failed\n");
+		return 1;
+	}
+	CU_initialize_registry();
+	suite = CU_add_suite("lvol_alloc_fail", suite_init, suite_fini);
+	CU_ADD_TEST(suite, test_lvs);
+	CU_ADD_TEST(suite, test_lvol_life);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	brisk_thread_lib_fini();
+	brisk_env_fini();
+	return failures ? 1 : 0;
+}
