@@ -82,7 +82,7 @@ int nvmf_ana_ctrlr_init(struct nvmf_ctrlr *c, const struct nvmf_listen_addr *por
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		atomic_init(&c->ana_states[i], sl != NULL ? sl->ana_states[i] : BRISK_NVME_ANA_OPTIMIZED);
+		__atomic_store_n(&c->ana_states[i], sl != NULL ? sl->ana_states[i] : BRISK_NVME_ANA_OPTIMIZED, __ATOMIC_RELAXED);
 	}
 	return 0;
 }
@@ -118,7 +118,7 @@ static void ana_change_on_ctrlr_thread(void *arg)
 
 	for (uint32_t g = 1; g <= c->subsys->max_nsid; g++) {
 		if (ac->anagrpid == 0 || ac->anagrpid == g) {
-			atomic_store(&c->ana_states[g - 1], ac->state);
+			__atomic_store_n(&c->ana_states[g - 1], ac->state, __ATOMIC_SEQ_CST);
 		}
 	}
 	c->ana_chgcnt++;
@@ -135,7 +135,7 @@ static void ana_notify_ctrlrs(struct nvmf_subsystem *s, const struct nvmf_listen
 	struct ana_change *ac;
 
 	TAILQ_FOREACH(c, &s->ctrlrs, link) {
-		if (atomic_load(&c->dead) || c->ana_states == NULL || !nvmf_listen_addr_equal(&c->port, a)) {
+		if (__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST) || c->ana_states == NULL || !nvmf_listen_addr_equal(&c->port, a)) {
 			continue;
 		}
 		ac = malloc(sizeof(*ac));
@@ -144,7 +144,7 @@ static void ana_notify_ctrlrs(struct nvmf_subsystem *s, const struct nvmf_listen
 			continue;
 		}
 		*ac = (struct ana_change){ .c = c, .anagrpid = anagrpid, .state = state };
-		atomic_fetch_add(&c->refs, 1);
+		__atomic_fetch_add(&c->refs, 1, __ATOMIC_SEQ_CST);
 		if (brisk_thread_send_msg(c->thread, ana_change_on_ctrlr_thread, ac) != 0) {
 			nvmf_ctrlr_put(c);
 			free(ac);
@@ -189,10 +189,10 @@ void nvmf_ana_listener_removed(struct nvmf_subsystem *s, const struct nvmf_liste
 	struct nvmf_ctrlr *c;
 
 	TAILQ_FOREACH(c, &s->ctrlrs, link) {
-		if (atomic_load(&c->dead) || c->ana_states == NULL || !nvmf_listen_addr_equal(&c->port, a)) {
+		if (__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST) || c->ana_states == NULL || !nvmf_listen_addr_equal(&c->port, a)) {
 			continue;
 		}
-		atomic_fetch_add(&c->refs, 1);
+		__atomic_fetch_add(&c->refs, 1, __ATOMIC_SEQ_CST);
 		if (brisk_thread_send_msg(c->thread, ctrlr_drop_on_its_thread, c) != 0) {
 			nvmf_ctrlr_put(c);
 		}
@@ -210,7 +210,7 @@ uint8_t nvmf_ana_io_status(const struct nvmf_req *req)
 	if (!c->subsys->ana_reporting || c->ana_states == NULL || g == 0 || g > c->subsys->max_nsid) {
 		return 0;
 	}
-	switch (atomic_load(&c->ana_states[g - 1])) {
+	switch (__atomic_load_n(&c->ana_states[g - 1], __ATOMIC_SEQ_CST)) {
 	case BRISK_NVME_ANA_INACCESSIBLE:
 		return BRISK_NVME_SC_ANA_INACCESSIBLE;
 	case BRISK_NVME_ANA_PERSISTENT_LOSS:
@@ -269,7 +269,7 @@ static uint64_t ana_log_fill(struct nvmf_ctrlr *c, bool rgo, uint8_t *buf)
 		}
 		d->ana_group_id = g;
 		d->change_count = c->ana_chgcnt;
-		d->ana_state = atomic_load(&c->ana_states[g - 1]);
+		d->ana_state = __atomic_load_n(&c->ana_states[g - 1], __ATOMIC_SEQ_CST);
 		d->num_of_nsid = rgo ? 0 : group_nsids(s, g, d->nsid);
 		off += sizeof(*d) + (uint64_t)d->num_of_nsid * 4;
 		hdr->num_ana_group_desc++;
