@@ -71,14 +71,11 @@ ut_link_libs = $(if $(filter $(1),$(UT_NVME_MOCK)),$(filter-out $(BUILD)/lib/lib
 # test/common/ut_main.c (flags, env start, leftover-thread check) is linked in.
 UT_MAIN_OBJ := $(BUILD)/obj/test/common/ut_main.o
 ALL_OBJS += $(UT_MAIN_OBJ)
-# While the tests are converted: only those with a brisk_ut_desc.
-UT_RUNNER_SRCS := $(shell grep -l brisk_ut_desc $(UT_SRCS))
-ut_main = $(if $(filter $(1),$(UT_RUNNER_SRCS)),$(UT_MAIN_OBJ))
 define UT_template
-$(call ut_bin,$(1)): $(BUILD)/obj/$(1:.c=.o) $(call ut_main,$(1)) $(call ut_link_libs,$(1))
+$(call ut_bin,$(1)): $(BUILD)/obj/$(1:.c=.o) $(UT_MAIN_OBJ) $(call ut_link_libs,$(1))
 	@mkdir -p $$(dir $$@)
 	@echo "  LINK  $$@"
-	$(Q)$(CC) $(LDFLAGS) $(UT_NO_LTO) -o $$@ $$< $(call ut_main,$(1)) -Wl,--whole-archive $(call ut_link_libs,$(1)) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(UT_NO_LTO) -o $$@ $$< $(UT_MAIN_OBJ) -Wl,--whole-archive $(call ut_link_libs,$(1)) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
 ALL_OBJS += $(BUILD)/obj/$(1:.c=.o)
 endef
 $(foreach s,$(UT_SRCS),$(eval $(call UT_template,$(s))))
