@@ -45,13 +45,14 @@ struct ut_filters {
 	int count;
 };
 
-static void ut_usage(const char *prog)
+static void ut_usage(FILE *f, const char *prog)
 {
-	printf("Usage: %s [--no-huge] [--verbose] [PATTERN...]\n"
-	       "  --no-huge   run without hugepages (as BRISK_TEST_NO_HUGE=1)\n"
-	       "  --verbose   log at the test's own level (as BRISK_TEST_VERBOSE=1)\n"
-	       "  PATTERN     run only the tests whose \"suite/test\" name contains it\n",
-	       prog);
+	fprintf(f,
+		"Usage: %s [--no-huge] [--verbose] [PATTERN...]\n"
+		"  --no-huge   run without hugepages (as BRISK_TEST_NO_HUGE=1)\n"
+		"  --verbose   log at the test's own level (as BRISK_TEST_VERBOSE=1)\n"
+		"  PATTERN     run only the tests whose \"suite/test\" name contains it\n",
+		prog);
 }
 
 /* 0 to run, 1 when --help was asked, 2 on a bad flag. The flags become the
@@ -66,11 +67,11 @@ static int ut_parse_args(int argc, char **argv, struct ut_filters *f)
 		} else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
 			setenv("BRISK_TEST_VERBOSE", "1", 1);
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			ut_usage(argv[0]);
+			ut_usage(stdout, argv[0]);
 			return 1;
 		} else if (argv[i][0] == '-') {
 			fprintf(stderr, "%s: unknown flag '%s'\n", argv[0], argv[i]);
-			ut_usage(argv[0]);
+			ut_usage(stderr, argv[0]);
 			return 2;
 		} else {
 			f->pats[f->count++] = argv[i];
@@ -109,8 +110,7 @@ static int ut_register(const struct brisk_ut *ut, const struct ut_filters *f)
 			return -1;
 		}
 		for (const CU_TestInfo *t = s->tests; t->pName != NULL; t++) {
-			if (ut_selected(f, s->name, t->pName) &&
-			    CU_add_test(suite, t->pName, t->pTestFunc) == NULL) {
+			if (ut_selected(f, s->name, t->pName) && CU_add_test(suite, t->pName, t->pTestFunc) == NULL) {
 				fprintf(stderr, "%s: test %s: %s\n", ut->name, t->pName, CU_get_error_msg());
 				return -1;
 			}
@@ -170,13 +170,11 @@ static int ut_env_start(const struct brisk_ut *ut)
 	if (ut->env == BRISK_UT_ENV_NONE) {
 		return 0;
 	}
-	if (brisk_env_init == NULL ||
-	    (ut->env == BRISK_UT_ENV_THREAD && brisk_thread_lib_init_ext == NULL)) {
+	if (brisk_env_init == NULL || (ut->env == BRISK_UT_ENV_THREAD && brisk_thread_lib_init_ext == NULL)) {
 		fprintf(stderr, "%s: the env or thread library is not linked in\n", ut->name);
 		return -1;
 	}
-	rc = brisk_test_env_init(ut->name, ut->core_mask ? ut->core_mask : "0x1",
-				 ut->mem_mb ? ut->mem_mb : 64);
+	rc = brisk_test_env_init(ut->name, ut->core_mask ? ut->core_mask : "0x1", ut->mem_mb ? ut->mem_mb : 64);
 	if (rc != 0) {
 		fprintf(stderr, "%s: env init failed: %d\n", ut->name, rc);
 		return -1;
@@ -276,8 +274,7 @@ int main(int argc, char **argv)
 		printf("%s: skipped: %s\n", ut->name, why);
 		return 77;
 	}
-	if (ut_env_start(ut) != 0 || (ut->setup != NULL && ut->setup() != 0) ||
-	    ut_register(ut, &filters) != 0) {
+	if (ut_env_start(ut) != 0 || (ut->setup != NULL && ut->setup() != 0) || ut_register(ut, &filters) != 0) {
 		fprintf(stderr, "%s: set-up failed\n", ut->name);
 		return 1;
 	}

@@ -16,13 +16,16 @@
 #include <brisk/thread.h>
 
 /* One table entry for a test named after its function (as CU_ADD_TEST names it). */
-#define BRISK_UT_TEST(fn) { #fn, (fn) }
+#define BRISK_UT_TEST(fn) \
+	{ \
+#fn, (fn) \
+	}
 
 /* What the runner starts before the set-up (and stops after the teardown). */
 enum brisk_ut_env {
 	BRISK_UT_ENV_NONE = 0, /* nothing: the test starts what it needs itself */
-	BRISK_UT_ENV,          /* brisk_env_init as test/common/test_env.h does */
-	BRISK_UT_ENV_THREAD,   /* the env, then the thread library */
+	BRISK_UT_ENV, /* brisk_env_init as test/common/test_env.h does */
+	BRISK_UT_ENV_THREAD, /* the env, then the thread library */
 };
 
 struct brisk_ut_suite {
@@ -39,14 +42,14 @@ struct brisk_ut {
 	const char *name; /* the env's name and the runner's messages */
 	enum brisk_ut_env env;
 	const char *core_mask; /* NULL: "0x1" */
-	uint64_t mem_mb;       /* 0: 64 */
+	uint64_t mem_mb; /* 0: 64 */
 	struct brisk_thread_lib_opts thread_opts; /* BRISK_UT_ENV_THREAD */
 	/* A child this program started again with its own arguments (a secondary
 	 * process): its exit code, or BRISK_UT_NO_ROLE to run the suites. */
 	int (*role)(int argc, char **argv);
 	/* Why the test cannot run here (exit 77, skipped), or NULL. */
 	const char *(*skip)(void);
-	int (*setup)(void);    /* after the env; non-zero fails the run at once */
+	int (*setup)(void); /* after the env; non-zero fails the run at once */
 	int (*teardown)(void); /* after the suites; non-zero counts as a failure */
 	/* Tests whose main thread must run an event loop (reactors, the app
 	 * framework): the suites run on a second pthread once host_wait returns,
