@@ -19,7 +19,6 @@
 #include <brisk/bdev_module.h>
 #include <brisk/thread.h>
 
-
 #include "../../../module/bdev/malloc/bdev_malloc.c"
 #include "../../../module/bdev/null/bdev_null.c"
 #include "../../common/ut_main.h"

@@ -15,7 +15,6 @@
 #include <brisk/rpc.h>
 #include <brisk/thread.h>
 
-
 #include "../../../module/bdev/malloc/bdev_malloc.c"
 #include "../../../module/bdev/malloc/bdev_malloc_rpc.c"
 #include "../../../module/bdev/null/bdev_null.c"
@@ -269,7 +268,7 @@ static int ut_setup(void)
 /* A bdev_get_bdevs still waiting for a bdev at finish is answered -ESHUTDOWN. */
 static int ut_teardown(void)
 {
-	struct answer waiting = {0};
+	struct answer waiting = { 0 };
 	json_t *wait_params;
 	unsigned failures = 0;
 

@@ -15,7 +15,6 @@
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
-
 #include "../../../module/bdev/malloc/bdev_malloc.c"
 #include "../../common/ut_main.h"
 

@@ -345,12 +345,8 @@ static int ut_teardown(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	BRISK_UT_TEST(test_bad_params),
-	BRISK_UT_TEST(test_special_files),
-	BRISK_UT_TEST(test_io_and_rescan),
-	BRISK_UT_TEST(test_deep_queue),
-	BRISK_UT_TEST(test_explicit_block_size),
-	CU_TEST_INFO_NULL,
+	BRISK_UT_TEST(test_bad_params), BRISK_UT_TEST(test_special_files),       BRISK_UT_TEST(test_io_and_rescan),
+	BRISK_UT_TEST(test_deep_queue), BRISK_UT_TEST(test_explicit_block_size), CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {

@@ -615,10 +615,7 @@ static int ut_setup(void)
 	return bdev_nvme_set_opts(&o) != 0 ? -1 : 0;
 }
 
-static int ut_teardown(void)
-{
-	return ut_finish();
-}
+static int ut_teardown(void) { return ut_finish(); }
 
 static const CU_TestInfo g_ut_tests[] = {
 	BRISK_UT_TEST(test_attach_bad_input),

@@ -422,15 +422,9 @@ static int check_held_io_released(void)
 	return 0;
 }
 
-static int ut_setup(void)
-{
-	return ut_start();
-}
+static int ut_setup(void) { return ut_start(); }
 
-static int ut_teardown(void)
-{
-	return ut_finish_with(check_held_io_released) != 0 || !g_fini ? -1 : 0;
-}
+static int ut_teardown(void) { return ut_finish_with(check_held_io_released) != 0 || !g_fini ? -1 : 0; }
 
 static const CU_TestInfo g_ut_tests[] = {
 	BRISK_UT_TEST(test_passthru),

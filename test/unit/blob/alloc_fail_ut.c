@@ -23,7 +23,6 @@
 #include <brisk/blob.h>
 #include <brisk/thread.h>
 
-
 #include "../../../module/bdev/malloc/bdev_malloc.c"
 #include "../../common/ut_main.h"
 

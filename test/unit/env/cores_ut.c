@@ -179,12 +179,8 @@ static int ut_setup(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	BRISK_UT_TEST(test_before_init),
-	BRISK_UT_TEST(test_masks_and_lists),
-	BRISK_UT_TEST(test_pin_main_thread),
-	BRISK_UT_TEST(test_pin_other_threads),
-	BRISK_UT_TEST(test_numa_queries),
-	CU_TEST_INFO_NULL,
+	BRISK_UT_TEST(test_before_init),       BRISK_UT_TEST(test_masks_and_lists), BRISK_UT_TEST(test_pin_main_thread),
+	BRISK_UT_TEST(test_pin_other_threads), BRISK_UT_TEST(test_numa_queries),    CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {

@@ -348,16 +348,11 @@ static int ut_setup(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	BRISK_UT_TEST(test_opts_init_defaults),
-	BRISK_UT_TEST(test_init_fini_cycles),
-	BRISK_UT_TEST(test_already_initialized),
-	BRISK_UT_TEST(test_bad_opts),
-	BRISK_UT_TEST(test_defaults_for_null_fields),
-	BRISK_UT_TEST(test_no_huge_forced),
-	BRISK_UT_TEST(test_hugepage_dir_explicit),
-	BRISK_UT_TEST(test_fallback_without_free_pages),
-	BRISK_UT_TEST(test_mem_not_multiple_of_page),
-	CU_TEST_INFO_NULL,
+	BRISK_UT_TEST(test_opts_init_defaults),       BRISK_UT_TEST(test_init_fini_cycles),
+	BRISK_UT_TEST(test_already_initialized),      BRISK_UT_TEST(test_bad_opts),
+	BRISK_UT_TEST(test_defaults_for_null_fields), BRISK_UT_TEST(test_no_huge_forced),
+	BRISK_UT_TEST(test_hugepage_dir_explicit),    BRISK_UT_TEST(test_fallback_without_free_pages),
+	BRISK_UT_TEST(test_mem_not_multiple_of_page), CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {

@@ -229,12 +229,8 @@ static void test_mpmc_4x4(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	{ "spsc_1x1", test_spsc_1x1 },
-	{ "mpmc_2x2", test_mpmc_2x2 },
-	{ "mpsc_2x1", test_mpsc_2x1 },
-	{ "spmc_1x2", test_spmc_1x2 },
-	{ "mpmc_4x4", test_mpmc_4x4 },
-	CU_TEST_INFO_NULL,
+	{ "spsc_1x1", test_spsc_1x1 }, { "mpmc_2x2", test_mpmc_2x2 }, { "mpsc_2x1", test_mpsc_2x1 },
+	{ "spmc_1x2", test_spmc_1x2 }, { "mpmc_4x4", test_mpmc_4x4 }, CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {

@@ -252,14 +252,10 @@ static int ut_setup(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	BRISK_UT_TEST(test_dma_buffer),
-	BRISK_UT_TEST(test_hugepage_translation),
-	BRISK_UT_TEST(test_small_page_runs),
-	BRISK_UT_TEST(test_unregistered_memory),
-	BRISK_UT_TEST(test_user_registration),
-	BRISK_UT_TEST(test_iova_va_switch),
-	BRISK_UT_TEST(test_after_fini),
-	CU_TEST_INFO_NULL,
+	BRISK_UT_TEST(test_dma_buffer),        BRISK_UT_TEST(test_hugepage_translation),
+	BRISK_UT_TEST(test_small_page_runs),   BRISK_UT_TEST(test_unregistered_memory),
+	BRISK_UT_TEST(test_user_registration), BRISK_UT_TEST(test_iova_va_switch),
+	BRISK_UT_TEST(test_after_fini),        CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {

@@ -268,10 +268,7 @@ static void ut_host_wait(void)
 	}
 }
 
-static void ut_host_stop(void)
-{
-	brisk_app_stop(0);
-}
+static void ut_host_stop(void) { brisk_app_stop(0); }
 
 static int ut_teardown(void)
 {

@@ -455,10 +455,7 @@ static void test_reactor_info(void)
 
 static int g_reactors_rc;
 
-static const char *ut_skip(void)
-{
-	return brisk_env_get_online_cpu_count() < 2 ? "reactor_ut needs 2 cores" : NULL;
-}
+static const char *ut_skip(void) { return brisk_env_get_online_cpu_count() < 2 ? "reactor_ut needs 2 cores" : NULL; }
 
 static int ut_setup(void)
 {
@@ -483,10 +480,7 @@ static int ut_host(void)
 	return 0;
 }
 
-static void ut_host_stop(void)
-{
-	brisk_reactors_stop();
-}
+static void ut_host_stop(void) { brisk_reactors_stop(); }
 
 /* The reactors' fini destroys what is left: count before it. */
 static int ut_teardown(void)

@@ -198,12 +198,8 @@ static void test_md5_chap(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	BRISK_UT_TEST(test_pdu_check),
-	BRISK_UT_TEST(test_digest),
-	BRISK_UT_TEST(test_kv),
-	BRISK_UT_TEST(test_negotiate),
-	BRISK_UT_TEST(test_md5_chap),
-	CU_TEST_INFO_NULL,
+	BRISK_UT_TEST(test_pdu_check), BRISK_UT_TEST(test_digest),   BRISK_UT_TEST(test_kv),
+	BRISK_UT_TEST(test_negotiate), BRISK_UT_TEST(test_md5_chap), CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {

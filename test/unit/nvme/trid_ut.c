@@ -120,12 +120,9 @@ static int ut_setup(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	{ "parse PCIe", test_parse_pcie },
-	{ "parse TCP", test_parse_tcp },
-	{ "bad input", test_parse_bad },
-	{ "format and compare", test_fmt_compare },
-	{ "status strings", test_status_strings },
-	CU_TEST_INFO_NULL,
+	{ "parse PCIe", test_parse_pcie },         { "parse TCP", test_parse_tcp },
+	{ "bad input", test_parse_bad },           { "format and compare", test_fmt_compare },
+	{ "status strings", test_status_strings }, CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {

@@ -145,12 +145,9 @@ static void test_removed_while_used(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	BRISK_UT_TEST(test_writes_share),
-	BRISK_UT_TEST(test_caw_waits_for_writes),
-	BRISK_UT_TEST(test_writes_wait_for_caw),
-	BRISK_UT_TEST(test_deferred_on_dead_conn),
-	BRISK_UT_TEST(test_removed_while_used),
-	CU_TEST_INFO_NULL,
+	BRISK_UT_TEST(test_writes_share),        BRISK_UT_TEST(test_caw_waits_for_writes),
+	BRISK_UT_TEST(test_writes_wait_for_caw), BRISK_UT_TEST(test_deferred_on_dead_conn),
+	BRISK_UT_TEST(test_removed_while_used),  CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {

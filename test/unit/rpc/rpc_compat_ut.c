@@ -124,12 +124,9 @@ static void test_untouched(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	BRISK_UT_TEST(test_defaults_taken_out),
-	BRISK_UT_TEST(test_non_defaults_refused),
-	BRISK_UT_TEST(test_same_as_sibling),
-	BRISK_UT_TEST(test_nested_and_ignored),
-	BRISK_UT_TEST(test_untouched),
-	CU_TEST_INFO_NULL,
+	BRISK_UT_TEST(test_defaults_taken_out), BRISK_UT_TEST(test_non_defaults_refused),
+	BRISK_UT_TEST(test_same_as_sibling),    BRISK_UT_TEST(test_nested_and_ignored),
+	BRISK_UT_TEST(test_untouched),          CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {

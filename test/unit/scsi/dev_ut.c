@@ -305,14 +305,10 @@ static int ut_teardown(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	BRISK_UT_TEST(test_construct_refusals),
-	BRISK_UT_TEST(test_lun_list_add_remove),
-	BRISK_UT_TEST(test_channels_two_threads),
-	BRISK_UT_TEST(test_abort_task),
-	BRISK_UT_TEST(test_task_sets_and_resets),
-	BRISK_UT_TEST(test_hot_remove_in_flight),
-	BRISK_UT_TEST(test_lun_codec_and_ports),
-	CU_TEST_INFO_NULL,
+	BRISK_UT_TEST(test_construct_refusals),   BRISK_UT_TEST(test_lun_list_add_remove),
+	BRISK_UT_TEST(test_channels_two_threads), BRISK_UT_TEST(test_abort_task),
+	BRISK_UT_TEST(test_task_sets_and_resets), BRISK_UT_TEST(test_hot_remove_in_flight),
+	BRISK_UT_TEST(test_lun_codec_and_ports),  CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {

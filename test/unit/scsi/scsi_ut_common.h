@@ -214,7 +214,11 @@ static int scsi_ut_start(void)
 }
 
 static bool g_ut_fini;
-static void ut_fini_done(void *arg) { (void)arg; g_ut_fini = true; }
+static void ut_fini_done(void *arg)
+{
+	(void)arg;
+	g_ut_fini = true;
+}
 
 /* Undoes scsi_ut_start: the runner fails a test that leaves a thread behind.
  * Both threads exit together (one may still message the other). */
