@@ -9,7 +9,7 @@
 #   test/bench/<name>/*.c      -> build/bin/<name>   (*_dpdk.c only with the DPDK comparison)
 #   test/nvme/<name>/*.c       -> build/bin/<name>   (programs the QEMU NVMe tests run in the guest)
 #   examples/<dir>/<name>.c    -> build/examples/<name>
-#   test/unit/<lib>/<x>_ut.c   -> build/test/unit/<lib>/<x>_ut
+#   test/unit/<lib>/<x>_ut.c   -> build/test/unit/<lib>/<x>_ut   (main() is test/common/ut_main.c)
 # Adding a source file needs no Makefile change.
 
 ifeq ($(wildcard mk/config.mk),)

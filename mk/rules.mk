@@ -67,12 +67,19 @@ ut_libs = $(if $(filter $(1),$(LIB_NAMES)),$(foreach l,$(wordlist $(shell i=0; f
 # Unit tests that bring their own mock of the NVMe driver (brisk/nvme.h):
 # linked with every library but lib/nvme.
 UT_NVME_MOCK := test/unit/bdev_modules/bdev_nvme_ut.c
-ut_link_libs = $(if $(filter $(1),$(UT_NVME_MOCK)),$(filter-out $(BUILD)/lib/libbrisk_nvme.a,$(call ut_libs,$(call ut_dir,$(1)))),$(call ut_libs,$(call ut_dir,$(1))))
+# lib/event's unit tests start the nvmf and iscsi subsystems (still in
+# lib/event), which need the bdev subsystem from module/event/bdev above it.
+ut_layer = $(if $(filter event,$(1)),event_bdev,$(1))
+ut_link_libs = $(if $(filter $(1),$(UT_NVME_MOCK)),$(filter-out $(BUILD)/lib/libbrisk_nvme.a,$(call ut_libs,$(call ut_layer,$(call ut_dir,$(1))))),$(call ut_libs,$(call ut_layer,$(call ut_dir,$(1)))))
+# Every test file has no main() of its own: the shared runner
+# test/common/ut_main.c (flags, env start, leftover-thread check) is linked in.
+UT_MAIN_OBJ := $(BUILD)/obj/test/common/ut_main.o
+ALL_OBJS += $(UT_MAIN_OBJ)
 define UT_template
-$(call ut_bin,$(1)): $(BUILD)/obj/$(1:.c=.o) $(call ut_link_libs,$(1))
+$(call ut_bin,$(1)): $(BUILD)/obj/$(1:.c=.o) $(UT_MAIN_OBJ) $(call ut_link_libs,$(1))
 	@mkdir -p $$(dir $$@)
 	@echo "  LINK  $$@"
-	$(Q)$(CC) $(LDFLAGS) $(UT_NO_LTO) -o $$@ $$< -Wl,--whole-archive $(call ut_link_libs,$(1)) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(UT_NO_LTO) -o $$@ $$< $(UT_MAIN_OBJ) -Wl,--whole-archive $(call ut_link_libs,$(1)) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
 ALL_OBJS += $(BUILD)/obj/$(1:.c=.o)
 endef
 $(foreach s,$(UT_SRCS),$(eval $(call UT_template,$(s))))

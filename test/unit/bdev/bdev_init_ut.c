@@ -15,7 +15,7 @@
 #include <brisk/bdev_module.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 static struct brisk_thread *g_th;
 static char g_log[512];
@@ -256,38 +256,39 @@ static void test_finish_order(void)
 	CU_ASSERT_FALSE(brisk_bdev_is_initialized());
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	struct brisk_thread_lib_opts topts = { .msg_pool_size = 4095 };
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (brisk_test_env_init("bdev_init_ut", "0x1", 64) != 0 || brisk_thread_lib_init_ext(&topts) != 0) {
-		fprintf(stderr, "env/thread init failed\n");
-		return 1;
-	}
 	g_th = brisk_thread_create("ut", NULL);
 	brisk_set_thread(g_th);
 	brisk_io_device_register(&g_dev, null_ch_create, null_ch_destroy, 8, "init_ut_dev");
-	CU_initialize_registry();
-	suite = CU_add_suite("bdev_init", NULL, NULL);
-	CU_ADD_TEST(suite, test_options);
-	CU_ADD_TEST(suite, test_async_init_order);
-	CU_ADD_TEST(suite, test_manual_examine);
-	CU_ADD_TEST(suite, test_finish_order);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	return g_th == NULL ? -1 : 0;
+}
+
+static int ut_teardown(void)
+{
 	brisk_io_device_unregister(&g_dev, NULL);
 	poll();
-	brisk_thread_exit(g_th);
-	for (int k = 0; k < 1000 && !brisk_thread_is_exited(g_th); k++) {
-		brisk_thread_poll(g_th, 0, 0);
-	}
-	brisk_thread_destroy(g_th);
-	brisk_set_thread(NULL);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+	return brisk_ut_thread_end(g_th);
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_options),
+	BRISK_UT_TEST(test_async_init_order),
+	BRISK_UT_TEST(test_manual_examine),
+	BRISK_UT_TEST(test_finish_order),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "bdev_init", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "bdev_init_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

@@ -19,10 +19,9 @@
 #include <brisk/bdev_module.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
-
 #include "../../../module/bdev/malloc/bdev_malloc.c"
 #include "../../../module/bdev/null/bdev_null.c"
+#include "../../common/ut_main.h"
 
 static struct brisk_thread *g_th;
 
@@ -527,17 +526,10 @@ static void fini_done(void *arg)
 	g_fini = true;
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	struct brisk_thread_lib_opts topts = { .msg_pool_size = 4095 };
 	struct brisk_bdev_opts opts;
-	CU_pSuite suite;
-	unsigned failures;
 
-	if (brisk_test_env_init("bdev_modules_ut", "0x1", 192) != 0 || brisk_thread_lib_init_ext(&topts) != 0) {
-		fprintf(stderr, "env/thread init failed\n");
-		return 1;
-	}
 	g_th = brisk_thread_create("ut", NULL);
 	brisk_set_thread(g_th);
 	brisk_bdev_get_opts(&opts);
@@ -546,39 +538,50 @@ int main(void)
 	opts.small_buf_pool_size = 16;
 	opts.large_buf_pool_size = 4;
 	if (brisk_bdev_set_opts(&opts) != 0) {
-		return 1;
+		return -1;
 	}
 	brisk_bdev_initialize(init_done, NULL);
 	poll();
 	if (g_init_rc != 0) {
 		fprintf(stderr, "bdev init failed: %d\n", g_init_rc);
-		return 1;
+		return -1;
 	}
-	CU_initialize_registry();
-	suite = CU_add_suite("bdev_modules", NULL, NULL);
-	CU_ADD_TEST(suite, test_malloc_bad_params);
-	CU_ADD_TEST(suite, test_malloc_io);
-	CU_ADD_TEST(suite, test_null);
-	CU_ADD_TEST(suite, test_malloc_zcopy);
-	CU_ADD_TEST(suite, test_close_base_on_opening_thread);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	return 0;
+}
+
+static int ut_teardown(void)
+{
+	int rc = 0;
 
 	brisk_bdev_finish(fini_done, NULL);
 	poll();
 	if (!g_fini) {
 		fprintf(stderr, "bdev finish did not complete\n");
-		failures++;
+		rc = -1;
 	}
-	brisk_thread_exit(g_th);
-	for (int k = 0; k < 1000 && !brisk_thread_is_exited(g_th); k++) {
-		brisk_thread_poll(g_th, 0, 0);
-	}
-	brisk_thread_destroy(g_th);
-	brisk_set_thread(NULL);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+	return brisk_ut_thread_end(g_th) != 0 ? -1 : rc;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_malloc_bad_params),
+	BRISK_UT_TEST(test_malloc_io),
+	BRISK_UT_TEST(test_null),
+	BRISK_UT_TEST(test_malloc_zcopy),
+	BRISK_UT_TEST(test_close_base_on_opening_thread),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "bdev_modules", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "bdev_modules_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 192,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

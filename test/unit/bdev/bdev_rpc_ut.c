@@ -15,12 +15,11 @@
 #include <brisk/rpc.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
-
 #include "../../../module/bdev/malloc/bdev_malloc.c"
 #include "../../../module/bdev/malloc/bdev_malloc_rpc.c"
 #include "../../../module/bdev/null/bdev_null.c"
 #include "../../../module/bdev/null/bdev_null_rpc.c"
+#include "../../common/ut_main.h"
 
 static struct brisk_thread *g_th;
 
@@ -243,18 +242,10 @@ static void fini_done(void *arg)
 	g_fini = true;
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	struct brisk_thread_lib_opts topts = { .msg_pool_size = 4095 };
 	struct brisk_bdev_opts opts;
-	struct answer waiting = {0};
-	json_t *wait_params;
-	CU_pSuite suite;
-	unsigned failures;
 
-	if (brisk_test_env_init("bdev_rpc_ut", "0x1", 128) != 0 || brisk_thread_lib_init_ext(&topts) != 0) {
-		return 1;
-	}
 	g_th = brisk_thread_create("ut", NULL);
 	brisk_set_thread(g_th);
 	brisk_bdev_get_opts(&opts);
@@ -263,22 +254,24 @@ int main(void)
 	opts.small_buf_pool_size = 8;
 	opts.large_buf_pool_size = 2;
 	if (brisk_bdev_set_opts(&opts) != 0) {
-		return 1;
+		return -1;
 	}
 	brisk_bdev_initialize(init_done, NULL);
 	poll();
 	if (g_init_rc != 0) {
-		return 1;
+		return -1;
 	}
 	brisk_rpc_set_state(BRISK_RPC_RUNTIME);
-	CU_initialize_registry();
-	suite = CU_add_suite("bdev_rpc", NULL, NULL);
-	CU_ADD_TEST(suite, test_malloc_rpc);
-	CU_ADD_TEST(suite, test_null_rpc_and_wait);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	return 0;
+}
+
+/* A bdev_get_bdevs still waiting for a bdev at finish is answered -ESHUTDOWN. */
+static int ut_teardown(void)
+{
+	struct answer waiting = { 0 };
+	json_t *wait_params;
+	unsigned failures = 0;
+
 	wait_params = json_loads("{\"name\": \"never\", \"timeout\": 3600000}", 0, NULL);
 	if (brisk_rpc_call_local("bdev_get_bdevs", wait_params, answered, &waiting) != 0) {
 		failures++;
@@ -293,14 +286,27 @@ int main(void)
 		fprintf(stderr, "bdev_get_bdevs waiting at finish: done %d, code %d\n", waiting.done, waiting.code);
 		failures++;
 	}
-	brisk_thread_exit(g_th);
-	for (int k = 0; k < 1000 && !brisk_thread_is_exited(g_th); k++) {
-		brisk_thread_poll(g_th, 0, 0);
-	}
-	failures += brisk_thread_is_exited(g_th) ? 0 : 1;
-	brisk_thread_destroy(g_th);
-	brisk_set_thread(NULL);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+	failures += brisk_ut_thread_end(g_th) != 0 ? 1 : 0;
+	return failures ? -1 : 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_malloc_rpc),
+	BRISK_UT_TEST(test_null_rpc_and_wait),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "bdev_rpc", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "bdev_rpc_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 128,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

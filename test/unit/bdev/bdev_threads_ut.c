@@ -15,9 +15,8 @@
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
-
 #include "../../../module/bdev/malloc/bdev_malloc.c"
+#include "../../common/ut_main.h"
 
 #define NWORKERS 2
 #define QD 16
@@ -258,16 +257,8 @@ static void poll_all(void)
 	}
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	struct brisk_thread_lib_opts topts = { .msg_pool_size = 65535 };
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (brisk_test_env_init("bdev_threads_ut", "0x3", 128) != 0 || brisk_thread_lib_init_ext(&topts) != 0) {
-		fprintf(stderr, "env/thread init failed\n");
-		return 1;
-	}
 	for (int i = 0; i < NWORKERS; i++) {
 		g_w[i].id = i;
 		g_w[i].th = brisk_thread_create(i == 0 ? "w0" : "w1", NULL);
@@ -277,21 +268,21 @@ int main(void)
 	poll_all();
 	if (g_init_rc != 0) {
 		fprintf(stderr, "bdev init failed: %d\n", g_init_rc);
-		return 1;
+		return -1;
 	}
-	CU_initialize_registry();
-	suite = CU_add_suite("bdev_threads", NULL, NULL);
-	CU_ADD_TEST(suite, test_two_threads_reset_qos);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	return 0;
+}
+
+static int ut_teardown(void)
+{
+	int rc = 0;
+
 	brisk_set_thread(g_w[0].th);
 	brisk_bdev_finish(fini_done, NULL);
 	poll_all();
 	if (!g_fini) {
 		fprintf(stderr, "bdev finish did not complete\n");
-		failures++;
+		rc = -1;
 	}
 	for (int i = 0; i < NWORKERS; i++) {
 		brisk_set_thread(g_w[i].th);
@@ -302,7 +293,26 @@ int main(void)
 		brisk_thread_destroy(g_w[i].th);
 	}
 	brisk_set_thread(NULL);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+	return rc;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_two_threads_reset_qos),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "bdev_threads", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "bdev_threads_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.core_mask = "0x3",
+	.mem_mb = 128,
+	.thread_opts = { .msg_pool_size = 65535 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

@@ -24,7 +24,7 @@
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define NTHREADS 2
 #define IO_POOL_SIZE 24
@@ -1573,34 +1573,20 @@ static void test_opts_bad_input(void)
 	CU_ASSERT_EQUAL(brisk_bdev_examine("x"), -EINVAL); /* auto examine is on */
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	struct brisk_thread_lib_opts topts = { .msg_pool_size = 4095 };
 	struct brisk_bdev_opts opts;
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
 
-	rc = brisk_test_env_init("bdev_ut", "0x1", 128);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	if (brisk_thread_lib_init_ext(&topts) != 0) {
-		fprintf(stderr, "thread lib init failed\n");
-		return 1;
-	}
 	for (int i = 0; i < NTHREADS; i++) {
 		g_th[i] = brisk_thread_create(i == 0 ? "ut0" : "ut1", NULL);
 	}
 	brisk_set_thread(g_th[0]);
 	brisk_io_device_register(&g_ut_io_device, ut_ch_create, ut_ch_destroy, 8, "ut_dev");
-
 	brisk_bdev_get_opts(&opts);
 	opts.bdev_io_cache_size = 0;
 	if (brisk_bdev_set_opts(&opts) != -EINVAL) {
 		fprintf(stderr, "cache size 0 accepted\n");
-		return 1;
+		return -1;
 	}
 	opts.bdev_io_pool_size = IO_POOL_SIZE;
 	opts.bdev_io_cache_size = IO_CACHE_SIZE;
@@ -1608,49 +1594,20 @@ int main(void)
 	opts.large_buf_pool_size = 2;
 	if (brisk_bdev_set_opts(&opts) != 0) {
 		fprintf(stderr, "bdev_set_opts failed\n");
-		return 1;
+		return -1;
 	}
 	brisk_bdev_initialize(init_done, NULL);
 	poll_threads();
 	if (g_init_rc != 0) {
 		fprintf(stderr, "bdev init failed: %d\n", g_init_rc);
-		return 1;
+		return -1;
 	}
+	return 0;
+}
 
-	CU_initialize_registry();
-	suite = CU_add_suite("bdev", NULL, NULL);
-	CU_ADD_TEST(suite, test_opts_bad_input);
-	CU_ADD_TEST(suite, test_register_bad_params);
-	CU_ADD_TEST(suite, test_open_and_claims);
-	CU_ADD_TEST(suite, test_examine_order);
-	CU_ADD_TEST(suite, test_unregister_before_examine);
-	CU_ADD_TEST(suite, test_rw_and_async_completion);
-	CU_ADD_TEST(suite, test_nvme_passthru);
-	CU_ADD_TEST(suite, test_split_boundary_odd_iovs);
-	CU_ADD_TEST(suite, test_split_many_iovs);
-	CU_ADD_TEST(suite, test_bounce_and_provided_buffers);
-	CU_ADD_TEST(suite, test_io_wait_pool_exhaustion);
-	CU_ADD_TEST(suite, test_module_nomem_retry);
-	CU_ADD_TEST(suite, test_reset_with_io_in_flight);
-	CU_ADD_TEST(suite, test_hot_remove_with_io_in_flight);
-	CU_ADD_TEST(suite, test_resize_event);
-	CU_ADD_TEST(suite, test_write_zeroes_emulated);
-	CU_ADD_TEST(suite, test_stats_and_json);
-	CU_ADD_TEST(suite, test_qos_fake_clock);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-
-	brisk_set_thread(g_th[0]);
-	brisk_bdev_finish(fini_done, NULL);
-	poll_threads();
-	if (!g_fini_done) {
-		fprintf(stderr, "bdev finish did not complete\n");
-		failures++;
-	}
-	brisk_io_device_unregister(&g_ut_io_device, NULL);
-	poll_threads();
+/* Both threads exit together: one may still send to the other meanwhile. */
+static void ut_threads_end(void)
+{
 	for (int i = 0; i < NTHREADS; i++) {
 		brisk_set_thread(g_th[i]);
 		brisk_thread_exit(g_th[i]);
@@ -1670,7 +1627,58 @@ int main(void)
 		brisk_thread_destroy(g_th[i]);
 	}
 	brisk_set_thread(NULL);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
 }
+
+static int ut_teardown(void)
+{
+	int rc = 0;
+
+	brisk_set_thread(g_th[0]);
+	brisk_bdev_finish(fini_done, NULL);
+	poll_threads();
+	if (!g_fini_done) {
+		fprintf(stderr, "bdev finish did not complete\n");
+		rc = -1;
+	}
+	brisk_io_device_unregister(&g_ut_io_device, NULL);
+	poll_threads();
+	ut_threads_end();
+	return rc;
+}
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_opts_bad_input),
+	BRISK_UT_TEST(test_register_bad_params),
+	BRISK_UT_TEST(test_open_and_claims),
+	BRISK_UT_TEST(test_examine_order),
+	BRISK_UT_TEST(test_unregister_before_examine),
+	BRISK_UT_TEST(test_rw_and_async_completion),
+	BRISK_UT_TEST(test_nvme_passthru),
+	BRISK_UT_TEST(test_split_boundary_odd_iovs),
+	BRISK_UT_TEST(test_split_many_iovs),
+	BRISK_UT_TEST(test_bounce_and_provided_buffers),
+	BRISK_UT_TEST(test_io_wait_pool_exhaustion),
+	BRISK_UT_TEST(test_module_nomem_retry),
+	BRISK_UT_TEST(test_reset_with_io_in_flight),
+	BRISK_UT_TEST(test_hot_remove_with_io_in_flight),
+	BRISK_UT_TEST(test_resize_event),
+	BRISK_UT_TEST(test_write_zeroes_emulated),
+	BRISK_UT_TEST(test_stats_and_json),
+	BRISK_UT_TEST(test_qos_fake_clock),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "bdev", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "bdev_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 128,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

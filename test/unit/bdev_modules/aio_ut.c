@@ -18,6 +18,7 @@
 
 #include "ut_common.h"
 #include "../../../module/bdev/aio/bdev_aio.h"
+#include "../../common/ut_main.h"
 
 static char g_path[] = "/tmp/brisk_aio_ut_XXXXXX";
 static char g_tiny_path[] = "/tmp/brisk_aio_ut_tiny_XXXXXX";
@@ -309,45 +310,56 @@ static void test_explicit_block_size(void)
 	CU_ASSERT_PTR_NULL(brisk_bdev_get_by_name("aio512"));
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	CU_pSuite suite;
-	unsigned failures;
 	int fd;
 
 	fd = mkstemp(g_path);
 	if (fd < 0 || ftruncate(fd, 1024 * 1024) != 0) {
 		perror("temp file");
-		return 1;
+		return -1;
 	}
 	close(fd);
 	fd = mkstemp(g_tiny_path);
 	if (fd < 0 || ftruncate(fd, 1000) != 0) {
 		perror("temp file");
 		unlink(g_path);
-		return 1;
+		return -1;
 	}
 	close(fd);
-	if (ut_start("aio_ut") != 0) {
+	if (ut_start() != 0) {
 		unlink(g_path);
 		unlink(g_tiny_path);
-		return 1;
+		return -1;
 	}
-	CU_initialize_registry();
-	suite = CU_add_suite("bdev_aio", NULL, NULL);
-	CU_ADD_TEST(suite, test_bad_params);
-	CU_ADD_TEST(suite, test_special_files);
-	CU_ADD_TEST(suite, test_io_and_rescan);
-	CU_ADD_TEST(suite, test_deep_queue);
-	CU_ADD_TEST(suite, test_explicit_block_size);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (ut_finish() != 0) {
-		failures++;
-	}
+	return 0;
+}
+
+static int ut_teardown(void)
+{
+	int rc = ut_finish();
+
 	unlink(g_path);
 	unlink(g_tiny_path);
-	return failures ? 1 : 0;
+	return rc;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_bad_params), BRISK_UT_TEST(test_special_files),       BRISK_UT_TEST(test_io_and_rescan),
+	BRISK_UT_TEST(test_deep_queue), BRISK_UT_TEST(test_explicit_block_size), CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "bdev_aio", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "aio_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 192,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

@@ -21,6 +21,7 @@
 
 #include "nvme_mock.h"
 #include "../../../module/bdev/nvme/bdev_nvme.h"
+#include "../../common/ut_main.h"
 
 static int count_nvme_bdevs(void)
 {
@@ -756,42 +757,49 @@ static void test_discovery(void)
 	}
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	CU_pSuite suite;
-	unsigned int failures;
 	struct bdev_nvme_opts o;
 
-	if (ut_start("bdev_nvme_ut") != 0) {
-		return 1;
+	if (ut_start() != 0) {
+		return -1;
 	}
 	bdev_nvme_get_default_opts(&o);
 	o.nvme_adminq_poll_period_us = 1000; /* a fast admin poller keeps the test short */
-	if (bdev_nvme_set_opts(&o) != 0) {
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("bdev_nvme", NULL, NULL);
-	CU_ADD_TEST(suite, test_attach_bad_input);
-	CU_ADD_TEST(suite, test_attach_and_json);
-	CU_ADD_TEST(suite, test_io_mapping);
-	CU_ADD_TEST(suite, test_unmap_and_write_zeroes_split);
-	CU_ADD_TEST(suite, test_nomem_retry);
-	CU_ADD_TEST(suite, test_errors_retries_passthru);
-	CU_ADD_TEST(suite, test_reset_resubmits);
-	CU_ADD_TEST(suite, test_failed_controller);
-	CU_ADD_TEST(suite, test_hotplug);
-	CU_ADD_TEST(suite, test_hotplug_attach_race);
-	CU_ADD_TEST(suite, test_hotplug_attach_adopt);
-	CU_ADD_TEST(suite, test_reconnect_opts_check);
-	CU_ADD_TEST(suite, test_discovery_unreachable);
-	CU_ADD_TEST(suite, test_discovery);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (ut_finish() != 0) {
-		failures++;
-	}
-	return failures ? 1 : 0;
+	return bdev_nvme_set_opts(&o) != 0 ? -1 : 0;
 }
+
+static int ut_teardown(void) { return ut_finish(); }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_attach_bad_input),
+	BRISK_UT_TEST(test_attach_and_json),
+	BRISK_UT_TEST(test_io_mapping),
+	BRISK_UT_TEST(test_unmap_and_write_zeroes_split),
+	BRISK_UT_TEST(test_nomem_retry),
+	BRISK_UT_TEST(test_errors_retries_passthru),
+	BRISK_UT_TEST(test_reset_resubmits),
+	BRISK_UT_TEST(test_failed_controller),
+	BRISK_UT_TEST(test_hotplug),
+	BRISK_UT_TEST(test_hotplug_attach_race),
+	BRISK_UT_TEST(test_hotplug_attach_adopt),
+	BRISK_UT_TEST(test_reconnect_opts_check),
+	BRISK_UT_TEST(test_discovery_unreachable),
+	BRISK_UT_TEST(test_discovery),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "bdev_nvme", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "bdev_nvme_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 192,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

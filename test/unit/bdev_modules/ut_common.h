@@ -19,7 +19,7 @@
 #include <brisk/env.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 static struct brisk_thread *g_th;
 
@@ -113,15 +113,12 @@ static void fini_done(void *arg)
 	g_fini = 1;
 }
 
-static int ut_start(const char *name)
+/* The thread and the bdev layer (the runner started the env and the thread
+ * library). */
+static int ut_start(void)
 {
-	struct brisk_thread_lib_opts topts = { .msg_pool_size = 4095 };
 	struct brisk_bdev_opts opts;
 
-	if (brisk_test_env_init(name, "0x1", 192) != 0 || brisk_thread_lib_init_ext(&topts) != 0) {
-		fprintf(stderr, "env/thread init failed\n");
-		return -1;
-	}
 	g_th = brisk_thread_create("ut", NULL);
 	brisk_set_thread(g_th);
 	brisk_bdev_get_opts(&opts);
@@ -140,8 +137,7 @@ static int ut_start(const char *name)
 }
 
 /* Finishes the bdev layer (after_start, when not NULL, runs once the finish
- * has started: it returns non-zero for a failed check), then the thread
- * and env libraries. */
+ * has started: it returns non-zero for a failed check), then the thread. */
 static int ut_finish_with(int (*after_start)(void))
 {
 	int rc = 0;
@@ -155,15 +151,7 @@ static int ut_finish_with(int (*after_start)(void))
 		fprintf(stderr, "bdev finish did not complete\n");
 		return -1;
 	}
-	brisk_thread_exit(g_th);
-	for (int k = 0; k < 1000 && !brisk_thread_is_exited(g_th); k++) {
-		brisk_thread_poll(g_th, 0, 0);
-	}
-	brisk_thread_destroy(g_th);
-	brisk_set_thread(NULL);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return rc;
+	return brisk_ut_thread_end(g_th) != 0 ? -1 : rc;
 }
 
 static inline int ut_finish(void)

@@ -13,6 +13,7 @@
 #include "../../../module/bdev/error/bdev_error.h"
 #include "../../../module/bdev/delay/bdev_delay.h"
 #include "../../../module/bdev/split/bdev_split.h"
+#include "../../common/ut_main.h"
 
 #define BS 512
 
@@ -421,27 +422,30 @@ static int check_held_io_released(void)
 	return 0;
 }
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
+static int ut_setup(void) { return ut_start(); }
 
-	if (ut_start("vbdev_ut") != 0) {
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("vbdev", NULL, NULL);
-	CU_ADD_TEST(suite, test_passthru);
-	CU_ADD_TEST(suite, test_error);
-	CU_ADD_TEST(suite, test_delay);
-	CU_ADD_TEST(suite, test_split);
-	CU_ADD_TEST(suite, test_hold_io_for_finish);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (ut_finish_with(check_held_io_released) != 0 || !g_fini) {
-		failures++;
-	}
-	return failures ? 1 : 0;
-}
+static int ut_teardown(void) { return ut_finish_with(check_held_io_released) != 0 || !g_fini ? -1 : 0; }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_passthru),
+	BRISK_UT_TEST(test_error),
+	BRISK_UT_TEST(test_delay),
+	BRISK_UT_TEST(test_split),
+	BRISK_UT_TEST(test_hold_io_for_finish),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "vbdev", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "vbdev_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 192,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

@@ -8,6 +8,7 @@
  * CRC, unknown descriptors, double-claimed clusters, random bytes).
  */
 #include "bs_ut.h"
+#include "../../common/ut_main.h"
 
 static void fill(uint8_t *buf, size_t len, uint32_t seed)
 {
@@ -953,15 +954,22 @@ static void test_crash_init(void)
 
 /* ---- main ---- */
 
-static void add_tests(CU_pSuite suite)
-{
-	CU_ADD_TEST(suite, test_corrupt_md);
-	CU_ADD_TEST(suite, test_crash_init);
-	CU_ADD_TEST(suite, test_crash_points);
-	CU_ADD_TEST(suite, test_crash_cache);
-}
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_corrupt_md),
+	BRISK_UT_TEST(test_crash_init),
+	BRISK_UT_TEST(test_crash_points),
+	BRISK_UT_TEST(test_crash_cache),
+	CU_TEST_INFO_NULL,
+};
 
-int main(void)
-{
-	return bs_ut_main("blob_crash_ut", add_tests);
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "blob_crash_ut", bs_ut_suite_init, bs_ut_suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "blob_crash_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 65535 },
+	.suites = g_ut_suites,
+};

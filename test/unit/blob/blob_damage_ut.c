@@ -8,6 +8,7 @@
  * whose sync failed leaves no id behind for good.
  */
 #include "bs_ut.h"
+#include "../../common/ut_main.h"
 
 static uint64_t sb_u64(const uint8_t *img, unsigned off)
 {
@@ -339,19 +340,26 @@ static void test_failed_create_settled(void)
 	free(img);
 }
 
-static void add_tests(CU_pSuite suite)
-{
-	CU_ADD_TEST(suite, test_clean_newest_head_damaged);
-	CU_ADD_TEST(suite, test_clean_newest_head_zeroed);
-	CU_ADD_TEST(suite, test_clean_seq_edit);
-	CU_ADD_TEST(suite, test_dirty_fallback_repaired);
-	CU_ADD_TEST(suite, test_dirty_missing_blob);
-	CU_ADD_TEST(suite, test_dirty_missing_parent);
-	CU_ADD_TEST(suite, test_garbage_behind_super);
-	CU_ADD_TEST(suite, test_failed_create_settled);
-}
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_clean_newest_head_damaged),
+	BRISK_UT_TEST(test_clean_newest_head_zeroed),
+	BRISK_UT_TEST(test_clean_seq_edit),
+	BRISK_UT_TEST(test_dirty_fallback_repaired),
+	BRISK_UT_TEST(test_dirty_missing_blob),
+	BRISK_UT_TEST(test_dirty_missing_parent),
+	BRISK_UT_TEST(test_garbage_behind_super),
+	BRISK_UT_TEST(test_failed_create_settled),
+	CU_TEST_INFO_NULL,
+};
 
-int main(void)
-{
-	return bs_ut_main("blob_damage_ut", add_tests);
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "blob_damage_ut", bs_ut_suite_init, bs_ut_suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "blob_damage_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 65535 },
+	.suites = g_ut_suites,
+};

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "bs_ut.h"
+#include "../../common/ut_main.h"
 
 #define MAX_MODEL 8
 #define KINDS 12
@@ -618,12 +619,19 @@ static void test_metadata_fuzz(void)
 	free(img);
 }
 
-static void add_tests(CU_pSuite suite)
-{
-	CU_ADD_TEST(suite, test_metadata_fuzz);
-}
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_metadata_fuzz),
+	CU_TEST_INFO_NULL,
+};
 
-int main(void)
-{
-	return bs_ut_main("blob_fuzz_ut", add_tests);
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "blob_fuzz_ut", bs_ut_suite_init, bs_ut_suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "blob_fuzz_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 65535 },
+	.suites = g_ut_suites,
+};

@@ -11,6 +11,7 @@
  * nor does load + check on the same images.
  */
 #include "bs_ut.h"
+#include "../../common/ut_main.h"
 
 #define PAGE 4096
 #define FUZZ_ROUNDS 300
@@ -398,19 +399,26 @@ static void test_dump_and_check_fuzz(void)
 
 /* ---- main ---- */
 
-static void add_tests(CU_pSuite suite)
-{
-	CU_ADD_TEST(suite, test_check_good);
-	CU_ADD_TEST(suite, test_check_bad_args);
-	CU_ADD_TEST(suite, test_check_damaged_head);
-	CU_ADD_TEST(suite, test_check_mask_mismatch);
-	CU_ADD_TEST(suite, test_check_parent_not_read_only);
-	CU_ADD_TEST(suite, test_dump_good);
-	CU_ADD_TEST(suite, test_dump_no_store);
-	CU_ADD_TEST(suite, test_dump_and_check_fuzz);
-}
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_check_good),
+	BRISK_UT_TEST(test_check_bad_args),
+	BRISK_UT_TEST(test_check_damaged_head),
+	BRISK_UT_TEST(test_check_mask_mismatch),
+	BRISK_UT_TEST(test_check_parent_not_read_only),
+	BRISK_UT_TEST(test_dump_good),
+	BRISK_UT_TEST(test_dump_no_store),
+	BRISK_UT_TEST(test_dump_and_check_fuzz),
+	CU_TEST_INFO_NULL,
+};
 
-int main(void)
-{
-	return bs_ut_main("blob_inspect_ut", add_tests);
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "blob_inspect_ut", bs_ut_suite_init, bs_ut_suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "blob_inspect_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 65535 },
+	.suites = g_ut_suites,
+};

@@ -32,7 +32,7 @@
 #include <brisk/env.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define BLOCKLEN 512
 #define DEV_BYTES (16ull * 1024 * 1024)
@@ -685,31 +685,17 @@ static void test_model_crash(void)
 	printf("\n  model crash points: %u tried, %u failed\n", points, failed);
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	struct brisk_thread_lib_opts topts = { .msg_pool_size = 16383 };
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (brisk_test_env_init("blob_model_ut", "0x1", 64) != 0 || brisk_thread_lib_init_ext(&topts) != 0) {
-		fprintf(stderr, "env/thread init failed\n");
-		return 1;
-	}
 	g_th = brisk_thread_create("model", NULL);
 	brisk_set_thread(g_th);
 	g_img = malloc(DEV_BYTES);
 	g_snap = malloc(sizeof(g_m));
-	if (g_th == NULL || g_img == NULL || g_snap == NULL) {
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("blob_model", NULL, NULL);
-	CU_ADD_TEST(suite, test_model);
-	CU_ADD_TEST(suite, test_model_crash);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	return g_th == NULL || g_img == NULL || g_snap == NULL ? -1 : 0;
+}
+
+static int ut_teardown(void)
+{
 	free(g_img);
 	free(g_snap);
 	brisk_thread_exit(g_th);
@@ -718,7 +704,25 @@ int main(void)
 	}
 	brisk_set_thread(NULL);
 	brisk_thread_destroy(g_th);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_model),
+	BRISK_UT_TEST(test_model_crash),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "blob_model", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "blob_model_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 16383 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

@@ -9,6 +9,7 @@
  * or the new ones; with no write lost, the new ones.
  */
 #include "bs_ut.h"
+#include "../../common/ut_main.h"
 
 static uint8_t *g_buf;  /* one cluster, DMA-able */
 static uint8_t *g_want; /* one cluster */
@@ -413,12 +414,19 @@ static void test_crash_points(void)
 	free(g_want);
 }
 
-static void add_tests(CU_pSuite suite)
-{
-	CU_ADD_TEST(suite, test_crash_points);
-}
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_crash_points),
+	CU_TEST_INFO_NULL,
+};
 
-int main(void)
-{
-	return bs_ut_main("blob_snapshot_crash_ut", add_tests);
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "blob_snapshot_crash_ut", bs_ut_suite_init, bs_ut_suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "blob_snapshot_crash_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 65535 },
+	.suites = g_ut_suites,
+};

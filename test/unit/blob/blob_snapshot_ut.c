@@ -14,6 +14,7 @@
  * call; growing a store onto a bigger device.
  */
 #include "bs_ut.h"
+#include "../../common/ut_main.h"
 
 /* Byte pattern of cluster c of generation gen. */
 static void fill(uint8_t *buf, uint64_t len, int c, int gen)
@@ -936,21 +937,28 @@ static void test_grow(void)
 	free(image);
 }
 
-static void add_tests(CU_pSuite suite)
-{
-	CU_ADD_TEST(suite, test_clone);
-	CU_ADD_TEST(suite, test_clone_whole_cluster);
-	CU_ADD_TEST(suite, test_snapshot);
-	CU_ADD_TEST(suite, test_snapshot_io_in_flight);
-	CU_ADD_TEST(suite, test_snapshot_waits_for_inflight);
-	CU_ADD_TEST(suite, test_inflate_decouple);
-	CU_ADD_TEST(suite, test_set_parent);
-	CU_ADD_TEST(suite, test_busy_during_snapshot);
-	CU_ADD_TEST(suite, test_bad_input);
-	CU_ADD_TEST(suite, test_grow);
-}
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_clone),
+	BRISK_UT_TEST(test_clone_whole_cluster),
+	BRISK_UT_TEST(test_snapshot),
+	BRISK_UT_TEST(test_snapshot_io_in_flight),
+	BRISK_UT_TEST(test_snapshot_waits_for_inflight),
+	BRISK_UT_TEST(test_inflate_decouple),
+	BRISK_UT_TEST(test_set_parent),
+	BRISK_UT_TEST(test_busy_during_snapshot),
+	BRISK_UT_TEST(test_bad_input),
+	BRISK_UT_TEST(test_grow),
+	CU_TEST_INFO_NULL,
+};
 
-int main(void)
-{
-	return bs_ut_main("blob_snapshot_ut", add_tests);
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "blob_snapshot_ut", bs_ut_suite_init, bs_ut_suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "blob_snapshot_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 65535 },
+	.suites = g_ut_suites,
+};

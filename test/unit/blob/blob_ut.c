@@ -12,6 +12,7 @@
  * metadata are in blob_crash_ut.c.
  */
 #include "bs_ut.h"
+#include "../../common/ut_main.h"
 
 static void fill(uint8_t *buf, size_t len, uint32_t seed)
 {
@@ -1244,27 +1245,34 @@ static void test_io_odd_cluster(void)
 
 /* ---- main ---- */
 
-static void add_tests(CU_pSuite suite)
-{
-	CU_ADD_TEST(suite, test_init_load_unload);
-	CU_ADD_TEST(suite, test_init_bad);
-	CU_ADD_TEST(suite, test_io_many_iovs);
-	CU_ADD_TEST(suite, test_load_bad);
-	CU_ADD_TEST(suite, test_create_open_close);
-	CU_ADD_TEST(suite, test_create_exhausts_ids);
-	CU_ADD_TEST(suite, test_resize);
-	CU_ADD_TEST(suite, test_xattrs);
-	CU_ADD_TEST(suite, test_delete);
-	CU_ADD_TEST(suite, test_io);
-	CU_ADD_TEST(suite, test_thin);
-	CU_ADD_TEST(suite, test_thin_whole_cluster);
-	CU_ADD_TEST(suite, test_reload_many);
-	CU_ADD_TEST(suite, test_resize_with_io);
-	CU_ADD_TEST(suite, test_limits);
-	CU_ADD_TEST(suite, test_io_odd_cluster);
-}
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_init_load_unload),
+	BRISK_UT_TEST(test_init_bad),
+	BRISK_UT_TEST(test_io_many_iovs),
+	BRISK_UT_TEST(test_load_bad),
+	BRISK_UT_TEST(test_create_open_close),
+	BRISK_UT_TEST(test_create_exhausts_ids),
+	BRISK_UT_TEST(test_resize),
+	BRISK_UT_TEST(test_xattrs),
+	BRISK_UT_TEST(test_delete),
+	BRISK_UT_TEST(test_io),
+	BRISK_UT_TEST(test_thin),
+	BRISK_UT_TEST(test_thin_whole_cluster),
+	BRISK_UT_TEST(test_reload_many),
+	BRISK_UT_TEST(test_resize_with_io),
+	BRISK_UT_TEST(test_limits),
+	BRISK_UT_TEST(test_io_odd_cluster),
+	CU_TEST_INFO_NULL,
+};
 
-int main(void)
-{
-	return bs_ut_main("blob_ut", add_tests);
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "blob_ut", bs_ut_suite_init, bs_ut_suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "blob_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 65535 },
+	.suites = g_ut_suites,
+};

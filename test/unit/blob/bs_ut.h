@@ -20,7 +20,7 @@
 #include <brisk/env.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 /* The on-disk layout, named once (lib/blob/blob_layout.h). */
 #include "../../../lib/blob/blob_layout.h"
@@ -484,41 +484,6 @@ static inline int bs_ut_suite_fini(void)
 		brisk_thread_destroy(g_th[i]);
 	}
 	return rc;
-}
-
-/* Env and thread library up, one suite with add_tests' tests run; the exit
- * status of the program. */
-static inline int bs_ut_main(const char *name, void (*add_tests)(CU_pSuite suite))
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 65535 };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
-
-	rc = brisk_test_env_init(name, "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite(name, bs_ut_suite_init, bs_ut_suite_fini);
-	add_tests(suite);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (brisk_thread_get_count() != 0) {
-		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
-		failures++;
-	}
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
 }
 
 #endif

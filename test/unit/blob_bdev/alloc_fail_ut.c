@@ -23,9 +23,8 @@
 #include <brisk/blob.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
-
 #include "../../../module/bdev/malloc/bdev_malloc.c"
+#include "../../common/ut_main.h"
 
 #define MAX_RUNS 10000 /* far above the allocations of one run */
 #define BS_BLOCKLEN 4096
@@ -302,14 +301,11 @@ static void init_done(void *arg, int rc) { g_init_rc = rc; }
 static bool g_fini;
 static void fini_done(void *arg) { g_fini = true; }
 
+/* The thread and the bdev layer (the runner started the env and the thread library). */
 static int start(void)
 {
-	struct brisk_thread_lib_opts topts = { .msg_pool_size = 4095 };
 	struct brisk_bdev_opts opts;
 
-	if (brisk_test_env_init("alloc_fail_ut", "0x1", 128) != 0 || brisk_thread_lib_init_ext(&topts) != 0) {
-		return -1;
-	}
 	g_th = brisk_thread_create("ut", NULL);
 	g_img = malloc((size_t)BS_BLOCKS * BS_BLOCKLEN);
 	if (g_th == NULL || g_img == NULL) {
@@ -339,33 +335,32 @@ static int stop(void)
 	}
 	brisk_thread_destroy(g_th);
 	brisk_set_thread(NULL);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
 	free(g_img);
-	return g_fini ? 0 : -1;
-}
-
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (start() != 0) {
-		fprintf(stderr, "env/thread/bdev init failed\n");
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("alloc_fail", NULL, NULL);
-	CU_ADD_TEST(suite, test_malloc_bdev);
-	CU_ADD_TEST(suite, test_blobstore);
-	CU_ADD_TEST(suite, test_blob_life);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (stop() != 0) {
+	if (!g_fini) {
 		fprintf(stderr, "bdev finish did not complete\n");
-		failures++;
+		return -1;
 	}
-	return failures ? 1 : 0;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_malloc_bdev),
+	BRISK_UT_TEST(test_blobstore),
+	BRISK_UT_TEST(test_blob_life),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "alloc_fail", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "alloc_fail_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 128,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = start,
+	.teardown = stop,
+	.suites = g_ut_suites,
+};

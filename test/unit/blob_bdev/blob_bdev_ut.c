@@ -17,7 +17,7 @@
 #include <brisk/env.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define BLOCKLEN 512
 #define BLOCKS (32ull * 1024 * 1024 / BLOCKLEN)
@@ -313,17 +313,10 @@ static void fini_done(void *arg)
 	g_fini_done = true;
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	struct brisk_thread_lib_opts topts = { .msg_pool_size = 16383 };
 	struct brisk_bdev_opts opts;
-	CU_pSuite suite;
-	unsigned failures;
 
-	if (brisk_test_env_init("blob_bdev_ut", "0x1", 128) != 0 || brisk_thread_lib_init_ext(&topts) != 0) {
-		fprintf(stderr, "env/thread init failed\n");
-		return 1;
-	}
 	g_th = brisk_thread_create("ut", NULL);
 	brisk_set_thread(g_th);
 	brisk_io_device_register(&g_ram_io_device, ram_ch_create, ram_ch_destroy, 8, "blob_ut_ram");
@@ -332,47 +325,57 @@ int main(void)
 	opts.bdev_io_cache_size = 1;
 	if (brisk_bdev_set_opts(&opts) != 0) {
 		fprintf(stderr, "bdev_set_opts failed\n");
-		return 1;
+		return -1;
 	}
 	brisk_bdev_initialize(init_done, NULL);
 	poll_all();
 	if (g_init_rc != 0) {
 		fprintf(stderr, "bdev init failed: %d\n", g_init_rc);
-		return 1;
+		return -1;
 	}
 	ram_disk_init(&g_disk, "bsram0", BLOCKLEN, BLOCKS);
 	ram_disk_init(&g_odd_disk, "bsodd", 8192, 64);
 	if (brisk_bdev_register(&g_disk.bdev) != 0 || brisk_bdev_register(&g_odd_disk.bdev) != 0) {
 		fprintf(stderr, "bdev register failed\n");
-		return 1;
+		return -1;
 	}
 	poll_all();
+	return 0;
+}
 
-	CU_initialize_registry();
-	suite = CU_add_suite("blob_bdev", NULL, NULL);
-	CU_ADD_TEST(suite, test_bad_input);
-	CU_ADD_TEST(suite, test_claim);
-	CU_ADD_TEST(suite, test_store_on_bdev);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+static int ut_teardown(void)
+{
+	int rc = 0;
 
 	brisk_bdev_finish(fini_done, NULL);
 	poll_all();
 	if (!g_fini_done) {
 		fprintf(stderr, "bdev finish did not complete\n");
-		failures++;
+		rc = -1;
 	}
 	brisk_io_device_unregister(&g_ram_io_device, NULL);
 	poll_all();
-	brisk_thread_exit(g_th);
-	for (int i = 0; i < 100 && !brisk_thread_is_exited(g_th); i++) {
-		brisk_thread_poll(g_th, 0, 0);
-	}
-	brisk_set_thread(NULL);
-	brisk_thread_destroy(g_th);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+	return brisk_ut_thread_end(g_th) != 0 ? -1 : rc;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_bad_input),
+	BRISK_UT_TEST(test_claim),
+	BRISK_UT_TEST(test_store_on_bdev),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "blob_bdev", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "blob_bdev_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 128,
+	.thread_opts = { .msg_pool_size = 16383 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

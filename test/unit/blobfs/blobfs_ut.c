@@ -18,7 +18,7 @@
 #include <brisk/env.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define BLOCKLEN 512
 #define DEV_BYTES (16ull * 1024 * 1024)
@@ -903,40 +903,35 @@ static int suite_fini(void)
 	return 0;
 }
 
-int main(void)
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 65535 };
-	CU_pSuite suite;
-	unsigned failures;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_init_load_namespace),
+	BRISK_UT_TEST(test_rw_model),
+	BRISK_UT_TEST(test_eviction_coalescing),
+	BRISK_UT_TEST(test_truncate),
+	BRISK_UT_TEST(test_delete_while_open),
+	BRISK_UT_TEST(test_delete_open_crash),
+	BRISK_UT_TEST(test_rename_over_open),
+	BRISK_UT_TEST(test_rename_crash_points),
+	BRISK_UT_TEST(test_sync_crash),
+	BRISK_UT_TEST(test_sync_md_only_when_changed),
+	BRISK_UT_TEST(test_spare_blob_reuse),
+	BRISK_UT_TEST(test_bad_args),
+	BRISK_UT_TEST(test_batch),
+	BRISK_UT_TEST(test_batch_too_big),
+	BRISK_UT_TEST(test_batch_crash_points),
+	BRISK_UT_TEST(test_sync_api_threads),
+	CU_TEST_INFO_NULL,
+};
 
-	if (brisk_test_env_init("blobfs_ut", "0x1", 128) != 0 ||
-	    brisk_thread_lib_init_ext(&opts) != 0) {
-		fprintf(stderr, "env or thread lib init failed\n");
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("blobfs", suite_init, suite_fini);
-	CU_ADD_TEST(suite, test_init_load_namespace);
-	CU_ADD_TEST(suite, test_rw_model);
-	CU_ADD_TEST(suite, test_eviction_coalescing);
-	CU_ADD_TEST(suite, test_truncate);
-	CU_ADD_TEST(suite, test_delete_while_open);
-	CU_ADD_TEST(suite, test_delete_open_crash);
-	CU_ADD_TEST(suite, test_rename_over_open);
-	CU_ADD_TEST(suite, test_rename_crash_points);
-	CU_ADD_TEST(suite, test_sync_crash);
-	CU_ADD_TEST(suite, test_sync_md_only_when_changed);
-	CU_ADD_TEST(suite, test_spare_blob_reuse);
-	CU_ADD_TEST(suite, test_bad_args);
-	CU_ADD_TEST(suite, test_batch);
-	CU_ADD_TEST(suite, test_batch_too_big);
-	CU_ADD_TEST(suite, test_batch_crash_points);
-	CU_ADD_TEST(suite, test_sync_api_threads);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "blobfs", suite_init, suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "blobfs_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 128,
+	.thread_opts = { .msg_pool_size = 65535 },
+	.suites = g_ut_suites,
+};

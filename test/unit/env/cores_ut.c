@@ -15,6 +15,7 @@
 #include <brisk/log.h>
 
 #include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 static long g_online;
 
@@ -168,28 +169,27 @@ test_numa_queries(void)
 	brisk_env_fini();
 }
 
-int
-main(void)
+static int ut_setup(void)
 {
-	CU_pSuite s;
-	unsigned failures;
-
 	g_online = sysconf(_SC_NPROCESSORS_ONLN);
 	if (getenv("BRISK_TEST_VERBOSE") == NULL) {
 		brisk_log_set_print_level(BRISK_LOG_ERROR);
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	s = CU_add_suite("cores", NULL, NULL);
-	CU_ADD_TEST(s, test_before_init);
-	CU_ADD_TEST(s, test_masks_and_lists);
-	CU_ADD_TEST(s, test_pin_main_thread);
-	CU_ADD_TEST(s, test_pin_other_threads);
-	CU_ADD_TEST(s, test_numa_queries);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_before_init),       BRISK_UT_TEST(test_masks_and_lists), BRISK_UT_TEST(test_pin_main_thread),
+	BRISK_UT_TEST(test_pin_other_threads), BRISK_UT_TEST(test_numa_queries),    CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "cores", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "cores_ut",
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

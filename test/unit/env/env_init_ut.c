@@ -14,7 +14,7 @@
 #include <brisk/env.h>
 #include <brisk/log.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define TWO_MB (2ull * 1024 * 1024)
 
@@ -338,31 +338,30 @@ test_mem_not_multiple_of_page(void)
 	brisk_env_fini();
 }
 
-int
-main(void)
+/* The bad-input cases log errors on purpose; keep the output readable. */
+static int ut_setup(void)
 {
-	CU_pSuite s;
-	unsigned failures;
-
 	if (getenv("BRISK_TEST_VERBOSE") == NULL) {
 		brisk_log_set_print_level(BRISK_LOG_ERROR);
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	s = CU_add_suite("env_init", NULL, NULL);
-	CU_ADD_TEST(s, test_opts_init_defaults);
-	CU_ADD_TEST(s, test_init_fini_cycles);
-	CU_ADD_TEST(s, test_already_initialized);
-	CU_ADD_TEST(s, test_bad_opts);
-	CU_ADD_TEST(s, test_defaults_for_null_fields);
-	CU_ADD_TEST(s, test_no_huge_forced);
-	CU_ADD_TEST(s, test_hugepage_dir_explicit);
-	CU_ADD_TEST(s, test_fallback_without_free_pages);
-	CU_ADD_TEST(s, test_mem_not_multiple_of_page);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_opts_init_defaults),       BRISK_UT_TEST(test_init_fini_cycles),
+	BRISK_UT_TEST(test_already_initialized),      BRISK_UT_TEST(test_bad_opts),
+	BRISK_UT_TEST(test_defaults_for_null_fields), BRISK_UT_TEST(test_no_huge_forced),
+	BRISK_UT_TEST(test_hugepage_dir_explicit),    BRISK_UT_TEST(test_fallback_without_free_pages),
+	BRISK_UT_TEST(test_mem_not_multiple_of_page), CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "env_init", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "env_init_ut",
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

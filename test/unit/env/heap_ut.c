@@ -14,8 +14,8 @@
 
 #include <brisk/env.h>
 
-#include "../../common/test_env.h"
 #include "../../../lib/env/heap.h"
+#include "../../common/ut_main.h"
 
 #define RANDOM_OPS 20000
 #define RANDOM_SLOTS 256
@@ -506,46 +506,43 @@ static void test_two_threads(void)
 	CU_ASSERT_EQUAL(after.free_count, before.free_count);
 }
 
-int main(void)
+/* The tests look at the heap the calling thread allocates from. */
+static int ut_setup(void)
 {
-	CU_pSuite suite;
-	unsigned int failures;
-	int rc, i;
-
-	rc = brisk_test_env_init("heap_ut", "0x1", 256);
-	if (rc != 0) {
-		fprintf(stderr, "brisk_env_init failed: %d\n", rc);
-		return 1;
-	}
-	/* The tests look at the heap the calling thread allocates from. */
 	g_socket = -1;
-	for (i = 0; i < BRISK_ENV_MAX_NUMA_NODES && g_socket < 0; i++) {
+	for (int i = 0; i < BRISK_ENV_MAX_NUMA_NODES && g_socket < 0; i++) {
 		if (g_env_shared->heaps[i] != NULL) {
 			g_socket = i;
 		}
 	}
 	if (g_socket < 0) {
 		fprintf(stderr, "no heap after brisk_env_init\n");
-		return 1;
+		return -1;
 	}
-
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("heap", NULL, NULL);
-	CU_add_test(suite, "random_alloc_free", test_random_alloc_free);
-	CU_add_test(suite, "alignment", test_alignment);
-	CU_add_test(suite, "bound", test_bound);
-	CU_add_test(suite, "coalesce_both_sides", test_coalesce_both_sides);
-	CU_add_test(suite, "stats", test_stats);
-	CU_add_test(suite, "validate_detects_corruption", test_validate_detects_corruption);
-	CU_add_test(suite, "second_heap", test_second_heap);
-	CU_add_test(suite, "two_threads", test_two_threads);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	brisk_env_fini();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "random_alloc_free", test_random_alloc_free },
+	{ "alignment", test_alignment },
+	{ "bound", test_bound },
+	{ "coalesce_both_sides", test_coalesce_both_sides },
+	{ "stats", test_stats },
+	{ "validate_detects_corruption", test_validate_detects_corruption },
+	{ "second_heap", test_second_heap },
+	{ "two_threads", test_two_threads },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "heap", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "heap_ut",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 256,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

@@ -14,8 +14,8 @@
 
 #include <brisk/env.h>
 
-#include "../../common/test_env.h"
 #include "../../../lib/env/heap.h"
+#include "../../common/ut_main.h"
 
 static int g_socket;
 
@@ -432,48 +432,46 @@ static void test_debug_guard_and_poison(void)
 }
 #endif
 
-int main(void)
+/* The tests look at the heap the calling thread allocates from. */
+static int ut_setup(void)
 {
-	CU_pSuite suite;
-	unsigned int failures;
-	int rc, i;
-
-	rc = brisk_test_env_init("malloc_ut", "0x1", 128);
-	if (rc != 0) {
-		fprintf(stderr, "brisk_env_init failed: %d\n", rc);
-		return 1;
-	}
 	g_socket = -1;
-	for (i = 0; i < BRISK_ENV_MAX_NUMA_NODES && g_socket < 0; i++) {
+	for (int i = 0; i < BRISK_ENV_MAX_NUMA_NODES && g_socket < 0; i++) {
 		if (g_env_shared->heaps[i] != NULL) {
 			g_socket = i;
 		}
 	}
 	if (g_socket < 0) {
 		fprintf(stderr, "no heap after brisk_env_init\n");
-		return 1;
+		return -1;
 	}
-
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("malloc", NULL, NULL);
-	CU_add_test(suite, "bad_input", test_bad_input);
-	CU_add_test(suite, "exhausted", test_exhausted);
-	CU_add_test(suite, "double_free", test_double_free);
-	CU_add_test(suite, "foreign_pointers", test_foreign_pointers);
-	CU_add_test(suite, "realloc", test_realloc);
-	CU_add_test(suite, "zmalloc", test_zmalloc);
-	CU_add_test(suite, "dma", test_dma);
-	CU_add_test(suite, "fail_alloc_hook", test_fail_alloc_hook);
-#ifdef DEBUG
-	CU_add_test(suite, "debug_guard_and_poison", test_debug_guard_and_poison);
-#endif
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	brisk_env_fini();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "bad_input", test_bad_input },
+	{ "exhausted", test_exhausted },
+	{ "double_free", test_double_free },
+	{ "foreign_pointers", test_foreign_pointers },
+	{ "realloc", test_realloc },
+	{ "zmalloc", test_zmalloc },
+	{ "dma", test_dma },
+	{ "fail_alloc_hook", test_fail_alloc_hook },
+#ifdef DEBUG
+	{ "debug_guard_and_poison", test_debug_guard_and_poison },
+#endif
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "malloc", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "malloc_ut",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 128,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

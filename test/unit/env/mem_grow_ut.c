@@ -18,6 +18,7 @@
 
 #include <brisk/env.h>
 #include <brisk/log.h>
+#include "../../common/ut_main.h"
 
 #define BIG (96u << 20)
 #define ZONE_PRIMARY "grow_primary"
@@ -220,23 +221,28 @@ static void test_grow_shared(void)
 	brisk_env_fini();
 }
 
-int main(int argc, char **argv)
+/* The secondary process test_grow_shared starts. */
+static int ut_role(int argc, char **argv)
 {
-	CU_pSuite suite;
-	unsigned failures;
-
 	if (argc >= 3 && strcmp(argv[1], "secondary") == 0) {
 		return role_secondary(atoi(argv[2]));
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("mem_grow", NULL, NULL);
-	CU_add_test(suite, "grow past the reservation (private)", test_grow_private);
-	CU_add_test(suite, "grow seen by a secondary and back", test_grow_shared);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return BRISK_UT_NO_ROLE;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "grow past the reservation (private)", test_grow_private },
+	{ "grow seen by a secondary and back", test_grow_shared },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "mem_grow", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "mem_grow_ut",
+	.role = ut_role,
+	.suites = g_ut_suites,
+};

@@ -18,6 +18,7 @@
 
 #include <brisk/env.h>
 #include <brisk/log.h>
+#include "../../common/ut_main.h"
 
 #define MB2 BRISK_MEM_MAP_PAGE_SIZE
 #define GB1 (1ull << 30)
@@ -327,28 +328,32 @@ test_lockless_reads(void)
 	brisk_mem_map_free(&c.map);
 }
 
-int
-main(void)
+/* The bad-input cases log errors on purpose; keep the output readable. */
+static int ut_setup(void)
 {
-	CU_pSuite s;
-	unsigned failures;
-
 	if (getenv("BRISK_TEST_VERBOSE") == NULL) {
 		brisk_log_set_print_level(BRISK_LOG_DISABLED);
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	s = CU_add_suite("mem_map", NULL, NULL);
-	CU_ADD_TEST(s, test_set_translate_clear);
-	CU_ADD_TEST(s, test_are_contiguous);
-	CU_ADD_TEST(s, test_bad_args);
-	CU_ADD_TEST(s, test_notifications);
-	CU_ADD_TEST(s, test_partial_unregister);
-	CU_ADD_TEST(s, test_lockless_reads);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_set_translate_clear),
+	BRISK_UT_TEST(test_are_contiguous),
+	BRISK_UT_TEST(test_bad_args),
+	BRISK_UT_TEST(test_notifications),
+	BRISK_UT_TEST(test_partial_unregister),
+	BRISK_UT_TEST(test_lockless_reads),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "mem_map", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "mem_map_ut",
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

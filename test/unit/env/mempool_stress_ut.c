@@ -20,7 +20,7 @@
 #include <brisk/mempool.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define POOL_SIZE 2048
 #define CACHE_SIZE 64
@@ -214,24 +214,20 @@ static void test_concurrent_get_put(void)
 	brisk_mempool_free(ctx.mp);
 }
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
+static const CU_TestInfo g_ut_tests[] = {
+	{ "concurrent_get_put", test_concurrent_get_put },
+	CU_TEST_INFO_NULL,
+};
 
-	if (brisk_test_env_init("mempool_stress_ut", "0x3", 64) != 0) {
-		fprintf(stderr, "env init failed\n");
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("mempool_stress", NULL, NULL);
-	CU_add_test(suite, "concurrent_get_put", test_concurrent_get_put);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	brisk_env_fini();
-	return failures == 0 ? 0 : 1;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "mempool_stress", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "mempool_stress_ut",
+	.env = BRISK_UT_ENV,
+	.core_mask = "0x3",
+	.mem_mb = 64,
+	.suites = g_ut_suites,
+};

@@ -13,7 +13,7 @@
 #include <brisk/env.h>
 #include <brisk/mempool.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 static unsigned cache_len(struct brisk_mempool *mp, uint32_t core)
 {
@@ -374,31 +374,26 @@ static void test_foreign_put(void)
 	brisk_mempool_free(other);
 }
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
+static const CU_TestInfo g_ut_tests[] = {
+	{ "bad_input", test_bad_input },
+	{ "get_put_no_cache", test_get_put_no_cache },
+	{ "bulk_all_or_nothing", test_bulk_all_or_nothing },
+	{ "cache", test_cache },
+	{ "cache_short_ring", test_cache_short_ring },
+	{ "lookup_walk_free", test_lookup_walk_free },
+	{ "dump", test_dump },
+	{ "foreign_put", test_foreign_put },
+	CU_TEST_INFO_NULL,
+};
 
-	if (brisk_test_env_init("mempool_ut", "0x1", 64) != 0) {
-		fprintf(stderr, "env init failed\n");
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("mempool", NULL, NULL);
-	CU_add_test(suite, "bad_input", test_bad_input);
-	CU_add_test(suite, "get_put_no_cache", test_get_put_no_cache);
-	CU_add_test(suite, "bulk_all_or_nothing", test_bulk_all_or_nothing);
-	CU_add_test(suite, "cache", test_cache);
-	CU_add_test(suite, "cache_short_ring", test_cache_short_ring);
-	CU_add_test(suite, "lookup_walk_free", test_lookup_walk_free);
-	CU_add_test(suite, "dump", test_dump);
-	CU_add_test(suite, "foreign_put", test_foreign_put);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	brisk_env_fini();
-	return failures == 0 ? 0 : 1;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "mempool", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "mempool_ut",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 64,
+	.suites = g_ut_suites,
+};

@@ -12,8 +12,8 @@
 
 #include <brisk/env.h>
 
-#include "../../common/test_env.h"
 #include "../../../lib/env/heap.h"
+#include "../../common/ut_main.h"
 
 #define TABLE_SIZE 2048 /* MEMZONE_TABLE_SIZE in memzone.c */
 
@@ -300,43 +300,41 @@ static void test_free_through_brisk_free(void)
 	brisk_free(blocker);
 }
 
-int main(void)
+/* The tests look at the heap the calling thread allocates from. */
+static int ut_setup(void)
 {
-	CU_pSuite suite;
-	unsigned int failures;
-	int rc, i;
-
-	rc = brisk_test_env_init("memzone_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "brisk_env_init failed: %d\n", rc);
-		return 1;
-	}
 	g_socket = -1;
-	for (i = 0; i < BRISK_ENV_MAX_NUMA_NODES && g_socket < 0; i++) {
+	for (int i = 0; i < BRISK_ENV_MAX_NUMA_NODES && g_socket < 0; i++) {
 		if (g_env_shared->heaps[i] != NULL) {
 			g_socket = i;
 		}
 	}
 	if (g_socket < 0) {
 		fprintf(stderr, "no heap after brisk_env_init\n");
-		return 1;
+		return -1;
 	}
-
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("memzone", NULL, NULL);
-	CU_add_test(suite, "reserve_lookup_free", test_reserve_lookup_free);
-	CU_add_test(suite, "bad_input", test_bad_input);
-	CU_add_test(suite, "duplicate_and_reuse", test_duplicate_and_reuse);
-	CU_add_test(suite, "walk", test_walk);
-	CU_add_test(suite, "table_full", test_table_full);
-	CU_add_test(suite, "free_through_brisk_free", test_free_through_brisk_free);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	brisk_env_fini();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "reserve_lookup_free", test_reserve_lookup_free },
+	{ "bad_input", test_bad_input },
+	{ "duplicate_and_reuse", test_duplicate_and_reuse },
+	{ "walk", test_walk },
+	{ "table_full", test_table_full },
+	{ "free_through_brisk_free", test_free_through_brisk_free },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "memzone", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "memzone_ut",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 64,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

@@ -26,6 +26,7 @@
 #include <brisk/mempool.h>
 #include <brisk/ring.h>
 #include <brisk/ticks.h>
+#include "../../common/ut_main.h"
 
 #define SHM_PREFIX "mpx_ut"
 #define RING_NAME "mpx_ring"
@@ -276,47 +277,65 @@ static void test_secondary_without_primary(void)
 	CU_ASSERT_EQUAL(count_our_files("/dev/shm"), 0);
 }
 
-int main(int argc, char **argv)
+static int ut_role_other_primary(int shm_id)
 {
-	CU_pSuite suite;
-	unsigned failures;
+	int rc = env_start("mpx_primary2", "0x2", BRISK_PROC_PRIMARY, shm_id);
 
-	if (argc == 3) {
-		int shm_id = atoi(argv[2]);
-		int rc;
-
-		if (strcmp(argv[1], "--secondary") == 0) {
-			return secondary_main(shm_id);
-		}
-		if (strcmp(argv[1], "--second-primary") == 0) {
-			rc = env_start("mpx_primary2", "0x2", BRISK_PROC_PRIMARY, shm_id);
-			if (rc == 0) {
-				brisk_env_fini();
-			}
-			return rc == -EEXIST ? 0 : 1;
-		}
-		if (strcmp(argv[1], "--orphan-secondary") == 0) {
-			rc = env_start("mpx_orphan", "0x2", BRISK_PROC_SECONDARY, shm_id);
-			if (rc == 0) {
-				brisk_env_fini();
-			}
-			return rc == -ENOENT ? 0 : 1;
-		}
-		fprintf(stderr, "unknown mode %s\n", argv[1]);
-		return 1;
+	if (rc == 0) {
+		brisk_env_fini();
 	}
+	return rc == -EEXIST ? 0 : 1;
+}
+
+static int ut_role_orphan(int shm_id)
+{
+	int rc = env_start("mpx_orphan", "0x2", BRISK_PROC_SECONDARY, shm_id);
+
+	if (rc == 0) {
+		brisk_env_fini();
+	}
+	return rc == -ENOENT ? 0 : 1;
+}
+
+/* The processes the tests start: "<mode> <shm id>". */
+static int ut_role(int argc, char **argv)
+{
+	if (argc != 3) {
+		return BRISK_UT_NO_ROLE;
+	}
+	if (strcmp(argv[1], "--secondary") == 0) {
+		return secondary_main(atoi(argv[2]));
+	}
+	if (strcmp(argv[1], "--second-primary") == 0) {
+		return ut_role_other_primary(atoi(argv[2]));
+	}
+	if (strcmp(argv[1], "--orphan-secondary") == 0) {
+		return ut_role_orphan(atoi(argv[2]));
+	}
+	return BRISK_UT_NO_ROLE;
+}
+
+static int ut_setup(void)
+{
 	/* An id unlikely to collide with a parallel run of this test. */
 	g_shm_id = 1000 + (int)(getpid() % 100000) * 2;
-
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("mp_exchange", NULL, NULL);
-	CU_add_test(suite, "exchange", test_exchange);
-	CU_add_test(suite, "secondary_without_primary", test_secondary_without_primary);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "exchange", test_exchange },
+	{ "secondary_without_primary", test_secondary_without_primary },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "mp_exchange", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "mp_exchange_ut",
+	.role = ut_role,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

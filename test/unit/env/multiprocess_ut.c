@@ -22,6 +22,7 @@
 
 #include <brisk/env.h>
 #include <brisk/log.h>
+#include "../../common/ut_main.h"
 
 #define PREFIX "brisk_ut_mp"
 #define ZONE_LEN 8192
@@ -400,50 +401,63 @@ test_forked_child_is_secondary(void)
 	CU_ASSERT_EQUAL(files_of(id), 0);
 }
 
-int
-main(int argc, char **argv)
+static void ut_quiet(void)
 {
-	CU_pSuite s;
-	unsigned failures;
-
 	if (getenv("BRISK_TEST_VERBOSE") == NULL) {
 		brisk_log_set_print_level(BRISK_LOG_ERROR);
 	}
-	if (argc >= 3) {
-		int id = atoi(argv[2]);
+}
 
-		if (strcmp(argv[1], "secondary") == 0 && argc >= 5) {
-			return role_secondary(id, argv[3], argv[4]);
-		}
-		if (strcmp(argv[1], "primary2") == 0) {
-			return role_primary2(id);
-		}
-		if (strcmp(argv[1], "blocked") == 0) {
-			return role_blocked(id);
-		}
-		if (strcmp(argv[1], "crash") == 0) {
-			return role_crash(id);
-		}
-		fprintf(stderr, "unknown role %s\n", argv[1]);
-		return 100;
+/* The processes the tests start: "<role> <id> [args]". */
+static int ut_role(int argc, char **argv)
+{
+	ut_quiet();
+	if (argc < 3) {
+		return BRISK_UT_NO_ROLE;
 	}
+	if (strcmp(argv[1], "secondary") == 0 && argc >= 5) {
+		return role_secondary(atoi(argv[2]), argv[3], argv[4]);
+	}
+	if (strcmp(argv[1], "primary2") == 0) {
+		return role_primary2(atoi(argv[2]));
+	}
+	if (strcmp(argv[1], "blocked") == 0) {
+		return role_blocked(atoi(argv[2]));
+	}
+	if (strcmp(argv[1], "crash") == 0) {
+		return role_crash(atoi(argv[2]));
+	}
+	return BRISK_UT_NO_ROLE;
+}
+
+static int ut_setup(void)
+{
+	ut_quiet();
 	/* Ids unique to this run: others may run the same test at the same time. */
 	g_next_id = 100000 + (int)(getpid() % 100000) * 10;
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	s = CU_add_suite("multiprocess", NULL, NULL);
-	CU_ADD_TEST(s, test_secondary_sees_primary);
-	CU_ADD_TEST(s, test_auto_becomes_primary);
-	CU_ADD_TEST(s, test_second_primary_refused);
-	CU_ADD_TEST(s, test_secondary_without_primary);
-	CU_ADD_TEST(s, test_stale_files_of_dead_primary);
-	CU_ADD_TEST(s, test_private_and_shared_coexist);
-	CU_ADD_TEST(s, test_secondary_address_in_use);
-	CU_ADD_TEST(s, test_forked_child_is_secondary);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_secondary_sees_primary),
+	BRISK_UT_TEST(test_auto_becomes_primary),
+	BRISK_UT_TEST(test_second_primary_refused),
+	BRISK_UT_TEST(test_secondary_without_primary),
+	BRISK_UT_TEST(test_stale_files_of_dead_primary),
+	BRISK_UT_TEST(test_private_and_shared_coexist),
+	BRISK_UT_TEST(test_secondary_address_in_use),
+	BRISK_UT_TEST(test_forked_child_is_secondary),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "multiprocess", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "multiprocess_ut",
+	.role = ut_role,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

@@ -18,6 +18,7 @@
 
 #include <brisk/log.h>
 #include <brisk/pci.h>
+#include "../../common/ut_main.h"
 
 #define BAR0_SIZE 16384
 #define BAR0_PHYS 0xfe000000ull
@@ -517,31 +518,35 @@ test_uio_attach(void)
 	brisk_pci_device_free(dev);
 }
 
-int
-main(void)
+/* The bad-input cases log errors on purpose; keep the output readable. */
+static int ut_setup(void)
 {
-	CU_pSuite s;
-	unsigned failures;
-
 	if (getenv("BRISK_TEST_VERBOSE") == NULL) {
 		brisk_log_set_print_level(BRISK_LOG_DISABLED);
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	s = CU_add_suite("pci", suite_init, suite_fini);
-	CU_ADD_TEST(s, test_addr_parse);
-	CU_ADD_TEST(s, test_addr_fmt_compare);
-	CU_ADD_TEST(s, test_allow_block);
-	CU_ADD_TEST(s, test_enumerate);
-	CU_ADD_TEST(s, test_get_and_driver);
-	CU_ADD_TEST(s, test_claim);
-	CU_ADD_TEST(s, test_claim_refuses_symlink);
-	CU_ADD_TEST(s, test_attach_refusals);
-	CU_ADD_TEST(s, test_uio_attach);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_addr_parse),
+	BRISK_UT_TEST(test_addr_fmt_compare),
+	BRISK_UT_TEST(test_allow_block),
+	BRISK_UT_TEST(test_enumerate),
+	BRISK_UT_TEST(test_get_and_driver),
+	BRISK_UT_TEST(test_claim),
+	BRISK_UT_TEST(test_claim_refuses_symlink),
+	BRISK_UT_TEST(test_attach_refusals),
+	BRISK_UT_TEST(test_uio_attach),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "pci", suite_init, suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "pci_ut",
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

@@ -20,7 +20,7 @@
 #include <brisk/ring.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 /* ThreadSanitizer makes every ring access a runtime call (5-15x slower) and
  * this test ping-pongs two pinned threads: 1/50 of the objects keeps it
@@ -228,28 +228,20 @@ static void test_mpmc_4x4(void)
 	run_config("stress_mpmc4", 0, 4, 4, TOTAL_OBJS / 5);
 }
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
+static const CU_TestInfo g_ut_tests[] = {
+	{ "spsc_1x1", test_spsc_1x1 }, { "mpmc_2x2", test_mpmc_2x2 }, { "mpsc_2x1", test_mpsc_2x1 },
+	{ "spmc_1x2", test_spmc_1x2 }, { "mpmc_4x4", test_mpmc_4x4 }, CU_TEST_INFO_NULL,
+};
 
-	if (brisk_test_env_init("ring_stress_ut", "0x3", 64) != 0) {
-		fprintf(stderr, "env init failed\n");
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("ring_stress", NULL, NULL);
-	CU_add_test(suite, "spsc_1x1", test_spsc_1x1);
-	CU_add_test(suite, "mpmc_2x2", test_mpmc_2x2);
-	CU_add_test(suite, "mpsc_2x1", test_mpsc_2x1);
-	CU_add_test(suite, "spmc_1x2", test_spmc_1x2);
-	CU_add_test(suite, "mpmc_4x4", test_mpmc_4x4);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	brisk_env_fini();
-	return failures == 0 ? 0 : 1;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "ring_stress", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "ring_stress_ut",
+	.env = BRISK_UT_ENV,
+	.core_mask = "0x3",
+	.mem_mb = 64,
+	.suites = g_ut_suites,
+};

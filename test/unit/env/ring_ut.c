@@ -16,7 +16,7 @@
 #include <brisk/env.h>
 #include <brisk/ring.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define OBJ(i) ((void *)(uintptr_t)(0x1000 + (i)))
 
@@ -435,32 +435,27 @@ static void test_mode_override(void)
 	brisk_ring_free(r);
 }
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
+static const CU_TestInfo g_ut_tests[] = {
+	{ "bad_input", test_bad_input },
+	{ "create_lookup_free", test_create_lookup_free },
+	{ "exact_size", test_exact_size },
+	{ "bulk_vs_burst", test_bulk_vs_burst },
+	{ "all_variants", test_all_variants },
+	{ "wraparound", test_wraparound },
+	{ "init_caller_memory", test_init_caller_memory },
+	{ "dump", test_dump },
+	{ "mode_override", test_mode_override },
+	CU_TEST_INFO_NULL,
+};
 
-	if (brisk_test_env_init("ring_ut", "0x1", 64) != 0) {
-		fprintf(stderr, "env init failed\n");
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("ring", NULL, NULL);
-	CU_add_test(suite, "bad_input", test_bad_input);
-	CU_add_test(suite, "create_lookup_free", test_create_lookup_free);
-	CU_add_test(suite, "exact_size", test_exact_size);
-	CU_add_test(suite, "bulk_vs_burst", test_bulk_vs_burst);
-	CU_add_test(suite, "all_variants", test_all_variants);
-	CU_add_test(suite, "wraparound", test_wraparound);
-	CU_add_test(suite, "init_caller_memory", test_init_caller_memory);
-	CU_add_test(suite, "dump", test_dump);
-	CU_add_test(suite, "mode_override", test_mode_override);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	brisk_env_fini();
-	return failures == 0 ? 0 : 1;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "ring", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "ring_ut",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 64,
+	.suites = g_ut_suites,
+};

@@ -18,6 +18,7 @@
 
 #include "../../common/test_env.h"
 #include "../../../lib/env/env_internal.h"
+#include "../../common/ut_main.h"
 
 #define MB2 (2ull * 1024 * 1024)
 #define PG 4096ull
@@ -244,27 +245,26 @@ suite_fini(void)
 	return 0;
 }
 
-int
-main(void)
+static int ut_setup(void)
 {
-	CU_pSuite s;
-	unsigned failures;
-
 	g_root = geteuid() == 0;
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	s = CU_add_suite("vtophys", suite_init, suite_fini);
-	CU_ADD_TEST(s, test_dma_buffer);
-	CU_ADD_TEST(s, test_hugepage_translation);
-	CU_ADD_TEST(s, test_small_page_runs);
-	CU_ADD_TEST(s, test_unregistered_memory);
-	CU_ADD_TEST(s, test_user_registration);
-	CU_ADD_TEST(s, test_iova_va_switch);
-	CU_ADD_TEST(s, test_after_fini);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_dma_buffer),        BRISK_UT_TEST(test_hugepage_translation),
+	BRISK_UT_TEST(test_small_page_runs),   BRISK_UT_TEST(test_unregistered_memory),
+	BRISK_UT_TEST(test_user_registration), BRISK_UT_TEST(test_iova_va_switch),
+	BRISK_UT_TEST(test_after_fini),        CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "vtophys", suite_init, suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "vtophys_ut",
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

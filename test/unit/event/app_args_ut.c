@@ -13,6 +13,7 @@
 #include <brisk/event.h>
 #include <brisk/pci.h>
 #include <brisk/rpc.h>
+#include "../../common/ut_main.h"
 
 #define MAX_ARGS 32
 
@@ -338,27 +339,27 @@ static void test_log_flag_limit(void)
 			BRISK_APP_PARSE_ARGS_ERROR);
 }
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_defaults),
+	BRISK_UT_TEST(test_short_flags),
+	BRISK_UT_TEST(test_long_flags),
+	BRISK_UT_TEST(test_bad_values),
+	BRISK_UT_TEST(test_bad_syntax),
+	BRISK_UT_TEST(test_help),
+	BRISK_UT_TEST(test_usage_lists_every_option),
+	BRISK_UT_TEST(test_pci_lists),
+	BRISK_UT_TEST(test_program_options),
+	BRISK_UT_TEST(test_program_option_collisions),
+	BRISK_UT_TEST(test_log_flag_limit),
+	CU_TEST_INFO_NULL,
+};
 
-	CU_initialize_registry();
-	suite = CU_add_suite("app_args", NULL, NULL);
-	CU_ADD_TEST(suite, test_defaults);
-	CU_ADD_TEST(suite, test_short_flags);
-	CU_ADD_TEST(suite, test_long_flags);
-	CU_ADD_TEST(suite, test_bad_values);
-	CU_ADD_TEST(suite, test_bad_syntax);
-	CU_ADD_TEST(suite, test_help);
-	CU_ADD_TEST(suite, test_usage_lists_every_option);
-	CU_ADD_TEST(suite, test_pci_lists);
-	CU_ADD_TEST(suite, test_program_options);
-	CU_ADD_TEST(suite, test_program_option_collisions);
-	CU_ADD_TEST(suite, test_log_flag_limit);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "app_args", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "app_args_ut",
+	.suites = g_ut_suites,
+};

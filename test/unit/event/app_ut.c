@@ -19,9 +19,9 @@
 #include <brisk/event.h>
 #include <brisk/rpc.h>
 #include <brisk/thread.h>
+#include "../../common/ut_main.h"
 
 static _Atomic int g_started;
-static unsigned g_failures;
 
 struct call {
 	const char *method;
@@ -233,40 +233,18 @@ static void test_kill_instance_bad_input(void)
 	call_free(&c);
 }
 
-static void *test_runner(void *arg)
-{
-	CU_pSuite suite;
-
-	while (!atomic_load(&g_started)) {
-		usleep(1000);
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("app", NULL, NULL);
-	CU_ADD_TEST(suite, test_app_state);
-	CU_ADD_TEST(suite, test_wait_and_start_init);
-	CU_ADD_TEST(suite, test_get_reactors);
-	CU_ADD_TEST(suite, test_get_subsystems_and_config);
-	CU_ADD_TEST(suite, test_save_and_load_config);
-	CU_ADD_TEST(suite, test_kill_instance_bad_input);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	g_failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	brisk_app_stop(0);
-	return NULL;
-}
-
 static void app_started(void *ctx)
 {
 	atomic_store(&g_started, 1);
 }
 
-int main(void)
+static int g_app_rc;
+
+/* The app framework runs on the main thread (test_app_state checks it). */
+static int ut_host(void)
 {
 	struct brisk_app_opts opts;
 	const char *no_huge = getenv("BRISK_TEST_NO_HUGE");
-	pthread_t runner;
-	int rc;
 
 	brisk_app_opts_init(&opts);
 	opts.name = "app_ut";
@@ -275,20 +253,52 @@ int main(void)
 	opts.mem_size_mb = 64;
 	opts.no_huge = no_huge != NULL && strcmp(no_huge, "1") == 0;
 	opts.print_level = getenv("BRISK_TEST_VERBOSE") ? BRISK_LOG_INFO : BRISK_LOG_ERROR;
-
-	if (pthread_create(&runner, NULL, test_runner, NULL) != 0) {
-		fprintf(stderr, "cannot start the test thread\n");
-		return 1;
-	}
-	rc = brisk_app_start(&opts, app_started, NULL);
+	g_app_rc = brisk_app_start(&opts, app_started, NULL);
 	if (!atomic_load(&g_started)) {
-		fprintf(stderr, "the app stopped before start-up completed (rc %d)\n", rc);
-		return 1;
+		fprintf(stderr, "the app stopped before start-up completed (rc %d)\n", g_app_rc);
+		return -1;
 	}
-	pthread_join(runner, NULL);
-	if (rc != 0) {
-		fprintf(stderr, "brisk_app_start returned %d\n", rc);
-		g_failures++;
-	}
-	return g_failures ? 1 : 0;
+	return 0;
 }
+
+static void ut_host_wait(void)
+{
+	while (!atomic_load(&g_started)) {
+		usleep(1000);
+	}
+}
+
+static void ut_host_stop(void) { brisk_app_stop(0); }
+
+static int ut_teardown(void)
+{
+	if (g_app_rc != 0) {
+		fprintf(stderr, "brisk_app_start returned %d\n", g_app_rc);
+		return -1;
+	}
+	return 0;
+}
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_app_state),
+	BRISK_UT_TEST(test_wait_and_start_init),
+	BRISK_UT_TEST(test_get_reactors),
+	BRISK_UT_TEST(test_get_subsystems_and_config),
+	BRISK_UT_TEST(test_save_and_load_config),
+	BRISK_UT_TEST(test_kill_instance_bad_input),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "app", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "app_ut",
+	.teardown = ut_teardown,
+	.host = ut_host,
+	.host_wait = ut_host_wait,
+	.host_stop = ut_host_stop,
+	.suites = g_ut_suites,
+};

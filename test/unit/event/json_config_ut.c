@@ -17,8 +17,8 @@
 #include <brisk/rpc.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
 #include "../../../lib/event/event_internal.h"
+#include "../../common/ut_main.h"
 
 static struct brisk_thread *g_thread;
 static char g_calls[512];   /* "method(tag) ..." in the order they ran */
@@ -372,47 +372,50 @@ static void test_read_file(void)
 	CU_ASSERT_PTR_NULL(brisk_json_config_read_file(NULL));
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
-
-	rc = brisk_test_env_init("json_config_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init(NULL, 0);
-	g_thread = rc == 0 ? brisk_thread_create("json_config_ut", NULL) : NULL;
+	g_thread = brisk_thread_create("json_config_ut", NULL);
 	if (g_thread == NULL) {
 		fprintf(stderr, "thread set-up failed\n");
-		return 1;
+		return -1;
 	}
 	brisk_set_thread(g_thread);
+	return 0;
+}
 
-	CU_initialize_registry();
-	suite = CU_add_suite("json_config", NULL, NULL);
-	CU_ADD_TEST(suite, test_startup_then_runtime);
-	CU_ADD_TEST(suite, test_runtime_apply_skips_startup_only);
-	CU_ADD_TEST(suite, test_checks_before_running);
-	CU_ADD_TEST(suite, test_unknown_subsystems);
-	CU_ADD_TEST(suite, test_many_calls_keep_file_order);
-	CU_ADD_TEST(suite, test_method_errors_stop_the_apply);
-	CU_ADD_TEST(suite, test_null_and_missing_config);
-	CU_ADD_TEST(suite, test_save_shape_and_round_trip);
-	CU_ADD_TEST(suite, test_read_file);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-
+static int ut_teardown(void)
+{
 	brisk_thread_exit(g_thread);
 	for (int i = 0; i < 1000 && !brisk_thread_is_exited(g_thread); i++) {
 		brisk_thread_poll(g_thread, 0, 0);
 	}
 	brisk_thread_destroy(g_thread);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+	brisk_set_thread(NULL);
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_startup_then_runtime),
+	BRISK_UT_TEST(test_runtime_apply_skips_startup_only),
+	BRISK_UT_TEST(test_checks_before_running),
+	BRISK_UT_TEST(test_unknown_subsystems),
+	BRISK_UT_TEST(test_many_calls_keep_file_order),
+	BRISK_UT_TEST(test_method_errors_stop_the_apply),
+	BRISK_UT_TEST(test_null_and_missing_config),
+	BRISK_UT_TEST(test_save_shape_and_round_trip),
+	BRISK_UT_TEST(test_read_file),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "json_config", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "json_config_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

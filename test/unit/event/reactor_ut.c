@@ -23,7 +23,7 @@
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define WAIT_MS 5000
 #define LATENCY_SAMPLES 30
@@ -453,67 +453,40 @@ static void test_reactor_info(void)
 	CU_ASSERT_FALSE(brisk_reactors_is_poll_mode());
 }
 
-static void *test_runner(void *arg)
+static int g_reactors_rc;
+
+static const char *ut_skip(void) { return brisk_env_get_online_cpu_count() < 2 ? "reactor_ut needs 2 cores" : NULL; }
+
+static int ut_setup(void)
 {
-	CU_pSuite suite;
+	int rc = brisk_reactors_init(false);
 
-	CU_initialize_registry();
-	suite = CU_add_suite("reactor", NULL, NULL);
-	CU_ADD_TEST(suite, test_event_runs_on_its_core);
-	CU_ADD_TEST(suite, test_event_bad_input);
-	CU_ADD_TEST(suite, test_event_order);
-	CU_ADD_TEST(suite, test_thread_placement_round_robin);
-	CU_ADD_TEST(suite, test_thread_move);
-	CU_ADD_TEST(suite, test_wake_sleeping_reactor);
-	CU_ADD_TEST(suite, test_timed_poller_wakes_reactor);
-	CU_ADD_TEST(suite, test_reactor_info);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	g_failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	brisk_reactors_stop();
-	return NULL;
-}
-
-static void *abort_runner(void *arg)
-{
-	brisk_reactors_stop();
-	return NULL;
-}
-
-int main(void)
-{
-	pthread_t runner;
-	int rc;
-
-	if (brisk_env_get_online_cpu_count() < 2) {
-		printf("reactor_ut needs 2 cores; skipped\n");
-		return 0;
-	}
-	rc = brisk_test_env_init("reactor_ut", "0x3", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_reactors_init(false);
 	if (rc != 0) {
 		fprintf(stderr, "brisk_reactors_init: %d\n", rc);
-		return 1;
+		return -1;
 	}
 	rc = brisk_reactors_init(false);
 	if (rc != -EALREADY) {
 		fprintf(stderr, "second brisk_reactors_init gave %d, expected -EALREADY\n", rc);
 		g_failures++;
 	}
-	if (pthread_create(&runner, NULL, test_runner, NULL) != 0) {
-		fprintf(stderr, "cannot start the test thread\n");
-		pthread_create(&runner, NULL, abort_runner, NULL);
-		g_failures++;
-	}
-	rc = brisk_reactors_start();
-	pthread_join(runner, NULL);
-	if (rc != 0) {
-		fprintf(stderr, "brisk_reactors_start: %d\n", rc);
+	return 0;
+}
+
+/* The main core's reactor runs on the main thread. */
+static int ut_host(void)
+{
+	g_reactors_rc = brisk_reactors_start();
+	return 0;
+}
+
+static void ut_host_stop(void) { brisk_reactors_stop(); }
+
+/* The reactors' fini destroys what is left: count before it. */
+static int ut_teardown(void)
+{
+	if (g_reactors_rc != 0) {
+		fprintf(stderr, "brisk_reactors_start: %d\n", g_reactors_rc);
 		g_failures++;
 	}
 	if (brisk_thread_get_count() != 0) {
@@ -521,6 +494,35 @@ int main(void)
 		g_failures++;
 	}
 	brisk_reactors_fini();
-	brisk_env_fini();
-	return g_failures ? 1 : 0;
+	return g_failures ? -1 : 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_event_runs_on_its_core),
+	BRISK_UT_TEST(test_event_bad_input),
+	BRISK_UT_TEST(test_event_order),
+	BRISK_UT_TEST(test_thread_placement_round_robin),
+	BRISK_UT_TEST(test_thread_move),
+	BRISK_UT_TEST(test_wake_sleeping_reactor),
+	BRISK_UT_TEST(test_timed_poller_wakes_reactor),
+	BRISK_UT_TEST(test_reactor_info),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "reactor", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "reactor_ut",
+	.env = BRISK_UT_ENV,
+	.core_mask = "0x3",
+	.mem_mb = 64,
+	.skip = ut_skip,
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.host = ut_host,
+	.host_stop = ut_host_stop,
+	.suites = g_ut_suites,
+};

@@ -13,8 +13,8 @@
 #include <brisk/event.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
 #include "../../../lib/event/event_internal.h"
+#include "../../common/ut_main.h"
 
 static struct brisk_thread *g_thread;
 static char g_trace[256];     /* "+a +b -b -a": init (+) and fini (-) in order */
@@ -386,48 +386,51 @@ static void test_write_config(void)
 	json_decref(arr);
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
-
-	rc = brisk_test_env_init("subsystem_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init(NULL, 0);
-	g_thread = rc == 0 ? brisk_thread_create("subsystem_ut", NULL) : NULL;
+	g_thread = brisk_thread_create("subsystem_ut", NULL);
 	if (g_thread == NULL) {
 		fprintf(stderr, "thread set-up failed\n");
-		return 1;
+		return -1;
 	}
 	brisk_set_thread(g_thread);
+	return 0;
+}
 
-	CU_initialize_registry();
-	suite = CU_add_suite("subsystem", NULL, NULL);
-	CU_ADD_TEST(suite, test_dependency_order);
-	CU_ADD_TEST(suite, test_for_each_depend);
-	CU_ADD_TEST(suite, test_missing_dependency);
-	CU_ADD_TEST(suite, test_cycle);
-	CU_ADD_TEST(suite, test_duplicate_name);
-	CU_ADD_TEST(suite, test_init_failure_finishes_started_ones);
-	CU_ADD_TEST(suite, test_init_twice_refused);
-	CU_ADD_TEST(suite, test_fini_during_async_init);
-	CU_ADD_TEST(suite, test_write_config);
-	CU_ADD_TEST(suite, test_settle);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-
+static int ut_teardown(void)
+{
 	brisk_thread_exit(g_thread);
 	for (int i = 0; i < 1000 && !brisk_thread_is_exited(g_thread); i++) {
 		brisk_thread_poll(g_thread, 0, 0);
 	}
 	brisk_thread_destroy(g_thread);
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
+	brisk_set_thread(NULL);
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_dependency_order),
+	BRISK_UT_TEST(test_for_each_depend),
+	BRISK_UT_TEST(test_missing_dependency),
+	BRISK_UT_TEST(test_cycle),
+	BRISK_UT_TEST(test_duplicate_name),
+	BRISK_UT_TEST(test_init_failure_finishes_started_ones),
+	BRISK_UT_TEST(test_init_twice_refused),
+	BRISK_UT_TEST(test_fini_during_async_init),
+	BRISK_UT_TEST(test_write_config),
+	BRISK_UT_TEST(test_settle),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "subsystem", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "subsystem_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

@@ -15,6 +15,7 @@
 #include "../../../lib/iscsi/iscsi_chap.h"
 #include "../../../lib/iscsi/iscsi_pdu.h"
 #include "../../../lib/iscsi/iscsi_text.h"
+#include "../../common/ut_main.h"
 
 static void bhs_make(uint8_t *b, uint8_t op, uint8_t flags, uint32_t dsl)
 {
@@ -196,21 +197,17 @@ static void test_md5_chap(void)
 	CU_ASSERT_EQUAL(iscsi_chap_decode("0x0102", bin, 1), -EINVAL);       /* too long for the buffer */
 }
 
-int main(void)
-{
-	CU_pSuite suite;
-	int failures;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_pdu_check), BRISK_UT_TEST(test_digest),   BRISK_UT_TEST(test_kv),
+	BRISK_UT_TEST(test_negotiate), BRISK_UT_TEST(test_md5_chap), CU_TEST_INFO_NULL,
+};
 
-	CU_initialize_registry();
-	suite = CU_add_suite("iscsi", NULL, NULL);
-	CU_ADD_TEST(suite, test_pdu_check);
-	CU_ADD_TEST(suite, test_digest);
-	CU_ADD_TEST(suite, test_kv);
-	CU_ADD_TEST(suite, test_negotiate);
-	CU_ADD_TEST(suite, test_md5_chap);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "iscsi", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "iscsi_ut",
+	.suites = g_ut_suites,
+};

@@ -18,7 +18,7 @@
 #include <brisk/lvol.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define BLOCKLEN 512
 #define DEV_BYTES (64ull * 1024 * 1024)
@@ -637,36 +637,25 @@ static int suite_fini(void)
 	return rc;
 }
 
-int main(void)
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 65535 };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_lvs_bad_input),
+	BRISK_UT_TEST(test_lvs_create_load_rename_destroy),
+	BRISK_UT_TEST(test_lvol_lifecycle),
+	BRISK_UT_TEST(test_snapshot_clone),
+	BRISK_UT_TEST(test_errors_deferred),
+	BRISK_UT_TEST(test_crash_during_creates),
+	CU_TEST_INFO_NULL,
+};
 
-	rc = brisk_test_env_init("lvol_ut", "0x1", 256);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("lvol", suite_init, suite_fini);
-	CU_ADD_TEST(suite, test_lvs_bad_input);
-	CU_ADD_TEST(suite, test_lvs_create_load_rename_destroy);
-	CU_ADD_TEST(suite, test_lvol_lifecycle);
-	CU_ADD_TEST(suite, test_snapshot_clone);
-	CU_ADD_TEST(suite, test_errors_deferred);
-	CU_ADD_TEST(suite, test_crash_during_creates);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "lvol", suite_init, suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "lvol_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 256,
+	.thread_opts = { .msg_pool_size = 65535 },
+	.suites = g_ut_suites,
+};

@@ -6,6 +6,7 @@
  * shutdown on detach.
  */
 #include "nvme_ut_common.h"
+#include "../../common/ut_main.h"
 
 struct probe_ctx {
 	int probed;
@@ -348,21 +349,35 @@ static void test_detach_shutdown(void)
 	nvme_fake_dev_destroy(dev);
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	static const CU_TestInfo tests[] = {
-		{ "asynchronous bring-up", test_bringup_async },
-		{ "namespace data", test_namespace_data },
-		{ "no active namespace list (NVMe 1.0)", test_no_active_list },
-		{ "controller found enabled", test_found_enabled },
-		{ "CAP.TO timeout", test_ready_timeout },
-		{ "CSTS.CFS and removal at bring-up", test_cfs_and_removed_at_bringup },
-		{ "admin commands", test_admin_commands },
-		{ "AER namespace change", test_aer_ns_change },
-		{ "format", test_format },
-		{ "detach shuts down", test_detach_shutdown },
-		CU_TEST_INFO_NULL,
-	};
-
-	return ut_run("nvme_ctrlr", tests);
+	nvme_fake_transport_register();
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "asynchronous bring-up", test_bringup_async },
+	{ "namespace data", test_namespace_data },
+	{ "no active namespace list (NVMe 1.0)", test_no_active_list },
+	{ "controller found enabled", test_found_enabled },
+	{ "CAP.TO timeout", test_ready_timeout },
+	{ "CSTS.CFS and removal at bring-up", test_cfs_and_removed_at_bringup },
+	{ "admin commands", test_admin_commands },
+	{ "AER namespace change", test_aer_ns_change },
+	{ "format", test_format },
+	{ "detach shuts down", test_detach_shutdown },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvme_ctrlr", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "nvme_ctrlr",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 64,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

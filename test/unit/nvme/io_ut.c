@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 
 #include "nvme_ut_common.h"
+#include "../../common/ut_main.h"
 
 struct ut_vio {
 	struct ut_io io; /* first: ut_io_cb's view */
@@ -458,19 +459,33 @@ static void test_free_qpair_outstanding(void)
 	ut_env_down(&e);
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	static const CU_TestInfo tests[] = {
-		{ "every command", test_commands },
-		{ "raw I/O", test_raw_io },
-		{ "PRPs of contiguous buffers", test_prp_contig },
-		{ "iovec shapes: PRP, SGL, refused", test_iovec_shapes },
-		{ "split past MDTS and at the boundary", test_split },
-		{ "phase wrap and out-of-order completions", test_phase_wrap_and_order },
-		{ "queue full: software queue, empty pool", test_queue_full },
-		{ "free qpair with commands outstanding", test_free_qpair_outstanding },
-		CU_TEST_INFO_NULL,
-	};
-
-	return ut_run("nvme_io", tests);
+	nvme_fake_transport_register();
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "every command", test_commands },
+	{ "raw I/O", test_raw_io },
+	{ "PRPs of contiguous buffers", test_prp_contig },
+	{ "iovec shapes: PRP, SGL, refused", test_iovec_shapes },
+	{ "split past MDTS and at the boundary", test_split },
+	{ "phase wrap and out-of-order completions", test_phase_wrap_and_order },
+	{ "queue full: software queue, empty pool", test_queue_full },
+	{ "free qpair with commands outstanding", test_free_qpair_outstanding },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvme_io", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "nvme_io",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 64,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

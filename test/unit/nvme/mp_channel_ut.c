@@ -21,6 +21,7 @@
 #include <brisk/ticks.h>
 
 #include "../../../lib/nvme/nvme_mp.h"
+#include "../../common/ut_main.h"
 
 #define SHM_PREFIX "nvmempch_ut"
 #define KEY "0000:09:00.0"
@@ -243,35 +244,53 @@ static void test_two_processes(void)
 	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
 }
 
-int main(int argc, char **argv)
+/* The secondary process test_two_processes starts. */
+static int ut_role(int argc, char **argv)
 {
-	CU_pSuite suite;
-	unsigned failures;
-
 	if (argc == 3 && strcmp(argv[1], "--secondary") == 0) {
 		return secondary_main(atoi(argv[2]));
 	}
+	return BRISK_UT_NO_ROLE;
+}
+
+/* A shared-memory env of its own (the runner's is private). */
+static int ut_setup(void)
+{
 	g_shm_id = 3000 + (int)(getpid() % 100000) * 2; /* unlikely to collide with a parallel run */
 	if (env_start(BRISK_PROC_PRIMARY, g_shm_id) != 0 || nvme_mp_channel_create(&g_ch, KEY) != 0) {
 		fprintf(stderr, "mp_channel_ut: cannot set up the env and the channel\n");
-		return 1;
+		return -1;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("nvme_mp_channel", NULL, NULL);
-	CU_add_test(suite, "create_lookup", test_create_lookup);
-	CU_add_test(suite, "round_trip", test_round_trip);
-	CU_add_test(suite, "full", test_full);
-	CU_add_test(suite, "abandon", test_abandon);
-	CU_add_test(suite, "dead_sender", test_dead_sender);
-	CU_add_test(suite, "bad_pointers", test_bad_pointers);
-	CU_add_test(suite, "two_processes", test_two_processes);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	return 0;
+}
+
+static int ut_teardown(void)
+{
 	nvme_mp_channel_destroy(&g_ch);
 	brisk_env_fini();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "create_lookup", test_create_lookup },
+	{ "round_trip", test_round_trip },
+	{ "full", test_full },
+	{ "abandon", test_abandon },
+	{ "dead_sender", test_dead_sender },
+	{ "bad_pointers", test_bad_pointers },
+	{ "two_processes", test_two_processes },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvme_mp_channel", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "mp_channel_ut",
+	.role = ut_role,
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "nvme_ut_common.h"
+#include "../../common/ut_main.h"
 
 /* The active nsids, in the driver's iteration order, into ids; count. */
 static uint32_t active_list(struct brisk_nvme_ctrlr *ctrlr, uint32_t *ids, uint32_t max)
@@ -198,14 +199,28 @@ static void test_refusals(void)
 	ut_detach(ctrlr, dev);
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	static const CU_TestInfo tests[] = {
-		{ "create, attach, I/O, detach, delete", test_lifecycle },
-		{ "no OACS bit 3: -ENOTSUP", test_not_supported },
-		{ "refusals", test_refusals },
-		CU_TEST_INFO_NULL,
-	};
-
-	return ut_run("nvme_ns_mgmt", tests);
+	nvme_fake_transport_register();
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "create, attach, I/O, detach, delete", test_lifecycle },
+	{ "no OACS bit 3: -ENOTSUP", test_not_supported },
+	{ "refusals", test_refusals },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvme_ns_mgmt", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "nvme_ns_mgmt",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 64,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

@@ -1,5 +1,5 @@
 /*
- * Shared by lib/nvme's unit tests: the env, the fake transport, a fake
+ * Shared by lib/nvme's unit tests: the fake transport, a fake
  * controller attached through the public API, and completion recording.
  * Header-only so each test stays one program.
  */
@@ -8,13 +8,14 @@
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <brisk/env.h>
 #include <brisk/nvme.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 #include "../../../lib/nvme/nvme_fake.h"
 
 struct ut_io {
@@ -79,28 +80,6 @@ static inline bool ut_wait(struct brisk_nvme_ctrlr *ctrlr, struct brisk_nvme_qpa
 		}
 	}
 	return io->done;
-}
-
-static inline int ut_run(const char *suite_name, const CU_TestInfo *tests)
-{
-	CU_SuiteInfo suites[] = { { suite_name, NULL, NULL, NULL, NULL, (CU_TestInfo *)tests },
-				  CU_SUITE_INFO_NULL };
-	unsigned failures;
-
-	if (brisk_test_env_init(suite_name, "0x1", 64) != 0) {
-		fprintf(stderr, "env init failed\n");
-		return 1;
-	}
-	nvme_fake_transport_register();
-	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS) {
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	brisk_env_fini();
-	return failures ? 1 : 0;
 }
 
 #endif

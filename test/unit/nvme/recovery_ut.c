@@ -6,6 +6,7 @@
  * completes every command with an error and never hangs.
  */
 #include "nvme_ut_common.h"
+#include "../../common/ut_main.h"
 
 struct ut_env {
 	struct nvme_fake_dev *dev;
@@ -331,21 +332,35 @@ static void test_failed_by_user(void)
 	env_down(&e);
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	static const CU_TestInfo tests[] = {
-		{ "timeout: user callback", test_timeout_callback },
-		{ "timeout: abort", test_timeout_abort },
-		{ "timeout: abort fails, reset", test_timeout_abort_fails_reset },
-		{ "admin command timeout: reset", test_admin_timeout_reset },
-		{ "reset with I/O in flight", test_reset_in_flight },
-		{ "probe reports a removed controller", test_probe_remove },
-		{ "failed: CSTS.CFS", test_failed_cfs },
-		{ "failed: registers all ones", test_failed_removed },
-		{ "failed: by the user", test_failed_by_user },
-		{ "failed: found by a qpair's polls alone", test_failed_qpair_only },
-		CU_TEST_INFO_NULL,
-	};
-
-	return ut_run("nvme_recovery", tests);
+	nvme_fake_transport_register();
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "timeout: user callback", test_timeout_callback },
+	{ "timeout: abort", test_timeout_abort },
+	{ "timeout: abort fails, reset", test_timeout_abort_fails_reset },
+	{ "admin command timeout: reset", test_admin_timeout_reset },
+	{ "reset with I/O in flight", test_reset_in_flight },
+	{ "probe reports a removed controller", test_probe_remove },
+	{ "failed: CSTS.CFS", test_failed_cfs },
+	{ "failed: registers all ones", test_failed_removed },
+	{ "failed: by the user", test_failed_by_user },
+	{ "failed: found by a qpair's polls alone", test_failed_qpair_only },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvme_recovery", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "nvme_recovery",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 64,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

@@ -10,6 +10,7 @@
  */
 #include "nvme_ut_common.h"
 #include "../../../lib/nvme/nvme_internal.h"
+#include "../../common/ut_main.h"
 
 #define CONNECT_POLLS 3
 
@@ -202,16 +203,30 @@ static void test_unpolled_transport(void)
 	ut_detach(ctrlr, dev);
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	static const CU_TestInfo tests[] = {
-		{ "polled reset with I/O in flight", test_polled_reset_in_flight },
-		{ "polled reset: the connect fails", test_polled_reset_connect_fails },
-		{ "polled reset: cancelled", test_polled_reset_cancel },
-		{ "bring-up polls the admin connection first", test_bringup_polls_admin_connect },
-		{ "transport without polled ops", test_unpolled_transport },
-		CU_TEST_INFO_NULL,
-	};
-
-	return ut_run("nvme_reset_async", tests);
+	nvme_fake_transport_register();
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "polled reset with I/O in flight", test_polled_reset_in_flight },
+	{ "polled reset: the connect fails", test_polled_reset_connect_fails },
+	{ "polled reset: cancelled", test_polled_reset_cancel },
+	{ "bring-up polls the admin connection first", test_bringup_polls_admin_connect },
+	{ "transport without polled ops", test_unpolled_transport },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvme_reset_async", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "nvme_reset_async",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 64,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

@@ -9,6 +9,7 @@
 #include <brisk/crc32c.h>
 
 #include "../../../lib/nvme/nvme_tcp.h"
+#include "../../common/ut_main.h"
 
 static struct nvme_tcp_conn conn_with(bool hdgst, bool ddgst, uint32_t align)
 {
@@ -169,15 +170,29 @@ static void test_ic_resp(void)
 	CU_ASSERT(!c.hdgst && !c.ddgst); /* the controller turned the digest down */
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	static const CU_TestInfo tests[] = {
-		{ "capsule header, alignment, digests", test_capsule_header },
-		{ "C2HData digests and DATAL", test_c2h_digests },
-		{ "malformed headers refused", test_bad_headers },
-		{ "ICReq/ICResp negotiation", test_ic_resp },
-		CU_TEST_INFO_NULL,
-	};
-
-	return ut_run("nvme_tcp_pdu", tests);
+	nvme_fake_transport_register();
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "capsule header, alignment, digests", test_capsule_header },
+	{ "C2HData digests and DATAL", test_c2h_digests },
+	{ "malformed headers refused", test_bad_headers },
+	{ "ICReq/ICResp negotiation", test_ic_resp },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvme_tcp_pdu", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "nvme_tcp_pdu",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 64,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

@@ -4,6 +4,7 @@
  * and bad input (each refused without changing the ID).
  */
 #include "nvme_ut_common.h"
+#include "../../common/ut_main.h"
 
 static void test_parse_pcie(void)
 {
@@ -112,16 +113,27 @@ static void test_status_strings(void)
 	CU_ASSERT_STRING_EQUAL(brisk_nvme_cpl_get_status_string(&st), "UNKNOWN");
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	static const CU_TestInfo tests[] = {
-		{ "parse PCIe", test_parse_pcie },
-		{ "parse TCP", test_parse_tcp },
-		{ "bad input", test_parse_bad },
-		{ "format and compare", test_fmt_compare },
-		{ "status strings", test_status_strings },
-		CU_TEST_INFO_NULL,
-	};
-
-	return ut_run("nvme_trid", tests);
+	nvme_fake_transport_register();
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "parse PCIe", test_parse_pcie },         { "parse TCP", test_parse_tcp },
+	{ "bad input", test_parse_bad },           { "format and compare", test_fmt_compare },
+	{ "status strings", test_status_strings }, CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvme_trid", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "nvme_trid",
+	.env = BRISK_UT_ENV,
+	.mem_mb = 64,
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

@@ -17,6 +17,7 @@
 #include <brisk/crc32c.h>
 
 #include "../../../lib/nvmf/nvmf_internal.h"
+#include "../../common/ut_main.h"
 
 /* ---- NQN ---- */
 
@@ -479,25 +480,25 @@ static int suite_init(void)
 	return 0;
 }
 
-int main(void)
-{
-	CU_pSuite suite;
-	int failures;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_nqn),
+	BRISK_UT_TEST(test_check_ch),
+	BRISK_UT_TEST(test_icreq),
+	BRISK_UT_TEST(test_icreq_and_sequence),
+	BRISK_UT_TEST(test_batched_and_split_pdus),
+	BRISK_UT_TEST(test_connect_checks),
+	BRISK_UT_TEST(test_properties),
+	BRISK_UT_TEST(test_identify_ctrlr),
+	BRISK_UT_TEST(test_malformed_term),
+	CU_TEST_INFO_NULL,
+};
 
-	CU_initialize_registry();
-	suite = CU_add_suite("nvmf_tcp", suite_init, NULL);
-	CU_ADD_TEST(suite, test_nqn);
-	CU_ADD_TEST(suite, test_check_ch);
-	CU_ADD_TEST(suite, test_icreq);
-	CU_ADD_TEST(suite, test_icreq_and_sequence);
-	CU_ADD_TEST(suite, test_batched_and_split_pdus);
-	CU_ADD_TEST(suite, test_connect_checks);
-	CU_ADD_TEST(suite, test_properties);
-	CU_ADD_TEST(suite, test_identify_ctrlr);
-	CU_ADD_TEST(suite, test_malformed_term);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvmf_tcp", suite_init, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "nvmf_tcp_ut",
+	.suites = g_ut_suites,
+};

@@ -14,6 +14,7 @@
 #include <CUnit/Basic.h>
 
 #include "../../../lib/nvmf/nvmf_internal.h"
+#include "../../common/ut_main.h"
 
 static struct nvmf_ns *g_nsp;
 #define g_ns (*g_nsp)
@@ -143,21 +144,18 @@ static void test_removed_while_used(void)
 	nvmf_range_release(g_nsp, &g_req[0]); /* the last user frees it */
 }
 
-int main(void)
-{
-	CU_pSuite suite;
-	int failures;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_writes_share),        BRISK_UT_TEST(test_caw_waits_for_writes),
+	BRISK_UT_TEST(test_writes_wait_for_caw), BRISK_UT_TEST(test_deferred_on_dead_conn),
+	BRISK_UT_TEST(test_removed_while_used),  CU_TEST_INFO_NULL,
+};
 
-	CU_initialize_registry();
-	suite = CU_add_suite("nvmf_range_lock", suite_init, NULL);
-	CU_ADD_TEST(suite, test_writes_share);
-	CU_ADD_TEST(suite, test_caw_waits_for_writes);
-	CU_ADD_TEST(suite, test_writes_wait_for_caw);
-	CU_ADD_TEST(suite, test_deferred_on_dead_conn);
-	CU_ADD_TEST(suite, test_removed_while_used);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvmf_range_lock", suite_init, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "range_lock_ut",
+	.suites = g_ut_suites,
+};

@@ -16,6 +16,7 @@
 #include <brisk/nvme_spec.h>
 
 #include "../../../lib/nvmf/reservation.h"
+#include "../../common/ut_main.h"
 
 #define CONFLICT BRISK_NVME_SC_RESERVATION_CONFLICT
 #define INVALID BRISK_NVME_SC_INVALID_FIELD
@@ -323,27 +324,37 @@ static void test_ptpl_malformed(void)
 	load_bad(text, "holder is not one of the registrants");
 }
 
-int main(void)
+static int ut_setup(void)
 {
-	CU_pSuite s;
-	unsigned failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
 	nvmf_resv_init(&g_r);
-	s = CU_add_suite("nvmf_reservation", NULL, NULL);
-	CU_add_test(s, "register_keys", test_register_keys);
-	CU_add_test(s, "acquire_every_type", test_acquire_every_type);
-	CU_add_test(s, "release_notices", test_release_notices);
-	CU_add_test(s, "preempt", test_preempt);
-	CU_add_test(s, "report", test_report);
-	CU_add_test(s, "ptpl_file", test_ptpl_file);
-	CU_add_test(s, "ptpl_malformed", test_ptpl_malformed);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	nvmf_resv_fini(&g_r);
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return 0;
 }
+
+static int ut_teardown(void)
+{
+	nvmf_resv_fini(&g_r);
+	return 0;
+}
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "register_keys", test_register_keys },
+	{ "acquire_every_type", test_acquire_every_type },
+	{ "release_notices", test_release_notices },
+	{ "preempt", test_preempt },
+	{ "report", test_report },
+	{ "ptpl_file", test_ptpl_file },
+	{ "ptpl_malformed", test_ptpl_malformed },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "nvmf_reservation", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "reservation_ut",
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

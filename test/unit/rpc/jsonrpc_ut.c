@@ -25,8 +25,8 @@
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
 #include "../../../lib/rpc/rpc_internal.h"
+#include "../../common/ut_main.h"
 
 static struct brisk_thread *g_thread;
 static char g_dir[64];
@@ -1358,53 +1358,44 @@ suite_fini(void)
 	return 0;
 }
 
-int
-main(void)
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 4095 };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
+static const CU_TestInfo g_ut_tests_framer[] = {
+	BRISK_UT_TEST(test_framer),
+	CU_TEST_INFO_NULL,
+};
 
-	rc = brisk_test_env_init("jsonrpc_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("framer", NULL, NULL);
-	CU_ADD_TEST(suite, test_framer);
-	suite = CU_add_suite("server", suite_init, suite_fini);
-	CU_ADD_TEST(suite, test_basic_call);
-	CU_ADD_TEST(suite, test_invalid_requests);
-	CU_ADD_TEST(suite, test_state);
-	CU_ADD_TEST(suite, test_registry);
-	CU_ADD_TEST(suite, test_framing_over_socket);
-	CU_ADD_TEST(suite, test_batch_and_notifications);
-	CU_ADD_TEST(suite, test_async_order);
-	CU_ADD_TEST(suite, test_client_leaves);
-	CU_ADD_TEST(suite, test_malformed_closes);
-	CU_ADD_TEST(suite, test_oversized);
-	CU_ADD_TEST(suite, test_double_answer);
-	CU_ADD_TEST(suite, test_many_clients);
-	CU_ADD_TEST(suite, test_connection_limit);
-	CU_ADD_TEST(suite, test_connection_refused_when_busy);
-	CU_ADD_TEST(suite, test_timeouts);
-	CU_ADD_TEST(suite, test_batch_limits);
-	CU_ADD_TEST(suite, test_pending_limit);
-	CU_ADD_TEST(suite, test_socket_security);
-	CU_ADD_TEST(suite, test_call_local);
-	CU_ADD_TEST(suite, test_listen_errors);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
-}
+static const CU_TestInfo g_ut_tests_server[] = {
+	BRISK_UT_TEST(test_basic_call),
+	BRISK_UT_TEST(test_invalid_requests),
+	BRISK_UT_TEST(test_state),
+	BRISK_UT_TEST(test_registry),
+	BRISK_UT_TEST(test_framing_over_socket),
+	BRISK_UT_TEST(test_batch_and_notifications),
+	BRISK_UT_TEST(test_async_order),
+	BRISK_UT_TEST(test_client_leaves),
+	BRISK_UT_TEST(test_malformed_closes),
+	BRISK_UT_TEST(test_oversized),
+	BRISK_UT_TEST(test_double_answer),
+	BRISK_UT_TEST(test_many_clients),
+	BRISK_UT_TEST(test_connection_limit),
+	BRISK_UT_TEST(test_connection_refused_when_busy),
+	BRISK_UT_TEST(test_timeouts),
+	BRISK_UT_TEST(test_batch_limits),
+	BRISK_UT_TEST(test_pending_limit),
+	BRISK_UT_TEST(test_socket_security),
+	BRISK_UT_TEST(test_call_local),
+	BRISK_UT_TEST(test_listen_errors),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "framer", NULL, NULL, g_ut_tests_framer },
+	{ "server", suite_init, suite_fini, g_ut_tests_server },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "jsonrpc_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.suites = g_ut_suites,
+};

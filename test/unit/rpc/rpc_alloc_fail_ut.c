@@ -28,6 +28,7 @@
 #include <brisk/ticks.h>
 
 #include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define MAX_RUNS 5000 /* far above the allocations of one request */
 #define ANSWER_MS 2000 /* a run with no answer or close by then is a hang */
@@ -266,26 +267,21 @@ static int suite_fini(void)
 	return 0;
 }
 
-int main(void)
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 1023 };
-	CU_pSuite suite;
-	unsigned failures;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_single_call),
+	BRISK_UT_TEST(test_batch),
+	BRISK_UT_TEST(test_unknown_method),
+	CU_TEST_INFO_NULL,
+};
 
-	if (brisk_test_env_init("rpc_alloc_fail_ut", "0x1", 64) != 0 || brisk_thread_lib_init_ext(&opts) != 0) {
-		fprintf(stderr, "env or thread lib init failed\n");
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("rpc_alloc_fail", suite_init, suite_fini);
-	CU_ADD_TEST(suite, test_single_call);
-	CU_ADD_TEST(suite, test_batch);
-	CU_ADD_TEST(suite, test_unknown_method);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "rpc_alloc_fail", suite_init, suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "rpc_alloc_fail_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 1023 },
+	.suites = g_ut_suites,
+};

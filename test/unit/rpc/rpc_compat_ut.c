@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "../../../lib/rpc/rpc_internal.h"
+#include "../../common/ut_main.h"
 
 static char g_msg[512];
 
@@ -122,23 +123,18 @@ static void test_untouched(void)
 	expect_kept("bdev_malloc_create", "{\"no_such\": 1}", "{\"no_such\": 1}");
 }
 
-int main(void)
-{
-	CU_pSuite suite;
-	unsigned int failures;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_defaults_taken_out), BRISK_UT_TEST(test_non_defaults_refused),
+	BRISK_UT_TEST(test_same_as_sibling),    BRISK_UT_TEST(test_nested_and_ignored),
+	BRISK_UT_TEST(test_untouched),          CU_TEST_INFO_NULL,
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("rpc_compat", NULL, NULL);
-	CU_ADD_TEST(suite, test_defaults_taken_out);
-	CU_ADD_TEST(suite, test_non_defaults_refused);
-	CU_ADD_TEST(suite, test_same_as_sibling);
-	CU_ADD_TEST(suite, test_nested_and_ignored);
-	CU_ADD_TEST(suite, test_untouched);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "rpc_compat", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "rpc_compat_ut",
+	.suites = g_ut_suites,
+};

@@ -7,6 +7,7 @@
  * ports, and destruction completing outside the call.
  */
 #include "scsi_ut_common.h"
+#include "../../common/ut_main.h"
 
 static struct ut_disk *g_d0, *g_d1;
 static struct brisk_scsi_dev *g_dev;
@@ -263,46 +264,64 @@ static void test_lun_codec_and_ports(void)
 static int g_destructed;
 static void destruct_done(void *arg, int rc) { (void)arg; g_destructed += rc == 0; }
 
-int main(void)
+static int ut_setup(void)
 {
 	const char *names[] = { "utd0" };
 	const int ids[] = { 0 };
-	CU_pSuite suite;
-	int rc;
 
-	if (ut_setup("scsi_dev_ut") != 0) {
-		return 1;
+	if (scsi_ut_start() != 0) {
+		return -1;
 	}
 	ut_ports_init();
 	g_d0 = ut_disk_create("utd0", 512, 256);
 	g_d1 = ut_disk_create("utd1", 4096, 64);
 	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:dev", names, ids, 1, hotremove, NULL);
 	if (g_dev == NULL) {
-		return 1;
+		fprintf(stderr, "dev construct failed\n");
+		return -1;
 	}
-	CU_initialize_registry();
-	suite = CU_add_suite("scsi_dev", NULL, NULL);
-	CU_ADD_TEST(suite, test_construct_refusals);
-	CU_ADD_TEST(suite, test_lun_list_add_remove);
-	CU_ADD_TEST(suite, test_channels_two_threads);
-	CU_ADD_TEST(suite, test_abort_task);
-	CU_ADD_TEST(suite, test_task_sets_and_resets);
-	CU_ADD_TEST(suite, test_hot_remove_in_flight);
-	CU_ADD_TEST(suite, test_lun_codec_and_ports);
-	rc = ut_run(suite);
+	return 0;
+}
+
+static int ut_teardown(void)
+{
+	int rc = 0;
+
 	brisk_set_thread(g_th[0]);
 	brisk_scsi_dev_destruct(g_dev, destruct_done, NULL);
 	if (g_destructed != 0) {
-		rc = 1;
+		rc = -1;
 	}
 	poll_threads();
 	if (g_destructed != 1) {
 		fprintf(stderr, "destruct did not complete\n");
-		rc = 1;
+		rc = -1;
 	}
 	ut_disk_delete(g_d0);
 	if (g_d1 != NULL) {
 		ut_disk_delete(g_d1);
 	}
-	return rc;
+	return scsi_ut_stop() != 0 ? -1 : rc;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_construct_refusals),   BRISK_UT_TEST(test_lun_list_add_remove),
+	BRISK_UT_TEST(test_channels_two_threads), BRISK_UT_TEST(test_abort_task),
+	BRISK_UT_TEST(test_task_sets_and_resets), BRISK_UT_TEST(test_hot_remove_in_flight),
+	BRISK_UT_TEST(test_lun_codec_and_ports),  CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "scsi_dev", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "scsi_dev_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 64,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

@@ -13,6 +13,7 @@
 #include "scsi_ut_common.h"
 
 #include <brisk/uuid.h>
+#include "../../common/ut_main.h"
 
 static struct ut_disk *g_disk;
 static struct brisk_scsi_dev *g_dev;
@@ -366,43 +367,65 @@ static void test_malformed_pr_file(void)
 	CU_ASSERT_EQUAL(brisk_scsi_set_pr_dir("/nonexistent/dir"), -EINVAL);
 }
 
-int main(void)
+static int ut_setup(void)
 {
 	const char *names[] = { "utpr" };
 	const int ids[] = { 0 };
-	CU_pSuite suite;
-	int rc;
 
-	if (ut_setup("scsi_pr_ut") != 0) {
-		return 1;
+	if (scsi_ut_start() != 0) {
+		return -1;
 	}
 	snprintf(g_dir, sizeof(g_dir), "/tmp/scsi_pr_ut.XXXXXX");
 	if (mkdtemp(g_dir) == NULL || brisk_scsi_set_pr_dir(g_dir) != 0) {
-		return 1;
+		return -1;
 	}
 	ut_ports_init();
 	g_disk = ut_disk_create("utpr", 512, 256);
 	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:pr", names, ids, 1, NULL, NULL);
 	if (g_dev == NULL) {
-		return 1;
+		fprintf(stderr, "dev construct failed\n");
+		return -1;
 	}
-	CU_initialize_registry();
-	suite = CU_add_suite("scsi_pr", NULL, NULL);
-	CU_ADD_TEST(suite, test_register_and_keys);
-	CU_ADD_TEST(suite, test_access_by_type);
-	CU_ADD_TEST(suite, test_release_and_holder_loss);
-	CU_ADD_TEST(suite, test_clear_and_preempt);
-	CU_ADD_TEST(suite, test_prin_caps_full_status_and_bad_params);
-	CU_ADD_TEST(suite, test_register_and_move);
-	CU_ADD_TEST(suite, test_reserve6);
-	CU_ADD_TEST(suite, test_aptpl_persists);
-	CU_ADD_TEST(suite, test_malformed_pr_file);
-	rc = ut_run(suite);
+	return 0;
+}
+
+static int ut_teardown(void)
+{
+	int rc = 0;
+
 	brisk_set_thread(g_th[0]);
 	brisk_scsi_dev_destruct(g_dev, NULL, NULL);
 	poll_threads();
 	ut_disk_delete(g_disk);
 	brisk_scsi_set_pr_dir(NULL);
 	rmdir(g_dir);
-	return rc;
+	return scsi_ut_stop() != 0 ? -1 : rc;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_register_and_keys),
+	BRISK_UT_TEST(test_access_by_type),
+	BRISK_UT_TEST(test_release_and_holder_loss),
+	BRISK_UT_TEST(test_clear_and_preempt),
+	BRISK_UT_TEST(test_prin_caps_full_status_and_bad_params),
+	BRISK_UT_TEST(test_register_and_move),
+	BRISK_UT_TEST(test_reserve6),
+	BRISK_UT_TEST(test_aptpl_persists),
+	BRISK_UT_TEST(test_malformed_pr_file),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "scsi_pr", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "scsi_pr_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 64,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

@@ -7,6 +7,7 @@
  * UNMAP, GET LBA STATUS, SYNCHRONIZE CACHE and PRE-FETCH.
  */
 #include "scsi_ut_common.h"
+#include "../../common/ut_main.h"
 
 static struct ut_disk *g_d512, *g_d4k;
 static struct brisk_scsi_dev *g_dev;
@@ -519,45 +520,67 @@ static void test_get_lba_status_sync_prefetch(void)
 		    BRISK_SCSI_ASC_LBA_OUT_OF_RANGE);
 }
 
-int main(void)
+static int ut_setup(void)
 {
 	const char *names[] = { "ut512", "ut4k" };
 	const int ids[] = { 0, 1 };
-	CU_pSuite suite;
-	int rc;
 
-	if (ut_setup("scsi_sbc_ut") != 0) {
-		return 1;
+	if (scsi_ut_start() != 0) {
+		return -1;
 	}
 	ut_ports_init();
 	g_d512 = ut_disk_create("ut512", 512, 2048);
 	g_d4k = ut_disk_create("ut4k", 4096, 512);
 	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:sbc", names, ids, 2, NULL, NULL);
 	if (g_dev == NULL) {
-		return 1;
+		fprintf(stderr, "dev construct failed\n");
+		return -1;
 	}
-	CU_initialize_registry();
-	suite = CU_add_suite("scsi_sbc", NULL, NULL);
-	CU_ADD_TEST(suite, test_rw_sizes);
-	CU_ADD_TEST(suite, test_read_library_buffer);
-	CU_ADD_TEST(suite, test_read_short_and_long_edtl);
-	CU_ADD_TEST(suite, test_write_short_edtl);
-	CU_ADD_TEST(suite, test_write_many_iovecs);
-	CU_ADD_TEST(suite, test_rw_refusals);
-	CU_ADD_TEST(suite, test_bdev_failures);
-	CU_ADD_TEST(suite, test_verify);
-	CU_ADD_TEST(suite, test_compare_and_write);
-	CU_ADD_TEST(suite, test_compare_and_write_serialised);
-	CU_ADD_TEST(suite, test_orwrite);
-	CU_ADD_TEST(suite, test_write_same);
-	CU_ADD_TEST(suite, test_write_atomic_not_offered);
-	CU_ADD_TEST(suite, test_unmap);
-	CU_ADD_TEST(suite, test_get_lba_status_sync_prefetch);
-	rc = ut_run(suite);
+	return 0;
+}
+
+static int ut_teardown(void)
+{
+	int rc = 0;
+
 	brisk_set_thread(g_th[0]);
 	brisk_scsi_dev_destruct(g_dev, NULL, NULL);
 	poll_threads();
 	ut_disk_delete(g_d512);
 	ut_disk_delete(g_d4k);
-	return rc;
+	return scsi_ut_stop() != 0 ? -1 : rc;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_rw_sizes),
+	BRISK_UT_TEST(test_read_library_buffer),
+	BRISK_UT_TEST(test_read_short_and_long_edtl),
+	BRISK_UT_TEST(test_write_short_edtl),
+	BRISK_UT_TEST(test_write_many_iovecs),
+	BRISK_UT_TEST(test_rw_refusals),
+	BRISK_UT_TEST(test_bdev_failures),
+	BRISK_UT_TEST(test_verify),
+	BRISK_UT_TEST(test_compare_and_write),
+	BRISK_UT_TEST(test_compare_and_write_serialised),
+	BRISK_UT_TEST(test_orwrite),
+	BRISK_UT_TEST(test_write_same),
+	BRISK_UT_TEST(test_write_atomic_not_offered),
+	BRISK_UT_TEST(test_unmap),
+	BRISK_UT_TEST(test_get_lba_status_sync_prefetch),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "scsi_sbc", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "scsi_sbc_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 64,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

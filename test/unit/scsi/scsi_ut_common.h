@@ -21,7 +21,7 @@
 #include <brisk/scsi_spec.h>
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define UT_NTHREADS 2
 
@@ -193,16 +193,12 @@ static inline void ut_disk_delete(struct ut_disk *d)
 static int g_init_rc = -1;
 static void ut_init_done(void *arg, int rc) { (void)arg; g_init_rc = rc; }
 
-/* Env, threads and the bdev layer; returns 0 or prints why not. */
-static int ut_setup(const char *name)
+/* Threads and the bdev layer (the runner started the env and the thread
+ * library); returns 0 or prints why not. */
+static int scsi_ut_start(void)
 {
-	struct brisk_thread_lib_opts topts = { .msg_pool_size = 4095 };
 	int i;
 
-	if (brisk_test_env_init(name, "0x1", 64) != 0 || brisk_thread_lib_init_ext(&topts) != 0) {
-		fprintf(stderr, "%s: env or thread init failed\n", name);
-		return 1;
-	}
 	for (i = 0; i < UT_NTHREADS; i++) {
 		g_th[i] = brisk_thread_create(i == 0 ? "ut0" : "ut1", NULL);
 	}
@@ -211,22 +207,50 @@ static int ut_setup(const char *name)
 	brisk_bdev_initialize(ut_init_done, NULL);
 	poll_threads();
 	if (g_init_rc != 0) {
-		fprintf(stderr, "%s: bdev init failed: %d\n", name, g_init_rc);
+		fprintf(stderr, "bdev init failed: %d\n", g_init_rc);
 		return 1;
 	}
 	return 0;
 }
 
-static int ut_run(CU_pSuite suite)
+static bool g_ut_fini;
+static void ut_fini_done(void *arg)
 {
-	unsigned failures;
+	(void)arg;
+	g_ut_fini = true;
+}
 
-	(void)suite;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+/* Undoes scsi_ut_start: the runner fails a test that leaves a thread behind.
+ * Both threads exit together (one may still message the other). */
+static int scsi_ut_stop(void)
+{
+	bool exited = false;
+	int i, k;
+
+	brisk_set_thread(g_th[0]);
+	brisk_bdev_finish(ut_fini_done, NULL);
+	poll_threads();
+	brisk_io_device_unregister(&g_ut_io_device, NULL);
+	poll_threads();
+	for (i = 0; i < UT_NTHREADS; i++) {
+		brisk_set_thread(g_th[i]);
+		brisk_thread_exit(g_th[i]);
+	}
+	for (k = 0; k < 1000 && !exited; k++) {
+		exited = true;
+		for (i = 0; i < UT_NTHREADS; i++) {
+			brisk_thread_poll(g_th[i], 0, 0);
+			exited = exited && brisk_thread_is_exited(g_th[i]);
+		}
+	}
+	brisk_set_thread(NULL);
+	for (i = 0; i < UT_NTHREADS && exited; i++) {
+		brisk_thread_destroy(g_th[i]);
+	}
+	if (!g_ut_fini) {
+		fprintf(stderr, "bdev finish did not complete\n");
+	}
+	return g_ut_fini && exited ? 0 : -1;
 }
 
 /* ---- Tasks ---- */

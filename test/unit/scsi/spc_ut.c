@@ -6,6 +6,7 @@
  * SUPPORTED OPERATION CODES and an unknown opcode.
  */
 #include "scsi_ut_common.h"
+#include "../../common/ut_main.h"
 
 static struct ut_disk *g_d512, *g_d4k, *g_d512p; /* g_d512p: 4 KiB physical blocks */
 static struct brisk_scsi_dev *g_dev;
@@ -427,15 +428,13 @@ static void test_unknown_opcode(void)
 static int g_destructed;
 static void destruct_done(void *arg, int rc) { (void)arg; g_destructed += rc == 0; }
 
-int main(void)
+static int ut_setup(void)
 {
 	const char *names[] = { "ut512", "ut4k", "ut512p" };
 	const int ids[] = { 0, 1, 2 };
-	CU_pSuite suite;
-	int rc;
 
-	if (ut_setup("scsi_spc_ut") != 0) {
-		return 1;
+	if (scsi_ut_start() != 0) {
+		return -1;
 	}
 	ut_ports_init();
 	g_d512 = ut_disk_create("ut512", 512, 2048);
@@ -445,41 +444,63 @@ int main(void)
 	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:spc", names, ids, 3, NULL, NULL);
 	if (g_dev == NULL) {
 		fprintf(stderr, "dev construct failed\n");
-		return 1;
+		return -1;
 	}
-	brisk_scsi_dev_allocate_io_channels(g_dev);
-	CU_initialize_registry();
-	suite = CU_add_suite("scsi_spc", NULL, NULL);
-	CU_ADD_TEST(suite, test_inquiry_standard);
-	CU_ADD_TEST(suite, test_inquiry_refusals);
-	CU_ADD_TEST(suite, test_vpd_pages);
-	CU_ADD_TEST(suite, test_missing_lun);
-	CU_ADD_TEST(suite, test_report_luns);
-	CU_ADD_TEST(suite, test_read_capacity);
-	CU_ADD_TEST(suite, test_physical_block_size);
-	CU_ADD_TEST(suite, test_mode_sense);
-	CU_ADD_TEST(suite, test_mode_select);
-	CU_ADD_TEST(suite, test_mode_select_ua_other_initiator);
-	CU_ADD_TEST(suite, test_write_protect_option);
-	CU_ADD_TEST(suite, test_request_sense_and_stop);
-	CU_ADD_TEST(suite, test_report_opcodes);
-	CU_ADD_TEST(suite, test_read_defect_data);
-	CU_ADD_TEST(suite, test_unknown_opcode);
-	rc = ut_run(suite);
+	return 0;
+}
+
+static int ut_teardown(void)
+{
+	int rc = 0;
+
 	brisk_set_thread(g_th[0]);
 	brisk_scsi_dev_free_io_channels(g_dev);
 	brisk_scsi_dev_destruct(g_dev, destruct_done, NULL);
 	if (g_destructed != 0) {
 		fprintf(stderr, "destruct completed inside the call\n");
-		rc = 1;
+		rc = -1;
 	}
 	poll_threads();
 	if (g_destructed != 1) {
 		fprintf(stderr, "destruct did not complete\n");
-		rc = 1;
+		rc = -1;
 	}
 	ut_disk_delete(g_d512);
 	ut_disk_delete(g_d4k);
 	ut_disk_delete(g_d512p);
-	return rc;
+	return scsi_ut_stop() != 0 ? -1 : rc;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_inquiry_standard),
+	BRISK_UT_TEST(test_inquiry_refusals),
+	BRISK_UT_TEST(test_vpd_pages),
+	BRISK_UT_TEST(test_missing_lun),
+	BRISK_UT_TEST(test_report_luns),
+	BRISK_UT_TEST(test_read_capacity),
+	BRISK_UT_TEST(test_physical_block_size),
+	BRISK_UT_TEST(test_mode_sense),
+	BRISK_UT_TEST(test_mode_select),
+	BRISK_UT_TEST(test_mode_select_ua_other_initiator),
+	BRISK_UT_TEST(test_write_protect_option),
+	BRISK_UT_TEST(test_request_sense_and_stop),
+	BRISK_UT_TEST(test_report_opcodes),
+	BRISK_UT_TEST(test_read_defect_data),
+	BRISK_UT_TEST(test_unknown_opcode),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "scsi_spc", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "scsi_spc_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 64,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

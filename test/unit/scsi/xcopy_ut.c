@@ -6,6 +6,7 @@
  * end, and RECEIVE COPY RESULTS (operating parameters, held copy status).
  */
 #include "scsi_ut_common.h"
+#include "../../common/ut_main.h"
 
 static struct ut_disk *g_d512, *g_d4k;
 static struct brisk_scsi_dev *g_dev;
@@ -227,36 +228,58 @@ static void test_descriptor_refusals(void)
 	CHECK_FIELD(ut_cmd(g_dev, 0, cdb, 16, p, sizeof(p), 0), 1, 4);
 }
 
-int main(void)
+static int ut_setup(void)
 {
 	const char *names[] = { "ut512", "ut4k" };
 	const int ids[] = { 0, 1 };
-	CU_pSuite suite;
-	int rc;
 
-	if (ut_setup("scsi_xcopy_ut") != 0) {
-		return 1;
+	if (scsi_ut_start() != 0) {
+		return -1;
 	}
 	ut_ports_init();
 	g_d512 = ut_disk_create("ut512", 512, 8192);
 	g_d4k = ut_disk_create("ut4k", 4096, 512);
 	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:xcopy", names, ids, 2, NULL, NULL);
 	if (g_dev == NULL) {
-		return 1;
+		fprintf(stderr, "dev construct failed\n");
+		return -1;
 	}
-	CU_initialize_registry();
-	suite = CU_add_suite("scsi_xcopy", NULL, NULL);
-	CU_ADD_TEST(suite, test_copy_within_lun);
-	CU_ADD_TEST(suite, test_copy_overlapping);
-	CU_ADD_TEST(suite, test_copy_4k_and_status_not_held);
-	CU_ADD_TEST(suite, test_operating_parameters);
-	CU_ADD_TEST(suite, test_list_refusals);
-	CU_ADD_TEST(suite, test_descriptor_refusals);
-	rc = ut_run(suite);
+	return 0;
+}
+
+static int ut_teardown(void)
+{
+	int rc = 0;
+
 	brisk_set_thread(g_th[0]);
 	brisk_scsi_dev_destruct(g_dev, NULL, NULL);
 	poll_threads();
 	ut_disk_delete(g_d512);
 	ut_disk_delete(g_d4k);
-	return rc;
+	return scsi_ut_stop() != 0 ? -1 : rc;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_copy_within_lun),
+	BRISK_UT_TEST(test_copy_overlapping),
+	BRISK_UT_TEST(test_copy_4k_and_status_not_held),
+	BRISK_UT_TEST(test_operating_parameters),
+	BRISK_UT_TEST(test_list_refusals),
+	BRISK_UT_TEST(test_descriptor_refusals),
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "scsi_xcopy", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "scsi_xcopy_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.mem_mb = 64,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.setup = ut_setup,
+	.teardown = ut_teardown,
+	.suites = g_ut_suites,
+};

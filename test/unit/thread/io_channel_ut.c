@@ -13,7 +13,7 @@
 
 #include <brisk/thread.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define NTHREADS 4
 static struct brisk_thread *g_th[NTHREADS];
@@ -571,41 +571,25 @@ static void test_bad_input(void)
 	CU_ASSERT_EQUAL(d.unregistered, 1);
 }
 
-int main(void)
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 4095 };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_get_put),
+	BRISK_UT_TEST(test_create_failure),
+	BRISK_UT_TEST(test_two_threads),
+	BRISK_UT_TEST(test_for_each_channel),
+	BRISK_UT_TEST(test_for_each_channel_churn),
+	BRISK_UT_TEST(test_unregister_waits),
+	BRISK_UT_TEST(test_bad_input),
+	CU_TEST_INFO_NULL,
+};
 
-	rc = brisk_test_env_init("io_channel_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("io_channel", suite_init, suite_fini);
-	CU_ADD_TEST(suite, test_get_put);
-	CU_ADD_TEST(suite, test_create_failure);
-	CU_ADD_TEST(suite, test_two_threads);
-	CU_ADD_TEST(suite, test_for_each_channel);
-	CU_ADD_TEST(suite, test_for_each_channel_churn);
-	CU_ADD_TEST(suite, test_unregister_waits);
-	CU_ADD_TEST(suite, test_bad_input);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (brisk_thread_get_count() != 0) {
-		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
-		failures++;
-	}
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "io_channel", suite_init, suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "io_channel_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.suites = g_ut_suites,
+};

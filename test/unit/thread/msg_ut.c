@@ -19,7 +19,7 @@
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 static struct brisk_thread *new_thread(const char *name)
 {
@@ -484,42 +484,26 @@ static void test_msg_slot(void)
 	brisk_thread_destroy(t);
 }
 
-int main(void)
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = POOL_SIZE };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_fifo_per_sender),
+	BRISK_UT_TEST(test_max_msgs),
+	BRISK_UT_TEST(test_critical_msg),
+	BRISK_UT_TEST(test_send_from_plain_pthread),
+	BRISK_UT_TEST(test_for_each_thread),
+	BRISK_UT_TEST(test_ring_full),
+	BRISK_UT_TEST(test_pool_exhausted),
+	BRISK_UT_TEST(test_msg_slot),
+	CU_TEST_INFO_NULL,
+};
 
-	rc = brisk_test_env_init("msg_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("msg", NULL, NULL);
-	CU_ADD_TEST(suite, test_fifo_per_sender);
-	CU_ADD_TEST(suite, test_max_msgs);
-	CU_ADD_TEST(suite, test_critical_msg);
-	CU_ADD_TEST(suite, test_send_from_plain_pthread);
-	CU_ADD_TEST(suite, test_for_each_thread);
-	CU_ADD_TEST(suite, test_ring_full);
-	CU_ADD_TEST(suite, test_pool_exhausted);
-	CU_ADD_TEST(suite, test_msg_slot);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	if (brisk_thread_get_count() != 0) {
-		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
-		failures++;
-	}
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "msg", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "msg_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = POOL_SIZE },
+	.suites = g_ut_suites,
+};

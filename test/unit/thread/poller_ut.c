@@ -14,7 +14,7 @@
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 static struct brisk_thread *g_t;
 
@@ -430,42 +430,26 @@ static void test_bad_input(void)
 	brisk_thread_destroy(other);
 }
 
-int main(void)
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 4095 };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_active_pollers),
+	BRISK_UT_TEST(test_poller_ids),
+	BRISK_UT_TEST(test_timed_poller_fake_clock),
+	BRISK_UT_TEST(test_timed_pollers_order),
+	BRISK_UT_TEST(test_pause_resume),
+	BRISK_UT_TEST(test_unregister_inside),
+	BRISK_UT_TEST(test_names_and_info),
+	BRISK_UT_TEST(test_bad_input),
+	CU_TEST_INFO_NULL,
+};
 
-	rc = brisk_test_env_init("poller_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("poller", suite_init, suite_fini);
-	CU_ADD_TEST(suite, test_active_pollers);
-	CU_ADD_TEST(suite, test_poller_ids);
-	CU_ADD_TEST(suite, test_timed_poller_fake_clock);
-	CU_ADD_TEST(suite, test_timed_pollers_order);
-	CU_ADD_TEST(suite, test_pause_resume);
-	CU_ADD_TEST(suite, test_unregister_inside);
-	CU_ADD_TEST(suite, test_names_and_info);
-	CU_ADD_TEST(suite, test_bad_input);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (brisk_thread_get_count() != 0) {
-		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
-		failures++;
-	}
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "poller", suite_init, suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "poller_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.suites = g_ut_suites,
+};

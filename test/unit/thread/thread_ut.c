@@ -13,7 +13,7 @@
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 #define CTX_SZ 48
 
@@ -385,50 +385,28 @@ static void test_idle_queries(void)
 	exit_and_destroy(t);
 }
 
-int main(void)
-{
-	struct brisk_thread_lib_opts opts = {
-		.new_thread_fn = new_thread,
-		.ctx_sz = CTX_SZ,
-		.msg_pool_size = 4095,
-	};
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_lib_init_twice),
+	BRISK_UT_TEST(test_create_and_registry),
+	BRISK_UT_TEST(test_scheduler_refuses),
+	BRISK_UT_TEST(test_create_unscheduled),
+	BRISK_UT_TEST(test_bad_input),
+	BRISK_UT_TEST(test_destroy_running_refused),
+	BRISK_UT_TEST(test_exit_waits_for_pollers),
+	BRISK_UT_TEST(test_exit_waits_for_channels),
+	BRISK_UT_TEST(test_stats),
+	BRISK_UT_TEST(test_idle_queries),
+	CU_TEST_INFO_NULL,
+};
 
-	rc = brisk_test_env_init("thread_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "thread", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
 
-	CU_initialize_registry();
-	suite = CU_add_suite("thread", NULL, NULL);
-	CU_ADD_TEST(suite, test_lib_init_twice);
-	CU_ADD_TEST(suite, test_create_and_registry);
-	CU_ADD_TEST(suite, test_scheduler_refuses);
-	CU_ADD_TEST(suite, test_create_unscheduled);
-	CU_ADD_TEST(suite, test_bad_input);
-	CU_ADD_TEST(suite, test_destroy_running_refused);
-	CU_ADD_TEST(suite, test_exit_waits_for_pollers);
-	CU_ADD_TEST(suite, test_exit_waits_for_channels);
-	CU_ADD_TEST(suite, test_stats);
-	CU_ADD_TEST(suite, test_idle_queries);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-
-	if (brisk_thread_get_count() != 0) {
-		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
-		failures++;
-	}
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
-}
+const struct brisk_ut brisk_ut_desc = {
+	.name = "thread_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .new_thread_fn = new_thread, .ctx_sz = CTX_SZ, .msg_pool_size = 4095 },
+	.suites = g_ut_suites,
+};

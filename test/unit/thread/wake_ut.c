@@ -19,7 +19,7 @@
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
-#include "../../common/test_env.h"
+#include "../../common/ut_main.h"
 
 static struct brisk_thread *g_t;
 
@@ -400,43 +400,27 @@ static void test_no_lost_wakeup(void)
 	printf("(%d sleeps, %d caught by the re-check) ", sleeps, rechecks);
 }
 
-int main(void)
-{
-	struct brisk_thread_lib_opts opts = { .msg_pool_size = 4095 };
-	CU_pSuite suite;
-	unsigned failures;
-	int rc;
+static const CU_TestInfo g_ut_tests[] = {
+	BRISK_UT_TEST(test_prepare_sleep),
+	BRISK_UT_TEST(test_message_wakes_sleeper),
+	BRISK_UT_TEST(test_busy_thread_no_write),
+	BRISK_UT_TEST(test_interrupt_wakes),
+	BRISK_UT_TEST(test_interrupt_without_callback),
+	BRISK_UT_TEST(test_interrupt_unregister_in_callback),
+	BRISK_UT_TEST(test_interrupt_bad_input),
+	BRISK_UT_TEST(test_interrupt_served_while_busy),
+	BRISK_UT_TEST(test_no_lost_wakeup),
+	CU_TEST_INFO_NULL,
+};
 
-	rc = brisk_test_env_init("wake_ut", "0x1", 64);
-	if (rc != 0) {
-		fprintf(stderr, "env init failed: %d\n", rc);
-		return 1;
-	}
-	rc = brisk_thread_lib_init_ext(&opts);
-	if (rc != 0) {
-		fprintf(stderr, "thread lib init failed: %d\n", rc);
-		return 1;
-	}
-	CU_initialize_registry();
-	suite = CU_add_suite("wake", suite_init, suite_fini);
-	CU_ADD_TEST(suite, test_prepare_sleep);
-	CU_ADD_TEST(suite, test_message_wakes_sleeper);
-	CU_ADD_TEST(suite, test_busy_thread_no_write);
-	CU_ADD_TEST(suite, test_interrupt_wakes);
-	CU_ADD_TEST(suite, test_interrupt_without_callback);
-	CU_ADD_TEST(suite, test_interrupt_unregister_in_callback);
-	CU_ADD_TEST(suite, test_interrupt_bad_input);
-	CU_ADD_TEST(suite, test_interrupt_served_while_busy);
-	CU_ADD_TEST(suite, test_no_lost_wakeup);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	if (brisk_thread_get_count() != 0) {
-		fprintf(stderr, "%u threads left behind\n", brisk_thread_get_count());
-		failures++;
-	}
-	brisk_thread_lib_fini();
-	brisk_env_fini();
-	return failures ? 1 : 0;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "wake", suite_init, suite_fini, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "wake_ut",
+	.env = BRISK_UT_ENV_THREAD,
+	.thread_opts = { .msg_pool_size = 4095 },
+	.suites = g_ut_suites,
+};

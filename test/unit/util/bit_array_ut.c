@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <brisk/bit_array.h>
+#include "../../common/ut_main.h"
 
 static void
 test_create_free(void)
@@ -258,27 +259,23 @@ test_mask_store_load(void)
 	brisk_bit_array_free(&copy);
 }
 
-int
-main(void)
-{
-	CU_pSuite suite;
-	unsigned int failures;
+static const CU_TestInfo g_ut_tests[] = {
+	{ "create_free", test_create_free },
+	{ "set_get_clear", test_set_get_clear },
+	{ "set_all_clear_all", test_set_all_clear_all },
+	{ "find", test_find },
+	{ "random_against_model", test_random_against_model },
+	{ "resize", test_resize },
+	{ "mask_store_load", test_mask_store_load },
+	CU_TEST_INFO_NULL,
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("bit_array", NULL, NULL);
-	CU_add_test(suite, "create_free", test_create_free);
-	CU_add_test(suite, "set_get_clear", test_set_get_clear);
-	CU_add_test(suite, "set_all_clear_all", test_set_all_clear_all);
-	CU_add_test(suite, "find", test_find);
-	CU_add_test(suite, "random_against_model", test_random_against_model);
-	CU_add_test(suite, "resize", test_resize);
-	CU_add_test(suite, "mask_store_load", test_mask_store_load);
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "bit_array", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
-}
+const struct brisk_ut brisk_ut_desc = {
+	.name = "bit_array_ut",
+	.suites = g_ut_suites,
+};

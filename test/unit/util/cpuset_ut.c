@@ -7,6 +7,7 @@
 
 #include <brisk/cpuset.h>
 #include <brisk/log.h>
+#include "../../common/ut_main.h"
 
 static void
 test_set_helpers(void)
@@ -196,29 +197,31 @@ test_fmt(void)
 	CU_ASSERT_STRING_EQUAL(small, "80");
 }
 
-int
-main(void)
+/* The bad-input cases log errors on purpose; keep the output readable. */
+static int ut_setup(void)
 {
-	CU_pSuite suite;
-	unsigned int failures;
-
-	/* The bad-input cases log errors on purpose; keep the output readable. */
 	if (getenv("BRISK_TEST_VERBOSE") == NULL) {
 		brisk_log_set_print_level(BRISK_LOG_DISABLED);
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("cpuset", NULL, NULL);
-	CU_add_test(suite, "set_helpers", test_set_helpers);
-	CU_add_test(suite, "parse_mask", test_parse_mask);
-	CU_add_test(suite, "parse_list", test_parse_list);
-	CU_add_test(suite, "parse_bad", test_parse_bad);
-	CU_add_test(suite, "fmt", test_fmt);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "set_helpers", test_set_helpers },
+	{ "parse_mask", test_parse_mask },
+	{ "parse_list", test_parse_list },
+	{ "parse_bad", test_parse_bad },
+	{ "fmt", test_fmt },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "cpuset", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "cpuset_ut",
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

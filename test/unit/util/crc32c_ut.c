@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <brisk/crc32c.h>
+#include "../../common/ut_main.h"
 
 struct vector {
 	const char *name;
@@ -188,27 +189,29 @@ test_detects_bit_flip(void)
 	CU_ASSERT_EQUAL(misses, 0);
 }
 
-int
-main(void)
+static int ut_setup(void)
 {
-	CU_pSuite suite;
-	unsigned int failures;
-
 	fill_vectors();
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("crc32c", NULL, NULL);
-	CU_add_test(suite, "vectors_sw", test_vectors_sw);
-	CU_add_test(suite, "vectors_hw", test_vectors_hw);
-	CU_add_test(suite, "vectors_dispatch", test_vectors_dispatch);
-	CU_add_test(suite, "hw_matches_sw", test_hw_matches_sw);
-	CU_add_test(suite, "chaining", test_chaining);
-	CU_add_test(suite, "detects_bit_flip", test_detects_bit_flip);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return 0;
 }
+
+static const CU_TestInfo g_ut_tests[] = {
+	{ "vectors_sw", test_vectors_sw },
+	{ "vectors_hw", test_vectors_hw },
+	{ "vectors_dispatch", test_vectors_dispatch },
+	{ "hw_matches_sw", test_hw_matches_sw },
+	{ "chaining", test_chaining },
+	{ "detects_bit_flip", test_detects_bit_flip },
+	CU_TEST_INFO_NULL,
+};
+
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "crc32c", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "crc32c_ut",
+	.setup = ut_setup,
+	.suites = g_ut_suites,
+};

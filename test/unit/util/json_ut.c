@@ -7,6 +7,7 @@
 #include <CUnit/Basic.h>
 
 #include <brisk/json.h>
+#include "../../common/ut_main.h"
 
 static json_t *
 parse(const char *text)
@@ -337,30 +338,26 @@ test_decode_name(void)
 	CU_ASSERT_STRING_EQUAL(err, "parameter 'name' must be a string");
 }
 
-int
-main(void)
-{
-	CU_pSuite suite;
-	unsigned failures;
+static const CU_TestInfo g_ut_tests[] = {
+	{ "decode_string", test_decode_string },
+	{ "decode_bool", test_decode_bool },
+	{ "decode_int32", test_decode_int32 },
+	{ "decode_unsigned", test_decode_unsigned },
+	{ "decode_double_and_json", test_decode_double_and_json },
+	{ "decode_object_ok", test_decode_object_ok },
+	{ "decode_object_errors", test_decode_object_errors },
+	{ "decode_object_all_optional", test_decode_object_all_optional },
+	{ "decoder_expects", test_decoder_expects },
+	{ "decode_name", test_decode_name },
+	CU_TEST_INFO_NULL,
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("json", NULL, NULL);
-	CU_add_test(suite, "decode_string", test_decode_string);
-	CU_add_test(suite, "decode_bool", test_decode_bool);
-	CU_add_test(suite, "decode_int32", test_decode_int32);
-	CU_add_test(suite, "decode_unsigned", test_decode_unsigned);
-	CU_add_test(suite, "decode_double_and_json", test_decode_double_and_json);
-	CU_add_test(suite, "decode_object_ok", test_decode_object_ok);
-	CU_add_test(suite, "decode_object_errors", test_decode_object_errors);
-	CU_add_test(suite, "decode_object_all_optional", test_decode_object_all_optional);
-	CU_add_test(suite, "decoder_expects", test_decoder_expects);
-	CU_add_test(suite, "decode_name", test_decode_name);
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "json", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
-}
+const struct brisk_ut brisk_ut_desc = {
+	.name = "json_ut",
+	.suites = g_ut_suites,
+};

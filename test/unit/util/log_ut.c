@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <brisk/log.h>
+#include "../../common/ut_main.h"
 
 /* Registered out of order on purpose: the registry must sort them. */
 BRISK_LOG_REGISTER_COMPONENT(ut_zeta)
@@ -537,30 +538,26 @@ test_ratelimit(void)
 	free(out);
 }
 
-int
-main(void)
-{
-	CU_pSuite suite;
-	unsigned int failures;
+static const CU_TestInfo g_ut_tests[] = {
+	{ "levels", test_levels },
+	{ "flags", test_flags },
+	{ "line_format", test_line_format },
+	{ "print_level_filter", test_print_level_filter },
+	{ "debuglog_flag", test_debuglog_flag },
+	{ "long_line_and_errno", test_long_line_and_errno },
+	{ "threads_single_write", test_threads_single_write },
+	{ "syslog", test_syslog },
+	{ "control_chars_escaped", test_control_chars_escaped },
+	{ "ratelimit", test_ratelimit },
+	CU_TEST_INFO_NULL,
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("log", NULL, NULL);
-	CU_add_test(suite, "levels", test_levels);
-	CU_add_test(suite, "flags", test_flags);
-	CU_add_test(suite, "line_format", test_line_format);
-	CU_add_test(suite, "print_level_filter", test_print_level_filter);
-	CU_add_test(suite, "debuglog_flag", test_debuglog_flag);
-	CU_add_test(suite, "long_line_and_errno", test_long_line_and_errno);
-	CU_add_test(suite, "threads_single_write", test_threads_single_write);
-	CU_add_test(suite, "syslog", test_syslog);
-	CU_add_test(suite, "control_chars_escaped", test_control_chars_escaped);
-	CU_add_test(suite, "ratelimit", test_ratelimit);
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "log", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
-}
+const struct brisk_ut brisk_ut_desc = {
+	.name = "log_ut",
+	.suites = g_ut_suites,
+};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <brisk/string.h>
+#include "../../common/ut_main.h"
 
 static void
 test_parse_long(void)
@@ -312,31 +313,27 @@ test_escape_control_chars(void)
 	CU_ASSERT_STRING_EQUAL(buf, "x\\x00y");
 }
 
-int
-main(void)
-{
-	CU_pSuite suite;
-	unsigned int failures;
+static const CU_TestInfo g_ut_tests[] = {
+	{ "parse_long", test_parse_long },
+	{ "parse_int", test_parse_int },
+	{ "parse_u64_u32", test_parse_u64_u32 },
+	{ "parse_bool", test_parse_bool },
+	{ "parse_capacity", test_parse_capacity },
+	{ "sprintf_alloc", test_sprintf_alloc },
+	{ "strlcpy", test_strlcpy },
+	{ "strcpy_pad", test_strcpy_pad },
+	{ "trim", test_trim },
+	{ "has_control_chars", test_has_control_chars },
+	{ "escape_control_chars", test_escape_control_chars },
+	CU_TEST_INFO_NULL,
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("string", NULL, NULL);
-	CU_add_test(suite, "parse_long", test_parse_long);
-	CU_add_test(suite, "parse_int", test_parse_int);
-	CU_add_test(suite, "parse_u64_u32", test_parse_u64_u32);
-	CU_add_test(suite, "parse_bool", test_parse_bool);
-	CU_add_test(suite, "parse_capacity", test_parse_capacity);
-	CU_add_test(suite, "sprintf_alloc", test_sprintf_alloc);
-	CU_add_test(suite, "strlcpy", test_strlcpy);
-	CU_add_test(suite, "strcpy_pad", test_strcpy_pad);
-	CU_add_test(suite, "trim", test_trim);
-	CU_add_test(suite, "has_control_chars", test_has_control_chars);
-	CU_add_test(suite, "escape_control_chars", test_escape_control_chars);
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "string", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
-}
+const struct brisk_ut brisk_ut_desc = {
+	.name = "string_ut",
+	.suites = g_ut_suites,
+};

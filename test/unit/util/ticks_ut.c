@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <brisk/ticks.h>
+#include "../../common/ut_main.h"
 
 static uint64_t
 mono_ns(void)
@@ -125,28 +126,24 @@ test_hz_threads(void)
 	}
 }
 
-int
-main(void)
-{
-	CU_pSuite suite;
-	unsigned int failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("ticks", NULL, NULL);
+static const CU_TestInfo g_ut_tests[] = {
 	/* First, so the rate is measured by racing threads. */
-	CU_add_test(suite, "hz_threads", test_hz_threads);
-	CU_add_test(suite, "hz_sane", test_hz_sane);
-	CU_add_test(suite, "ticks_track_clock", test_ticks_track_clock);
-	CU_add_test(suite, "monotonic", test_monotonic);
-	CU_add_test(suite, "conversions", test_conversions);
-	CU_add_test(suite, "time_us", test_time_us);
-	CU_add_test(suite, "delay_us", test_delay_us);
+	{ "hz_threads", test_hz_threads },
+	{ "hz_sane", test_hz_sane },
+	{ "ticks_track_clock", test_ticks_track_clock },
+	{ "monotonic", test_monotonic },
+	{ "conversions", test_conversions },
+	{ "time_us", test_time_us },
+	{ "delay_us", test_delay_us },
+	CU_TEST_INFO_NULL,
+};
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
-}
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "ticks", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct brisk_ut brisk_ut_desc = {
+	.name = "ticks_ut",
+	.suites = g_ut_suites,
+};

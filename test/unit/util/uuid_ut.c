@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <brisk/uuid.h>
+#include "../../common/ut_main.h"
 
 static void
 test_parse_fmt(void)
@@ -96,24 +97,20 @@ test_generate_sha1(void)
 	CU_ASSERT_NOT_EQUAL(brisk_uuid_compare(&a, &b), 0);
 }
 
-int
-main(void)
-{
-	CU_pSuite suite;
-	unsigned int failures;
+static const CU_TestInfo g_ut_tests[] = {
+	{ "parse_fmt", test_parse_fmt },
+	{ "parse_bad", test_parse_bad },
+	{ "generate_compare_copy", test_generate_compare_copy },
+	{ "generate_sha1", test_generate_sha1 },
+	CU_TEST_INFO_NULL,
+};
 
-	if (CU_initialize_registry() != CUE_SUCCESS) {
-		return 1;
-	}
-	suite = CU_add_suite("uuid", NULL, NULL);
-	CU_add_test(suite, "parse_fmt", test_parse_fmt);
-	CU_add_test(suite, "parse_bad", test_parse_bad);
-	CU_add_test(suite, "generate_compare_copy", test_generate_compare_copy);
-	CU_add_test(suite, "generate_sha1", test_generate_sha1);
+static const struct brisk_ut_suite g_ut_suites[] = {
+	{ "uuid", NULL, NULL, g_ut_tests },
+	{ NULL, NULL, NULL, NULL },
+};
 
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
-}
+const struct brisk_ut brisk_ut_desc = {
+	.name = "uuid_ut",
+	.suites = g_ut_suites,
+};
