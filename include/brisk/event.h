@@ -191,7 +191,7 @@ struct brisk_app_opts {
 	uint32_t num_log_flags;
 	bool wait_for_rpc;            /* --wait-for-rpc: init waits for framework_start_init */
 	bool poll_mode;               /* --poll-mode: reactors never sleep */
-	uint32_t adaptive_spin_us;    /* --adaptive-spin-us (Brisk's own); 0 = off */
+	uint32_t adaptive_spin_us; /* --adaptive-spin-us (Brisk's own); 0 = off */
 	/* The host program owns SIGINT/SIGTERM (a plugin inside fio): the framework
 	 * installs no handlers and the host stops it with brisk_app_stop. */
 	bool no_signal_handlers;

@@ -687,10 +687,9 @@ static void bdev_io_submit_plain(struct bdev_io_priv *p)
 
 /* Gets and fills a brisk_bdev_io for an I/O that passed its checks, and
  * submits it (a plain data I/O straight to the module). 0 or -ENOMEM. */
-static int bdev_submit_checked(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
-			       enum brisk_bdev_io_type type, bool has_data, void *buf, struct iovec *iov,
-			       int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
-			       brisk_bdev_io_completion_cb cb, void *cb_arg)
+static int bdev_submit_checked(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch, enum brisk_bdev_io_type type,
+			       bool has_data, void *buf, struct iovec *iov, int iovcnt, uint64_t offset_blocks,
+			       uint64_t num_blocks, brisk_bdev_io_completion_cb cb, void *cb_arg)
 {
 	struct bdev_channel *ch = brisk_io_channel_get_ctx(_ch);
 	struct bdev_io_priv *p = bdev_io_get(ch);
@@ -747,8 +746,7 @@ static int bdev_submit(struct brisk_bdev_desc *desc, struct brisk_io_channel *_c
 			return -EINVAL;
 		}
 	}
-	return bdev_submit_checked(desc, _ch, type, has_data, buf, iov, iovcnt, offset_blocks, num_blocks,
-				   cb, cb_arg);
+	return bdev_submit_checked(desc, _ch, type, has_data, buf, iov, iovcnt, offset_blocks, num_blocks, cb, cb_arg);
 }
 
 /* The stacked module's submission (bdev_module.h): of bdev_check_io only
@@ -766,8 +764,8 @@ int brisk_bdev_module_submit_rw(struct brisk_bdev_desc *desc, struct brisk_io_ch
 	if (write && !desc->write) {
 		return -EBADF;
 	}
-	return bdev_submit_checked(desc, ch, write ? BRISK_BDEV_IO_TYPE_WRITE : BRISK_BDEV_IO_TYPE_READ,
-				   true, NULL, iov, iovcnt, offset_blocks, num_blocks, cb, cb_arg);
+	return bdev_submit_checked(desc, ch, write ? BRISK_BDEV_IO_TYPE_WRITE : BRISK_BDEV_IO_TYPE_READ, true, NULL,
+				   iov, iovcnt, offset_blocks, num_blocks, cb, cb_arg);
 }
 
 int brisk_bdev_read_blocks(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch, void *buf,

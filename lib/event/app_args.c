@@ -37,24 +37,24 @@ enum app_long_opt {
 };
 
 static const struct option g_app_long_opts[] = {
-	{"pci-allowed", required_argument, NULL, 'A'},
-	{"pci-blocked", required_argument, NULL, 'B'},
-	{"config", required_argument, NULL, 'c'},
-	{"json", required_argument, NULL, 'c'},
-	{"help", no_argument, NULL, 'h'},
-	{"shm-id", required_argument, NULL, 'i'},
-	{"cpumask", required_argument, NULL, 'm'},
-	{"rpc-socket", required_argument, NULL, 'r'},
-	{"mem-size", required_argument, NULL, 's'},
-	{"logflag", required_argument, NULL, 'L'},
-	{"no-huge", no_argument, NULL, APP_OPT_NO_HUGE},
-	{"huge-dir", required_argument, NULL, APP_OPT_HUGE_DIR},
-	{"log-level", required_argument, NULL, APP_OPT_LOG_LEVEL},
-	{"wait-for-rpc", no_argument, NULL, APP_OPT_WAIT_FOR_RPC},
-	{"poll-mode", no_argument, NULL, APP_OPT_POLL_MODE},
-	{"rpc-socket-mode", required_argument, NULL, APP_OPT_RPC_SOCKET_MODE},
-	{"rpc-socket-group", required_argument, NULL, APP_OPT_RPC_SOCKET_GROUP},
-	{"adaptive-spin-us", required_argument, NULL, APP_OPT_ADAPTIVE_SPIN_US},
+	{ "pci-allowed", required_argument, NULL, 'A' },
+	{ "pci-blocked", required_argument, NULL, 'B' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "json", required_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "shm-id", required_argument, NULL, 'i' },
+	{ "cpumask", required_argument, NULL, 'm' },
+	{ "rpc-socket", required_argument, NULL, 'r' },
+	{ "mem-size", required_argument, NULL, 's' },
+	{ "logflag", required_argument, NULL, 'L' },
+	{ "no-huge", no_argument, NULL, APP_OPT_NO_HUGE },
+	{ "huge-dir", required_argument, NULL, APP_OPT_HUGE_DIR },
+	{ "log-level", required_argument, NULL, APP_OPT_LOG_LEVEL },
+	{ "wait-for-rpc", no_argument, NULL, APP_OPT_WAIT_FOR_RPC },
+	{ "poll-mode", no_argument, NULL, APP_OPT_POLL_MODE },
+	{ "rpc-socket-mode", required_argument, NULL, APP_OPT_RPC_SOCKET_MODE },
+	{ "rpc-socket-group", required_argument, NULL, APP_OPT_RPC_SOCKET_GROUP },
+	{ "adaptive-spin-us", required_argument, NULL, APP_OPT_ADAPTIVE_SPIN_US },
 };
 
 void brisk_app_opts_init(struct brisk_app_opts *opts)
@@ -109,8 +109,10 @@ static int app_parse_adaptive_spin(const char *prog, const char *arg, struct bri
 	uint64_t v;
 
 	if (app_parse_u64(arg, &v) != 0 || v > BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US) {
-		fprintf(stderr, "%s: --adaptive-spin-us: '%s' is not a number of microseconds "
-			"from 0 to %u\n", prog, arg, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US);
+		fprintf(stderr,
+			"%s: --adaptive-spin-us: '%s' is not a number of microseconds "
+			"from 0 to %u\n",
+			prog, arg, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US);
 		return -EINVAL;
 	}
 	opts->adaptive_spin_us = (uint32_t)v;

@@ -150,18 +150,14 @@ uint32_t brisk_reactor_get_current_core(void)
 int brisk_reactors_set_adaptive_spin(uint32_t max_us)
 {
 	if (max_us > BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US) {
-		BRISK_ERRLOG("adaptive spin %u us: at most %u us\n", max_us,
-			     BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US);
+		BRISK_ERRLOG("adaptive spin %u us: at most %u us\n", max_us, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US);
 		return -EINVAL;
 	}
 	__atomic_store_n(&g_adaptive_spin_max_us, max_us, __ATOMIC_RELAXED);
 	return 0;
 }
 
-uint32_t brisk_reactors_get_adaptive_spin(void)
-{
-	return __atomic_load_n(&g_adaptive_spin_max_us, __ATOMIC_RELAXED);
-}
+uint32_t brisk_reactors_get_adaptive_spin(void) { return __atomic_load_n(&g_adaptive_spin_max_us, __ATOMIC_RELAXED); }
 
 bool brisk_reactors_is_poll_mode(void)
 {
@@ -477,9 +473,9 @@ static void reactor_end_sleep(struct reactor_lw_thread *upto, struct event_react
 }
 
 enum reactor_wake {
-	REACTOR_WAKE_NONE,  /* did not sleep: something was pending */
+	REACTOR_WAKE_NONE, /* did not sleep: something was pending */
 	REACTOR_WAKE_TIMER, /* only the timed-poller timer fired */
-	REACTOR_WAKE_WORK,  /* an event, a message or a registered fd */
+	REACTOR_WAKE_WORK, /* an event, a message or a registered fd */
 };
 
 /* Reads a fired eventfd or timerfd so that it stops being readable. */
@@ -570,8 +566,8 @@ static enum reactor_wake reactor_sleep(struct event_reactor *r)
 
 /* Adaptive spin: the idle window before the next sleep, from why and when
  * the reactor woke (see the top of the file). */
-static void reactor_adapt_spin(struct event_reactor *r, enum reactor_wake why, uint64_t now,
-			       uint64_t default_ticks, uint64_t hz)
+static void reactor_adapt_spin(struct event_reactor *r, enum reactor_wake why, uint64_t now, uint64_t default_ticks,
+			       uint64_t hz)
 {
 	uint32_t max_us = __atomic_load_n(&g_adaptive_spin_max_us, __ATOMIC_RELAXED);
 	uint64_t max_ticks = brisk_us_to_ticks(max_us, hz), gap = now - r->last_busy_tsc;

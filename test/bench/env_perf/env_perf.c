@@ -108,14 +108,13 @@ static void usage(const char *prog)
 
 /* Calls per full burst of each side of a two-core run: every call past
  * one per burst found the ring empty (consumer) or full (producer). */
-static void print_calls(const struct env_perf_ops *ops, const struct perf_row *row, uint64_t objs,
-			uint64_t ticks, uint64_t hz)
+static void print_calls(const struct env_perf_ops *ops, const struct perf_row *row, uint64_t objs, uint64_t ticks,
+			uint64_t hz)
 {
 	double bursts = (double)objs / row->burst;
 
-	printf("calls %-5s %-30s %8.2f ns/obj  producer %6.2f  consumer %6.2f per burst\n",
-	       ops->name, row->name, (double)ticks * 1e9 / (double)hz / (double)objs,
-	       (double)g_env_perf_ring_calls.producer / bursts,
+	printf("calls %-5s %-30s %8.2f ns/obj  producer %6.2f  consumer %6.2f per burst\n", ops->name, row->name,
+	       (double)ticks * 1e9 / (double)hz / (double)objs, (double)g_env_perf_ring_calls.producer / bursts,
 	       (double)g_env_perf_ring_calls.consumer / bursts);
 }
 

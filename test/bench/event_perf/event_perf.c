@@ -41,7 +41,7 @@ struct perf_opts {
 	bool json;
 	bool no_huge;
 	uint32_t adaptive_spin_us; /* 0 = off */
-	uint32_t wake_gap_us;      /* 0 = wait until the target sleeps */
+	uint32_t wake_gap_us; /* 0 = wait until the target sleeps */
 };
 
 struct perf_result {
@@ -471,16 +471,16 @@ enum { OPT_MODE = 256, OPT_NO_HUGE, OPT_JSON, OPT_SPIN, OPT_GAP };
 static int parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"messages", required_argument, NULL, 'n'},
-		{"pingpongs", required_argument, NULL, 'p'},
-		{"samples", required_argument, NULL, 'l'},
-		{"mode", required_argument, NULL, OPT_MODE},
-		{"no-huge", no_argument, NULL, OPT_NO_HUGE},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"adaptive-spin-us", required_argument, NULL, OPT_SPIN},
-		{"wake-gap-us", required_argument, NULL, OPT_GAP},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "messages", required_argument, NULL, 'n' },
+		{ "pingpongs", required_argument, NULL, 'p' },
+		{ "samples", required_argument, NULL, 'l' },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "no-huge", no_argument, NULL, OPT_NO_HUGE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "adaptive-spin-us", required_argument, NULL, OPT_SPIN },
+		{ "wake-gap-us", required_argument, NULL, OPT_GAP },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
 	int ch;
@@ -518,8 +518,7 @@ static int parse_args(int argc, char **argv)
 			g_opts.json = true;
 			break;
 		case OPT_SPIN:
-			if (parse_count("--adaptive-spin-us", optarg, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US,
-					&v) != 0) {
+			if (parse_count("--adaptive-spin-us", optarg, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US, &v) != 0) {
 				return -1;
 			}
 			g_opts.adaptive_spin_us = (uint32_t)v;

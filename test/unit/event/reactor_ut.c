@@ -457,7 +457,7 @@ static uint64_t sleeps_during_msgs(struct brisk_thread *t)
 	CU_ASSERT_TRUE_FATAL(wait_reactor_asleep(1));
 	brisk_reactor_get_info(1, &before);
 	for (int i = 0; i < ADAPT_MSGS; i++) {
-		struct stamp s = {0};
+		struct stamp s = { 0 };
 
 		CU_ASSERT_EQUAL_FATAL(brisk_thread_send_msg(t, msg_stamp, &s), 0);
 		CU_ASSERT_TRUE_FATAL(wait_flag(&s.done));
@@ -484,8 +484,8 @@ static void test_adaptive_spin(void)
 	off = sleeps_during_msgs(t);
 	CU_ASSERT_EQUAL(brisk_reactors_set_adaptive_spin(ADAPT_BOUND_US), 0);
 	on = sleeps_during_msgs(t);
-	printf("\n    messages every ~%u us: %" PRIu64 " sleeps with adaptive spin off, %" PRIu64
-	       " on ", ADAPT_GAP_US, off, on);
+	printf("\n    messages every ~%u us: %" PRIu64 " sleeps with adaptive spin off, %" PRIu64 " on ", ADAPT_GAP_US,
+	       off, on);
 	CU_ASSERT(off >= ADAPT_MSGS / 2);
 	CU_ASSERT(on * 2 < off);
 	/* Bounded: once the messages stop, the reactor goes back to sleep. */
