@@ -61,7 +61,7 @@ bool brisk_reactors_is_poll_mode(void);
  * most max_us) before sleeping again, instead of BRISK_REACTOR_IDLE_SLEEP_US.
  * 0 = off (the default). Callable any time, from any thread. 0, or -EINVAL
  * above BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US. */
-#define BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US 10000
+#define BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US 10000u
 int brisk_reactors_set_adaptive_spin(uint32_t max_us);
 uint32_t brisk_reactors_get_adaptive_spin(void);
 /* Core of the calling reactor's OS thread, or BRISK_ENV_LCORE_ID_ANY (UINT32_MAX). */
