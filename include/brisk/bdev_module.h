@@ -181,6 +181,18 @@ void brisk_bdev_io_complete_aio_status(struct brisk_bdev_io *bdev_io, int aio_re
 void brisk_bdev_io_complete_base_io_status(struct brisk_bdev_io *bdev_io,
 		const struct brisk_bdev_io *base_io);
 struct brisk_bdev_io *brisk_bdev_io_from_ctx(void *driver_ctx);
+/* For a layer stacked on a bdev whose caller already passed the bdev layer
+ * once (the blobstore's bs_dev under an lvol): a read (write false) or write
+ * of iov to desc's bdev, like brisk_bdev_readv_blocks/writev_blocks without
+ * the checks such a caller makes true by construction: ch is a channel of
+ * desc's bdev, iov holds num_blocks blocks, and the bdev supports reads and
+ * writes (else the module fails the I/O when it completes). The range and
+ * the write permission are still checked. The base bdev's statistics,
+ * reset, QoS, splitting and -ENOMEM handling apply as usual. 0, -EINVAL,
+ * -EBADF, or -ENOMEM (see brisk_bdev_queue_io_wait). */
+int brisk_bdev_module_submit_rw(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch, bool write,
+				struct iovec *iov, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
+				brisk_bdev_io_completion_cb cb, void *cb_arg);
 /* Completes with an NVMe status (kept for brisk_bdev_io_get_nvme_status):
  * success for 0/0, MISCOMPARE for a compare failure, FAILED otherwise. */
 void brisk_bdev_io_complete_nvme_status(struct brisk_bdev_io *bdev_io, uint32_t cdw0, int sct, int sc);

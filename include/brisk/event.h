@@ -56,6 +56,14 @@ void brisk_reactors_stop(void);
 /* After brisk_reactors_start returned: brisk_thread_lib_fini and frees the reactors. */
 void brisk_reactors_fini(void);
 bool brisk_reactors_is_poll_mode(void);
+/* Adaptive spin (Brisk's own; SPDK has no such option): a reactor woken by
+ * work within max_us of its previous work spins that gap (plus a quarter, at
+ * most max_us) before sleeping again, instead of BRISK_REACTOR_IDLE_SLEEP_US.
+ * 0 = off (the default). Callable any time, from any thread. 0, or -EINVAL
+ * above BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US. */
+#define BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US 10000u
+int brisk_reactors_set_adaptive_spin(uint32_t max_us);
+uint32_t brisk_reactors_get_adaptive_spin(void);
 /* Core of the calling reactor's OS thread, or BRISK_ENV_LCORE_ID_ANY (UINT32_MAX). */
 uint32_t brisk_reactor_get_current_core(void);
 
@@ -183,6 +191,7 @@ struct brisk_app_opts {
 	uint32_t num_log_flags;
 	bool wait_for_rpc;            /* --wait-for-rpc: init waits for framework_start_init */
 	bool poll_mode;               /* --poll-mode: reactors never sleep */
+	uint32_t adaptive_spin_us; /* --adaptive-spin-us (Brisk's own); 0 = off */
 	/* The host program owns SIGINT/SIGTERM (a plugin inside fio): the framework
 	 * installs no handlers and the host stops it with brisk_app_stop. */
 	bool no_signal_handlers;

@@ -700,36 +700,15 @@ static void bdev_io_submit_plain(struct bdev_io_priv *p)
 	bdev_io_submit_to_module(p);
 }
 
-/* Common body of every data and non-data submission. iov NULL with buf: the
- * single-buffer variants. */
-static int bdev_submit(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
-		       enum brisk_bdev_io_type type, void *buf, struct iovec *iov, int iovcnt,
-		       uint64_t offset_blocks, uint64_t num_blocks, brisk_bdev_io_completion_cb cb, void *cb_arg)
+/* Gets and fills a brisk_bdev_io for an I/O that passed its checks, and
+ * submits it (a plain data I/O straight to the module). 0 or -ENOMEM. */
+static int bdev_submit_checked(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch, enum brisk_bdev_io_type type,
+			       bool has_data, void *buf, struct iovec *iov, int iovcnt, uint64_t offset_blocks,
+			       uint64_t num_blocks, brisk_bdev_io_completion_cb cb, void *cb_arg)
 {
-	struct bdev_channel *ch;
-	struct bdev_io_priv *p;
-	bool has_data = type == BRISK_BDEV_IO_TYPE_READ || type == BRISK_BDEV_IO_TYPE_WRITE ||
-			type == BRISK_BDEV_IO_TYPE_COMPARE;
-	int rc;
+	struct bdev_channel *ch = brisk_io_channel_get_ctx(_ch);
+	struct bdev_io_priv *p = bdev_io_get(ch);
 
-	rc = bdev_check_io(desc, _ch, type, offset_blocks, num_blocks, cb);
-	if (rc != 0) {
-		return rc;
-	}
-	if (has_data && iov != NULL) {
-		if (iovcnt <= 0 || iov_total(iov, iovcnt) != num_blocks * desc->bdev->blocklen) {
-			return -EINVAL;
-		}
-	}
-	if (has_data && iov == NULL && buf == NULL) {
-		/* Reads without a buffer get one pool buffer: they must fit in it. */
-		if (type != BRISK_BDEV_IO_TYPE_READ ||
-		    num_blocks > bdev_max_buf_blocks(desc->bdev)) {
-			return -EINVAL;
-		}
-	}
-	ch = brisk_io_channel_get_ctx(_ch);
-	p = bdev_io_get(ch);
 	if (p == NULL) {
 		return -ENOMEM;
 	}
@@ -754,6 +733,54 @@ static int bdev_submit(struct brisk_bdev_desc *desc, struct brisk_io_channel *_c
 	}
 	bdev_io_submit(p);
 	return 0;
+}
+
+/* Common body of every data and non-data submission. iov NULL with buf: the
+ * single-buffer variants. */
+static int bdev_submit(struct brisk_bdev_desc *desc, struct brisk_io_channel *_ch,
+		       enum brisk_bdev_io_type type, void *buf, struct iovec *iov, int iovcnt,
+		       uint64_t offset_blocks, uint64_t num_blocks, brisk_bdev_io_completion_cb cb, void *cb_arg)
+{
+	bool has_data = type == BRISK_BDEV_IO_TYPE_READ || type == BRISK_BDEV_IO_TYPE_WRITE ||
+			type == BRISK_BDEV_IO_TYPE_COMPARE;
+	int rc;
+
+	rc = bdev_check_io(desc, _ch, type, offset_blocks, num_blocks, cb);
+	if (rc != 0) {
+		return rc;
+	}
+	if (has_data && iov != NULL) {
+		if (iovcnt <= 0 || iov_total(iov, iovcnt) != num_blocks * desc->bdev->blocklen) {
+			return -EINVAL;
+		}
+	}
+	if (has_data && iov == NULL && buf == NULL) {
+		/* Reads without a buffer get one pool buffer: they must fit in it. */
+		if (type != BRISK_BDEV_IO_TYPE_READ ||
+		    num_blocks > bdev_max_buf_blocks(desc->bdev)) {
+			return -EINVAL;
+		}
+	}
+	return bdev_submit_checked(desc, _ch, type, has_data, buf, iov, iovcnt, offset_blocks, num_blocks, cb, cb_arg);
+}
+
+/* The stacked module's submission (bdev_module.h): of bdev_check_io only
+ * what its caller cannot know (the range: on-disk data chose the blocks),
+ * and the write permission, which costs one load. */
+int brisk_bdev_module_submit_rw(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch, bool write,
+				struct iovec *iov, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
+				brisk_bdev_io_completion_cb cb, void *cb_arg)
+{
+	uint64_t end = offset_blocks + num_blocks;
+
+	if (num_blocks == 0 || end < offset_blocks || end > desc->bdev->blockcnt || iovcnt <= 0) {
+		return -EINVAL;
+	}
+	if (write && !desc->write) {
+		return -EBADF;
+	}
+	return bdev_submit_checked(desc, ch, write ? BRISK_BDEV_IO_TYPE_WRITE : BRISK_BDEV_IO_TYPE_READ, true, NULL,
+				   iov, iovcnt, offset_blocks, num_blocks, cb, cb_arg);
 }
 
 int brisk_bdev_read_blocks(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch, void *buf,

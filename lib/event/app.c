@@ -563,6 +563,12 @@ int brisk_app_start(const struct brisk_app_opts *opts, brisk_app_start_fn start_
 		brisk_env_fini();
 		return rc;
 	}
+	rc = brisk_reactors_set_adaptive_spin(g_app.opts.adaptive_spin_us);
+	if (rc != 0) {
+		brisk_reactors_fini();
+		brisk_env_fini();
+		return rc;
+	}
 	rc = app_create_thread();
 	if (rc == 0) {
 		rc = brisk_thread_send_msg(g_app.thread, app_start_rpc, NULL);

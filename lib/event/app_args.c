@@ -33,26 +33,28 @@ enum app_long_opt {
 	APP_OPT_POLL_MODE,
 	APP_OPT_RPC_SOCKET_MODE,
 	APP_OPT_RPC_SOCKET_GROUP,
+	APP_OPT_ADAPTIVE_SPIN_US,
 };
 
 static const struct option g_app_long_opts[] = {
-	{"pci-allowed", required_argument, NULL, 'A'},
-	{"pci-blocked", required_argument, NULL, 'B'},
-	{"config", required_argument, NULL, 'c'},
-	{"json", required_argument, NULL, 'c'},
-	{"help", no_argument, NULL, 'h'},
-	{"shm-id", required_argument, NULL, 'i'},
-	{"cpumask", required_argument, NULL, 'm'},
-	{"rpc-socket", required_argument, NULL, 'r'},
-	{"mem-size", required_argument, NULL, 's'},
-	{"logflag", required_argument, NULL, 'L'},
-	{"no-huge", no_argument, NULL, APP_OPT_NO_HUGE},
-	{"huge-dir", required_argument, NULL, APP_OPT_HUGE_DIR},
-	{"log-level", required_argument, NULL, APP_OPT_LOG_LEVEL},
-	{"wait-for-rpc", no_argument, NULL, APP_OPT_WAIT_FOR_RPC},
-	{"poll-mode", no_argument, NULL, APP_OPT_POLL_MODE},
-	{"rpc-socket-mode", required_argument, NULL, APP_OPT_RPC_SOCKET_MODE},
-	{"rpc-socket-group", required_argument, NULL, APP_OPT_RPC_SOCKET_GROUP},
+	{ "pci-allowed", required_argument, NULL, 'A' },
+	{ "pci-blocked", required_argument, NULL, 'B' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "json", required_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "shm-id", required_argument, NULL, 'i' },
+	{ "cpumask", required_argument, NULL, 'm' },
+	{ "rpc-socket", required_argument, NULL, 'r' },
+	{ "mem-size", required_argument, NULL, 's' },
+	{ "logflag", required_argument, NULL, 'L' },
+	{ "no-huge", no_argument, NULL, APP_OPT_NO_HUGE },
+	{ "huge-dir", required_argument, NULL, APP_OPT_HUGE_DIR },
+	{ "log-level", required_argument, NULL, APP_OPT_LOG_LEVEL },
+	{ "wait-for-rpc", no_argument, NULL, APP_OPT_WAIT_FOR_RPC },
+	{ "poll-mode", no_argument, NULL, APP_OPT_POLL_MODE },
+	{ "rpc-socket-mode", required_argument, NULL, APP_OPT_RPC_SOCKET_MODE },
+	{ "rpc-socket-group", required_argument, NULL, APP_OPT_RPC_SOCKET_GROUP },
+	{ "adaptive-spin-us", required_argument, NULL, APP_OPT_ADAPTIVE_SPIN_US },
 };
 
 void brisk_app_opts_init(struct brisk_app_opts *opts)
@@ -93,8 +95,28 @@ void brisk_app_usage(FILE *f)
 		"     --log-level <level>  stderr level: error, warning, notice, info, debug\n"
 		"                          (default notice)\n"
 		"     --wait-for-rpc       wait for framework_start_init before initialising subsystems\n"
-		"     --poll-mode          reactors always poll (never sleep when idle)\n",
-		BRISK_DEFAULT_RPC_ADDR, BRISK_ENV_DEFAULT_MEM_MB);
+		"     --poll-mode          reactors always poll (never sleep when idle)\n"
+		"     --adaptive-spin-us <us>  Brisk's own (not in SPDK): a reactor woken by work\n"
+		"                          within <us> of its last work spins that long before\n"
+		"                          sleeping again (0-%u; default 0, off)\n",
+		BRISK_DEFAULT_RPC_ADDR, BRISK_ENV_DEFAULT_MEM_MB, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US);
+}
+
+static int app_parse_u64(const char *s, uint64_t *out);
+
+static int app_parse_adaptive_spin(const char *prog, const char *arg, struct brisk_app_opts *opts)
+{
+	uint64_t v;
+
+	if (app_parse_u64(arg, &v) != 0 || v > BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US) {
+		fprintf(stderr,
+			"%s: --adaptive-spin-us: '%s' is not a number of microseconds "
+			"from 0 to %u\n",
+			prog, arg, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US);
+		return -EINVAL;
+	}
+	opts->adaptive_spin_us = (uint32_t)v;
+	return 0;
 }
 
 static const char *app_prog_name(char **argv)
@@ -287,6 +309,8 @@ static int app_parse_framework_opt(const char *prog, int ch, char *arg, struct b
 	case APP_OPT_POLL_MODE:
 		opts->poll_mode = true;
 		return 0;
+	case APP_OPT_ADAPTIVE_SPIN_US:
+		return app_parse_adaptive_spin(prog, arg, opts);
 	case APP_OPT_RPC_SOCKET_MODE:
 		return app_parse_socket_mode(prog, arg, opts);
 	case APP_OPT_RPC_SOCKET_GROUP:

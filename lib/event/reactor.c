@@ -18,6 +18,15 @@
  * work keeps request/response traffic on the fast polled path while an idle
  * reactor still stops spinning almost at once (an idle app wakes only for its
  * timed pollers, each wake costing at most 200 us of spinning).
+ *
+ * Adaptive spin (Brisk's own option; SPDK has none), off by default: with
+ * brisk_reactors_set_adaptive_spin(max_us), a reactor woken by work (an
+ * event or a message, not its timer) after a gap of at most max_us since its
+ * last work spins gap + 1/4 (at most max_us) before its next sleep, so work
+ * arriving at that rate finds it polling instead of halted (the halted
+ * vCPU's wake-up is the tail of the latency). A gap longer than max_us, or a
+ * wake-up by the timer alone, returns the window to the 200 us default: an
+ * idle reactor pays at most one max_us spin after its last piece of work.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -75,6 +84,7 @@ struct event_reactor {
 	bool timer_armed;
 	struct reactor_lw_list threads;
 	uint64_t last_busy_tsc;
+	uint64_t spin_ticks; /* idle time before sleeping (adaptive spin moves it) */
 	bool stop_seen;
 	/* Statistics: written by the reactor only, read by anyone (relaxed). */
 	uint64_t busy_tsc;
@@ -87,6 +97,8 @@ struct event_reactor {
 static struct event_reactor *g_reactors[BRISK_ENV_MAX_CORES];
 static uint32_t g_main_core = CORE_NONE;
 static bool g_poll_mode;
+/* Adaptive spin bound in us, 0 = off; read by every reactor (relaxed). */
+static uint32_t g_adaptive_spin_max_us;
 static bool g_initialized;
 /* Set once by brisk_reactors_stop; read by every reactor each loop. */
 static bool g_stopping;
@@ -134,6 +146,18 @@ uint32_t brisk_reactor_get_current_core(void)
 {
 	return tls_reactor != NULL ? tls_reactor->core : CORE_NONE;
 }
+
+int brisk_reactors_set_adaptive_spin(uint32_t max_us)
+{
+	if (max_us > BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US) {
+		BRISK_ERRLOG("adaptive spin %u us: at most %u us\n", max_us, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US);
+		return -EINVAL;
+	}
+	__atomic_store_n(&g_adaptive_spin_max_us, max_us, __ATOMIC_RELAXED);
+	return 0;
+}
+
+uint32_t brisk_reactors_get_adaptive_spin(void) { return __atomic_load_n(&g_adaptive_spin_max_us, __ATOMIC_RELAXED); }
 
 bool brisk_reactors_is_poll_mode(void)
 {
@@ -448,15 +472,31 @@ static void reactor_end_sleep(struct reactor_lw_thread *upto, struct event_react
 	}
 }
 
+enum reactor_wake {
+	REACTOR_WAKE_NONE, /* did not sleep: something was pending */
+	REACTOR_WAKE_TIMER, /* only the timed-poller timer fired */
+	REACTOR_WAKE_WORK, /* an event, a message or a registered fd */
+};
+
+/* Reads a fired eventfd or timerfd so that it stops being readable. */
+static void reactor_drain_fd(struct event_reactor *r, int fd, const char *what)
+{
+	uint64_t buf;
+
+	if (read(fd, &buf, sizeof(buf)) < 0 && errno != EAGAIN) {
+		BRISK_ERRLOG("reactor %u: %s read: %s\n", r->core, what, strerror(errno));
+	}
+}
+
 /* Sleeps until an event, a message, a registered fd or the earliest timed
  * poller needs the reactor, unless something is already pending. */
-static void reactor_sleep(struct event_reactor *r)
+static enum reactor_wake reactor_sleep(struct event_reactor *r)
 {
 	struct epoll_event evs[REACTOR_EPOLL_BATCH];
 	struct reactor_lw_thread *lw;
 	uint64_t next_expire = 0, now, slept;
 	uint64_t hz = brisk_get_ticks_hz();
-	uint64_t buf;
+	enum reactor_wake why = REACTOR_WAKE_TIMER;
 	int n;
 
 	TAILQ_FOREACH(lw, &r->threads, link) {
@@ -467,7 +507,7 @@ static void reactor_sleep(struct event_reactor *r)
 			continue;
 		}
 		if (brisk_thread_has_active_pollers(thread)) {
-			return;
+			return REACTOR_WAKE_NONE;
 		}
 		expire = brisk_thread_next_poller_expiration(thread);
 		if (expire != 0 && (next_expire == 0 || expire < next_expire)) {
@@ -476,7 +516,7 @@ static void reactor_sleep(struct event_reactor *r)
 	}
 	now = brisk_get_ticks();
 	if (next_expire != 0 && next_expire <= now + brisk_us_to_ticks(REACTOR_MIN_SLEEP_US, hz)) {
-		return;
+		return REACTOR_WAKE_NONE;
 	}
 
 	/* seq_cst store: pairs with the senders' exchange (reactor_notify);
@@ -484,13 +524,13 @@ static void reactor_sleep(struct event_reactor *r)
 	__atomic_store_n(&r->sleeping, 1, __ATOMIC_SEQ_CST);
 	if (!event_ring_empty(&r->events)) {
 		__atomic_store_n(&r->sleeping, 0, __ATOMIC_SEQ_CST);
-		return;
+		return REACTOR_WAKE_NONE;
 	}
 	TAILQ_FOREACH(lw, &r->threads, link) {
 		if (!lw->exited && !brisk_thread_prepare_sleep(thread_of(lw))) {
 			reactor_end_sleep(lw, r);
 			__atomic_store_n(&r->sleeping, 0, __ATOMIC_SEQ_CST);
-			return;
+			return REACTOR_WAKE_NONE;
 		}
 	}
 	reactor_arm_timer(r, next_expire, now);
@@ -502,15 +542,14 @@ static void reactor_sleep(struct event_reactor *r)
 	__atomic_store_n(&r->sleeping, 0, __ATOMIC_SEQ_CST);
 
 	for (int i = 0; i < n; i++) {
-		if (evs[i].data.ptr == &r->event_fd) {
-			if (read(r->event_fd, &buf, sizeof(buf)) < 0 && errno != EAGAIN) {
-				BRISK_ERRLOG("reactor %u: eventfd read: %s\n", r->core, strerror(errno));
-			}
-		} else if (evs[i].data.ptr == &r->timer_fd) {
-			if (read(r->timer_fd, &buf, sizeof(buf)) < 0 && errno != EAGAIN) {
-				BRISK_ERRLOG("reactor %u: timerfd read: %s\n", r->core, strerror(errno));
-			}
+		if (evs[i].data.ptr == &r->timer_fd) {
+			reactor_drain_fd(r, r->timer_fd, "timerfd");
 			r->timer_armed = false;
+			continue;
+		}
+		why = REACTOR_WAKE_WORK;
+		if (evs[i].data.ptr == &r->event_fd) {
+			reactor_drain_fd(r, r->event_fd, "eventfd");
 		}
 	}
 	reactor_end_sleep(NULL, r);
@@ -522,6 +561,26 @@ static void reactor_sleep(struct event_reactor *r)
 			brisk_thread_update_stats(thread_of(lw), slept);
 		}
 	}
+	return why;
+}
+
+/* Adaptive spin: the idle window before the next sleep, from why and when
+ * the reactor woke (see the top of the file). */
+static void reactor_adapt_spin(struct event_reactor *r, enum reactor_wake why, uint64_t now, uint64_t default_ticks,
+			       uint64_t hz)
+{
+	uint32_t max_us = __atomic_load_n(&g_adaptive_spin_max_us, __ATOMIC_RELAXED);
+	uint64_t max_ticks = brisk_us_to_ticks(max_us, hz), gap = now - r->last_busy_tsc;
+
+	if (why == REACTOR_WAKE_NONE) {
+		return;
+	}
+	if (max_us == 0 || why == REACTOR_WAKE_TIMER || gap > max_ticks) {
+		r->spin_ticks = default_ticks;
+		return;
+	}
+	gap += gap / 4;
+	r->spin_ticks = gap < default_ticks ? default_ticks : gap > max_ticks ? max_ticks : gap;
 }
 
 /* At shutdown: returns true when this reactor may return. */
@@ -554,6 +613,7 @@ static void reactor_run(struct event_reactor *r)
 	uint64_t last = brisk_get_ticks(), now;
 
 	r->last_busy_tsc = last;
+	r->spin_ticks = idle_sleep_ticks;
 	for (;;) {
 		struct reactor_lw_thread *lw, *next;
 		bool busy = event_ring_run(&r->events, REACTOR_EVENT_BATCH) > 0;
@@ -582,9 +642,11 @@ static void reactor_run(struct event_reactor *r)
 		if (__atomic_load_n(&g_stopping, __ATOMIC_ACQUIRE) && reactor_stop_step(r)) {
 			break;
 		}
-		if (!g_poll_mode && !busy && now - r->last_busy_tsc >= idle_sleep_ticks) {
-			reactor_sleep(r);
+		if (!g_poll_mode && !busy && now - r->last_busy_tsc >= r->spin_ticks) {
+			enum reactor_wake why = reactor_sleep(r);
+
 			last = brisk_get_ticks();
+			reactor_adapt_spin(r, why, last, idle_sleep_ticks, hz);
 		}
 	}
 }
@@ -798,5 +860,6 @@ void brisk_reactors_fini(void)
 	brisk_thread_lib_fini();
 	reactors_free_all();
 	g_main_core = CORE_NONE;
+	__atomic_store_n(&g_adaptive_spin_max_us, 0, __ATOMIC_RELAXED);
 	g_initialized = false;
 }

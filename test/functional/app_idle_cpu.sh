@@ -1,6 +1,7 @@
 #!/bin/bash
 # Hybrid polling: brisk_tgt on two cores idle for 5 s uses under 1% of a
-# core, bare and with an lvstore on an aio file (the README's default);
+# core, bare, with an lvstore on an aio file (the README's default) and
+# with --adaptive-spin-us at its bound;
 # with --poll-mode both reactors spin: each reactor thread is runnable
 # (on a CPU or waiting for one) over 90% of the time. Runnable time, from
 # /proc/<pid>/task/<tid>/schedstat, does not depend on what else the machine
@@ -65,6 +66,16 @@ idle=$(measure)
 echo "idle with an lvstore on aio: $((idle / 100)).$(printf %02d $((idle % 100)))% of a core over ${WINDOW}s"
 [ "$idle" -lt 100 ] || fail "idle brisk_tgt with an lvstore on aio used $((idle / 100))% CPU (limit 1%)"
 rpc bdev_get_bdevs '{"name":"lvs0/v0"}' >/dev/null || fail "lvol not answering after idling"
+stop_tgt TERM
+
+# Adaptive spin at its bound (10 ms): an idle target still sleeps (only
+# work woken from sleep stretches the spin, never the timers).
+start_tgt -m 0x3 --adaptive-spin-us 10000 || finish
+rpc framework_wait_init >/dev/null || fail "framework_wait_init failed"
+sleep 0.5
+idle=$(measure)
+echo "idle, --adaptive-spin-us 10000: $((idle / 100)).$(printf %02d $((idle % 100)))% of a core over ${WINDOW}s"
+[ "$idle" -lt 100 ] || fail "idle brisk_tgt with adaptive spin used $((idle / 100))% CPU (limit 1%)"
 stop_tgt TERM
 
 start_tgt -m 0x3 --poll-mode || finish

@@ -111,10 +111,12 @@ static void req_submit(struct bdev_req *r)
 		rc = brisk_bdev_write_blocks(desc, r->ch, r->buf, r->lba, r->count, req_done, r);
 		break;
 	case OP_READV:
-		rc = brisk_bdev_readv_blocks(desc, r->ch, r->iov, r->iovcnt, r->lba, r->count, req_done, r);
+		/* The stacked submission: the channel is desc's and the blob layer
+		 * sized the iovec (brisk_bdev_module_submit_rw). */
+		rc = brisk_bdev_module_submit_rw(desc, r->ch, false, r->iov, r->iovcnt, r->lba, r->count, req_done, r);
 		break;
 	case OP_WRITEV:
-		rc = brisk_bdev_writev_blocks(desc, r->ch, r->iov, r->iovcnt, r->lba, r->count, req_done, r);
+		rc = brisk_bdev_module_submit_rw(desc, r->ch, true, r->iov, r->iovcnt, r->lba, r->count, req_done, r);
 		break;
 	case OP_ZEROES:
 		rc = brisk_bdev_write_zeroes_blocks(desc, r->ch, r->lba, r->count, req_done, r);

@@ -79,6 +79,9 @@ static struct perf_row g_rows[] = {
 static const struct env_perf_ops *g_backends[ENV_PERF_MAX_BACKENDS] = { &g_env_perf_brisk_ops };
 static unsigned g_num_backends = 1;
 static bool g_backend_up[ENV_PERF_MAX_BACKENDS];
+struct env_perf_ring_calls g_env_perf_ring_calls;
+/* --calls: print each two-core ring run's calls per full burst. */
+static bool g_print_calls;
 
 void env_perf_register(const struct env_perf_ops *ops)
 {
@@ -97,8 +100,22 @@ static void usage(const char *prog)
 	       "  --mem MB      memory each environment reserves (default 256)\n"
 	       "  --brisk-only  do not run the DPDK side even if built in\n"
 	       "  --filter TEXT run only the rows whose name contains TEXT\n"
+	       "  --calls       after each two-core ring run, the calls each side made\n"
+	       "                per full burst (1.00: never found the ring empty/full)\n"
 	       "  -h, --help    this text\n",
 	       prog, g_num_backends > 1 ? ", next to DPDK's (built in)" : " (DPDK side not built)");
+}
+
+/* Calls per full burst of each side of a two-core run: every call past
+ * one per burst found the ring empty (consumer) or full (producer). */
+static void print_calls(const struct env_perf_ops *ops, const struct perf_row *row, uint64_t objs, uint64_t ticks,
+			uint64_t hz)
+{
+	double bursts = (double)objs / row->burst;
+
+	printf("calls %-5s %-30s %8.2f ns/obj  producer %6.2f  consumer %6.2f per burst\n", ops->name, row->name,
+	       (double)ticks * 1e9 / (double)hz / (double)objs, (double)g_env_perf_ring_calls.producer / bursts,
+	       (double)g_env_perf_ring_calls.consumer / bursts);
 }
 
 /* One timed run of row on backend b; ns per object, or -1 on failure. */
@@ -113,6 +130,9 @@ static double run_once(const struct env_perf_ops *ops, struct perf_row *row, voi
 		break;
 	case ROW_RING_2CORE:
 		ticks = ops->ring_2core(res, row->single, row->burst, objs, cfg);
+		if (g_print_calls && ticks != 0) {
+			print_calls(ops, row, objs, ticks, hz);
+		}
 		break;
 	case ROW_MEMPOOL:
 		ticks = ops->mempool_loop(res, row->burst, objs);
@@ -270,6 +290,7 @@ int main(int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "brisk-only", no_argument, NULL, 'b' },
 		{ "filter", required_argument, NULL, 'f' },
+		{ "calls", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -305,6 +326,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			filter = optarg;
+			break;
+		case 'C':
+			g_print_calls = true;
 			break;
 		case 'h':
 			usage(argv[0]);

@@ -45,6 +45,15 @@ struct env_perf_ops {
 	uint64_t (*malloc_loop)(uint64_t size, unsigned batch, uint64_t objs);
 };
 
+/* Calls each side of the last two-core ring run made (set by the backend):
+ * with the objects moved, how often a side found the ring empty or full,
+ * each such look costing a cache-line transfer of the other side's tail. */
+struct env_perf_ring_calls {
+	uint64_t producer;
+	uint64_t consumer;
+};
+extern struct env_perf_ring_calls g_env_perf_ring_calls;
+
 extern const struct env_perf_ops g_env_perf_brisk_ops;
 /* Called by optional backends (from a constructor) to join the run. */
 void env_perf_register(const struct env_perf_ops *ops);

@@ -59,13 +59,14 @@ struct __attribute__((aligned(64))) consumer_ctx {
 	int go;         /* atomic */
 	int pin_rc;
 	uint64_t end;
+	uint64_t calls;
 };
 
 static void *brisk_consumer(void *arg)
 {
 	struct consumer_ctx *c = arg;
 	void *buf[ENV_PERF_MAX_BURST];
-	uint64_t got = 0, objs = c->objs;
+	uint64_t got = 0, objs = c->objs, calls = 0;
 	unsigned burst = c->burst;
 	bool single = c->single;
 	struct brisk_ring *r = c->r;
@@ -80,13 +81,16 @@ static void *brisk_consumer(void *arg)
 	if (single) {
 		while (got < objs) {
 			got += brisk_ring_sc_dequeue_burst(r, buf, burst, NULL);
+			calls++;
 		}
 	} else {
 		while (got < objs) {
 			got += brisk_ring_mc_dequeue_burst(r, buf, burst, NULL);
+			calls++;
 		}
 	}
 	c->end = brisk_get_ticks();
+	c->calls = calls;
 	return NULL;
 }
 
@@ -96,7 +100,7 @@ static uint64_t brisk_ring_2core(void *ring, bool single, unsigned burst, uint64
 	struct consumer_ctx c = { .r = ring, .single = single, .burst = burst, .objs = objs,
 				  .core = cfg->consumer_core };
 	void *buf[ENV_PERF_MAX_BURST];
-	uint64_t sent = 0, start;
+	uint64_t sent = 0, start, calls = 0;
 	pthread_t tid;
 	unsigned k;
 
@@ -114,13 +118,17 @@ static uint64_t brisk_ring_2core(void *ring, bool single, unsigned burst, uint64
 	if (single) {
 		while (sent < objs) {
 			sent += brisk_ring_sp_enqueue_burst(ring, buf, burst, NULL);
+			calls++;
 		}
 	} else {
 		while (sent < objs) {
 			sent += brisk_ring_mp_enqueue_burst(ring, buf, burst, NULL);
+			calls++;
 		}
 	}
 	pthread_join(tid, NULL);
+	g_env_perf_ring_calls.producer = calls;
+	g_env_perf_ring_calls.consumer = c.calls;
 	if (c.pin_rc != 0) {
 		fprintf(stderr, "brisk consumer: cannot pin to core %u\n", c.core);
 		return 0;

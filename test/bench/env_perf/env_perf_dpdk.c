@@ -119,13 +119,14 @@ struct __attribute__((aligned(64))) consumer_ctx {
 	int ready;      /* atomic */
 	int go;         /* atomic */
 	uint64_t end;
+	uint64_t calls;
 };
 
 static int dpdk_consumer(void *arg)
 {
 	struct consumer_ctx *c = arg;
 	void *buf[ENV_PERF_MAX_BURST];
-	uint64_t got = 0, objs = c->objs;
+	uint64_t got = 0, objs = c->objs, calls = 0;
 	unsigned burst = c->burst;
 	bool single = c->single;
 	struct rte_ring *r = c->r;
@@ -139,13 +140,16 @@ static int dpdk_consumer(void *arg)
 	if (single) {
 		while (got < objs) {
 			got += rte_ring_sc_dequeue_burst(r, buf, burst, NULL);
+			calls++;
 		}
 	} else {
 		while (got < objs) {
 			got += rte_ring_mc_dequeue_burst(r, buf, burst, NULL);
+			calls++;
 		}
 	}
 	c->end = brisk_get_ticks();
+	c->calls = calls;
 	return 0;
 }
 
@@ -154,7 +158,7 @@ static uint64_t dpdk_ring_2core(void *ring, bool single, unsigned burst, uint64_
 {
 	struct consumer_ctx c = { .r = ring, .single = single, .burst = burst, .objs = objs };
 	void *buf[ENV_PERF_MAX_BURST];
-	uint64_t sent = 0, start;
+	uint64_t sent = 0, start, calls = 0;
 	unsigned k;
 
 	for (k = 0; k < burst; k++) {
@@ -172,13 +176,17 @@ static uint64_t dpdk_ring_2core(void *ring, bool single, unsigned burst, uint64_
 	if (single) {
 		while (sent < objs) {
 			sent += rte_ring_sp_enqueue_burst(ring, buf, burst, NULL);
+			calls++;
 		}
 	} else {
 		while (sent < objs) {
 			sent += rte_ring_mp_enqueue_burst(ring, buf, burst, NULL);
+			calls++;
 		}
 	}
 	rte_eal_wait_lcore(cfg->consumer_core);
+	g_env_perf_ring_calls.producer = calls;
+	g_env_perf_ring_calls.consumer = c.calls;
 	return c.end - start;
 }
 

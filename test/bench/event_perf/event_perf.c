@@ -6,7 +6,9 @@
  *   ping-pong  A and B bounce one message N times (round trips/s)
  *   wake       latency of a message to a reactor that is asleep: A stamps,
  *              sends to B (whose reactor sleeps), B stamps and answers; the
- *              samples are spaced so that B's reactor is asleep each time
+ *              samples are spaced so that B's reactor is asleep each time,
+ *              or (--wake-gap-us) by a fixed gap, which shows how often
+ *              work at that rate finds the reactor asleep (--adaptive-spin-us)
  *
  * Runs with hybrid polling and with --poll-mode (both by default) so the
  * cost of sleeping shows next to pure polling. Prints a table, or JSON.
@@ -38,6 +40,8 @@ struct perf_opts {
 	bool run_poll;
 	bool json;
 	bool no_huge;
+	uint32_t adaptive_spin_us; /* 0 = off */
+	uint32_t wake_gap_us; /* 0 = wait until the target sleeps */
 };
 
 struct perf_result {
@@ -80,6 +84,9 @@ static void perf_usage(const char *prog)
 	       "  -p, --pingpongs <N>  round trips in the ping-pong test (default %" PRIu64 ")\n"
 	       "  -l, --samples <N>    wake-up latency samples (default %u)\n"
 	       "      --mode <m>       hybrid, poll or both (default both)\n"
+	       "      --adaptive-spin-us <us>  reactors' adaptive spin bound (default off)\n"
+	       "      --wake-gap-us <us>  space wake samples by this gap instead of waiting\n"
+	       "                       for the target to sleep\n"
 	       "      --no-huge        ordinary pages instead of hugepages\n"
 	       "      --json           print JSON instead of the table\n"
 	       "  -h, --help           this text\n",
@@ -244,7 +251,8 @@ static double percentile(double *v, uint32_t n, double p)
 	return v[i < n ? i : n - 1];
 }
 
-/* Waits until reactor 1 sleeps (hybrid) or a short gap (poll mode). */
+/* Waits until reactor 1 sleeps (hybrid), a short gap (poll mode) or the
+ * --wake-gap-us gap. */
 static void wait_target_idle(bool poll_mode)
 {
 	struct brisk_reactor_info info;
@@ -252,6 +260,10 @@ static void wait_target_idle(bool poll_mode)
 
 	if (poll_mode) {
 		usleep(100);
+		return;
+	}
+	if (g_opts.wake_gap_us != 0) {
+		usleep(g_opts.wake_gap_us);
 		return;
 	}
 	do {
@@ -363,6 +375,11 @@ static int run_mode(bool poll_mode, struct perf_result *result)
 	if (rc != 0) {
 		return rc;
 	}
+	rc = brisk_reactors_set_adaptive_spin(g_opts.adaptive_spin_us);
+	if (rc != 0) {
+		brisk_reactors_fini();
+		return rc;
+	}
 	if (pthread_create(&control, NULL, control_main, &arg) != 0) {
 		brisk_reactors_fini();
 		return -EAGAIN;
@@ -449,19 +466,21 @@ static int parse_count(const char *flag, const char *s, uint64_t max, uint64_t *
 	return 0;
 }
 
-enum { OPT_MODE = 256, OPT_NO_HUGE, OPT_JSON };
+enum { OPT_MODE = 256, OPT_NO_HUGE, OPT_JSON, OPT_SPIN, OPT_GAP };
 
 static int parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"messages", required_argument, NULL, 'n'},
-		{"pingpongs", required_argument, NULL, 'p'},
-		{"samples", required_argument, NULL, 'l'},
-		{"mode", required_argument, NULL, OPT_MODE},
-		{"no-huge", no_argument, NULL, OPT_NO_HUGE},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "messages", required_argument, NULL, 'n' },
+		{ "pingpongs", required_argument, NULL, 'p' },
+		{ "samples", required_argument, NULL, 'l' },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "no-huge", no_argument, NULL, OPT_NO_HUGE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "adaptive-spin-us", required_argument, NULL, OPT_SPIN },
+		{ "wake-gap-us", required_argument, NULL, OPT_GAP },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
 	int ch;
@@ -497,6 +516,18 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			g_opts.json = true;
+			break;
+		case OPT_SPIN:
+			if (parse_count("--adaptive-spin-us", optarg, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US, &v) != 0) {
+				return -1;
+			}
+			g_opts.adaptive_spin_us = (uint32_t)v;
+			break;
+		case OPT_GAP:
+			if (parse_count("--wake-gap-us", optarg, 1000000, &v) != 0) {
+				return -1;
+			}
+			g_opts.wake_gap_us = (uint32_t)v;
 			break;
 		case 'h':
 			perf_usage(argv[0]);

@@ -102,11 +102,11 @@ static void test_long_flags(void)
 {
 	struct brisk_app_opts opts;
 
-	set_args("--config", "a.json", "--cpumask", "[0-1]", "--rpc-socket", "/tmp/l.sock",
-		 "--mem-size", "64", "--shm-id", "0", "--logflag", "reactor", "--no-huge",
-		 "--huge-dir", "/dev/hugepages", "--log-level", "debug", "--wait-for-rpc",
-		 "--poll-mode", NULL);
+	set_args("--config", "a.json", "--cpumask", "[0-1]", "--rpc-socket", "/tmp/l.sock", "--mem-size", "64",
+		 "--shm-id", "0", "--logflag", "reactor", "--no-huge", "--huge-dir", "/dev/hugepages", "--log-level",
+		 "debug", "--wait-for-rpc", "--poll-mode", "--adaptive-spin-us", "500", NULL);
 	CU_ASSERT_EQUAL(parse_fw(&opts), BRISK_APP_PARSE_ARGS_SUCCESS);
+	CU_ASSERT_EQUAL(opts.adaptive_spin_us, 500);
 	CU_ASSERT_STRING_EQUAL(opts.json_config_file, "a.json");
 	CU_ASSERT_STRING_EQUAL(opts.reactor_mask, "[0-1]");
 	CU_ASSERT_STRING_EQUAL(opts.rpc_addr, "/tmp/l.sock");
@@ -151,6 +151,9 @@ static void test_bad_values(void)
 	EXPECT_ERROR("--log-level", "loud");
 	EXPECT_ERROR("-c", "");
 	EXPECT_ERROR("--huge-dir", "");
+	EXPECT_ERROR("--adaptive-spin-us", "10001");
+	EXPECT_ERROR("--adaptive-spin-us", "-1");
+	EXPECT_ERROR("--adaptive-spin-us", "fast");
 }
 
 static void test_bad_syntax(void)
@@ -183,10 +186,10 @@ static void test_usage_lists_every_option(void)
 {
 	char buf[8192];
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
-	const char *expected[] = {"--config", "--help", "--shm-id", "--cpumask", "--rpc-socket",
-				  "--mem-size", "--logflag", "--no-huge", "--huge-dir",
-				  "--log-level", "--wait-for-rpc", "--poll-mode", "--pci-allowed",
-				  "--pci-blocked"};
+	const char *expected[] = { "--config",           "--help",        "--shm-id",       "--cpumask",
+				   "--rpc-socket",       "--mem-size",    "--logflag",      "--no-huge",
+				   "--huge-dir",         "--log-level",   "--wait-for-rpc", "--poll-mode",
+				   "--adaptive-spin-us", "--pci-allowed", "--pci-blocked" };
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	brisk_app_usage(f);

@@ -442,6 +442,58 @@ static void test_timed_poller_wakes_reactor(void)
 	exit_and_wait(t);
 }
 
+/* Adaptive spin: messages every ~ADAPT_GAP_US to reactor 1. Off, the
+ * reactor sleeps in almost every gap (past its 200 us idle spin); on, with
+ * a bound well above the gap, it learns the gap at the first wake-up and
+ * keeps polling through the rest; after the last one it sleeps again. */
+#define ADAPT_GAP_US 1000
+#define ADAPT_BOUND_US 8000
+#define ADAPT_MSGS 40
+
+static uint64_t sleeps_during_msgs(struct brisk_thread *t)
+{
+	struct brisk_reactor_info before, after;
+
+	CU_ASSERT_TRUE_FATAL(wait_reactor_asleep(1));
+	brisk_reactor_get_info(1, &before);
+	for (int i = 0; i < ADAPT_MSGS; i++) {
+		struct stamp s = { 0 };
+
+		CU_ASSERT_EQUAL_FATAL(brisk_thread_send_msg(t, msg_stamp, &s), 0);
+		CU_ASSERT_TRUE_FATAL(wait_flag(&s.done));
+		usleep(ADAPT_GAP_US);
+	}
+	brisk_reactor_get_info(1, &after);
+	return after.sleep_count - before.sleep_count;
+}
+
+static void test_adaptive_spin(void)
+{
+	struct brisk_cpuset only1;
+	struct brisk_thread *t;
+	uint64_t off, on;
+
+	CU_ASSERT_EQUAL(brisk_reactors_get_adaptive_spin(), 0); /* off by default */
+	CU_ASSERT_EQUAL(brisk_reactors_set_adaptive_spin(BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US + 1), -EINVAL);
+	CU_ASSERT_EQUAL(brisk_reactors_get_adaptive_spin(), 0);
+	brisk_cpuset_parse(&only1, "0x2");
+	t = brisk_thread_create("adaptive", &only1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL_FATAL(wait_placed(t), 1);
+
+	off = sleeps_during_msgs(t);
+	CU_ASSERT_EQUAL(brisk_reactors_set_adaptive_spin(ADAPT_BOUND_US), 0);
+	on = sleeps_during_msgs(t);
+	printf("\n    messages every ~%u us: %" PRIu64 " sleeps with adaptive spin off, %" PRIu64 " on ", ADAPT_GAP_US,
+	       off, on);
+	CU_ASSERT(off >= ADAPT_MSGS / 2);
+	CU_ASSERT(on * 2 < off);
+	/* Bounded: once the messages stop, the reactor goes back to sleep. */
+	CU_ASSERT_TRUE(wait_reactor_asleep(1));
+	CU_ASSERT_EQUAL(brisk_reactors_set_adaptive_spin(0), 0);
+	exit_and_wait(t);
+}
+
 static void test_reactor_info(void)
 {
 	struct brisk_reactor_info info;
@@ -505,6 +557,7 @@ static const CU_TestInfo g_ut_tests[] = {
 	BRISK_UT_TEST(test_thread_move),
 	BRISK_UT_TEST(test_wake_sleeping_reactor),
 	BRISK_UT_TEST(test_timed_poller_wakes_reactor),
+	BRISK_UT_TEST(test_adaptive_spin),
 	BRISK_UT_TEST(test_reactor_info),
 	CU_TEST_INFO_NULL,
 };
