@@ -88,6 +88,10 @@ int brisk_sqlite_open(sqlite3_vfs *vfs, const char *path, sqlite3_file *f, int f
 		return rc == -ENOSPC ? SQLITE_FULL : SQLITE_CANTOPEN;
 	}
 	file->base.pMethods = &brisk_sqlite_io_methods;
+	file->new_journal = (flags & SQLITE_OPEN_CREATE) &&
+			    (flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL |
+				      SQLITE_OPEN_WAL));
+	brisk_sqlite_count_open(1);
 	if (out_flags != NULL) {
 		*out_flags = flags;
 	}
