@@ -5,6 +5,7 @@
  * those files are on the store, not in the kernel's file system).
  *   'exists' -> 1 or 0      'size' -> bytes or NULL      'delete' -> 1 or 0
  *   'rename' -> 1 or 0 (replacing `to`)   'copy' -> 1 or 0 (replacing `to`)
+ *   'list' -> the names of the files in the folder path, one a line
  * brisk_file_data(op, path, offset, arg): the bytes of a store file, for
  * suites that read or patch database and journal files directly (SQLite's
  * suite does it with Tcl's open and hexio_read/hexio_write):
@@ -62,6 +63,35 @@ static int copy_file(struct brisk_blobfs_sync_ctx *ctx, const char *from, const 
 	return rc;
 }
 
+/* 'list': a file is in folder dir when its name is dir's name, an escaped
+ * '/', and a tail with no further '/' (sqlite_name.c escapes '%' and '/'). */
+static void list_dir(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx, const char *dir)
+{
+	size_t count = 0, i, dlen = strlen(dir), out_len = 1;
+	char **names = NULL, *out, *tail;
+	int rc = brisk_blobfs_sync_list(ctx, &names, &count);
+
+	out = rc == 0 ? calloc(1, (count + 1) * (BRISK_BLOBFS_NAME_MAX + 2)) : NULL;
+	for (i = 0; out != NULL && i < count; i++) {
+		if (strncmp(names[i], dir, dlen) != 0 || strncmp(names[i] + dlen, "%2F", 3) != 0 ||
+		    strstr(names[i] + dlen + 3, "%2F") != NULL) {
+			continue;
+		}
+		for (tail = names[i] + dlen + 3; *tail; tail++) {
+			out[out_len++ - 1] = *tail;
+			tail += strncmp(tail, "%25", 3) == 0 ? 2 : 0;
+		}
+		out[out_len++ - 1] = '\n';
+	}
+	if (out == NULL) {
+		sqlite3_result_error(sctx, "brisk_file: cannot list the store", -1);
+	} else {
+		sqlite3_result_text(sctx, out, (int)out_len - 1, SQLITE_TRANSIENT);
+	}
+	free(out);
+	brisk_blobfs_free_names(names, count);
+}
+
 static void file_op(sqlite3_context *sctx, const char *op, const char *name, const char *to)
 {
 	struct brisk_blobfs_sync_ctx *ctx = brisk_sqlite_ctx();
@@ -79,10 +109,12 @@ static void file_op(sqlite3_context *sctx, const char *op, const char *name, con
 		sqlite3_result_int(sctx, brisk_blobfs_sync_delete(ctx, name) == 0);
 	} else if (strcmp(op, "rename") == 0 && to != NULL) {
 		sqlite3_result_int(sctx, brisk_blobfs_sync_rename(ctx, name, to) == 0);
+	} else if (strcmp(op, "list") == 0) {
+		list_dir(sctx, ctx, name);
 	} else if (strcmp(op, "copy") == 0 && to != NULL) {
 		sqlite3_result_int(sctx, copy_file(ctx, name, to) == 0);
 	} else {
-		sqlite3_result_error(sctx, "brisk_file: op must be exists, size, delete, "
+		sqlite3_result_error(sctx, "brisk_file: op must be exists, size, delete, list, "
 				     "rename or copy (rename and copy take a third argument)", -1);
 	}
 }
