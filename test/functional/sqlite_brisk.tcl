@@ -7,7 +7,8 @@
 # Tests that read or patch those files' bytes (Tcl's [open], hexio_read,
 # hexio_write) get them from the store too, through brisk_file_data(): an
 # [open] of a file on the store, or of a new database-like name, returns a
-# reflected channel whose reads, writes and seeks go to the store.
+# reflected channel whose reads, writes and seeks go to the store; [glob]
+# also finds the store's files (the suite deletes test.db* by glob).
 if {[info commands ::brisk_real_file] eq ""} {
   rename ::file ::brisk_real_file
 
@@ -190,5 +191,36 @@ if {[info commands ::brisk_real_file] eq ""} {
       return [::brisk_real_hexio_write $path $off $hex]
     }
     return [::brisk_fs_data write $path $off [binary format H* $hex]]
+  }
+
+  # [glob ?-nocomplain? ?--? pattern...]: the kernel's matches and the
+  # store's (files in the pattern's folder whose names match its tail).
+  # Other switches go to Tcl's own glob alone.
+  rename ::glob ::brisk_real_glob
+  proc ::glob {args} {
+    set nocomplain 0
+    while {[string index [lindex $args 0] 0] eq "-"} {
+      set a [lindex $args 0]
+      set args [lrange $args 1 end]
+      if {$a eq "--"} { break }
+      if {$a ne "-nocomplain"} {
+        return [uplevel 1 [list ::brisk_real_glob $a {*}$args]]
+      }
+      set nocomplain 1
+    }
+    set found [::brisk_real_glob -nocomplain -- {*}$args]
+    foreach pat $args {
+      set dir [::brisk_real_file dirname $pat]
+      foreach name [split [::brisk_fs list $dir] "\n"] {
+        if {$name ne "" && [string match [::brisk_real_file tail $pat] $name]} {
+          lappend found [expr {$dir eq "." && [string range $pat 0 1] ne "./" ?
+                               $name : [::brisk_real_file join $dir $name]}]
+        }
+      }
+    }
+    if {$found eq "" && !$nocomplain} {
+      error "no files matched glob pattern[expr {[llength $args] > 1 ? "s" : ""}] \"[join $args]\""
+    }
+    return [lsort -unique $found]
   }
 }
