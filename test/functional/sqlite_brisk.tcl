@@ -12,9 +12,22 @@
 if {[info commands ::brisk_real_file] eq ""} {
   rename ::file ::brisk_real_file
 
-  # brisk_file(op, path [, to]) on a short-lived in-memory connection.
-  proc ::brisk_fs {op path {to ""}} {
+  # A short-lived in-memory connection with brisk_file(). Tests that call
+  # sqlite3_reset_auto_extension take it off new connections: an open with
+  # the URI parameter brisk_functions=1 (read-only, of no file: it fails)
+  # installs it again.
+  proc ::brisk_fs_open {} {
     sqlite3 ::brisk_fs_db :memory:
+    if {![catch {::brisk_fs_db eval {SELECT brisk_file('exists', 'x')}}]} { return }
+    ::brisk_fs_db close
+    catch {sqlite3 ::brisk_fs_db file:/brisk-functions?mode=ro&brisk_functions=1 -uri 1}
+    catch {::brisk_fs_db close}
+    sqlite3 ::brisk_fs_db :memory:
+  }
+
+  # brisk_file(op, path [, to]).
+  proc ::brisk_fs {op path {to ""}} {
+    ::brisk_fs_open
     if {$to eq ""} {
       set r [::brisk_fs_db onecolumn {SELECT brisk_file($op, $path)}]
     } else {
@@ -75,7 +88,7 @@ if {[info commands ::brisk_real_file] eq ""} {
   # brisk_file_data(op, path, offset, arg) on a short-lived connection; arg
   # is bound as a blob for 'write' (its type tells a write from a truncate).
   proc ::brisk_fs_data {op path off arg} {
-    sqlite3 ::brisk_fs_db :memory:
+    ::brisk_fs_open
     set rc [catch {
       if {$op eq "write"} {
         ::brisk_fs_db onecolumn {SELECT brisk_file_data($op, $path, $off, @arg)}
