@@ -114,8 +114,10 @@ static void file_op(sqlite3_context *sctx, const char *op, const char *name, con
 	} else if (strcmp(op, "copy") == 0 && to != NULL) {
 		sqlite3_result_int(sctx, copy_file(ctx, name, to) == 0);
 	} else {
-		sqlite3_result_error(sctx, "brisk_file: op must be exists, size, delete, list, "
-				     "rename or copy (rename and copy take a third argument)", -1);
+		sqlite3_result_error(sctx,
+				     "brisk_file: op must be exists, size, delete, list, "
+				     "rename or copy (rename and copy take a third argument)",
+				     -1);
 	}
 }
 
@@ -137,8 +139,8 @@ static void brisk_file_func(sqlite3_context *sctx, int argc, sqlite3_value **arg
 }
 
 /* 'read': up to n bytes at off as a blob (empty past the end). */
-static void data_read(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx,
-		      struct brisk_blobfs_file *file, int64_t off, int64_t n)
+static void data_read(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx, struct brisk_blobfs_file *file,
+		      int64_t off, int64_t n)
 {
 	char *buf = n >= 0 && n <= COPY_CHUNK * 64 ? malloc(n + 1) : NULL;
 	int64_t got = buf ? brisk_blobfs_sync_read(ctx, file, buf, off, n) : -ENOMEM;
@@ -152,8 +154,8 @@ static void data_read(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx,
 }
 
 /* 'write' and 'truncate' also sync, so a later open sees them durable. */
-static void data_change(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx,
-			struct brisk_blobfs_file *file, int64_t off, sqlite3_value *arg)
+static void data_change(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx, struct brisk_blobfs_file *file,
+			int64_t off, sqlite3_value *arg)
 {
 	bool write = sqlite3_value_type(arg) == SQLITE_BLOB;
 	int64_t n = write ? sqlite3_value_bytes(arg) : 0;
@@ -177,10 +179,12 @@ static void brisk_file_data_func(sqlite3_context *sctx, int argc, sqlite3_value 
 	struct brisk_blobfs_sync_ctx *ctx;
 	struct brisk_blobfs_file *file;
 
-	if (op == NULL || (!rd && strcmp(op, "write") != 0 && strcmp(op, "truncate") != 0) ||
-	    off < 0 || arg_name(argv[1], name) != 0) {
-		sqlite3_result_error(sctx, "brisk_file_data: op must be read, write or truncate, "
-				     "with a path and an offset >= 0", -1);
+	if (op == NULL || (!rd && strcmp(op, "write") != 0 && strcmp(op, "truncate") != 0) || off < 0 ||
+	    arg_name(argv[1], name) != 0) {
+		sqlite3_result_error(sctx,
+				     "brisk_file_data: op must be read, write or truncate, "
+				     "with a path and an offset >= 0",
+				     -1);
 		return;
 	}
 	if (brisk_sqlite_mount(NULL, NULL) != 0 || (ctx = brisk_sqlite_ctx()) == NULL) {
@@ -204,8 +208,9 @@ int brisk_sqlite_register_functions(sqlite3 *db, char **err, const sqlite3_api_r
 	int rc = sqlite3_create_function_v2(db, "brisk_file", 2, SQLITE_UTF8, NULL,
 					    brisk_file_func, NULL, NULL, NULL);
 
-	rc = rc ? rc : sqlite3_create_function_v2(db, "brisk_file", 3, SQLITE_UTF8, NULL,
-						  brisk_file_func, NULL, NULL, NULL);
-	return rc ? rc : sqlite3_create_function_v2(db, "brisk_file_data", 4, SQLITE_UTF8, NULL,
-						    brisk_file_data_func, NULL, NULL, NULL);
+	rc = rc ? rc
+		: sqlite3_create_function_v2(db, "brisk_file", 3, SQLITE_UTF8, NULL, brisk_file_func, NULL, NULL, NULL);
+	return rc ? rc
+		  : sqlite3_create_function_v2(db, "brisk_file_data", 4, SQLITE_UTF8, NULL, brisk_file_data_func, NULL,
+					       NULL, NULL);
 }

@@ -64,7 +64,7 @@ struct brisk_sqlite_file {
 	uint16_t shm_shared;            /* shm slots this handle holds shared */
 	uint16_t shm_excl;              /* ... and exclusively */
 	bool shm_mapped;
-	bool new_journal;               /* created journal/WAL, not yet synced */
+	bool new_journal; /* created journal/WAL, not yet synced */
 };
 
 /* sqlite_mount.c: the one blobfs of this process. */
