@@ -75,6 +75,13 @@ if {[info commands ::brisk_real_file] eq ""} {
       delete {
         foreach p [::brisk_fs_paths $args] { ::brisk_fs delete $p }
       }
+      attributes {
+        set p [lindex $args 0]
+        if {![::brisk_real_file exists $p] && [::brisk_fs exists $p]} {
+          error "\"$p\" is on the brisk store, which keeps no file modes\
+            (a known difference: test/functional/sqlite_brisk_known.txt)"
+        }
+      }
       copy - rename {
         set paths [::brisk_fs_paths $args]
         if {[llength $paths] == 2 && [::brisk_fs exists [lindex $paths 0]]} {
