@@ -243,4 +243,24 @@ if {[info commands ::brisk_real_file] eq ""} {
     }
     return [lsort -unique $found]
   }
+
+  # lock_common.tcl's do_multiclient_test runs its body twice, the first
+  # time with db2/db3 in other testfixture processes; a brisk store has one
+  # owning process, so on brisk that pass is skipped as SQLite skips it for
+  # the unix-excl permutation, and the log says so each time.
+  proc ::brisk_multiclient_skip {} {
+    puts "brisk: do_multiclient_test: multi-process pass skipped (known\
+      difference: one process owns a brisk store)"
+    return 1
+  }
+  proc ::brisk_patch_multiclient {args} {
+    if {[info procs ::do_multiclient_test] eq "" ||
+        [info exists ::brisk_multiclient_patched]} { return }
+    set body [string map {{[permutation]=="unix-excl"}
+      {([permutation]=="unix-excl" || [::brisk_multiclient_skip])}} \
+      [info body ::do_multiclient_test]]
+    proc ::do_multiclient_test {varname script} $body
+    set ::brisk_multiclient_patched 1
+  }
+  trace add execution source leave ::brisk_patch_multiclient
 }
