@@ -35,6 +35,7 @@ static int file_close(sqlite3_file *f)
 		rc = SQLITE_IOERR_CLOSE;
 	}
 	brisk_sqlite_node_put(file->node);
+	brisk_sqlite_count_open(-1);
 	file->bf = NULL;
 	return rc;
 }
@@ -104,6 +105,7 @@ static int file_sync(sqlite3_file *f, int flags)
 	}
 	/* NORMAL and FULL alike: blobfs's sync is the only durable point. */
 	rc = brisk_blobfs_sync_sync(ctx, file->bf);
+	brisk_sqlite_count_sync(file, flags);
 	return rc ? brisk_sqlite_errno_to_rc(rc, SQLITE_IOERR_FSYNC) : SQLITE_OK;
 }
 

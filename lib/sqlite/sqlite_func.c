@@ -5,6 +5,13 @@
  * those files are on the store, not in the kernel's file system).
  *   'exists' -> 1 or 0      'size' -> bytes or NULL      'delete' -> 1 or 0
  *   'rename' -> 1 or 0 (replacing `to`)   'copy' -> 1 or 0 (replacing `to`)
+ *   'list' -> the names of the files in the folder path, one a line
+ * brisk_file_data(op, path, offset, arg): the bytes of a store file, for
+ * suites that read or patch database and journal files directly (SQLite's
+ * suite does it with Tcl's open and hexio_read/hexio_write):
+ *   'read' -> a blob of at most arg bytes from offset (short at the end)
+ *   'write' -> bytes written: the blob arg at offset (file created if absent)
+ *   'truncate' -> 1 or 0: the file cut or extended to offset bytes
  * Paths are SQLite paths, mapped as the VFS maps them (sqlite_name.c).
  */
 #include <stdlib.h>
@@ -56,6 +63,35 @@ static int copy_file(struct brisk_blobfs_sync_ctx *ctx, const char *from, const 
 	return rc;
 }
 
+/* 'list': a file is in folder dir when its name is dir's name, an escaped
+ * '/', and a tail with no further '/' (sqlite_name.c escapes '%' and '/'). */
+static void list_dir(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx, const char *dir)
+{
+	size_t count = 0, i, dlen = strlen(dir), out_len = 1;
+	char **names = NULL, *out, *tail;
+	int rc = brisk_blobfs_sync_list(ctx, &names, &count);
+
+	out = rc == 0 ? calloc(1, (count + 1) * (BRISK_BLOBFS_NAME_MAX + 2)) : NULL;
+	for (i = 0; out != NULL && i < count; i++) {
+		if (strncmp(names[i], dir, dlen) != 0 || strncmp(names[i] + dlen, "%2F", 3) != 0 ||
+		    strstr(names[i] + dlen + 3, "%2F") != NULL) {
+			continue;
+		}
+		for (tail = names[i] + dlen + 3; *tail; tail++) {
+			out[out_len++ - 1] = *tail;
+			tail += strncmp(tail, "%25", 3) == 0 ? 2 : 0;
+		}
+		out[out_len++ - 1] = '\n';
+	}
+	if (out == NULL) {
+		sqlite3_result_error(sctx, "brisk_file: cannot list the store", -1);
+	} else {
+		sqlite3_result_text(sctx, out, (int)out_len - 1, SQLITE_TRANSIENT);
+	}
+	free(out);
+	brisk_blobfs_free_names(names, count);
+}
+
 static void file_op(sqlite3_context *sctx, const char *op, const char *name, const char *to)
 {
 	struct brisk_blobfs_sync_ctx *ctx = brisk_sqlite_ctx();
@@ -73,11 +109,15 @@ static void file_op(sqlite3_context *sctx, const char *op, const char *name, con
 		sqlite3_result_int(sctx, brisk_blobfs_sync_delete(ctx, name) == 0);
 	} else if (strcmp(op, "rename") == 0 && to != NULL) {
 		sqlite3_result_int(sctx, brisk_blobfs_sync_rename(ctx, name, to) == 0);
+	} else if (strcmp(op, "list") == 0) {
+		list_dir(sctx, ctx, name);
 	} else if (strcmp(op, "copy") == 0 && to != NULL) {
 		sqlite3_result_int(sctx, copy_file(ctx, name, to) == 0);
 	} else {
-		sqlite3_result_error(sctx, "brisk_file: op must be exists, size, delete, "
-				     "rename or copy (rename and copy take a third argument)", -1);
+		sqlite3_result_error(sctx,
+				     "brisk_file: op must be exists, size, delete, list, "
+				     "rename or copy (rename and copy take a third argument)",
+				     -1);
 	}
 }
 
@@ -98,11 +138,79 @@ static void brisk_file_func(sqlite3_context *sctx, int argc, sqlite3_value **arg
 	file_op(sctx, op, name, argc == 3 ? to : NULL);
 }
 
+/* 'read': up to n bytes at off as a blob (empty past the end). */
+static void data_read(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx, struct brisk_blobfs_file *file,
+		      int64_t off, int64_t n)
+{
+	char *buf = n >= 0 && n <= COPY_CHUNK * 64 ? malloc(n + 1) : NULL;
+	int64_t got = buf ? brisk_blobfs_sync_read(ctx, file, buf, off, n) : -ENOMEM;
+
+	if (got < 0) {
+		sqlite3_result_error(sctx, "brisk_file_data: read failed", -1);
+	} else {
+		sqlite3_result_blob64(sctx, buf, got, SQLITE_TRANSIENT);
+	}
+	free(buf);
+}
+
+/* 'write' and 'truncate' also sync, so a later open sees them durable. */
+static void data_change(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx, struct brisk_blobfs_file *file,
+			int64_t off, sqlite3_value *arg)
+{
+	bool write = sqlite3_value_type(arg) == SQLITE_BLOB;
+	int64_t n = write ? sqlite3_value_bytes(arg) : 0;
+	int64_t rc = write ? brisk_blobfs_sync_write(ctx, file, sqlite3_value_blob(arg), off, n)
+			   : brisk_blobfs_sync_truncate(ctx, file, off);
+
+	rc = rc < 0 ? rc : brisk_blobfs_sync_sync(ctx, file);
+	if (rc < 0) {
+		sqlite3_result_error(sctx, "brisk_file_data: write failed", -1);
+	} else {
+		sqlite3_result_int64(sctx, write ? n : 1);
+	}
+}
+
+static void brisk_file_data_func(sqlite3_context *sctx, int argc, sqlite3_value **argv)
+{
+	const char *op = (const char *)sqlite3_value_text(argv[0]);
+	int64_t off = sqlite3_value_int64(argv[2]);
+	bool rd = op != NULL && strcmp(op, "read") == 0;
+	char name[BRISK_BLOBFS_NAME_MAX + 1];
+	struct brisk_blobfs_sync_ctx *ctx;
+	struct brisk_blobfs_file *file;
+
+	if (op == NULL || (!rd && strcmp(op, "write") != 0 && strcmp(op, "truncate") != 0) || off < 0 ||
+	    arg_name(argv[1], name) != 0) {
+		sqlite3_result_error(sctx,
+				     "brisk_file_data: op must be read, write or truncate, "
+				     "with a path and an offset >= 0",
+				     -1);
+		return;
+	}
+	if (brisk_sqlite_mount(NULL, NULL) != 0 || (ctx = brisk_sqlite_ctx()) == NULL) {
+		sqlite3_result_error(sctx, "brisk_file_data: cannot mount the store", -1);
+		return;
+	}
+	if (brisk_blobfs_sync_open(ctx, name, rd ? 0 : BRISK_BLOBFS_OPEN_CREATE, &file) != 0) {
+		sqlite3_result_error(sctx, "brisk_file_data: no such file on the store", -1);
+		return;
+	}
+	if (rd) {
+		data_read(sctx, ctx, file, off, sqlite3_value_int64(argv[3]));
+	} else {
+		data_change(sctx, ctx, file, off, argv[3]);
+	}
+	brisk_blobfs_sync_close(ctx, file);
+}
+
 int brisk_sqlite_register_functions(sqlite3 *db, char **err, const sqlite3_api_routines *api)
 {
 	int rc = sqlite3_create_function_v2(db, "brisk_file", 2, SQLITE_UTF8, NULL,
 					    brisk_file_func, NULL, NULL, NULL);
 
-	return rc ? rc : sqlite3_create_function_v2(db, "brisk_file", 3, SQLITE_UTF8, NULL,
-						    brisk_file_func, NULL, NULL, NULL);
+	rc = rc ? rc
+		: sqlite3_create_function_v2(db, "brisk_file", 3, SQLITE_UTF8, NULL, brisk_file_func, NULL, NULL, NULL);
+	return rc ? rc
+		  : sqlite3_create_function_v2(db, "brisk_file_data", 4, SQLITE_UTF8, NULL, brisk_file_data_func, NULL,
+					       NULL, NULL);
 }

@@ -64,6 +64,7 @@ struct brisk_sqlite_file {
 	uint16_t shm_shared;            /* shm slots this handle holds shared */
 	uint16_t shm_excl;              /* ... and exclusively */
 	bool shm_mapped;
+	bool new_journal; /* created journal/WAL, not yet synced */
 };
 
 /* sqlite_mount.c: the one blobfs of this process. */
@@ -103,6 +104,10 @@ void brisk_sqlite_temp_name(char *out, size_t out_len);
 /* sqlite_func.c: brisk_file() for SQL. */
 /* An auto-extension entry: every new connection gets brisk_file(). */
 int brisk_sqlite_register_functions(sqlite3 *db, char **err, const sqlite3_api_routines *api);
+
+/* sqlite_testcount.c: SQLite's test-harness counters, when present. */
+void brisk_sqlite_count_open(int delta);
+void brisk_sqlite_count_sync(struct brisk_sqlite_file *file, int flags);
 
 /* sqlite_vfs.c */
 int brisk_sqlite_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,

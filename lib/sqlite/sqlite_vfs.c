@@ -68,6 +68,12 @@ int brisk_sqlite_open(sqlite3_vfs *vfs, const char *path, sqlite3_file *f, int f
 	int rc = open_mount(path, flags);
 
 	file_init(file, flags);
+	if (path != NULL && (flags & SQLITE_OPEN_URI) && sqlite3_uri_boolean(path, "brisk_functions", 0)) {
+		/* brisk_file() for connections opened from now on, again after
+		 * sqlite3_reset_auto_extension (SQLite's suite resets them; its
+		 * Tcl shim asks back with this URI parameter). */
+		sqlite3_auto_extension((void (*)(void))brisk_sqlite_register_functions);
+	}
 	if (rc != 0 || (ctx = brisk_sqlite_ctx()) == NULL) {
 		return SQLITE_CANTOPEN;
 	}
@@ -88,6 +94,9 @@ int brisk_sqlite_open(sqlite3_vfs *vfs, const char *path, sqlite3_file *f, int f
 		return rc == -ENOSPC ? SQLITE_FULL : SQLITE_CANTOPEN;
 	}
 	file->base.pMethods = &brisk_sqlite_io_methods;
+	file->new_journal = (flags & SQLITE_OPEN_CREATE) &&
+			    (flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL | SQLITE_OPEN_WAL));
+	brisk_sqlite_count_open(1);
 	if (out_flags != NULL) {
 		*out_flags = flags;
 	}

@@ -4,7 +4,8 @@
 # brisk_bdev=), run a schema with indexes, inserts, updates, deletes, VACUUM
 # and integrity_check in each journal mode; reopen in a new shell to see the
 # data persist; BRISK_SQLITE_DEFAULT=1 makes an unmodified `sqlite3 NAME` use
-# the store; a bad config is refused with an error naming it. Rows:
+# the store; a bad config is refused with an error naming it; the SQL
+# functions brisk_file() and brisk_file_data() reach the store's files. Rows:
 # SQLITE_TEST_ROWS (default 5000). Each shell is bounded by timeout.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
@@ -68,6 +69,21 @@ if grep -qx "$want" <<<"$out" && grep -qx ok <<<"$out"; then
 	pass "a new shell reads the data back through the index ($want rows)"
 else
 	fail "reopen: want $want rows: $(tail -c 400 <<<"$out")"
+fi
+
+# brisk_file_data() and brisk_file('list'): the bytes and names SQLite's
+# own suite reaches through its Tcl shim (test/functional/sqlite_brisk.tcl).
+out=$(shell sh_delete.db "SELECT 'w', brisk_file_data('write', 'raw.bin', 2, x'414243');
+SELECT 'r', hex(brisk_file_data('read', 'raw.bin', 0, 10));
+SELECT 't', brisk_file_data('truncate', 'raw.bin', 1, NULL), brisk_file('size', 'raw.bin');
+SELECT 'l', brisk_file('list', '.') LIKE '%raw.bin%sh_delete.db%' OR
+            brisk_file('list', '.') LIKE '%sh_delete.db%raw.bin%';
+SELECT brisk_file_data('read', 'none.bin', 0, 1);")
+if grep -qx "w|3" <<<"$out" && grep -qx "r|0000414243" <<<"$out" && grep -qx "t|1|1" <<<"$out" &&
+	grep -qx "l|1" <<<"$out" && grep -q "no such file on the store" <<<"$out"; then
+	pass "brisk_file_data writes, reads and truncates; brisk_file lists a folder"
+else
+	fail "brisk_file_data/list: $(tail -c 400 <<<"$out")"
 fi
 
 out=$(printf '.load %s\n.open default.db\nCREATE TABLE d(v); INSERT INTO d VALUES (42);\n' "$EXT" |

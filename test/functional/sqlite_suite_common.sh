@@ -70,3 +70,30 @@ suite_errors() {
 suite_failed() {
 	sed -n 's/^!Failures on these tests: *//p' "$1" | tr ' ' '\n' | sed '/^$/d' | sort -u
 }
+
+# The known brisk-only differences (sqlite_brisk_known.txt): "name reason".
+KNOWN=$ROOT/test/functional/sqlite_brisk_known.txt
+suite_known() {
+	sed -e 's/^#.*//' -e '/^[[:space:]]*$/d' "$KNOWN"
+}
+
+# suite_compare UNIX_LOG BRISK_LOG: prints each known difference seen and
+# each unexplained one; returns 1 when brisk fails a test unix passes (not
+# listed as known) or passes one unix fails.
+suite_compare() {
+	local u=$1 b=$2 t reason rc=0
+	while read -r t; do
+		reason=$(suite_known | awk -v t="$t" '$1 == t { $1 = ""; print substr($0, 2); exit }')
+		if [ -n "$reason" ]; then
+			echo "known difference on brisk: $t ($reason)"
+		else
+			echo "failing on brisk only: $t"
+			rc=1
+		fi
+	done < <(comm -13 <(suite_failed "$u") <(suite_failed "$b"))
+	while read -r t; do
+		echo "failing on unix only: $t"
+		rc=1
+	done < <(comm -23 <(suite_failed "$u") <(suite_failed "$b"))
+	return $rc
+}

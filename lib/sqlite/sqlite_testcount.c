@@ -1,0 +1,40 @@
+/*
+ * SQLite's test harness (testfixture, built with SQLITE_TEST) counts the
+ * syncs and open files of its VFS in globals its Tcl tests read
+ * (sqlite_sync_count, sqlite_fullsync_count, sqlite_open_file_count: e.g.
+ * trans.test checks that commits sync, exclusive.test that a journal stays
+ * open). The unix VFS keeps them in os_unix.c; the brisk VFS keeps the same
+ * counts when linked into such a harness. The references are weak, so in an
+ * ordinary SQLite (no such globals) they are NULL and nothing is counted.
+ */
+#include "sqlite_internal.h"
+
+extern int sqlite3_sync_count __attribute__((weak));
+extern int sqlite3_fullsync_count __attribute__((weak));
+extern int sqlite3_open_file_count __attribute__((weak));
+
+void brisk_sqlite_count_open(int delta)
+{
+	if (&sqlite3_open_file_count != NULL) {
+		sqlite3_open_file_count += delta;
+	}
+}
+
+/* As os_unix.c counts: one per sync (a FULL one also as a full sync), and
+ * one more at the first sync of a new journal or WAL, where the unix VFS
+ * also syncs the directory (on the store the same sync makes the new name
+ * durable). */
+void brisk_sqlite_count_sync(struct brisk_sqlite_file *file, int flags)
+{
+	if (&sqlite3_sync_count == NULL || &sqlite3_fullsync_count == NULL) {
+		return;
+	}
+	if ((flags & 0x0F) == SQLITE_SYNC_FULL) {
+		sqlite3_fullsync_count++;
+	}
+	sqlite3_sync_count++;
+	if (file->new_journal) {
+		file->new_journal = false;
+		sqlite3_sync_count++;
+	}
+}
