@@ -82,7 +82,8 @@ int nvmf_ana_ctrlr_init(struct nvmf_ctrlr *c, const struct nvmf_listen_addr *por
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		__atomic_store_n(&c->ana_states[i], sl != NULL ? sl->ana_states[i] : BRISK_NVME_ANA_OPTIMIZED, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->ana_states[i], sl != NULL ? sl->ana_states[i] : BRISK_NVME_ANA_OPTIMIZED,
+				 __ATOMIC_RELAXED);
 	}
 	return 0;
 }
@@ -135,7 +136,8 @@ static void ana_notify_ctrlrs(struct nvmf_subsystem *s, const struct nvmf_listen
 	struct ana_change *ac;
 
 	TAILQ_FOREACH(c, &s->ctrlrs, link) {
-		if (__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST) || c->ana_states == NULL || !nvmf_listen_addr_equal(&c->port, a)) {
+		if (__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST) || c->ana_states == NULL ||
+		    !nvmf_listen_addr_equal(&c->port, a)) {
 			continue;
 		}
 		ac = malloc(sizeof(*ac));
@@ -189,7 +191,8 @@ void nvmf_ana_listener_removed(struct nvmf_subsystem *s, const struct nvmf_liste
 	struct nvmf_ctrlr *c;
 
 	TAILQ_FOREACH(c, &s->ctrlrs, link) {
-		if (__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST) || c->ana_states == NULL || !nvmf_listen_addr_equal(&c->port, a)) {
+		if (__atomic_load_n(&c->dead, __ATOMIC_SEQ_CST) || c->ana_states == NULL ||
+		    !nvmf_listen_addr_equal(&c->port, a)) {
 			continue;
 		}
 		__atomic_fetch_add(&c->refs, 1, __ATOMIC_SEQ_CST);

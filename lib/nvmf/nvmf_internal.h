@@ -163,7 +163,7 @@ struct nvmf_ctrlr {
 	/* ANA (ana.c): the port the host came in through and its group states
 	 * there; written on the admin thread, read by I/O connections' threads. */
 	struct nvmf_listen_addr port;
-	uint8_t *ana_states;        /* __atomic: set by RPC, read by I/O */ /* [subsys->max_nsid] */
+	uint8_t *ana_states; /* [subsys->max_nsid], __atomic: set by RPC, read by I/O */
 	uint64_t ana_chgcnt;
 	bool ana_aen_pending, ana_aen_masked;
 	TAILQ_ENTRY(nvmf_ctrlr) link;  /* in subsys->ctrlrs (app thread) */
