@@ -4,11 +4,12 @@
  * thread; brisk_app_stop runs the stop sequence and the reactors return.
  *
  * Start-up, on the app thread (each step a function, in order):
- *   app_start_rpc           RPC server listening, state STARTUP
+ *   app_start_rpc           state STARTUP; --wait-for-rpc: RPC server listening
  *   app_start_config        -c: STARTUP methods of the JSON config
  *   (--wait-for-rpc: wait for framework_start_init)
  *   app_start_subsystems    subsystems in dependency order
- *   app_start_runtime       RPC state RUNTIME, RUNTIME methods of the config
+ *   app_start_runtime       RPC state RUNTIME, RPC server listening (if not
+ *                           yet), RUNTIME methods of the config
  *   app_start_settle        each subsystem's background start-up work ends
  *                           (bdev examine: lvol stores loaded)
  *   app_start_done          start_fn(ctx); framework_wait_init answers
@@ -235,6 +236,8 @@ static void app_start_runtime_config_done(int rc, const char *errmsg, void *ctx)
 	event_subsystem_settle(app_start_settled, NULL);
 }
 
+static int app_rpc_listen(void);
+
 static void app_start_subsystems_done(int rc, void *ctx)
 {
 	if (g_app.start_init_cb != NULL) {
@@ -250,6 +253,11 @@ static void app_start_subsystems_done(int rc, void *ctx)
 	}
 	/* app_start_runtime: */
 	brisk_rpc_set_state(BRISK_RPC_RUNTIME);
+	rc = app_rpc_listen();
+	if (rc != 0) {
+		app_start_failed(rc, "RPC server");
+		return;
+	}
 	g_app.step_in_flight = true;
 	brisk_json_config_apply_deferred(app_start_runtime_config_done, NULL);
 }
@@ -337,27 +345,46 @@ static int app_set_rpc_socket_opts(void)
 	return brisk_rpc_set_opts(&opts);
 }
 
-static void app_start_rpc(void *ctx)
+/* Listens on the RPC socket: 0, or the error already logged. */
+static int app_rpc_listen(void)
 {
 	int rc;
+
+	if (g_app.opts.rpc_addr == NULL || g_app.rpc_listening) {
+		return 0;
+	}
+	rc = app_set_rpc_socket_opts();
+	if (rc == 0) {
+		rc = brisk_rpc_listen(g_app.opts.rpc_addr);
+	}
+	if (rc != 0) {
+		BRISK_ERRLOG("cannot listen for JSON-RPC on %s: %s\n", g_app.opts.rpc_addr, strerror(-rc));
+		return rc;
+	}
+	g_app.rpc_listening = true;
+	return 0;
+}
+
+/* With --wait-for-rpc the socket opens now, in state STARTUP, for
+ * framework_start_init and the start-up methods. Otherwise it opens once the
+ * subsystems are up (app_start_subsystems_done), as SPDK's apps do: a client
+ * that calls as soon as the socket appears (a script's waitforlisten, then
+ * bdev_malloc_create) must never be told the method is for later. */
+static void app_start_rpc(void *ctx)
+{
+	int rc = 0;
 
 	if (g_app.stop_requested) {
 		app_stop_begin();
 		return;
 	}
 	brisk_rpc_set_state(BRISK_RPC_STARTUP);
-	if (g_app.opts.rpc_addr != NULL) {
-		rc = app_set_rpc_socket_opts();
-		if (rc == 0) {
-			rc = brisk_rpc_listen(g_app.opts.rpc_addr);
-		}
-		if (rc != 0) {
-			BRISK_ERRLOG("cannot listen for JSON-RPC on %s: %s\n", g_app.opts.rpc_addr,
-				     strerror(-rc));
-			app_start_failed(rc, "RPC server");
-			return;
-		}
-		g_app.rpc_listening = true;
+	if (g_app.opts.wait_for_rpc) {
+		rc = app_rpc_listen();
+	}
+	if (rc != 0) {
+		app_start_failed(rc, "RPC server");
+		return;
 	}
 	app_start_config();
 }
