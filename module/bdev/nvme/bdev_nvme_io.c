@@ -179,7 +179,10 @@ void bdev_nvme_channel_drop_path(struct brisk_io_channel *_ch, uint32_t slot)
 static bool nvme_io_failover(struct nvme_io *io, const struct brisk_nvme_cpl *cpl)
 {
 	struct nvme_ctrlr *c = io->ch->nctrlr;
-	bool path_err = cpl->status.sct == BRISK_NVME_SCT_PATH;
+	/* A qpair torn down under the I/O (its connection dropped) counts as a
+	 * path error: the controller may not be marked lost yet when the abort
+	 * completes, and resubmitting to it would fail the I/O. */
+	bool path_err = cpl->status.sct == BRISK_NVME_SCT_PATH || nvme_cpl_is_aborted_by_reset(cpl);
 	struct brisk_nvme_ns *dns = NULL;
 	struct nvme_channel *ch;
 
