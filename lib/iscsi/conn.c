@@ -58,11 +58,12 @@ static void addr_str(int fd, bool peer, char *host, size_t hlen, char *port, siz
 static int conn_alloc(struct iscsi_conn *c)
 {
 	uint32_t rx = g_iscsi.opts.max_recv_data_segment_length;
+	int rc;
 
 	c->num_tasks = g_iscsi.opts.max_queue_depth + 8; /* + immediate commands and TMFs */
 	c->rx_buf = malloc((rx > CTRL_DATA_LEN ? rx : CTRL_DATA_LEN) + ISCSI_DIGEST_LEN);
 	c->text_buf = malloc(ISCSI_TEXT_BUF);
-	c->rx_stage = malloc(ISCSI_RX_STAGE_SIZE);
+	rc = brisk_readahead_init(&c->rx_ra, ISCSI_RX_AHEAD_SIZE);
 	c->ctrl_pdus = calloc(CTRL_PDUS, sizeof(*c->ctrl_pdus));
 	c->ctrl_data = malloc((size_t)CTRL_PDUS * CTRL_DATA_LEN);
 	c->tasks = calloc(c->num_tasks, sizeof(*c->tasks));
@@ -70,8 +71,8 @@ static int conn_alloc(struct iscsi_conn *c)
 	if (c->tasks != NULL) {
 		c->tasks[0].buf = aligned_alloc(4096, (size_t)c->num_tasks * ISCSI_TASK_BUF);
 	}
-	if (c->rx_buf == NULL || c->text_buf == NULL || c->rx_stage == NULL || c->ctrl_pdus == NULL ||
-	    c->ctrl_data == NULL || c->tasks == NULL || c->tasks[0].buf == NULL) {
+	if (c->rx_buf == NULL || c->text_buf == NULL || rc != 0 || c->ctrl_pdus == NULL || c->ctrl_data == NULL ||
+	    c->tasks == NULL || c->tasks[0].buf == NULL) {
 		return -ENOMEM;
 	}
 	c->num_ctrl_pdus = CTRL_PDUS;
@@ -94,7 +95,7 @@ static void conn_release(struct iscsi_conn *c)
 	}
 	free(c->tasks);
 	free(c->rx_buf);
-	free(c->rx_stage);
+	brisk_readahead_fini(&c->rx_ra);
 	free(c->text_buf);
 	free(c->ctrl_pdus);
 	free(c->ctrl_data);
@@ -429,50 +430,18 @@ static int rx_step_done(struct iscsi_conn *c)
 	return rx_dispatch(c);
 }
 
-bool iscsi_conn_rx_staged(const struct iscsi_conn *c) { return c->rx_stage_len > c->rx_stage_off; }
+bool iscsi_conn_rx_staged(const struct iscsi_conn *c) { return brisk_readahead_pending(&c->rx_ra); }
 
-/* Moves read-ahead bytes into the part being filled. */
-static ssize_t rx_take_staged(struct iscsi_conn *c)
-{
-	uint32_t n = c->rx_stage_len - c->rx_stage_off;
-
-	if (n > c->rx_need - c->rx_got) {
-		n = c->rx_need - c->rx_got;
-	}
-	memcpy(c->rx_dst + c->rx_got, c->rx_stage + c->rx_stage_off, n);
-	c->rx_stage_off += n;
-	c->rx_got += n;
-	if (c->rx_stage_off == c->rx_stage_len) {
-		c->rx_stage_off = c->rx_stage_len = 0;
-	}
-	return n;
-}
-
-/* Fills the current part: from the read-ahead, else one recv (into the
- * read-ahead for a short part on a poll group, else straight to rx_dst).
- * What recv returned: 0 closed, < 0 with errno. */
+/* Fills the current part. Login and discovery connections are served when
+ * their socket is readable, so they read exactly what they need: bytes read
+ * ahead there could wait for an event that never comes. */
 static ssize_t rx_fill(struct iscsi_conn *c)
 {
-	uint32_t want = c->rx_need - c->rx_got;
-	ssize_t n;
+	uint32_t direct_min = c->pg == NULL ? 0 : ISCSI_RX_DIRECT_MIN;
+	ssize_t n = brisk_readahead_fill(&c->rx_ra, c->fd, c->rx_dst + c->rx_got, c->rx_need - c->rx_got, direct_min);
 
-	if (iscsi_conn_rx_staged(c)) {
-		return rx_take_staged(c);
-	}
-	/* Login and discovery connections are served when their socket is
-	 * readable: bytes read ahead there could wait for an event that never
-	 * comes. */
-	if (c->pg == NULL || want >= ISCSI_RX_DIRECT_MIN) {
-		n = recv(c->fd, c->rx_dst + c->rx_got, want, MSG_DONTWAIT);
-		if (n > 0) {
-			c->rx_got += (uint32_t)n;
-		}
-		return n;
-	}
-	n = recv(c->fd, c->rx_stage, ISCSI_RX_STAGE_SIZE, MSG_DONTWAIT);
 	if (n > 0) {
-		c->rx_stage_len = (uint32_t)n;
-		rx_take_staged(c);
+		c->rx_got += (uint32_t)n;
 	}
 	return n;
 }

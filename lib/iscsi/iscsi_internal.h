@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include <brisk/iscsi.h>
+#include <brisk/readahead.h>
 #include <brisk/queue.h>
 #include <brisk/scsi.h>
 #include <brisk/thread.h>
@@ -41,7 +42,7 @@
 /* Receive read-ahead per connection in full feature phase (conn.c): parts
  * shorter than ISCSI_RX_DIRECT_MIN (headers, small data) come out of it,
  * longer ones are read straight into their destination. */
-#define ISCSI_RX_STAGE_SIZE (32u * 1024)
+#define ISCSI_RX_AHEAD_SIZE (32u * 1024)
 #define ISCSI_RX_DIRECT_MIN (8u * 1024)
 
 /* ---- configuration ---- */
@@ -260,11 +261,9 @@ struct iscsi_conn {
 	uint8_t *rx_data;                      /* data segment of the current PDU */
 	uint32_t rx_data_len;
 	uint8_t *rx_buf;                       /* [max_recv_dsl + 4]: data segments not placed in a task */
-	/* Bytes read ahead of the part being filled: one recv takes every
-	 * small PDU the initiator queued, where a recv per part cost a system
-	 * call per header. Only on poll groups, which poll while it holds any. */
-	uint8_t *rx_stage;
-	uint32_t rx_stage_off, rx_stage_len;
+	/* one recv takes every small PDU the initiator queued; only on poll
+	 * groups, which poll while it holds any (conn.c) */
+	struct brisk_readahead rx_ra;
 	uint8_t *text_buf;                     /* login/text keys gathered over C-bit PDUs */
 	uint32_t text_len;
 	/* send */

@@ -56,7 +56,7 @@ static int conn_alloc_reqs(struct nvmf_conn *c)
 
 static void conn_free_mem(struct nvmf_conn *c)
 {
-	free(c->rx_stage);
+	brisk_readahead_fini(&c->rx_ra);
 	free(c->reqs[0].buf);
 	free(c->reqs);
 	free(c);
@@ -72,8 +72,7 @@ struct nvmf_conn *nvmf_conn_create(struct nvmf_poll_group *pg, int fd, const str
 		free(c);
 		return NULL;
 	}
-	c->rx_stage = malloc(NVMF_RX_STAGE_SIZE);
-	if (c->rx_stage == NULL) {
+	if (brisk_readahead_init(&c->rx_ra, NVMF_RX_AHEAD_SIZE) != 0) {
 		conn_free_mem(c);
 		return NULL;
 	}

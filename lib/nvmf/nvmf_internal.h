@@ -23,6 +23,7 @@
 #include <brisk/bdev.h>
 #include <brisk/nvmf.h>
 #include <brisk/nvmf_spec.h>
+#include <brisk/readahead.h>
 #include <brisk/thread.h>
 #include <brisk/uuid.h>
 
@@ -34,7 +35,7 @@
 /* Receive read-ahead per connection (tcp_recv.c): parts shorter than
  * NVMF_RX_DIRECT_MIN (headers, 4 KiB in-capsule data) come out of it; longer
  * ones are read straight into their request's buffer. */
-#define NVMF_RX_STAGE_SIZE (32u * 1024)
+#define NVMF_RX_AHEAD_SIZE (32u * 1024)
 #define NVMF_RX_DIRECT_MIN (8u * 1024)
 #define NVMF_ADMIN_ICD_SIZE 8192 /* in-capsule data the Linux host may put in admin capsules */
 #define NVMF_SN_LEN 20
@@ -258,11 +259,8 @@ struct nvmf_conn {
 	uint8_t rx_pad[256];
 	bool rx_ddgst_err;
 	struct nvmf_req *rx_req;
-	/* Bytes read ahead of the part being filled: one recv takes every
-	 * small PDU the host has queued, where a recv per part cost two or
-	 * three system calls per command (tcp_recv.c). */
-	uint8_t *rx_stage;
-	uint32_t rx_stage_off, rx_stage_len;
+	/* one recv takes every small PDU the host queued (tcp_recv.c) */
+	struct brisk_readahead rx_ra;
 	/* send */
 	TAILQ_HEAD(, nvmf_out_pdu) out;
 	uint32_t out_off;       /* bytes of the head PDU already sent */

@@ -12,6 +12,7 @@
 
 #include <brisk/crc32c.h>
 #include <brisk/log.h>
+#include <brisk/readahead.h>
 
 #include "nvmf_internal.h"
 
@@ -232,47 +233,9 @@ static uint8_t *rx_cursor(struct nvmf_conn *c)
 	}
 }
 
-/* Moves read-ahead bytes into the part being filled. */
-static void rx_take_staged(struct nvmf_conn *c)
-{
-	uint32_t n = c->rx_stage_len - c->rx_stage_off;
-
-	if (n > c->rx_need - c->rx_got) {
-		n = c->rx_need - c->rx_got;
-	}
-	memcpy(rx_cursor(c), c->rx_stage + c->rx_stage_off, n);
-	c->rx_stage_off += n;
-	c->rx_got += n;
-	if (c->rx_stage_off == c->rx_stage_len) {
-		c->rx_stage_off = c->rx_stage_len = 0;
-	}
-}
-
-/* One recv: a long part straight into its destination, anything else into
- * the read-ahead buffer. What recv returned (0: closed). */
-static ssize_t rx_read(struct nvmf_conn *c)
-{
-	uint32_t want = c->rx_need - c->rx_got;
-	ssize_t n;
-
-	if (want >= NVMF_RX_DIRECT_MIN) {
-		n = recv(c->fd, rx_cursor(c), want, MSG_DONTWAIT);
-		if (n > 0) {
-			c->rx_got += (uint32_t)n;
-		}
-		return n;
-	}
-	n = recv(c->fd, c->rx_stage, NVMF_RX_STAGE_SIZE, MSG_DONTWAIT);
-	if (n > 0) {
-		c->rx_stage_len = (uint32_t)n;
-		rx_take_staged(c);
-	}
-	return n;
-}
-
 bool nvmf_conn_rx_staged(const struct nvmf_conn *c)
 {
-	return c->rx_stage_len > c->rx_stage_off && c->rx_state != NVMF_RX_ERROR;
+	return brisk_readahead_pending(&c->rx_ra) && c->rx_state != NVMF_RX_ERROR;
 }
 
 /* Reads what is there. 1 if bytes came in, 0 if none, -1 if the connection
@@ -286,19 +249,16 @@ int nvmf_conn_recv(struct nvmf_conn *c)
 	}
 	for (int step = 0; step < RECV_MAX_STEPS && c->rx_state != NVMF_RX_ERROR; step++) {
 		if (c->rx_got < c->rx_need) {
-			if (nvmf_conn_rx_staged(c)) {
-				rx_take_staged(c);
-			} else {
-				ssize_t n = rx_read(c);
+			ssize_t n = brisk_readahead_fill(&c->rx_ra, c->fd, rx_cursor(c), c->rx_need - c->rx_got,
+							 NVMF_RX_DIRECT_MIN);
 
-				if (n == 0) {
-					return -1;
-				}
-				if (n < 0) {
-					return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? progress
-													 : -1;
-				}
+			if (n == 0) {
+				return -1;
 			}
+			if (n < 0) {
+				return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? progress : -1;
+			}
+			c->rx_got += (uint32_t)n;
 			progress = 1;
 		}
 		if (c->rx_got == c->rx_need && rx_advance(c) < 0) {
