@@ -122,6 +122,14 @@ void brisk_bdev_unregister(struct brisk_bdev *bdev, brisk_bdev_unregister_cb cb,
 /* Unregister by name, only if the bdev belongs to module. -ENODEV otherwise. */
 int brisk_bdev_unregister_by_name(const char *bdev_name, struct brisk_bdev_module *module,
 				  brisk_bdev_unregister_cb cb, void *cb_arg);
+/* A module's "delete by name" function, as bdev_malloc_delete. */
+typedef int (*brisk_bdev_delete_fn)(const char *name, brisk_bdev_unregister_cb cb, void *cb_arg);
+struct brisk_jsonrpc_request;
+/* The body of a module's bdev_<kind>_delete {name} RPC method: decodes the
+ * name, calls delete_fn and answers true once the bdev is gone, or an error
+ * ("No such device: <kind> bdev 'X' does not exist" for -ENODEV). */
+void brisk_bdev_rpc_delete(struct brisk_jsonrpc_request *req, const json_t *params, const char *kind,
+			   brisk_bdev_delete_fn delete_fn);
 void brisk_bdev_destruct_done(struct brisk_bdev *bdev, int bdeverrno);
 /* Changes blockcnt and sends RESIZE to every descriptor. -EBUSY when
  * shrinking a bdev that is open. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <brisk/bdev.h>
+#include <brisk/bdev_module.h>
 #include <brisk/json.h>
 #include <brisk/rpc.h>
 
@@ -109,35 +110,9 @@ static const struct brisk_json_object_decoder g_aio_name_decoders[] = {
 	{"name", offsetof(struct rpc_aio_name, name), brisk_json_decode_string, false},
 };
 
-static void aio_deleted(void *arg, int rc)
-{
-	struct brisk_jsonrpc_request *req = arg;
-
-	if (rc != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_aio_delete failed: %s", strerror(-rc));
-		return;
-	}
-	brisk_jsonrpc_send_bool_response(req, true);
-}
-
 static void rpc_bdev_aio_delete(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	struct rpc_aio_name p = {0};
-	char err[256];
-	int rc;
-
-	if (brisk_json_decode_object(params, g_aio_name_decoders, BRISK_COUNTOF(g_aio_name_decoders), &p,
-				     err, sizeof(err)) != 0) {
-		brisk_jsonrpc_invalid_params(req, "%s", err);
-		goto out;
-	}
-	rc = bdev_aio_delete(p.name, aio_deleted, req);
-	if (rc != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, rc, "No such device: aio bdev '%s' does not exist",
-						      p.name);
-	}
-out:
-	brisk_json_free_object(g_aio_name_decoders, BRISK_COUNTOF(g_aio_name_decoders), &p);
+	brisk_bdev_rpc_delete(req, params, "aio", bdev_aio_delete);
 }
 BRISK_RPC_REGISTER("bdev_aio_delete", rpc_bdev_aio_delete, BRISK_RPC_RUNTIME)
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <brisk/bdev.h>
+#include <brisk/bdev_module.h>
 #include <brisk/json.h>
 #include <brisk/rpc.h>
 
@@ -96,41 +97,9 @@ out:
 }
 BRISK_RPC_REGISTER("bdev_delay_create", rpc_bdev_delay_create, BRISK_RPC_RUNTIME)
 
-struct rpc_delay_delete {
-	char *name;
-};
-
-static const struct brisk_json_object_decoder g_delay_delete_decoders[] = {
-	{"name", offsetof(struct rpc_delay_delete, name), brisk_json_decode_string, false},
-};
-
-static void delay_deleted(void *arg, int rc)
-{
-	struct brisk_jsonrpc_request *req = arg;
-
-	if (rc != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_delay_delete failed: %s", strerror(-rc));
-		return;
-	}
-	brisk_jsonrpc_send_bool_response(req, true);
-}
-
 static void rpc_bdev_delay_delete(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	struct rpc_delay_delete p = {0};
-	char err[256];
-
-	if (brisk_json_decode_object(params, g_delay_delete_decoders, BRISK_COUNTOF(g_delay_delete_decoders), &p,
-				     err, sizeof(err)) != 0) {
-		brisk_jsonrpc_invalid_params(req, "%s", err);
-		goto out;
-	}
-	if (bdev_delay_delete(p.name, delay_deleted, req) != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, -ENODEV, "No such device: delay bdev '%s' does not exist",
-						      p.name);
-	}
-out:
-	brisk_json_free_object(g_delay_delete_decoders, BRISK_COUNTOF(g_delay_delete_decoders), &p);
+	brisk_bdev_rpc_delete(req, params, "delay", bdev_delay_delete);
 }
 BRISK_RPC_REGISTER("bdev_delay_delete", rpc_bdev_delay_delete, BRISK_RPC_RUNTIME)
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <brisk/bdev.h>
+#include <brisk/bdev_module.h>
 #include <brisk/json.h>
 #include <brisk/rpc.h>
 #include <brisk/string.h>
@@ -68,43 +69,9 @@ out:
 }
 BRISK_RPC_REGISTER("bdev_error_create", rpc_bdev_error_create, BRISK_RPC_RUNTIME)
 
-struct rpc_error_delete {
-	char *name;
-};
-
-static const struct brisk_json_object_decoder g_error_delete_decoders[] = {
-	{"name", offsetof(struct rpc_error_delete, name), brisk_json_decode_string, false},
-};
-
-static void error_deleted(void *arg, int rc)
-{
-	struct brisk_jsonrpc_request *req = arg;
-
-	if (rc != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_error_delete failed: %s", strerror(-rc));
-		return;
-	}
-	brisk_jsonrpc_send_bool_response(req, true);
-}
-
 static void rpc_bdev_error_delete(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	struct rpc_error_delete p = {0};
-	char err[256];
-	int rc;
-
-	if (brisk_json_decode_object(params, g_error_delete_decoders, BRISK_COUNTOF(g_error_delete_decoders), &p,
-				     err, sizeof(err)) != 0) {
-		brisk_jsonrpc_invalid_params(req, "%s", err);
-		goto out;
-	}
-	rc = bdev_error_delete(p.name, error_deleted, req);
-	if (rc != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, rc, "No such device: error bdev '%s' does not exist",
-						      p.name);
-	}
-out:
-	brisk_json_free_object(g_error_delete_decoders, BRISK_COUNTOF(g_error_delete_decoders), &p);
+	brisk_bdev_rpc_delete(req, params, "error", bdev_error_delete);
 }
 BRISK_RPC_REGISTER("bdev_error_delete", rpc_bdev_error_delete, BRISK_RPC_RUNTIME)
 

@@ -96,42 +96,8 @@ out:
 }
 BRISK_RPC_REGISTER("bdev_malloc_create", rpc_bdev_malloc_create, BRISK_RPC_RUNTIME)
 
-struct rpc_malloc_delete {
-	char *name;
-};
-
-static const struct brisk_json_object_decoder g_malloc_delete_decoders[] = {
-	{"name", offsetof(struct rpc_malloc_delete, name), brisk_json_decode_string, false},
-};
-
-static void malloc_deleted(void *arg, int rc)
-{
-	struct brisk_jsonrpc_request *req = arg;
-
-	if (rc != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_malloc_delete failed: %s", strerror(-rc));
-		return;
-	}
-	brisk_jsonrpc_send_bool_response(req, true);
-}
-
 static void rpc_bdev_malloc_delete(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	struct rpc_malloc_delete p = {0};
-	char err[256];
-	int rc;
-
-	if (brisk_json_decode_object(params, g_malloc_delete_decoders, BRISK_COUNTOF(g_malloc_delete_decoders), &p,
-				     err, sizeof(err)) != 0) {
-		brisk_jsonrpc_invalid_params(req, "%s", err);
-		goto out;
-	}
-	rc = bdev_malloc_delete(p.name, malloc_deleted, req);
-	if (rc != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, rc, "No such device: malloc bdev '%s' does not exist",
-						      p.name);
-	}
-out:
-	brisk_json_free_object(g_malloc_delete_decoders, BRISK_COUNTOF(g_malloc_delete_decoders), &p);
+	brisk_bdev_rpc_delete(req, params, "malloc", bdev_malloc_delete);
 }
 BRISK_RPC_REGISTER("bdev_malloc_delete", rpc_bdev_malloc_delete, BRISK_RPC_RUNTIME)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <brisk/bdev.h>
+#include <brisk/bdev_module.h>
 #include <brisk/json.h>
 #include <brisk/rpc.h>
 
@@ -60,40 +61,8 @@ out:
 }
 BRISK_RPC_REGISTER("bdev_passthru_create", rpc_bdev_passthru_create, BRISK_RPC_RUNTIME)
 
-struct rpc_pt_delete {
-	char *name;
-};
-
-static const struct brisk_json_object_decoder g_pt_delete_decoders[] = {
-	{"name", offsetof(struct rpc_pt_delete, name), brisk_json_decode_string, false},
-};
-
-static void pt_deleted(void *arg, int rc)
-{
-	struct brisk_jsonrpc_request *req = arg;
-
-	if (rc != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, rc, "bdev_passthru_delete failed: %s", strerror(-rc));
-		return;
-	}
-	brisk_jsonrpc_send_bool_response(req, true);
-}
-
 static void rpc_bdev_passthru_delete(struct brisk_jsonrpc_request *req, const json_t *params)
 {
-	struct rpc_pt_delete p = {0};
-	char err[256];
-
-	if (brisk_json_decode_object(params, g_pt_delete_decoders, BRISK_COUNTOF(g_pt_delete_decoders), &p,
-				     err, sizeof(err)) != 0) {
-		brisk_jsonrpc_invalid_params(req, "%s", err);
-		goto out;
-	}
-	if (bdev_passthru_delete(p.name, pt_deleted, req) != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, -ENODEV, "No such device: passthru bdev '%s' does not exist",
-						      p.name);
-	}
-out:
-	brisk_json_free_object(g_pt_delete_decoders, BRISK_COUNTOF(g_pt_delete_decoders), &p);
+	brisk_bdev_rpc_delete(req, params, "passthru", bdev_passthru_delete);
 }
 BRISK_RPC_REGISTER("bdev_passthru_delete", rpc_bdev_passthru_delete, BRISK_RPC_RUNTIME)
