@@ -149,6 +149,22 @@ void brisk_bdev_module_release_bdev(struct brisk_bdev *bdev);
  * (brisk_thread_send_msg_slot, storage inside desc), then runs done(ctx) on
  * that thread. done never runs inside the call. */
 void brisk_bdev_module_close_base(struct brisk_bdev_desc *desc, brisk_msg_fn done, void *ctx);
+/* For a vbdev on a base bdev: sends io's operation (read, write, compare,
+ * unmap, flush, write_zeroes, reset) to base on base_ch at io's offset plus
+ * shift_blocks, with done(base_io, success, io) when it completes. 0, or the
+ * submit's error (-ENOMEM: no base brisk_bdev_io free; -ENOTSUP: a type it
+ * does not forward). */
+int brisk_bdev_forward_io(struct brisk_bdev_io *io, struct brisk_bdev_desc *base, struct brisk_io_channel *base_ch,
+			  uint64_t shift_blocks, brisk_bdev_io_completion_cb done);
+/* The plain done for brisk_bdev_forward_io: completes io (its arg) with the
+ * base I/O's status and frees the base I/O. */
+void brisk_bdev_forward_done(struct brisk_bdev_io *base_io, bool success, void *arg);
+/* After brisk_bdev_forward_io gave -ENOMEM: calls retry(io) once a base
+ * brisk_bdev_io is free (wait lives in io's driver_ctx), never failing the I/O
+ * for want of one. 0, or -ENOMEM if even the retry cannot be scheduled. */
+int brisk_bdev_forward_wait(struct brisk_bdev_io *io, struct brisk_bdev_io_wait_entry *wait,
+			    struct brisk_bdev_desc *base, struct brisk_io_channel *base_ch,
+			    brisk_bdev_io_wait_cb retry);
 
 /* The part of an I/O a module sees. */
 struct brisk_bdev_io {

@@ -165,51 +165,19 @@ static void delay_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_
 	struct delay_disk *dd = io->bdev->ctxt;
 	struct delay_channel *dch = brisk_io_channel_get_ctx(ch);
 	struct delay_io *dio = (struct delay_io *)io->driver_ctx;
-	struct brisk_bdev_desc *d = dd->base_desc;
-	struct brisk_io_channel *bch = dch->base_ch;
-	uint64_t off = io->u.offset_blocks, n = io->u.num_blocks;
+	bool rw = io->type == BRISK_BDEV_IO_TYPE_READ || io->type == BRISK_BDEV_IO_TYPE_WRITE;
 	int rc;
 
 	dio->ch = ch;
 	dio->due_tick = 0;
-	switch (io->type) {
-	case BRISK_BDEV_IO_TYPE_READ:
-		dio->due_tick = brisk_get_ticks() + brisk_us_to_ticks(delay_pick_us(dd, dch, true),
-								      brisk_get_ticks_hz());
-		rc = brisk_bdev_readv_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, delay_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_WRITE:
-		dio->due_tick = brisk_get_ticks() + brisk_us_to_ticks(delay_pick_us(dd, dch, false),
-								      brisk_get_ticks_hz());
-		rc = brisk_bdev_writev_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, delay_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_COMPARE:
-		rc = brisk_bdev_comparev_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, delay_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_UNMAP:
-		rc = brisk_bdev_unmap_blocks(d, bch, off, n, delay_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_FLUSH:
-		rc = brisk_bdev_flush_blocks(d, bch, off, n, delay_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_WRITE_ZEROES:
-		rc = brisk_bdev_write_zeroes_blocks(d, bch, off, n, delay_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_RESET:
-		rc = brisk_bdev_reset(d, bch, delay_base_done, io);
-		break;
-	default:
-		rc = -ENOTSUP;
-		break;
+	if (rw) {
+		uint64_t us = delay_pick_us(dd, dch, io->type == BRISK_BDEV_IO_TYPE_READ);
+
+		dio->due_tick = brisk_get_ticks() + brisk_us_to_ticks(us, brisk_get_ticks_hz());
 	}
+	rc = brisk_bdev_forward_io(io, dd->base_desc, dch->base_ch, 0, delay_base_done);
 	if (rc == -ENOMEM) {
-		dio->wait.bdev = brisk_bdev_desc_get_bdev(d);
-		dio->wait.cb_fn = delay_retry;
-		dio->wait.cb_arg = io;
-		if (brisk_bdev_queue_io_wait(dio->wait.bdev, bch, &dio->wait) == 0 ||
-		    brisk_thread_send_msg(brisk_get_thread(), delay_retry, io) == 0) {
-			return;
-		}
+		rc = brisk_bdev_forward_wait(io, &dio->wait, dd->base_desc, dch->base_ch, delay_retry);
 	}
 	if (rc != 0) {
 		BRISK_ERRLOG("delay %s: forwarding failed: %s\n", dd->bdev.name, strerror(-rc));

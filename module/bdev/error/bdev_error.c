@@ -127,32 +127,6 @@ static void error_abort_pending(struct error_channel *ech)
 	}
 }
 
-static int error_forward(struct error_disk *ed, struct error_channel *ech, struct brisk_bdev_io *io)
-{
-	struct brisk_bdev_desc *d = ed->base_desc;
-	struct brisk_io_channel *bch = ech->base_ch;
-	uint64_t off = io->u.offset_blocks, n = io->u.num_blocks;
-
-	switch (io->type) {
-	case BRISK_BDEV_IO_TYPE_READ:
-		return brisk_bdev_readv_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, error_base_done, io);
-	case BRISK_BDEV_IO_TYPE_WRITE:
-		return brisk_bdev_writev_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, error_base_done, io);
-	case BRISK_BDEV_IO_TYPE_COMPARE:
-		return brisk_bdev_comparev_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, error_base_done, io);
-	case BRISK_BDEV_IO_TYPE_UNMAP:
-		return brisk_bdev_unmap_blocks(d, bch, off, n, error_base_done, io);
-	case BRISK_BDEV_IO_TYPE_FLUSH:
-		return brisk_bdev_flush_blocks(d, bch, off, n, error_base_done, io);
-	case BRISK_BDEV_IO_TYPE_WRITE_ZEROES:
-		return brisk_bdev_write_zeroes_blocks(d, bch, off, n, error_base_done, io);
-	case BRISK_BDEV_IO_TYPE_RESET:
-		return brisk_bdev_reset(d, bch, error_base_done, io);
-	default:
-		return -ENOTSUP;
-	}
-}
-
 static void error_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_io *io)
 {
 	struct error_disk *ed = io->bdev->ctxt;
@@ -188,17 +162,14 @@ static void error_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_
 			break;
 		}
 	}
-	rc = error_forward(ed, ech, io);
+	rc = brisk_bdev_forward_io(io, ed->base_desc, ech->base_ch, 0, error_base_done);
 	if (rc == 0) {
 		ech->inflight++;
 		return;
 	}
 	if (rc == -ENOMEM) {
-		eio->wait.bdev = brisk_bdev_desc_get_bdev(ed->base_desc);
-		eio->wait.cb_fn = error_retry;
-		eio->wait.cb_arg = io;
-		if (brisk_bdev_queue_io_wait(eio->wait.bdev, ech->base_ch, &eio->wait) == 0 ||
-		    brisk_thread_send_msg(brisk_get_thread(), error_retry, io) == 0) {
+		rc = brisk_bdev_forward_wait(io, &eio->wait, ed->base_desc, ech->base_ch, error_retry);
+		if (rc == 0) {
 			return;
 		}
 	}

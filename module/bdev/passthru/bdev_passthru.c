@@ -64,15 +64,6 @@ static int pt_get_ctx_size(void)
 
 static void pt_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_io *io);
 
-static void pt_base_done(struct brisk_bdev_io *base_io, bool success, void *arg)
-{
-	struct brisk_bdev_io *io = arg;
-
-	/* The base's status and errno (-ENOSPC ...) pass up unchanged. */
-	brisk_bdev_io_complete_base_io_status(io, base_io);
-	brisk_bdev_free_io(base_io);
-}
-
 static void pt_retry(void *arg)
 {
 	struct brisk_bdev_io *io = arg;
@@ -86,51 +77,12 @@ static void pt_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_io 
 	struct pt_bdev *pt = io->bdev->ctxt;
 	struct pt_channel *pch = brisk_io_channel_get_ctx(ch);
 	struct pt_io *pio = (struct pt_io *)io->driver_ctx;
-	struct brisk_bdev_desc *d = pt->base_desc;
-	struct brisk_io_channel *bch = pch->base_ch;
-	uint64_t off = io->u.offset_blocks, n = io->u.num_blocks;
 	int rc;
 
-	switch (io->type) {
-	case BRISK_BDEV_IO_TYPE_READ:
-		rc = brisk_bdev_readv_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, pt_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_WRITE:
-		rc = brisk_bdev_writev_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, pt_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_COMPARE:
-		rc = brisk_bdev_comparev_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, pt_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_UNMAP:
-		rc = brisk_bdev_unmap_blocks(d, bch, off, n, pt_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_FLUSH:
-		rc = brisk_bdev_flush_blocks(d, bch, off, n, pt_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_WRITE_ZEROES:
-		rc = brisk_bdev_write_zeroes_blocks(d, bch, off, n, pt_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_RESET:
-		rc = brisk_bdev_reset(d, bch, pt_base_done, io);
-		break;
-	default:
-		rc = -ENOTSUP;
-		break;
-	}
+	rc = brisk_bdev_forward_io(io, pt->base_desc, pch->base_ch, 0, brisk_bdev_forward_done);
 	if (rc == -ENOMEM) {
-		/* No brisk_bdev_io free on the base: wait for one, never fail. */
 		pio->ch = ch;
-		pio->wait.bdev = brisk_bdev_desc_get_bdev(d);
-		pio->wait.cb_fn = pt_retry;
-		pio->wait.cb_arg = io;
-		if (brisk_bdev_queue_io_wait(pio->wait.bdev, bch, &pio->wait) == 0) {
-			return;
-		}
-		rc = brisk_thread_send_msg(brisk_get_thread(), pt_retry, io) == 0 ? 0 : -ENOMEM;
-		if (rc == 0) {
-			pio->ch = ch;
-			return;
-		}
+		rc = brisk_bdev_forward_wait(io, &pio->wait, pt->base_desc, pch->base_ch, pt_retry);
 	}
 	if (rc != 0) {
 		BRISK_ERRLOG("passthru %s: forwarding failed: %s\n", pt->bdev.name, strerror(-rc));

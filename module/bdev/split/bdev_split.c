@@ -71,15 +71,6 @@ static int split_get_ctx_size(void)
 
 static void split_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_io *io);
 
-static void split_base_done(struct brisk_bdev_io *base_io, bool success, void *arg)
-{
-	struct brisk_bdev_io *io = arg;
-
-	/* The base's status and errno (-ENOSPC ...) pass up unchanged. */
-	brisk_bdev_io_complete_base_io_status(io, base_io);
-	brisk_bdev_free_io(base_io);
-}
-
 static void split_retry(void *arg)
 {
 	struct brisk_bdev_io *io = arg;
@@ -93,47 +84,18 @@ static void split_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_
 	struct split_channel *sch = brisk_io_channel_get_ctx(ch);
 	struct split_io *sio = (struct split_io *)io->driver_ctx;
 	struct brisk_bdev_desc *d = part->sb->desc;
-	struct brisk_io_channel *bch = sch->base_ch;
-	uint64_t off = io->u.offset_blocks + part->offset_blocks, n = io->u.num_blocks;
 	int rc;
 
-	switch (io->type) {
-	case BRISK_BDEV_IO_TYPE_READ:
-		rc = brisk_bdev_readv_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, split_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_WRITE:
-		rc = brisk_bdev_writev_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, split_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_COMPARE:
-		rc = brisk_bdev_comparev_blocks(d, bch, io->u.iovs, io->u.iovcnt, off, n, split_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_UNMAP:
-		rc = brisk_bdev_unmap_blocks(d, bch, off, n, split_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_FLUSH:
-		rc = brisk_bdev_flush_blocks(d, bch, off, n, split_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_WRITE_ZEROES:
-		rc = brisk_bdev_write_zeroes_blocks(d, bch, off, n, split_base_done, io);
-		break;
-	case BRISK_BDEV_IO_TYPE_RESET:
+	if (io->type == BRISK_BDEV_IO_TYPE_RESET) {
 		/* A reset of the base would disturb the other parts; the layer has
 		 * already drained this part's I/O, which is all a part can reset. */
 		brisk_bdev_io_complete(io, BRISK_BDEV_IO_STATUS_SUCCESS);
 		return;
-	default:
-		rc = -ENOTSUP;
-		break;
 	}
+	rc = brisk_bdev_forward_io(io, d, sch->base_ch, part->offset_blocks, brisk_bdev_forward_done);
 	if (rc == -ENOMEM) {
 		sio->ch = ch;
-		sio->wait.bdev = brisk_bdev_desc_get_bdev(d);
-		sio->wait.cb_fn = split_retry;
-		sio->wait.cb_arg = io;
-		if (brisk_bdev_queue_io_wait(sio->wait.bdev, bch, &sio->wait) == 0 ||
-		    brisk_thread_send_msg(brisk_get_thread(), split_retry, io) == 0) {
-			return;
-		}
+		rc = brisk_bdev_forward_wait(io, &sio->wait, d, sch->base_ch, split_retry);
 	}
 	if (rc != 0) {
 		BRISK_ERRLOG("split %s: forwarding failed: %s\n", part->bdev.name, strerror(-rc));
