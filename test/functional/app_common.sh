@@ -36,31 +36,7 @@ pass() {
 
 # rpc METHOD [PARAMS_JSON]: prints the result as JSON; exit 1 with the error on stderr.
 rpc() {
-	timeout 20 python3 - "$SOCK" "$@" <<'EOF'
-import json, socket, sys
-sock_path, method = sys.argv[1], sys.argv[2]
-req = {"jsonrpc": "2.0", "method": method, "id": 1}
-if len(sys.argv) > 3:
-    req["params"] = json.loads(sys.argv[3])
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sock_path)
-s.sendall(json.dumps(req).encode())
-buf, dec = b"", json.JSONDecoder()
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        sys.exit("connection closed before an answer")
-    buf += chunk
-    try:
-        resp, _ = dec.raw_decode(buf.decode())
-        break
-    except ValueError:
-        continue
-if "error" in resp:
-    sys.stderr.write("error %d: %s\n" % (resp["error"]["code"], resp["error"]["message"]))
-    sys.exit(1)
-print(json.dumps(resp["result"], indent=2, sort_keys=True))
-EOF
+	timeout 20 python3 "$ROOT/test/functional/rpc_call.py" "$SOCK" "$@"
 }
 
 # start_tgt [ARGS...]: starts brisk_tgt in the background (log in $WORK/tgt.log)
