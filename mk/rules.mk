@@ -75,11 +75,19 @@ ut_link_libs = $(if $(filter $(1),$(UT_NVME_MOCK)),$(filter-out $(BUILD)/lib/lib
 # test/common/ut_main.c (flags, env start, leftover-thread check) is linked in.
 UT_MAIN_OBJ := $(BUILD)/obj/test/common/ut_main.o
 ALL_OBJS += $(UT_MAIN_OBJ)
+# Helpers only some tests use, in an archive so that a test links only those
+# it calls (the allocation-failure loop needs lib/env, which lib/util's tests
+# do not link).
+UT_COMMON_OBJS := $(BUILD)/obj/test/common/ut_alloc_fail.o
+UT_COMMON_LIB := $(BUILD)/obj/test/common/libbrisk_ut_common.a
+ALL_OBJS += $(UT_COMMON_OBJS)
+$(UT_COMMON_LIB): $(UT_COMMON_OBJS)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 define UT_template
-$(call ut_bin,$(1)): $(BUILD)/obj/$(1:.c=.o) $(UT_MAIN_OBJ) $(call ut_link_libs,$(1))
+$(call ut_bin,$(1)): $(BUILD)/obj/$(1:.c=.o) $(UT_MAIN_OBJ) $(UT_COMMON_LIB) $(call ut_link_libs,$(1))
 	@mkdir -p $$(dir $$@)
 	@echo "  LINK  $$@"
-	$(Q)$(CC) $(LDFLAGS) $(UT_NO_LTO) -o $$@ $$< $(UT_MAIN_OBJ) -Wl,--whole-archive $(call ut_link_libs,$(1)) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(UT_NO_LTO) -o $$@ $$< $(UT_MAIN_OBJ) $(UT_COMMON_LIB) -Wl,--whole-archive $(call ut_link_libs,$(1)) -Wl,--no-whole-archive $(SYS_LIBS) $(CUNIT_LIBS)
 ALL_OBJS += $(BUILD)/obj/$(1:.c=.o)
 endef
 $(foreach s,$(UT_SRCS),$(eval $(call UT_template,$(s))))

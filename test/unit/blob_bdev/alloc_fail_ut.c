@@ -24,6 +24,7 @@
 #include <brisk/thread.h>
 
 #include "../../../module/bdev/malloc/bdev_malloc.c"
+#include "../../common/ut_alloc_fail.h"
 #include "../../common/ut_main.h"
 
 #define MAX_RUNS 10000 /* far above the allocations of one run */
@@ -40,20 +41,6 @@ static void poll(void)
 {
 	while (brisk_thread_poll(g_th, 0, 0) > 0) {
 	}
-}
-
-/* Elements in use on every heap: back where it was after a failed run. */
-static uint64_t heap_in_use(void)
-{
-	struct brisk_heap_stats st;
-	uint64_t n = 0;
-
-	for (int i = 0; i < BRISK_ENV_MAX_NUMA_NODES; i++) {
-		if (brisk_malloc_get_heap_stats(i, &st) == 0) {
-			n += st.alloc_count;
-		}
-	}
-	return n;
 }
 
 static void op_cb(void *arg, int rc)
@@ -247,34 +234,14 @@ static int run_blob_life(void)
 
 /* ---- the loop ---- */
 
-static void fail_loop(int (*run)(void), const char *what)
+static int run_fn(void *arg)
 {
-	uint64_t n, before;
-	bool hit;
-	int rc;
+	int (**run)(void) = arg;
 
-	for (n = 1; n <= MAX_RUNS; n++) {
-		before = heap_in_use();
-		brisk_env_fail_alloc_set(n);
-		rc = run();
-		hit = brisk_env_fail_alloc_hit();
-		brisk_env_fail_alloc_set(0);
-		if (!hit) {
-			CU_ASSERT_EQUAL(rc, 0);
-			break;
-		}
-		if (rc != -ENOMEM || heap_in_use() != before) {
-			fprintf(stderr, "%s: allocation %lu failed: rc %d, heap elements %lu -> %lu\n", what,
-				(unsigned long)n, rc, (unsigned long)before, (unsigned long)heap_in_use());
-		}
-		CU_ASSERT_EQUAL(rc, -ENOMEM);
-		CU_ASSERT_EQUAL(heap_in_use(), before);
-		CU_ASSERT_EQUAL(run(), 0); /* the same run works right after */
-	}
-	/* The loop reached a clean run, after at least one injected failure. */
-	CU_ASSERT(n > 1 && n <= MAX_RUNS);
-	printf("(%s: %lu allocations failed in turn) ", what, (unsigned long)n - 1);
+	return (*run)();
 }
+
+static void fail_loop(int (*run)(void), const char *what) { brisk_ut_alloc_fail_loop(run_fn, &run, what, MAX_RUNS); }
 
 static void test_malloc_bdev(void) { fail_loop(run_malloc_bdev, "malloc bdev create/delete"); }
 

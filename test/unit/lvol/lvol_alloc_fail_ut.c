@@ -21,6 +21,7 @@
 #include <brisk/thread.h>
 
 #include "../../common/test_env.h"
+#include "../../common/ut_alloc_fail.h"
 #include "../../common/ut_main.h"
 
 #define MAX_RUNS 10000 /* far above the allocations of one run */
@@ -67,19 +68,6 @@ static void op_cb(void *arg, int rc)
 }
 
 static struct brisk_bs_dev *ram_dev(void) { return brisk_bs_dev_ram_create(DEV_BYTES / BLOCKLEN, BLOCKLEN, g_image); }
-
-static uint64_t heap_in_use(void)
-{
-	struct brisk_heap_stats st;
-	uint64_t n = 0;
-
-	for (int i = 0; i < BRISK_ENV_MAX_NUMA_NODES; i++) {
-		if (brisk_malloc_get_heap_stats(i, &st) == 0) {
-			n += st.alloc_count;
-		}
-	}
-	return n;
-}
 
 static int lvs_init(void)
 {
@@ -179,33 +167,14 @@ static int run_lvol_life(void)
 	return rc2;
 }
 
-static void fail_loop(int (*run)(void), const char *what)
+static int run_fn(void *arg)
 {
-	uint64_t n, before;
-	bool hit;
-	int rc;
+	int (**run)(void) = arg;
 
-	for (n = 1; n <= MAX_RUNS; n++) {
-		before = heap_in_use();
-		brisk_env_fail_alloc_set(n);
-		rc = run();
-		hit = brisk_env_fail_alloc_hit();
-		brisk_env_fail_alloc_set(0);
-		if (!hit) {
-			CU_ASSERT_EQUAL(rc, 0);
-			break;
-		}
-		if (rc != -ENOMEM || heap_in_use() != before) {
-			fprintf(stderr, "%s: allocation %lu failed: rc %d, heap elements %lu -> %lu\n", what,
-				(unsigned long)n, rc, (unsigned long)before, (unsigned long)heap_in_use());
-		}
-		CU_ASSERT_EQUAL(rc, -ENOMEM);
-		CU_ASSERT_EQUAL(heap_in_use(), before);
-		CU_ASSERT_EQUAL(run(), 0); /* the same run works right after */
-	}
-	CU_ASSERT(n > 1 && n <= MAX_RUNS);
-	printf("(%s: %lu allocations failed in turn) ", what, (unsigned long)n - 1);
+	return (*run)();
 }
+
+static void fail_loop(int (*run)(void), const char *what) { brisk_ut_alloc_fail_loop(run_fn, &run, what, MAX_RUNS); }
 
 static void test_lvs(void) { fail_loop(run_lvs, "lvol store create/unload/load/unload"); }
 

@@ -28,6 +28,7 @@
 #include <brisk/ticks.h>
 
 #include "../../common/test_env.h"
+#include "../../common/ut_alloc_fail.h"
 #include "../../common/ut_main.h"
 
 #define MAX_RUNS 5000 /* far above the allocations of one request */
@@ -161,45 +162,23 @@ static int run_request(const char *text, int results)
 	return 0;
 }
 
-/* Elements in use on every env heap: back where it was after a failed run. */
-static uint64_t heap_in_use(void)
-{
-	struct brisk_heap_stats st;
-	uint64_t n = 0;
+struct request_run {
+	const char *text;
+	int results;
+};
 
-	for (int i = 0; i < BRISK_ENV_MAX_NUMA_NODES; i++) {
-		if (brisk_malloc_get_heap_stats(i, &st) == 0) {
-			n += st.alloc_count;
-		}
-	}
-	return n;
+static int run_request_fn(void *arg)
+{
+	struct request_run *r = arg;
+
+	return run_request(r->text, r->results);
 }
 
 static void fail_loop(const char *text, int results, const char *what)
 {
-	uint64_t n, before;
-	bool hit;
-	int rc;
+	struct request_run r = { .text = text, .results = results };
 
-	for (n = 1; n <= MAX_RUNS; n++) {
-		before = heap_in_use();
-		brisk_env_fail_alloc_set(n);
-		rc = run_request(text, results);
-		hit = brisk_env_fail_alloc_hit();
-		brisk_env_fail_alloc_set(0);
-		if (!hit) {
-			CU_ASSERT_EQUAL(rc, 0);
-			break;
-		}
-		if (rc != -ENOMEM) {
-			fprintf(stderr, "%s: allocation %lu failed: rc %d\n", what, (unsigned long)n, rc);
-		}
-		CU_ASSERT_EQUAL(rc, -ENOMEM);
-		CU_ASSERT_EQUAL(heap_in_use(), before);
-		CU_ASSERT_EQUAL(run_request(text, results), 0); /* the server works right after */
-	}
-	CU_ASSERT(n > 1 && n <= MAX_RUNS);
-	printf("(%s: %lu allocations failed in turn) ", what, (unsigned long)n - 1);
+	brisk_ut_alloc_fail_loop(run_request_fn, &r, what, MAX_RUNS);
 }
 
 static void test_single_call(void)
