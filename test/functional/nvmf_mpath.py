@@ -6,8 +6,11 @@ goes on without a single failed I/O while port 1 is set inaccessible
 (bdev_nvme_get_io_paths: its path is inaccessible, port 2's is current),
 set optimized again, and port 2's listener is removed (its path goes).
 bdev_nvme_set_multipath_policy switches to active_active; bad policies are
-refused. save_config writes both attaches, and a host started from it has
-the two paths again.
+refused. save_config writes both attaches and then the policy, and a host
+started from it has the two paths and the policy again.
+bdev_nvme_detach_controller with path filters (SPDK's trtype/traddr/adrfam/
+trsvcid) removes only the matching path, the bdev staying; without filters
+everything goes.
 Bounded: a 120 s alarm (for a loaded machine), timeouts on every call; every process is stopped."""
 import json
 import os
@@ -117,12 +120,24 @@ def policy_errors(sock):
     check(all(r.returncode != 0 and 'error' in r.stderr for r in rs), 'bad policy, bdev, selector: refused')
 
 
+def mp_policy(sock):
+    bdevs = rpc_json(sock, 'bdev_get_bdevs', '-b', 'Nvme0n1') or [{}]
+    return bdevs[0].get('driver_specific', {}).get('mp_policy')
+
+
 def config_round_trip(work, sock):
+    check(rpc(sock, 'bdev_nvme_set_multipath_policy', '-b', 'Nvme0n1', '-p', 'active_active').returncode == 0
+          and mp_policy(sock) == 'active_active', 'set_multipath_policy active_active: bdev_get_bdevs shows it')
     cfg = rpc_json(sock, 'save_config')
+    methods = [c['method'] for s in (cfg or {}).get('subsystems', []) if s['subsystem'] == 'bdev'
+               for c in s['config']]
     calls = [c['params'] for s in (cfg or {}).get('subsystems', []) if s['subsystem'] == 'bdev'
              for c in s['config'] if c['method'] == 'bdev_nvme_attach_controller']
     check(len(calls) == 2 and calls[1].get('multipath') == 'multipath',
           f'save_config: two attaches of Nvme0, the second with multipath ({len(calls)})')
+    pol = [i for i, m in enumerate(methods) if m == 'bdev_nvme_set_multipath_policy']
+    att = [i for i, m in enumerate(methods) if m == 'bdev_nvme_attach_controller']
+    check(len(pol) == 1 and att and pol[0] > max(att), 'save_config: the policy, after both attaches')
     path = os.path.join(work, 'host.json')
     with open(path, 'w') as f:
         json.dump(cfg, f)
@@ -135,8 +150,35 @@ def config_round_trip(work, sock):
         rpc(os.path.join(work, 'h2.sock'), 'framework_wait_init')
         ps = paths(os.path.join(work, 'h2.sock'))
         check(len(ps) == 2, f'a host started from it has both paths ({list(ps)})')
+        check(mp_policy(os.path.join(work, 'h2.sock')) == 'active_active', 'and the active_active policy')
     finally:
         check(stop(h) == 0, 'that host stops cleanly')
+
+
+def detach(sock, *filters):
+    return rpc(sock, 'bdev_nvme_detach_controller', 'Nvme0', *filters)
+
+
+def detach_paths(t, sock, p1, p2):
+    """bdev_nvme_detach_controller with SPDK's path filters removes only the matching paths."""
+    t.rpc('nvmf_subsystem_add_listener', NQN, *listener(p2))
+    check(attach(sock, p2) == ['Nvme0n1'] and len(wait_paths(sock, lambda ps: len(ps) == 2)) == 2,
+          'port 2 back: two paths again')
+    r = detach(sock, '-t', 'tcp', '-a', ADDR, '-s', '1')
+    check(r.returncode != 0 and 'no path matching' in r.stderr and len(paths(sock)) == 2,
+          'detach with a trsvcid no path has: refused, both paths stay')
+    check(detach(sock, *listener(p2)).returncode == 0, 'detach -t tcp -a -s port2 -f ipv4: done')
+    ps = paths(sock)
+    check(list(ps) == [str(p1)] and rpc_json(sock, 'bdev_get_bdevs', '-b', 'Nvme0n1') is not None,
+          f'only port 2\'s path went; Nvme0n1 stays with port 1\'s ({list(ps)})')
+    check(attach(sock, p2) == ['Nvme0n1'] and len(wait_paths(sock, lambda ps: len(ps) == 2)) == 2,
+          'port 2 attached again after its detach')
+    r = detach(sock, '-s', str(p1))
+    check(r.returncode != 0 and 'detach them first' in r.stderr and len(paths(sock)) == 2,
+          'detach of the first path while port 2 lives: refused (it carries the others), nothing changes')
+    check(detach(sock).returncode == 0 and rpc_json(sock, 'bdev_nvme_get_controllers') == [] and
+          rpc(sock, 'bdev_get_bdevs', '-b', 'Nvme0n1').returncode != 0,
+          'detach without filters: every path and the bdev go')
 
 
 def main():
@@ -160,6 +202,7 @@ def main():
             config_round_trip(work, sock)
             policy_errors(sock)
             io_under_changes(t, sock, p1, p2)
+            detach_paths(t, sock, p1, p2)
         finally:
             check(stop(host) == 0, 'bdevperf stops cleanly')
             check(t.stop() == 0, 'target stops cleanly')
