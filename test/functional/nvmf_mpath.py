@@ -87,12 +87,55 @@ def stop(proc):
     return proc.returncode if proc is not None else None
 
 
-def io_under_changes(t, sock, p1, p2):
+def perform_tests(sock):
     # bdevperf's own method (rpc.py has no subcommand for it): one request, its one answer
-    runner = subprocess.Popen([sys.executable, '-c', 'import sys, socket; s = socket.socket(socket.AF_UNIX); '
-                               's.settimeout(40); s.connect(sys.argv[1]); s.sendall(b\'{"jsonrpc":"2.0",'
-                               '"id":1,"method":"perform_tests"}\'); print(s.recv(1 << 20).decode())', sock],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, '-c', 'import sys, socket; s = socket.socket(socket.AF_UNIX); '
+                             's.settimeout(40); s.connect(sys.argv[1]); s.sendall(b\'{"jsonrpc":"2.0",'
+                             '"id":1,"method":"perform_tests"}\'); print(s.recv(1 << 20).decode())', sock],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def io_failed(out):
+    try:
+        return json.loads(out)['result']['results'][0]['io_failed']
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def set_ana(t, p, state):
+    t.rpc('nvmf_subsystem_listener_set_ana_state', NQN, *listener(p), '-n', state)
+
+
+def no_path_waits(t, sock, p1, p2):
+    """No usable path: I/O waits for one (up to the target's ANATT, 10 s), then fails."""
+    t.rpc('nvmf_subsystem_add_listener', NQN, *listener(p2))
+    check(attach(sock, p2) == ['Nvme0n1'] and len(wait_paths(sock, lambda ps: len(ps) == 2)) == 2,
+          'port 2 back: two paths again')
+    runner = perform_tests(sock)
+    time.sleep(0.5)
+    set_ana(t, p1, 'inaccessible')
+    set_ana(t, p2, 'inaccessible')
+    ps = wait_paths(sock, lambda ps: all(p['ana_state'] == 'inaccessible' for p in ps.values()))
+    check(len(ps) == 2 and not any(p['accessible'] for p in ps.values()), 'both paths inaccessible')
+    time.sleep(1.5)
+    set_ana(t, p2, 'optimized')
+    out, err = runner.communicate(timeout=40)
+    check(io_failed(out) == 0, f'1.5 s with no usable path: the I/O waited, none failed ({out.strip()[-200:]})')
+    set_ana(t, p2, 'inaccessible')
+    wait_paths(sock, lambda ps: all(p['ana_state'] == 'inaccessible' for p in ps.values()))
+    start = time.monotonic()
+    out, err = perform_tests(sock).communicate(timeout=40)
+    took = time.monotonic() - start
+    # bdevperf answers a run with failed I/O with an error naming them
+    check(('I/O failed' in out or (io_failed(out) or 0) > 0) and 9 < took < 20,
+          f'no usable path for longer than ANATT (10 s): the I/O fails after it ({took:.1f} s, {out.strip()[-120:]})')
+    set_ana(t, p1, 'optimized')
+    set_ana(t, p2, 'optimized')
+    check(len(wait_paths(sock, lambda ps: all(p['accessible'] for p in ps.values()))) == 2, 'both usable again')
+
+
+def io_under_changes(t, sock, p1, p2):
+    runner = perform_tests(sock)
     time.sleep(0.7)
     t.rpc('nvmf_subsystem_listener_set_ana_state', NQN, *listener(p1), '-n', 'inaccessible')
     ps = wait_paths(sock, lambda ps: ps.get(str(p1), {}).get('ana_state') == 'inaccessible')
@@ -161,9 +204,6 @@ def detach(sock, *filters):
 
 def detach_paths(t, sock, p1, p2):
     """bdev_nvme_detach_controller with SPDK's path filters removes only the matching paths."""
-    t.rpc('nvmf_subsystem_add_listener', NQN, *listener(p2))
-    check(attach(sock, p2) == ['Nvme0n1'] and len(wait_paths(sock, lambda ps: len(ps) == 2)) == 2,
-          'port 2 back: two paths again')
     r = detach(sock, '-t', 'tcp', '-a', ADDR, '-s', '1')
     check(r.returncode != 0 and 'no path matching' in r.stderr and len(paths(sock)) == 2,
           'detach with a trsvcid no path has: refused, both paths stay')
@@ -202,6 +242,7 @@ def main():
             config_round_trip(work, sock)
             policy_errors(sock)
             io_under_changes(t, sock, p1, p2)
+            no_path_waits(t, sock, p1, p2)
             detach_paths(t, sock, p1, p2)
         finally:
             check(stop(host) == 0, 'bdevperf stops cleanly')
