@@ -10,8 +10,10 @@ refused. save_config writes both attaches and then the policy, and a host
 started from it has the two paths and the policy again.
 bdev_nvme_detach_controller with path filters (SPDK's trtype/traddr/adrfam/
 trsvcid) removes only the matching path, the bdev staying; without filters
-everything goes.
-Bounded: a 120 s alarm (for a loaded machine), timeouts on every call; every process is stopped."""
+everything goes. With no usable path (both inaccessible) I/O waits for one,
+and fails once the target's ANATT (10 s) passed. Both paths connect with
+one host ID (the process's); a uuid host NQN sends its UUID.
+Bounded: a 240 s alarm (for a loaded machine), timeouts on every call; every process is stopped."""
 import json
 import os
 import signal
@@ -198,6 +200,32 @@ def config_round_trip(work, sock):
         check(stop(h) == 0, 'that host stops cleanly')
 
 
+UUID_NQN = 'nqn.2014-08.org.nvmexpress:uuid:'
+
+
+def host_ids(t):
+    """[(hostnqn, hostid)] of the subsystem's controllers, as the target saw their Connect."""
+    r = t.rpc('nvmf_subsystem_get_controllers', NQN)
+    return [(c['hostnqn'], c['hostid']) for c in json.loads(r.stdout)] if r.returncode == 0 else []
+
+
+def host_id_checks(t):
+    """One host ID per host NQN: both paths send the process's, a uuid NQN sends its UUID."""
+    ids = host_ids(t)
+    check(len(ids) == 2 and ids[0] == ids[1] and ids[0][0] == UUID_NQN + ids[0][1],
+          f'both paths connect with one host ID, the default host NQN made from it ({ids})')
+
+
+def uuid_host_check(t, sock, p1):
+    """Run once Nvme0 is gone (one transport ID is attached once)."""
+    uid = '5a1f0e2b-8c3d-4e5f-9a6b-7c8d9e0f1a2b'
+    r = rpc_json(sock, 'bdev_nvme_attach_controller', '-b', 'Nvme1', '-t', 'tcp', '-a', ADDR, '-s', p1,
+                 '-f', 'ipv4', '-n', NQN, '-q', UUID_NQN + uid)
+    check(r == ['Nvme1n1'] and (UUID_NQN + uid, uid) in host_ids(t),
+          'a uuid host NQN: its UUID is the host ID sent')
+    check(rpc(sock, 'bdev_nvme_detach_controller', 'Nvme1').returncode == 0, 'Nvme1 detached')
+
+
 def detach(sock, *filters):
     return rpc(sock, 'bdev_nvme_detach_controller', 'Nvme0', *filters)
 
@@ -222,7 +250,7 @@ def detach_paths(t, sock, p1, p2):
 
 
 def main():
-    signal.alarm(120)
+    signal.alarm(240)
     with tempfile.TemporaryDirectory(prefix='nvmf_mpath.') as work:
         p1, p2 = free_port(), free_port()
         t = Tgt(work, 'tgt')
@@ -239,11 +267,13 @@ def main():
             ps = wait_paths(sock, lambda ps: len(ps) == 2 and all(p['ana_state'] == 'optimized' for p in ps.values()))
             check(len(ps) == 2 and ps[str(p1)]['current'] and not ps[str(p2)]['current'],
                   'get_io_paths: two optimized paths, the first current (active_passive)')
+            host_id_checks(t)
             config_round_trip(work, sock)
             policy_errors(sock)
             io_under_changes(t, sock, p1, p2)
             no_path_waits(t, sock, p1, p2)
             detach_paths(t, sock, p1, p2)
+            uuid_host_check(t, sock, p1)
         finally:
             check(stop(host) == 0, 'bdevperf stops cleanly')
             check(t.stop() == 0, 'target stops cleanly')
