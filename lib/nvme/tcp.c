@@ -280,10 +280,7 @@ static void tcp_set_reg_8(struct brisk_nvme_ctrlr *ctrlr, uint32_t offset, uint6
 static struct brisk_uuid g_tcp_default_hostid;
 static pthread_once_t g_tcp_hostid_once = PTHREAD_ONCE_INIT;
 
-static void tcp_default_hostid_init(void)
-{
-	brisk_uuid_generate(&g_tcp_default_hostid);
-}
+static void tcp_default_hostid_init(void) { brisk_uuid_generate(&g_tcp_default_hostid); }
 
 #define NVME_UUID_HOSTNQN_PREFIX "nqn.2014-08.org.nvmexpress:uuid:"
 

@@ -575,7 +575,8 @@ static void disc_reconnect_failed(struct bdev_nvme_discovery *d)
 
 	if (loss > 0 && brisk_get_time_us() - d->lost_at_us >= (uint64_t)loss * 1000000u) {
 		BRISK_ERRLOG("nvme discovery %s: no reconnection in ctrlr_loss_timeout_sec %d s: its changes "
-			     "are not followed any more\n", d->name, loss);
+			     "are not followed any more\n",
+			     d->name, loss);
 		disc_reconnect_end(d);
 	}
 }
@@ -612,8 +613,8 @@ static bool disc_reconnect_start(struct bdev_nvme_discovery *d)
 	if (o->ctrlr_loss_timeout_sec == 0 || d->reconnect_poller != NULL) {
 		return d->reconnect_poller != NULL;
 	}
-	d->reconnect_poller = brisk_poller_register_named(disc_reconnect_poll, d,
-			      (uint64_t)o->reconnect_delay_sec * 1000000u, "bdev_nvme_disc_reconnect");
+	d->reconnect_poller = brisk_poller_register_named(
+		disc_reconnect_poll, d, (uint64_t)o->reconnect_delay_sec * 1000000u, "bdev_nvme_disc_reconnect");
 	if (d->reconnect_poller == NULL) {
 		return false;
 	}
@@ -669,7 +670,8 @@ static int disc_poll(void *arg)
 		d->reading = false; /* its commands are gone with the connection */
 		if (!d->first_done || d->stopping || d->finishing || !disc_reconnect_start(d)) {
 			BRISK_ERRLOG("nvme discovery %s: the discovery controller failed: its changes are not "
-				     "followed any more\n", d->name);
+				     "followed any more\n",
+				     d->name);
 		}
 	}
 	if ((rc < 0 || d->log_failed) && !d->first_done) {

@@ -727,8 +727,7 @@ int bdev_nvme_channel_create(void *io_device, void *ctx_buf)
 	}
 	ch->poller = brisk_poller_register_named(nvme_channel_poll, ch,
 			 g_bdev_nvme_opts.nvme_ioq_poll_period_us, "bdev_nvme_ioq");
-	ch->nopath_poller = brisk_poller_register_named(nvme_nopath_poll, ch, NVME_NOPATH_POLL_US,
-						       "bdev_nvme_nopath");
+	ch->nopath_poller = brisk_poller_register_named(nvme_nopath_poll, ch, NVME_NOPATH_POLL_US, "bdev_nvme_nopath");
 	if (ch->poller == NULL || ch->nopath_poller == NULL || nvme_channel_alloc_dsm(ch) != 0) {
 		brisk_poller_unregister(&ch->poller);
 		brisk_poller_unregister(&ch->nopath_poller);

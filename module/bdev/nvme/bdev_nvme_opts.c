@@ -243,8 +243,8 @@ static void policies_json(json_t *array)
 		TAILQ_FOREACH(ns, &c->namespaces, link) {
 			if (ns->active_active) { /* active_passive is what an attach gives */
 				json_array_append_new(array, json_pack("{s:s, s:{s:s, s:s, s:s}}", "method",
-								       "bdev_nvme_set_multipath_policy", "params", "name",
-								       ns->bdev.name, "policy", "active_active",
+								       "bdev_nvme_set_multipath_policy", "params",
+								       "name", ns->bdev.name, "policy", "active_active",
 								       "selector", "round_robin"));
 			}
 		}

@@ -446,11 +446,13 @@ static void detach_paths(struct brisk_jsonrpc_request *req, const struct rpc_det
 		}
 	}
 	if (!primary_hit && hit == 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, -ENODEV, "controller %s has no path matching the "
+		brisk_jsonrpc_send_error_response_fmt(req, -ENODEV,
+						      "controller %s has no path matching the "
 						      "given trtype/traddr/adrfam/trsvcid/subnqn/hostaddr/hostsvcid",
 						      p->name);
 	} else if (primary_hit && kept > 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, -EBUSY, "the path through %s:%s carries the other "
+		brisk_jsonrpc_send_error_response_fmt(req, -EBUSY,
+						      "the path through %s:%s carries the other "
 						      "paths of %s: detach them first, or all at once without filters",
 						      primary->trid.traddr, primary->trid.trsvcid, p->name);
 	} else if (!primary_hit) {
