@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nvmf_tcp import Tgt, free_port, ADDR, TGT  # noqa: E402
-from tgt_harness import FAILS, ROOT, RPC_PY, check  # noqa: E402
+from tgt_harness import FAILS, ROOT, RPC_PY, check, JSONRPCClient, JSONRPCException  # noqa: E402
 
 BDEVPERF = os.path.join(ROOT, 'build', 'bin', 'bdevperf')
 NQN = 'nqn.2016-06.io.brisk:mpath1'
@@ -39,19 +39,35 @@ def rpc(sock, *args):
                           capture_output=True, text=True, timeout=30)
 
 
+def jcall(sock, method, params=None):
+    """In-process JSON-RPC (rpc.py costs 0.5 s a call): (result, None) or (None, error message)."""
+    try:
+        c = JSONRPCClient(sock, 20)
+        try:
+            return c.call(method, params), None
+        finally:
+            c.close()
+    except JSONRPCException as e:
+        return None, str(e)
+
+
+def trid(port):
+    return {'trtype': 'tcp', 'adrfam': 'ipv4', 'traddr': ADDR, 'trsvcid': str(port)}
+
+
 def rpc_json(sock, *args):
     r = rpc(sock, *args)
     return json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else None
 
 
 def attach(sock, port):
-    return rpc_json(sock, 'bdev_nvme_attach_controller', '-b', 'Nvme0', '-t', 'tcp', '-a', ADDR, '-s', port,
-                    '-f', 'ipv4', '-n', NQN, '-x', 'multipath')
+    return jcall(sock, 'bdev_nvme_attach_controller', dict(trid(port), name='Nvme0', subnqn=NQN,
+                                                           multipath='multipath'))[0]
 
 
 def paths(sock):
     """{trsvcid: path} of Nvme0n1."""
-    r = rpc_json(sock, 'bdev_nvme_get_io_paths', '-n', 'Nvme0n1') or {'poll_groups': [{'io_paths': []}]}
+    r = jcall(sock, 'bdev_nvme_get_io_paths', {'name': 'Nvme0n1'})[0] or {'poll_groups': [{'io_paths': []}]}
     return {p['transport']['trsvcid']: p for p in r['poll_groups'][0]['io_paths']}
 
 
@@ -105,12 +121,13 @@ def io_failed(out):
 
 
 def set_ana(t, p, state):
-    t.rpc('nvmf_subsystem_listener_set_ana_state', NQN, *listener(p), '-n', state)
+    jcall(t.sock, 'nvmf_subsystem_listener_set_ana_state', {'nqn': NQN, 'listen_address': trid(p),
+                                                            'ana_state': state})
 
 
 def no_path_waits(t, sock, p1, p2):
     """No usable path: I/O waits for one (up to the target's ANATT, 10 s), then fails."""
-    t.rpc('nvmf_subsystem_add_listener', NQN, *listener(p2))
+    jcall(t.sock, 'nvmf_subsystem_add_listener', {'nqn': NQN, 'listen_address': trid(p2)})
     check(attach(sock, p2) == ['Nvme0n1'] and len(wait_paths(sock, lambda ps: len(ps) == 2)) == 2,
           'port 2 back: two paths again')
     runner = perform_tests(sock)
@@ -119,10 +136,10 @@ def no_path_waits(t, sock, p1, p2):
     set_ana(t, p2, 'inaccessible')
     ps = wait_paths(sock, lambda ps: all(p['ana_state'] == 'inaccessible' for p in ps.values()))
     check(len(ps) == 2 and not any(p['accessible'] for p in ps.values()), 'both paths inaccessible')
-    time.sleep(1.5)
+    time.sleep(1)
     set_ana(t, p2, 'optimized')
     out, err = runner.communicate(timeout=40)
-    check(io_failed(out) == 0, f'1.5 s with no usable path: the I/O waited, none failed ({out.strip()[-200:]})')
+    check(io_failed(out) == 0, f'1 s with no usable path: the I/O waited, none failed ({out.strip()[-200:]})')
     set_ana(t, p2, 'inaccessible')
     wait_paths(sock, lambda ps: all(p['ana_state'] == 'inaccessible' for p in ps.values()))
     start = time.monotonic()
@@ -166,7 +183,7 @@ def policy_errors(sock):
 
 
 def mp_policy(sock):
-    bdevs = rpc_json(sock, 'bdev_get_bdevs', '-b', 'Nvme0n1') or [{}]
+    bdevs = jcall(sock, 'bdev_get_bdevs', {'name': 'Nvme0n1'})[0] or [{}]
     return bdevs[0].get('driver_specific', {}).get('mp_policy')
 
 
@@ -205,8 +222,7 @@ UUID_NQN = 'nqn.2014-08.org.nvmexpress:uuid:'
 
 def host_ids(t):
     """[(hostnqn, hostid)] of the subsystem's controllers, as the target saw their Connect."""
-    r = t.rpc('nvmf_subsystem_get_controllers', NQN)
-    return [(c['hostnqn'], c['hostid']) for c in json.loads(r.stdout)] if r.returncode == 0 else []
+    return [(c['hostnqn'], c['hostid']) for c in jcall(t.sock, 'nvmf_subsystem_get_controllers', {'nqn': NQN})[0] or []]
 
 
 def host_id_checks(t):
@@ -219,33 +235,35 @@ def host_id_checks(t):
 def uuid_host_check(t, sock, p1):
     """Run once Nvme0 is gone (one transport ID is attached once)."""
     uid = '5a1f0e2b-8c3d-4e5f-9a6b-7c8d9e0f1a2b'
-    r = rpc_json(sock, 'bdev_nvme_attach_controller', '-b', 'Nvme1', '-t', 'tcp', '-a', ADDR, '-s', p1,
-                 '-f', 'ipv4', '-n', NQN, '-q', UUID_NQN + uid)
+    r = jcall(sock, 'bdev_nvme_attach_controller', dict(trid(p1), name='Nvme1', subnqn=NQN,
+                                                        hostnqn=UUID_NQN + uid))[0]
     check(r == ['Nvme1n1'] and (UUID_NQN + uid, uid) in host_ids(t),
           'a uuid host NQN: its UUID is the host ID sent')
-    check(rpc(sock, 'bdev_nvme_detach_controller', 'Nvme1').returncode == 0, 'Nvme1 detached')
+    check(jcall(sock, 'bdev_nvme_detach_controller', {'name': 'Nvme1'})[0] is True, 'Nvme1 detached')
 
 
-def detach(sock, *filters):
-    return rpc(sock, 'bdev_nvme_detach_controller', 'Nvme0', *filters)
+def detach(sock, **filters):
+    """(result, error) of bdev_nvme_detach_controller Nvme0 with filters."""
+    return jcall(sock, 'bdev_nvme_detach_controller', dict(filters, name='Nvme0'))
 
 
 def detach_paths(t, sock, p1, p2):
     """bdev_nvme_detach_controller with SPDK's path filters removes only the matching paths."""
-    r = detach(sock, '-t', 'tcp', '-a', ADDR, '-s', '1')
-    check(r.returncode != 0 and 'no path matching' in r.stderr and len(paths(sock)) == 2,
+    r, err = detach(sock, trtype='tcp', traddr=ADDR, trsvcid='1')
+    check(r is None and 'no path matching' in err and len(paths(sock)) == 2,
           'detach with a trsvcid no path has: refused, both paths stay')
-    check(detach(sock, *listener(p2)).returncode == 0, 'detach -t tcp -a -s port2 -f ipv4: done')
+    check(rpc(sock, 'bdev_nvme_detach_controller', 'Nvme0', *listener(p2)).returncode == 0,
+          'rpc.py bdev_nvme_detach_controller Nvme0 -t tcp -a -s port2 -f ipv4: done')
     ps = paths(sock)
-    check(list(ps) == [str(p1)] and rpc_json(sock, 'bdev_get_bdevs', '-b', 'Nvme0n1') is not None,
+    check(list(ps) == [str(p1)] and mp_policy(sock) is not None,
           f'only port 2\'s path went; Nvme0n1 stays with port 1\'s ({list(ps)})')
     check(attach(sock, p2) == ['Nvme0n1'] and len(wait_paths(sock, lambda ps: len(ps) == 2)) == 2,
           'port 2 attached again after its detach')
-    r = detach(sock, '-s', str(p1))
-    check(r.returncode != 0 and 'detach them first' in r.stderr and len(paths(sock)) == 2,
+    r, err = detach(sock, trsvcid=str(p1))
+    check(r is None and 'detach them first' in err and len(paths(sock)) == 2,
           'detach of the first path while port 2 lives: refused (it carries the others), nothing changes')
-    check(detach(sock).returncode == 0 and rpc_json(sock, 'bdev_nvme_get_controllers') == [] and
-          rpc(sock, 'bdev_get_bdevs', '-b', 'Nvme0n1').returncode != 0,
+    check(detach(sock)[0] is True and jcall(sock, 'bdev_nvme_get_controllers')[0] == [] and
+          jcall(sock, 'bdev_get_bdevs', {'name': 'Nvme0n1'})[0] is None,
           'detach without filters: every path and the bdev go')
 
 
