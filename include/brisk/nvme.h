@@ -77,6 +77,9 @@ struct brisk_nvme_ctrlr_opts {
 	uint32_t command_timeout_us;   /* 0 = no timeouts; default 0 (callers enable) */
 	bool header_digest;            /* TCP */
 	bool data_digest;              /* TCP */
+	/* Fabrics: empty = nqn.2014-08.org.nvmexpress:uuid:<this process's host
+	 * ID>. The host ID sent is the UUID of a uuid host NQN, else the
+	 * process's (made once): stable per host NQN, as reservations need. */
 	char hostnqn[BRISK_NVMF_NQN_MAX_LEN + 1];
 };
 void brisk_nvme_ctrlr_get_default_opts(struct brisk_nvme_ctrlr_opts *opts);

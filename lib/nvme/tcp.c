@@ -2,7 +2,7 @@
  * The NVMe/TCP host transport's ops: a controller is reached at
  * traddr:trsvcid and named by subnqn. Construction starts the admin
  * connection (the fabrics Connect asks for a dynamic controller, with the
- * host NQN from the options or one made from a random UUID), and the
+ * host NQN from the options or one made from this process's host ID), and the
  * generic bring-up state machine polls it to its end before reading any
  * register; registers are Property Get/Set, so the rest of bring-up (CAP,
  * VS, CC.EN, CSTS.RDY, shutdown) runs unchanged. Each I/O qpair is its own
@@ -11,6 +11,7 @@
  * controller on its thread. No DMA constraints: addresses are the caller's.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,17 +273,36 @@ static void tcp_set_reg_8(struct brisk_nvme_ctrlr *ctrlr, uint32_t offset, uint6
 
 /* ---- Controller ---- */
 
+/* This process's host identifier, made once: every controller without a
+ * uuid host NQN sends it, so that a target sees one host (its reservations,
+ * keyed by host ID, hold across reconnects, detach and attach, and every
+ * path of a multipath bdev). */
+static struct brisk_uuid g_tcp_default_hostid;
+static pthread_once_t g_tcp_hostid_once = PTHREAD_ONCE_INIT;
+
+static void tcp_default_hostid_init(void) { brisk_uuid_generate(&g_tcp_default_hostid); }
+
+#define NVME_UUID_HOSTNQN_PREFIX "nqn.2014-08.org.nvmexpress:uuid:"
+
+/* The host NQN asked for (else one from this process's host ID) and its
+ * host ID: the UUID a uuid host NQN carries, else this process's. */
 static void tcp_hostnqn(struct nvme_tcp_ctrlr *t, const struct brisk_nvme_ctrlr_opts *opts)
 {
+	const size_t plen = strlen(NVME_UUID_HOSTNQN_PREFIX);
 	char uuid[40];
 
-	brisk_uuid_generate(&t->hostid);
-	if (opts != NULL && opts->hostnqn[0] != '\0') {
-		brisk_strlcpy(t->hostnqn, opts->hostnqn, sizeof(t->hostnqn));
+	pthread_once(&g_tcp_hostid_once, tcp_default_hostid_init);
+	t->hostid = g_tcp_default_hostid;
+	if (opts == NULL || opts->hostnqn[0] == '\0') {
+		brisk_uuid_fmt_lower(uuid, sizeof(uuid), &t->hostid);
+		snprintf(t->hostnqn, sizeof(t->hostnqn), NVME_UUID_HOSTNQN_PREFIX "%s", uuid);
 		return;
 	}
-	brisk_uuid_fmt_lower(uuid, sizeof(uuid), &t->hostid);
-	snprintf(t->hostnqn, sizeof(t->hostnqn), "nqn.2014-08.org.nvmexpress:uuid:%s", uuid);
+	brisk_strlcpy(t->hostnqn, opts->hostnqn, sizeof(t->hostnqn));
+	if (strncmp(t->hostnqn, NVME_UUID_HOSTNQN_PREFIX, plen) == 0 &&
+	    brisk_uuid_parse(&t->hostid, t->hostnqn + plen) != 0) {
+		t->hostid = g_tcp_default_hostid; /* not a UUID after all */
+	}
 }
 
 static void tcp_ctrlr_destruct(struct brisk_nvme_ctrlr *ctrlr)

@@ -6,8 +6,10 @@ listed subsystem; a subsystem created on the target is attached after the
 Discovery Log Page Change notice, a deleted one detached; the
 get_discovery_info shape; save_config writes the service, not its
 controllers, and a new host started with it (-c) attaches again;
-stop_discovery removes everything it made.
-Bounded: every wait has a deadline, the whole run a 60 s alarm; both
+stop_discovery removes everything it made. With a reconnect policy the
+discovery controller reconnects after the target restarts and reads the log
+again.
+Bounded: every wait has a deadline, the whole run a 120 s alarm; both
 processes are always stopped."""
 import json
 import os
@@ -157,6 +159,28 @@ def stop_all(h):
           'stop removed every bdev and controller it made, and itself')
 
 
+def reconnect_after_restart(work, t, h, port):
+    """A service with a reconnect policy: the target restarts on the same
+    port with a second subsystem; the discovery controller reconnects and
+    the log read again attaches it. Returns the new target."""
+    check(h.rpc('bdev_nvme_stop_discovery', '-b', 'd').returncode == 0 and
+          call(h, 'bdev_nvme_start_discovery', {'name': 'd', 'trtype': 'tcp', 'traddr': ADDR,
+                                                'trsvcid': str(port), 'adrfam': 'ipv4', 'hostnqn': HOST,
+                                                'wait_for_attach': True, 'ctrlr_loss_timeout_sec': 20,
+                                                'reconnect_delay_sec': 1}) is not None,
+          'service started again with ctrlr_loss_timeout_sec 20, reconnect_delay_sec 1')
+    check(t.stop() == 0, 'target stopped')
+    t = Tgt(work, 'tgt2')
+    steps = [('nvmf_create_subsystem', {'nqn': S2, 'allow_any_host': True}),
+             ('nvmf_subsystem_add_ns', {'nqn': S2, 'namespace': {'bdev_name': 'M1'}}),
+             ('nvmf_subsystem_add_listener', listener(S2, port))]
+    check(configure_target(t, port) and all(call(t, m, p) is not None for m, p in steps),
+          'target restarted on the same port, now with a second subsystem')
+    got = wait_for(lambda: bdevs(h), ['d_0n1', 'd_1n1'], timeout=15)
+    check(got == ['d_0n1', 'd_1n1'], f'the discovery controller reconnected: the new subsystem is attached {got}')
+    return t
+
+
 def restart_from_config(work, h):
     """save_config -> a new host process with -c: the service comes back
     (wait_for_attach: attached once the config is applied)."""
@@ -167,14 +191,14 @@ def restart_from_config(work, h):
     h2 = Tgt(work, 'host2', config=path)
     try:
         info = call(h2, 'bdev_nvme_get_discovery_info') or []
-        check([i['name'] for i in info] == ['d'] and bdevs(h2) == ['d_0n1'],
-              f'-c of the saved config: service d back, d_0n1 attached ({bdevs(h2)})')
+        check([i['name'] for i in info] == ['d'] and bdevs(h2) == ['d_0n1', 'd_1n1'],
+              f'-c of the saved config: service d back, both subsystems attached ({bdevs(h2)})')
     finally:
         check(h2.stop() == 0, 'the second host stops cleanly')
 
 
 def main():
-    signal.alarm(60)
+    signal.alarm(120)
     with tempfile.TemporaryDirectory(prefix='bdev_nvme_disc.') as work:
         port, dead_port = free_port(), free_port()
         t = Tgt(work, 'tgt')
@@ -189,6 +213,7 @@ def main():
             r = start(h, port, '-w')
             check(r.returncode == 0 and bdevs(h) == ['d_0n1'],
                   f'started again after the stop: attached again ({r.stderr.strip()[-80:]} {bdevs(h)})')
+            t = reconnect_after_restart(work, t, h, port)
             restart_from_config(work, h)
         finally:
             if h is not None and h.proc.poll() is None:

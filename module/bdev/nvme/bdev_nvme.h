@@ -219,6 +219,14 @@ void bdev_nvme_mp_ctrlr_free(struct nvme_ctrlr *nctrlr);
  * never avoid's controller. NULL when none is usable. */
 struct nvme_path *bdev_nvme_mp_pick(struct nvme_ns *ns, uint32_t *rr, const struct nvme_ctrlr *avoid);
 bool bdev_nvme_mp_path_usable(const struct nvme_path *p);
+/* No path of ns is usable: how long (µs from now) an I/O may wait for one,
+ * the longest any path may take to come back (ANATT from Identify for ANA
+ * inaccessible or change, what is left of ctrlr_loss_timeout_sec for a
+ * reconnecting controller; UINT64_MAX = for ever); 0 = none will. */
+uint64_t bdev_nvme_mp_wait_us(const struct nvme_ns *ns);
+/* An ANA status (SCT 3h) from c: its path takes the state it tells of until
+ * the ANA log is read again (no more commands sent along it meanwhile). */
+void bdev_nvme_mp_path_error(struct nvme_ns *ns, const struct nvme_ctrlr *c, const struct brisk_nvme_cpl *cpl);
 
 /* bdev_nvme_reset.c */
 /* Pauses every channel, resets the controller, lets the channels go again;

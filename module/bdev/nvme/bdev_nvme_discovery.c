@@ -5,7 +5,9 @@
  * lists as a controller <name>_<N> (one per subsystem: the first entry of
  * an NQN) and follows Discovery Log Page Change notices: each notice reads
  * the log again, new subsystems are attached and those that left it are
- * detached. Stopping detaches what the service attached.
+ * detached. A lost discovery controller reconnects by the service's
+ * reconnect policy (as bdev_nvme's controllers do) and reads the log again.
+ * Stopping detaches what the service attached.
  *
  * Sequence (one context, on the thread that started it):
  *   probe (connect) -> log read (chunks, genctr checked) -> apply (attach /
@@ -22,6 +24,7 @@
 #include <brisk/log.h>
 #include <brisk/nvmf_spec.h>
 #include <brisk/string.h>
+#include <brisk/ticks.h>
 
 #include "bdev_nvme.h"
 
@@ -56,6 +59,10 @@ struct bdev_nvme_discovery {
 	struct brisk_poller *poller;
 	struct brisk_poller *timeout_poller;
 	bool ctrlr_failed;
+	/* Reconnecting the discovery controller (its reconnect policy). */
+	struct brisk_poller *reconnect_poller;
+	struct brisk_nvme_reset_ctx *attempt;
+	uint64_t lost_at_us;
 	/* Log reading: buf holds (1 + records) entries, hdr a re-read header. */
 	uint8_t *buf;
 	size_t buf_size;
@@ -549,8 +556,94 @@ static void disc_connected(struct bdev_nvme_discovery *d, int rc)
 	disc_log_read(d);
 }
 
+/* ---- Reconnecting: the discovery controller follows the reconnect policy
+ * the service was started with (bdev_nvme's for every controller) ---- */
+
+static void disc_reconnect_end(struct bdev_nvme_discovery *d)
+{
+	brisk_poller_unregister(&d->reconnect_poller);
+	if (d->attempt != NULL) {
+		brisk_nvme_ctrlr_reset_cancel_async(d->attempt);
+		d->attempt = NULL;
+	}
+}
+
+/* An attempt failed: wait for the next, or give up after the loss timeout. */
+static void disc_reconnect_failed(struct bdev_nvme_discovery *d)
+{
+	int32_t loss = d->o.reconnect.ctrlr_loss_timeout_sec;
+
+	if (loss > 0 && brisk_get_time_us() - d->lost_at_us >= (uint64_t)loss * 1000000u) {
+		BRISK_ERRLOG("nvme discovery %s: no reconnection in ctrlr_loss_timeout_sec %d s: its changes "
+			     "are not followed any more\n",
+			     d->name, loss);
+		disc_reconnect_end(d);
+	}
+}
+
+static void disc_reconnected(struct bdev_nvme_discovery *d)
+{
+	BRISK_NOTICELOG("nvme discovery %s: reconnected after %lu ms: reading the log again\n", d->name,
+			(unsigned long)((brisk_get_time_us() - d->lost_at_us) / 1000u));
+	disc_reconnect_end(d);
+	d->ctrlr_failed = false;
+	brisk_nvme_ctrlr_register_aer_callback(d->ctrlr, disc_aer, d);
+	d->tries = 0;
+	disc_log_read(d); /* what changed while the connection was down */
+}
+
+static int disc_reconnect_poll(void *arg)
+{
+	struct bdev_nvme_discovery *d = arg;
+
+	if (d->attempt == NULL && !d->stopping && !d->finishing &&
+	    brisk_nvme_ctrlr_reset_async(d->ctrlr, &d->attempt) != 0) {
+		d->attempt = NULL;
+		disc_reconnect_failed(d);
+	}
+	return BRISK_POLLER_BUSY;
+}
+
+/* The connection was lost: attempts every reconnect_delay_sec (the first
+ * now), polled by disc_poll; false when the policy does not reconnect. */
+static bool disc_reconnect_start(struct bdev_nvme_discovery *d)
+{
+	const struct bdev_nvme_reconnect_opts *o = &d->o.reconnect;
+
+	if (o->ctrlr_loss_timeout_sec == 0 || d->reconnect_poller != NULL) {
+		return d->reconnect_poller != NULL;
+	}
+	d->reconnect_poller = brisk_poller_register_named(
+		disc_reconnect_poll, d, (uint64_t)o->reconnect_delay_sec * 1000000u, "bdev_nvme_disc_reconnect");
+	if (d->reconnect_poller == NULL) {
+		return false;
+	}
+	d->lost_at_us = brisk_get_time_us();
+	BRISK_WARNLOG("nvme discovery %s: lost the discovery controller: reconnecting every %u s\n", d->name,
+		      o->reconnect_delay_sec);
+	disc_reconnect_poll(d);
+	return true;
+}
+
+/* An attempt in progress: true while it goes on. */
+static bool disc_reconnect_progress(struct bdev_nvme_discovery *d)
+{
+	int rc = brisk_nvme_ctrlr_reset_poll_async(d->attempt);
+
+	if (rc == -EAGAIN) {
+		return true;
+	}
+	d->attempt = NULL;
+	if (rc == 0) {
+		disc_reconnected(d);
+	} else {
+		disc_reconnect_failed(d);
+	}
+	return false;
+}
+
 /* Polls the probe, then the discovery controller's admin queue (log reads,
- * notices, keep-alive). */
+ * notices, keep-alive), or a reconnect attempt. */
 static int disc_poll(void *arg)
 {
 	struct bdev_nvme_discovery *d = arg;
@@ -565,15 +658,21 @@ static int disc_poll(void *arg)
 		disc_connected(d, rc);
 		return BRISK_POLLER_BUSY;
 	}
+	if (d->attempt != NULL) {
+		return disc_reconnect_progress(d) ? BRISK_POLLER_BUSY : BRISK_POLLER_IDLE;
+	}
 	if (d->ctrlr == NULL || d->ctrlr_failed) {
 		return BRISK_POLLER_IDLE;
 	}
 	rc = brisk_nvme_ctrlr_process_admin_completions(d->ctrlr);
 	if (rc < 0) {
 		d->ctrlr_failed = true;
-		BRISK_ERRLOG("nvme discovery %s: the discovery controller failed: its changes are not "
-			     "followed any more\n",
-			     d->name);
+		d->reading = false; /* its commands are gone with the connection */
+		if (!d->first_done || d->stopping || d->finishing || !disc_reconnect_start(d)) {
+			BRISK_ERRLOG("nvme discovery %s: the discovery controller failed: its changes are not "
+				     "followed any more\n",
+				     d->name);
+		}
 	}
 	if ((rc < 0 || d->log_failed) && !d->first_done) {
 		d->log_failed = false;
@@ -593,6 +692,7 @@ static void disc_destroy(struct bdev_nvme_discovery *d)
 
 	brisk_poller_unregister(&d->poller);
 	brisk_poller_unregister(&d->timeout_poller);
+	disc_reconnect_end(d);
 	if (d->ctrlr != NULL) {
 		brisk_nvme_detach(d->ctrlr);
 		d->ctrlr = NULL;

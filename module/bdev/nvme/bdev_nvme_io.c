@@ -18,7 +18,8 @@
  * I/O goes along the path bdev_nvme_mp_pick chooses, through home or the
  * home's channel to that secondary controller. A path error (SCT 3h, e.g.
  * ANA inaccessible) or a lost controller sends the I/O along another path
- * instead of failing it.
+ * instead of failing it; with no usable path it waits on the home channel
+ * (looked at every 10 ms) until one is, or its time is up.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,8 +27,14 @@
 
 #include <brisk/env.h>
 #include <brisk/log.h>
+#include <brisk/ticks.h>
 
 #include "bdev_nvme.h"
+
+/* How often I/O with no usable path looks for one. It waits for an ANA
+ * change notice or a reconnect to make a path usable; nothing is sent to
+ * the target meanwhile. */
+#define NVME_NOPATH_POLL_US 10000
 
 struct nvme_channel {
 	struct nvme_ctrlr *nctrlr;
@@ -41,6 +48,9 @@ struct nvme_channel {
 	uint32_t dsm_nfree;
 	struct brisk_io_channel *mp_ch[NVME_MP_MAX_CTRLRS]; /* home: channels to secondaries, by slot */
 	uint32_t mp_rr; /* active_active round robin */
+	TAILQ_HEAD(, nvme_io) nopath; /* home: I/O waiting for a usable path */
+	struct brisk_poller *nopath_poller; /* runs while nopath has I/O */
+	bool nopath_running;
 };
 
 /* The module's part of each brisk_bdev_io. */
@@ -56,6 +66,7 @@ struct nvme_io {
 	uint64_t chunk;                      /* blocks the command in flight covers */
 	struct brisk_nvme_dsm_range *dsm;    /* unmap: a DMA buffer of the channel */
 	uint32_t retries;
+	uint64_t wait_end_us; /* no usable path: fails after this (0 = not waiting yet) */
 	TAILQ_ENTRY(nvme_io) link;
 };
 
@@ -175,7 +186,76 @@ void bdev_nvme_channel_drop_path(struct brisk_io_channel *_ch, uint32_t slot)
 	}
 }
 
-/* A path error or a lost controller: the I/O goes along another path. */
+/* No usable path now: the I/O waits on its home channel while a path may
+ * still come back (bdev_nvme_mp_wait_us, counted from its first wait);
+ * false when none will, and the caller fails it. */
+static bool nvme_io_wait_path(struct nvme_io *io)
+{
+	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
+	struct nvme_channel *home = io->home;
+	uint64_t wait;
+
+	if (home == NULL || home->nopath_poller == NULL || bdev_io->type == BRISK_BDEV_IO_TYPE_NVME_IO) {
+		return false;
+	}
+	wait = bdev_nvme_mp_wait_us(bdev_io->bdev->ctxt);
+	if (wait == 0) {
+		return false;
+	}
+	if (io->wait_end_us == 0) {
+		io->wait_end_us = wait == UINT64_MAX ? UINT64_MAX : brisk_get_time_us() + wait;
+	}
+	nvme_io_release_dsm(io); /* the buffer belongs to the old channel */
+	TAILQ_INSERT_TAIL(&home->nopath, io, link);
+	if (!home->nopath_running) {
+		brisk_poller_resume(home->nopath_poller);
+		home->nopath_running = true;
+	}
+	return true;
+}
+
+/* A waiting I/O goes along a path usable now, fails once its time is up
+ * (or no path may come back any more), or waits on. */
+static void nvme_nopath_retry(struct nvme_io *io, uint64_t now)
+{
+	struct brisk_bdev_io *bdev_io = nvme_io_bdev_io(io);
+	struct brisk_nvme_ns *dns = NULL;
+	struct nvme_channel *ch = nvme_io_pick(io, NULL, &dns);
+
+	if (ch != NULL) {
+		io->ch = ch;
+		io->dns = dns;
+		nvme_io_submit(io);
+	} else if (now >= io->wait_end_us || bdev_nvme_mp_wait_us(bdev_io->bdev->ctxt) == 0) {
+		BRISK_ERRLOG("nvme %s: no usable path for the I/O at block %lu in time\n", bdev_io->bdev->name,
+			     (unsigned long)bdev_io->u.offset_blocks);
+		nvme_io_complete(io, BRISK_BDEV_IO_STATUS_FAILED);
+	} else {
+		TAILQ_INSERT_TAIL(&io->home->nopath, io, link);
+	}
+}
+
+static int nvme_nopath_poll(void *arg)
+{
+	struct nvme_channel *home = arg;
+	TAILQ_HEAD(, nvme_io) q = TAILQ_HEAD_INITIALIZER(q);
+	uint64_t now = brisk_get_time_us();
+	struct nvme_io *io;
+
+	TAILQ_CONCAT(&q, &home->nopath, link);
+	while ((io = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, io, link);
+		nvme_nopath_retry(io, now);
+	}
+	if (TAILQ_EMPTY(&home->nopath) && home->nopath_running) {
+		brisk_poller_pause(home->nopath_poller); /* nothing waits: let the reactor sleep */
+		home->nopath_running = false;
+	}
+	return BRISK_POLLER_IDLE;
+}
+
+/* A path error or a lost controller: the I/O goes along another path, or
+ * waits for one after an ANA status. */
 static bool nvme_io_failover(struct nvme_io *io, const struct brisk_nvme_cpl *cpl)
 {
 	struct nvme_ctrlr *c = io->ch->nctrlr;
@@ -190,9 +270,12 @@ static bool nvme_io_failover(struct nvme_io *io, const struct brisk_nvme_cpl *cp
 	    nvme_io_bdev_io(io)->type == BRISK_BDEV_IO_TYPE_NVME_IO || io->failovers >= 2 * NVME_MP_MAX_CTRLRS) {
 		return false;
 	}
+	if (cpl->status.sct == BRISK_NVME_SCT_PATH) {
+		bdev_nvme_mp_path_error(nvme_io_bdev_io(io)->bdev->ctxt, c, cpl);
+	}
 	ch = nvme_io_pick(io, c, &dns);
 	if (ch == NULL) {
-		return false;
+		return cpl->status.sct == BRISK_NVME_SCT_PATH && nvme_io_wait_path(io);
 	}
 	nvme_io_release_dsm(io); /* the buffer belongs to the old channel */
 	io->ch = ch;
@@ -486,6 +569,7 @@ void bdev_nvme_submit_request(struct brisk_io_channel *_ch, struct brisk_bdev_io
 	io->failovers = 0;
 	io->retries = 0;
 	io->dsm = NULL;
+	io->wait_end_us = 0;
 	io->next_lba = bdev_io->u.offset_blocks;
 	io->remaining = bdev_io->u.num_blocks;
 	switch (bdev_io->type) {
@@ -505,6 +589,9 @@ void bdev_nvme_submit_request(struct brisk_io_channel *_ch, struct brisk_bdev_io
 		break;
 	}
 	ch = nvme_io_pick(io, NULL, &dns);
+	if (ch == NULL && nvme_io_wait_path(io)) {
+		return;
+	}
 	if (ch != NULL) { /* else the bdev's own controller, which reports what is wrong */
 		io->ch = ch;
 		io->dns = dns;
@@ -628,6 +715,7 @@ int bdev_nvme_channel_create(void *io_device, void *ctx_buf)
 	memset(ch, 0, sizeof(*ch));
 	ch->nctrlr = io_device;
 	TAILQ_INIT(&ch->held);
+	TAILQ_INIT(&ch->nopath);
 	brisk_nvme_ctrlr_get_default_io_qpair_opts(ch->nctrlr->ctrlr, &qopts);
 	if (g_bdev_nvme_opts.io_queue_requests != 0) {
 		qopts.io_queue_requests = g_bdev_nvme_opts.io_queue_requests;
@@ -639,19 +727,28 @@ int bdev_nvme_channel_create(void *io_device, void *ctx_buf)
 	}
 	ch->poller = brisk_poller_register_named(nvme_channel_poll, ch,
 			 g_bdev_nvme_opts.nvme_ioq_poll_period_us, "bdev_nvme_ioq");
-	if (ch->poller == NULL || nvme_channel_alloc_dsm(ch) != 0) {
+	ch->nopath_poller = brisk_poller_register_named(nvme_nopath_poll, ch, NVME_NOPATH_POLL_US, "bdev_nvme_nopath");
+	if (ch->poller == NULL || ch->nopath_poller == NULL || nvme_channel_alloc_dsm(ch) != 0) {
 		brisk_poller_unregister(&ch->poller);
+		brisk_poller_unregister(&ch->nopath_poller);
 		brisk_nvme_ctrlr_free_io_qpair(ch->qpair);
 		return -ENOMEM;
 	}
 	brisk_poller_pause(ch->poller); /* until the first command */
+	brisk_poller_pause(ch->nopath_poller); /* until an I/O has no usable path */
 	return 0;
 }
 
 void bdev_nvme_channel_destroy(void *io_device, void *ctx_buf)
 {
 	struct nvme_channel *ch = ctx_buf;
+	struct nvme_io *io;
 
+	while ((io = TAILQ_FIRST(&ch->nopath)) != NULL) {
+		TAILQ_REMOVE(&ch->nopath, io, link);
+		nvme_io_complete(io, BRISK_BDEV_IO_STATUS_FAILED);
+	}
+	brisk_poller_unregister(&ch->nopath_poller);
 	for (uint32_t i = 0; i < NVME_MP_MAX_CTRLRS; i++) {
 		bdev_nvme_channel_drop_path(brisk_io_channel_from_ctx(ch), i);
 	}

@@ -6,7 +6,9 @@
  * reads its ANA log at attach and on every ANA change notice; a path's state
  * decides the choice (bdev_nvme_mp_pick): optimized paths first, then
  * non-optimized, never an inaccessible one or a controller that is lost,
- * resetting or going. Also the RPCs bdev_nvme_get_io_paths and
+ * resetting or going. With no usable path an I/O waits (bdev_nvme_mp_wait_us)
+ * as long as a path may still come back: ANATT for an inaccessible path or
+ * one in ANA change, the reconnect policy for a lost controller. Also the RPCs bdev_nvme_get_io_paths and
  * bdev_nvme_set_multipath_policy (SPDK's names).
  */
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <brisk/json.h>
 #include <brisk/log.h>
 #include <brisk/rpc.h>
+#include <brisk/ticks.h>
 
 #include "bdev_nvme.h"
 
@@ -194,6 +197,87 @@ struct nvme_path *bdev_nvme_mp_pick(struct nvme_ns *ns, uint32_t *rr, const stru
 	}
 	p = pick_nth(ns, true, n, avoid);
 	return p != NULL ? p : pick_nth(ns, false, n, avoid);
+}
+
+/* ---- No usable path: how long an I/O may wait ---- */
+
+/* A reset either ends or fails the controller: a bound in case it hangs. */
+#define MP_RESET_WAIT_US (10 * 1000000ull)
+#define MP_WAIT_FOREVER UINT64_MAX
+
+/* What is left of the reconnect policy's patience with a lost controller. */
+static uint64_t reconnect_wait_us(const struct nvme_ctrlr *c, uint64_t now)
+{
+	int64_t loss = c->reconnect.ctrlr_loss_timeout_sec;
+	uint64_t end;
+
+	if (c->io_fail) {
+		return 0;
+	}
+	if (loss < 0) {
+		return MP_WAIT_FOREVER;
+	}
+	end = c->lost_at_us + (uint64_t)loss * 1000000ull;
+	return end > now ? end - now : 0;
+}
+
+/* How long an I/O may wait for path p to become usable. */
+static uint64_t path_wait_us(const struct nvme_path *p, uint64_t now)
+{
+	const struct nvme_ctrlr *c = p->nctrlr;
+	uint8_t anatt;
+
+	if (p->removed || c->failed || c->deleting) {
+		return 0;
+	}
+	if (c->reconnecting) {
+		return reconnect_wait_us(c, now);
+	}
+	if (c->resetting) {
+		return MP_RESET_WAIT_US;
+	}
+	if (p->ana_state == BRISK_NVME_ANA_INACCESSIBLE || p->ana_state == BRISK_NVME_ANA_CHANGE) {
+		anatt = brisk_nvme_ctrlr_get_data(c->ctrlr)->anatt;
+		return (uint64_t)(anatt != 0 ? anatt : 1) * 1000000ull;
+	}
+	return 0; /* persistent loss, or usable (nothing to wait for) */
+}
+
+uint64_t bdev_nvme_mp_wait_us(const struct nvme_ns *ns)
+{
+	uint64_t now = brisk_get_time_us(), best = 0, w;
+	const struct nvme_path *p;
+
+	TAILQ_FOREACH(p, &ns->paths, link) {
+		w = path_wait_us(p, now);
+		best = w > best ? w : best;
+	}
+	return best;
+}
+
+void bdev_nvme_mp_path_error(struct nvme_ns *ns, const struct nvme_ctrlr *c, const struct brisk_nvme_cpl *cpl)
+{
+	struct nvme_path *p;
+	uint8_t state;
+
+	switch (cpl->status.sc) {
+	case BRISK_NVME_SC_ANA_PERSISTENT_LOSS:
+		state = BRISK_NVME_ANA_PERSISTENT_LOSS;
+		break;
+	case BRISK_NVME_SC_ANA_INACCESSIBLE:
+		state = BRISK_NVME_ANA_INACCESSIBLE;
+		break;
+	case BRISK_NVME_SC_ANA_TRANSITION:
+		state = BRISK_NVME_ANA_CHANGE;
+		break;
+	default:
+		return;
+	}
+	TAILQ_FOREACH(p, &ns->paths, link) {
+		if (p->nctrlr == c) {
+			p->ana_state = state;
+		}
+	}
 }
 
 /* ---- ANA log ---- */

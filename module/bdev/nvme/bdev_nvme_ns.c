@@ -81,6 +81,9 @@ static int nvme_ns_dump_info_json(void *ctx, json_t *driver_specific)
 	json_object_set_new(entry, "ns_data", json_pack("{s:i, s:b}", "id", (int)ns->nsid, "can_share",
 			    false));
 	json_object_set_new(driver_specific, "nvme", json_pack("[o]", entry));
+	/* SPDK's place for bdev_nvme_set_multipath_policy's choice. */
+	json_object_set_new(driver_specific, "mp_policy",
+			    json_string(ns->active_active ? "active_active" : "active_passive"));
 	return 0;
 }
 

@@ -229,6 +229,28 @@ static json_t *attach_params_json(struct nvme_ctrlr *c)
 	return p;
 }
 
+/* After every attach: the bdevs exist once the attaches answered (a config
+ * is applied one call after the other, each waiting for its answer). */
+static void policies_json(json_t *array)
+{
+	struct nvme_ctrlr *c;
+	struct nvme_ns *ns;
+
+	for (c = bdev_nvme_ctrlr_first(); c != NULL; c = bdev_nvme_ctrlr_next(c)) {
+		if (c->from_hotplug || c->from_discovery || c->deleting || c->primary != NULL) {
+			continue;
+		}
+		TAILQ_FOREACH(ns, &c->namespaces, link) {
+			if (ns->active_active) { /* active_passive is what an attach gives */
+				json_array_append_new(array, json_pack("{s:s, s:{s:s, s:s, s:s}}", "method",
+								       "bdev_nvme_set_multipath_policy", "params",
+								       "name", ns->bdev.name, "policy", "active_active",
+								       "selector", "round_robin"));
+			}
+		}
+	}
+}
+
 void bdev_nvme_config_json(json_t *array)
 {
 	struct nvme_ctrlr *c;
@@ -244,6 +266,7 @@ void bdev_nvme_config_json(json_t *array)
 		json_array_append_new(array, json_pack("{s:s, s:o}", "method", "bdev_nvme_attach_controller",
 						       "params", attach_params_json(c)));
 	}
+	policies_json(array);
 	bdev_nvme_discovery_config_json(array);
 	/* Last, so that the controllers above keep their names. */
 	json_array_append_new(array, json_pack("{s:s, s:{s:b, s:I}}", "method", "bdev_nvme_set_hotplug",

@@ -2,7 +2,8 @@
  * RPC methods of the NVMe bdev module (SPDK's names and parameters):
  *   bdev_nvme_attach_controller {name, trtype, traddr, adrfam?, trsvcid?, subnqn?, hostnqn?,
  *                                hdgst?, ddgst?, num_io_queues?, max_bdevs?, ...} -> [bdev names]
- *   bdev_nvme_detach_controller {name, trtype?, traddr?, adrfam?, trsvcid?, subnqn?} -> true
+ *   bdev_nvme_detach_controller {name, trtype?, traddr?, adrfam?, trsvcid?, subnqn?,
+ *                                hostaddr?, hostsvcid?} -> true (only the matching paths go)
  *   bdev_nvme_get_controllers {name?} -> [{name, ctrlrs: [{state, trid, cntlid, host}]}]
  *   bdev_nvme_reset_controller {name} -> true
  *   bdev_nvme_set_options {SPDK's set; unsupported ones only at their default} -> true
@@ -333,13 +334,19 @@ static const struct brisk_json_object_decoder g_detach_decoders[] = {
 };
 #undef D
 
-/* The path fields given must be the controller's own. */
+/* The path fields given must be the controller's own (a controller has no
+ * host address or port of its own: any given matches none). */
 static bool detach_path_matches(const struct rpc_detach *p, struct nvme_ctrlr *c)
 {
 	enum brisk_nvme_transport_type tt;
+	enum brisk_nvmf_adrfam af;
 	char addr[BRISK_NVMF_TRADDR_MAX_LEN + 1];
 
 	if (p->t.trtype != NULL && (rpc_parse_trtype(p->t.trtype, &tt) != 0 || tt != c->trid.trtype)) {
+		return false;
+	}
+	if (p->t.adrfam != NULL && (c->trid.trtype == BRISK_NVME_TRANSPORT_PCIE ||
+				    rpc_parse_adrfam(p->t.adrfam, &af) != 0 || af != c->trid.adrfam)) {
 		return false;
 	}
 	if (p->t.traddr != NULL) {
@@ -353,7 +360,7 @@ static bool detach_path_matches(const struct rpc_detach *p, struct nvme_ctrlr *c
 	}
 	return (p->t.trsvcid == NULL || strcmp(p->t.trsvcid, c->trid.trsvcid) == 0) &&
 	       (p->t.subnqn == NULL || strcmp(p->t.subnqn, c->trid.subnqn) == 0) &&
-	       p->hostaddr == NULL && p->hostsvcid == NULL;
+	       (p->hostaddr == NULL || p->hostaddr[0] == '\0') && (p->hostsvcid == NULL || p->hostsvcid[0] == '\0');
 }
 
 static void rpc_detach_done(void *cb_arg, int rc)
@@ -367,12 +374,100 @@ static void rpc_detach_done(void *cb_arg, int rc)
 	brisk_jsonrpc_send_bool_response(req, true);
 }
 
+/* Several paths going: one answer once the last is detached. */
+struct detach_req {
+	struct brisk_jsonrpc_request *req;
+	uint32_t pending;
+	int rc;
+};
+
+static void rpc_detach_path_done(void *cb_arg, int rc)
+{
+	struct detach_req *d = cb_arg;
+
+	if (rc != 0 && d->rc == 0) {
+		d->rc = rc;
+	}
+	if (--d->pending == 0) {
+		rpc_detach_done(d->req, d->rc);
+		free(d);
+	}
+}
+
+/* Only secondaries match: each goes, the bdevs stay with the other paths.
+ * A reset in progress on one refuses them all before anything starts. */
+static void detach_secondaries(struct brisk_jsonrpc_request *req, const struct rpc_detach *p,
+			       struct nvme_ctrlr *primary, uint32_t count)
+{
+	struct detach_req *d;
+	struct nvme_ctrlr *c;
+
+	for (c = bdev_nvme_ctrlr_first(); c != NULL; c = bdev_nvme_ctrlr_next(c)) {
+		if (c->primary == primary && !c->deleting && c->resetting && detach_path_matches(p, c)) {
+			brisk_jsonrpc_send_error_response_fmt(req, -EBUSY, "path %s:%s of %s is resetting",
+							      c->trid.traddr, c->trid.trsvcid, p->name);
+			return;
+		}
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		brisk_jsonrpc_send_error_response(req, -ENOMEM, "out of memory");
+		return;
+	}
+	*d = (struct detach_req){ .req = req, .pending = count };
+	for (c = bdev_nvme_ctrlr_first(); c != NULL; c = bdev_nvme_ctrlr_next(c)) {
+		if (c->primary == primary && !c->deleting && detach_path_matches(p, c)) {
+			BRISK_NOTICELOG("nvme: %s loses its path through %s:%s\n", p->name, c->trid.traddr,
+					c->trid.trsvcid);
+			bdev_nvme_ctrlr_delete(c, rpc_detach_path_done, d);
+		}
+	}
+}
+
+/* SPDK's semantics: the filters pick paths of the controller name and only
+ * those go; without filters every path and the bdevs go. The first path
+ * (the bdevs' own controller, whose channels carry the others) goes only
+ * together with all the others. */
+static void detach_paths(struct brisk_jsonrpc_request *req, const struct rpc_detach *p, struct nvme_ctrlr *primary)
+{
+	bool primary_hit = detach_path_matches(p, primary);
+	uint32_t hit = 0, kept = 0;
+	struct nvme_ctrlr *c;
+	int rc;
+
+	for (c = bdev_nvme_ctrlr_first(); c != NULL; c = bdev_nvme_ctrlr_next(c)) {
+		if (c->primary != primary || c->deleting) {
+			continue;
+		}
+		if (detach_path_matches(p, c)) {
+			hit++;
+		} else {
+			kept++;
+		}
+	}
+	if (!primary_hit && hit == 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, -ENODEV,
+						      "controller %s has no path matching the "
+						      "given trtype/traddr/adrfam/trsvcid/subnqn/hostaddr/hostsvcid",
+						      p->name);
+	} else if (primary_hit && kept > 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, -EBUSY,
+						      "the path through %s:%s carries the other "
+						      "paths of %s: detach them first, or all at once without filters",
+						      primary->trid.traddr, primary->trid.trsvcid, p->name);
+	} else if (!primary_hit) {
+		detach_secondaries(req, p, primary, hit);
+	} else if ((rc = bdev_nvme_detach(p->name, rpc_detach_done, req)) != 0) {
+		brisk_jsonrpc_send_error_response_fmt(req, rc, "controller %s is %s", p->name,
+						      primary->resetting ? "resetting" : "already being detached");
+	}
+}
+
 static void rpc_bdev_nvme_detach_controller(struct brisk_jsonrpc_request *req, const json_t *params)
 {
 	struct rpc_detach p = {0};
 	struct nvme_ctrlr *c;
 	char err[256];
-	int rc;
 
 	if (brisk_json_decode_object(params, g_detach_decoders, BRISK_COUNTOF(g_detach_decoders), &p, err,
 				     sizeof(err)) != 0) {
@@ -384,16 +479,7 @@ static void rpc_bdev_nvme_detach_controller(struct brisk_jsonrpc_request *req, c
 		brisk_jsonrpc_send_error_response_fmt(req, -ENODEV, "No such device: controller %s", p.name);
 		goto out;
 	}
-	if (!detach_path_matches(&p, c)) {
-		brisk_jsonrpc_send_error_response_fmt(req, -ENODEV, "controller %s has no path matching the "
-						      "given trtype/traddr/adrfam/trsvcid/subnqn", p.name);
-		goto out;
-	}
-	rc = bdev_nvme_detach(p.name, rpc_detach_done, req);
-	if (rc != 0) {
-		brisk_jsonrpc_send_error_response_fmt(req, rc, "controller %s is %s", p.name,
-						      c->resetting ? "resetting" : "already being detached");
-	}
+	detach_paths(req, &p, c);
 out:
 	brisk_json_free_object(g_detach_decoders, BRISK_COUNTOF(g_detach_decoders), &p);
 }

@@ -1,7 +1,8 @@
 /*
  * nvme_resv: NVMe reservations seen from Brisk's host side (lib/nvme over
  * TCP, raw I/O commands). Two controllers in one process are two hosts:
- * lib/nvme gives every TCP controller its own random host ID, and the two
+ * each connects with its own uuid host NQN (lib/nvme sends its UUID as the
+ * host ID; without one, both would share the process's), and the two
  * connect through two listeners of one subsystem (one transport ID may be
  * attached once). Prints one line per check, exits non-zero on a failure.
  *   nvme_resv -r TRID_A -r TRID_B        register, Write Exclusive, conflict,
@@ -18,6 +19,7 @@
 #include <brisk/env.h>
 #include <brisk/nvme.h>
 #include <brisk/ticks.h>
+#include <brisk/uuid.h>
 
 #define RESV_NSID 1
 #define RESV_BUF 4096
@@ -143,9 +145,16 @@ static void after_restart(struct host *c)
 static int host_open(struct host *h, const char *trid_str)
 {
 	struct brisk_nvme_transport_id trid;
+	struct brisk_nvme_ctrlr_opts opts;
+	struct brisk_uuid id;
+	char uuid[40];
 
+	brisk_nvme_ctrlr_get_default_opts(&opts);
+	brisk_uuid_generate(&id);
+	brisk_uuid_fmt_lower(uuid, sizeof(uuid), &id);
+	snprintf(opts.hostnqn, sizeof(opts.hostnqn), "nqn.2014-08.org.nvmexpress:uuid:%s", uuid);
 	if (brisk_nvme_transport_id_parse(&trid, trid_str) != 0 ||
-	    (h->ctrlr = brisk_nvme_connect(&trid, NULL)) == NULL) {
+	    (h->ctrlr = brisk_nvme_connect(&trid, &opts)) == NULL) {
 		fprintf(stderr, "nvme_resv: cannot connect to '%s'\n", trid_str);
 		return -ENODEV;
 	}
