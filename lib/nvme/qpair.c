@@ -17,6 +17,7 @@
 #include <brisk/ticks.h>
 
 #include "nvme_internal.h"
+#include "nvme_mp.h"
 
 uint64_t nvme_vtophys(struct brisk_nvme_ctrlr *ctrlr, const void *va, uint64_t *size)
 {
@@ -467,6 +468,11 @@ int32_t nvme_qpair_process(struct brisk_nvme_qpair *qpair, uint32_t max)
 
 	if (nvme_ctrlr_is_failed(qpair->ctrlr)) {
 		return qpair_process_failed(qpair);
+	}
+	/* A secondary's queues went with its primary's reset. */
+	if (qpair->mp_resets != NULL &&
+	    __atomic_load_n(qpair->mp_resets, __ATOMIC_ACQUIRE) != qpair->mp_epoch) {
+		nvme_mp_qpair_recover(qpair);
 	}
 	if (max == 0) {
 		max = UINT32_MAX;
