@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -222,6 +223,15 @@ brisk_env_get_proc_type(void)
 {
 	/* Asked of memory.c: a child forked from a primary turns secondary there. */
 	return g_initialized ? env_memory_get_proc_type() : BRISK_PROC_PRIMARY;
+}
+
+int
+brisk_env_proc_obj_name(char *buf, size_t len, const char *base)
+{
+	int n = brisk_env_get_proc_type() == BRISK_PROC_SECONDARY ?
+		snprintf(buf, len, "%s_%d", base, (int)getpid()) : snprintf(buf, len, "%s", base);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 bool
