@@ -21,6 +21,7 @@ BRISK_LOG_REGISTER_COMPONENT(env)
 #define ENV_MEM_MB_LIMIT (1ull << 30)
 
 static bool g_initialized;
+static int g_shm_id = -1; /* of the running env */
 
 void
 brisk_env_opts_init(struct brisk_env_opts *opts)
@@ -184,6 +185,7 @@ brisk_env_init(const struct brisk_env_opts *user_opts)
 		env_memory_publish();
 	}
 	g_initialized = true;
+	g_shm_id = opts.shm_id;
 	BRISK_INFOLOG("%s: env ready as %s, %u core(s), %" PRIu64 " MiB in %u segment(s) of %"
 		      PRIu64 " KiB pages\n", opts.name,
 		      env_memory_get_proc_type() == BRISK_PROC_PRIMARY ? "primary" : "secondary",
@@ -223,6 +225,12 @@ brisk_env_get_proc_type(void)
 {
 	/* Asked of memory.c: a child forked from a primary turns secondary there. */
 	return g_initialized ? env_memory_get_proc_type() : BRISK_PROC_PRIMARY;
+}
+
+int
+brisk_env_get_shm_id(void)
+{
+	return g_initialized ? g_shm_id : -1;
 }
 
 int

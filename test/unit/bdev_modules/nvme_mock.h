@@ -414,6 +414,24 @@ void brisk_nvme_ctrlr_fail(struct brisk_nvme_ctrlr *c)
 	c->failed = true;
 }
 
+/* Multi-process: the tests run one process with private memory, where
+ * bdev_nvme neither shares a controller nor connects as a secondary. */
+bool brisk_nvme_ctrlr_is_secondary(struct brisk_nvme_ctrlr *c)
+{
+	return false;
+}
+
+int brisk_nvme_ctrlr_share(struct brisk_nvme_ctrlr *c)
+{
+	return -ENOTSUP;
+}
+
+struct brisk_nvme_ctrlr *brisk_nvme_connect(const struct brisk_nvme_transport_id *trid,
+					    const struct brisk_nvme_ctrlr_opts *opts)
+{
+	return NULL;
+}
+
 int brisk_nvme_ctrlr_cmd_admin_raw(struct brisk_nvme_ctrlr *c, struct brisk_nvme_cmd *cmd, void *buf,
 				   uint32_t len, brisk_nvme_cmd_cb cb_fn, void *cb_arg)
 {
