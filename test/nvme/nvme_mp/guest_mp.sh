@@ -111,18 +111,21 @@ mp_run() { # uio|vfio
 
 
 # nvme_perf -i: a primary and a secondary nvme_perf on one controller at once
-# (randread; nvme_perf exits non-zero on any I/O error).
+# (randread; nvme_perf exits non-zero on any I/O error); then bdevperf -i,
+# a secondary app whose bdev_nvme attaches the primary's controller, runs
+# verify on Nvme0n1 while the primary still reads, and detaches at exit.
 mp_perf() { # uio|vfio
 	local p t
 	MP_BDF=$(ctrl_bdf 0)
 	t=$(trid "$MP_BDF")
 	check "perf $1: nvme0 bound to $1" bind "$MP_BDF" "$1"
-	nvme_perf -i 9 -r "$t" -q 8 -o 4096 -w randread -t 12 -s 64 >/tmp/perf_p.log 2>&1 &
+	nvme_perf -i 9 -r "$t" -q 8 -o 4096 -w randread -t 16 -s 64 >/tmp/perf_p.log 2>&1 &
 	p=$!
 	if wait_for_line /tmp/perf_p.log "controllers shared" 60 $p; then
 		run_logged /tmp/perf_s.log 60 nvme_perf -i 9 -r "$t" -q 8 -o 4096 -w randread -t 3
 		check "perf $1: the secondary nvme_perf runs beside the primary" \
 			grep -q "^Total" /tmp/perf_s.log
+		mp_bdevperf "$1"
 	else
 		fail "perf $1: the primary nvme_perf starts"
 	fi
@@ -150,7 +153,7 @@ mp_identify_check() { # uio|vfio
 mp_reset_check() { # uio|vfio
 	local e rc
 	nvme_mp --secondary -i $MP_SHM -r "$(trid $MP_BDF)" --lba 8192 --count 1024 \
-		--seconds 8 --seed 8192 >/tmp/mp_E.log 2>&1 &
+		--seconds 4 --seed 8192 >/tmp/mp_E.log 2>&1 &
 	e=$!
 	wait_for_line /tmp/mp_E.log "verified" 60 $e || fail "mp $1: secondary E does I/O"
 	touch /tmp/mp_reset
@@ -163,4 +166,20 @@ mp_reset_check() { # uio|vfio
 	check "mp $1: E resubmitted what the reset aborted" grep -q "resubmitted after the reset" /tmp/mp_E.log
 	check "mp $1: E PASS (verified I/O after the reset)" grep -q "^nvme_mp: secondary PASS" /tmp/mp_E.log
 	check "mp $1: E's queue is released once E exited" mp_wait_qpairs 0 20
+}
+
+# bdevperf in a secondary (same -i as the primary nvme_perf): bdev_nvme
+# connects to the shared controller, verify runs through its own qpair.
+mp_bdevperf() { # uio|vfio
+	local rc
+	cat >/tmp/mp_bdev.json <<JSON
+{"subsystems":[{"subsystem":"bdev","config":[
+ {"method":"bdev_nvme_attach_controller","params":{"name":"Nvme0","trtype":"PCIe","traddr":"$MP_BDF"}}]}]}
+JSON
+	run_logged /tmp/mp_bdevperf.log 60 bdevperf -i 9 -c /tmp/mp_bdev.json -q 8 -o 4096 -w verify -t 3
+	rc=$?
+	check "perf $1: bdevperf verify through bdev_nvme in a secondary (exit 0)" [ $rc = 0 ]
+	check "perf $1: the secondary's bdev_nvme attached the shared controller" \
+		grep -q "attached as a secondary" /tmp/mp_bdevperf.log
+	check "perf $1: bdevperf verified I/O on Nvme0n1" grep -q "Nvme0n1" /tmp/mp_bdevperf.log
 }
