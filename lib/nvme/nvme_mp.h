@@ -166,8 +166,8 @@ void nvme_mp_poll_locked(struct brisk_nvme_ctrlr *ctrlr);
 /* Primary, after a reset (under the controller lock): secondaries' queues are
  * gone; each secondary is told through the shared reset count. */
 void nvme_mp_reset_done(struct brisk_nvme_ctrlr *ctrlr);
-/* Secondary: false (and the view failed) when the primary stopped sharing or
- * reset the controller since the view was made; true otherwise (primaries too). */
+/* Secondary: false (and the view failed) when the primary stopped sharing;
+ * true otherwise (primaries too). Its resets are each qpair's to handle. */
 bool nvme_mp_secondary_check(struct brisk_nvme_ctrlr *ctrlr);
 /* Secondary: a qpair whose queues the primary creates; NULL on error. */
 struct brisk_nvme_qpair *nvme_mp_alloc_io_qpair(struct brisk_nvme_ctrlr *ctrlr, uint32_t entries,
