@@ -47,16 +47,16 @@ static void usage(const char *prog)
 	       "                    as its secondary to the controller -r names\n"
 	       "      --no-huge     ordinary pages instead of hugepages\n"
 	       "  -s, --mem-size MB memory to reserve (default %d)\n"
-	       "  -h, --help        this text\n", prog, ID_DEFAULT_MEM_MB);
+	       "  -h, --help        this text\n",
+	       prog, ID_DEFAULT_MEM_MB);
 }
 
 static int parse_args(int argc, char **argv, struct id_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "trid", required_argument, NULL, 'r' }, { "no-huge", no_argument, NULL, 'H' },
+		{ "trid", required_argument, NULL, 'r' },     { "no-huge", no_argument, NULL, 'H' },
 		{ "mem-size", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
-		{ "shm-id", required_argument, NULL, 'i' },
-		{ NULL, 0, NULL, 0 },
+		{ "shm-id", required_argument, NULL, 'i' },   { NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;

@@ -192,8 +192,8 @@ static int bdev_create_io_pool(void)
 	g_bdev_mgr.max_ctx_size = ctx;
 	elt = sizeof(struct bdev_io_priv) + ctx;
 	brisk_env_proc_obj_name(name, sizeof(name), "bdev_io"); /* a secondary's own */
-	g_bdev_mgr.io_pool = brisk_mempool_create(name, g_bdev_mgr.opts.bdev_io_pool_size,
-						  (unsigned)elt, 0, BRISK_ENV_SOCKET_ID_ANY);
+	g_bdev_mgr.io_pool = brisk_mempool_create(name, g_bdev_mgr.opts.bdev_io_pool_size, (unsigned)elt, 0,
+						  BRISK_ENV_SOCKET_ID_ANY);
 	if (g_bdev_mgr.io_pool == NULL) {
 		BRISK_ERRLOG("could not create the bdev_io pool (%u objects of %zu bytes)\n",
 			     g_bdev_mgr.opts.bdev_io_pool_size, elt);

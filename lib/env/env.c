@@ -227,17 +227,12 @@ brisk_env_get_proc_type(void)
 	return g_initialized ? env_memory_get_proc_type() : BRISK_PROC_PRIMARY;
 }
 
-int
-brisk_env_get_shm_id(void)
-{
-	return g_initialized ? g_shm_id : -1;
-}
+int brisk_env_get_shm_id(void) { return g_initialized ? g_shm_id : -1; }
 
-int
-brisk_env_proc_obj_name(char *buf, size_t len, const char *base)
+int brisk_env_proc_obj_name(char *buf, size_t len, const char *base)
 {
-	int n = brisk_env_get_proc_type() == BRISK_PROC_SECONDARY ?
-		snprintf(buf, len, "%s_%d", base, (int)getpid()) : snprintf(buf, len, "%s", base);
+	int n = brisk_env_get_proc_type() == BRISK_PROC_SECONDARY ? snprintf(buf, len, "%s_%d", base, (int)getpid())
+								  : snprintf(buf, len, "%s", base);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

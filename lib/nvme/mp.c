@@ -41,7 +41,7 @@ struct nvme_mp_work {
 	struct brisk_nvme_ctrlr *ctrlr;
 	struct nvme_mp_primary *p;       /* kept even after unshare gave up waiting */
 	struct nvme_mp_msg *msg;           /* NULL when reaping */
-	bool recreate;                     /* a lost queue again: qid and owner stay */
+	bool recreate; /* a lost queue again: qid and owner stay */
 	struct brisk_nvme_qpair shadow;    /* id, size, addresses: what the commands need */
 };
 
@@ -256,10 +256,7 @@ static void mp_create_failed(struct nvme_mp_work *op, int rc)
 	mp_op_finish(op, rc);
 }
 
-static void mp_create_fail_cq_done(void *arg, const struct brisk_nvme_cpl *cpl)
-{
-	mp_create_failed(arg, -EIO);
-}
+static void mp_create_fail_cq_done(void *arg, const struct brisk_nvme_cpl *cpl) { mp_create_failed(arg, -EIO); }
 
 static void mp_create_sq_done(void *arg, const struct brisk_nvme_cpl *cpl)
 {
@@ -281,8 +278,8 @@ static void mp_create_sq_done(void *arg, const struct brisk_nvme_cpl *cpl)
 		p->owner[op->shadow.id] = op->msg->pid;
 		p->num_qpairs++;
 	}
-	BRISK_INFOLOG("nvme %s: I/O queue %u for process %d%s\n", op->ctrlr->trid.traddr,
-		      op->shadow.id, op->msg->pid, op->recreate ? " re-created after a reset" : "");
+	BRISK_INFOLOG("nvme %s: I/O queue %u for process %d%s\n", op->ctrlr->trid.traddr, op->shadow.id, op->msg->pid,
+		      op->recreate ? " re-created after a reset" : "");
 	mp_op_finish(op, 0);
 }
 
@@ -353,10 +350,10 @@ static int mp_recreate_request(struct nvme_mp_work *op)
 	struct nvme_mp_msg *m = op->msg;
 	int rc;
 
-	if (m->qid == 0 || m->qid > NVME_MAX_IO_QUEUES || p->owner[m->qid] != m->pid ||
-	    !p->lost[m->qid]) {
+	if (m->qid == 0 || m->qid > NVME_MAX_IO_QUEUES || p->owner[m->qid] != m->pid || !p->lost[m->qid]) {
 		BRISK_ERRLOG("nvme %s: process %d asks to re-create I/O queue %u, which is not its "
-			     "own or was not deleted by a reset\n", op->ctrlr->trid.traddr, m->pid, m->qid);
+			     "own or was not deleted by a reset\n",
+			     op->ctrlr->trid.traddr, m->pid, m->qid);
 		return -EPERM;
 	}
 	rc = mp_check_create(op->ctrlr, m);
@@ -411,7 +408,9 @@ static void mp_serve(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_msg *m)
 	switch (m->op) {
 	case NVME_MP_OP_CREATE_QPAIR: rc = mp_create_start(op); break;
 	case NVME_MP_OP_DELETE_QPAIR: rc = mp_delete_request(op); break;
-	case NVME_MP_OP_RECREATE_QPAIR: rc = mp_recreate_request(op); break;
+	case NVME_MP_OP_RECREATE_QPAIR:
+		rc = mp_recreate_request(op);
+		break;
 	case NVME_MP_OP_NOP:
 		mp_op_finish(op, 0);
 		return;
@@ -495,7 +494,8 @@ void nvme_mp_reset_done(struct brisk_nvme_ctrlr *ctrlr)
 	__atomic_add_fetch(&p->shared->resets, 1, __ATOMIC_RELEASE);
 	if (n != 0) {
 		BRISK_NOTICELOG("nvme %s: the reset deleted %u I/O queues of secondary processes; "
-				"they re-create them\n", ctrlr->trid.traddr, n);
+				"they re-create them\n",
+				ctrlr->trid.traddr, n);
 	}
 }
 
@@ -766,10 +766,9 @@ void nvme_mp_qpair_recover(struct brisk_nvme_qpair *qpair)
 	int rc;
 
 	BRISK_NOTICELOG("nvme %s: the primary process reset the controller: re-creating I/O queue "
-			"%u (%u commands aborted)\n", ctrlr->trid.traddr, qpair->id,
-			qpair->num_outstanding);
-	nvme_qpair_abort_outstanding(qpair, BRISK_NVME_SCT_GENERIC,
-				     BRISK_NVME_SC_ABORTED_SQ_DELETION, false);
+			"%u (%u commands aborted)\n",
+			ctrlr->trid.traddr, qpair->id, qpair->num_outstanding);
+	nvme_qpair_abort_outstanding(qpair, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_ABORTED_SQ_DELETION, false);
 	nvme_qpair_reset_rings(qpair);
 	msg.num_entries = qpair->num_entries;
 	msg.sq_iova = qpair->sq_iova;
@@ -777,10 +776,10 @@ void nvme_mp_qpair_recover(struct brisk_nvme_qpair *qpair)
 	rc = mp_call(ctrlr, &msg);
 	if (rc != 0) {
 		qpair->mp_resets = NULL;
-		BRISK_ERRLOG("nvme %s: the primary process did not re-create I/O queue %u: %s\n",
-			     ctrlr->trid.traddr, qpair->id, strerror(-rc));
+		BRISK_ERRLOG("nvme %s: the primary process did not re-create I/O queue %u: %s\n", ctrlr->trid.traddr,
+			     qpair->id, strerror(-rc));
 		nvme_ctrlr_set_failed(ctrlr, "the primary process reset the controller and could not "
-				      "re-create this process's I/O queues");
+					     "re-create this process's I/O queues");
 		return;
 	}
 	qpair->mp_epoch = msg.resets;

@@ -53,8 +53,7 @@ static bool admin_opc_refused(uint8_t opc)
 /* Set Features that the primary's bring-up configured for itself. */
 static bool admin_feature_refused(uint8_t fid)
 {
-	return fid == BRISK_NVME_FEAT_NUMBER_OF_QUEUES ||
-	       fid == BRISK_NVME_FEAT_ASYNC_EVENT_CONFIGURATION ||
+	return fid == BRISK_NVME_FEAT_NUMBER_OF_QUEUES || fid == BRISK_NVME_FEAT_ASYNC_EVENT_CONFIGURATION ||
 	       fid == BRISK_NVME_FEAT_HOST_MEM_BUFFER || fid == BRISK_NVME_FEAT_KEEP_ALIVE_TIMER;
 }
 
@@ -64,8 +63,7 @@ static bool admin_buf_is_dma(uint64_t buf, uint32_t len)
 	while (len != 0) {
 		uint64_t size = len;
 
-		if (brisk_vtophys((const void *)(uintptr_t)buf, &size) == BRISK_VTOPHYS_ERROR ||
-		    size == 0) {
+		if (brisk_vtophys((const void *)(uintptr_t)buf, &size) == BRISK_VTOPHYS_ERROR || size == 0) {
 			return false;
 		}
 		size = size < len ? size : len;
@@ -82,8 +80,8 @@ int nvme_mp_admin_check(struct brisk_nvme_ctrlr *ctrlr, const struct nvme_mp_msg
 	if (admin_opc_refused(m->cmd.opc) ||
 	    (m->cmd.opc == BRISK_NVME_OPC_SET_FEATURES && admin_feature_refused(m->cmd.cdw10 & 0xff))) {
 		BRISK_ERRLOG("nvme %s: admin opcode 0x%02x (cdw10 0x%x) would change the controller "
-			     "under the primary process: refused to a secondary\n", addr, m->cmd.opc,
-			     m->cmd.cdw10);
+			     "under the primary process: refused to a secondary\n",
+			     addr, m->cmd.opc, m->cmd.cdw10);
 		return -EPERM;
 	}
 	if (m->cmd.fuse != 0 || m->cmd.psdt != 0) {
@@ -92,13 +90,14 @@ int nvme_mp_admin_check(struct brisk_nvme_ctrlr *ctrlr, const struct nvme_mp_msg
 	}
 	if (m->len > ctrlr->max_xfer_size || (m->len != 0) != (m->buf != 0)) {
 		BRISK_ERRLOG("nvme %s: a secondary's admin payload of %u bytes at 0x%" PRIx64
-			     " (len: at most %u, with an address)\n", addr, m->len, m->buf,
-			     ctrlr->max_xfer_size);
+			     " (len: at most %u, with an address)\n",
+			     addr, m->len, m->buf, ctrlr->max_xfer_size);
 		return -EINVAL;
 	}
 	if (m->len != 0 && !admin_buf_is_dma(m->buf, m->len)) {
 		BRISK_ERRLOG("nvme %s: a secondary's admin payload (buf 0x%" PRIx64 ", %u bytes) is "
-			     "not in shared DMA memory\n", addr, m->buf, m->len);
+			     "not in shared DMA memory\n",
+			     addr, m->buf, m->len);
 		return -EINVAL;
 	}
 	return 0;
@@ -124,7 +123,8 @@ static int admin_abort_check(struct brisk_nvme_ctrlr *ctrlr, const struct nvme_m
 
 	if (sqid == 0 || sqid > NVME_MAX_IO_QUEUES || p->owner[sqid] != m->pid) {
 		BRISK_ERRLOG("nvme %s: process %d asks to abort a command of queue %u, which is not "
-			     "its own\n", ctrlr->trid.traddr, m->pid, sqid);
+			     "its own\n",
+			     ctrlr->trid.traddr, m->pid, sqid);
 		return -EPERM;
 	}
 	return 0;
@@ -173,8 +173,8 @@ static struct nvme_mp_admin_wait *admin_wait_get(struct nvme_mp_secondary *s)
 	return NULL;
 }
 
-int nvme_mp_admin_submit(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme_cmd *cmd,
-			 void *buf, uint32_t len, brisk_nvme_cmd_cb cb_fn, void *cb_arg)
+int nvme_mp_admin_submit(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme_cmd *cmd, void *buf, uint32_t len,
+			 brisk_nvme_cmd_cb cb_fn, void *cb_arg)
 {
 	struct nvme_mp_msg msg = { .op = NVME_MP_OP_ADMIN, .cmd = *cmd, .len = len };
 	struct nvme_mp_secondary *s = ctrlr->mp;
@@ -222,10 +222,10 @@ static void admin_cpl_from_rc(struct brisk_nvme_cpl *cpl, int rc)
 {
 	memset(cpl, 0, sizeof(*cpl));
 	cpl->status.sct = BRISK_NVME_SCT_GENERIC;
-	cpl->status.sc = rc == -EPERM	? BRISK_NVME_SC_INVALID_OPCODE :
-			 rc == -EINVAL	? BRISK_NVME_SC_INVALID_FIELD :
-			 rc == -ENXIO	? BRISK_NVME_SC_ABORTED_SQ_DELETION :
-					  BRISK_NVME_SC_INTERNAL_DEVICE_ERROR;
+	cpl->status.sc = rc == -EPERM    ? BRISK_NVME_SC_INVALID_OPCODE
+			 : rc == -EINVAL ? BRISK_NVME_SC_INVALID_FIELD
+			 : rc == -ENXIO  ? BRISK_NVME_SC_ABORTED_SQ_DELETION
+					 : BRISK_NVME_SC_INTERNAL_DEVICE_ERROR;
 	cpl->status.dnr = 1;
 }
 
@@ -247,8 +247,7 @@ static bool admin_wait_answered(struct nvme_mp_secondary *s, struct nvme_mp_admi
 }
 
 /* primary_gone: give up on the answer (the slot is the primary's to free). */
-static void admin_wait_poll(struct nvme_mp_secondary *s, struct nvme_mp_admin_wait *w,
-			    bool primary_gone)
+static void admin_wait_poll(struct nvme_mp_secondary *s, struct nvme_mp_admin_wait *w, bool primary_gone)
 {
 	struct brisk_nvme_cpl cpl;
 
@@ -273,8 +272,7 @@ int32_t nvme_mp_admin_poll_locked(struct brisk_nvme_ctrlr *ctrlr)
 		return 0;
 	}
 	before = s->admin_pending;
-	gone = nvme_ctrlr_is_failed(ctrlr) ||
-	       __atomic_load_n(&s->shared->magic, __ATOMIC_ACQUIRE) == 0 ||
+	gone = nvme_ctrlr_is_failed(ctrlr) || __atomic_load_n(&s->shared->magic, __ATOMIC_ACQUIRE) == 0 ||
 	       !nvme_mp_pid_alive(s->shared->primary_pid);
 	for (uint32_t i = 0; i < NVME_MP_CHANNEL_SLOTS && s->admin_pending != 0; i++) {
 		if (s->admin[i].slot != NULL) {

@@ -30,7 +30,7 @@
 enum nvme_mp_op {
 	NVME_MP_OP_CREATE_QPAIR = 1, /* in: num_entries, sq_iova, cq_iova; out: qid */
 	NVME_MP_OP_DELETE_QPAIR = 2, /* in: qid */
-	NVME_MP_OP_NOP = 3,          /* in: nothing; the primary answers 0 (tests, liveness) */
+	NVME_MP_OP_NOP = 3, /* in: nothing; the primary answers 0 (tests, liveness) */
 	/* After a primary's reset: the sender's lost queue qid again, at the same
 	 * memory. in: qid, num_entries, sq_iova, cq_iova; out: resets. */
 	NVME_MP_OP_RECREATE_QPAIR = 4,
@@ -57,9 +57,9 @@ struct nvme_mp_msg {
 	uint64_t cq_iova;
 	int32_t rc;           /* 0 or -errno, valid once DONE */
 	uint32_t state;       /* enum nvme_mp_state */
-	uint32_t resets;      /* out: the primary's reset count the queue lives in */
-	uint32_t len;         /* ADMIN: payload bytes */
-	uint64_t buf;         /* ADMIN: payload address (0 = none) */
+	uint32_t resets; /* out: the primary's reset count the queue lives in */
+	uint32_t len; /* ADMIN: payload bytes */
+	uint64_t buf; /* ADMIN: payload address (0 = none) */
 	struct brisk_nvme_cmd cmd; /* ADMIN */
 	struct brisk_nvme_cpl cpl; /* ADMIN: the controller's completion */
 };
@@ -109,11 +109,11 @@ bool nvme_mp_pid_alive(pid_t pid);
 struct nvme_mp_shared {
 	uint64_t magic;
 	int32_t primary_pid;
-	uint32_t num_ns;          /* NN */
-	uint32_t num_active_ns;   /* entries of ns[] */
+	uint32_t num_ns; /* NN */
+	uint32_t num_active_ns; /* entries of ns[] */
 	uint32_t max_io_queues;
 	uint32_t max_queue_entries;
-	uint32_t resets;          /* the primary's controller resets (atomic) */
+	uint32_t resets; /* the primary's controller resets (atomic) */
 	uint64_t cap;
 	uint32_t vs;
 	struct brisk_nvme_ctrlr_data cdata;
@@ -129,8 +129,8 @@ struct nvme_mp_primary {
 	 * still ring that doorbell) until it asks to re-create or delete it, or
 	 * exits. */
 	bool lost[NVME_MAX_IO_QUEUES + 1];
-	uint32_t num_qpairs;                 /* queues that secondaries own */
-	uint32_t in_flight;                  /* requests with admin commands outstanding */
+	uint32_t num_qpairs; /* queues that secondaries own */
+	uint32_t in_flight; /* requests with admin commands outstanding */
 	uint64_t next_reap_check;
 	uint64_t next_serve_check;
 };
@@ -188,8 +188,8 @@ int nvme_mp_admin_check(struct brisk_nvme_ctrlr *ctrlr, const struct nvme_mp_msg
  * completion. 0, or -errno to answer at once. */
 int nvme_mp_admin_serve(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_msg *m);
 /* Secondary: forwards an admin command; cb_fn runs from admin polling. */
-int nvme_mp_admin_submit(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme_cmd *cmd,
-			 void *buf, uint32_t len, brisk_nvme_cmd_cb cb_fn, void *cb_arg);
+int nvme_mp_admin_submit(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme_cmd *cmd, void *buf, uint32_t len,
+			 brisk_nvme_cmd_cb cb_fn, void *cb_arg);
 /* Secondary, admin polling under the controller lock: completes forwarded
  * commands that were answered (or fails them once the primary is gone). */
 int32_t nvme_mp_admin_poll_locked(struct brisk_nvme_ctrlr *ctrlr);

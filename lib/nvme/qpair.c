@@ -470,8 +470,7 @@ int32_t nvme_qpair_process(struct brisk_nvme_qpair *qpair, uint32_t max)
 		return qpair_process_failed(qpair);
 	}
 	/* A secondary's queues went with its primary's reset. */
-	if (qpair->mp_resets != NULL &&
-	    __atomic_load_n(qpair->mp_resets, __ATOMIC_ACQUIRE) != qpair->mp_epoch) {
+	if (qpair->mp_resets != NULL && __atomic_load_n(qpair->mp_resets, __ATOMIC_ACQUIRE) != qpair->mp_epoch) {
 		nvme_mp_qpair_recover(qpair);
 	}
 	if (max == 0) {

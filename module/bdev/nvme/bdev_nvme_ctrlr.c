@@ -492,8 +492,7 @@ static void ctrlr_share(struct nvme_ctrlr *nctrlr)
 	}
 	rc = brisk_nvme_ctrlr_share(nctrlr->ctrlr);
 	if (rc != 0 && rc != -EALREADY) {
-		BRISK_WARNLOG("nvme: %s is not shared with secondary processes: %s\n", nctrlr->name,
-			      strerror(-rc));
+		BRISK_WARNLOG("nvme: %s is not shared with secondary processes: %s\n", nctrlr->name, strerror(-rc));
 	}
 }
 
@@ -600,8 +599,7 @@ static int attach_poll(void *arg)
  * takes the primary's shared view of the controller instead of probing. */
 static bool attach_as_secondary(const struct attach_ctx *a)
 {
-	return a->opts.trid.trtype == BRISK_NVME_TRANSPORT_PCIE &&
-	       brisk_env_get_proc_type() == BRISK_PROC_SECONDARY;
+	return a->opts.trid.trtype == BRISK_NVME_TRANSPORT_PCIE && brisk_env_get_proc_type() == BRISK_PROC_SECONDARY;
 }
 
 static int attach_connect_secondary(void *arg)
@@ -611,8 +609,8 @@ static int attach_connect_secondary(void *arg)
 	brisk_poller_unregister(&a->poller);
 	a->ctrlr = brisk_nvme_connect(&a->opts.trid, NULL);
 	if (a->ctrlr == NULL) {
-		BRISK_ERRLOG("nvme: %s: no primary process of this shm id shares the controller at %s\n",
-			     a->name, a->opts.trid.traddr);
+		BRISK_ERRLOG("nvme: %s: no primary process of this shm id shares the controller at %s\n", a->name,
+			     a->opts.trid.traddr);
 		attach_probe_done(a, -ENODEV);
 		return BRISK_POLLER_BUSY;
 	}
@@ -625,8 +623,8 @@ static int attach_connect_secondary(void *arg)
 static int attach_start_probe(struct attach_ctx *a)
 {
 	if (attach_as_secondary(a)) {
-		a->poller = brisk_poller_register_named(attach_connect_secondary, a, ATTACH_POLL_US,
-							"bdev_nvme_attach");
+		a->poller =
+			brisk_poller_register_named(attach_connect_secondary, a, ATTACH_POLL_US, "bdev_nvme_attach");
 		return a->poller == NULL ? -ENOMEM : 0;
 	}
 	a->probe = brisk_nvme_probe_async(&a->opts.trid, a, attach_probe_cb, attach_attach_cb, NULL);

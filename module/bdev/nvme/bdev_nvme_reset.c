@@ -77,7 +77,8 @@ void bdev_nvme_reset(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, void *cb_a
 		/* The controller is another process's: resetting is its job; our
 		 * qpairs follow its resets by themselves. */
 		BRISK_ERRLOG("nvme: controller %s belongs to the primary process of this shm id: only "
-			     "the primary resets it\n", nctrlr->name);
+			     "the primary resets it\n",
+			     nctrlr->name);
 		reset_fail_later(cb, cb_arg, -ENOTSUP);
 		return;
 	}

@@ -119,7 +119,7 @@ mp_perf() { # uio|vfio
 	MP_BDF=$(ctrl_bdf 0)
 	t=$(trid "$MP_BDF")
 	check "perf $1: nvme0 bound to $1" bind "$MP_BDF" "$1"
-	nvme_perf -i 9 -r "$t" -q 8 -o 4096 -w randread -t 16 -s 64 >/tmp/perf_p.log 2>&1 &
+	nvme_perf -i 9 -r "$t" -q 8 -o 4096 -w randread -t 18 -s 64 >/tmp/perf_p.log 2>&1 &
 	p=$!
 	if wait_for_line /tmp/perf_p.log "controllers shared" 60 $p; then
 		run_logged /tmp/perf_s.log 60 nvme_perf -i 9 -r "$t" -q 8 -o 4096 -w randread -t 3

@@ -66,7 +66,7 @@ struct mp_run {
 	uint64_t verified;
 	uint64_t errors;
 	uint32_t outstanding;
-	uint64_t resubmitted;  /* aborted by the primary's reset, sent again */
+	uint64_t resubmitted; /* aborted by the primary's reset, sent again */
 	bool reset_done;
 	bool stop;
 };
@@ -284,9 +284,9 @@ static int bad_expect(struct nvme_mp_channel *ch, const char *what, struct nvme_
  * payloads that are not shared DMA memory, are refused by the primary. */
 static int bad_admin_requests(struct nvme_mp_channel *ch)
 {
-	static const uint8_t refused[] = { BRISK_NVME_OPC_CREATE_IO_SQ, BRISK_NVME_OPC_DELETE_IO_CQ,
-		BRISK_NVME_OPC_FORMAT_NVM, BRISK_NVME_OPC_NS_MANAGEMENT, BRISK_NVME_OPC_NS_ATTACHMENT,
-		BRISK_NVME_OPC_ASYNC_EVENT_REQUEST };
+	static const uint8_t refused[] = { BRISK_NVME_OPC_CREATE_IO_SQ,  BRISK_NVME_OPC_DELETE_IO_CQ,
+					   BRISK_NVME_OPC_FORMAT_NVM,    BRISK_NVME_OPC_NS_MANAGEMENT,
+					   BRISK_NVME_OPC_NS_ATTACHMENT, BRISK_NVME_OPC_ASYNC_EVENT_REQUEST };
 	struct nvme_mp_msg m = { .op = NVME_MP_OP_ADMIN };
 	uint64_t local = 0;
 	int bad = 0;
@@ -336,9 +336,13 @@ static int run_bad_requests(const struct mp_opts *o)
 		.op = NVME_MP_OP_DELETE_QPAIR, .qid = 0 }, -EPERM);
 	bad += bad_expect(&ch, "delete queue 70000", (struct nvme_mp_msg) {
 		.op = NVME_MP_OP_DELETE_QPAIR, .qid = 70000 }, -EPERM);
-	bad += bad_expect(&ch, "re-create the primary's queue 1", (struct nvme_mp_msg) {
-		.op = NVME_MP_OP_RECREATE_QPAIR, .qid = 1, .num_entries = 16, .sq_iova = 0x1000,
-		.cq_iova = 0x2000 }, -EPERM);
+	bad += bad_expect(&ch, "re-create the primary's queue 1",
+			  (struct nvme_mp_msg){ .op = NVME_MP_OP_RECREATE_QPAIR,
+						.qid = 1,
+						.num_entries = 16,
+						.sq_iova = 0x1000,
+						.cq_iova = 0x2000 },
+			  -EPERM);
 	bad += bad_admin_requests(&ch);
 	nvme_mp_channel_destroy(&ch);
 	return bad;

@@ -99,8 +99,12 @@ static void test_round_trip(void)
 
 static void test_recreate_admin_msgs(void)
 {
-	struct nvme_mp_msg msg = { .op = NVME_MP_OP_RECREATE_QPAIR, .qid = 3, .num_entries = 32,
-				   .sq_iova = 0x5000, .cq_iova = 0x6000 }, out, *slot, *got;
+	struct nvme_mp_msg msg = { .op = NVME_MP_OP_RECREATE_QPAIR,
+				   .qid = 3,
+				   .num_entries = 32,
+				   .sq_iova = 0x5000,
+				   .cq_iova = 0x6000 },
+			   out, *slot, *got;
 
 	CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_send(&g_ch, &msg, &slot), 0);
 	got = nvme_mp_channel_next(&g_ch);
@@ -136,8 +140,7 @@ static void test_recreate_admin_msgs(void)
 }
 
 /* A controller as the admin checks and a secondary's forwarding see it. */
-static struct brisk_nvme_ctrlr *fake_secondary(struct nvme_mp_secondary *s,
-					       struct nvme_mp_shared *sh)
+static struct brisk_nvme_ctrlr *fake_secondary(struct nvme_mp_secondary *s, struct nvme_mp_shared *sh)
 {
 	struct brisk_nvme_ctrlr *c = calloc(1, sizeof(*c));
 	pthread_mutexattr_t attr;
@@ -170,10 +173,11 @@ static struct nvme_mp_msg admin_msg(uint8_t opc, uint32_t cdw10, void *buf, uint
 
 static void test_admin_check(void)
 {
-	static const uint8_t refused[] = { BRISK_NVME_OPC_DELETE_IO_SQ, BRISK_NVME_OPC_CREATE_IO_SQ,
-		BRISK_NVME_OPC_DELETE_IO_CQ, BRISK_NVME_OPC_CREATE_IO_CQ, BRISK_NVME_OPC_FORMAT_NVM,
-		BRISK_NVME_OPC_NS_MANAGEMENT, BRISK_NVME_OPC_NS_ATTACHMENT,
-		BRISK_NVME_OPC_ASYNC_EVENT_REQUEST, BRISK_NVME_OPC_FIRMWARE_COMMIT };
+	static const uint8_t refused[] = { BRISK_NVME_OPC_DELETE_IO_SQ,   BRISK_NVME_OPC_CREATE_IO_SQ,
+					   BRISK_NVME_OPC_DELETE_IO_CQ,   BRISK_NVME_OPC_CREATE_IO_CQ,
+					   BRISK_NVME_OPC_FORMAT_NVM,     BRISK_NVME_OPC_NS_MANAGEMENT,
+					   BRISK_NVME_OPC_NS_ATTACHMENT,  BRISK_NVME_OPC_ASYNC_EVENT_REQUEST,
+					   BRISK_NVME_OPC_FIRMWARE_COMMIT };
 	struct nvme_mp_secondary s;
 	struct nvme_mp_shared sh;
 	struct brisk_nvme_ctrlr *c = fake_secondary(&s, &sh);
