@@ -469,16 +469,16 @@ int32_t nvme_qpair_process(struct brisk_nvme_qpair *qpair, uint32_t max)
 	if (nvme_ctrlr_is_failed(qpair->ctrlr)) {
 		return qpair_process_failed(qpair);
 	}
-	/* A secondary's queues went with its primary's reset. */
-	if (qpair->mp_resets != NULL && __atomic_load_n(qpair->mp_resets, __ATOMIC_ACQUIRE) != qpair->mp_epoch) {
-		nvme_mp_qpair_recover(qpair);
-	}
 	if (max == 0) {
 		max = UINT32_MAX;
 	}
 	n = STAILQ_EMPTY(&qpair->deferred_req) ? 0 : qpair_complete_deferred(qpair);
 	if (!qpair->is_enabled) {
-		return (int32_t)n;
+		return (int32_t)n; /* being freed, or its controller resetting */
+	}
+	/* A secondary's queues went with its primary's reset. */
+	if (qpair->mp_resets != NULL && __atomic_load_n(qpair->mp_resets, __ATOMIC_ACQUIRE) != qpair->mp_epoch) {
+		nvme_mp_qpair_recover(qpair);
 	}
 	nvme_qpair_ring_sq(qpair);
 	if (qpair->ctrlr->ops->qpair_poll != NULL && qpair->ctrlr->ops->qpair_poll(qpair) != 0) {
