@@ -25,6 +25,7 @@ struct id_opts {
 	bool has_trid;
 	bool no_huge;
 	uint64_t mem_mb;
+	int shm_id; /* -1: none */
 };
 
 struct id_ctx {
@@ -42,25 +43,39 @@ static void usage(const char *prog)
 	printf("Usage: %s [-r TRID] [--no-huge] [-s MB]\n"
 	       "Prints Identify data, namespaces, health log and features of NVMe controllers.\n"
 	       "  -r, --trid TRID   only this controller, e.g. 'trtype:PCIe traddr:0000:00:04.0'\n"
+	       "  -i, --shm-id ID   shared memory id: with a primary of this id running, attach\n"
+	       "                    as its secondary to the controller -r names\n"
 	       "      --no-huge     ordinary pages instead of hugepages\n"
 	       "  -s, --mem-size MB memory to reserve (default %d)\n"
-	       "  -h, --help        this text\n", prog, ID_DEFAULT_MEM_MB);
+	       "  -h, --help        this text\n",
+	       prog, ID_DEFAULT_MEM_MB);
 }
 
 static int parse_args(int argc, char **argv, struct id_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "trid", required_argument, NULL, 'r' }, { "no-huge", no_argument, NULL, 'H' },
+		{ "trid", required_argument, NULL, 'r' },     { "no-huge", no_argument, NULL, 'H' },
 		{ "mem-size", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "shm-id", required_argument, NULL, 'i' },   { NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
 
 	o->trid.trtype = BRISK_NVME_TRANSPORT_PCIE;
 	o->mem_mb = ID_DEFAULT_MEM_MB;
-	while ((c = getopt_long(argc, argv, "r:s:h", longopts, NULL)) != -1) {
+	o->shm_id = -1;
+	while ((c = getopt_long(argc, argv, "r:s:i:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'i': {
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end != '\0' || optarg[0] == '\0' || v > INT32_MAX) {
+				fprintf(stderr, "%s: -i: '%s' is not a shared memory id\n", argv[0], optarg);
+				return -EINVAL;
+			}
+			o->shm_id = (int)v;
+			break;
+		}
 		case 'r':
 			if (brisk_nvme_transport_id_parse(&o->trid, optarg) != 0) {
 				fprintf(stderr, "%s: -r: bad transport ID '%s'\n", argv[0], optarg);
@@ -339,6 +354,7 @@ static int env_start(const struct id_opts *o)
 	env.name = "nvme_identify";
 	env.mem_size_mb = o->mem_mb;
 	env.no_huge = o->no_huge;
+	env.shm_id = o->shm_id;
 	return brisk_env_init(&env);
 }
 
@@ -355,8 +371,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nvme_identify: environment initialization failed\n");
 		return 1;
 	}
-	if (brisk_nvme_probe(o.has_trid ? &o.trid : NULL, &ctx, NULL, attach_cb, NULL) != 0 ||
-	    ctx.count == 0) {
+	if (brisk_env_get_proc_type() == BRISK_PROC_SECONDARY) {
+		/* The primary owns the controller: connect to its shared view. */
+		ctx.ctrlrs[0] = o.has_trid ? brisk_nvme_connect(&o.trid, NULL) : NULL;
+		ctx.count = ctx.ctrlrs[0] != NULL;
+		if (!o.has_trid) {
+			fprintf(stderr, "nvme_identify: a secondary process (-i %d) needs -r\n", o.shm_id);
+		}
+	} else if (brisk_nvme_probe(o.has_trid ? &o.trid : NULL, &ctx, NULL, attach_cb, NULL) != 0) {
+		ctx.count = 0;
+	}
+	if (ctx.count == 0) {
 		fprintf(stderr, "nvme_identify: no NVMe controller attached\n");
 		brisk_env_fini();
 		return 1;

@@ -55,6 +55,12 @@ int brisk_env_init(const struct brisk_env_opts *opts);
 void brisk_env_fini(void);
 bool brisk_env_is_initialized(void);
 enum brisk_proc_type brisk_env_get_proc_type(void);
+/* The shm id the env runs with; -1: private memory (or no env). */
+int brisk_env_get_shm_id(void);
+/* The name of a process's own shared object (mempool, ring, memzone): base in
+ * a primary, base_<pid> in a secondary, so that processes of one shm id that
+ * each create "their" pool do not collide. 0, or -ENAMETOOLONG (len). */
+int brisk_env_proc_obj_name(char *buf, size_t len, const char *base);
 bool brisk_env_using_hugepages(void);
 /* Page size of the reserved memory (2 MiB / 1 GiB with hugepages, 4 KiB without). */
 uint64_t brisk_env_get_page_size(void);

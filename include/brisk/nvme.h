@@ -124,9 +124,13 @@ int brisk_nvme_detach(struct brisk_nvme_ctrlr *ctrlr);
 /* Multi-process (env.h's primary/secondary model, same shm id): the primary
  * shares a PCIe controller it attached; a secondary's brisk_nvme_connect to
  * the same traddr then gets a view of it (BAR0 mapped there, namespaces as
- * the primary found them, no admin queue) whose I/O qpairs the primary
- * creates and deletes from its admin polling. The primary deletes the
- * queues of a secondary that exits or is killed. uio_pci_generic only.
+ * the primary found them, no admin queue of its own) whose I/O qpairs the
+ * primary creates and deletes from its admin polling. The primary deletes
+ * the queues of a secondary that exits or is killed. A secondary's admin
+ * commands run on the primary's admin queue (those that would change the
+ * controller under the primary are refused: -EPERM); after a reset by the
+ * primary a secondary's qpair completes its commands with
+ * ABORTED_SQ_DELETION (resubmit them) and gets its queues back by itself.
  * 0, -EINVAL (not a primary), -ENOTSUP (not PCIe), -EALREADY, -ENOMEM. */
 int brisk_nvme_ctrlr_share(struct brisk_nvme_ctrlr *ctrlr);
 /* Primary: I/O queues on the controller that secondaries own now. */

@@ -21,12 +21,17 @@
 
 int bdev_buf_init(void)
 {
-	g_bdev_mgr.small_buf_pool = brisk_mempool_create("bdev_small_buf", g_bdev_mgr.opts.small_buf_pool_size,
-					BRISK_BDEV_SMALL_BUF_SIZE + BDEV_BUF_ALIGN_ROOM, 0,
-					BRISK_ENV_SOCKET_ID_ANY);
-	g_bdev_mgr.large_buf_pool = brisk_mempool_create("bdev_large_buf", g_bdev_mgr.opts.large_buf_pool_size,
-					BRISK_BDEV_LARGE_BUF_SIZE + BDEV_BUF_ALIGN_ROOM, 0,
-					BRISK_ENV_SOCKET_ID_ANY);
+	char name[BRISK_MEMPOOL_NAMESIZE];
+
+	/* Processes of one shm id each have their pools: a secondary's named apart. */
+	brisk_env_proc_obj_name(name, sizeof(name), "bdev_small_buf");
+	g_bdev_mgr.small_buf_pool =
+		brisk_mempool_create(name, g_bdev_mgr.opts.small_buf_pool_size,
+				     BRISK_BDEV_SMALL_BUF_SIZE + BDEV_BUF_ALIGN_ROOM, 0, BRISK_ENV_SOCKET_ID_ANY);
+	brisk_env_proc_obj_name(name, sizeof(name), "bdev_large_buf");
+	g_bdev_mgr.large_buf_pool =
+		brisk_mempool_create(name, g_bdev_mgr.opts.large_buf_pool_size,
+				     BRISK_BDEV_LARGE_BUF_SIZE + BDEV_BUF_ALIGN_ROOM, 0, BRISK_ENV_SOCKET_ID_ANY);
 	g_bdev_mgr.zero_buf = brisk_dma_zmalloc(BDEV_ZERO_BUF_SIZE, 4096, NULL);
 	if (g_bdev_mgr.small_buf_pool == NULL || g_bdev_mgr.large_buf_pool == NULL ||
 	    g_bdev_mgr.zero_buf == NULL) {

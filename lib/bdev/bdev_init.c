@@ -182,6 +182,7 @@ static int bdev_create_io_pool(void)
 	struct brisk_bdev_module *m;
 	uint32_t ctx = 0;
 	size_t elt;
+	char name[BRISK_MEMPOOL_NAMESIZE];
 
 	TAILQ_FOREACH(m, &g_bdev_mgr.modules, link) {
 		if (m->get_ctx_size != NULL && m->get_ctx_size() > 0 && (uint32_t)m->get_ctx_size() > ctx) {
@@ -190,8 +191,9 @@ static int bdev_create_io_pool(void)
 	}
 	g_bdev_mgr.max_ctx_size = ctx;
 	elt = sizeof(struct bdev_io_priv) + ctx;
-	g_bdev_mgr.io_pool = brisk_mempool_create("bdev_io", g_bdev_mgr.opts.bdev_io_pool_size,
-						  (unsigned)elt, 0, BRISK_ENV_SOCKET_ID_ANY);
+	brisk_env_proc_obj_name(name, sizeof(name), "bdev_io"); /* a secondary's own */
+	g_bdev_mgr.io_pool = brisk_mempool_create(name, g_bdev_mgr.opts.bdev_io_pool_size, (unsigned)elt, 0,
+						  BRISK_ENV_SOCKET_ID_ANY);
 	if (g_bdev_mgr.io_pool == NULL) {
 		BRISK_ERRLOG("could not create the bdev_io pool (%u objects of %zu bytes)\n",
 			     g_bdev_mgr.opts.bdev_io_pool_size, elt);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@ BRISK_LOG_REGISTER_COMPONENT(env)
 #define ENV_MEM_MB_LIMIT (1ull << 30)
 
 static bool g_initialized;
+static int g_shm_id = -1; /* of the running env */
 
 void
 brisk_env_opts_init(struct brisk_env_opts *opts)
@@ -183,6 +185,7 @@ brisk_env_init(const struct brisk_env_opts *user_opts)
 		env_memory_publish();
 	}
 	g_initialized = true;
+	g_shm_id = opts.shm_id;
 	BRISK_INFOLOG("%s: env ready as %s, %u core(s), %" PRIu64 " MiB in %u segment(s) of %"
 		      PRIu64 " KiB pages\n", opts.name,
 		      env_memory_get_proc_type() == BRISK_PROC_PRIMARY ? "primary" : "secondary",
@@ -222,6 +225,16 @@ brisk_env_get_proc_type(void)
 {
 	/* Asked of memory.c: a child forked from a primary turns secondary there. */
 	return g_initialized ? env_memory_get_proc_type() : BRISK_PROC_PRIMARY;
+}
+
+int brisk_env_get_shm_id(void) { return g_initialized ? g_shm_id : -1; }
+
+int brisk_env_proc_obj_name(char *buf, size_t len, const char *base)
+{
+	int n = brisk_env_get_proc_type() == BRISK_PROC_SECONDARY ? snprintf(buf, len, "%s_%d", base, (int)getpid())
+								  : snprintf(buf, len, "%s", base);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 bool

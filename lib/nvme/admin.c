@@ -12,6 +12,7 @@
 #include <brisk/ticks.h>
 
 #include "nvme_internal.h"
+#include "nvme_mp.h"
 
 int nvme_admin_submit(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme_cmd *cmd,
 		      void *buf, uint32_t len, brisk_nvme_cmd_cb cb_fn, void *cb_arg)
@@ -20,8 +21,8 @@ int nvme_admin_submit(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme_cm
 	int rc;
 
 	if (ctrlr->mp_secondary) {
-		BRISK_ERRLOG("nvme %s: admin commands are the primary process's\n", ctrlr->trid.traddr);
-		return -ENOTSUP;
+		/* The admin queue is the primary's: it runs the command for us. */
+		return nvme_mp_admin_submit(ctrlr, cmd, buf, len, cb_fn, cb_arg);
 	}
 	pthread_mutex_lock(&ctrlr->lock);
 	if (nvme_ctrlr_is_failed(ctrlr)) {

@@ -64,7 +64,7 @@ bool nvme_ctrlr_check_health(struct brisk_nvme_ctrlr *ctrlr)
 		nvme_ctrlr_set_failed(ctrlr, "CSTS.CFS (controller fatal status)");
 		return false;
 	}
-	/* A secondary's qpairs stall for good once the primary reset. */
+	/* A secondary's qpairs stall for good once the primary is gone. */
 	if (ctrlr->mp_secondary && !nvme_mp_secondary_check(ctrlr)) {
 		return false;
 	}

@@ -199,6 +199,9 @@ int32_t nvme_ctrlr_poll_admin_locked(struct brisk_nvme_ctrlr *ctrlr)
 {
 	uint64_t now = brisk_get_ticks();
 
+	if (ctrlr->mp_secondary) {
+		return nvme_mp_admin_poll_locked(ctrlr); /* commands the primary ran for us */
+	}
 	if (now >= ctrlr->next_health_check && ctrlr->adminq->is_enabled) {
 		ctrlr->next_health_check = now + nvme_ticks_from_us(NVME_HEALTH_CHECK_US);
 		nvme_ctrlr_check_health(ctrlr);

@@ -30,54 +30,18 @@
 #include "nvme_mp.h"
 
 #define NVME_MP_MAGIC 0x4e564d654d505631ull /* "NVMeMPV1" */
-#define NVME_MP_MAX_NS 16u
 #define NVME_MP_REAP_CHECK_US 100000u
 #define NVME_MP_PRIMARY_CHECK_US 100000u
 #define NVME_MP_SERVE_CHECK_US 10000u /* a secondary waits for its VFIO device */
 #define NVME_MP_CALL_TIMEOUT_US (10u * 1000 * 1000)
 #define NVME_MP_DRAIN_TIMEOUT_US (2u * 1000 * 1000)
 
-/* What a secondary reads; written once by the primary before magic. */
-struct nvme_mp_shared {
-	uint64_t magic;
-	int32_t primary_pid;
-	uint32_t num_ns;          /* NN */
-	uint32_t num_active_ns;   /* entries of ns[] */
-	uint32_t max_io_queues;
-	uint32_t max_queue_entries;
-	uint32_t resets;          /* the primary's controller resets (atomic) */
-	uint64_t cap;
-	uint32_t vs;
-	struct brisk_nvme_ctrlr_data cdata;
-	struct brisk_nvme_ns ns[NVME_MP_MAX_NS]; /* copies; their ctrlr pointer is meaningless */
-};
-
-struct nvme_mp_primary {
-	struct nvme_mp_channel ch;
-	struct nvme_mp_shared *shared;
-	char zone[BRISK_MEMZONE_NAMESIZE];
-	pid_t owner[NVME_MAX_IO_QUEUES + 1]; /* secondary owning each qid; -1 being deleted */
-	/* Queues a reset deleted: the qid stays the owner's (its stale qpair may
-	 * still ring that doorbell) until it asks to delete it or exits. */
-	bool lost[NVME_MAX_IO_QUEUES + 1];
-	uint32_t num_qpairs;                 /* queues that secondaries own */
-	uint32_t in_flight;                  /* requests with admin commands outstanding */
-	uint64_t next_reap_check;
-	uint64_t next_serve_check;
-};
-
-struct nvme_mp_secondary {
-	struct nvme_mp_channel ch;
-	struct nvme_mp_shared *shared;
-	uint32_t resets;          /* shared->resets when this view was made */
-	uint64_t next_primary_check;
-};
-
 /* One request of the primary's, from the channel or its own reaping. */
 struct nvme_mp_work {
 	struct brisk_nvme_ctrlr *ctrlr;
 	struct nvme_mp_primary *p;       /* kept even after unshare gave up waiting */
 	struct nvme_mp_msg *msg;           /* NULL when reaping */
+	bool recreate; /* a lost queue again: qid and owner stay */
 	struct brisk_nvme_qpair shadow;    /* id, size, addresses: what the commands need */
 };
 
@@ -215,6 +179,8 @@ static void mp_op_finish(struct nvme_mp_work *op, int rc)
 
 	if (op->msg != NULL) {
 		op->msg->qid = op->shadow.id;
+		/* Same thread as resets: the queue lives in this count's epoch. */
+		op->msg->resets = __atomic_load_n(&p->shared->resets, __ATOMIC_RELAXED);
 		nvme_mp_channel_reply(&p->ch, op->msg, rc);
 	}
 	p->in_flight--;
@@ -280,14 +246,17 @@ static void mp_delete_start(struct nvme_mp_work *op)
 	}
 }
 
-static void mp_create_fail_cq_done(void *arg, const struct brisk_nvme_cpl *cpl)
+/* A failed creation: a new qid is freed; a lost one stays its owner's. */
+static void mp_create_failed(struct nvme_mp_work *op, int rc)
 {
-	struct nvme_mp_work *op = arg;
-
-	nvme_ctrlr_qid_free(op->ctrlr, op->shadow.id);
-	op->shadow.id = 0;
-	mp_op_finish(op, -EIO);
+	if (!op->recreate) {
+		nvme_ctrlr_qid_free(op->ctrlr, op->shadow.id);
+		op->shadow.id = 0;
+	}
+	mp_op_finish(op, rc);
 }
+
+static void mp_create_fail_cq_done(void *arg, const struct brisk_nvme_cpl *cpl) { mp_create_failed(arg, -EIO); }
 
 static void mp_create_sq_done(void *arg, const struct brisk_nvme_cpl *cpl)
 {
@@ -303,10 +272,14 @@ static void mp_create_sq_done(void *arg, const struct brisk_nvme_cpl *cpl)
 		}
 		return;
 	}
-	p->owner[op->shadow.id] = op->msg->pid;
-	p->num_qpairs++;
-	BRISK_INFOLOG("nvme %s: I/O queue %u for process %d\n", op->ctrlr->trid.traddr,
-		      op->shadow.id, op->msg->pid);
+	if (op->recreate) {
+		p->lost[op->shadow.id] = false;
+	} else {
+		p->owner[op->shadow.id] = op->msg->pid;
+		p->num_qpairs++;
+	}
+	BRISK_INFOLOG("nvme %s: I/O queue %u for process %d%s\n", op->ctrlr->trid.traddr, op->shadow.id, op->msg->pid,
+		      op->recreate ? " re-created after a reset" : "");
 	mp_op_finish(op, 0);
 }
 
@@ -323,9 +296,7 @@ static void mp_create_cq_done(void *arg, const struct brisk_nvme_cpl *cpl)
 			     brisk_nvme_cpl_get_status_string(&cpl->status));
 	}
 	if (rc != 0) {
-		nvme_ctrlr_qid_free(op->ctrlr, op->shadow.id);
-		op->shadow.id = 0;
-		mp_op_finish(op, rc);
+		mp_create_failed(op, rc);
 	}
 }
 
@@ -372,6 +343,31 @@ static int mp_create_start(struct nvme_mp_work *op)
 	return rc;
 }
 
+/* A queue the reset deleted, again at the same memory and id. */
+static int mp_recreate_request(struct nvme_mp_work *op)
+{
+	struct nvme_mp_primary *p = op->p;
+	struct nvme_mp_msg *m = op->msg;
+	int rc;
+
+	if (m->qid == 0 || m->qid > NVME_MAX_IO_QUEUES || p->owner[m->qid] != m->pid || !p->lost[m->qid]) {
+		BRISK_ERRLOG("nvme %s: process %d asks to re-create I/O queue %u, which is not its "
+			     "own or was not deleted by a reset\n",
+			     op->ctrlr->trid.traddr, m->pid, m->qid);
+		return -EPERM;
+	}
+	rc = mp_check_create(op->ctrlr, m);
+	if (rc != 0) {
+		return rc;
+	}
+	op->recreate = true;
+	op->shadow.id = (uint16_t)m->qid;
+	op->shadow.num_entries = (uint16_t)m->num_entries;
+	op->shadow.sq_iova = m->sq_iova;
+	op->shadow.cq_iova = m->cq_iova;
+	return nvme_admin_create_io_cq(op->ctrlr, &op->shadow, mp_create_cq_done, op);
+}
+
 static int mp_delete_request(struct nvme_mp_work *op)
 {
 	struct nvme_mp_primary *p = op->p;
@@ -390,9 +386,17 @@ static int mp_delete_request(struct nvme_mp_work *op)
 static void mp_serve(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_msg *m)
 {
 	struct nvme_mp_primary *p = ctrlr->mp;
-	struct nvme_mp_work *op = calloc(1, sizeof(*op));
+	struct nvme_mp_work *op;
 	int rc;
 
+	if (m->op == NVME_MP_OP_ADMIN) {
+		rc = nvme_mp_admin_serve(ctrlr, m); /* answered when the command completes */
+		if (rc != 0) {
+			nvme_mp_channel_reply(&p->ch, m, rc);
+		}
+		return;
+	}
+	op = calloc(1, sizeof(*op));
 	if (op == NULL) {
 		nvme_mp_channel_reply(&p->ch, m, -ENOMEM);
 		return;
@@ -404,6 +408,9 @@ static void mp_serve(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_msg *m)
 	switch (m->op) {
 	case NVME_MP_OP_CREATE_QPAIR: rc = mp_create_start(op); break;
 	case NVME_MP_OP_DELETE_QPAIR: rc = mp_delete_request(op); break;
+	case NVME_MP_OP_RECREATE_QPAIR:
+		rc = mp_recreate_request(op);
+		break;
 	case NVME_MP_OP_NOP:
 		mp_op_finish(op, 0);
 		return;
@@ -465,11 +472,11 @@ static void mp_primary_poll(struct brisk_nvme_ctrlr *ctrlr)
 }
 
 /* A reset deleted every I/O queue on the controller and re-created only the
- * primary's own qpairs. A secondary's rings and phase cannot be reset from
- * here while it may still be submitting, so its queues are not re-created:
- * they are marked lost and the count of resets each secondary watches goes
- * up; a secondary then fails its view (nvme_mp_secondary_check). Under the
- * controller lock. */
+ * primary's own qpairs. A secondary's rings and phase cannot be rewound
+ * from here while it may still be submitting, so its queues are marked lost
+ * and the count of resets each secondary's qpairs watch goes up: each
+ * secondary qpair then aborts its commands, rewinds its rings and asks for
+ * its queue again (NVME_MP_OP_RECREATE_QPAIR). Under the controller lock. */
 void nvme_mp_reset_done(struct brisk_nvme_ctrlr *ctrlr)
 {
 	struct nvme_mp_primary *p = ctrlr->mp;
@@ -486,8 +493,9 @@ void nvme_mp_reset_done(struct brisk_nvme_ctrlr *ctrlr)
 	}
 	__atomic_add_fetch(&p->shared->resets, 1, __ATOMIC_RELEASE);
 	if (n != 0) {
-		BRISK_WARNLOG("nvme %s: the reset deleted %u I/O queues of secondary processes; they "
-			      "see their controller failed and must connect again\n", ctrlr->trid.traddr, n);
+		BRISK_NOTICELOG("nvme %s: the reset deleted %u I/O queues of secondary processes; "
+				"they re-create them\n",
+				ctrlr->trid.traddr, n);
 	}
 }
 
@@ -594,7 +602,6 @@ static int mp_secondary_init(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_shar
 	ctrlr->mp = s;
 	ctrlr->mp_secondary = true;
 	s->shared = sh;
-	s->resets = __atomic_load_n(&sh->resets, __ATOMIC_ACQUIRE);
 	rc = nvme_mp_channel_lookup(&s->ch, ctrlr->trid.traddr);
 	if (rc != 0) {
 		return rc;
@@ -667,12 +674,7 @@ bool nvme_mp_secondary_check(struct brisk_nvme_ctrlr *ctrlr)
 		nvme_ctrlr_set_failed(ctrlr, "the primary process stopped sharing it");
 		return false;
 	}
-	if (__atomic_load_n(&s->shared->resets, __ATOMIC_ACQUIRE) != s->resets) {
-		nvme_ctrlr_set_failed(ctrlr, "the primary process reset the controller, which deleted "
-				      "this process's I/O queues: detach and connect again");
-		return false;
-	}
-	return true;
+	return true; /* a reset is each qpair's to notice (nvme_mp_qpair_recover) */
 }
 
 /* Sends msg and waits for the answer (or the primary's end, or a timeout). */
@@ -727,6 +729,8 @@ struct brisk_nvme_qpair *nvme_mp_alloc_io_qpair(struct brisk_nvme_ctrlr *ctrlr, 
 		return NULL;
 	}
 	qpair->id = (uint16_t)msg.qid;
+	qpair->mp_resets = &((struct nvme_mp_secondary *)ctrlr->mp)->shared->resets;
+	qpair->mp_epoch = msg.resets;
 	ctrlr->ops->qpair_init_doorbells(qpair);
 	qpair->is_enabled = true;
 	pthread_mutex_lock(&ctrlr->lock);
@@ -748,6 +752,37 @@ void nvme_mp_delete_io_queues(struct brisk_nvme_qpair *qpair)
 		BRISK_WARNLOG("nvme %s: the primary process did not delete I/O queue %u: %s\n",
 			      qpair->ctrlr->trid.traddr, qpair->id, strerror(-rc));
 	}
+}
+
+/* The primary reset the controller, which deleted this qpair's queues: like
+ * a fabric disconnect, its commands complete with ABORTED_SQ_DELETION (not
+ * DNR: the caller may resubmit), its rings start again empty (only this
+ * process may touch them) and the primary re-creates the queues at the same
+ * memory and id. Software-queued requests are kept. Blocks for the answer. */
+void nvme_mp_qpair_recover(struct brisk_nvme_qpair *qpair)
+{
+	struct nvme_mp_msg msg = { .op = NVME_MP_OP_RECREATE_QPAIR, .qid = qpair->id };
+	struct brisk_nvme_ctrlr *ctrlr = qpair->ctrlr;
+	int rc;
+
+	BRISK_NOTICELOG("nvme %s: the primary process reset the controller: re-creating I/O queue "
+			"%u (%u commands aborted)\n",
+			ctrlr->trid.traddr, qpair->id, qpair->num_outstanding);
+	nvme_qpair_abort_outstanding(qpair, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_ABORTED_SQ_DELETION, false);
+	nvme_qpair_reset_rings(qpair);
+	msg.num_entries = qpair->num_entries;
+	msg.sq_iova = qpair->sq_iova;
+	msg.cq_iova = qpair->cq_iova;
+	rc = mp_call(ctrlr, &msg);
+	if (rc != 0) {
+		qpair->mp_resets = NULL;
+		BRISK_ERRLOG("nvme %s: the primary process did not re-create I/O queue %u: %s\n", ctrlr->trid.traddr,
+			     qpair->id, strerror(-rc));
+		nvme_ctrlr_set_failed(ctrlr, "the primary process reset the controller and could not "
+					     "re-create this process's I/O queues");
+		return;
+	}
+	qpair->mp_epoch = msg.resets;
 }
 
 /* ---- Both ---- */
@@ -772,6 +807,7 @@ void nvme_mp_detach(struct brisk_nvme_ctrlr *ctrlr)
 		mp_unshare(ctrlr);
 		return;
 	}
+	nvme_mp_admin_abort_all(ctrlr);
 	s = ctrlr->mp;
 	nvme_mp_channel_destroy(&s->ch);
 	free(s);

@@ -119,6 +119,10 @@ struct brisk_nvme_qpair {
 	uint64_t next_timeout_check;
 	uint32_t idle_polls;
 	void *transport_ctx;
+	/* A secondary's qpair (mp.c): the primary's shared reset count, and its
+	 * value when the queues were created; NULL elsewhere. */
+	const uint32_t *mp_resets;
+	uint32_t mp_epoch;
 	TAILQ_ENTRY(brisk_nvme_qpair) link;
 };
 

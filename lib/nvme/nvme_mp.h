@@ -19,13 +19,24 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <brisk/env.h>
+#include <brisk/nvme.h>
+
+#include "nvme_internal.h"
+
 #define NVME_MP_CHANNEL_SLOTS 32u
 #define NVME_MP_KEY_MAX 20u /* names stay within BRISK_RING_NAMESIZE */
 
 enum nvme_mp_op {
 	NVME_MP_OP_CREATE_QPAIR = 1, /* in: num_entries, sq_iova, cq_iova; out: qid */
 	NVME_MP_OP_DELETE_QPAIR = 2, /* in: qid */
-	NVME_MP_OP_NOP = 3,          /* in: nothing; the primary answers 0 (tests, liveness) */
+	NVME_MP_OP_NOP = 3, /* in: nothing; the primary answers 0 (tests, liveness) */
+	/* After a primary's reset: the sender's lost queue qid again, at the same
+	 * memory. in: qid, num_entries, sq_iova, cq_iova; out: resets. */
+	NVME_MP_OP_RECREATE_QPAIR = 4,
+	/* An admin command on the primary's admin queue. in: cmd (cid ignored),
+	 * buf/len (shared DMA memory, same address in every process); out: cpl. */
+	NVME_MP_OP_ADMIN = 5,
 };
 
 /* Slot states; changed only by compare-and-swap so that a reply and a
@@ -46,6 +57,11 @@ struct nvme_mp_msg {
 	uint64_t cq_iova;
 	int32_t rc;           /* 0 or -errno, valid once DONE */
 	uint32_t state;       /* enum nvme_mp_state */
+	uint32_t resets; /* out: the primary's reset count the queue lives in */
+	uint32_t len; /* ADMIN: payload bytes */
+	uint64_t buf; /* ADMIN: payload address (0 = none) */
+	struct brisk_nvme_cmd cmd; /* ADMIN */
+	struct brisk_nvme_cpl cpl; /* ADMIN: the controller's completion */
 };
 
 struct brisk_ring;
@@ -87,10 +103,52 @@ unsigned nvme_mp_channel_free_count(const struct nvme_mp_channel *ch);
 /* A process with this pid exists (kill(pid, 0)). */
 bool nvme_mp_pid_alive(pid_t pid);
 
-struct brisk_nvme_ctrlr;
-struct brisk_nvme_qpair;
-struct brisk_nvme_transport_id;
-struct brisk_nvme_ctrlr_opts;
+#define NVME_MP_MAX_NS 16u
+
+/* What a secondary reads; written once by the primary before magic. */
+struct nvme_mp_shared {
+	uint64_t magic;
+	int32_t primary_pid;
+	uint32_t num_ns; /* NN */
+	uint32_t num_active_ns; /* entries of ns[] */
+	uint32_t max_io_queues;
+	uint32_t max_queue_entries;
+	uint32_t resets; /* the primary's controller resets (atomic) */
+	uint64_t cap;
+	uint32_t vs;
+	struct brisk_nvme_ctrlr_data cdata;
+	struct brisk_nvme_ns ns[NVME_MP_MAX_NS]; /* copies; their ctrlr pointer is meaningless */
+};
+
+struct nvme_mp_primary {
+	struct nvme_mp_channel ch;
+	struct nvme_mp_shared *shared;
+	char zone[BRISK_MEMZONE_NAMESIZE];
+	pid_t owner[NVME_MAX_IO_QUEUES + 1]; /* secondary owning each qid; -1 being deleted */
+	/* Queues a reset deleted: the qid stays the owner's (its stale qpair may
+	 * still ring that doorbell) until it asks to re-create or delete it, or
+	 * exits. */
+	bool lost[NVME_MAX_IO_QUEUES + 1];
+	uint32_t num_qpairs; /* queues that secondaries own */
+	uint32_t in_flight; /* requests with admin commands outstanding */
+	uint64_t next_reap_check;
+	uint64_t next_serve_check;
+};
+
+/* A secondary's admin command forwarded to the primary. */
+struct nvme_mp_admin_wait {
+	struct nvme_mp_msg *slot; /* NULL: entry unused */
+	brisk_nvme_cmd_cb cb_fn;
+	void *cb_arg;
+};
+
+struct nvme_mp_secondary {
+	struct nvme_mp_channel ch;
+	struct nvme_mp_shared *shared;
+	uint64_t next_primary_check;
+	struct nvme_mp_admin_wait admin[NVME_MP_CHANNEL_SLOTS];
+	uint32_t admin_pending;
+};
 
 /* mp.c */
 /* Secondary: a primary shares the controller at trid. */
@@ -108,13 +166,35 @@ void nvme_mp_poll_locked(struct brisk_nvme_ctrlr *ctrlr);
 /* Primary, after a reset (under the controller lock): secondaries' queues are
  * gone; each secondary is told through the shared reset count. */
 void nvme_mp_reset_done(struct brisk_nvme_ctrlr *ctrlr);
-/* Secondary: false (and the view failed) when the primary stopped sharing or
- * reset the controller since the view was made; true otherwise (primaries too). */
+/* Secondary: false (and the view failed) when the primary stopped sharing;
+ * true otherwise (primaries too). Its resets are each qpair's to handle. */
 bool nvme_mp_secondary_check(struct brisk_nvme_ctrlr *ctrlr);
 /* Secondary: a qpair whose queues the primary creates; NULL on error. */
 struct brisk_nvme_qpair *nvme_mp_alloc_io_qpair(struct brisk_nvme_ctrlr *ctrlr, uint32_t entries,
 					       uint32_t requests);
 /* Secondary: asks the primary to delete the qpair's queues. */
 void nvme_mp_delete_io_queues(struct brisk_nvme_qpair *qpair);
+/* Secondary, from the qpair's poll when the primary's reset count moved: the
+ * qpair's commands complete with ABORTED_SQ_DELETION (not DNR), its rings
+ * are rewound and the primary re-creates its queues. */
+void nvme_mp_qpair_recover(struct brisk_nvme_qpair *qpair);
+
+/* mp_admin.c */
+/* Primary: 0 when a secondary may send cmd with a payload of len bytes at
+ * buf, else -EPERM (changes the controller under the primary) or -EINVAL
+ * (logged, naming the field). */
+int nvme_mp_admin_check(struct brisk_nvme_ctrlr *ctrlr, const struct nvme_mp_msg *m);
+/* Primary: submits a secondary's admin command; the reply carries its
+ * completion. 0, or -errno to answer at once. */
+int nvme_mp_admin_serve(struct brisk_nvme_ctrlr *ctrlr, struct nvme_mp_msg *m);
+/* Secondary: forwards an admin command; cb_fn runs from admin polling. */
+int nvme_mp_admin_submit(struct brisk_nvme_ctrlr *ctrlr, const struct brisk_nvme_cmd *cmd, void *buf, uint32_t len,
+			 brisk_nvme_cmd_cb cb_fn, void *cb_arg);
+/* Secondary, admin polling under the controller lock: completes forwarded
+ * commands that were answered (or fails them once the primary is gone). */
+int32_t nvme_mp_admin_poll_locked(struct brisk_nvme_ctrlr *ctrlr);
+/* Secondary, at detach: forwarded commands not answered complete with an
+ * abort status. */
+void nvme_mp_admin_abort_all(struct brisk_nvme_ctrlr *ctrlr);
 
 #endif

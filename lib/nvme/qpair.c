@@ -17,6 +17,7 @@
 #include <brisk/ticks.h>
 
 #include "nvme_internal.h"
+#include "nvme_mp.h"
 
 uint64_t nvme_vtophys(struct brisk_nvme_ctrlr *ctrlr, const void *va, uint64_t *size)
 {
@@ -473,7 +474,11 @@ int32_t nvme_qpair_process(struct brisk_nvme_qpair *qpair, uint32_t max)
 	}
 	n = STAILQ_EMPTY(&qpair->deferred_req) ? 0 : qpair_complete_deferred(qpair);
 	if (!qpair->is_enabled) {
-		return (int32_t)n;
+		return (int32_t)n; /* being freed, or its controller resetting */
+	}
+	/* A secondary's queues went with its primary's reset. */
+	if (qpair->mp_resets != NULL && __atomic_load_n(qpair->mp_resets, __ATOMIC_ACQUIRE) != qpair->mp_epoch) {
+		nvme_mp_qpair_recover(qpair);
 	}
 	nvme_qpair_ring_sq(qpair);
 	if (qpair->ctrlr->ops->qpair_poll != NULL && qpair->ctrlr->ops->qpair_poll(qpair) != 0) {

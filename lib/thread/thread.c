@@ -77,9 +77,11 @@ int brisk_thread_lib_init_ext(const struct brisk_thread_lib_opts *opts)
 	if (cache > pool_size * 2 / 3 / 4) {
 		cache = pool_size * 2 / 3 / 4;
 	}
-	thread_msg_pool = brisk_mempool_create("brisk_thread_msgs", pool_size,
-					       sizeof(struct thread_msg), cache,
-					       BRISK_ENV_SOCKET_ID_ANY);
+	/* Each process of a shm id has its own pool (a secondary's named apart). */
+	char pool_name[BRISK_MEMPOOL_NAMESIZE];
+	brisk_env_proc_obj_name(pool_name, sizeof(pool_name), "brisk_thread_msgs");
+	thread_msg_pool =
+		brisk_mempool_create(pool_name, pool_size, sizeof(struct thread_msg), cache, BRISK_ENV_SOCKET_ID_ANY);
 	if (thread_msg_pool == NULL) {
 		int rc = errno ? -errno : -ENOMEM;
 		BRISK_ERRLOG("thread lib init: cannot create the message pool (%u messages): %s\n",

@@ -5,8 +5,11 @@
 # (another); secondaries of the same shm id get I/O qpairs
 # from it and do verified I/O on their own LBA ranges at the same time as
 # the primary; one is killed mid-I/O and the primary deletes its queue and
-# carries on; another reads back what the first secondary wrote; then a
-# primary and a secondary nvme_perf (-i) at once.
+# carries on; another reads back what the first secondary wrote;
+# nvme_identify runs as a secondary (admin commands through the primary);
+# a secondary's qpair survives a reset by the primary; then a primary and
+# a secondary nvme_perf (-i) at once, and bdevperf (verify) through
+# bdev_nvme in a secondary app beside the primary nvme_perf.
 # Skips (exit 77) only when QEMU cannot run.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -24,7 +27,7 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "nvme_mp_qemu: skipped"
 	exit 77
 fi
-for prog in nvme_mp nvme_perf; do
+for prog in nvme_mp nvme_perf nvme_identify bdevperf; do
 	[ -x build/bin/$prog ] || { echo "FAIL: build/bin/$prog is missing (run make)"; exit 1; }
 done
 
@@ -35,7 +38,8 @@ boot() { # name guest-call run_guest.sh options...
 	echo "--- boot $name: $call"
 	# no_timer_check: see nvme_driver_qemu.sh (a loaded TCG host).
 	"$RUN_GUEST" --name "nvme_mp_$name" --timeout 500 --file "$GUEST" \
-		--prog build/bin/nvme_mp --prog build/bin/nvme_perf --append " no_timer_check" \
+		--prog build/bin/nvme_mp --prog build/bin/nvme_perf --prog build/bin/nvme_identify \
+		--prog build/bin/bdevperf --append " no_timer_check" \
 		"$@" "$WORK/$name.sh" || fail "boot $name (see the lines above)"
 }
 

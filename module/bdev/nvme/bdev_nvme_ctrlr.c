@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <brisk/env.h>
 #include <brisk/log.h>
 #include <brisk/string.h>
 
@@ -478,6 +479,23 @@ static struct nvme_ctrlr *attach_new_ctrlr(const char *name, struct brisk_nvme_c
 	return nctrlr;
 }
 
+/* In a primary process with a shm id (-i), a PCIe controller is shared:
+ * bdev_nvme in a secondary of that id attaches it too (its admin poller
+ * serves them). Not sharing only costs the secondaries. */
+static void ctrlr_share(struct nvme_ctrlr *nctrlr)
+{
+	int rc;
+
+	if (brisk_env_get_shm_id() < 0 || brisk_env_get_proc_type() != BRISK_PROC_PRIMARY ||
+	    nctrlr->trid.trtype != BRISK_NVME_TRANSPORT_PCIE) {
+		return;
+	}
+	rc = brisk_nvme_ctrlr_share(nctrlr->ctrlr);
+	if (rc != 0 && rc != -EALREADY) {
+		BRISK_WARNLOG("nvme: %s is not shared with secondary processes: %s\n", nctrlr->name, strerror(-rc));
+	}
+}
+
 /* Bring-up is over: the controller gets its io_device, pollers and bdevs.
  * 0, or -errno with the controller being deleted (cb called then). */
 static int ctrlr_setup(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, void *cb_arg)
@@ -501,6 +519,7 @@ static int ctrlr_setup(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, void *cb
 		bdev_nvme_ctrlr_delete(nctrlr, cb, cb_arg);
 		return rc;
 	}
+	ctrlr_share(nctrlr);
 	BRISK_NOTICELOG("nvme: controller %s attached (%s)\n", nctrlr->name, nctrlr->trid.traddr);
 	return 0;
 }
@@ -576,10 +595,38 @@ static int attach_poll(void *arg)
 	return BRISK_POLLER_BUSY;
 }
 
+/* A secondary process (same -i as the primary that owns the PCIe device)
+ * takes the primary's shared view of the controller instead of probing. */
+static bool attach_as_secondary(const struct attach_ctx *a)
+{
+	return a->opts.trid.trtype == BRISK_NVME_TRANSPORT_PCIE && brisk_env_get_proc_type() == BRISK_PROC_SECONDARY;
+}
+
+static int attach_connect_secondary(void *arg)
+{
+	struct attach_ctx *a = arg;
+
+	brisk_poller_unregister(&a->poller);
+	a->ctrlr = brisk_nvme_connect(&a->opts.trid, NULL);
+	if (a->ctrlr == NULL) {
+		BRISK_ERRLOG("nvme: %s: no primary process of this shm id shares the controller at %s\n", a->name,
+			     a->opts.trid.traddr);
+		attach_probe_done(a, -ENODEV);
+		return BRISK_POLLER_BUSY;
+	}
+	attach_probe_done(a, 0);
+	return BRISK_POLLER_BUSY;
+}
+
 /* Starts the driver's probe of a->opts.trid, polled by attach_poll. 0, or
  * -errno with nothing left running. */
 static int attach_start_probe(struct attach_ctx *a)
 {
+	if (attach_as_secondary(a)) {
+		a->poller =
+			brisk_poller_register_named(attach_connect_secondary, a, ATTACH_POLL_US, "bdev_nvme_attach");
+		return a->poller == NULL ? -ENOMEM : 0;
+	}
 	a->probe = brisk_nvme_probe_async(&a->opts.trid, a, attach_probe_cb, attach_attach_cb, NULL);
 	if (a->probe == NULL) {
 		BRISK_ERRLOG("nvme: cannot start probing traddr %s\n", a->opts.trid.traddr);

@@ -73,6 +73,15 @@ void bdev_nvme_reset(struct nvme_ctrlr *nctrlr, bdev_nvme_done_cb cb, void *cb_a
 		reset_fail_later(cb, cb_arg, -ENXIO);
 		return;
 	}
+	if (brisk_nvme_ctrlr_is_secondary(nctrlr->ctrlr)) {
+		/* The controller is another process's: resetting is its job; our
+		 * qpairs follow its resets by themselves. */
+		BRISK_ERRLOG("nvme: controller %s belongs to the primary process of this shm id: only "
+			     "the primary resets it\n",
+			     nctrlr->name);
+		reset_fail_later(cb, cb_arg, -ENOTSUP);
+		return;
+	}
 	if (nctrlr->reconnecting) {
 		BRISK_ERRLOG("nvme: controller %s is reconnecting: no reset meanwhile\n", nctrlr->name);
 		reset_fail_later(cb, cb_arg, -EBUSY);

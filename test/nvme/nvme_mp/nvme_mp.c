@@ -10,8 +10,9 @@
  * at the end "nvme_mp: <role> PASS" or "nvme_mp: <role> FAIL <why>".
  * --bad-requests sends malformed requests to the primary and checks its answers.
  * --reset-file (primary): when the file appears, the primary resets the
- * controller once (its own aborted commands are resubmitted); secondaries
- * then see their controller failed and stop with an error.
+ * controller once. Commands the reset aborted (ABORTED - SQ DELETION without
+ * DNR) are resubmitted: the primary's own, and a secondary's, whose qpair
+ * lib/nvme re-creates by itself.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -65,7 +66,7 @@ struct mp_run {
 	uint64_t verified;
 	uint64_t errors;
 	uint32_t outstanding;
-	uint64_t resubmitted;  /* aborted by the primary's own reset, sent again */
+	uint64_t resubmitted; /* aborted by the primary's reset, sent again */
 	bool reset_done;
 	bool stop;
 };
@@ -87,9 +88,10 @@ static void slot_done(void *arg, const struct brisk_nvme_cpl *cpl)
 	struct mp_run *r = s->run;
 
 	r->outstanding--;
-	if (r->reset_done && cpl->status.sct == BRISK_NVME_SCT_GENERIC &&
+	/* A secondary hears of the primary's reset only through these aborts. */
+	if ((r->reset_done || !r->o->primary) && cpl->status.sct == BRISK_NVME_SCT_GENERIC &&
 	    cpl->status.sc == BRISK_NVME_SC_ABORTED_SQ_DELETION && !cpl->status.dnr && !r->stop) {
-		r->resubmitted++; /* our reset aborted it: the driver says try again */
+		r->resubmitted++; /* a reset aborted it: the driver says try again */
 		slot_start(s);
 		return;
 	}
@@ -278,6 +280,37 @@ static int bad_expect(struct nvme_mp_channel *ch, const char *what, struct nvme_
 	return rc == want ? 0 : 1;
 }
 
+/* Admin commands that would change the controller under the primary, and
+ * payloads that are not shared DMA memory, are refused by the primary. */
+static int bad_admin_requests(struct nvme_mp_channel *ch)
+{
+	static const uint8_t refused[] = { BRISK_NVME_OPC_CREATE_IO_SQ,  BRISK_NVME_OPC_DELETE_IO_CQ,
+					   BRISK_NVME_OPC_FORMAT_NVM,    BRISK_NVME_OPC_NS_MANAGEMENT,
+					   BRISK_NVME_OPC_NS_ATTACHMENT, BRISK_NVME_OPC_ASYNC_EVENT_REQUEST };
+	struct nvme_mp_msg m = { .op = NVME_MP_OP_ADMIN };
+	uint64_t local = 0;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(refused); i++) {
+		m.cmd.opc = refused[i];
+		bad += bad_expect(ch, "admin: refused opcode", m, -EPERM);
+	}
+	m.cmd.opc = BRISK_NVME_OPC_SET_FEATURES;
+	m.cmd.cdw10 = BRISK_NVME_FEAT_NUMBER_OF_QUEUES;
+	bad += bad_expect(ch, "admin: Set Features number of queues", m, -EPERM);
+	m.cmd.opc = BRISK_NVME_OPC_ABORT;
+	m.cmd.cdw10 = 1; /* the primary's queue 1 */
+	bad += bad_expect(ch, "admin: abort on the primary's queue", m, -EPERM);
+	m.cmd.opc = BRISK_NVME_OPC_IDENTIFY;
+	m.cmd.cdw10 = 1;
+	m.buf = (uint64_t)(uintptr_t)&local; /* stack, not DMA memory */
+	m.len = 4096;
+	bad += bad_expect(ch, "admin: Identify into non-DMA memory", m, -EINVAL);
+	m.buf = 0;
+	bad += bad_expect(ch, "admin: a length without a buffer", m, -EINVAL);
+	return bad;
+}
+
 static int run_bad_requests(const struct mp_opts *o)
 {
 	struct nvme_mp_channel ch;
@@ -303,6 +336,14 @@ static int run_bad_requests(const struct mp_opts *o)
 		.op = NVME_MP_OP_DELETE_QPAIR, .qid = 0 }, -EPERM);
 	bad += bad_expect(&ch, "delete queue 70000", (struct nvme_mp_msg) {
 		.op = NVME_MP_OP_DELETE_QPAIR, .qid = 70000 }, -EPERM);
+	bad += bad_expect(&ch, "re-create the primary's queue 1",
+			  (struct nvme_mp_msg){ .op = NVME_MP_OP_RECREATE_QPAIR,
+						.qid = 1,
+						.num_entries = 16,
+						.sq_iova = 0x1000,
+						.cq_iova = 0x2000 },
+			  -EPERM);
+	bad += bad_admin_requests(&ch);
 	nvme_mp_channel_destroy(&ch);
 	return bad;
 }

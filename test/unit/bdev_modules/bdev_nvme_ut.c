@@ -7,7 +7,7 @@
  * write_zeroes into 65536-block commands, driver -ENOMEM retried by the bdev
  * layer, NVMe errors (no retry with DNR, bdev_retry_count retries otherwise),
  * passthrough with its status, reset with I/O in flight on another namespace
- * (aborted and resubmitted), the channel poller pausing when idle, a
+ * (aborted and resubmitted; refused on a secondary process's controller), the channel poller pausing when idle, a
  * controller that fails with I/O in flight (errors, bdevs removed, process
  * fine), hotplug add and remove, detach and save_config; an attach racing
  * the hotplug poller (the device claimed by a hotplug probe already under
@@ -406,6 +406,17 @@ static void test_reset_resubmits(void)
 	}
 	CU_ASSERT(g_reset_done == 2 && g_reset_rc == 0);
 	CU_ASSERT_EQUAL(g_mock_devs[0].resets, resets + 2);
+	/* A secondary process's controller is the primary's to reset. */
+	g_mock_devs[0].secondary = true;
+	g_reset_done = 0;
+	bdev_nvme_reset(bdev_nvme_ctrlr_get("Nvme0"), reset_cb, NULL);
+	CU_ASSERT_EQUAL(g_reset_done, 0);
+	for (int k = 0; k < 50 && g_reset_done < 1; k++) {
+		poll_idle();
+	}
+	CU_ASSERT(g_reset_done == 1 && g_reset_rc == -ENOTSUP);
+	CU_ASSERT_EQUAL(g_mock_devs[0].resets, resets + 2);
+	g_mock_devs[0].secondary = false;
 	io_close(&x1);
 	io_close(&x3);
 	brisk_free(w);

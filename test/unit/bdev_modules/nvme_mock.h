@@ -70,6 +70,7 @@ struct brisk_nvme_ctrlr {
 	bool attached;
 	bool failed;
 	bool removed;
+	bool secondary; /* a secondary process's view: its reset is refused */
 	int resets;
 	int detaches;
 	STAILQ_HEAD(, mock_req) admin;
@@ -412,6 +413,18 @@ void brisk_nvme_ctrlr_reset_cancel_async(struct brisk_nvme_reset_ctx *ctx)
 void brisk_nvme_ctrlr_fail(struct brisk_nvme_ctrlr *c)
 {
 	c->failed = true;
+}
+
+/* Multi-process: the tests run one process with private memory, where
+ * bdev_nvme neither shares a controller nor connects as a secondary. */
+bool brisk_nvme_ctrlr_is_secondary(struct brisk_nvme_ctrlr *c) { return c->secondary; }
+
+int brisk_nvme_ctrlr_share(struct brisk_nvme_ctrlr *c) { return -ENOTSUP; }
+
+struct brisk_nvme_ctrlr *brisk_nvme_connect(const struct brisk_nvme_transport_id *trid,
+					    const struct brisk_nvme_ctrlr_opts *opts)
+{
+	return NULL;
 }
 
 int brisk_nvme_ctrlr_cmd_admin_raw(struct brisk_nvme_ctrlr *c, struct brisk_nvme_cmd *cmd, void *buf,

@@ -4,9 +4,17 @@
  * replies), a full channel, a sender that gives up or dies (its slot comes
  * back), pointers that are not slots (dropped), and the round trip between
  * two processes: this program re-runs itself as a secondary with the same
- * shm id, which sends requests that the primary answers.
+ * shm id, which sends requests that the primary answers. The messages of a
+ * primary's reset and of forwarded admin commands: RECREATE_QPAIR and
+ * ADMIN carry their fields and answers (resets, the completion), the
+ * primary's checks of a secondary's admin command (refused opcodes and
+ * features, payloads outside DMA memory), and the secondary's side of
+ * forwarding (callback only from polling, refusals before sending, the
+ * primary's refusal and its death as completions).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +95,201 @@ static void test_round_trip(void)
 	CU_ASSERT_EQUAL(out.rc, -ENOSPC);
 	CU_ASSERT_EQUAL(out.qid, 5);
 	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+}
+
+static void test_recreate_admin_msgs(void)
+{
+	struct nvme_mp_msg msg = { .op = NVME_MP_OP_RECREATE_QPAIR,
+				   .qid = 3,
+				   .num_entries = 32,
+				   .sq_iova = 0x5000,
+				   .cq_iova = 0x6000 },
+			   out, *slot, *got;
+
+	CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_send(&g_ch, &msg, &slot), 0);
+	got = nvme_mp_channel_next(&g_ch);
+	CU_ASSERT_PTR_EQUAL_FATAL(got, slot);
+	CU_ASSERT_EQUAL(got->op, NVME_MP_OP_RECREATE_QPAIR);
+	CU_ASSERT_EQUAL(got->qid, 3);
+	CU_ASSERT_EQUAL(got->cq_iova, 0x6000);
+	got->resets = 7;
+	nvme_mp_channel_reply(&g_ch, got, 0);
+	CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_result(&g_ch, slot, &out), 0);
+	CU_ASSERT_EQUAL(out.resets, 7);
+
+	memset(&msg, 0, sizeof(msg));
+	msg.op = NVME_MP_OP_ADMIN;
+	msg.cmd.opc = BRISK_NVME_OPC_GET_LOG_PAGE;
+	msg.cmd.cdw10 = 0x7f0002;
+	msg.buf = 0x200000;
+	msg.len = 512;
+	CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_send(&g_ch, &msg, &slot), 0);
+	got = nvme_mp_channel_next(&g_ch);
+	CU_ASSERT_PTR_EQUAL_FATAL(got, slot);
+	CU_ASSERT_EQUAL(got->cmd.opc, BRISK_NVME_OPC_GET_LOG_PAGE);
+	CU_ASSERT_EQUAL(got->cmd.cdw10, 0x7f0002);
+	CU_ASSERT_EQUAL(got->buf, 0x200000);
+	CU_ASSERT_EQUAL(got->len, 512);
+	got->cpl.cdw0 = 0xabcd;
+	got->cpl.status.sc = BRISK_NVME_SC_INVALID_FIELD;
+	nvme_mp_channel_reply(&g_ch, got, 0);
+	CU_ASSERT_EQUAL_FATAL(nvme_mp_channel_result(&g_ch, slot, &out), 0);
+	CU_ASSERT_EQUAL(out.cpl.cdw0, 0xabcd);
+	CU_ASSERT_EQUAL(out.cpl.status.sc, BRISK_NVME_SC_INVALID_FIELD);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+}
+
+/* A controller as the admin checks and a secondary's forwarding see it. */
+static struct brisk_nvme_ctrlr *fake_secondary(struct nvme_mp_secondary *s, struct nvme_mp_shared *sh)
+{
+	struct brisk_nvme_ctrlr *c = calloc(1, sizeof(*c));
+	pthread_mutexattr_t attr;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&c->lock, &attr);
+	snprintf(c->trid.traddr, sizeof(c->trid.traddr), "%s", KEY);
+	c->max_xfer_size = 128 * 1024;
+	c->mp_secondary = true;
+	c->mp = s;
+	memset(s, 0, sizeof(*s));
+	memset(sh, 0, sizeof(*sh));
+	sh->magic = 1;
+	sh->primary_pid = getpid();
+	s->shared = sh;
+	CU_ASSERT_EQUAL(nvme_mp_channel_lookup(&s->ch, KEY), 0);
+	return c;
+}
+
+static struct nvme_mp_msg admin_msg(uint8_t opc, uint32_t cdw10, void *buf, uint32_t len)
+{
+	struct nvme_mp_msg m = { .op = NVME_MP_OP_ADMIN, .buf = (uint64_t)(uintptr_t)buf, .len = len };
+
+	m.cmd.opc = opc;
+	m.cmd.cdw10 = cdw10;
+	return m;
+}
+
+static void test_admin_check(void)
+{
+	static const uint8_t refused[] = { BRISK_NVME_OPC_DELETE_IO_SQ,   BRISK_NVME_OPC_CREATE_IO_SQ,
+					   BRISK_NVME_OPC_DELETE_IO_CQ,   BRISK_NVME_OPC_CREATE_IO_CQ,
+					   BRISK_NVME_OPC_FORMAT_NVM,     BRISK_NVME_OPC_NS_MANAGEMENT,
+					   BRISK_NVME_OPC_NS_ATTACHMENT,  BRISK_NVME_OPC_ASYNC_EVENT_REQUEST,
+					   BRISK_NVME_OPC_FIRMWARE_COMMIT };
+	struct nvme_mp_secondary s;
+	struct nvme_mp_shared sh;
+	struct brisk_nvme_ctrlr *c = fake_secondary(&s, &sh);
+	void *dma = brisk_dma_zmalloc(8192, 4096, NULL);
+	struct nvme_mp_msg m;
+	uint64_t stack_buf[8];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dma);
+	for (size_t i = 0; i < sizeof(refused); i++) {
+		m = admin_msg(refused[i], 0, NULL, 0);
+		CU_ASSERT_EQUAL(nvme_mp_admin_check(c, &m), -EPERM);
+	}
+	m = admin_msg(BRISK_NVME_OPC_SET_FEATURES, BRISK_NVME_FEAT_NUMBER_OF_QUEUES, NULL, 0);
+	CU_ASSERT_EQUAL(nvme_mp_admin_check(c, &m), -EPERM);
+	m = admin_msg(BRISK_NVME_OPC_SET_FEATURES, BRISK_NVME_FEAT_VOLATILE_WRITE_CACHE, NULL, 0);
+	CU_ASSERT_EQUAL(nvme_mp_admin_check(c, &m), 0);
+	m = admin_msg(BRISK_NVME_OPC_GET_FEATURES, BRISK_NVME_FEAT_NUMBER_OF_QUEUES, NULL, 0);
+	CU_ASSERT_EQUAL(nvme_mp_admin_check(c, &m), 0);
+	m = admin_msg(BRISK_NVME_OPC_IDENTIFY, 1, dma, 4096);
+	CU_ASSERT_EQUAL(nvme_mp_admin_check(c, &m), 0);
+	m = admin_msg(BRISK_NVME_OPC_IDENTIFY, 1, stack_buf, sizeof(stack_buf));
+	CU_ASSERT_EQUAL(nvme_mp_admin_check(c, &m), -EINVAL); /* not DMA memory */
+	m = admin_msg(BRISK_NVME_OPC_IDENTIFY, 1, NULL, 4096);
+	CU_ASSERT_EQUAL(nvme_mp_admin_check(c, &m), -EINVAL); /* a length, no buffer */
+	m = admin_msg(BRISK_NVME_OPC_GET_LOG_PAGE, 2, dma, 256 * 1024);
+	CU_ASSERT_EQUAL(nvme_mp_admin_check(c, &m), -EINVAL); /* past MDTS */
+	m = admin_msg(BRISK_NVME_OPC_IDENTIFY, 1, dma, 4096);
+	m.cmd.fuse = 1;
+	CU_ASSERT_EQUAL(nvme_mp_admin_check(c, &m), -EINVAL);
+	brisk_free(dma);
+	nvme_mp_channel_destroy(&s.ch);
+	free(c);
+}
+
+struct admin_done {
+	int calls;
+	struct brisk_nvme_cpl cpl;
+};
+
+static void admin_done_cb(void *arg, const struct brisk_nvme_cpl *cpl)
+{
+	struct admin_done *d = arg;
+
+	d->calls++;
+	d->cpl = *cpl;
+}
+
+/* The primary's side, by hand: takes the one request and answers it. */
+static struct nvme_mp_msg *primary_take(uint8_t want_opc)
+{
+	struct nvme_mp_msg *m = nvme_mp_channel_next(&g_ch);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(m->op, NVME_MP_OP_ADMIN);
+	CU_ASSERT_EQUAL(m->cmd.opc, want_opc);
+	return m;
+}
+
+static void test_admin_forward(void)
+{
+	struct nvme_mp_secondary s;
+	struct nvme_mp_shared sh;
+	struct brisk_nvme_ctrlr *c = fake_secondary(&s, &sh);
+	struct brisk_nvme_cmd cmd = { .opc = BRISK_NVME_OPC_GET_LOG_PAGE, .cdw10 = 0x7f0002 };
+	void *dma = brisk_dma_zmalloc(4096, 4096, NULL);
+	struct admin_done d = { 0 };
+	struct nvme_mp_msg *m;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dma);
+	/* Answered: the callback runs from polling only. */
+	CU_ASSERT_EQUAL(nvme_mp_admin_submit(c, &cmd, dma, 512, admin_done_cb, &d), 0);
+	CU_ASSERT_EQUAL(d.calls, 0);
+	CU_ASSERT_EQUAL(nvme_mp_admin_poll_locked(c), 0); /* not answered yet */
+	m = primary_take(BRISK_NVME_OPC_GET_LOG_PAGE);
+	CU_ASSERT_EQUAL(m->buf, (uint64_t)(uintptr_t)dma);
+	CU_ASSERT_EQUAL(m->len, 512);
+	m->cpl.cdw0 = 0x1234;
+	nvme_mp_channel_reply(&g_ch, m, 0);
+	CU_ASSERT_EQUAL(d.calls, 0);
+	CU_ASSERT_EQUAL(nvme_mp_admin_poll_locked(c), 1);
+	CU_ASSERT_EQUAL(d.calls, 1);
+	CU_ASSERT_EQUAL(d.cpl.cdw0, 0x1234);
+	CU_ASSERT_FALSE(brisk_nvme_cpl_is_error(&d.cpl));
+
+	/* Refused before sending: nothing on the channel. */
+	cmd.opc = BRISK_NVME_OPC_FORMAT_NVM;
+	CU_ASSERT_EQUAL(nvme_mp_admin_submit(c, &cmd, NULL, 0, admin_done_cb, &d), -EPERM);
+	CU_ASSERT_PTR_NULL(nvme_mp_channel_next(&g_ch));
+
+	/* Refused by the primary: an error completion, do not retry. */
+	cmd.opc = BRISK_NVME_OPC_GET_FEATURES;
+	CU_ASSERT_EQUAL(nvme_mp_admin_submit(c, &cmd, NULL, 0, admin_done_cb, &d), 0);
+	nvme_mp_channel_reply(&g_ch, primary_take(BRISK_NVME_OPC_GET_FEATURES), -EPERM);
+	CU_ASSERT_EQUAL(nvme_mp_admin_poll_locked(c), 1);
+	CU_ASSERT_EQUAL(d.calls, 2);
+	CU_ASSERT_EQUAL(d.cpl.status.sc, BRISK_NVME_SC_INVALID_OPCODE);
+	CU_ASSERT_EQUAL(d.cpl.status.dnr, 1);
+
+	/* The primary stops sharing: the command completes aborted; the slot
+	 * comes back when the request is taken and answered after all. */
+	CU_ASSERT_EQUAL(nvme_mp_admin_submit(c, &cmd, NULL, 0, admin_done_cb, &d), 0);
+	sh.magic = 0;
+	CU_ASSERT_EQUAL(nvme_mp_admin_poll_locked(c), 1);
+	CU_ASSERT_EQUAL(d.calls, 3);
+	CU_ASSERT_EQUAL(d.cpl.status.sc, BRISK_NVME_SC_ABORTED_SQ_DELETION);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS - 1);
+	nvme_mp_channel_reply(&g_ch, primary_take(BRISK_NVME_OPC_GET_FEATURES), 0);
+	CU_ASSERT_EQUAL(nvme_mp_channel_free_count(&g_ch), NVME_MP_CHANNEL_SLOTS);
+	CU_ASSERT_EQUAL(d.calls, 3);
+	brisk_free(dma);
+	nvme_mp_channel_destroy(&s.ch);
+	free(c);
 }
 
 static void test_full(void)
@@ -274,6 +477,9 @@ static int ut_teardown(void)
 static const CU_TestInfo g_ut_tests[] = {
 	{ "create_lookup", test_create_lookup },
 	{ "round_trip", test_round_trip },
+	{ "recreate_admin_msgs", test_recreate_admin_msgs },
+	{ "admin_check", test_admin_check },
+	{ "admin_forward", test_admin_forward },
 	{ "full", test_full },
 	{ "abandon", test_abandon },
 	{ "dead_sender", test_dead_sender },
