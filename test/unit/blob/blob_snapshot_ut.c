@@ -647,7 +647,7 @@ static void test_direct_io(void)
 	CU_ASSERT_EQUAL_FATAL(brisk_blob_io_direct_start(b, ch, true, 8, 8, &lba, &dev_ch, &token), 0);
 	CU_ASSERT_PTR_NOT_NULL(dev_ch);
 	CU_ASSERT_EQUAL(lba % UPC, 8);
-	CU_ASSERT_TRUE(lba < DEV_BLOCKS - 8);
+	CU_ASSERT_TRUE_FATAL(lba < DEV_BLOCKS - 8);
 	CU_ASSERT_EQUAL(memcmp(image + lba * BLOCKLEN, buf + 8 * BLOCKLEN, 8 * BLOCKLEN), 0);
 	/* The snapshot's freeze waits for the direct I/O in flight. */
 	g_done = 0;
