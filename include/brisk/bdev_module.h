@@ -217,6 +217,24 @@ struct brisk_bdev_io *brisk_bdev_io_from_ctx(void *driver_ctx);
 int brisk_bdev_module_submit_rw(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch, bool write,
 				struct iovec *iov, int iovcnt, uint64_t offset_blocks, uint64_t num_blocks,
 				brisk_bdev_io_completion_cb cb, void *cb_arg);
+/* Called on the I/O's thread when the base module completed an I/O handed
+ * down by brisk_bdev_io_submit_to_base, with the base's status (its errno
+ * kept for brisk_bdev_io_complete); io is the stacked bdev's again (bdev,
+ * offset, channel) and the stacked module completes it. */
+typedef void (*brisk_bdev_io_stacked_cb)(struct brisk_bdev_io *io, int status, void *cb_ctx);
+/* For a stacked module inside its submit_request (the lvol on its store's
+ * base bdev): hands io, a READ or WRITE with its buffers, to the base
+ * bdev's module at offset_blocks of the base, on base_ch (a channel of
+ * base_desc on this thread), without a second bdev I/O: the stacked bdev's
+ * I/O already had its checks, statistics, QoS and splitting, so the base's
+ * statistics do not count it; its reset waits for it. 0, or -EAGAIN when
+ * the base cannot take it as it is (a reset or QoS on the channel, I/O
+ * waiting for resources, splitting or bouncing, another block size, no
+ * buffer, outside the base, a write on a read-only descriptor): the
+ * caller then submits the ordinary way. */
+int brisk_bdev_io_submit_to_base(struct brisk_bdev_io *io, struct brisk_bdev_desc *base_desc,
+				 struct brisk_io_channel *base_ch, uint64_t offset_blocks, brisk_bdev_io_stacked_cb cb,
+				 void *cb_ctx);
 /* Completes with an NVMe status (kept for brisk_bdev_io_get_nvme_status):
  * success for 0/0, MISCOMPARE for a compare failure, FAILED otherwise. */
 void brisk_bdev_io_complete_nvme_status(struct brisk_bdev_io *bdev_io, uint32_t cdw0, int sct, int sc);

@@ -406,6 +406,20 @@ void brisk_blob_io_write_zeroes(struct brisk_blob *blob, struct brisk_io_channel
 				uint64_t offset, uint64_t length, brisk_blob_op_complete cb_fn,
 				void *cb_arg);
 
+/* Direct I/O for a layer stacked on a store over a block device (the lvol
+ * bdev): if io units offset..offset+length of blob lie in one allocated
+ * cluster, the blob is not frozen and (write) is writable, returns 0 with
+ * *dev_lba (the device's block, io units = device blocks), *dev_ch (the
+ * store's device channel of this thread) and *token; the caller then does
+ * the I/O on the device itself and calls brisk_blob_io_direct_end(token)
+ * once it completed, before anything else of the blob runs on this thread
+ * (a freeze waits for it like for any I/O of the blob). Otherwise -EAGAIN:
+ * use brisk_blob_io_readv/writev, which handle every case. Same thread and
+ * channel rules as brisk_blob_io_readv. */
+int brisk_blob_io_direct_start(struct brisk_blob *blob, struct brisk_io_channel *channel, bool write, uint64_t offset,
+			       uint64_t length, uint64_t *dev_lba, struct brisk_io_channel **dev_ch, void **token);
+void brisk_blob_io_direct_end(void *token);
+
 /* ---- Inspection (blobcli) ---- */
 
 /* For FILE; here rather than at the top so this section stands alone. */

@@ -22,6 +22,11 @@ int brisk_bdev_create_bs_dev_ext(const char *bdev_name, brisk_bdev_event_cb_t ev
  * 0, -EINVAL, -EPERM (claimed by another module). */
 int brisk_bs_bdev_claim(struct brisk_bs_dev *bs_dev, struct brisk_bdev_module *module);
 
+/* The descriptor of the bdev under a bs_dev made by
+ * brisk_bdev_create_bs_dev_ext (for a stacked module's direct I/O, the
+ * lvol's: brisk_bdev_io_submit_to_base); valid while the bs_dev is. */
+struct brisk_bdev_desc *brisk_bs_bdev_get_desc(struct brisk_bs_dev *bs_dev);
+
 #ifdef __cplusplus
 }
 #endif

@@ -123,6 +123,13 @@ struct bdev_io_priv {
 	bool in_submit;                        /* inside the module's submit_request */
 	bool split_done;                       /* already checked/split: go straight to the module */
 	bool qos_done;                         /* went through QoS (or QoS is off) */
+	/* Handed down to a base bdev's module (brisk_bdev_io_submit_to_base):
+	 * the stacked bdev's own bdev, offset and channel, back on completion. */
+	brisk_bdev_io_stacked_cb stack_cb;
+	void *stack_ctx;
+	struct brisk_bdev *stack_bdev;
+	uint64_t stack_offset;
+	struct bdev_channel *stack_ch;
 	struct iovec iov;                      /* the single buffer of the buffer variants */
 	bool has_nvme_status;                  /* completed by brisk_bdev_io_complete_nvme_status */
 	uint32_t nvme_cdw0;

@@ -176,6 +176,7 @@ void bdev_io_init(struct bdev_io_priv *p, struct brisk_bdev *bdev, struct bdev_c
 	p->in_submit = false;
 	p->split_done = false;
 	p->qos_done = false;
+	p->stack_cb = NULL;
 	p->buf_obj = NULL;
 	p->buf_pool = NULL;
 	p->orig_iovs = NULL;
@@ -385,6 +386,23 @@ static void bdev_io_complete_forwarded(void *ctx)
 	brisk_bdev_io_complete(&p->io, p->status);
 }
 
+/* The base module completed an I/O handed down to it: the base channel's
+ * accounting (a reset of the base waits for io_outstanding), then the I/O
+ * is the stacked bdev's again and goes back to its module. */
+static void bdev_io_stacked_complete(struct bdev_io_priv *p, int status)
+{
+	struct bdev_channel *bch = p->ch;
+	brisk_bdev_io_stacked_cb cb = p->stack_cb;
+
+	bch->io_outstanding--;
+	p->io.bdev = p->stack_bdev;
+	p->io.u.offset_blocks = p->stack_offset;
+	p->ch = p->stack_ch;
+	p->stack_cb = NULL;
+	bdev_channel_after_completion(bch);
+	cb(&p->io, status, p->stack_ctx);
+}
+
 void brisk_bdev_io_complete(struct brisk_bdev_io *bdev_io, int status)
 {
 	struct bdev_io_priv *p = bdev_io_priv(bdev_io);
@@ -396,6 +414,10 @@ void brisk_bdev_io_complete(struct brisk_bdev_io *bdev_io, int status)
 			BRISK_ERRLOG("bdev %s: cannot forward a completion to its channel's thread\n",
 				     bdev_io->bdev->name);
 		}
+		return;
+	}
+	if (p->stack_cb != NULL) {
+		bdev_io_stacked_complete(p, status);
 		return;
 	}
 	ch->io_outstanding--;
@@ -781,6 +803,40 @@ int brisk_bdev_module_submit_rw(struct brisk_bdev_desc *desc, struct brisk_io_ch
 	}
 	return bdev_submit_checked(desc, ch, write ? BRISK_BDEV_IO_TYPE_WRITE : BRISK_BDEV_IO_TYPE_READ, true, NULL,
 				   iov, iovcnt, offset_blocks, num_blocks, cb, cb_arg);
+}
+
+/* The hand-down of a stacked module (bdev_module.h): only what the base
+ * module itself needs (no reset, QoS or NOMEM queue on its channel, no
+ * split or bounce, the same block size, buffers, the range, the write
+ * permission); the stacked bdev's I/O already passed everything else. */
+int brisk_bdev_io_submit_to_base(struct brisk_bdev_io *io, struct brisk_bdev_desc *base_desc,
+				 struct brisk_io_channel *base_ch, uint64_t offset_blocks, brisk_bdev_io_stacked_cb cb,
+				 void *cb_ctx)
+{
+	struct bdev_io_priv *p = bdev_io_priv(io);
+	struct bdev_channel *bch = brisk_io_channel_get_ctx(base_ch);
+	struct brisk_bdev *base = base_desc->bdev;
+	uint64_t end = offset_blocks + io->u.num_blocks;
+
+	if ((io->type != BRISK_BDEV_IO_TYPE_READ && (io->type != BRISK_BDEV_IO_TYPE_WRITE || !base_desc->write)) ||
+	    bch->flags != 0 || !TAILQ_EMPTY(&bch->nomem_io) || !bdev_never_splits_data(base) ||
+	    base->blocklen != io->bdev->blocklen || io->u.iovs[0].iov_base == NULL || end < offset_blocks ||
+	    end > base->blockcnt) {
+		return -EAGAIN;
+	}
+	p->stack_cb = cb;
+	p->stack_ctx = cb_ctx;
+	p->stack_bdev = io->bdev;
+	p->stack_offset = io->u.offset_blocks;
+	p->stack_ch = p->ch;
+	io->bdev = base;
+	io->u.offset_blocks = offset_blocks;
+	p->ch = bch;
+	bdev_module_submit(bch, p);
+	/* Still inside the stacked module's submit_request: an inline
+	 * completion of the stacked I/O must be deferred as usual. */
+	p->in_submit = true;
+	return 0;
 }
 
 int brisk_bdev_read_blocks(struct brisk_bdev_desc *desc, struct brisk_io_channel *ch, void *buf,

@@ -503,6 +503,78 @@ void blob_channel_release_frozen(struct blob_channel *ch, struct brisk_blob *blo
 	}
 }
 
+/* ---- Direct I/O of a stacked layer (blob.h) ---- */
+
+/* Whether a write to blob would be refused (io_start's checks): the
+ * refusal itself is left to the ordinary path, which logs it. */
+static inline bool io_write_refused(const struct brisk_blob *blob)
+{
+	return (blob->md.flags & BLOB_FLAG_READ_ONLY) || blob->degraded ||
+	       (blob->refs > 0 && blob->refs == blob->ro_refs);
+}
+
+/* The device block of io units offset..offset+length, or 0 when they are
+ * not all in one allocated, published cluster. */
+static uint64_t io_direct_lba(const struct brisk_blob *blob, uint64_t offset, uint64_t length)
+{
+	const struct brisk_blob_store *bs = blob->bs;
+	uint64_t upc = bs->io_units_per_cluster, index, in, cluster;
+
+	if (bs->upc_shift < 0 || length == 0 || offset >= blob->md.num_clusters * upc) {
+		return 0;
+	}
+	index = offset >> bs->upc_shift;
+	in = offset & (upc - 1);
+	if (length > upc - in) {
+		return 0;
+	}
+	/* acquire: as in io_next_segment. */
+	cluster = __atomic_load_n(&__atomic_load_n(&blob->md.clusters, __ATOMIC_ACQUIRE)[index], __ATOMIC_ACQUIRE);
+	if (cluster == 0 || (cluster & BLOB_CLUSTER_PENDING)) {
+		return 0;
+	}
+	return cluster * upc + in;
+}
+
+/* The request taken from the pool only marks the I/O in flight (for a
+ * freeze's drain): the caller does the I/O itself. */
+int brisk_blob_io_direct_start(struct brisk_blob *blob, struct brisk_io_channel *channel, bool write, uint64_t offset,
+			       uint64_t length, uint64_t *dev_lba, struct brisk_io_channel **dev_ch, void **token)
+{
+	struct blob_channel *bch = brisk_io_channel_get_ctx(channel);
+	struct blob_io *io = bch->io_free;
+	uint64_t lba;
+
+	/* acquire: pairs with the release in blob_freeze_io/blob_unfreeze_io. */
+	if (io == NULL || __atomic_load_n(&blob->frozen, __ATOMIC_ACQUIRE) > 0 || (write && io_write_refused(blob))) {
+		return -EAGAIN;
+	}
+	lba = io_direct_lba(blob, offset, length);
+	if (lba == 0) {
+		return -EAGAIN;
+	}
+	bch->io_free = io->next_free;
+	io->blob = blob;
+	io->ch = bch;
+	TAILQ_INSERT_TAIL(&bch->inflight, io, link);
+	*dev_lba = lba;
+	*dev_ch = bch->dev_ch;
+	*token = io;
+	return 0;
+}
+
+void brisk_blob_io_direct_end(void *token)
+{
+	struct blob_io *io = token;
+	struct blob_channel *ch = io->ch;
+
+	TAILQ_REMOVE(&ch->inflight, io, link);
+	if (ch->drain_blob == io->blob) {
+		blob_channel_check_drained(ch);
+	}
+	io_put(io);
+}
+
 void brisk_blob_io_read(struct brisk_blob *blob, struct brisk_io_channel *channel, void *payload,
 			uint64_t offset, uint64_t length, brisk_blob_op_complete cb_fn, void *cb_arg)
 {

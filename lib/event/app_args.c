@@ -68,6 +68,7 @@ void brisk_app_opts_init(struct brisk_app_opts *opts)
 	opts->print_level = BRISK_LOG_NOTICE;
 	opts->rpc_socket_mode = BRISK_RPC_DEFAULT_SOCKET_MODE;
 	opts->rpc_socket_gid = -1;
+	opts->adaptive_spin_us = BRISK_APP_DEFAULT_ADAPTIVE_SPIN_US;
 }
 
 void brisk_app_usage(FILE *f)
@@ -98,8 +99,9 @@ void brisk_app_usage(FILE *f)
 		"     --poll-mode          reactors always poll (never sleep when idle)\n"
 		"     --adaptive-spin-us <us>  Brisk's own (not in SPDK): a reactor woken by work\n"
 		"                          within <us> of its last work spins that long before\n"
-		"                          sleeping again (0-%u; default 0, off)\n",
-		BRISK_DEFAULT_RPC_ADDR, BRISK_ENV_DEFAULT_MEM_MB, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US);
+		"                          sleeping again (0-%u; default %u; 0 = off)\n",
+		BRISK_DEFAULT_RPC_ADDR, BRISK_ENV_DEFAULT_MEM_MB, BRISK_REACTOR_ADAPTIVE_SPIN_MAX_US,
+		BRISK_APP_DEFAULT_ADAPTIVE_SPIN_US);
 }
 
 static int app_parse_u64(const char *s, uint64_t *out);

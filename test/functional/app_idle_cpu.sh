@@ -1,6 +1,7 @@
 #!/bin/bash
 # Hybrid polling: brisk_tgt on two cores idle for 5 s uses under 1% of a
-# core, bare, with an lvstore on an aio file (the README's default) and
+# core, bare, with an lvstore on an aio file (the README's default), both
+# on the default adaptive spin (2000 us), and
 # with --adaptive-spin-us at its bound;
 # with --poll-mode both reactors spin: each reactor thread is runnable
 # (on a CPU or waiting for one) over 90% of the time. Runnable time, from

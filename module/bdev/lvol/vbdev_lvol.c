@@ -32,6 +32,7 @@ BRISK_BDEV_MODULE_REGISTER(lvol, &g_lvol_if)
 
 struct lvol_channel {
 	struct brisk_io_channel *bs_ch;
+	struct brisk_bdev_desc *base_desc; /* the store's base bdev (direct I/O) */
 };
 
 static int lvol_get_ctx_size(void)
@@ -54,6 +55,34 @@ static void lvol_io_done(void *arg, int bserrno)
 	brisk_bdev_io_complete_aio_status(io, bserrno);
 }
 
+static void lvol_direct_done(struct brisk_bdev_io *io, int status, void *token)
+{
+	brisk_blob_io_direct_end(token);
+	brisk_bdev_io_complete(io, status);
+}
+
+/* A read or write inside one allocated cluster goes to the base bdev's
+ * module as the same bdev I/O, at the cluster's blocks: no blob request
+ * and no second bdev I/O. false: the blob path must take it (thin or
+ * unallocated, a clone's read of its parent, across clusters, a frozen or
+ * read-only blob, a base that cannot take it as it is). */
+static bool lvol_submit_direct(struct lvol_channel *lch, struct brisk_blob *blob, struct brisk_bdev_io *io)
+{
+	struct brisk_io_channel *dev_ch;
+	uint64_t lba;
+	void *token;
+
+	if (brisk_blob_io_direct_start(blob, lch->bs_ch, io->type == BRISK_BDEV_IO_TYPE_WRITE, io->u.offset_blocks,
+				       io->u.num_blocks, &lba, &dev_ch, &token) != 0) {
+		return false;
+	}
+	if (brisk_bdev_io_submit_to_base(io, lch->base_desc, dev_ch, lba, lvol_direct_done, token) != 0) {
+		brisk_blob_io_direct_end(token);
+		return false;
+	}
+	return true;
+}
+
 static void lvol_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_io *io)
 {
 	struct lvol_bdev *lv = io->bdev->ctxt;
@@ -64,6 +93,10 @@ static void lvol_submit_request(struct brisk_io_channel *ch, struct brisk_bdev_i
 	if (blob == NULL) {
 		/* Between a delete's close and the bdev's unregister. */
 		brisk_bdev_io_complete(io, BRISK_BDEV_IO_STATUS_FAILED);
+		return;
+	}
+	if ((io->type == BRISK_BDEV_IO_TYPE_READ || io->type == BRISK_BDEV_IO_TYPE_WRITE) &&
+	    lvol_submit_direct(lch, blob, io)) {
 		return;
 	}
 	switch (io->type) {
@@ -108,6 +141,7 @@ static int lvol_channel_create(void *io_device, void *ctx_buf)
 	struct lvol_channel *lch = ctx_buf;
 
 	lch->bs_ch = brisk_bs_alloc_io_channel(brisk_lvs_get_bs(lv->lb->lvs));
+	lch->base_desc = brisk_bs_bdev_get_desc(lv->lb->bs_dev);
 	return lch->bs_ch != NULL ? 0 : -ENOMEM;
 }
 

@@ -305,3 +305,8 @@ int brisk_bs_bdev_claim(struct brisk_bs_dev *bs_dev, struct brisk_bdev_module *m
 	}
 	return rc;
 }
+
+struct brisk_bdev_desc *brisk_bs_bdev_get_desc(struct brisk_bs_dev *bs_dev)
+{
+	return bs_dev != NULL ? ((struct bdev_dev *)bs_dev)->desc : NULL;
+}

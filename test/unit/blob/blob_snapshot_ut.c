@@ -10,7 +10,8 @@
  * flight around it and chains of snapshots; inflate and decouple (same
  * data, parent gone or moved up, the parent deletable afterwards); delete
  * of a snapshot with one clone (clusters pass to the clone) and refused
- * with two; everything after clean and dirty reloads; bad input of every
+ * with two; a stacked layer's direct I/O (where it is allowed, a snapshot
+ * waiting for it); everything after clean and dirty reloads; bad input of every
  * call; growing a store onto a bigger device.
  */
 #include "bs_ut.h"
@@ -618,6 +619,74 @@ static void test_snapshot_waits_for_inflight(void)
 	snapshot_waits_for(8);
 }
 
+/* Direct I/O of a stacked layer (brisk_blob_io_direct_start): only inside
+ * one allocated cluster of a writable, unfrozen blob, at the cluster's
+ * device block; a snapshot waits for a direct I/O in flight, and afterwards
+ * the blob's clusters are its snapshot's, so the ordinary path takes over. */
+static void test_direct_io(void)
+{
+	struct brisk_bs_opts o = small_opts();
+	uint8_t *image = calloc(1, DEV_BYTES), *buf = brisk_dma_zmalloc(CLUSTER, 4096, NULL);
+	struct brisk_io_channel *ch, *dev_ch = NULL;
+	struct brisk_blob *b;
+	brisk_blob_id bid;
+	uint64_t lba = 0;
+	void *token = NULL;
+	int snap_early = 0;
+
+	CU_ASSERT_EQUAL_FATAL(do_init(image, &o), 0);
+	ch = brisk_bs_alloc_io_channel(g_bs);
+	bid = do_create(2, true);
+	b = do_open(bid);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	/* Thin, nothing allocated yet. */
+	CU_ASSERT_EQUAL(brisk_blob_io_direct_start(b, ch, false, 8, 8, &lba, &dev_ch, &token), -EAGAIN);
+	CU_ASSERT_EQUAL(brisk_blob_io_direct_start(b, ch, true, 8, 8, &lba, &dev_ch, &token), -EAGAIN);
+	write_gen(b, ch, 0, 1);
+	fill(buf, CLUSTER, 0, 1);
+	CU_ASSERT_EQUAL_FATAL(brisk_blob_io_direct_start(b, ch, true, 8, 8, &lba, &dev_ch, &token), 0);
+	CU_ASSERT_PTR_NOT_NULL(dev_ch);
+	CU_ASSERT_EQUAL(lba % UPC, 8);
+	CU_ASSERT_TRUE_FATAL(lba < DEV_BLOCKS - 8);
+	CU_ASSERT_EQUAL(memcmp(image + lba * BLOCKLEN, buf + 8 * BLOCKLEN, 8 * BLOCKLEN), 0);
+	/* The snapshot's freeze waits for the direct I/O in flight. */
+	g_done = 0;
+	brisk_bs_create_snapshot(g_bs, bid, NULL, id_cb, NULL);
+	for (int i = 0; i < 1000; i++) {
+		brisk_thread_poll(g_th[0], 0, 0);
+		brisk_thread_poll(g_th[1], 0, 0);
+		snap_early += g_done;
+	}
+	CU_ASSERT_EQUAL(snap_early, 0);
+	brisk_blob_io_direct_end(token);
+	poll_all();
+	CU_ASSERT_EQUAL(g_done, 1);
+	CU_ASSERT_EQUAL_FATAL(g_rc, 0);
+	/* Cluster 0 is the snapshot's now; across clusters; past the end. */
+	CU_ASSERT_EQUAL(brisk_blob_io_direct_start(b, ch, false, 8, 8, &lba, &dev_ch, &token), -EAGAIN);
+	CU_ASSERT_EQUAL(brisk_blob_io_direct_start(b, ch, true, 8, 8, &lba, &dev_ch, &token), -EAGAIN);
+	write_gen(b, ch, 0, 2);
+	write_gen(b, ch, 1, 2);
+	CU_ASSERT_EQUAL(brisk_blob_io_direct_start(b, ch, false, UPC - 4, 8, &lba, &dev_ch, &token), -EAGAIN);
+	CU_ASSERT_EQUAL(brisk_blob_io_direct_start(b, ch, false, 2 * UPC, 8, &lba, &dev_ch, &token), -EAGAIN);
+	CU_ASSERT_EQUAL_FATAL(brisk_blob_io_direct_start(b, ch, false, UPC, UPC, &lba, &dev_ch, &token), 0);
+	brisk_blob_io_direct_end(token);
+	/* Read-only: reads only. */
+	CU_ASSERT_EQUAL(brisk_blob_set_read_only(b), 0);
+	CU_ASSERT_EQUAL(do_sync(b), 0);
+	CU_ASSERT_EQUAL(brisk_blob_io_direct_start(b, ch, true, 0, 8, &lba, &dev_ch, &token), -EAGAIN);
+	CU_ASSERT_EQUAL_FATAL(brisk_blob_io_direct_start(b, ch, false, 0, 8, &lba, &dev_ch, &token), 0);
+	brisk_blob_io_direct_end(token);
+	CU_ASSERT_TRUE(cluster_is(b, ch, 0, 2));
+	CU_ASSERT_EQUAL(do_close(b), 0);
+	brisk_bs_free_io_channel(ch);
+	poll_all();
+	CU_ASSERT_EQUAL(do_check(), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	brisk_free(buf);
+	free(image);
+}
+
 /* Inflate: every cluster allocated, no parent, same data; decouple moves
  * the parent one step up. The parents become deletable. */
 static void test_inflate_decouple(void)
@@ -943,6 +1012,7 @@ static const CU_TestInfo g_ut_tests[] = {
 	BRISK_UT_TEST(test_snapshot),
 	BRISK_UT_TEST(test_snapshot_io_in_flight),
 	BRISK_UT_TEST(test_snapshot_waits_for_inflight),
+	BRISK_UT_TEST(test_direct_io),
 	BRISK_UT_TEST(test_inflate_decouple),
 	BRISK_UT_TEST(test_set_parent),
 	BRISK_UT_TEST(test_busy_during_snapshot),

@@ -71,6 +71,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(opts.num_log_flags, 0);
 	CU_ASSERT_FALSE(opts.wait_for_rpc);
 	CU_ASSERT_FALSE(opts.poll_mode);
+	CU_ASSERT_EQUAL(opts.adaptive_spin_us, BRISK_APP_DEFAULT_ADAPTIVE_SPIN_US);
 	CU_ASSERT_PTR_NULL(opts.shutdown_cb);
 
 	/* A name the program chose is kept. */
