@@ -184,9 +184,9 @@ struct nvmf_out_pdu {
 	uint8_t hdr[sizeof(struct brisk_nvme_tcp_term_req) + BRISK_NVME_TCP_TERM_REQ_MAX_DATA + 8]
 	__attribute__((aligned(8)));
 	uint32_t hdr_len;
-	struct iovec *iov;  /* the data: iovcnt pieces, data_len bytes in all */
+	struct iovec *iov; /* the data: iovcnt pieces, data_len bytes in all */
 	int iovcnt;
-	struct iovec one;   /* iov of data in one buffer */
+	struct iovec one; /* iov of data in one buffer */
 	uint32_t data_len;
 	uint32_t ddgst;
 	bool has_ddgst;
@@ -206,7 +206,7 @@ struct nvmf_out_pdu {
  * out. Separate from the request, which is free once its PDUs are sent. */
 struct nvmf_zcopy {
 	struct nvmf_conn *conn;
-	struct nvmf_req *req;   /* while starting */
+	struct nvmf_req *req; /* while starting */
 	struct nvmf_ns *ns;
 	struct brisk_bdev_io *bdev_io;
 	struct iovec iov[NVMF_ZCOPY_MAX_IOV];
@@ -228,7 +228,7 @@ struct nvmf_req {
 	struct nvmf_ns *ns;
 	bool ns_held; /* counted in the connection's ns_io (ns_channel.c) */
 	struct nvmf_zcopy *zc; /* a read's lent data, sent from there */
-	bool zc_skip;          /* the zero-copy start failed: copy */
+	bool zc_skip; /* the zero-copy start failed: copy */
 	uint32_t dsm_next;     /* DSM: next range to unmap */
 	/* fused commands (fused.c) */
 	struct nvmf_req *fused_partner; /* the other half, paired on arrival */
@@ -307,7 +307,7 @@ struct nvmf_conn {
 	uint32_t outstanding;
 	TAILQ_HEAD(, nvmf_req) free_reqs;
 	TAILQ_HEAD(, nvmf_req) deferred; /* waiting for an LBA range (range_lock.c) */
-	struct nvmf_zcopy *zcs;          /* [num_reqs] (zcopy.c) */
+	struct nvmf_zcopy *zcs; /* [num_reqs] (zcopy.c) */
 	TAILQ_HEAD(, nvmf_zcopy) free_zcs;
 	struct nvmf_req *fused_first;    /* last command was a FUSE first half */
 	TAILQ_ENTRY(nvmf_conn) link;

@@ -119,8 +119,8 @@ bool nvmf_zcopy_read(struct nvmf_req *req, struct brisk_io_channel *ch, uint64_t
 	z->ns = req->ns;
 	req->ns_held = false; /* the hold goes with the buffers */
 	c->outstanding++;
-	if (brisk_bdev_zcopy_start(req->ns->desc, ch, z->iov, NVMF_ZCOPY_MAX_IOV, slba, nlb, true,
-				   zcopy_start_done, z) != 0) {
+	if (brisk_bdev_zcopy_start(req->ns->desc, ch, z->iov, NVMF_ZCOPY_MAX_IOV, slba, nlb, true, zcopy_start_done,
+				   z) != 0) {
 		zcopy_undo(z);
 		return false;
 	}
