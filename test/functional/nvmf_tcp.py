@@ -163,6 +163,8 @@ def io_checks(port, cntlid, hdgst=False, ddgst=False, label=''):
     check(io.write(1, 16, small).ok and io.read(1, 16, 8)[1] == small, f'{label}4 KiB in-capsule write, C2H read')
     check(io.write(1, 1024, big, in_capsule=False).ok and io.read(1, 1024, 256)[1] == big,
           f'{label}128 KiB write through R2T + H2CData, read back')
+    check(io.write(1, 32640, big, in_capsule=False).ok and io.read(1, 32640, 256)[1] == big,
+          f'{label}128 KiB across malloc\'s 16 MiB chunks: C2HData from two lent buffers')
     check(io.write(4, 3, big[:8192], bs=4096).ok and io.read(4, 3, 2, bs=4096)[1] == big[:8192],
           f'{label}4 KiB-block namespace 4')
     return io
