@@ -56,6 +56,7 @@ static int conn_alloc_reqs(struct nvmf_conn *c)
 
 static void conn_free_mem(struct nvmf_conn *c)
 {
+	nvmf_zcopy_conn_fini(c);
 	brisk_readahead_fini(&c->rx_ra);
 	free(c->reqs[0].buf);
 	free(c->reqs);
@@ -72,7 +73,7 @@ struct nvmf_conn *nvmf_conn_create(struct nvmf_poll_group *pg, int fd, const str
 		free(c);
 		return NULL;
 	}
-	if (brisk_readahead_init(&c->rx_ra, NVMF_RX_AHEAD_SIZE) != 0) {
+	if (nvmf_zcopy_conn_init(c) != 0 || brisk_readahead_init(&c->rx_ra, NVMF_RX_AHEAD_SIZE) != 0) {
 		conn_free_mem(c);
 		return NULL;
 	}

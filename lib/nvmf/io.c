@@ -6,6 +6,7 @@
  * (brisk_bdev_queue_io_wait) instead of failing it; bdev errors come back
  * as the NVMe status the bdev layer gives. Writes hold their LBA range
  * (range_lock.c) while in flight, for fused Compare-and-Write (fused.c).
+ * Reads go zero-copy where the bdev lends its buffers (zcopy.c).
  * Reservation commands go to reservation_cmd.c, and every other command is
  * checked against the namespace's reservation first.
  */
@@ -68,6 +69,9 @@ static int io_rw(struct nvmf_req *req, struct brisk_io_channel *ch)
 	req->length = (uint32_t)bytes;
 	switch (req->cmd.opc) {
 	case BRISK_NVME_OPC_READ:
+		if (nvmf_zcopy_read(req, ch, slba, nlb)) {
+			return 0;
+		}
 		return brisk_bdev_read_blocks(d, ch, req->buf, slba, nlb, io_complete_cb, req);
 	case BRISK_NVME_OPC_WRITE:
 		return brisk_bdev_write_blocks(d, ch, req->buf, slba, nlb, io_complete_cb, req);
@@ -168,6 +172,18 @@ static bool io_range_ready(struct nvmf_req *req)
 	return false;
 }
 
+/* A read's zero-copy start finished (zcopy.c): its data is ready to send,
+ * or the read runs again the copying way. */
+void nvmf_io_zcopy_started(struct nvmf_req *req, bool ok)
+{
+	if (ok) {
+		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_SUCCESS);
+		return;
+	}
+	req->zc_skip = true;
+	io_submit(req);
+}
+
 void nvmf_io_resume(struct nvmf_req *req)
 {
 	if (!req->conn->dead && !nvmf_range_ns_current(req)) {
@@ -232,6 +248,7 @@ void nvmf_io_cmd(struct nvmf_req *req)
 	nvmf_ns_io_hold(req);
 	req->dsm_next = 0;
 	req->range_held = false;
+	req->zc_skip = false;
 	if (req->ns == NULL) {
 		io_done(req, BRISK_NVME_SCT_GENERIC, BRISK_NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
 		return;

@@ -78,24 +78,30 @@ static void drain_finish(struct nvmf_conn *c, struct nvmf_ns_drain *d)
 	free(d);
 }
 
-void nvmf_ns_io_unhold(struct nvmf_req *req)
+/* Ends one hold of ns taken by nvmf_ns_io_hold (a request's, or the one it
+ * handed to its zero-copy buffers). */
+void nvmf_ns_io_put(struct nvmf_conn *c, struct nvmf_ns *ns)
 {
-	struct nvmf_conn *c = req->conn;
 	struct nvmf_ns_drain *d;
 
-	if (!req->ns_held) {
-		return;
-	}
-	req->ns_held = false;
 	TAILQ_FOREACH(d, &c->ns_drains, link) {
-		if (d->ns == req->ns) {
+		if (d->ns == ns) {
 			if (--d->io == 0) {
 				drain_finish(c, d);
 			}
 			return;
 		}
 	}
-	c->ns_io[req->ns->nsid - 1]--;
+	c->ns_io[ns->nsid - 1]--;
+}
+
+void nvmf_ns_io_unhold(struct nvmf_req *req)
+{
+	if (!req->ns_held) {
+		return;
+	}
+	req->ns_held = false;
+	nvmf_ns_io_put(req->conn, req->ns);
 }
 
 /* On the connection's thread, after ns left the subsystem. */

@@ -184,13 +184,34 @@ struct nvmf_out_pdu {
 	uint8_t hdr[sizeof(struct brisk_nvme_tcp_term_req) + BRISK_NVME_TCP_TERM_REQ_MAX_DATA + 8]
 	__attribute__((aligned(8)));
 	uint32_t hdr_len;
-	void *data;
+	struct iovec *iov; /* the data: iovcnt pieces, data_len bytes in all */
+	int iovcnt;
+	struct iovec one; /* iov of data in one buffer */
 	uint32_t data_len;
 	uint32_t ddgst;
 	bool has_ddgst;
 	bool last_of_req;   /* the request is free once this PDU is sent */
 	struct nvmf_req *req;
 	TAILQ_ENTRY(nvmf_out_pdu) link;
+};
+
+/* Most buffers a bdev may lend for one read (malloc: one per chunk crossed);
+ * a read that needs more takes the copy path. */
+#define NVMF_ZCOPY_MAX_IOV 4
+
+/* A read's data lent by its bdev (zcopy.c), from the zero-copy start until
+ * its C2HData is sent and the bdev has it back. It holds the namespace
+ * (ns_channel.c) and counts in conn->outstanding all that time, so neither
+ * the namespace's channel nor the connection goes while the buffers are
+ * out. Separate from the request, which is free once its PDUs are sent. */
+struct nvmf_zcopy {
+	struct nvmf_conn *conn;
+	struct nvmf_req *req; /* while starting */
+	struct nvmf_ns *ns;
+	struct brisk_bdev_io *bdev_io;
+	struct iovec iov[NVMF_ZCOPY_MAX_IOV];
+	int iovcnt;
+	TAILQ_ENTRY(nvmf_zcopy) link;
 };
 
 struct nvmf_req {
@@ -206,6 +227,8 @@ struct nvmf_req {
 	bool c2h;              /* controller to host */
 	struct nvmf_ns *ns;
 	bool ns_held; /* counted in the connection's ns_io (ns_channel.c) */
+	struct nvmf_zcopy *zc; /* a read's lent data, sent from there */
+	bool zc_skip; /* the zero-copy start failed: copy */
 	uint32_t dsm_next;     /* DSM: next range to unmap */
 	/* fused commands (fused.c) */
 	struct nvmf_req *fused_partner; /* the other half, paired on arrival */
@@ -284,6 +307,8 @@ struct nvmf_conn {
 	uint32_t outstanding;
 	TAILQ_HEAD(, nvmf_req) free_reqs;
 	TAILQ_HEAD(, nvmf_req) deferred; /* waiting for an LBA range (range_lock.c) */
+	struct nvmf_zcopy *zcs; /* [num_reqs] (zcopy.c) */
+	TAILQ_HEAD(, nvmf_zcopy) free_zcs;
 	struct nvmf_req *fused_first;    /* last command was a FUSE first half */
 	TAILQ_ENTRY(nvmf_conn) link;
 };
@@ -414,6 +439,13 @@ void nvmf_ana_write_config(json_t *array, const struct nvmf_subsystem *s, const 
 /* io.c */
 void nvmf_io_cmd(struct nvmf_req *req);
 void nvmf_io_resume(struct nvmf_req *req);
+void nvmf_io_zcopy_started(struct nvmf_req *req, bool ok);
+
+/* zcopy.c: reads sent from the bdev's own buffers */
+int nvmf_zcopy_conn_init(struct nvmf_conn *c);
+void nvmf_zcopy_conn_fini(struct nvmf_conn *c);
+bool nvmf_zcopy_read(struct nvmf_req *req, struct brisk_io_channel *ch, uint64_t slba, uint32_t nlb);
+void nvmf_zcopy_release(struct nvmf_req *req);
 
 /* ns_channel.c: a connection's channels of its namespaces */
 int nvmf_conn_ns_init(struct nvmf_conn *c, uint32_t max_nsid);
@@ -421,6 +453,7 @@ void nvmf_conn_ns_fini(struct nvmf_conn *c);
 struct brisk_io_channel *nvmf_io_channel(struct nvmf_conn *c, struct nvmf_ns *ns);
 void nvmf_ns_io_hold(struct nvmf_req *req);
 void nvmf_ns_io_unhold(struct nvmf_req *req);
+void nvmf_ns_io_put(struct nvmf_conn *c, struct nvmf_ns *ns);
 void nvmf_conn_release_ns(struct nvmf_conn *c, struct nvmf_ns *ns);
 
 /* fused.c: Compare-and-Write pairs */
@@ -455,6 +488,7 @@ void nvmf_conn_send_icresp(struct nvmf_conn *c, const struct brisk_nvme_tcp_ic_r
 void nvmf_conn_send_term_req(struct nvmf_conn *c, uint16_t fes, uint32_t fei);
 void nvmf_conn_send_r2t(struct nvmf_req *req);
 int nvmf_conn_flush(struct nvmf_conn *c);
+void nvmf_conn_out_drop(struct nvmf_conn *c);
 
 /* tcp_recv.c */
 int nvmf_conn_recv(struct nvmf_conn *c);

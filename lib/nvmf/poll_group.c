@@ -75,6 +75,7 @@ static int pg_poll(void *arg)
 		tmp = TAILQ_NEXT(c, link);
 		nvmf_range_retry_deferred(c);
 		if (c->dead) {
+			nvmf_conn_out_drop(c); /* lent read buffers go back */
 			if (c->outstanding == 0) {
 				TAILQ_REMOVE(&pg->conns, c, link);
 				pg_count_gone(pg, c);

@@ -31,7 +31,10 @@ static void *out_pdu_init(struct nvmf_conn *c, struct nvmf_out_pdu *p, uint8_t t
 	ch->pdo = data_len ? hlen + hd : 0;
 	ch->plen = hlen + hd + data_len + (dd ? BRISK_NVME_TCP_DIGEST_LEN : 0);
 	p->hdr_len = hlen + hd;
-	p->data = data;
+	p->one.iov_base = data;
+	p->one.iov_len = data_len;
+	p->iov = &p->one;
+	p->iovcnt = data_len ? 1 : 0;
 	p->data_len = data_len;
 	p->has_ddgst = dd;
 	p->last_of_req = false;
@@ -48,7 +51,12 @@ static void out_pdu_seal_and_queue(struct nvmf_conn *c, struct nvmf_out_pdu *p)
 		memcpy(p->hdr + ch->hlen, &crc, sizeof(crc));
 	}
 	if (p->has_ddgst) {
-		p->ddgst = brisk_crc32c(p->data, p->data_len);
+		uint32_t dcrc = ~0u;
+
+		for (int i = 0; i < p->iovcnt; i++) {
+			dcrc = brisk_crc32c_update(p->iov[i].iov_base, p->iov[i].iov_len, dcrc);
+		}
+		p->ddgst = ~dcrc;
 	}
 	TAILQ_INSERT_TAIL(&c->out, p, link);
 }
@@ -59,7 +67,7 @@ void nvmf_conn_send_icresp(struct nvmf_conn *c, const struct brisk_nvme_tcp_ic_r
 
 	nvmf_tcp_fill_icresp((void *)p->hdr, ic, maxh2c);
 	p->hdr_len = sizeof(struct brisk_nvme_tcp_ic_resp);
-	p->data = NULL;
+	p->iovcnt = 0;
 	p->data_len = 0;
 	p->has_ddgst = false;
 	p->last_of_req = false;
@@ -92,7 +100,7 @@ void nvmf_conn_send_term_req(struct nvmf_conn *c, uint16_t fes, uint32_t fei)
 	memcpy(t->fei, &fei, sizeof(fei));
 	memcpy(p->hdr + sizeof(*t), c->rx_hdr, copy);
 	p->hdr_len = t->ch.plen;
-	p->data = NULL;
+	p->iovcnt = 0;
 	p->data_len = 0;
 	p->has_ddgst = false;
 	p->last_of_req = false;
@@ -120,10 +128,15 @@ void nvmf_req_set_status(struct nvmf_req *req, int sct, int sc)
 	req->cpl.status.dnr = sct != BRISK_NVME_SCT_GENERIC || sc != BRISK_NVME_SC_SUCCESS;
 }
 
+/* The request is free once its PDUs are sent (or dropped); lent read
+ * buffers go back to their bdev on their own (zcopy.c). */
 static void req_free(struct nvmf_req *req)
 {
 	struct nvmf_conn *c = req->conn;
 
+	if (req->zc != NULL) {
+		nvmf_zcopy_release(req);
+	}
 	req->state = NVMF_REQ_FREE;
 	TAILQ_INSERT_HEAD(&c->free_reqs, req, link);
 }
@@ -154,6 +167,10 @@ void nvmf_req_complete(struct nvmf_req *req)
 	req->cpl.sqhd = c->sqhd;
 	if (req->c2h && req->length > 0 && req_success(req)) {
 		d = out_pdu_init(c, &req->data_pdu, BRISK_NVME_TCP_PDU_C2H_DATA, sizeof(*d), req->buf, req->length);
+		if (req->zc != NULL) { /* straight from the bdev's buffers */
+			req->data_pdu.iov = req->zc->iov;
+			req->data_pdu.iovcnt = req->zc->iovcnt;
+		}
 		d->ch.flags |= BRISK_NVME_TCP_FLAG_LAST_PDU | (success_flag ? BRISK_NVME_TCP_FLAG_SUCCESS : 0);
 		d->cccid = req->cmd.cid;
 		d->datal = req->length;
@@ -178,6 +195,20 @@ static uint32_t pdu_total(const struct nvmf_out_pdu *p)
 	return p->hdr_len + p->data_len + (p->has_ddgst ? BRISK_NVME_TCP_DIGEST_LEN : 0);
 }
 
+/* Adds seg from *skip bytes on (what the queue already sent); returns the
+ * iovec count. */
+static int iov_add(struct iovec *iov, int n, const struct iovec *seg, uint32_t *skip)
+{
+	if (seg->iov_len <= *skip) {
+		*skip -= (uint32_t)seg->iov_len;
+		return n;
+	}
+	iov[n].iov_base = (uint8_t *)seg->iov_base + *skip;
+	iov[n].iov_len = seg->iov_len - *skip;
+	*skip = 0;
+	return n + 1;
+}
+
 /* iovecs for the queue from the current offset; returns their count. */
 static int build_iov(struct nvmf_conn *c, struct iovec *iov)
 {
@@ -186,23 +217,17 @@ static int build_iov(struct nvmf_conn *c, struct iovec *iov)
 	int n = 0;
 
 	TAILQ_FOREACH(p, &c->out, link) {
-		struct iovec seg[3] = {
-			{ p->hdr, p->hdr_len }, { p->data, p->data_len },
-			{ &p->ddgst, p->has_ddgst ? BRISK_NVME_TCP_DIGEST_LEN : 0 },
-		};
+		struct iovec hdr = { p->hdr, p->hdr_len };
+		struct iovec dgst = { &p->ddgst, p->has_ddgst ? BRISK_NVME_TCP_DIGEST_LEN : 0 };
 
-		if (n + 3 > SEND_MAX_IOV) {
+		if (n + p->iovcnt + 2 > SEND_MAX_IOV) {
 			break;
 		}
-		for (int i = 0; i < 3; i++) {
-			if (seg[i].iov_len <= skip) {
-				skip -= seg[i].iov_len;
-				continue;
-			}
-			iov[n].iov_base = (uint8_t *)seg[i].iov_base + skip;
-			iov[n++].iov_len = seg[i].iov_len - skip;
-			skip = 0;
+		n = iov_add(iov, n, &hdr, &skip);
+		for (int i = 0; i < p->iovcnt; i++) {
+			n = iov_add(iov, n, &p->iov[i], &skip);
 		}
+		n = iov_add(iov, n, &dgst, &skip);
 	}
 	return n;
 }
@@ -249,4 +274,19 @@ int nvmf_conn_flush(struct nvmf_conn *c)
 		progress = 1;
 	}
 	return progress;
+}
+
+/* A closed connection's queue is never sent: its requests are released
+ * (lent read buffers go back to their bdev) so the connection can go. */
+void nvmf_conn_out_drop(struct nvmf_conn *c)
+{
+	struct nvmf_out_pdu *p;
+
+	while ((p = TAILQ_FIRST(&c->out)) != NULL) {
+		TAILQ_REMOVE(&c->out, p, link);
+		if (p->last_of_req) {
+			req_free(p->req);
+		}
+	}
+	c->out_off = 0;
 }

@@ -2,7 +2,8 @@
 """lib/nvmf on 127.0.0.1 with the Python NVMe/TCP host of nvmf_tcp_host.py:
 configuration through rpc.py (and its errors), Connect/properties/identify,
 I/O through every data path (in-capsule, R2T + H2CData, C2HData) with and
-without digests, status codes, a refused host, keep-alive timeout, idle CPU
+without digests, status codes, zero-copy reads holding a removed namespace
+until their data is sent, a refused host, keep-alive timeout, idle CPU
 with a connected host, malformed PDUs (each ends only its own connection
 while a well-behaved one keeps working; random PDUs and commands are
 nvmf_fuzz.py's), and save_config -> -c round trip.
@@ -162,6 +163,8 @@ def io_checks(port, cntlid, hdgst=False, ddgst=False, label=''):
     check(io.write(1, 16, small).ok and io.read(1, 16, 8)[1] == small, f'{label}4 KiB in-capsule write, C2H read')
     check(io.write(1, 1024, big, in_capsule=False).ok and io.read(1, 1024, 256)[1] == big,
           f'{label}128 KiB write through R2T + H2CData, read back')
+    check(io.write(1, 32640, big, in_capsule=False).ok and io.read(1, 32640, 256)[1] == big,
+          f'{label}128 KiB across malloc\'s 16 MiB chunks: C2HData from two lent buffers')
     check(io.write(4, 3, big[:8192], bs=4096).ok and io.read(4, 3, 2, bs=4096)[1] == big[:8192],
           f'{label}4 KiB-block namespace 4')
     return io
@@ -339,6 +342,79 @@ def ns_remove_under_io(t, io):
     check(io.read(1, 16, 1)[0].ok, 'namespace 1 unaffected')
 
 
+def stall_reads(port, cntlid, nsid, pattern, count):
+    """An I/O queue that writes pattern at LBA 0 of nsid, then sends count
+    reads of it and reads none of their data: with the target's send buffer
+    at its 4 MiB maximum, C2HData waits in the target."""
+    h, cqe = nh.connect_io(ADDR, port, NQN, HOST, cntlid, qid=2)
+    cqe = h.write(nsid, 0, pattern, bs=4096, in_capsule=False) if cqe.ok else cqe
+    cids = [h.next_cid() for _ in range(count)]
+    for cid in cids:
+        h.send(h.pdu(nh.PDU_CMD, nh.sqe(0x02, cid, nsid, cdw12=31, sgl=nh.sgl_transport(128 * 1024))))
+    time.sleep(0.5)
+    return h, cqe, cids
+
+
+def read_all(h, cids):
+    """{cid: data} of reads answered with SUCCESS-flagged C2HData."""
+    got, done = {}, {}
+    h.sock.settimeout(10)
+    try:
+        while len(done) < len(cids):
+            ptype, flags, hdr, data = h.recv_pdu()
+            cid = struct.unpack_from('<H', hdr, 8)[0]
+            if ptype == nh.PDU_C2H_DATA:
+                got[cid] = got.get(cid, b'') + data
+                if flags & nh.F_SUCCESS:
+                    done[cid] = got[cid]
+            elif ptype == nh.PDU_RESP:
+                done[nh.Cqe(hdr[8:24]).cid] = None
+    except OSError as err:
+        print(f'read_all: {err}')
+    return done
+
+
+def delete_waits(t, bdev):
+    """Starts bdev_malloc_delete of bdev; True (and the process) if it is
+    still waiting a second later."""
+    p = subprocess.Popen([sys.executable, RPC_PY, '-s', t.sock, 'bdev_malloc_delete', bdev],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    return p.poll() is None, p
+
+
+def ns_remove_lent_buffers(t, port, cntlid):
+    """Zero-copy reads (malloc lends its memory to the C2HData) hold their
+    namespace until the data is sent: with the host not reading, a removed
+    namespace's bdev cannot be deleted; once the host reads, the data is
+    the blocks' and the deletion ends. A connection closed with such data
+    unsent gives the buffers back too."""
+    pattern = os.urandom(128 * 1024)
+    for bdev, closing in (('Malloc5', False), ('Malloc6', True)):
+        ok = [t.rpc('bdev_malloc_create', '-b', bdev, '16', '4096').returncode == 0,
+              t.rpc('nvmf_subsystem_add_ns', NQN, bdev, '-n', '5').returncode == 0]
+        h, cqe, cids = stall_reads(port, cntlid, 5, pattern, 60)
+        check(all(ok) and cqe.ok, f'{bdev} as namespace 5, 128 KiB written, 60 reads of it (7.5 MiB) not read')
+        check(t.rpc('nvmf_subsystem_remove_ns', NQN, '5').returncode == 0, 'namespace 5 removed')
+        waiting, p = delete_waits(t, bdev)
+        check(waiting, f'bdev_malloc_delete {bdev} waits for the data not yet sent')
+        if closing:
+            h.close()
+        else:
+            done = read_all(h, cids)
+            check(len(done) == len(cids) and all(d == pattern for d in done.values()),
+                  f'the host reads all {len(cids)}: the blocks\' data ({len(done)} done)')
+        try:
+            rc = p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = p.wait()
+        check(rc == 0, 'then bdev_malloc_delete ends' + (' (the host closed the connection)' if closing else ''))
+        if not closing:
+            h.close()
+        time.sleep(0.3)
+
+
 def ipv6_listener(t):
     port6 = free_port()
     r = t.rpc('nvmf_subsystem_add_listener', NQN, '-t', 'tcp', '-f', 'ipv6', '-a', '::1', '-s', str(port6),
@@ -496,6 +572,7 @@ def main():
         discovery_checks(port)
         ns_events(t, admin, io)
         ns_remove_under_io(t, io)
+        ns_remove_lent_buffers(t, port, cntlid)
         ipv6_listener(t)
         subsystem_lifecycle(t, port)
         refused_host(port)
