@@ -62,6 +62,34 @@ static struct brisk_scsi_lun *dev_admit(struct brisk_scsi_dev *dev, struct brisk
 	return lun;
 }
 
+/* Commands a LUN answers with its medium unloaded (SBC-4 4.16: the rest
+ * need the medium and get NOT READY, MEDIUM NOT PRESENT). */
+static bool needs_medium(uint8_t op)
+{
+	switch (op) {
+	case BRISK_SPC_OP_INQUIRY:
+	case BRISK_SPC_OP_REPORT_LUNS:
+	case BRISK_SPC_OP_REQUEST_SENSE:
+	case BRISK_SBC_OP_START_STOP_UNIT:
+	case BRISK_SBC_OP_PREVENT_ALLOW:
+	case BRISK_SPC_OP_MODE_SENSE_6:
+	case BRISK_SPC_OP_MODE_SENSE_10:
+	case BRISK_SPC_OP_MODE_SELECT_6:
+	case BRISK_SPC_OP_MODE_SELECT_10:
+	case BRISK_SPC_OP_MAINTENANCE_IN:
+	case BRISK_SPC_OP_PERSISTENT_RESERVE_IN:
+	case BRISK_SPC_OP_PERSISTENT_RESERVE_OUT:
+	case BRISK_SPC_OP_RESERVE_6:
+	case BRISK_SPC_OP_RESERVE_10:
+	case BRISK_SPC_OP_RELEASE_6:
+	case BRISK_SPC_OP_RELEASE_10:
+	case BRISK_SPC_OP_SEND_DIAGNOSTIC:
+		return false;
+	default:
+		return true;
+	}
+}
+
 void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task)
 {
 	struct brisk_scsi_lun *lun;
@@ -73,6 +101,11 @@ void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_tas
 		if (!answered) {
 			scsi_spc_no_lun(dev, task);
 		}
+		scsi_task_complete_later(task);
+		return;
+	}
+	if (lun->ejected && needs_medium(task->cdb[0])) {
+		scsi_sense(task, BRISK_SCSI_SENSE_NOT_READY, BRISK_SCSI_ASC_MEDIUM_NOT_PRESENT);
 		scsi_task_complete_later(task);
 		return;
 	}
@@ -179,6 +212,9 @@ static void mgmt_reset_lun(struct brisk_scsi_task *mgmt, struct brisk_scsi_lun *
 	mgmt->mgmt_wait += mgmt_abort_on_lun(mgmt, lun);
 	lun->pr.spc2_reserved = false;   /* SAM-5: a reset releases RESERVE(6/10) */
 	lun->stopped = false;
+	for (int i = 0; i < SCSI_MAX_ITN; i++) { /* SBC-4: a LUN reset ends PREVENT */
+		dev->itn[i].prevent &= ~(1ull << lun->id);
+	}
 	/* SAM-5: a unit attention for every I_T nexus, the issuer's too (its
 	 * other paths, and multipath software, learn of the reset that way). */
 	scsi_ua_set_all(dev, lun->id, SCSI_UA_RESET, NULL);

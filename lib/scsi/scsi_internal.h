@@ -109,6 +109,8 @@ struct brisk_scsi_lun {
 	bool swp;                         /* control mode page software write protect */
 	bool write_protect; /* exported read-only (its owner's option) */
 	bool stopped;                     /* START STOP UNIT */
+	bool removable; /* RMB: its owner's option */
+	bool ejected; /* removable medium unloaded (LOEJ) */
 	struct scsi_pr pr;
 	TAILQ_ENTRY(brisk_scsi_lun) link;
 };

@@ -55,6 +55,7 @@ static uint32_t inquiry_standard(struct brisk_scsi_lun *lun, uint8_t *d)
 
 	memset(d, 0, 96);
 	d[0] = lun != NULL ? 0x00 : 0x7f;       /* PQ 011b + PDT 1Fh: no LUN here */
+	d[1] = lun != NULL && lun->removable ? 0x80 : 0; /* RMB */
 	d[2] = 0x06;                           /* SPC-4 */
 	d[3] = 0x12;                           /* HISUP, response data format 2 */
 	d[4] = 96 - 5;
@@ -312,24 +313,33 @@ void scsi_spc_no_lun(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task)
 
 /* ---- START STOP UNIT and PREVENT ALLOW MEDIUM REMOVAL ---- */
 
-static void start_stop_unit(struct brisk_scsi_task *task, struct brisk_scsi_lun *lun)
+/* Any I_T nexus holding PREVENT on lun (dev->lock held). */
+static bool removal_prevented(const struct brisk_scsi_lun *lun)
 {
-	uint8_t pc = task->cdb[4] >> 4;
-	bool loej = task->cdb[4] & 0x02, start = task->cdb[4] & 0x01;
-	struct scsi_itn *itn;
 	uint64_t prevented = 0;
 	int i;
 
-	if (pc != 0) {
+	for (i = 0; i < SCSI_MAX_ITN; i++) {
+		prevented |= lun->dev->itn[i].used ? lun->dev->itn[i].prevent & (1ull << lun->id) : 0;
+	}
+	return prevented != 0;
+}
+
+/* LOEJ: a removable LUN unloads (START 0) or loads (START 1) its medium,
+ * neither while an initiator prevents removal; a fixed disk only refuses
+ * the eject then. Without LOEJ, START starts or stops the unit. */
+static void start_stop_unit(struct brisk_scsi_task *task, struct brisk_scsi_lun *lun)
+{
+	bool loej = task->cdb[4] & 0x02, start = task->cdb[4] & 0x01;
+
+	if ((task->cdb[4] >> 4) != 0) {
 		return;          /* power conditions: nothing to change on a bdev */
 	}
 	pthread_mutex_lock(&lun->dev->lock);
-	for (i = 0; i < SCSI_MAX_ITN; i++) {
-		itn = &lun->dev->itn[i];
-		prevented |= itn->used ? itn->prevent & (1ull << lun->id) : 0;
-	}
-	if (loej && !start && prevented) {
+	if (loej && (lun->removable || !start) && removal_prevented(lun)) {
 		scsi_sense(task, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_MEDIUM_REMOVAL_PREVENTED);
+	} else if (loej && lun->removable) {
+		lun->ejected = !start;
 	} else if (!loej) {
 		lun->stopped = !start;
 	}

@@ -106,6 +106,8 @@ readonly_lun() {
 	rpc save_config >"$WORK/config.json" || fail "save_config"
 	grep -q '"write_protect": true' "$WORK/config.json" && pass "save_config writes write_protect" ||
 		fail "save_config lacks write_protect"
+	[ "$(grep -c '"removable": true' "$WORK/config.json")" -eq 2 ] && pass "save_config writes removable" ||
+		fail "save_config lacks removable"
 	url=$(iscsi_url diskro 1)
 	timeout 120 iscsi-test-cu -d -i "$ISCSI_INITIATOR" -t ALL.ReadOnly "$url" >"$log" 2>&1
 	read -r passed failed skipped total < <(count_results "$log" 2>/dev/null)
@@ -122,7 +124,10 @@ CU_PIDS=()
 for bs in 512 4096; do
 	rpc bdev_malloc_create "{\"name\": \"Malloc$bs\", \"num_blocks\": $((64 * 1024 * 1024 / bs)), \"block_size\": $bs,
 		\"physical_block_size\": ${PHYS[$bs]}}" >/dev/null || fail "malloc bdev ($bs)"
-	iscsi_export "disk$bs" "Malloc$bs" || fail "export disk$bs"
+	# A removable-medium LUN (Brisk's option) lets the PreventAllow,
+	# StartStopUnit and NoMedia tests run; the rest see no difference.
+	iscsi_export "disk$bs" "Malloc$bs" '["ANY"]' '["127.0.0.1/32"]' '' ', "removable": true' ||
+		fail "export disk$bs"
 	smoke "$(iscsi_url "disk$bs")" "$bs"
 	run_suite "$bs"
 done
