@@ -90,6 +90,59 @@ static bool needs_medium(uint8_t op)
 	}
 }
 
+/* Commands that leave an erased LUN all unmapped (they write nothing);
+ * any other one may write, so GET LBA STATUS then reports it mapped again. */
+static bool keeps_erased(uint8_t op)
+{
+	switch (op) {
+	case BRISK_SBC_OP_TEST_UNIT_READY:
+	case BRISK_SBC_OP_READ_6:
+	case BRISK_SBC_OP_READ_10:
+	case BRISK_SBC_OP_READ_12:
+	case BRISK_SBC_OP_READ_16:
+	case BRISK_SBC_OP_VERIFY_10:
+	case BRISK_SBC_OP_VERIFY_12:
+	case BRISK_SBC_OP_VERIFY_16:
+	case BRISK_SBC_OP_PRE_FETCH_10:
+	case BRISK_SBC_OP_PRE_FETCH_16:
+	case BRISK_SBC_OP_SYNC_CACHE_10:
+	case BRISK_SBC_OP_SYNC_CACHE_16:
+	case BRISK_SBC_OP_READ_CAPACITY_10:
+	case BRISK_SBC_OP_SERVICE_ACTION_IN_16:
+	case BRISK_SBC_OP_READ_DEFECT_DATA_10:
+	case BRISK_SBC_OP_READ_DEFECT_DATA_12:
+	case BRISK_SBC_OP_UNMAP:
+	case BRISK_SBC_OP_SANITIZE: /* sets lun->erased itself when it ends */
+		return true;
+	default:
+		return !needs_medium(op);
+	}
+}
+
+/* The LUN's medium state answers task instead of the command: unloaded,
+ * being sanitized (only INQUIRY, REPORT LUNS and REQUEST SENSE go on), or
+ * left unusable by a failed sanitize (until SANITIZE clears it). */
+static bool lun_refuses(struct brisk_scsi_lun *lun, struct brisk_scsi_task *task)
+{
+	uint8_t op = task->cdb[0];
+	bool refused = true;
+
+	pthread_mutex_lock(&lun->dev->lock);
+	if (lun->sanitize != NULL && op != BRISK_SPC_OP_INQUIRY && op != BRISK_SPC_OP_REPORT_LUNS &&
+	    op != BRISK_SPC_OP_REQUEST_SENSE) {
+		scsi_sanitize_sense(task, lun);
+	} else if (lun->ejected && needs_medium(op)) {
+		scsi_sense(task, BRISK_SCSI_SENSE_NOT_READY, BRISK_SCSI_ASC_MEDIUM_NOT_PRESENT);
+	} else if (lun->sanitize_failed && needs_medium(op) && op != BRISK_SBC_OP_SANITIZE) {
+		scsi_sense(task, BRISK_SCSI_SENSE_MEDIUM_ERROR, BRISK_SCSI_ASC_SANITIZE_FAILED);
+	} else {
+		refused = false;
+		lun->erased = lun->erased && keeps_erased(op);
+	}
+	pthread_mutex_unlock(&lun->dev->lock);
+	return refused;
+}
+
 void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task)
 {
 	struct brisk_scsi_lun *lun;
@@ -104,12 +157,12 @@ void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_tas
 		scsi_task_complete_later(task);
 		return;
 	}
-	if (lun->ejected && needs_medium(task->cdb[0])) {
-		scsi_sense(task, BRISK_SCSI_SENSE_NOT_READY, BRISK_SCSI_ASC_MEDIUM_NOT_PRESENT);
+	if (lun_refuses(lun, task)) {
 		scsi_task_complete_later(task);
 		return;
 	}
-	if (!scsi_pr_execute(task) && !scsi_spc_execute(task) && !scsi_sbc_execute(task) && !scsi_xcopy_execute(task)) {
+	if (!scsi_pr_execute(task) && !scsi_spc_execute(task) && !scsi_sanitize_execute(task) &&
+	    !scsi_sbc_execute(task) && !scsi_xcopy_execute(task)) {
 		scsi_sense(task, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_OPCODE);
 		scsi_task_complete_later(task);
 	}

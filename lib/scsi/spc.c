@@ -179,10 +179,13 @@ static uint32_t vpd_block_limits(struct brisk_scsi_lun *lun, uint8_t *d)
 	return 64;
 }
 
-static uint32_t vpd_block_chars(uint8_t *d)
+static uint32_t vpd_block_chars(const struct brisk_scsi_lun *lun, uint8_t *d)
 {
 	scsi_put16(&d[2], 0x3c);
 	scsi_put16(&d[4], 1);                    /* non-rotating medium */
+	if (scsi_sanitize_erase_offered(lun)) {
+		d[7] = 0x40 | 0x10; /* WABEREQ, WACEREQ 01b: reads after an erase succeed */
+	}
 	return 64;
 }
 
@@ -209,7 +212,8 @@ static uint32_t inquiry_vpd(struct brisk_scsi_task *task, struct brisk_scsi_lun 
 	case BRISK_SPC_VPD_THIRD_PARTY_COPY:
 		return scsi_xcopy_vpd(d);
 	case BRISK_SBC_VPD_BLOCK_LIMITS: return vpd_block_limits(lun, d);
-	case BRISK_SBC_VPD_BLOCK_DEV_CHARS: return vpd_block_chars(d);
+	case BRISK_SBC_VPD_BLOCK_DEV_CHARS:
+		return vpd_block_chars(lun, d);
 	case BRISK_SBC_VPD_LB_PROVISIONING: return vpd_provisioning(lun, d);
 	default: return 0;
 	}
@@ -283,12 +287,20 @@ static void request_sense(struct brisk_scsi_task *task, struct brisk_scsi_lun *l
 		return;
 	}
 	memset(&tmp, 0, sizeof(tmp));
+	if (lun != NULL) {
+		pthread_mutex_lock(&lun->dev->lock); /* lun->sanitize ends under it */
+	}
 	if (lun == NULL) {
 		scsi_sense(&tmp, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_LUN_NOT_SUPPORTED);
 	} else if (lun->stopped) {
 		scsi_sense(&tmp, BRISK_SCSI_SENSE_NOT_READY, BRISK_SCSI_ASC_LUN_NOT_READY_STOPPED);
+	} else if (lun->sanitize != NULL) {
+		scsi_sanitize_sense(&tmp, lun); /* with the progress so far */
 	} else {
 		scsi_sense(&tmp, BRISK_SCSI_SENSE_NO_SENSE, BRISK_SCSI_ASC_NO_ADDITIONAL_SENSE);
+	}
+	if (lun != NULL) {
+		pthread_mutex_unlock(&lun->dev->lock);
 	}
 	reply(task, tmp.sense_data, tmp.sense_data_len, alloc_len_of(task));
 }

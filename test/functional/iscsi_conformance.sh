@@ -73,7 +73,8 @@ run_suite() {
 	url=$(iscsi_url "disk$bs")
 	# The same URL twice gives the suite its second path (a second session,
 	# ISID apart) for the MultipathIO tests.
-	timeout 600 iscsi-test-cu -d -i "$ISCSI_INITIATOR" -t "$CU_TESTS" "$url" "$url" >"$WORK/cu$bs.log" 2>&1 &
+	# -S: the SANITIZE tests too (lib/scsi/sanitize.c).
+	timeout 600 iscsi-test-cu -d -S -i "$ISCSI_INITIATOR" -t "$CU_TESTS" "$url" "$url" >"$WORK/cu$bs.log" 2>&1 &
 	CU_PIDS+=($!)
 }
 
