@@ -46,7 +46,9 @@ uint16_t scsi_sanitize_progress(const struct brisk_scsi_lun *lun)
 	if (s == NULL || s->total == 0) {
 		return 0;
 	}
-	done = (uint64_t)s->pass * s->total + s->next;
+	/* Read on another thread than the sweep's: atomics, no lock there. */
+	done = (uint64_t)__atomic_load_n(&s->pass, __ATOMIC_RELAXED) * s->total +
+	       __atomic_load_n(&s->next, __ATOMIC_RELAXED);
 	all = (uint64_t)s->passes * s->total;
 	return (uint16_t)(done * 65536 / (all + 1));
 }
@@ -78,6 +80,8 @@ static void sanitize_done(struct scsi_sanitize *s)
 	struct brisk_scsi_lun *lun = s->lun;
 	struct brisk_scsi_task *task = s->task;
 
+	brisk_put_io_channel(s->ch); /* before the LUN may close its bdev */
+	s->ch = NULL;
 	pthread_mutex_lock(&lun->dev->lock);
 	lun->sanitize = NULL;
 	lun->sanitize_failed = s->failed;
@@ -150,8 +154,8 @@ static void sanitize_step(struct scsi_sanitize *s)
 	uint64_t n;
 
 	if (s->next >= s->total && s->pass + 1 < s->passes) {
-		s->pass++;
-		s->next = 0;
+		__atomic_store_n(&s->pass, s->pass + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->next, 0, __ATOMIC_RELAXED);
 		if (s->invert) {
 			sanitize_invert(s, bs);
 		}
@@ -166,7 +170,7 @@ static void sanitize_step(struct scsi_sanitize *s)
 		sanitize_done(s);
 		return;
 	}
-	s->next += n;
+	__atomic_store_n(&s->next, s->next + n, __ATOMIC_RELAXED);
 }
 
 /* The CDB's reserved bits and bytes, the service action and the parameter
