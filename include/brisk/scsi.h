@@ -204,6 +204,11 @@ struct brisk_scsi_dev *brisk_scsi_lun_get_dev(const struct brisk_scsi_lun *lun);
  * the LUN (its first command still gets the LUNs-changed unit attention). */
 void brisk_scsi_lun_set_write_protect(struct brisk_scsi_lun *lun, bool wp);
 bool brisk_scsi_lun_is_write_protected(const struct brisk_scsi_lun *lun);
+/* A removable-medium LUN (INQUIRY RMB): START STOP UNIT with LOEJ unloads
+ * and loads its medium (refused while PREVENT ALLOW MEDIUM REMOVAL holds
+ * it); unloaded, medium commands get NOT READY, MEDIUM NOT PRESENT. */
+void brisk_scsi_lun_set_removable(struct brisk_scsi_lun *lun, bool removable);
+bool brisk_scsi_lun_is_removable(const struct brisk_scsi_lun *lun);
 
 /* The calling thread takes (and later releases) its bdev channels for every
  * LUN. 0 or -ENOMEM. */

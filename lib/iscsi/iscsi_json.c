@@ -103,6 +103,9 @@ static json_t *node_luns(const struct iscsi_tgt_node *n)
 		if (brisk_scsi_lun_is_write_protected(l)) {
 			json_object_set_new(o, "write_protect", json_true()); /* Brisk's option: only when set */
 		}
+		if (brisk_scsi_lun_is_removable(l)) {
+			json_object_set_new(o, "removable", json_true()); /* likewise */
+		}
 		json_array_append_new(a, o);
 	}
 	return a;

@@ -77,8 +77,28 @@ static int parse_maps(const json_t *arr, struct iscsi_pg_ig_map *maps, uint32_t 
 	return 0;
 }
 
-/* Each entry: bdev_name, lun_id and (Brisk's own, optional) write_protect. */
-static int parse_luns(const json_t *arr, const char **names, int *ids, bool *wp, int *n, char *err, size_t errlen)
+/* Brisk's own per-LUN options (SPDK has neither). */
+struct lun_opts {
+	bool write_protect;
+	bool removable;
+};
+
+/* An optional boolean member of luns[i]; false when absent. */
+static int lun_bool(const json_t *v, const char *key, size_t i, bool *out, char *err, size_t errlen)
+{
+	json_t *w = json_object_get(v, key);
+
+	if (w != NULL && !json_is_boolean(w)) {
+		snprintf(err, errlen, "luns[%zu].%s must be a boolean", i, key);
+		return -EINVAL;
+	}
+	*out = w != NULL && json_is_true(w);
+	return 0;
+}
+
+/* Each entry: bdev_name, lun_id and the optional write_protect, removable. */
+static int parse_luns(const json_t *arr, const char **names, int *ids, struct lun_opts *o, int *n, char *err,
+		      size_t errlen)
 {
 	size_t i;
 	json_t *v;
@@ -90,28 +110,32 @@ static int parse_luns(const json_t *arr, const char **names, int *ids, bool *wp,
 	*n = 0;
 	json_array_foreach(arr, i, v) {
 		json_t *b = json_object_get(v, "bdev_name"), *l = json_object_get(v, "lun_id");
-		json_t *w = json_object_get(v, "write_protect");
 
 		if (!json_is_string(b) || (l != NULL && !json_is_integer(l))) {
 			snprintf(err, errlen, "luns[%zu] needs a string bdev_name and an integer lun_id", i);
 			return -EINVAL;
 		}
-		if (w != NULL && !json_is_boolean(w)) {
-			snprintf(err, errlen, "luns[%zu].write_protect must be a boolean", i);
+		if (lun_bool(v, "write_protect", i, &o[*n].write_protect, err, errlen) != 0 ||
+		    lun_bool(v, "removable", i, &o[*n].removable, err, errlen) != 0) {
 			return -EINVAL;
 		}
-		wp[*n] = w != NULL && json_is_true(w);
 		names[*n] = json_string_value(b);
 		ids[(*n)++] = l ? (int)json_integer_value(l) : (int)i;
 	}
 	return 0;
 }
 
+static void lun_apply_opts(struct brisk_scsi_dev *dev, int id, const struct lun_opts *o)
+{
+	brisk_scsi_lun_set_write_protect(brisk_scsi_dev_get_lun(dev, id), o->write_protect);
+	brisk_scsi_lun_set_removable(brisk_scsi_dev_get_lun(dev, id), o->removable);
+}
+
 static int node_create(struct rpc_node *p, char *err, size_t errlen)
 {
 	const char *names[BRISK_SCSI_DEV_MAX_LUN];
 	int ids[BRISK_SCSI_DEV_MAX_LUN], nl = 0;
-	bool wp[BRISK_SCSI_DEV_MAX_LUN];
+	struct lun_opts lo[BRISK_SCSI_DEV_MAX_LUN];
 	struct iscsi_tgt_node *n = calloc(1, sizeof(*n));
 	struct iscsi_auth a = {p->disable_chap, p->require_chap, p->mutual_chap, p->chap_group};
 
@@ -129,7 +153,7 @@ static int node_create(struct rpc_node *p, char *err, size_t errlen)
 	}
 	if (iscsi_auth_check(&a, err, errlen) != 0 ||
 	    parse_maps(p->pg_ig_maps, n->maps, &n->num_maps, err, errlen) != 0 ||
-	    parse_luns(p->luns, names, ids, wp, &nl, err, errlen) != 0) {
+	    parse_luns(p->luns, names, ids, lo, &nl, err, errlen) != 0) {
 		goto fail;
 	}
 	if (p->alias_name != NULL && brisk_strlcpy(n->alias, p->alias_name, sizeof(n->alias)) >= sizeof(n->alias)) {
@@ -143,7 +167,7 @@ static int node_create(struct rpc_node *p, char *err, size_t errlen)
 		goto fail;
 	}
 	for (int i = 0; i < nl; i++) {
-		brisk_scsi_lun_set_write_protect(brisk_scsi_dev_get_lun(n->dev, ids[i]), wp[i]);
+		lun_apply_opts(n->dev, ids[i], &lo[i]);
 	}
 	n->queue_depth = p->queue_depth;
 	n->auth = a;
@@ -232,7 +256,7 @@ struct rpc_add_lun {
 	char *name;
 	char *bdev_name;
 	int32_t lun_id;
-	bool write_protect;
+	struct lun_opts o;
 };
 
 static void rpc_iscsi_target_node_add_lun(struct brisk_jsonrpc_request *req, const json_t *params)
@@ -241,10 +265,11 @@ static void rpc_iscsi_target_node_add_lun(struct brisk_jsonrpc_request *req, con
 		{ "name", offsetof(struct rpc_add_lun, name), brisk_json_decode_string, false },
 		{ "bdev_name", offsetof(struct rpc_add_lun, bdev_name), brisk_json_decode_string, false },
 		{ "lun_id", offsetof(struct rpc_add_lun, lun_id), brisk_json_decode_int32, true },
-		{ "write_protect", offsetof(struct rpc_add_lun, write_protect), brisk_json_decode_bool, true },
+		{ "write_protect", offsetof(struct rpc_add_lun, o.write_protect), brisk_json_decode_bool, true },
+		{ "removable", offsetof(struct rpc_add_lun, o.removable), brisk_json_decode_bool, true },
 	};
 	struct rpc_add_lun p = {.lun_id = -1};
-	struct iscsi_tgt_node *n = decode_node(req, params, d, 4, &p, &p.name);
+	struct iscsi_tgt_node *n = decode_node(req, params, d, 5, &p, &p.name);
 	int rc;
 
 	if (n != NULL) {
@@ -253,12 +278,12 @@ static void rpc_iscsi_target_node_add_lun(struct brisk_jsonrpc_request *req, con
 			brisk_jsonrpc_invalid_params(req, "cannot add bdev %s as LUN %d: %s", p.bdev_name, p.lun_id,
 						     strerror(-rc));
 		} else {
-			brisk_scsi_lun_set_write_protect(brisk_scsi_dev_get_lun(n->dev, rc), p.write_protect);
+			lun_apply_opts(n->dev, rc, &p.o);
 			iscsi_async_luns_changed(n, rc);
 			brisk_jsonrpc_send_bool_response(req, true);
 		}
 	}
-	brisk_json_free_object(d, 4, &p);
+	brisk_json_free_object(d, 5, &p);
 }
 BRISK_RPC_REGISTER("iscsi_target_node_add_lun", rpc_iscsi_target_node_add_lun, BRISK_RPC_RUNTIME)
 

@@ -212,6 +212,19 @@ void brisk_scsi_lun_set_write_protect(struct brisk_scsi_lun *lun, bool wp)
 
 bool brisk_scsi_lun_is_write_protected(const struct brisk_scsi_lun *lun) { return lun->write_protect; }
 
+void brisk_scsi_lun_set_removable(struct brisk_scsi_lun *lun, bool removable)
+{
+	if (lun == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&lun->dev->lock);
+	lun->removable = removable;
+	lun->ejected = lun->ejected && removable; /* a fixed disk always has its medium */
+	pthread_mutex_unlock(&lun->dev->lock);
+}
+
+bool brisk_scsi_lun_is_removable(const struct brisk_scsi_lun *lun) { return lun->removable; }
+
 /* ---- Destruction ---- */
 
 static void dev_free(struct brisk_scsi_dev *dev)

@@ -62,6 +62,87 @@ static struct brisk_scsi_lun *dev_admit(struct brisk_scsi_dev *dev, struct brisk
 	return lun;
 }
 
+/* Commands a LUN answers with its medium unloaded (SBC-4 4.16: the rest
+ * need the medium and get NOT READY, MEDIUM NOT PRESENT). */
+static bool needs_medium(uint8_t op)
+{
+	switch (op) {
+	case BRISK_SPC_OP_INQUIRY:
+	case BRISK_SPC_OP_REPORT_LUNS:
+	case BRISK_SPC_OP_REQUEST_SENSE:
+	case BRISK_SBC_OP_START_STOP_UNIT:
+	case BRISK_SBC_OP_PREVENT_ALLOW:
+	case BRISK_SPC_OP_MODE_SENSE_6:
+	case BRISK_SPC_OP_MODE_SENSE_10:
+	case BRISK_SPC_OP_MODE_SELECT_6:
+	case BRISK_SPC_OP_MODE_SELECT_10:
+	case BRISK_SPC_OP_MAINTENANCE_IN:
+	case BRISK_SPC_OP_PERSISTENT_RESERVE_IN:
+	case BRISK_SPC_OP_PERSISTENT_RESERVE_OUT:
+	case BRISK_SPC_OP_RESERVE_6:
+	case BRISK_SPC_OP_RESERVE_10:
+	case BRISK_SPC_OP_RELEASE_6:
+	case BRISK_SPC_OP_RELEASE_10:
+	case BRISK_SPC_OP_SEND_DIAGNOSTIC:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Commands that leave an erased LUN all unmapped (they write nothing);
+ * any other one may write, so GET LBA STATUS then reports it mapped again. */
+static bool keeps_erased(uint8_t op)
+{
+	switch (op) {
+	case BRISK_SBC_OP_TEST_UNIT_READY:
+	case BRISK_SBC_OP_READ_6:
+	case BRISK_SBC_OP_READ_10:
+	case BRISK_SBC_OP_READ_12:
+	case BRISK_SBC_OP_READ_16:
+	case BRISK_SBC_OP_VERIFY_10:
+	case BRISK_SBC_OP_VERIFY_12:
+	case BRISK_SBC_OP_VERIFY_16:
+	case BRISK_SBC_OP_PRE_FETCH_10:
+	case BRISK_SBC_OP_PRE_FETCH_16:
+	case BRISK_SBC_OP_SYNC_CACHE_10:
+	case BRISK_SBC_OP_SYNC_CACHE_16:
+	case BRISK_SBC_OP_READ_CAPACITY_10:
+	case BRISK_SBC_OP_SERVICE_ACTION_IN_16:
+	case BRISK_SBC_OP_READ_DEFECT_DATA_10:
+	case BRISK_SBC_OP_READ_DEFECT_DATA_12:
+	case BRISK_SBC_OP_UNMAP:
+	case BRISK_SBC_OP_SANITIZE: /* sets lun->erased itself when it ends */
+		return true;
+	default:
+		return !needs_medium(op);
+	}
+}
+
+/* The LUN's medium state answers task instead of the command: unloaded,
+ * being sanitized (only INQUIRY, REPORT LUNS and REQUEST SENSE go on), or
+ * left unusable by a failed sanitize (until SANITIZE clears it). */
+static bool lun_refuses(struct brisk_scsi_lun *lun, struct brisk_scsi_task *task)
+{
+	uint8_t op = task->cdb[0];
+	bool refused = true;
+
+	pthread_mutex_lock(&lun->dev->lock);
+	if (lun->sanitize != NULL && op != BRISK_SPC_OP_INQUIRY && op != BRISK_SPC_OP_REPORT_LUNS &&
+	    op != BRISK_SPC_OP_REQUEST_SENSE) {
+		scsi_sanitize_sense(task, lun);
+	} else if (lun->ejected && needs_medium(op)) {
+		scsi_sense(task, BRISK_SCSI_SENSE_NOT_READY, BRISK_SCSI_ASC_MEDIUM_NOT_PRESENT);
+	} else if (lun->sanitize_failed && needs_medium(op) && op != BRISK_SBC_OP_SANITIZE) {
+		scsi_sense(task, BRISK_SCSI_SENSE_MEDIUM_ERROR, BRISK_SCSI_ASC_SANITIZE_FAILED);
+	} else {
+		refused = false;
+		lun->erased = lun->erased && keeps_erased(op);
+	}
+	pthread_mutex_unlock(&lun->dev->lock);
+	return refused;
+}
+
 void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task)
 {
 	struct brisk_scsi_lun *lun;
@@ -76,7 +157,12 @@ void brisk_scsi_dev_queue_task(struct brisk_scsi_dev *dev, struct brisk_scsi_tas
 		scsi_task_complete_later(task);
 		return;
 	}
-	if (!scsi_pr_execute(task) && !scsi_spc_execute(task) && !scsi_sbc_execute(task) && !scsi_xcopy_execute(task)) {
+	if (lun_refuses(lun, task)) {
+		scsi_task_complete_later(task);
+		return;
+	}
+	if (!scsi_pr_execute(task) && !scsi_spc_execute(task) && !scsi_sanitize_execute(task) &&
+	    !scsi_sbc_execute(task) && !scsi_xcopy_execute(task)) {
 		scsi_sense(task, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_INVALID_OPCODE);
 		scsi_task_complete_later(task);
 	}
@@ -179,6 +265,9 @@ static void mgmt_reset_lun(struct brisk_scsi_task *mgmt, struct brisk_scsi_lun *
 	mgmt->mgmt_wait += mgmt_abort_on_lun(mgmt, lun);
 	lun->pr.spc2_reserved = false;   /* SAM-5: a reset releases RESERVE(6/10) */
 	lun->stopped = false;
+	for (int i = 0; i < SCSI_MAX_ITN; i++) { /* SBC-4: a LUN reset ends PREVENT */
+		dev->itn[i].prevent &= ~(1ull << lun->id);
+	}
 	/* SAM-5: a unit attention for every I_T nexus, the issuer's too (its
 	 * other paths, and multipath software, learn of the reset that way). */
 	scsi_ua_set_all(dev, lun->id, SCSI_UA_RESET, NULL);

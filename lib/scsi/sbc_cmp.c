@@ -687,8 +687,9 @@ static void sbc_unmap(struct brisk_scsi_task *task)
 	scsi_task_complete_later(task);
 }
 
-/* ---- GET LBA STATUS: every block is reported mapped (the bdev API has
- * no way to ask), one descriptor from the LBA to the end. ---- */
+/* ---- GET LBA STATUS: one descriptor from the LBA to the end, every
+ * block mapped (the bdev API has no way to ask) unless a SANITIZE erase
+ * unmapped them all and nothing was written since (lun->erased). ---- */
 
 static void sbc_get_lba_status(struct brisk_scsi_task *task)
 {
@@ -703,6 +704,7 @@ static void sbc_get_lba_status(struct brisk_scsi_task *task)
 		scsi_put32(&d[0], 20);
 		scsi_put64(&d[8], lba);
 		scsi_put32(&d[16], num - lba > 0xffffffffULL ? 0xffffffff : (uint32_t)(num - lba));
+		d[20] = task->lun->erased ? 0x01 : 0x00; /* PROVISIONING STATUS: deallocated */
 		if (scsi_task_put_data(task, d, alloc < sizeof(d) ? alloc : sizeof(d)) != 0) {
 			scsi_sense(task, BRISK_SCSI_SENSE_HARDWARE_ERROR, BRISK_SCSI_ASC_INTERNAL_TARGET_FAILURE);
 		}

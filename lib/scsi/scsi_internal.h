@@ -109,6 +109,11 @@ struct brisk_scsi_lun {
 	bool swp;                         /* control mode page software write protect */
 	bool write_protect; /* exported read-only (its owner's option) */
 	bool stopped;                     /* START STOP UNIT */
+	bool removable; /* RMB: its owner's option */
+	bool ejected;
+	struct scsi_sanitize *sanitize; /* a SANITIZE running (sanitize.c) */
+	bool sanitize_failed; /* its last one failed: medium unusable */
+	bool erased; /* all unmapped by an erase, nothing written since */ /* removable medium unloaded (LOEJ) */
 	struct scsi_pr pr;
 	TAILQ_ENTRY(brisk_scsi_lun) link;
 };
@@ -241,6 +246,14 @@ void scsi_spc_report_opcodes(struct brisk_scsi_task *task);
 bool scsi_xcopy_execute(struct brisk_scsi_task *task);
 /* Third-party Copy VPD page into d; returns its length. */
 uint32_t scsi_xcopy_vpd(uint8_t *d);
+/* SANITIZE (sanitize.c); false for other opcodes. */
+bool scsi_sanitize_execute(struct brisk_scsi_task *task);
+/* BLOCK and CRYPTOGRAPHIC ERASE are offered (the bdev can unmap). */
+bool scsi_sanitize_erase_offered(const struct brisk_scsi_lun *lun);
+/* The running sanitize's progress, 0..65535 of 65536 (dev->lock held). */
+uint16_t scsi_sanitize_progress(const struct brisk_scsi_lun *lun);
+/* NOT READY, SANITIZE IN PROGRESS with the progress indication. */
+void scsi_sanitize_sense(struct brisk_scsi_task *task, const struct brisk_scsi_lun *lun);
 /* Mode pages (mode.c). */
 void scsi_mode_sense(struct brisk_scsi_task *task);
 void scsi_mode_select(struct brisk_scsi_task *task);

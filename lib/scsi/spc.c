@@ -55,6 +55,7 @@ static uint32_t inquiry_standard(struct brisk_scsi_lun *lun, uint8_t *d)
 
 	memset(d, 0, 96);
 	d[0] = lun != NULL ? 0x00 : 0x7f;       /* PQ 011b + PDT 1Fh: no LUN here */
+	d[1] = lun != NULL && lun->removable ? 0x80 : 0; /* RMB */
 	d[2] = 0x06;                           /* SPC-4 */
 	d[3] = 0x12;                           /* HISUP, response data format 2 */
 	d[4] = 96 - 5;
@@ -178,10 +179,13 @@ static uint32_t vpd_block_limits(struct brisk_scsi_lun *lun, uint8_t *d)
 	return 64;
 }
 
-static uint32_t vpd_block_chars(uint8_t *d)
+static uint32_t vpd_block_chars(const struct brisk_scsi_lun *lun, uint8_t *d)
 {
 	scsi_put16(&d[2], 0x3c);
 	scsi_put16(&d[4], 1);                    /* non-rotating medium */
+	if (scsi_sanitize_erase_offered(lun)) {
+		d[7] = 0x40 | 0x10; /* WABEREQ, WACEREQ 01b: reads after an erase succeed */
+	}
 	return 64;
 }
 
@@ -208,7 +212,8 @@ static uint32_t inquiry_vpd(struct brisk_scsi_task *task, struct brisk_scsi_lun 
 	case BRISK_SPC_VPD_THIRD_PARTY_COPY:
 		return scsi_xcopy_vpd(d);
 	case BRISK_SBC_VPD_BLOCK_LIMITS: return vpd_block_limits(lun, d);
-	case BRISK_SBC_VPD_BLOCK_DEV_CHARS: return vpd_block_chars(d);
+	case BRISK_SBC_VPD_BLOCK_DEV_CHARS:
+		return vpd_block_chars(lun, d);
 	case BRISK_SBC_VPD_LB_PROVISIONING: return vpd_provisioning(lun, d);
 	default: return 0;
 	}
@@ -282,12 +287,20 @@ static void request_sense(struct brisk_scsi_task *task, struct brisk_scsi_lun *l
 		return;
 	}
 	memset(&tmp, 0, sizeof(tmp));
+	if (lun != NULL) {
+		pthread_mutex_lock(&lun->dev->lock); /* lun->sanitize ends under it */
+	}
 	if (lun == NULL) {
 		scsi_sense(&tmp, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_LUN_NOT_SUPPORTED);
 	} else if (lun->stopped) {
 		scsi_sense(&tmp, BRISK_SCSI_SENSE_NOT_READY, BRISK_SCSI_ASC_LUN_NOT_READY_STOPPED);
+	} else if (lun->sanitize != NULL) {
+		scsi_sanitize_sense(&tmp, lun); /* with the progress so far */
 	} else {
 		scsi_sense(&tmp, BRISK_SCSI_SENSE_NO_SENSE, BRISK_SCSI_ASC_NO_ADDITIONAL_SENSE);
+	}
+	if (lun != NULL) {
+		pthread_mutex_unlock(&lun->dev->lock);
 	}
 	reply(task, tmp.sense_data, tmp.sense_data_len, alloc_len_of(task));
 }
@@ -312,24 +325,33 @@ void scsi_spc_no_lun(struct brisk_scsi_dev *dev, struct brisk_scsi_task *task)
 
 /* ---- START STOP UNIT and PREVENT ALLOW MEDIUM REMOVAL ---- */
 
-static void start_stop_unit(struct brisk_scsi_task *task, struct brisk_scsi_lun *lun)
+/* Any I_T nexus holding PREVENT on lun (dev->lock held). */
+static bool removal_prevented(const struct brisk_scsi_lun *lun)
 {
-	uint8_t pc = task->cdb[4] >> 4;
-	bool loej = task->cdb[4] & 0x02, start = task->cdb[4] & 0x01;
-	struct scsi_itn *itn;
 	uint64_t prevented = 0;
 	int i;
 
-	if (pc != 0) {
+	for (i = 0; i < SCSI_MAX_ITN; i++) {
+		prevented |= lun->dev->itn[i].used ? lun->dev->itn[i].prevent & (1ull << lun->id) : 0;
+	}
+	return prevented != 0;
+}
+
+/* LOEJ: a removable LUN unloads (START 0) or loads (START 1) its medium,
+ * neither while an initiator prevents removal; a fixed disk only refuses
+ * the eject then. Without LOEJ, START starts or stops the unit. */
+static void start_stop_unit(struct brisk_scsi_task *task, struct brisk_scsi_lun *lun)
+{
+	bool loej = task->cdb[4] & 0x02, start = task->cdb[4] & 0x01;
+
+	if ((task->cdb[4] >> 4) != 0) {
 		return;          /* power conditions: nothing to change on a bdev */
 	}
 	pthread_mutex_lock(&lun->dev->lock);
-	for (i = 0; i < SCSI_MAX_ITN; i++) {
-		itn = &lun->dev->itn[i];
-		prevented |= itn->used ? itn->prevent & (1ull << lun->id) : 0;
-	}
-	if (loej && !start && prevented) {
+	if (loej && (lun->removable || !start) && removal_prevented(lun)) {
 		scsi_sense(task, BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_MEDIUM_REMOVAL_PREVENTED);
+	} else if (loej && lun->removable) {
+		lun->ejected = !start;
 	} else if (!loej) {
 		lun->stopped = !start;
 	}

@@ -146,8 +146,11 @@ def _node_parsers(subparsers):
     p.add_argument('-i', '--lun-id', dest='lun_id', type=int, help='LUN ID (lowest free when omitted)')
     p.add_argument('--write-protect', dest='write_protect', action='store_true', default=None,
                    help='Export the LUN read-only (Brisk only: writes fail DATA PROTECT)')
+    p.add_argument('--removable', dest='removable', action='store_true', default=None,
+                   help='A removable-medium LUN (Brisk only: INQUIRY RMB, eject/load by START STOP UNIT)')
     p.set_defaults(func=lambda a: print_json(_call(a.client, 'iscsi_target_node_add_lun', strip_none(
-        name=a.name, bdev_name=a.bdev_name, lun_id=a.lun_id, write_protect=a.write_protect))))
+        name=a.name, bdev_name=a.bdev_name, lun_id=a.lun_id, write_protect=a.write_protect,
+        removable=a.removable))))
     for name in ('iscsi_target_node_add_pg_ig_maps', 'iscsi_target_node_remove_pg_ig_maps'):
         p = subparsers.add_parser(name, help=name.replace('_', ' '))
         p.add_argument('name', help='Target node name')

@@ -15,10 +15,11 @@ need_libiscsi() {
 	fi
 }
 
-# iscsi_export NODE BDEV [IG_INITIATORS] [IG_NETMASKS] [EXTRA_NODE_JSON]: portal group 1 on
-# 127.0.0.1:$ISCSI_PORT (created once), initiator group 1, and target node NODE with LUN 0 on BDEV.
+# iscsi_export NODE BDEV [IG_INITIATORS] [IG_NETMASKS] [EXTRA_NODE_JSON] [EXTRA_LUN_JSON]: portal
+# group 1 on 127.0.0.1:$ISCSI_PORT (created once), initiator group 1, and target node NODE with
+# LUN 0 on BDEV (EXTRA_LUN_JSON: more members of its luns entry, e.g. ', "removable": true').
 iscsi_export() {
-	local node=$1 bdev=$2 inits=${3:-'["ANY"]'} masks=${4:-'["127.0.0.1/32"]'} extra=${5:-}
+	local node=$1 bdev=$2 inits=${3:-'["ANY"]'} masks=${4:-'["127.0.0.1/32"]'} extra=${5:-} lunx=${6:-}
 	if ! rpc iscsi_get_portal_groups | grep -q '"tag": 1'; then
 		rpc iscsi_create_portal_group "{\"tag\": 1, \"portals\": [{\"host\": \"127.0.0.1\", \"port\": \"$ISCSI_PORT\"}]}" >/dev/null ||
 			return 1
@@ -26,7 +27,7 @@ iscsi_export() {
 			return 1
 	fi
 	rpc iscsi_create_target_node "{\"name\": \"$node\", \"alias_name\": \"$node\", \"queue_depth\": 64,
-		\"luns\": [{\"bdev_name\": \"$bdev\", \"lun_id\": 0}], \"pg_ig_maps\": [{\"pg_tag\": 1, \"ig_tag\": 1}] $extra}" >/dev/null
+		\"luns\": [{\"bdev_name\": \"$bdev\", \"lun_id\": 0 $lunx}], \"pg_ig_maps\": [{\"pg_tag\": 1, \"ig_tag\": 1}] $extra}" >/dev/null
 }
 
 # iscsi_url NODE [LUN] [USER%SECRET@]

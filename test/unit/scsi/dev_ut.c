@@ -238,6 +238,58 @@ static void test_hot_remove_in_flight(void)
 	g_d1 = NULL;
 }
 
+/* Runs cdb on LUN 0 for initiator ip; returns the finished task. */
+static struct ut_task *cmd_as(const uint8_t *cdb, struct brisk_scsi_port *ip)
+{
+	static struct ut_task u;
+
+	ut_task_prep(&u, cdb, 6, ip, BRISK_SCSI_DIR_NONE, 0);
+	ut_exec_on(g_dev, &u, 0);
+	return &u;
+}
+
+/* The removable-medium option: RMB, eject and load by START STOP UNIT,
+ * medium commands refused while unloaded, PREVENT from any I_T nexus
+ * refusing both, and ended by that nexus's loss and by a LUN reset. */
+static void test_removable_medium(void)
+{
+	uint8_t inq[6] = { BRISK_SPC_OP_INQUIRY, 0, 0, 0, 96, 0 }, tur[6] = { 0 };
+	uint8_t eject[6] = { BRISK_SBC_OP_START_STOP_UNIT, 0, 0, 0, 0x02, 0 };
+	uint8_t load[6] = { BRISK_SBC_OP_START_STOP_UNIT, 0, 0, 0, 0x03, 0 };
+	uint8_t prevent[6] = { BRISK_SBC_OP_PREVENT_ALLOW, 0, 0, 0, 1, 0 };
+	uint8_t rd[10] = { BRISK_SBC_OP_READ_10, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+	struct brisk_scsi_lun *lun = brisk_scsi_dev_get_lun(g_dev, 0);
+	static struct ut_task m;
+
+	ut_clear_ua(g_dev, 0, &g_iport);
+	ut_clear_ua(g_dev, 0, &g_iport2);
+	CU_ASSERT_EQUAL(ut_cmd(g_dev, 0, inq, 6, NULL, 0, 96)->data[1] & 0x80, 0);
+	brisk_scsi_lun_set_removable(lun, true);
+	CU_ASSERT_TRUE(brisk_scsi_lun_is_removable(lun));
+	CU_ASSERT_EQUAL(ut_cmd(g_dev, 0, inq, 6, NULL, 0, 96)->data[1] & 0x80, 0x80);
+	CHECK_GOOD(cmd_as(eject, &g_iport));
+	CHECK_SENSE(cmd_as(tur, &g_iport2), BRISK_SCSI_SENSE_NOT_READY, BRISK_SCSI_ASC_MEDIUM_NOT_PRESENT);
+	CHECK_SENSE(ut_cmd(g_dev, 0, rd, 10, NULL, 0, 512), BRISK_SCSI_SENSE_NOT_READY,
+		    BRISK_SCSI_ASC_MEDIUM_NOT_PRESENT);
+	CHECK_GOOD(ut_cmd(g_dev, 0, inq, 6, NULL, 0, 96)); /* no medium needed */
+	CHECK_GOOD(cmd_as(prevent, &g_iport2));
+	CHECK_SENSE(cmd_as(load, &g_iport), BRISK_SCSI_SENSE_ILLEGAL_REQUEST,
+		    BRISK_SCSI_ASC_MEDIUM_REMOVAL_PREVENTED); /* another nexus's PREVENT */
+	brisk_scsi_dev_initiator_gone(g_dev, &g_iport2); /* nexus loss ends it */
+	CHECK_GOOD(cmd_as(load, &g_iport));
+	CHECK_GOOD(cmd_as(tur, &g_iport));
+	CHECK_GOOD(cmd_as(prevent, &g_iport));
+	CHECK_SENSE(cmd_as(eject, &g_iport), BRISK_SCSI_SENSE_ILLEGAL_REQUEST, BRISK_SCSI_ASC_MEDIUM_REMOVAL_PREVENTED);
+	mgmt(&m, BRISK_SCSI_TASK_FUNC_LUN_RESET, 0, 0, &g_iport); /* a LUN reset ends it too */
+	poll_threads();
+	ut_clear_ua(g_dev, 0, &g_iport);
+	CHECK_GOOD(cmd_as(eject, &g_iport));
+	brisk_scsi_lun_set_removable(lun, false); /* a fixed disk has its medium */
+	CHECK_GOOD(cmd_as(tur, &g_iport));
+	CU_ASSERT_EQUAL(ut_cmd(g_dev, 0, inq, 6, NULL, 0, 96)->data[1] & 0x80, 0);
+	brisk_scsi_lun_set_removable(NULL, true); /* a LUN gone meanwhile */
+}
+
 static void test_lun_codec_and_ports(void)
 {
 	struct brisk_scsi_port p;
@@ -305,10 +357,15 @@ static int ut_teardown(void)
 }
 
 static const CU_TestInfo g_ut_tests[] = {
-	BRISK_UT_TEST(test_construct_refusals),   BRISK_UT_TEST(test_lun_list_add_remove),
-	BRISK_UT_TEST(test_channels_two_threads), BRISK_UT_TEST(test_abort_task),
-	BRISK_UT_TEST(test_task_sets_and_resets), BRISK_UT_TEST(test_hot_remove_in_flight),
-	BRISK_UT_TEST(test_lun_codec_and_ports),  CU_TEST_INFO_NULL,
+	BRISK_UT_TEST(test_construct_refusals),
+	BRISK_UT_TEST(test_lun_list_add_remove),
+	BRISK_UT_TEST(test_channels_two_threads),
+	BRISK_UT_TEST(test_abort_task),
+	BRISK_UT_TEST(test_task_sets_and_resets),
+	BRISK_UT_TEST(test_hot_remove_in_flight),
+	BRISK_UT_TEST(test_lun_codec_and_ports),
+	BRISK_UT_TEST(test_removable_medium),
+	CU_TEST_INFO_NULL,
 };
 
 static const struct brisk_ut_suite g_ut_suites[] = {
