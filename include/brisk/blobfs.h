@@ -116,6 +116,14 @@ void brisk_blobfs_create(struct brisk_blobfs *fs, const char *name, brisk_blobfs
 
 /* Flags of brisk_blobfs_open. */
 #define BRISK_BLOBFS_OPEN_CREATE 0x1u /* create the file when it does not exist */
+/* The file's content marks its own end (a log of checksummed records, like
+ * SQLite's WAL), so its exact size need not be durable: a sync persists the
+ * size rounded up to the cluster size, and a file that grows within its last
+ * cluster syncs with a device flush alone instead of a metadata write and a
+ * second flush. After a crash (or a remount) such a file may read longer
+ * than it was, with zeroes or writes that were never synced past its old
+ * end. Sticks to the file until it is deleted or the file system unloads. */
+#define BRISK_BLOBFS_OPEN_LAZY_SIZE 0x2u
 
 /* Opens name (every open gets its own handle). -ENOENT, -EINVAL, -ENOSPC,
  * -EIO. */

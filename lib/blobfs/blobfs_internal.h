@@ -66,6 +66,7 @@ struct blobfs_node {
 	uint64_t size;              /* current size in bytes */
 	uint64_t synced_size; /* size in the metadata last synced (when md_clean) */
 	bool md_clean; /* metadata on disk matches: a sync only flushes */
+	bool lazy_size; /* BRISK_BLOBFS_OPEN_LAZY_SIZE: syncs persist whole clusters */
 	uint64_t gen;
 	uint32_t handles;
 	uint32_t dirty_bufs;

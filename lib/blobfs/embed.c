@@ -32,6 +32,14 @@
 /* Keep polling this long after the last work before sleeping in epoll: a
  * sync-API caller usually sends its next request within it. */
 #define EMBED_SPIN_US 200
+/* Longest sleep while a poller is active. The embedded thread shares the
+ * application's cores, so it sleeps even then: the aio bdev's active poller
+ * (the one a store of this kind normally has) is backed by an eventfd that
+ * the wake fd watches, and spinning on it while a flush is in the kernel
+ * starved the kernel's completion work on a loaded machine (issue 16: a
+ * WAL commit took 12-20 ms, completions landing on scheduler ticks). The
+ * bound keeps a poller with no fd (an aio retry queue) moving. */
+#define EMBED_ACTIVE_SLEEP_MS 1
 
 struct embed {
 	struct brisk_blobfs_embed_opts opts;
@@ -58,22 +66,28 @@ void brisk_blobfs_embed_opts_init(struct brisk_blobfs_embed_opts *opts)
 
 /* ---- the OS thread ---- */
 
-static void sleep_until_work(struct brisk_thread *t)
+/* How long the thread may sleep: -1 (until woken), 0 (not at all: a timed
+ * poller is due), else milliseconds. */
+static int sleep_timeout_ms(struct brisk_thread *t)
 {
 	uint64_t expire = brisk_thread_next_poller_expiration(t), now = brisk_get_ticks();
-	int timeout = -1;
-	struct pollfd pfd = { .fd = brisk_thread_get_wake_fd(t), .events = POLLIN };
+	int timeout = brisk_thread_has_active_pollers(t) ? EMBED_ACTIVE_SLEEP_MS : -1;
+	int timer;
 
-	if (brisk_thread_has_active_pollers(t)) {
-		return;
+	if (expire == 0) {
+		return timeout;
 	}
-	if (expire != 0) {
-		uint64_t us = expire > now ? brisk_ticks_to_us(expire - now, brisk_get_ticks_hz()) : 0;
+	timer = (int)(expire > now ? brisk_ticks_to_us(expire - now, brisk_get_ticks_hz()) / 1000 : 0);
+	return timeout < 0 || timer < timeout ? timer : timeout;
+}
 
-		timeout = (int)(us / 1000);
-		if (timeout == 0) {
-			return;
-		}
+static void sleep_until_work(struct brisk_thread *t)
+{
+	struct pollfd pfd = { .fd = brisk_thread_get_wake_fd(t), .events = POLLIN };
+	int timeout = sleep_timeout_ms(t);
+
+	if (timeout == 0) {
+		return;
 	}
 	if (!brisk_thread_prepare_sleep(t)) {
 		brisk_thread_end_sleep(t);

@@ -162,9 +162,15 @@ void blobfs_node_sync_md(struct blobfs_node *node, void (*cb)(void *ctx, int rc)
 {
 	/* inside a batch only the size before it is durable data */
 	uint64_t size = node->batch ? node->batch_size : node->size;
+	uint64_t csz = node->fs->cluster_size;
 	struct md_sync *m = blobfs_op_mem_get(node->fs);
 	int rc;
 
+	if (node->lazy_size) {
+		/* within the blob's clusters: load accepts it, reads past the
+		 * end return what the clusters hold */
+		size = (size + csz - 1) / csz * csz;
+	}
 	if (m == NULL) {
 		cb(ctx, -ENOMEM);
 		return;

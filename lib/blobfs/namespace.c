@@ -241,6 +241,9 @@ static void open_blob_done(void *arg, struct brisk_blob *blob, int rc)
 	}
 	f->node = o->node;
 	o->node->blob = blob;
+	if (o->flags & BRISK_BLOBFS_OPEN_LAZY_SIZE) {
+		o->node->lazy_size = true;
+	}
 	o->node->handles++;
 	o->fs->open_files++;
 	TAILQ_INSERT_TAIL(&o->fs->files, f, link);
@@ -280,7 +283,7 @@ void brisk_blobfs_open(struct brisk_blobfs *fs, const char *name, uint32_t flags
 	o->open_cb = cb_fn;
 	o->cb_arg = cb_arg;
 	o->flags = flags;
-	if (!ns_args_ok(fs, name, cb_fn) || (flags & ~BRISK_BLOBFS_OPEN_CREATE) != 0) {
+	if (!ns_args_ok(fs, name, cb_fn) || (flags & ~(BRISK_BLOBFS_OPEN_CREATE | BRISK_BLOBFS_OPEN_LAZY_SIZE)) != 0) {
 		ns_submit(fs, o, fail_start, -EINVAL);
 		return;
 	}

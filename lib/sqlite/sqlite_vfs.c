@@ -23,6 +23,17 @@ static int open_mount(const char *path, int flags)
 	return brisk_sqlite_mount(config, bdev);
 }
 
+/* A WAL marks its own end (salted, checksummed frames: recovery stops at
+ * the first frame that does not match, as it does past a WAL SQLite reset
+ * without truncating), so its exact size need not be durable: a commit that
+ * appends within the WAL's last cluster syncs with one flush. */
+static uint32_t open_flags(int flags)
+{
+	uint32_t f = (flags & SQLITE_OPEN_CREATE) ? BRISK_BLOBFS_OPEN_CREATE : 0;
+
+	return (flags & SQLITE_OPEN_WAL) ? f | BRISK_BLOBFS_OPEN_LAZY_SIZE : f;
+}
+
 /* Opens (or creates) the blobfs file behind path; 0 or a negative errno. */
 static int open_blobfs(struct brisk_blobfs_sync_ctx *ctx, const char *path, int flags,
 		       struct brisk_blobfs_file **bf)
@@ -37,8 +48,7 @@ static int open_blobfs(struct brisk_blobfs_sync_ctx *ctx, const char *path, int 
 	if ((flags & SQLITE_OPEN_EXCLUSIVE) && brisk_blobfs_sync_stat(ctx, name, &st) == 0) {
 		return -EEXIST;
 	}
-	rc = brisk_blobfs_sync_open(ctx, name, (flags & SQLITE_OPEN_CREATE) ?
-				    BRISK_BLOBFS_OPEN_CREATE : 0, bf);
+	rc = brisk_blobfs_sync_open(ctx, name, open_flags(flags), bf);
 	if (rc == 0 && (flags & SQLITE_OPEN_DELETEONCLOSE)) {
 		/* Unlinked at once: the handle keeps the file until it closes,
 		 * and a crash leaves nothing behind. */

@@ -556,6 +556,49 @@ static void test_sync_md_only_when_changed(void)
 	CU_ASSERT_EQUAL(do_unload(), 0);
 }
 
+/* A lazy-size file (SQLite's WAL) that grows within its last cluster syncs
+ * its data and a flush only, while it reads its exact size; after a crash it
+ * loads as long as its clusters: the synced data, then zeroes. Other files
+ * and unknown open flags keep their behaviour. */
+static void test_lazy_size(void)
+{
+	static uint8_t a[12288], rd[12288], zero[4096];
+	struct brisk_blobfs_stat st;
+	struct brisk_blobfs_file *f;
+	uint64_t w;
+
+	fill(a, sizeof(a), 31);
+	CU_ASSERT_EQUAL_FATAL(do_init(SMALL_CACHE), 0);
+	CU_ASSERT_PTR_NULL(do_open("w", BRISK_BLOBFS_OPEN_CREATE | 0x80u));
+	CU_ASSERT_EQUAL(g_rc, -EINVAL);
+	f = do_open("w", BRISK_BLOBFS_OPEN_CREATE | BRISK_BLOBFS_OPEN_LAZY_SIZE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(do_write(f, a, 0, 8192), 8192);
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	w = dev_writes();
+	CU_ASSERT_EQUAL(do_write(f, a + 8192, 8192, 4096), 4096);
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	CU_ASSERT_EQUAL(dev_writes() - w, 1); /* grew, yet no metadata */
+	CU_ASSERT_EQUAL(brisk_blobfs_file_get_size(f), sizeof(a));
+	brisk_bs_dev_ram_set_crash(g_dev, BRISK_BS_DEV_RAM_CRASH_DROP, 0);
+	CU_ASSERT_EQUAL(do_write(f, "lost", sizeof(a), 4), 4);
+	CU_ASSERT_EQUAL(do_sync(f), 0);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+	CU_ASSERT_EQUAL_FATAL(do_load(SMALL_CACHE), 0);
+	CU_ASSERT_EQUAL_FATAL(brisk_blobfs_stat(g_fs, "w", &st), 0);
+	CU_ASSERT_EQUAL(st.size, st.allocated);
+	CU_ASSERT(st.size > sizeof(a));
+	f = do_open("w", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(do_read(f, rd, 0, sizeof(rd)), (int64_t)sizeof(rd));
+	CU_ASSERT(memcmp(rd, a, sizeof(a)) == 0);
+	CU_ASSERT_EQUAL(do_read(f, rd, sizeof(a), sizeof(zero)), (int64_t)sizeof(zero));
+	CU_ASSERT(memcmp(rd, zero, sizeof(zero)) == 0);
+	CU_ASSERT_EQUAL(do_close(f), 0);
+	CU_ASSERT_EQUAL(do_unload(), 0);
+}
+
 /* A deleted small file's blob is kept as a spare and taken by the next
  * create: the new file is empty and reads zeroes in its holes (none of the
  * old data), the old name is gone, after a crash too, and unload (or the
@@ -914,6 +957,7 @@ static const CU_TestInfo g_ut_tests[] = {
 	BRISK_UT_TEST(test_rename_crash_points),
 	BRISK_UT_TEST(test_sync_crash),
 	BRISK_UT_TEST(test_sync_md_only_when_changed),
+	BRISK_UT_TEST(test_lazy_size),
 	BRISK_UT_TEST(test_spare_blob_reuse),
 	BRISK_UT_TEST(test_bad_args),
 	BRISK_UT_TEST(test_batch),
