@@ -1,8 +1,9 @@
 /*
- * The "nvmf" subsystem: starts the NVMe-oF target (after the bdev
- * subsystem, whose bdevs it exports) on the app thread, stops it at
- * shutdown (connections, then subsystems, then poll groups), and writes
- * its part of save_config (the nvmf_* calls that recreate it).
+ * The "nvmf" subsystem (libbrisk_event_nvmf: it ties lib/nvmf to lib/event,
+ * as module/event/bdev does for lib/bdev): starts the NVMe-oF target (after
+ * the bdev subsystem, whose bdevs it exports) on the app thread, stops it at
+ * shutdown (connections, then subsystems, then poll groups), and writes its
+ * part of save_config (the nvmf_* calls that recreate it).
  */
 #include <brisk/event.h>
 #include <brisk/nvmf.h>

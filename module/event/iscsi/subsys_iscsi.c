@@ -1,8 +1,10 @@
 /*
- * The "iscsi" subsystem: starts the iSCSI target (after the bdev
- * subsystem, whose bdevs its LUNs use) on the app thread, stops it at
- * shutdown (portals, connections, poll groups, then target nodes), and
- * writes its part of save_config (the iscsi_* calls that recreate it).
+ * The "iscsi" subsystem (libbrisk_event_iscsi: it ties lib/iscsi to
+ * lib/event, as module/event/bdev does for lib/bdev): starts the iSCSI
+ * target (after the bdev subsystem, whose bdevs its LUNs use) on the app
+ * thread, stops it at shutdown (portals, connections, poll groups, then
+ * target nodes), and writes its part of save_config (the iscsi_* calls that
+ * recreate it).
  */
 #include <brisk/event.h>
 #include <brisk/iscsi.h>
