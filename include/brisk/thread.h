@@ -162,7 +162,7 @@ void brisk_thread_for_each_poller(struct brisk_thread *thread,
  * lost and a busy owner costs senders no system call. */
 struct brisk_wake {
 	int asleep; /* 1 while the owner sleeps (or is about to); atomics only */
-	int fd;     /* eventfd, readable once a sender saw the mark */
+	int fd; /* eventfd, readable once a sender saw the mark */
 };
 /* Creates the eventfd (level-triggered in the owner's epoll); 0 or -errno. */
 int brisk_wake_init(struct brisk_wake *wake);

@@ -100,14 +100,14 @@ TAILQ_HEAD(thread_io_channel_list, brisk_io_channel);
 struct brisk_thread {
 	/* ---- Shared with other OS threads (atomics only) ---- */
 	uint64_t id;                 /* constant after creation */
-	int state;                   /* enum thread_state */
+	int state; /* enum thread_state */
 	brisk_msg_fn critical_msg;   /* single-slot, async-signal-safe */
 	struct brisk_ring *msgs;     /* MPSC ring of struct thread_msg * */
 	struct brisk_msg_slot *slots; /* lock-free LIFO of caller-owned messages (newest first) */
-	struct brisk_wake wake;      /* asleep mark + eventfd written by senders that see it */
+	struct brisk_wake wake; /* asleep mark + eventfd written by senders that see it */
 
 	/* ---- Owned by the polling OS thread ---- */
-	int epoll_fd;                /* the wake fd: wake.fd + registered interrupts */
+	int epoll_fd; /* the wake fd: wake.fd + registered interrupts */
 	char name[BRISK_THREAD_NAME_MAX];
 	struct brisk_cpuset cpumask;
 	void *msgs_mem;              /* backing memory of msgs */

@@ -133,10 +133,7 @@ int brisk_thread_get_wake_fd(struct brisk_thread *thread)
 	return thread ? thread->epoll_fd : -1;
 }
 
-static bool thread_pending(const void *ctx)
-{
-	return thread_msgs_pending(ctx);
-}
+static bool thread_pending(const void *ctx) { return thread_msgs_pending(ctx); }
 
 bool brisk_thread_prepare_sleep(struct brisk_thread *thread)
 {

@@ -9,30 +9,18 @@
 #include <brisk/event.h>
 #include <brisk/iscsi.h>
 
-static void iscsi_subsystem_init_done(void *ctx, int rc)
-{
-	brisk_subsystem_init_done(rc);
-}
+static void iscsi_subsystem_init_done(void *ctx, int rc) { brisk_subsystem_init_done(rc); }
 
 static void iscsi_subsystem_init(void)
 {
 	brisk_iscsi_tgt_init(brisk_reactors_is_poll_mode(), iscsi_subsystem_init_done, NULL);
 }
 
-static void iscsi_subsystem_fini_done(void *ctx, int rc)
-{
-	brisk_subsystem_fini_done();
-}
+static void iscsi_subsystem_fini_done(void *ctx, int rc) { brisk_subsystem_fini_done(); }
 
-static void iscsi_subsystem_fini(void)
-{
-	brisk_iscsi_tgt_fini(iscsi_subsystem_fini_done, NULL);
-}
+static void iscsi_subsystem_fini(void) { brisk_iscsi_tgt_fini(iscsi_subsystem_fini_done, NULL); }
 
-static void iscsi_subsystem_write_config_json(json_t *config_array)
-{
-	brisk_iscsi_tgt_write_config_json(config_array);
-}
+static void iscsi_subsystem_write_config_json(json_t *config_array) { brisk_iscsi_tgt_write_config_json(config_array); }
 
 static struct brisk_subsystem g_iscsi_subsystem = {
 	.name = "iscsi",

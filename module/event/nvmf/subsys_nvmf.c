@@ -8,30 +8,18 @@
 #include <brisk/event.h>
 #include <brisk/nvmf.h>
 
-static void nvmf_subsystem_init_done(void *ctx, int rc)
-{
-	brisk_subsystem_init_done(rc);
-}
+static void nvmf_subsystem_init_done(void *ctx, int rc) { brisk_subsystem_init_done(rc); }
 
 static void nvmf_subsystem_init(void)
 {
 	brisk_nvmf_tgt_init(brisk_reactors_is_poll_mode(), nvmf_subsystem_init_done, NULL);
 }
 
-static void nvmf_subsystem_fini_done(void *ctx, int rc)
-{
-	brisk_subsystem_fini_done();
-}
+static void nvmf_subsystem_fini_done(void *ctx, int rc) { brisk_subsystem_fini_done(); }
 
-static void nvmf_subsystem_fini(void)
-{
-	brisk_nvmf_tgt_fini(nvmf_subsystem_fini_done, NULL);
-}
+static void nvmf_subsystem_fini(void) { brisk_nvmf_tgt_fini(nvmf_subsystem_fini_done, NULL); }
 
-static void nvmf_subsystem_write_config_json(json_t *config_array)
-{
-	brisk_nvmf_tgt_write_config_json(config_array);
-}
+static void nvmf_subsystem_write_config_json(json_t *config_array) { brisk_nvmf_tgt_write_config_json(config_array); }
 
 static struct brisk_subsystem g_nvmf_subsystem = {
 	.name = "nvmf",
