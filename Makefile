@@ -4,7 +4,8 @@
 #   lib/<name>/*.c             -> build/lib/libbrisk_<name>.a
 #   module/bdev/<name>/*.c     -> build/lib/libbrisk_bdev_<name>.a
 #   module/<kind>/<name>/*.c   -> build/lib/libbrisk_<kind>_<name>.a, placed in LIB_NAMES
-#                                 (blob_bdev: a bs_dev over a bdev; event_bdev: the bdev subsystem)
+#                                 (blob_bdev: a bs_dev over a bdev; event_bdev, event_nvmf,
+#                                 event_iscsi: the subsystems that tie those layers to lib/event)
 #   app/<name>/*.c             -> build/bin/<name>
 #   test/bench/<name>/*.c      -> build/bin/<name>   (*_dpdk.c only with the DPDK comparison)
 #   test/nvme/<name>/*.c       -> build/bin/<name>   (programs the QEMU NVMe tests run in the guest)
@@ -26,7 +27,7 @@ Q :=
 endif
 
 # Link order matters for static archives: higher layers first.
-LIB_NAMES := event_bdev event nvmf iscsi scsi lvol blobfs blob_bdev bdev blob nvme rpc thread env util
+LIB_NAMES := event_nvmf event_iscsi event_bdev nvmf iscsi scsi lvol blobfs blob_bdev bdev blob nvme event rpc thread env util
 MODULE_NAMES := $(notdir $(wildcard module/bdev/*))
 
 include mk/flags.mk

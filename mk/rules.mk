@@ -67,10 +67,7 @@ ut_libs = $(if $(filter $(1),$(LIB_NAMES)),$(foreach l,$(wordlist $(shell i=0; f
 # Unit tests that bring their own mock of the NVMe driver (brisk/nvme.h):
 # linked with every library but lib/nvme.
 UT_NVME_MOCK := test/unit/bdev_modules/bdev_nvme_ut.c
-# lib/event's unit tests start the nvmf and iscsi subsystems (still in
-# lib/event), which need the bdev subsystem from module/event/bdev above it.
-ut_layer = $(if $(filter event,$(1)),event_bdev,$(1))
-ut_link_libs = $(if $(filter $(1),$(UT_NVME_MOCK)),$(filter-out $(BUILD)/lib/libbrisk_nvme.a,$(call ut_libs,$(call ut_layer,$(call ut_dir,$(1))))),$(call ut_libs,$(call ut_layer,$(call ut_dir,$(1)))))
+ut_link_libs = $(if $(filter $(1),$(UT_NVME_MOCK)),$(filter-out $(BUILD)/lib/libbrisk_nvme.a,$(call ut_libs,$(call ut_dir,$(1)))),$(call ut_libs,$(call ut_dir,$(1))))
 # Every test file has no main() of its own: the shared runner
 # test/common/ut_main.c (flags, env start, leftover-thread check) is linked in.
 UT_MAIN_OBJ := $(BUILD)/obj/test/common/ut_main.o

@@ -153,6 +153,32 @@ struct brisk_poller_info {
 void brisk_thread_for_each_poller(struct brisk_thread *thread,
 				  void (*fn)(const struct brisk_poller_info *info, void *ctx), void *ctx);
 
+/* ---- The sleep/wake handshake (lib/thread/wake.c) ----
+ * The one implementation for every queue whose owner sleeps in epoll: each
+ * thread's message ring and each reactor's event ring. The owner marks
+ * itself asleep, then re-checks its queues; a sender publishes its work,
+ * then writes the eventfd if it sees the mark. With a full fence on each
+ * side, one of the two always sees the other (see wake.c), so no wake-up is
+ * lost and a busy owner costs senders no system call. */
+struct brisk_wake {
+	int asleep; /* 1 while the owner sleeps (or is about to); atomics only */
+	int fd; /* eventfd, readable once a sender saw the mark */
+};
+/* Creates the eventfd (level-triggered in the owner's epoll); 0 or -errno. */
+int brisk_wake_init(struct brisk_wake *wake);
+/* Closes the eventfd (fd -1: nothing to do). */
+void brisk_wake_fini(struct brisk_wake *wake);
+/* Sender, after publishing its work: wakes the owner if it is marked
+ * asleep. Async-signal-safe. */
+void brisk_wake_notify(struct brisk_wake *wake);
+/* Owner: marks itself asleep, then calls pending(ctx); if work waits the mark
+ * is cleared and false returned (do not sleep). */
+bool brisk_wake_prepare(struct brisk_wake *wake, bool (*pending)(const void *ctx), const void *ctx);
+/* Owner, after sleeping or deciding not to: clears the mark. */
+void brisk_wake_clear(struct brisk_wake *wake);
+/* Owner, when the eventfd fired: reads it so that it stops being readable. */
+void brisk_wake_drain(struct brisk_wake *wake);
+
 /* ---- Sleeping (for the owner of the thread, e.g. a reactor) ----
  * Each thread has an epoll fd, readable when the thread has something to do:
  * a message sent while it sleeps, or a registered fd (edge-triggered). */

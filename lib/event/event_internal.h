@@ -1,8 +1,7 @@
 /*
- * Private to lib/event: how reactors (reactor.c), the event ring
- * (event_ring.c), subsystems (subsystem.c), the JSON config (json_config.c),
- * the app (app.c, app_args.c) and the framework RPC methods
- * (framework_rpc.c) reach each other.
+ * Private to lib/event: how reactors (reactor.c), subsystems (subsystem.c),
+ * the JSON config (json_config.c), the app (app.c, app_args.c) and the
+ * framework RPC methods (framework_rpc.c) reach each other.
  */
 #ifndef BRISK_EVENT_INTERNAL_H
 #define BRISK_EVENT_INTERNAL_H
@@ -11,35 +10,6 @@
 #include <stdint.h>
 
 #include <brisk/event.h>
-
-/* ---- Event ring: a bounded lock-free multi-producer / single-consumer
- * queue of (fn, arg1, arg2) stored by value, so posting an event allocates
- * nothing. Each cell carries a sequence number that says whose turn it is
- * (Vyukov's bounded queue). ---- */
-struct event_ring_cell {
-	uint64_t seq;
-	brisk_event_fn fn;
-	void *arg1;
-	void *arg2;
-};
-
-struct event_ring {
-	uint64_t mask;
-	struct event_ring_cell *cells;
-	/* Producers and the consumer write different lines: no false sharing. */
-	_Alignas(64) uint64_t head; /* next position a producer claims */
-	_Alignas(64) uint64_t tail;         /* next position the consumer reads */
-};
-
-/* size: a power of two. 0 or -ENOMEM/-EINVAL. */
-int event_ring_init(struct event_ring *ring, uint32_t size);
-void event_ring_fini(struct event_ring *ring);
-/* Any thread. 0 or -ENOMEM when full. */
-int event_ring_enqueue(struct event_ring *ring, brisk_event_fn fn, void *arg1, void *arg2);
-/* Consumer only: runs up to max events, returns how many ran. */
-uint32_t event_ring_run(struct event_ring *ring, uint32_t max);
-/* Consumer only: true when no published event waits. */
-bool event_ring_empty(struct event_ring *ring);
 
 /* ---- Reactors ---- */
 struct event_reactor;

@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/timerfd.h>
@@ -43,6 +42,7 @@
 #include <brisk/env.h>
 #include <brisk/event.h>
 #include <brisk/log.h>
+#include <brisk/ring.h>
 #include <brisk/thread.h>
 #include <brisk/ticks.h>
 
@@ -50,8 +50,13 @@
 
 BRISK_LOG_REGISTER_COMPONENT(reactor)
 
-#define REACTOR_EVENT_RING_SIZE 16384
+/* Events waiting on one reactor, at most (placements, moves, RPC calls). */
+#define REACTOR_EVENT_MAX 16384
+/* An event is (fn, arg1, arg2) stored by value as three ring slots. */
+#define REACTOR_EVENT_SLOTS 3
 #define REACTOR_EVENT_BATCH 64
+/* Events taken off the ring per dequeue. */
+#define REACTOR_EVENT_BURST 16
 #define REACTOR_EPOLL_BATCH 32
 /* Do not go to sleep for a timed poller due sooner than this: the syscalls
  * would cost more than spinning until it is due. */
@@ -74,13 +79,12 @@ struct event_reactor {
 	uint32_t core;
 	pthread_t pthread;
 	bool pthread_started;
-	struct event_ring events;
-	int event_fd;  /* written by event senders that find the reactor asleep */
+	/* Events: lib/env's ring in multi-producer / single-consumer mode, the
+	 * queue thread messages use, with the same sleep/wake handshake. */
+	struct brisk_ring *events;
+	struct brisk_wake wake; /* asleep mark + eventfd written by event senders */
 	int timer_fd;  /* armed for the earliest timed poller while asleep */
 	int epoll_fd;
-	/* 1 while the reactor is (about to be) asleep. The first sender that
-	 * swaps it to 0 writes event_fd, so busy reactors cost senders no syscall. */
-	int sleeping;
 	bool timer_armed;
 	struct reactor_lw_list threads;
 	uint64_t last_busy_tsc;
@@ -166,36 +170,62 @@ bool brisk_reactors_is_poll_mode(void)
 
 /* ---- Events ---- */
 
-static void reactor_notify(struct event_reactor *r)
-{
-	uint64_t one = 1;
-
-	/* seq_cst exchange: pairs with the reactor's seq_cst store of 1 before it
-	 * re-checks for work (see reactor_sleep); one of the two sees the other */
-	if (__atomic_exchange_n(&r->sleeping, 0, __ATOMIC_SEQ_CST) == 1) {
-		if (write(r->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
-			BRISK_ERRLOG("reactor %u: cannot wake: %s\n", r->core, strerror(errno));
-		}
-	}
-}
+/* A ring slot holds a pointer; the event's function travels in one too. */
+union reactor_event_slot {
+	brisk_event_fn fn;
+	void *ptr;
+};
 
 int brisk_event_call(uint32_t core, brisk_event_fn fn, void *arg1, void *arg2)
 {
 	struct event_reactor *r = reactor_get(core);
-	int rc;
+	union reactor_event_slot slot;
+	void *objs[REACTOR_EVENT_SLOTS];
 
 	if (r == NULL || fn == NULL) {
 		return -EINVAL;
 	}
-	rc = event_ring_enqueue(&r->events, fn, arg1, arg2);
-	if (rc != 0) {
-		return rc;
+	slot.fn = fn;
+	objs[0] = slot.ptr;
+	objs[1] = arg1;
+	objs[2] = arg2;
+	/* One bulk enqueue claims the three slots at once and publishes them
+	 * together (release on the ring's tail), so events never interleave. */
+	if (brisk_ring_mp_enqueue_bulk(r->events, objs, REACTOR_EVENT_SLOTS, NULL) == 0) {
+		return -ENOMEM;
 	}
-	/* seq_cst fence: the published event must be visible before we read
-	 * the sleeping flag (store-load ordering, Dekker style) */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	reactor_notify(r);
+	brisk_wake_notify(&r->wake);
 	return 0;
+}
+
+/* On the reactor: runs up to max events, returns how many ran. */
+static uint32_t reactor_events_run(struct event_reactor *r, uint32_t max)
+{
+	void *objs[REACTOR_EVENT_SLOTS * REACTOR_EVENT_BURST];
+	union reactor_event_slot slot;
+	uint32_t ran = 0;
+	unsigned n;
+
+	while (ran < max) {
+		/* Producers publish whole events, so n is a multiple of three. */
+		n = brisk_ring_sc_dequeue_burst(r->events, objs, sizeof(objs) / sizeof(objs[0]), NULL);
+		for (unsigned i = 0; i + REACTOR_EVENT_SLOTS <= n; i += REACTOR_EVENT_SLOTS) {
+			slot.ptr = objs[i];
+			slot.fn(objs[i + 1], objs[i + 2]);
+		}
+		ran += n / REACTOR_EVENT_SLOTS;
+		if (n < sizeof(objs) / sizeof(objs[0])) {
+			break;
+		}
+	}
+	return ran;
+}
+
+static bool reactor_events_pending(const void *ctx)
+{
+	const struct event_reactor *r = ctx;
+
+	return !brisk_ring_empty(r->events);
 }
 
 /* ---- Thread placement ---- */
@@ -519,17 +549,15 @@ static enum reactor_wake reactor_sleep(struct event_reactor *r)
 		return REACTOR_WAKE_NONE;
 	}
 
-	/* seq_cst store: pairs with the senders' exchange (reactor_notify);
-	 * either we see their event below or they see the flag and write event_fd */
-	__atomic_store_n(&r->sleeping, 1, __ATOMIC_SEQ_CST);
-	if (!event_ring_empty(&r->events)) {
-		__atomic_store_n(&r->sleeping, 0, __ATOMIC_SEQ_CST);
+	/* The handshake with event senders (lib/thread/wake.c): either we see
+	 * their event here or they see the mark and write the eventfd. */
+	if (!brisk_wake_prepare(&r->wake, reactor_events_pending, r)) {
 		return REACTOR_WAKE_NONE;
 	}
 	TAILQ_FOREACH(lw, &r->threads, link) {
 		if (!lw->exited && !brisk_thread_prepare_sleep(thread_of(lw))) {
 			reactor_end_sleep(lw, r);
-			__atomic_store_n(&r->sleeping, 0, __ATOMIC_SEQ_CST);
+			brisk_wake_clear(&r->wake);
 			return REACTOR_WAKE_NONE;
 		}
 	}
@@ -539,7 +567,7 @@ static enum reactor_wake reactor_sleep(struct event_reactor *r)
 	stat_add(&r->sleep_count, 1);
 	n = epoll_wait(r->epoll_fd, evs, REACTOR_EPOLL_BATCH, -1);
 	__atomic_store_n(&r->in_sleep, false, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->sleeping, 0, __ATOMIC_SEQ_CST);
+	brisk_wake_clear(&r->wake);
 
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.ptr == &r->timer_fd) {
@@ -548,8 +576,8 @@ static enum reactor_wake reactor_sleep(struct event_reactor *r)
 			continue;
 		}
 		why = REACTOR_WAKE_WORK;
-		if (evs[i].data.ptr == &r->event_fd) {
-			reactor_drain_fd(r, r->event_fd, "eventfd");
+		if (evs[i].data.ptr == &r->wake) {
+			brisk_wake_drain(&r->wake);
 		}
 	}
 	reactor_end_sleep(NULL, r);
@@ -616,7 +644,7 @@ static void reactor_run(struct event_reactor *r)
 	r->spin_ticks = idle_sleep_ticks;
 	for (;;) {
 		struct reactor_lw_thread *lw, *next;
-		bool busy = event_ring_run(&r->events, REACTOR_EVENT_BATCH) > 0;
+		bool busy = reactor_events_run(r, REACTOR_EVENT_BATCH) > 0;
 
 		for (lw = TAILQ_FIRST(&r->threads); lw != NULL; lw = next) {
 			next = TAILQ_NEXT(lw, link);
@@ -658,13 +686,11 @@ static void reactor_free(struct event_reactor *r)
 	if (r->epoll_fd >= 0) {
 		close(r->epoll_fd);
 	}
-	if (r->event_fd >= 0) {
-		close(r->event_fd);
-	}
+	brisk_wake_fini(&r->wake);
 	if (r->timer_fd >= 0) {
 		close(r->timer_fd);
 	}
-	event_ring_fini(&r->events);
+	free(r->events);
 	free(r);
 }
 
@@ -672,8 +698,28 @@ static int reactor_watch(struct event_reactor *r, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
-	ev.data.ptr = fd == r->event_fd ? (void *)&r->event_fd : (void *)&r->timer_fd;
+	ev.data.ptr = fd == r->wake.fd ? (void *)&r->wake : (void *)&r->timer_fd;
 	return epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+/* The event ring: any thread enqueues, only the reactor dequeues. Ordinary
+ * memory, as the reactor itself: it is control-plane state, not DMA memory. */
+static int reactor_events_alloc(struct event_reactor *r)
+{
+	unsigned count = REACTOR_EVENT_MAX * REACTOR_EVENT_SLOTS;
+	unsigned flags = BRISK_RING_F_SC_DEQ | BRISK_RING_F_EXACT_SZ;
+	long len = brisk_ring_get_memsize_flags(count, flags);
+	void *mem = NULL;
+
+	if (len < 0) {
+		return (int)len;
+	}
+	/* brisk_ring_init wants 128-byte alignment (head and tail on separate lines). */
+	if (posix_memalign(&mem, BRISK_RING_SIDE_ALIGN, (size_t)len) != 0) {
+		return -ENOMEM;
+	}
+	r->events = mem;
+	return brisk_ring_init(r->events, "reactor_events", count, flags);
 }
 
 static int reactor_alloc(uint32_t core, struct event_reactor **out)
@@ -685,33 +731,30 @@ static int reactor_alloc(uint32_t core, struct event_reactor **out)
 		return -ENOMEM;
 	}
 	r->core = core;
-	r->epoll_fd = r->event_fd = r->timer_fd = -1;
+	r->epoll_fd = r->wake.fd = r->timer_fd = -1;
 	TAILQ_INIT(&r->threads);
-	rc = event_ring_init(&r->events, REACTOR_EVENT_RING_SIZE);
-	if (rc != 0) {
-		free(r);
-		return rc;
+	rc = reactor_events_alloc(r);
+	if (rc == 0) {
+		rc = brisk_wake_init(&r->wake);
 	}
 	r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	r->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (r->epoll_fd < 0 || r->event_fd < 0 || r->timer_fd < 0) {
+	if (rc == 0 && (r->epoll_fd < 0 || r->timer_fd < 0)) {
 		rc = -errno;
-		goto fail;
 	}
-	rc = reactor_watch(r, r->event_fd);
+	if (rc == 0) {
+		rc = reactor_watch(r, r->wake.fd);
+	}
 	if (rc == 0) {
 		rc = reactor_watch(r, r->timer_fd);
 	}
 	if (rc != 0) {
-		goto fail;
+		BRISK_ERRLOG("reactor %u: cannot create its event ring or fds: %s\n", core, strerror(-rc));
+		reactor_free(r);
+		return rc;
 	}
 	*out = r;
 	return 0;
-fail:
-	BRISK_ERRLOG("reactor %u: cannot create its fds: %s\n", core, strerror(-rc));
-	reactor_free(r);
-	return rc;
 }
 
 static void reactors_free_all(void)

@@ -45,7 +45,7 @@ int brisk_thread_send_msg(const struct brisk_thread *cthread, brisk_msg_fn fn, v
 		brisk_mempool_put(thread_msg_pool, msg);
 		return -ENOMEM;
 	}
-	thread_wake_if_asleep(thread);
+	brisk_wake_notify(&thread->wake);
 	return 0;
 }
 
@@ -63,7 +63,7 @@ int brisk_thread_send_critical_msg(struct brisk_thread *thread, brisk_msg_fn fn)
 					 __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
 		return -EIO;
 	}
-	thread_wake_if_asleep(thread);
+	brisk_wake_notify(&thread->wake);
 	return 0;
 }
 
@@ -89,7 +89,7 @@ int brisk_thread_send_msg_slot(struct brisk_thread *thread, struct brisk_msg_slo
 		slot->next = head;
 	} while (!__atomic_compare_exchange_n(&thread->slots, &head, slot, true, __ATOMIC_RELEASE,
 					      __ATOMIC_RELAXED));
-	thread_wake_if_asleep(thread);
+	brisk_wake_notify(&thread->wake);
 	return 0;
 }
 

@@ -161,7 +161,7 @@ static struct brisk_thread *thread_alloc(const char *name, const struct brisk_cp
 		errno = ENOMEM;
 		return NULL;
 	}
-	t->msg_fd = -1;
+	t->wake.fd = -1;
 	t->epoll_fd = -1;
 	TAILQ_INIT(&t->active_pollers);
 	TAILQ_INIT(&t->timed_pollers);

@@ -100,15 +100,14 @@ TAILQ_HEAD(thread_io_channel_list, brisk_io_channel);
 struct brisk_thread {
 	/* ---- Shared with other OS threads (atomics only) ---- */
 	uint64_t id;                 /* constant after creation */
-	int state;                   /* enum thread_state */
-	int asleep;                  /* 1 while the owner sleeps (or is about to) on the wake fd */
+	int state; /* enum thread_state */
 	brisk_msg_fn critical_msg;   /* single-slot, async-signal-safe */
 	struct brisk_ring *msgs;     /* MPSC ring of struct thread_msg * */
 	struct brisk_msg_slot *slots; /* lock-free LIFO of caller-owned messages (newest first) */
-	int msg_fd;                  /* eventfd written by senders when asleep */
+	struct brisk_wake wake; /* asleep mark + eventfd written by senders that see it */
 
 	/* ---- Owned by the polling OS thread ---- */
-	int epoll_fd;                /* the wake fd: msg_fd + registered interrupts */
+	int epoll_fd; /* the wake fd: wake.fd + registered interrupts */
 	char name[BRISK_THREAD_NAME_MAX];
 	struct brisk_cpuset cpumask;
 	void *msgs_mem;              /* backing memory of msgs */
@@ -181,9 +180,6 @@ void thread_io_channels_log_remaining(const struct brisk_thread *thread);
 /* ---- wake.c ---- */
 int thread_wake_init(struct brisk_thread *thread);
 void thread_wake_fini(struct brisk_thread *thread);
-/* Called by a sender after publishing work: writes the eventfd if the
- * thread is marked asleep. Async-signal-safe. */
-void thread_wake_if_asleep(struct brisk_thread *thread);
 void thread_interrupts_free_all(struct brisk_thread *thread);
 /* From a poll at tick now: runs the callbacks of interrupts that fired, at
  * most every THREAD_INTR_BUSY_CHECK_US. Returns 1 if any event was seen. */

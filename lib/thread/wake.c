@@ -1,16 +1,18 @@
 /*
- * Sleep/wake support for whoever owns a thread (a reactor): each thread has
- * an epoll fd (its wake fd) holding
- * - an eventfd that senders write only while the thread is marked asleep, and
+ * Sleep/wake support: the one sleep/wake handshake (struct brisk_wake), used
+ * by each thread's message ring here and by each reactor's event ring
+ * (lib/event/reactor.c), and each thread's wake fd: an epoll fd holding
+ * - the eventfd of its brisk_wake, that senders write only while the thread
+ *   is marked asleep, and
  * - fds that modules registered with brisk_interrupt_register (edge-triggered).
  *
- * The asleep flag and the message ring form a Dekker-style handshake:
- *   sender:  enqueue msg;  fence(seq_cst);  if (asleep) write(eventfd)
- *   sleeper: asleep = 1;   fence(seq_cst);  if (ring not empty) { asleep = 0; don't sleep }
+ * The asleep mark and the owner's queues form a Dekker-style handshake:
+ *   sender:  enqueue;   fence(seq_cst);  if (asleep) write(eventfd)
+ *   sleeper: asleep = 1; fence(seq_cst); if (queues not empty) { asleep = 0; don't sleep }
  * With both fences, at least one side sees the other's store: either the
- * sender sees asleep and writes the eventfd, or the sleeper sees the message
- * and stays awake. A message can never sit unnoticed behind a sleeping
- * thread, and a busy thread (asleep == 0) costs senders no system call.
+ * sender sees asleep and writes the eventfd, or the sleeper sees the work
+ * and stays awake. Work can never sit unnoticed behind a sleeping owner,
+ * and a busy owner (asleep == 0) costs senders no system call.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +28,69 @@
 
 #define WAKE_MAX_EVENTS 32
 
+int brisk_wake_init(struct brisk_wake *wake)
+{
+	__atomic_store_n(&wake->asleep, 0, __ATOMIC_RELAXED); /* not shared yet */
+	wake->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return wake->fd < 0 ? -errno : 0;
+}
+
+void brisk_wake_fini(struct brisk_wake *wake)
+{
+	if (wake->fd >= 0) {
+		close(wake->fd);
+		wake->fd = -1;
+	}
+}
+
+void brisk_wake_notify(struct brisk_wake *wake)
+{
+	uint64_t one = 1;
+	ssize_t rc;
+
+	/* seq_cst: orders the caller's enqueue before the load of asleep (see top). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* The relaxed load keeps busy owners free of locked instructions; the
+	 * exchange lets only one of several concurrent senders pay the write. */
+	if (__atomic_load_n(&wake->asleep, __ATOMIC_RELAXED) == 0 ||
+	    __atomic_exchange_n(&wake->asleep, 0, __ATOMIC_RELAXED) == 0) {
+		return;
+	}
+	/* write(2) is async-signal-safe; EAGAIN only means the counter is
+	 * already huge, i.e. readable, which is all we need. */
+	do {
+		rc = write(wake->fd, &one, sizeof(one));
+	} while (rc < 0 && errno == EINTR);
+}
+
+bool brisk_wake_prepare(struct brisk_wake *wake, bool (*pending)(const void *ctx), const void *ctx)
+{
+	__atomic_store_n(&wake->asleep, 1, __ATOMIC_RELAXED);
+	/* seq_cst: orders the store of asleep before the queue check (see top). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (pending(ctx)) {
+		__atomic_store_n(&wake->asleep, 0, __ATOMIC_RELAXED);
+		return false;
+	}
+	return true;
+}
+
+void brisk_wake_clear(struct brisk_wake *wake)
+{
+	/* relaxed: the owner polls next, which reads its queues with acquire */
+	__atomic_store_n(&wake->asleep, 0, __ATOMIC_RELAXED);
+}
+
+void brisk_wake_drain(struct brisk_wake *wake)
+{
+	uint64_t count;
+	ssize_t rc;
+
+	do {
+		rc = read(wake->fd, &count, sizeof(count));
+	} while (rc < 0 && errno == EINTR);
+}
+
 int thread_wake_init(struct brisk_thread *t)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
@@ -37,16 +102,15 @@ int thread_wake_init(struct brisk_thread *t)
 		BRISK_ERRLOG("thread '%s': epoll_create1 failed: %s\n", t->name, strerror(errno));
 		return rc;
 	}
-	t->msg_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (t->msg_fd < 0) {
-		rc = -errno;
-		BRISK_ERRLOG("thread '%s': eventfd failed: %s\n", t->name, strerror(errno));
+	rc = brisk_wake_init(&t->wake);
+	if (rc != 0) {
+		BRISK_ERRLOG("thread '%s': eventfd failed: %s\n", t->name, strerror(-rc));
 		return rc;
 	}
 	/* Level-triggered: the eventfd stays readable until end_sleep drains it,
 	 * so a wake-up can never be lost between two epoll_waits. data.ptr NULL
 	 * marks it apart from interrupts. */
-	if (epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, t->msg_fd, &ev) != 0) {
+	if (epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, t->wake.fd, &ev) != 0) {
 		rc = -errno;
 		BRISK_ERRLOG("thread '%s': adding its eventfd to epoll failed: %s\n", t->name,
 			     strerror(errno));
@@ -57,34 +121,11 @@ int thread_wake_init(struct brisk_thread *t)
 
 void thread_wake_fini(struct brisk_thread *t)
 {
-	if (t->msg_fd >= 0) {
-		close(t->msg_fd);
-		t->msg_fd = -1;
-	}
+	brisk_wake_fini(&t->wake);
 	if (t->epoll_fd >= 0) {
 		close(t->epoll_fd);
 		t->epoll_fd = -1;
 	}
-}
-
-void thread_wake_if_asleep(struct brisk_thread *t)
-{
-	uint64_t one = 1;
-	ssize_t rc;
-
-	/* seq_cst: orders the caller's enqueue before the load of asleep (see top). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	/* The relaxed load keeps busy targets free of locked instructions; the
-	 * exchange lets only one of several concurrent senders pay the write. */
-	if (__atomic_load_n(&t->asleep, __ATOMIC_RELAXED) == 0 ||
-	    __atomic_exchange_n(&t->asleep, 0, __ATOMIC_RELAXED) == 0) {
-		return;
-	}
-	/* write(2) is async-signal-safe; EAGAIN only means the counter is
-	 * already huge, i.e. readable, which is all we need. */
-	do {
-		rc = write(t->msg_fd, &one, sizeof(one));
-	} while (rc < 0 && errno == EINTR);
 }
 
 int brisk_thread_get_wake_fd(struct brisk_thread *thread)
@@ -92,29 +133,11 @@ int brisk_thread_get_wake_fd(struct brisk_thread *thread)
 	return thread ? thread->epoll_fd : -1;
 }
 
+static bool thread_pending(const void *ctx) { return thread_msgs_pending(ctx); }
+
 bool brisk_thread_prepare_sleep(struct brisk_thread *thread)
 {
-	if (thread == NULL) {
-		return false;
-	}
-	__atomic_store_n(&thread->asleep, 1, __ATOMIC_RELAXED);
-	/* seq_cst: orders the store of asleep before the ring check (see top). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (thread_msgs_pending(thread)) {
-		__atomic_store_n(&thread->asleep, 0, __ATOMIC_RELAXED);
-		return false;
-	}
-	return true;
-}
-
-static void drain_eventfd(int fd)
-{
-	uint64_t count;
-	ssize_t rc;
-
-	do {
-		rc = read(fd, &count, sizeof(count));
-	} while (rc < 0 && errno == EINTR);
+	return thread != NULL && brisk_wake_prepare(&thread->wake, thread_pending, thread);
 }
 
 /* Reads the wake fd without blocking and runs the callbacks of the
@@ -136,7 +159,7 @@ static int wake_dispatch(struct brisk_thread *thread)
 	for (i = 0; i < n; i++) {
 		intr = events[i].data.ptr;
 		if (intr == NULL) {
-			drain_eventfd(thread->msg_fd);
+			brisk_wake_drain(&thread->wake);
 		} else if (!intr->dead && intr->fn != NULL) {
 			intr->fn(intr->ctx);
 		}
@@ -159,8 +182,7 @@ int brisk_thread_end_sleep(struct brisk_thread *thread)
 	if (thread == NULL) {
 		return -EINVAL;
 	}
-	/* relaxed: the thread polls next, which reads the ring with acquire */
-	__atomic_store_n(&thread->asleep, 0, __ATOMIC_RELAXED);
+	brisk_wake_clear(&thread->wake);
 	thread->stats.sleep_count++;
 	thread->intr_checked_tsc = brisk_get_ticks();
 	return wake_dispatch(thread);

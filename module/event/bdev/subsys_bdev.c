@@ -1,6 +1,7 @@
 /*
- * The "bdev" subsystem (libbrisk_event_bdev, SPDK's module/event: it ties the
- * bdev layer to lib/event, which lies above it, so it belongs to neither): starts the bdev layer (pools, then every bdev module
+ * The "bdev" subsystem (libbrisk_event_bdev, SPDK's module/event: it ties
+ * the bdev layer to lib/event, and neither of those uses the other, so it
+ * belongs to neither): starts the bdev layer (pools, then every bdev module
  * in registration order) when the app initialises its subsystems, finishes it
  * (every bdev unregistered, modules finished) at shutdown, and writes its
  * part of save_config: bdev_set_options, module settings, the calls that
