@@ -12,6 +12,9 @@
  *   'read' -> a blob of at most arg bytes from offset (short at the end)
  *   'write' -> bytes written: the blob arg at offset (file created if absent)
  *   'truncate' -> 1 or 0: the file cut or extended to offset bytes
+ * "<db>-shm" while a connection of this process maps db's WAL index: exists,
+ * size, read and write act on that in-memory index, as on the unix VFS's
+ * mapped -shm file.
  * Paths are SQLite paths, mapped as the VFS maps them (sqlite_name.c).
  */
 #include <stdlib.h>
@@ -92,6 +95,70 @@ static void list_dir(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx, c
 	brisk_blobfs_free_names(names, count);
 }
 
+/* Whether path v is "<db>-shm" for a database whose WAL index is live in
+ * this process (db gets its full path): the unix VFS maps that file, the
+ * brisk VFS keeps the index in memory, and SQLite's suite reads and patches
+ * it as a file; these functions show it the index's bytes as unix would. */
+static bool shm_db(sqlite3_value *v, char *db)
+{
+	const char *path = (const char *)sqlite3_value_text(v);
+	size_t len;
+
+	if (path == NULL || brisk_sqlite_full_path(path, db, BRISK_SQLITE_MAX_PATH) != 0) {
+		return false;
+	}
+	len = strlen(db);
+	if (len < 4 || strcmp(db + len - 4, "-shm") != 0) {
+		return false;
+	}
+	db[len - 4] = '\0';
+	return brisk_sqlite_shm_file_size(db) >= 0;
+}
+
+/* 'exists' and 'size' of a live WAL index; false for other ops and files. */
+static bool shm_file_op(sqlite3_context *sctx, const char *op, sqlite3_value *path)
+{
+	char db[BRISK_SQLITE_MAX_PATH];
+	bool size = strcmp(op, "size") == 0;
+
+	if ((!size && strcmp(op, "exists") != 0) || !shm_db(path, db)) {
+		return false;
+	}
+	if (size) {
+		sqlite3_result_int64(sctx, brisk_sqlite_shm_file_size(db));
+	} else {
+		sqlite3_result_int(sctx, 1);
+	}
+	return true;
+}
+
+/* 'read' and 'write' of a live WAL index; false for other ops and files. */
+static bool shm_data_op(sqlite3_context *sctx, bool rd, const char *op, sqlite3_value **argv)
+{
+	char db[BRISK_SQLITE_MAX_PATH];
+	int64_t off = sqlite3_value_int64(argv[2]);
+	int64_t n = rd ? sqlite3_value_int64(argv[3]) : sqlite3_value_bytes(argv[3]);
+	char *buf;
+
+	if ((!rd && (strcmp(op, "write") != 0 || sqlite3_value_type(argv[3]) != SQLITE_BLOB)) ||
+	    n < 0 || n > COPY_CHUNK || !shm_db(argv[1], db)) {
+		return false;
+	}
+	buf = rd ? malloc(n + 1) : (char *)sqlite3_value_blob(argv[3]);
+	n = buf ? brisk_sqlite_shm_file_io(db, off, buf, n, !rd) : -ENOMEM;
+	if (n < 0) {
+		sqlite3_result_error(sctx, "brisk_file_data: WAL index unavailable", -1);
+	} else if (rd) {
+		sqlite3_result_blob64(sctx, buf, n, SQLITE_TRANSIENT);
+	} else {
+		sqlite3_result_int64(sctx, n);
+	}
+	if (rd) {
+		free(buf);
+	}
+	return true;
+}
+
 static void file_op(sqlite3_context *sctx, const char *op, const char *name, const char *to)
 {
 	struct brisk_blobfs_sync_ctx *ctx = brisk_sqlite_ctx();
@@ -129,6 +196,9 @@ static void brisk_file_func(sqlite3_context *sctx, int argc, sqlite3_value **arg
 	if (op == NULL || arg_name(argv[1], name) != 0 ||
 	    (argc == 3 && arg_name(argv[2], to) != 0)) {
 		sqlite3_result_error(sctx, "brisk_file: bad op or path", -1);
+		return;
+	}
+	if (argc == 2 && shm_file_op(sctx, op, argv[1])) {
 		return;
 	}
 	if (brisk_sqlite_mount(NULL, NULL) != 0) {
@@ -185,6 +255,9 @@ static void brisk_file_data_func(sqlite3_context *sctx, int argc, sqlite3_value 
 				     "brisk_file_data: op must be read, write or truncate, "
 				     "with a path and an offset >= 0",
 				     -1);
+		return;
+	}
+	if (shm_data_op(sctx, rd, op, argv)) {
 		return;
 	}
 	if (brisk_sqlite_mount(NULL, NULL) != 0 || (ctx = brisk_sqlite_ctx()) == NULL) {
