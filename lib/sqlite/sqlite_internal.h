@@ -117,6 +117,8 @@ int brisk_sqlite_register_functions(sqlite3 *db, char **err, const sqlite3_api_r
 /* sqlite_testcount.c: SQLite's test-harness counters, when present. */
 void brisk_sqlite_count_open(int delta);
 void brisk_sqlite_count_sync(struct brisk_sqlite_file *file, int flags);
+/* True when the harness's simulated full disk fails this write or sync. */
+bool brisk_sqlite_sim_diskfull(void);
 
 /* sqlite_vfs.c */
 int brisk_sqlite_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
