@@ -68,13 +68,13 @@ static int copy_file(struct brisk_blobfs_sync_ctx *ctx, const char *from, const 
 
 /* 'list': a file is in folder dir when its name is dir's name, an escaped
  * '/', and a tail with no further '/' (sqlite_name.c escapes '%' and '/'). */
-static void list_dir(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx, const char *dir)
+static void list_dir(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx, const char *dir, const char *shm)
 {
 	size_t count = 0, i, dlen = strlen(dir), out_len = 1;
 	char **names = NULL, *out, *tail;
 	int rc = brisk_blobfs_sync_list(ctx, &names, &count);
 
-	out = rc == 0 ? calloc(1, (count + 1) * (BRISK_BLOBFS_NAME_MAX + 2)) : NULL;
+	out = rc == 0 && shm ? calloc(1, (count + 1) * (BRISK_BLOBFS_NAME_MAX + 2) + strlen(shm)) : NULL;
 	for (i = 0; out != NULL && i < count; i++) {
 		if (strncmp(names[i], dir, dlen) != 0 || strncmp(names[i] + dlen, "%2F", 3) != 0 ||
 		    strstr(names[i] + dlen + 3, "%2F") != NULL) {
@@ -85,6 +85,11 @@ static void list_dir(sqlite3_context *sctx, struct brisk_blobfs_sync_ctx *ctx, c
 			tail += strncmp(tail, "%25", 3) == 0 ? 2 : 0;
 		}
 		out[out_len++ - 1] = '\n';
+	}
+	if (out != NULL) {
+		/* Live WAL indexes are files there on unix (the suite globs them). */
+		strcpy(out + out_len - 1, shm);
+		out_len += strlen(shm);
 	}
 	if (out == NULL) {
 		sqlite3_result_error(sctx, "brisk_file: cannot list the store", -1);
@@ -176,8 +181,6 @@ static void file_op(sqlite3_context *sctx, const char *op, const char *name, con
 		sqlite3_result_int(sctx, brisk_blobfs_sync_delete(ctx, name) == 0);
 	} else if (strcmp(op, "rename") == 0 && to != NULL) {
 		sqlite3_result_int(sctx, brisk_blobfs_sync_rename(ctx, name, to) == 0);
-	} else if (strcmp(op, "list") == 0) {
-		list_dir(sctx, ctx, name);
 	} else if (strcmp(op, "copy") == 0 && to != NULL) {
 		sqlite3_result_int(sctx, copy_file(ctx, name, to) == 0);
 	} else {
@@ -186,6 +189,50 @@ static void file_op(sqlite3_context *sctx, const char *op, const char *name, con
 				     "rename or copy (rename and copy take a third argument)",
 				     -1);
 	}
+}
+
+/* 'list': the store's files in the folder and the live WAL indexes there. */
+static void list_op(sqlite3_context *sctx, const char *name, sqlite3_value *path)
+{
+	struct brisk_blobfs_sync_ctx *ctx = brisk_sqlite_ctx();
+	char full[BRISK_SQLITE_MAX_PATH];
+	char *shm;
+
+	if (ctx == NULL || brisk_sqlite_full_path((const char *)sqlite3_value_text(path), full, sizeof(full)) != 0) {
+		sqlite3_result_error(sctx, "brisk_file: the store is not mounted", -1);
+		return;
+	}
+	shm = brisk_sqlite_shm_file_list(full);
+	list_dir(sctx, ctx, name, shm);
+	free(shm);
+}
+
+/* 'copy' of a live WAL index: its bytes into the store's file `to`, as
+ * copying the unix VFS's -shm file would give (the copy is a plain file). */
+static bool shm_copy(sqlite3_context *sctx, const char *op, sqlite3_value *path, const char *to)
+{
+	struct brisk_blobfs_sync_ctx *ctx = brisk_sqlite_ctx();
+	struct brisk_blobfs_file *dst;
+	char db[BRISK_SQLITE_MAX_PATH];
+	int64_t size, rc;
+	char *buf;
+
+	if (strcmp(op, "copy") != 0 || ctx == NULL || !shm_db(path, db)) {
+		return false;
+	}
+	size = brisk_sqlite_shm_file_size(db);
+	buf = size >= 0 ? malloc(size + 1) : NULL;
+	rc = buf ? brisk_sqlite_shm_file_io(db, 0, buf, size, false) : -ENOMEM;
+	rc = rc < 0 ? rc : brisk_blobfs_sync_open(ctx, to, BRISK_BLOBFS_OPEN_CREATE, &dst);
+	if (rc == 0) {
+		rc = brisk_blobfs_sync_truncate(ctx, dst, 0);
+		rc = rc ? rc : (brisk_blobfs_sync_write(ctx, dst, buf, 0, size) == size ? 0 : -EIO);
+		rc = rc ? rc : brisk_blobfs_sync_sync(ctx, dst);
+		brisk_blobfs_sync_close(ctx, dst);
+	}
+	sqlite3_result_int(sctx, rc == 0);
+	free(buf);
+	return true;
 }
 
 static void brisk_file_func(sqlite3_context *sctx, int argc, sqlite3_value **argv)
@@ -198,11 +245,15 @@ static void brisk_file_func(sqlite3_context *sctx, int argc, sqlite3_value **arg
 		sqlite3_result_error(sctx, "brisk_file: bad op or path", -1);
 		return;
 	}
-	if (argc == 2 && shm_file_op(sctx, op, argv[1])) {
+	if ((argc == 2 && shm_file_op(sctx, op, argv[1])) || (argc == 3 && shm_copy(sctx, op, argv[1], to))) {
 		return;
 	}
 	if (brisk_sqlite_mount(NULL, NULL) != 0) {
 		sqlite3_result_error(sctx, "brisk_file: cannot mount the store", -1);
+		return;
+	}
+	if (strcmp(op, "list") == 0) {
+		list_op(sctx, name, argv[1]);
 		return;
 	}
 	file_op(sctx, op, name, argc == 3 ? to : NULL);

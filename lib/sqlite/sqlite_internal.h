@@ -82,6 +82,8 @@ struct brisk_sqlite_node *brisk_sqlite_node_get(const char *name);
 void brisk_sqlite_node_put(struct brisk_sqlite_node *node);
 /* The node of name, or NULL; caller holds the mutex (no reference taken). */
 struct brisk_sqlite_node *brisk_sqlite_node_find(const char *name);
+/* The first node (then node->next); caller holds the mutex. */
+struct brisk_sqlite_node *brisk_sqlite_nodes(void);
 int brisk_sqlite_lock(sqlite3_file *f, int level);
 int brisk_sqlite_unlock(sqlite3_file *f, int level);
 int brisk_sqlite_check_reserved(sqlite3_file *f, int *out);
@@ -101,6 +103,9 @@ int brisk_sqlite_shm_unmap(sqlite3_file *f, int delete_flag);
  * -ENOENT. */
 int64_t brisk_sqlite_shm_file_size(const char *db);
 int64_t brisk_sqlite_shm_file_io(const char *db, uint64_t off, void *buf, uint64_t n, bool write);
+/* "<tail>-shm\n" for each database directly in folder dir (a full path)
+ * whose index is live, as one malloc'd string (NULL: out of memory). */
+char *brisk_sqlite_shm_file_list(const char *dir);
 
 /* sqlite_file.c */
 extern const sqlite3_io_methods brisk_sqlite_io_methods;

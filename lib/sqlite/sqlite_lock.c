@@ -50,6 +50,8 @@ struct brisk_sqlite_node *brisk_sqlite_node_get(const char *name)
 	return node;
 }
 
+struct brisk_sqlite_node *brisk_sqlite_nodes(void) { return g_nodes; }
+
 struct brisk_sqlite_node *brisk_sqlite_node_find(const char *name)
 {
 	struct brisk_sqlite_node *node;

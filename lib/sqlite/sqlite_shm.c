@@ -241,3 +241,38 @@ int64_t brisk_sqlite_shm_file_io(const char *db, uint64_t off, void *buf, uint64
 	brisk_sqlite_mutex_leave();
 	return rc;
 }
+
+/* Caller holds the mutex: the tail of node's name if it is directly in dir. */
+static const char *shm_tail_in(struct brisk_sqlite_node *node, const char *dir)
+{
+	size_t dlen = strlen(dir);
+
+	if (node->shm == NULL || node->shm->links == 0 || strncmp(node->name, dir, dlen) != 0 ||
+	    node->name[dlen] != '/' || strchr(node->name + dlen + 1, '/') != NULL) {
+		return NULL;
+	}
+	return node->name + dlen + 1;
+}
+
+char *brisk_sqlite_shm_file_list(const char *dir)
+{
+	struct brisk_sqlite_node *node;
+	size_t len = 1;
+	char *out;
+
+	brisk_sqlite_mutex_enter();
+	for (node = brisk_sqlite_nodes(); node != NULL; node = node->next) {
+		len += shm_tail_in(node, dir) ? strlen(node->name) + 5 : 0;
+	}
+	out = calloc(1, len);
+	for (node = brisk_sqlite_nodes(); out != NULL && node != NULL; node = node->next) {
+		const char *tail = shm_tail_in(node, dir);
+
+		if (tail != NULL) {
+			strcat(out, tail);
+			strcat(out, "-shm\n");
+		}
+	}
+	brisk_sqlite_mutex_leave();
+	return out;
+}
