@@ -145,8 +145,8 @@ static bool shm_data_op(sqlite3_context *sctx, bool rd, const char *op, sqlite3_
 	int64_t n = rd ? sqlite3_value_int64(argv[3]) : sqlite3_value_bytes(argv[3]);
 	char *buf;
 
-	if ((!rd && (strcmp(op, "write") != 0 || sqlite3_value_type(argv[3]) != SQLITE_BLOB)) ||
-	    n < 0 || n > COPY_CHUNK || !shm_db(argv[1], db)) {
+	if ((!rd && (strcmp(op, "write") != 0 || sqlite3_value_type(argv[3]) != SQLITE_BLOB)) || n < 0 ||
+	    n > COPY_CHUNK || !shm_db(argv[1], db)) {
 		return false;
 	}
 	buf = rd ? malloc(n + 1) : (char *)sqlite3_value_blob(argv[3]);
