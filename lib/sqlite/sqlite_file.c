@@ -68,6 +68,9 @@ static int file_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 o
 		return SQLITE_IOERR_WRITE;
 	}
 	n = brisk_blobfs_sync_write(ctx, FILE_OF(f)->bf, buf, off, amt);
+	if (brisk_sqlite_sim_diskfull()) {
+		return SQLITE_FULL; /* after the write, as the unix VFS simulates it */
+	}
 	if (n < 0) {
 		return brisk_sqlite_errno_to_rc((int)n, SQLITE_IOERR_WRITE);
 	}
@@ -97,6 +100,9 @@ static int file_sync(sqlite3_file *f, int flags)
 	struct brisk_blobfs_sync_ctx *ctx = brisk_sqlite_ctx();
 	int rc;
 
+	if (brisk_sqlite_sim_diskfull()) {
+		return SQLITE_FULL;
+	}
 	if (file->temp) {
 		return SQLITE_OK; /* gone after a crash anyway */
 	}

@@ -80,6 +80,10 @@ void brisk_sqlite_log_error(int rc, const char *fmt, ...) __attribute__((format(
 /* sqlite_lock.c: file lock levels shared by the handles of one process. */
 struct brisk_sqlite_node *brisk_sqlite_node_get(const char *name);
 void brisk_sqlite_node_put(struct brisk_sqlite_node *node);
+/* The node of name, or NULL; caller holds the mutex (no reference taken). */
+struct brisk_sqlite_node *brisk_sqlite_node_find(const char *name);
+/* The first node (then node->next); caller holds the mutex. */
+struct brisk_sqlite_node *brisk_sqlite_nodes(void);
 int brisk_sqlite_lock(sqlite3_file *f, int level);
 int brisk_sqlite_unlock(sqlite3_file *f, int level);
 int brisk_sqlite_check_reserved(sqlite3_file *f, int *out);
@@ -92,6 +96,16 @@ int brisk_sqlite_shm_map(sqlite3_file *f, int region, int size, int extend, void
 int brisk_sqlite_shm_lock(sqlite3_file *f, int offset, int n, int flags);
 void brisk_sqlite_shm_barrier(sqlite3_file *f);
 int brisk_sqlite_shm_unmap(sqlite3_file *f, int delete_flag);
+/* The live WAL index of the database at full path db, seen as the bytes of
+ * the unix VFS's "<db>-shm" file (for test suites that read or patch it):
+ * its size, or -ENOENT when no connection maps it; copy n bytes at off out
+ * of it (to buf) or into it (from buf, extending it), the bytes done or
+ * -ENOENT. */
+int64_t brisk_sqlite_shm_file_size(const char *db);
+int64_t brisk_sqlite_shm_file_io(const char *db, uint64_t off, void *buf, uint64_t n, bool write);
+/* "<tail>-shm\n" for each database directly in folder dir (a full path)
+ * whose index is live, as one malloc'd string (NULL: out of memory). */
+char *brisk_sqlite_shm_file_list(const char *dir);
 
 /* sqlite_file.c */
 extern const sqlite3_io_methods brisk_sqlite_io_methods;
@@ -108,6 +122,8 @@ int brisk_sqlite_register_functions(sqlite3 *db, char **err, const sqlite3_api_r
 /* sqlite_testcount.c: SQLite's test-harness counters, when present. */
 void brisk_sqlite_count_open(int delta);
 void brisk_sqlite_count_sync(struct brisk_sqlite_file *file, int flags);
+/* True when the harness's simulated full disk fails this write or sync. */
+bool brisk_sqlite_sim_diskfull(void);
 
 /* sqlite_vfs.c */
 int brisk_sqlite_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,

@@ -50,6 +50,20 @@ struct brisk_sqlite_node *brisk_sqlite_node_get(const char *name)
 	return node;
 }
 
+struct brisk_sqlite_node *brisk_sqlite_nodes(void) { return g_nodes; }
+
+struct brisk_sqlite_node *brisk_sqlite_node_find(const char *name)
+{
+	struct brisk_sqlite_node *node;
+
+	for (node = g_nodes; node != NULL; node = node->next) {
+		if (strcmp(node->name, name) == 0) {
+			break;
+		}
+	}
+	return node;
+}
+
 /* Caller holds the mutex. */
 static void node_put_locked(struct brisk_sqlite_node *node)
 {

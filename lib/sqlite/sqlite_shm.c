@@ -6,7 +6,9 @@
  * the WAL on the next open, as it does after a crash). The 8 lock slots
  * follow SQLite's shm rules: many readers or one writer per slot.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sqlite_internal.h"
 
@@ -180,4 +182,97 @@ int brisk_sqlite_shm_unmap(sqlite3_file *f, int delete_flag)
 	brisk_sqlite_mutex_leave();
 	brisk_sqlite_node_put(node);
 	return SQLITE_OK;
+}
+
+/* Caller holds the mutex: the live index of database db, or NULL. */
+static struct brisk_sqlite_shm *shm_of(const char *db)
+{
+	struct brisk_sqlite_node *node = brisk_sqlite_node_find(db);
+
+	return node != NULL && node->shm != NULL && node->shm->links > 0 ? node->shm : NULL;
+}
+
+int64_t brisk_sqlite_shm_file_size(const char *db)
+{
+	struct brisk_sqlite_shm *shm;
+	int64_t size = -ENOENT;
+
+	brisk_sqlite_mutex_enter();
+	shm = shm_of(db);
+	if (shm != NULL) {
+		size = (int64_t)shm->nregion * shm->region_size;
+	}
+	brisk_sqlite_mutex_leave();
+	return size;
+}
+
+/* Caller holds the mutex: copies between buf and the regions, growing them
+ * for a write past the end as the unix VFS's file would grow. */
+static int64_t shm_copy(struct brisk_sqlite_shm *shm, uint64_t off, char *buf, uint64_t n, bool write)
+{
+	uint64_t size = (uint64_t)shm->nregion * shm->region_size, done = 0;
+
+	if (write && off + n > size &&
+	    shm_grow(shm, (int)((off + n + shm->region_size - 1) / shm->region_size), shm->region_size) != 0) {
+		return -ENOMEM;
+	}
+	size = (uint64_t)shm->nregion * shm->region_size;
+	while (done < n && off + done < size) {
+		uint64_t at = off + done, in = at % shm->region_size;
+		uint64_t len = shm->region_size - in < n - done ? shm->region_size - in : n - done;
+		char *region = shm->regions[at / shm->region_size];
+
+		memcpy(write ? region + in : buf + done, write ? buf + done : region + in, len);
+		done += len;
+	}
+	return (int64_t)done;
+}
+
+int64_t brisk_sqlite_shm_file_io(const char *db, uint64_t off, void *buf, uint64_t n, bool write)
+{
+	struct brisk_sqlite_shm *shm;
+	int64_t rc = -ENOENT;
+
+	brisk_sqlite_mutex_enter();
+	shm = shm_of(db);
+	if (shm != NULL && shm->region_size > 0) {
+		rc = shm_copy(shm, off, buf, n, write);
+	}
+	brisk_sqlite_mutex_leave();
+	return rc;
+}
+
+/* Caller holds the mutex: the tail of node's name if it is directly in dir. */
+static const char *shm_tail_in(struct brisk_sqlite_node *node, const char *dir)
+{
+	size_t dlen = strlen(dir);
+
+	if (node->shm == NULL || node->shm->links == 0 || strncmp(node->name, dir, dlen) != 0 ||
+	    node->name[dlen] != '/' || strchr(node->name + dlen + 1, '/') != NULL) {
+		return NULL;
+	}
+	return node->name + dlen + 1;
+}
+
+char *brisk_sqlite_shm_file_list(const char *dir)
+{
+	struct brisk_sqlite_node *node;
+	size_t len = 1;
+	char *out;
+
+	brisk_sqlite_mutex_enter();
+	for (node = brisk_sqlite_nodes(); node != NULL; node = node->next) {
+		len += shm_tail_in(node, dir) ? strlen(node->name) + 5 : 0;
+	}
+	out = calloc(1, len);
+	for (node = brisk_sqlite_nodes(); out != NULL && node != NULL; node = node->next) {
+		const char *tail = shm_tail_in(node, dir);
+
+		if (tail != NULL) {
+			strcat(out, tail);
+			strcat(out, "-shm\n");
+		}
+	}
+	brisk_sqlite_mutex_leave();
+	return out;
 }

@@ -86,6 +86,22 @@ else
 	fail "brisk_file_data/list: $(tail -c 400 <<<"$out")"
 fi
 
+# A WAL database's index lives in the VFS's memory; while a connection maps
+# it, brisk_file() shows it as the <db>-shm file unix would have (SQLite's
+# suite reads it so): exists, its size, its header (iVersion 3007000,
+# native order), listed in the folder, copied to a store file.
+out=$(shell sh_walidx.db "PRAGMA journal_mode=WAL; CREATE TABLE w(x); INSERT INTO w VALUES (1);
+SELECT 's', brisk_file('exists', 'sh_walidx.db-shm'), brisk_file('size', 'sh_walidx.db-shm');
+SELECT 'h', hex(brisk_file_data('read', 'sh_walidx.db-shm', 0, 4));
+SELECT 'l', brisk_file('list', '.') LIKE '%sh_walidx.db-shm%';
+SELECT 'c', brisk_file('copy', 'sh_walidx.db-shm', 'shm.copy'), brisk_file('size', 'shm.copy');")
+if grep -qx "s|1|32768" <<<"$out" && grep -qx "h|18E22D00" <<<"$out" && grep -qx "l|1" <<<"$out" &&
+	grep -qx "c|1|32768" <<<"$out"; then
+	pass "a live WAL index is the <db>-shm file for brisk_file(): exists, size, read, list, copy"
+else
+	fail "WAL index as <db>-shm: $(tail -c 400 <<<"$out")"
+fi
+
 out=$(printf '.load %s\n.open default.db\nCREATE TABLE d(v); INSERT INTO d VALUES (42);\n' "$EXT" |
 	BRISK_SQLITE_DEFAULT=1 BRISK_SQLITE_CONFIG=$WORK/brisk.json BRISK_SQLITE_BDEV=aio0 \
 	timeout 60 sqlite3 -batch -bail 2>&1)

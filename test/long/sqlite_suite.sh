@@ -13,7 +13,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../functional/sqlite_suite_common.sh"
 # The files that give unix's result on brisk today, known differences
 # included (doc/sqlite.md lists the ones that do not yet, and why).
 FILES=${SQLITE_SUITE_FILES:-"select1.test insert.test journal1.test rollback.test lock.test
-	exclusive.test walmode.test temptable.test delete.test"}
+	exclusive.test walmode.test temptable.test delete.test e_wal.test capi3e.test
+	delete_db.test corruptL.test diskfull.test capi3.test capi3c.test crash8.test"}
 LIMIT=${SQLITE_SUITE_TIMEOUT:-300}
 
 suite_build
