@@ -318,21 +318,14 @@ static void destruct_done(void *arg, int rc) { (void)arg; g_destructed += rc == 
 
 static int ut_setup(void)
 {
-	const char *names[] = { "utd0" };
-	const int ids[] = { 0 };
-
 	if (scsi_ut_start() != 0) {
 		return -1;
 	}
 	ut_ports_init();
 	g_d0 = ut_disk_create("utd0", 512, 256);
 	g_d1 = ut_disk_create("utd1", 4096, 64);
-	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:dev", names, ids, 1, hotremove, NULL);
-	if (g_dev == NULL) {
-		fprintf(stderr, "dev construct failed\n");
-		return -1;
-	}
-	return 0;
+	g_dev = ut_dev_construct("iqn.2026-01.io.brisk:dev", (struct ut_disk *const[]){ g_d0 }, 1, hotremove);
+	return g_dev != NULL ? 0 : -1;
 }
 
 static int ut_teardown(void)

@@ -369,9 +369,6 @@ static void test_malformed_pr_file(void)
 
 static int ut_setup(void)
 {
-	const char *names[] = { "utpr" };
-	const int ids[] = { 0 };
-
 	if (scsi_ut_start() != 0) {
 		return -1;
 	}
@@ -381,12 +378,8 @@ static int ut_setup(void)
 	}
 	ut_ports_init();
 	g_disk = ut_disk_create("utpr", 512, 256);
-	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:pr", names, ids, 1, NULL, NULL);
-	if (g_dev == NULL) {
-		fprintf(stderr, "dev construct failed\n");
-		return -1;
-	}
-	return 0;
+	g_dev = ut_dev_construct("iqn.2026-01.io.brisk:pr", (struct ut_disk *const[]){ g_disk }, 1, NULL);
+	return g_dev != NULL ? 0 : -1;
 }
 
 static int ut_teardown(void)

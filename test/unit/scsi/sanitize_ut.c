@@ -166,9 +166,6 @@ static void test_refusals(void)
 
 static int ut_setup(void)
 {
-	const char *names[] = { "ut512", "utnounmap" };
-	const int ids[] = { 0, 1 };
-
 	if (scsi_ut_start() != 0) {
 		return -1;
 	}
@@ -176,23 +173,12 @@ static int ut_setup(void)
 	g_d512 = ut_disk_create("ut512", 512, NBLOCKS);
 	g_nounmap = ut_disk_create("utnounmap", 512, 64);
 	g_nounmap->no_unmap = true;
-	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:sanitize", names, ids, 2, NULL, NULL);
-	if (g_dev == NULL) {
-		fprintf(stderr, "dev construct failed\n");
-		return -1;
-	}
-	return 0;
+	g_dev = ut_dev_construct("iqn.2026-01.io.brisk:sanitize", (struct ut_disk *const[]){ g_d512, g_nounmap }, 2,
+				 NULL);
+	return g_dev != NULL ? 0 : -1;
 }
 
-static int ut_teardown(void)
-{
-	brisk_set_thread(g_th[0]);
-	brisk_scsi_dev_destruct(g_dev, NULL, NULL);
-	poll_threads();
-	ut_disk_delete(g_d512);
-	ut_disk_delete(g_nounmap);
-	return scsi_ut_stop() != 0 ? -1 : 0;
-}
+static int ut_teardown(void) { return ut_dev_teardown(g_dev, (struct ut_disk *const[]){ g_d512, g_nounmap }, 2); }
 
 static const CU_TestInfo g_ut_tests[] = {
 	BRISK_UT_TEST(test_overwrite),         BRISK_UT_TEST(test_block_erase_and_lba_status),

@@ -522,34 +522,17 @@ static void test_get_lba_status_sync_prefetch(void)
 
 static int ut_setup(void)
 {
-	const char *names[] = { "ut512", "ut4k" };
-	const int ids[] = { 0, 1 };
-
 	if (scsi_ut_start() != 0) {
 		return -1;
 	}
 	ut_ports_init();
 	g_d512 = ut_disk_create("ut512", 512, 2048);
 	g_d4k = ut_disk_create("ut4k", 4096, 512);
-	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:sbc", names, ids, 2, NULL, NULL);
-	if (g_dev == NULL) {
-		fprintf(stderr, "dev construct failed\n");
-		return -1;
-	}
-	return 0;
+	g_dev = ut_dev_construct("iqn.2026-01.io.brisk:sbc", (struct ut_disk *const[]){ g_d512, g_d4k }, 2, NULL);
+	return g_dev != NULL ? 0 : -1;
 }
 
-static int ut_teardown(void)
-{
-	int rc = 0;
-
-	brisk_set_thread(g_th[0]);
-	brisk_scsi_dev_destruct(g_dev, NULL, NULL);
-	poll_threads();
-	ut_disk_delete(g_d512);
-	ut_disk_delete(g_d4k);
-	return scsi_ut_stop() != 0 ? -1 : rc;
-}
+static int ut_teardown(void) { return ut_dev_teardown(g_dev, (struct ut_disk *const[]){ g_d512, g_d4k }, 2); }
 
 static const CU_TestInfo g_ut_tests[] = {
 	BRISK_UT_TEST(test_rw_sizes),

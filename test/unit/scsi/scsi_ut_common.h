@@ -362,6 +362,41 @@ static void ut_ports_init(void)
 	brisk_scsi_port_init(&g_tport, 3, 1, "iqn.2026-01.io.brisk:tgt,t,0x0001");
 }
 
+#define UT_MAX_LUNS 4
+
+/* The device a test runs against: LUN i on disks[i]. NULL, with a message,
+ * when it cannot be built. */
+static inline struct brisk_scsi_dev *ut_dev_construct(const char *iqn, struct ut_disk *const *disks, int n,
+						      brisk_scsi_dev_hotremove_cb hotremove)
+{
+	const char *names[UT_MAX_LUNS];
+	int ids[UT_MAX_LUNS];
+	struct brisk_scsi_dev *dev;
+
+	for (int i = 0; i < n && i < UT_MAX_LUNS; i++) {
+		names[i] = disks[i]->bdev.name;
+		ids[i] = i;
+	}
+	dev = brisk_scsi_dev_construct(iqn, names, ids, n, hotremove, NULL);
+	if (dev == NULL) {
+		fprintf(stderr, "dev construct failed\n");
+	}
+	return dev;
+}
+
+/* The common teardown: destructs dev, deletes its disks and stops what
+ * scsi_ut_start started; 0, or -1 when something was left behind. */
+static inline int ut_dev_teardown(struct brisk_scsi_dev *dev, struct ut_disk *const *disks, int n)
+{
+	brisk_set_thread(g_th[0]);
+	brisk_scsi_dev_destruct(dev, NULL, NULL);
+	poll_threads();
+	for (int i = 0; i < n; i++) {
+		ut_disk_delete(disks[i]);
+	}
+	return scsi_ut_stop() != 0 ? -1 : 0;
+}
+
 /* Clears every pending unit attention of ip on lun with TEST UNIT READY. */
 static inline void ut_clear_ua(struct brisk_scsi_dev *dev, uint64_t lun, struct brisk_scsi_port *ip)
 {

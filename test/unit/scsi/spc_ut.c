@@ -430,9 +430,6 @@ static void destruct_done(void *arg, int rc) { (void)arg; g_destructed += rc == 
 
 static int ut_setup(void)
 {
-	const char *names[] = { "ut512", "ut4k", "ut512p" };
-	const int ids[] = { 0, 1, 2 };
-
 	if (scsi_ut_start() != 0) {
 		return -1;
 	}
@@ -441,12 +438,9 @@ static int ut_setup(void)
 	g_d4k = ut_disk_create("ut4k", 4096, 512);
 	g_d4k->no_unmap = true;
 	g_d512p = ut_disk_create_phys("ut512p", 512, 4096, 2048);
-	g_dev = brisk_scsi_dev_construct("iqn.2026-01.io.brisk:spc", names, ids, 3, NULL, NULL);
-	if (g_dev == NULL) {
-		fprintf(stderr, "dev construct failed\n");
-		return -1;
-	}
-	return 0;
+	g_dev = ut_dev_construct("iqn.2026-01.io.brisk:spc", (struct ut_disk *const[]){ g_d512, g_d4k, g_d512p }, 3,
+				 NULL);
+	return g_dev != NULL ? 0 : -1;
 }
 
 static int ut_teardown(void)
