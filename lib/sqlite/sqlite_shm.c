@@ -65,7 +65,7 @@ int brisk_sqlite_shm_map(sqlite3_file *f, int region, int size, int extend, void
 	if (rc == SQLITE_OK && region >= shm->nregion && extend) {
 		rc = shm_grow(shm, region + 1, size);
 	}
-	if (rc == SQLITE_OK && region < shm->nregion) {
+	if (rc == SQLITE_OK && region >= 0 && region < shm->nregion && shm->regions != NULL) {
 		*pp = shm->regions[region];
 	}
 	brisk_sqlite_mutex_leave();
