@@ -41,11 +41,14 @@ int brisk_thread_send_msg(const struct brisk_thread *cthread, brisk_msg_fn fn, v
 	msg->fn = fn;
 	msg->arg = ctx;
 	/* The ring's enqueue publishes msg->fn/arg with release ordering on its tail. */
+	thread_sender_enter(thread);
 	if (brisk_ring_enqueue(thread->msgs, msg) != 0) {
+		thread_sender_leave(thread);
 		brisk_mempool_put(thread_msg_pool, msg);
 		return -ENOMEM;
 	}
 	brisk_wake_notify(&thread->wake);
+	thread_sender_leave(thread);
 	return 0;
 }
 
@@ -59,11 +62,14 @@ int brisk_thread_send_critical_msg(struct brisk_thread *thread, brisk_msg_fn fn)
 	}
 	/* release: whatever the handler wrote before is visible to the thread
 	 * that takes fn out of the slot with acquire */
+	thread_sender_enter(thread);
 	if (!__atomic_compare_exchange_n(&thread->critical_msg, &expected, fn, false,
 					 __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+		thread_sender_leave(thread);
 		return -EIO;
 	}
 	brisk_wake_notify(&thread->wake);
+	thread_sender_leave(thread);
 	return 0;
 }
 
@@ -84,12 +90,14 @@ int brisk_thread_send_msg_slot(struct brisk_thread *thread, struct brisk_msg_slo
 	/* A push on an intrusive stack: no capacity, so nothing can refuse it.
 	 * release: the slot's fields are visible to the thread that takes the
 	 * list with acquire. */
+	thread_sender_enter(thread);
 	head = __atomic_load_n(&thread->slots, __ATOMIC_RELAXED);
 	do {
 		slot->next = head;
 	} while (!__atomic_compare_exchange_n(&thread->slots, &head, slot, true, __ATOMIC_RELEASE,
 					      __ATOMIC_RELAXED));
 	brisk_wake_notify(&thread->wake);
+	thread_sender_leave(thread);
 	return 0;
 }
 

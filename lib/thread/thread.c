@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +336,12 @@ void brisk_thread_destroy(struct brisk_thread *thread)
 	}
 	thread_list_unlock();
 
+	/* A sender may still be between its enqueue and the end of its wake-up
+	 * (its message may even have run already): wait for it, then the memory
+	 * is ours. Its window is a few instructions, so a yield loop is enough. */
+	while (__atomic_load_n(&thread->senders, __ATOMIC_ACQUIRE) != 0) {
+		sched_yield();
+	}
 	/* A sender that read the state just before EXITED may still have
 	 * enqueued: those messages can no longer run anywhere. */
 	dropped = thread_msgs_drop(thread);

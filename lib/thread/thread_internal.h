@@ -105,6 +105,10 @@ struct brisk_thread {
 	struct brisk_ring *msgs;     /* MPSC ring of struct thread_msg * */
 	struct brisk_msg_slot *slots; /* lock-free LIFO of caller-owned messages (newest first) */
 	struct brisk_wake wake; /* asleep mark + eventfd written by senders that see it */
+	/* Senders between their enqueue and the end of their wake-up: a message
+	 * can run, and the thread be destroyed, before its sender is done with
+	 * `wake`; brisk_thread_destroy waits for this to reach 0 before freeing. */
+	uint32_t senders;
 
 	/* ---- Owned by the polling OS thread ---- */
 	int epoll_fd; /* the wake fd: wake.fd + registered interrupts */
@@ -184,5 +188,17 @@ void thread_interrupts_free_all(struct brisk_thread *thread);
 /* From a poll at tick now: runs the callbacks of interrupts that fired, at
  * most every THREAD_INTR_BUSY_CHECK_US. Returns 1 if any event was seen. */
 uint32_t thread_interrupts_poll(struct brisk_thread *thread, uint64_t now);
+
+/* Brackets a sender's use of a thread it queued a message on (see senders). */
+static inline void thread_sender_enter(struct brisk_thread *t)
+{
+	__atomic_add_fetch(&t->senders, 1, __ATOMIC_RELAXED);
+}
+
+/* release: pairs with brisk_thread_destroy's acquire load before the free. */
+static inline void thread_sender_leave(struct brisk_thread *t)
+{
+	__atomic_sub_fetch(&t->senders, 1, __ATOMIC_RELEASE);
+}
 
 #endif
