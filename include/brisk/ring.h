@@ -116,23 +116,25 @@ BRISK_RING__INLINE void brisk_ring__pause(void)
 }
 
 /* Copies n pointers between dst and src: four at a time, then the 0-3 left
- * with two tests instead of a loop (a burst of 1 is then a single move). */
+ * with two tests instead of a loop (a burst of 1 is then a single move).
+ * The bounds are written as i + k <= n, not with n's low bits, so that
+ * scan-build can see no element past n is read. */
 BRISK_RING__INLINE void brisk_ring__copy(void **dst, void *const *src, unsigned n)
 {
 	unsigned i = 0;
 
-	for (; i < (n & ~3u); i += 4) {
+	for (; i + 4 <= n; i += 4) {
 		dst[i] = src[i];
 		dst[i + 1] = src[i + 1];
 		dst[i + 2] = src[i + 2];
 		dst[i + 3] = src[i + 3];
 	}
-	if (n & 2u) {
+	if (i + 2 <= n) {
 		dst[i] = src[i];
 		dst[i + 1] = src[i + 1];
 		i += 2;
 	}
-	if (n & 1u) {
+	if (i < n) {
 		dst[i] = src[i];
 	}
 }
@@ -149,7 +151,7 @@ BRISK_RING__INLINE void brisk_ring__write_slots(struct brisk_ring *r, uint32_t h
 		/* Rare wrap: plain loops. */
 		unsigned i = 0;
 
-		for (; idx < r->size; i++, idx++) {
+		for (; idx < r->size && i < n; i++, idx++) {
 			r->slots[idx] = objs[i];
 		}
 		for (idx = 0; i < n; i++, idx++) {
@@ -169,7 +171,7 @@ BRISK_RING__INLINE void brisk_ring__read_slots(struct brisk_ring *r, uint32_t he
 	} else {
 		unsigned i = 0;
 
-		for (; idx < r->size; i++, idx++) {
+		for (; idx < r->size && i < n; i++, idx++) {
 			objs[i] = r->slots[idx];
 		}
 		for (idx = 0; i < n; i++, idx++) {
