@@ -244,20 +244,29 @@ static struct scsi_sanitize *sanitize_prepare(struct brisk_scsi_task *task, uint
 	s->total = brisk_bdev_get_num_blocks(lun->bdev);
 	s->chunk_blocks = SANITIZE_CHUNK_BYTES / bs != 0 ? SANITIZE_CHUNK_BYTES / bs : 1;
 	s->passes = 1;
-	if (s->sa == BRISK_SBC_SANITIZE_OVERWRITE) {
+	/* The CDB check let OVERWRITE through only with a list of 5 bytes or
+	 * more, and every other action only with none; said again here so that
+	 * no path reads or leaks the list whatever the caller checked. */
+	ok = s->sa != BRISK_SBC_SANITIZE_OVERWRITE;
+	if (!ok && (prm == NULL || plen <= 4)) {
+		scsi_sense_field(task, false, 7, -1);
+	} else if (!ok) {
 		ok = sanitize_param_ok(task, prm, scsi_task_get_data(task, prm, plen), bs);
+	}
+	if (!ok) {
+		free(prm);
+		sanitize_free(s);
+		return NULL;
+	}
+	if (s->sa == BRISK_SBC_SANITIZE_OVERWRITE) {
 		s->passes = prm[0] & 0x1f;
 		s->invert = prm[0] & 0x80;
-		s->buf = ok ? brisk_dma_malloc((size_t)s->chunk_blocks * bs, 4096, NULL) : NULL;
+		s->buf = brisk_dma_malloc((size_t)s->chunk_blocks * bs, 4096, NULL);
 		if (s->buf != NULL) {
 			sanitize_fill(s, &prm[4], scsi_be16(&prm[2]), bs);
 		}
-		free(prm);
-		if (!ok) {
-			sanitize_free(s);
-			return NULL;
-		}
 	}
+	free(prm);
 	s->ch = brisk_bdev_get_io_channel(lun->desc);
 	if (s->ch == NULL || (s->sa == BRISK_SBC_SANITIZE_OVERWRITE && s->buf == NULL)) {
 		sanitize_free(s);
