@@ -148,9 +148,19 @@ static int disc_timeout(void *arg)
 
 /* ---- Entries: attach and detach ---- */
 
-static void disc_entry_free(struct disc_entry *e)
+static void disc_entry_free(struct bdev_nvme_discovery *d, struct disc_entry *e)
 {
-	TAILQ_REMOVE(&e->disc->entries, e, link);
+	TAILQ_REMOVE(&d->entries, e, link);
+#ifdef __clang_analyzer__
+	/* Unlinked: scan-build loses that e's tqe_prev pointed into this list. */
+	struct disc_entry *x;
+
+	TAILQ_FOREACH(x, &d->entries, link) {
+		if (x == e) {
+			abort();
+		}
+	}
+#endif
 	free(e);
 }
 
@@ -163,7 +173,7 @@ static void disc_detach_done(void *arg, int rc)
 		BRISK_ERRLOG("nvme discovery %s: detaching %s failed: %d\n", d->name, e->ctrlr_name, rc);
 	}
 	d->pending--;
-	disc_entry_free(e);
+	disc_entry_free(d, e);
 	disc_progress(d);
 }
 
@@ -180,7 +190,7 @@ static void disc_entry_detach(struct disc_entry *e)
 		return;
 	}
 	/* -ENODEV: gone already (lost); -EBUSY: being deleted by its loss. */
-	disc_entry_free(e);
+	disc_entry_free(d, e);
 }
 
 static void disc_attach_done(void *arg, int rc, struct nvme_ctrlr *nctrlr)
@@ -192,9 +202,9 @@ static void disc_attach_done(void *arg, int rc, struct nvme_ctrlr *nctrlr)
 	if (rc != 0) {
 		BRISK_ERRLOG("nvme discovery %s: attaching %s (%s) failed: %d\n", d->name, e->ctrlr_name,
 			     e->trid.subnqn, rc);
-		disc_entry_free(e);
+		disc_entry_free(d, e);
 	} else if (d->finishing) {
-		disc_entry_free(e); /* the module's fini deletes the controller */
+		disc_entry_free(d, e); /* the module's fini deletes the controller */
 	} else {
 		e->state = DISC_ATTACHED;
 		if (e->unwanted || d->stopping) {
@@ -294,7 +304,7 @@ static void disc_drop_lost(struct bdev_nvme_discovery *d)
 		next = TAILQ_NEXT(e, link);
 		e->seen = false;
 		if (e->state == DISC_ATTACHED && bdev_nvme_ctrlr_get(e->ctrlr_name) == NULL) {
-			disc_entry_free(e);
+			disc_entry_free(d, e);
 		}
 	}
 }
@@ -913,7 +923,7 @@ void bdev_nvme_discovery_fini(void)
 		for (e = TAILQ_FIRST(&d->entries); e != NULL; e = enext) {
 			enext = TAILQ_NEXT(e, link);
 			if (e->state == DISC_ATTACHED) { /* the others call back */
-				disc_entry_free(e);
+				disc_entry_free(d, e);
 			}
 		}
 		disc_progress(d);

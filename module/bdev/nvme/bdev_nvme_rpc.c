@@ -397,7 +397,7 @@ static void rpc_detach_path_done(void *cb_arg, int rc)
 /* Only secondaries match: each goes, the bdevs stay with the other paths.
  * A reset in progress on one refuses them all before anything starts. */
 static void detach_secondaries(struct brisk_jsonrpc_request *req, const struct rpc_detach *p,
-			       struct nvme_ctrlr *primary, uint32_t count)
+			       struct nvme_ctrlr *primary)
 {
 	struct detach_req *d;
 	struct nvme_ctrlr *c;
@@ -414,14 +414,18 @@ static void detach_secondaries(struct brisk_jsonrpc_request *req, const struct r
 		brisk_jsonrpc_send_error_response(req, -ENOMEM, "out of memory");
 		return;
 	}
-	*d = (struct detach_req){ .req = req, .pending = count };
+	/* One count held by this loop, dropped after it: the answer goes once
+	 * every deletion it started is done, however many that is. */
+	*d = (struct detach_req){ .req = req, .pending = 1 };
 	for (c = bdev_nvme_ctrlr_first(); c != NULL; c = bdev_nvme_ctrlr_next(c)) {
 		if (c->primary == primary && !c->deleting && detach_path_matches(p, c)) {
 			BRISK_NOTICELOG("nvme: %s loses its path through %s:%s\n", p->name, c->trid.traddr,
 					c->trid.trsvcid);
+			d->pending++;
 			bdev_nvme_ctrlr_delete(c, rpc_detach_path_done, d);
 		}
 	}
+	rpc_detach_path_done(d, 0);
 }
 
 /* SPDK's semantics: the filters pick paths of the controller name and only
@@ -456,7 +460,7 @@ static void detach_paths(struct brisk_jsonrpc_request *req, const struct rpc_det
 						      "paths of %s: detach them first, or all at once without filters",
 						      primary->trid.traddr, primary->trid.trsvcid, p->name);
 	} else if (!primary_hit) {
-		detach_secondaries(req, p, primary, hit);
+		detach_secondaries(req, p, primary);
 	} else if ((rc = bdev_nvme_detach(p->name, rpc_detach_done, req)) != 0) {
 		brisk_jsonrpc_send_error_response_fmt(req, rc, "controller %s is %s", p->name,
 						      primary->resetting ? "resetting" : "already being detached");
