@@ -190,15 +190,9 @@ void thread_interrupts_free_all(struct brisk_thread *thread);
 uint32_t thread_interrupts_poll(struct brisk_thread *thread, uint64_t now);
 
 /* Brackets a sender's use of a thread it queued a message on (see senders). */
-static inline void thread_sender_enter(struct brisk_thread *t)
-{
-	__atomic_add_fetch(&t->senders, 1, __ATOMIC_RELAXED);
-}
+static inline void thread_sender_enter(struct brisk_thread *t) { __atomic_add_fetch(&t->senders, 1, __ATOMIC_RELAXED); }
 
 /* release: pairs with brisk_thread_destroy's acquire load before the free. */
-static inline void thread_sender_leave(struct brisk_thread *t)
-{
-	__atomic_sub_fetch(&t->senders, 1, __ATOMIC_RELEASE);
-}
+static inline void thread_sender_leave(struct brisk_thread *t) { __atomic_sub_fetch(&t->senders, 1, __ATOMIC_RELEASE); }
 
 #endif
